@@ -1,0 +1,62 @@
+# Flotilla — the two commands: `make run` and `make test`.
+# Everything is built with CMake + Ninja into build/ (Release).
+
+SHELL := /bin/bash
+BUILD ?= build
+JOBS ?= $(shell nproc)
+PYTHON := /usr/bin/python3
+DATA ?= data
+CONFIG ?= config/server.properties
+
+# Debian 12 packages the build, the tests and the benchmarks need (the one list).
+DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
+  libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev \
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev \
+  python3 python3-pytest python3-confluent-kafka python3-kafka kcat iperf3
+
+.PHONY: all deps build run test unit integration bench clean format-data
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing Debian packages:" $$missing; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Format ./data once (a fresh cluster id), then run a combined broker+controller
+# on 127.0.0.1:9092 (controller listener 127.0.0.1:9093) in the foreground.
+format-data: build
+	@if [ ! -f $(DATA)/meta.properties ]; then \
+	  id=$$($(BUILD)/flotilla storage random-uuid); \
+	  $(BUILD)/flotilla storage format --config $(CONFIG) --cluster-id $$id --ignore-formatted; \
+	fi
+
+run: format-data
+	exec $(BUILD)/flotilla server $(CONFIG)
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+integration: build
+	FLOTILLA_BIN=$(abspath $(BUILD)/flotilla) $(PYTHON) -m pytest -q tests/integration
+
+test: build
+	$(MAKE) unit
+	$(MAKE) integration
+
+bench: build
+	$(BUILD)/bench/flotilla_bench --benchmark_min_time=0.2
+	$(PYTHON) bench/e2e_bench.py --bin $(BUILD)/flotilla
+
+clean:
+	rm -rf $(BUILD)

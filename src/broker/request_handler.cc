@@ -1,0 +1,646 @@
+#include "broker/request_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "broker/topic_config.h"
+#include "common/clock.h"
+#include "protocol/api.h"
+#include "protocol/messages.h"
+#include "storage/log.h"
+
+namespace flotilla::broker {
+namespace {
+
+using namespace flotilla::msg;
+
+constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kMetadata = 3, kApiVersions = 18, kCreateTopics = 19, kDeleteTopics = 20,
+                  kDescribeConfigs = 32, kCreatePartitions = 37, kDescribeCluster = 60;
+
+// The client APIs a broker listener serves, with the versions we serve. Fetch
+// starts at 4 because older versions need message-format down-conversion.
+struct Served {
+  int16_t key, min, max;
+};
+constexpr Served kBrokerApis[] = {
+    {kProduce, 0, 11},       {kFetch, 4, 17},         {kListOffsets, 0, 10},       {kMetadata, 0, 12},       {kApiVersions, 0, 4},
+    {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},   {kDescribeConfigs, 0, 4},    {kCreatePartitions, 0, 3}, {kDescribeCluster, 0, 1},
+};
+
+template <class Msg>
+void send(const net::Request& req, net::Respond& respond, const Msg& m) {
+  net::Response r;
+  r.header_version = static_cast<int16_t>(protocol::response_header_version(req.api_key, req.api_version));
+  m.encode(r.body, req.api_version);
+  respond(std::move(r));
+}
+
+template <class Msg>
+bool decode(const net::Request& req, Msg& out) {
+  ByteReader r = req.body();
+  try {
+    out.decode(r, req.api_version);
+    return true;
+  } catch (const DecodeError& e) {
+    spdlog::warn("[KafkaApi] Closing connection {} from {}: cannot decode {} v{} (correlation id {}): {}", req.connection_id, req.peer,
+                 protocol::api_info(req.api_key) ? protocol::api_info(req.api_key)->name : "?", req.api_version, req.correlation_id,
+                 e.what());
+    return false;
+  }
+}
+
+void close_connection(net::Respond& respond) {
+  net::Response r;
+  r.send = false;
+  r.close_after = true;
+  respond(std::move(r));
+}
+
+bool valid_topic_name(const std::string& n) {
+  if (n.empty() || n.size() > 249 || n == "." || n == "..") return false;
+  return std::all_of(n.begin(), n.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
+}
+
+}  // namespace
+
+RequestHandler::RequestHandler(const BrokerConfig& config, ReplicaManager& replicas, ControllerChannel* controller, ExtraApis* extra,
+                               bool broker_apis)
+    : config_(config), replicas_(replicas), controller_(controller), extra_(extra), broker_apis_(broker_apis) {}
+
+const std::vector<FeatureRange>& RequestHandler::supported_features() {
+  // metadata.version 1 (3.0-IV1) .. 21 (3.9-IV0); kraft.version 0..1 (KIP-853).
+  static const std::vector<FeatureRange> f = {{"kraft.version", 0, 1}, {"metadata.version", 1, 21}};
+  return f;
+}
+
+std::pair<int16_t, int16_t> RequestHandler::served_range(int16_t key) const {
+  if (extra_) {
+    int16_t mx = extra_->max_version(key);
+    if (mx >= 0) return {extra_->min_version(key), mx};
+  }
+  if (key == kApiVersions) return {0, 4};
+  if (!broker_apis_) return {-1, -1};
+  for (const auto& s : kBrokerApis)
+    if (s.key == key) return {s.min, s.max};
+  return {-1, -1};
+}
+
+int RequestHandler::request_header_version(int16_t api_key, int16_t api_version) const {
+  auto [mn, mx] = served_range(api_key);
+  if (mx < 0) return -1;
+  const protocol::ApiInfo* info = protocol::api_info(api_key);
+  if (!info) return -1;
+  // ApiVersions of any version is answered (KIP-511); its header is parsed as
+  // v1 or v2 by the flexible rule even for versions we don't know.
+  if (api_key == kApiVersions) return api_version >= info->flexible_min ? 2 : 1;
+  if (api_version < mn || api_version > mx) return -1;
+  return protocol::request_header_version(api_key, api_version);
+}
+
+void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond respond) {
+  if (extra_ && extra_->max_version(req->api_key) >= 0) {
+    extra_->handle(std::move(req), std::move(respond));
+    return;
+  }
+  try {
+    switch (req->api_key) {
+      case kApiVersions: return handle_api_versions(std::move(req), std::move(respond));
+      case kMetadata: return handle_metadata(std::move(req), std::move(respond));
+      case kProduce: return handle_produce(std::move(req), std::move(respond));
+      case kFetch: return handle_fetch(std::move(req), std::move(respond));
+      case kListOffsets: return handle_list_offsets(std::move(req), std::move(respond));
+      case kCreateTopics: return handle_create_topics(std::move(req), std::move(respond));
+      case kDeleteTopics: return handle_delete_topics(std::move(req), std::move(respond));
+      case kCreatePartitions: return handle_create_partitions(std::move(req), std::move(respond));
+      case kDescribeCluster: return handle_describe_cluster(std::move(req), std::move(respond));
+      case kDescribeConfigs: return handle_describe_configs(std::move(req), std::move(respond));
+      default: break;
+    }
+  } catch (const std::exception& e) {
+    // A bug, not bad input (decoding errors are handled per API): keep serving
+    // everyone else, drop this connection so the client retries cleanly.
+    spdlog::error("[KafkaApi] Unexpected error handling API key {} v{} from {}: {}", req->api_key, req->api_version, req->peer, e.what());
+  }
+  close_connection(respond);
+}
+
+void RequestHandler::handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond) {
+  ApiVersionsResponse resp;
+  for (const auto& info : protocol::all_apis()) {
+    auto [mn, mx] = served_range(info.key);
+    if (mx < 0) continue;
+    ApiVersionsResponse::ApiVersion v;
+    v.api_key = info.key;
+    v.min_version = mn;
+    v.max_version = mx;
+    resp.api_keys.push_back(v);
+  }
+  if (req->api_version > 4 || req->api_version < 0) {
+    // KIP-511: answer an unknown version with a v0 response carrying the error
+    // and our ranges, so the client can pick a version and retry.
+    resp.error_code = code(ErrorCode::UNSUPPORTED_VERSION);
+    net::Response r;
+    r.header_version = 0;
+    resp.encode(r.body, 0);
+    respond(std::move(r));
+    return;
+  }
+  ApiVersionsRequest request;
+  if (!decode(*req, request)) {
+    resp.error_code = code(ErrorCode::INVALID_REQUEST);
+  }
+  for (const auto& f : supported_features()) {
+    ApiVersionsResponse::SupportedFeatureKey k;
+    k.name = f.name;
+    k.min_version = f.min_version;
+    k.max_version = f.max_version;
+    resp.supported_features.push_back(k);
+  }
+  auto image = replicas_.image();
+  for (const auto& [name, level] : image->features()) {
+    ApiVersionsResponse::FinalizedFeatureKey k;
+    k.name = name;
+    k.min_version_level = level;
+    k.max_version_level = level;
+    resp.finalized_features.push_back(k);
+  }
+  resp.finalized_features_epoch = image->offset();
+  send(*req, respond, resp);
+}
+
+int32_t RequestHandler::controller_id_for_clients() const {
+  // KRaft brokers tell clients a live broker as "controller": admin requests
+  // sent there are forwarded to the active controller.
+  return config_.node_id;
+}
+
+void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond) {
+  MetadataRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  auto image = replicas_.image();
+  MetadataResponse resp;
+  for (const auto& [id, b] : image->brokers()) {
+    if (b.fenced) continue;
+    for (const auto& ep : b.listeners) {
+      if (ep.name != req->listener) continue;
+      MetadataResponse::MetadataResponseBroker mb;
+      mb.node_id = id;
+      mb.host = ep.host;
+      mb.port = ep.port;
+      mb.rack = b.rack;
+      resp.brokers.push_back(mb);
+    }
+  }
+  resp.cluster_id = config_.cluster_id;
+  resp.controller_id = controller_id_for_clients();
+
+  auto describe = [&](const metadata::TopicImage& t) {
+    MetadataResponse::MetadataResponseTopic mt;
+    mt.name = t.name;
+    mt.topic_id = t.id;
+    mt.is_internal = false;
+    for (const auto& [idx, p] : t.partitions) {
+      MetadataResponse::MetadataResponsePartition mp;
+      mp.partition_index = idx;
+      mp.leader_id = p.leader;
+      mp.leader_epoch = p.leader_epoch;
+      mp.replica_nodes = p.replicas;
+      mp.isr_nodes = p.isr;
+      for (int32_t r : p.replicas) {
+        auto bit = image->brokers().find(r);
+        if (bit == image->brokers().end() || bit->second.fenced) mp.offline_replicas.push_back(r);
+      }
+      mp.error_code = code(p.leader < 0 ? ErrorCode::LEADER_NOT_AVAILABLE : ErrorCode::NONE);
+      mt.partitions.push_back(mp);
+    }
+    return mt;
+  };
+
+  bool all = !request.topics.has_value() || (req->api_version == 0 && request.topics->empty());
+  if (all) {
+    for (const auto& [name, t] : image->topics_by_name()) resp.topics.push_back(describe(t));
+  } else {
+    std::vector<std::string> to_create;
+    for (const auto& rt : *request.topics) {
+      if (!rt.name.has_value()) {
+        const metadata::TopicImage* t = image->topic(rt.topic_id);
+        if (t) {
+          resp.topics.push_back(describe(*t));
+        } else {
+          MetadataResponse::MetadataResponseTopic mt;
+          mt.name = std::nullopt;
+          mt.topic_id = rt.topic_id;
+          mt.error_code = code(ErrorCode::UNKNOWN_TOPIC_ID);
+          resp.topics.push_back(mt);
+        }
+        continue;
+      }
+      const std::string& name = *rt.name;
+      if (const metadata::TopicImage* t = image->topic(name)) {
+        resp.topics.push_back(describe(*t));
+        continue;
+      }
+      MetadataResponse::MetadataResponseTopic mt;
+      mt.name = name;
+      if (!valid_topic_name(name)) {
+        mt.error_code = code(ErrorCode::INVALID_TOPIC_EXCEPTION);
+      } else if (config_.auto_create_topics_enable && request.allow_auto_topic_creation && controller_) {
+        mt.error_code = code(ErrorCode::LEADER_NOT_AVAILABLE);
+        to_create.push_back(name);
+      } else {
+        mt.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      }
+      resp.topics.push_back(mt);
+    }
+    if (!to_create.empty()) {
+      CreateTopicsRequest create;
+      for (const auto& n : to_create) {
+        CreateTopicsRequest::CreatableTopic ct;
+        ct.name = n;
+        ct.num_partitions = config_.num_partitions;
+        ct.replication_factor = config_.default_replication_factor;
+        create.topics.push_back(ct);
+      }
+      spdlog::info("[KafkaApi] Auto-creating topics {}", fmt::join(to_create, ","));
+      controller_->create_topics(std::move(create), 7, [](CreateTopicsResponse r) {
+        for (const auto& t : r.topics)
+          if (t.error_code != 0 && t.error_code != code(ErrorCode::TOPIC_ALREADY_EXISTS))
+            spdlog::warn("[KafkaApi] Auto-creation of topic {} failed: {}", t.name, error_name(t.error_code));
+      });
+    }
+  }
+  send(*req, respond, resp);
+}
+
+void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Respond respond) {
+  ProduceRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  ProduceResponse resp;
+  bool any_error = false;
+  const bool acks_ok = request.acks == 0 || request.acks == 1 || request.acks == -1;
+  uint8_t* frame_base = req->frame->data();
+  for (auto& td : request.topic_data) {
+    ProduceResponse::TopicProduceResponse tr;
+    tr.name = td.name;
+    for (auto& pd : td.partition_data) {
+      ProduceResponse::PartitionProduceResponse pr;
+      pr.index = pd.index;
+      Partition* p = replicas_.find(td.name, pd.index);
+      if (!acks_ok) {
+        pr.error_code = code(ErrorCode::INVALID_REQUIRED_ACKS);
+      } else if (!p) {
+        pr.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      } else if (!p->is_leader(config_.node_id)) {
+        pr.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+        pr.current_leader.leader_id = p->leader_id;
+        pr.current_leader.leader_epoch = p->leader_epoch;
+      } else if (pd.records.is_null || pd.records.view.empty()) {
+        pr.error_code = code(ErrorCode::CORRUPT_MESSAGE);
+        pr.error_message = "Produce request contained no record batches";
+      } else {
+        // The records view points into this request's own frame, which we own:
+        // offsets are assigned in place, nothing is copied.
+        size_t off = static_cast<size_t>(pd.records.view.data() - frame_base);
+        std::span<uint8_t> payload(frame_base + off, pd.records.view.size());
+        AppendResult ar = replicas_.append(*p, payload);
+        pr.error_code = code(ar.error);
+        if (ar.error == ErrorCode::NONE) {
+          pr.base_offset = ar.base_offset;
+          pr.log_append_time_ms = ar.log_append_time;
+          pr.log_start_offset = ar.log_start_offset;
+        } else if (!ar.message.empty()) {
+          pr.error_message = ar.message;
+        }
+      }
+      if (pr.error_code != 0) any_error = true;
+      tr.partition_responses.push_back(std::move(pr));
+    }
+    resp.responses.push_back(std::move(tr));
+  }
+  if (request.acks == 0) {
+    // No response is expected; on error Kafka closes the connection so the
+    // producer notices and refreshes its metadata.
+    net::Response r;
+    r.send = false;
+    r.close_after = any_error;
+    respond(std::move(r));
+    return;
+  }
+  send(*req, respond, resp);
+}
+
+void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respond respond) {
+  auto request = std::make_shared<FetchRequest>();
+  if (!decode(*req, *request)) return close_connection(respond);
+  const int16_t v = req->api_version;
+  const int32_t replica_id = v >= 15 ? request->replica_state.replica_id : request->replica_id;
+
+  // One evaluation of the fetch against the logs' current state. Returns the
+  // bytes found and fills `out`; `has_error` reports a partition-level error
+  // (which answers at once, as Kafka does).
+  auto evaluate = [this, request, v, replica_id](FetchResponse& out, bool& has_error) -> int64_t {
+    out = FetchResponse();
+    out.session_id = 0;
+    has_error = false;
+    int64_t total = 0;
+    int64_t budget = v >= 3 ? std::min<int64_t>(request->max_bytes, config_.fetch_max_bytes) : INT32_MAX;
+    for (const auto& ft : request->topics) {
+      FetchResponse::FetchableTopicResponse tr;
+      tr.topic = ft.topic;
+      tr.topic_id = ft.topic_id;
+      std::string name = ft.topic;
+      bool unknown_id = false;
+      if (v >= 13) {
+        const metadata::TopicImage* t = replicas_.image()->topic(ft.topic_id);
+        if (t) name = t->name;
+        else unknown_id = true;
+      }
+      for (const auto& fp : ft.partitions) {
+        FetchResponse::PartitionData pd;
+        pd.partition_index = fp.partition;
+        pd.records = Records::of_view({});
+        Partition* p = unknown_id ? nullptr : replicas_.find(name, fp.partition);
+        if (unknown_id) {
+          pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_ID);
+        } else if (!p) {
+          pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        } else if (!p->is_leader(config_.node_id) || replica_id >= 0) {
+          pd.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+          pd.current_leader.leader_id = p->leader_id;
+          pd.current_leader.leader_epoch = p->leader_epoch;
+        } else if (fp.current_leader_epoch >= 0 && fp.current_leader_epoch < p->leader_epoch) {
+          pd.error_code = code(ErrorCode::FENCED_LEADER_EPOCH);
+        } else if (fp.current_leader_epoch > p->leader_epoch) {
+          pd.error_code = code(ErrorCode::UNKNOWN_LEADER_EPOCH);
+        } else {
+          int64_t hw = p->high_watermark();
+          pd.high_watermark = hw;
+          pd.last_stable_offset = hw;
+          pd.log_start_offset = p->log->log_start_offset();
+          if (request->isolation_level == 1) pd.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
+          try {
+            int64_t limit = std::min<int64_t>(fp.partition_max_bytes, std::max<int64_t>(budget, 0));
+            bool min_one = v >= 3 && total == 0;
+            if (limit > 0 || min_one) {
+              storage::ReadResult rr = p->log->read(fp.fetch_offset, static_cast<int32_t>(std::max<int64_t>(limit, 0)), hw, min_one);
+              pd.records = std::move(rr.records);
+              pd.records.is_null = false;
+              int64_t n = pd.records.size();
+              total += n;
+              budget -= n;
+            }
+          } catch (const storage::OffsetOutOfRange&) {
+            pd.error_code = code(ErrorCode::OFFSET_OUT_OF_RANGE);
+          }
+        }
+        if (pd.error_code != 0) has_error = true;
+        tr.partitions.push_back(std::move(pd));
+      }
+      out.responses.push_back(std::move(tr));
+    }
+    return total;
+  };
+
+  auto resp = std::make_shared<FetchResponse>();
+  bool has_error = false;
+  int64_t bytes = evaluate(*resp, has_error);
+  if (has_error || bytes >= std::max(1, request->min_bytes) || request->max_wait_ms <= 0 || request->topics.empty()) {
+    send(*req, respond, *resp);
+    return;
+  }
+  // Wait in purgatory until enough data arrives or max.wait.ms passes.
+  auto shared_respond = std::make_shared<net::Respond>(std::move(respond));
+  auto done = std::make_shared<bool>(false);
+  int64_t deadline = monotonic_ms() + request->max_wait_ms;
+  replicas_.delay_fetch(
+      deadline,
+      [req, request, evaluate, shared_respond, done]() {
+        if (*done) return true;
+        FetchResponse r;
+        bool err = false;
+        int64_t n = evaluate(r, err);
+        if (!err && n < std::max(1, request->min_bytes)) return false;
+        *done = true;
+        send(*req, *shared_respond, r);
+        return true;
+      },
+      [req, evaluate, shared_respond, done]() {
+        if (*done) return;
+        *done = true;
+        FetchResponse r;
+        bool err = false;
+        evaluate(r, err);
+        send(*req, *shared_respond, r);
+      });
+}
+
+void RequestHandler::handle_list_offsets(std::shared_ptr<net::Request> req, net::Respond respond) {
+  ListOffsetsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  ListOffsetsResponse resp;
+  for (const auto& t : request.topics) {
+    ListOffsetsResponse::ListOffsetsTopicResponse tr;
+    tr.name = t.name;
+    for (const auto& pr : t.partitions) {
+      ListOffsetsResponse::ListOffsetsPartitionResponse out;
+      out.partition_index = pr.partition_index;
+      Partition* p = replicas_.find(t.name, pr.partition_index);
+      if (!p) {
+        out.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      } else if (!p->is_leader(config_.node_id)) {
+        out.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+      } else if (pr.current_leader_epoch >= 0 && pr.current_leader_epoch < p->leader_epoch) {
+        out.error_code = code(ErrorCode::FENCED_LEADER_EPOCH);
+      } else {
+        int64_t hw = p->high_watermark();
+        int64_t offset = -1, ts = -1;
+        if (pr.timestamp == -2 || pr.timestamp == -4) {  // EARLIEST, EARLIEST_LOCAL
+          offset = p->log->log_start_offset();
+        } else if (pr.timestamp == -1 || pr.timestamp == -5) {  // LATEST, LATEST_TIERED
+          offset = hw;
+        } else if (pr.timestamp == -3) {  // MAX_TIMESTAMP (KIP-734)
+          if (auto m = p->log->max_timestamp_and_offset()) {
+            ts = m->first;
+            offset = m->second;
+          }
+        } else if (pr.timestamp >= 0) {
+          if (auto found = p->log->offset_for_timestamp(pr.timestamp); found && found->first < hw) {
+            offset = found->first;
+            ts = found->second;
+          }
+        } else {
+          out.error_code = code(ErrorCode::INVALID_REQUEST);
+        }
+        out.offset = offset;
+        out.timestamp = ts;
+        out.leader_epoch = p->leader_epoch;
+        if (req->api_version == 0) out.old_style_offsets = {offset};
+      }
+      tr.partitions.push_back(out);
+    }
+    resp.topics.push_back(std::move(tr));
+  }
+  send(*req, respond, resp);
+}
+
+void RequestHandler::handle_create_topics(std::shared_ptr<net::Request> req, net::Respond respond) {
+  CreateTopicsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!controller_) {
+    CreateTopicsResponse resp;
+    for (const auto& t : request.topics) {
+      CreateTopicsResponse::CreatableTopicResult r;
+      r.name = t.name;
+      r.error_code = code(ErrorCode::NOT_CONTROLLER);
+      resp.topics.push_back(r);
+    }
+    return send(*req, respond, resp);
+  }
+  controller_->create_topics(std::move(request), req->api_version, [this, req, respond](CreateTopicsResponse resp) mutable {
+    // Answer once this broker's image holds what the controller committed, so
+    // a Metadata request right after sees the topic and its logs exist.
+    replicas_.when_image_reaches(replicas_.image()->offset(), [req, respond, resp]() mutable { send(*req, respond, resp); });
+  });
+}
+
+void RequestHandler::handle_delete_topics(std::shared_ptr<net::Request> req, net::Respond respond) {
+  DeleteTopicsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!config_.delete_topic_enable || !controller_) {
+    DeleteTopicsResponse resp;
+    auto err = code(!controller_ ? ErrorCode::NOT_CONTROLLER : ErrorCode::TOPIC_DELETION_DISABLED);
+    for (const auto& n : request.topic_names) {
+      DeleteTopicsResponse::DeletableTopicResult r;
+      r.name = n;
+      r.error_code = err;
+      resp.responses.push_back(r);
+    }
+    for (const auto& t : request.topics) {
+      DeleteTopicsResponse::DeletableTopicResult r;
+      r.name = t.name;
+      r.topic_id = t.topic_id;
+      r.error_code = err;
+      resp.responses.push_back(r);
+    }
+    return send(*req, respond, resp);
+  }
+  controller_->delete_topics(std::move(request), req->api_version, [req, respond](DeleteTopicsResponse resp) mutable { send(*req, respond, resp); });
+}
+
+void RequestHandler::handle_create_partitions(std::shared_ptr<net::Request> req, net::Respond respond) {
+  CreatePartitionsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!controller_) {
+    CreatePartitionsResponse resp;
+    for (const auto& t : request.topics) {
+      CreatePartitionsResponse::CreatePartitionsTopicResult r;
+      r.name = t.name;
+      r.error_code = code(ErrorCode::NOT_CONTROLLER);
+      resp.results.push_back(r);
+    }
+    return send(*req, respond, resp);
+  }
+  controller_->create_partitions(std::move(request), req->api_version,
+                                 [req, respond](CreatePartitionsResponse resp) mutable { send(*req, respond, resp); });
+}
+
+void RequestHandler::handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond) {
+  DescribeClusterRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  DescribeClusterResponse resp;
+  resp.cluster_id = config_.cluster_id;
+  resp.controller_id = controller_id_for_clients();
+  if (request.endpoint_type != 1) {
+    resp.error_code = code(ErrorCode::UNSUPPORTED_ENDPOINT_TYPE);
+    resp.error_message = "Only brokers are described on a broker listener";
+    return send(*req, respond, resp);
+  }
+  auto image = replicas_.image();
+  for (const auto& [id, b] : image->brokers()) {
+    if (b.fenced) continue;
+    for (const auto& ep : b.listeners) {
+      if (ep.name != req->listener) continue;
+      DescribeClusterResponse::DescribeClusterBroker db;
+      db.broker_id = id;
+      db.host = ep.host;
+      db.port = ep.port;
+      db.rack = b.rack;
+      resp.brokers.push_back(db);
+    }
+  }
+  send(*req, respond, resp);
+}
+
+void RequestHandler::handle_describe_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
+  DescribeConfigsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  DescribeConfigsResponse resp;
+  const int16_t v = req->api_version;
+  auto image = replicas_.image();
+  for (const auto& res : request.resources) {
+    DescribeConfigsResponse::DescribeConfigsResult out;
+    out.resource_type = res.resource_type;
+    out.resource_name = res.resource_name;
+    auto wanted = [&](const std::string& name) {
+      return !res.configuration_keys.has_value() ||
+             std::find(res.configuration_keys->begin(), res.configuration_keys->end(), name) != res.configuration_keys->end();
+    };
+    auto add = [&](const std::string& name, const std::string& value, int8_t source, int8_t type, bool read_only,
+                   const std::string& synonym) {
+      if (!wanted(name)) return;
+      DescribeConfigsResponse::DescribeConfigsResourceResult c;
+      c.name = name;
+      c.value = value;
+      c.read_only = read_only;
+      c.is_default = source == 5;
+      c.config_source = source;
+      c.is_sensitive = false;
+      c.config_type = type;
+      if (request.include_synonyms) {
+        DescribeConfigsResponse::DescribeConfigsSynonym s;
+        s.name = source == 1 ? name : (synonym.empty() ? name : synonym);
+        s.value = value;
+        s.source = source;
+        c.synonyms.push_back(s);
+      }
+      out.configs.push_back(std::move(c));
+    };
+    if (res.resource_type == 2) {  // TOPIC
+      if (!image->topic(res.resource_name)) {
+        out.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        out.error_message = "The topic '" + res.resource_name + "' does not exist.";
+      } else {
+        for (const auto& e : effective_topic_configs(config_, image->topic_configs(res.resource_name)))
+          add(e.name, e.value, e.source, e.type, false, e.broker_synonym);
+      }
+    } else if (res.resource_type == 4) {  // BROKER
+      if (!res.resource_name.empty() && res.resource_name != std::to_string(config_.node_id)) {
+        out.error_code = code(ErrorCode::INVALID_REQUEST);
+        out.error_message = "Unexpected broker id, expected " + std::to_string(config_.node_id) + " or empty string, but received " +
+                            res.resource_name;
+      } else if (!res.resource_name.empty()) {
+        std::set<std::string> seen;
+        for (const auto& [k, val] : config_.static_configs) {
+          add(k, val, 4, 2, true, "");
+          seen.insert(k);
+        }
+        for (const auto& d : topic_config_defs())
+          if (!d.broker_synonym.empty() && !seen.count(d.broker_synonym)) {
+            add(d.broker_synonym, d.default_value, 5, d.type, false, "");
+            seen.insert(d.broker_synonym);
+          }
+      }
+    } else if (res.resource_type == 8) {  // BROKER_LOGGER: no per-logger levels exposed
+    } else {
+      out.error_code = code(ErrorCode::INVALID_REQUEST);
+      out.error_message = "Unsupported resource type " + std::to_string(res.resource_type);
+    }
+    (void)v;
+    resp.results.push_back(std::move(out));
+  }
+  send(*req, respond, resp);
+}
+
+}  // namespace flotilla::broker

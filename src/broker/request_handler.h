@@ -1,0 +1,70 @@
+// The broker's Kafka API: decodes each request, serves it from the replica
+// manager and the metadata image (or forwards it to the controller), encodes
+// the response. Bad input becomes a Kafka error code, never a crash.
+//
+// Threading: runs on the broker's io_context thread (net::Handler contract).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "broker/broker_config.h"
+#include "broker/controller_channel.h"
+#include "broker/replica_manager.h"
+#include "net/server.h"
+
+namespace flotilla::broker {
+
+// Extra handlers a node adds on a listener (e.g. the controller's RPCs on the
+// controller listener, DescribeQuorum); consulted before the broker's own APIs.
+class ExtraApis {
+ public:
+  virtual ~ExtraApis() = default;
+  // Max version served for the key, or -1 if this provider doesn't serve it.
+  virtual int16_t max_version(int16_t api_key) const = 0;
+  virtual int16_t min_version(int16_t api_key) const = 0;
+  virtual void handle(std::shared_ptr<net::Request> req, net::Respond respond) = 0;
+};
+
+struct FeatureRange {
+  std::string name;
+  int16_t min_version;
+  int16_t max_version;
+};
+
+class RequestHandler : public net::Handler {
+ public:
+  // `broker_apis`: whether this listener serves the broker's client APIs
+  // (false on a controller listener, which only serves `extra`).
+  RequestHandler(const BrokerConfig& config, ReplicaManager& replicas, ControllerChannel* controller, ExtraApis* extra, bool broker_apis);
+
+  int request_header_version(int16_t api_key, int16_t api_version) const override;
+  void handle(std::shared_ptr<net::Request> req, net::Respond respond) override;
+
+  static const std::vector<FeatureRange>& supported_features();
+
+ private:
+  void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_produce(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_fetch(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_list_offsets(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_create_topics(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_delete_topics(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_create_partitions(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_describe_configs(std::shared_ptr<net::Request> req, net::Respond respond);
+
+  // The version range this listener serves for `key`; {-1,-1} if none.
+  std::pair<int16_t, int16_t> served_range(int16_t key) const;
+  int32_t controller_id_for_clients() const;
+
+  BrokerConfig config_;
+  ReplicaManager& replicas_;
+  ControllerChannel* controller_;
+  ExtraApis* extra_;
+  bool broker_apis_;
+};
+
+}  // namespace flotilla::broker

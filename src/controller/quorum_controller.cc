@@ -1,0 +1,278 @@
+// QuorumController: the write path, activation, committed state, timers.
+#include "controller/quorum_controller.h"
+
+#include <algorithm>
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "protocol/metadata_record.h"
+
+namespace flotilla::controller {
+
+QuorumController::QuorumController(asio::io_context& io, raft::RaftClient& raft, ControllerConfig config)
+    : io_(io),
+      raft_(raft),
+      config_(std::move(config)),
+      tick_timer_(io),
+      committed_(std::make_shared<const metadata::MetadataImage>()),
+      latest_(committed_),
+      rng_(config_.random_seed ? config_.random_seed : std::random_device{}()) {
+  if (config_.node_id < 0) config_.node_id = raft.node_id();
+  if (!config_.bootstrap) {
+    config_.bootstrap = config_.metadata_log_dir.empty()
+                            ? metadata::bootstrap_for_version(metadata::kLatestProductionMetadataVersion, "the default bootstrap")
+                            : metadata::read_bootstrap(config_.metadata_log_dir);
+  }
+  placement_offset_ = rng_();
+}
+
+QuorumController::~QuorumController() {
+  shutdown();
+  *alive_ = false;
+}
+
+void QuorumController::start() {
+  if (started_) return;
+  started_ = true;
+  raft_.register_listener(this);
+  arm_tick();
+}
+
+void QuorumController::shutdown() {
+  if (!started_) return;
+  started_ = false;
+  tick_timer_.cancel();
+  raft_.unregister_listener(this);
+  active_ = false;
+  fail_pending();
+}
+
+int64_t QuorumController::now_ms() const { return monotonic_ms(); }
+
+void QuorumController::post(std::function<void()> fn) {
+  auto alive = alive_;
+  asio::post(io_, [alive, fn = std::move(fn)] {
+    if (*alive) fn();
+  });
+}
+
+// ---------------------------------------------------------------- Raft listener
+
+void QuorumController::handle_commit(const raft::CommittedBatch& batch) {
+  metadata::MetadataDelta d(committed_);
+  if (!batch.is_control)
+    for (const auto& v : batch.records) d.replay_value(v);
+  d.set_offset(batch.last_offset, batch.epoch);
+  committed_ = d.apply();
+  if (!active_ || batch.last_offset > last_appended_offset_) {
+    // Not our write (standby, or history before activation): follow the log.
+    latest_ = committed_;
+  }
+  // Brokers registered through the log get a session from now (standby -> active).
+  if (!batch.is_control) {
+    for (int32_t id : d.changed_brokers())
+      if (committed_->broker(id) && !sessions_.count(id)) sessions_[id].last_contact_ms = now_ms();
+  }
+  while (!pending_.empty() && pending_.begin()->first <= batch.last_offset) {
+    auto fn = std::move(pending_.begin()->second);
+    pending_.erase(pending_.begin());
+    post([fn = std::move(fn)] { fn(ErrorCode::NONE); });
+  }
+}
+
+void QuorumController::handle_leader_change(raft::LeaderAndEpoch leader) {
+  leader_ = leader;
+  if (leader.leader_id == config_.node_id && leader.leader_id >= 0) {
+    if (!active_ || epoch_ != leader.epoch) activate(leader.epoch);
+  } else if (active_) {
+    deactivate();
+  }
+}
+
+void QuorumController::activate(int32_t epoch) {
+  active_ = true;
+  epoch_ = epoch;
+  latest_ = committed_;
+  last_appended_offset_ = raft_.next_offset() - 1;
+  last_write_ms_ = now_ms();
+  // Every registered broker gets a fresh session with the new controller.
+  sessions_.clear();
+  for (const auto& [id, b] : committed_->brokers()) sessions_[id].last_contact_ms = now_ms();
+  spdlog::info("[QuorumController id={}] Becoming the active controller at epoch {}, committed offset {}", config_.node_id, epoch,
+               committed_->offset());
+  if (committed_->metadata_version() == 0) {
+    // A new cluster: write the bootstrap records first (Kafka's ActivationRecordsGenerator).
+    const auto& b = *config_.bootstrap;
+    std::vector<std::vector<uint8_t>> recs;
+    bool txn = b.metadata_version >= 13;  // 3.6-IV1: metadata transactions
+    if (txn) {
+      msg::BeginTransactionRecord r;
+      r.name = "Bootstrap records";
+      recs.push_back(frame_metadata_record(r, 0));
+    }
+    for (const auto& v : b.records) recs.push_back(v);
+    if (b.metadata_version >= 8) {  // 3.4-IV0: ZK migration state
+      msg::ZkMigrationStateRecord z;
+      z.zk_migration_state = 0;  // NONE
+      recs.push_back(frame_metadata_record(z, 0));
+    }
+    if (txn) recs.push_back(frame_metadata_record(msg::EndTransactionRecord{}, 0));
+    spdlog::info("[QuorumController id={}] The metadata log appears to be empty. Appending {} bootstrap record(s) at metadata.version {} "
+                 "from {}.",
+                 config_.node_id, recs.size(), metadata::metadata_version_name(b.metadata_version), b.source);
+    write(std::move(recs));
+  }
+}
+
+void QuorumController::deactivate() {
+  spdlog::info("[QuorumController id={}] Renouncing leadership of epoch {}", config_.node_id, epoch_);
+  active_ = false;
+  latest_ = committed_;
+  fail_pending();
+}
+
+void QuorumController::fail_pending() {
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [off, fn] : pending) post([fn = std::move(fn)] { fn(ErrorCode::NOT_CONTROLLER); });
+}
+
+// ---------------------------------------------------------------- write path
+
+std::optional<int64_t> QuorumController::write(std::vector<std::vector<uint8_t>> records) {
+  if (!active_ || records.empty()) return std::nullopt;
+  std::vector<std::vector<uint8_t>> copy = records;
+  auto off = raft_.append(std::move(records), epoch_);
+  if (!off) {
+    spdlog::warn("[QuorumController id={}] Raft refused an append in epoch {}; renouncing", config_.node_id, epoch_);
+    deactivate();
+    return std::nullopt;
+  }
+  metadata::MetadataDelta d(latest_);
+  for (const auto& v : copy) d.replay_value(v);
+  d.set_offset(*off, epoch_);
+  latest_ = d.apply();
+  last_appended_offset_ = *off;
+  last_write_ms_ = now_ms();
+  return off;
+}
+
+void QuorumController::after_commit_of(std::optional<int64_t> offset, Completion done) {
+  if (!active_) {
+    post([done = std::move(done)] { done(ErrorCode::NOT_CONTROLLER); });
+    return;
+  }
+  // With nothing of its own to wait for, a request still waits for what was
+  // appended before it (read-your-writes, as Kafka does).
+  int64_t wait_for = offset.value_or(last_appended_offset_);
+  if (wait_for <= committed_->offset()) {
+    post([done = std::move(done)] { done(ErrorCode::NONE); });
+    return;
+  }
+  pending_.emplace(wait_for, std::move(done));
+}
+
+// ---------------------------------------------------------------- timers
+
+void QuorumController::arm_tick() {
+  if (!started_) return;
+  int64_t interval = 100;
+  if (config_.metadata_max_idle_interval_ms > 0) interval = std::min<int64_t>(interval, config_.metadata_max_idle_interval_ms);
+  tick_timer_.expires_after(std::chrono::milliseconds(interval));
+  auto alive = alive_;
+  tick_timer_.async_wait([this, alive](const asio::error_code& ec) {
+    if (ec || !*alive) return;
+    tick();
+    arm_tick();
+  });
+}
+
+void QuorumController::tick() {
+  if (!active_) return;
+  int64_t now = now_ms();
+  maybe_fence_stale_brokers(now);
+  maybe_write_noop(now);
+}
+
+void QuorumController::maybe_write_noop(int64_t now) {
+  if (config_.metadata_max_idle_interval_ms <= 0 || now - last_write_ms_ < config_.metadata_max_idle_interval_ms) return;
+  if (mv() < 4) return;  // NoOpRecord needs 3.3-IV0
+  write({frame_metadata_record(msg::NoOpRecord{}, 0)});
+}
+
+// ---------------------------------------------------------------- helpers
+
+int16_t QuorumController::partition_record_version() const { return mv() >= 17 ? 1 : 0; }  // 3.7-IV2: directories
+
+int16_t QuorumController::register_broker_record_version() const {
+  int16_t m = mv();
+  if (m >= 17) return 3;  // 3.7-IV2: log dirs
+  if (m >= 8) return 2;   // 3.4-IV0: migrating ZK broker flag
+  if (m >= 7) return 1;   // 3.3-IV3: controlled shutdown flag
+  return 0;
+}
+
+std::vector<int32_t> QuorumController::usable_brokers() const {
+  std::vector<int32_t> out;
+  for (const auto& [id, b] : latest_->brokers())
+    if (!b.fenced && !b.in_controlled_shutdown) out.push_back(id);
+  return out;
+}
+
+QuorumController::Placement QuorumController::place(int32_t num_partitions, int16_t replication_factor, int32_t first_partition) {
+  Placement p;
+  auto brokers = usable_brokers();
+  if (brokers.empty()) {
+    p.error = ErrorCode::INVALID_REPLICATION_FACTOR;
+    p.message = "Unable to replicate the partition " + std::to_string(replication_factor) + " time(s): All brokers are currently fenced.";
+    return p;
+  }
+  if (static_cast<size_t>(replication_factor) > brokers.size()) {
+    p.error = ErrorCode::INVALID_REPLICATION_FACTOR;
+    p.message = "Unable to replicate the partition " + std::to_string(replication_factor) + " time(s): The target replication factor of " +
+                std::to_string(replication_factor) + " cannot be reached because only " + std::to_string(brokers.size()) +
+                " broker(s) are registered.";
+    return p;
+  }
+  // Round-robin over the usable brokers from a rotating start.
+  size_t n = brokers.size();
+  uint64_t start = placement_offset_++;
+  for (int32_t i = 0; i < num_partitions; ++i) {
+    std::vector<int32_t> r;
+    for (int16_t j = 0; j < replication_factor; ++j) r.push_back(brokers[(start + static_cast<uint64_t>(first_partition + i) + j) % n]);
+    p.replicas.push_back(std::move(r));
+  }
+  return p;
+}
+
+std::vector<Uuid> QuorumController::directories_for(const std::vector<int32_t>& replicas) const {
+  std::vector<Uuid> dirs;
+  for (int32_t r : replicas) {
+    const auto* b = latest_->broker(r);
+    dirs.push_back(b && b->log_dirs.size() == 1 ? b->log_dirs[0] : Uuid{});  // else DirectoryId.UNASSIGNED
+  }
+  return dirs;
+}
+
+std::vector<uint8_t> QuorumController::partition_record(const Uuid& topic_id, int32_t index, const std::vector<int32_t>& replicas) {
+  msg::PartitionRecord r;
+  r.partition_id = index;
+  r.topic_id = topic_id;
+  r.replicas = replicas;
+  // ISR: the replicas that are not fenced; the leader is the first of them.
+  for (int32_t b : replicas) {
+    const auto* reg = latest_->broker(b);
+    if (reg && !reg->fenced && !reg->in_controlled_shutdown) r.isr.push_back(b);
+  }
+  if (r.isr.empty()) r.isr = replicas;
+  r.leader = r.isr.empty() ? -1 : r.isr.front();
+  const auto* lead = latest_->broker(r.leader);
+  if (!lead || lead->fenced) r.leader = -1;
+  r.leader_epoch = 0;
+  r.partition_epoch = 0;
+  int16_t v = partition_record_version();
+  if (v >= 1) r.directories = directories_for(replicas);
+  return frame_metadata_record(r, v);
+}
+
+}  // namespace flotilla::controller

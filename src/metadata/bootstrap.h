@@ -1,0 +1,42 @@
+// Bootstrap metadata: what a new cluster's first active controller writes
+// (Kafka's BootstrapMetadata). `storage format` writes it as
+// `<metadata.log.dir>/bootstrap.checkpoint`, a snapshot-format file holding a
+// FeatureLevelRecord for metadata.version; release names ("3.9", "3.9-IV0")
+// map to metadata.version feature levels as in Kafka's MetadataVersion.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flotilla::metadata {
+
+inline constexpr const char* kBootstrapFileName = "bootstrap.checkpoint";
+inline constexpr int16_t kMinimumKraftMetadataVersion = 1;  // 3.0-IV1
+inline constexpr int16_t kLatestProductionMetadataVersion = 21;  // 3.9-IV0
+inline constexpr int16_t kMetadataVersion_3_3_IV3 = 7;
+
+// "3.9" -> 21 (the latest IV of that release), "3.9-IV0" -> 21; nullopt if unknown.
+std::optional<int16_t> metadata_version_from_release(std::string_view release);
+// 21 -> "3.9-IV0"; "" if unknown.
+std::string metadata_version_name(int16_t level);
+
+struct BootstrapMetadata {
+  int16_t metadata_version = kLatestProductionMetadataVersion;
+  std::vector<std::vector<uint8_t>> records;  // framed metadata records (FeatureLevelRecords)
+  std::string source;                          // where it came from, for log lines
+};
+
+// The records for a metadata.version level.
+BootstrapMetadata bootstrap_for_version(int16_t metadata_version_level, std::string source);
+// Writes `<dir>/bootstrap.checkpoint` (atomically).
+void write_bootstrap_checkpoint(const std::filesystem::path& dir, int16_t metadata_version_level);
+// Reads `<dir>/bootstrap.checkpoint`; without the file, the latest production
+// metadata.version (as Kafka falls back to). Throws std::runtime_error if the
+// file is corrupt or has no metadata.version.
+BootstrapMetadata read_bootstrap(const std::filesystem::path& dir);
+
+}  // namespace flotilla::metadata

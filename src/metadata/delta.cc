@@ -1,0 +1,280 @@
+#include "metadata/delta.h"
+
+#include <algorithm>
+#include <spdlog/spdlog.h>
+
+namespace flotilla::metadata {
+
+namespace {
+template <class T>
+std::shared_ptr<T> clone_into(std::shared_ptr<T>& owned, std::shared_ptr<const T>& slot) {
+  if (!owned) {
+    owned = std::make_shared<T>(*slot);
+    slot = owned;
+  }
+  return owned;
+}
+}  // namespace
+
+MetadataDelta::MetadataDelta(std::shared_ptr<const MetadataImage> base)
+    : base_(base ? std::move(base) : std::make_shared<const MetadataImage>()), next_(*base_) {}
+
+MetadataDelta MetadataDelta::everything(std::shared_ptr<const MetadataImage> image) {
+  MetadataDelta d(std::make_shared<const MetadataImage>());
+  d.next_ = *image;
+  for (const auto& [name, t] : image->topics_by_name()) {
+    d.created_topics_.insert(t.id);
+    d.changed_topics_.insert(t.id);
+    for (const auto& [idx, p] : t.partitions) d.changed_partitions_.insert({t.id, idx});
+  }
+  for (const auto& [id, b] : image->brokers()) d.changed_brokers_.insert(id);
+  for (const auto& [res, m] : image->configs()) d.changed_configs_.insert(res);
+  d.features_changed_ = !image->features().empty();
+  return d;
+}
+
+bool MetadataDelta::empty() const {
+  return created_topics_.empty() && deleted_topics_.empty() && changed_topics_.empty() && changed_partitions_.empty() &&
+         changed_brokers_.empty() && changed_configs_.empty() && !features_changed_ && !other_changed_;
+}
+
+std::map<std::string, int16_t>& MetadataDelta::features() { return *clone_into(features_, next_.features_); }
+std::map<int32_t, BrokerRegistration>& MetadataDelta::brokers_mut() { return *clone_into(brokers_, next_.brokers_); }
+std::map<std::string, TopicImage>& MetadataDelta::topics_mut() { return *clone_into(topics_, next_.topics_); }
+std::unordered_map<Uuid, std::string>& MetadataDelta::topic_names_mut() { return *clone_into(topic_names_, next_.topic_names_); }
+std::map<ConfigResource, ConfigMap>& MetadataDelta::configs_mut() { return *clone_into(configs_, next_.configs_); }
+
+TopicImage* MetadataDelta::topic_mut(const Uuid& id) {
+  auto nit = next_.topic_names_->find(id);
+  if (nit == next_.topic_names_->end()) return nullptr;
+  std::string name = nit->second;
+  auto& topics = topics_mut();
+  auto it = topics.find(name);
+  return it == topics.end() ? nullptr : &it->second;
+}
+
+void MetadataDelta::set_offset(int64_t offset, int32_t epoch) {
+  if (offset > next_.offset_) {
+    next_.offset_ = offset;
+    next_.epoch_ = epoch;
+  }
+}
+
+void MetadataDelta::set_cluster_id(std::string id) { next_.cluster_id_ = std::move(id); }
+
+std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
+  auto img = std::make_shared<const MetadataImage>(next_);
+  // From now on the parts belong to the published image: clone again on change.
+  features_.reset();
+  brokers_.reset();
+  topics_.reset();
+  topic_names_.reset();
+  configs_.reset();
+  return img;
+}
+
+bool MetadataDelta::replay_value(std::span<const uint8_t> value) {
+  try {
+    replay(decode_metadata_record(value));
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("[MetadataDelta] Skipping a metadata record that cannot be decoded: {}", e.what());
+    return false;
+  }
+}
+
+void MetadataDelta::replay(const AnyMetadataRecord& record) {
+  std::visit([this](const auto& r) { this->replay(r); }, record.record);
+}
+
+// ---------------------------------------------------------------- brokers
+
+void MetadataDelta::replay(const msg::RegisterBrokerRecord& r) {
+  BrokerRegistration b;
+  b.id = r.broker_id;
+  b.epoch = r.broker_epoch;
+  b.incarnation_id = r.incarnation_id;
+  for (const auto& e : r.end_points) b.listeners.push_back(BrokerEndpoint{e.name, e.host, e.port, e.security_protocol});
+  for (const auto& f : r.features) b.supported_features[f.name] = SupportedFeature{f.min_supported_version, f.max_supported_version};
+  b.rack = r.rack;
+  b.fenced = r.fenced;
+  b.in_controlled_shutdown = r.in_controlled_shutdown;
+  b.log_dirs = r.log_dirs;
+  brokers_mut()[b.id] = std::move(b);
+  changed_brokers_.insert(r.broker_id);
+}
+
+void MetadataDelta::replay(const msg::UnregisterBrokerRecord& r) {
+  auto it = next_.brokers_->find(r.broker_id);
+  if (it == next_.brokers_->end()) {
+    spdlog::warn("[MetadataDelta] UnregisterBrokerRecord for unknown broker {}", r.broker_id);
+    return;
+  }
+  if (it->second.epoch != r.broker_epoch) {
+    spdlog::warn("[MetadataDelta] UnregisterBrokerRecord for broker {} epoch {} but registered epoch is {}", r.broker_id,
+                 r.broker_epoch, it->second.epoch);
+    return;
+  }
+  brokers_mut().erase(r.broker_id);
+  changed_brokers_.insert(r.broker_id);
+}
+
+void MetadataDelta::replay(const msg::FenceBrokerRecord& r) {
+  auto& bs = brokers_mut();
+  auto it = bs.find(r.id);
+  if (it == bs.end()) {
+    spdlog::warn("[MetadataDelta] FenceBrokerRecord for unknown broker {}", r.id);
+    return;
+  }
+  it->second.fenced = true;
+  changed_brokers_.insert(r.id);
+}
+
+void MetadataDelta::replay(const msg::UnfenceBrokerRecord& r) {
+  auto& bs = brokers_mut();
+  auto it = bs.find(r.id);
+  if (it == bs.end()) {
+    spdlog::warn("[MetadataDelta] UnfenceBrokerRecord for unknown broker {}", r.id);
+    return;
+  }
+  it->second.fenced = false;
+  changed_brokers_.insert(r.id);
+}
+
+void MetadataDelta::replay(const msg::BrokerRegistrationChangeRecord& r) {
+  auto& bs = brokers_mut();
+  auto it = bs.find(r.broker_id);
+  if (it == bs.end()) {
+    spdlog::warn("[MetadataDelta] BrokerRegistrationChangeRecord for unknown broker {}", r.broker_id);
+    return;
+  }
+  if (r.fenced == 1) it->second.fenced = true;
+  if (r.fenced == -1) it->second.fenced = false;
+  if (r.in_controlled_shutdown == 1) it->second.in_controlled_shutdown = true;
+  if (!r.log_dirs.empty()) it->second.log_dirs = r.log_dirs;
+  changed_brokers_.insert(r.broker_id);
+}
+
+// ---------------------------------------------------------------- topics
+
+void MetadataDelta::replay(const msg::TopicRecord& r) {
+  if (next_.topic(r.name)) {
+    spdlog::warn("[MetadataDelta] TopicRecord for existing topic {}; replacing it", r.name);
+    deleted_topics_[next_.topic(r.name)->id] = r.name;
+    topic_names_mut().erase(next_.topic(r.name)->id);
+  }
+  TopicImage t;
+  t.name = r.name;
+  t.id = r.topic_id;
+  topics_mut()[r.name] = std::move(t);
+  topic_names_mut()[r.topic_id] = r.name;
+  created_topics_.insert(r.topic_id);
+  changed_topics_.insert(r.topic_id);
+  deleted_topics_.erase(r.topic_id);
+}
+
+void MetadataDelta::replay(const msg::PartitionRecord& r) {
+  TopicImage* t = topic_mut(r.topic_id);
+  if (!t) {
+    spdlog::warn("[MetadataDelta] PartitionRecord for unknown topic id {}", r.topic_id.to_string());
+    return;
+  }
+  PartitionRegistration p;
+  p.replicas = r.replicas;
+  p.isr = r.isr;
+  p.removing_replicas = r.removing_replicas;
+  p.adding_replicas = r.adding_replicas;
+  p.leader = r.leader;
+  p.leader_epoch = r.leader_epoch;
+  p.partition_epoch = r.partition_epoch;
+  p.leader_recovery_state = r.leader_recovery_state;
+  p.directories = r.directories;
+  t->partitions[r.partition_id] = std::move(p);
+  changed_topics_.insert(r.topic_id);
+  changed_partitions_.insert({r.topic_id, r.partition_id});
+}
+
+void MetadataDelta::replay(const msg::PartitionChangeRecord& r) {
+  TopicImage* t = topic_mut(r.topic_id);
+  if (!t) {
+    spdlog::warn("[MetadataDelta] PartitionChangeRecord for unknown topic id {}", r.topic_id.to_string());
+    return;
+  }
+  auto it = t->partitions.find(r.partition_id);
+  if (it == t->partitions.end()) {
+    spdlog::warn("[MetadataDelta] PartitionChangeRecord for unknown partition {}-{}", t->name, r.partition_id);
+    return;
+  }
+  PartitionRegistration& p = it->second;
+  if (r.isr) p.isr = *r.isr;
+  if (r.replicas) p.replicas = *r.replicas;
+  if (r.removing_replicas) p.removing_replicas = *r.removing_replicas;
+  if (r.adding_replicas) p.adding_replicas = *r.adding_replicas;
+  if (r.directories) p.directories = *r.directories;
+  if (r.leader_recovery_state != -1) p.leader_recovery_state = r.leader_recovery_state;
+  if (r.leader != -2) {
+    // Kafka's PartitionRegistration.merge: a leader change bumps the leader epoch.
+    p.leader = r.leader;
+    p.leader_epoch += 1;
+  }
+  p.partition_epoch += 1;
+  changed_topics_.insert(r.topic_id);
+  changed_partitions_.insert({r.topic_id, r.partition_id});
+}
+
+void MetadataDelta::replay(const msg::RemoveTopicRecord& r) {
+  auto nit = next_.topic_names_->find(r.topic_id);
+  if (nit == next_.topic_names_->end()) {
+    spdlog::warn("[MetadataDelta] RemoveTopicRecord for unknown topic id {}", r.topic_id.to_string());
+    return;
+  }
+  std::string name = nit->second;
+  topics_mut().erase(name);
+  topic_names_mut().erase(r.topic_id);
+  ConfigResource res{static_cast<int8_t>(ConfigResourceType::TOPIC), name};
+  if (next_.configs_->count(res)) {
+    configs_mut().erase(res);
+    changed_configs_.insert(res);
+  }
+  if (created_topics_.erase(r.topic_id) == 0) deleted_topics_[r.topic_id] = name;
+  changed_topics_.erase(r.topic_id);
+  for (auto it = changed_partitions_.begin(); it != changed_partitions_.end();) {
+    if (it->first == r.topic_id)
+      it = changed_partitions_.erase(it);
+    else
+      ++it;
+  }
+}
+
+// ---------------------------------------------------------------- configs, features
+
+void MetadataDelta::replay(const msg::ConfigRecord& r) {
+  ConfigResource res{r.resource_type, r.resource_name};
+  auto& cs = configs_mut();
+  if (r.value) {
+    cs[res][r.name] = *r.value;
+  } else {
+    auto it = cs.find(res);
+    if (it != cs.end()) {
+      it->second.erase(r.name);
+      if (it->second.empty()) cs.erase(it);
+    }
+  }
+  changed_configs_.insert(res);
+}
+
+void MetadataDelta::replay(const msg::FeatureLevelRecord& r) {
+  if (r.feature_level == 0) {
+    features().erase(r.name);
+  } else {
+    features()[r.name] = r.feature_level;
+  }
+  features_changed_ = true;
+}
+
+void MetadataDelta::replay(const msg::ProducerIdsRecord& r) {
+  next_.next_producer_id_ = r.next_producer_id;
+  other_changed_ = true;
+}
+
+}  // namespace flotilla::metadata

@@ -1,0 +1,100 @@
+// MetadataDelta: the changes of a run of metadata records on top of a base
+// image, and what they touched (created/deleted/changed topics and
+// partitions, brokers, configs, features). apply() builds the next image,
+// sharing every untouched part with the base.
+//
+// A delta is a short-lived, single-threaded value: built by the loader (or
+// the controller) from one or more batches, then handed to publishers with
+// the new image. Records that name unknown brokers/topics are logged and
+// skipped (the image stays consistent).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "metadata/image.h"
+#include "protocol/messages.h"
+#include "protocol/metadata_record.h"
+
+namespace flotilla::metadata {
+
+class MetadataDelta {
+ public:
+  explicit MetadataDelta(std::shared_ptr<const MetadataImage> base);
+
+  // A delta that presents all of `image` as new (for a publisher that joins late).
+  static MetadataDelta everything(std::shared_ptr<const MetadataImage> image);
+
+  void replay(const AnyMetadataRecord& record);
+  // Decodes and replays one framed record value; false (and logged) if it cannot be decoded.
+  bool replay_value(std::span<const uint8_t> value);
+  void set_offset(int64_t offset, int32_t epoch);
+  void set_cluster_id(std::string id);
+
+  std::shared_ptr<const MetadataImage> apply() const;
+
+  const MetadataImage& base() const { return *base_; }
+  // What the records changed.
+  const std::set<Uuid>& created_topics() const { return created_topics_; }
+  const std::map<Uuid, std::string>& deleted_topics() const { return deleted_topics_; }  // id -> name
+  // Topics created or with changed partitions (not deleted).
+  const std::set<Uuid>& changed_topics() const { return changed_topics_; }
+  const std::set<std::pair<Uuid, int32_t>>& changed_partitions() const { return changed_partitions_; }
+  const std::set<int32_t>& changed_brokers() const { return changed_brokers_; }
+  const std::set<ConfigResource>& changed_configs() const { return changed_configs_; }
+  bool features_changed() const { return features_changed_; }
+  bool empty() const;
+
+  // The working state (what apply() would return), for the controller's checks.
+  const std::map<std::string, TopicImage>& topics() const { return *next_.topics_; }
+  const TopicImage* topic(const Uuid& id) const { return next_.topic(id); }
+  const std::map<int32_t, BrokerRegistration>& brokers() const { return *next_.brokers_; }
+
+  // Typed replays (public so that tests and the controller can use them directly).
+  void replay(const msg::RegisterBrokerRecord& r);
+  void replay(const msg::UnregisterBrokerRecord& r);
+  void replay(const msg::FenceBrokerRecord& r);
+  void replay(const msg::UnfenceBrokerRecord& r);
+  void replay(const msg::BrokerRegistrationChangeRecord& r);
+  void replay(const msg::TopicRecord& r);
+  void replay(const msg::PartitionRecord& r);
+  void replay(const msg::PartitionChangeRecord& r);
+  void replay(const msg::RemoveTopicRecord& r);
+  void replay(const msg::ConfigRecord& r);
+  void replay(const msg::FeatureLevelRecord& r);
+  void replay(const msg::ProducerIdsRecord& r);
+  template <class T>
+  void replay(const T&) {}  // records without image state (NoOp, transactions, ACLs...)
+
+ private:
+  std::map<std::string, int16_t>& features();
+  std::map<int32_t, BrokerRegistration>& brokers_mut();
+  std::map<std::string, TopicImage>& topics_mut();
+  std::unordered_map<Uuid, std::string>& topic_names_mut();
+  std::map<ConfigResource, ConfigMap>& configs_mut();
+  TopicImage* topic_mut(const Uuid& id);
+
+  std::shared_ptr<const MetadataImage> base_;
+  MetadataImage next_;
+  // Owned copies once a part is modified (next_'s pointers then point at them).
+  // apply() drops them (mutable) so that a published image is never modified.
+  mutable std::shared_ptr<std::map<std::string, int16_t>> features_;
+  mutable std::shared_ptr<std::map<int32_t, BrokerRegistration>> brokers_;
+  mutable std::shared_ptr<std::map<std::string, TopicImage>> topics_;
+  mutable std::shared_ptr<std::unordered_map<Uuid, std::string>> topic_names_;
+  mutable std::shared_ptr<std::map<ConfigResource, ConfigMap>> configs_;
+
+  std::set<Uuid> created_topics_;
+  std::map<Uuid, std::string> deleted_topics_;
+  std::set<Uuid> changed_topics_;
+  std::set<std::pair<Uuid, int32_t>> changed_partitions_;
+  std::set<int32_t> changed_brokers_;
+  std::set<ConfigResource> changed_configs_;
+  bool features_changed_ = false;
+  bool other_changed_ = false;
+};
+
+}  // namespace flotilla::metadata

@@ -1,0 +1,129 @@
+// MetadataImage: the cluster metadata as of one offset of __cluster_metadata —
+// features, brokers, topics with their partitions, configs. Immutable once
+// built (handed around as std::shared_ptr<const MetadataImage>); readers
+// never lock. Built only by MetadataDelta::apply(), which shares unchanged
+// parts (features, brokers, topics, configs) with the previous image.
+//
+// Invariants: topics_by_name() and topic(Uuid) index the same set of topics;
+// every partition belongs to a topic in the image; offset() only grows from
+// one image to the next.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/uuid.h"
+
+namespace flotilla::metadata {
+
+inline constexpr const char* kMetadataVersionFeature = "metadata.version";
+
+struct BrokerEndpoint {
+  std::string name;  // listener name
+  std::string host;
+  uint16_t port = 0;
+  int16_t security_protocol = 0;  // Kafka's SecurityProtocol id (0 PLAINTEXT, 1 SSL, 2 SASL_PLAINTEXT, 3 SASL_SSL)
+  bool operator==(const BrokerEndpoint&) const = default;
+};
+
+struct SupportedFeature {
+  int16_t min_version = 0;
+  int16_t max_version = 0;
+  bool operator==(const SupportedFeature&) const = default;
+};
+
+struct BrokerRegistration {
+  int32_t id = -1;
+  int64_t epoch = -1;  // the offset of its RegisterBrokerRecord
+  Uuid incarnation_id;
+  std::vector<BrokerEndpoint> listeners;
+  std::map<std::string, SupportedFeature> supported_features;
+  std::optional<std::string> rack;
+  bool fenced = true;
+  bool in_controlled_shutdown = false;
+  std::vector<Uuid> log_dirs;
+  bool operator==(const BrokerRegistration&) const = default;
+};
+
+struct PartitionRegistration {
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+  std::vector<int32_t> removing_replicas;
+  std::vector<int32_t> adding_replicas;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  int32_t partition_epoch = 0;
+  int8_t leader_recovery_state = 0;
+  std::vector<Uuid> directories;
+  bool operator==(const PartitionRegistration&) const = default;
+};
+
+struct TopicImage {
+  std::string name;
+  Uuid id;
+  std::map<int32_t, PartitionRegistration> partitions;
+  bool operator==(const TopicImage&) const = default;
+};
+
+// Kafka's ConfigResource.Type ids as used in ConfigRecord.ResourceType.
+enum class ConfigResourceType : int8_t { UNKNOWN = 0, TOPIC = 2, BROKER = 4, BROKER_LOGGER = 8, CLIENT_METRICS = 16, GROUP = 32 };
+
+struct ConfigResource {
+  int8_t type = 0;
+  std::string name;  // "" for the cluster-wide default broker config
+  auto operator<=>(const ConfigResource&) const = default;
+  bool operator==(const ConfigResource&) const = default;
+};
+
+using ConfigMap = std::map<std::string, std::string>;
+
+class MetadataImage {
+ public:
+  MetadataImage();
+
+  const std::string& cluster_id() const { return cluster_id_; }
+  // The last offset (and its epoch) reflected in this image; -1 for the empty image.
+  int64_t offset() const { return offset_; }
+  int32_t epoch() const { return epoch_; }
+  bool empty() const { return offset_ < 0; }
+
+  // Finalized feature levels, metadata.version included.
+  const std::map<std::string, int16_t>& features() const { return *features_; }
+  // metadata.version's feature level, 0 if none was written yet.
+  int16_t metadata_version() const;
+
+  const std::map<int32_t, BrokerRegistration>& brokers() const { return *brokers_; }
+  const BrokerRegistration* broker(int32_t id) const;
+
+  const std::map<std::string, TopicImage>& topics_by_name() const { return *topics_; }
+  const TopicImage* topic(const std::string& name) const;
+  const TopicImage* topic(const Uuid& id) const;
+  const PartitionRegistration* partition(const Uuid& topic_id, int32_t index) const;
+
+  const std::map<ConfigResource, ConfigMap>& configs() const { return *configs_; }
+  ConfigMap configs_of(ConfigResourceType type, const std::string& name) const;
+  ConfigMap topic_configs(const std::string& topic) const { return configs_of(ConfigResourceType::TOPIC, topic); }
+
+  // From the last ProducerIdsRecord (-1 if none).
+  int64_t next_producer_id() const { return next_producer_id_; }
+
+ private:
+  friend class MetadataDelta;
+
+  std::string cluster_id_;
+  int64_t offset_ = -1;
+  int32_t epoch_ = -1;
+  int64_t next_producer_id_ = -1;
+  std::shared_ptr<const std::map<std::string, int16_t>> features_;
+  std::shared_ptr<const std::map<int32_t, BrokerRegistration>> brokers_;
+  std::shared_ptr<const std::map<std::string, TopicImage>> topics_;
+  std::shared_ptr<const std::unordered_map<Uuid, std::string>> topic_names_;  // id -> name
+  std::shared_ptr<const std::map<ConfigResource, ConfigMap>> configs_;
+};
+
+}  // namespace flotilla::metadata

@@ -1,0 +1,276 @@
+#include "net/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
+
+#include <deque>
+
+namespace flotilla::net {
+
+using asio::ip::tcp;
+
+// One client connection: a reader coroutine that frames requests and hands them
+// to the handler, and a writer coroutine that sends finished responses strictly
+// in request order. Invariant: slots_ holds one entry per request read and not
+// yet written, in arrival order.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket sock, std::string listener, uint64_t id, Handler& handler, Limits limits)
+      : socket_(std::move(sock)), wake_writer_(socket_.get_executor()), wake_reader_(socket_.get_executor()),
+        listener_(std::move(listener)), id_(id), handler_(handler), limits_(limits) {
+    wake_writer_.expires_at(asio::steady_timer::time_point::max());
+    wake_reader_.expires_at(asio::steady_timer::time_point::max());
+    asio::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    socket_.set_option(tcp::no_delay(true), ec);
+    if (limits_.send_buffer_bytes > 0) socket_.set_option(asio::socket_base::send_buffer_size(limits_.send_buffer_bytes), ec);
+    if (limits_.receive_buffer_bytes > 0) socket_.set_option(asio::socket_base::receive_buffer_size(limits_.receive_buffer_bytes), ec);
+    socket_.non_blocking(true, ec);
+  }
+
+  void start() {
+    auto self = shared_from_this();
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
+    asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    wake_writer_.cancel();
+    wake_reader_.cancel();
+  }
+
+ private:
+  struct Slot {
+    bool ready = false;
+    int32_t correlation_id = 0;
+    Response response;
+  };
+
+  asio::awaitable<void> read_loop() {
+    auto self = shared_from_this();
+    try {
+      for (;;) {
+        while (!closed_ && static_cast<int32_t>(slots_.size()) >= limits_.max_in_flight) {
+          asio::error_code ec;
+          co_await wake_reader_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (closed_) break;
+        uint8_t size_buf[4];
+        co_await asio::async_read(socket_, asio::buffer(size_buf, 4), asio::use_awaitable);
+        int32_t size = static_cast<int32_t>(load_be32(size_buf));
+        if (size < 8 || size > limits_.max_request_bytes) {
+          spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: request size {} is outside 8..{} (socket.request.max.bytes)",
+                       listener_, id_, peer_, size, limits_.max_request_bytes);
+          break;
+        }
+        auto frame = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(size));
+        co_await asio::async_read(socket_, asio::buffer(*frame), asio::use_awaitable);
+        if (!dispatch(std::move(frame))) break;
+      }
+    } catch (const std::system_error& e) {
+      if (e.code() != asio::error::eof && e.code() != asio::error::operation_aborted && e.code() != asio::error::connection_reset)
+        spdlog::debug("connection {} from {} read error: {}", id_, peer_, e.what());
+    }
+    // Let responses already produced drain before closing; the writer closes.
+    reading_done_ = true;
+    wake_writer_.cancel();
+  }
+
+  // Parses the header and hands the request over; false closes the connection.
+  bool dispatch(std::shared_ptr<std::vector<uint8_t>> frame) {
+    auto req = std::make_shared<Request>();
+    ByteReader r(frame->data(), frame->size());
+    try {
+      req->api_key = r.get_i16();
+      req->api_version = r.get_i16();
+      req->correlation_id = r.get_i32();
+      int hv = handler_.request_header_version(req->api_key, req->api_version);
+      if (hv < 0) {
+        spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: unknown or unsupported API key {} version {}",
+                     listener_, id_, peer_, req->api_key, req->api_version);
+        return false;
+      }
+      req->header_version = static_cast<int16_t>(hv);
+      if (hv >= 1) {
+        int16_t n = r.get_i16();
+        if (n >= 0) req->client_id = r.get_string(static_cast<size_t>(n));
+      }
+      if (hv >= 2) {
+        uint32_t tags = r.get_uvarint32();
+        for (uint32_t i = 0; i < tags; ++i) {
+          r.get_uvarint32();
+          r.skip(r.get_uvarint32());
+        }
+      }
+    } catch (const DecodeError& e) {
+      spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: malformed request header ({})", listener_, id_, peer_, e.what());
+      return false;
+    }
+    req->body_offset = r.position();
+    req->frame = std::move(frame);
+    req->listener = listener_;
+    req->peer = peer_;
+    req->connection_id = id_;
+
+    slots_.emplace_back();
+    slots_.back().correlation_id = req->correlation_id;
+    size_t seq = next_seq_++;
+    std::weak_ptr<Connection> weak = shared_from_this();
+    handler_.handle(std::move(req), [weak, seq](Response resp) {
+      if (auto c = weak.lock()) c->complete(seq, std::move(resp));
+    });
+    return true;
+  }
+
+  void complete(size_t seq, Response resp) {
+    if (closed_ || seq < first_seq_) return;
+    Slot& s = slots_[seq - first_seq_];
+    s.response = std::move(resp);
+    s.ready = true;
+    wake_writer_.cancel();
+  }
+
+  asio::awaitable<void> write_loop() {
+    auto self = shared_from_this();
+    try {
+      while (!closed_) {
+        if (slots_.empty() || !slots_.front().ready) {
+          if (reading_done_ && slots_.empty()) break;
+          if (reading_done_ && !slots_.empty() && !slots_.front().ready) {
+            // Waiting for handlers still working on requests already read.
+          }
+          asio::error_code ec;
+          co_await wake_writer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          wake_writer_.expires_at(asio::steady_timer::time_point::max());
+          continue;
+        }
+        Slot slot = std::move(slots_.front());
+        slots_.pop_front();
+        ++first_seq_;
+        wake_reader_.cancel();
+        if (slot.response.send) co_await send_response(slot.correlation_id, slot.response);
+        if (slot.response.close_after) break;
+      }
+    } catch (const std::system_error& e) {
+      spdlog::debug("connection {} from {} write error: {}", id_, peer_, e.what());
+    }
+    close();
+  }
+
+  asio::awaitable<void> send_response(int32_t correlation_id, const Response& resp) {
+    uint8_t head[9];
+    size_t head_len = resp.header_version >= 1 ? 9 : 8;
+    int64_t total = static_cast<int64_t>(head_len) - 4 + resp.body.total_size();
+    store_be32(head, static_cast<uint32_t>(total));
+    store_be32(head + 4, static_cast<uint32_t>(correlation_id));
+    head[8] = 0;  // empty tagged-field section of response header v1
+    std::vector<asio::const_buffer> pending;
+    pending.emplace_back(head, head_len);
+    const auto& buf = resp.body.buffer();
+    for (const auto& c : resp.body.chunks()) {
+      if (!c.is_file) {
+        if (c.end > c.begin) pending.emplace_back(buf.data() + c.begin, c.end - c.begin);
+        continue;
+      }
+      if (!pending.empty()) {
+        co_await asio::async_write(socket_, pending, asio::use_awaitable);
+        pending.clear();
+      }
+      co_await send_file(c.file);
+    }
+    if (!pending.empty()) co_await asio::async_write(socket_, pending, asio::use_awaitable);
+  }
+
+  asio::awaitable<void> send_file(const FileRegion& f) {
+    off_t off = f.offset;
+    int64_t left = f.length;
+    while (left > 0) {
+      ssize_t n = ::sendfile(socket_.native_handle(), f.fd, &off, static_cast<size_t>(std::min<int64_t>(left, 1 << 30)));
+      if (n > 0) {
+        left -= n;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        co_await socket_.async_wait(tcp::socket::wait_write, asio::use_awaitable);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      // The file shrank under us (truncation/deletion) or the socket broke:
+      // the response can no longer be framed correctly, so the connection goes.
+      throw std::system_error(n < 0 ? errno : EIO, std::generic_category(), "sendfile");
+    }
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer wake_writer_;
+  asio::steady_timer wake_reader_;
+  std::string listener_;
+  std::string peer_;
+  uint64_t id_;
+  Handler& handler_;
+  Limits limits_;
+  std::deque<Slot> slots_;
+  size_t first_seq_ = 0;
+  size_t next_seq_ = 0;
+  bool closed_ = false;
+  bool reading_done_ = false;
+
+  friend class Listener;
+};
+
+Listener::Listener(asio::io_context& io, std::string name, const std::string& host, int port, Handler& handler, Limits limits)
+    : io_(io), name_(std::move(name)), acceptor_(io), handler_(handler), limits_(limits) {
+  tcp::endpoint ep(host.empty() ? asio::ip::address_v4::any() : asio::ip::make_address(host), static_cast<uint16_t>(port));
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(1024);
+  port_ = acceptor_.local_endpoint().port();
+}
+
+Listener::~Listener() { stop(); }
+
+void Listener::start() {
+  asio::co_spawn(io_, [this]() { return accept_loop(); }, asio::detached);
+}
+
+void Listener::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  asio::error_code ec;
+  acceptor_.close(ec);
+  for (auto& w : connections_)
+    if (auto c = w.lock()) c->close();
+  connections_.clear();
+}
+
+size_t Listener::connection_count() const {
+  size_t n = 0;
+  for (const auto& w : connections_)
+    if (!w.expired()) ++n;
+  return n;
+}
+
+asio::awaitable<void> Listener::accept_loop() {
+  while (!stopped_) {
+    asio::error_code ec;
+    tcp::socket sock = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopped_ || ec == asio::error::operation_aborted) break;
+      spdlog::warn("[SocketServer listener={}] accept failed: {}", name_, ec.message());
+      continue;
+    }
+    auto conn = std::make_shared<Connection>(std::move(sock), name_, next_id_++, handler_, limits_);
+    std::erase_if(connections_, [](const auto& w) { return w.expired(); });
+    connections_.push_back(conn);
+    conn->start();
+  }
+}
+
+}  // namespace flotilla::net

@@ -1,0 +1,91 @@
+// TCP listeners and connections speaking Kafka's framing: a 4-byte size, a
+// request header, a body. Responses leave each connection in request order,
+// whatever order the handlers finish in; file regions in a response body go out
+// with sendfile(2).
+//
+// Threading: everything here runs on one asio::io_context thread; handlers are
+// called on it and may answer later (from that same thread) through Respond.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+
+namespace flotilla::net {
+
+struct Request {
+  // The frame without its size prefix. Handlers may modify bytes of the body in
+  // place (offset assignment in produced batches); nothing else reads them.
+  std::shared_ptr<std::vector<uint8_t>> frame;
+  int16_t api_key = 0;
+  int16_t api_version = 0;
+  int16_t header_version = 1;
+  int32_t correlation_id = 0;
+  std::optional<std::string> client_id;
+  size_t body_offset = 0;
+  std::string listener;
+  std::string peer;
+  uint64_t connection_id = 0;
+
+  ByteReader body() const { return ByteReader(frame->data() + body_offset, frame->size() - body_offset); }
+};
+
+struct Response {
+  ByteWriter body;              // the response body, header excluded
+  bool send = true;             // false: no response (Produce with acks=0)
+  bool close_after = false;     // close the connection once sent (or instead, if !send)
+  int16_t header_version = 0;   // response header version to use
+};
+
+// Called once per request; must eventually be invoked exactly once.
+using Respond = std::function<void(Response)>;
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Returns the response header version for (key, version), or -1 when the
+  // key is unknown to this listener (the connection is then closed, as Kafka does).
+  virtual int request_header_version(int16_t api_key, int16_t api_version) const = 0;
+  virtual void handle(std::shared_ptr<Request> request, Respond respond) = 0;
+};
+
+struct Limits {
+  int32_t max_request_bytes = 104857600;  // socket.request.max.bytes
+  int32_t max_in_flight = 64;             // pipelined requests per connection before reading pauses
+  int32_t send_buffer_bytes = 102400;     // socket.send.buffer.bytes (-1: OS default)
+  int32_t receive_buffer_bytes = 102400;  // socket.receive.buffer.bytes
+};
+
+class Connection;
+
+class Listener {
+ public:
+  Listener(asio::io_context& io, std::string name, const std::string& host, int port, Handler& handler, Limits limits);
+  ~Listener();
+  void start();
+  void stop();  // stops accepting and closes every connection
+  int port() const { return port_; }
+  const std::string& name() const { return name_; }
+  size_t connection_count() const;
+
+ private:
+  asio::awaitable<void> accept_loop();
+
+  asio::io_context& io_;
+  std::string name_;
+  asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+  Handler& handler_;
+  Limits limits_;
+  std::vector<std::weak_ptr<Connection>> connections_;
+  uint64_t next_id_ = 1;
+  bool stopped_ = false;
+};
+
+}  // namespace flotilla::net

@@ -1,0 +1,61 @@
+// The outputs of RaftCore: what the driver (or the simulator) must do, in
+// order. The driver applies them strictly in sequence; PersistElection is a
+// barrier (nothing after it may take effect before the state is durable),
+// FlushLog is asynchronous (its completion comes back as on_log_flushed).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "raft/messages.h"
+#include "raft/quorum_state.h"
+#include "raft/types.h"
+
+namespace flotilla::raft {
+
+// Durably write the election state (quorum-state) before anything that follows.
+struct PersistElection {
+  ElectionState state;
+};
+// Append whole batches whose offsets are already assigned; base_offset must
+// equal the log end offset.
+struct AppendToLog {
+  std::shared_ptr<const std::vector<uint8_t>> batches;
+  int64_t base_offset = 0;
+  int64_t last_offset = 0;
+};
+// Remove everything at and after `offset` (follower divergence).
+struct TruncateLog {
+  int64_t offset = 0;
+};
+// Make offsets < up_to durable; report back with RaftCore::on_log_flushed.
+struct FlushLog {
+  int64_t up_to = 0;
+};
+struct SendRequest {
+  int32_t destination = -1;
+  RaftRequest request;
+};
+struct SendResponse {
+  uint64_t request_id = 0;
+  RaftResponse response;
+};
+// Offsets < high_watermark are committed.
+struct HighWatermarkChanged {
+  int64_t high_watermark = 0;
+};
+// The known leader or epoch changed. When this replica became leader,
+// epoch_start_offset is the offset of its LeaderChangeMessage: listeners
+// are told only once they have consumed everything before it.
+struct LeaderChanged {
+  LeaderAndEpoch leader;
+  bool is_self = false;
+  int64_t epoch_start_offset = -1;
+};
+
+using Action =
+    std::variant<PersistElection, AppendToLog, TruncateLog, FlushLog, SendRequest, SendResponse, HighWatermarkChanged, LeaderChanged>;
+
+}  // namespace flotilla::raft

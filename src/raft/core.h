@@ -1,0 +1,188 @@
+// RaftCore: the KRaft (KIP-595) state machine for the one partition
+// __cluster_metadata-0, free of I/O and deterministic: time, randomness (a
+// seeded Rng), received messages and I/O completions come in as method
+// arguments; everything to do comes out as Actions (raft/actions.h), taken
+// with take_actions() and applied by the driver (or the simulator) in order.
+//
+// Roles: Unattached, Voted, Candidate, Leader, Follower, Resigned (one file
+// each: raft/*_state.h, with their legal transitions). Transitions persist
+// the election state first (a PersistElection action precedes every action
+// that depends on it).
+//
+// Invariants (checked after every input by check_invariants(), always on):
+//  - the epoch never decreases; the high watermark never decreases;
+//  - high_watermark <= log end offset; log start <= flushed <= end;
+//  - a leader's epoch-start offset holds its LeaderChangeMessage, and its
+//    high watermark, once known, is > epoch_start_offset;
+//  - a replica votes at most once per epoch (the vote is persisted before the
+//    response is sent).
+//
+// Threading: none. A core is used from one thread (the driver's io_context
+// thread, or the simulator's loop).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "raft/actions.h"
+#include "raft/candidate_state.h"
+#include "raft/follower_state.h"
+#include "raft/leader_state.h"
+#include "raft/log_view.h"
+#include "raft/messages.h"
+#include "raft/quorum_state.h"
+#include "raft/resigned_state.h"
+#include "raft/rng.h"
+#include "raft/types.h"
+#include "raft/unattached_state.h"
+#include "raft/voted_state.h"
+
+namespace flotilla::raft {
+
+struct RaftCoreConfig {
+  int32_t local_id = -1;
+  std::vector<int32_t> voters;  // the static voter set (controller.quorum.voters or the bootstrap checkpoint)
+  std::string cluster_id;
+  int32_t election_timeout_ms = 1000;      // controller.quorum.election.timeout.ms
+  int32_t election_backoff_max_ms = 1000;  // controller.quorum.election.backoff.max.ms
+  int32_t fetch_timeout_ms = 2000;         // controller.quorum.fetch.timeout.ms
+  int32_t request_timeout_ms = 2000;       // controller.quorum.request.timeout.ms
+  int32_t retry_backoff_ms = 20;           // controller.quorum.retry.backoff.ms
+  int32_t append_linger_ms = 25;           // controller.quorum.append.linger.ms
+  int32_t max_batch_size_bytes = 8 * 1024 * 1024;
+  int32_t fetch_max_wait_ms = 500;
+  int32_t fetch_max_bytes = 8 * 1024 * 1024;
+};
+
+// What the local log holds at start-up (recovered by the driver).
+struct InitialLogState {
+  int64_t start_offset = 0;
+  int64_t end_offset = 0;
+  int64_t flushed_offset = 0;
+  std::vector<EpochEntry> epochs;
+};
+
+class RaftCore {
+ public:
+  using State = std::variant<UnattachedState, VotedState, CandidateState, LeaderState, FollowerState, ResignedState>;
+
+  RaftCore(RaftCoreConfig config, Rng rng);
+
+  // Enters the initial role from the persisted election state (nullopt: a new
+  // replica, epoch 0). A single voter stands for election at once.
+  void start(const std::optional<ElectionState>& persisted, const InitialLogState& log, int64_t now_ms);
+
+  // Timers: elections, fetch timeouts, linger, parked fetches, retries.
+  void poll(int64_t now_ms);
+  // When poll() must run next (INT64_MAX: nothing scheduled).
+  int64_t next_deadline_ms() const;
+
+  // Leader only, and only for the current epoch: queues the records (one
+  // batch, never split) and returns the offset of the last one.
+  std::optional<int64_t> append(std::vector<std::vector<uint8_t>> record_values, int32_t epoch, int64_t now_ms);
+  // Builds the pending batch now instead of waiting for the linger.
+  void flush_appends(int64_t now_ms);
+
+  // The log is durable below `up_to` (completion of a FlushLog).
+  void on_log_flushed(int64_t up_to, int64_t now_ms);
+  // An inbound request; the answer comes out as SendResponse{request_id}
+  // (possibly later: a leader parks fetches that wait for data).
+  void handle_request(uint64_t request_id, int32_t source, RaftRequest request, int64_t now_ms);
+  // A response to a request this core sent to `source`.
+  void handle_response(int32_t source, RaftResponse response, int64_t now_ms);
+  // Graceful step-down (shutdown): a leader becomes Resigned and sends EndQuorumEpoch.
+  void resign(int64_t now_ms);
+
+  std::vector<Action> take_actions();
+  bool has_actions() const { return !actions_.empty(); }
+
+  Role role() const;
+  int32_t epoch() const { return epoch_; }
+  int32_t local_id() const { return config_.local_id; }
+  bool is_voter() const;
+  bool is_only_voter() const { return config_.voters.size() == 1 && is_voter(); }
+  LeaderAndEpoch leader_and_epoch() const;
+  // Committed offsets are < high_watermark(); 0 until one is known.
+  int64_t high_watermark() const { return high_watermark_; }
+  // The offset the next appended record gets (leader), else the log end.
+  int64_t next_offset() const;
+  const LogView& log() const { return log_; }
+  const State& state() const { return state_; }
+  const RaftCoreConfig& config() const { return config_; }
+  ElectionState election_state() const;
+
+  void check_invariants() const;
+
+ private:
+  struct ParkedFetch {
+    uint64_t request_id;
+    int32_t replica_id;
+    int64_t fetch_offset;
+    int32_t max_bytes;
+    int64_t deadline_ms;
+  };
+
+  // Transitions (core.cc).
+  void transition_to_unattached(int32_t epoch, int64_t now_ms);
+  void transition_to_voted(int32_t epoch, int32_t candidate_id, int64_t now_ms);
+  void transition_to_candidate(int64_t now_ms);
+  void transition_to_leader(int64_t now_ms);
+  void transition_to_follower(int32_t epoch, int32_t leader_id, int64_t now_ms);
+  void transition_to_resigned(int64_t now_ms);
+  // A message told us about `epoch` (and maybe its leader): step down / follow if it is news.
+  // Returns true if the state changed.
+  bool maybe_transition(std::optional<int32_t> leader_id, int32_t epoch, int64_t now_ms);
+  void persist_and_announce(LeaderAndEpoch before);
+  void leave_leader_state();
+  int64_t random_election_timeout_ms();
+  int64_t election_backoff_ms(int32_t retries);
+
+  // Elections (core_election.cc).
+  void handle_vote_request(uint64_t id, int32_t source, const VoteRequest& r, int64_t now_ms);
+  void handle_vote_response(int32_t source, const VoteResponse& r, int64_t now_ms);
+  void handle_begin_quorum_request(uint64_t id, int32_t source, const BeginQuorumEpochRequest& r, int64_t now_ms);
+  void handle_begin_quorum_response(int32_t source, const BeginQuorumEpochResponse& r, int64_t now_ms);
+  void handle_end_quorum_request(uint64_t id, int32_t source, const EndQuorumEpochRequest& r, int64_t now_ms);
+  void handle_end_quorum_response(int32_t source, const EndQuorumEpochResponse& r, int64_t now_ms);
+  void send_vote_requests(int64_t now_ms);
+  void send_begin_quorum(const std::vector<int32_t>& to, int64_t now_ms);
+  void send_end_quorum(int64_t now_ms);
+  void poll_candidate(CandidateState& s, int64_t now_ms);
+
+  // Replication (core_replication.cc).
+  void handle_fetch_request(uint64_t id, int32_t source, const FetchRequest& r, int64_t now_ms);
+  void handle_fetch_response(int32_t source, const FetchResponse& r, int64_t now_ms);
+  void handle_fetch_snapshot_request(uint64_t id, int32_t source, const FetchSnapshotRequest& r, int64_t now_ms);
+  void maybe_send_fetch(int64_t now_ms);
+  void drain_accumulator(int64_t now_ms, bool force);
+  void set_high_watermark(int64_t hw);
+  void complete_parked_fetches(int64_t now_ms, bool only_expired);
+  void fail_parked_fetches();
+  FetchResponse fetch_response_base() const;
+  void poll_leader(LeaderState& s, int64_t now_ms);
+  void poll_follower(FollowerState& s, int64_t now_ms);
+
+  void emit(Action a) { actions_.push_back(std::move(a)); }
+  bool cluster_id_ok(const std::string& id) const { return id.empty() || config_.cluster_id.empty() || id == config_.cluster_id; }
+
+  RaftCoreConfig config_;
+  Rng rng_;
+  State state_;
+  int32_t epoch_ = 0;
+  int64_t high_watermark_ = 0;
+  LogView log_;
+  std::vector<ParkedFetch> parked_fetches_;
+  std::vector<Action> actions_;
+  LeaderAndEpoch announced_;  // last LeaderChanged emitted
+  bool started_ = false;
+  // For invariant checks across steps.
+  mutable int32_t checked_epoch_ = 0;
+  mutable int64_t checked_hw_ = 0;
+};
+
+}  // namespace flotilla::raft

@@ -1,0 +1,200 @@
+// RaftCore: Vote, BeginQuorumEpoch, EndQuorumEpoch (KIP-595 elections).
+#include <algorithm>
+
+#include "raft/assert.h"
+#include "raft/core.h"
+
+namespace flotilla::raft {
+
+// ---------------------------------------------------------------- Vote
+
+void RaftCore::send_vote_requests(int64_t now_ms) {
+  auto& c = std::get<CandidateState>(state_);
+  VoteRequest r;
+  r.cluster_id = config_.cluster_id;
+  r.candidate_epoch = epoch_;
+  r.candidate_id = config_.local_id;
+  r.last_offset_epoch = log_.last_epoch();
+  r.last_offset = log_.end_offset();
+  for (const auto& [id, v] : c.votes) {
+    if (id == config_.local_id || v != CandidateState::Vote::Unrecorded) continue;
+    emit(SendRequest{id, r});
+  }
+  c.next_vote_request_ms = now_ms + config_.request_timeout_ms;
+}
+
+void RaftCore::poll_candidate(CandidateState& c, int64_t now_ms) {
+  if (c.backing_off) {
+    if (now_ms >= c.backoff_deadline_ms) transition_to_candidate(now_ms);
+  } else if (now_ms >= c.election_deadline_ms) {
+    c.backing_off = true;
+    c.backoff_deadline_ms = now_ms + election_backoff_ms(c.retries);
+    spdlog::info("[RaftCore id={}] Election in epoch {} timed out; backing off until {}", config_.local_id, epoch_,
+                 c.backoff_deadline_ms);
+  } else if (now_ms >= c.next_vote_request_ms) {
+    send_vote_requests(now_ms);
+  }
+}
+
+void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteRequest& r, int64_t now_ms) {
+  VoteResponse resp;
+  if (!cluster_id_ok(r.cluster_id)) {
+    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
+    emit(SendResponse{id, resp});
+    return;
+  }
+  bool candidate_is_voter = std::binary_search(config_.voters.begin(), config_.voters.end(), r.candidate_id);
+  if (r.candidate_epoch > epoch_ && candidate_is_voter) {
+    // A higher epoch: we forget the old leader/vote first (persisted).
+    transition_to_unattached(r.candidate_epoch, now_ms);
+  }
+  auto fill = [&] {
+    auto le = leader_and_epoch();
+    resp.leader_id = le.leader_id;
+    resp.leader_epoch = epoch_;
+  };
+  if (r.candidate_epoch > epoch_ && !candidate_is_voter) {
+    resp.partition_error = ErrorCode::INVALID_VOTER_KEY;
+    fill();
+    emit(SendResponse{id, resp});
+    return;
+  }
+  if (r.candidate_epoch < epoch_) {
+    resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
+    fill();
+    emit(SendResponse{id, resp});
+    return;
+  }
+  bool grant = false;
+  if (is_voter() && candidate_is_voter) {
+    OffsetAndEpoch theirs{r.last_offset, r.last_offset_epoch};
+    bool up_to_date = theirs >= log_.end_offset_and_epoch();
+    if (auto* v = std::get_if<VotedState>(&state_)) {
+      grant = v->voted_id == r.candidate_id;
+    } else if (std::holds_alternative<UnattachedState>(state_)) {
+      grant = up_to_date;
+      if (grant) transition_to_voted(epoch_, r.candidate_id, now_ms);
+    }
+    // Candidate (voted for itself), Leader, Follower (has a leader), Resigned: no.
+  }
+  if (!grant) {
+    spdlog::debug("[RaftCore id={}] Rejecting vote for {} in epoch {} as {}", config_.local_id, r.candidate_id, r.candidate_epoch,
+                  role_name(role()));
+  }
+  resp.vote_granted = grant;
+  fill();
+  emit(SendResponse{id, resp});
+}
+
+void RaftCore::handle_vote_response(int32_t source, const VoteResponse& r, int64_t now_ms) {
+  if (r.error != ErrorCode::NONE) {
+    spdlog::warn("[RaftCore id={}] Vote response from {}: {}", config_.local_id, source, error_name(r.error));
+    return;
+  }
+  if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
+  if (r.partition_error != ErrorCode::NONE || r.leader_epoch != epoch_) return;
+  auto* c = std::get_if<CandidateState>(&state_);
+  if (!c) return;  // late answer
+  auto it = c->votes.find(source);
+  if (it == c->votes.end()) return;
+  if (r.vote_granted) {
+    it->second = CandidateState::Vote::Granted;
+    if (c->won()) transition_to_leader(now_ms);
+  } else {
+    it->second = CandidateState::Vote::Rejected;
+    if (c->lost() && !c->backing_off) {
+      c->backing_off = true;
+      c->backoff_deadline_ms = now_ms + election_backoff_ms(c->retries);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- BeginQuorumEpoch
+
+void RaftCore::send_begin_quorum(const std::vector<int32_t>& to, int64_t now_ms) {
+  BeginQuorumEpochRequest r;
+  r.cluster_id = config_.cluster_id;
+  r.leader_id = config_.local_id;
+  r.leader_epoch = epoch_;
+  for (int32_t id : to) emit(SendRequest{id, r});
+  if (auto* l = std::get_if<LeaderState>(&state_)) l->next_begin_quorum_ms = now_ms + config_.request_timeout_ms;
+}
+
+void RaftCore::handle_begin_quorum_request(uint64_t id, int32_t source, const BeginQuorumEpochRequest& r, int64_t now_ms) {
+  BeginQuorumEpochResponse resp;
+  if (!cluster_id_ok(r.cluster_id)) {
+    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
+    emit(SendResponse{id, resp});
+    return;
+  }
+  if (r.leader_epoch < epoch_) {
+    resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
+  } else if (r.leader_id == config_.local_id || r.leader_id < 0) {
+    resp.partition_error = ErrorCode::INVALID_REQUEST;
+  } else {
+    maybe_transition(r.leader_id, r.leader_epoch, now_ms);
+  }
+  auto le = leader_and_epoch();
+  resp.leader_id = le.leader_id;
+  resp.leader_epoch = epoch_;
+  emit(SendResponse{id, resp});
+}
+
+void RaftCore::handle_begin_quorum_response(int32_t source, const BeginQuorumEpochResponse& r, int64_t now_ms) {
+  if (r.error != ErrorCode::NONE) return;
+  if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
+  if (auto* l = std::get_if<LeaderState>(&state_); l && r.partition_error == ErrorCode::NONE && r.leader_epoch == epoch_) {
+    l->acknowledge(source);
+  }
+}
+
+// ---------------------------------------------------------------- EndQuorumEpoch
+
+void RaftCore::send_end_quorum(int64_t now_ms) {
+  auto& s = std::get<ResignedState>(state_);
+  EndQuorumEpochRequest r;
+  r.cluster_id = config_.cluster_id;
+  r.leader_id = config_.local_id;
+  r.leader_epoch = epoch_;
+  r.preferred_successors = s.preferred_successors;
+  for (int32_t id : s.unacknowledged) emit(SendRequest{id, r});
+  s.next_end_quorum_ms = now_ms + config_.request_timeout_ms;
+}
+
+void RaftCore::handle_end_quorum_request(uint64_t id, int32_t source, const EndQuorumEpochRequest& r, int64_t now_ms) {
+  EndQuorumEpochResponse resp;
+  if (!cluster_id_ok(r.cluster_id)) {
+    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
+    emit(SendResponse{id, resp});
+    return;
+  }
+  if (r.leader_epoch < epoch_) {
+    resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
+  } else {
+    maybe_transition(r.leader_id, r.leader_epoch, now_ms);
+    if (auto* f = std::get_if<FollowerState>(&state_); f && f->leader_id == r.leader_id && epoch_ == r.leader_epoch && is_voter()) {
+      // The leader resigned: the best successor stands at once, the others after a backoff.
+      auto pos = std::find(r.preferred_successors.begin(), r.preferred_successors.end(), config_.local_id);
+      int64_t delay;
+      if (pos == r.preferred_successors.end()) {
+        delay = config_.election_backoff_max_ms;
+      } else {
+        auto i = pos - r.preferred_successors.begin();
+        delay = i == 0 ? 0 : std::min<int64_t>(config_.election_backoff_max_ms, int64_t(config_.retry_backoff_ms) << std::min<int64_t>(i, 20));
+      }
+      f->fetch_deadline_ms = std::min(f->fetch_deadline_ms, now_ms + delay);
+    }
+  }
+  auto le = leader_and_epoch();
+  resp.leader_id = le.leader_id;
+  resp.leader_epoch = epoch_;
+  emit(SendResponse{id, resp});
+}
+
+void RaftCore::handle_end_quorum_response(int32_t source, const EndQuorumEpochResponse& r, int64_t now_ms) {
+  if (r.error != ErrorCode::NONE) return;
+  if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
+  if (auto* s = std::get_if<ResignedState>(&state_)) s->unacknowledged.erase(source);
+}
+
+}  // namespace flotilla::raft

@@ -1,0 +1,305 @@
+// RaftCore: log replication — the leader's appends, flushes and Fetch
+// handling (validation, DivergingEpoch, parked fetches, high watermark), and
+// the follower's fetch loop (append, truncate, flush before fetching again).
+#include <algorithm>
+
+#include "protocol/record_batch.h"
+#include "raft/assert.h"
+#include "raft/core.h"
+
+namespace flotilla::raft {
+
+FetchResponse RaftCore::fetch_response_base() const {
+  FetchResponse r;
+  auto le = leader_and_epoch();
+  r.leader_id = le.leader_id;
+  r.leader_epoch = epoch_;
+  r.high_watermark = high_watermark_;
+  r.log_start_offset = log_.start_offset();
+  return r;
+}
+
+void RaftCore::set_high_watermark(int64_t hw) {
+  hw = std::min(hw, log_.end_offset());
+  if (hw <= high_watermark_) return;
+  high_watermark_ = hw;
+  emit(HighWatermarkChanged{hw});
+}
+
+// ---------------------------------------------------------------- leader
+
+void RaftCore::drain_accumulator(int64_t now_ms, bool force) {
+  auto* l = std::get_if<LeaderState>(&state_);
+  if (!l) return;
+  auto& acc = l->accumulator();
+  if (acc.empty()) return;
+  // Group commit: drain at once when no flush is outstanding, otherwise wait
+  // for the flush to finish or for the linger to pass.
+  bool idle = log_.flushed_offset() >= log_.end_offset();
+  if (!force && !idle && !acc.needs_drain(now_ms)) return;
+  for (auto& b : acc.drain()) {
+    log_.append(epoch_, b.base_offset, b.last_offset + 1);
+    emit(AppendToLog{std::move(b.bytes), b.base_offset, b.last_offset});
+  }
+  emit(FlushLog{log_.end_offset()});
+  complete_parked_fetches(now_ms, false);
+}
+
+void RaftCore::on_log_flushed(int64_t up_to, int64_t now_ms) {
+  log_.on_flushed(up_to);
+  if (auto* l = std::get_if<LeaderState>(&state_)) {
+    if (l->update_local_end(log_.flushed_offset())) {
+      set_high_watermark(*l->high_watermark());
+      complete_parked_fetches(now_ms, true);
+    }
+    drain_accumulator(now_ms, false);
+  } else if (std::holds_alternative<FollowerState>(state_)) {
+    maybe_send_fetch(now_ms);
+  }
+  check_invariants();
+}
+
+void RaftCore::complete_parked_fetches(int64_t now_ms, bool all) {
+  if (parked_fetches_.empty()) return;
+  std::vector<ParkedFetch> keep;
+  for (auto& p : parked_fetches_) {
+    bool has_data = p.fetch_offset < log_.end_offset();
+    if (all || has_data || now_ms >= p.deadline_ms) {
+      FetchResponse resp = fetch_response_base();
+      if (has_data) resp.read = ReadSpec{p.fetch_offset, p.max_bytes};
+      emit(SendResponse{p.request_id, std::move(resp)});
+    } else {
+      keep.push_back(p);
+    }
+  }
+  parked_fetches_.swap(keep);
+}
+
+void RaftCore::fail_parked_fetches() {
+  for (auto& p : parked_fetches_) {
+    FetchResponse resp = fetch_response_base();
+    resp.partition_error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+    resp.leader_id = kNoLeader;
+    emit(SendResponse{p.request_id, std::move(resp)});
+  }
+  parked_fetches_.clear();
+}
+
+void RaftCore::poll_leader(LeaderState& l, int64_t now_ms) {
+  drain_accumulator(now_ms, false);
+  if (l.voters().size() > 1) {
+    if (now_ms >= l.check_quorum_deadline_ms) {
+      size_t fetched = l.fetched_since_check.size() + 1;  // + self
+      if (fetched >= l.voters().size() / 2 + 1) {
+        l.fetched_since_check.clear();
+        l.check_quorum_deadline_ms = now_ms + config_.fetch_timeout_ms * 3 / 2;
+      } else {
+        spdlog::warn("[RaftCore id={}] Only {} of {} voters fetched within the check-quorum timeout; resigning", config_.local_id,
+                     fetched, l.voters().size());
+        transition_to_resigned(now_ms);
+        return;
+      }
+    }
+    auto unacked = l.unacknowledged_voters();
+    if (!unacked.empty() && now_ms >= l.next_begin_quorum_ms) send_begin_quorum(unacked, now_ms);
+  }
+}
+
+void RaftCore::handle_fetch_request(uint64_t id, int32_t source, const FetchRequest& r, int64_t now_ms) {
+  FetchResponse resp = fetch_response_base();
+  if (!cluster_id_ok(r.cluster_id)) {
+    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
+    emit(SendResponse{id, std::move(resp)});
+    return;
+  }
+  if (r.fetch_offset < 0 || r.last_fetched_epoch < 0 || r.last_fetched_epoch > r.current_leader_epoch) {
+    resp.error = ErrorCode::INVALID_REQUEST;
+    emit(SendResponse{id, std::move(resp)});
+    return;
+  }
+  auto* l = std::get_if<LeaderState>(&state_);
+  if (r.current_leader_epoch < epoch_) {
+    resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
+  } else if (r.current_leader_epoch > epoch_) {
+    resp.partition_error = ErrorCode::UNKNOWN_LEADER_EPOCH;
+  } else if (!l) {
+    resp.partition_error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+  }
+  if (resp.partition_error != ErrorCode::NONE) {
+    emit(SendResponse{id, std::move(resp)});
+    return;
+  }
+  if (r.fetch_offset < log_.start_offset()) {
+    // Behind the log start: the replica must load a snapshot (FetchSnapshot, next issue).
+    resp.snapshot_id = OffsetAndEpoch{log_.start_offset(), 0};
+    emit(SendResponse{id, std::move(resp)});
+    return;
+  }
+  if (r.fetch_offset > log_.start_offset()) {
+    OffsetAndEpoch eo = log_.end_offset_for_epoch(r.last_fetched_epoch);
+    if (eo.epoch != r.last_fetched_epoch || eo.offset < r.fetch_offset) {
+      resp.diverging_epoch = eo;
+      emit(SendResponse{id, std::move(resp)});
+      return;
+    }
+  }
+  if (r.replica_id >= 0 && l->update_replica_end(r.replica_id, r.fetch_offset, now_ms)) {
+    set_high_watermark(*l->high_watermark());
+    complete_parked_fetches(now_ms, true);
+    resp.high_watermark = high_watermark_;
+  }
+  if (r.fetch_offset < log_.end_offset() || r.max_wait_ms <= 0) {
+    if (r.fetch_offset < log_.end_offset()) resp.read = ReadSpec{r.fetch_offset, r.max_bytes};
+    emit(SendResponse{id, std::move(resp)});
+    return;
+  }
+  parked_fetches_.push_back(ParkedFetch{id, r.replica_id, r.fetch_offset, r.max_bytes, now_ms + r.max_wait_ms});
+}
+
+void RaftCore::handle_fetch_snapshot_request(uint64_t id, int32_t source, const FetchSnapshotRequest& r, int64_t now_ms) {
+  FetchSnapshotResponse resp;
+  auto le = leader_and_epoch();
+  resp.leader_id = le.leader_id;
+  resp.leader_epoch = epoch_;
+  resp.snapshot_id = r.snapshot_id;
+  if (!cluster_id_ok(r.cluster_id)) {
+    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
+  } else if (r.current_leader_epoch < epoch_) {
+    resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
+  } else if (r.current_leader_epoch > epoch_) {
+    resp.partition_error = ErrorCode::UNKNOWN_LEADER_EPOCH;
+  } else if (!std::holds_alternative<LeaderState>(state_)) {
+    resp.partition_error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+  } else {
+    resp.partition_error = ErrorCode::SNAPSHOT_NOT_FOUND;  // snapshots of the log: next issue
+  }
+  emit(SendResponse{id, std::move(resp)});
+}
+
+// ---------------------------------------------------------------- follower
+
+void RaftCore::maybe_send_fetch(int64_t now_ms) {
+  auto* f = std::get_if<FollowerState>(&state_);
+  if (!f || f->fetch_in_flight || now_ms < f->next_fetch_ms) return;
+  // Our fetch offset tells the leader that everything before it is durable here.
+  if (log_.flushed_offset() < log_.end_offset()) return;
+  FetchRequest r;
+  r.cluster_id = config_.cluster_id;
+  r.replica_id = config_.local_id;
+  r.current_leader_epoch = epoch_;
+  r.fetch_offset = log_.end_offset();
+  r.last_fetched_epoch = log_.last_epoch();
+  r.log_start_offset = log_.start_offset();
+  r.max_wait_ms = config_.fetch_max_wait_ms;
+  r.max_bytes = config_.fetch_max_bytes;
+  emit(SendRequest{f->leader_id, r});
+  f->fetch_in_flight = true;
+  f->fetch_sent_ms = now_ms;
+}
+
+void RaftCore::poll_follower(FollowerState& f, int64_t now_ms) {
+  if (is_voter() && now_ms >= f.fetch_deadline_ms) {
+    spdlog::info("[RaftCore id={}] No successful fetch from leader {} within the fetch timeout; standing for election",
+                 config_.local_id, f.leader_id);
+    transition_to_candidate(now_ms);
+    return;
+  }
+  if (f.fetch_in_flight && now_ms >= f.fetch_sent_ms + config_.request_timeout_ms) {
+    f.fetch_in_flight = false;
+    f.next_fetch_ms = now_ms;
+  }
+  maybe_send_fetch(now_ms);
+}
+
+void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int64_t now_ms) {
+  auto* f = std::get_if<FollowerState>(&state_);
+  if (!f || source != f->leader_id) {
+    if (r.error == ErrorCode::NONE && r.leader_epoch > epoch_) maybe_transition(r.leader_id, r.leader_epoch, now_ms);
+    return;
+  }
+  f->fetch_in_flight = false;
+  if (r.error != ErrorCode::NONE) {
+    spdlog::warn("[RaftCore id={}] Fetch from {} failed: {}", config_.local_id, source, error_name(r.error));
+    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    return;
+  }
+  if (r.partition_error != ErrorCode::NONE || r.leader_epoch != epoch_) {
+    if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
+    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    return;
+  }
+  if (is_voter()) f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
+
+  if (r.diverging_epoch) {
+    int64_t to = r.diverging_epoch->offset;
+    // Our epochs above the leader's answer do not exist there: they go entirely
+    // (this also keeps the truncation on a batch boundary).
+    for (const auto& e : log_.epochs()) {
+      if (e.epoch > r.diverging_epoch->epoch) {
+        to = std::min(to, e.start_offset);
+        break;
+      }
+    }
+    if (to < high_watermark_) {
+      spdlog::error("[RaftCore id={}] Leader {} asks to truncate to {} below the high watermark {}; ignoring", config_.local_id,
+                    source, to, high_watermark_);
+      f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+      return;
+    }
+    if (to < log_.end_offset()) {
+      spdlog::info("[RaftCore id={}] Truncating the log from {} to {} (diverging epoch {})", config_.local_id, log_.end_offset(), to,
+                   r.diverging_epoch->epoch);
+      log_.truncate_to(to);
+      emit(TruncateLog{to});
+    }
+    f->next_fetch_ms = now_ms;
+    maybe_send_fetch(now_ms);
+    return;
+  }
+  if (r.snapshot_id) {
+    spdlog::warn("[RaftCore id={}] Leader {} requires loading snapshot {}-{}; not supported yet", config_.local_id, source,
+                 r.snapshot_id->offset, r.snapshot_id->epoch);
+    f->next_fetch_ms = now_ms + config_.fetch_timeout_ms / 2;
+    return;
+  }
+  if (r.records && !r.records->empty()) {
+    std::span<const uint8_t> blob(r.records->data(), r.records->size());
+    int64_t expect = log_.end_offset();
+    int32_t last_epoch = log_.last_epoch();
+    size_t valid = 0;
+    bool stop = false;
+    struct B {
+      int32_t epoch;
+      int64_t base, next;
+    };
+    std::vector<B> batches;
+    records::for_each_batch(blob, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
+      if (stop) return;
+      if (h.base_offset != expect || h.partition_leader_epoch < last_epoch || h.partition_leader_epoch > epoch_ ||
+          h.last_offset_delta < 0) {
+        stop = true;
+        return;
+      }
+      batches.push_back({h.partition_leader_epoch, h.base_offset, h.last_offset() + 1});
+      expect = h.last_offset() + 1;
+      last_epoch = h.partition_leader_epoch;
+      valid += batch.size();
+    });
+    if (!batches.empty()) {
+      std::shared_ptr<const std::vector<uint8_t>> bytes = r.records;
+      if (valid != r.records->size()) bytes = std::make_shared<const std::vector<uint8_t>>(r.records->begin(), r.records->begin() + valid);
+      int64_t base = batches.front().base;
+      for (const auto& b : batches) log_.append(b.epoch, b.base, b.next);
+      emit(AppendToLog{std::move(bytes), base, expect - 1});
+      emit(FlushLog{expect});
+    } else if (stop) {
+      spdlog::warn("[RaftCore id={}] Fetch response from {} does not continue our log at {}; refetching", config_.local_id, source,
+                   log_.end_offset());
+    }
+  }
+  if (r.high_watermark >= 0) set_high_watermark(r.high_watermark);
+  f->next_fetch_ms = now_ms;
+  maybe_send_fetch(now_ms);
+}
+
+}  // namespace flotilla::raft

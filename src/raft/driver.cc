@@ -1,0 +1,414 @@
+#include "raft/driver.h"
+
+#include <algorithm>
+#include <random>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "protocol/record_batch.h"
+#include "raft/assert.h"
+#include "raft/snapshot.h"
+
+namespace flotilla::raft {
+
+namespace {
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::filesystem::path partition_dir_of(const std::filesystem::path& p) {
+  if (p.filename() == kMetadataPartitionDir) return p;
+  return p / kMetadataPartitionDir;
+}
+
+// The bytes of a read result (file regions are read with pread).
+std::vector<uint8_t> flatten(const Records& r) {
+  if (r.files.empty()) return std::vector<uint8_t>(r.view.begin(), r.view.end());
+  ByteWriter w;
+  w.put_records_payload(r);
+  return w.flatten();
+}
+}  // namespace
+
+RaftDriver::RaftDriver(asio::io_context& io, RaftConfig config, std::unique_ptr<storage::Log> metadata_log,
+                       std::filesystem::path metadata_dir)
+    : io_(io),
+      config_(std::move(config)),
+      log_(std::move(metadata_log)),
+      partition_dir_(partition_dir_of(metadata_dir)),
+      qs_file_(partition_dir_ / QuorumStateFile::kFileName),
+      timer_(io) {
+  RAFT_ASSERT(log_ != nullptr, "no metadata log");
+}
+
+RaftDriver::~RaftDriver() {
+  if (started_ && !stopped_) shutdown();
+  *alive_ = false;
+}
+
+std::unique_ptr<storage::Log> RaftDriver::open_metadata_log(const std::filesystem::path& metadata_log_dir,
+                                                           const storage::LogConfig& config) {
+  auto dir = partition_dir_of(metadata_log_dir);
+  std::filesystem::create_directories(dir);
+  return storage::Log::open(dir, config, Uuid{kMetadataTopicIdHi, kMetadataTopicIdLo});
+}
+
+int64_t RaftDriver::now_ms() { return wall_clock_ms(); }
+
+InitialLogState RaftDriver::recover_log_state() {
+  InitialLogState s;
+  s.start_offset = log_->log_start_offset();
+  s.end_offset = log_->log_end_offset();
+  // Recover the epoch cache from the batch headers (the metadata log is
+  // bounded by snapshots; a leader-epoch checkpoint can replace this scan).
+  int64_t pos = s.start_offset;
+  while (pos < s.end_offset) {
+    storage::ReadResult rr = log_->read(pos, 1 << 20, s.end_offset, true);
+    auto bytes = flatten(rr.records);
+    int64_t before = pos;
+    records::for_each_batch(std::span<const uint8_t>(bytes), [&](const records::BatchHeader& h, std::span<const uint8_t>) {
+      if (h.last_offset() < pos) return;
+      if (s.epochs.empty() || h.partition_leader_epoch > s.epochs.back().epoch)
+        s.epochs.push_back(EpochEntry{h.partition_leader_epoch, h.base_offset});
+      pos = h.last_offset() + 1;
+    });
+    if (pos == before) break;  // nothing readable: stop (the log recovered its tail already)
+  }
+  if (pos < s.end_offset) {
+    spdlog::warn("[RaftDriver id={}] Could only scan the metadata log up to {} of {}", config_.node_id, pos, s.end_offset);
+  }
+  // Start-up may block: make the recovered log durable so that a follower's
+  // first fetch offset is honest.
+  if (log_->flushed_offset() < s.end_offset) log_->flush(s.end_offset);
+  s.flushed_offset = s.end_offset;
+  return s;
+}
+
+void RaftDriver::start() {
+  RAFT_ASSERT(!started_, "RaftDriver started twice");
+  std::filesystem::create_directories(partition_dir_);
+  std::vector<int32_t> voters = config_.voters;
+  bool from_checkpoint = false;
+  if (voters.empty()) {
+    if (auto bv = read_bootstrap_voters(partition_dir_)) {
+      for (const auto& v : *bv) voters.push_back(v.id);
+      from_checkpoint = true;
+    }
+  }
+  if (voters.empty()) {
+    throw std::runtime_error("No controller quorum voters: set controller.quorum.voters or format the storage with --standalone");
+  }
+  qs_version_ = config_.quorum_state_version >= 0 ? config_.quorum_state_version : (from_checkpoint ? 1 : 0);
+  std::optional<ElectionState> persisted = qs_file_.read();
+
+  RaftCoreConfig cc;
+  cc.local_id = config_.node_id;
+  cc.voters = voters;
+  cc.cluster_id = config_.cluster_id;
+  cc.election_timeout_ms = config_.election_timeout_ms;
+  cc.election_backoff_max_ms = config_.election_backoff_max_ms;
+  cc.fetch_timeout_ms = config_.fetch_timeout_ms;
+  cc.request_timeout_ms = config_.request_timeout_ms;
+  cc.retry_backoff_ms = config_.retry_backoff_ms;
+  cc.append_linger_ms = config_.append_linger_ms;
+  cc.max_batch_size_bytes = config_.max_batch_size_bytes;
+  uint64_t seed = config_.random_seed;
+  if (seed == 0) {
+    std::random_device rd;
+    seed = (uint64_t(rd()) << 32) | rd();
+  }
+  core_ = std::make_unique<RaftCore>(cc, Rng(seed));
+  io_thread_ = std::make_unique<asio::thread_pool>(1);
+  started_ = true;
+  InitialLogState ls = recover_log_state();
+  spdlog::info("[RaftDriver id={}] Starting with voters {} (quorum-state v{}), log [{}, {})", config_.node_id, fmt::join(voters, ","),
+               qs_version_, ls.start_offset, ls.end_offset);
+  core_->start(persisted, ls, now_ms());
+  pump();
+}
+
+void RaftDriver::shutdown() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  timer_.cancel();
+  // Let the I/O thread finish what it has (a quorum-state write must not race ours).
+  io_thread_->join();
+  core_->resign(now_ms());
+  // Apply everything that is left, synchronously (shutdown may block).
+  for (auto& a : core_->take_actions()) pending_.push_back(std::move(a));
+  persist_in_flight_ = false;
+  while (!pending_.empty()) {
+    Action a = std::move(pending_.front());
+    pending_.pop_front();
+    if (auto* p = std::get_if<PersistElection>(&a)) {
+      try {
+        qs_file_.write(p->state, qs_version_);
+      } catch (const std::exception& e) {
+        spdlog::error("[RaftDriver id={}] Could not write quorum-state at shutdown: {}", config_.node_id, e.what());
+      }
+    } else if (std::holds_alternative<FlushLog>(a)) {
+      // flushed below
+    } else {
+      apply(a);
+    }
+  }
+  log_->flush(log_->log_end_offset());
+  *alive_ = false;
+  responders_.clear();
+  spdlog::info("[RaftDriver id={}] Shut down (log end offset {}, high watermark {})", config_.node_id, log_->log_end_offset(),
+               core_->high_watermark());
+}
+
+// ---------------------------------------------------------------- actions
+
+void RaftDriver::pump() {
+  if (pumping_ || stopped_) return;
+  pumping_ = true;
+  for (;;) {
+    if (core_->has_actions())
+      for (auto& a : core_->take_actions()) pending_.push_back(std::move(a));
+    if (pending_.empty() || persist_in_flight_) break;
+    Action a = std::move(pending_.front());
+    pending_.pop_front();
+    apply(a);
+  }
+  pumping_ = false;
+  arm_timer();
+}
+
+void RaftDriver::apply(Action& action) {
+  std::visit(Overloaded{[&](PersistElection& p) { persist(p.state); },
+                        [&](AppendToLog& a) {
+                          RAFT_ASSERT(log_->log_end_offset() == a.base_offset, "append at {} but the log ends at {}", a.base_offset,
+                                      log_->log_end_offset());
+                          auto info = log_->append_as_follower(std::span<const uint8_t>(a.batches->data(), a.batches->size()));
+                          RAFT_ASSERT(info.last_offset == a.last_offset, "appended up to {} expected {}", info.last_offset,
+                                      a.last_offset);
+                        },
+                        [&](TruncateLog& t) { log_->truncate_to(t.offset); },
+                        [&](FlushLog& f) { request_flush(f.up_to); },
+                        [&](SendRequest& s) {
+                          if (sender_) sender_(s.destination, std::move(s.request));
+                        },
+                        [&](SendResponse& r) { respond(r); },
+                        [&](HighWatermarkChanged& h) {
+                          applied_hw_ = std::max(applied_hw_, h.high_watermark);
+                          schedule_delivery();
+                        },
+                        [&](LeaderChanged& l) {
+                          leader_ = l.leader;
+                          leader_is_self_ = l.is_self;
+                          epoch_start_offset_ = l.epoch_start_offset;
+                          spdlog::info("[RaftDriver id={}] Leader is now {} in epoch {}", config_.node_id, l.leader.leader_id,
+                                       l.leader.epoch);
+                          schedule_delivery();
+                        }},
+             action);
+}
+
+void RaftDriver::persist(const ElectionState& s) {
+  persist_in_flight_ = true;
+  auto alive = alive_;
+  asio::post(*io_thread_, [this, alive, s] {
+    try {
+      qs_file_.write(s, qs_version_);
+    } catch (const std::exception& e) {
+      // Raft's safety rests on this file: do not go on without it.
+      spdlog::critical("[RaftDriver id={}] Could not write {}: {}", config_.node_id, qs_file_.path().string(), e.what());
+      spdlog::default_logger()->flush();
+      std::abort();
+    }
+    asio::post(io_, [this, alive] {
+      if (!*alive) return;
+      persist_in_flight_ = false;
+      pump();
+    });
+  });
+}
+
+void RaftDriver::request_flush(int64_t up_to) {
+  flush_wanted_ = std::max(flush_wanted_, up_to);
+  if (!flush_in_flight_) start_flush();
+}
+
+void RaftDriver::start_flush() {
+  flush_in_flight_ = true;
+  int64_t target = flush_wanted_;
+  auto alive = alive_;
+  storage::Log* log = log_.get();
+  asio::post(*io_thread_, [this, alive, log, target] {
+    log->flush(target);
+    asio::post(io_, [this, alive, target] {
+      if (!*alive || stopped_) return;
+      flush_in_flight_ = false;
+      core_->on_log_flushed(target, now_ms());
+      if (flush_wanted_ > target) start_flush();
+      pump();
+    });
+  });
+}
+
+void RaftDriver::arm_timer() {
+  if (stopped_) return;
+  int64_t d = core_->next_deadline_ms();
+  if (d == armed_deadline_) return;
+  armed_deadline_ = d;
+  if (d == INT64_MAX) {
+    timer_.cancel();
+    return;
+  }
+  int64_t delay = std::max<int64_t>(0, d - now_ms());
+  timer_.expires_after(std::chrono::milliseconds(delay));
+  auto alive = alive_;
+  timer_.async_wait([this, alive, d](const asio::error_code& ec) {
+    if (ec || !*alive || stopped_) return;
+    if (armed_deadline_ == d) armed_deadline_ = -1;
+    core_->poll(now_ms());
+    pump();
+  });
+}
+
+void RaftDriver::schedule_poll() {
+  if (poll_posted_) return;
+  poll_posted_ = true;
+  auto alive = alive_;
+  asio::post(io_, [this, alive] {
+    if (!*alive || stopped_) return;
+    poll_posted_ = false;
+    core_->poll(now_ms());
+    pump();
+  });
+}
+
+// ---------------------------------------------------------------- appends
+
+std::optional<int64_t> RaftDriver::append(std::vector<std::vector<uint8_t>> record_values, int32_t epoch) {
+  if (!started_ || stopped_) return std::nullopt;
+  auto r = core_->append(std::move(record_values), epoch, now_ms());
+  // Built on the next turn: appends of this turn share a batch.
+  if (r) schedule_poll();
+  return r;
+}
+
+// ---------------------------------------------------------------- network
+
+void RaftDriver::handle_request(int32_t source, RaftRequest request, std::function<void(RaftResponse)> respond) {
+  if (!started_ || stopped_) return;
+  uint64_t id = next_request_id_++;
+  responders_[id] = std::move(respond);
+  core_->handle_request(id, source, std::move(request), now_ms());
+  pump();
+}
+
+void RaftDriver::handle_response(int32_t source, RaftResponse response) {
+  if (!started_ || stopped_) return;
+  core_->handle_response(source, std::move(response), now_ms());
+  pump();
+}
+
+void RaftDriver::respond(SendResponse& r) {
+  auto it = responders_.find(r.request_id);
+  if (it == responders_.end()) return;
+  auto fn = std::move(it->second);
+  responders_.erase(it);
+  if (auto* f = std::get_if<FetchResponse>(&r.response); f && f->read) {
+    try {
+      storage::ReadResult rr = log_->read(f->read->offset, f->read->max_bytes, log_->log_end_offset(), true);
+      f->records = std::make_shared<const std::vector<uint8_t>>(flatten(rr.records));
+    } catch (const std::exception& e) {
+      spdlog::warn("[RaftDriver id={}] Reading the metadata log at {} for a fetch failed: {}", config_.node_id, f->read->offset,
+                   e.what());
+      f->partition_error = ErrorCode::UNKNOWN_SERVER_ERROR;
+    }
+    f->read.reset();
+  }
+  if (fn) fn(std::move(r.response));
+}
+
+// ---------------------------------------------------------------- listeners
+
+void RaftDriver::register_listener(RaftListener* listener) {
+  auto ctx = std::make_unique<ListenerCtx>();
+  ctx->listener = listener;
+  ctx->next_offset = log_->log_start_offset();
+  listeners_.push_back(std::move(ctx));
+  schedule_delivery();
+}
+
+void RaftDriver::unregister_listener(RaftListener* listener) {
+  for (auto& c : listeners_)
+    if (c->listener == listener) c->removed = true;
+  if (!delivering_)
+    listeners_.erase(std::remove_if(listeners_.begin(), listeners_.end(), [](const auto& c) { return c->removed; }), listeners_.end());
+}
+
+void RaftDriver::schedule_delivery() {
+  if (delivery_posted_) return;
+  delivery_posted_ = true;
+  auto alive = alive_;
+  asio::post(io_, [this, alive] {
+    if (!*alive) return;
+    delivery_posted_ = false;
+    deliver();
+  });
+}
+
+void RaftDriver::deliver() {
+  int64_t hw = applied_hw_;
+  delivering_ = true;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (listeners_[i]->removed) continue;
+    deliver_to(*listeners_[i], hw);
+    if (!listeners_[i]->removed) maybe_fire_leader_change(*listeners_[i]);
+  }
+  delivering_ = false;
+  listeners_.erase(std::remove_if(listeners_.begin(), listeners_.end(), [](const auto& c) { return c->removed; }), listeners_.end());
+}
+
+void RaftDriver::deliver_to(ListenerCtx& ctx, int64_t hw) {
+  while (ctx.next_offset < hw && !ctx.removed) {
+    std::vector<uint8_t> bytes;
+    try {
+      storage::ReadResult rr = log_->read(ctx.next_offset, 1 << 20, hw, true);
+      bytes = flatten(rr.records);
+    } catch (const std::exception& e) {
+      spdlog::error("[RaftDriver id={}] Reading committed metadata at {} failed: {}", config_.node_id, ctx.next_offset, e.what());
+      return;
+    }
+    int64_t before = ctx.next_offset;
+    records::for_each_batch(std::span<const uint8_t>(bytes), [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
+      if (ctx.removed || h.last_offset() < ctx.next_offset || h.last_offset() >= hw) return;
+      CommittedBatch cb;
+      cb.base_offset = h.base_offset;
+      cb.last_offset = h.last_offset();
+      cb.epoch = h.partition_leader_epoch;
+      cb.append_timestamp = h.max_timestamp;
+      cb.is_control = h.is_control();
+      try {
+        for (auto& r : records::decode_records(batch))
+          if (r.value) cb.records.push_back(std::move(*r.value));
+      } catch (const std::exception& e) {
+        spdlog::error("[RaftDriver id={}] Corrupt committed batch at {}: {}", config_.node_id, h.base_offset, e.what());
+      }
+      ctx.next_offset = h.last_offset() + 1;
+      ctx.listener->handle_commit(cb);
+    });
+    if (ctx.next_offset == before) {
+      spdlog::error("[RaftDriver id={}] No progress delivering committed metadata at {} (hw {})", config_.node_id, before, hw);
+      return;
+    }
+  }
+}
+
+void RaftDriver::maybe_fire_leader_change(ListenerCtx& ctx) {
+  if (ctx.fired == leader_) return;
+  // A new leader's listener first sees everything up to its LeaderChangeMessage.
+  if (leader_is_self_ && ctx.next_offset <= epoch_start_offset_) return;
+  ctx.fired = leader_;
+  ctx.listener->handle_leader_change(leader_);
+}
+
+}  // namespace flotilla::raft

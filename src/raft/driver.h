@@ -1,0 +1,151 @@
+// RaftDriver: runs a RaftCore on an asio io_context. It owns the metadata
+// log (__cluster_metadata-0), the quorum-state file, a timer, and one I/O
+// thread on which every fsync happens (log flushes, quorum-state writes);
+// completions are posted back to the io_context. It delivers committed
+// batches and leader changes to RaftListeners.
+//
+// Threading: every public method must be called on the io_context thread
+// (construction and start() may run before the io_context does). The I/O
+// thread only ever runs Log::flush and QuorumStateFile::write.
+//
+// Invariants: actions of the core are applied strictly in order; nothing
+// after a PersistElection takes effect before the quorum-state file is
+// durable; a batch is delivered to a listener only once it is below the high
+// watermark, exactly once, in order.
+#pragma once
+
+#include <asio.hpp>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "raft/client.h"
+#include "raft/core.h"
+#include "raft/quorum_state.h"
+#include "storage/log.h"
+
+namespace flotilla::raft {
+
+struct RaftConfig {
+  int32_t node_id = -1;
+  // controller.quorum.voters (ids). Empty: read from the bootstrap checkpoint
+  // `00000000000000000000-0000000000.checkpoint` written by `storage format --standalone`.
+  std::vector<int32_t> voters;
+  std::string cluster_id;
+  int32_t election_timeout_ms = 1000;      // controller.quorum.election.timeout.ms
+  int32_t election_backoff_max_ms = 1000;  // controller.quorum.election.backoff.max.ms
+  int32_t fetch_timeout_ms = 2000;         // controller.quorum.fetch.timeout.ms
+  int32_t request_timeout_ms = 2000;       // controller.quorum.request.timeout.ms
+  int32_t retry_backoff_ms = 20;           // controller.quorum.retry.backoff.ms
+  int32_t append_linger_ms = 25;           // controller.quorum.append.linger.ms
+  int32_t max_batch_size_bytes = 8 * 1024 * 1024;
+  // quorum-state data_version: -1 = 1 when the voters come from a bootstrap
+  // checkpoint (kraft.version 1), else 0 (static quorum), as Kafka 3.9 does.
+  int16_t quorum_state_version = -1;
+  uint64_t random_seed = 0;  // 0: seeded from std::random_device
+};
+
+class RaftDriver : public RaftClient {
+ public:
+  // metadata_dir: `<metadata.log.dir>/__cluster_metadata-0` (or
+  // `<metadata.log.dir>`, the partition directory is then appended).
+  RaftDriver(asio::io_context& io, RaftConfig config, std::unique_ptr<storage::Log> metadata_log, std::filesystem::path metadata_dir);
+  ~RaftDriver() override;
+  RaftDriver(const RaftDriver&) = delete;
+  RaftDriver& operator=(const RaftDriver&) = delete;
+
+  // Opens (creating if needed) `<metadata_log_dir>/__cluster_metadata-0` with
+  // the metadata log's fixed topic id.
+  static std::unique_ptr<storage::Log> open_metadata_log(const std::filesystem::path& metadata_log_dir,
+                                                         const storage::LogConfig& config = {});
+
+  // Reads quorum-state, recovers the epoch cache, starts the core (a single
+  // voter becomes leader at once). Throws std::runtime_error if the state
+  // cannot be read or no voters are configured.
+  void start();
+  // Stops timers, builds pending appends, applies pending actions, flushes the
+  // log and joins the I/O thread (blocking: call it at shutdown only).
+  void shutdown();
+
+  void register_listener(RaftListener* listener) override;
+  void unregister_listener(RaftListener* listener) override;
+  std::optional<int64_t> append(std::vector<std::vector<uint8_t>> record_values, int32_t epoch) override;
+  int64_t high_watermark() const override { return applied_hw_; }
+  LeaderAndEpoch leader_and_epoch() const override { return leader_; }
+  int32_t node_id() const override { return config_.node_id; }
+  int64_t next_offset() const override { return core_ ? core_->next_offset() : 0; }
+
+  // The network side (wired by the next issue): inbound requests with a
+  // responder, responses to our requests, and the sender of our requests.
+  using Sender = std::function<void(int32_t destination, RaftRequest request)>;
+  void set_sender(Sender sender) { sender_ = std::move(sender); }
+  void handle_request(int32_t source, RaftRequest request, std::function<void(RaftResponse)> respond);
+  void handle_response(int32_t source, RaftResponse response);
+
+  const RaftCore& core() const { return *core_; }
+  const storage::Log& log() const { return *log_; }
+  const std::filesystem::path& partition_dir() const { return partition_dir_; }
+  bool is_leader() const { return core_ && core_->role() == Role::Leader; }
+
+ private:
+  struct ListenerCtx {
+    RaftListener* listener = nullptr;
+    int64_t next_offset = 0;
+    LeaderAndEpoch fired;  // the last leader told to this listener (none yet: the default)
+    bool removed = false;
+  };
+
+  static int64_t now_ms();
+  void pump();
+  void apply(Action& a);
+  void request_flush(int64_t up_to);
+  void start_flush();
+  void persist(const ElectionState& s);
+  void arm_timer();
+  void schedule_poll();
+  void schedule_delivery();
+  void deliver();
+  void deliver_to(ListenerCtx& ctx, int64_t hw);
+  void maybe_fire_leader_change(ListenerCtx& ctx);
+  void respond(SendResponse& r);
+  InitialLogState recover_log_state();
+
+  asio::io_context& io_;
+  RaftConfig config_;
+  std::unique_ptr<storage::Log> log_;
+  std::filesystem::path partition_dir_;
+  QuorumStateFile qs_file_;
+  int16_t qs_version_ = 0;
+  std::unique_ptr<RaftCore> core_;
+  std::unique_ptr<asio::thread_pool> io_thread_;
+  asio::steady_timer timer_;
+  int64_t armed_deadline_ = -1;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  std::deque<Action> pending_;
+  bool pumping_ = false;
+  bool persist_in_flight_ = false;
+  bool flush_in_flight_ = false;
+  int64_t flush_wanted_ = 0;
+  bool poll_posted_ = false;
+  bool delivery_posted_ = false;
+  bool delivering_ = false;
+  int64_t applied_hw_ = 0;  // the high watermark as of the actions applied so far
+  bool started_ = false;
+  bool stopped_ = false;
+
+  LeaderAndEpoch leader_;
+  bool leader_is_self_ = false;
+  int64_t epoch_start_offset_ = -1;
+
+  std::vector<std::unique_ptr<ListenerCtx>> listeners_;
+  Sender sender_;
+  uint64_t next_request_id_ = 1;
+  std::unordered_map<uint64_t, std::function<void(RaftResponse)>> responders_;
+};
+
+}  // namespace flotilla::raft

@@ -1,0 +1,24 @@
+// Follower: `leader_id` leads `epoch` (persisted). The follower fetches from
+// it, one Fetch in flight at a time, and sends the next only once what it
+// appended is flushed (so its fetch offset is durable when the leader counts
+// it). A voter that hears nothing successful from the leader within the fetch
+// timeout stands for election.
+// Legal transitions: -> Candidate (fetch timeout, voters only), -> Follower
+// or Unattached (learns a higher epoch).
+#pragma once
+
+#include <cstdint>
+
+namespace flotilla::raft {
+
+struct FollowerState {
+  int32_t epoch = 0;
+  int32_t leader_id = -1;
+  int64_t fetch_deadline_ms = 0;     // fetch timeout (voters only)
+  bool fetch_in_flight = false;
+  int64_t fetch_sent_ms = 0;
+  int64_t next_fetch_ms = 0;         // earliest time for the next fetch (backoff)
+  int64_t high_watermark = -1;       // as last reported by the leader, capped at our log end
+};
+
+}  // namespace flotilla::raft

@@ -1,0 +1,342 @@
+#include "server/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace flotilla::server {
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\f");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\f");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) {
+    cur = trim(cur);
+    if (!cur.empty()) out.push_back(cur);
+  }
+  return out;
+}
+
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      char c = s[++i];
+      out += c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+int64_t parse_long(const std::string& key, const std::string& v, int64_t min = INT64_MIN) {
+  try {
+    size_t pos = 0;
+    long long x = std::stoll(v, &pos);
+    if (pos != v.size()) throw std::invalid_argument("trailing");
+    if (x < min) throw ConfigError("Invalid value " + v + " for configuration " + key + ": Value must be at least " + std::to_string(min));
+    return x;
+  } catch (const ConfigError&) {
+    throw;
+  } catch (...) {
+    throw ConfigError("Invalid value " + v + " for configuration " + key + ": Not a number of type LONG");
+  }
+}
+
+int32_t parse_int(const std::string& key, const std::string& v, int64_t min = INT32_MIN) {
+  int64_t x = parse_long(key, v, min);
+  if (x > INT32_MAX || x < INT32_MIN) throw ConfigError("Invalid value " + v + " for configuration " + key + ": Not a number of type INT");
+  return static_cast<int32_t>(x);
+}
+
+bool parse_bool(const std::string& key, const std::string& v) {
+  std::string l = v;
+  std::transform(l.begin(), l.end(), l.begin(), ::tolower);
+  if (l == "true") return true;
+  if (l == "false") return false;
+  throw ConfigError("Invalid value " + v + " for configuration " + key + ": Expected value to be either true or false");
+}
+
+// "NAME://host:port" (host may be empty = all interfaces, or [v6]).
+Endpoint parse_endpoint(const std::string& key, const std::string& s) {
+  auto p = s.find("://");
+  if (p == std::string::npos) throw ConfigError("Invalid value " + s + " for configuration " + key + ": expected LISTENER_NAME://host:port");
+  Endpoint e;
+  e.listener = s.substr(0, p);
+  std::string rest = s.substr(p + 3);
+  auto c = rest.rfind(':');
+  if (c == std::string::npos) throw ConfigError("Invalid value " + s + " for configuration " + key + ": missing port");
+  e.host = rest.substr(0, c);
+  if (e.host.size() >= 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
+  e.port = parse_int(key, rest.substr(c + 1), 0);
+  if (e.port > 65535) throw ConfigError("Invalid value " + s + " for configuration " + key + ": port out of range");
+  return e;
+}
+
+const std::set<std::string>& known_keys() {
+  static const std::set<std::string> k = {
+      "process.roles", "node.id", "broker.id", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
+      "listeners", "advertised.listeners", "controller.listener.names", "listener.security.protocol.map",
+      "inter.broker.listener.name", "log.dirs", "log.dir", "metadata.log.dir", "num.partitions",
+      "default.replication.factor", "auto.create.topics.enable", "delete.topic.enable", "log.segment.bytes",
+      "log.roll.ms", "log.roll.hours", "log.retention.ms", "log.retention.minutes", "log.retention.hours",
+      "log.retention.bytes", "log.retention.check.interval.ms", "log.index.interval.bytes", "log.index.size.max.bytes",
+      "log.flush.interval.messages", "log.flush.interval.ms", "log.segment.delete.delay.ms", "log.cleanup.policy",
+      "message.max.bytes", "min.insync.replicas", "compression.type", "log.message.timestamp.type",
+      "socket.request.max.bytes", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.network.threads",
+      "num.io.threads", "num.recovery.threads.per.data.dir", "offsets.topic.replication.factor",
+      "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
+      "share.coordinator.state.topic.min.isr", "group.initial.rebalance.delay.ms", "replica.fetch.max.bytes",
+      "fetch.max.bytes", "controller.quorum.election.timeout.ms", "controller.quorum.election.backoff.max.ms",
+      "controller.quorum.fetch.timeout.ms", "controller.quorum.append.linger.ms", "controller.quorum.request.timeout.ms",
+      "metadata.max.idle.interval.ms", "broker.session.timeout.ms", "broker.heartbeat.interval.ms",
+      "metadata.log.segment.bytes", "metadata.log.segment.ms", "metadata.max.retention.ms", "metadata.max.retention.bytes",
+      "metadata.log.max.record.bytes.between.snapshots", "metadata.log.max.snapshot.interval.ms", "log.level",
+      "log4j.rootLogger", "zookeeper.connect"};
+  return k;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> parse_properties(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line, logical;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::string t = trim(line);
+    if (logical.empty() && (t.empty() || t[0] == '#' || t[0] == '!')) continue;
+    // An odd number of trailing backslashes continues the line.
+    size_t bs = 0;
+    while (bs < t.size() && t[t.size() - 1 - bs] == '\\') ++bs;
+    if (bs % 2 == 1) {
+      logical += t.substr(0, t.size() - 1);
+      continue;
+    }
+    logical += t;
+    size_t sep = std::string::npos;
+    for (size_t i = 0; i < logical.size(); ++i) {
+      if (logical[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (logical[i] == '=' || logical[i] == ':' || logical[i] == ' ' || logical[i] == '\t') {
+        sep = i;
+        break;
+      }
+    }
+    std::string key, value;
+    if (sep == std::string::npos) {
+      key = logical;
+    } else {
+      key = trim(logical.substr(0, sep));
+      std::string rest = logical.substr(sep);
+      size_t k = 0;
+      while (k < rest.size() && (rest[k] == ' ' || rest[k] == '\t')) ++k;
+      if (k < rest.size() && (rest[k] == '=' || rest[k] == ':')) ++k;
+      value = trim(rest.substr(k));
+    }
+    out[unescape(key)] = unescape(value);
+    logical.clear();
+  }
+  return out;
+}
+
+std::map<std::string, std::string> load_properties_file(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw ConfigError("Cannot read configuration file " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_properties(ss.str());
+}
+
+bool KafkaConfig::is_controller_listener(const std::string& name) const {
+  return std::find(controller_listener_names.begin(), controller_listener_names.end(), name) != controller_listener_names.end();
+}
+
+const Endpoint* KafkaConfig::find_listener(const std::string& name) const {
+  for (const auto& l : listeners)
+    if (l.listener == name) return &l;
+  return nullptr;
+}
+
+Endpoint KafkaConfig::advertised(const std::string& listener) const {
+  for (const auto& l : advertised_listeners)
+    if (l.listener == listener) return l;
+  if (const Endpoint* e = find_listener(listener)) {
+    Endpoint out = *e;
+    if (out.host.empty() || out.host == "0.0.0.0") out.host = "127.0.0.1";
+    return out;
+  }
+  return Endpoint{};
+}
+
+KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string>& props, std::vector<std::string>* unknown) {
+  KafkaConfig c;
+  c.originals = props;
+  auto get = [&](const std::string& k) -> std::optional<std::string> {
+    auto it = props.find(k);
+    if (it == props.end()) return std::nullopt;
+    return it->second;
+  };
+  if (unknown)
+    for (const auto& [k, v] : props)
+      if (!known_keys().count(k)) unknown->push_back(k);
+
+  auto roles = get("process.roles");
+  if (!roles || trim(*roles).empty())
+    throw ConfigError("Missing required configuration process.roles: this node must run in KRaft mode (broker, controller or broker,controller)");
+  for (const auto& r : split(*roles, ',')) {
+    if (r == "broker") c.broker_role = true;
+    else if (r == "controller") c.controller_role = true;
+    else throw ConfigError("Invalid value " + *roles + " for configuration process.roles: unknown role " + r);
+  }
+  auto nid = get("node.id");
+  if (!nid) nid = get("broker.id");
+  if (!nid) throw ConfigError("Missing required configuration node.id which has no default value.");
+  c.node_id = parse_int("node.id", *nid, 0);
+
+  if (auto v = get("controller.quorum.voters")) {
+    for (const auto& item : split(*v, ',')) {
+      auto at = item.find('@');
+      auto colon = item.rfind(':');
+      if (at == std::string::npos || colon == std::string::npos || colon < at)
+        throw ConfigError("Invalid value " + *v + " for configuration controller.quorum.voters: expected id@host:port");
+      QuorumVoter q;
+      q.id = parse_int("controller.quorum.voters", item.substr(0, at), 0);
+      q.host = item.substr(at + 1, colon - at - 1);
+      if (q.host.size() >= 2 && q.host.front() == '[') q.host = q.host.substr(1, q.host.size() - 2);
+      q.port = parse_int("controller.quorum.voters", item.substr(colon + 1), 0);
+      c.quorum_voters.push_back(q);
+    }
+  }
+  if (auto v = get("controller.quorum.bootstrap.servers")) c.quorum_bootstrap_servers = split(*v, ',');
+
+  if (auto v = get("listener.security.protocol.map")) {
+    for (const auto& item : split(*v, ',')) {
+      auto colon = item.find(':');
+      if (colon == std::string::npos) throw ConfigError("Invalid value " + *v + " for configuration listener.security.protocol.map");
+      c.security_protocol_map[item.substr(0, colon)] = item.substr(colon + 1);
+    }
+  } else {
+    for (const char* p : {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}) c.security_protocol_map[p] = p;
+    c.security_protocol_map["CONTROLLER"] = "PLAINTEXT";
+  }
+  auto protocol_of = [&](Endpoint& e, const std::string& key) {
+    auto it = c.security_protocol_map.find(e.listener);
+    if (it == c.security_protocol_map.end())
+      throw ConfigError("Invalid value for configuration " + key + ": no security protocol defined for listener " + e.listener);
+    e.security_protocol = it->second;
+    if (e.security_protocol != "PLAINTEXT")
+      throw ConfigError("Invalid value for configuration " + key + ": security protocol " + e.security_protocol + " is not supported yet (PLAINTEXT only)");
+  };
+  std::string listeners = get("listeners").value_or(c.broker_role ? "PLAINTEXT://:9092" : "");
+  for (const auto& item : split(listeners, ',')) {
+    Endpoint e = parse_endpoint("listeners", item);
+    protocol_of(e, "listeners");
+    c.listeners.push_back(e);
+  }
+  if (auto v = get("advertised.listeners")) {
+    for (const auto& item : split(*v, ',')) {
+      Endpoint e = parse_endpoint("advertised.listeners", item);
+      protocol_of(e, "advertised.listeners");
+      c.advertised_listeners.push_back(e);
+    }
+  }
+  if (auto v = get("controller.listener.names")) c.controller_listener_names = split(*v, ',');
+  if (auto v = get("inter.broker.listener.name")) c.inter_broker_listener_name = trim(*v);
+
+  if (c.controller_role) {
+    if (c.controller_listener_names.empty())
+      throw ConfigError("Missing required configuration controller.listener.names for a node with the controller role");
+    if (!c.find_listener(c.controller_listener_names[0]))
+      throw ConfigError("Invalid value for configuration controller.listener.names: " + c.controller_listener_names[0] +
+                        " is not among the listeners");
+  }
+  if (c.broker_role) {
+    bool has_broker_listener = false;
+    for (const auto& l : c.listeners)
+      if (!c.is_controller_listener(l.listener)) has_broker_listener = true;
+    if (!has_broker_listener) throw ConfigError("Invalid value for configuration listeners: a broker needs a non-controller listener");
+  }
+  if (c.quorum_voters.empty() && c.quorum_bootstrap_servers.empty())
+    throw ConfigError("Missing required configuration controller.quorum.voters (or controller.quorum.bootstrap.servers)");
+
+  if (auto v = get("log.dirs")) c.log_dirs = split(*v, ',');
+  else if (auto v2 = get("log.dir")) c.log_dirs = split(*v2, ',');
+  else c.log_dirs = {"/tmp/kafka-logs"};
+  if (c.log_dirs.empty()) throw ConfigError("Invalid value for configuration log.dirs: empty");
+  c.metadata_log_dir = get("metadata.log.dir").value_or(c.log_dirs[0]);
+
+  auto set_int = [&](const char* k, int32_t& dst, int64_t min) {
+    if (auto v = get(k)) dst = parse_int(k, *v, min);
+  };
+  auto set_long = [&](const char* k, int64_t& dst, int64_t min) {
+    if (auto v = get(k)) dst = parse_long(k, *v, min);
+  };
+  set_int("num.partitions", c.num_partitions, 1);
+  if (auto v = get("default.replication.factor")) c.default_replication_factor = static_cast<int16_t>(parse_int("default.replication.factor", *v, 1));
+  if (auto v = get("auto.create.topics.enable")) c.auto_create_topics_enable = parse_bool("auto.create.topics.enable", *v);
+  if (auto v = get("delete.topic.enable")) c.delete_topic_enable = parse_bool("delete.topic.enable", *v);
+  set_long("log.segment.bytes", c.log_segment_bytes, 14);
+  if (auto v = get("log.roll.hours")) c.log_roll_ms = parse_long("log.roll.hours", *v, 1) * 3600000;
+  set_long("log.roll.ms", c.log_roll_ms, 1);
+  if (auto v = get("log.retention.hours")) c.log_retention_ms = parse_long("log.retention.hours", *v) * 3600000;
+  if (auto v = get("log.retention.minutes")) c.log_retention_ms = parse_long("log.retention.minutes", *v) * 60000;
+  set_long("log.retention.ms", c.log_retention_ms, -1);
+  if (c.log_retention_ms < 0) c.log_retention_ms = -1;
+  set_long("log.retention.bytes", c.log_retention_bytes, -1);
+  set_long("log.retention.check.interval.ms", c.log_retention_check_interval_ms, 1);
+  set_int("log.index.interval.bytes", c.log_index_interval_bytes, 0);
+  set_int("log.index.size.max.bytes", c.log_index_size_max_bytes, 4);
+  set_long("log.flush.interval.messages", c.log_flush_interval_messages, 1);
+  set_long("log.flush.interval.ms", c.log_flush_interval_ms, 0);
+  set_long("log.segment.delete.delay.ms", c.log_segment_delete_delay_ms, 0);
+  if (auto v = get("log.cleanup.policy")) c.log_cleanup_policy = *v;
+  set_int("message.max.bytes", c.message_max_bytes, 0);
+  set_int("min.insync.replicas", c.min_insync_replicas, 1);
+  if (auto v = get("compression.type")) {
+    static const std::set<std::string> ok = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"};
+    if (!ok.count(*v)) throw ConfigError("Invalid value " + *v + " for configuration compression.type");
+    c.compression_type = *v;
+  }
+  if (auto v = get("log.message.timestamp.type")) {
+    if (*v != "CreateTime" && *v != "LogAppendTime") throw ConfigError("Invalid value " + *v + " for configuration log.message.timestamp.type");
+    c.log_message_timestamp_type = *v;
+  }
+  set_int("socket.request.max.bytes", c.socket_request_max_bytes, 1);
+  set_int("socket.send.buffer.bytes", c.socket_send_buffer_bytes, -1);
+  set_int("socket.receive.buffer.bytes", c.socket_receive_buffer_bytes, -1);
+  set_int("num.network.threads", c.num_network_threads, 1);
+  set_int("num.io.threads", c.num_io_threads, 1);
+  set_int("replica.fetch.max.bytes", c.replica_fetch_max_bytes, 0);
+  set_int("fetch.max.bytes", c.fetch_max_bytes, 0);
+  set_int("controller.quorum.election.timeout.ms", c.quorum_election_timeout_ms, 0);
+  set_int("controller.quorum.election.backoff.max.ms", c.quorum_election_backoff_max_ms, 0);
+  set_int("controller.quorum.fetch.timeout.ms", c.quorum_fetch_timeout_ms, 0);
+  set_int("controller.quorum.append.linger.ms", c.quorum_append_linger_ms, 0);
+  set_int("controller.quorum.request.timeout.ms", c.quorum_request_timeout_ms, 0);
+  set_long("metadata.max.idle.interval.ms", c.metadata_max_idle_interval_ms, 0);
+  set_int("broker.session.timeout.ms", c.broker_session_timeout_ms, 1);
+  set_int("broker.heartbeat.interval.ms", c.broker_heartbeat_interval_ms, 1);
+  set_long("metadata.log.segment.bytes", c.metadata_log_segment_bytes, 12);
+  set_long("metadata.log.segment.ms", c.metadata_log_segment_ms, 1);
+  set_long("metadata.max.retention.ms", c.metadata_max_retention_ms, -1);
+  set_long("metadata.max.retention.bytes", c.metadata_max_retention_bytes, -1);
+  set_long("metadata.log.max.record.bytes.between.snapshots", c.metadata_snapshot_max_new_record_bytes, 1);
+  set_long("metadata.log.max.snapshot.interval.ms", c.metadata_snapshot_max_interval_ms, 0);
+  if (auto v = get("log.level")) c.log_level = *v;
+  return c;
+}
+
+}  // namespace flotilla::server

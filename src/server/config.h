@@ -1,0 +1,118 @@
+// server.properties: Kafka's property names, defaults and meanings.
+// An invalid value stops start-up with a message naming the property; an
+// unknown property is logged and otherwise ignored (rule 7 of the design).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace flotilla::server {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Java-properties text: `key=value` or `key: value`, `#`/`!` comments,
+// backslash line continuation and escapes.
+std::map<std::string, std::string> parse_properties(const std::string& text);
+std::map<std::string, std::string> load_properties_file(const std::string& path);
+
+struct Endpoint {
+  std::string listener;  // name, e.g. PLAINTEXT, CONTROLLER
+  std::string host;
+  int port = 0;
+  std::string security_protocol = "PLAINTEXT";
+};
+
+struct QuorumVoter {
+  int32_t id = -1;
+  std::string host;
+  int port = 0;
+};
+
+struct KafkaConfig {
+  // Roles and identity.
+  bool broker_role = false;
+  bool controller_role = false;
+  int32_t node_id = -1;
+  std::vector<QuorumVoter> quorum_voters;            // controller.quorum.voters
+  std::vector<std::string> quorum_bootstrap_servers;  // controller.quorum.bootstrap.servers
+
+  // Listeners.
+  std::vector<Endpoint> listeners;
+  std::vector<Endpoint> advertised_listeners;
+  std::vector<std::string> controller_listener_names;
+  std::map<std::string, std::string> security_protocol_map;
+  std::string inter_broker_listener_name = "PLAINTEXT";
+
+  // Storage.
+  std::vector<std::string> log_dirs;  // log.dirs (or log.dir)
+  std::string metadata_log_dir;       // metadata.log.dir, default: first of log.dirs
+
+  // Topics and logs.
+  int32_t num_partitions = 1;
+  int16_t default_replication_factor = 1;
+  bool auto_create_topics_enable = true;
+  bool delete_topic_enable = true;
+  int64_t log_segment_bytes = 1073741824;
+  int64_t log_roll_ms = 604800000;  // log.roll.ms, else log.roll.hours * 3600000 (168 h)
+  int64_t log_retention_ms = 604800000;
+  int64_t log_retention_bytes = -1;
+  int64_t log_retention_check_interval_ms = 300000;
+  int32_t log_index_interval_bytes = 4096;
+  int32_t log_index_size_max_bytes = 10485760;
+  int64_t log_flush_interval_messages = INT64_MAX;
+  int64_t log_flush_interval_ms = -1;  // -1: unset (Kafka: null → log.flush.scheduler.interval.ms)
+  int64_t log_segment_delete_delay_ms = 60000;
+  std::string log_cleanup_policy = "delete";
+  int32_t message_max_bytes = 1048588;
+  int32_t min_insync_replicas = 1;
+  std::string compression_type = "producer";
+  std::string log_message_timestamp_type = "CreateTime";
+
+  // Network.
+  int32_t socket_request_max_bytes = 104857600;
+  int32_t socket_send_buffer_bytes = 102400;
+  int32_t socket_receive_buffer_bytes = 102400;
+  int32_t num_network_threads = 3;
+  int32_t num_io_threads = 8;
+  int32_t replica_fetch_max_bytes = 1048576;
+  int32_t fetch_max_bytes = 57671680;
+
+  // KRaft.
+  int32_t quorum_election_timeout_ms = 1000;
+  int32_t quorum_election_backoff_max_ms = 1000;
+  int32_t quorum_fetch_timeout_ms = 2000;
+  int32_t quorum_append_linger_ms = 25;
+  int32_t quorum_request_timeout_ms = 2000;
+  int64_t metadata_max_idle_interval_ms = 500;
+  int32_t broker_session_timeout_ms = 9000;
+  int32_t broker_heartbeat_interval_ms = 2000;
+  int64_t metadata_log_segment_bytes = 1073741824;
+  int64_t metadata_log_segment_ms = 604800000;
+  int64_t metadata_max_retention_ms = 604800000;
+  int64_t metadata_max_retention_bytes = 104857600;
+  int64_t metadata_snapshot_max_new_record_bytes = 20971520;
+  int64_t metadata_snapshot_max_interval_ms = 3600000;
+
+  std::string log_level = "info";
+
+  // Everything as given, for DescribeConfigs (source STATIC_BROKER_CONFIG).
+  std::map<std::string, std::string> originals;
+
+  bool is_controller_listener(const std::string& name) const;
+  const Endpoint* find_listener(const std::string& name) const;
+  // The endpoint clients are told about for `listener` (advertised, else bound).
+  Endpoint advertised(const std::string& listener) const;
+
+  // Parses and validates; throws ConfigError naming the property.
+  static KafkaConfig from_properties(const std::map<std::string, std::string>& props,
+                                     std::vector<std::string>* unknown_keys = nullptr);
+};
+
+}  // namespace flotilla::server

@@ -1,0 +1,328 @@
+#include "server/node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+
+#include "broker/controller_channel.h"
+#include "broker/replica_manager.h"
+#include "broker/request_handler.h"
+#include "broker/topic_config.h"
+#include "common/clock.h"
+#include "controller/quorum_controller.h"
+#include "metadata/loader.h"
+#include "net/server.h"
+#include "raft/driver.h"
+#include "storage/log_manager.h"
+#include "storage/meta_properties.h"
+
+namespace flotilla::server {
+
+namespace fs = std::filesystem;
+
+std::string verify_formatted_storage(const KafkaConfig& config) {
+  std::vector<std::string> dirs = config.log_dirs;
+  if (std::find(dirs.begin(), dirs.end(), config.metadata_log_dir) == dirs.end()) dirs.push_back(config.metadata_log_dir);
+  std::string cluster_id;
+  std::string first_dir;
+  for (const auto& d : dirs) {
+    fs::path p = fs::path(d) / "meta.properties";
+    if (!fs::exists(p))
+      throw std::runtime_error("No `meta.properties` found in " + d +
+                               " (have you run `flotilla storage format` to format the directory?)");
+    storage::MetaProperties mp = storage::read_meta_properties(p);
+    if (mp.version != 1) throw std::runtime_error("Unsupported meta.properties version " + std::to_string(mp.version) + " in " + d);
+    if (mp.node_id != config.node_id)
+      throw std::runtime_error("Stored node id " + std::to_string(mp.node_id) + " doesn't match previous node id " +
+                               std::to_string(config.node_id) + " in " + p.string() +
+                               ". If you moved your data, make sure your configured node id matches. If you intend to create a new "
+                               "node, you should remove all data in your data directories.");
+    if (cluster_id.empty()) {
+      cluster_id = mp.cluster_id;
+      first_dir = d;
+    } else if (mp.cluster_id != cluster_id) {
+      throw std::runtime_error("Invalid cluster.id in: " + p.string() + ". Expected " + cluster_id + ", but read " + mp.cluster_id +
+                               " (from " + first_dir + ")");
+    }
+  }
+  return cluster_id;
+}
+
+namespace {
+
+// The broker's path to the controller in a combined node: direct calls into
+// the local QuorumController on the same event loop.
+class LocalControllerChannel : public broker::ControllerChannel {
+ public:
+  LocalControllerChannel(controller::QuorumController& c, raft::RaftDriver& raft) : c_(c), raft_(raft) {}
+  void create_topics(msg::CreateTopicsRequest req, int16_t v, std::function<void(msg::CreateTopicsResponse)> done) override {
+    c_.create_topics(std::move(req), v, std::move(done));
+  }
+  void delete_topics(msg::DeleteTopicsRequest req, int16_t v, std::function<void(msg::DeleteTopicsResponse)> done) override {
+    c_.delete_topics(std::move(req), v, std::move(done));
+  }
+  void create_partitions(msg::CreatePartitionsRequest req, int16_t v, std::function<void(msg::CreatePartitionsResponse)> done) override {
+    c_.create_partitions(std::move(req), v, std::move(done));
+  }
+  int32_t active_controller_id() const override { return raft_.leader_and_epoch().leader_id; }
+
+ private:
+  controller::QuorumController& c_;
+  raft::RaftDriver& raft_;
+};
+
+}  // namespace
+
+class NodeImpl {
+ public:
+  explicit NodeImpl(KafkaConfig c) : config(std::move(c)), signals(io, SIGINT, SIGTERM), housekeeping_timer(io), heartbeat_timer(io) {}
+
+  void start();
+  void shutdown();
+  void register_broker();
+  void heartbeat();
+  void schedule_housekeeping();
+
+  KafkaConfig config;
+  asio::io_context io;
+  asio::signal_set signals;
+  asio::steady_timer housekeeping_timer;
+  asio::steady_timer heartbeat_timer;
+  std::string cluster_id;
+  Uuid incarnation_id = Uuid::random();
+  int64_t broker_epoch = -1;
+  bool stopping = false;
+  int64_t started_us = 0;
+
+  broker::BrokerConfig broker_config;
+  std::unique_ptr<storage::LogManager> logs;
+  std::unique_ptr<raft::RaftDriver> raft;
+  std::unique_ptr<metadata::MetadataLoader> loader;
+  std::unique_ptr<controller::QuorumController> controller;
+  std::unique_ptr<broker::ReplicaManager> replicas;
+  std::unique_ptr<LocalControllerChannel> channel;
+  std::vector<std::unique_ptr<broker::RequestHandler>> handlers;
+  std::vector<std::unique_ptr<net::Listener>> listeners;
+};
+
+namespace {
+
+storage::LogConfig data_log_config(const KafkaConfig& c) {
+  storage::LogConfig l;
+  l.segment_bytes = c.log_segment_bytes;
+  l.segment_ms = c.log_roll_ms;
+  l.retention_ms = c.log_retention_ms;
+  l.retention_bytes = c.log_retention_bytes;
+  l.index_interval_bytes = c.log_index_interval_bytes;
+  l.max_index_bytes = c.log_index_size_max_bytes;
+  l.flush_interval_messages = c.log_flush_interval_messages;
+  l.file_delete_delay_ms = c.log_segment_delete_delay_ms;
+  return l;
+}
+
+broker::BrokerConfig make_broker_config(const KafkaConfig& c, const std::string& cluster_id) {
+  broker::BrokerConfig b;
+  b.node_id = c.node_id;
+  b.cluster_id = cluster_id;
+  b.log_dirs = c.log_dirs;
+  b.num_partitions = c.num_partitions;
+  b.default_replication_factor = c.default_replication_factor;
+  b.auto_create_topics_enable = c.auto_create_topics_enable;
+  b.delete_topic_enable = c.delete_topic_enable;
+  b.message_max_bytes = c.message_max_bytes;
+  b.fetch_max_bytes = c.fetch_max_bytes;
+  b.log_message_timestamp_type = c.log_message_timestamp_type;
+  b.log = data_log_config(c);
+  b.log_retention_check_interval_ms = c.log_retention_check_interval_ms;
+  b.static_configs = c.originals;
+  return b;
+}
+
+}  // namespace
+
+void NodeImpl::start() {
+  started_us = monotonic_us();
+  cluster_id = verify_formatted_storage(config);
+  spdlog::info("[KafkaRaftServer nodeId={}] Starting with cluster id {} (process.roles={}{}{})", config.node_id, cluster_id,
+               config.broker_role ? "broker" : "", config.broker_role && config.controller_role ? "," : "",
+               config.controller_role ? "controller" : "");
+  if (!config.controller_role)
+    throw std::runtime_error("process.roles=broker (a broker without a local controller) needs the networked metadata quorum, "
+                             "which this version does not have yet; run process.roles=broker,controller");
+  broker_config = make_broker_config(config, cluster_id);
+
+  // Data logs (recovered here: a torn tail is truncated and logged).
+  logs = std::make_unique<storage::LogManager>(config.log_dirs, broker_config.log);
+
+  // The metadata log and Raft.
+  raft::RaftConfig rc;
+  rc.node_id = config.node_id;
+  for (const auto& v : config.quorum_voters) rc.voters.push_back(v.id);
+  rc.election_timeout_ms = config.quorum_election_timeout_ms;
+  rc.election_backoff_max_ms = config.quorum_election_backoff_max_ms;
+  rc.fetch_timeout_ms = config.quorum_fetch_timeout_ms;
+  rc.append_linger_ms = config.quorum_append_linger_ms;
+  rc.request_timeout_ms = config.quorum_request_timeout_ms;
+  rc.cluster_id = cluster_id;
+  fs::path metadata_dir = fs::path(config.metadata_log_dir) / "__cluster_metadata-0";
+  storage::LogConfig mlc;
+  mlc.segment_bytes = config.metadata_log_segment_bytes;
+  mlc.segment_ms = config.metadata_log_segment_ms;
+  mlc.retention_ms = -1;  // the metadata log is bounded by snapshots, not time
+  mlc.retention_bytes = -1;
+  auto metadata_log = raft::RaftDriver::open_metadata_log(config.metadata_log_dir, mlc);
+  raft = std::make_unique<raft::RaftDriver>(io, rc, std::move(metadata_log), metadata_dir);
+
+  // Listeners on commits, in this order: the broker's image first (so logs of
+  // new partitions exist), then the controller (which answers its callers).
+  loader = std::make_unique<metadata::MetadataLoader>(cluster_id);
+  replicas = std::make_unique<broker::ReplicaManager>(io, broker_config, *logs);
+  loader->add_publisher(replicas.get());
+  controller::ControllerConfig cc;
+  cc.node_id = config.node_id;
+  cc.num_partitions = config.num_partitions;
+  cc.default_replication_factor = config.default_replication_factor;
+  cc.metadata_max_idle_interval_ms = config.metadata_max_idle_interval_ms;
+  cc.broker_session_timeout_ms = config.broker_session_timeout_ms;
+  cc.metadata_log_dir = config.metadata_log_dir;
+  cc.cluster_id = cluster_id;
+  cc.delete_topic_enable = config.delete_topic_enable;
+  cc.describe_topic_configs = [bc = broker_config](const metadata::ConfigMap& overrides) {
+    std::vector<controller::TopicConfigEntry> out;
+    for (const auto& e : broker::effective_topic_configs(bc, overrides))
+      out.push_back(controller::TopicConfigEntry{e.name, e.value, false, e.source, false});
+    return out;
+  };
+  controller = std::make_unique<controller::QuorumController>(io, *raft, cc);
+  raft->register_listener(loader.get());
+  raft->register_listener(controller.get());
+  channel = std::make_unique<LocalControllerChannel>(*controller, *raft);
+
+  raft->start();
+  controller->start();
+
+  // Network.
+  net::Limits limits;
+  limits.max_request_bytes = config.socket_request_max_bytes;
+  limits.send_buffer_bytes = config.socket_send_buffer_bytes;
+  limits.receive_buffer_bytes = config.socket_receive_buffer_bytes;
+  for (const auto& ep : config.listeners) {
+    bool is_controller = config.is_controller_listener(ep.listener);
+    if (!is_controller && !config.broker_role) continue;
+    auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), nullptr, !is_controller);
+    auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits);
+    l->start();
+    spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
+                 config.node_id, ep.host.empty() ? "0.0.0.0" : ep.host, l->port(), ep.listener);
+    handlers.push_back(std::move(h));
+    listeners.push_back(std::move(l));
+  }
+
+  signals.async_wait([this](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("[KafkaRaftServer nodeId={}] Received signal {}, shutting down", config.node_id, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    shutdown();
+  });
+  if (config.broker_role) asio::post(io, [this] { register_broker(); });
+  schedule_housekeeping();
+  spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
+               (monotonic_us() - started_us) / 1000.0);
+}
+
+void NodeImpl::register_broker() {
+  if (stopping) return;
+  msg::BrokerRegistrationRequest req;
+  req.broker_id = config.node_id;
+  req.cluster_id = cluster_id;
+  req.incarnation_id = incarnation_id;
+  for (const auto& ep : config.listeners) {
+    if (config.is_controller_listener(ep.listener)) continue;
+    Endpoint adv = config.advertised(ep.listener);
+    msg::BrokerRegistrationRequest::Listener l;
+    l.name = ep.listener;
+    l.host = adv.host;
+    l.port = static_cast<uint16_t>(adv.port);
+    l.security_protocol = 0;  // PLAINTEXT
+    req.listeners.push_back(l);
+  }
+  for (const auto& f : broker::RequestHandler::supported_features()) {
+    msg::BrokerRegistrationRequest::Feature feat;
+    feat.name = f.name;
+    feat.min_supported_version = f.min_version;
+    feat.max_supported_version = f.max_version;
+    req.features.push_back(feat);
+  }
+  controller->register_broker(std::move(req), 4, [this](msg::BrokerRegistrationResponse resp) {
+    if (resp.error_code != 0) {
+      spdlog::info("[BrokerLifecycleManager id={}] Registration not accepted yet ({}); retrying", config.node_id,
+                   error_name(resp.error_code));
+      heartbeat_timer.expires_after(std::chrono::milliseconds(100));
+      heartbeat_timer.async_wait([this](const asio::error_code& ec) {
+        if (!ec) register_broker();
+      });
+      return;
+    }
+    broker_epoch = resp.broker_epoch;
+    spdlog::info("[BrokerLifecycleManager id={}] Successfully registered broker {} with broker epoch {}", config.node_id, config.node_id,
+                 broker_epoch);
+    heartbeat();
+  });
+}
+
+void NodeImpl::heartbeat() {
+  if (stopping || broker_epoch < 0) return;
+  msg::BrokerHeartbeatRequest req;
+  req.broker_id = config.node_id;
+  req.broker_epoch = broker_epoch;
+  req.current_metadata_offset = replicas->image()->offset();
+  req.want_fence = false;
+  req.want_shut_down = false;
+  controller->broker_heartbeat(std::move(req), 1, [this](msg::BrokerHeartbeatResponse resp) {
+    if (stopping) return;
+    int delay = config.broker_heartbeat_interval_ms;
+    if (resp.error_code != 0 || resp.is_fenced) delay = std::min(delay, 50);  // catch up quickly while fenced
+    heartbeat_timer.expires_after(std::chrono::milliseconds(delay));
+    heartbeat_timer.async_wait([this](const asio::error_code& ec) {
+      if (!ec) heartbeat();
+    });
+  });
+}
+
+void NodeImpl::schedule_housekeeping() {
+  housekeeping_timer.expires_after(std::chrono::milliseconds(std::min<int64_t>(config.log_retention_check_interval_ms, 60000)));
+  housekeeping_timer.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopping) return;
+    replicas->housekeeping();
+    schedule_housekeeping();
+  });
+}
+
+void NodeImpl::shutdown() {
+  if (stopping) return;
+  stopping = true;
+  int64_t t0 = monotonic_us();
+  for (auto& l : listeners) l->stop();
+  housekeeping_timer.cancel();
+  heartbeat_timer.cancel();
+  if (replicas) replicas->shutdown();
+  if (controller) controller->shutdown();
+  if (raft) raft->shutdown();
+  if (logs) logs->close_all();
+  spdlog::info("[KafkaRaftServer nodeId={}] shut down completed in {} ms", config.node_id, (monotonic_us() - t0) / 1000.0);
+  io.stop();
+}
+
+Node::Node(KafkaConfig config) : impl_(std::make_unique<NodeImpl>(std::move(config))) {}
+Node::~Node() = default;
+void Node::start() { impl_->start(); }
+int Node::run() {
+  impl_->io.run();
+  return 0;
+}
+void Node::shutdown() {
+  asio::post(impl_->io, [this] { impl_->shutdown(); });
+}
+
+}  // namespace flotilla::server

@@ -1,0 +1,305 @@
+// MetadataImage / MetadataDelta / MetadataLoader: topics, partitions, brokers,
+// configs, features; structural sharing; publishing; bootstrap checkpoint.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "metadata/bootstrap.h"
+#include "metadata/delta.h"
+#include "metadata/loader.h"
+#include "protocol/metadata_record.h"
+#include "raft/snapshot.h"
+
+using namespace flotilla;
+using namespace flotilla::metadata;
+
+namespace {
+
+const Uuid kTopicA = *Uuid::parse("J8aAPcfLQt2bqs1JT_rMgQ");
+const Uuid kTopicB = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAQ");
+
+msg::TopicRecord topic(const std::string& name, Uuid id) {
+  msg::TopicRecord r;
+  r.name = name;
+  r.topic_id = id;
+  return r;
+}
+
+msg::PartitionRecord partition(Uuid id, int32_t idx, std::vector<int32_t> replicas) {
+  msg::PartitionRecord r;
+  r.topic_id = id;
+  r.partition_id = idx;
+  r.replicas = replicas;
+  r.isr = replicas;
+  r.leader = replicas.front();
+  r.leader_epoch = 0;
+  r.partition_epoch = 0;
+  return r;
+}
+
+msg::RegisterBrokerRecord broker(int32_t id, int64_t epoch) {
+  msg::RegisterBrokerRecord r;
+  r.broker_id = id;
+  r.broker_epoch = epoch;
+  r.incarnation_id = Uuid::random();
+  msg::RegisterBrokerRecord::BrokerEndpoint e;
+  e.name = "PLAINTEXT";
+  e.host = "localhost";
+  e.port = static_cast<uint16_t>(9092 + id);
+  e.security_protocol = 0;
+  r.end_points.push_back(e);
+  r.rack = std::nullopt;
+  r.fenced = true;
+  return r;
+}
+
+raft::CommittedBatch batch(int64_t base, std::vector<std::vector<uint8_t>> values, int32_t epoch = 1) {
+  raft::CommittedBatch b;
+  b.base_offset = base;
+  b.last_offset = base + static_cast<int64_t>(values.size()) - 1;
+  b.epoch = epoch;
+  b.records = std::move(values);
+  return b;
+}
+
+struct CountingPublisher : Publisher {
+  std::vector<std::shared_ptr<const MetadataImage>> images;
+  std::vector<size_t> created;
+  std::vector<size_t> deleted;
+  std::vector<raft::LeaderAndEpoch> leaders;
+  void publish(const MetadataDelta& d, std::shared_ptr<const MetadataImage> img) override {
+    images.push_back(img);
+    created.push_back(d.created_topics().size());
+    deleted.push_back(d.deleted_topics().size());
+  }
+  void handle_leader_change(raft::LeaderAndEpoch l) override { leaders.push_back(l); }
+};
+
+}  // namespace
+
+TEST(MetadataDelta, TopicCreateChangeDelete) {
+  auto empty = std::make_shared<const MetadataImage>();
+  MetadataDelta d(empty);
+  d.replay(topic("a", kTopicA));
+  d.replay(partition(kTopicA, 0, {1, 2}));
+  d.replay(partition(kTopicA, 1, {2, 1}));
+  d.set_offset(5, 1);
+  EXPECT_EQ(d.created_topics().size(), 1u);
+  EXPECT_EQ(d.changed_partitions().size(), 2u);
+  auto img = d.apply();
+  EXPECT_EQ(img->offset(), 5);
+  ASSERT_TRUE(img->topic("a"));
+  EXPECT_EQ(img->topic(kTopicA), img->topic("a"));
+  EXPECT_EQ(img->topic("a")->partitions.size(), 2u);
+  EXPECT_EQ(img->partition(kTopicA, 1)->leader, 2);
+  EXPECT_TRUE(empty->topics_by_name().empty());  // the base is untouched
+
+  MetadataDelta d2(img);
+  msg::PartitionChangeRecord c;
+  c.topic_id = kTopicA;
+  c.partition_id = 0;
+  c.isr = std::vector<int32_t>{2};
+  c.leader = 2;
+  d2.replay(c);
+  msg::PartitionChangeRecord c2;  // ISR only: leader epoch unchanged
+  c2.topic_id = kTopicA;
+  c2.partition_id = 1;
+  c2.isr = std::vector<int32_t>{2};
+  d2.replay(c2);
+  auto img2 = d2.apply();
+  const auto* p0 = img2->partition(kTopicA, 0);
+  EXPECT_EQ(p0->leader, 2);
+  EXPECT_EQ(p0->isr, std::vector<int32_t>{2});
+  EXPECT_EQ(p0->leader_epoch, 1);
+  EXPECT_EQ(p0->partition_epoch, 1);
+  const auto* p1 = img2->partition(kTopicA, 1);
+  EXPECT_EQ(p1->leader, 2);
+  EXPECT_EQ(p1->leader_epoch, 0);
+  EXPECT_EQ(p1->partition_epoch, 1);
+  EXPECT_EQ(img->partition(kTopicA, 0)->leader, 1);  // previous image unchanged
+  EXPECT_TRUE(d2.created_topics().empty());
+  EXPECT_EQ(d2.changed_topics().count(kTopicA), 1u);
+
+  MetadataDelta d3(img2);
+  msg::ConfigRecord cr;
+  cr.resource_type = 2;
+  cr.resource_name = "a";
+  cr.name = "retention.ms";
+  cr.value = "1000";
+  d3.replay(cr);
+  auto img3 = d3.apply();
+  EXPECT_EQ(img3->topic_configs("a").at("retention.ms"), "1000");
+  MetadataDelta d4(img3);
+  msg::RemoveTopicRecord rm;
+  rm.topic_id = kTopicA;
+  d4.replay(rm);
+  EXPECT_EQ(d4.deleted_topics().at(kTopicA), "a");
+  auto img4 = d4.apply();
+  EXPECT_FALSE(img4->topic("a"));
+  EXPECT_FALSE(img4->topic(kTopicA));
+  EXPECT_TRUE(img4->topic_configs("a").empty());  // topic configs go with the topic
+  EXPECT_TRUE(img3->topic("a"));
+}
+
+TEST(MetadataDelta, UnchangedPartsAreShared) {
+  MetadataDelta d(std::make_shared<const MetadataImage>());
+  d.replay(topic("a", kTopicA));
+  d.replay(broker(1, 10));
+  auto img = d.apply();
+  MetadataDelta d2(img);
+  d2.replay(topic("b", kTopicB));
+  auto img2 = d2.apply();
+  EXPECT_EQ(&img->brokers(), &img2->brokers());  // brokers untouched: same map
+  EXPECT_NE(&img->topics_by_name(), &img2->topics_by_name());
+  // Replaying after apply() never changes a published image.
+  d2.replay(msg::FenceBrokerRecord{});
+  msg::UnfenceBrokerRecord u;
+  u.id = 1;
+  u.epoch = 10;
+  d2.replay(u);
+  auto img3 = d2.apply();
+  EXPECT_TRUE(img2->broker(1)->fenced);
+  EXPECT_FALSE(img3->broker(1)->fenced);
+  EXPECT_EQ(img2->topics_by_name().size(), 2u);
+}
+
+TEST(MetadataDelta, BrokersFenceUnfenceUnregister) {
+  MetadataDelta d(std::make_shared<const MetadataImage>());
+  d.replay(broker(1, 10));
+  d.replay(broker(2, 11));
+  auto img = d.apply();
+  ASSERT_EQ(img->brokers().size(), 2u);
+  EXPECT_TRUE(img->broker(1)->fenced);
+  EXPECT_EQ(img->broker(1)->listeners.at(0).port, 9093);
+  EXPECT_EQ(img->broker(1)->epoch, 10);
+
+  MetadataDelta d2(img);
+  msg::UnfenceBrokerRecord u;
+  u.id = 1;
+  u.epoch = 10;
+  d2.replay(u);
+  msg::BrokerRegistrationChangeRecord ch;
+  ch.broker_id = 2;
+  ch.broker_epoch = 11;
+  ch.fenced = -1;
+  d2.replay(ch);
+  auto img2 = d2.apply();
+  EXPECT_FALSE(img2->broker(1)->fenced);
+  EXPECT_FALSE(img2->broker(2)->fenced);
+  EXPECT_EQ(d2.changed_brokers().size(), 2u);
+
+  MetadataDelta d3(img2);
+  msg::FenceBrokerRecord f;
+  f.id = 1;
+  f.epoch = 10;
+  d3.replay(f);
+  msg::UnregisterBrokerRecord un;
+  un.broker_id = 2;
+  un.broker_epoch = 11;
+  d3.replay(un);
+  auto img3 = d3.apply();
+  EXPECT_TRUE(img3->broker(1)->fenced);
+  EXPECT_FALSE(img3->broker(2));
+}
+
+TEST(MetadataDelta, FeaturesAndUnknownReferences) {
+  MetadataDelta d(std::make_shared<const MetadataImage>());
+  msg::FeatureLevelRecord mv;
+  mv.name = "metadata.version";
+  mv.feature_level = 21;
+  d.replay(mv);
+  // Records naming unknown things are skipped, not fatal.
+  d.replay(partition(kTopicB, 0, {1}));
+  msg::FenceBrokerRecord f;
+  f.id = 99;
+  d.replay(f);
+  auto img = d.apply();
+  EXPECT_EQ(img->metadata_version(), 21);
+  EXPECT_EQ(img->features().at("metadata.version"), 21);
+  EXPECT_TRUE(img->topics_by_name().empty());
+  EXPECT_TRUE(d.features_changed());
+}
+
+TEST(MetadataLoader, PublishesPerBatchAndReplaysTheSameImage) {
+  std::vector<raft::CommittedBatch> log;
+  log.push_back(batch(0, {{}}));
+  log.back().is_control = true;
+  log.back().records.clear();
+  log.back().last_offset = 0;
+  msg::FeatureLevelRecord mv;
+  mv.name = "metadata.version";
+  mv.feature_level = 21;
+  log.push_back(batch(1, {frame_metadata_record(mv, 0)}));
+  log.push_back(batch(2, {frame_metadata_record(topic("a", kTopicA), 0), frame_metadata_record(partition(kTopicA, 0, {1}), 0)}));
+  msg::RemoveTopicRecord rm;
+  rm.topic_id = kTopicA;
+  log.push_back(batch(4, {frame_metadata_record(topic("b", kTopicB), 0), frame_metadata_record(rm, 0)}));
+  log.push_back(batch(6, {{0xff, 0xff}}));  // undecodable: skipped
+
+  MetadataLoader loader("cluster-x");
+  CountingPublisher pub;
+  loader.add_publisher(&pub);
+  for (const auto& b : log) loader.handle_commit(b);
+  loader.handle_leader_change(raft::LeaderAndEpoch{1, 1});
+  ASSERT_EQ(pub.images.size(), 5u);
+  EXPECT_EQ(pub.images[0]->offset(), 0);
+  EXPECT_EQ(pub.images[2]->offset(), 3);
+  EXPECT_TRUE(pub.images[2]->topic("a"));
+  EXPECT_EQ(pub.created[2], 1u);
+  EXPECT_EQ(pub.deleted[3], 1u);
+  auto final_image = loader.image();
+  EXPECT_EQ(final_image->offset(), 6);
+  EXPECT_EQ(final_image->cluster_id(), "cluster-x");
+  EXPECT_FALSE(final_image->topic("a"));
+  EXPECT_TRUE(final_image->topic("b"));
+  EXPECT_EQ(pub.leaders.size(), 1u);
+
+  // A restart replays the log into the same image.
+  MetadataLoader again("cluster-x");
+  for (const auto& b : log) again.handle_commit(b);
+  EXPECT_EQ(again.image()->topics_by_name(), final_image->topics_by_name());
+  EXPECT_EQ(again.image()->features(), final_image->features());
+  EXPECT_EQ(again.image()->offset(), final_image->offset());
+
+  // A late publisher first receives everything.
+  CountingPublisher late;
+  again.add_publisher(&late);
+  ASSERT_EQ(late.images.size(), 1u);
+  EXPECT_EQ(late.created[0], 1u);
+}
+
+TEST(Bootstrap, ReleaseNames) {
+  EXPECT_EQ(metadata_version_from_release("3.9"), std::optional<int16_t>(21));
+  EXPECT_EQ(metadata_version_from_release("3.9-IV0"), std::optional<int16_t>(21));
+  EXPECT_EQ(metadata_version_from_release("3.7"), std::optional<int16_t>(19));
+  EXPECT_EQ(metadata_version_from_release("3.3"), std::optional<int16_t>(7));
+  EXPECT_EQ(metadata_version_from_release("3.0-IV1"), std::optional<int16_t>(1));
+  EXPECT_EQ(metadata_version_from_release("3.8-IV0"), std::optional<int16_t>(20));
+  EXPECT_FALSE(metadata_version_from_release("2.8"));
+  EXPECT_FALSE(metadata_version_from_release("3.1-IV9"));
+  EXPECT_EQ(metadata_version_name(21), "3.9-IV0");
+  EXPECT_EQ(kLatestProductionMetadataVersion, 21);
+}
+
+TEST(Bootstrap, CheckpointRoundTrip) {
+  auto dir = std::filesystem::temp_directory_path() / ("flotilla-bootstrap-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto dflt = read_bootstrap(dir);  // no file: the latest production version
+  EXPECT_EQ(dflt.metadata_version, 21);
+  write_bootstrap_checkpoint(dir, 19);
+  EXPECT_TRUE(std::filesystem::exists(dir / "bootstrap.checkpoint"));
+  auto b = read_bootstrap(dir);
+  EXPECT_EQ(b.metadata_version, 19);
+  ASSERT_EQ(b.records.size(), 1u);
+  auto rec = decode_metadata_record(b.records[0]);
+  auto* f = std::get_if<msg::FeatureLevelRecord>(&rec.record);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->name, "metadata.version");
+  EXPECT_EQ(f->feature_level, 19);
+  // The file is a snapshot: header, one data batch, footer.
+  auto c = raft::read_snapshot(dir / "bootstrap.checkpoint");
+  EXPECT_TRUE(c.has_header);
+  EXPECT_TRUE(c.has_footer);
+  EXPECT_EQ(c.batches.size(), 1u);
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,71 @@
+// Test helpers: an in-memory metadata log (whole batches, with a durable
+// prefix) that applies RaftCore's log actions, for the core tests and the
+// small simulator.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "protocol/record_batch.h"
+#include "raft/actions.h"
+#include "raft/core.h"
+#include "raft/log_view.h"
+
+namespace flotilla::raft::testing {
+
+struct MemBatch {
+  int64_t base = 0;
+  int64_t last = 0;
+  int32_t epoch = 0;
+  bool control = false;
+  std::vector<uint8_t> bytes;
+};
+
+class MemLog {
+ public:
+  void append(const std::vector<uint8_t>& blob) {
+    records::for_each_batch(std::span<const uint8_t>(blob), [&](const records::BatchHeader& h, std::span<const uint8_t> b) {
+      if (!batches_.empty()) {
+        if (h.base_offset != batches_.back().last + 1) throw std::runtime_error("non-contiguous append");
+      }
+      batches_.push_back(MemBatch{h.base_offset, h.last_offset(), h.partition_leader_epoch, h.is_control(),
+                                  std::vector<uint8_t>(b.begin(), b.end())});
+    });
+  }
+  void truncate_to(int64_t offset) {
+    while (!batches_.empty() && batches_.back().base >= offset) batches_.pop_back();
+    if (!batches_.empty() && batches_.back().last >= offset) throw std::runtime_error("truncation inside a batch");
+    flushed_ = std::min(flushed_, offset);
+  }
+  void flush(int64_t up_to) { flushed_ = std::max(flushed_, std::min(up_to, end_offset())); }
+  // Crash: everything not flushed is lost.
+  void crash() { truncate_to(flushed_); }
+  int64_t end_offset() const { return batches_.empty() ? 0 : batches_.back().last + 1; }
+  int64_t flushed() const { return flushed_; }
+  std::vector<uint8_t> read(int64_t offset, int32_t max_bytes) const {
+    std::vector<uint8_t> out;
+    for (const auto& b : batches_) {
+      if (b.last < offset) continue;
+      if (!out.empty() && out.size() + b.bytes.size() > static_cast<size_t>(max_bytes)) break;
+      out.insert(out.end(), b.bytes.begin(), b.bytes.end());
+    }
+    return out;
+  }
+  const std::vector<MemBatch>& batches() const { return batches_; }
+  InitialLogState initial_state() const {
+    InitialLogState s;
+    s.end_offset = end_offset();
+    s.flushed_offset = flushed_;
+    for (const auto& b : batches_)
+      if (s.epochs.empty() || b.epoch > s.epochs.back().epoch) s.epochs.push_back(EpochEntry{b.epoch, b.base});
+    return s;
+  }
+
+ private:
+  std::vector<MemBatch> batches_;
+  int64_t flushed_ = 0;
+};
+
+}  // namespace flotilla::raft::testing

@@ -1,0 +1,103 @@
+#include <gtest/gtest.h>
+
+#include "server/config.h"
+
+using namespace flotilla::server;
+
+namespace {
+std::map<std::string, std::string> base() {
+  return parse_properties(R"(
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:9093
+listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+controller.listener.names=CONTROLLER
+log.dirs=/tmp/a,/tmp/b
+)");
+}
+}  // namespace
+
+TEST(Properties, ParsesJavaPropertiesSyntax) {
+  auto p = parse_properties("# comment\n! also comment\na=1\nb : two\nc three\nd=x\\\n  y\ne=tab\\tchar\n  f = spaced  \n");
+  EXPECT_EQ(p["a"], "1");
+  EXPECT_EQ(p["b"], "two");
+  EXPECT_EQ(p["c"], "three");
+  EXPECT_EQ(p["d"], "xy");
+  EXPECT_EQ(p["e"], "tab\tchar");
+  EXPECT_EQ(p["f"], "spaced");
+  EXPECT_EQ(p.size(), 6u);
+}
+
+TEST(KafkaConfig, DefaultsAreKafkas) {
+  auto c = KafkaConfig::from_properties(base());
+  EXPECT_TRUE(c.broker_role);
+  EXPECT_TRUE(c.controller_role);
+  EXPECT_EQ(c.node_id, 1);
+  EXPECT_EQ(c.num_partitions, 1);
+  EXPECT_EQ(c.log_segment_bytes, 1073741824);
+  EXPECT_EQ(c.log_retention_ms, 604800000);
+  EXPECT_EQ(c.log_retention_bytes, -1);
+  EXPECT_EQ(c.message_max_bytes, 1048588);
+  EXPECT_EQ(c.socket_request_max_bytes, 104857600);
+  EXPECT_TRUE(c.auto_create_topics_enable);
+  EXPECT_EQ(c.quorum_election_timeout_ms, 1000);
+  EXPECT_EQ(c.quorum_fetch_timeout_ms, 2000);
+  EXPECT_EQ(c.metadata_max_idle_interval_ms, 500);
+  ASSERT_EQ(c.log_dirs.size(), 2u);
+  EXPECT_EQ(c.metadata_log_dir, "/tmp/a");  // default: first of log.dirs
+  ASSERT_EQ(c.quorum_voters.size(), 1u);
+  EXPECT_EQ(c.quorum_voters[0].id, 1);
+  EXPECT_EQ(c.quorum_voters[0].port, 9093);
+  EXPECT_EQ(c.advertised("PLAINTEXT").port, 9092);
+}
+
+TEST(KafkaConfig, RetentionUnitsFollowKafkasPrecedence) {
+  auto p = base();
+  p["log.retention.hours"] = "1";
+  EXPECT_EQ(KafkaConfig::from_properties(p).log_retention_ms, 3600000);
+  p["log.retention.minutes"] = "2";
+  EXPECT_EQ(KafkaConfig::from_properties(p).log_retention_ms, 120000);
+  p["log.retention.ms"] = "5";
+  EXPECT_EQ(KafkaConfig::from_properties(p).log_retention_ms, 5);
+}
+
+TEST(KafkaConfig, InvalidValuesNameTheProperty) {
+  auto expect_error = [](std::map<std::string, std::string> p, const std::string& prop) {
+    try {
+      KafkaConfig::from_properties(p);
+      FAIL() << "expected an error for " << prop;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(prop), std::string::npos) << e.what();
+    }
+  };
+  auto p = base();
+  p["num.partitions"] = "zero";
+  expect_error(p, "num.partitions");
+  p = base();
+  p["log.segment.bytes"] = "1";
+  expect_error(p, "log.segment.bytes");
+  p = base();
+  p.erase("process.roles");
+  expect_error(p, "process.roles");
+  p = base();
+  p.erase("node.id");
+  expect_error(p, "node.id");
+  p = base();
+  p["auto.create.topics.enable"] = "maybe";
+  expect_error(p, "auto.create.topics.enable");
+  p = base();
+  p["listeners"] = "PLAINTEXT://127.0.0.1";
+  expect_error(p, "listeners");
+  p = base();
+  p["controller.listener.names"] = "NOPE";
+  expect_error(p, "controller.listener.names");
+}
+
+TEST(KafkaConfig, UnknownKeysAreReported) {
+  auto p = base();
+  p["no.such.thing"] = "1";
+  std::vector<std::string> unknown;
+  KafkaConfig::from_properties(p, &unknown);
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0], "no.such.thing");
+}
