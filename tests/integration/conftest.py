@@ -1,0 +1,163 @@
+"""Fixtures: real `flotilla` server processes on free 127.0.0.1 ports.
+
+Every wait is bounded; only processes started here are stopped, by PID.
+"""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("FLOTILLA_BIN", os.path.join(ROOT, "build", "flotilla"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_tool(*args, input=None, timeout=60, check=True):
+    p = subprocess.run([BIN, *args], input=input, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"flotilla {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+class Server:
+    """One combined broker+controller node in its own temporary directory."""
+
+    def __init__(self, workdir, extra=None):
+        self.dir = workdir
+        self.port = free_port()
+        self.cport = free_port()
+        self.data = os.path.join(workdir, "data")
+        self.config = os.path.join(workdir, "server.properties")
+        self.log_path = os.path.join(workdir, "server.log")
+        self.proc = None
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.cport}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.cport}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "log.dirs": self.data,
+            "num.partitions": "1",
+            "auto.create.topics.enable": "false",
+        }
+        props.update(extra or {})
+        self.props = props
+        with open(self.config, "w") as f:
+            for k, v in props.items():
+                f.write(f"{k}={v}\n")
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    def format(self, cluster_id=None):
+        self.cluster_id = cluster_id or run_tool("storage", "random-uuid").stdout.strip()
+        return run_tool("storage", "format", "--config", self.config, "--cluster-id", self.cluster_id)
+
+    def start(self, wait=True):
+        assert self.proc is None or self.proc.poll() is not None
+        self.logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen([BIN, "server", self.config], stdout=self.logf, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20):
+        from kafka_wire import api_versions
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                err, _ = api_versions(self.bootstrap, version=3)
+                if err == 0 and self._metadata_ready():
+                    return
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise AssertionError(f"server not ready in {timeout}s ({last}):\n{self.log_text()}")
+
+    def _metadata_ready(self):
+        from kafka_wire import metadata_brokers
+        try:
+            return len(metadata_brokers(self.bootstrap)) > 0
+        except OSError:
+            return False
+
+    def stop(self, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("server did not stop on SIGTERM within %ss" % timeout)
+        return self.proc.returncode if self.proc else None
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log_text(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+@pytest.fixture
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="flotilla-it-") as d:
+        yield d
+
+
+@pytest.fixture
+def make_server(workdir):
+    servers = []
+
+    def make(extra=None, start=True, sub="node"):
+        d = os.path.join(workdir, sub)
+        os.makedirs(d, exist_ok=True)
+        s = Server(d, extra)
+        servers.append(s)
+        if start:
+            s.format()
+            s.start()
+        return s
+
+    yield make
+    for s in servers:
+        try:
+            s.stop()
+        except AssertionError:
+            s.kill9()
+
+
+@pytest.fixture
+def server(make_server):
+    return make_server()
+
+
+def create_topic(server, topic, partitions=1):
+    run_tool("topics", "--bootstrap-server", server.bootstrap, "--create", "--topic", topic,
+             "--partitions", str(partitions), "--replication-factor", "1")

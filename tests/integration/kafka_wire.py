@@ -1,0 +1,173 @@
+"""A tiny raw Kafka protocol helper for tests that must send exact bytes."""
+import socket
+import struct
+
+
+def crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def connect(bootstrap, timeout=5):
+    host, port = bootstrap.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    return s
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        buf += chunk
+    return buf
+
+
+def request(s, api_key, version, body, correlation_id=1, flexible_header=False):
+    header = struct.pack(">hhi", api_key, version, correlation_id) + struct.pack(">h", 4) + b"test"
+    if flexible_header:
+        header += b"\x00"
+    frame = header + body
+    s.sendall(struct.pack(">i", len(frame)) + frame)
+
+
+def response(s):
+    size = struct.unpack(">i", recv_exact(s, 4))[0]
+    return recv_exact(s, size)
+
+
+def is_closed(s, timeout=5):
+    """True when the peer closed the connection (EOF) within the timeout."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def string(v):
+    if v is None:
+        return struct.pack(">h", -1)
+    b = v.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def api_versions(bootstrap, version=0):
+    """Returns (error_code, {api_key: (min, max)})."""
+    with connect(bootstrap) as s:
+        body = b""
+        if version >= 3:
+            body = b"\x05kcat\x041.0\x00"  # compact strings + tagged fields
+        request(s, 18, version, body, flexible_header=version >= 3)
+        r = response(s)
+    corr, err = struct.unpack(">ih", r[:6])
+    pos = 6
+    apis = {}
+    if version >= 3:
+        n = r[pos] - 1
+        pos += 1
+        for _ in range(n):
+            k, mn, mx = struct.unpack(">hhh", r[pos:pos + 6])
+            apis[k] = (mn, mx)
+            pos += 7
+    else:
+        n = struct.unpack(">i", r[pos:pos + 4])[0]
+        pos += 4
+        for _ in range(n):
+            k, mn, mx = struct.unpack(">hhh", r[pos:pos + 6])
+            apis[k] = (mn, mx)
+            pos += 6
+    return err, apis
+
+
+def metadata_brokers(bootstrap):
+    """Metadata v1 for no topics; returns the broker list."""
+    with connect(bootstrap) as s:
+        request(s, 3, 1, struct.pack(">i", 0))
+        r = response(s)
+    pos = 4
+    n = struct.unpack(">i", r[pos:pos + 4])[0]
+    pos += 4
+    brokers = []
+    for _ in range(n):
+        node = struct.unpack(">i", r[pos:pos + 4])[0]
+        pos += 4
+        hl = struct.unpack(">h", r[pos:pos + 2])[0]
+        pos += 2
+        host = r[pos:pos + hl].decode()
+        pos += hl
+        port = struct.unpack(">i", r[pos:pos + 4])[0]
+        pos += 4
+        rl = struct.unpack(">h", r[pos:pos + 2])[0]
+        pos += 2 + max(rl, 0)
+        brokers.append((node, host, port))
+    return brokers
+
+
+def varint(v):
+    u = (v << 1) ^ (v >> 63)
+    out = b""
+    while u >= 0x80:
+        out += bytes([(u & 0x7F) | 0x80])
+        u >>= 7
+    return out + bytes([u])
+
+
+def record_batch(values, base_ts=1000, magic=2, corrupt_crc=False):
+    recs = b""
+    for i, v in enumerate(values):
+        body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
+        recs += varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, base_ts, base_ts, -1, -1, -1, len(values)) + recs
+    crc = crc32c(after_crc)
+    if corrupt_crc:
+        crc ^= 0xFFFF
+    batch = struct.pack(">ib", -1, magic) + struct.pack(">I", crc) + after_crc
+    return struct.pack(">qi", 0, len(batch)) + batch
+
+
+def produce_v3(bootstrap, topic, partition, records, acks=1):
+    """Produce v3 with a raw records blob; returns the partition error code and base offset."""
+    body = struct.pack(">h", -1) + struct.pack(">hi", acks, 5000)
+    body += struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1) + struct.pack(">i", partition)
+    body += struct.pack(">i", len(records)) + records
+    with connect(bootstrap) as s:
+        request(s, 0, 3, body)
+        r = response(s)
+    pos = 4 + 4
+    tl = struct.unpack(">h", r[pos:pos + 2])[0]
+    pos += 2 + tl + 4
+    _, err, base = struct.unpack(">ihq", r[pos:pos + 14])
+    return err, base
+
+
+def create_topic_v0(bootstrap, name, partitions=1):
+    body = struct.pack(">i", 1) + string(name) + struct.pack(">ih", partitions, 1)
+    body += struct.pack(">i", 0) + struct.pack(">i", 0) + struct.pack(">i", 5000)
+    with connect(bootstrap) as s:
+        request(s, 19, 0, body)
+        r = response(s)
+    pos = 4 + 4
+    nl = struct.unpack(">h", r[pos:pos + 2])[0]
+    pos += 2 + nl
+    return struct.unpack(">h", r[pos:pos + 2])[0]
+
+
+def list_offset_latest(bootstrap, topic, partition):
+    body = struct.pack(">i", -1) + struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1)
+    body += struct.pack(">iq", partition, -1)
+    with connect(bootstrap) as s:
+        request(s, 2, 1, body)
+        r = response(s)
+    pos = 4 + 4
+    tl = struct.unpack(">h", r[pos:pos + 2])[0]
+    pos += 2 + tl + 4
+    _, err, ts, off = struct.unpack(">ihqq", r[pos:pos + 22])
+    return err, off
