@@ -1,0 +1,624 @@
+#include "storage/log.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/clock.h"
+#include "common/crc32c.h"
+
+namespace flotilla::storage {
+
+namespace fs = std::filesystem;
+using records::BatchHeader;
+using records::kHeaderSize;
+using records::kLogOverhead;
+
+FileHandle::~FileHandle() {
+  if (fd >= 0) ::close(fd);
+}
+
+// One segment: the .log file and its in-memory sparse indexes, mirrored to
+// .index and .timeindex. Positions and sizes are in bytes of the .log file.
+struct Segment {
+  int64_t base_offset = 0;
+  fs::path log_path;
+  std::shared_ptr<FileHandle> file;
+  int index_fd = -1;
+  int time_fd = -1;
+  int64_t size = 0;
+  int64_t next_offset = 0;  // last offset + 1
+  std::vector<std::pair<int32_t, int32_t>> index;   // (relative offset, position)
+  std::vector<std::pair<int64_t, int32_t>> tindex;  // (timestamp, relative offset)
+  int64_t bytes_since_index = 0;
+  int64_t max_timestamp = -1;
+  int64_t max_timestamp_offset = -1;
+  int64_t first_timestamp = -1;
+  int64_t created_ms = 0;
+  int64_t flushed_size = 0;
+
+  fs::path path(const char* suffix) const {
+    fs::path p = log_path;
+    p.replace_extension(suffix);
+    return p;
+  }
+  ~Segment() {
+    if (index_fd >= 0) ::close(index_fd);
+    if (time_fd >= 0) ::close(time_fd);
+  }
+};
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const fs::path& p) {
+  throw StorageError(what + " " + p.string() + ": " + std::strerror(errno));
+}
+
+void pwrite_all(int fd, const uint8_t* p, size_t n, int64_t off, const fs::path& path) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      fail("write to", path);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+    off += w;
+  }
+}
+
+bool pread_all(int fd, uint8_t* p, size_t n, int64_t off) {
+  while (n > 0) {
+    ssize_t r = ::pread(fd, p, n, off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+    off += r;
+  }
+  return true;
+}
+
+bool read_header(const Segment& s, int64_t pos, BatchHeader& h) {
+  uint8_t buf[kHeaderSize];
+  if (pos + static_cast<int64_t>(kHeaderSize) > s.size) return false;
+  if (!pread_all(s.file->fd, buf, kHeaderSize, pos)) return false;
+  return records::parse_header(std::span<const uint8_t>(buf, kHeaderSize), h);
+}
+
+void append_index_entry(Segment& s, int64_t offset, int64_t position) {
+  int32_t rel = static_cast<int32_t>(offset - s.base_offset);
+  s.index.emplace_back(rel, static_cast<int32_t>(position));
+  uint8_t e[8];
+  store_be32(e, static_cast<uint32_t>(rel));
+  store_be32(e + 4, static_cast<uint32_t>(position));
+  if (s.index_fd >= 0) pwrite_all(s.index_fd, e, 8, static_cast<int64_t>(s.index.size() - 1) * 8, s.path(".index"));
+}
+
+void append_time_entry(Segment& s, int64_t ts, int64_t offset) {
+  int32_t rel = static_cast<int32_t>(offset - s.base_offset);
+  s.tindex.emplace_back(ts, rel);
+  uint8_t e[12];
+  store_be64(e, static_cast<uint64_t>(ts));
+  store_be32(e + 8, static_cast<uint32_t>(rel));
+  if (s.time_fd >= 0) pwrite_all(s.time_fd, e, 12, static_cast<int64_t>(s.tindex.size() - 1) * 12, s.path(".timeindex"));
+}
+
+// Records a batch that now sits at `pos` in segment s (indexes, timestamps).
+void track_batch(Segment& s, const BatchHeader& h, int64_t pos, int32_t interval) {
+  if (s.bytes_since_index >= interval && pos > 0) {
+    append_index_entry(s, h.base_offset, pos);
+    s.bytes_since_index = 0;
+  }
+  s.bytes_since_index += h.total_size();
+  if (s.first_timestamp < 0) s.first_timestamp = h.max_timestamp;
+  if (h.max_timestamp > s.max_timestamp) {
+    s.max_timestamp = h.max_timestamp;
+    s.max_timestamp_offset = h.last_offset();
+    if (s.tindex.empty() || h.max_timestamp > s.tindex.back().first) append_time_entry(s, h.max_timestamp, h.last_offset());
+  }
+  s.next_offset = h.last_offset() + 1;
+}
+
+int open_file(const fs::path& p, int flags) {
+  int fd = ::open(p.c_str(), flags | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot open", p);
+  return fd;
+}
+
+}  // namespace
+
+std::string offset_file_name(int64_t offset, const std::string& suffix) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(offset));
+  return buf + suffix;
+}
+
+void write_file_atomically(const fs::path& path, const std::string& content) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  int fd = open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+  pwrite_all(fd, reinterpret_cast<const uint8_t*>(content.data()), content.size(), 0, tmp);
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    fail("fsync of", tmp);
+  }
+  ::close(fd);
+  fs::rename(tmp, path);
+  int dfd = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void write_partition_metadata(const fs::path& dir, const Uuid& topic_id) {
+  write_file_atomically(dir / "partition.metadata", "version: 0\ntopic_id: " + topic_id.to_string() + "\n");
+}
+
+std::optional<Uuid> read_partition_metadata(const fs::path& dir) {
+  std::ifstream f(dir / "partition.metadata");
+  if (!f) return std::nullopt;
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("topic_id:", 0) == 0) {
+      std::string v = line.substr(9);
+      v.erase(0, v.find_first_not_of(' '));
+      return Uuid::parse(v);
+    }
+  }
+  return std::nullopt;
+}
+
+Log::Log(fs::path dir, LogConfig config, Uuid topic_id) : dir_(std::move(dir)), config_(config), topic_id_(topic_id) {}
+
+Log::~Log() {
+  try {
+    close();
+  } catch (...) {
+  }
+}
+
+std::unique_ptr<Log> Log::open(const fs::path& dir, const LogConfig& config, Uuid topic_id, int64_t recovery_point) {
+  fs::create_directories(dir);
+  std::unique_ptr<Log> log(new Log(dir, config, topic_id));
+  if (auto existing = read_partition_metadata(dir)) {
+    if (!topic_id.is_zero() && *existing != topic_id)
+      throw StorageError("partition.metadata in " + dir.string() + " names topic id " + existing->to_string() + ", expected " +
+                         topic_id.to_string());
+    log->topic_id_ = *existing;
+  } else if (!topic_id.is_zero()) {
+    write_partition_metadata(dir, topic_id);
+  }
+  log->load(recovery_point);
+  return log;
+}
+
+std::shared_ptr<Segment> Log::new_segment(int64_t base_offset) {
+  auto s = std::make_shared<Segment>();
+  s->base_offset = base_offset;
+  s->next_offset = base_offset;
+  s->log_path = dir_ / offset_file_name(base_offset, ".log");
+  s->file = std::make_shared<FileHandle>(open_file(s->log_path, O_RDWR | O_CREAT));
+  s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
+  s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+  s->created_ms = wall_clock_ms();
+  return s;
+}
+
+void Log::load(int64_t recovery_point) {
+  std::vector<int64_t> bases;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    std::string name = e.path().filename().string();
+    if (name.ends_with(".deleted") || name.ends_with(".cleaned") || name.ends_with(".swap") || name.ends_with(".tmp")) {
+      fs::remove(e.path());
+      continue;
+    }
+    if (name.size() == 24 && name.ends_with(".log")) bases.push_back(std::stoll(name.substr(0, 20)));
+  }
+  std::sort(bases.begin(), bases.end());
+  int64_t truncated_bytes = 0;
+  bool stop = false;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    auto s = std::make_shared<Segment>();
+    s->base_offset = bases[i];
+    s->next_offset = bases[i];
+    s->log_path = dir_ / offset_file_name(bases[i], ".log");
+    if (stop) {  // everything after a corrupt batch goes
+      truncated_bytes += static_cast<int64_t>(fs::file_size(s->log_path));
+      fs::remove(s->log_path);
+      fs::remove(s->path(".index"));
+      fs::remove(s->path(".timeindex"));
+      continue;
+    }
+    s->file = std::make_shared<FileHandle>(open_file(s->log_path, O_RDWR));
+    s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
+    s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+    struct stat st;
+    ::fstat(s->file->fd, &st);
+    int64_t file_size = st.st_size;
+    s->size = file_size;
+    s->created_ms = wall_clock_ms();
+    // Walk the batch chain; verify CRCs past the recovery point (and always in
+    // the last segment, where a crash tears writes).
+    bool verify = (i + 1 == bases.size()) || (i + 1 < bases.size() && bases[i + 1] > recovery_point);
+    int64_t pos = 0;
+    std::vector<uint8_t> buf;
+    while (pos < file_size) {
+      BatchHeader h;
+      const char* bad = nullptr;
+      if (!read_header(*s, pos, h)) bad = "torn batch header";
+      else if (h.magic != 2) bad = "bad magic";
+      else if (h.batch_length < static_cast<int32_t>(kHeaderSize - kLogOverhead)) bad = "bad batch length";
+      else if (pos + h.total_size() > file_size) bad = "torn batch";
+      else if (h.base_offset < s->next_offset || h.last_offset_delta < 0) bad = "offsets out of order";
+      else if (verify) {
+        buf.resize(static_cast<size_t>(h.total_size()));
+        if (!pread_all(s->file->fd, buf.data(), buf.size(), pos)) bad = "unreadable batch";
+        else if (crc32c(buf.data() + records::kAttributesOffset, buf.size() - records::kAttributesOffset) != h.crc) bad = "CRC mismatch";
+      }
+      if (bad) {
+        spdlog::warn("[Log partition={}] {} at position {} of {}: truncating {} bytes (the log ends at offset {})", dir_.filename().string(),
+                     bad, pos, s->log_path.filename().string(), file_size - pos, s->next_offset);
+        truncated_bytes += file_size - pos;
+        if (::ftruncate(s->file->fd, pos) != 0) fail("cannot truncate", s->log_path);
+        s->size = pos;
+        stop = true;
+        break;
+      }
+      track_batch(*s, h, pos, config_.index_interval_bytes);
+      pos += h.total_size();
+    }
+    s->flushed_size = s->size;
+    segments_.push_back(s);
+  }
+  if (truncated_bytes > 0)
+    spdlog::warn("[Log partition={}] Recovery truncated {} bytes of torn or corrupt data", dir_.filename().string(), truncated_bytes);
+  if (segments_.empty()) segments_.push_back(new_segment(std::max<int64_t>(recovery_point, 0) > 0 ? 0 : 0));
+  // An empty trailing segment may sit behind a non-empty one after truncation.
+  log_start_offset_ = segments_.front()->base_offset;
+  int64_t end = segments_.back()->next_offset;
+  for (const auto& s : segments_) end = std::max(end, s->next_offset);
+  log_end_offset_ = end;
+  flushed_offset_ = end;
+}
+
+AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch) {
+  int64_t first = log_end_offset_.load();
+  int64_t next = records::assign_offsets(batches, v, first, leader_epoch);
+  std::vector<BatchHeader> headers;
+  std::vector<size_t> positions;
+  headers.reserve(v.batches.size());
+  for (const auto& b : v.batches) {
+    BatchHeader h = b.header;
+    h.base_offset = first + (h.base_offset - h.base_offset);
+    headers.push_back(h);
+    positions.push_back(b.position);
+  }
+  // Fix base offsets of the copies (assign_offsets rewrote the bytes).
+  int64_t o = first;
+  for (auto& h : headers) {
+    h.base_offset = o;
+    o += h.last_offset_delta + 1;
+  }
+  write_to_active(batches, first, next - 1, headers, positions);
+  AppendInfo info;
+  info.first_offset = first;
+  info.last_offset = next - 1;
+  info.max_timestamp = v.max_timestamp;
+  unflushed_messages_ += v.record_count;
+  if (unflushed_messages_ >= config_.flush_interval_messages) flush(log_end_offset_.load());
+  return info;
+}
+
+AppendInfo Log::append_as_follower(std::span<const uint8_t> batches) {
+  std::vector<BatchHeader> headers;
+  std::vector<size_t> positions;
+  size_t pos = 0;
+  int64_t expect = log_end_offset_.load();
+  while (pos < batches.size()) {
+    BatchHeader h;
+    if (!records::parse_header(batches.subspan(pos), h) || h.total_size() > static_cast<int64_t>(batches.size() - pos))
+      throw StorageError("append_as_follower: partial batch");
+    if (h.base_offset != expect)
+      throw StorageError("append_as_follower: batch at offset " + std::to_string(h.base_offset) + ", log ends at " + std::to_string(expect));
+    headers.push_back(h);
+    positions.push_back(pos);
+    expect = h.last_offset() + 1;
+    pos += static_cast<size_t>(h.total_size());
+  }
+  AppendInfo info;
+  if (headers.empty()) return info;
+  info.first_offset = headers.front().base_offset;
+  info.last_offset = headers.back().last_offset();
+  write_to_active(batches, info.first_offset, info.last_offset, headers, positions);
+  return info;
+}
+
+void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, int64_t last_offset,
+                          const std::vector<BatchHeader>& headers, const std::vector<size_t>& positions) {
+  std::shared_ptr<Segment> s = segments_.back();
+  int64_t rel_last = last_offset - s->base_offset;
+  bool index_full = static_cast<int64_t>(s->index.size() + headers.size()) * 8 >= config_.max_index_bytes;
+  if (s->size > 0 && (s->size + static_cast<int64_t>(data.size()) > config_.segment_bytes || rel_last > INT32_MAX || index_full)) {
+    roll();
+    s = segments_.back();
+  }
+  int64_t at = s->size;
+  pwrite_all(s->file->fd, data.data(), data.size(), at, s->log_path);
+  for (size_t i = 0; i < headers.size(); ++i) track_batch(*s, headers[i], at + static_cast<int64_t>(positions[i]), config_.index_interval_bytes);
+  s->size = at + static_cast<int64_t>(data.size());
+  log_end_offset_ = last_offset + 1;
+  (void)first_offset;
+}
+
+size_t Log::segment_index_for(int64_t offset) const {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset; });
+  return it == segments_.begin() ? 0 : static_cast<size_t>(it - segments_.begin() - 1);
+}
+
+namespace {
+// Position of the batch containing `offset` in s (or s->size if past its end), with its header.
+int64_t locate(const Segment& s, int64_t offset, BatchHeader* out) {
+  int32_t rel = static_cast<int32_t>(std::max<int64_t>(0, offset - s.base_offset));
+  auto it = std::upper_bound(s.index.begin(), s.index.end(), rel, [](int32_t r, const auto& e) { return r < e.first; });
+  int64_t pos = it == s.index.begin() ? 0 : std::prev(it)->second;
+  BatchHeader h;
+  while (pos < s.size) {
+    if (!read_header(s, pos, h)) return s.size;
+    if (h.last_offset() >= offset) {
+      if (out) *out = h;
+      return pos;
+    }
+    pos += h.total_size();
+  }
+  return s.size;
+}
+
+// The largest batch boundary in [from, limit] of s, walking headers from the
+// nearest index entry below `limit` (or from `from`).
+int64_t boundary_at_or_below(const Segment& s, int64_t from, int64_t limit) {
+  if (limit >= s.size) return s.size;
+  int64_t pos = from;
+  auto it = std::upper_bound(s.index.begin(), s.index.end(), static_cast<int32_t>(limit),
+                             [](int32_t p, const auto& e) { return p < e.second; });
+  if (it != s.index.begin() && std::prev(it)->second > from) pos = std::prev(it)->second;
+  BatchHeader h;
+  while (pos < s.size) {
+    if (!read_header(s, pos, h)) break;
+    if (pos + h.total_size() > limit) break;
+    pos += h.total_size();
+  }
+  return pos;
+}
+}  // namespace
+
+ReadResult Log::read(int64_t offset, int32_t max_bytes, int64_t max_offset, bool min_one) const {
+  ReadResult rr;
+  rr.log_start_offset = log_start_offset_;
+  int64_t leo = log_end_offset_.load();
+  rr.log_end_offset = leo;
+  rr.records = Records::of_view({});
+  if (offset < log_start_offset_ || offset > leo)
+    throw OffsetOutOfRange("offset " + std::to_string(offset) + " is outside [" + std::to_string(log_start_offset_) + ", " +
+                           std::to_string(leo) + "] of " + dir_.filename().string());
+  if (offset == leo || offset >= max_offset) return rr;
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    segs.assign(segments_.begin() + static_cast<long>(segment_index_for(offset)), segments_.end());
+  }
+  int64_t budget = max_bytes;
+  bool first = true;
+  for (const auto& s : segs) {
+    if (s->base_offset >= max_offset) break;
+    BatchHeader h;
+    int64_t start = locate(*s, offset, &h);
+    if (start >= s->size) continue;
+    // End: before the first batch at or past max_offset, and within budget.
+    int64_t end = s->size;
+    if (max_offset < s->next_offset) {
+      BatchHeader hm;
+      int64_t p = locate(*s, max_offset, &hm);
+      end = (p < s->size && hm.base_offset < max_offset) ? p + hm.total_size() : p;
+      // A batch holding max_offset-1 and max_offset: only batches wholly below.
+      if (p < s->size && hm.last_offset() >= max_offset) end = p;
+    }
+    int64_t take;
+    if (first && min_one && start + h.total_size() > start + budget) {
+      take = std::min<int64_t>(h.total_size(), end - start);
+    } else {
+      take = boundary_at_or_below(*s, start, std::min(end, start + std::max<int64_t>(budget, 0))) - start;
+    }
+    if (take <= 0) break;
+    rr.records.files.push_back(FileRegion{s->file->fd, start, take, s->file});
+    budget -= take;
+    first = false;
+    if (budget <= 0 || start + take < s->size) break;
+    offset = s->next_offset;
+  }
+  return rr;
+}
+
+int64_t Log::size_bytes() const {
+  std::lock_guard<std::mutex> g(mu_);
+  int64_t n = 0;
+  for (const auto& s : segments_) n += s->size;
+  return n;
+}
+
+int Log::segment_count() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return static_cast<int>(segments_.size());
+}
+
+std::optional<std::pair<int64_t, int64_t>> Log::offset_for_timestamp(int64_t ts) const {
+  for (const auto& s : segments_) {
+    if (s->max_timestamp < ts) continue;
+    // The time index gives a lower bound; scan batches from the start of the
+    // indexed region (headers only).
+    int64_t start_offset = s->base_offset;
+    for (auto it = s->tindex.rbegin(); it != s->tindex.rend(); ++it)
+      if (it->first < ts) {
+        start_offset = s->base_offset + it->second + 1;
+        break;
+      }
+    int64_t pos = locate(*s, start_offset, nullptr);
+    BatchHeader h;
+    while (pos < s->size && read_header(*s, pos, h)) {
+      if (h.max_timestamp >= ts && h.last_offset() >= log_start_offset_) return std::make_pair(std::max(h.base_offset, log_start_offset_), h.max_timestamp);
+      pos += h.total_size();
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<int64_t, int64_t>> Log::max_timestamp_and_offset() const {
+  std::optional<std::pair<int64_t, int64_t>> best;
+  for (const auto& s : segments_)
+    if (s->max_timestamp >= 0 && (!best || s->max_timestamp > best->first)) best = std::make_pair(s->max_timestamp, s->max_timestamp_offset);
+  return best;
+}
+
+void Log::flush(int64_t up_to) {
+  std::vector<std::pair<std::shared_ptr<Segment>, int64_t>> todo;
+  int64_t end;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    end = log_end_offset_.load();
+    for (const auto& s : segments_)
+      if (s->base_offset < up_to && s->flushed_size < s->size) todo.emplace_back(s, s->size);
+  }
+  for (auto& [s, size] : todo) {
+    if (::fdatasync(s->file->fd) != 0) fail("fdatasync of", s->log_path);
+    s->flushed_size = std::max(s->flushed_size, size);
+  }
+  int64_t done = std::min(up_to, end);
+  int64_t cur = flushed_offset_.load();
+  while (done > cur && !flushed_offset_.compare_exchange_weak(cur, done)) {
+  }
+  unflushed_messages_ = 0;
+}
+
+void Log::truncate_to(int64_t offset) {
+  if (offset >= log_end_offset_.load()) return;
+  if (offset <= log_start_offset_) {
+    truncate_fully_and_start_at(offset);
+    return;
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  while (segments_.size() > 1 && segments_.back()->base_offset >= offset) {
+    delete_segment(segments_.back());
+    segments_.pop_back();
+  }
+  auto& s = *segments_.back();
+  BatchHeader h;
+  int64_t pos = locate(s, offset, &h);
+  // Truncation is at batch boundaries: a batch straddling `offset` goes entirely (as in Kafka).
+  if (::ftruncate(s.file->fd, pos) != 0) fail("cannot truncate", s.log_path);
+  s.size = pos;
+  s.flushed_size = std::min(s.flushed_size, pos);
+  // Rebuild this segment's indexes.
+  s.index.clear();
+  s.tindex.clear();
+  if (::ftruncate(s.index_fd, 0) != 0 || ::ftruncate(s.time_fd, 0) != 0) fail("cannot truncate index of", s.log_path);
+  s.bytes_since_index = 0;
+  s.max_timestamp = -1;
+  s.first_timestamp = -1;
+  s.next_offset = s.base_offset;
+  int64_t p = 0;
+  while (p < s.size && read_header(s, p, h)) {
+    track_batch(s, h, p, config_.index_interval_bytes);
+    p += h.total_size();
+  }
+  log_end_offset_ = std::max(s.next_offset, s.base_offset);
+  if (flushed_offset_.load() > log_end_offset_.load()) flushed_offset_ = log_end_offset_.load();
+}
+
+void Log::truncate_fully_and_start_at(int64_t offset) {
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto& s : segments_) delete_segment(s);
+  segments_.clear();
+  segments_.push_back(new_segment(offset));
+  log_start_offset_ = offset;
+  log_end_offset_ = offset;
+  flushed_offset_ = offset;
+}
+
+void Log::set_log_start_offset(int64_t offset) {
+  if (offset <= log_start_offset_) return;
+  log_start_offset_ = std::min(offset, log_end_offset_.load());
+  std::lock_guard<std::mutex> g(mu_);
+  while (segments_.size() > 1 && segments_[1]->base_offset <= log_start_offset_) {
+    delete_segment(segments_.front());
+    segments_.erase(segments_.begin());
+  }
+}
+
+void Log::delete_segment(const std::shared_ptr<Segment>& s) {
+  // Open fds (held by in-flight fetches) keep the data readable after unlink.
+  std::error_code ec;
+  fs::remove(s->log_path, ec);
+  fs::remove(s->path(".index"), ec);
+  fs::remove(s->path(".timeindex"), ec);
+}
+
+int Log::apply_retention(int64_t now_ms) {
+  int deleted = 0;
+  std::lock_guard<std::mutex> g(mu_);
+  int64_t total = 0;
+  for (const auto& s : segments_) total += s->size;
+  while (segments_.size() > 1) {
+    auto& s = segments_.front();
+    bool by_time = config_.retention_ms >= 0 && s->max_timestamp >= 0 && s->max_timestamp < now_ms - config_.retention_ms;
+    bool by_size = config_.retention_bytes >= 0 && total - s->size >= config_.retention_bytes;
+    if (!by_time && !by_size) break;
+    spdlog::info("[Log partition={}] Deleting segment {} by retention ({})", dir_.filename().string(), s->log_path.filename().string(),
+                 by_time ? "retention.ms" : "retention.bytes");
+    total -= s->size;
+    delete_segment(s);
+    segments_.erase(segments_.begin());
+    ++deleted;
+  }
+  log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset);
+  return deleted;
+}
+
+void Log::roll_if_needed(int64_t now_ms) {
+  auto& s = *segments_.back();
+  if (s.size == 0) return;
+  int64_t born = s.first_timestamp >= 0 ? std::min(s.first_timestamp, s.created_ms) : s.created_ms;
+  if (now_ms - born >= config_.segment_ms) roll();
+}
+
+void Log::roll() {
+  std::shared_ptr<Segment> old = segments_.back();
+  if (old->size == 0) return;
+  auto s = new_segment(log_end_offset_.load());
+  std::lock_guard<std::mutex> g(mu_);
+  segments_.push_back(std::move(s));
+  (void)old;
+}
+
+void Log::close() {
+  if (closed_) return;
+  closed_ = true;
+  flush(log_end_offset_.load());
+}
+
+void Log::remove() {
+  closed_ = true;
+  std::lock_guard<std::mutex> g(mu_);
+  segments_.clear();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+}  // namespace flotilla::storage

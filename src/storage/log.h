@@ -1,0 +1,150 @@
+// A partition's log in Kafka's on-disk layout: a directory of segments
+// `<20-digit base offset>.log` with sparse `.index` (int32 relative offset,
+// int32 position) and `.timeindex` (int64 timestamp, int32 relative offset)
+// files, and `partition.metadata` (the topic id).
+//
+// Threading: append/read/truncate/roll/retention run on the owning thread;
+// flush() may run on any thread (the segment list is guarded by a mutex held
+// only briefly; fdatasync runs outside it).
+// Invariants: segments are sorted by base offset and contiguous; only the last
+// (active) segment is appended to; log_start_offset <= log_end_offset; every
+// batch in a segment has base offset >= the segment's base offset.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/uuid.h"
+#include "protocol/record_batch.h"
+
+namespace flotilla::storage {
+
+struct LogConfig {
+  int64_t segment_bytes = 1073741824;           // log.segment.bytes / segment.bytes
+  int64_t segment_ms = 604800000;               // log.roll.ms / segment.ms
+  int64_t retention_ms = 604800000;             // log.retention.ms / retention.ms (-1 = forever)
+  int64_t retention_bytes = -1;                 // log.retention.bytes / retention.bytes
+  int32_t index_interval_bytes = 4096;          // log.index.interval.bytes
+  int32_t max_index_bytes = 10485760;           // log.index.size.max.bytes
+  int64_t flush_interval_messages = INT64_MAX;  // log.flush.interval.messages
+  int64_t file_delete_delay_ms = 60000;         // log.segment.delete.delay.ms
+  bool preallocate = false;
+};
+
+struct AppendInfo {
+  int64_t first_offset = -1;
+  int64_t last_offset = -1;
+  int64_t log_append_time = -1;
+  int64_t max_timestamp = -1;
+};
+
+struct ReadResult {
+  Records records;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+};
+
+class OffsetOutOfRange : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class StorageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// An open file descriptor; shared so that a fetch's FileRegion keeps it open
+// even if the segment is deleted or truncated meanwhile.
+struct FileHandle {
+  int fd = -1;
+  explicit FileHandle(int f) : fd(f) {}
+  ~FileHandle();
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+};
+
+struct Segment;
+
+class Log {
+ public:
+  ~Log();
+  // Opens (creating if needed) the partition directory and recovers the tail:
+  // batches after the recovery point are checked (size, magic, CRC); the log
+  // is truncated at the first bad one.
+  static std::unique_ptr<Log> open(const std::filesystem::path& dir, const LogConfig& config, Uuid topic_id,
+                                   int64_t recovery_point = 0);
+
+  // Appends validated batches, assigning offsets in place from log_end_offset().
+  AppendInfo append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch);
+  // Appends batches whose offsets are already set (the first must be log_end_offset()).
+  AppendInfo append_as_follower(std::span<const uint8_t> batches);
+
+  ReadResult read(int64_t offset, int32_t max_bytes, int64_t max_offset, bool min_one) const;
+
+  int64_t log_start_offset() const { return log_start_offset_; }
+  int64_t log_end_offset() const { return log_end_offset_.load(); }
+  int64_t size_bytes() const;
+  int segment_count() const;
+
+  // First batch whose max timestamp >= ts: (its base offset, its max timestamp).
+  std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
+  // (largest timestamp, last offset of the batch holding it).
+  std::optional<std::pair<int64_t, int64_t>> max_timestamp_and_offset() const;
+
+  int64_t flushed_offset() const { return flushed_offset_.load(); }
+  void flush(int64_t up_to);
+  void truncate_to(int64_t offset);
+  void truncate_fully_and_start_at(int64_t offset);
+  void set_log_start_offset(int64_t offset);
+  int apply_retention(int64_t now_ms);
+  void roll_if_needed(int64_t now_ms);
+  void roll();
+  void close();
+  void remove();
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const Uuid& topic_id() const { return topic_id_; }
+  const LogConfig& config() const { return config_; }
+  void set_config(const LogConfig& c) { config_ = c; }
+
+ private:
+  Log(std::filesystem::path dir, LogConfig config, Uuid topic_id);
+  void load(int64_t recovery_point);
+  std::shared_ptr<Segment> new_segment(int64_t base_offset);
+  void write_to_active(std::span<const uint8_t> data, int64_t first_offset, int64_t last_offset, const std::vector<records::BatchHeader>& headers,
+                       const std::vector<size_t>& positions);
+  void delete_segment(const std::shared_ptr<Segment>& s);
+  size_t segment_index_for(int64_t offset) const;  // index into segments_ of the segment holding offset
+
+  std::filesystem::path dir_;
+  LogConfig config_;
+  Uuid topic_id_;
+  mutable std::mutex mu_;  // guards segments_ (the vector) against flush() from other threads
+  std::vector<std::shared_ptr<Segment>> segments_;
+  int64_t log_start_offset_ = 0;
+  std::atomic<int64_t> log_end_offset_{0};
+  std::atomic<int64_t> flushed_offset_{0};
+  int64_t unflushed_messages_ = 0;
+  bool closed_ = false;
+};
+
+// partition.metadata: "version: 0\ntopic_id: <base64>\n".
+void write_partition_metadata(const std::filesystem::path& dir, const Uuid& topic_id);
+std::optional<Uuid> read_partition_metadata(const std::filesystem::path& dir);
+
+// `<20-digit zero-padded offset><suffix>`, Kafka's file names.
+std::string offset_file_name(int64_t offset, const std::string& suffix);
+
+// Writes a file atomically: a temporary file, fsync, rename, fsync of the directory.
+void write_file_atomically(const std::filesystem::path& path, const std::string& content);
+
+}  // namespace flotilla::storage

@@ -1,0 +1,110 @@
+#include "storage/log_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include "storage/checkpoints.h"
+
+namespace flotilla::storage {
+
+namespace fs = std::filesystem;
+
+LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config)
+    : dirs_(std::move(log_dirs)), default_config_(default_config) {
+  for (const auto& d : dirs_) {
+    fs::create_directories(d);
+    auto recovery = read_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint");
+    auto starts = read_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint");
+    for (const auto& e : fs::directory_iterator(d)) {
+      if (!e.is_directory()) continue;
+      std::string name = e.path().filename().string();
+      auto dash = name.rfind('-');
+      if (dash == std::string::npos || dash == 0 || name == "__cluster_metadata-0") continue;
+      if (name.find('.') != std::string::npos && (name.ends_with("-delete") || name.ends_with("-future") || name.ends_with("-stray")))
+        continue;
+      int32_t partition;
+      try {
+        size_t used;
+        partition = std::stoi(name.substr(dash + 1), &used);
+        if (used != name.size() - dash - 1) continue;
+      } catch (...) {
+        continue;
+      }
+      std::string topic = name.substr(0, dash);
+      auto key = std::make_pair(topic, partition);
+      int64_t rp = recovery.count(key) ? recovery[key] : 0;
+      auto log = Log::open(e.path(), default_config_, Uuid{}, rp);
+      if (starts.count(key)) log->set_log_start_offset(starts[key]);
+      logs_[key] = std::move(log);
+      home_[key] = d;
+    }
+  }
+  if (!logs_.empty()) spdlog::info("[LogManager] Loaded {} partition logs from {} log dir(s)", logs_.size(), dirs_.size());
+}
+
+LogManager::~LogManager() {
+  try {
+    close_all();
+  } catch (...) {
+  }
+}
+
+Log* LogManager::get(const std::string& topic, int32_t partition) const {
+  auto it = logs_.find({topic, partition});
+  return it == logs_.end() ? nullptr : it->second.get();
+}
+
+Log* LogManager::get_or_create(const std::string& topic, int32_t partition, const Uuid& topic_id, const LogConfig& config) {
+  auto key = std::make_pair(topic, partition);
+  if (auto it = logs_.find(key); it != logs_.end()) {
+    it->second->set_config(config);
+    return it->second.get();
+  }
+  std::map<std::string, int> load;
+  for (const auto& d : dirs_) load[d] = 0;
+  for (const auto& [k, d] : home_) ++load[d];
+  std::string best = dirs_.front();
+  for (const auto& d : dirs_)
+    if (load[d] < load[best]) best = d;
+  auto log = Log::open(fs::path(best) / dir_name(topic, partition), config, topic_id, 0);
+  Log* raw = log.get();
+  logs_[key] = std::move(log);
+  home_[key] = best;
+  return raw;
+}
+
+void LogManager::remove(const std::string& topic, int32_t partition) {
+  auto key = std::make_pair(topic, partition);
+  auto it = logs_.find(key);
+  if (it == logs_.end()) return;
+  it->second->remove();
+  logs_.erase(it);
+  home_.erase(key);
+}
+
+std::vector<std::pair<std::pair<std::string, int32_t>, Log*>> LogManager::all() const {
+  std::vector<std::pair<std::pair<std::string, int32_t>, Log*>> out;
+  for (const auto& [k, l] : logs_) out.emplace_back(k, l.get());
+  return out;
+}
+
+void LogManager::checkpoint_recovery_points() {
+  for (const auto& d : dirs_) {
+    TopicPartitionOffsets rp, starts;
+    for (const auto& [k, log] : logs_) {
+      if (home_[k] != d) continue;
+      rp[k] = log->flushed_offset();
+      starts[k] = log->log_start_offset();
+    }
+    write_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint", rp);
+    write_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint", starts);
+  }
+}
+
+void LogManager::close_all() {
+  for (auto& [k, log] : logs_) log->close();
+  checkpoint_recovery_points();
+  logs_.clear();
+  home_.clear();
+}
+
+}  // namespace flotilla::storage

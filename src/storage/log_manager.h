@@ -1,0 +1,43 @@
+// The partition logs of a node's log.dirs: opened (and recovered) at start,
+// created when the metadata image assigns a partition here, removed when its
+// topic is deleted; checkpoint files written periodically and at shutdown.
+// `__cluster_metadata-0` is skipped: the Raft layer owns it.
+//
+// Threading: the broker's io_context thread.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/log.h"
+
+namespace flotilla::storage {
+
+class LogManager {
+ public:
+  LogManager(std::vector<std::string> log_dirs, LogConfig default_config);
+  ~LogManager();
+
+  Log* get(const std::string& topic, int32_t partition) const;
+  // Opens the partition's log (creating its directory in the log dir holding
+  // the fewest partitions), applying `config`.
+  Log* get_or_create(const std::string& topic, int32_t partition, const Uuid& topic_id, const LogConfig& config);
+  void remove(const std::string& topic, int32_t partition);
+  std::vector<std::pair<std::pair<std::string, int32_t>, Log*>> all() const;
+
+  void checkpoint_recovery_points();
+  void close_all();
+
+  static std::string dir_name(const std::string& topic, int32_t partition) { return topic + "-" + std::to_string(partition); }
+
+ private:
+  std::vector<std::string> dirs_;
+  LogConfig default_config_;
+  std::map<std::pair<std::string, int32_t>, std::unique_ptr<Log>> logs_;
+  std::map<std::pair<std::string, int32_t>, std::string> home_;  // which log dir holds it
+};
+
+}  // namespace flotilla::storage
