@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
+#include "protocol/record_batch.h"
 #include "storage/log.h"
 
 namespace flotilla::broker {
@@ -61,6 +62,37 @@ void close_connection(net::Respond& respond) {
 bool valid_topic_name(const std::string& n) {
   if (n.empty() || n.size() > 249 || n == "." || n == "..") return false;
   return std::all_of(n.begin(), n.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
+}
+
+// The first record with timestamp >= ts, as Kafka answers ListOffsets: the
+// log finds the batch (by its time index), then that batch's records decide.
+std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(storage::Log& log, int64_t ts, int64_t hw) {
+  auto found = log.offset_for_timestamp(ts);
+  while (found && found->first < hw) {
+    storage::ReadResult rr = log.read(found->first, 1, hw, true);
+    ByteWriter w;
+    w.put_records_payload(rr.records);
+    std::vector<uint8_t> bytes = w.flatten();
+    int64_t next = -1;
+    bool any = false;
+    records::for_each_batch(bytes, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
+      if (any) return;
+      any = true;
+      next = h.last_offset() + 1;
+      if (h.max_timestamp < ts) return;
+      for (const auto& r : records::decode_records(batch)) {
+        if (r.offset >= found->first && r.timestamp >= ts) {
+          found = std::make_pair(r.offset, r.timestamp);
+          next = -2;
+          return;
+        }
+      }
+    });
+    if (next == -2) return found;
+    if (!any || next < 0 || next >= hw) return std::nullopt;
+    found = std::make_pair(next, int64_t{-1});  // the batch held nothing late enough: look further
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -466,7 +498,7 @@ void RequestHandler::handle_list_offsets(std::shared_ptr<net::Request> req, net:
             offset = m->second;
           }
         } else if (pr.timestamp >= 0) {
-          if (auto found = p->log->offset_for_timestamp(pr.timestamp); found && found->first < hw) {
+          if (auto found = offset_for_timestamp(*p->log, pr.timestamp, hw)) {
             offset = found->first;
             ts = found->second;
           }

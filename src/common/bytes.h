@@ -14,6 +14,26 @@
 
 namespace flotilla {
 
+// An allocator that leaves new elements uninitialized: request frames are
+// filled by the socket, so zeroing them first would only burn memory bandwidth.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using FrameBuffer = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
+
 // Thrown by ByteReader when input ends early or a length is impossible. Request
 // decoding catches it and answers with a Kafka error; it never escapes a loop.
 class DecodeError : public std::runtime_error {

@@ -8,6 +8,8 @@
 
 namespace flotilla::controller {
 
+using protocol::frame_metadata_record;
+
 // ---------------------------------------------------------------- registration
 
 void QuorumController::register_broker(msg::BrokerRegistrationRequest request, int16_t version,
@@ -28,7 +30,7 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
   int64_t now = now_ms();
   if (const auto* existing = latest_->broker(id)) {
     auto s = sessions_.find(id);
-    bool live = s != sessions_.end() && now - s->second.last_contact_ms < config_.broker_session_timeout_ms;
+    bool live = s != sessions_.end() && s->second.heard && now - s->second.last_contact_ms < config_.broker_session_timeout_ms;
     if (live && existing->incarnation_id != request.incarnation_id) {
       spdlog::warn("[QuorumController id={}] Broker {} registration refused: another broker is registered with that broker id",
                    config_.node_id, id);
@@ -76,6 +78,7 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
     spdlog::error("[QuorumController id={}] Registration of broker {} landed at {} instead of {}", config_.node_id, id, *off, broker_epoch);
   }
   sessions_[id].last_contact_ms = now;
+  sessions_[id].heard = true;
   spdlog::info("[QuorumController id={}] Registering broker {} (incarnation {}) with epoch {}", config_.node_id, id,
                request.incarnation_id.to_string(), broker_epoch);
   after_commit_of(off, [done = std::move(done), broker_epoch](ErrorCode ec) mutable {
@@ -101,6 +104,7 @@ void QuorumController::broker_heartbeat(msg::BrokerHeartbeatRequest request, int
   if (!b) return reply_now(ErrorCode::BROKER_ID_NOT_REGISTERED);
   if (b->epoch != request.broker_epoch) return reply_now(ErrorCode::STALE_BROKER_EPOCH);
   sessions_[id].last_contact_ms = now_ms();
+  sessions_[id].heard = true;
 
   std::vector<std::vector<uint8_t>> records;
   bool fenced = b->fenced;

@@ -9,6 +9,8 @@
 
 namespace flotilla::controller {
 
+using protocol::frame_metadata_record;
+
 QuorumController::QuorumController(asio::io_context& io, raft::RaftClient& raft, ControllerConfig config)
     : io_(io),
       raft_(raft),

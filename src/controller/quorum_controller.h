@@ -104,6 +104,10 @@ class QuorumController : public raft::RaftListener {
   using Completion = std::function<void(ErrorCode)>;  // NONE once committed, NOT_CONTROLLER if leadership was lost
   struct Session {
     int64_t last_contact_ms = 0;
+    // Heard from the registered incarnation since this controller activated.
+    // Sessions granted at activation only protect brokers from being fenced at
+    // once; they don't block a restarted broker from re-registering.
+    bool heard = false;
   };
   struct Placement {
     ErrorCode error = ErrorCode::NONE;

@@ -9,6 +9,8 @@
 
 namespace flotilla::controller {
 
+using protocol::frame_metadata_record;
+
 namespace {
 constexpr int32_t kMaxPartitions = 1000000;  // sanity bound on one request
 

@@ -10,6 +10,10 @@
 
 namespace flotilla::metadata {
 
+using protocol::AnyMetadataRecord;
+using protocol::decode_metadata_record;
+using protocol::frame_metadata_record;
+
 namespace {
 struct Release {
   int16_t level;

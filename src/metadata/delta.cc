@@ -75,7 +75,7 @@ std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
 
 bool MetadataDelta::replay_value(std::span<const uint8_t> value) {
   try {
-    replay(decode_metadata_record(value));
+    replay(protocol::decode_metadata_record(value));
     return true;
   } catch (const std::exception& e) {
     spdlog::error("[MetadataDelta] Skipping a metadata record that cannot be decoded: {}", e.what());
@@ -83,7 +83,7 @@ bool MetadataDelta::replay_value(std::span<const uint8_t> value) {
   }
 }
 
-void MetadataDelta::replay(const AnyMetadataRecord& record) {
+void MetadataDelta::replay(const protocol::AnyMetadataRecord& record) {
   std::visit([this](const auto& r) { this->replay(r); }, record.record);
 }
 

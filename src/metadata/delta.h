@@ -28,7 +28,7 @@ class MetadataDelta {
   // A delta that presents all of `image` as new (for a publisher that joins late).
   static MetadataDelta everything(std::shared_ptr<const MetadataImage> image);
 
-  void replay(const AnyMetadataRecord& record);
+  void replay(const protocol::AnyMetadataRecord& record);
   // Decodes and replays one framed record value; false (and logged) if it cannot be decoded.
   bool replay_value(std::span<const uint8_t> value);
   void set_offset(int64_t offset, int32_t epoch);

@@ -69,7 +69,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                        listener_, id_, peer_, size, limits_.max_request_bytes);
           break;
         }
-        auto frame = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(size));
+        auto frame = std::make_shared<FrameBuffer>(static_cast<size_t>(size));
         co_await asio::async_read(socket_, asio::buffer(*frame), asio::use_awaitable);
         if (!dispatch(std::move(frame))) break;
       }
@@ -83,7 +83,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Parses the header and hands the request over; false closes the connection.
-  bool dispatch(std::shared_ptr<std::vector<uint8_t>> frame) {
+  bool dispatch(std::shared_ptr<FrameBuffer> frame) {
     auto req = std::make_shared<Request>();
     ByteReader r(frame->data(), frame->size());
     try {

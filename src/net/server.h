@@ -22,7 +22,7 @@ namespace flotilla::net {
 struct Request {
   // The frame without its size prefix. Handlers may modify bytes of the body in
   // place (offset assignment in produced batches); nothing else reads them.
-  std::shared_ptr<std::vector<uint8_t>> frame;
+  std::shared_ptr<FrameBuffer> frame;
   int16_t api_key = 0;
   int16_t api_version = 0;
   int16_t header_version = 1;

@@ -30,6 +30,7 @@ class RaftListener {
 class RaftClient {
  public:
   virtual ~RaftClient() = default;
+  // Registering a listener that is already registered does nothing.
   virtual void register_listener(RaftListener* listener) = 0;
   virtual void unregister_listener(RaftListener* listener) = 0;
   // Leader only, for `epoch` only: the records go into one batch (never

@@ -10,6 +10,9 @@
 
 namespace flotilla::raft {
 
+using protocol::control_record_key;
+using protocol::ControlType;
+
 namespace {
 template <class... Ts>
 struct Overloaded : Ts... {

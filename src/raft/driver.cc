@@ -331,6 +331,9 @@ void RaftDriver::respond(SendResponse& r) {
 // ---------------------------------------------------------------- listeners
 
 void RaftDriver::register_listener(RaftListener* listener) {
+  for (const auto& c : listeners_) {
+    if (c->listener == listener && !c->removed) return;  // registered already: keep its position
+  }
   auto ctx = std::make_unique<ListenerCtx>();
   ctx->listener = listener;
   ctx->next_offset = log_->log_start_offset();

@@ -10,6 +10,10 @@
 
 namespace flotilla::raft {
 
+using protocol::control_record_key;
+using protocol::ControlType;
+using protocol::parse_control_key;
+
 namespace {
 template <class M>
 std::vector<uint8_t> encode_v0(const M& m) {

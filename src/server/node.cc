@@ -11,6 +11,7 @@
 #include "broker/request_handler.h"
 #include "broker/topic_config.h"
 #include "common/clock.h"
+#include "controller/local_broker_lifecycle.h"
 #include "controller/quorum_controller.h"
 #include "metadata/loader.h"
 #include "net/server.h"
@@ -77,22 +78,19 @@ class LocalControllerChannel : public broker::ControllerChannel {
 
 class NodeImpl {
  public:
-  explicit NodeImpl(KafkaConfig c) : config(std::move(c)), signals(io, SIGINT, SIGTERM), housekeeping_timer(io), heartbeat_timer(io) {}
+  explicit NodeImpl(KafkaConfig c) : config(std::move(c)), signals(io, SIGINT, SIGTERM), housekeeping_timer(io) {}
 
   void start();
   void shutdown();
-  void register_broker();
-  void heartbeat();
+  msg::BrokerRegistrationRequest registration() const;
   void schedule_housekeeping();
 
   KafkaConfig config;
   asio::io_context io;
   asio::signal_set signals;
   asio::steady_timer housekeeping_timer;
-  asio::steady_timer heartbeat_timer;
   std::string cluster_id;
   Uuid incarnation_id = Uuid::random();
-  int64_t broker_epoch = -1;
   bool stopping = false;
   int64_t started_us = 0;
 
@@ -103,6 +101,7 @@ class NodeImpl {
   std::unique_ptr<controller::QuorumController> controller;
   std::unique_ptr<broker::ReplicaManager> replicas;
   std::unique_ptr<LocalControllerChannel> channel;
+  std::unique_ptr<controller::LocalBrokerLifecycle> lifecycle;
   std::vector<std::unique_ptr<broker::RequestHandler>> handlers;
   std::vector<std::unique_ptr<net::Listener>> listeners;
 };
@@ -225,14 +224,17 @@ void NodeImpl::start() {
     spdlog::info("[KafkaRaftServer nodeId={}] Received signal {}, shutting down", config.node_id, sig == SIGTERM ? "SIGTERM" : "SIGINT");
     shutdown();
   });
-  if (config.broker_role) asio::post(io, [this] { register_broker(); });
+  if (config.broker_role) {
+    lifecycle = std::make_unique<controller::LocalBrokerLifecycle>(io, *controller, registration(), config.broker_heartbeat_interval_ms,
+                                                                   [this] { return replicas->image()->offset(); });
+    lifecycle->start();
+  }
   schedule_housekeeping();
   spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
                (monotonic_us() - started_us) / 1000.0);
 }
 
-void NodeImpl::register_broker() {
-  if (stopping) return;
+msg::BrokerRegistrationRequest NodeImpl::registration() const {
   msg::BrokerRegistrationRequest req;
   req.broker_id = config.node_id;
   req.cluster_id = cluster_id;
@@ -254,40 +256,7 @@ void NodeImpl::register_broker() {
     feat.max_supported_version = f.max_version;
     req.features.push_back(feat);
   }
-  controller->register_broker(std::move(req), 4, [this](msg::BrokerRegistrationResponse resp) {
-    if (resp.error_code != 0) {
-      spdlog::info("[BrokerLifecycleManager id={}] Registration not accepted yet ({}); retrying", config.node_id,
-                   error_name(resp.error_code));
-      heartbeat_timer.expires_after(std::chrono::milliseconds(100));
-      heartbeat_timer.async_wait([this](const asio::error_code& ec) {
-        if (!ec) register_broker();
-      });
-      return;
-    }
-    broker_epoch = resp.broker_epoch;
-    spdlog::info("[BrokerLifecycleManager id={}] Successfully registered broker {} with broker epoch {}", config.node_id, config.node_id,
-                 broker_epoch);
-    heartbeat();
-  });
-}
-
-void NodeImpl::heartbeat() {
-  if (stopping || broker_epoch < 0) return;
-  msg::BrokerHeartbeatRequest req;
-  req.broker_id = config.node_id;
-  req.broker_epoch = broker_epoch;
-  req.current_metadata_offset = replicas->image()->offset();
-  req.want_fence = false;
-  req.want_shut_down = false;
-  controller->broker_heartbeat(std::move(req), 1, [this](msg::BrokerHeartbeatResponse resp) {
-    if (stopping) return;
-    int delay = config.broker_heartbeat_interval_ms;
-    if (resp.error_code != 0 || resp.is_fenced) delay = std::min(delay, 50);  // catch up quickly while fenced
-    heartbeat_timer.expires_after(std::chrono::milliseconds(delay));
-    heartbeat_timer.async_wait([this](const asio::error_code& ec) {
-      if (!ec) heartbeat();
-    });
-  });
+  return req;
 }
 
 void NodeImpl::schedule_housekeeping() {
@@ -305,7 +274,7 @@ void NodeImpl::shutdown() {
   int64_t t0 = monotonic_us();
   for (auto& l : listeners) l->stop();
   housekeeping_timer.cancel();
-  heartbeat_timer.cancel();
+  if (lifecycle) lifecycle->stop();
   if (replicas) replicas->shutdown();
   if (controller) controller->shutdown();
   if (raft) raft->shutdown();

@@ -16,6 +16,7 @@
 #include "raft/driver.h"
 
 using namespace flotilla;
+using namespace flotilla::protocol;
 using namespace flotilla::controller;
 
 namespace {

@@ -11,6 +11,7 @@
 #include "raft/snapshot.h"
 
 using namespace flotilla;
+using namespace flotilla::protocol;
 using namespace flotilla::metadata;
 
 namespace {

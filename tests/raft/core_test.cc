@@ -11,6 +11,7 @@
 #include "raft/core.h"
 
 using namespace flotilla;
+using namespace flotilla::protocol;
 using namespace flotilla::raft;
 using flotilla::raft::testing::MemLog;
 

@@ -15,6 +15,7 @@
 #include "raft/snapshot.h"
 
 using namespace flotilla;
+using namespace flotilla::protocol;
 using namespace flotilla::raft;
 
 namespace {
@@ -68,6 +69,7 @@ TEST(RaftDriver, SingleVoterLeadsCommitsAndReplaysAfterRestart) {
     RaftDriver d(io, single(1), RaftDriver::open_metadata_log(dir), dir);
     Recorder r;
     d.register_listener(&r);
+    d.register_listener(&r);  // idempotent
     EXPECT_FALSE(d.append({{1}}, 1).has_value());  // not started
     d.start();
     ASSERT_TRUE(run_until(io, [&] { return !r.leaders.empty() && r.leaders.back().leader_id >= 0; }));

@@ -1,0 +1,199 @@
+#include "tools/cli.h"
+
+#include <iostream>
+
+namespace flotilla::tools {
+
+namespace {
+
+template <class T>
+CLI::Option* add_optional(CLI::App* app, const std::string& name, std::optional<T>& target, const std::string& desc) {
+  return app->add_option_function<T>(name, [&target](const T& v) { target = v; }, desc);
+}
+
+// A repeatable option taking one value per occurrence (--property a=b --property c=d).
+CLI::Option* add_repeated(CLI::App* app, const std::string& name, std::vector<std::string>& target, const std::string& desc) {
+  return app->add_option(name, target, desc)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+// Kafka-style flags ignored by these tools (accepted for compatibility).
+void add_ignored(CLI::App* app, const std::string& name, const std::string& desc = "Accepted for compatibility; ignored") {
+  app->add_option(name, desc)->allow_extra_args(false);
+}
+
+}  // namespace
+
+Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools", "flotilla") {
+  app_.require_subcommand(1);
+  app_.set_help_all_flag("--help-all", "Show the help of every sub-command");
+
+  server_ = app_.add_subcommand("server", "Run a node: flotilla server <server.properties> [--override key=value ...]");
+  server_->allow_extras()->prefix_command();
+
+  // ---- storage
+  storage_ = app_.add_subcommand("storage", "Format and inspect storage directories (kafka-storage.sh)");
+  storage_->require_subcommand(1);
+  random_uuid_ = storage_->add_subcommand("random-uuid", "Print a random UUID (a cluster id)");
+  format_ = storage_->add_subcommand("format", "Format the log directories of a node");
+  format_->add_option("-c,--config", format.config, "The server.properties file")->required();
+  format_->add_option("-t,--cluster-id", format.cluster_id, "The cluster id (from `storage random-uuid`)")->required();
+  format_->add_flag("-g,--ignore-formatted", format.ignore_formatted, "Skip directories that are already formatted");
+  add_optional(format_, "-r,--release-version", format.release_version, "The metadata.version release (default 3.9-IV0)");
+  format_->add_flag("-s,--standalone", format.standalone, "Bootstrap a dynamic quorum with this controller as its only voter");
+  format_->add_flag("-N,--no-initial-controllers", format.no_initial_controllers, "Dynamic quorum: do not write initial voters");
+  add_optional(format_, "-I,--initial-controllers", format.initial_controllers,
+               "Dynamic quorum voters: id@host:port:directoryId,...");
+
+  // ---- topics
+  topics_ = app_.add_subcommand("topics", "Create, list, describe, alter and delete topics (kafka-topics.sh)");
+  topics_->add_option("--bootstrap-server", topics.bootstrap_server, "host:port of a broker")->required();
+  add_optional(topics_, "--command-config", topics.command_config, "Admin client properties file");
+  topics_->add_flag("--create", topics.create, "Create a topic");
+  topics_->add_flag("--list", topics.list, "List topics");
+  topics_->add_flag("--describe", topics.describe, "Describe topics");
+  topics_->add_flag("--delete", topics.delete_, "Delete topics");
+  topics_->add_flag("--alter", topics.alter, "Increase the partition count of a topic");
+  add_optional(topics_, "--topic", topics.topic, "The topic (a regular expression except for --create)");
+  add_optional(topics_, "--partitions", topics.partitions, "Partition count");
+  add_optional(topics_, "--replication-factor", topics.replication_factor, "Replication factor");
+  add_optional(topics_, "--replica-assignment", topics.replica_assignment, "broker_id_for_part1_replica1:broker_id_for_part1_replica2,...");
+  add_repeated(topics_, "--config", topics.configs, "A topic configuration override name=value");
+  topics_->add_flag("--if-not-exists", topics.if_not_exists, "With --create: only if the topic does not exist");
+  topics_->add_flag("--if-exists", topics.if_exists, "With --alter, --delete, --describe: only if the topic exists");
+  topics_->add_flag("--exclude-internal", topics.exclude_internal, "Exclude internal topics");
+  topics_->add_flag("--topics-with-overrides", topics.topics_with_overrides, "With --describe: only topics with overridden configs");
+  topics_->add_flag("--under-replicated-partitions", topics.under_replicated_partitions, "With --describe: under-replicated partitions only");
+  topics_->add_flag("--unavailable-partitions", topics.unavailable_partitions, "With --describe: partitions without a live leader only");
+
+  // ---- console-producer
+  producer_ = app_.add_subcommand("console-producer", "Produce stdin lines to a topic (kafka-console-producer.sh)");
+  producer_->add_option("--bootstrap-server,--broker-list", producer.bootstrap_server, "host:port of a broker");
+  producer_->add_option("--topic", producer.topic, "The topic")->required();
+  add_repeated(producer_, "--property", producer.properties, "Line reader property: parse.key, key.separator, parse.headers, null.marker ...");
+  add_repeated(producer_, "--producer-property", producer.producer_properties, "Producer property name=value");
+  add_optional(producer_, "--producer.config", producer.producer_config, "Producer properties file");
+  add_optional(producer_, "--reader-config", producer.reader_config, "Line reader properties file");
+  compression_opt_ = producer_->add_option("--compression-codec", compression_codec_, "none, gzip (if given without a value), snappy, lz4 or zstd")
+                         ->expected(0, 1);
+  add_optional(producer_, "--batch-size", producer.batch_size, "batch.size in bytes (default 16384)");
+  add_optional(producer_, "--request-required-acks", producer.request_required_acks, "acks (default -1)");
+  add_optional(producer_, "--request-timeout-ms", producer.request_timeout_ms, "request.timeout.ms (default 1500)");
+  add_optional(producer_, "--timeout", producer.linger_ms, "linger.ms: how long a batch may wait for more lines (default 1000)");
+  add_optional(producer_, "--message-send-max-retries", producer.message_send_max_retries, "retries (default 3)");
+  add_optional(producer_, "--retry-backoff-ms", producer.retry_backoff_ms, "retry.backoff.ms (default 100)");
+  add_optional(producer_, "--max-block-ms", producer.max_block_ms, "max.block.ms (default 60000)");
+  producer_->add_flag("--sync", producer.sync, "Send each line and wait for its acknowledgement");
+  add_ignored(producer_, "--line-reader");
+  add_ignored(producer_, "--max-memory-bytes");
+  add_ignored(producer_, "--max-partition-memory-bytes");
+  add_ignored(producer_, "--metadata-expiry-ms");
+  add_ignored(producer_, "--socket-buffer-size");
+
+  // ---- console-consumer
+  consumer_ = app_.add_subcommand("console-consumer", "Print the records of a topic (kafka-console-consumer.sh)");
+  consumer_->add_option("--bootstrap-server", consumer.bootstrap_server, "host:port of a broker");
+  consumer_->add_option("--topic", consumer.topic, "The topic")->required();
+  consumer_->add_flag("--from-beginning", consumer.from_beginning, "Start at the earliest offset (default: the latest)");
+  add_optional(consumer_, "--partition", consumer.partition, "Consume this partition only");
+  add_optional(consumer_, "--offset", consumer.offset, "earliest, latest or an offset (needs --partition)");
+  add_optional(consumer_, "--max-messages", consumer.max_messages, "Exit after this many records");
+  add_optional(consumer_, "--timeout-ms", consumer.timeout_ms, "Exit after this long without a record");
+  add_repeated(consumer_, "--property", consumer.properties,
+               "Formatter property: print.key, print.value, print.offset, print.partition, print.timestamp, print.headers, key.separator, "
+               "line.separator, null.literal ...");
+  add_repeated(consumer_, "--consumer-property", consumer.consumer_properties, "Consumer property name=value");
+  add_optional(consumer_, "--consumer.config", consumer.consumer_config, "Consumer properties file");
+  add_optional(consumer_, "--group", consumer.group, "Accepted; this consumer does not join groups");
+  consumer_->add_flag("--skip-message-on-error", consumer.skip_message_on_error, "Skip batches that cannot be decoded");
+  add_ignored(consumer_, "--formatter");
+  add_ignored(consumer_, "--isolation-level");
+  add_ignored(consumer_, "--key-deserializer");
+  add_ignored(consumer_, "--value-deserializer");
+
+  // ---- perf
+  perf_ = app_.add_subcommand("perf", "Throughput tests (kafka-producer-perf-test, kafka-consumer-perf-test)");
+  perf_->require_subcommand(1);
+  perf_produce_ = perf_->add_subcommand("produce", "Producer throughput and latency");
+  perf_produce_->add_option("--bootstrap-server", perf_produce.bootstrap_server, "host:port of a broker");
+  perf_produce_->add_option("--topic", perf_produce.topic, "The topic")->required();
+  perf_produce_->add_option("--num-records", perf_produce.num_records, "Records to send")->required();
+  perf_produce_->add_option("--record-size", perf_produce.record_size, "Record size in bytes");
+  perf_produce_->add_option("--throughput", perf_produce.throughput, "Records/sec cap; -1 for none")->default_val(-1);
+  perf_produce_->add_option("--producer-props", perf_produce.producer_props, "Producer properties name=value ...");
+  add_optional(perf_produce_, "--producer.config", perf_produce.producer_config, "Producer properties file");
+  add_optional(perf_produce_, "--payload-file", perf_produce.payload_file, "Payloads, split by --payload-delimiter");
+  perf_produce_->add_option("--payload-delimiter", perf_produce.payload_delimiter, "Payload delimiter (default \\n)");
+  perf_produce_->add_flag("--print-metrics", perf_produce.print_metrics, "Accepted; no client metrics are kept");
+  perf_produce_->add_option("--reporting-interval", perf_produce.reporting_interval_ms, "Progress line interval in ms (default 5000)");
+  perf_produce_->add_flag("--json", perf_produce.json, "Print the result as one JSON object (progress goes to stderr)");
+
+  perf_consume_ = perf_->add_subcommand("consume", "Consumer throughput");
+  perf_consume_->add_option("--bootstrap-server,--broker-list", perf_consume.bootstrap_server, "host:port of a broker");
+  perf_consume_->add_option("--topic", perf_consume.topic, "The topic")->required();
+  perf_consume_->add_option("--messages", perf_consume.messages, "Records to consume")->required();
+  perf_consume_->add_option("--fetch-size", perf_consume.fetch_size, "Bytes per partition per fetch (default 1048576)");
+  perf_consume_->add_option("--timeout", perf_consume.timeout_ms, "Give up after this long without records (default 10000 ms)");
+  perf_consume_->add_flag("--from-latest", perf_consume.from_latest, "Start at the latest offsets");
+  perf_consume_->add_flag("--hide-header", perf_consume.hide_header, "No header line");
+  perf_consume_->add_flag("--show-detailed-stats", perf_consume.show_detailed_stats, "A line per reporting interval");
+  perf_consume_->add_option("--reporting-interval", perf_consume.reporting_interval_ms, "Detailed stats interval in ms (default 5000)");
+  perf_consume_->add_option("--date-format", perf_consume.date_format, "Date format (default yyyy-MM-dd HH:mm:ss:SSS)");
+  add_optional(perf_consume_, "--group", perf_consume.group, "Accepted; no group is joined");
+  add_optional(perf_consume_, "--consumer.config", perf_consume.consumer_config, "Consumer properties file");
+  perf_consume_->add_flag("--print-metrics", perf_consume.print_metrics, "Accepted; no client metrics are kept");
+  perf_consume_->add_flag("--json", perf_consume.json, "Print the result as one JSON object (other lines go to stderr)");
+  add_ignored(perf_consume_, "--threads");
+  add_ignored(perf_consume_, "--num-fetch-threads");
+  add_ignored(perf_consume_, "--socket-buffer-size");
+}
+
+std::optional<int> Cli::parse(int argc, const char* const* argv) {
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app_.exit(e);
+  }
+  if (compression_opt_->count() > 0) producer.compression_codec = compression_codec_.empty() ? "gzip" : compression_codec_;
+  return std::nullopt;
+}
+
+std::optional<int> Cli::parse(const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  argv.push_back("flotilla");
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string Cli::selected() const {
+  if (random_uuid_->parsed()) return "storage random-uuid";
+  if (format_->parsed()) return "storage format";
+  if (topics_->parsed()) return "topics";
+  if (producer_->parsed()) return "console-producer";
+  if (consumer_->parsed()) return "console-consumer";
+  if (perf_produce_->parsed()) return "perf produce";
+  if (perf_consume_->parsed()) return "perf consume";
+  if (server_->parsed()) return "server";
+  return "";
+}
+
+int Cli::run() {
+  std::string s = selected();
+  if (s == "storage random-uuid") return run_storage_random_uuid(std::cout);
+  if (s == "storage format") return run_storage_format(format, std::cout, std::cerr);
+  if (s == "topics") return run_topics(topics, std::cout, std::cerr);
+  if (s == "console-producer") return run_console_producer(producer);
+  if (s == "console-consumer") return run_console_consumer(consumer);
+  if (s == "perf produce") return run_perf_produce(perf_produce);
+  if (s == "perf consume") return run_perf_consume(perf_consume);
+  std::cerr << "The server sub-command is not available in this build\n";
+  return 1;
+}
+
+int run_cli(int argc, char** argv) {
+  std::ios::sync_with_stdio(true);
+  Cli cli;
+  if (auto rc = cli.parse(argc, argv)) return *rc;
+  return cli.run();
+}
+
+}  // namespace flotilla::tools

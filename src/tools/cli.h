@@ -1,0 +1,58 @@
+// The `flotilla` command line (CLI11) for every sub-command but `server`,
+// with Kafka's flag names. Parsing is separate from running so tests can
+// check the flags.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/commands.h"
+
+namespace flotilla::tools {
+
+class Cli {
+ public:
+  Cli();
+  // Parses argv (argv[0] is the program). Returns an exit code when parsing
+  // ends the run (--help: 0, bad flags: 1, message printed), else nullopt.
+  std::optional<int> parse(int argc, const char* const* argv);
+  // The same for a list of arguments without the program name.
+  std::optional<int> parse(const std::vector<std::string>& args);
+  // Runs the parsed sub-command.
+  int run();
+
+  // Which sub-command was parsed: "storage random-uuid", "storage format",
+  // "topics", "console-producer", "console-consumer", "perf produce", "perf consume".
+  std::string selected() const;
+
+  StorageFormatOptions format;
+  TopicsOptions topics;
+  ConsoleProducerOptions producer;
+  ConsoleConsumerOptions consumer;
+  PerfProduceOptions perf_produce;
+  PerfConsumeOptions perf_consume;
+
+ private:
+  CLI::App app_;
+  CLI::App* storage_ = nullptr;
+  CLI::App* random_uuid_ = nullptr;
+  CLI::App* format_ = nullptr;
+  CLI::App* topics_ = nullptr;
+  CLI::App* producer_ = nullptr;
+  CLI::App* consumer_ = nullptr;
+  CLI::App* perf_ = nullptr;
+  CLI::App* perf_produce_ = nullptr;
+  CLI::App* perf_consume_ = nullptr;
+  CLI::App* server_ = nullptr;
+  // Optional-valued flags read after parsing.
+  std::string compression_codec_;
+  CLI::Option* compression_opt_ = nullptr;
+};
+
+// main() for everything but `server`.
+int run_cli(int argc, char** argv);
+
+}  // namespace flotilla::tools

@@ -1,0 +1,119 @@
+// The `flotilla` sub-commands (other than `server`): their options, as parsed
+// from Kafka's flags, and the functions that run them. Each returns the
+// process exit code (0 success, 1 error with a message).
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flotilla::tools {
+
+// `flotilla storage format`
+struct StorageFormatOptions {
+  std::string config;
+  std::string cluster_id;
+  bool ignore_formatted = false;
+  std::optional<std::string> release_version;
+  bool standalone = false;
+  bool no_initial_controllers = false;
+  std::optional<std::string> initial_controllers;  // "id@host:port:directoryId,..."
+};
+int run_storage_random_uuid(std::ostream& out);
+int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::ostream& err);
+
+// `flotilla topics`
+struct TopicsOptions {
+  std::string bootstrap_server;
+  std::optional<std::string> command_config;
+  bool create = false, list = false, describe = false, delete_ = false, alter = false;
+  std::optional<std::string> topic;
+  std::optional<int32_t> partitions;
+  std::optional<int32_t> replication_factor;
+  std::optional<std::string> replica_assignment;
+  std::vector<std::string> configs;  // k=v
+  bool if_not_exists = false;
+  bool if_exists = false;
+  bool exclude_internal = false;
+  bool topics_with_overrides = false;
+  bool under_replicated_partitions = false;
+  bool unavailable_partitions = false;
+};
+int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err);
+
+// `flotilla console-producer`
+struct ConsoleProducerOptions {
+  std::string bootstrap_server;
+  std::string topic;
+  std::vector<std::string> properties;           // --property (line reader)
+  std::vector<std::string> producer_properties;  // --producer-property
+  std::optional<std::string> producer_config;    // --producer.config
+  std::optional<std::string> reader_config;      // --reader-config
+  std::optional<std::string> compression_codec;  // --compression-codec
+  std::optional<int32_t> batch_size;             // --batch-size (bytes)
+  std::optional<std::string> request_required_acks;
+  std::optional<int32_t> request_timeout_ms;
+  std::optional<int64_t> linger_ms;  // --timeout
+  std::optional<int32_t> message_send_max_retries;
+  std::optional<int64_t> retry_backoff_ms;
+  std::optional<int64_t> max_block_ms;
+  bool sync = false;
+};
+int run_console_producer(const ConsoleProducerOptions& o);
+
+// `flotilla console-consumer`
+struct ConsoleConsumerOptions {
+  std::string bootstrap_server;
+  std::string topic;
+  bool from_beginning = false;
+  std::optional<int32_t> partition;
+  std::optional<std::string> offset;  // earliest | latest | N
+  std::optional<int64_t> max_messages;
+  std::optional<int64_t> timeout_ms;
+  std::vector<std::string> properties;           // formatter
+  std::vector<std::string> consumer_properties;  // --consumer-property
+  std::optional<std::string> consumer_config;
+  std::optional<std::string> group;  // accepted; no group management
+  bool skip_message_on_error = false;
+};
+int run_console_consumer(const ConsoleConsumerOptions& o);
+
+// `flotilla perf produce` (kafka-producer-perf-test)
+struct PerfProduceOptions {
+  std::string bootstrap_server;
+  std::string topic;
+  int64_t num_records = 0;
+  int32_t record_size = 0;
+  double throughput = -1;
+  std::vector<std::string> producer_props;
+  std::optional<std::string> producer_config;
+  std::optional<std::string> payload_file;
+  std::string payload_delimiter = "\\n";
+  bool print_metrics = false;
+  bool json = false;
+  int64_t reporting_interval_ms = 5000;
+};
+int run_perf_produce(const PerfProduceOptions& o);
+
+// `flotilla perf consume` (kafka-consumer-perf-test)
+struct PerfConsumeOptions {
+  std::string bootstrap_server;
+  std::string topic;
+  int64_t messages = 0;
+  int32_t fetch_size = 1048576;
+  int64_t timeout_ms = 10000;
+  bool from_latest = false;
+  bool hide_header = false;
+  bool show_detailed_stats = false;
+  int64_t reporting_interval_ms = 5000;
+  std::string date_format = "yyyy-MM-dd HH:mm:ss:SSS";
+  std::optional<std::string> group;
+  std::optional<std::string> consumer_config;
+  bool print_metrics = false;
+  bool json = false;
+};
+int run_perf_consume(const PerfConsumeOptions& o);
+
+}  // namespace flotilla::tools

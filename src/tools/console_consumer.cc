@@ -1,0 +1,240 @@
+// `flotilla console-consumer` (Kafka's kafka-console-consumer.sh): fetches
+// every partition of a topic (or one with --partition) from their leaders,
+// decodes records of every codec and prints them with DefaultMessageFormatter's
+// layout. Stops after --max-messages, after --timeout-ms without a record, or
+// on SIGINT/SIGTERM, then reports "Processed a total of N messages" on stderr.
+#include <poll.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "common/clock.h"
+#include "protocol/record_batch.h"
+#include "server/config.h"
+#include "tools/commands.h"
+#include "tools/console.h"
+#include "tools/kafka_client.h"
+
+namespace flotilla::tools {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+struct PartitionState {
+  int64_t offset = 0;
+};
+
+}  // namespace
+
+int run_console_consumer(const ConsoleConsumerOptions& o) {
+  // Option checks, as Kafka's ConsoleConsumerOptions.
+  if (o.offset && !o.partition) {
+    std::cerr << "The partition is required when offset is specified.\n";
+    return 1;
+  }
+  if (o.offset && o.from_beginning) {
+    std::cerr << "Options from-beginning and offset cannot be specified together.\n";
+    return 1;
+  }
+  std::optional<int64_t> start_at;  // -2 earliest, -1 latest, else an offset
+  if (o.offset) {
+    if (*o.offset == "earliest") start_at = -2;
+    else if (*o.offset == "latest") start_at = -1;
+    else {
+      try {
+        size_t used = 0;
+        long long v = std::stoll(*o.offset, &used);
+        if (used != o.offset->size() || v < 0) throw std::invalid_argument("");
+        start_at = v;
+      } catch (const std::logic_error&) {
+        std::cerr << "The provided offset value '" << *o.offset << "' is incorrect. Valid values are 'earliest', 'latest', or a non-negative long.\n";
+        return 1;
+      }
+    }
+  }
+  FormatterOptions fo;
+  std::map<std::string, std::string> cprops;
+  std::string bootstrap = o.bootstrap_server;
+  try {
+    fo = formatter_options(parse_key_values(o.properties));
+    if (o.consumer_config) cprops = server::load_properties_file(*o.consumer_config);
+    for (const auto& [k, v] : parse_key_values(o.consumer_properties)) cprops[k] = v;
+    if (bootstrap.empty() && cprops.count("bootstrap.servers")) bootstrap = cprops["bootstrap.servers"];
+    if (bootstrap.empty()) throw std::invalid_argument("Missing required argument \"[bootstrap-server]\"");
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  auto cprop_int = [&](const char* k, int64_t d) -> int64_t {
+    auto it = cprops.find(k);
+    if (it == cprops.end()) return d;
+    try {
+      return std::stoll(it->second);
+    } catch (const std::logic_error&) {
+      return d;
+    }
+  };
+  int32_t fetch_max_bytes = static_cast<int32_t>(cprop_int("fetch.max.bytes", 52428800));
+  int32_t partition_max_bytes = static_cast<int32_t>(cprop_int("max.partition.fetch.bytes", 1048576));
+  int32_t fetch_max_wait = static_cast<int32_t>(cprop_int("fetch.max.wait.ms", 500));
+  int64_t reset = o.from_beginning ? -2 : -1;
+  if (auto it = cprops.find("auto.offset.reset"); it != cprops.end() && !o.from_beginning) reset = it->second == "earliest" ? -2 : -1;
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  int64_t processed = 0;
+  int rc = 0;
+  try {
+    ClientOptions copts;
+    copts.client_id = "console-consumer";
+    KafkaClient client(bootstrap, copts);
+    TopicInfo info = client.wait_for_topic(o.topic, static_cast<int>(cprop_int("default.api.timeout.ms", 60000)),
+                                           cprop_int("allow.auto.create.topics", 1) != 0);
+    std::vector<int32_t> parts;
+    if (o.partition) {
+      if (!info.partition(*o.partition)) throw KafkaError(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Partition " + std::to_string(*o.partition) + " of topic " + o.topic + " does not exist");
+      parts.push_back(*o.partition);
+    } else {
+      for (const auto& p : info.partitions) parts.push_back(p.partition);
+    }
+    std::map<int32_t, PartitionState> state;
+    {
+      int64_t ts = start_at.value_or(reset);
+      if (ts >= 0) {
+        for (int32_t p : parts) state[p].offset = ts;
+      } else {
+        auto offs = client.list_offsets(o.topic, parts, ts);
+        for (int32_t p : parts) state[p].offset = offs[p];
+      }
+    }
+    int64_t max_messages = o.max_messages.value_or(-1);
+    int64_t last_data = monotonic_ms();
+    std::string out;
+    bool done = max_messages == 0;
+    while (!done && !g_stop.load()) {
+      if (o.timeout_ms && monotonic_ms() - last_data >= *o.timeout_ms) break;
+      // One fetch per leader, all sent before any response is read.
+      std::map<int32_t, std::vector<FetchTarget>> by_leader;
+      for (int32_t p : parts) {
+        const PartitionInfo* pi = info.partition(p);
+        int32_t leader = pi ? pi->leader : -1;
+        if (leader < 0) continue;
+        by_leader[leader].push_back(FetchTarget{o.topic, info.id, p, state[p].offset, partition_max_bytes});
+      }
+      if (by_leader.empty()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        info = client.wait_for_topic(o.topic, 60000);
+        continue;
+      }
+      int32_t wait = fetch_max_wait;
+      if (o.timeout_ms) wait = static_cast<int32_t>(std::max<int64_t>(0, std::min<int64_t>(wait, *o.timeout_ms - (monotonic_ms() - last_data))));
+      std::vector<std::pair<Connection*, int32_t>> sent;
+      bool refresh = false;
+      for (auto& [leader, targets] : by_leader) {
+        try {
+          Connection& c = client.broker(leader);
+          int16_t v = c.version_for(msg::FetchRequest::kApiKey);
+          if (info.id.is_zero() && v >= 13) v = 12;
+          auto req = KafkaClient::make_fetch_request(targets, v, wait, 1, fetch_max_bytes);
+          sent.emplace_back(&c, c.send(req, v));
+        } catch (const NetworkError& e) {
+          refresh = true;
+        }
+      }
+      for (auto& [c, id] : sent) {
+        std::vector<FetchPartitionResult> results;
+        try {
+          ResponseFrame f;
+          do f = c->receive();
+          while (f.correlation_id != id);
+          results = client.fetch_results(f);
+        } catch (const NetworkError&) {
+          client.drop(*c);
+          refresh = true;
+          continue;
+        }
+        for (const auto& r : results) {
+          if (r.topic != o.topic || !state.count(r.partition)) continue;
+          auto& st = state[r.partition];
+          if (r.error == code(ErrorCode::OFFSET_OUT_OF_RANGE)) {
+            st.offset = client.list_offset(o.topic, r.partition, reset).first;
+            continue;
+          }
+          if (r.error != 0) {
+            if (is_retriable(r.error)) {
+              refresh = true;
+              continue;
+            }
+            throw KafkaError(static_cast<ErrorCode>(r.error), error_text(r.error));
+          }
+          records::for_each_batch(r.records, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
+            if (done) return;
+            if (h.last_offset() < st.offset) return;
+            if (h.is_control()) {
+              st.offset = h.last_offset() + 1;
+              return;
+            }
+            std::vector<records::Record> recs;
+            try {
+              recs = records::decode_records(batch);
+            } catch (const std::exception& e) {
+              if (!o.skip_message_on_error) throw;
+              std::cerr << "ERROR Error processing message, skipping this message: " << e.what() << "\n";
+              st.offset = h.last_offset() + 1;
+              return;
+            }
+            for (const auto& rec : recs) {
+              if (rec.offset < st.offset) continue;
+              format_record(out, fo, r.partition, rec, h.log_append_time());
+              ++processed;
+              st.offset = rec.offset + 1;
+              last_data = monotonic_ms();
+              if (max_messages >= 0 && processed >= max_messages) {
+                done = true;
+                return;
+              }
+            }
+            if (!done) st.offset = std::max(st.offset, h.last_offset() + 1);
+          });
+          if (!out.empty()) {
+            std::fwrite(out.data(), 1, out.size(), stdout);
+            std::fflush(stdout);
+            out.clear();
+          }
+          if (done) break;
+        }
+        if (done) break;
+      }
+      if (done) {
+        // Read (and drop) any fetch answers still in flight before closing.
+        break;
+      }
+      if (refresh) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        try {
+          info = client.wait_for_topic(o.topic, 30000);
+        } catch (const KafkaError&) {
+        }
+      }
+    }
+    if (o.timeout_ms && !done && !g_stop.load() && monotonic_ms() - last_data >= *o.timeout_ms)
+      std::cerr << "ERROR Error processing message, terminating consumer process:  (org.apache.kafka.common.errors.TimeoutException)\n";
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::cerr << "ERROR Error processing message, terminating consumer process: " << e.what() << "\n";
+    rc = 1;
+  }
+  std::fflush(stdout);
+  std::cerr << "Processed a total of " << processed << " messages\n";
+  return rc;
+}
+
+}  // namespace flotilla::tools
