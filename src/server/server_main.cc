@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstring>
 #include <iostream>
 
@@ -12,6 +13,8 @@
 namespace flotilla::server {
 
 int run_server(int argc, char** argv) {
+  // A peer that goes away mid-sendfile must cost one connection, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
   // argv: [server, <config>, --override k=v ...] (argv[0] is the sub-command).
   std::string path;
   std::map<std::string, std::string> overrides;

@@ -151,7 +151,8 @@ std::optional<int> Cli::parse(int argc, const char* const* argv) {
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app_.exit(e);
+    int rc = app_.exit(e);  // prints the help or the error
+    return rc == 0 ? 0 : 1;
   }
   if (compression_opt_->count() > 0) producer.compression_codec = compression_codec_.empty() ? "gzip" : compression_codec_;
   return std::nullopt;

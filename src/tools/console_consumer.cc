@@ -96,8 +96,19 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
     ClientOptions copts;
     copts.client_id = "console-consumer";
     KafkaClient client(bootstrap, copts);
-    TopicInfo info = client.wait_for_topic(o.topic, static_cast<int>(cprop_int("default.api.timeout.ms", 60000)),
-                                           cprop_int("allow.auto.create.topics", 1) != 0);
+    int64_t meta_wait = cprop_int("default.api.timeout.ms", 60000);
+    if (o.timeout_ms) meta_wait = std::min<int64_t>(meta_wait, std::max<int64_t>(*o.timeout_ms, 1));
+    TopicInfo info;
+    try {
+      info = client.wait_for_topic(o.topic, static_cast<int>(meta_wait), property_true(cprops, "allow.auto.create.topics", true));
+    } catch (const KafkaError& e) {
+      if (!o.timeout_ms) throw;
+      // No such topic within --timeout-ms: the consumer times out like Kafka's.
+      std::cerr << "ERROR Error processing message, terminating consumer process:  (org.apache.kafka.common.errors.TimeoutException: "
+                << e.what() << ")\n";
+      std::cerr << "Processed a total of 0 messages\n";
+      return 0;
+    }
     std::vector<int32_t> parts;
     if (o.partition) {
       if (!info.partition(*o.partition)) throw KafkaError(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Partition " + std::to_string(*o.partition) + " of topic " + o.topic + " does not exist");
@@ -208,6 +219,10 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
             std::fwrite(out.data(), 1, out.size(), stdout);
             std::fflush(stdout);
             out.clear();
+            if (std::ferror(stdout)) {
+              std::cerr << "Unable to write to standard out, closing consumer.\n";
+              done = true;
+            }
           }
           if (done) break;
         }

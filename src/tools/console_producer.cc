@@ -6,7 +6,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <deque>
 #include <iostream>
@@ -26,6 +28,9 @@
 namespace flotilla::tools {
 
 namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
 
 struct ProducerSettings {
   int16_t acks = -1;
@@ -467,7 +472,14 @@ int run_console_producer(const ConsoleProducerOptions& o) {
       }
     };
 
+    // SIGINT/SIGTERM: stop reading, send what was read, then exit (Kafka's shutdown hook closes the producer).
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
     while (!fatal) {
+      if (g_stop.load() && !eof) {
+        eof = true;
+        buf.clear();
+      }
       std::vector<pollfd> fds;
       if (!eof) fds.push_back(pollfd{0, POLLIN, 0});
       auto rfds = producer.response_fds();

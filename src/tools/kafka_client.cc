@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -378,12 +379,7 @@ Connection& KafkaClient::controller() {
 ClusterInfo KafkaClient::metadata(const std::optional<std::vector<std::string>>& topics, bool allow_auto_create) {
   msg::MetadataRequest req;
   Connection* c = &any();
-  int16_t v;
-  try {
-    v = c->version_for(msg::MetadataRequest::kApiKey);
-  } catch (...) {
-    throw;
-  }
+  int16_t v = c->version_for(msg::MetadataRequest::kApiKey);
   if (topics) {
     req.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{};
     for (const auto& t : *topics) {
@@ -447,6 +443,7 @@ ClusterInfo KafkaClient::metadata(const std::optional<std::vector<std::string>>&
 TopicInfo KafkaClient::wait_for_topic(const std::string& topic, int timeout_ms, bool allow_auto_create) {
   int64_t deadline = monotonic_ms() + timeout_ms;
   int backoff = 20;
+  bool warned = false;
   for (;;) {
     int16_t err = 0;
     std::string why;
@@ -470,6 +467,10 @@ TopicInfo KafkaClient::wait_for_topic(const std::string& topic, int timeout_ms, 
     } catch (const NetworkError& e) {
       why = e.what();
       err = code(ErrorCode::NETWORK_EXCEPTION);
+      if (!warned) {
+        std::fprintf(stderr, "WARN %s. Broker may not be available.\n", e.what());
+        warned = true;
+      }
     }
     if (monotonic_ms() >= deadline) {
       if (err == code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION))

@@ -359,10 +359,13 @@ int run_perf_produce(const PerfProduceOptions& o) {
     auto send_template = [&](RequestTemplate& t) {
       while (acks != 0 && inflight[t.conn].size() >= static_cast<size_t>(max_in_flight)) wait_some(copts.request_timeout_ms);
       t.conn->send_frame(t.frame, msg::ProduceRequest::kApiKey, t.version, acks != 0);
-      if (acks != 0) inflight[t.conn].push_back(InFlightReq{monotonic_us(), t.records});
-      while (acks != 0 && wait_some(0) > 0) {
+      if (acks != 0) {
+        inflight[t.conn].push_back(InFlightReq{monotonic_us(), t.records});
+        while (wait_some(0) > 0) {
+        }
+      } else {
+        stats.record(0, t.records, static_cast<int64_t>(std::llround(avg_record_bytes * static_cast<double>(t.records))));
       }
-      else stats.record(0, t.records, static_cast<int64_t>(std::llround(avg_record_bytes * static_cast<double>(t.records))));
       remaining -= t.records;
       sent_records += t.records;
     };

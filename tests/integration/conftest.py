@@ -151,6 +151,9 @@ def make_server(workdir):
             s.stop()
         except AssertionError:
             s.kill9()
+        if os.environ.get("FLOTILLA_KEEP_LOGS"):
+            with open(os.environ["FLOTILLA_KEEP_LOGS"], "a") as f:
+                f.write(s.log_text())
 
 
 @pytest.fixture
