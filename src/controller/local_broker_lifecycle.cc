@@ -4,6 +4,12 @@
 
 namespace flotilla::controller {
 
+namespace {
+// The controller is in-process: retrying every few ms costs nothing and keeps
+// start-up (registration, unfencing) within milliseconds.
+constexpr int64_t kLocalRetryMs = 5;
+}  // namespace
+
 LocalBrokerLifecycle::LocalBrokerLifecycle(asio::io_context& io, QuorumController& controller,
                                            msg::BrokerRegistrationRequest registration, int32_t heartbeat_interval_ms,
                                            std::function<int64_t()> current_metadata_offset)
@@ -63,7 +69,7 @@ void LocalBrokerLifecycle::tick() {
   if (in_flight_) return;
   auto alive = alive_;
   if (!controller_.is_active()) {
-    schedule(100);
+    schedule(kLocalRetryMs);
     return;
   }
   in_flight_ = true;
@@ -77,7 +83,7 @@ void LocalBrokerLifecycle::tick() {
         schedule(0);
       } else {
         spdlog::warn("[BrokerLifecycle id={}] Registration failed: {}", registration_.broker_id, error_name(r.error_code));
-        schedule(100);
+        schedule(kLocalRetryMs);
       }
     });
     return;
@@ -98,7 +104,7 @@ void LocalBrokerLifecycle::tick() {
       return;
     }
     if (ec != ErrorCode::NONE) {
-      schedule(100);
+      schedule(kLocalRetryMs);
       return;
     }
     if (fenced_ != r.is_fenced) {
@@ -110,7 +116,7 @@ void LocalBrokerLifecycle::tick() {
       shutdown_done_ = nullptr;
       fn();
     }
-    schedule(fenced_ || shutting_down_ ? 100 : heartbeat_interval_ms_);
+    schedule(fenced_ || shutting_down_ ? kLocalRetryMs : heartbeat_interval_ms_);
   });
 }
 

@@ -84,11 +84,14 @@ class NodeImpl {
   void shutdown();
   msg::BrokerRegistrationRequest registration() const;
   void schedule_housekeeping();
+  void open_listeners(bool controller_listeners);
+  void when_unfenced();
 
   KafkaConfig config;
   asio::io_context io;
   asio::signal_set signals;
   asio::steady_timer housekeeping_timer;
+  asio::steady_timer unfence_timer{io};
   std::string cluster_id;
   Uuid incarnation_id = Uuid::random();
   bool stopping = false;
@@ -202,36 +205,22 @@ void NodeImpl::start() {
   raft->start();
   controller->start();
 
-  // Network.
-  net::Limits limits;
-  limits.max_request_bytes = config.socket_request_max_bytes;
-  limits.send_buffer_bytes = config.socket_send_buffer_bytes;
-  limits.receive_buffer_bytes = config.socket_receive_buffer_bytes;
-  for (const auto& ep : config.listeners) {
-    bool is_controller = config.is_controller_listener(ep.listener);
-    if (!is_controller && !config.broker_role) continue;
-    auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), nullptr, !is_controller);
-    auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits);
-    l->start();
-    spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
-                 config.node_id, ep.host.empty() ? "0.0.0.0" : ep.host, l->port(), ep.listener);
-    handlers.push_back(std::move(h));
-    listeners.push_back(std::move(l));
-  }
-
   signals.async_wait([this](const asio::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("[KafkaRaftServer nodeId={}] Received signal {}, shutting down", config.node_id, sig == SIGTERM ? "SIGTERM" : "SIGINT");
     shutdown();
   });
+  open_listeners(true);
+  schedule_housekeeping();
   if (config.broker_role) {
     lifecycle = std::make_unique<controller::LocalBrokerLifecycle>(io, *controller, registration(), config.broker_heartbeat_interval_ms,
                                                                    [this] { return replicas->image()->offset(); });
     lifecycle->start();
+    when_unfenced();
+  } else {
+    spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
+                 (monotonic_us() - started_us) / 1000.0);
   }
-  schedule_housekeeping();
-  spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
-               (monotonic_us() - started_us) / 1000.0);
 }
 
 msg::BrokerRegistrationRequest NodeImpl::registration() const {
@@ -259,6 +248,41 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
   return req;
 }
 
+void NodeImpl::open_listeners(bool controller_listeners) {
+  net::Limits limits;
+  limits.max_request_bytes = config.socket_request_max_bytes;
+  limits.send_buffer_bytes = config.socket_send_buffer_bytes;
+  limits.receive_buffer_bytes = config.socket_receive_buffer_bytes;
+  for (const auto& ep : config.listeners) {
+    bool is_controller = config.is_controller_listener(ep.listener);
+    if (is_controller != controller_listeners) continue;
+    auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), nullptr, !is_controller);
+    auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits);
+    l->start();
+    spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
+                 config.node_id, ep.host.empty() ? "0.0.0.0" : ep.host, l->port(), ep.listener);
+    handlers.push_back(std::move(h));
+    listeners.push_back(std::move(l));
+  }
+}
+
+// Kafka's broker serves clients only once it has caught up with the metadata
+// log and been unfenced; so does this one: when the client port accepts
+// connections, topics can be created and produced to.
+void NodeImpl::when_unfenced() {
+  if (stopping) return;
+  if (!lifecycle->registered() || lifecycle->fenced()) {
+    unfence_timer.expires_after(std::chrono::milliseconds(1));
+    unfence_timer.async_wait([this](const asio::error_code& ec) {
+      if (!ec) when_unfenced();
+    });
+    return;
+  }
+  open_listeners(false);
+  spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
+               (monotonic_us() - started_us) / 1000.0);
+}
+
 void NodeImpl::schedule_housekeeping() {
   housekeeping_timer.expires_after(std::chrono::milliseconds(std::min<int64_t>(config.log_retention_check_interval_ms, 60000)));
   housekeeping_timer.async_wait([this](const asio::error_code& ec) {
@@ -274,6 +298,7 @@ void NodeImpl::shutdown() {
   int64_t t0 = monotonic_us();
   for (auto& l : listeners) l->stop();
   housekeeping_timer.cancel();
+  unfence_timer.cancel();
   if (lifecycle) lifecycle->stop();
   if (replicas) replicas->shutdown();
   if (controller) controller->shutdown();
