@@ -233,7 +233,8 @@ void BatchBuilder::add(int64_t timestamp, std::optional<std::span<const uint8_t>
     body += varint_size(static_cast<int64_t>(h.key.size())) + h.key.size();
     body += h.value ? varint_size(static_cast<int64_t>(h.value->size())) + h.value->size() : 1;
   }
-  records_.reserve(records_.size() + body + 5);
+  size_t need = records_.size() + body + 10;
+  if (records_.capacity() < need) records_.reserve(std::max(need, records_.capacity() * 2));  // geometric: O(n) total
   put_varint_raw(records_, static_cast<int64_t>(body));
   records_.push_back(0);
   put_varint_raw(records_, ts_delta);
