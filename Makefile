@@ -15,7 +15,7 @@ DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-confluent-kafka python3-kafka kcat iperf3
 
-.PHONY: all deps build run test unit integration bench clean format-data
+.PHONY: all deps js-deps build run test unit integration bench clean format-data
 
 all: build
 
@@ -26,6 +26,12 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# npm packages for the JavaScript test client (KafkaJS), pinned by package-lock.json.
+js-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ -d tests/integration/js/node_modules/kafkajs ] || (cd tests/integration/js && npm ci --no-audit --no-fund --loglevel=error); \
+	else echo "npm not found: the KafkaJS test will be skipped"; fi
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -47,7 +53,7 @@ run: format-data
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-integration: build
+integration: build js-deps
 	FLOTILLA_BIN=$(abspath $(BUILD)/flotilla) $(PYTHON) -m pytest -q tests/integration
 
 test: build
