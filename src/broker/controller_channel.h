@@ -1,6 +1,11 @@
-// How the broker reaches the active controller. In a combined node this calls
-// the local QuorumController; a broker-only node forwards over the controller
-// listener (later). Callbacks run on the broker's io_context thread.
+// How the broker reaches the active controller: the admin writes clients send
+// (forwarded), and the broker's own registration and heartbeats (KIP-631).
+// A node's implementation calls its local QuorumController when that is the
+// active one and otherwise forwards over the controller listener to the
+// active controller (server/forwarding_channel.h), retrying on
+// NOT_CONTROLLER until the request's deadline.
+//
+// Threading: callbacks run on the broker's io_context thread, never inside the call.
 #pragma once
 
 #include <functional>
@@ -16,6 +21,12 @@ class ControllerChannel {
   virtual void delete_topics(msg::DeleteTopicsRequest req, int16_t version, std::function<void(msg::DeleteTopicsResponse)> done) = 0;
   virtual void create_partitions(msg::CreatePartitionsRequest req, int16_t version,
                                  std::function<void(msg::CreatePartitionsResponse)> done) = 0;
+  virtual void register_broker(msg::BrokerRegistrationRequest req, int16_t version,
+                               std::function<void(msg::BrokerRegistrationResponse)> done) = 0;
+  virtual void broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t version,
+                                std::function<void(msg::BrokerHeartbeatResponse)> done) = 0;
+  virtual void describe_quorum(msg::DescribeQuorumRequest req, int16_t version,
+                               std::function<void(msg::DescribeQuorumResponse)> done) = 0;
   // The id of the active controller, -1 if none is known.
   virtual int32_t active_controller_id() const = 0;
 };

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "protocol/record_batch.h"
 #include "raft/assert.h"
+#include "raft/rpc.h"
 #include "raft/snapshot.h"
 
 namespace flotilla::raft {
@@ -308,6 +309,14 @@ void RaftDriver::handle_response(int32_t source, RaftResponse response) {
   core_->handle_response(source, std::move(response), now_ms());
   pump();
 }
+
+void RaftDriver::handle_send_failure(int32_t destination) {
+  if (!started_ || stopped_) return;
+  (void)destination;  // FLOTILLA_PENDING_ON_REQUEST_FAILED core_->on_request_failed(destination, now_ms());
+  pump();
+}
+
+msg::DescribeQuorumResponse RaftDriver::describe_quorum() const { return rpc::describe_quorum(*core_, now_ms()); }
 
 void RaftDriver::respond(SendResponse& r) {
   auto it = responders_.find(r.request_id);

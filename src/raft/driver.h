@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "protocol/messages.h"
 #include "raft/client.h"
 #include "raft/core.h"
 #include "raft/quorum_state.h"
@@ -79,12 +80,17 @@ class RaftDriver : public RaftClient {
   int32_t node_id() const override { return config_.node_id; }
   int64_t next_offset() const override { return core_ ? core_->next_offset() : 0; }
 
-  // The network side (wired by the next issue): inbound requests with a
+  // The network side (raft/network.h, the controller listener): inbound requests with a
   // responder, responses to our requests, and the sender of our requests.
   using Sender = std::function<void(int32_t destination, RaftRequest request)>;
   void set_sender(Sender sender) { sender_ = std::move(sender); }
   void handle_request(int32_t source, RaftRequest request, std::function<void(RaftResponse)> respond);
   void handle_response(int32_t source, RaftResponse response);
+  // A request to `destination` was not delivered or answered (connection
+  // refused, reset, timed out).
+  void handle_send_failure(int32_t destination);
+  // DescribeQuorum as this node sees it (a leader answers with replica progress).
+  msg::DescribeQuorumResponse describe_quorum() const;
 
   const RaftCore& core() const { return *core_; }
   const storage::Log& log() const { return *log_; }

@@ -30,16 +30,19 @@ bool LeaderState::update_local_end(int64_t flushed_end_offset) {
 }
 
 bool LeaderState::update_replica_end(int32_t id, int64_t fetch_offset, int64_t now_ms) {
+  bool caught_up = fetch_offset >= voters_[local_id_].end_offset;
   auto it = voters_.find(id);
   if (it == voters_.end()) {
     auto& o = observers_[id];
     o.end_offset = fetch_offset;
     o.last_fetch_ms = now_ms;
+    if (caught_up) o.last_caught_up_ms = now_ms;
     return false;
   }
   // A follower's fetch offset may go down after it truncated a divergent tail.
   it->second.end_offset = fetch_offset;
   it->second.last_fetch_ms = now_ms;
+  if (caught_up) it->second.last_caught_up_ms = now_ms;
   it->second.acknowledged_epoch = true;
   if (id != local_id_) fetched_since_check.insert(id);
   return maybe_advance_hw();

@@ -23,6 +23,7 @@ namespace flotilla::raft {
 struct ReplicaProgress {
   int64_t end_offset = -1;      // -1: unknown
   int64_t last_fetch_ms = -1;
+  int64_t last_caught_up_ms = -1;  // last fetch at (or past) the leader's durable end offset
   bool acknowledged_epoch = false;  // answered BeginQuorumEpoch or fetched in this epoch
 };
 
@@ -40,6 +41,7 @@ class LeaderState {
 
   bool is_voter(int32_t id) const { return voters_.count(id) > 0; }
   const std::map<int32_t, ReplicaProgress>& voters() const { return voters_; }
+  const std::map<int32_t, ReplicaProgress>& observers() const { return observers_; }
   std::vector<int32_t> unacknowledged_voters() const;
 
   // The leader's own durable end offset; returns true if the HW advanced.

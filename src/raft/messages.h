@@ -23,6 +23,7 @@ struct VoteRequest {
   int32_t candidate_id = -1;
   int32_t last_offset_epoch = 0;  // epoch of the candidate's last record
   int64_t last_offset = 0;        // the candidate's log end offset
+  bool pre_vote = false;          // KIP-996: a pre-vote changes no state on the receiver
 };
 struct VoteResponse {
   ErrorCode error = ErrorCode::NONE;            // top level (e.g. INCONSISTENT_CLUSTER_ID)

@@ -326,6 +326,8 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("controller.quorum.fetch.timeout.ms", c.quorum_fetch_timeout_ms, 0);
   set_int("controller.quorum.append.linger.ms", c.quorum_append_linger_ms, 0);
   set_int("controller.quorum.request.timeout.ms", c.quorum_request_timeout_ms, 0);
+  set_int("controller.quorum.retry.backoff.ms", c.quorum_retry_backoff_ms, 0);
+  set_int("request.timeout.ms", c.request_timeout_ms, 1);
   set_long("metadata.max.idle.interval.ms", c.metadata_max_idle_interval_ms, 0);
   set_int("broker.session.timeout.ms", c.broker_session_timeout_ms, 1);
   set_int("broker.heartbeat.interval.ms", c.broker_heartbeat_interval_ms, 1);

@@ -90,6 +90,8 @@ struct KafkaConfig {
   int32_t quorum_fetch_timeout_ms = 2000;
   int32_t quorum_append_linger_ms = 25;
   int32_t quorum_request_timeout_ms = 2000;
+  int32_t quorum_retry_backoff_ms = 20;  // controller.quorum.retry.backoff.ms
+  int32_t request_timeout_ms = 30000;    // request.timeout.ms (forwarding to the controller)
   int64_t metadata_max_idle_interval_ms = 500;
   int32_t broker_session_timeout_ms = 9000;
   int32_t broker_heartbeat_interval_ms = 2000;

@@ -6,16 +6,20 @@
 #include <csignal>
 #include <filesystem>
 
+#include "broker/broker_lifecycle.h"
 #include "broker/controller_channel.h"
 #include "broker/replica_manager.h"
 #include "broker/request_handler.h"
 #include "broker/topic_config.h"
 #include "common/clock.h"
-#include "controller/local_broker_lifecycle.h"
 #include "controller/quorum_controller.h"
 #include "metadata/loader.h"
 #include "net/server.h"
 #include "raft/driver.h"
+#include "raft/network.h"
+#include "raft/snapshot.h"
+#include "server/controller_apis.h"
+#include "server/forwarding_channel.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
 
@@ -51,30 +55,6 @@ std::string verify_formatted_storage(const KafkaConfig& config) {
   return cluster_id;
 }
 
-namespace {
-
-// The broker's path to the controller in a combined node: direct calls into
-// the local QuorumController on the same event loop.
-class LocalControllerChannel : public broker::ControllerChannel {
- public:
-  LocalControllerChannel(controller::QuorumController& c, raft::RaftDriver& raft) : c_(c), raft_(raft) {}
-  void create_topics(msg::CreateTopicsRequest req, int16_t v, std::function<void(msg::CreateTopicsResponse)> done) override {
-    c_.create_topics(std::move(req), v, std::move(done));
-  }
-  void delete_topics(msg::DeleteTopicsRequest req, int16_t v, std::function<void(msg::DeleteTopicsResponse)> done) override {
-    c_.delete_topics(std::move(req), v, std::move(done));
-  }
-  void create_partitions(msg::CreatePartitionsRequest req, int16_t v, std::function<void(msg::CreatePartitionsResponse)> done) override {
-    c_.create_partitions(std::move(req), v, std::move(done));
-  }
-  int32_t active_controller_id() const override { return raft_.leader_and_epoch().leader_id; }
-
- private:
-  controller::QuorumController& c_;
-  raft::RaftDriver& raft_;
-};
-
-}  // namespace
 
 class NodeImpl {
  public:
@@ -103,8 +83,12 @@ class NodeImpl {
   std::unique_ptr<metadata::MetadataLoader> loader;
   std::unique_ptr<controller::QuorumController> controller;
   std::unique_ptr<broker::ReplicaManager> replicas;
-  std::unique_ptr<LocalControllerChannel> channel;
-  std::unique_ptr<controller::LocalBrokerLifecycle> lifecycle;
+  std::map<int32_t, raft::PeerAddress> voter_endpoints;
+  std::unique_ptr<raft::RaftNetwork> raft_network;
+  std::unique_ptr<ForwardingControllerChannel> channel;
+  std::unique_ptr<ControllerApis> controller_apis;
+  std::unique_ptr<BrokerExtraApis> broker_apis;
+  std::unique_ptr<broker::BrokerLifecycle> lifecycle;
   std::vector<std::unique_ptr<broker::RequestHandler>> handlers;
   std::vector<std::unique_ptr<net::Listener>> listeners;
 };
@@ -150,9 +134,6 @@ void NodeImpl::start() {
   spdlog::info("[KafkaRaftServer nodeId={}] Starting with cluster id {} (process.roles={}{}{})", config.node_id, cluster_id,
                config.broker_role ? "broker" : "", config.broker_role && config.controller_role ? "," : "",
                config.controller_role ? "controller" : "");
-  if (!config.controller_role)
-    throw std::runtime_error("process.roles=broker (a broker without a local controller) needs the networked metadata quorum, "
-                             "which this version does not have yet; run process.roles=broker,controller");
   broker_config = make_broker_config(config, cluster_id);
 
   // Data logs (recovered here: a torn tail is truncated and logged).
@@ -161,14 +142,31 @@ void NodeImpl::start() {
   // The metadata log and Raft.
   raft::RaftConfig rc;
   rc.node_id = config.node_id;
-  for (const auto& v : config.quorum_voters) rc.voters.push_back(v.id);
+  for (const auto& v : config.quorum_voters) {
+    rc.voters.push_back(v.id);
+    voter_endpoints[v.id] = raft::PeerAddress{v.host, v.port};
+  }
   rc.election_timeout_ms = config.quorum_election_timeout_ms;
   rc.election_backoff_max_ms = config.quorum_election_backoff_max_ms;
   rc.fetch_timeout_ms = config.quorum_fetch_timeout_ms;
   rc.append_linger_ms = config.quorum_append_linger_ms;
   rc.request_timeout_ms = config.quorum_request_timeout_ms;
+  rc.retry_backoff_ms = config.quorum_retry_backoff_ms;
   rc.cluster_id = cluster_id;
   fs::path metadata_dir = fs::path(config.metadata_log_dir) / "__cluster_metadata-0";
+  if (voter_endpoints.empty()) {
+    // A dynamic quorum (KIP-853) formatted with --standalone or
+    // --initial-controllers: the voters and their controller endpoints come
+    // from the bootstrap checkpoint's VotersRecord.
+    if (auto bv = raft::read_bootstrap_voters(metadata_dir)) {
+      for (const auto& v : *bv) {
+        const raft::VoterEndpoint* chosen = nullptr;
+        for (const auto& ep : v.endpoints)
+          if (!chosen || (!config.controller_listener_names.empty() && ep.name == config.controller_listener_names.front())) chosen = &ep;
+        if (chosen) voter_endpoints[v.id] = raft::PeerAddress{chosen->host, chosen->port};
+      }
+    }
+  }
   storage::LogConfig mlc;
   mlc.segment_bytes = config.metadata_log_segment_bytes;
   mlc.segment_ms = config.metadata_log_segment_ms;
@@ -197,13 +195,20 @@ void NodeImpl::start() {
       out.push_back(controller::TopicConfigEntry{e.name, e.value, false, e.source, false});
     return out;
   };
-  controller = std::make_unique<controller::QuorumController>(io, *raft, cc);
   raft->register_listener(loader.get());
-  raft->register_listener(controller.get());
-  channel = std::make_unique<LocalControllerChannel>(*controller, *raft);
+  if (config.controller_role) {
+    controller = std::make_unique<controller::QuorumController>(io, *raft, cc);
+    raft->register_listener(controller.get());
+  }
+  raft_network = std::make_unique<raft::RaftNetwork>(io, *raft, config.node_id, voter_endpoints, config.quorum_request_timeout_ms);
+  raft_network->attach();
+  channel = std::make_unique<ForwardingControllerChannel>(io, *raft, controller.get(), config.broker_role ? replicas.get() : nullptr,
+                                                          voter_endpoints, config.node_id, config.request_timeout_ms);
+  controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints);
+  broker_apis = std::make_unique<BrokerExtraApis>(*channel);
 
   raft->start();
-  controller->start();
+  if (controller) controller->start();
 
   signals.async_wait([this](const asio::error_code& ec, int sig) {
     if (ec) return;
@@ -213,8 +218,11 @@ void NodeImpl::start() {
   open_listeners(true);
   schedule_housekeeping();
   if (config.broker_role) {
-    lifecycle = std::make_unique<controller::LocalBrokerLifecycle>(io, *controller, registration(), config.broker_heartbeat_interval_ms,
-                                                                   [this] { return replicas->image()->offset(); });
+    // While fenced the broker heartbeats every few ms: start-up is bounded by
+    // how fast it catches up, not by the heartbeat interval.
+    int32_t retry_ms = controller && config.quorum_voters.size() == 1 ? 5 : 20;
+    lifecycle = std::make_unique<broker::BrokerLifecycle>(io, *channel, registration(), config.broker_heartbeat_interval_ms, retry_ms,
+                                                          [this] { return replicas->image()->offset(); });
     lifecycle->start();
     when_unfenced();
   } else {
@@ -256,7 +264,8 @@ void NodeImpl::open_listeners(bool controller_listeners) {
   for (const auto& ep : config.listeners) {
     bool is_controller = config.is_controller_listener(ep.listener);
     if (is_controller != controller_listeners) continue;
-    auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), nullptr, !is_controller);
+    broker::ExtraApis* extra = is_controller ? static_cast<broker::ExtraApis*>(controller_apis.get()) : broker_apis.get();
+    auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), extra, !is_controller);
     auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits);
     l->start();
     spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
@@ -301,11 +310,23 @@ void NodeImpl::shutdown() {
   unfence_timer.cancel();
   if (lifecycle) lifecycle->stop();
   if (replicas) replicas->shutdown();
+  if (channel) channel->close();
   if (controller) controller->shutdown();
+  // Resigns leadership: EndQuorumEpoch goes out to the other voters (below).
   if (raft) raft->shutdown();
   if (logs) logs->close_all();
   spdlog::info("[KafkaRaftServer nodeId={}] shut down completed in {} ms", config.node_id, (monotonic_us() - t0) / 1000.0);
-  io.stop();
+  // Give queued requests (EndQuorumEpoch, so the next leader is elected at
+  // once) a moment to leave; a single voter has nobody to tell.
+  if (config.quorum_voters.size() <= 1) {
+    io.stop();
+    return;
+  }
+  auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
+  t->async_wait([this, t](const asio::error_code&) {
+    if (raft_network) raft_network->close();
+    io.stop();
+  });
 }
 
 Node::Node(KafkaConfig config) : impl_(std::make_unique<NodeImpl>(std::move(config))) {}

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "controller/local_broker_lifecycle.h"
+#include "broker/broker_lifecycle.h"
 #include "controller/quorum_controller.h"
 #include "metadata/bootstrap.h"
 #include "metadata/loader.h"
@@ -437,7 +437,35 @@ TEST(QuorumController, WritesNoOpRecordsWhenIdle) {
   ASSERT_TRUE(run_until(n.io, [&] { return n.raft->high_watermark() >= start + 3; }, 3000));
 }
 
-TEST(LocalBrokerLifecycle, RegistersUnfencesAndShutsDown) {
+// The broker lifecycle over a channel that calls the controller in-process.
+class DirectChannel : public broker::ControllerChannel {
+ public:
+  explicit DirectChannel(QuorumController& c) : c_(c) {}
+  void create_topics(msg::CreateTopicsRequest r, int16_t v, std::function<void(msg::CreateTopicsResponse)> d) override {
+    c_.create_topics(std::move(r), v, std::move(d));
+  }
+  void delete_topics(msg::DeleteTopicsRequest r, int16_t v, std::function<void(msg::DeleteTopicsResponse)> d) override {
+    c_.delete_topics(std::move(r), v, std::move(d));
+  }
+  void create_partitions(msg::CreatePartitionsRequest r, int16_t v, std::function<void(msg::CreatePartitionsResponse)> d) override {
+    c_.create_partitions(std::move(r), v, std::move(d));
+  }
+  void register_broker(msg::BrokerRegistrationRequest r, int16_t v, std::function<void(msg::BrokerRegistrationResponse)> d) override {
+    c_.register_broker(std::move(r), v, std::move(d));
+  }
+  void broker_heartbeat(msg::BrokerHeartbeatRequest r, int16_t v, std::function<void(msg::BrokerHeartbeatResponse)> d) override {
+    c_.broker_heartbeat(std::move(r), v, std::move(d));
+  }
+  void describe_quorum(msg::DescribeQuorumRequest, int16_t, std::function<void(msg::DescribeQuorumResponse)> d) override {
+    d(msg::DescribeQuorumResponse{});
+  }
+  int32_t active_controller_id() const override { return c_.is_active() ? 1 : -1; }
+
+ private:
+  QuorumController& c_;
+};
+
+TEST(BrokerLifecycle, RegistersUnfencesAndShutsDown) {
   auto dir = temp_dir("lifecycle");
   Node n(dir);
   msg::BrokerRegistrationRequest reg;
@@ -449,7 +477,8 @@ TEST(LocalBrokerLifecycle, RegistersUnfencesAndShutsDown) {
   l.host = "localhost";
   l.port = 9092;
   reg.listeners.push_back(l);
-  LocalBrokerLifecycle life(n.io, *n.controller, reg, 2000, [&] { return n.loader->image()->offset(); });
+  DirectChannel channel(*n.controller);
+  broker::BrokerLifecycle life(n.io, channel, reg, 2000, 5, [&] { return n.loader->image()->offset(); });
   life.start();
   ASSERT_TRUE(run_until(n.io, [&] { return life.registered() && !life.fenced(); }));
   ASSERT_TRUE(run_until(n.io, [&] {

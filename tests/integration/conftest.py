@@ -164,3 +164,158 @@ def server(make_server):
 def create_topic(server, topic, partitions=1):
     run_tool("topics", "--bootstrap-server", server.bootstrap, "--create", "--topic", topic,
              "--partitions", str(partitions), "--replication-factor", "1")
+
+
+class Node(Server):
+    """A node of a multi-node cluster: `roles` is "controller", "broker" or
+    "broker,controller"; `voters` the shared controller.quorum.voters."""
+
+    def __init__(self, workdir, node_id, roles, voters, cport=None, extra=None):
+        self.dir = workdir
+        self.node_id = node_id
+        self.roles = roles
+        self.port = free_port() if "broker" in roles else None
+        self.cport = cport if "controller" in roles else None
+        self.data = os.path.join(workdir, "data")
+        self.config = os.path.join(workdir, "server.properties")
+        self.log_path = os.path.join(workdir, "server.log")
+        self.proc = None
+        listeners = []
+        if self.port:
+            listeners.append(f"PLAINTEXT://127.0.0.1:{self.port}")
+        if self.cport:
+            listeners.append(f"CONTROLLER://127.0.0.1:{self.cport}")
+        props = {
+            "process.roles": roles,
+            "node.id": str(node_id),
+            "controller.quorum.voters": voters,
+            "listeners": ",".join(listeners),
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": self.data,
+            "num.partitions": "1",
+            "auto.create.topics.enable": "false",
+        }
+        if self.port:
+            props["advertised.listeners"] = f"PLAINTEXT://127.0.0.1:{self.port}"
+            props["inter.broker.listener.name"] = "PLAINTEXT"
+        props.update(extra or {})
+        self.props = props
+        with open(self.config, "w") as f:
+            for k, v in props.items():
+                f.write(f"{k}={v}\n")
+
+    @property
+    def controller(self):
+        return f"127.0.0.1:{self.cport}"
+
+    def wait_ready(self, timeout=20):
+        if self.port:
+            return Server.wait_ready(self, timeout)
+        from kafka_wire import api_versions
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"node {self.node_id} exited with {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                err, _ = api_versions(self.controller, version=3)
+                if err == 0:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"controller {self.node_id} not listening in {timeout}s:\n{self.log_text()}")
+
+
+class Cluster:
+    """`controllers` controller-only nodes (ids 1..n) and `brokers` broker-only
+    nodes (ids 100..), formatted with one cluster id, static voters.
+
+    With `proxied`, every node reaches each controller through its own
+    LinkProxy (netfault.py): `links[(a, b)]` carries a's requests to b, so
+    `isolate(id)` / `heal()` cut and restore a node's links."""
+
+    def __init__(self, workdir, controllers=3, brokers=1, extra=None, proxied=False):
+        cports = [free_port() for _ in range(controllers)]
+        cids = [i + 1 for i in range(controllers)]
+        bids = [100 + i for i in range(brokers)]
+        self.links = {}
+        if proxied:
+            from netfault import LinkProxy
+            for a in cids + bids:
+                for b, p in zip(cids, cports):
+                    if a != b:
+                        self.links[(a, b)] = LinkProxy(p)
+
+        def voters_for(a):
+            return ",".join(f"{b}@127.0.0.1:{self.links[(a, b)].port if (a, b) in self.links else p}"
+                            for b, p in zip(cids, cports))
+
+        self.voters = voters_for(0)
+        self.controllers = []
+        self.brokers = []
+        for i, p in enumerate(cports):
+            d = os.path.join(workdir, f"controller-{i + 1}")
+            os.makedirs(d, exist_ok=True)
+            self.controllers.append(Node(d, i + 1, "controller", voters_for(i + 1), cport=p, extra=extra))
+        for b in bids:
+            d = os.path.join(workdir, f"broker-{b}")
+            os.makedirs(d, exist_ok=True)
+            self.brokers.append(Node(d, b, "broker", voters_for(b), extra=extra))
+        self.cluster_id = run_tool("storage", "random-uuid").stdout.strip()
+        for n in self.nodes:
+            n.format(self.cluster_id)
+
+    def isolate(self, node_id):
+        for (a, b), link in self.links.items():
+            if node_id in (a, b):
+                link.blackhole()
+
+    def heal(self):
+        for link in self.links.values():
+            link.heal()
+
+    @property
+    def nodes(self):
+        return self.controllers + self.brokers
+
+    def start(self):
+        for n in self.controllers:
+            n.start(wait=False)
+        for n in self.controllers:
+            n.wait_ready()
+        for n in self.brokers:
+            n.start(wait=False)
+        for n in self.brokers:
+            n.wait_ready(timeout=30)
+        return self
+
+    def controller(self, node_id):
+        return self.controllers[node_id - 1]
+
+    def stop(self):
+        for n in self.nodes:
+            try:
+                n.stop()
+            except AssertionError:
+                n.kill9()
+        for link in self.links.values():
+            link.close()
+
+
+@pytest.fixture
+def cluster(workdir):
+    clusters = []
+
+    def make(**kw):
+        c = Cluster(workdir, **kw)
+        clusters.append(c)
+        return c.start()
+
+    yield make
+    for c in clusters:
+        c.stop()
+        if os.environ.get("FLOTILLA_KEEP_LOGS"):
+            with open(os.environ["FLOTILLA_KEEP_LOGS"], "a") as f:
+                for n in c.nodes:
+                    f.write(f"==== node {n.node_id}\n" + n.log_text())

@@ -171,3 +171,84 @@ def list_offset_latest(bootstrap, topic, partition):
     pos += 2 + tl + 4
     _, err, ts, off = struct.unpack(">ihqq", r[pos:pos + 22])
     return err, off
+
+
+def uvarint(v):
+    out = b""
+    while v >= 0x80:
+        out += bytes([(v & 0x7F) | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+class Reader:
+    def __init__(self, data):
+        self.d, self.p = data, 0
+
+    def take(self, n):
+        b = self.d[self.p:self.p + n]
+        if len(b) < n:
+            raise ValueError("short response")
+        self.p += n
+        return b
+
+    def i16(self):
+        return struct.unpack(">h", self.take(2))[0]
+
+    def i32(self):
+        return struct.unpack(">i", self.take(4))[0]
+
+    def i64(self):
+        return struct.unpack(">q", self.take(8))[0]
+
+    def uvarint(self):
+        v, shift = 0, 0
+        while True:
+            b = self.take(1)[0]
+            v |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return v
+            shift += 7
+
+    def compact_string(self):
+        n = self.uvarint()
+        return None if n == 0 else self.take(n - 1).decode()
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.take(self.uvarint())
+
+
+def describe_quorum(bootstrap, timeout=2):
+    """DescribeQuorum v1 of __cluster_metadata-0: a dict with error, leader_id,
+    leader_epoch, high_watermark, voters and observers ([(id, leo, last_fetch,
+    last_caught_up)])."""
+    body = uvarint(2) + uvarint(len("__cluster_metadata") + 1) + b"__cluster_metadata" + uvarint(2) + struct.pack(">i", 0)
+    body += b"\x00" + b"\x00" + b"\x00"  # partition, topic, request tags
+    s = connect(bootstrap, timeout=timeout)
+    try:
+        request(s, 55, 1, body, flexible_header=True)
+        r = Reader(response(s))
+    finally:
+        s.close()
+    r.i32()  # correlation id
+    r.tags()
+    out = {"error": r.i16()}
+    for _ in range(r.uvarint() - 1):
+        r.compact_string()
+        for _ in range(r.uvarint() - 1):
+            r.i32()
+            out["partition_error"] = r.i16()
+            out["leader_id"] = r.i32()
+            out["leader_epoch"] = r.i32()
+            out["high_watermark"] = r.i64()
+            for key in ("voters", "observers"):
+                rows = []
+                for _ in range(r.uvarint() - 1):
+                    rows.append((r.i32(), r.i64(), r.i64(), r.i64()))
+                    r.tags()
+                out[key] = rows
+            r.tags()
+        r.tags()
+    return out

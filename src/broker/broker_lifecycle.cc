@@ -1,42 +1,38 @@
-#include "controller/local_broker_lifecycle.h"
+#include "broker/broker_lifecycle.h"
 
 #include <spdlog/spdlog.h>
 
-namespace flotilla::controller {
+#include "common/error.h"
 
-namespace {
-// The controller is in-process: retrying every few ms costs nothing and keeps
-// start-up (registration, unfencing) within milliseconds.
-constexpr int64_t kLocalRetryMs = 5;
-}  // namespace
+namespace flotilla::broker {
 
-LocalBrokerLifecycle::LocalBrokerLifecycle(asio::io_context& io, QuorumController& controller,
-                                           msg::BrokerRegistrationRequest registration, int32_t heartbeat_interval_ms,
-                                           std::function<int64_t()> current_metadata_offset)
+BrokerLifecycle::BrokerLifecycle(asio::io_context& io, ControllerChannel& controller, msg::BrokerRegistrationRequest registration,
+                                 int32_t heartbeat_interval_ms, int32_t retry_ms, std::function<int64_t()> current_metadata_offset)
     : io_(io),
       controller_(controller),
+      retry_ms_(retry_ms),
       registration_(std::move(registration)),
       heartbeat_interval_ms_(heartbeat_interval_ms),
       metadata_offset_(std::move(current_metadata_offset)),
       timer_(io) {}
 
-LocalBrokerLifecycle::~LocalBrokerLifecycle() {
+BrokerLifecycle::~BrokerLifecycle() {
   stop();
   *alive_ = false;
 }
 
-void LocalBrokerLifecycle::start() {
+void BrokerLifecycle::start() {
   if (running_) return;
   running_ = true;
   schedule(0);
 }
 
-void LocalBrokerLifecycle::stop() {
+void BrokerLifecycle::stop() {
   running_ = false;
   timer_.cancel();
 }
 
-void LocalBrokerLifecycle::begin_controlled_shutdown(int64_t timeout_ms, std::function<void()> done) {
+void BrokerLifecycle::begin_controlled_shutdown(int64_t timeout_ms, std::function<void()> done) {
   if (!running_ || broker_epoch_ < 0) {
     if (done) asio::post(io_, std::move(done));
     return;
@@ -55,7 +51,7 @@ void LocalBrokerLifecycle::begin_controlled_shutdown(int64_t timeout_ms, std::fu
   schedule(0);
 }
 
-void LocalBrokerLifecycle::schedule(int64_t delay_ms) {
+void BrokerLifecycle::schedule(int64_t delay_ms) {
   if (!running_) return;
   timer_.expires_after(std::chrono::milliseconds(delay_ms));
   auto alive = alive_;
@@ -65,11 +61,11 @@ void LocalBrokerLifecycle::schedule(int64_t delay_ms) {
   });
 }
 
-void LocalBrokerLifecycle::tick() {
+void BrokerLifecycle::tick() {
   if (in_flight_) return;
   auto alive = alive_;
-  if (!controller_.is_active()) {
-    schedule(kLocalRetryMs);
+  if (controller_.active_controller_id() < 0) {
+    schedule(retry_ms_);
     return;
   }
   in_flight_ = true;
@@ -83,7 +79,7 @@ void LocalBrokerLifecycle::tick() {
         schedule(0);
       } else {
         spdlog::warn("[BrokerLifecycle id={}] Registration failed: {}", registration_.broker_id, error_name(r.error_code));
-        schedule(kLocalRetryMs);
+        schedule(retry_ms_);
       }
     });
     return;
@@ -104,7 +100,7 @@ void LocalBrokerLifecycle::tick() {
       return;
     }
     if (ec != ErrorCode::NONE) {
-      schedule(kLocalRetryMs);
+      schedule(retry_ms_);
       return;
     }
     if (fenced_ != r.is_fenced) {
@@ -116,8 +112,8 @@ void LocalBrokerLifecycle::tick() {
       shutdown_done_ = nullptr;
       fn();
     }
-    schedule(fenced_ || shutting_down_ ? kLocalRetryMs : heartbeat_interval_ms_);
+    schedule(fenced_ || shutting_down_ ? retry_ms_ : heartbeat_interval_ms_);
   });
 }
 
-}  // namespace flotilla::controller
+}  // namespace flotilla::broker

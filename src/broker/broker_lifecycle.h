@@ -1,26 +1,27 @@
-// LocalBrokerLifecycle: a combined (broker,controller) node's broker side of
-// KIP-631 registration, talking to the local QuorumController directly:
-// registers once the controller is active, then heartbeats (every 100 ms
-// while fenced, every broker.heartbeat.interval.ms once unfenced) with the
+// BrokerLifecycle: the broker side of KIP-631 registration, through the
+// ControllerChannel (the local QuorumController when it is active, else the
+// active controller over the controller listener): registers once a
+// controller is known, then heartbeats (every `retry_ms` while fenced or
+// shutting down, every broker.heartbeat.interval.ms once unfenced) with the
 // broker's current metadata offset, re-registering if the controller forgot
-// it. A broker-only node will do the same over the controller listener.
+// it (STALE_BROKER_EPOCH, BROKER_ID_NOT_REGISTERED).
 //
-// Threading: the io_context thread of the controller.
+// Threading: the node's io_context thread.
 #pragma once
 
 #include <asio.hpp>
 #include <functional>
 #include <memory>
 
-#include "controller/quorum_controller.h"
+#include "broker/controller_channel.h"
 
-namespace flotilla::controller {
+namespace flotilla::broker {
 
-class LocalBrokerLifecycle {
+class BrokerLifecycle {
  public:
-  LocalBrokerLifecycle(asio::io_context& io, QuorumController& controller, msg::BrokerRegistrationRequest registration,
-                       int32_t heartbeat_interval_ms, std::function<int64_t()> current_metadata_offset);
-  ~LocalBrokerLifecycle();
+  BrokerLifecycle(asio::io_context& io, ControllerChannel& controller, msg::BrokerRegistrationRequest registration,
+                  int32_t heartbeat_interval_ms, int32_t retry_ms, std::function<int64_t()> current_metadata_offset);
+  ~BrokerLifecycle();
 
   void start();
   // Controlled shutdown: asks to be fenced and shut down; `done` runs once the
@@ -37,7 +38,8 @@ class LocalBrokerLifecycle {
   void tick();
 
   asio::io_context& io_;
-  QuorumController& controller_;
+  ControllerChannel& controller_;
+  int32_t retry_ms_;
   msg::BrokerRegistrationRequest registration_;
   int32_t heartbeat_interval_ms_;
   std::function<int64_t()> metadata_offset_;
@@ -51,4 +53,4 @@ class LocalBrokerLifecycle {
   std::function<void()> shutdown_done_;
 };
 
-}  // namespace flotilla::controller
+}  // namespace flotilla::broker

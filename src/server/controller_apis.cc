@@ -1,0 +1,181 @@
+#include "server/controller_apis.h"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/api.h"
+#include "raft/rpc.h"
+
+namespace flotilla::server {
+
+namespace {
+
+struct Served {
+  int16_t key, min, max;
+};
+constexpr int16_t kFetch = 1, kCreateTopics = 19, kDeleteTopics = 20, kCreatePartitions = 37, kVote = 52, kBeginQuorumEpoch = 53,
+                  kEndQuorumEpoch = 54, kDescribeQuorum = 55, kFetchSnapshot = 59, kDescribeCluster = 60, kBrokerRegistration = 62,
+                  kBrokerHeartbeat = 63;
+constexpr Served kControllerApis[] = {
+    {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
+    {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
+    {kBrokerHeartbeat, 0, 1}, {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},     {kCreatePartitions, 0, 3},
+};
+
+const Served* find(int16_t key) {
+  for (const auto& s : kControllerApis)
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+template <class Msg>
+void send(const net::Request& req, net::Respond& respond, const Msg& m) {
+  net::Response r;
+  r.header_version = static_cast<int16_t>(protocol::response_header_version(req.api_key, req.api_version));
+  m.encode(r.body, req.api_version);
+  respond(std::move(r));
+}
+
+void close_connection(net::Respond& respond, const net::Request& req, const char* why) {
+  spdlog::warn("[ControllerApis] Closing connection {} from {}: {} (api key {} v{})", req.connection_id, req.peer, why, req.api_key,
+               req.api_version);
+  net::Response r;
+  r.send = false;
+  r.close_after = true;
+  respond(std::move(r));
+}
+
+template <class Msg>
+bool decode(const net::Request& req, net::Respond& respond, Msg& out) {
+  ByteReader r = req.body();
+  try {
+    out.decode(r, req.api_version);
+    return true;
+  } catch (const DecodeError& e) {
+    close_connection(respond, req, e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
+ControllerApis::ControllerApis(raft::RaftDriver& raft, controller::QuorumController* controller, std::string cluster_id,
+                               std::map<int32_t, raft::PeerAddress> controllers)
+    : raft_(raft), controller_(controller), cluster_id_(std::move(cluster_id)), controllers_(std::move(controllers)) {}
+
+int16_t ControllerApis::max_version(int16_t key) const {
+  const Served* s = find(key);
+  if (!s) return -1;
+  bool needs_controller = key == kCreateTopics || key == kDeleteTopics || key == kCreatePartitions || key == kBrokerRegistration ||
+                          key == kBrokerHeartbeat;
+  if (needs_controller && !controller_) return -1;
+  return s->max;
+}
+
+int16_t ControllerApis::min_version(int16_t key) const {
+  const Served* s = find(key);
+  return s ? s->min : -1;
+}
+
+void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond respond) {
+  switch (req->api_key) {
+    case kVote:
+    case kBeginQuorumEpoch:
+    case kEndQuorumEpoch:
+    case kFetch:
+    case kFetchSnapshot:
+      return handle_raft(std::move(req), std::move(respond));
+    case kDescribeQuorum: {
+      msg::DescribeQuorumRequest request;
+      if (!decode(*req, respond, request)) return;
+      return send(*req, respond, raft_.describe_quorum());
+    }
+    case kDescribeCluster:
+      return handle_describe_cluster(std::move(req), std::move(respond));
+    case kBrokerRegistration: {
+      msg::BrokerRegistrationRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->register_broker(std::move(request), req->api_version,
+                                          [req, respond](msg::BrokerRegistrationResponse r) mutable { send(*req, respond, r); });
+    }
+    case kBrokerHeartbeat: {
+      msg::BrokerHeartbeatRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->broker_heartbeat(std::move(request), req->api_version,
+                                           [req, respond](msg::BrokerHeartbeatResponse r) mutable { send(*req, respond, r); });
+    }
+    case kCreateTopics: {
+      msg::CreateTopicsRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->create_topics(std::move(request), req->api_version,
+                                        [req, respond](msg::CreateTopicsResponse r) mutable { send(*req, respond, r); });
+    }
+    case kDeleteTopics: {
+      msg::DeleteTopicsRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->delete_topics(std::move(request), req->api_version,
+                                        [req, respond](msg::DeleteTopicsResponse r) mutable { send(*req, respond, r); });
+    }
+    case kCreatePartitions: {
+      msg::CreatePartitionsRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->create_partitions(std::move(request), req->api_version,
+                                            [req, respond](msg::CreatePartitionsResponse r) mutable { send(*req, respond, r); });
+    }
+    default:
+      return close_connection(respond, *req, "unsupported API on the controller listener");
+  }
+}
+
+void ControllerApis::handle_raft(std::shared_ptr<net::Request> req, net::Respond respond) {
+  std::optional<raft::rpc::InboundRequest> in;
+  try {
+    ByteReader body = req->body();
+    in = raft::rpc::decode_request(req->api_key, req->api_version, body);
+  } catch (const DecodeError& e) {
+    return close_connection(respond, *req, e.what());
+  }
+  int16_t key = req->api_key, version = req->api_version;
+  int16_t header_version = static_cast<int16_t>(protocol::response_header_version(key, version));
+  if (!in) {
+    // Well formed but not about __cluster_metadata-0: the only partition a controller serves.
+    net::Response r;
+    r.header_version = header_version;
+    raft::rpc::encode_error_response(key, version, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, r.body);
+    return respond(std::move(r));
+  }
+  raft_.handle_request(in->source, std::move(in->request), [respond, key, version, header_version](raft::RaftResponse resp) mutable {
+    net::Response r;
+    r.header_version = header_version;
+    raft::rpc::encode_response(resp, key, version, r.body);
+    respond(std::move(r));
+  });
+}
+
+void ControllerApis::handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond) {
+  msg::DescribeClusterRequest request;
+  if (!decode(*req, respond, request)) return;
+  msg::DescribeClusterResponse resp;
+  resp.cluster_id = cluster_id_;
+  resp.controller_id = raft_.leader_and_epoch().leader_id;
+  resp.endpoint_type = 2;  // controllers (KIP-919)
+  for (const auto& [id, ep] : controllers_) {
+    msg::DescribeClusterResponse::DescribeClusterBroker b;
+    b.broker_id = id;
+    b.host = ep.host;
+    b.port = ep.port;
+    resp.brokers.push_back(b);
+  }
+  send(*req, respond, resp);
+}
+
+int16_t BrokerExtraApis::max_version(int16_t key) const { return key == kDescribeQuorum ? 2 : -1; }
+int16_t BrokerExtraApis::min_version(int16_t key) const { return key == kDescribeQuorum ? 0 : -1; }
+
+void BrokerExtraApis::handle(std::shared_ptr<net::Request> req, net::Respond respond) {
+  msg::DescribeQuorumRequest request;
+  if (!decode(*req, respond, request)) return;
+  channel_.describe_quorum(std::move(request), req->api_version,
+                           [req, respond](msg::DescribeQuorumResponse r) mutable { send(*req, respond, r); });
+}
+
+}  // namespace flotilla::server

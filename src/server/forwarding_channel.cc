@@ -1,0 +1,304 @@
+#include "server/forwarding_channel.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "protocol/api.h"
+
+namespace flotilla::server {
+
+namespace {
+
+constexpr int64_t kRetryMs = 10;
+
+int64_t now_ms() { return monotonic_us() / 1000; }
+
+bool is_retriable(ErrorCode e) { return e == ErrorCode::NOT_CONTROLLER || e == ErrorCode::NOT_LEADER_OR_FOLLOWER; }
+ErrorCode ec(int16_t c) { return static_cast<ErrorCode>(c); }
+
+// Per request type: whether the answer says "not the controller" and what
+// the caller gets when the deadline passes.
+bool wrong_controller(const msg::CreateTopicsResponse& r) {
+  for (const auto& t : r.topics)
+    if (is_retriable(ec(t.error_code))) return true;
+  return false;
+}
+bool wrong_controller(const msg::DeleteTopicsResponse& r) {
+  for (const auto& t : r.responses)
+    if (is_retriable(ec(t.error_code))) return true;
+  return false;
+}
+bool wrong_controller(const msg::CreatePartitionsResponse& r) {
+  for (const auto& t : r.results)
+    if (is_retriable(ec(t.error_code))) return true;
+  return false;
+}
+bool wrong_controller(const msg::BrokerRegistrationResponse& r) { return is_retriable(ec(r.error_code)); }
+bool wrong_controller(const msg::BrokerHeartbeatResponse& r) { return is_retriable(ec(r.error_code)); }
+bool wrong_controller(const msg::DescribeQuorumResponse& r) {
+  if (is_retriable(ec(r.error_code))) return true;
+  for (const auto& t : r.topics)
+    for (const auto& p : t.partitions)
+      if (is_retriable(ec(p.error_code))) return true;
+  return false;
+}
+
+msg::CreateTopicsResponse error_response(const msg::CreateTopicsRequest& req, ErrorCode e) {
+  msg::CreateTopicsResponse r;
+  for (const auto& t : req.topics) {
+    msg::CreateTopicsResponse::CreatableTopicResult x;
+    x.name = t.name;
+    x.error_code = code(e);
+    r.topics.push_back(x);
+  }
+  return r;
+}
+msg::DeleteTopicsResponse error_response(const msg::DeleteTopicsRequest& req, ErrorCode e) {
+  msg::DeleteTopicsResponse r;
+  for (const auto& n : req.topic_names) {
+    msg::DeleteTopicsResponse::DeletableTopicResult x;
+    x.name = n;
+    x.error_code = code(e);
+    r.responses.push_back(x);
+  }
+  for (const auto& t : req.topics) {
+    msg::DeleteTopicsResponse::DeletableTopicResult x;
+    x.name = t.name;
+    x.topic_id = t.topic_id;
+    x.error_code = code(e);
+    r.responses.push_back(x);
+  }
+  return r;
+}
+msg::CreatePartitionsResponse error_response(const msg::CreatePartitionsRequest& req, ErrorCode e) {
+  msg::CreatePartitionsResponse r;
+  for (const auto& t : req.topics) {
+    msg::CreatePartitionsResponse::CreatePartitionsTopicResult x;
+    x.name = t.name;
+    x.error_code = code(e);
+    r.results.push_back(x);
+  }
+  return r;
+}
+msg::BrokerRegistrationResponse error_response(const msg::BrokerRegistrationRequest&, ErrorCode e) {
+  msg::BrokerRegistrationResponse r;
+  r.error_code = code(e);
+  return r;
+}
+msg::BrokerHeartbeatResponse error_response(const msg::BrokerHeartbeatRequest&, ErrorCode e) {
+  msg::BrokerHeartbeatResponse r;
+  r.error_code = code(e);
+  r.is_fenced = true;
+  return r;
+}
+msg::DescribeQuorumResponse error_response(const msg::DescribeQuorumRequest&, ErrorCode e) {
+  msg::DescribeQuorumResponse r;
+  r.error_code = code(e);
+  return r;
+}
+
+}  // namespace
+
+template <class Req, class Resp>
+struct ForwardingControllerChannel::Call {
+  Req request;
+  int16_t version;
+  std::function<void(Resp)> done;
+  int64_t deadline_ms;
+  // Serves the call in-process when this node is the active controller (null: always forward).
+  std::function<bool(Call&)> try_local;
+};
+
+ForwardingControllerChannel::ForwardingControllerChannel(asio::io_context& io, raft::RaftDriver& raft,
+                                                         controller::QuorumController* local, broker::ReplicaManager* replicas,
+                                                         std::map<int32_t, raft::PeerAddress> controllers, int32_t node_id,
+                                                         int64_t timeout_ms)
+    : io_(io),
+      raft_(raft),
+      local_(local),
+      replicas_(replicas),
+      controllers_(std::move(controllers)),
+      node_id_(node_id),
+      timeout_ms_(timeout_ms) {}
+
+ForwardingControllerChannel::~ForwardingControllerChannel() {
+  *alive_ = false;
+  close();
+}
+
+void ForwardingControllerChannel::close() {
+  for (auto& [id, c] : clients_) c->close();
+  clients_.clear();
+}
+
+int32_t ForwardingControllerChannel::active_controller_id() const {
+  if (local_active()) return node_id_;
+  int32_t leader = raft_.leader_and_epoch().leader_id;
+  // This node leads but its controller is not active yet (replaying): none yet.
+  if (leader == node_id_) return -1;
+  return leader;
+}
+
+net::Client* ForwardingControllerChannel::client_for(int32_t node) {
+  auto it = controllers_.find(node);
+  if (it == controllers_.end()) return nullptr;
+  auto& c = clients_[node];
+  if (!c) {
+    c = net::Client::create(io_, it->second.host, it->second.port, "forwarding-" + std::to_string(node_id_));
+    c->set_request_timeout_ms(timeout_ms_);
+  }
+  return c.get();
+}
+
+template <class Req, class Resp>
+void ForwardingControllerChannel::attempt(std::shared_ptr<Call<Req, Resp>> call) {
+  if (call->try_local && call->try_local(*call)) return;
+  int32_t target = active_controller_id();
+  net::Client* client = target >= 0 && target != node_id_ ? client_for(target) : nullptr;
+  if (!client) return retry_later(call);
+  net::ClientRequest cr;
+  cr.api_key = Req::kApiKey;
+  cr.api_version = call->version;
+  cr.request_header_version = protocol::request_header_version(Req::kApiKey, call->version);
+  cr.response_header_version = protocol::response_header_version(Req::kApiKey, call->version);
+  ByteWriter w;
+  call->request.encode(w, call->version);
+  cr.body = std::move(w).take();
+  auto alive = alive_;
+  client->send(std::move(cr), [this, alive, call, target](net::ClientResponse r) {
+    if (!*alive) return;
+    if (r.error) {
+      spdlog::debug("[ForwardingChannel id={}] {} to controller {} failed: {}", node_id_, Req::kApiKey, target, r.error.message());
+      return retry_later(call);
+    }
+    Resp resp;
+    try {
+      ByteReader body = r.body();
+      resp.decode(body, call->version);
+    } catch (const DecodeError& e) {
+      spdlog::warn("[ForwardingChannel id={}] Malformed response {} from controller {}: {}", node_id_, Req::kApiKey, target, e.what());
+      return retry_later(call);
+    }
+    if (wrong_controller(resp)) return retry_later(call);
+    call->done(std::move(resp));
+  });
+}
+
+template <class Req, class Resp>
+void ForwardingControllerChannel::retry_later(std::shared_ptr<Call<Req, Resp>> call) {
+  if (now_ms() >= call->deadline_ms) {
+    ErrorCode e = active_controller_id() < 0 ? ErrorCode::NOT_CONTROLLER : ErrorCode::REQUEST_TIMED_OUT;
+    call->done(error_response(call->request, e));
+    return;
+  }
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(kRetryMs));
+  auto alive = alive_;
+  t->async_wait([this, alive, t, call](const asio::error_code&) {
+    if (*alive) attempt(call);
+  });
+}
+
+// A forwarded CreateTopics is answered once this broker's image has the new
+// topics, so that a client's next Metadata request here sees them (the
+// combined-node path waits for its own image the same way).
+void ForwardingControllerChannel::after_image_has_topics(std::vector<std::string> names, int64_t deadline_ms, std::function<void()> fn) {
+  auto image = replicas_ ? replicas_->image() : nullptr;
+  bool all = true;
+  if (image)
+    for (const auto& n : names)
+      if (!image->topic(n)) all = false;
+  if (all || now_ms() >= deadline_ms) return fn();
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(2));
+  auto alive = alive_;
+  t->async_wait([this, alive, t, names = std::move(names), deadline_ms, fn = std::move(fn)](const asio::error_code&) mutable {
+    if (*alive) after_image_has_topics(std::move(names), deadline_ms, std::move(fn));
+  });
+}
+
+void ForwardingControllerChannel::create_topics(msg::CreateTopicsRequest req, int16_t v, std::function<void(msg::CreateTopicsResponse)> done) {
+  using C = Call<msg::CreateTopicsRequest, msg::CreateTopicsResponse>;
+  auto alive = alive_;
+  bool validate_only = req.validate_only;
+  auto wrapped = [this, alive, done = std::move(done), validate_only](msg::CreateTopicsResponse r) {
+    if (!*alive) return;
+    std::vector<std::string> created;
+    if (!validate_only)
+      for (const auto& t : r.topics)
+        if (t.error_code == 0) created.push_back(t.name);
+    after_image_has_topics(std::move(created), now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  int64_t deadline = now_ms() + std::max<int64_t>(req.timeout_ms, 0);
+  if (deadline <= now_ms()) deadline = now_ms() + timeout_ms_;
+  auto call = std::make_shared<C>(C{std::move(req), v, std::move(wrapped), deadline, nullptr});
+  call->try_local = [this](C& c) {
+    if (!local_active()) return false;
+    local_->create_topics(c.request, c.version, c.done);
+    return true;
+  };
+  attempt(call);
+}
+
+void ForwardingControllerChannel::delete_topics(msg::DeleteTopicsRequest req, int16_t v, std::function<void(msg::DeleteTopicsResponse)> done) {
+  using C = Call<msg::DeleteTopicsRequest, msg::DeleteTopicsResponse>;
+  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
+  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), deadline, nullptr});
+  call->try_local = [this](C& c) {
+    if (!local_active()) return false;
+    local_->delete_topics(c.request, c.version, c.done);
+    return true;
+  };
+  attempt(call);
+}
+
+void ForwardingControllerChannel::create_partitions(msg::CreatePartitionsRequest req, int16_t v,
+                                                    std::function<void(msg::CreatePartitionsResponse)> done) {
+  using C = Call<msg::CreatePartitionsRequest, msg::CreatePartitionsResponse>;
+  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
+  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), deadline, nullptr});
+  call->try_local = [this](C& c) {
+    if (!local_active()) return false;
+    local_->create_partitions(c.request, c.version, c.done);
+    return true;
+  };
+  attempt(call);
+}
+
+void ForwardingControllerChannel::register_broker(msg::BrokerRegistrationRequest req, int16_t v,
+                                                  std::function<void(msg::BrokerRegistrationResponse)> done) {
+  using C = Call<msg::BrokerRegistrationRequest, msg::BrokerRegistrationResponse>;
+  // The lifecycle retries on its own: give up quickly.
+  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), now_ms() + 200, nullptr});
+  call->try_local = [this](C& c) {
+    if (!local_active()) return false;
+    local_->register_broker(c.request, c.version, c.done);
+    return true;
+  };
+  attempt(call);
+}
+
+void ForwardingControllerChannel::broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t v,
+                                                   std::function<void(msg::BrokerHeartbeatResponse)> done) {
+  using C = Call<msg::BrokerHeartbeatRequest, msg::BrokerHeartbeatResponse>;
+  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), now_ms() + 200, nullptr});
+  call->try_local = [this](C& c) {
+    if (!local_active()) return false;
+    local_->broker_heartbeat(c.request, c.version, c.done);
+    return true;
+  };
+  attempt(call);
+}
+
+void ForwardingControllerChannel::describe_quorum(msg::DescribeQuorumRequest req, int16_t v,
+                                                  std::function<void(msg::DescribeQuorumResponse)> done) {
+  using C = Call<msg::DescribeQuorumRequest, msg::DescribeQuorumResponse>;
+  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), now_ms() + timeout_ms_, nullptr});
+  call->try_local = [this](C& c) {
+    if (!raft_.is_leader()) return false;
+    auto resp = raft_.describe_quorum();
+    asio::post(io_, [done = c.done, resp = std::move(resp)]() mutable { done(std::move(resp)); });
+    return true;
+  };
+  attempt(call);
+}
+
+}  // namespace flotilla::server

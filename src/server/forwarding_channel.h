@@ -1,0 +1,68 @@
+// ForwardingControllerChannel: the broker's ControllerChannel on any node.
+// When this node's own QuorumController is the active one, calls go to it
+// directly; otherwise they are forwarded over the controller listener to the
+// Raft leader (the active controller). A NOT_CONTROLLER answer, a broken
+// connection or an unknown leader is retried every few milliseconds, after
+// the next leader change, until the request's deadline; then the caller gets
+// NOT_CONTROLLER (or REQUEST_TIMED_OUT), as Kafka's forwarding manager does.
+//
+// Threading: the node's io_context thread.
+#pragma once
+
+#include <asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "broker/controller_channel.h"
+#include "broker/replica_manager.h"
+#include "controller/quorum_controller.h"
+#include "net/client.h"
+#include "raft/driver.h"
+#include "raft/network.h"
+
+namespace flotilla::server {
+
+class ForwardingControllerChannel : public broker::ControllerChannel {
+ public:
+  // `local` may be null (a broker-only node); `replicas` may be null (no
+  // broker role: nothing to wait for after a topic is created).
+  ForwardingControllerChannel(asio::io_context& io, raft::RaftDriver& raft, controller::QuorumController* local,
+                              broker::ReplicaManager* replicas, std::map<int32_t, raft::PeerAddress> controllers, int32_t node_id,
+                              int64_t timeout_ms);
+  ~ForwardingControllerChannel() override;
+
+  void create_topics(msg::CreateTopicsRequest req, int16_t v, std::function<void(msg::CreateTopicsResponse)> done) override;
+  void delete_topics(msg::DeleteTopicsRequest req, int16_t v, std::function<void(msg::DeleteTopicsResponse)> done) override;
+  void create_partitions(msg::CreatePartitionsRequest req, int16_t v, std::function<void(msg::CreatePartitionsResponse)> done) override;
+  void register_broker(msg::BrokerRegistrationRequest req, int16_t v, std::function<void(msg::BrokerRegistrationResponse)> done) override;
+  void broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t v, std::function<void(msg::BrokerHeartbeatResponse)> done) override;
+  void describe_quorum(msg::DescribeQuorumRequest req, int16_t v, std::function<void(msg::DescribeQuorumResponse)> done) override;
+  int32_t active_controller_id() const override;
+
+  void close();
+
+ private:
+  template <class Req, class Resp>
+  struct Call;
+
+  template <class Req, class Resp>
+  void attempt(std::shared_ptr<Call<Req, Resp>> call);
+  template <class Req, class Resp>
+  void retry_later(std::shared_ptr<Call<Req, Resp>> call);
+  void after_image_has_topics(std::vector<std::string> names, int64_t deadline_ms, std::function<void()> fn);
+  net::Client* client_for(int32_t node);
+  bool local_active() const { return local_ && local_->is_active(); }
+
+  asio::io_context& io_;
+  raft::RaftDriver& raft_;
+  controller::QuorumController* local_;
+  broker::ReplicaManager* replicas_;
+  std::map<int32_t, raft::PeerAddress> controllers_;
+  int32_t node_id_;
+  int64_t timeout_ms_;
+  std::map<int32_t, std::shared_ptr<net::Client>> clients_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace flotilla::server
