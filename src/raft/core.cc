@@ -53,6 +53,7 @@ bool RaftCore::is_voter() const {
 Role RaftCore::role() const {
   return std::visit(Overloaded{[](const UnattachedState&) { return Role::Unattached; },
                                [](const VotedState&) { return Role::Voted; },
+                               [](const ProspectiveState&) { return Role::Prospective; },
                                [](const CandidateState&) { return Role::Candidate; },
                                [](const LeaderState&) { return Role::Leader; },
                                [](const FollowerState&) { return Role::Follower; },
@@ -63,6 +64,9 @@ Role RaftCore::role() const {
 LeaderAndEpoch RaftCore::leader_and_epoch() const {
   if (std::holds_alternative<LeaderState>(state_)) return {config_.local_id, epoch_};
   if (auto* f = std::get_if<FollowerState>(&state_)) return {f->leader_id, epoch_};
+  // A prospective still names the leader it had (it may well come back to it).
+  if (auto* p = std::get_if<ProspectiveState>(&state_); p && p->retained_leader != config_.local_id)
+    return {p->retained_leader, epoch_};
   // Resigned reports no leader (Kafka keeps reporting itself): the active
   // controller must stop at once, its appends would be refused anyway.
   return {kNoLeader, epoch_};
@@ -74,6 +78,10 @@ ElectionState RaftCore::election_state() const {
   e.voters = config_.voters;
   std::visit(Overloaded{[](const UnattachedState&) {},
                         [&](const VotedState& s) { e.voted_id = s.voted_id; },
+                        [&](const ProspectiveState& s) {
+                          e.voted_id = s.retained_vote;
+                          e.leader_id = s.retained_leader;
+                        },
                         [&](const CandidateState&) { e.voted_id = config_.local_id; },
                         [&](const LeaderState&) { e.leader_id = config_.local_id; },
                         [&](const FollowerState& s) { e.leader_id = s.leader_id; },
@@ -166,6 +174,7 @@ void RaftCore::persist_and_announce(LeaderAndEpoch before) {
 }
 
 void RaftCore::leave_leader_state() {
+  hw_sent_.clear();
   if (std::holds_alternative<LeaderState>(state_)) fail_parked_fetches();
 }
 
@@ -179,6 +188,7 @@ void RaftCore::transition_to_unattached(int32_t epoch, int64_t now_ms) {
   if (auto* u = std::get_if<UnattachedState>(&state_)) deadline = u->election_deadline_ms;
   if (auto* v = std::get_if<VotedState>(&state_)) deadline = v->election_deadline_ms;
   if (auto* c = std::get_if<CandidateState>(&state_)) deadline = c->election_deadline_ms;
+  if (auto* p = std::get_if<ProspectiveState>(&state_)) deadline = p->election_deadline_ms;
   leave_leader_state();
   epoch_ = epoch;
   state_ = UnattachedState{epoch, is_voter() ? deadline : INT64_MAX};
@@ -194,11 +204,39 @@ void RaftCore::transition_to_voted(int32_t epoch, int32_t candidate_id, int64_t 
   persist_and_announce(before);
 }
 
+void RaftCore::transition_to_prospective(int64_t now_ms) {
+  RAFT_ASSERT(is_voter(), "observer {} cannot stand for election", config_.local_id);
+  RAFT_ASSERT(role() != Role::Leader, "a leader does not pre-vote");
+  ProspectiveState p;
+  p.epoch = epoch_;
+  ElectionState e = election_state();
+  p.retained_leader = e.leader_id;
+  p.retained_vote = e.voted_id;
+  if (auto* old = std::get_if<ProspectiveState>(&state_)) p.retries = old->retries + 1;
+  if (auto* c = std::get_if<CandidateState>(&state_)) p.retries = c->retries + 1;
+  for (int32_t v : config_.voters) p.votes[v] = ProspectiveState::Vote::Unrecorded;
+  p.votes[config_.local_id] = ProspectiveState::Vote::Granted;
+  p.election_deadline_ms = now_ms + random_election_timeout_ms();
+  auto before = leader_and_epoch();
+  state_ = std::move(p);
+  spdlog::info("[RaftCore id={}] Transitioned to Prospective in epoch {} (pre-vote for epoch {})", config_.local_id, epoch_, epoch_ + 1);
+  if (leader_and_epoch() != before) {
+    announced_ = leader_and_epoch();
+    emit(LeaderChanged{announced_, false, -1});
+  }
+  if (std::get<ProspectiveState>(state_).won()) {
+    transition_to_candidate(now_ms);
+  } else {
+    send_pre_vote_requests(now_ms);
+  }
+}
+
 void RaftCore::transition_to_candidate(int64_t now_ms) {
   RAFT_ASSERT(is_voter(), "observer {} cannot stand for election", config_.local_id);
   auto before = leader_and_epoch();
   int32_t retries = 1;
   if (auto* c = std::get_if<CandidateState>(&state_)) retries = c->retries + 1;
+  if (auto* p = std::get_if<ProspectiveState>(&state_)) retries = p->retries;
   leave_leader_state();
   epoch_ += 1;
   CandidateState c;
@@ -305,6 +343,7 @@ bool RaftCore::maybe_transition(std::optional<int32_t> leader_id, int32_t epoch,
     switch (role()) {
       case Role::Unattached:
       case Role::Voted:
+      case Role::Prospective:
       case Role::Candidate:
         transition_to_follower(epoch, *leader_id, now_ms);
         return true;
@@ -334,8 +373,15 @@ void RaftCore::resign(int64_t now_ms) {
 int64_t RaftCore::next_deadline_ms() const {
   int64_t d = INT64_MAX;
   for (const auto& p : parked_fetches_) d = std::min(d, p.deadline_ms);
-  std::visit(Overloaded{[&](const UnattachedState& s) { d = std::min(d, s.election_deadline_ms); },
+  std::visit(Overloaded{[&](const UnattachedState& s) {
+                          d = std::min(d, s.election_deadline_ms);
+                          if (!is_voter()) d = std::min(d, s.fetch_in_flight ? s.fetch_sent_ms + config_.request_timeout_ms : s.next_fetch_ms);
+                        },
                         [&](const VotedState& s) { d = std::min(d, s.election_deadline_ms); },
+                        [&](const ProspectiveState& s) {
+                          d = std::min(d, s.backing_off ? s.backoff_deadline_ms : s.election_deadline_ms);
+                          if (!s.backing_off && s.votes.size() > 1) d = std::min(d, s.next_vote_request_ms);
+                        },
                         [&](const CandidateState& s) {
                           d = std::min(d, s.backing_off ? s.backoff_deadline_ms : s.election_deadline_ms);
                           if (!s.backing_off && s.votes.size() > 1) d = std::min(d, s.next_vote_request_ms);
@@ -366,9 +412,15 @@ int64_t RaftCore::next_deadline_ms() const {
 void RaftCore::poll(int64_t now_ms) {
   complete_parked_fetches(now_ms, false);  // expired ones (and any that have data)
   if (auto* u = std::get_if<UnattachedState>(&state_)) {
-    if (is_voter() && now_ms >= u->election_deadline_ms) transition_to_candidate(now_ms);
+    if (!is_voter()) {
+      poll_observer_discovery(*u, now_ms);
+    } else if (now_ms >= u->election_deadline_ms) {
+      transition_to_prospective(now_ms);
+    }
   } else if (auto* v = std::get_if<VotedState>(&state_)) {
-    if (now_ms >= v->election_deadline_ms) transition_to_candidate(now_ms);
+    if (now_ms >= v->election_deadline_ms) transition_to_prospective(now_ms);
+  } else if (auto* p = std::get_if<ProspectiveState>(&state_)) {
+    poll_prospective(*p, now_ms);
   } else if (auto* c = std::get_if<CandidateState>(&state_)) {
     poll_candidate(*c, now_ms);
   } else if (auto* l = std::get_if<LeaderState>(&state_)) {
@@ -377,7 +429,7 @@ void RaftCore::poll(int64_t now_ms) {
     poll_follower(*f, now_ms);
   } else if (auto* r = std::get_if<ResignedState>(&state_)) {
     if (now_ms >= r->election_deadline_ms && is_voter()) {
-      transition_to_candidate(now_ms);
+      transition_to_prospective(now_ms);
     } else if (!r->unacknowledged.empty() && now_ms >= r->next_end_quorum_ms) {
       send_end_quorum(now_ms);
     }
@@ -425,6 +477,49 @@ void RaftCore::handle_response(int32_t source, RaftResponse response, int64_t no
                           spdlog::warn("[RaftCore id={}] FetchSnapshot responses are not handled yet", config_.local_id);
                         }},
              response);
+  check_invariants();
+}
+
+void RaftCore::on_request_failed(int32_t destination, int64_t now_ms) {
+  if (auto* f = std::get_if<FollowerState>(&state_); f && destination == f->leader_id) {
+    f->fetch_in_flight = false;
+    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    if (is_voter()) {
+      if (!f->leader_unreachable) {
+        spdlog::info("[RaftCore id={}] Lost the connection to leader {}; pre-vote soon", config_.local_id, f->leader_id);
+      }
+      f->leader_unreachable = true;
+      // A small random delay: followers that saw the same connection break
+      // should not all become candidates in the same millisecond (split votes).
+      f->fetch_deadline_ms = std::min(f->fetch_deadline_ms, now_ms + 1 + rng_.uniform(config_.election_timeout_ms / 20 + 1));
+    } else {
+      // An observer looks for the leader again among the voters.
+      UnattachedState u{epoch_, INT64_MAX};
+      u.next_fetch_ms = now_ms + config_.retry_backoff_ms;
+      state_ = u;
+      announced_ = leader_and_epoch();
+      emit(LeaderChanged{announced_, false, -1});
+    }
+  } else if (auto* u = std::get_if<UnattachedState>(&state_)) {
+    u->fetch_in_flight = false;
+  } else if (auto* p = std::get_if<ProspectiveState>(&state_)) {
+    // An unreachable voter is as good as a refusal: lose quickly, back off, retry.
+    if (auto it = p->votes.find(destination); it != p->votes.end() && it->second == ProspectiveState::Vote::Unrecorded) {
+      it->second = ProspectiveState::Vote::Rejected;
+      if (p->lost() && !p->backing_off) {
+        p->backing_off = true;
+        p->backoff_deadline_ms = now_ms + election_backoff_ms(p->retries);
+      }
+    }
+  } else if (auto* c = std::get_if<CandidateState>(&state_)) {
+    if (auto it = c->votes.find(destination); it != c->votes.end() && it->second == CandidateState::Vote::Unrecorded) {
+      it->second = CandidateState::Vote::Rejected;
+      if (c->lost() && !c->backing_off) {
+        c->backing_off = true;
+        c->backoff_deadline_ms = now_ms + election_backoff_ms(c->retries);
+      }
+    }
+  }
   check_invariants();
 }
 

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <limits>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@
 #include "raft/leader_state.h"
 #include "raft/log_view.h"
 #include "raft/messages.h"
+#include "raft/prospective_state.h"
 #include "raft/quorum_state.h"
 #include "raft/resigned_state.h"
 #include "raft/rng.h"
@@ -69,7 +71,7 @@ struct InitialLogState {
 
 class RaftCore {
  public:
-  using State = std::variant<UnattachedState, VotedState, CandidateState, LeaderState, FollowerState, ResignedState>;
+  using State = std::variant<UnattachedState, VotedState, ProspectiveState, CandidateState, LeaderState, FollowerState, ResignedState>;
 
   RaftCore(RaftCoreConfig config, Rng rng);
 
@@ -95,6 +97,12 @@ class RaftCore {
   void handle_request(uint64_t request_id, int32_t source, RaftRequest request, int64_t now_ms);
   // A response to a request this core sent to `source`.
   void handle_response(int32_t source, RaftResponse response, int64_t now_ms);
+  // A request to `destination` was not delivered or answered (connection
+  // refused, reset, timed out): whatever was in flight to it is not. A
+  // follower whose leader became unreachable starts a pre-vote almost at once
+  // (safe: voters that still hear from the leader refuse it) instead of
+  // waiting out the fetch timeout.
+  void on_request_failed(int32_t destination, int64_t now_ms);
   // Graceful step-down (shutdown): a leader becomes Resigned and sends EndQuorumEpoch.
   void resign(int64_t now_ms);
 
@@ -130,6 +138,7 @@ class RaftCore {
   // Transitions (core.cc).
   void transition_to_unattached(int32_t epoch, int64_t now_ms);
   void transition_to_voted(int32_t epoch, int32_t candidate_id, int64_t now_ms);
+  void transition_to_prospective(int64_t now_ms);
   void transition_to_candidate(int64_t now_ms);
   void transition_to_leader(int64_t now_ms);
   void transition_to_follower(int32_t epoch, int32_t leader_id, int64_t now_ms);
@@ -150,6 +159,15 @@ class RaftCore {
   void handle_end_quorum_request(uint64_t id, int32_t source, const EndQuorumEpochRequest& r, int64_t now_ms);
   void handle_end_quorum_response(int32_t source, const EndQuorumEpochResponse& r, int64_t now_ms);
   void send_vote_requests(int64_t now_ms);
+  void send_pre_vote_requests(int64_t now_ms);
+  void poll_prospective(ProspectiveState& p, int64_t now_ms);
+  void handle_pre_vote_request(uint64_t id, const VoteRequest& r, bool candidate_is_voter, int64_t now_ms);
+  void handle_pre_vote_response(ProspectiveState& p, int32_t source, const VoteResponse& r, int64_t now_ms);
+  // After losing a pre-vote round: back to the leader we had, or a new round.
+  void after_prospective_backoff(int64_t now_ms);
+  // Whether this replica has heard from a live leader within the fetch timeout.
+  bool has_live_leader(int64_t now_ms) const;
+  void poll_observer_discovery(UnattachedState& u, int64_t now_ms);
   void send_begin_quorum(const std::vector<int32_t>& to, int64_t now_ms);
   void send_end_quorum(int64_t now_ms);
   void poll_candidate(CandidateState& s, int64_t now_ms);
@@ -177,6 +195,10 @@ class RaftCore {
   int64_t high_watermark_ = 0;
   LogView log_;
   std::vector<ParkedFetch> parked_fetches_;
+  // Leader: the high watermark last sent to each replica. A fetch from a
+  // replica that has not seen the current one is answered at once instead of
+  // parked, or it would learn of commits only after fetch max wait.
+  std::map<int32_t, int64_t> hw_sent_;
   std::vector<Action> actions_;
   LeaderAndEpoch announced_;  // last LeaderChanged emitted
   bool started_ = false;

@@ -25,7 +25,9 @@ void RaftCore::send_vote_requests(int64_t now_ms) {
 
 void RaftCore::poll_candidate(CandidateState& c, int64_t now_ms) {
   if (c.backing_off) {
-    if (now_ms >= c.backoff_deadline_ms) transition_to_candidate(now_ms);
+    // The next round starts with a pre-vote: a candidate that cannot win must
+    // not keep bumping the epoch of everyone it can reach.
+    if (now_ms >= c.backoff_deadline_ms) transition_to_prospective(now_ms);
   } else if (now_ms >= c.election_deadline_ms) {
     c.backing_off = true;
     c.backoff_deadline_ms = now_ms + election_backoff_ms(c.retries);
@@ -36,6 +38,93 @@ void RaftCore::poll_candidate(CandidateState& c, int64_t now_ms) {
   }
 }
 
+// ---------------------------------------------------------------- pre-vote (KIP-996)
+
+void RaftCore::send_pre_vote_requests(int64_t now_ms) {
+  auto& p = std::get<ProspectiveState>(state_);
+  VoteRequest r;
+  r.cluster_id = config_.cluster_id;
+  r.candidate_epoch = epoch_ + 1;  // the epoch it would stand in
+  r.candidate_id = config_.local_id;
+  r.last_offset_epoch = log_.last_epoch();
+  r.last_offset = log_.end_offset();
+  r.pre_vote = true;
+  for (const auto& [id, v] : p.votes) {
+    if (id == config_.local_id || v != ProspectiveState::Vote::Unrecorded) continue;
+    emit(SendRequest{id, r});
+  }
+  p.next_vote_request_ms = now_ms + config_.request_timeout_ms;
+}
+
+void RaftCore::poll_prospective(ProspectiveState& p, int64_t now_ms) {
+  if (p.backing_off) {
+    if (now_ms >= p.backoff_deadline_ms) after_prospective_backoff(now_ms);
+  } else if (now_ms >= p.election_deadline_ms) {
+    p.backing_off = true;
+    p.backoff_deadline_ms = now_ms + election_backoff_ms(p.retries);
+  } else if (now_ms >= p.next_vote_request_ms) {
+    send_pre_vote_requests(now_ms);
+  }
+}
+
+void RaftCore::after_prospective_backoff(int64_t now_ms) {
+  auto& p = std::get<ProspectiveState>(state_);
+  if (p.retained_leader >= 0 && p.retained_leader != config_.local_id) {
+    // The others still hear from our leader: try it again (a fetch failure or
+    // timeout brings us back here).
+    transition_to_follower(epoch_, p.retained_leader, now_ms);
+  } else {
+    transition_to_prospective(now_ms);
+  }
+}
+
+bool RaftCore::has_live_leader(int64_t now_ms) const {
+  if (std::holds_alternative<LeaderState>(state_)) return true;
+  if (auto* f = std::get_if<FollowerState>(&state_)) return !f->leader_unreachable && now_ms < f->fetch_deadline_ms;
+  return false;
+}
+
+// A pre-vote changes nothing here: no epoch, no vote, nothing persisted. It
+// is granted only for an epoch above ours (so a granted pre-vote can never be
+// mistaken for a real vote of the candidate's epoch), to an up-to-date log,
+// by a voter that has no live leader.
+void RaftCore::handle_pre_vote_request(uint64_t id, const VoteRequest& r, bool candidate_is_voter, int64_t now_ms) {
+  VoteResponse resp;
+  auto le = leader_and_epoch();
+  resp.leader_id = le.leader_id;
+  resp.leader_epoch = epoch_;
+  if (r.candidate_epoch <= epoch_) {
+    resp.vote_granted = false;  // it missed our epoch: our answer tells it (and its leader, if any)
+  } else {
+    OffsetAndEpoch theirs{r.last_offset, r.last_offset_epoch};
+    resp.vote_granted = is_voter() && candidate_is_voter && theirs >= log_.end_offset_and_epoch() && !has_live_leader(now_ms);
+  }
+  emit(SendResponse{id, resp});
+}
+
+void RaftCore::handle_pre_vote_response(ProspectiveState& p, int32_t source, const VoteResponse& r, int64_t now_ms) {
+  if (r.leader_epoch > epoch_) {
+    maybe_transition(r.leader_id, r.leader_epoch, now_ms);
+    return;
+  }
+  if (r.leader_epoch == epoch_ && r.leader_id >= 0 && r.leader_id != config_.local_id && r.leader_id != p.retained_leader) {
+    // A voter knows a leader of our epoch that we did not: follow it.
+    transition_to_follower(epoch_, r.leader_id, now_ms);
+    return;
+  }
+  auto it = p.votes.find(source);
+  if (it == p.votes.end() || it->second != ProspectiveState::Vote::Unrecorded) return;
+  it->second = r.vote_granted ? ProspectiveState::Vote::Granted : ProspectiveState::Vote::Rejected;
+  if (p.won()) {
+    transition_to_candidate(now_ms);
+  } else if (p.lost() && !p.backing_off) {
+    p.backing_off = true;
+    p.backoff_deadline_ms = now_ms + election_backoff_ms(p.retries);
+  }
+}
+
+// ---------------------------------------------------------------- Vote
+
 void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteRequest& r, int64_t now_ms) {
   VoteResponse resp;
   if (!cluster_id_ok(r.cluster_id)) {
@@ -44,6 +133,10 @@ void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteReques
     return;
   }
   bool candidate_is_voter = std::binary_search(config_.voters.begin(), config_.voters.end(), r.candidate_id);
+  if (r.pre_vote) {
+    handle_pre_vote_request(id, r, candidate_is_voter, now_ms);
+    return;
+  }
   if (r.candidate_epoch > epoch_ && candidate_is_voter) {
     // A higher epoch: we forget the old leader/vote first (persisted).
     transition_to_unattached(r.candidate_epoch, now_ms);
@@ -89,6 +182,10 @@ void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteReques
 void RaftCore::handle_vote_response(int32_t source, const VoteResponse& r, int64_t now_ms) {
   if (r.error != ErrorCode::NONE) {
     spdlog::warn("[RaftCore id={}] Vote response from {}: {}", config_.local_id, source, error_name(r.error));
+    return;
+  }
+  if (auto* p = std::get_if<ProspectiveState>(&state_)) {
+    handle_pre_vote_response(*p, source, r, now_ms);
     return;
   }
   if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;

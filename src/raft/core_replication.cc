@@ -67,6 +67,7 @@ void RaftCore::complete_parked_fetches(int64_t now_ms, bool all) {
     if (all || has_data || now_ms >= p.deadline_ms) {
       FetchResponse resp = fetch_response_base();
       if (has_data) resp.read = ReadSpec{p.fetch_offset, p.max_bytes};
+      hw_sent_[p.replica_id] = resp.high_watermark;
       emit(SendResponse{p.request_id, std::move(resp)});
     } else {
       keep.push_back(p);
@@ -148,8 +149,11 @@ void RaftCore::handle_fetch_request(uint64_t id, int32_t source, const FetchRequ
     complete_parked_fetches(now_ms, true);
     resp.high_watermark = high_watermark_;
   }
-  if (r.fetch_offset < log_.end_offset() || r.max_wait_ms <= 0) {
+  auto sent = hw_sent_.find(r.replica_id);
+  bool hw_news = sent == hw_sent_.end() || sent->second < high_watermark_;
+  if (r.fetch_offset < log_.end_offset() || r.max_wait_ms <= 0 || hw_news) {
     if (r.fetch_offset < log_.end_offset()) resp.read = ReadSpec{r.fetch_offset, r.max_bytes};
+    hw_sent_[r.replica_id] = resp.high_watermark;
     emit(SendResponse{id, std::move(resp)});
     return;
   }
@@ -197,11 +201,37 @@ void RaftCore::maybe_send_fetch(int64_t now_ms) {
   f->fetch_sent_ms = now_ms;
 }
 
+// An observer without a leader asks a random voter; the answer (an error
+// naming the leader and epoch that voter knows) points it to the leader.
+void RaftCore::poll_observer_discovery(UnattachedState& u, int64_t now_ms) {
+  if (u.fetch_in_flight) {
+    if (now_ms < u.fetch_sent_ms + config_.request_timeout_ms) return;
+    u.fetch_in_flight = false;
+  }
+  if (now_ms < u.next_fetch_ms || config_.voters.empty()) return;
+  int32_t target = config_.voters[rng_.uniform(static_cast<int64_t>(config_.voters.size()))];
+  FetchRequest r;
+  r.cluster_id = config_.cluster_id;
+  r.replica_id = config_.local_id;
+  r.current_leader_epoch = epoch_;
+  r.fetch_offset = log_.end_offset();
+  r.last_fetched_epoch = log_.last_epoch();
+  r.log_start_offset = log_.start_offset();
+  r.max_wait_ms = 0;
+  r.max_bytes = 0;
+  emit(SendRequest{target, r});
+  u.fetch_in_flight = true;
+  u.fetch_sent_ms = now_ms;
+  u.next_fetch_ms = now_ms + config_.retry_backoff_ms;
+}
+
 void RaftCore::poll_follower(FollowerState& f, int64_t now_ms) {
   if (is_voter() && now_ms >= f.fetch_deadline_ms) {
-    spdlog::info("[RaftCore id={}] No successful fetch from leader {} within the fetch timeout; standing for election",
-                 config_.local_id, f.leader_id);
-    transition_to_candidate(now_ms);
+    if (!f.leader_unreachable) {
+      spdlog::info("[RaftCore id={}] No successful fetch from leader {} within the fetch timeout; standing for election",
+                   config_.local_id, f.leader_id);
+    }
+    transition_to_prospective(now_ms);
     return;
   }
   if (f.fetch_in_flight && now_ms >= f.fetch_sent_ms + config_.request_timeout_ms) {
@@ -214,6 +244,21 @@ void RaftCore::poll_follower(FollowerState& f, int64_t now_ms) {
 void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int64_t now_ms) {
   auto* f = std::get_if<FollowerState>(&state_);
   if (!f || source != f->leader_id) {
+    if (auto* u = std::get_if<UnattachedState>(&state_); u && !is_voter()) {
+      // An observer's discovery fetch: the voter told us the leader it knows.
+      u->fetch_in_flight = false;
+      u->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+      if (r.error == ErrorCode::NONE && r.leader_epoch >= epoch_ && r.leader_id >= 0 && r.leader_id != config_.local_id) {
+        if (r.leader_epoch > epoch_) {
+          maybe_transition(r.leader_id, r.leader_epoch, now_ms);
+        } else {
+          transition_to_follower(epoch_, r.leader_id, now_ms);
+        }
+      } else if (r.error == ErrorCode::NONE && r.leader_epoch > epoch_) {
+        maybe_transition(std::nullopt, r.leader_epoch, now_ms);
+      }
+      return;
+    }
     if (r.error == ErrorCode::NONE && r.leader_epoch > epoch_) maybe_transition(r.leader_id, r.leader_epoch, now_ms);
     return;
   }
@@ -229,6 +274,7 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
     return;
   }
   if (is_voter()) f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
+  f->leader_unreachable = false;
 
   if (r.diverging_epoch) {
     int64_t to = r.diverging_epoch->offset;

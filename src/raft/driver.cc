@@ -312,7 +312,7 @@ void RaftDriver::handle_response(int32_t source, RaftResponse response) {
 
 void RaftDriver::handle_send_failure(int32_t destination) {
   if (!started_ || stopped_) return;
-  (void)destination;  // FLOTILLA_PENDING_ON_REQUEST_FAILED core_->on_request_failed(destination, now_ms());
+  core_->on_request_failed(destination, now_ms());
   pump();
 }
 

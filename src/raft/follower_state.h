@@ -19,6 +19,9 @@ struct FollowerState {
   int64_t fetch_sent_ms = 0;
   int64_t next_fetch_ms = 0;         // earliest time for the next fetch (backoff)
   int64_t high_watermark = -1;       // as last reported by the leader, capped at our log end
+  // The connection to the leader broke since the last successful fetch: this
+  // replica no longer counts as hearing from a live leader (pre-votes).
+  bool leader_unreachable = false;
 };
 
 }  // namespace flotilla::raft

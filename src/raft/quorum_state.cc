@@ -13,6 +13,7 @@ const char* role_name(Role r) {
   switch (r) {
     case Role::Unattached: return "Unattached";
     case Role::Voted: return "Voted";
+    case Role::Prospective: return "Prospective";
     case Role::Candidate: return "Candidate";
     case Role::Leader: return "Leader";
     case Role::Follower: return "Follower";

@@ -49,9 +49,9 @@ struct CommittedBatch {
   bool is_control = false;
 };
 
-// The roles of KIP-595. Prospective (pre-vote, KIP-996) will slot in
-// between Unattached/Follower and Candidate in a later issue.
-enum class Role { Unattached, Voted, Candidate, Leader, Follower, Resigned };
+// The roles of KIP-595, and Prospective (pre-vote, KIP-996) between
+// Unattached/Voted/Follower/Resigned and Candidate.
+enum class Role { Unattached, Voted, Prospective, Candidate, Leader, Follower, Resigned };
 const char* role_name(Role r);
 
 }  // namespace flotilla::raft

@@ -11,6 +11,11 @@ namespace flotilla::raft {
 struct UnattachedState {
   int32_t epoch = 0;
   int64_t election_deadline_ms = 0;  // randomized; observers never time out
+  // Observers with no known leader ask a random voter (a Fetch answered with
+  // the leader it knows): the discovery fetch in flight, and the next one.
+  bool fetch_in_flight = false;
+  int64_t fetch_sent_ms = 0;
+  int64_t next_fetch_ms = 0;
 };
 
 }  // namespace flotilla::raft

@@ -324,6 +324,19 @@ TEST(RaftCoreElection, CandidateAsksForVotesAndWinsWithMajority) {
   EXPECT_GE(deadline, 1000);  // election timeout + random(0..timeout)
   EXPECT_LT(deadline, 2000);
   core.poll(deadline);
+  // First a pre-vote (KIP-996): nothing bumped or persisted.
+  EXPECT_EQ(core.role(), Role::Prospective);
+  EXPECT_EQ(core.epoch(), 0);
+  as = core.take_actions();
+  EXPECT_TRUE(all_of<PersistElection>(as).empty());
+  auto pre = all_of<SendRequest>(as);
+  ASSERT_EQ(pre.size(), 2u);
+  EXPECT_TRUE(std::get<VoteRequest>(pre[0].request).pre_vote);
+  EXPECT_EQ(std::get<VoteRequest>(pre[0].request).candidate_epoch, 1);
+  VoteResponse pre_granted;
+  pre_granted.leader_epoch = 0;
+  pre_granted.vote_granted = true;
+  core.handle_response(3, pre_granted, deadline + 1);
   EXPECT_EQ(core.role(), Role::Candidate);
   EXPECT_EQ(core.epoch(), 1);
   as = core.take_actions();
@@ -477,7 +490,12 @@ TEST(RaftCoreReplication, LeaderFetchValidationDivergenceAndHighWatermark) {
   core.handle_request(5, 3, old, 4);
   auto r5 = all_of<SendResponse>(core.take_actions());
   EXPECT_EQ(std::get<FetchResponse>(r5[0].response).partition_error, ErrorCode::FENCED_LEADER_EPOCH);
-  // A caught-up fetch with max_wait is parked, then answered when data arrives.
+  // A caught-up fetch of a replica that has not seen the current high
+  // watermark is answered at once (it learns of the commit)...
+  auto news = fetch(3, 6, 2, 60, 500);
+  ASSERT_EQ(news.size(), 1u);
+  EXPECT_EQ(std::get<FetchResponse>(news[0].response).high_watermark, 6);
+  // ...the next one with max_wait is parked, then answered when data arrives.
   EXPECT_TRUE(fetch(3, 6, 2, 6, 500).empty());
   ASSERT_TRUE(core.append({{7}}, 2, 5));
   core.flush_appends(5);
@@ -562,10 +580,10 @@ TEST(RaftCoreReplication, FollowerAppendsFlushesThenFetchesAndTruncates) {
   ASSERT_EQ(sends.size(), 1u);
   EXPECT_EQ(std::get<FetchRequest>(sends[0].request).fetch_offset, 2);
 
-  // A fetch timeout makes the follower a candidate in the next epoch.
+  // A fetch timeout makes the follower prospective (pre-vote for the next epoch).
   follower.poll(12 + 2000);
-  EXPECT_EQ(follower.role(), Role::Candidate);
-  EXPECT_EQ(follower.epoch(), 2);
+  EXPECT_EQ(follower.role(), Role::Prospective);
+  EXPECT_EQ(follower.epoch(), 1);
 }
 
 TEST(RaftCoreElection, BeginQuorumEpochMakesAFollowerAndEndQuorumEpochTriggersElection) {
@@ -593,8 +611,108 @@ TEST(RaftCoreElection, BeginQuorumEpochMakesAFollowerAndEndQuorumEpochTriggersEl
   core.take_actions();
   EXPECT_EQ(core.next_deadline_ms(), 20);
   core.poll(20);
+  EXPECT_EQ(core.role(), Role::Prospective);
+  VoteResponse pre_granted;
+  pre_granted.leader_epoch = 4;
+  pre_granted.vote_granted = true;
+  core.handle_response(3, pre_granted, 21);
   EXPECT_EQ(core.role(), Role::Candidate);
   EXPECT_EQ(core.epoch(), 5);
+}
+
+// ---------------------------------------------------------------- pre-vote, failures, observers
+
+TEST(RaftCorePreVote, GrantedOnlyWithoutALiveLeaderAndNeverChangesState) {
+  RaftCore core(config(2, {1, 2, 3}), Rng(5));
+  core.start(std::nullopt, InitialLogState{}, 0);
+  core.take_actions();
+  BeginQuorumEpochRequest b;
+  b.cluster_id = "test-cluster";
+  b.leader_id = 1;
+  b.leader_epoch = 3;
+  core.handle_request(1, 1, b, 10);
+  core.take_actions();
+  ASSERT_EQ(core.role(), Role::Follower);
+  VoteRequest pv;
+  pv.cluster_id = "test-cluster";
+  pv.candidate_epoch = 4;
+  pv.candidate_id = 3;
+  pv.pre_vote = true;
+  // The leader is alive (within the fetch timeout): refused, no state change.
+  core.handle_request(2, 3, pv, 20);
+  auto as = core.take_actions();
+  EXPECT_TRUE(all_of<PersistElection>(as).empty());
+  auto r = std::get<VoteResponse>(all_of<SendResponse>(as).at(0).response);
+  EXPECT_FALSE(r.vote_granted);
+  EXPECT_EQ(r.leader_id, 1);
+  EXPECT_EQ(r.leader_epoch, 3);
+  EXPECT_EQ(core.epoch(), 3);
+  // The connection to the leader broke: now it is granted, still no state change.
+  core.on_request_failed(1, 30);
+  core.take_actions();
+  core.handle_request(3, 3, pv, 31);
+  as = core.take_actions();
+  EXPECT_TRUE(std::get<VoteResponse>(all_of<SendResponse>(as).at(0).response).vote_granted);
+  EXPECT_TRUE(all_of<PersistElection>(as).empty());
+  EXPECT_EQ(core.epoch(), 3);
+  // A pre-vote for an epoch that is not above ours is refused.
+  pv.candidate_epoch = 3;
+  core.handle_request(4, 3, pv, 32);
+  as = core.take_actions();
+  EXPECT_FALSE(std::get<VoteResponse>(all_of<SendResponse>(as).at(0).response).vote_granted);
+}
+
+TEST(RaftCorePreVote, ABrokenLeaderConnectionStartsAPreVoteWithinAFewMs) {
+  RaftCore core(config(2, {1, 2, 3}), Rng(5));
+  core.start(std::nullopt, InitialLogState{}, 0);
+  core.take_actions();
+  BeginQuorumEpochRequest b;
+  b.cluster_id = "test-cluster";
+  b.leader_id = 1;
+  b.leader_epoch = 3;
+  core.handle_request(1, 1, b, 10);
+  core.take_actions();
+  core.on_request_failed(1, 100);
+  for (int64_t now = 100; now <= 100 + 1000 / 20 + 1 && core.role() != Role::Prospective; ++now) core.poll(now);
+  EXPECT_EQ(core.role(), Role::Prospective);
+  core.take_actions();
+  // The pre-vote is lost (the others still hear from the leader): back to the leader.
+  VoteResponse no;
+  no.leader_id = 1;
+  no.leader_epoch = 3;
+  int64_t t = core.next_deadline_ms();
+  core.handle_response(1, no, t);
+  core.handle_response(3, no, t);
+  core.poll(core.next_deadline_ms());
+  EXPECT_EQ(core.role(), Role::Follower);
+  EXPECT_EQ(core.leader_and_epoch(), (LeaderAndEpoch{1, 3}));
+  EXPECT_EQ(core.epoch(), 3);
+}
+
+TEST(RaftCoreObserver, FindsTheLeaderThroughAnyVoter) {
+  RaftCore core(config(100, {1, 2, 3}), Rng(7));
+  core.start(std::nullopt, InitialLogState{}, 0);
+  core.take_actions();
+  core.poll(core.next_deadline_ms());
+  auto sends = all_of<SendRequest>(core.take_actions());
+  ASSERT_EQ(sends.size(), 1u);
+  int32_t asked = sends[0].destination;
+  EXPECT_TRUE(asked >= 1 && asked <= 3);
+  FetchResponse fenced;
+  fenced.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
+  fenced.leader_id = 2;
+  fenced.leader_epoch = 6;
+  core.handle_response(asked, fenced, 5);
+  EXPECT_EQ(core.role(), Role::Follower);
+  EXPECT_EQ(core.leader_and_epoch(), (LeaderAndEpoch{2, 6}));
+  auto as = core.take_actions();
+  sends = all_of<SendRequest>(as);
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(sends[0].destination, 2);
+  // The leader goes away: the observer looks for the next one.
+  core.on_request_failed(2, 10);
+  EXPECT_EQ(core.role(), Role::Unattached);
+  EXPECT_FALSE(core.is_voter());
 }
 
 TEST(RaftCoreElection, InconsistentClusterIdIsRejected) {

@@ -1,0 +1,45 @@
+// Prospective (KIP-996 pre-vote): this voter's election or fetch timeout
+// expired (or its connection to the leader broke) and it asks the other
+// voters whether they *would* vote for it in epoch + 1, without bumping or
+// persisting anything. A voter grants a pre-vote only if the asker's log is
+// at least as up to date as its own and it has not heard from a live leader
+// within the fetch timeout; so a node that was partitioned away cannot
+// disrupt a healthy leader when it comes back. With a majority of grants it
+// becomes Candidate in epoch + 1.
+//
+// The election state of the epoch (the vote given, the leader known) is kept
+// unchanged: Prospective is not persisted and may not grant real votes.
+// Legal transitions: -> Candidate (majority of pre-votes), -> Follower
+// (learns the leader of this or a higher epoch, or goes back to the leader it
+// had after losing the pre-vote), -> Unattached (learns a higher epoch),
+// -> Prospective (a new pre-vote round after the backoff).
+#pragma once
+
+#include <cstdint>
+#include <map>
+
+namespace flotilla::raft {
+
+struct ProspectiveState {
+  enum class Vote { Unrecorded, Granted, Rejected };
+  int32_t epoch = 0;
+  int32_t retained_leader = -1;  // the leader of `epoch` this replica knew (-1: none)
+  int32_t retained_vote = -1;    // the vote it gave in `epoch` (-1: none)
+  int32_t retries = 1;           // pre-vote rounds lost in a row (for backoff)
+  std::map<int32_t, Vote> votes;  // every voter, self included (Granted)
+  int64_t election_deadline_ms = 0;
+  bool backing_off = false;
+  int64_t backoff_deadline_ms = 0;
+  int64_t next_vote_request_ms = 0;
+
+  size_t majority() const { return votes.size() / 2 + 1; }
+  size_t count(Vote v) const {
+    size_t n = 0;
+    for (const auto& [id, s] : votes) n += s == v;
+    return n;
+  }
+  bool won() const { return count(Vote::Granted) >= majority(); }
+  bool lost() const { return count(Vote::Rejected) >= votes.size() - majority() + 1; }
+};
+
+}  // namespace flotilla::raft
