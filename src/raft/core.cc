@@ -533,8 +533,10 @@ void RaftCore::check_invariants() const {
               "log offsets start {} flushed {} end {}", log_.start_offset(), log_.flushed_offset(), log_.end_offset());
   if (auto* l = std::get_if<LeaderState>(&state_)) {
     RAFT_ASSERT(l->epoch() == epoch_, "leader state epoch {} vs {}", l->epoch(), epoch_);
+#if FLOTILLA_RAFT_PLANTED_BUG != 1
     RAFT_ASSERT(!l->high_watermark() || *l->high_watermark() > l->epoch_start_offset(), "leader hw {} <= epoch start {}",
                 *l->high_watermark(), l->epoch_start_offset());
+#endif
     RAFT_ASSERT(l->accumulator().next_offset() >= log_.end_offset(), "accumulator {} behind log end {}",
                 l->accumulator().next_offset(), log_.end_offset());
   }

@@ -271,21 +271,24 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
   if (r.partition_error != ErrorCode::NONE || r.leader_epoch != epoch_) {
     if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
     f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    if (r.partition_error == ErrorCode::NOT_LEADER_OR_FOLLOWER && r.leader_epoch == epoch_ && is_voter()) {
+      // Our leader says it no longer leads (it resigned): elect the next one soon.
+      f->leader_unreachable = true;
+      f->fetch_deadline_ms = std::min(f->fetch_deadline_ms, now_ms + 1 + rng_.uniform(config_.election_timeout_ms / 20 + 1));
+    }
     return;
   }
   if (is_voter()) f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
   f->leader_unreachable = false;
 
   if (r.diverging_epoch) {
-    int64_t to = r.diverging_epoch->offset;
-    // Our epochs above the leader's answer do not exist there: they go entirely
-    // (this also keeps the truncation on a batch boundary).
-    for (const auto& e : log_.epochs()) {
-      if (e.epoch > r.diverging_epoch->epoch) {
-        to = std::min(to, e.start_offset);
-        break;
-      }
-    }
+    // Truncate only at a batch boundary both logs share: if we hold the
+    // leader's epoch, to the smaller of the two ends of that epoch (its
+    // batches came from one leader, so the shorter end is a boundary in both);
+    // if we don't, to the end of our last epoch below it (our later epochs do
+    // not exist on the leader), and the next fetch narrows it down further.
+    OffsetAndEpoch local = log_.end_offset_for_epoch(r.diverging_epoch->epoch);
+    int64_t to = local.epoch == r.diverging_epoch->epoch ? std::min(local.offset, r.diverging_epoch->offset) : local.offset;
     if (to < high_watermark_) {
       spdlog::error("[RaftCore id={}] Leader {} asks to truncate to {} below the high watermark {}; ignoring", config_.local_id,
                     source, to, high_watermark_);

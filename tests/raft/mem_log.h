@@ -36,10 +36,21 @@ class MemLog {
   }
   void truncate_to(int64_t offset) {
     while (!batches_.empty() && batches_.back().base >= offset) batches_.pop_back();
-    if (!batches_.empty() && batches_.back().last >= offset) throw std::runtime_error("truncation inside a batch");
+    if (!batches_.empty() && batches_.back().last >= offset)
+      throw std::runtime_error("truncation at " + std::to_string(offset) + " inside the batch [" + std::to_string(batches_.back().base) +
+                               ", " + std::to_string(batches_.back().last) + "] of epoch " + std::to_string(batches_.back().epoch));
     flushed_ = std::min(flushed_, offset);
   }
-  void flush(int64_t up_to) { flushed_ = std::max(flushed_, std::min(up_to, end_offset())); }
+  // A flush makes whole batches durable (a torn batch is cut by recovery).
+  void flush(int64_t up_to) {
+    int64_t target = std::min(up_to, end_offset());
+    int64_t boundary = 0;
+    for (const auto& b : batches_) {
+      if (b.last + 1 > target) break;
+      boundary = b.last + 1;
+    }
+    flushed_ = std::max(flushed_, boundary);
+  }
   // Crash: everything not flushed is lost.
   void crash() { truncate_to(flushed_); }
   int64_t end_offset() const { return batches_.empty() ? 0 : batches_.back().last + 1; }
