@@ -145,6 +145,17 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   add_ignored(perf_consume_, "--threads");
   add_ignored(perf_consume_, "--num-fetch-threads");
   add_ignored(perf_consume_, "--socket-buffer-size");
+
+  // ---- metadata-quorum
+  quorum_ = app_.add_subcommand("metadata-quorum", "Describe the KRaft metadata quorum (kafka-metadata-quorum.sh)");
+  add_optional(quorum_, "--bootstrap-server", quorum.bootstrap_server, "host:port of a broker (forwards to the controllers)");
+  add_optional(quorum_, "--bootstrap-controller", quorum.bootstrap_controller, "host:port of a controller listener");
+  add_optional(quorum_, "--command-config", quorum.command_config, "Admin client properties file (accepted)");
+  quorum_->require_subcommand(1);
+  quorum_describe_ = quorum_->add_subcommand("describe", "Describe the metadata quorum");
+  quorum_describe_->add_flag("--status", quorum.status, "Leader, epoch, high watermark, lag and voters");
+  quorum_describe_->add_flag("--replication", quorum.replication, "Replication state of every voter and observer");
+  quorum_describe_->add_flag("--human-readable", quorum.human_readable, "Timestamps as delays (with --replication)");
 }
 
 std::optional<int> Cli::parse(int argc, const char* const* argv) {
@@ -174,6 +185,7 @@ std::string Cli::selected() const {
   if (perf_produce_->parsed()) return "perf produce";
   if (perf_consume_->parsed()) return "perf consume";
   if (server_->parsed()) return "server";
+  if (quorum_describe_->parsed()) return "metadata-quorum describe";
   return "";
 }
 
@@ -186,6 +198,7 @@ int Cli::run() {
   if (s == "console-consumer") return run_console_consumer(consumer);
   if (s == "perf produce") return run_perf_produce(perf_produce);
   if (s == "perf consume") return run_perf_consume(perf_consume);
+  if (s == "metadata-quorum describe") return run_metadata_quorum(quorum, std::cout, std::cerr);
   std::cerr << "The server sub-command is not available in this build\n";
   return 1;
 }

@@ -34,6 +34,7 @@ class Cli {
   ConsoleConsumerOptions consumer;
   PerfProduceOptions perf_produce;
   PerfConsumeOptions perf_consume;
+  MetadataQuorumOptions quorum;
 
  private:
   CLI::App app_;
@@ -47,6 +48,8 @@ class Cli {
   CLI::App* perf_produce_ = nullptr;
   CLI::App* perf_consume_ = nullptr;
   CLI::App* server_ = nullptr;
+  CLI::App* quorum_ = nullptr;
+  CLI::App* quorum_describe_ = nullptr;
   // Optional-valued flags read after parsing.
   std::string compression_codec_;
   CLI::Option* compression_opt_ = nullptr;

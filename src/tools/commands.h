@@ -116,4 +116,15 @@ struct PerfConsumeOptions {
 };
 int run_perf_consume(const PerfConsumeOptions& o);
 
+// `flotilla metadata-quorum` (kafka-metadata-quorum.sh)
+struct MetadataQuorumOptions {
+  std::optional<std::string> bootstrap_server;
+  std::optional<std::string> bootstrap_controller;
+  std::optional<std::string> command_config;
+  bool status = false;
+  bool replication = false;
+  bool human_readable = false;
+};
+int run_metadata_quorum(const MetadataQuorumOptions& o, std::ostream& out, std::ostream& err);
+
 }  // namespace flotilla::tools

@@ -88,6 +88,8 @@ int16_t client_max_version(int16_t api_key) {
     case msg::DeleteTopicsRequest::kApiKey: cap = msg::DeleteTopicsRequest::kMaxVersion; break;
     case msg::CreatePartitionsRequest::kApiKey: cap = msg::CreatePartitionsRequest::kMaxVersion; break;
     case msg::DescribeConfigsRequest::kApiKey: cap = msg::DescribeConfigsRequest::kMaxVersion; break;
+    case msg::DescribeQuorumRequest::kApiKey: cap = msg::DescribeQuorumRequest::kMaxVersion; break;
+    case msg::DescribeClusterRequest::kApiKey: cap = msg::DescribeClusterRequest::kMaxVersion; break;
     default: break;
   }
   if (cap >= 0) {

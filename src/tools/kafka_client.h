@@ -82,6 +82,8 @@ FLOTILLA_RESPONSE_OF(DescribeConfigs)
 FLOTILLA_RESPONSE_OF(Produce)
 FLOTILLA_RESPONSE_OF(Fetch)
 FLOTILLA_RESPONSE_OF(ListOffsets)
+FLOTILLA_RESPONSE_OF(DescribeQuorum)
+FLOTILLA_RESPONSE_OF(DescribeCluster)
 #undef FLOTILLA_RESPONSE_OF
 
 // The highest version of an API this client implements (capped at the generated code).

@@ -57,6 +57,22 @@ def test_three_controllers_elect_and_the_broker_serves(cluster):
     for n in c.controllers:
         if n.node_id != q["leader_id"]:
             assert ask(n)["partition_error"] == 6
+    # The operator's view: kafka-metadata-quorum's output, through a controller and through the broker.
+    for flag, addr in (("--bootstrap-controller", c.controllers[0].controller), ("--bootstrap-server", c.brokers[0].bootstrap)):
+        status = run_tool("metadata-quorum", flag, addr, "describe", "--status").stdout
+        fields = dict(line.split(":", 1) for line in status.strip().splitlines())
+        fields = {k: v.strip() for k, v in fields.items()}
+        assert fields["ClusterId"] == c.cluster_id
+        assert int(fields["LeaderId"]) == q["leader_id"]
+        assert int(fields["LeaderEpoch"]) >= q["leader_epoch"]
+        assert fields["CurrentVoters"].strip("[]").split(",") != [""]
+        assert sorted(int(x) for x in fields["CurrentVoters"].strip("[]").split(",")) == [1, 2, 3]
+        assert "100" in fields["CurrentObservers"]
+        rep = run_tool("metadata-quorum", flag, addr, "describe", "--replication").stdout.splitlines()
+        assert rep[0].split() == ["NodeId", "DirectoryId", "LogEndOffset", "Lag", "LastFetchTimestamp",
+                                  "LastCaughtUpTimestamp", "Status"]
+        assert rep[1].split()[0] == str(q["leader_id"]) and rep[1].split()[-1] == "Leader"
+        assert sorted(r.split()[-1] for r in rep[1:]) == ["Follower", "Follower", "Leader", "Observer"]
     # A topic created through the broker is forwarded to the active controller.
     create_topic(c, "orders", partitions=3)
     assert "orders" in topics(c)

@@ -1,0 +1,184 @@
+#include "tools/metadata_quorum.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ostream>
+#include <vector>
+
+#include "tools/commands.h"
+#include "tools/kafka_client.h"
+
+namespace flotilla::tools {
+
+namespace {
+
+using Replica = msg::DescribeQuorumResponse::ReplicaState;
+using Partition = msg::DescribeQuorumResponse::PartitionData;
+
+const Partition* metadata_partition(const msg::DescribeQuorumResponse& r) {
+  for (const auto& t : r.topics)
+    for (const auto& p : t.partitions)
+      if (t.topic_name == "__cluster_metadata" && p.partition_index == 0) return &p;
+  return nullptr;
+}
+
+const Replica* leader_of(const Partition& p) {
+  for (const auto& v : p.current_voters)
+    if (v.replica_id == p.leader_id) return &v;
+  return nullptr;
+}
+
+std::string ids(const std::vector<Replica>& rs) {
+  std::vector<int32_t> v;
+  for (const auto& r : rs) v.push_back(r.replica_id);
+  return fmt::format("[{}]", fmt::join(v, ","));
+}
+
+// Kafka 3.9 prints nodes with their directory ids once the quorum has them
+// (kraft.version 1); a static quorum has none: plain ids then.
+std::string nodes(const std::vector<Replica>& rs) {
+  bool any_dir = std::any_of(rs.begin(), rs.end(), [](const Replica& r) { return !r.replica_directory_id.is_zero(); });
+  if (!any_dir) return ids(rs);
+  std::vector<std::string> parts;
+  for (const auto& r : rs) parts.push_back(fmt::format("{{\"id\": {}, \"directoryId\": \"{}\"}}", r.replica_id, r.replica_directory_id.to_string()));
+  return fmt::format("[{}]", fmt::join(parts, ", "));
+}
+
+std::string timestamp(int64_t ts, int64_t now_ms, bool human) {
+  if (ts < 0) return "-1";
+  if (!human) return std::to_string(ts);
+  return fmt::format("{} ms ago", std::max<int64_t>(0, now_ms - ts));
+}
+
+}  // namespace
+
+std::string format_quorum_status(const msg::DescribeQuorumResponse& response, const std::string& cluster_id) {
+  const Partition* p = metadata_partition(response);
+  if (!p) return "";
+  const Replica* leader = leader_of(*p);
+  int64_t leader_end = leader ? leader->log_end_offset : -1;
+  // The follower furthest behind (the leader itself if nobody is).
+  const Replica* laggard = leader;
+  for (const auto& v : p->current_voters)
+    if (!laggard || v.log_end_offset < laggard->log_end_offset) laggard = &v;
+  int64_t max_lag = laggard && leader ? leader_end - laggard->log_end_offset : 0;
+  int64_t max_lag_ms = -1;
+  if (laggard == leader) {
+    max_lag_ms = 0;
+  } else if (leader && laggard && leader->last_caught_up_timestamp >= 0 && laggard->last_caught_up_timestamp >= 0) {
+    max_lag_ms = leader->last_caught_up_timestamp - laggard->last_caught_up_timestamp;
+  }
+  std::string out;
+  auto line = [&](const char* label, const std::string& value) { out += fmt::format("{:<24}{}\n", std::string(label) + ":", value); };
+  line("ClusterId", cluster_id);
+  line("LeaderId", std::to_string(p->leader_id));
+  line("LeaderEpoch", std::to_string(p->leader_epoch));
+  line("HighWatermark", std::to_string(p->high_watermark));
+  line("MaxFollowerLag", std::to_string(max_lag));
+  line("MaxFollowerLagTimeMs", std::to_string(max_lag_ms));
+  line("CurrentVoters", nodes(p->current_voters));
+  line("CurrentObservers", nodes(p->observers));
+  return out;
+}
+
+std::string format_quorum_replication(const msg::DescribeQuorumResponse& response, int64_t now_ms, bool human_readable) {
+  const Partition* p = metadata_partition(response);
+  if (!p) return "";
+  const Replica* leader = leader_of(*p);
+  int64_t leader_end = leader ? leader->log_end_offset : 0;
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NodeId", "DirectoryId", "LogEndOffset", "Lag", "LastFetchTimestamp", "LastCaughtUpTimestamp", "Status"});
+  auto add = [&](const Replica& r, const char* status) {
+    rows.push_back({std::to_string(r.replica_id), r.replica_directory_id.to_string(), std::to_string(r.log_end_offset),
+                    std::to_string(std::max<int64_t>(0, leader_end - r.log_end_offset)),
+                    timestamp(r.last_fetch_timestamp, now_ms, human_readable),
+                    timestamp(r.last_caught_up_timestamp, now_ms, human_readable), status});
+  };
+  if (leader) add(*leader, "Leader");
+  for (const auto& v : p->current_voters)
+    if (&v != leader) add(v, "Follower");
+  for (const auto& o : p->observers) add(o, "Observer");
+  // Left-aligned columns padded to their widest cell, tab-separated.
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (i) line += '\t';
+      line += fmt::format("{:<{}}", r[i], width[i]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+int run_metadata_quorum(const MetadataQuorumOptions& o, std::ostream& out, std::ostream& err) {
+  if (!o.bootstrap_server == !o.bootstrap_controller) {
+    err << "Exactly one of --bootstrap-server or --bootstrap-controller must be given\n";
+    return 1;
+  }
+  if (o.status == o.replication) {
+    err << "Exactly one of --status or --replication must be given\n";
+    return 1;
+  }
+  const std::string& bootstrap = o.bootstrap_server ? *o.bootstrap_server : *o.bootstrap_controller;
+  try {
+    std::string last_error = "no bootstrap address";
+    // Any of the comma-separated addresses; the first that answers is used.
+    size_t pos = 0;
+    while (pos <= bootstrap.size()) {
+      size_t comma = bootstrap.find(',', pos);
+      std::string addr = bootstrap.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      pos = comma == std::string::npos ? bootstrap.size() + 1 : comma + 1;
+      std::unique_ptr<Connection> c;
+      try {
+        auto [host, port] = parse_host_port(addr);
+        c = std::make_unique<Connection>(host, port, "flotilla-metadata-quorum", 10000);
+      } catch (const NetworkError& e) {
+        last_error = e.what();
+        continue;
+      }
+      msg::DescribeQuorumRequest req;
+      msg::DescribeQuorumRequest::TopicData t;
+      t.topic_name = "__cluster_metadata";
+      msg::DescribeQuorumRequest::PartitionData pd;
+      pd.partition_index = 0;
+      t.partitions.push_back(pd);
+      req.topics.push_back(t);
+      auto [resp, frame] = c->call(req, c->version_for(msg::DescribeQuorumRequest::kApiKey));
+      if (resp.error_code != 0) throw KafkaError(static_cast<ErrorCode>(resp.error_code), error_text(resp.error_code, resp.error_message));
+      const Partition* p = metadata_partition(resp);
+      if (!p) throw KafkaError(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "no __cluster_metadata-0 in the response");
+      if (p->error_code != 0) throw KafkaError(static_cast<ErrorCode>(p->error_code), error_text(p->error_code, p->error_message));
+      if (o.status) {
+        std::string cluster_id;
+        if (c->supports(msg::DescribeClusterRequest::kApiKey)) {
+          msg::DescribeClusterRequest dc;
+          int16_t v = c->version_for(msg::DescribeClusterRequest::kApiKey);
+          if (v >= 1) dc.endpoint_type = o.bootstrap_controller ? 2 : 1;
+          auto [cr, cf] = c->call(dc, v);
+          cluster_id = cr.cluster_id;
+        }
+        out << format_quorum_status(resp, cluster_id);
+      } else {
+        int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        out << format_quorum_replication(resp, now, o.human_readable);
+      }
+      return 0;
+    }
+    err << "Error: could not connect to " << bootstrap << ": " << last_error << "\n";
+    return 1;
+  } catch (const KafkaError& e) {
+    err << "Error: " << error_name(e.code()) << ": " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    err << "Error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+}  // namespace flotilla::tools
