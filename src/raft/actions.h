@@ -37,6 +37,10 @@ struct FlushLog {
 struct SendRequest {
   int32_t destination = -1;
   RaftRequest request;
+  // Given back with the response (RaftCore::handle_response): a response to
+  // an older request than the one in flight (a late answer after a timeout,
+  // a duplicate) must not be applied as the current one.
+  uint64_t correlation_id = 0;
 };
 struct SendResponse {
   uint64_t request_id = 0;

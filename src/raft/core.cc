@@ -468,7 +468,8 @@ void RaftCore::handle_request(uint64_t request_id, int32_t source, RaftRequest r
   check_invariants();
 }
 
-void RaftCore::handle_response(int32_t source, RaftResponse response, int64_t now_ms) {
+void RaftCore::handle_response(int32_t source, RaftResponse response, int64_t now_ms, uint64_t correlation_id) {
+  response_correlation_ = correlation_id;
   std::visit(Overloaded{[&](const VoteResponse& r) { handle_vote_response(source, r, now_ms); },
                         [&](const BeginQuorumEpochResponse& r) { handle_begin_quorum_response(source, r, now_ms); },
                         [&](const EndQuorumEpochResponse& r) { handle_end_quorum_response(source, r, now_ms); },
@@ -484,7 +485,9 @@ void RaftCore::on_request_failed(int32_t destination, int64_t now_ms) {
   if (auto* f = std::get_if<FollowerState>(&state_); f && destination == f->leader_id) {
     f->fetch_in_flight = false;
     f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
-    if (is_voter()) {
+    if (is_voter() && ++f->failed_requests == 1 && !f->leader_unreachable) {
+      f->next_fetch_ms = now_ms;  // reconnect and fetch again at once
+    } else if (is_voter()) {
       if (!f->leader_unreachable) {
         spdlog::info("[RaftCore id={}] Lost the connection to leader {}; pre-vote soon", config_.local_id, f->leader_id);
       }

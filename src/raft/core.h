@@ -96,7 +96,8 @@ class RaftCore {
   // (possibly later: a leader parks fetches that wait for data).
   void handle_request(uint64_t request_id, int32_t source, RaftRequest request, int64_t now_ms);
   // A response to a request this core sent to `source`.
-  void handle_response(int32_t source, RaftResponse response, int64_t now_ms);
+  // `correlation_id`: as emitted with the SendRequest (0: unknown, accepted).
+  void handle_response(int32_t source, RaftResponse response, int64_t now_ms, uint64_t correlation_id = 0);
   // A request to `destination` was not delivered or answered (connection
   // refused, reset, timed out): whatever was in flight to it is not. A
   // follower whose leader became unreachable starts a pre-vote almost at once
@@ -175,6 +176,8 @@ class RaftCore {
   // Replication (core_replication.cc).
   void handle_fetch_request(uint64_t id, int32_t source, const FetchRequest& r, int64_t now_ms);
   void handle_fetch_response(int32_t source, const FetchResponse& r, int64_t now_ms);
+  // Whether a response answers the request in flight (correlation ids match, or unknown).
+  bool answers(uint64_t in_flight) const { return response_correlation_ == 0 || response_correlation_ == in_flight; }
   void handle_fetch_snapshot_request(uint64_t id, int32_t source, const FetchSnapshotRequest& r, int64_t now_ms);
   void maybe_send_fetch(int64_t now_ms);
   void drain_accumulator(int64_t now_ms, bool force);
@@ -201,6 +204,8 @@ class RaftCore {
   std::map<int32_t, int64_t> hw_sent_;
   std::vector<Action> actions_;
   LeaderAndEpoch announced_;  // last LeaderChanged emitted
+  uint64_t next_correlation_ = 1;
+  uint64_t response_correlation_ = 0;  // of the response being handled (0: unknown)
   bool started_ = false;
   // For invariant checks across steps.
   mutable int32_t checked_epoch_ = 0;

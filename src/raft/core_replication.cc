@@ -196,7 +196,8 @@ void RaftCore::maybe_send_fetch(int64_t now_ms) {
   r.log_start_offset = log_.start_offset();
   r.max_wait_ms = config_.fetch_max_wait_ms;
   r.max_bytes = config_.fetch_max_bytes;
-  emit(SendRequest{f->leader_id, r});
+  f->fetch_correlation = next_correlation_++;
+  emit(SendRequest{f->leader_id, r, f->fetch_correlation});
   f->fetch_in_flight = true;
   f->fetch_sent_ms = now_ms;
 }
@@ -219,7 +220,8 @@ void RaftCore::poll_observer_discovery(UnattachedState& u, int64_t now_ms) {
   r.log_start_offset = log_.start_offset();
   r.max_wait_ms = 0;
   r.max_bytes = 0;
-  emit(SendRequest{target, r});
+  u.fetch_correlation = next_correlation_++;
+  emit(SendRequest{target, r, u.fetch_correlation});
   u.fetch_in_flight = true;
   u.fetch_sent_ms = now_ms;
   u.next_fetch_ms = now_ms + config_.retry_backoff_ms;
@@ -246,6 +248,7 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
   if (!f || source != f->leader_id) {
     if (auto* u = std::get_if<UnattachedState>(&state_); u && !is_voter()) {
       // An observer's discovery fetch: the voter told us the leader it knows.
+      if (!answers(u->fetch_correlation)) return;
       u->fetch_in_flight = false;
       u->next_fetch_ms = now_ms + config_.retry_backoff_ms;
       if (r.error == ErrorCode::NONE && r.leader_epoch >= epoch_ && r.leader_id >= 0 && r.leader_id != config_.local_id) {
@@ -262,6 +265,9 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
     if (r.error == ErrorCode::NONE && r.leader_epoch > epoch_) maybe_transition(r.leader_id, r.leader_epoch, now_ms);
     return;
   }
+  // Only the answer to the fetch in flight: a late one (after a timeout) or a
+  // duplicate could truncate what we appended since, after the leader counted it.
+  if (!f->fetch_in_flight || !answers(f->fetch_correlation)) return;
   f->fetch_in_flight = false;
   if (r.error != ErrorCode::NONE) {
     spdlog::warn("[RaftCore id={}] Fetch from {} failed: {}", config_.local_id, source, error_name(r.error));
@@ -280,6 +286,7 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
   }
   if (is_voter()) f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
   f->leader_unreachable = false;
+  f->failed_requests = 0;
 
   if (r.diverging_epoch) {
     // Truncate only at a batch boundary both logs share: if we hold the

@@ -189,10 +189,14 @@ void RaftDriver::apply(Action& action) {
                           RAFT_ASSERT(info.last_offset == a.last_offset, "appended up to {} expected {}", info.last_offset,
                                       a.last_offset);
                         },
-                        [&](TruncateLog& t) { log_->truncate_to(t.offset); },
+                        [&](TruncateLog& t) {
+                          log_->truncate_to(t.offset);
+                          if (flush_in_flight_) truncated_during_flush_ = std::min(truncated_during_flush_, t.offset);
+                          flush_wanted_ = std::min(flush_wanted_, t.offset);
+                        },
                         [&](FlushLog& f) { request_flush(f.up_to); },
                         [&](SendRequest& s) {
-                          if (sender_) sender_(s.destination, std::move(s.request));
+                          if (sender_) sender_(s.destination, std::move(s.request), s.correlation_id);
                         },
                         [&](SendResponse& r) { respond(r); },
                         [&](HighWatermarkChanged& h) {
@@ -237,7 +241,9 @@ void RaftDriver::request_flush(int64_t up_to) {
 
 void RaftDriver::start_flush() {
   flush_in_flight_ = true;
-  int64_t target = flush_wanted_;
+  truncated_during_flush_ = INT64_MAX;
+  // Only what is written now is covered by this fsync.
+  int64_t target = std::min(flush_wanted_, log_->log_end_offset());
   auto alive = alive_;
   storage::Log* log = log_.get();
   asio::post(*io_thread_, [this, alive, log, target] {
@@ -245,8 +251,9 @@ void RaftDriver::start_flush() {
     asio::post(io_, [this, alive, target] {
       if (!*alive || stopped_) return;
       flush_in_flight_ = false;
-      core_->on_log_flushed(target, now_ms());
-      if (flush_wanted_ > target) start_flush();
+      int64_t durable = std::min(target, truncated_during_flush_);
+      core_->on_log_flushed(durable, now_ms());
+      if (flush_wanted_ > durable) start_flush();
       pump();
     });
   });
@@ -304,9 +311,9 @@ void RaftDriver::handle_request(int32_t source, RaftRequest request, std::functi
   pump();
 }
 
-void RaftDriver::handle_response(int32_t source, RaftResponse response) {
+void RaftDriver::handle_response(int32_t source, RaftResponse response, uint64_t correlation_id) {
   if (!started_ || stopped_) return;
-  core_->handle_response(source, std::move(response), now_ms());
+  core_->handle_response(source, std::move(response), now_ms(), correlation_id);
   pump();
 }
 

@@ -82,10 +82,10 @@ class RaftDriver : public RaftClient {
 
   // The network side (raft/network.h, the controller listener): inbound requests with a
   // responder, responses to our requests, and the sender of our requests.
-  using Sender = std::function<void(int32_t destination, RaftRequest request)>;
+  using Sender = std::function<void(int32_t destination, RaftRequest request, uint64_t correlation_id)>;
   void set_sender(Sender sender) { sender_ = std::move(sender); }
   void handle_request(int32_t source, RaftRequest request, std::function<void(RaftResponse)> respond);
-  void handle_response(int32_t source, RaftResponse response);
+  void handle_response(int32_t source, RaftResponse response, uint64_t correlation_id = 0);
   // A request to `destination` was not delivered or answered (connection
   // refused, reset, timed out).
   void handle_send_failure(int32_t destination);
@@ -137,6 +137,9 @@ class RaftDriver : public RaftClient {
   bool persist_in_flight_ = false;
   bool flush_in_flight_ = false;
   int64_t flush_wanted_ = 0;
+  // The lowest offset truncated while the current flush ran: a flush started
+  // before a truncation proves nothing about what was appended after it.
+  int64_t truncated_during_flush_ = INT64_MAX;
   bool poll_posted_ = false;
   bool delivery_posted_ = false;
   bool delivering_ = false;

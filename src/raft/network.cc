@@ -18,7 +18,9 @@ RaftNetwork::~RaftNetwork() {
 }
 
 void RaftNetwork::attach() {
-  driver_.set_sender([this](int32_t destination, RaftRequest request) { send(destination, std::move(request)); });
+  driver_.set_sender([this](int32_t destination, RaftRequest request, uint64_t correlation_id) {
+    send(destination, std::move(request), correlation_id);
+  });
 }
 
 net::Client& RaftNetwork::client_for(int32_t destination) {
@@ -31,7 +33,7 @@ net::Client& RaftNetwork::client_for(int32_t destination) {
   return *c;
 }
 
-void RaftNetwork::send(int32_t destination, RaftRequest request) {
+void RaftNetwork::send(int32_t destination, RaftRequest request, uint64_t correlation_id) {
   if (!voters_.count(destination)) {
     spdlog::warn("[RaftNetwork id={}] No endpoint for node {}", local_id_, destination);
     auto alive = alive_;
@@ -49,7 +51,7 @@ void RaftNetwork::send(int32_t destination, RaftRequest request) {
   cr.body = std::move(wire.body);
   auto alive = alive_;
   int16_t key = wire.api_key, version = wire.api_version;
-  client_for(destination).send(std::move(cr), [this, alive, destination, key, version](net::ClientResponse r) {
+  client_for(destination).send(std::move(cr), [this, alive, destination, key, version, correlation_id](net::ClientResponse r) {
     if (!*alive) return;
     if (r.error) {
       spdlog::debug("[RaftNetwork id={}] Request {} to node {} failed: {}", local_id_, key, destination, r.error.message());
@@ -58,7 +60,7 @@ void RaftNetwork::send(int32_t destination, RaftRequest request) {
     }
     try {
       ByteReader body = r.body();
-      driver_.handle_response(destination, rpc::decode_response(key, version, body));
+      driver_.handle_response(destination, rpc::decode_response(key, version, body), correlation_id);
     } catch (const std::exception& e) {
       spdlog::warn("[RaftNetwork id={}] Malformed response {} from node {}: {}", local_id_, key, destination, e.what());
       driver_.handle_send_failure(destination);

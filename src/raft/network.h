@@ -35,7 +35,7 @@ class RaftNetwork {
 
   // Installs itself as the driver's sender.
   void attach();
-  void send(int32_t destination, RaftRequest request);
+  void send(int32_t destination, RaftRequest request, uint64_t correlation_id = 0);
   void close();
 
  private:

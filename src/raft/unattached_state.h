@@ -15,6 +15,7 @@ struct UnattachedState {
   // the leader it knows): the discovery fetch in flight, and the next one.
   bool fetch_in_flight = false;
   int64_t fetch_sent_ms = 0;
+  uint64_t fetch_correlation = 0;
   int64_t next_fetch_ms = 0;
 };
 

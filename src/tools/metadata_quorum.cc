@@ -154,6 +154,26 @@ int run_metadata_quorum(const MetadataQuorumOptions& o, std::ostream& out, std::
       if (resp.error_code != 0) throw KafkaError(static_cast<ErrorCode>(resp.error_code), error_text(resp.error_code, resp.error_message));
       const Partition* p = metadata_partition(resp);
       if (!p) throw KafkaError(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "no __cluster_metadata-0 in the response");
+      // Only the leader describes the quorum: a controller that is not the
+      // leader says so; ask it for the controllers (DescribeCluster, KIP-919)
+      // and go to the active one, as Kafka's admin client does.
+      if (p->error_code == static_cast<int16_t>(ErrorCode::NOT_LEADER_OR_FOLLOWER) && o.bootstrap_controller &&
+          c->supports(msg::DescribeClusterRequest::kApiKey)) {
+        msg::DescribeClusterRequest dc;
+        int16_t v = c->version_for(msg::DescribeClusterRequest::kApiKey);
+        if (v >= 1) dc.endpoint_type = 2;
+        auto [cr, cf] = c->call(dc, v);
+        for (const auto& b : cr.brokers) {
+          if (b.broker_id != cr.controller_id) continue;
+          c = std::make_unique<Connection>(b.host, b.port, "flotilla-metadata-quorum", 10000);
+          auto [resp2, frame2] = c->call(req, c->version_for(msg::DescribeQuorumRequest::kApiKey));
+          resp = std::move(resp2);
+          frame = std::move(frame2);
+          p = metadata_partition(resp);
+          if (!p) throw KafkaError(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "no __cluster_metadata-0 in the response");
+          break;
+        }
+      }
       if (p->error_code != 0) throw KafkaError(static_cast<ErrorCode>(p->error_code), error_text(p->error_code, p->error_message));
       if (o.status) {
         std::string cluster_id;

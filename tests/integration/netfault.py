@@ -64,6 +64,8 @@ class LinkProxy:
         self.blocked = True
 
     def heal(self):
+        if not self.blocked:
+            return  # a healthy link keeps its connections
         self.blocked = False
         with self.lock:
             conns, self.conns = self.conns, []
@@ -77,4 +79,5 @@ class LinkProxy:
     def close(self):
         self.closed = True
         self.sock.close()
+        self.blocked = True
         self.heal()

@@ -58,7 +58,9 @@ def test_three_controllers_elect_and_the_broker_serves(cluster):
         if n.node_id != q["leader_id"]:
             assert ask(n)["partition_error"] == 6
     # The operator's view: kafka-metadata-quorum's output, through a controller and through the broker.
-    for flag, addr in (("--bootstrap-controller", c.controllers[0].controller), ("--bootstrap-server", c.brokers[0].bootstrap)):
+    # (Any controller will do: the tool finds the leader, as Kafka's admin client does.)
+    targets = [("--bootstrap-controller", n.controller) for n in c.controllers]
+    for flag, addr in targets + [("--bootstrap-server", c.brokers[0].bootstrap)]:
         status = run_tool("metadata-quorum", flag, addr, "describe", "--status").stdout
         fields = dict(line.split(":", 1) for line in status.strip().splitlines())
         fields = {k: v.strip() for k, v in fields.items()}

@@ -647,7 +647,13 @@ TEST(RaftCorePreVote, GrantedOnlyWithoutALiveLeaderAndNeverChangesState) {
   EXPECT_EQ(r.leader_id, 1);
   EXPECT_EQ(r.leader_epoch, 3);
   EXPECT_EQ(core.epoch(), 3);
-  // The connection to the leader broke: now it is granted, still no state change.
+  // One broken connection is retried at once (a live leader just reconnects);
+  // the pre-vote is still refused.
+  core.on_request_failed(1, 30);
+  core.take_actions();
+  core.handle_request(7, 3, pv, 30);
+  EXPECT_FALSE(std::get<VoteResponse>(all_of<SendResponse>(core.take_actions()).at(0).response).vote_granted);
+  // It fails again: the leader is gone; now the pre-vote is granted, still no state change.
   core.on_request_failed(1, 30);
   core.take_actions();
   core.handle_request(3, 3, pv, 31);
@@ -673,6 +679,10 @@ TEST(RaftCorePreVote, ABrokenLeaderConnectionStartsAPreVoteWithinAFewMs) {
   core.handle_request(1, 1, b, 10);
   core.take_actions();
   core.on_request_failed(1, 100);
+  EXPECT_EQ(core.next_deadline_ms(), 100);  // first: reconnect and fetch again at once
+  core.poll(100);
+  core.take_actions();
+  core.on_request_failed(1, 100);  // refused again: the leader is gone
   for (int64_t now = 100; now <= 100 + 1000 / 20 + 1 && core.role() != Role::Prospective; ++now) core.poll(now);
   EXPECT_EQ(core.role(), Role::Prospective);
   core.take_actions();

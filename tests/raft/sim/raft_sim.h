@@ -137,6 +137,7 @@ class Simulation {
     bool is_request;
     bool is_failure;  // a request that failed: tell `to` (the sender) about `from`
     uint64_t request_id;
+    uint64_t correlation;  // the core's, given back with the response
     RaftRequest request;
     RaftResponse response;
   };
@@ -309,7 +310,7 @@ class Simulation {
       n.core->handle_request(e.request_id, e.from, std::move(e.request), now_);
     } else {
       if (cut_.count({e.from, e.to})) return;
-      n.core->handle_response(e.from, std::move(e.response), now_);
+      n.core->handle_response(e.from, std::move(e.response), now_, e.correlation);
     }
     drain(e.to);
   }
@@ -340,7 +341,7 @@ class Simulation {
       Envelope dup = e;
       if (dup.is_request) {
         dup.request_id = next_request_id_++;
-        requesters_[dup.request_id] = e.from;
+        requesters_[dup.request_id] = {e.from, e.correlation};
       }
       post(std::move(dup), 1 + rng_.uniform(20));
     }
@@ -388,7 +389,8 @@ class Simulation {
         e.to = s->destination;
         e.is_request = true;
         e.request_id = next_request_id_++;
-        requesters_[e.request_id] = id;
+        requesters_[e.request_id] = {id, s->correlation_id};
+        e.correlation = s->correlation_id;
         e.request = std::move(s->request);
         send(std::move(e));
       } else if (auto* r = std::get_if<SendResponse>(&a)) {
@@ -396,7 +398,8 @@ class Simulation {
         if (it == requesters_.end()) continue;
         Envelope e{};
         e.from = id;
-        e.to = it->second;
+        e.to = it->second.first;
+        e.correlation = it->second.second;
         requesters_.erase(it);
         if (auto* f = std::get_if<FetchResponse>(&r->response); f && f->read) {
           f->records = std::make_shared<const std::vector<uint8_t>>(n.log.read(f->read->offset, f->read->max_bytes));
@@ -446,7 +449,7 @@ class Simulation {
   std::vector<int32_t> voters_;
   std::map<int32_t, Node> nodes_;
   std::vector<Envelope> inflight_;
-  std::map<uint64_t, int32_t> requesters_;
+  std::map<uint64_t, std::pair<int32_t, uint64_t>> requesters_;  // request id -> (sender, its correlation)
   std::set<std::pair<int32_t, int32_t>> cut_;  // directed links that deliver nothing
   std::map<int32_t, int32_t> leaders_;         // epoch -> leader
   std::map<int64_t, std::vector<uint8_t>> committed_;  // base offset -> batch bytes
