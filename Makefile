@@ -62,6 +62,8 @@ test: build
 
 bench: build
 	$(BUILD)/bench/flotilla_bench --benchmark_min_time=0.2
+	$(BUILD)/bench/raft_bench --writers 1,100 --seconds 3
+	$(PYTHON) bench/quorum_bench.py --bin $(BUILD)/flotilla --runs 10 --creates 300
 	$(PYTHON) bench/e2e_bench.py --bin $(BUILD)/flotilla
 
 clean:
