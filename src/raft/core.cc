@@ -6,6 +6,7 @@
 #include "common/bytes.h"
 #include "protocol/messages.h"
 #include "protocol/metadata_record.h"
+#include "protocol/record_batch.h"
 #include "raft/assert.h"
 
 namespace flotilla::raft {
@@ -44,6 +45,77 @@ std::vector<uint8_t> leader_change_value(int32_t leader_id, const std::vector<in
 RaftCore::RaftCore(RaftCoreConfig config, Rng rng) : config_(std::move(config)), rng_(rng) {
   std::sort(config_.voters.begin(), config_.voters.end());
   config_.voters.erase(std::unique(config_.voters.begin(), config_.voters.end()), config_.voters.end());
+  voter_history_.push_back(VoterSetEntry{-1, config_.voters});
+}
+
+// ---------------------------------------------------------------- voter set (KIP-853)
+
+void RaftCore::set_voters(std::vector<int32_t> voters) {
+  std::sort(voters.begin(), voters.end());
+  voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
+  if (voters == config_.voters) return;
+  spdlog::info("[RaftCore id={}] Voter set is now {} (was {})", config_.local_id, fmt::join(voters, ","), fmt::join(config_.voters, ","));
+  config_.voters = std::move(voters);
+  if (auto* l = std::get_if<LeaderState>(&state_)) {
+    l->update_voters(config_.voters);
+    if (l->high_watermark() && *l->high_watermark() > high_watermark_) set_high_watermark(*l->high_watermark());
+  }
+}
+
+void RaftCore::note_voters_in_batch(std::span<const uint8_t> batch, int64_t base_offset, int64_t now_ms) {
+  try {
+    for (const auto& r : records::decode_records(batch)) {
+      if (!r.key || !r.value || r.key->size() < 4) continue;
+      if (protocol::parse_control_key(*r.key) != ControlType::KRAFT_VOTERS) continue;
+      msg::VotersRecord v;
+      ByteReader rd(r.value->data(), r.value->size());
+      v.decode(rd, 0);
+      std::vector<int32_t> ids;
+      for (const auto& x : v.voters) ids.push_back(x.voter_id);
+      std::sort(ids.begin(), ids.end());
+      voter_history_.push_back(VoterSetEntry{r.offset >= 0 ? r.offset : base_offset, ids});
+      set_voters(ids);
+      // An observer that became a voter now watches its leader like one.
+      if (auto* f = std::get_if<FollowerState>(&state_); f && is_voter() && f->fetch_deadline_ms == INT64_MAX)
+        f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("[RaftCore id={}] Undecodable control batch at {}: {}", config_.local_id, base_offset, e.what());
+  }
+}
+
+void RaftCore::forget_voters_from(int64_t offset) {
+  while (voter_history_.size() > 1 && voter_history_.back().offset >= offset) voter_history_.pop_back();
+  set_voters(voter_history_.back().voters);
+}
+
+std::optional<int64_t> RaftCore::append_voters_change(std::vector<int32_t> voters, std::vector<uint8_t> voters_record, int64_t now_ms) {
+  auto* l = std::get_if<LeaderState>(&state_);
+  if (!l || !l->high_watermark()) return std::nullopt;        // nothing of this epoch committed yet
+  if (voter_history_.back().offset >= high_watermark_) return std::nullopt;  // a change is pending
+  if (voters.empty()) return std::nullopt;
+  int64_t offset = l->accumulator().append_control({{control_record_key(ControlType::KRAFT_VOTERS), std::move(voters_record)}}, now_ms);
+  voter_history_.push_back(VoterSetEntry{offset, voters});
+  set_voters(std::move(voters));
+  drain_accumulator(now_ms, true);
+  check_invariants();
+  return offset;
+}
+
+std::optional<ReplicaProgress> RaftCore::observer_progress(int32_t id) const {
+  auto* l = std::get_if<LeaderState>(&state_);
+  if (!l) return std::nullopt;
+  auto it = l->observers().find(id);
+  if (it == l->observers().end()) return std::nullopt;
+  return it->second;
+}
+
+void RaftCore::maybe_resign_after_removal(int64_t now_ms) {
+  if (!std::holds_alternative<LeaderState>(state_) || is_voter()) return;
+  if (high_watermark_ > voter_history_.back().offset) {
+    spdlog::info("[RaftCore id={}] Removed from the voter set (committed); resigning", config_.local_id);
+    transition_to_resigned(now_ms);
+  }
 }
 
 bool RaftCore::is_voter() const {
@@ -112,6 +184,8 @@ void RaftCore::start(const std::optional<ElectionState>& persisted, const Initia
   RAFT_ASSERT(!started_, "started twice");
   started_ = true;
   log_.reset(log.start_offset, log.end_offset, log.flushed_offset, log.epochs);
+  for (const auto& v : log.voter_history) voter_history_.push_back(v);
+  if (!log.voter_history.empty()) set_voters(voter_history_.back().voters);
   ElectionState e = persisted.value_or(ElectionState{});
   epoch_ = std::max(0, e.epoch);
   const int32_t self = config_.local_id;
@@ -127,7 +201,12 @@ void RaftCore::start(const std::optional<ElectionState>& persisted, const Initia
     // We led this epoch before the restart: we may not lead it again, nor vote in it.
     state_ = ResignedState{epoch_, self, now_ms + random_election_timeout_ms(), {}, {}, 0};
   } else if (e.leader_id >= 0) {
-    state_ = FollowerState{epoch_, e.leader_id, now_ms + config_.fetch_timeout_ms, false, 0, now_ms, -1};
+    FollowerState f;
+    f.epoch = epoch_;
+    f.leader_id = e.leader_id;
+    f.fetch_deadline_ms = is_voter() ? now_ms + config_.fetch_timeout_ms : INT64_MAX;
+    f.next_fetch_ms = now_ms;
+    state_ = f;
   } else if (e.voted_id == self && self >= 0) {
     CandidateState c;
     c.epoch = epoch_;
@@ -434,6 +513,7 @@ void RaftCore::poll(int64_t now_ms) {
       send_end_quorum(now_ms);
     }
   }
+  maybe_resign_after_removal(now_ms);
   check_invariants();
 }
 
@@ -465,6 +545,7 @@ void RaftCore::handle_request(uint64_t request_id, int32_t source, RaftRequest r
                         [&](const FetchRequest& r) { handle_fetch_request(request_id, source, r, now_ms); },
                         [&](const FetchSnapshotRequest& r) { handle_fetch_snapshot_request(request_id, source, r, now_ms); }},
              request);
+  maybe_resign_after_removal(now_ms);
   check_invariants();
 }
 

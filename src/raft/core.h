@@ -26,6 +26,7 @@
 #include <map>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -48,7 +49,10 @@ namespace flotilla::raft {
 
 struct RaftCoreConfig {
   int32_t local_id = -1;
-  std::vector<int32_t> voters;  // the static voter set (controller.quorum.voters or the bootstrap checkpoint)
+  std::vector<int32_t> voters;  // the initial voter set (controller.quorum.voters or the bootstrap checkpoint)
+  // controller.quorum.bootstrap.servers as pseudo ids (-2, -3, ...): where an
+  // observer that knows no voter asks for the leader.
+  std::vector<int32_t> bootstrap_ids;
   std::string cluster_id;
   int32_t election_timeout_ms = 1000;      // controller.quorum.election.timeout.ms
   int32_t election_backoff_max_ms = 1000;  // controller.quorum.election.backoff.max.ms
@@ -67,6 +71,8 @@ struct InitialLogState {
   int64_t end_offset = 0;
   int64_t flushed_offset = 0;
   std::vector<EpochEntry> epochs;
+  // VotersRecords found in the log, in offset order (dynamic quorums).
+  std::vector<VoterSetEntry> voter_history;
 };
 
 class RaftCore {
@@ -89,6 +95,14 @@ class RaftCore {
   std::optional<int64_t> append(std::vector<std::vector<uint8_t>> record_values, int32_t epoch, int64_t now_ms);
   // Builds the pending batch now instead of waiting for the linger.
   void flush_appends(int64_t now_ms);
+  // KIP-853, leader only: appends a VotersRecord (its encoded value) making
+  // `voters` the voter set, effective at once. One change at a time: refused
+  // (nullopt) while an earlier change is uncommitted or before an entry of
+  // this epoch is committed. Returns the record's offset.
+  std::optional<int64_t> append_voters_change(std::vector<int32_t> voters, std::vector<uint8_t> voters_record, int64_t now_ms);
+  const std::vector<VoterSetEntry>& voter_history() const { return voter_history_; }
+  // Observers known to a leader: (end offset, last fetch ms) by id.
+  std::optional<ReplicaProgress> observer_progress(int32_t id) const;
 
   // The log is durable below `up_to` (completion of a FlushLog).
   void on_log_flushed(int64_t up_to, int64_t now_ms);
@@ -188,10 +202,18 @@ class RaftCore {
   void poll_leader(LeaderState& s, int64_t now_ms);
   void poll_follower(FollowerState& s, int64_t now_ms);
 
+  void set_voters(std::vector<int32_t> voters);
+  // A follower read VotersRecords in batches it appended / truncated them away.
+  void note_voters_in_batch(std::span<const uint8_t> batch, int64_t base_offset, int64_t now_ms);
+  void forget_voters_from(int64_t offset);
+  // A leader removed from the voter set steps down once that change commits.
+  void maybe_resign_after_removal(int64_t now_ms);
+
   void emit(Action a) { actions_.push_back(std::move(a)); }
   bool cluster_id_ok(const std::string& id) const { return id.empty() || config_.cluster_id.empty() || id == config_.cluster_id; }
 
   RaftCoreConfig config_;
+  std::vector<VoterSetEntry> voter_history_;  // the initial set first
   Rng rng_;
   State state_;
   int32_t epoch_ = 0;

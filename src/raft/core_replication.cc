@@ -56,6 +56,7 @@ void RaftCore::on_log_flushed(int64_t up_to, int64_t now_ms) {
   } else if (std::holds_alternative<FollowerState>(state_)) {
     maybe_send_fetch(now_ms);
   }
+  maybe_resign_after_removal(now_ms);
   check_invariants();
 }
 
@@ -209,8 +210,9 @@ void RaftCore::poll_observer_discovery(UnattachedState& u, int64_t now_ms) {
     if (now_ms < u.fetch_sent_ms + config_.request_timeout_ms) return;
     u.fetch_in_flight = false;
   }
-  if (now_ms < u.next_fetch_ms || config_.voters.empty()) return;
-  int32_t target = config_.voters[rng_.uniform(static_cast<int64_t>(config_.voters.size()))];
+  const auto& pool = config_.voters.empty() ? config_.bootstrap_ids : config_.voters;
+  if (now_ms < u.next_fetch_ms || pool.empty()) return;
+  int32_t target = pool[rng_.uniform(static_cast<int64_t>(pool.size()))];
   FetchRequest r;
   r.cluster_id = config_.cluster_id;
   r.replica_id = config_.local_id;
@@ -307,6 +309,7 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
                    r.diverging_epoch->epoch);
       log_.truncate_to(to);
       emit(TruncateLog{to});
+      forget_voters_from(to);
     }
     f->next_fetch_ms = now_ms;
     maybe_send_fetch(now_ms);
@@ -327,6 +330,7 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
     struct B {
       int32_t epoch;
       int64_t base, next;
+      std::span<const uint8_t> control;  // a control batch (VotersRecord?), else empty
     };
     std::vector<B> batches;
     records::for_each_batch(blob, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
@@ -336,7 +340,8 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
         stop = true;
         return;
       }
-      batches.push_back({h.partition_leader_epoch, h.base_offset, h.last_offset() + 1});
+      batches.push_back({h.partition_leader_epoch, h.base_offset, h.last_offset() + 1,
+                         h.is_control() ? batch : std::span<const uint8_t>()});
       expect = h.last_offset() + 1;
       last_epoch = h.partition_leader_epoch;
       valid += batch.size();
@@ -347,6 +352,8 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
       int64_t base = batches.front().base;
       for (const auto& b : batches) log_.append(b.epoch, b.base, b.next);
       emit(AppendToLog{std::move(bytes), base, expect - 1});
+      for (const auto& b : batches)
+        if (!b.control.empty()) note_voters_in_batch(b.control, b.base, now_ms);
       emit(FlushLog{expect});
     } else if (stop) {
       spdlog::warn("[RaftCore id={}] Fetch response from {} does not continue our log at {}; refetching", config_.local_id, source,

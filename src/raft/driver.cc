@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "protocol/metadata_record.h"
 #include "protocol/record_batch.h"
 #include "raft/assert.h"
 #include "raft/rpc.h"
@@ -70,10 +72,11 @@ InitialLogState RaftDriver::recover_log_state() {
     storage::ReadResult rr = log_->read(pos, 1 << 20, s.end_offset, true);
     auto bytes = flatten(rr.records);
     int64_t before = pos;
-    records::for_each_batch(std::span<const uint8_t>(bytes), [&](const records::BatchHeader& h, std::span<const uint8_t>) {
+    records::for_each_batch(std::span<const uint8_t>(bytes), [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
       if (h.last_offset() < pos) return;
       if (s.epochs.empty() || h.partition_leader_epoch > s.epochs.back().epoch)
         s.epochs.push_back(EpochEntry{h.partition_leader_epoch, h.base_offset});
+      if (h.is_control()) scan_for_voters(batch, h.base_offset, &s.voter_history);
       pos = h.last_offset() + 1;
     });
     if (pos == before) break;  // nothing readable: stop (the log recovered its tail already)
@@ -92,14 +95,22 @@ void RaftDriver::start() {
   RAFT_ASSERT(!started_, "RaftDriver started twice");
   std::filesystem::create_directories(partition_dir_);
   std::vector<int32_t> voters = config_.voters;
+  voter_info_ = config_.known_voters;
   bool from_checkpoint = false;
   if (voters.empty()) {
     if (auto bv = read_bootstrap_voters(partition_dir_)) {
-      for (const auto& v : *bv) voters.push_back(v.id);
+      for (const auto& v : *bv) {
+        voters.push_back(v.id);
+        voter_info_[v.id] = v;
+        if (voter_address_listener_ && !v.endpoints.empty())
+          voter_address_listener_(v.id, v.endpoints.front().host, v.endpoints.front().port);
+      }
       from_checkpoint = true;
     }
   }
-  if (voters.empty()) {
+  if (voters.empty() && !config_.bootstrap_ids.empty()) {
+    from_checkpoint = true;  // a dynamic quorum: this node waits to be added (an observer until then)
+  } else if (voters.empty()) {
     throw std::runtime_error("No controller quorum voters: set controller.quorum.voters or format the storage with --standalone");
   }
   qs_version_ = config_.quorum_state_version >= 0 ? config_.quorum_state_version : (from_checkpoint ? 1 : 0);
@@ -116,6 +127,7 @@ void RaftDriver::start() {
   cc.retry_backoff_ms = config_.retry_backoff_ms;
   cc.append_linger_ms = config_.append_linger_ms;
   cc.max_batch_size_bytes = config_.max_batch_size_bytes;
+  cc.bootstrap_ids = config_.bootstrap_ids;
   uint64_t seed = config_.random_seed;
   if (seed == 0) {
     std::random_device rd;
@@ -188,6 +200,7 @@ void RaftDriver::apply(Action& action) {
                           auto info = log_->append_as_follower(std::span<const uint8_t>(a.batches->data(), a.batches->size()));
                           RAFT_ASSERT(info.last_offset == a.last_offset, "appended up to {} expected {}", info.last_offset,
                                       a.last_offset);
+                          scan_for_voters(std::span<const uint8_t>(a.batches->data(), a.batches->size()), a.base_offset, nullptr);
                         },
                         [&](TruncateLog& t) {
                           log_->truncate_to(t.offset);
@@ -201,11 +214,25 @@ void RaftDriver::apply(Action& action) {
                         [&](SendResponse& r) { respond(r); },
                         [&](HighWatermarkChanged& h) {
                           applied_hw_ = std::max(applied_hw_, h.high_watermark);
+                          for (auto it = pending_voter_changes_.begin(); it != pending_voter_changes_.end();) {
+                            if (it->offset < applied_hw_) {
+                              auto done = std::move(it->done);
+                              it = pending_voter_changes_.erase(it);
+                              asio::post(io_, [done] { done(ErrorCode::NONE, ""); });
+                            } else {
+                              ++it;
+                            }
+                          }
                           schedule_delivery();
                         },
                         [&](LeaderChanged& l) {
                           leader_ = l.leader;
                           leader_is_self_ = l.is_self;
+                          for (auto& p : pending_voter_changes_) {
+                            auto done = std::move(p.done);
+                            asio::post(io_, [done] { done(ErrorCode::NOT_LEADER_OR_FOLLOWER, "leadership changed"); });
+                          }
+                          pending_voter_changes_.clear();
                           epoch_start_offset_ = l.epoch_start_offset;
                           spdlog::info("[RaftDriver id={}] Leader is now {} in epoch {}", config_.node_id, l.leader.leader_id,
                                        l.leader.epoch);
@@ -323,7 +350,31 @@ void RaftDriver::handle_send_failure(int32_t destination) {
   pump();
 }
 
-msg::DescribeQuorumResponse RaftDriver::describe_quorum() const { return rpc::describe_quorum(*core_, now_ms()); }
+msg::DescribeQuorumResponse RaftDriver::describe_quorum() const {
+  msg::DescribeQuorumResponse r = rpc::describe_quorum(*core_, now_ms());
+  // Directory ids and endpoints of the voters (v2), as far as we know them.
+  std::set<int32_t> listed;
+  for (auto& t : r.topics)
+    for (auto& p : t.partitions)
+      for (auto* rows : {&p.current_voters, &p.observers})
+        for (auto& s : *rows) {
+          auto it = voter_info_.find(s.replica_id);
+          if (it == voter_info_.end()) continue;
+          s.replica_directory_id = it->second.directory_id;
+          if (!listed.insert(s.replica_id).second || it->second.endpoints.empty()) continue;
+          msg::DescribeQuorumResponse::Node n;
+          n.node_id = s.replica_id;
+          for (const auto& e : it->second.endpoints) {
+            msg::DescribeQuorumResponse::Listener l;
+            l.name = e.name;
+            l.host = e.host;
+            l.port = e.port;
+            n.listeners.push_back(l);
+          }
+          r.nodes.push_back(std::move(n));
+        }
+  return r;
+}
 
 void RaftDriver::respond(SendResponse& r) {
   auto it = responders_.find(r.request_id);
@@ -342,6 +393,165 @@ void RaftDriver::respond(SendResponse& r) {
     f->read.reset();
   }
   if (fn) fn(std::move(r.response));
+}
+
+// ---------------------------------------------------------------- voters (KIP-853)
+
+void RaftDriver::learn_voters(const msg::VotersRecord& record) {
+  for (const auto& v : record.voters) {
+    Voter info;
+    info.id = v.voter_id;
+    info.directory_id = v.voter_directory_id;
+    for (const auto& e : v.endpoints) info.endpoints.push_back(VoterEndpoint{e.name, e.host, e.port});
+    info.min_kraft_version = v.k_raft_version_feature.min_supported_version;
+    info.max_kraft_version = v.k_raft_version_feature.max_supported_version;
+    if (voter_address_listener_ && !info.endpoints.empty())
+      voter_address_listener_(info.id, info.endpoints.front().host, info.endpoints.front().port);
+    voter_info_[info.id] = std::move(info);
+  }
+}
+
+void RaftDriver::scan_for_voters(std::span<const uint8_t> batches, int64_t base_offset, std::vector<VoterSetEntry>* history) {
+  records::for_each_batch(batches, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
+    if (!h.is_control()) return;
+    try {
+      for (const auto& r : records::decode_records(batch)) {
+        if (!r.key || !r.value || r.key->size() < 4) continue;
+        if (protocol::parse_control_key(*r.key) != protocol::ControlType::KRAFT_VOTERS) continue;
+        msg::VotersRecord v;
+        ByteReader rd(r.value->data(), r.value->size());
+        v.decode(rd, 0);
+        learn_voters(v);
+        if (history) {
+          std::vector<int32_t> ids;
+          for (const auto& x : v.voters) ids.push_back(x.voter_id);
+          std::sort(ids.begin(), ids.end());
+          history->push_back(VoterSetEntry{r.offset, ids});
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("[RaftDriver id={}] Undecodable control batch at {}: {}", config_.node_id, h.base_offset, e.what());
+    }
+  });
+  (void)base_offset;
+}
+
+msg::VotersRecord RaftDriver::voters_record(const std::vector<int32_t>& ids) const {
+  msg::VotersRecord rec;
+  rec.version = 0;
+  for (int32_t id : ids) {
+    msg::VotersRecord::Voter v;
+    v.voter_id = id;
+    if (auto it = voter_info_.find(id); it != voter_info_.end()) {
+      v.voter_directory_id = it->second.directory_id;
+      for (const auto& e : it->second.endpoints) {
+        msg::VotersRecord::Endpoint ep;
+        ep.name = e.name;
+        ep.host = e.host;
+        ep.port = e.port;
+        v.endpoints.push_back(ep);
+      }
+      v.k_raft_version_feature.min_supported_version = it->second.min_kraft_version;
+      v.k_raft_version_feature.max_supported_version = it->second.max_kraft_version;
+    } else {
+      v.k_raft_version_feature.min_supported_version = 0;
+      v.k_raft_version_feature.max_supported_version = 1;
+    }
+    rec.voters.push_back(std::move(v));
+  }
+  return rec;
+}
+
+// Plans the change (or says why not / to wait), appends it when the core
+// accepts one, and retries every few ms until the deadline.
+void RaftDriver::try_voter_change(
+    std::function<std::optional<std::pair<std::vector<int32_t>, msg::VotersRecord>>(ErrorCode&, std::string&)> plan, int64_t deadline_ms,
+    VoterChangeDone done) {
+  if (!started_ || stopped_) return done(ErrorCode::NOT_LEADER_OR_FOLLOWER, "shutting down");
+  if (!is_leader()) return done(ErrorCode::NOT_LEADER_OR_FOLLOWER, "not the leader");
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;
+  auto change = plan(error, message);
+  if (error != ErrorCode::NONE) return done(error, message);
+  std::optional<int64_t> offset;
+  if (change) {
+    ByteWriter w;
+    change->second.encode(w, 0);
+    offset = core_->append_voters_change(change->first, std::move(w).take(), now_ms());
+  }
+  if (!offset) {
+    if (now_ms() >= deadline_ms) return done(ErrorCode::REQUEST_TIMED_OUT, message.empty() ? "timed out" : message);
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+    auto alive = alive_;
+    t->async_wait([this, alive, t, plan, deadline_ms, done](const asio::error_code&) {
+      if (*alive) try_voter_change(plan, deadline_ms, done);
+    });
+    return;
+  }
+  learn_voters(change->second);
+  pending_voter_changes_.push_back(PendingVoterChange{*offset, core_->epoch(), std::move(done)});
+  pump();
+}
+
+void RaftDriver::add_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done) {
+  auto plan = [this, voter](ErrorCode& error, std::string& message) -> std::optional<std::pair<std::vector<int32_t>, msg::VotersRecord>> {
+    const auto& voters = core_->config().voters;
+    if (std::find(voters.begin(), voters.end(), voter.id) != voters.end()) {
+      error = ErrorCode::DUPLICATE_VOTER;
+      message = "node " + std::to_string(voter.id) + " is already a voter";
+      return std::nullopt;
+    }
+    // The new voter must be replicating already, and caught up: otherwise the
+    // quorum could not commit until it is.
+    auto p = core_->observer_progress(voter.id);
+    if (!p || p->end_offset < core_->high_watermark()) {
+      message = "node " + std::to_string(voter.id) + " has not caught up with the leader";
+      return std::nullopt;
+    }
+    voter_info_[voter.id] = voter;
+    std::vector<int32_t> next = voters;
+    next.push_back(voter.id);
+    std::sort(next.begin(), next.end());
+    return std::make_pair(next, voters_record(next));
+  };
+  try_voter_change(plan, now_ms() + timeout_ms, std::move(done));
+}
+
+void RaftDriver::remove_voter(int32_t id, Uuid directory_id, int64_t timeout_ms, VoterChangeDone done) {
+  auto plan = [this, id, directory_id](ErrorCode& error, std::string& message) -> std::optional<std::pair<std::vector<int32_t>, msg::VotersRecord>> {
+    const auto& voters = core_->config().voters;
+    auto info = voter_info_.find(id);
+    bool dir_ok = directory_id.is_zero() || info == voter_info_.end() || info->second.directory_id == directory_id;
+    if (std::find(voters.begin(), voters.end(), id) == voters.end() || !dir_ok) {
+      error = ErrorCode::VOTER_NOT_FOUND;
+      message = "node " + std::to_string(id) + " is not a voter";
+      return std::nullopt;
+    }
+    if (voters.size() == 1) {
+      error = ErrorCode::INVALID_REQUEST;
+      message = "cannot remove the last voter";
+      return std::nullopt;
+    }
+    std::vector<int32_t> next;
+    for (int32_t v : voters)
+      if (v != id) next.push_back(v);
+    return std::make_pair(next, voters_record(next));
+  };
+  try_voter_change(plan, now_ms() + timeout_ms, std::move(done));
+}
+
+void RaftDriver::update_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done) {
+  auto plan = [this, voter](ErrorCode& error, std::string& message) -> std::optional<std::pair<std::vector<int32_t>, msg::VotersRecord>> {
+    const auto& voters = core_->config().voters;
+    if (std::find(voters.begin(), voters.end(), voter.id) == voters.end()) {
+      error = ErrorCode::VOTER_NOT_FOUND;
+      message = "node " + std::to_string(voter.id) + " is not a voter";
+      return std::nullopt;
+    }
+    voter_info_[voter.id] = voter;
+    return std::make_pair(voters, voters_record(voters));
+  };
+  try_voter_change(plan, now_ms() + timeout_ms, std::move(done));
 }
 
 // ---------------------------------------------------------------- listeners

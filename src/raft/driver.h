@@ -18,6 +18,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -27,6 +28,7 @@
 #include "raft/client.h"
 #include "raft/core.h"
 #include "raft/quorum_state.h"
+#include "raft/snapshot.h"
 #include "storage/log.h"
 
 namespace flotilla::raft {
@@ -48,6 +50,11 @@ struct RaftConfig {
   // checkpoint (kraft.version 1), else 0 (static quorum), as Kafka 3.9 does.
   int16_t quorum_state_version = -1;
   uint64_t random_seed = 0;  // 0: seeded from std::random_device
+  // controller.quorum.bootstrap.servers as pseudo ids (-2, -3, ...), for a node
+  // that knows no voter yet (a controller waiting to be added, a broker).
+  std::vector<int32_t> bootstrap_ids;
+  // What is known of the static voters (ids and endpoints), for VotersRecords.
+  std::map<int32_t, Voter> known_voters;
 };
 
 class RaftDriver : public RaftClient {
@@ -92,6 +99,20 @@ class RaftDriver : public RaftClient {
   // DescribeQuorum as this node sees it (a leader answers with replica progress).
   msg::DescribeQuorumResponse describe_quorum() const;
 
+  // KIP-853 on the leader: AddRaftVoter (the new voter must be an observer
+  // that has caught up), RemoveRaftVoter, UpdateRaftVoter. `done` runs once
+  // the VotersRecord is committed, or with the error (NOT_LEADER_OR_FOLLOWER,
+  // DUPLICATE_VOTER, VOTER_NOT_FOUND, REQUEST_TIMED_OUT).
+  using VoterChangeDone = std::function<void(ErrorCode, std::string)>;
+  void add_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done);
+  void remove_voter(int32_t id, Uuid directory_id, int64_t timeout_ms, VoterChangeDone done);
+  void update_voter(Voter voter, int64_t timeout_ms, VoterChangeDone done);
+  // Called with every voter endpoint learned (VotersRecords, bootstrap checkpoint).
+  void set_voter_address_listener(std::function<void(int32_t id, const std::string& host, int port)> fn) {
+    voter_address_listener_ = std::move(fn);
+  }
+  const std::map<int32_t, Voter>& voter_info() const { return voter_info_; }
+
   const RaftCore& core() const { return *core_; }
   const storage::Log& log() const { return *log_; }
   const std::filesystem::path& partition_dir() const { return partition_dir_; }
@@ -119,6 +140,19 @@ class RaftDriver : public RaftClient {
   void maybe_fire_leader_change(ListenerCtx& ctx);
   void respond(SendResponse& r);
   InitialLogState recover_log_state();
+  void learn_voters(const msg::VotersRecord& record);
+  void scan_for_voters(std::span<const uint8_t> batches, int64_t base_offset, std::vector<VoterSetEntry>* history);
+  void try_voter_change(std::function<std::optional<std::pair<std::vector<int32_t>, msg::VotersRecord>>(ErrorCode&, std::string&)> plan,
+                        int64_t deadline_ms, VoterChangeDone done);
+  msg::VotersRecord voters_record(const std::vector<int32_t>& ids) const;
+  struct PendingVoterChange {
+    int64_t offset;
+    int32_t epoch;
+    VoterChangeDone done;
+  };
+  std::vector<PendingVoterChange> pending_voter_changes_;
+  std::map<int32_t, Voter> voter_info_;
+  std::function<void(int32_t, const std::string&, int)> voter_address_listener_;
 
   asio::io_context& io_;
   RaftConfig config_;

@@ -13,7 +13,7 @@ LeaderState::LeaderState(int32_t local_id, int32_t epoch, int64_t epoch_start_of
       granting_voters_(std::move(granting_voters)),
       accumulator_(std::move(accumulator)) {
   for (int32_t v : voters) voters_[v] = ReplicaProgress{};
-  voters_[local_id].acknowledged_epoch = true;
+  if (auto it = voters_.find(local_id); it != voters_.end()) it->second.acknowledged_epoch = true;
 }
 
 std::vector<int32_t> LeaderState::unacknowledged_voters() const {
@@ -24,13 +24,36 @@ std::vector<int32_t> LeaderState::unacknowledged_voters() const {
 }
 
 bool LeaderState::update_local_end(int64_t flushed_end_offset) {
-  auto& self = voters_[local_id_];
-  self.end_offset = std::max(self.end_offset, flushed_end_offset);
+  local_end_ = std::max(local_end_, flushed_end_offset);
+  if (auto it = voters_.find(local_id_); it != voters_.end()) it->second.end_offset = local_end_;
   return maybe_advance_hw();
 }
 
+void LeaderState::update_voters(const std::vector<int32_t>& voters) {
+  std::map<int32_t, ReplicaProgress> next;
+  for (int32_t v : voters) {
+    if (auto it = voters_.find(v); it != voters_.end()) {
+      next[v] = it->second;
+    } else if (auto o = observers_.find(v); o != observers_.end()) {
+      next[v] = o->second;
+      observers_.erase(o);
+    } else {
+      next[v] = ReplicaProgress{};
+    }
+  }
+  if (auto it = next.find(local_id_); it != next.end()) {
+    it->second.end_offset = local_end_;
+    it->second.acknowledged_epoch = true;
+  }
+  for (auto& [id, p] : voters_)
+    if (!next.count(id) && id != local_id_) observers_[id] = p;
+  voters_ = std::move(next);
+  fetched_since_check.clear();
+  maybe_advance_hw();
+}
+
 bool LeaderState::update_replica_end(int32_t id, int64_t fetch_offset, int64_t now_ms) {
-  bool caught_up = fetch_offset >= voters_[local_id_].end_offset;
+  bool caught_up = fetch_offset >= local_end_;
   auto it = voters_.find(id);
   if (it == voters_.end()) {
     auto& o = observers_[id];
@@ -49,6 +72,7 @@ bool LeaderState::update_replica_end(int32_t id, int64_t fetch_offset, int64_t n
 }
 
 bool LeaderState::maybe_advance_hw() {
+  if (voters_.empty()) return false;
   std::vector<int64_t> ends;
   ends.reserve(voters_.size());
   for (const auto& [id, p] : voters_) ends.push_back(p.end_offset);

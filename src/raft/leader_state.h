@@ -40,6 +40,9 @@ class LeaderState {
   const BatchAccumulator& accumulator() const { return accumulator_; }
 
   bool is_voter(int32_t id) const { return voters_.count(id) > 0; }
+  // The voter set changed (KIP-853): progress of the remaining voters is kept,
+  // new voters start unknown (an observer's progress carries over).
+  void update_voters(const std::vector<int32_t>& voters);
   const std::map<int32_t, ReplicaProgress>& voters() const { return voters_; }
   const std::map<int32_t, ReplicaProgress>& observers() const { return observers_; }
   std::vector<int32_t> unacknowledged_voters() const;
@@ -67,6 +70,7 @@ class LeaderState {
   std::map<int32_t, ReplicaProgress> voters_;     // self included
   std::map<int32_t, ReplicaProgress> observers_;
   std::optional<int64_t> high_watermark_;
+  int64_t local_end_ = -1;  // the leader's durable end (counted only while it is a voter)
   BatchAccumulator accumulator_;
 };
 

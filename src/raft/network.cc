@@ -60,12 +60,32 @@ void RaftNetwork::send(int32_t destination, RaftRequest request, uint64_t correl
     }
     try {
       ByteReader body = r.body();
-      driver_.handle_response(destination, rpc::decode_response(key, version, body), correlation_id);
+      std::vector<rpc::NodeAddress> endpoints;
+      auto response = rpc::decode_response(key, version, body, &endpoints);
+      for (const auto& e : endpoints)
+        if (e.id >= 0 && e.id != local_id_ && !voters_.count(e.id)) set_address(e.id, PeerAddress{e.host, e.port});
+      driver_.handle_response(destination, std::move(response), correlation_id);
     } catch (const std::exception& e) {
       spdlog::warn("[RaftNetwork id={}] Malformed response {} from node {}: {}", local_id_, key, destination, e.what());
       driver_.handle_send_failure(destination);
     }
   });
+}
+
+void RaftNetwork::set_address(int32_t id, PeerAddress address) {
+  auto it = voters_.find(id);
+  if (it != voters_.end() && it->second.host == address.host && it->second.port == address.port) return;
+  voters_[id] = std::move(address);
+  if (auto c = clients_.find(id); c != clients_.end()) {
+    c->second->close();
+    clients_.erase(c);
+  }
+}
+
+std::optional<PeerAddress> RaftNetwork::address(int32_t id) const {
+  auto it = voters_.find(id);
+  if (it == voters_.end()) return std::nullopt;
+  return it->second;
 }
 
 void RaftNetwork::close() {

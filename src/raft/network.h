@@ -13,6 +13,7 @@
 #include <asio.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "net/client.h"
@@ -37,6 +38,10 @@ class RaftNetwork {
   void attach();
   void send(int32_t destination, RaftRequest request, uint64_t correlation_id = 0);
   void close();
+  // The address book: voters from the configuration, VotersRecords and the
+  // NodeEndpoints of responses; bootstrap servers under pseudo ids -2, -3, ...
+  void set_address(int32_t id, PeerAddress address);
+  std::optional<PeerAddress> address(int32_t id) const;
 
  private:
   net::Client& client_for(int32_t destination);

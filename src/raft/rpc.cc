@@ -137,7 +137,7 @@ WireRequest encode_request(const RaftRequest& request, int32_t local_id) {
   return out;
 }
 
-RaftResponse decode_response(int16_t api_key, int16_t v, ByteReader& body) {
+RaftResponse decode_response(int16_t api_key, int16_t v, ByteReader& body, std::vector<NodeAddress>* endpoints) {
   switch (api_key) {
     case msg::VoteResponse::kApiKey: {
       msg::VoteResponse m;
@@ -185,6 +185,8 @@ RaftResponse decode_response(int16_t api_key, int16_t v, ByteReader& body) {
     case msg::FetchResponse::kApiKey: {
       msg::FetchResponse m;
       m.decode(body, v);
+      if (endpoints)
+        for (const auto& e : m.node_endpoints) endpoints->push_back(NodeAddress{e.node_id, e.host, e.port});
       FetchResponse r;
       r.error = to_error(m.error_code);
       auto* p = m.responses.size() == 1 && m.responses.front().partitions.size() == 1 ? &m.responses.front().partitions.front()
@@ -311,7 +313,8 @@ std::optional<InboundRequest> decode_request(int16_t api_key, int16_t v, ByteRea
   }
 }
 
-void encode_response(const RaftResponse& response, int16_t api_key, int16_t v, ByteWriter& out) {
+void encode_response(const RaftResponse& response, int16_t api_key, int16_t v, ByteWriter& out,
+                     const std::vector<NodeAddress>& endpoints) {
   std::visit(Overloaded{
                  [&](const VoteResponse& r) {
                    msg::VoteResponse m;
@@ -371,6 +374,13 @@ void encode_response(const RaftResponse& response, int16_t api_key, int16_t v, B
                    t.topic_id = kMetadataTopicId;
                    t.partitions.push_back(std::move(p));
                    m.responses.push_back(std::move(t));
+                   for (const auto& e : endpoints) {
+                     msg::FetchResponse::NodeEndpoint ne;
+                     ne.node_id = e.id;
+                     ne.host = e.host;
+                     ne.port = e.port;
+                     m.node_endpoints.push_back(ne);
+                   }
                    m.encode(out, v);
                  },
                  [&](const FetchSnapshotResponse& r) {

@@ -30,6 +30,13 @@ inline constexpr int16_t kEndQuorumEpochVersion = 1;
 inline constexpr int16_t kFetchVersion = 17;
 inline constexpr int16_t kFetchSnapshotVersion = 1;
 
+// A node's address as carried in NodeEndpoints (Fetch v16+).
+struct NodeAddress {
+  int32_t id = -1;
+  std::string host;
+  int port = 0;
+};
+
 struct WireRequest {
   int16_t api_key = 0;
   int16_t api_version = 0;
@@ -39,7 +46,8 @@ struct WireRequest {
 // Outbound: a request of this core, from `local_id`.
 WireRequest encode_request(const RaftRequest& request, int32_t local_id);
 // The response to a request of ours (api key and version as sent).
-RaftResponse decode_response(int16_t api_key, int16_t api_version, ByteReader& body);
+// `endpoints` (optional): the NodeEndpoints the response carried.
+RaftResponse decode_response(int16_t api_key, int16_t api_version, ByteReader& body, std::vector<NodeAddress>* endpoints = nullptr);
 
 // Inbound: a request for __cluster_metadata-0 and the node it comes from.
 struct InboundRequest {
@@ -48,7 +56,10 @@ struct InboundRequest {
 };
 // nullopt: the request is well formed but not for __cluster_metadata-0.
 std::optional<InboundRequest> decode_request(int16_t api_key, int16_t api_version, ByteReader& body);
-void encode_response(const RaftResponse& response, int16_t api_key, int16_t api_version, ByteWriter& out);
+// `endpoints`: NodeEndpoints to include (the leader's, so an observer that
+// only knew a bootstrap server can reach it).
+void encode_response(const RaftResponse& response, int16_t api_key, int16_t api_version, ByteWriter& out,
+                     const std::vector<NodeAddress>& endpoints = {});
 // The answer to a request that could not reach the core (wrong partition,
 // shutting down): the error at partition level, as Kafka does.
 void encode_error_response(int16_t api_key, int16_t api_version, ErrorCode error, ByteWriter& out);

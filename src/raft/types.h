@@ -49,6 +49,14 @@ struct CommittedBatch {
   bool is_control = false;
 };
 
+// A voter set and the offset of the VotersRecord that introduced it (-1: the
+// initial set, from controller.quorum.voters or the bootstrap checkpoint).
+// KIP-853: a replica uses the latest set in its log, committed or not.
+struct VoterSetEntry {
+  int64_t offset = -1;
+  std::vector<int32_t> voters;
+};
+
 // The roles of KIP-595, and Prospective (pre-vote, KIP-996) between
 // Unattached/Voted/Follower/Resigned and Candidate.
 enum class Role { Unattached, Voted, Prospective, Candidate, Leader, Follower, Resigned };

@@ -14,11 +14,12 @@ struct Served {
 };
 constexpr int16_t kFetch = 1, kCreateTopics = 19, kDeleteTopics = 20, kCreatePartitions = 37, kVote = 52, kBeginQuorumEpoch = 53,
                   kEndQuorumEpoch = 54, kDescribeQuorum = 55, kFetchSnapshot = 59, kDescribeCluster = 60, kBrokerRegistration = 62,
-                  kBrokerHeartbeat = 63;
+                  kBrokerHeartbeat = 63, kAddRaftVoter = 80, kRemoveRaftVoter = 81, kUpdateRaftVoter = 82;
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
     {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
     {kBrokerHeartbeat, 0, 1}, {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},     {kCreatePartitions, 0, 3},
+    {kAddRaftVoter, 0, 0},    {kRemoveRaftVoter, 0, 0}, {kUpdateRaftVoter, 0, 0},
 };
 
 const Served* find(int16_t key) {
@@ -59,8 +60,8 @@ bool decode(const net::Request& req, net::Respond& respond, Msg& out) {
 }  // namespace
 
 ControllerApis::ControllerApis(raft::RaftDriver& raft, controller::QuorumController* controller, std::string cluster_id,
-                               std::map<int32_t, raft::PeerAddress> controllers)
-    : raft_(raft), controller_(controller), cluster_id_(std::move(cluster_id)), controllers_(std::move(controllers)) {}
+                               std::map<int32_t, raft::PeerAddress> controllers, raft::RaftNetwork* network)
+    : raft_(raft), controller_(controller), cluster_id_(std::move(cluster_id)), controllers_(std::move(controllers)), network_(network) {}
 
 int16_t ControllerApis::max_version(int16_t key) const {
   const Served* s = find(key);
@@ -91,6 +92,10 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
     }
     case kDescribeCluster:
       return handle_describe_cluster(std::move(req), std::move(respond));
+    case kAddRaftVoter:
+    case kRemoveRaftVoter:
+    case kUpdateRaftVoter:
+      return handle_voter_change(std::move(req), std::move(respond));
     case kBrokerRegistration: {
       msg::BrokerRegistrationRequest request;
       if (!decode(*req, respond, request)) return;
@@ -143,12 +148,73 @@ void ControllerApis::handle_raft(std::shared_ptr<net::Request> req, net::Respond
     raft::rpc::encode_error_response(key, version, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, r.body);
     return respond(std::move(r));
   }
-  raft_.handle_request(in->source, std::move(in->request), [respond, key, version, header_version](raft::RaftResponse resp) mutable {
+  raft_.handle_request(in->source, std::move(in->request), [this, respond, key, version, header_version](raft::RaftResponse resp) mutable {
     net::Response r;
     r.header_version = header_version;
-    raft::rpc::encode_response(resp, key, version, r.body);
+    // Fetch answers name the leader's address: an observer that only knew a
+    // bootstrap server can then reach it (Fetch v16+ NodeEndpoints).
+    std::vector<raft::rpc::NodeAddress> endpoints;
+    if (auto* f = std::get_if<raft::FetchResponse>(&resp); f && f->leader_id >= 0 && network_) {
+      if (auto a = network_->address(f->leader_id)) endpoints.push_back({f->leader_id, a->host, a->port});
+    }
+    raft::rpc::encode_response(resp, key, version, r.body, endpoints);
     respond(std::move(r));
   });
+}
+
+void ControllerApis::handle_voter_change(std::shared_ptr<net::Request> req, net::Respond respond) {
+  auto reply = [req, respond](ErrorCode e, const std::string& message) mutable {
+    switch (req->api_key) {
+      case kAddRaftVoter: {
+        msg::AddRaftVoterResponse r;
+        r.error_code = code(e);
+        if (e != ErrorCode::NONE) r.error_message = message;
+        return send(*req, respond, r);
+      }
+      case kRemoveRaftVoter: {
+        msg::RemoveRaftVoterResponse r;
+        r.error_code = code(e);
+        if (e != ErrorCode::NONE) r.error_message = message;
+        return send(*req, respond, r);
+      }
+      default: {
+        msg::UpdateRaftVoterResponse r;
+        r.error_code = code(e);
+        return send(*req, respond, r);
+      }
+    }
+  };
+  auto check_cluster = [&](const std::optional<std::string>& id) {
+    if (id && !id->empty() && *id != cluster_id_) {
+      reply(ErrorCode::INCONSISTENT_CLUSTER_ID, "cluster id " + *id + " is not " + cluster_id_);
+      return false;
+    }
+    return true;
+  };
+  auto voter_of = [](int32_t id, const Uuid& dir, const auto& listeners) {
+    raft::Voter v;
+    v.id = id;
+    v.directory_id = dir;
+    for (const auto& l : listeners) v.endpoints.push_back(raft::VoterEndpoint{l.name, l.host, l.port});
+    return v;
+  };
+  switch (req->api_key) {
+    case kAddRaftVoter: {
+      msg::AddRaftVoterRequest r;
+      if (!decode(*req, respond, r) || !check_cluster(r.cluster_id)) return;
+      return raft_.add_voter(voter_of(r.voter_id, r.voter_directory_id, r.listeners), r.timeout_ms > 0 ? r.timeout_ms : 30000, reply);
+    }
+    case kRemoveRaftVoter: {
+      msg::RemoveRaftVoterRequest r;
+      if (!decode(*req, respond, r) || !check_cluster(r.cluster_id)) return;
+      return raft_.remove_voter(r.voter_id, r.voter_directory_id, 30000, reply);
+    }
+    default: {
+      msg::UpdateRaftVoterRequest r;
+      if (!decode(*req, respond, r) || !check_cluster(r.cluster_id)) return;
+      return raft_.update_voter(voter_of(r.voter_id, r.voter_directory_id, r.listeners), 30000, reply);
+    }
+  }
 }
 
 void ControllerApis::handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond) {
@@ -158,11 +224,16 @@ void ControllerApis::handle_describe_cluster(std::shared_ptr<net::Request> req, 
   resp.cluster_id = cluster_id_;
   resp.controller_id = raft_.leader_and_epoch().leader_id;
   resp.endpoint_type = 2;  // controllers (KIP-919)
-  for (const auto& [id, ep] : controllers_) {
+  for (int32_t id : raft_.core().config().voters) {
+    std::optional<raft::PeerAddress> a;
+    if (network_) a = network_->address(id);
+    if (!a)
+      if (auto it = controllers_.find(id); it != controllers_.end()) a = it->second;
+    if (!a) continue;
     msg::DescribeClusterResponse::DescribeClusterBroker b;
     b.broker_id = id;
-    b.host = ep.host;
-    b.port = ep.port;
+    b.host = a->host;
+    b.port = a->port;
     resp.brokers.push_back(b);
   }
   send(*req, respond, resp);

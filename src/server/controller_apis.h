@@ -27,7 +27,7 @@ namespace flotilla::server {
 class ControllerApis : public broker::ExtraApis {
  public:
   ControllerApis(raft::RaftDriver& raft, controller::QuorumController* controller, std::string cluster_id,
-                 std::map<int32_t, raft::PeerAddress> controllers);
+                 std::map<int32_t, raft::PeerAddress> controllers, raft::RaftNetwork* network = nullptr);
   int16_t max_version(int16_t api_key) const override;
   int16_t min_version(int16_t api_key) const override;
   void handle(std::shared_ptr<net::Request> req, net::Respond respond) override;
@@ -35,11 +35,13 @@ class ControllerApis : public broker::ExtraApis {
  private:
   void handle_raft(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_voter_change(std::shared_ptr<net::Request> req, net::Respond respond);
 
   raft::RaftDriver& raft_;
   controller::QuorumController* controller_;
   std::string cluster_id_;
   std::map<int32_t, raft::PeerAddress> controllers_;
+  raft::RaftNetwork* network_;
 };
 
 class BrokerExtraApis : public broker::ExtraApis {

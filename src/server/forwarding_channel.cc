@@ -112,14 +112,15 @@ struct ForwardingControllerChannel::Call {
 ForwardingControllerChannel::ForwardingControllerChannel(asio::io_context& io, raft::RaftDriver& raft,
                                                          controller::QuorumController* local, broker::ReplicaManager* replicas,
                                                          std::map<int32_t, raft::PeerAddress> controllers, int32_t node_id,
-                                                         int64_t timeout_ms)
+                                                         int64_t timeout_ms, raft::RaftNetwork* addresses)
     : io_(io),
       raft_(raft),
       local_(local),
       replicas_(replicas),
       controllers_(std::move(controllers)),
       node_id_(node_id),
-      timeout_ms_(timeout_ms) {}
+      timeout_ms_(timeout_ms),
+      addresses_(addresses) {}
 
 ForwardingControllerChannel::~ForwardingControllerChannel() {
   *alive_ = false;
@@ -140,11 +141,18 @@ int32_t ForwardingControllerChannel::active_controller_id() const {
 }
 
 net::Client* ForwardingControllerChannel::client_for(int32_t node) {
-  auto it = controllers_.find(node);
-  if (it == controllers_.end()) return nullptr;
+  std::optional<raft::PeerAddress> a;
+  if (addresses_) a = addresses_->address(node);
+  if (!a)
+    if (auto it = controllers_.find(node); it != controllers_.end()) a = it->second;
+  if (!a) return nullptr;
   auto& c = clients_[node];
+  if (c && (c->host() != a->host || c->port() != a->port)) {
+    c->close();
+    c.reset();
+  }
   if (!c) {
-    c = net::Client::create(io_, it->second.host, it->second.port, "forwarding-" + std::to_string(node_id_));
+    c = net::Client::create(io_, a->host, a->port, "forwarding-" + std::to_string(node_id_));
     c->set_request_timeout_ms(timeout_ms_);
   }
   return c.get();

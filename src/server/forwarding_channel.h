@@ -29,7 +29,7 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   // broker role: nothing to wait for after a topic is created).
   ForwardingControllerChannel(asio::io_context& io, raft::RaftDriver& raft, controller::QuorumController* local,
                               broker::ReplicaManager* replicas, std::map<int32_t, raft::PeerAddress> controllers, int32_t node_id,
-                              int64_t timeout_ms);
+                              int64_t timeout_ms, raft::RaftNetwork* addresses = nullptr);
   ~ForwardingControllerChannel() override;
 
   void create_topics(msg::CreateTopicsRequest req, int16_t v, std::function<void(msg::CreateTopicsResponse)> done) override;
@@ -61,6 +61,7 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   std::map<int32_t, raft::PeerAddress> controllers_;
   int32_t node_id_;
   int64_t timeout_ms_;
+  raft::RaftNetwork* addresses_;  // the Raft address book (dynamic quorums), if any
   std::map<int32_t, std::shared_ptr<net::Client>> clients_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -145,6 +145,12 @@ void NodeImpl::start() {
   for (const auto& v : config.quorum_voters) {
     rc.voters.push_back(v.id);
     voter_endpoints[v.id] = raft::PeerAddress{v.host, v.port};
+    raft::Voter known;
+    known.id = v.id;
+    known.endpoints.push_back(raft::VoterEndpoint{
+        config.controller_listener_names.empty() ? "CONTROLLER" : config.controller_listener_names.front(), v.host,
+        static_cast<uint16_t>(v.port)});
+    rc.known_voters[v.id] = known;
   }
   rc.election_timeout_ms = config.quorum_election_timeout_ms;
   rc.election_backoff_max_ms = config.quorum_election_backoff_max_ms;
@@ -153,6 +159,16 @@ void NodeImpl::start() {
   rc.request_timeout_ms = config.quorum_request_timeout_ms;
   rc.retry_backoff_ms = config.quorum_retry_backoff_ms;
   rc.cluster_id = cluster_id;
+  // controller.quorum.bootstrap.servers: pseudo ids -2, -3, ... (as Kafka numbers them).
+  std::map<int32_t, raft::PeerAddress> bootstrap_addresses;
+  for (size_t i = 0; i < config.quorum_bootstrap_servers.size(); ++i) {
+    const std::string& hp = config.quorum_bootstrap_servers[i];
+    auto colon = hp.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("Invalid controller.quorum.bootstrap.servers entry " + hp);
+    int32_t id = -2 - static_cast<int32_t>(i);
+    rc.bootstrap_ids.push_back(id);
+    bootstrap_addresses[id] = raft::PeerAddress{hp.substr(0, colon), std::stoi(hp.substr(colon + 1))};
+  }
   fs::path metadata_dir = fs::path(config.metadata_log_dir) / "__cluster_metadata-0";
   if (voter_endpoints.empty()) {
     // A dynamic quorum (KIP-853) formatted with --standalone or
@@ -200,11 +216,22 @@ void NodeImpl::start() {
     controller = std::make_unique<controller::QuorumController>(io, *raft, cc);
     raft->register_listener(controller.get());
   }
+  for (const auto& [id, a] : bootstrap_addresses) voter_endpoints[id] = a;
   raft_network = std::make_unique<raft::RaftNetwork>(io, *raft, config.node_id, voter_endpoints, config.quorum_request_timeout_ms);
+  // Our own controller address: Fetch answers of ours as leader carry it.
+  for (const auto& ep : config.listeners)
+    if (config.is_controller_listener(ep.listener)) {
+      Endpoint adv = config.advertised(ep.listener);
+      raft_network->set_address(config.node_id, raft::PeerAddress{adv.host.empty() ? "127.0.0.1" : adv.host, adv.port});
+      break;
+    }
+  raft->set_voter_address_listener([this](int32_t id, const std::string& host, int port) {
+    if (id != config.node_id) raft_network->set_address(id, raft::PeerAddress{host, port});
+  });
   raft_network->attach();
   channel = std::make_unique<ForwardingControllerChannel>(io, *raft, controller.get(), config.broker_role ? replicas.get() : nullptr,
-                                                          voter_endpoints, config.node_id, config.request_timeout_ms);
-  controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints);
+                                                          voter_endpoints, config.node_id, config.request_timeout_ms, raft_network.get());
+  controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints, raft_network.get());
   broker_apis = std::make_unique<BrokerExtraApis>(*channel);
 
   raft->start();

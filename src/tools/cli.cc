@@ -156,6 +156,11 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   quorum_describe_->add_flag("--status", quorum.status, "Leader, epoch, high watermark, lag and voters");
   quorum_describe_->add_flag("--replication", quorum.replication, "Replication state of every voter and observer");
   quorum_describe_->add_flag("--human-readable", quorum.human_readable, "Timestamps as delays (with --replication)");
+  quorum_add_ = quorum_->add_subcommand("add-controller",
+                                        "Add the controller whose server.properties is --command-config to the voters (KIP-853)");
+  quorum_remove_ = quorum_->add_subcommand("remove-controller", "Remove a controller from the voters (KIP-853)");
+  quorum_remove_->add_option("--controller-id", quorum.controller_id, "The id of the controller to remove")->required();
+  quorum_remove_->add_option("--controller-directory-id", quorum.controller_directory_id, "Its metadata directory id")->required();
 }
 
 std::optional<int> Cli::parse(int argc, const char* const* argv) {
@@ -186,6 +191,8 @@ std::string Cli::selected() const {
   if (perf_consume_->parsed()) return "perf consume";
   if (server_->parsed()) return "server";
   if (quorum_describe_->parsed()) return "metadata-quorum describe";
+  if (quorum_add_->parsed()) return "metadata-quorum add-controller";
+  if (quorum_remove_->parsed()) return "metadata-quorum remove-controller";
   return "";
 }
 
@@ -199,6 +206,14 @@ int Cli::run() {
   if (s == "perf produce") return run_perf_produce(perf_produce);
   if (s == "perf consume") return run_perf_consume(perf_consume);
   if (s == "metadata-quorum describe") return run_metadata_quorum(quorum, std::cout, std::cerr);
+  if (s == "metadata-quorum add-controller") {
+    quorum.add_controller = true;
+    return run_metadata_quorum(quorum, std::cout, std::cerr);
+  }
+  if (s == "metadata-quorum remove-controller") {
+    quorum.remove_controller = true;
+    return run_metadata_quorum(quorum, std::cout, std::cerr);
+  }
   std::cerr << "The server sub-command is not available in this build\n";
   return 1;
 }

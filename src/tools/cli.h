@@ -50,6 +50,8 @@ class Cli {
   CLI::App* server_ = nullptr;
   CLI::App* quorum_ = nullptr;
   CLI::App* quorum_describe_ = nullptr;
+  CLI::App* quorum_add_ = nullptr;
+  CLI::App* quorum_remove_ = nullptr;
   // Optional-valued flags read after parsing.
   std::string compression_codec_;
   CLI::Option* compression_opt_ = nullptr;

@@ -124,6 +124,12 @@ struct MetadataQuorumOptions {
   bool status = false;
   bool replication = false;
   bool human_readable = false;
+  // add-controller (the new controller's properties in --command-config) /
+  // remove-controller --controller-id N --controller-directory-id D
+  bool add_controller = false;
+  bool remove_controller = false;
+  int32_t controller_id = -1;
+  std::string controller_directory_id;
 };
 int run_metadata_quorum(const MetadataQuorumOptions& o, std::ostream& out, std::ostream& err);
 

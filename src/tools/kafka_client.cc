@@ -90,6 +90,8 @@ int16_t client_max_version(int16_t api_key) {
     case msg::DescribeConfigsRequest::kApiKey: cap = msg::DescribeConfigsRequest::kMaxVersion; break;
     case msg::DescribeQuorumRequest::kApiKey: cap = msg::DescribeQuorumRequest::kMaxVersion; break;
     case msg::DescribeClusterRequest::kApiKey: cap = msg::DescribeClusterRequest::kMaxVersion; break;
+    case msg::AddRaftVoterRequest::kApiKey: cap = msg::AddRaftVoterRequest::kMaxVersion; break;
+    case msg::RemoveRaftVoterRequest::kApiKey: cap = msg::RemoveRaftVoterRequest::kMaxVersion; break;
     default: break;
   }
   if (cap >= 0) {

@@ -84,6 +84,8 @@ FLOTILLA_RESPONSE_OF(Fetch)
 FLOTILLA_RESPONSE_OF(ListOffsets)
 FLOTILLA_RESPONSE_OF(DescribeQuorum)
 FLOTILLA_RESPONSE_OF(DescribeCluster)
+FLOTILLA_RESPONSE_OF(AddRaftVoter)
+FLOTILLA_RESPONSE_OF(RemoveRaftVoter)
 #undef FLOTILLA_RESPONSE_OF
 
 // The highest version of an API this client implements (capped at the generated code).

@@ -9,6 +9,8 @@
 
 #include "tools/commands.h"
 #include "tools/kafka_client.h"
+#include "server/config.h"
+#include "storage/meta_properties.h"
 
 namespace flotilla::tools {
 
@@ -38,11 +40,22 @@ std::string ids(const std::vector<Replica>& rs) {
 
 // Kafka 3.9 prints nodes with their directory ids once the quorum has them
 // (kraft.version 1); a static quorum has none: plain ids then.
-std::string nodes(const std::vector<Replica>& rs) {
+std::string nodes(const msg::DescribeQuorumResponse& resp, const std::vector<Replica>& rs) {
   bool any_dir = std::any_of(rs.begin(), rs.end(), [](const Replica& r) { return !r.replica_directory_id.is_zero(); });
   if (!any_dir) return ids(rs);
   std::vector<std::string> parts;
-  for (const auto& r : rs) parts.push_back(fmt::format("{{\"id\": {}, \"directoryId\": \"{}\"}}", r.replica_id, r.replica_directory_id.to_string()));
+  for (const auto& r : rs) {
+    std::vector<std::string> eps;
+    for (const auto& n : resp.nodes)
+      if (n.node_id == r.replica_id)
+        for (const auto& l : n.listeners) eps.push_back(fmt::format("\"{}://{}:{}\"", l.name, l.host, l.port));
+    if (eps.empty()) {
+      parts.push_back(fmt::format("{{\"id\": {}, \"directoryId\": \"{}\"}}", r.replica_id, r.replica_directory_id.to_string()));
+    } else {
+      parts.push_back(fmt::format("{{\"id\": {}, \"directoryId\": \"{}\", \"endpoints\": [{}]}}", r.replica_id,
+                                  r.replica_directory_id.to_string(), fmt::join(eps, ", ")));
+    }
+  }
   return fmt::format("[{}]", fmt::join(parts, ", "));
 }
 
@@ -78,8 +91,8 @@ std::string format_quorum_status(const msg::DescribeQuorumResponse& response, co
   line("HighWatermark", std::to_string(p->high_watermark));
   line("MaxFollowerLag", std::to_string(max_lag));
   line("MaxFollowerLagTimeMs", std::to_string(max_lag_ms));
-  line("CurrentVoters", nodes(p->current_voters));
-  line("CurrentObservers", nodes(p->observers));
+  line("CurrentVoters", nodes(response, p->current_voters));
+  line("CurrentObservers", nodes(response, p->observers));
   return out;
 }
 
@@ -117,9 +130,97 @@ std::string format_quorum_replication(const msg::DescribeQuorumResponse& respons
   return out;
 }
 
+namespace {
+
+// The active controller, found through any controller (DescribeCluster, KIP-919).
+std::unique_ptr<Connection> connect_active_controller(const std::string& bootstrap) {
+  std::string last_error = "no bootstrap address";
+  size_t pos = 0;
+  while (pos <= bootstrap.size()) {
+    size_t comma = bootstrap.find(',', pos);
+    std::string addr = bootstrap.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? bootstrap.size() + 1 : comma + 1;
+    try {
+      auto [host, port] = parse_host_port(addr);
+      auto c = std::make_unique<Connection>(host, port, "flotilla-metadata-quorum", 10000);
+      msg::DescribeClusterRequest dc;
+      int16_t v = c->version_for(msg::DescribeClusterRequest::kApiKey);
+      if (v >= 1) dc.endpoint_type = 2;
+      auto [cr, cf] = c->call(dc, v);
+      for (const auto& b : cr.brokers)
+        if (b.broker_id == cr.controller_id) return std::make_unique<Connection>(b.host, b.port, "flotilla-metadata-quorum", 60000);
+      last_error = "no active controller known to " + addr;
+    } catch (const NetworkError& e) {
+      last_error = e.what();
+    }
+  }
+  throw NetworkError("could not reach the active controller through " + bootstrap + ": " + last_error);
+}
+
+int change_voters(const MetadataQuorumOptions& o, std::ostream& out, std::ostream& err) {
+  if (!o.bootstrap_controller) {
+    err << "add-controller and remove-controller need --bootstrap-controller\n";
+    return 1;
+  }
+  auto c = connect_active_controller(*o.bootstrap_controller);
+  if (o.add_controller) {
+    if (!o.command_config) {
+      err << "add-controller needs --command-config: the new controller's server.properties\n";
+      return 1;
+    }
+    auto config = server::KafkaConfig::from_properties(server::load_properties_file(*o.command_config));
+    auto mp = storage::read_meta_properties(std::filesystem::path(config.metadata_log_dir) / "meta.properties");
+    msg::AddRaftVoterRequest req;
+    req.cluster_id = mp.cluster_id;
+    req.timeout_ms = 30000;
+    req.voter_id = config.node_id;
+    req.voter_directory_id = Uuid::parse(mp.directory_id).value_or(Uuid{});
+    for (const auto& ep : config.listeners) {
+      if (!config.is_controller_listener(ep.listener)) continue;
+      server::Endpoint adv = config.advertised(ep.listener);
+      msg::AddRaftVoterRequest::Listener l;
+      l.name = ep.listener;
+      l.host = adv.host.empty() ? "localhost" : adv.host;
+      l.port = static_cast<uint16_t>(adv.port);
+      req.listeners.push_back(l);
+    }
+    auto [resp, f] = c->call(req, c->version_for(msg::AddRaftVoterRequest::kApiKey));
+    if (resp.error_code != 0) throw KafkaError(static_cast<ErrorCode>(resp.error_code), error_text(resp.error_code, resp.error_message));
+    out << "Added controller " << config.node_id << " with directory id " << mp.directory_id << " and endpoints: ";
+    for (size_t i = 0; i < req.listeners.size(); ++i)
+      out << (i ? ", " : "") << req.listeners[i].name << "://" << req.listeners[i].host << ":" << req.listeners[i].port;
+    out << "\n";
+    return 0;
+  }
+  msg::RemoveRaftVoterRequest req;
+  req.voter_id = o.controller_id;
+  auto dir = Uuid::parse(o.controller_directory_id);
+  if (!dir) {
+    err << "Invalid --controller-directory-id " << o.controller_directory_id << "\n";
+    return 1;
+  }
+  req.voter_directory_id = *dir;
+  auto [resp, f] = c->call(req, c->version_for(msg::RemoveRaftVoterRequest::kApiKey));
+  if (resp.error_code != 0) throw KafkaError(static_cast<ErrorCode>(resp.error_code), error_text(resp.error_code, resp.error_message));
+  out << "Removed controller " << o.controller_id << " with directory id " << o.controller_directory_id << "\n";
+  return 0;
+}
+
+}  // namespace
+
 int run_metadata_quorum(const MetadataQuorumOptions& o, std::ostream& out, std::ostream& err) {
   if (!o.bootstrap_server == !o.bootstrap_controller) {
     err << "Exactly one of --bootstrap-server or --bootstrap-controller must be given\n";
+    return 1;
+  }
+  if (o.add_controller || o.remove_controller) {
+    try {
+      return change_voters(o, out, err);
+    } catch (const KafkaError& e) {
+      err << "Error: " << error_name(e.code()) << ": " << e.what() << "\n";
+    } catch (const std::exception& e) {
+      err << "Error: " << e.what() << "\n";
+    }
     return 1;
   }
   if (o.status == o.replication) {
