@@ -497,7 +497,7 @@ void RaftCore::poll(int64_t now_ms) {
       transition_to_prospective(now_ms);
     }
   } else if (auto* v = std::get_if<VotedState>(&state_)) {
-    if (now_ms >= v->election_deadline_ms) transition_to_prospective(now_ms);
+    if (is_voter() && now_ms >= v->election_deadline_ms) transition_to_prospective(now_ms);
   } else if (auto* p = std::get_if<ProspectiveState>(&state_)) {
     poll_prospective(*p, now_ms);
   } else if (auto* c = std::get_if<CandidateState>(&state_)) {

@@ -27,7 +27,7 @@ void RaftCore::poll_candidate(CandidateState& c, int64_t now_ms) {
   if (c.backing_off) {
     // The next round starts with a pre-vote: a candidate that cannot win must
     // not keep bumping the epoch of everyone it can reach.
-    if (now_ms >= c.backoff_deadline_ms) transition_to_prospective(now_ms);
+    if (now_ms >= c.backoff_deadline_ms && is_voter()) transition_to_prospective(now_ms);
   } else if (now_ms >= c.election_deadline_ms) {
     c.backing_off = true;
     c.backoff_deadline_ms = now_ms + election_backoff_ms(c.retries);
@@ -69,6 +69,15 @@ void RaftCore::poll_prospective(ProspectiveState& p, int64_t now_ms) {
 
 void RaftCore::after_prospective_backoff(int64_t now_ms) {
   auto& p = std::get<ProspectiveState>(state_);
+  if (!is_voter()) {
+    // Removed from the voters meanwhile: look for the leader as an observer.
+    UnattachedState u{epoch_, INT64_MAX};
+    u.next_fetch_ms = now_ms;
+    state_ = u;
+    announced_ = leader_and_epoch();
+    emit(LeaderChanged{announced_, false, -1});
+    return;
+  }
   if (p.retained_leader >= 0 && p.retained_leader != config_.local_id) {
     // The others still hear from our leader: try it again (a fetch failure or
     // timeout brings us back here). Until a fetch succeeds we do not count as
@@ -104,7 +113,7 @@ void RaftCore::handle_pre_vote_request(uint64_t id, const VoteRequest& r, bool c
     resp.vote_granted = false;  // it missed our epoch: our answer tells it (and its leader, if any)
   } else {
     OffsetAndEpoch theirs{r.last_offset, r.last_offset_epoch};
-    resp.vote_granted = is_voter() && candidate_is_voter && theirs >= log_.end_offset_and_epoch() && !has_live_leader(now_ms);
+    resp.vote_granted = theirs >= log_.end_offset_and_epoch() && !has_live_leader(now_ms);
   }
   emit(SendResponse{id, resp});
 }
@@ -144,7 +153,10 @@ void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteReques
     handle_pre_vote_request(id, r, candidate_is_voter, now_ms);
     return;
   }
-  if (r.candidate_epoch > epoch_ && candidate_is_voter) {
+  // KIP-853: our voter set may be stale (the candidate may have been added,
+  // or we may have been, after our log ends), so neither side's membership in
+  // our view decides the vote; the candidate counts only votes of its own set.
+  if (r.candidate_epoch > epoch_) {
     // A higher epoch: we forget the old leader/vote first (persisted).
     transition_to_unattached(r.candidate_epoch, now_ms);
   }
@@ -153,12 +165,6 @@ void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteReques
     resp.leader_id = le.leader_id;
     resp.leader_epoch = epoch_;
   };
-  if (r.candidate_epoch > epoch_ && !candidate_is_voter) {
-    resp.partition_error = ErrorCode::INVALID_VOTER_KEY;
-    fill();
-    emit(SendResponse{id, resp});
-    return;
-  }
   if (r.candidate_epoch < epoch_) {
     resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
     fill();
@@ -166,7 +172,7 @@ void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteReques
     return;
   }
   bool grant = false;
-  if (is_voter() && candidate_is_voter) {
+  {
     OffsetAndEpoch theirs{r.last_offset, r.last_offset_epoch};
 #if FLOTILLA_RAFT_PLANTED_BUG == 2
     bool up_to_date = true;  // planted for the simulation's self-test: no log check on votes

@@ -418,9 +418,10 @@ TEST(RaftCoreElection, VoteGrantingRules) {
   // A higher last epoch wins over a longer log.
   auto [a6, r6] = vote(1, 5, 4, 1, 6);
   EXPECT_TRUE(r6.vote_granted);
-  // A non-voter cannot get a vote.
-  EXPECT_FALSE(vote(9, 6, 9, 100, 7).second.vote_granted);
-  EXPECT_EQ(core.epoch(), 5);
+  // KIP-853: a candidate outside our (possibly stale) voter set still gets the
+  // vote if its log is up to date; the candidate counts only its own voters.
+  EXPECT_TRUE(vote(9, 6, 9, 100, 7).second.vote_granted);
+  EXPECT_EQ(core.epoch(), 6);
 }
 
 TEST(RaftCoreReplication, LeaderFetchValidationDivergenceAndHighWatermark) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "protocol/messages.h"
+#include "protocol/metadata_record.h"
 #include "protocol/record_batch.h"
 #include "raft/actions.h"
 #include "raft/core.h"
@@ -71,6 +73,21 @@ class MemLog {
     s.flushed_offset = flushed_;
     for (const auto& b : batches_)
       if (s.epochs.empty() || b.epoch > s.epochs.back().epoch) s.epochs.push_back(EpochEntry{b.epoch, b.base});
+    // The voter sets of VotersRecords, as the driver recovers them (KIP-853).
+    for (const auto& b : batches_) {
+      if (!b.control) continue;
+      for (const auto& r : records::decode_records(b.bytes)) {
+        if (!r.key || !r.value || r.key->size() < 4) continue;
+        if (protocol::parse_control_key(*r.key) != protocol::ControlType::KRAFT_VOTERS) continue;
+        flotilla::msg::VotersRecord v;
+        ByteReader rd(r.value->data(), r.value->size());
+        v.decode(rd, 0);
+        VoterSetEntry e{r.offset, {}};
+        for (const auto& x : v.voters) e.voters.push_back(x.voter_id);
+        std::sort(e.voters.begin(), e.voters.end());
+        s.voter_history.push_back(std::move(e));
+      }
+    }
     return s;
   }
 

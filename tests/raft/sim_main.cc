@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   uint64_t first = 1, last = 1;
   int voters = 0;  // 0: mixed (odd seeds 3, even seeds 5)
   bool verbose = false, expect_violation = false, observer = true;
+  int reconfigure = -1;  // -1: every third seed
   std::string binary = argv[0];
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -33,6 +34,10 @@ int main(int argc, char** argv) {
     } else if (a == "--voters" && i + 1 < argc) {
       std::string v = argv[++i];
       voters = v == "mixed" ? 0 : std::stoi(v);
+    } else if (a == "--reconfigure") {
+      reconfigure = 1;
+    } else if (a == "--no-reconfigure") {
+      reconfigure = 0;
     } else if (a == "--no-observer") {
       observer = false;
     } else if (a == "--verbose") {
@@ -51,6 +56,7 @@ int main(int argc, char** argv) {
     o.seed = seed;
     o.voters = voters ? voters : (seed % 2 ? 3 : 5);
     o.observer = observer;
+    o.reconfigure = reconfigure < 0 ? seed % 3 == 0 : reconfigure == 1;
     o.verbose = verbose;
     SimResult r = run_simulation(o);
     ++ran;

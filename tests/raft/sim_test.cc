@@ -21,6 +21,7 @@ TEST_P(RaftSimulation, SafetyUnderFaultsThenLiveness) {
     SimOptions o;
     o.seed = shard * kSeedsPerShard + i + 1;
     o.voters = o.seed % 2 ? 3 : 5;
+    o.reconfigure = o.seed % 3 == 0;  // a third of the seeds change the voter set as they run
     SimResult r = run_simulation(o);
     if (!r.ok) {
       ADD_FAILURE() << "seed " << o.seed << " (" << o.voters << " voters): " << r.violation << "\n  replay: " << replay_command(o);

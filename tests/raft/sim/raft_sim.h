@@ -36,6 +36,7 @@
 
 #include "../mem_log.h"
 #include "raft/assert.h"
+#include "protocol/messages.h"
 #include "raft/core.h"
 
 namespace flotilla::raft::sim {
@@ -44,6 +45,7 @@ struct SimOptions {
   uint64_t seed = 1;
   int voters = 3;
   bool observer = true;        // one non-voter (id 100) fetching as an observer
+  bool reconfigure = false;    // KIP-853: a spare node (voters + 1) and voters added / removed during the run
   int64_t fault_ms = 3000;     // virtual time with faults
   int64_t settle_ms = 3000;    // fault-free time allowed to elect and commit (liveness bound)
   bool verbose = false;
@@ -61,7 +63,8 @@ struct SimResult {
 // The one command that replays a run (printed with every failure).
 inline std::string replay_command(const SimOptions& o, const std::string& binary = "build/tests/raft/raft_sim") {
   std::ostringstream s;
-  s << binary << " --seed " << o.seed << " --voters " << o.voters << (o.observer ? "" : " --no-observer") << " --verbose";
+  s << binary << " --seed " << o.seed << " --voters " << o.voters << (o.observer ? "" : " --no-observer")
+    << (o.reconfigure ? " --reconfigure" : "") << " --verbose";
   return s.str();
 }
 
@@ -76,6 +79,7 @@ class Simulation {
     for (int i = 1; i <= o_.voters; ++i) voters_.push_back(i);
     for (int32_t id : voters_) nodes_[id];
     if (o_.observer) nodes_[kObserver];
+    if (o_.reconfigure) nodes_[spare_id()];
     for (auto& [id, n] : nodes_) start(id);
   }
 
@@ -117,6 +121,7 @@ class Simulation {
 
  private:
   static constexpr int32_t kObserver = 100;
+  int32_t spare_id() const { return o_.voters + 1; }
 
   struct Node {
     std::unique_ptr<RaftCore> core;
@@ -242,6 +247,42 @@ class Simulation {
     } else if (dice < 80) {
       if (!cut_.empty()) trace("heal the network");
       cut_.clear();
+    } else if (dice < 90 && o_.reconfigure) {
+      change_voters();
+    }
+  }
+
+  // KIP-853 on the leader: add the spare (or a removed voter) back, or remove
+  // one voter, never going below three; the core refuses while a change is
+  // uncommitted.
+  void change_voters() {
+    int32_t l = leader();
+    if (l <= 0) return;
+    auto& core = *nodes_[l].core;
+    std::vector<int32_t> cur = core.config().voters;
+    std::vector<int32_t> next = cur;
+    std::vector<int32_t> outside;
+    for (int32_t id = 1; id <= spare_id(); ++id)
+      if (std::find(cur.begin(), cur.end(), id) == cur.end()) outside.push_back(id);
+    if (!outside.empty() && (cur.size() <= 3 || rng_.uniform(2))) {
+      next.push_back(outside[rng_.uniform(static_cast<int64_t>(outside.size()))]);
+    } else if (cur.size() > 3) {
+      next.erase(next.begin() + rng_.uniform(static_cast<int64_t>(next.size())));
+    } else {
+      return;
+    }
+    std::sort(next.begin(), next.end());
+    flotilla::msg::VotersRecord rec;
+    for (int32_t id : next) {
+      flotilla::msg::VotersRecord::Voter v;
+      v.voter_id = id;
+      rec.voters.push_back(v);
+    }
+    ByteWriter w;
+    rec.encode(w, 0);
+    if (auto off = core.append_voters_change(next, std::move(w).take(), now_)) {
+      trace(fmt::format("leader {} changes the voters to {} at offset {}", l, fmt::join(next, ","), *off));
+      drain(l);
     }
   }
 
@@ -362,7 +403,9 @@ class Simulation {
   }
 
   bool all_voters_committed(int64_t offset) const {
-    for (int32_t v : voters_) {
+    int32_t l = leader();
+    const std::vector<int32_t>& current = l > 0 ? nodes_.at(l).core->config().voters : voters_;
+    for (int32_t v : current) {
       const auto& n = nodes_.at(v);
       if (!n.up || n.core->high_watermark() <= offset) return false;
     }
