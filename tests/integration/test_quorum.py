@@ -144,6 +144,7 @@ def test_graceful_shutdown_of_the_leader_hands_over_quickly(cluster):
     assert node.proc.returncode == 0
     assert q2["leader_id"] != old
     # EndQuorumEpoch names the preferred successors: no election timeout (1 s) is waited out.
+    print(f"graceful hand-over in {elapsed * 1000:.0f} ms")
     assert elapsed < 1.0, f"hand-over took {elapsed:.2f}s"
     create_topic(c, "after-handover")
 
@@ -187,6 +188,7 @@ def test_an_isolated_leader_is_replaced_and_cannot_commit(cluster):
     q2 = wait_leader(c, exclude={old}, min_epoch=q["leader_epoch"] + 1, timeout=20)
     elapsed = time.time() - t0
     # A silent leader: within fetch timeout + election timeout (+ backoff, slack).
+    print(f"silent leader replaced in {elapsed:.2f}s")
     assert elapsed < 6.0, f"replacing a silent leader took {elapsed:.2f}s"
     # Alone, the old leader commits nothing more, then resigns (check-quorum).
     deadline = time.time() + 5
