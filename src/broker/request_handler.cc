@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "broker/api_util.h"
 #include "broker/topic_config.h"
 #include "common/clock.h"
 #include "protocol/api.h"
@@ -30,34 +31,9 @@ constexpr Served kBrokerApis[] = {
     {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},   {kDescribeConfigs, 0, 4},    {kCreatePartitions, 0, 3}, {kDescribeCluster, 0, 1},
 };
 
-template <class Msg>
-void send(const net::Request& req, net::Respond& respond, const Msg& m) {
-  net::Response r;
-  r.header_version = static_cast<int16_t>(protocol::response_header_version(req.api_key, req.api_version));
-  m.encode(r.body, req.api_version);
-  respond(std::move(r));
-}
-
-template <class Msg>
-bool decode(const net::Request& req, Msg& out) {
-  ByteReader r = req.body();
-  try {
-    out.decode(r, req.api_version);
-    return true;
-  } catch (const DecodeError& e) {
-    spdlog::warn("[KafkaApi] Closing connection {} from {}: cannot decode {} v{} (correlation id {}): {}", req.connection_id, req.peer,
-                 protocol::api_info(req.api_key) ? protocol::api_info(req.api_key)->name : "?", req.api_version, req.correlation_id,
-                 e.what());
-    return false;
-  }
-}
-
-void close_connection(net::Respond& respond) {
-  net::Response r;
-  r.send = false;
-  r.close_after = true;
-  respond(std::move(r));
-}
+using api::close_connection;
+using api::decode;
+using api::send;
 
 bool valid_topic_name(const std::string& n) {
   if (n.empty() || n.size() > 249 || n == "." || n == "..") return false;

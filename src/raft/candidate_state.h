@@ -8,36 +8,18 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <vector>
+
+#include "raft/vote_tally.h"
 
 namespace flotilla::raft {
 
-struct CandidateState {
-  enum class Vote { Unrecorded, Granted, Rejected };
-
+struct CandidateState : VoteTally {
   int32_t epoch = 0;
   int32_t retries = 1;  // elections stood in a row (for backoff)
-  std::map<int32_t, Vote> votes;  // every voter, self included (Granted)
   int64_t election_deadline_ms = 0;
   bool backing_off = false;
   int64_t backoff_deadline_ms = 0;
   int64_t next_vote_request_ms = 0;  // resend to voters that have not answered
-
-  size_t majority() const { return votes.size() / 2 + 1; }
-  size_t count(Vote v) const {
-    size_t n = 0;
-    for (const auto& [id, s] : votes) n += s == v;
-    return n;
-  }
-  bool won() const { return count(Vote::Granted) >= majority(); }
-  bool lost() const { return count(Vote::Rejected) >= votes.size() - majority() + 1; }
-  std::vector<int32_t> granting() const {
-    std::vector<int32_t> out;
-    for (const auto& [id, s] : votes)
-      if (s == Vote::Granted) out.push_back(id);
-    return out;
-  }
 };
 
 }  // namespace flotilla::raft

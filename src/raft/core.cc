@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/bytes.h"
+#include "common/overloaded.h"
 #include "protocol/messages.h"
 #include "protocol/metadata_record.h"
 #include "protocol/record_batch.h"
@@ -15,12 +16,6 @@ using protocol::control_record_key;
 using protocol::ControlType;
 
 namespace {
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::vector<uint8_t> leader_change_value(int32_t leader_id, const std::vector<int32_t>& voters, const std::vector<int32_t>& granting) {
   msg::LeaderChangeMessage m;

@@ -194,6 +194,7 @@ class RaftCore {
   bool answers(uint64_t in_flight) const { return response_correlation_ == 0 || response_correlation_ == in_flight; }
   void handle_fetch_snapshot_request(uint64_t id, int32_t source, const FetchSnapshotRequest& r, int64_t now_ms);
   void maybe_send_fetch(int64_t now_ms);
+  FetchRequest fetch_request(int32_t max_wait_ms, int32_t max_bytes) const;
   void drain_accumulator(int64_t now_ms, bool force);
   void set_high_watermark(int64_t hw);
   void complete_parked_fetches(int64_t now_ms, bool only_expired);

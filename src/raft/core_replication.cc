@@ -183,11 +183,8 @@ void RaftCore::handle_fetch_snapshot_request(uint64_t id, int32_t source, const 
 
 // ---------------------------------------------------------------- follower
 
-void RaftCore::maybe_send_fetch(int64_t now_ms) {
-  auto* f = std::get_if<FollowerState>(&state_);
-  if (!f || f->fetch_in_flight || now_ms < f->next_fetch_ms) return;
-  // Our fetch offset tells the leader that everything before it is durable here.
-  if (log_.flushed_offset() < log_.end_offset()) return;
+// A Fetch continuing our log: its end and the epoch of its last record.
+FetchRequest RaftCore::fetch_request(int32_t max_wait_ms, int32_t max_bytes) const {
   FetchRequest r;
   r.cluster_id = config_.cluster_id;
   r.replica_id = config_.local_id;
@@ -195,8 +192,17 @@ void RaftCore::maybe_send_fetch(int64_t now_ms) {
   r.fetch_offset = log_.end_offset();
   r.last_fetched_epoch = log_.last_epoch();
   r.log_start_offset = log_.start_offset();
-  r.max_wait_ms = config_.fetch_max_wait_ms;
-  r.max_bytes = config_.fetch_max_bytes;
+  r.max_wait_ms = max_wait_ms;
+  r.max_bytes = max_bytes;
+  return r;
+}
+
+void RaftCore::maybe_send_fetch(int64_t now_ms) {
+  auto* f = std::get_if<FollowerState>(&state_);
+  if (!f || f->fetch_in_flight || now_ms < f->next_fetch_ms) return;
+  // Our fetch offset tells the leader that everything before it is durable here.
+  if (log_.flushed_offset() < log_.end_offset()) return;
+  FetchRequest r = fetch_request(config_.fetch_max_wait_ms, config_.fetch_max_bytes);
   f->fetch_correlation = next_correlation_++;
   emit(SendRequest{f->leader_id, r, f->fetch_correlation});
   f->fetch_in_flight = true;
@@ -213,15 +219,7 @@ void RaftCore::poll_observer_discovery(UnattachedState& u, int64_t now_ms) {
   const auto& pool = config_.voters.empty() ? config_.bootstrap_ids : config_.voters;
   if (now_ms < u.next_fetch_ms || pool.empty()) return;
   int32_t target = pool[rng_.uniform(static_cast<int64_t>(pool.size()))];
-  FetchRequest r;
-  r.cluster_id = config_.cluster_id;
-  r.replica_id = config_.local_id;
-  r.current_leader_epoch = epoch_;
-  r.fetch_offset = log_.end_offset();
-  r.last_fetched_epoch = log_.last_epoch();
-  r.log_start_offset = log_.start_offset();
-  r.max_wait_ms = 0;
-  r.max_bytes = 0;
+  FetchRequest r = fetch_request(0, 0);
   u.fetch_correlation = next_correlation_++;
   emit(SendRequest{target, r, u.fetch_correlation});
   u.fetch_in_flight = true;

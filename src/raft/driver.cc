@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/bytes.h"
+#include "common/overloaded.h"
 #include "common/clock.h"
 #include "protocol/metadata_record.h"
 #include "protocol/record_batch.h"
@@ -15,12 +16,6 @@
 namespace flotilla::raft {
 
 namespace {
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::filesystem::path partition_dir_of(const std::filesystem::path& p) {
   if (p.filename() == kMetadataPartitionDir) return p;
@@ -398,13 +393,7 @@ void RaftDriver::respond(SendResponse& r) {
 // ---------------------------------------------------------------- voters (KIP-853)
 
 void RaftDriver::learn_voters(const msg::VotersRecord& record) {
-  for (const auto& v : record.voters) {
-    Voter info;
-    info.id = v.voter_id;
-    info.directory_id = v.voter_directory_id;
-    for (const auto& e : v.endpoints) info.endpoints.push_back(VoterEndpoint{e.name, e.host, e.port});
-    info.min_kraft_version = v.k_raft_version_feature.min_supported_version;
-    info.max_kraft_version = v.k_raft_version_feature.max_supported_version;
+  for (auto& info : from_voters_record(record)) {
     if (voter_address_listener_ && !info.endpoints.empty())
       voter_address_listener_(info.id, info.endpoints.front().host, info.endpoints.front().port);
     voter_info_[info.id] = std::move(info);
@@ -437,29 +426,14 @@ void RaftDriver::scan_for_voters(std::span<const uint8_t> batches, int64_t base_
 }
 
 msg::VotersRecord RaftDriver::voters_record(const std::vector<int32_t>& ids) const {
-  msg::VotersRecord rec;
-  rec.version = 0;
+  std::vector<Voter> voters;
   for (int32_t id : ids) {
-    msg::VotersRecord::Voter v;
-    v.voter_id = id;
-    if (auto it = voter_info_.find(id); it != voter_info_.end()) {
-      v.voter_directory_id = it->second.directory_id;
-      for (const auto& e : it->second.endpoints) {
-        msg::VotersRecord::Endpoint ep;
-        ep.name = e.name;
-        ep.host = e.host;
-        ep.port = e.port;
-        v.endpoints.push_back(ep);
-      }
-      v.k_raft_version_feature.min_supported_version = it->second.min_kraft_version;
-      v.k_raft_version_feature.max_supported_version = it->second.max_kraft_version;
-    } else {
-      v.k_raft_version_feature.min_supported_version = 0;
-      v.k_raft_version_feature.max_supported_version = 1;
-    }
-    rec.voters.push_back(std::move(v));
+    auto it = voter_info_.find(id);
+    Voter v = it != voter_info_.end() ? it->second : Voter{};
+    v.id = id;
+    voters.push_back(std::move(v));
   }
-  return rec;
+  return to_voters_record(voters);
 }
 
 // Plans the change (or says why not / to wait), appends it when the core

@@ -16,30 +16,20 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+
+#include "raft/vote_tally.h"
 
 namespace flotilla::raft {
 
-struct ProspectiveState {
-  enum class Vote { Unrecorded, Granted, Rejected };
+struct ProspectiveState : VoteTally {
   int32_t epoch = 0;
   int32_t retained_leader = -1;  // the leader of `epoch` this replica knew (-1: none)
   int32_t retained_vote = -1;    // the vote it gave in `epoch` (-1: none)
   int32_t retries = 1;           // pre-vote rounds lost in a row (for backoff)
-  std::map<int32_t, Vote> votes;  // every voter, self included (Granted)
   int64_t election_deadline_ms = 0;
   bool backing_off = false;
   int64_t backoff_deadline_ms = 0;
   int64_t next_vote_request_ms = 0;
-
-  size_t majority() const { return votes.size() / 2 + 1; }
-  size_t count(Vote v) const {
-    size_t n = 0;
-    for (const auto& [id, s] : votes) n += s == v;
-    return n;
-  }
-  bool won() const { return count(Vote::Granted) >= majority(); }
-  bool lost() const { return count(Vote::Rejected) >= votes.size() - majority() + 1; }
 };
 
 }  // namespace flotilla::raft

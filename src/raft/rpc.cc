@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "common/overloaded.h"
 #include "protocol/api.h"
 #include "raft/core.h"
 
@@ -9,12 +10,6 @@ namespace flotilla::raft::rpc {
 
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 const Uuid kMetadataTopicId{kMetadataTopicIdHi, kMetadataTopicIdLo};
 
@@ -40,6 +35,26 @@ auto* metadata_partition(Topics& topics) {
   using P = decltype(&topics.front().partitions.front());
   if (topics.size() != 1 || topics.front().partitions.size() != 1) return P{nullptr};
   return &topics.front().partitions.front();
+}
+
+// Vote, BeginQuorumEpoch and EndQuorumEpoch responses share their shape:
+// top-level error, then the partition's error, leader id and epoch. Returns
+// the core's response and the wire partition (nullptr if it is missing).
+template <class Wire, class Core>
+std::pair<Core, std::optional<typename Wire::PartitionData>> decode_election_response(ByteReader& body, int16_t v) {
+  Wire m;
+  m.decode(body, v);
+  Core r;
+  r.error = to_error(m.error_code);
+  auto* p = metadata_partition(m.topics);
+  if (!p) {
+    if (r.error == ErrorCode::NONE) r.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+    return {r, std::nullopt};
+  }
+  r.partition_error = to_error(p->error_code);
+  r.leader_id = p->leader_id;
+  r.leader_epoch = p->leader_epoch;
+  return {r, *p};
 }
 
 }  // namespace
@@ -140,48 +155,14 @@ WireRequest encode_request(const RaftRequest& request, int32_t local_id) {
 RaftResponse decode_response(int16_t api_key, int16_t v, ByteReader& body, std::vector<NodeAddress>* endpoints) {
   switch (api_key) {
     case msg::VoteResponse::kApiKey: {
-      msg::VoteResponse m;
-      m.decode(body, v);
-      VoteResponse r;
-      r.error = to_error(m.error_code);
-      if (auto* p = metadata_partition(m.topics)) {
-        r.partition_error = to_error(p->error_code);
-        r.leader_id = p->leader_id;
-        r.leader_epoch = p->leader_epoch;
-        r.vote_granted = p->vote_granted;
-      } else if (r.error == ErrorCode::NONE) {
-        r.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-      }
+      auto [r, p] = decode_election_response<msg::VoteResponse, VoteResponse>(body, v);
+      if (p) r.vote_granted = p->vote_granted;
       return r;
     }
-    case msg::BeginQuorumEpochResponse::kApiKey: {
-      msg::BeginQuorumEpochResponse m;
-      m.decode(body, v);
-      BeginQuorumEpochResponse r;
-      r.error = to_error(m.error_code);
-      if (auto* p = metadata_partition(m.topics)) {
-        r.partition_error = to_error(p->error_code);
-        r.leader_id = p->leader_id;
-        r.leader_epoch = p->leader_epoch;
-      } else if (r.error == ErrorCode::NONE) {
-        r.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-      }
-      return r;
-    }
-    case msg::EndQuorumEpochResponse::kApiKey: {
-      msg::EndQuorumEpochResponse m;
-      m.decode(body, v);
-      EndQuorumEpochResponse r;
-      r.error = to_error(m.error_code);
-      if (auto* p = metadata_partition(m.topics)) {
-        r.partition_error = to_error(p->error_code);
-        r.leader_id = p->leader_id;
-        r.leader_epoch = p->leader_epoch;
-      } else if (r.error == ErrorCode::NONE) {
-        r.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-      }
-      return r;
-    }
+    case msg::BeginQuorumEpochResponse::kApiKey:
+      return decode_election_response<msg::BeginQuorumEpochResponse, BeginQuorumEpochResponse>(body, v).first;
+    case msg::EndQuorumEpochResponse::kApiKey:
+      return decode_election_response<msg::EndQuorumEpochResponse, EndQuorumEpochResponse>(body, v).first;
     case msg::FetchResponse::kApiKey: {
       msg::FetchResponse m;
       m.decode(body, v);

@@ -31,6 +31,8 @@ std::vector<uint8_t> control_batch(int64_t base_offset, int32_t epoch, int64_t t
   return b.build();
 }
 
+}  // namespace
+
 msg::VotersRecord to_voters_record(const std::vector<Voter>& voters) {
   msg::VotersRecord r;
   r.version = 0;
@@ -65,7 +67,6 @@ std::vector<Voter> from_voters_record(const msg::VotersRecord& r) {
   }
   return out;
 }
-}  // namespace
 
 std::string snapshot_file_name(SnapshotId id) {
   char buf[64];

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/uuid.h"
+#include "protocol/messages.h"
 #include "raft/types.h"
 
 namespace flotilla::raft {
@@ -89,5 +90,9 @@ SnapshotContents read_snapshot(const std::filesystem::path& file);
 std::filesystem::path write_standalone_checkpoint(const std::filesystem::path& partition_dir, const Voter& self, int64_t now_ms);
 // The voters of the bootstrap snapshot 0-0 in `partition_dir`, if it exists and has a VotersRecord.
 std::optional<std::vector<Voter>> read_bootstrap_voters(const std::filesystem::path& partition_dir);
+
+// A VotersRecord (the control record of KIP-853) from voters, and back.
+msg::VotersRecord to_voters_record(const std::vector<Voter>& voters);
+std::vector<Voter> from_voters_record(const msg::VotersRecord& record);
 
 }  // namespace flotilla::raft

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/api_util.h"
 #include "protocol/api.h"
 #include "raft/rpc.h"
 
@@ -28,33 +29,19 @@ const Served* find(int16_t key) {
   return nullptr;
 }
 
-template <class Msg>
-void send(const net::Request& req, net::Respond& respond, const Msg& m) {
-  net::Response r;
-  r.header_version = static_cast<int16_t>(protocol::response_header_version(req.api_key, req.api_version));
-  m.encode(r.body, req.api_version);
-  respond(std::move(r));
-}
+using broker::api::send;
 
 void close_connection(net::Respond& respond, const net::Request& req, const char* why) {
   spdlog::warn("[ControllerApis] Closing connection {} from {}: {} (api key {} v{})", req.connection_id, req.peer, why, req.api_key,
                req.api_version);
-  net::Response r;
-  r.send = false;
-  r.close_after = true;
-  respond(std::move(r));
+  broker::api::close_connection(respond);
 }
 
 template <class Msg>
 bool decode(const net::Request& req, net::Respond& respond, Msg& out) {
-  ByteReader r = req.body();
-  try {
-    out.decode(r, req.api_version);
-    return true;
-  } catch (const DecodeError& e) {
-    close_connection(respond, req, e.what());
-    return false;
-  }
+  if (broker::api::decode(req, out)) return true;
+  broker::api::close_connection(respond);
+  return false;
 }
 
 }  // namespace

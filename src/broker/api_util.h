@@ -1,0 +1,44 @@
+// Small helpers every Kafka API handler uses: decode a request body at its
+// version (a malformed one is logged and closes the connection, as Kafka
+// does), encode a response with the right header version, close a connection.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include "common/bytes.h"
+#include "net/server.h"
+#include "protocol/api.h"
+
+namespace flotilla::broker::api {
+
+template <class Msg>
+void send(const net::Request& req, net::Respond& respond, const Msg& m) {
+  net::Response r;
+  r.header_version = static_cast<int16_t>(protocol::response_header_version(req.api_key, req.api_version));
+  m.encode(r.body, req.api_version);
+  respond(std::move(r));
+}
+
+inline void close_connection(net::Respond& respond) {
+  net::Response r;
+  r.send = false;
+  r.close_after = true;
+  respond(std::move(r));
+}
+
+// False (and nothing else to do: the error is logged) if the body does not decode.
+template <class Msg>
+bool decode(const net::Request& req, Msg& out) {
+  ByteReader r = req.body();
+  try {
+    out.decode(r, req.api_version);
+    return true;
+  } catch (const DecodeError& e) {
+    spdlog::warn("[KafkaApi] Closing connection {} from {}: cannot decode {} v{} (correlation id {}): {}", req.connection_id, req.peer,
+                 protocol::api_info(req.api_key) ? protocol::api_info(req.api_key)->name : "?", req.api_version, req.correlation_id,
+                 e.what());
+    return false;
+  }
+}
+
+}  // namespace flotilla::broker::api
