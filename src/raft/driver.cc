@@ -51,7 +51,11 @@ std::unique_ptr<storage::Log> RaftDriver::open_metadata_log(const std::filesyste
                                                            const storage::LogConfig& config) {
   auto dir = partition_dir_of(metadata_log_dir);
   std::filesystem::create_directories(dir);
-  return storage::Log::open(dir, config, Uuid{kMetadataTopicIdHi, kMetadataTopicIdLo});
+  // Every append of the metadata log is fsynced before it counts: preallocated
+  // segments keep those syncs to the data.
+  storage::LogConfig c = config;
+  c.preallocate = true;
+  return storage::Log::open(dir, c, Uuid{kMetadataTopicIdHi, kMetadataTopicIdLo});
 }
 
 int64_t RaftDriver::now_ms() { return wall_clock_ms(); }

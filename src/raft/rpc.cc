@@ -57,6 +57,21 @@ std::pair<Core, std::optional<typename Wire::PartitionData>> decode_election_res
   return {r, *p};
 }
 
+// The other direction: one partition of __cluster_metadata with the error,
+// leader id and epoch (and whatever `extra` fills in).
+template <class Wire, class Core, class Extra = void (*)(typename Wire::PartitionData&)>
+void encode_election_response(const Core& r, int16_t v, ByteWriter& out, Extra extra = [](typename Wire::PartitionData&) {}) {
+  Wire m;
+  m.error_code = to_code(r.error);
+  typename Wire::PartitionData p;
+  p.error_code = to_code(r.partition_error);
+  p.leader_id = r.leader_id;
+  p.leader_epoch = r.leader_epoch;
+  extra(p);
+  m.topics.push_back({kMetadataTopicName, {p}});
+  m.encode(out, v);
+}
+
 }  // namespace
 
 bool is_metadata_fetch(const msg::FetchRequest& r) {
@@ -298,36 +313,10 @@ void encode_response(const RaftResponse& response, int16_t api_key, int16_t v, B
                      const std::vector<NodeAddress>& endpoints) {
   std::visit(Overloaded{
                  [&](const VoteResponse& r) {
-                   msg::VoteResponse m;
-                   m.error_code = to_code(r.error);
-                   msg::VoteResponse::PartitionData p;
-                   p.error_code = to_code(r.partition_error);
-                   p.leader_id = r.leader_id;
-                   p.leader_epoch = r.leader_epoch;
-                   p.vote_granted = r.vote_granted;
-                   m.topics.push_back({kMetadataTopicName, {p}});
-                   m.encode(out, v);
+                   encode_election_response<msg::VoteResponse>(r, v, out, [&](auto& p) { p.vote_granted = r.vote_granted; });
                  },
-                 [&](const BeginQuorumEpochResponse& r) {
-                   msg::BeginQuorumEpochResponse m;
-                   m.error_code = to_code(r.error);
-                   msg::BeginQuorumEpochResponse::PartitionData p;
-                   p.error_code = to_code(r.partition_error);
-                   p.leader_id = r.leader_id;
-                   p.leader_epoch = r.leader_epoch;
-                   m.topics.push_back({kMetadataTopicName, {p}});
-                   m.encode(out, v);
-                 },
-                 [&](const EndQuorumEpochResponse& r) {
-                   msg::EndQuorumEpochResponse m;
-                   m.error_code = to_code(r.error);
-                   msg::EndQuorumEpochResponse::PartitionData p;
-                   p.error_code = to_code(r.partition_error);
-                   p.leader_id = r.leader_id;
-                   p.leader_epoch = r.leader_epoch;
-                   m.topics.push_back({kMetadataTopicName, {p}});
-                   m.encode(out, v);
-                 },
+                 [&](const BeginQuorumEpochResponse& r) { encode_election_response<msg::BeginQuorumEpochResponse>(r, v, out); },
+                 [&](const EndQuorumEpochResponse& r) { encode_election_response<msg::EndQuorumEpochResponse>(r, v, out); },
                  [&](const FetchResponse& r) {
                    msg::FetchResponse m;
                    m.error_code = to_code(r.error);

@@ -188,6 +188,7 @@ void NodeImpl::start() {
   mlc.segment_ms = config.metadata_log_segment_ms;
   mlc.retention_ms = -1;  // the metadata log is bounded by snapshots, not time
   mlc.retention_bytes = -1;
+  mlc.preallocate = true;  // fsync of appends without file-size changes: the commit latency
   auto metadata_log = raft::RaftDriver::open_metadata_log(config.metadata_log_dir, mlc);
   raft = std::make_unique<raft::RaftDriver>(io, rc, std::move(metadata_log), metadata_dir);
 

@@ -42,6 +42,7 @@ struct Segment {
   int64_t first_timestamp = -1;
   int64_t created_ms = 0;
   int64_t flushed_size = 0;
+  int64_t allocated = 0;  // the file's size when preallocated beyond `size` (zeros), else `size`
 
   fs::path path(const char* suffix) const {
     fs::path p = log_path;
@@ -200,6 +201,42 @@ std::unique_ptr<Log> Log::open(const fs::path& dir, const LogConfig& config, Uui
   return log;
 }
 
+namespace {
+constexpr int64_t kPreallocateStep = 256 << 10;
+
+// Zero-fills the segment's file so that [0, end) is allocated and written.
+void preallocate_to(Segment& s, int64_t end, int64_t limit) {
+  if (end <= s.allocated) return;
+  static const std::vector<uint8_t> zeros(1 << 16, 0);
+  int64_t target = std::min(std::max(end, s.allocated + kPreallocateStep), std::max(end, limit));
+  int64_t from = std::max(s.allocated, s.size);
+  // Written zeros, not fallocate: blocks fallocate leaves "unwritten" cost a
+  // metadata update again when first written. Small steps keep the extra
+  // bytes of the next fdatasync small.
+  for (int64_t pos = from; pos < target;) {
+    size_t n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(zeros.size()), target - pos));
+    pwrite_all(s.file->fd, zeros.data(), n, pos, s.log_path);
+    pos += static_cast<int64_t>(n);
+  }
+  s.allocated = target;
+}
+
+// Cuts a preallocated segment's file back to its data.
+void trim(Segment& s) {
+  if (s.allocated <= s.size) return;
+  if (::ftruncate(s.file->fd, s.size) != 0) fail("cannot trim", s.log_path);
+  s.allocated = s.size;
+}
+
+// A preallocated, never written tail: zeros where the next batch header would be.
+bool zero_tail(const Segment& s, int64_t pos, int64_t file_size) {
+  uint8_t b[records::kLogOverhead];
+  size_t n = static_cast<size_t>(std::min<int64_t>(sizeof b, file_size - pos));
+  if (n == 0 || !pread_all(s.file->fd, b, n, pos)) return false;
+  return std::all_of(b, b + n, [](uint8_t x) { return x == 0; });
+}
+}  // namespace
+
 std::shared_ptr<Segment> Log::new_segment(int64_t base_offset) {
   auto s = std::make_shared<Segment>();
   s->base_offset = base_offset;
@@ -244,6 +281,7 @@ void Log::load(int64_t recovery_point) {
     ::fstat(s->file->fd, &st);
     int64_t file_size = st.st_size;
     s->size = file_size;
+    s->allocated = file_size;
     s->created_ms = wall_clock_ms();
     // Walk the batch chain; verify CRCs past the recovery point (and always in
     // the last segment, where a crash tears writes).
@@ -251,6 +289,13 @@ void Log::load(int64_t recovery_point) {
     int64_t pos = 0;
     std::vector<uint8_t> buf;
     while (pos < file_size) {
+      if (zero_tail(*s, pos, file_size)) {
+        // Preallocated and never written (a crash before the trim): the
+        // segment's data ends here; the active one keeps its zeros.
+        s->size = pos;
+        if (i + 1 < bases.size()) trim(*s);
+        break;
+      }
       BatchHeader h;
       const char* bad = nullptr;
       if (!read_header(*s, pos, h)) bad = "torn batch header";
@@ -269,6 +314,7 @@ void Log::load(int64_t recovery_point) {
         truncated_bytes += file_size - pos;
         if (::ftruncate(s->file->fd, pos) != 0) fail("cannot truncate", s->log_path);
         s->size = pos;
+        s->allocated = pos;
         stop = true;
         break;
       }
@@ -341,6 +387,7 @@ AppendInfo Log::append_as_follower(std::span<const uint8_t> batches) {
   return info;
 }
 
+
 void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, int64_t last_offset,
                           const std::vector<BatchHeader>& headers, const std::vector<size_t>& positions) {
   std::shared_ptr<Segment> s = segments_.back();
@@ -351,7 +398,9 @@ void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, i
     s = segments_.back();
   }
   int64_t at = s->size;
+  if (config_.preallocate) preallocate_to(*s, at + static_cast<int64_t>(data.size()), config_.segment_bytes);
   pwrite_all(s->file->fd, data.data(), data.size(), at, s->log_path);
+  s->allocated = std::max(s->allocated, at + static_cast<int64_t>(data.size()));
   for (size_t i = 0; i < headers.size(); ++i) track_batch(*s, headers[i], at + static_cast<int64_t>(positions[i]), config_.index_interval_bytes);
   s->size = at + static_cast<int64_t>(data.size());
   log_end_offset_ = last_offset + 1;
@@ -524,6 +573,7 @@ void Log::truncate_to(int64_t offset) {
   // Truncation is at batch boundaries: a batch straddling `offset` goes entirely (as in Kafka).
   if (::ftruncate(s.file->fd, pos) != 0) fail("cannot truncate", s.log_path);
   s.size = pos;
+  s.allocated = pos;
   s.flushed_size = std::min(s.flushed_size, pos);
   // Rebuild this segment's indexes.
   s.index.clear();
@@ -603,14 +653,16 @@ void Log::roll() {
   if (old->size == 0) return;
   auto s = new_segment(log_end_offset_.load());
   std::lock_guard<std::mutex> g(mu_);
+  trim(*old);
   segments_.push_back(std::move(s));
-  (void)old;
 }
 
 void Log::close() {
   if (closed_) return;
   closed_ = true;
   flush(log_end_offset_.load());
+  std::lock_guard<std::mutex> g(mu_);
+  if (!segments_.empty()) trim(*segments_.back());
 }
 
 void Log::remove() {

@@ -265,3 +265,36 @@ TEST(LogManager, ReopensPartitionsAndSkipsTheMetadataLog) {
   m.remove("my-topic", 3);
   EXPECT_FALSE(fs::exists(d.path / "my-topic-3"));
 }
+
+TEST(Log, PreallocatedSegmentsSurviveCrashRollAndClose) {
+  TempDir d;
+  LogConfig c = small_segments(64 << 10);
+  c.preallocate = true;
+  auto seg0 = d.path / "t-0" / "00000000000000000000.log";
+  {
+    auto log = Log::open(d.path / "t-0", c, Uuid{1, 2});
+    for (int i = 0; i < 10; ++i) append(*log, batch(2, 1000 + i, 100));
+    log->flush(log->log_end_offset());
+    // The file is allocated ahead of the data.
+    EXPECT_GT(static_cast<int64_t>(fs::file_size(seg0)), log->size_bytes());
+    // A crash now: the copy of the directory has a zero tail.
+    fs::copy(d.path / "t-0", d.path / "c-0", fs::copy_options::recursive);
+  }
+  {
+    auto crashed = Log::open(d.path / "c-0", c, Uuid{1, 2});
+    EXPECT_EQ(crashed->log_end_offset(), 20);
+    EXPECT_EQ(batches_of(crashed->read(0, 1 << 20, 20, true)).size(), 10u);
+    EXPECT_EQ(append(*crashed, batch(1)).first_offset, 20);
+    // Rolling trims the old segment to its data; reopening finds every batch.
+    for (int i = 0; i < 400; ++i) append(*crashed, batch(2, 2000 + i, 100));
+    EXPECT_GT(crashed->segment_count(), 1);
+  }
+  auto reopened = Log::open(d.path / "c-0", c, Uuid{1, 2});
+  EXPECT_EQ(reopened->log_end_offset(), 821);
+  EXPECT_EQ(batches_of(reopened->read(0, 1 << 30, 821, true)).size(), 411u);
+  // A clean close left no zeros behind the last batch of any segment.
+  int64_t total = 0;
+  for (const auto& e : fs::directory_iterator(d.path / "c-0"))
+    if (e.path().extension() == ".log") total += static_cast<int64_t>(fs::file_size(e.path()));
+  EXPECT_EQ(total, reopened->size_bytes());
+}
