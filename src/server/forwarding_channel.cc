@@ -216,11 +216,18 @@ void ForwardingControllerChannel::after_image_has_topics(std::vector<std::string
     for (const auto& n : names)
       if (!image->topic(n)) all = false;
   if (all || now_ms() >= deadline_ms) return fn();
-  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(2));
+  // Look again at the next image this broker publishes (and at the deadline,
+  // in case none comes).
   auto alive = alive_;
-  t->async_wait([this, alive, t, names = std::move(names), deadline_ms, fn = std::move(fn)](const asio::error_code&) mutable {
-    if (*alive) after_image_has_topics(std::move(names), deadline_ms, std::move(fn));
-  });
+  auto once = std::make_shared<bool>(false);
+  auto again = [this, alive, once, names, deadline_ms, fn]() mutable {
+    if (!*alive || *once) return;
+    *once = true;
+    after_image_has_topics(std::move(names), deadline_ms, std::move(fn));
+  };
+  replicas_->when_image_reaches(image->offset() + 1, again);
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(std::max<int64_t>(1, deadline_ms - now_ms())));
+  t->async_wait([t, again](const asio::error_code&) mutable { again(); });
 }
 
 void ForwardingControllerChannel::create_topics(msg::CreateTopicsRequest req, int16_t v, std::function<void(msg::CreateTopicsResponse)> done) {
