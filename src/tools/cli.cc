@@ -147,15 +147,38 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   add_ignored(perf_consume_, "--socket-buffer-size");
 
   // ---- metadata-quorum
-  quorum_ = app_.add_subcommand("metadata-quorum", "Describe the KRaft metadata quorum (kafka-metadata-quorum.sh)");
-  add_optional(quorum_, "--bootstrap-server", quorum.bootstrap_server, "host:port of a broker (forwards to the controllers)");
-  add_optional(quorum_, "--bootstrap-controller", quorum.bootstrap_controller, "host:port of a controller listener");
-  add_optional(quorum_, "--command-config", quorum.command_config, "Admin client properties file (accepted)");
+  quorum_ = app_.add_subcommand("metadata-quorum",
+                                "Describe and change the KRaft metadata quorum (kafka-metadata-quorum.sh)");
+  auto* quorum_server = add_optional(quorum_, "--bootstrap-server", quorum.bootstrap_server,
+                                     "A comma-separated list of host:port of brokers (they forward to the controller quorum)");
+  auto* quorum_controller = add_optional(quorum_, "--bootstrap-controller", quorum.bootstrap_controller,
+                                         "A comma-separated list of host:port of controller listeners");
+  quorum_server->excludes(quorum_controller);
+  add_optional(quorum_, "--command-config", quorum.command_config,
+               "Admin client properties file (accepted); for add-controller, the new controller's server.properties");
   quorum_->require_subcommand(1);
-  quorum_describe_ = quorum_->add_subcommand("describe", "Describe the metadata quorum");
-  quorum_describe_->add_flag("--status", quorum.status, "Leader, epoch, high watermark, lag and voters");
-  quorum_describe_->add_flag("--replication", quorum.replication, "Replication state of every voter and observer");
-  quorum_describe_->add_flag("--human-readable", quorum.human_readable, "Timestamps as delays (with --replication)");
+  quorum_->footer(
+      "Usage:\n"
+      "  flotilla metadata-quorum (--bootstrap-server H:P[,H:P] | --bootstrap-controller H:P[,H:P]) [--command-config F]\n"
+      "      describe (--status | --replication [--human-readable])\n"
+      "  flotilla metadata-quorum --bootstrap-controller H:P --command-config controller.properties add-controller\n"
+      "  flotilla metadata-quorum --bootstrap-controller H:P remove-controller --controller-id N --controller-directory-id D\n"
+      "Exactly one of --bootstrap-server and --bootstrap-controller. The tool sends DescribeQuorum for\n"
+      "__cluster_metadata-0 to the first address that answers (a controller that is not the leader\n"
+      "sends it on to the active controller); an error code in the answer is printed and the exit code is 1.");
+  quorum_describe_ = quorum_->add_subcommand("describe", "Describe the metadata quorum info");
+  quorum_describe_->add_flag("--status", quorum.status,
+                             "A short summary: ClusterId, LeaderId, LeaderEpoch, HighWatermark, MaxFollowerLag, "
+                             "MaxFollowerLagTimeMs, CurrentVoters, CurrentObservers");
+  quorum_describe_->add_flag("--replication", quorum.replication,
+                             "Detailed information about the status of replication: a row per voter (leader first) and observer "
+                             "with NodeId, DirectoryId, LogEndOffset, Lag, LastFetchTimestamp, LastCaughtUpTimestamp, Status");
+  quorum_describe_->add_flag("--human-readable", quorum.human_readable,
+                             "Human-readable output: timestamps as \"N ms ago\" (with --replication only)");
+  quorum_describe_->footer(
+      "Exactly one of --status and --replication. MaxFollowerLag is the leader's log end offset minus the\n"
+      "smallest voter log end offset; MaxFollowerLagTimeMs how long ago (by the leader's clock) that voter\n"
+      "was last caught up (0 when it is the leader). Lag is the leader's log end offset minus the replica's.");
   quorum_add_ = quorum_->add_subcommand("add-controller",
                                         "Add the controller whose server.properties is --command-config to the voters (KIP-853)");
   quorum_remove_ = quorum_->add_subcommand("remove-controller", "Remove a controller from the voters (KIP-853)");
