@@ -34,6 +34,33 @@ INSTANTIATE_TEST_SUITE_P(Seeds, RaftSimulation, ::testing::Range<uint64_t>(0, kS
 
 // A partitioned voter that comes back does not disturb a healthy leader
 // (pre-vote): deterministic scenario on top of the same world.
+TEST(RaftSimulationScenario, APartitionedVoterRejoinsWithoutDisturbingTheLeader) {
+  flotilla::raft::set_invariant_handler([](const std::string& what) { throw Violation(what); });
+  spdlog::set_level(spdlog::level::off);
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    o.voters = 5;
+    Simulation sim(o);
+    sim.run_for(2000);
+    int32_t leader = sim.current_leader();
+    ASSERT_GT(leader, 0) << "seed " << seed;
+    int32_t epoch = sim.epoch_of(leader);
+    int32_t victim = leader == 1 ? 2 : 1;
+    sim.isolate(victim);
+    sim.run_for(5000);  // many fetch and election timeouts of the isolated voter
+    EXPECT_EQ(sim.epoch_of(victim), epoch) << "seed " << seed << ": pre-vote kept the isolated voter's epoch";
+    int64_t hw_at_heal = sim.high_watermark_of(leader);
+    sim.heal_network();
+    sim.run_for(2000);
+    EXPECT_EQ(sim.current_leader(), leader) << "seed " << seed;
+    EXPECT_EQ(sim.epoch_of(leader), epoch) << "seed " << seed << ": the rejoining voter bumped the epoch";
+    EXPECT_GE(sim.high_watermark_of(victim), hw_at_heal) << "seed " << seed << ": the rejoined voter caught up";
+  }
+  spdlog::set_level(spdlog::level::info);
+  flotilla::raft::set_invariant_handler(nullptr);
+}
+
 TEST(RaftSimulationScenario, SimulationIsDeterministic) {
   SimOptions o;
   o.seed = 4242;

@@ -119,6 +119,23 @@ class Simulation {
 
   int64_t now() const { return now_; }
 
+  // Scripted scenarios (no random faults; checks still run every step).
+  void run_for(int64_t ms) {
+    int64_t until = now_ + ms;
+    while (now_ < until) step();
+  }
+  void isolate(int32_t id) {
+    for (int32_t other : all_ids())
+      if (other != id) {
+        cut_.insert({id, other});
+        cut_.insert({other, id});
+      }
+  }
+  void heal_network() { cut_.clear(); }
+  int32_t current_leader() const { return leader(); }
+  int32_t epoch_of(int32_t id) const { return nodes_.at(id).core->epoch(); }
+  int64_t high_watermark_of(int32_t id) const { return nodes_.at(id).core->high_watermark(); }
+
  private:
   static constexpr int32_t kObserver = 100;
   int32_t spare_id() const { return o_.voters + 1; }
