@@ -167,10 +167,16 @@ int64_t RaftCore::random_election_timeout_ms() {
 }
 
 int64_t RaftCore::election_backoff_ms(int32_t retries) {
-  // Kafka's binaryExponentialElectionBackoffMs: 100ms x random(0 .. 2^retries), capped.
+  // Exponential backoff with full jitter: uniform in [0, min(max, 100 ms x
+  // 2^(retries-1))). Kafka's binaryExponentialElectionBackoffMs draws
+  // 100 ms x random{0, 1, .., 2^retries - 1}: on a first retry two candidates
+  // that split the vote pick the same value half the time and split again.
+  // A continuous draw makes that a collision within the few ms of a
+  // pre-vote + vote round trip (leader crash with both followers seeing the
+  // broken connection at once: the split vote is over after one backoff).
   int shift = std::min(20, std::max(0, retries - 1));
-  int64_t b = 100 * rng_.uniform(int64_t(2) << shift);
-  return std::min<int64_t>(b, config_.election_backoff_max_ms);
+  int64_t bound = std::min<int64_t>(config_.election_backoff_max_ms, int64_t(kElectionBackoffBaseMs) << shift);
+  return rng_.uniform(std::max<int64_t>(bound, 1));
 }
 
 // ---------------------------------------------------------------- start-up

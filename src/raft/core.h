@@ -164,6 +164,8 @@ class RaftCore {
   void persist_and_announce(LeaderAndEpoch before);
   void leave_leader_state();
   int64_t random_election_timeout_ms();
+  // After a lost election or pre-vote round (`retries` rounds lost in a row).
+  static constexpr int32_t kElectionBackoffBaseMs = 100;
   int64_t election_backoff_ms(int32_t retries);
 
   // Elections (core_election.cc).

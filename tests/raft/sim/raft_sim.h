@@ -49,6 +49,9 @@ struct SimOptions {
   int64_t fault_ms = 3000;     // virtual time with faults
   int64_t settle_ms = 3000;    // fault-free time allowed to elect and commit (liveness bound)
   bool verbose = false;
+  // Kafka's default timeouts (election 1 s, fetch 2 s, backoff max 1 s,
+  // request 2 s) instead of the compressed ones: for failover-time scenarios.
+  bool kafka_timeouts = false;
 };
 
 struct SimResult {
@@ -135,6 +138,26 @@ class Simulation {
   int32_t current_leader() const { return leader(); }
   int32_t epoch_of(int32_t id) const { return nodes_.at(id).core->epoch(); }
   int64_t high_watermark_of(int32_t id) const { return nodes_.at(id).core->high_watermark(); }
+  const std::vector<int32_t>& voter_ids() const { return voters_; }
+  // Crashes `id` (unflushed writes lost) for `down_ms`.
+  void crash_for(int32_t id, int64_t down_ms) {
+    crash(id);
+    nodes_[id].down_until = now_ + down_ms;
+  }
+  // `id`'s connection to `peer` broke (RST/EOF seen by the driver) now.
+  void connection_broken(int32_t id, int32_t peer) {
+    auto& n = nodes_.at(id);
+    if (!n.up) return;
+    n.core->on_request_failed(peer, now_);
+    drain(id);
+  }
+  // `id` leads and has committed an entry of its own epoch (its LeaderChangeMessage or later).
+  bool leader_committed_own_epoch(int32_t id) const {
+    const auto& n = nodes_.at(id);
+    if (!n.up) return false;
+    auto* l = std::get_if<LeaderState>(&n.core->state());
+    return l && l->high_watermark().has_value();
+  }
 
  private:
   static constexpr int32_t kObserver = 100;
@@ -181,6 +204,16 @@ class Simulation {
     c.retry_backoff_ms = 5;
     c.append_linger_ms = 5;
     c.fetch_max_wait_ms = 20;
+    if (o_.kafka_timeouts) {
+      RaftCoreConfig k;  // the defaults are Kafka's
+      c.election_timeout_ms = k.election_timeout_ms;
+      c.election_backoff_max_ms = k.election_backoff_max_ms;
+      c.fetch_timeout_ms = k.fetch_timeout_ms;
+      c.request_timeout_ms = k.request_timeout_ms;
+      c.retry_backoff_ms = k.retry_backoff_ms;
+      c.append_linger_ms = k.append_linger_ms;
+      c.fetch_max_wait_ms = k.fetch_max_wait_ms;
+    }
     // Small fetches on half the seeds: followers then hold a prefix of a new
     // leader's log without its LeaderChangeMessage, the window that Raft's
     // current-epoch rule for the high watermark exists for.
