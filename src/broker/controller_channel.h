@@ -25,6 +25,10 @@ class ControllerChannel {
                                std::function<void(msg::BrokerRegistrationResponse)> done) = 0;
   virtual void broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t version,
                                 std::function<void(msg::BrokerHeartbeatResponse)> done) = 0;
+  // The partition leader's ISR changes (KIP-497). The response carries, per
+  // partition, the new state as committed (or an error such as
+  // FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION, INELIGIBLE_REPLICA).
+  virtual void alter_partition(msg::AlterPartitionRequest req, int16_t version, std::function<void(msg::AlterPartitionResponse)> done) = 0;
   virtual void describe_quorum(msg::DescribeQuorumRequest req, int16_t version,
                                std::function<void(msg::DescribeQuorumResponse)> done) = 0;
   // The id of the active controller, -1 if none is known.

@@ -90,6 +90,9 @@ class QuorumController : public raft::RaftListener {
   void broker_heartbeat(msg::BrokerHeartbeatRequest request, int16_t version,
                         std::function<void(msg::BrokerHeartbeatResponse)> done);
 
+  // AlterPartition (KIP-497, KIP-841): a partition leader's ISR change.
+  void alter_partition(msg::AlterPartitionRequest request, int16_t version, std::function<void(msg::AlterPartitionResponse)> done);
+
   bool is_active() const { return active_; }
   // The Raft leader as this node knows it (-1 if none).
   int32_t active_controller_id() const { return leader_.leader_id; }

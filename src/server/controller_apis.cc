@@ -15,11 +15,11 @@ struct Served {
 };
 constexpr int16_t kFetch = 1, kCreateTopics = 19, kDeleteTopics = 20, kCreatePartitions = 37, kVote = 52, kBeginQuorumEpoch = 53,
                   kEndQuorumEpoch = 54, kDescribeQuorum = 55, kFetchSnapshot = 59, kDescribeCluster = 60, kBrokerRegistration = 62,
-                  kBrokerHeartbeat = 63, kAddRaftVoter = 80, kRemoveRaftVoter = 81, kUpdateRaftVoter = 82;
+                  kBrokerHeartbeat = 63, kAlterPartition = 56, kAddRaftVoter = 80, kRemoveRaftVoter = 81, kUpdateRaftVoter = 82;
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
     {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
-    {kBrokerHeartbeat, 0, 1}, {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},     {kCreatePartitions, 0, 3},
+    {kBrokerHeartbeat, 0, 1}, {kAlterPartition, 0, 3}, {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},     {kCreatePartitions, 0, 3},
     {kAddRaftVoter, 0, 0},    {kRemoveRaftVoter, 0, 0}, {kUpdateRaftVoter, 0, 0},
 };
 
@@ -54,7 +54,7 @@ int16_t ControllerApis::max_version(int16_t key) const {
   const Served* s = find(key);
   if (!s) return -1;
   bool needs_controller = key == kCreateTopics || key == kDeleteTopics || key == kCreatePartitions || key == kBrokerRegistration ||
-                          key == kBrokerHeartbeat;
+                          key == kBrokerHeartbeat || key == kAlterPartition;
   if (needs_controller && !controller_) return -1;
   return s->max;
 }
@@ -94,6 +94,12 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
       if (!decode(*req, respond, request)) return;
       return controller_->broker_heartbeat(std::move(request), req->api_version,
                                            [req, respond](msg::BrokerHeartbeatResponse r) mutable { send(*req, respond, r); });
+    }
+    case kAlterPartition: {
+      msg::AlterPartitionRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->alter_partition(std::move(request), req->api_version,
+                                          [req, respond](msg::AlterPartitionResponse r) mutable { send(*req, respond, r); });
     }
     case kCreateTopics: {
       msg::CreateTopicsRequest request;

@@ -35,6 +35,8 @@ bool wrong_controller(const msg::CreatePartitionsResponse& r) {
 }
 bool wrong_controller(const msg::BrokerRegistrationResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::BrokerHeartbeatResponse& r) { return is_retriable(ec(r.error_code)); }
+// Only the top-level error: partition errors (FENCED_LEADER_EPOCH, ...) are the leader's to handle.
+bool wrong_controller(const msg::AlterPartitionResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::DescribeQuorumResponse& r) {
   if (is_retriable(ec(r.error_code))) return true;
   for (const auto& t : r.topics)
@@ -89,6 +91,11 @@ msg::BrokerHeartbeatResponse error_response(const msg::BrokerHeartbeatRequest&, 
   msg::BrokerHeartbeatResponse r;
   r.error_code = code(e);
   r.is_fenced = true;
+  return r;
+}
+msg::AlterPartitionResponse error_response(const msg::AlterPartitionRequest&, ErrorCode e) {
+  msg::AlterPartitionResponse r;
+  r.error_code = code(e);
   return r;
 }
 msg::DescribeQuorumResponse error_response(const msg::DescribeQuorumRequest&, ErrorCode e) {
@@ -298,6 +305,18 @@ void ForwardingControllerChannel::broker_heartbeat(msg::BrokerHeartbeatRequest r
   call->try_local = [this](C& c) {
     if (!local_active()) return false;
     local_->broker_heartbeat(c.request, c.version, c.done);
+    return true;
+  };
+  attempt(call);
+}
+
+void ForwardingControllerChannel::alter_partition(msg::AlterPartitionRequest req, int16_t v,
+                                                  std::function<void(msg::AlterPartitionResponse)> done) {
+  using C = Call<msg::AlterPartitionRequest, msg::AlterPartitionResponse>;
+  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), now_ms() + timeout_ms_, nullptr});
+  call->try_local = [this](C& c) {
+    if (!local_active()) return false;
+    local_->alter_partition(c.request, c.version, c.done);
     return true;
   };
   attempt(call);

@@ -37,6 +37,7 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   void create_partitions(msg::CreatePartitionsRequest req, int16_t v, std::function<void(msg::CreatePartitionsResponse)> done) override;
   void register_broker(msg::BrokerRegistrationRequest req, int16_t v, std::function<void(msg::BrokerRegistrationResponse)> done) override;
   void broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t v, std::function<void(msg::BrokerHeartbeatResponse)> done) override;
+  void alter_partition(msg::AlterPartitionRequest req, int16_t v, std::function<void(msg::AlterPartitionResponse)> done) override;
   void describe_quorum(msg::DescribeQuorumRequest req, int16_t v, std::function<void(msg::DescribeQuorumResponse)> done) override;
   int32_t active_controller_id() const override;
 

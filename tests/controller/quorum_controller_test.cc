@@ -456,6 +456,9 @@ class DirectChannel : public broker::ControllerChannel {
   void broker_heartbeat(msg::BrokerHeartbeatRequest r, int16_t v, std::function<void(msg::BrokerHeartbeatResponse)> d) override {
     c_.broker_heartbeat(std::move(r), v, std::move(d));
   }
+  void alter_partition(msg::AlterPartitionRequest r, int16_t v, std::function<void(msg::AlterPartitionResponse)> d) override {
+    c_.alter_partition(std::move(r), v, std::move(d));
+  }
   void describe_quorum(msg::DescribeQuorumRequest, int16_t, std::function<void(msg::DescribeQuorumResponse)> d) override {
     d(msg::DescribeQuorumResponse{});
   }
