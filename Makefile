@@ -65,6 +65,8 @@ bench: build
 	$(BUILD)/bench/raft_bench --writers 1,100 --seconds 3
 	$(PYTHON) bench/quorum_bench.py --bin $(BUILD)/flotilla --runs 10 --creates 300
 	$(PYTHON) bench/e2e_bench.py --bin $(BUILD)/flotilla
+	$(PYTHON) bench/broker_failover_bench.py --bin $(BUILD)/flotilla --partitions 3000 --session-timeouts 9000,3000
+	$(PYTHON) bench/replication_throughput.py --bin $(BUILD)/flotilla
 
 clean:
 	rm -rf $(BUILD)

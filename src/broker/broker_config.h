@@ -24,6 +24,20 @@ struct BrokerConfig {
   std::string log_message_timestamp_type = "CreateTime";
   storage::LogConfig log;  // broker-wide log.* defaults for topics
   int64_t log_retention_check_interval_ms = 300000;
+  // Replication (Kafka's names and defaults).
+  std::string inter_broker_listener_name = "PLAINTEXT";  // inter.broker.listener.name
+  int32_t min_insync_replicas = 1;                       // min.insync.replicas
+  // replica.selector.class = org.apache.kafka.common.replica.RackAwareReplicaSelector:
+  // a leader points consumers that send a rack id to an in-sync replica in that rack (KIP-392).
+  bool rack_aware_replica_selector = false;
+  int64_t replica_lag_time_max_ms = 30000;               // replica.lag.time.max.ms
+  int32_t replica_fetch_wait_max_ms = 500;               // replica.fetch.wait.max.ms
+  int32_t replica_fetch_min_bytes = 1;                   // replica.fetch.min.bytes
+  int32_t replica_fetch_max_bytes = 1048576;             // replica.fetch.max.bytes
+  int32_t replica_fetch_response_max_bytes = 10485760;   // replica.fetch.response.max.bytes
+  int64_t replica_fetch_backoff_ms = 1000;               // replica.fetch.backoff.ms
+  int64_t replica_socket_timeout_ms = 30000;             // replica.socket.timeout.ms
+  int64_t replica_high_watermark_checkpoint_interval_ms = 5000;  // replica.high.watermark.checkpoint.interval.ms
   // Broker properties as written in server.properties (DescribeConfigs source
   // STATIC_BROKER_CONFIG) and the defaults of those the file leaves out.
   std::map<std::string, std::string> static_configs;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string_view>
+
 #include "common/error.h"
 
 namespace flotilla::broker {
@@ -14,7 +16,8 @@ BrokerLifecycle::BrokerLifecycle(asio::io_context& io, ControllerChannel& contro
       registration_(std::move(registration)),
       heartbeat_interval_ms_(heartbeat_interval_ms),
       metadata_offset_(std::move(current_metadata_offset)),
-      timer_(io) {}
+      timer_(io),
+      shutdown_timer_(io) {}
 
 BrokerLifecycle::~BrokerLifecycle() {
   stop();
@@ -30,25 +33,51 @@ void BrokerLifecycle::start() {
 void BrokerLifecycle::stop() {
   running_ = false;
   timer_.cancel();
+  shutdown_timer_.cancel();
 }
 
 void BrokerLifecycle::begin_controlled_shutdown(int64_t timeout_ms, std::function<void()> done) {
+  if (shutting_down_) {
+    // Already under way: the later caller is told when it ends too.
+    if (done) {
+      auto prev = std::move(shutdown_done_);
+      shutdown_done_ = [prev = std::move(prev), done = std::move(done)] {
+        if (prev) prev();
+        done();
+      };
+    }
+    return;
+  }
   if (!running_ || broker_epoch_ < 0) {
+    // Never registered (or stopped): nothing to hand over.
     if (done) asio::post(io_, std::move(done));
     return;
   }
+  spdlog::info("[BrokerLifecycle id={}] Beginning controlled shutdown (at most {} ms)", registration_.broker_id, timeout_ms);
   shutting_down_ = true;
+  shutdown_started_ = std::chrono::steady_clock::now();
   shutdown_done_ = std::move(done);
+  if (!shutdown_done_) shutdown_done_ = [] {};
   auto alive = alive_;
-  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(timeout_ms));
-  t->async_wait([this, alive, t](const asio::error_code&) {
-    if (!*alive || !shutdown_done_) return;
-    spdlog::warn("[BrokerLifecycle id={}] Controlled shutdown timed out", registration_.broker_id);
-    auto fn = std::move(shutdown_done_);
-    shutdown_done_ = nullptr;
-    fn();
+  shutdown_timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  shutdown_timer_.async_wait([this, alive](const asio::error_code& ec) {
+    if (ec || !*alive) return;
+    finish_controlled_shutdown("timed out waiting for the controller");
   });
   schedule(0);
+}
+
+void BrokerLifecycle::finish_controlled_shutdown(const char* why) {
+  if (!shutdown_done_) return;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - shutdown_started_).count();
+  if (std::string_view(why).rfind("timed out", 0) == 0)
+    spdlog::warn("[BrokerLifecycle id={}] Controlled shutdown {} after {} ms", registration_.broker_id, why, ms);
+  else
+    spdlog::info("[BrokerLifecycle id={}] Controlled shutdown completed in {} ms: {}", registration_.broker_id, ms, why);
+  shutdown_timer_.cancel();
+  auto fn = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  asio::post(io_, std::move(fn));
 }
 
 void BrokerLifecycle::schedule(int64_t delay_ms) {
@@ -90,29 +119,35 @@ void BrokerLifecycle::tick() {
   h.current_metadata_offset = metadata_offset_ ? metadata_offset_() : 0;
   h.want_fence = false;
   h.want_shut_down = shutting_down_;
-  controller_.broker_heartbeat(h, 1, [this, alive](msg::BrokerHeartbeatResponse r) {
+  controller_.broker_heartbeat(h, 1, [this, alive, asked = h.want_shut_down](msg::BrokerHeartbeatResponse r) {
     if (!*alive) return;
     in_flight_ = false;
     auto ec = static_cast<ErrorCode>(r.error_code);
     if (ec == ErrorCode::STALE_BROKER_EPOCH || ec == ErrorCode::BROKER_ID_NOT_REGISTERED) {
       broker_epoch_ = -1;  // register again
+      if (shutting_down_) {
+        // Our registration is gone, and with it every leadership under it.
+        finish_controlled_shutdown("the controller no longer knows this registration");
+        return;
+      }
       schedule(0);
       return;
     }
     if (ec != ErrorCode::NONE) {
-      schedule(retry_ms_);
+      schedule(shutting_down_ ? kControlledShutdownHeartbeatMs : retry_ms_);
       return;
     }
     if (fenced_ != r.is_fenced) {
       spdlog::info("[BrokerLifecycle id={}] The broker is now {}", registration_.broker_id, r.is_fenced ? "fenced" : "unfenced");
     }
     fenced_ = r.is_fenced;
-    if (shutting_down_ && r.should_shut_down && shutdown_done_) {
-      auto fn = std::move(shutdown_done_);
-      shutdown_done_ = nullptr;
-      fn();
+    if (shutting_down_ && r.should_shut_down) {
+      // Fenced, with nothing left to lead: no more heartbeats.
+      finish_controlled_shutdown("the controller granted it");
+      return;
     }
-    schedule(fenced_ || shutting_down_ ? retry_ms_ : heartbeat_interval_ms_);
+    // A shutdown begun while this heartbeat was out asks at once.
+    schedule(shutting_down_ ? (asked ? kControlledShutdownHeartbeatMs : 0) : fenced_ ? retry_ms_ : heartbeat_interval_ms_);
   });
 }
 

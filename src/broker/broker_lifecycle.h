@@ -6,10 +6,18 @@
 // broker's current metadata offset, re-registering if the controller forgot
 // it (STALE_BROKER_EPOCH, BROKER_ID_NOT_REGISTERED).
 //
+// Controlled shutdown (KIP-631): heartbeats carry WantShutDown, every
+// kControlledShutdownHeartbeatMs, until the controller answers ShouldShutDown
+// — it first moves this broker's leaderships to other in-sync replicas and
+// waits until this broker's metadata offset has reached those records, so the
+// broker has stepped down everywhere before it stops — or until the caller's
+// bound. The broker keeps serving clients and replica fetchers meanwhile.
+//
 // Threading: the node's io_context thread.
 #pragma once
 
 #include <asio.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -24,9 +32,13 @@ class BrokerLifecycle {
   ~BrokerLifecycle();
 
   void start();
-  // Controlled shutdown: asks to be fenced and shut down; `done` runs once the
-  // controller agreed (or after `timeout_ms`).
+  static constexpr int32_t kControlledShutdownHeartbeatMs = 50;
+  // Controlled shutdown: asks to be fenced and shut down; `done` runs once (on
+  // the io_context, never inside this call) when the controller agreed, when
+  // the controller no longer knows this registration, or after `timeout_ms`.
+  // Without a registration it runs at once.
   void begin_controlled_shutdown(int64_t timeout_ms, std::function<void()> done);
+  bool in_controlled_shutdown() const { return shutting_down_; }
   void stop();
 
   bool registered() const { return broker_epoch_ >= 0; }
@@ -36,6 +48,7 @@ class BrokerLifecycle {
  private:
   void schedule(int64_t delay_ms);
   void tick();
+  void finish_controlled_shutdown(const char* why);
 
   asio::io_context& io_;
   ControllerChannel& controller_;
@@ -44,13 +57,15 @@ class BrokerLifecycle {
   int32_t heartbeat_interval_ms_;
   std::function<int64_t()> metadata_offset_;
   asio::steady_timer timer_;
+  asio::steady_timer shutdown_timer_;  // the controlled shutdown's bound
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool running_ = false;
   bool in_flight_ = false;
   bool fenced_ = true;
   bool shutting_down_ = false;
   int64_t broker_epoch_ = -1;
-  std::function<void()> shutdown_done_;
+  std::function<void()> shutdown_done_;  // set while a controlled shutdown waits
+  std::chrono::steady_clock::time_point shutdown_started_;
 };
 
 }  // namespace flotilla::broker

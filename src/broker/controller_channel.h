@@ -31,6 +31,19 @@ class ControllerChannel {
   virtual void alter_partition(msg::AlterPartitionRequest req, int16_t version, std::function<void(msg::AlterPartitionResponse)> done) = 0;
   virtual void describe_quorum(msg::DescribeQuorumRequest req, int16_t version,
                                std::function<void(msg::DescribeQuorumResponse)> done) = 0;
+  // Admin writes forwarded to the active controller (KIP-590): leader
+  // elections, dynamic configs (TOPIC and BROKER resources, already screened
+  // by the broker), partition reassignments, broker unregistration. Each
+  // answers once the controller's records are committed.
+  virtual void elect_leaders(msg::ElectLeadersRequest req, int16_t version, std::function<void(msg::ElectLeadersResponse)> done) = 0;
+  virtual void incremental_alter_configs(msg::IncrementalAlterConfigsRequest req, int16_t version,
+                                         std::function<void(msg::IncrementalAlterConfigsResponse)> done) = 0;
+  virtual void alter_configs(msg::AlterConfigsRequest req, int16_t version, std::function<void(msg::AlterConfigsResponse)> done) = 0;
+  virtual void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest req, int16_t version,
+                                             std::function<void(msg::AlterPartitionReassignmentsResponse)> done) = 0;
+  virtual void list_partition_reassignments(msg::ListPartitionReassignmentsRequest req, int16_t version,
+                                            std::function<void(msg::ListPartitionReassignmentsResponse)> done) = 0;
+  virtual void unregister_broker(msg::UnregisterBrokerRequest req, int16_t version, std::function<void(msg::UnregisterBrokerResponse)> done) = 0;
   // The id of the active controller, -1 if none is known.
   virtual int32_t active_controller_id() const = 0;
 };

@@ -3,14 +3,65 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
+#include "broker/replica_fetcher.h"
 #include "broker/topic_config.h"
 #include "common/clock.h"
+#include "storage/checkpoints.h"
 
 namespace flotilla::broker {
 
+namespace {
+constexpr const char* kHwCheckpoint = "replication-offset-checkpoint";
+
+bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+int32_t int_override(const metadata::ConfigMap& overrides, const char* name, int32_t fallback) {
+  auto o = overrides.find(name);
+  if (o == overrides.end()) return fallback;
+  try {
+    return std::stoi(o->second);
+  } catch (...) {
+    return fallback;
+  }
+}
+}  // namespace
+
+std::vector<int32_t> Partition::maximal_isr() const {
+  if (!alter_in_flight) return isr;
+  std::vector<int32_t> out = isr;
+  for (int32_t r : pending_isr)
+    if (!contains(out, r)) out.push_back(r);
+  return out;
+}
+
 ReplicaManager::ReplicaManager(asio::io_context& io, const BrokerConfig& config, storage::LogManager& logs)
-    : io_(io), config_(config), logs_(logs), image_(std::make_shared<metadata::MetadataImage>()), fetch_timer_(io) {}
+    : io_(io),
+      config_(config),
+      logs_(logs),
+      image_(std::make_shared<metadata::MetadataImage>()),
+      delay_timer_(io),
+      isr_timer_(io),
+      hw_checkpoint_timer_(io) {
+  fetchers_ = std::make_unique<ReplicaFetcherManager>(io, *this);
+  for (const auto& dir : config_.log_dirs) {
+    try {
+      for (const auto& [tp, hw] : storage::read_offset_checkpoint(std::filesystem::path(dir) / kHwCheckpoint)) initial_hw_[tp] = hw;
+    } catch (const std::exception& e) {
+      spdlog::warn("[ReplicaManager broker={}] {}: high watermarks start at 0", config_.node_id, e.what());
+    }
+  }
+  arm_isr_timer();
+  arm_hw_checkpoint_timer();
+}
+
+ReplicaManager::~ReplicaManager() { *alive_ = false; }
+
+void ReplicaManager::set_controller(ControllerChannel* channel, std::function<int64_t()> broker_epoch) {
+  controller_ = channel;
+  broker_epoch_ = std::move(broker_epoch);
+}
 
 Partition* ReplicaManager::find(const std::string& topic, int32_t index) {
   auto it = partitions_.find(key(topic, index));
@@ -22,10 +73,19 @@ Partition* ReplicaManager::find(const Uuid& topic_id, int32_t index) {
   return it == topic_names_.end() ? nullptr : find(it->second, index);
 }
 
+std::vector<Partition*> ReplicaManager::partitions() {
+  std::vector<Partition*> out;
+  out.reserve(partitions_.size());
+  for (auto& [k, p] : partitions_) out.push_back(p.get());
+  return out;
+}
+
+// ---------------------------------------------------------------- metadata
+
 void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<const metadata::MetadataImage> image) {
-  auto old = image_;
   image_ = image;
   const int32_t self = config_.node_id;
+  const int64_t now = monotonic_ms();
 
   // Topics gone from the image (or re-created under a new id): drop their logs.
   for (auto it = partitions_.begin(); it != partitions_.end();) {
@@ -34,50 +94,82 @@ void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<con
     bool keep = t && t->id == p.topic_id;
     if (keep) {
       auto pit = t->partitions.find(p.index);
-      keep = pit != t->partitions.end() &&
-             std::find(pit->second.replicas.begin(), pit->second.replicas.end(), self) != pit->second.replicas.end();
+      keep = pit != t->partitions.end() && contains(pit->second.replicas, self);
     }
     if (keep) {
       ++it;
       continue;
     }
     spdlog::info("[ReplicaManager broker={}] Deleting log for {}-{} (topic removed or replica moved)", self, p.topic, p.index);
+    fetchers_->unfollow(p.topic, p.index);
+    std::string k = it->first;
     logs_.remove(p.topic, p.index);
     topic_names_.erase(p.topic_id);
     it = partitions_.erase(it);
+    wake(k);
   }
 
   for (const auto& [name, t] : image->topics_by_name()) {
-    std::map<std::string, std::string> overrides = image->topic_configs(name);
+    metadata::ConfigMap overrides = image->topic_configs(name);
     storage::LogConfig lc = log_config_for(config_, overrides);
-    int32_t max_bytes = config_.message_max_bytes;
-    if (auto o = overrides.find("max.message.bytes"); o != overrides.end()) {
-      try {
-        max_bytes = std::stoi(o->second);
-      } catch (...) {
-      }
-    }
+    int32_t max_bytes = int_override(overrides, "max.message.bytes", config_.message_max_bytes);
+    int32_t min_isr = int_override(overrides, "min.insync.replicas", config_.min_insync_replicas);
     std::string ts_type = config_.log_message_timestamp_type;
     if (auto o = overrides.find("message.timestamp.type"); o != overrides.end()) ts_type = o->second;
     for (const auto& [idx, reg] : t.partitions) {
-      if (std::find(reg.replicas.begin(), reg.replicas.end(), self) == reg.replicas.end()) continue;
-      auto& slot = partitions_[key(name, idx)];
+      if (!contains(reg.replicas, self)) continue;
+      const std::string k = key(name, idx);
+      auto& slot = partitions_[k];
+      bool created = false;
       if (!slot) {
+        created = true;
         slot = std::make_unique<Partition>();
         slot->topic = name;
         slot->index = idx;
         slot->topic_id = t.id;
         slot->log = logs_.get_or_create(name, idx, t.id, lc);
+        slot->epochs = std::make_unique<storage::LeaderEpochCache>(slot->log->dir());
+        // Recovery may have cut the log under epochs the cache still lists.
+        slot->epochs->truncate_from_end(slot->log->log_end_offset());
+        auto hw = initial_hw_.find({name, idx});
+        slot->hw = std::min(hw == initial_hw_.end() ? 0 : hw->second, slot->log->log_end_offset());
+        slot->hw = std::max(slot->hw, slot->log->log_start_offset());
         topic_names_[t.id] = name;
-        spdlog::info("[ReplicaManager broker={}] Created log for partition {}-{} with leader epoch {}, log end offset {}", self, name,
-                     idx, reg.leader_epoch, slot->log->log_end_offset());
+        spdlog::info("[ReplicaManager broker={}] Created log for partition {}-{} with leader epoch {}, log end offset {}, high watermark {}",
+                     self, name, idx, reg.leader_epoch, slot->log->log_end_offset(), slot->hw);
       }
-      slot->leader_id = reg.leader;
-      slot->leader_epoch = reg.leader_epoch;
-      slot->replicas = reg.replicas;
-      slot->isr = reg.isr;
-      slot->max_message_bytes = max_bytes;
-      slot->log_append_time = ts_type == "LogAppendTime";
+      Partition& p = *slot;
+      p.replicas = reg.replicas;
+      p.max_message_bytes = max_bytes;
+      p.min_insync_replicas = min_isr;
+      p.log_append_time = ts_type == "LogAppendTime";
+      bool role_change = created || reg.leader != p.leader_id || reg.leader_epoch != p.leader_epoch;
+      if (role_change && reg.leader_epoch < p.leader_epoch && !created) {
+        // An image never goes back; a newer epoch learned from an AlterPartition
+        // response stays (the image will catch up).
+        continue;
+      }
+      if (role_change) {
+        p.leader_id = reg.leader;
+        p.leader_epoch = reg.leader_epoch;
+        p.partition_epoch = reg.partition_epoch;
+        p.isr = reg.isr;
+        p.alter_in_flight = false;
+        if (reg.leader == self) {
+          become_leader(p, now);
+        } else {
+          become_follower(p);
+        }
+        wake(k);
+      } else if (reg.partition_epoch > p.partition_epoch) {
+        if (p.is_leader(self)) {
+          // Reassignment may add replicas (new followers to track) or remove some.
+          for (int32_t r : reg.replicas)
+            if (r != self && !p.followers.count(r)) p.followers[r] = FollowerState{};
+          std::erase_if(p.followers, [&](const auto& f) { return !contains(reg.replicas, f.first); });
+        }
+        adopt_partition_state(p, reg.isr, reg.partition_epoch);
+      }
     }
   }
 
@@ -87,7 +179,59 @@ void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<con
     image_waiters_.erase(image_waiters_.begin());
     fn();
   }
-  (void)old;
+}
+
+void ReplicaManager::become_leader(Partition& p, int64_t now) {
+  fetchers_->unfollow(p.topic, p.index);
+  int64_t leo = p.log->log_end_offset();
+  p.epochs->assign(p.leader_epoch, leo);
+  p.leader_epoch_start_offset = leo;
+  p.followers.clear();
+  for (int32_t r : p.replicas) {
+    if (r == config_.node_id) continue;
+    FollowerState f;
+    // ISR members get a full lag window to show up before they are shrunk away.
+    f.last_caught_up_ms = contains(p.isr, r) ? now : 0;
+    p.followers[r] = f;
+  }
+  spdlog::info("[ReplicaManager broker={}] Leader of {}-{} at epoch {} from offset {} (high watermark {}, ISR [{}])", config_.node_id,
+               p.topic, p.index, p.leader_epoch, leo, p.hw, fmt::join(p.isr, ","));
+  maybe_advance_hw(p);
+}
+
+void ReplicaManager::become_follower(Partition& p) {
+  p.followers.clear();
+  if (p.leader_id < 0) {
+    fetchers_->unfollow(p.topic, p.index);
+    spdlog::info("[ReplicaManager broker={}] {}-{} has no leader (epoch {})", config_.node_id, p.topic, p.index, p.leader_epoch);
+    return;
+  }
+  const metadata::BrokerRegistration* leader = image_->broker(p.leader_id);
+  const metadata::BrokerEndpoint* ep = nullptr;
+  if (leader) {
+    for (const auto& l : leader->listeners)
+      if (l.name == config_.inter_broker_listener_name) ep = &l;
+    if (!ep && !leader->listeners.empty()) ep = &leader->listeners.front();
+  }
+  if (!ep) {
+    spdlog::warn("[ReplicaManager broker={}] No endpoint for broker {}, the leader of {}-{}", config_.node_id, p.leader_id, p.topic, p.index);
+    fetchers_->unfollow(p.topic, p.index);
+    return;
+  }
+  spdlog::info("[ReplicaManager broker={}] Follower of {}-{} at epoch {}: leader {} ({}:{}), log end offset {}", config_.node_id, p.topic,
+               p.index, p.leader_epoch, p.leader_id, ep->host, ep->port, p.log->log_end_offset());
+  fetchers_->follow(p.topic, p.index, p.leader_id, p.leader_epoch, ep->host, ep->port);
+}
+
+void ReplicaManager::adopt_partition_state(Partition& p, const std::vector<int32_t>& isr, int32_t partition_epoch) {
+  if (partition_epoch <= p.partition_epoch) return;
+  p.isr = isr;
+  p.partition_epoch = partition_epoch;
+  p.alter_in_flight = false;
+  if (p.is_leader(config_.node_id)) {
+    maybe_advance_hw(p);
+    wake(key(p.topic, p.index));  // acks=all waits re-check min.insync.replicas
+  }
 }
 
 void ReplicaManager::when_image_reaches(int64_t offset, std::function<void()> fn) {
@@ -97,6 +241,8 @@ void ReplicaManager::when_image_reaches(int64_t offset, std::function<void()> fn
   }
   image_waiters_.emplace(offset, std::move(fn));
 }
+
+// ---------------------------------------------------------------- leader
 
 AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload) {
   AppendResult r;
@@ -111,6 +257,7 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload) {
   try {
     storage::AppendInfo info = p.log->append(payload, v, p.leader_epoch);
     r.base_offset = info.first_offset;
+    r.last_offset = info.last_offset;
     r.log_append_time = info.log_append_time;
     r.log_start_offset = p.log->log_start_offset();
   } catch (const std::exception& e) {
@@ -119,44 +266,323 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload) {
     r.message = e.what();
     return r;
   }
-  if (!delayed_.empty()) wake_fetches();
+  maybe_advance_hw(p);
+  wake(key(p.topic, p.index));
   return r;
 }
 
-void ReplicaManager::delay_fetch(int64_t deadline_ms, std::function<bool()> try_complete, std::function<void()> expire) {
-  delayed_.push_back(DelayedFetch{deadline_ms, std::move(try_complete), std::move(expire)});
-  arm_fetch_timer();
-}
-
-void ReplicaManager::wake_fetches() {
-  for (auto it = delayed_.begin(); it != delayed_.end();) {
-    if (it->try_complete()) {
-      it = delayed_.erase(it);
-    } else {
-      ++it;
-    }
+void ReplicaManager::maybe_advance_hw(Partition& p) {
+  if (!p.is_leader(config_.node_id)) return;
+  int64_t hw = p.log->log_end_offset();
+  for (int32_t r : p.maximal_isr()) {
+    if (r == config_.node_id) continue;
+    auto f = p.followers.find(r);
+    // A member not heard from since this node became leader holds the HW back.
+    int64_t leo = f == p.followers.end() ? -1 : f->second.log_end_offset;
+    hw = std::min(hw, leo);
+  }
+  if (hw > p.hw) {
+    p.hw = hw;
+    wake(key(p.topic, p.index));
   }
 }
 
-void ReplicaManager::arm_fetch_timer() {
-  if (delayed_.empty()) return;
-  int64_t earliest = INT64_MAX;
-  for (const auto& d : delayed_) earliest = std::min(earliest, d.deadline_ms);
-  fetch_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, earliest - monotonic_ms())));
-  fetch_timer_.async_wait([this](const asio::error_code& ec) {
-    if (ec) return;
-    int64_t now = monotonic_ms();
-    for (auto it = delayed_.begin(); it != delayed_.end();) {
-      if (it->deadline_ms <= now) {
-        auto expire = std::move(it->expire);
-        it = delayed_.erase(it);
-        expire();
-      } else {
-        ++it;
-      }
-    }
-    arm_fetch_timer();
+void ReplicaManager::on_follower_fetch(Partition& p, int32_t replica_id, int64_t replica_epoch, int64_t fetch_offset,
+                                       int64_t log_start_offset) {
+  auto it = p.followers.find(replica_id);
+  if (it == p.followers.end()) return;  // not a replica of this partition
+  int64_t now = monotonic_ms();
+  FollowerState& f = it->second;
+  int64_t leo = p.log->log_end_offset();
+  // Caught up: it has everything the leader had now, or everything the
+  // leader had at its previous fetch (Kafka's rule: a steady stream of
+  // appends must not make a fast follower look lagging).
+  if (fetch_offset >= leo) f.last_caught_up_ms = now;
+  else if (f.last_fetch_leader_leo >= 0 && fetch_offset >= f.last_fetch_leader_leo) f.last_caught_up_ms = std::max(f.last_caught_up_ms, f.last_fetch_ms);
+  f.log_end_offset = std::min(fetch_offset, leo);
+  f.last_fetch_leader_leo = leo;
+  f.last_fetch_ms = now;
+  if (replica_epoch >= 0) f.broker_epoch = replica_epoch;
+  if (log_start_offset > f.log_start_offset) {
+    f.log_start_offset = log_start_offset;
+    wake(key(p.topic, p.index));  // DeleteRecords waits on it
+  }
+  maybe_expand_isr(p, replica_id, now);
+  maybe_advance_hw(p);
+}
+
+void ReplicaManager::maybe_expand_isr(Partition& p, int32_t replica_id, int64_t now) {
+  if (p.alter_in_flight || contains(p.isr, replica_id)) return;
+  const FollowerState& f = p.followers[replica_id];
+  // It has everything committed, including this leader's own epoch start:
+  // as a member it can then never hold back an HW below what was committed.
+  if (f.log_end_offset < p.hw || f.log_end_offset < p.leader_epoch_start_offset) return;
+  const metadata::BrokerRegistration* b = image_->broker(replica_id);
+  if (!b || b->fenced || b->in_controlled_shutdown) return;
+  std::vector<int32_t> isr = p.isr;
+  isr.push_back(replica_id);
+  spdlog::info("[ReplicaManager broker={}] ISR of {}-{} expands: [{}] -> [{}] (replica {} caught up to {})", config_.node_id, p.topic, p.index,
+               fmt::join(p.isr, ","), fmt::join(isr, ","), replica_id, f.log_end_offset);
+  (void)now;
+  alter_isr(p, std::move(isr));
+}
+
+void ReplicaManager::arm_isr_timer() {
+  auto alive = alive_;
+  isr_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(config_.replica_lag_time_max_ms / 2, 10)));
+  isr_timer_.async_wait([this, alive](const asio::error_code& ec) {
+    if (ec || !*alive) return;
+    check_isr_shrink();
+    arm_isr_timer();
   });
+}
+
+void ReplicaManager::arm_hw_checkpoint_timer() {
+  auto alive = alive_;
+  hw_checkpoint_timer_.expires_after(std::chrono::milliseconds(config_.replica_high_watermark_checkpoint_interval_ms));
+  hw_checkpoint_timer_.async_wait([this, alive](const asio::error_code& ec) {
+    if (ec || !*alive) return;
+    if (!partitions_.empty()) write_hw_checkpoints();
+    arm_hw_checkpoint_timer();
+  });
+}
+
+void ReplicaManager::check_isr_shrink() {
+  int64_t now = monotonic_ms();
+  for (auto& [k, pp] : partitions_) {
+    Partition& p = *pp;
+    if (!p.is_leader(config_.node_id) || p.alter_in_flight) continue;
+    std::vector<int32_t> isr;
+    for (int32_t r : p.isr) {
+      if (r == config_.node_id) {
+        isr.push_back(r);
+        continue;
+      }
+      auto f = p.followers.find(r);
+      bool lagging = f == p.followers.end() || now - f->second.last_caught_up_ms > config_.replica_lag_time_max_ms;
+      if (!lagging) isr.push_back(r);
+    }
+    if (isr.size() == p.isr.size()) continue;
+    spdlog::info("[ReplicaManager broker={}] ISR of {}-{} shrinks: [{}] -> [{}] (out of sync for {} ms, high watermark {}, log end {})",
+                 config_.node_id, p.topic, p.index, fmt::join(p.isr, ","), fmt::join(isr, ","), config_.replica_lag_time_max_ms, p.hw,
+                 p.log->log_end_offset());
+    alter_isr(p, std::move(isr));
+  }
+}
+
+void ReplicaManager::alter_isr(Partition& p, std::vector<int32_t> new_isr) {
+  if (!controller_ || !broker_epoch_) return;
+  p.alter_in_flight = true;
+  p.pending_isr = new_isr;
+  msg::AlterPartitionRequest req;
+  req.broker_id = config_.node_id;
+  req.broker_epoch = broker_epoch_();
+  msg::AlterPartitionRequest::TopicData td;
+  td.topic_name = p.topic;
+  td.topic_id = p.topic_id;
+  msg::AlterPartitionRequest::PartitionData pd;
+  pd.partition_index = p.index;
+  pd.leader_epoch = p.leader_epoch;
+  pd.partition_epoch = p.partition_epoch;
+  for (int32_t r : new_isr) {
+    pd.new_isr.push_back(r);
+    msg::AlterPartitionRequest::BrokerState bs;
+    bs.broker_id = r;
+    if (r == config_.node_id) {
+      bs.broker_epoch = req.broker_epoch;
+    } else {
+      auto f = p.followers.find(r);
+      bs.broker_epoch = f == p.followers.end() ? -1 : f->second.broker_epoch;
+    }
+    pd.new_isr_with_epochs.push_back(bs);
+  }
+  td.partitions.push_back(std::move(pd));
+  req.topics.push_back(std::move(td));
+  const std::string topic = p.topic;
+  const int32_t index = p.index;
+  const int32_t epoch = p.leader_epoch;
+  auto alive = alive_;
+  controller_->alter_partition(std::move(req), 3, [this, alive, topic, index, epoch](msg::AlterPartitionResponse resp) {
+    if (!*alive) return;
+    Partition* p = find(topic, index);
+    if (!p || p->leader_epoch != epoch) return;  // moved on; the image has the truth
+    ErrorCode top = ec(resp.error_code);
+    for (const auto& t : resp.topics)
+      for (const auto& pd : t.partitions) {
+        if (pd.partition_index != index) continue;
+        ErrorCode e = ec(pd.error_code);
+        if (top == ErrorCode::NONE && e == ErrorCode::NONE) {
+          if (pd.leader_epoch == p->leader_epoch) adopt_partition_state(*p, pd.isr, pd.partition_epoch);
+          p->alter_in_flight = false;
+          return;
+        }
+        top = e;
+      }
+    // Rejected (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH, INELIGIBLE_REPLICA, ...)
+    // or unanswered: the next image or the next check tries again.
+    spdlog::info("[ReplicaManager broker={}] AlterPartition for {}-{} failed: {}", config_.node_id, topic, index, error_name(top));
+    p->alter_in_flight = false;
+  });
+}
+
+void ReplicaManager::delete_records_before(Partition& p, int64_t offset) {
+  if (offset <= p.log->log_start_offset()) return;
+  p.log->set_log_start_offset(offset);
+  p.epochs->truncate_from_start(p.log->log_start_offset());
+  spdlog::info("[ReplicaManager broker={}] Log start offset of {}-{} is now {} (DeleteRecords)", config_.node_id, p.topic, p.index,
+               p.log->log_start_offset());
+  wake(key(p.topic, p.index));
+}
+
+int64_t ReplicaManager::low_watermark(const Partition& p) const {
+  int64_t low = p.log->log_start_offset();
+  for (int32_t r : p.isr) {
+    if (r == config_.node_id) continue;
+    auto f = p.followers.find(r);
+    low = std::min(low, f == p.followers.end() ? -1 : f->second.log_start_offset);
+  }
+  return low;
+}
+
+std::pair<int32_t, int64_t> ReplicaManager::end_offset_for_epoch(Partition& p, int32_t epoch) const {
+  return p.epochs->end_offset_for(epoch, p.log->log_end_offset());
+}
+
+// ---------------------------------------------------------------- follower
+
+void ReplicaManager::append_as_follower(Partition& p, std::span<const uint8_t> batches, int64_t leader_hw, int64_t leader_log_start) {
+  if (!batches.empty()) {
+    // Batches the leader sent whole; a partial one at the end (a size limit)
+    // is dropped and fetched again.
+    size_t pos = 0, whole = 0;
+    std::vector<std::pair<int32_t, int64_t>> epochs;  // (epoch, base offset) of each batch
+    while (pos < batches.size()) {
+      records::BatchHeader h;
+      if (!records::parse_header(batches.subspan(pos), h) || h.total_size() > static_cast<int64_t>(batches.size() - pos)) break;
+      epochs.emplace_back(h.partition_leader_epoch, h.base_offset);
+      pos += static_cast<size_t>(h.total_size());
+      whole = pos;
+    }
+    if (whole > 0) {
+      p.log->append_as_follower(batches.first(whole));
+      for (const auto& [e, off] : epochs)
+        if (e > p.epochs->latest_epoch()) p.epochs->assign(e, off);
+    }
+  }
+  if (leader_log_start > p.log->log_start_offset() && leader_log_start <= p.log->log_end_offset()) {
+    p.log->set_log_start_offset(leader_log_start);
+    p.epochs->truncate_from_start(leader_log_start);
+  }
+  int64_t hw = std::min(leader_hw, p.log->log_end_offset());
+  if (hw > p.hw) {
+    p.hw = hw;
+    wake(key(p.topic, p.index));  // consumers reading from this follower (KIP-392)
+  }
+}
+
+void ReplicaManager::truncate_to(Partition& p, int64_t offset) {
+  if (offset >= p.log->log_end_offset()) return;
+  spdlog::info("[ReplicaManager broker={}] Truncating {}-{} from {} to {}", config_.node_id, p.topic, p.index, p.log->log_end_offset(), offset);
+  p.log->truncate_to(offset);
+  // At batch boundaries: the log may now end a little before `offset`.
+  int64_t leo = p.log->log_end_offset();
+  p.epochs->truncate_from_end(leo);
+  p.hw = std::min(p.hw, leo);
+}
+
+void ReplicaManager::truncate_fully_and_start_at(Partition& p, int64_t offset) {
+  spdlog::info("[ReplicaManager broker={}] {}-{} starts over at {} (the leader's log starts there)", config_.node_id, p.topic, p.index, offset);
+  p.log->truncate_fully_and_start_at(offset);
+  p.epochs->clear();
+  p.hw = offset;
+}
+
+// ---------------------------------------------------------------- purgatory
+
+void ReplicaManager::delay(int64_t deadline_ms, std::vector<std::string> keys, std::function<bool()> try_complete,
+                           std::function<void()> expire) {
+  auto d = std::make_shared<Delayed>(Delayed{deadline_ms, std::move(try_complete), std::move(expire)});
+  for (auto& k : keys) watchers_[k].push_back(d);
+  delayed_.emplace(deadline_ms, d);
+  if (deadline_ms < delay_timer_at_) arm_delay_timer();
+}
+
+void ReplicaManager::wake(const std::string& k) {
+  auto it = watchers_.find(k);
+  if (it == watchers_.end()) return;
+  std::vector<std::weak_ptr<Delayed>> list = std::move(it->second);
+  watchers_.erase(it);
+  std::vector<std::weak_ptr<Delayed>> keep;
+  for (auto& w : list) {
+    auto d = w.lock();
+    if (!d || d->done) continue;
+    if (d->try_complete()) {
+      d->done = true;
+      continue;
+    }
+    keep.push_back(std::move(w));
+  }
+  if (!keep.empty()) {
+    auto& slot = watchers_[k];
+    slot.insert(slot.end(), std::make_move_iterator(keep.begin()), std::make_move_iterator(keep.end()));
+  }
+}
+
+void ReplicaManager::arm_delay_timer() {
+  while (!delayed_.empty() && delayed_.begin()->second->done) delayed_.erase(delayed_.begin());
+  if (delayed_.empty()) {
+    delay_timer_at_ = INT64_MAX;
+    delay_timer_.cancel();
+    return;
+  }
+  int64_t at = delayed_.begin()->first;
+  delay_timer_at_ = at;
+  delay_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, at - monotonic_ms())));
+  auto alive = alive_;
+  delay_timer_.async_wait([this, alive, at](const asio::error_code& ec) {
+    if (ec || !*alive || at != delay_timer_at_) return;
+    on_delay_timer();
+  });
+}
+
+void ReplicaManager::on_delay_timer() {
+  int64_t now = monotonic_ms();
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    auto d = delayed_.begin()->second;
+    delayed_.erase(delayed_.begin());
+    if (d->done) continue;
+    d->done = true;
+    d->expire();
+  }
+  // Drop finished entries so the map and the watcher lists don't grow.
+  for (auto it = delayed_.begin(); it != delayed_.end();) it = it->second->done ? delayed_.erase(it) : std::next(it);
+  if (watchers_.size() > 4 * (delayed_.size() + 16)) {
+    for (auto it = watchers_.begin(); it != watchers_.end();) {
+      auto& v = it->second;
+      v.erase(std::remove_if(v.begin(), v.end(), [](const std::weak_ptr<Delayed>& w) { auto d = w.lock(); return !d || d->done; }), v.end());
+      it = v.empty() ? watchers_.erase(it) : std::next(it);
+    }
+  }
+  delay_timer_at_ = INT64_MAX;
+  arm_delay_timer();
+}
+
+// ---------------------------------------------------------------- housekeeping
+
+void ReplicaManager::write_hw_checkpoints() {
+  std::map<std::string, storage::TopicPartitionOffsets> by_dir;
+  for (const auto& dir : config_.log_dirs) by_dir[std::filesystem::path(dir).lexically_normal().string()];
+  for (auto& [k, p] : partitions_) {
+    std::string dir = p->log->dir().parent_path().lexically_normal().string();
+    by_dir[dir][{p->topic, p->index}] = p->hw;
+  }
+  for (const auto& [dir, offsets] : by_dir) {
+    try {
+      storage::write_offset_checkpoint(std::filesystem::path(dir) / kHwCheckpoint, offsets);
+    } catch (const std::exception& e) {
+      spdlog::error("[ReplicaManager broker={}] Cannot write {} in {}: {}", config_.node_id, kHwCheckpoint, dir, e.what());
+    }
+  }
 }
 
 void ReplicaManager::housekeeping() {
@@ -165,20 +591,32 @@ void ReplicaManager::housekeeping() {
     try {
       p->log->roll_if_needed(now);
       int n = p->log->apply_retention(now);
-      if (n > 0)
+      if (n > 0) {
+        p->epochs->truncate_from_start(p->log->log_start_offset());
         spdlog::info("[ReplicaManager broker={}] Retention deleted {} segment(s) of {}; log start offset is now {}", config_.node_id, n, k,
                      p->log->log_start_offset());
+      }
     } catch (const std::exception& e) {
       spdlog::error("[ReplicaManager broker={}] Housekeeping of {} failed: {}", config_.node_id, k, e.what());
     }
   }
   logs_.checkpoint_recovery_points();
+  write_hw_checkpoints();
 }
 
 void ReplicaManager::shutdown() {
-  for (auto& d : delayed_) d.expire();
+  fetchers_->shutdown();
+  isr_timer_.cancel();
+  hw_checkpoint_timer_.cancel();
+  delay_timer_.cancel();
+  auto pending = std::move(delayed_);
   delayed_.clear();
-  fetch_timer_.cancel();
+  watchers_.clear();
+  for (auto& [at, d] : pending)
+    if (!d->done) {
+      d->done = true;
+      d->expire();
+    }
   for (auto& [k, p] : partitions_) {
     try {
       p->log->flush(p->log->log_end_offset());
@@ -187,6 +625,7 @@ void ReplicaManager::shutdown() {
     }
   }
   logs_.checkpoint_recovery_points();
+  write_hw_checkpoints();
 }
 
 }  // namespace flotilla::broker

@@ -1,10 +1,23 @@
 // The broker's partitions: which logs this node hosts (from the metadata
-// image), appends of produced batches, reads for fetches, and the purgatory
-// where fetches wait for data (min.bytes / max.wait.ms).
+// image), their roles (leader or follower), produce appends, reads for
+// fetches, and data replication between brokers:
+//
+//  - a leader tracks each follower's log end offset (the FetchOffset of its
+//    Fetch requests) and moves the high watermark to the smallest log end
+//    offset of the ISR; it grows and shrinks the ISR through AlterPartition
+//    to the controller (replica.lag.time.max.ms);
+//  - a follower fetches from its leader (ReplicaFetcherManager), truncating
+//    first to where its log and the leader's agree (OffsetForLeaderEpoch);
+//  - produce requests with acks=all and fetches wait in the purgatory until
+//    the high watermark (or the data) gets there, or their deadline passes.
 //
 // Threading: every method runs on the broker's io_context thread.
-// Invariant: a Partition exists exactly while the current image lists this node
-// among the replicas of that topic-partition; its log is open while it exists.
+// Invariants: a Partition exists exactly while the current image lists this
+// node among the replicas of that topic-partition; its log is open while it
+// exists. A leader's high watermark never goes back and never passes the log
+// end offset of an ISR member (as far as the leader knows it); a follower's
+// never passes its own log end offset. The leader epoch cache holds the
+// epoch of every batch in the log.
 #pragma once
 
 #include <asio.hpp>
@@ -17,38 +30,65 @@
 #include <unordered_map>
 
 #include "broker/broker_config.h"
+#include "broker/controller_channel.h"
 #include "common/error.h"
 #include "common/uuid.h"
 #include "metadata/image.h"
 #include "metadata/publisher.h"
 #include "protocol/record_batch.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/log.h"
 #include "storage/log_manager.h"
 
 namespace flotilla::broker {
+
+class ReplicaFetcherManager;
+
+// What a leader knows of one follower.
+struct FollowerState {
+  int64_t log_end_offset = -1;     // its last FetchOffset; -1: not heard since this node became leader
+  int64_t last_caught_up_ms = 0;   // the last time it had everything the leader had
+  int64_t last_fetch_leader_leo = -1;
+  int64_t last_fetch_ms = 0;
+  int64_t broker_epoch = -1;       // from its Fetch (v15+), for AlterPartition v3
+  int64_t log_start_offset = -1;   // its last reported LogStartOffset (DeleteRecords' low watermark)
+};
 
 struct Partition {
   std::string topic;
   int32_t index = 0;
   Uuid topic_id;
   storage::Log* log = nullptr;
+  std::unique_ptr<storage::LeaderEpochCache> epochs;
   int32_t leader_id = -1;
   int32_t leader_epoch = -1;
+  int32_t partition_epoch = -1;
   std::vector<int32_t> replicas;
-  std::vector<int32_t> isr;
+  std::vector<int32_t> isr;  // as committed (image or AlterPartition response, whichever is newer)
   int32_t max_message_bytes = 1048588;
+  int32_t min_insync_replicas = 1;
   bool log_append_time = false;
 
+  int64_t hw = 0;  // the high watermark
+  // Leader only.
+  std::map<int32_t, FollowerState> followers;
+  int64_t leader_epoch_start_offset = 0;
+  bool alter_in_flight = false;
+  std::vector<int32_t> pending_isr;  // the ISR asked for while alter_in_flight
+
   bool is_leader(int32_t self) const { return leader_id == self; }
-  // With this node as the only in-sync replica the high watermark is the log end;
-  // follower replication (a later issue) moves it by the ISR's fetch positions.
-  int64_t high_watermark() const { return log->log_end_offset(); }
+  int64_t high_watermark() const { return hw; }
+  // The ISR as far as the high watermark goes: while an expansion is in flight
+  // the new member counts already (it has caught up), while a shrink is in
+  // flight the leaving member still counts (Kafka's "maximal ISR").
+  std::vector<int32_t> maximal_isr() const;
 };
 
 struct AppendResult {
   ErrorCode error = ErrorCode::NONE;
   std::string message;
   int64_t base_offset = -1;
+  int64_t last_offset = -1;
   int64_t log_append_time = -1;
   int64_t log_start_offset = -1;
 };
@@ -56,46 +96,99 @@ struct AppendResult {
 class ReplicaManager : public metadata::Publisher {
  public:
   ReplicaManager(asio::io_context& io, const BrokerConfig& config, storage::LogManager& logs);
+  ~ReplicaManager() override;
+
+  // The way to the controller (AlterPartition) and this broker's epoch (from
+  // its registration); set before the first image is published.
+  void set_controller(ControllerChannel* channel, std::function<int64_t()> broker_epoch);
 
   void publish(const metadata::MetadataDelta& delta, std::shared_ptr<const metadata::MetadataImage> image) override;
   std::shared_ptr<const metadata::MetadataImage> image() const { return image_; }
 
   Partition* find(const std::string& topic, int32_t index);
   Partition* find(const Uuid& topic_id, int32_t index);
+  std::vector<Partition*> partitions();
 
   // Validates and appends a produced payload (mutable: offsets are assigned in place).
   AppendResult append(Partition& p, std::span<uint8_t> payload);
 
-  // Fetch purgatory: `try_complete` is called now and after every append to any
-  // partition until it returns true or the deadline passes; then `expire` runs.
-  void delay_fetch(int64_t deadline_ms, std::function<bool()> try_complete, std::function<void()> expire);
+  // Leader: a follower fetched from `fetch_offset` (its log end offset).
+  void on_follower_fetch(Partition& p, int32_t replica_id, int64_t replica_epoch, int64_t fetch_offset, int64_t log_start_offset = -1);
+  // Follower: fetched batches from the leader, and the leader's high
+  // watermark and log start offset. Throws storage errors.
+  void append_as_follower(Partition& p, std::span<const uint8_t> batches, int64_t leader_hw, int64_t leader_log_start);
+  // Follower: truncates the log (and the epoch cache) to end at `offset`.
+  void truncate_to(Partition& p, int64_t offset);
+  // Follower: the leader's log starts past our end: start over there.
+  void truncate_fully_and_start_at(Partition& p, int64_t offset);
+  // DeleteRecords on the leader: the log now starts at `offset` (<= the high watermark).
+  void delete_records_before(Partition& p, int64_t offset);
+  // The smallest log start offset of the leader and its in-sync followers:
+  // DeleteRecords is done once this passes the requested offset.
+  int64_t low_watermark(const Partition& p) const;
+  // OffsetForLeaderEpoch on this replica: (epoch, end offset).
+  std::pair<int32_t, int64_t> end_offset_for_epoch(Partition& p, int32_t epoch) const;
 
-  // Called periodically: retention, recovery-point checkpoints.
+  // Purgatory: `try_complete` is called now-ish and whenever one of `keys`
+  // (topic-partition keys, see key()) changes — data appended, high watermark
+  // moved, leadership changed — until it returns true or the deadline
+  // passes; then `expire` runs. Both run on the io_context thread.
+  void delay(int64_t deadline_ms, std::vector<std::string> keys, std::function<bool()> try_complete, std::function<void()> expire);
+  static std::string key(const std::string& topic, int32_t index) { return topic + "-" + std::to_string(index); }
+
+  // Called periodically: retention, recovery-point and high-watermark checkpoints.
   void housekeeping();
-  void shutdown();  // flush all logs, write checkpoints
+  void shutdown();  // stop fetchers, flush all logs, write checkpoints
 
   // Invoked (once) for every callback waiting on the image to reach an offset.
   void when_image_reaches(int64_t offset, std::function<void()> fn);
 
+  int32_t node_id() const { return config_.node_id; }
+  int64_t broker_epoch() const { return broker_epoch_ ? broker_epoch_() : -1; }
+  const BrokerConfig& config() const { return config_; }
+
  private:
-  struct DelayedFetch {
+  struct Delayed {
     int64_t deadline_ms;
     std::function<bool()> try_complete;
     std::function<void()> expire;
+    bool done = false;
   };
-  static std::string key(const std::string& topic, int32_t index) { return topic + "-" + std::to_string(index); }
-  void wake_fetches();
-  void arm_fetch_timer();
+  void wake(const std::string& key);
+  void arm_delay_timer();
+  void on_delay_timer();
+
+  void become_leader(Partition& p, int64_t now);
+  void become_follower(Partition& p);
+  void maybe_advance_hw(Partition& p);
+  void maybe_expand_isr(Partition& p, int32_t replica_id, int64_t now);
+  void check_isr_shrink();
+  void arm_isr_timer();
+  void alter_isr(Partition& p, std::vector<int32_t> new_isr);
+  void adopt_partition_state(Partition& p, const std::vector<int32_t>& isr, int32_t partition_epoch);
+  void write_hw_checkpoints();
 
   asio::io_context& io_;
   BrokerConfig config_;
   storage::LogManager& logs_;
+  ControllerChannel* controller_ = nullptr;
+  std::function<int64_t()> broker_epoch_;
   std::shared_ptr<const metadata::MetadataImage> image_;
   std::unordered_map<std::string, std::unique_ptr<Partition>> partitions_;
   std::unordered_map<Uuid, std::string> topic_names_;
-  std::list<DelayedFetch> delayed_;
-  asio::steady_timer fetch_timer_;
+  std::unique_ptr<ReplicaFetcherManager> fetchers_;
+  // High watermarks read from replication-offset-checkpoint at start.
+  std::map<std::pair<std::string, int32_t>, int64_t> initial_hw_;
+
+  std::multimap<int64_t, std::shared_ptr<Delayed>> delayed_;  // by deadline
+  std::unordered_map<std::string, std::vector<std::weak_ptr<Delayed>>> watchers_;
+  asio::steady_timer delay_timer_;
+  int64_t delay_timer_at_ = INT64_MAX;
+  asio::steady_timer isr_timer_;
+  asio::steady_timer hw_checkpoint_timer_;
+  void arm_hw_checkpoint_timer();
   std::multimap<int64_t, std::function<void()>> image_waiters_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace flotilla::broker

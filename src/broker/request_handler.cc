@@ -19,7 +19,10 @@ namespace {
 using namespace flotilla::msg;
 
 constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kMetadata = 3, kApiVersions = 18, kCreateTopics = 19, kDeleteTopics = 20,
-                  kDescribeConfigs = 32, kCreatePartitions = 37, kDescribeCluster = 60;
+                  kDescribeConfigs = 32, kCreatePartitions = 37, kDescribeCluster = 60, kOffsetForLeaderEpoch = 23, kDeleteRecords = 21;
+constexpr int16_t kDescribeLogDirs = 35;
+constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
+                  kListPartitionReassignments = 46, kUnregisterBroker = 64;  // admin_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -29,6 +32,10 @@ struct Served {
 constexpr Served kBrokerApis[] = {
     {kProduce, 0, 11},       {kFetch, 4, 17},         {kListOffsets, 0, 10},       {kMetadata, 0, 12},       {kApiVersions, 0, 4},
     {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},   {kDescribeConfigs, 0, 4},    {kCreatePartitions, 0, 3}, {kDescribeCluster, 0, 1},
+    {kOffsetForLeaderEpoch, 0, 4}, {kDeleteRecords, 0, 2},
+    {kDescribeLogDirs, 0, 4},
+    {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 0},
+    {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
 };
 
 using api::close_connection;
@@ -118,12 +125,21 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kMetadata: return handle_metadata(std::move(req), std::move(respond));
       case kProduce: return handle_produce(std::move(req), std::move(respond));
       case kFetch: return handle_fetch(std::move(req), std::move(respond));
+      case kDeleteRecords: return handle_delete_records(std::move(req), std::move(respond));
+      case kOffsetForLeaderEpoch: return handle_offset_for_leader_epoch(std::move(req), std::move(respond));
       case kListOffsets: return handle_list_offsets(std::move(req), std::move(respond));
       case kCreateTopics: return handle_create_topics(std::move(req), std::move(respond));
       case kDeleteTopics: return handle_delete_topics(std::move(req), std::move(respond));
       case kCreatePartitions: return handle_create_partitions(std::move(req), std::move(respond));
       case kDescribeCluster: return handle_describe_cluster(std::move(req), std::move(respond));
       case kDescribeConfigs: return handle_describe_configs(std::move(req), std::move(respond));
+      case kDescribeLogDirs: return handle_describe_log_dirs(std::move(req), std::move(respond));
+      case kElectLeaders: return handle_elect_leaders(std::move(req), std::move(respond));
+      case kIncrementalAlterConfigs: return handle_incremental_alter_configs(std::move(req), std::move(respond));
+      case kAlterConfigs: return handle_alter_configs(std::move(req), std::move(respond));
+      case kAlterPartitionReassignments: return handle_alter_partition_reassignments(std::move(req), std::move(respond));
+      case kListPartitionReassignments: return handle_list_partition_reassignments(std::move(req), std::move(respond));
+      case kUnregisterBroker: return handle_unregister_broker(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {
@@ -285,9 +301,20 @@ void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Res
 void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Respond respond) {
   ProduceRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  ProduceResponse resp;
+  auto resp = std::make_shared<ProduceResponse>();
   bool any_error = false;
   const bool acks_ok = request.acks == 0 || request.acks == 1 || request.acks == -1;
+  // acks=all: the partitions appended to, and the offset each must see under
+  // its high watermark before the answer goes out.
+  struct Waiting {
+    size_t topic, partition;  // indexes into resp
+    std::string topic_name;
+    int32_t index;
+    int32_t leader_epoch;
+    int64_t required_offset;
+    bool done = false;
+  };
+  auto waiting = std::make_shared<std::vector<Waiting>>();
   uint8_t* frame_base = req->frame->data();
   for (auto& td : request.topic_data) {
     ProduceResponse::TopicProduceResponse tr;
@@ -307,6 +334,11 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
       } else if (pd.records.is_null || pd.records.view.empty()) {
         pr.error_code = code(ErrorCode::CORRUPT_MESSAGE);
         pr.error_message = "Produce request contained no record batches";
+      } else if (request.acks == -1 && static_cast<int32_t>(p->isr.size()) < p->min_insync_replicas) {
+        // Kafka refuses before appending: the write could not become durable as asked.
+        pr.error_code = code(ErrorCode::NOT_ENOUGH_REPLICAS);
+        pr.error_message = "The size of the current ISR " + std::to_string(p->isr.size()) + " is insufficient to satisfy the min.isr requirement of " +
+                           std::to_string(p->min_insync_replicas) + " for partition " + td.name + "-" + std::to_string(pd.index);
       } else {
         // The records view points into this request's own frame, which we own:
         // offsets are assigned in place, nothing is copied.
@@ -318,6 +350,9 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
           pr.base_offset = ar.base_offset;
           pr.log_append_time_ms = ar.log_append_time;
           pr.log_start_offset = ar.log_start_offset;
+          if (request.acks == -1 && p->high_watermark() <= ar.last_offset)
+            waiting->push_back(Waiting{resp->responses.size(), tr.partition_responses.size(), td.name, pd.index, p->leader_epoch,
+                                       ar.last_offset + 1});
         } else if (!ar.message.empty()) {
           pr.error_message = ar.message;
         }
@@ -325,7 +360,7 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
       if (pr.error_code != 0) any_error = true;
       tr.partition_responses.push_back(std::move(pr));
     }
-    resp.responses.push_back(std::move(tr));
+    resp->responses.push_back(std::move(tr));
   }
   if (request.acks == 0) {
     // No response is expected; on error Kafka closes the connection so the
@@ -336,7 +371,58 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
     respond(std::move(r));
     return;
   }
-  send(*req, respond, resp);
+  if (waiting->empty()) return send(*req, respond, *resp);
+
+  // The produce purgatory: done when every partition's high watermark passed
+  // its records, or the partition stopped being led here, or timeout_ms.
+  auto check = [this, resp, waiting]() {
+    bool all = true;
+    for (auto& w : *waiting) {
+      if (w.done) continue;
+      auto& pr = resp->responses[w.topic].partition_responses[w.partition];
+      Partition* p = replicas_.find(w.topic_name, w.index);
+      if (!p || !p->is_leader(config_.node_id) || p->leader_epoch != w.leader_epoch) {
+        // The records may or may not survive the new leader: the producer retries.
+        pr.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+        pr.base_offset = -1;
+        if (p) {
+          pr.current_leader.leader_id = p->leader_id;
+          pr.current_leader.leader_epoch = p->leader_epoch;
+        }
+        w.done = true;
+      } else if (p->high_watermark() >= w.required_offset) {
+        if (static_cast<int32_t>(p->isr.size()) < p->min_insync_replicas) {
+          pr.error_code = code(ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+          pr.base_offset = -1;
+        }
+        w.done = true;
+      } else {
+        all = false;
+      }
+    }
+    return all;
+  };
+  if (check()) return send(*req, respond, *resp);
+  std::vector<std::string> keys;
+  for (const auto& w : *waiting) keys.push_back(ReplicaManager::key(w.topic_name, w.index));
+  auto shared_respond = std::make_shared<net::Respond>(std::move(respond));
+  replicas_.delay(
+      monotonic_ms() + std::max<int32_t>(request.timeout_ms, 0), std::move(keys),
+      [req, resp, check, shared_respond]() {
+        if (!check()) return false;
+        send(*req, *shared_respond, *resp);
+        return true;
+      },
+      [req, resp, waiting, check, shared_respond]() {
+        check();
+        for (auto& w : *waiting) {
+          if (w.done) continue;
+          auto& pr = resp->responses[w.topic].partition_responses[w.partition];
+          pr.error_code = code(ErrorCode::REQUEST_TIMED_OUT);
+          pr.base_offset = -1;
+        }
+        send(*req, *shared_respond, *resp);
+      });
 }
 
 void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respond respond) {
@@ -374,7 +460,8 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
           pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_ID);
         } else if (!p) {
           pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-        } else if (!p->is_leader(config_.node_id) || replica_id >= 0) {
+        } else if (!p->is_leader(config_.node_id) && (replica_id >= 0 || v < 11)) {
+          // Followers serve consumers (KIP-392, Fetch v11+), never other replicas.
           pd.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
           pd.current_leader.leader_id = p->leader_id;
           pd.current_leader.leader_epoch = p->leader_epoch;
@@ -387,12 +474,21 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
           pd.high_watermark = hw;
           pd.last_stable_offset = hw;
           pd.log_start_offset = p->log->log_start_offset();
+          // Replicas read everything the leader has; consumers what is committed.
+          int64_t max_offset = replica_id >= 0 ? p->log->log_end_offset() : hw;
+          int32_t preferred = replica_id < 0 && v >= 11 && p->is_leader(config_.node_id) ? preferred_read_replica(*p, request->rack_id) : -1;
+          if (preferred >= 0) {
+            // KIP-392: no data; the consumer fetches from the replica in its rack.
+            pd.preferred_read_replica = preferred;
+            tr.partitions.push_back(std::move(pd));
+            continue;
+          }
           if (request->isolation_level == 1) pd.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
           try {
             int64_t limit = std::min<int64_t>(fp.partition_max_bytes, std::max<int64_t>(budget, 0));
             bool min_one = v >= 3 && total == 0;
             if (limit > 0 || min_one) {
-              storage::ReadResult rr = p->log->read(fp.fetch_offset, static_cast<int32_t>(std::max<int64_t>(limit, 0)), hw, min_one);
+              storage::ReadResult rr = p->log->read(fp.fetch_offset, static_cast<int32_t>(std::max<int64_t>(limit, 0)), max_offset, min_one);
               pd.records = std::move(rr.records);
               pd.records.is_null = false;
               int64_t n = pd.records.size();
@@ -411,6 +507,21 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
     return total;
   };
 
+  if (replica_id >= 0) {
+    // A follower's FetchOffset is its log end offset: what the leader's high
+    // watermark and ISR decisions go by. Recorded once, at arrival.
+    const int64_t replica_epoch = v >= 15 ? request->replica_state.replica_epoch : -1;
+    for (const auto& ft : request->topics) {
+      const metadata::TopicImage* t = v >= 13 ? replicas_.image()->topic(ft.topic_id) : replicas_.image()->topic(ft.topic);
+      if (!t) continue;
+      for (const auto& fp : ft.partitions) {
+        Partition* p = replicas_.find(t->name, fp.partition);
+        if (p && p->is_leader(config_.node_id) && (fp.current_leader_epoch < 0 || fp.current_leader_epoch == p->leader_epoch))
+          replicas_.on_follower_fetch(*p, replica_id, replica_epoch, fp.fetch_offset, v >= 5 ? fp.log_start_offset : -1);
+      }
+    }
+  }
+
   auto resp = std::make_shared<FetchResponse>();
   bool has_error = false;
   int64_t bytes = evaluate(*resp, has_error);
@@ -422,8 +533,18 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
   auto shared_respond = std::make_shared<net::Respond>(std::move(respond));
   auto done = std::make_shared<bool>(false);
   int64_t deadline = monotonic_ms() + request->max_wait_ms;
-  replicas_.delay_fetch(
-      deadline,
+  std::vector<std::string> keys;
+  for (const auto& ft : request->topics) {
+    std::string name = ft.topic;
+    if (v >= 13) {
+      const metadata::TopicImage* t = replicas_.image()->topic(ft.topic_id);
+      if (!t) continue;
+      name = t->name;
+    }
+    for (const auto& fp : ft.partitions) keys.push_back(ReplicaManager::key(name, fp.partition));
+  }
+  replicas_.delay(
+      deadline, std::move(keys),
       [req, request, evaluate, shared_respond, done]() {
         if (*done) return true;
         FetchResponse r;
@@ -442,6 +563,55 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
         evaluate(r, err);
         send(*req, *shared_respond, r);
       });
+}
+
+int32_t RequestHandler::preferred_read_replica(const Partition& p, const std::string& client_rack) const {
+  if (!config_.rack_aware_replica_selector || client_rack.empty()) return -1;
+  auto image = replicas_.image();
+  auto rack_of = [&](int32_t id) -> const std::optional<std::string>* {
+    const metadata::BrokerRegistration* b = image->broker(id);
+    return b && !b->fenced ? &b->rack : nullptr;
+  };
+  if (auto r = rack_of(config_.node_id); r && *r && **r == client_rack) return -1;  // the leader is in the rack already
+  for (int32_t id : p.isr) {
+    if (id == config_.node_id) continue;
+    if (auto r = rack_of(id); r && *r && **r == client_rack) return id;
+  }
+  return -1;
+}
+
+void RequestHandler::handle_offset_for_leader_epoch(std::shared_ptr<net::Request> req, net::Respond respond) {
+  OffsetForLeaderEpochRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  OffsetForLeaderEpochResponse resp;
+  for (const auto& t : request.topics) {
+    OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult tr;
+    tr.topic = t.topic;
+    for (const auto& op : t.partitions) {
+      OffsetForLeaderEpochResponse::EpochEndOffset eo;
+      eo.partition = op.partition;
+      Partition* p = replicas_.find(t.topic, op.partition);
+      // Only the leader answers (a follower's log may still be behind or diverged);
+      // the debugging replica id -2 may ask any replica, as in Kafka.
+      bool leader_only = request.replica_id != -2;
+      if (!p) {
+        eo.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      } else if (op.current_leader_epoch >= 0 && op.current_leader_epoch < p->leader_epoch) {
+        eo.error_code = code(ErrorCode::FENCED_LEADER_EPOCH);
+      } else if (op.current_leader_epoch > p->leader_epoch) {
+        eo.error_code = code(ErrorCode::UNKNOWN_LEADER_EPOCH);
+      } else if (leader_only && !p->is_leader(config_.node_id)) {
+        eo.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+      } else {
+        auto [epoch, end] = replicas_.end_offset_for_epoch(*p, op.leader_epoch);
+        eo.leader_epoch = epoch;
+        eo.end_offset = end;
+      }
+      tr.partitions.push_back(eo);
+    }
+    resp.topics.push_back(std::move(tr));
+  }
+  send(*req, respond, resp);
 }
 
 void RequestHandler::handle_list_offsets(std::shared_ptr<net::Request> req, net::Respond respond) {
@@ -577,76 +747,6 @@ void RequestHandler::handle_describe_cluster(std::shared_ptr<net::Request> req, 
       db.rack = b.rack;
       resp.brokers.push_back(db);
     }
-  }
-  send(*req, respond, resp);
-}
-
-void RequestHandler::handle_describe_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
-  DescribeConfigsRequest request;
-  if (!decode(*req, request)) return close_connection(respond);
-  DescribeConfigsResponse resp;
-  const int16_t v = req->api_version;
-  auto image = replicas_.image();
-  for (const auto& res : request.resources) {
-    DescribeConfigsResponse::DescribeConfigsResult out;
-    out.resource_type = res.resource_type;
-    out.resource_name = res.resource_name;
-    auto wanted = [&](const std::string& name) {
-      return !res.configuration_keys.has_value() ||
-             std::find(res.configuration_keys->begin(), res.configuration_keys->end(), name) != res.configuration_keys->end();
-    };
-    auto add = [&](const std::string& name, const std::string& value, int8_t source, int8_t type, bool read_only,
-                   const std::string& synonym) {
-      if (!wanted(name)) return;
-      DescribeConfigsResponse::DescribeConfigsResourceResult c;
-      c.name = name;
-      c.value = value;
-      c.read_only = read_only;
-      c.is_default = source == 5;
-      c.config_source = source;
-      c.is_sensitive = false;
-      c.config_type = type;
-      if (request.include_synonyms) {
-        DescribeConfigsResponse::DescribeConfigsSynonym s;
-        s.name = source == 1 ? name : (synonym.empty() ? name : synonym);
-        s.value = value;
-        s.source = source;
-        c.synonyms.push_back(s);
-      }
-      out.configs.push_back(std::move(c));
-    };
-    if (res.resource_type == 2) {  // TOPIC
-      if (!image->topic(res.resource_name)) {
-        out.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-        out.error_message = "The topic '" + res.resource_name + "' does not exist.";
-      } else {
-        for (const auto& e : effective_topic_configs(config_, image->topic_configs(res.resource_name)))
-          add(e.name, e.value, e.source, e.type, false, e.broker_synonym);
-      }
-    } else if (res.resource_type == 4) {  // BROKER
-      if (!res.resource_name.empty() && res.resource_name != std::to_string(config_.node_id)) {
-        out.error_code = code(ErrorCode::INVALID_REQUEST);
-        out.error_message = "Unexpected broker id, expected " + std::to_string(config_.node_id) + " or empty string, but received " +
-                            res.resource_name;
-      } else if (!res.resource_name.empty()) {
-        std::set<std::string> seen;
-        for (const auto& [k, val] : config_.static_configs) {
-          add(k, val, 4, 2, true, "");
-          seen.insert(k);
-        }
-        for (const auto& d : topic_config_defs())
-          if (!d.broker_synonym.empty() && !seen.count(d.broker_synonym)) {
-            add(d.broker_synonym, d.default_value, 5, d.type, false, "");
-            seen.insert(d.broker_synonym);
-          }
-      }
-    } else if (res.resource_type == 8) {  // BROKER_LOGGER: no per-logger levels exposed
-    } else {
-      out.error_code = code(ErrorCode::INVALID_REQUEST);
-      out.error_message = "Unsupported resource type " + std::to_string(res.resource_type);
-    }
-    (void)v;
-    resp.results.push_back(std::move(out));
   }
   send(*req, respond, resp);
 }

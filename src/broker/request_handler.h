@@ -50,11 +50,23 @@ class RequestHandler : public net::Handler {
   void handle_produce(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_fetch(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_list_offsets(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_offset_for_leader_epoch(std::shared_ptr<net::Request> req, net::Respond respond);
+  // KIP-392's RackAwareReplicaSelector: an in-sync follower in the client's rack, or -1.
+  int32_t preferred_read_replica(const Partition& p, const std::string& client_rack) const;
+  void handle_delete_records(std::shared_ptr<net::Request> req, net::Respond respond);  // records_api.cc
   void handle_create_topics(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_delete_topics(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_create_partitions(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond);
-  void handle_describe_configs(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_describe_configs(std::shared_ptr<net::Request> req, net::Respond respond);  // admin_apis.cc
+  // Forwarded to the active controller (admin_apis.cc).
+  void handle_elect_leaders(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_incremental_alter_configs(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_alter_configs(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_alter_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_list_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_unregister_broker(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_describe_log_dirs(std::shared_ptr<net::Request> req, net::Respond respond);  // log_dirs_api.cc
 
   // The version range this listener serves for `key`; {-1,-1} if none.
   std::pair<int16_t, int16_t> served_range(int16_t key) const;

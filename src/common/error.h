@@ -139,6 +139,7 @@ enum class ErrorCode : int16_t {
 };
 
 inline int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }
+inline ErrorCode ec(int16_t c) { return static_cast<ErrorCode>(c); }
 
 // Kafka's name for the code ("UNKNOWN_TOPIC_OR_PARTITION"), "UNKNOWN" if none.
 std::string_view error_name(int16_t code);

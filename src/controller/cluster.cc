@@ -1,5 +1,5 @@
-// QuorumController: broker registration, heartbeats, sessions and fencing
-// (Kafka's ClusterControlManager + BrokerHeartbeatManager, simplified).
+// QuorumController: broker registration, heartbeats, sessions, fencing
+// and controlled shutdown (Kafka's ClusterControlManager + BrokerHeartbeatManager).
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +9,11 @@
 namespace flotilla::controller {
 
 using protocol::frame_metadata_record;
+
+namespace {
+// 3.3-IV2: fencing and unfencing are BrokerRegistrationChangeRecords (Fenced 1 / -1).
+constexpr int16_t kMetadataVersion_3_3_IV2 = 6;
+}  // namespace
 
 // ---------------------------------------------------------------- registration
 
@@ -30,7 +35,11 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
   int64_t now = now_ms();
   if (const auto* existing = latest_->broker(id)) {
     auto s = sessions_.find(id);
-    bool live = s != sessions_.end() && s->second.heard && now - s->second.last_contact_ms < config_.broker_session_timeout_ms;
+    // Kafka's hasValidSession: an unfenced registration heard from within the
+    // session timeout. A fenced one (e.g. after its controlled shutdown) may
+    // be replaced at once by the restarted broker.
+    bool live = !existing->fenced && s != sessions_.end() && s->second.heard &&
+                now - s->second.last_contact_ms < config_.broker_session_timeout_ms;
     if (live && existing->incarnation_id != request.incarnation_id) {
       spdlog::warn("[QuorumController id={}] Broker {} registration refused: another broker is registered with that broker id",
                    config_.node_id, id);
@@ -46,7 +55,7 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
       return reply(ErrorCode::UNSUPPORTED_VERSION);
     }
   }
-  int64_t broker_epoch = raft_.next_offset();  // Kafka: the offset of the registration record
+  int64_t broker_epoch = raft_.next_offset();  // Kafka: the offset of the registration record (the batch's first)
   msg::RegisterBrokerRecord r;
   r.broker_id = id;
   r.incarnation_id = request.incarnation_id;
@@ -71,16 +80,28 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
   r.in_controlled_shutdown = false;
   int16_t rv = register_broker_record_version();
   if (rv >= 3) r.log_dirs = request.log_dirs;
-  auto off = write({frame_metadata_record(r, rv)});
+  std::vector<std::vector<uint8_t>> records;
+  records.push_back(frame_metadata_record(r, rv));
+  // The new registration is fenced: the previous one (another incarnation, or
+  // this one retrying) leaves every leadership and ISR, as if fenced, so that
+  // no partition is led by a fenced broker and a restarted broker — which may
+  // have lost unflushed data — rejoins ISRs only through its leaders.
+  leader_and_isr_updates(id, -1, records);
+  size_t n = records.size();
+  auto off = write(std::move(records));
   if (!off) return reply(ErrorCode::NOT_CONTROLLER);
-  if (*off != broker_epoch) {
+  if (*off - static_cast<int64_t>(n) + 1 != broker_epoch) {
     // Cannot happen while this is the only writer; keep the record's epoch authoritative.
-    spdlog::error("[QuorumController id={}] Registration of broker {} landed at {} instead of {}", config_.node_id, id, *off, broker_epoch);
+    spdlog::error("[QuorumController id={}] Registration of broker {} landed at {} instead of {}", config_.node_id, id,
+                  *off - static_cast<int64_t>(n) + 1, broker_epoch);
   }
-  sessions_[id].last_contact_ms = now;
-  sessions_[id].heard = true;
-  spdlog::info("[QuorumController id={}] Registering broker {} (incarnation {}) with epoch {}", config_.node_id, id,
-               request.incarnation_id.to_string(), broker_epoch);
+  Session& s = sessions_[id];
+  s = Session{};
+  s.last_contact_ms = now;
+  s.heard = true;
+  spdlog::info("[QuorumController id={}] Registering broker {} (incarnation {}) with epoch {}{}", config_.node_id, id,
+               request.incarnation_id.to_string(), broker_epoch,
+               n > 1 ? fmt::format("; {} partition(s) change leader or ISR", n - 1) : std::string());
   after_commit_of(off, [done = std::move(done), broker_epoch](ErrorCode ec) mutable {
     msg::BrokerRegistrationResponse resp;
     resp.error_code = code(ec);
@@ -91,6 +112,11 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
 
 // ---------------------------------------------------------------- heartbeats
 
+// The broker's state moves as Kafka's BrokerHeartbeatManager has it:
+//   fenced ──caught up──▶ unfenced ──WantShutDown, leads partitions──▶ controlled shutdown
+//   fenced / unfenced without leaderships ──WantShutDown──▶ shut down now (fenced)
+//   controlled shutdown ──its metadata reached the shutdown records──▶ shut down now (fenced)
+// and any of them ──session timeout──▶ fenced (tick).
 void QuorumController::broker_heartbeat(msg::BrokerHeartbeatRequest request, int16_t version,
                                         std::function<void(msg::BrokerHeartbeatResponse)> done) {
   auto reply_now = [this, &done](ErrorCode ec) {
@@ -103,37 +129,67 @@ void QuorumController::broker_heartbeat(msg::BrokerHeartbeatRequest request, int
   const auto* b = latest_->broker(id);
   if (!b) return reply_now(ErrorCode::BROKER_ID_NOT_REGISTERED);
   if (b->epoch != request.broker_epoch) return reply_now(ErrorCode::STALE_BROKER_EPOCH);
-  sessions_[id].last_contact_ms = now_ms();
-  sessions_[id].heard = true;
+  const int64_t broker_epoch = b->epoch;
+  Session& s = sessions_[id];
+  s.last_contact_ms = now_ms();
+  s.heard = true;
 
   std::vector<std::vector<uint8_t>> records;
   bool fenced = b->fenced;
-  bool caught_up = false;
   bool shut_down = false;
+  // Once in controlled shutdown, always: fenced at the end, the broker comes
+  // back only through a new registration.
+  const bool controlled_shutdown = b->in_controlled_shutdown || s.shutting_down;
+  // Kafka's isCaughtUp: the broker's metadata has reached its registration.
+  bool caught_up = request.current_metadata_offset >= broker_epoch;
   // The registration is committed and the broker's metadata has reached it.
-  bool registration_committed = committed_->broker(id) && committed_->broker(id)->epoch == b->epoch;
+  bool registration_committed = committed_->broker(id) && committed_->broker(id)->epoch == broker_epoch;
   if (fenced) {
     if (request.want_shut_down) {
-      shut_down = true;
-    } else if (!request.want_fence && registration_committed && request.current_metadata_offset >= b->epoch) {
-      records = unfence_broker_records(id, b->epoch);
+      shut_down = true;  // nothing to hand over
+    } else if (!request.want_fence && registration_committed && caught_up && !controlled_shutdown) {
+      records = unfence_broker_records(id, broker_epoch);
       fenced = false;
-      caught_up = true;
-      spdlog::info("[QuorumController id={}] Unfencing broker {} (epoch {}): it has caught up to offset {}", config_.node_id, id, b->epoch,
-                   request.current_metadata_offset);
+      spdlog::info("[QuorumController id={}] Unfencing broker {} (epoch {}): it has caught up to offset {}", config_.node_id, id,
+                   broker_epoch, request.current_metadata_offset);
     }
-  } else {
-    caught_up = true;
-    if (request.want_fence || request.want_shut_down) {
-      records = fence_broker_records(id, b->epoch);
+  } else if (controlled_shutdown) {
+    // A controller that took over mid-way does not know which records moved
+    // the leadership: everything appended so far covers them.
+    if (s.shutdown_offset < 0) s.shutdown_offset = last_appended_offset_;
+    s.shutting_down = true;
+    if (request.want_shut_down && request.current_metadata_offset >= s.shutdown_offset &&
+        s.shutdown_offset <= committed_->offset()) {
+      records = fence_broker_records(id, broker_epoch);
       fenced = true;
-      shut_down = request.want_shut_down;
-      spdlog::info("[QuorumController id={}] Fencing broker {} at its request{}", config_.node_id, id,
-                   request.want_shut_down ? " (controlled shutdown)" : "");
+      shut_down = true;
+      spdlog::info("[QuorumController id={}] Broker {} may shut down: its metadata offset {} has reached its controlled shutdown "
+                   "offset {}; fencing it",
+                   config_.node_id, id, request.current_metadata_offset, s.shutdown_offset);
+    }
+  } else if (request.want_fence) {
+    records = fence_broker_records(id, broker_epoch);
+    fenced = true;
+    shut_down = request.want_shut_down;
+    spdlog::info("[QuorumController id={}] Fencing broker {} at its request", config_.node_id, id);
+  } else if (request.want_shut_down) {
+    if (leads_partitions(id)) {
+      records = controlled_shutdown_records(id, broker_epoch);
+      s.shutting_down = true;
+      spdlog::info("[QuorumController id={}] Broker {} enters controlled shutdown; {} partition(s) change leader or ISR",
+                   config_.node_id, id, records.size() - (mv() >= metadata::kMetadataVersion_3_3_IV3 ? 1 : 0));
+    } else {
+      records = fence_broker_records(id, broker_epoch);
+      fenced = true;
+      shut_down = true;
+      spdlog::info("[QuorumController id={}] Broker {} leads no partition and may shut down at once; fencing it", config_.node_id, id);
     }
   }
   std::optional<int64_t> off;
-  if (!records.empty()) off = write(std::move(records));
+  if (!records.empty()) {
+    off = write(std::move(records));
+    if (off && s.shutting_down && !fenced && !shut_down) s.shutdown_offset = *off;
+  }
   after_commit_of(off, [done = std::move(done), fenced, caught_up, shut_down](ErrorCode ec) mutable {
     msg::BrokerHeartbeatResponse resp;
     resp.error_code = code(ec);
@@ -150,86 +206,69 @@ void QuorumController::broker_heartbeat(msg::BrokerHeartbeatRequest request, int
 
 std::vector<std::vector<uint8_t>> QuorumController::fence_broker_records(int32_t broker_id, int64_t broker_epoch) {
   std::vector<std::vector<uint8_t>> out;
-  msg::FenceBrokerRecord f;
-  f.id = broker_id;
-  f.epoch = broker_epoch;
-  out.push_back(frame_metadata_record(f, 0));
-  int16_t pv = partition_record_version();
-  auto usable = [&](int32_t b) {
-    if (b == broker_id) return false;
-    const auto* reg = latest_->broker(b);
-    return reg && !reg->fenced && !reg->in_controlled_shutdown;
-  };
-  for (const auto& [name, t] : latest_->topics_by_name()) {
-    for (const auto& [idx, p] : t.partitions) {
-      bool in_isr = std::find(p.isr.begin(), p.isr.end(), broker_id) != p.isr.end();
-      if (!in_isr && p.leader != broker_id) continue;
-      std::vector<int32_t> isr;
-      for (int32_t r : p.isr)
-        if (r != broker_id) isr.push_back(r);
-      int32_t leader = p.leader;
-      if (isr.empty()) {
-        // Never shrink the ISR to nothing: keep the last member, without a leader.
-        isr = p.isr;
-        leader = -1;
-      } else if (p.leader == broker_id || (leader >= 0 && !usable(leader))) {
-        leader = -1;
-        for (int32_t r : p.replicas)
-          if (std::find(isr.begin(), isr.end(), r) != isr.end() && usable(r)) {
-            leader = r;
-            break;
-          }
-      }
-      msg::PartitionChangeRecord c;
-      c.partition_id = idx;
-      c.topic_id = t.id;
-      bool changed = false;
-      if (isr != p.isr) {
-        c.isr = isr;
-        changed = true;
-      }
-      if (leader != p.leader) {
-        c.leader = leader;
-        changed = true;
-      }
-      if (changed) out.push_back(frame_metadata_record(c, pv));
-    }
+  leader_and_isr_updates(broker_id, -1, out);
+  if (mv() >= kMetadataVersion_3_3_IV2) {
+    msg::BrokerRegistrationChangeRecord c;
+    c.broker_id = broker_id;
+    c.broker_epoch = broker_epoch;
+    c.fenced = 1;  // FENCE
+    out.push_back(frame_metadata_record(c, 0));
+  } else {
+    msg::FenceBrokerRecord f;
+    f.id = broker_id;
+    f.epoch = broker_epoch;
+    out.push_back(frame_metadata_record(f, 0));
   }
   return out;
 }
 
 std::vector<std::vector<uint8_t>> QuorumController::unfence_broker_records(int32_t broker_id, int64_t broker_epoch) {
   std::vector<std::vector<uint8_t>> out;
-  msg::UnfenceBrokerRecord u;
-  u.id = broker_id;
-  u.epoch = broker_epoch;
-  out.push_back(frame_metadata_record(u, 0));
-  int16_t pv = partition_record_version();
-  // Partitions without a leader whose ISR holds this broker elect it.
-  for (const auto& [name, t] : latest_->topics_by_name()) {
-    for (const auto& [idx, p] : t.partitions) {
-      if (p.leader >= 0 || std::find(p.isr.begin(), p.isr.end(), broker_id) == p.isr.end()) continue;
-      msg::PartitionChangeRecord c;
-      c.partition_id = idx;
-      c.topic_id = t.id;
-      c.leader = broker_id;
-      out.push_back(frame_metadata_record(c, pv));
-    }
+  if (mv() >= kMetadataVersion_3_3_IV2) {
+    msg::BrokerRegistrationChangeRecord c;
+    c.broker_id = broker_id;
+    c.broker_epoch = broker_epoch;
+    c.fenced = -1;  // UNFENCE
+    out.push_back(frame_metadata_record(c, 0));
+  } else {
+    msg::UnfenceBrokerRecord u;
+    u.id = broker_id;
+    u.epoch = broker_epoch;
+    out.push_back(frame_metadata_record(u, 0));
   }
+  // Leaderless partitions that can now elect this broker do.
+  leader_and_isr_updates(-1, broker_id, out);
+  return out;
+}
+
+std::vector<std::vector<uint8_t>> QuorumController::controlled_shutdown_records(int32_t broker_id, int64_t broker_epoch) {
+  std::vector<std::vector<uint8_t>> out;
+  if (mv() >= metadata::kMetadataVersion_3_3_IV3) {
+    msg::BrokerRegistrationChangeRecord c;
+    c.broker_id = broker_id;
+    c.broker_epoch = broker_epoch;
+    c.in_controlled_shutdown = 1;  // IN_CONTROLLED_SHUTDOWN
+    out.push_back(frame_metadata_record(c, 1));
+  }
+  leader_and_isr_updates(broker_id, -1, out);
   return out;
 }
 
 void QuorumController::maybe_fence_stale_brokers(int64_t now) {
-  auto image = latest_;  // write() replaces latest_
-  for (const auto& [id, b] : image->brokers()) {
+  std::vector<std::pair<int32_t, int64_t>> expired;
+  for (const auto& [id, b] : latest_->brokers()) {
     if (b.fenced) continue;
     auto s = sessions_.find(id);
-    int64_t last = s == sessions_.end() ? now : s->second.last_contact_ms;
-    if (s == sessions_.end()) sessions_[id].last_contact_ms = now;
-    if (now - last < config_.broker_session_timeout_ms) continue;
+    if (s == sessions_.end()) {
+      sessions_[id].last_contact_ms = now;
+      continue;
+    }
+    if (now - s->second.last_contact_ms >= config_.broker_session_timeout_ms) expired.emplace_back(id, b.epoch);
+  }
+  // One batch per broker: each sees the leadership moves of the previous one.
+  for (auto [id, epoch] : expired) {
     spdlog::info("[QuorumController id={}] Fencing broker {} because its session has timed out", config_.node_id, id);
-    write(fence_broker_records(id, b.epoch));
-    return;  // latest_ changed; the next tick fences the next one (as Kafka does, one at a time)
+    if (!write(fence_broker_records(id, epoch))) return;
   }
 }
 

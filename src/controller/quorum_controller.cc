@@ -49,7 +49,7 @@ void QuorumController::shutdown() {
   fail_pending();
 }
 
-int64_t QuorumController::now_ms() const { return monotonic_ms(); }
+int64_t QuorumController::now_ms() const { return config_.clock ? config_.clock() : monotonic_ms(); }
 
 void QuorumController::post(std::function<void()> fn) {
   auto alive = alive_;
@@ -74,6 +74,12 @@ void QuorumController::handle_commit(const raft::CommittedBatch& batch) {
   if (!batch.is_control) {
     for (int32_t id : d.changed_brokers())
       if (committed_->broker(id) && !sessions_.count(id)) sessions_[id].last_contact_ms = now_ms();
+  }
+  // Reassignments complete once their new replicas are in the ISR (reassignment.cc);
+  // posted: a listener callback does not append.
+  if (active_ && !batch.is_control && !d.changed_partitions().empty()) {
+    std::vector<std::pair<Uuid, int32_t>> changed(d.changed_partitions().begin(), d.changed_partitions().end());
+    post([this, changed = std::move(changed)]() mutable { maybe_complete_reassignments(std::move(changed)); });
   }
   while (!pending_.empty() && pending_.begin()->first <= batch.last_offset) {
     auto fn = std::move(pending_.begin()->second);
@@ -177,8 +183,8 @@ void QuorumController::after_commit_of(std::optional<int64_t> offset, Completion
 // ---------------------------------------------------------------- timers
 
 void QuorumController::arm_tick() {
-  if (!started_) return;
-  int64_t interval = 100;
+  if (!started_ || config_.tick_interval_ms <= 0) return;
+  int64_t interval = config_.tick_interval_ms;
   if (config_.metadata_max_idle_interval_ms > 0) interval = std::min<int64_t>(interval, config_.metadata_max_idle_interval_ms);
   tick_timer_.expires_after(std::chrono::milliseconds(interval));
   auto alive = alive_;
@@ -193,6 +199,8 @@ void QuorumController::tick() {
   if (!active_) return;
   int64_t now = now_ms();
   maybe_fence_stale_brokers(now);
+  maybe_balance_partition_leaders(now);  // elections.cc
+  maybe_resume_reassignments();          // reassignment.cc
   maybe_write_noop(now);
 }
 
@@ -214,39 +222,6 @@ int16_t QuorumController::register_broker_record_version() const {
   return 0;
 }
 
-std::vector<int32_t> QuorumController::usable_brokers() const {
-  std::vector<int32_t> out;
-  for (const auto& [id, b] : latest_->brokers())
-    if (!b.fenced && !b.in_controlled_shutdown) out.push_back(id);
-  return out;
-}
-
-QuorumController::Placement QuorumController::place(int32_t num_partitions, int16_t replication_factor, int32_t first_partition) {
-  Placement p;
-  auto brokers = usable_brokers();
-  if (brokers.empty()) {
-    p.error = ErrorCode::INVALID_REPLICATION_FACTOR;
-    p.message = "Unable to replicate the partition " + std::to_string(replication_factor) + " time(s): All brokers are currently fenced.";
-    return p;
-  }
-  if (static_cast<size_t>(replication_factor) > brokers.size()) {
-    p.error = ErrorCode::INVALID_REPLICATION_FACTOR;
-    p.message = "Unable to replicate the partition " + std::to_string(replication_factor) + " time(s): The target replication factor of " +
-                std::to_string(replication_factor) + " cannot be reached because only " + std::to_string(brokers.size()) +
-                " broker(s) are registered.";
-    return p;
-  }
-  // Round-robin over the usable brokers from a rotating start.
-  size_t n = brokers.size();
-  uint64_t start = placement_offset_++;
-  for (int32_t i = 0; i < num_partitions; ++i) {
-    std::vector<int32_t> r;
-    for (int16_t j = 0; j < replication_factor; ++j) r.push_back(brokers[(start + static_cast<uint64_t>(first_partition + i) + j) % n]);
-    p.replicas.push_back(std::move(r));
-  }
-  return p;
-}
-
 std::vector<Uuid> QuorumController::directories_for(const std::vector<int32_t>& replicas) const {
   std::vector<Uuid> dirs;
   for (int32_t r : replicas) {
@@ -261,15 +236,13 @@ std::vector<uint8_t> QuorumController::partition_record(const Uuid& topic_id, in
   r.partition_id = index;
   r.topic_id = topic_id;
   r.replicas = replicas;
-  // ISR: the replicas that are not fenced; the leader is the first of them.
-  for (int32_t b : replicas) {
-    const auto* reg = latest_->broker(b);
-    if (reg && !reg->fenced && !reg->in_controlled_shutdown) r.isr.push_back(b);
-  }
-  if (r.isr.empty()) r.isr = replicas;
+  // ISR: the live replicas; the leader is the first of them. With none live
+  // (a manual assignment to fenced brokers) the ISR is every replica and there
+  // is no leader until one of them is unfenced.
+  for (int32_t b : replicas)
+    if (is_live(b)) r.isr.push_back(b);
   r.leader = r.isr.empty() ? -1 : r.isr.front();
-  const auto* lead = latest_->broker(r.leader);
-  if (!lead || lead->fenced) r.leader = -1;
+  if (r.isr.empty()) r.isr = replicas;
   r.leader_epoch = 0;
   r.partition_epoch = 0;
   int16_t v = partition_record_version();

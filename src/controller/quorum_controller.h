@@ -7,6 +7,22 @@
 // leadership away) and writes a NoOpRecord when the log has been idle for
 // metadata.max.idle.interval.ms.
 //
+// Leadership (Kafka's ReplicationControlManager): a partition's leader is
+// always a member of its ISR and always a live broker (registered, unfenced,
+// not in controlled shutdown); the ISR is a subset of the replicas and never
+// empty. A broker that is fenced, re-registers or shuts down leaves every ISR
+// it is in (except as the last member) and every leadership; a leaderless
+// partition elects the first live ISR member in replica order as soon as one
+// is unfenced, or — with unclean.leader.election.enable — any live replica
+// (ISR reset to it, LeaderRecoveryState RECOVERING). Every leader change bumps
+// the leader epoch; every PartitionChangeRecord bumps the partition epoch.
+//
+// Controlled shutdown (KIP-631): a heartbeat with WantShutDown from an
+// unfenced broker that leads partitions moves them away (with
+// BrokerRegistrationChangeRecord InControlledShutdown=1 where metadata.version
+// has it) and answers ShouldShutDown=false until the broker's metadata offset
+// has reached those records; then the broker is fenced and told to shut down.
+//
 // State: `committed_` is built from committed batches (on every node);
 // `latest_` is committed_ plus the records this controller appended and that
 // are not committed yet (only while active). Validation reads latest_, so
@@ -66,6 +82,23 @@ struct ControllerConfig {
   // name (the server knows the broker defaults). Default: the overrides only.
   std::function<std::vector<TopicConfigEntry>(const metadata::ConfigMap& overrides)> describe_topic_configs;
   uint64_t random_seed = 0;  // replica placement; 0 = random
+  // unclean.leader.election.enable of this node's server.properties; a topic's
+  // override and the dynamic broker configs (ConfigRecords) take precedence.
+  bool unclean_leader_election_enable = false;
+  // Milliseconds on a monotonic clock (sessions, idle NoOps). Default:
+  // monotonic_ms(). Tests inject virtual time.
+  std::function<int64_t()> clock;
+  // How often tick() runs on the io_context (at most metadata.max.idle.interval.ms).
+  // 0: never — the owner calls tick() itself (deterministic simulation).
+  int64_t tick_interval_ms = 100;
+  // Preferred-leader balancing (elections.cc). Kafka's KRaft controller reads
+  // only the first two; leader.imbalance.per.broker.percentage is carried for
+  // the config's sake.
+  bool auto_leader_rebalance_enable = true;            // auto.leader.rebalance.enable
+  int64_t leader_imbalance_check_interval_ms = 300000;  // leader.imbalance.check.interval.seconds * 1000
+  int32_t leader_imbalance_per_broker_percentage = 10;  // leader.imbalance.per.broker.percentage
+  // The controller node ids (static voters): BROKER config resources may name them.
+  std::vector<int32_t> controller_ids;
 };
 
 class QuorumController : public raft::RaftListener {
@@ -93,6 +126,24 @@ class QuorumController : public raft::RaftListener {
   // AlterPartition (KIP-497, KIP-841): a partition leader's ISR change.
   void alter_partition(msg::AlterPartitionRequest request, int16_t version, std::function<void(msg::AlterPartitionResponse)> done);
 
+  // ElectLeaders (KIP-460): PREFERRED or UNCLEAN elections (elections.cc).
+  void elect_leaders(msg::ElectLeadersRequest request, int16_t version, std::function<void(msg::ElectLeadersResponse)> done);
+  // UnregisterBroker (KIP-631): drops a broker's registration (elections.cc).
+  void unregister_broker(msg::UnregisterBrokerRequest request, int16_t version, std::function<void(msg::UnregisterBrokerResponse)> done);
+  // IncrementalAlterConfigs / AlterConfigs for TOPIC and BROKER resources: ConfigRecords (configs.cc).
+  void incremental_alter_configs(msg::IncrementalAlterConfigsRequest request, int16_t version,
+                                 std::function<void(msg::IncrementalAlterConfigsResponse)> done);
+  void alter_configs(msg::AlterConfigsRequest request, int16_t version, std::function<void(msg::AlterConfigsResponse)> done);
+  // KIP-455 reassignments (reassignment.cc).
+  void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest request, int16_t version,
+                                     std::function<void(msg::AlterPartitionReassignmentsResponse)> done);
+  void list_partition_reassignments(msg::ListPartitionReassignmentsRequest request, int16_t version,
+                                    std::function<void(msg::ListPartitionReassignmentsResponse)> done);
+
+  // Fences brokers whose session expired and writes idle NoOps; the timer calls
+  // it every tick_interval_ms (or the owner, with tick_interval_ms = 0).
+  void tick();
+
   bool is_active() const { return active_; }
   // The Raft leader as this node knows it (-1 if none).
   int32_t active_controller_id() const { return leader_.leader_id; }
@@ -111,6 +162,12 @@ class QuorumController : public raft::RaftListener {
     // Sessions granted at activation only protect brokers from being fenced at
     // once; they don't block a restarted broker from re-registering.
     bool heard = false;
+    // In controlled shutdown as this controller knows it (also before
+    // metadata.version 3.3-IV3, which has no record for it).
+    bool shutting_down = false;
+    // The offset the broker's metadata must reach before it may shut down
+    // (the records that moved its leadership); -1 if not known yet.
+    int64_t shutdown_offset = -1;
   };
   struct Placement {
     ErrorCode error = ErrorCode::NONE;
@@ -127,22 +184,70 @@ class QuorumController : public raft::RaftListener {
   void deactivate();
   void fail_pending();
   void arm_tick();
-  void tick();
 
   // Helpers.
   int16_t mv() const { return latest_->metadata_version(); }
   int16_t partition_record_version() const;
   int16_t register_broker_record_version() const;
+  // Live brokers (placement targets, leader and ISR candidates): registered,
+  // unfenced, not in controlled shutdown. Sorted by id.
   std::vector<int32_t> usable_brokers() const;
+  bool is_live(int32_t broker_id) const;
+  // Replica placement over the usable brokers: round-robin from a rotating
+  // start; with broker.rack set, over Kafka's rack-alternated broker list so
+  // that each partition's replicas span as many racks as possible.
   Placement place(int32_t num_partitions, int16_t replication_factor, int32_t first_partition);
   std::vector<Uuid> directories_for(const std::vector<int32_t>& replicas) const;
   std::vector<uint8_t> partition_record(const Uuid& topic_id, int32_t index, const std::vector<int32_t>& replicas);
-  // PartitionChangeRecords that take `broker` out of every ISR and leadership.
+  // Leader/ISR maintenance (Kafka's generateLeaderAndIsrUpdates) for one
+  // partition of latest_: `remove` (or -1) leaves the ISR (unless it is the last
+  // member) and may not lead; `add` (or -1) may lead although latest_ does not
+  // show it live yet (it is being unfenced in the same batch). Keeps a live
+  // leader; else elects the first live ISR member in replica order; else, if
+  // unclean election is enabled for the topic, the first live replica (ISR =
+  // [it], RECOVERING); else none. nullopt when nothing changes.
+  std::optional<msg::PartitionChangeRecord> leader_and_isr_change(const metadata::TopicImage& topic, int32_t index,
+                                                                  const metadata::PartitionRegistration& p, int32_t remove,
+                                                                  int32_t add) const;
+  // The changes for every partition that has `remove` in its ISR or as leader
+  // (remove >= 0), or that has no leader (add >= 0), framed.
+  void leader_and_isr_updates(int32_t remove, int32_t add, std::vector<std::vector<uint8_t>>& out) const;
+  std::vector<uint8_t> partition_change(const msg::PartitionChangeRecord& r) const;
+  bool unclean_election_enabled(const std::string& topic) const;
+  bool leads_partitions(int32_t broker_id) const;
+  // Fencing (FenceBrokerRecord, or BrokerRegistrationChangeRecord from 3.3-IV2
+  // on) after taking `broker` out of every ISR and leadership.
   std::vector<std::vector<uint8_t>> fence_broker_records(int32_t broker_id, int64_t broker_epoch);
   std::vector<std::vector<uint8_t>> unfence_broker_records(int32_t broker_id, int64_t broker_epoch);
+  // Entering controlled shutdown: BrokerRegistrationChangeRecord
+  // InControlledShutdown=1 (from 3.3-IV3 on) and the leadership moves.
+  std::vector<std::vector<uint8_t>> controlled_shutdown_records(int32_t broker_id, int64_t broker_epoch);
   void maybe_fence_stale_brokers(int64_t now_ms);
   void maybe_write_noop(int64_t now_ms);
   int64_t now_ms() const;
+
+  // Elections, configs, reassignments (elections.cc, configs.cc, reassignment.cc).
+  // A preferred or unclean election on one partition of latest_: the record, or the error.
+  ErrorCode elect_leader(const metadata::TopicImage& topic, int32_t partition, bool unclean, std::vector<std::vector<uint8_t>>& records);
+  // Every tick: preferred-leader balancing once the imbalance check interval passed.
+  void maybe_balance_partition_leaders(int64_t now_ms);
+  // After a committed batch changed partitions: completes reassignments whose
+  // target replicas are all in the ISR now.
+  void maybe_complete_reassignments(std::vector<std::pair<Uuid, int32_t>> partitions);
+  // Once per term: completes reassignments a previous controller left
+  // completable (their ISR change committed, the completion did not).
+  void maybe_resume_reassignments();
+  int32_t reassignments_resumed_epoch_ = -1;
+  // One config resource's new values (nullopt: delete the key), validated as
+  // Kafka's ConfigurationControlManager does; appends its ConfigRecords.
+  ErrorCode prepare_config_change(int8_t type, const std::string& name, const std::map<std::string, std::optional<std::string>>& changes,
+                                  std::string& message, std::vector<std::vector<uint8_t>>& records) const;
+
+  // Leader balancing schedule (Kafka's ImbalanceSchedule): due time or -1, per epoch.
+  int32_t balance_epoch_ = -1;
+  int64_t balance_due_ms_ = -1;
+  bool balance_immediately_ = false;
+  int64_t imbalance_scanned_offset_ = -2;
 
   asio::io_context& io_;
   raft::RaftClient& raft_;
@@ -168,5 +273,8 @@ class QuorumController : public raft::RaftListener {
 std::string validate_topic_name(const std::string& name);
 // True for the topic-level configuration names Kafka knows.
 bool is_known_topic_config(const std::string& name);
+// Kafka's LogConfig.validate over a topic's whole set of overrides: "" if
+// valid, else the INVALID_CONFIG message (unknown name, bad value, conflict).
+std::string validate_topic_configs(const metadata::ConfigMap& configs);
 
 }  // namespace flotilla::controller

@@ -1,13 +1,333 @@
-// QuorumController: AlterPartition (placeholder until implemented).
+// QuorumController: partition leadership and ISRs — AlterPartition (KIP-497,
+// KIP-841) and the leader/ISR changes that fencing, unfencing, re-registration
+// and controlled shutdown make (Kafka's ReplicationControlManager and
+// PartitionChangeBuilder).
+#include <algorithm>
+#include <set>
+#include <spdlog/fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
 #include "controller/quorum_controller.h"
+#include "protocol/metadata_record.h"
 
 namespace flotilla::controller {
 
+using protocol::frame_metadata_record;
+
+namespace {
+
+constexpr int8_t kRecovered = 0;   // LeaderRecoveryState
+constexpr int8_t kRecovering = 1;  // after an unclean election, until the leader says it recovered
+constexpr int16_t kMv_3_2_IV0 = 3;   // LeaderRecoveryState exists
+constexpr int16_t kMv_3_6_IV0 = 12;  // before it, an ISR shrink bumps the leader epoch (KAFKA-15021)
+
+bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+bool contains_all(const std::vector<int32_t>& v, const std::vector<int32_t>& of) {
+  for (int32_t x : of)
+    if (!contains(v, x)) return false;
+  return true;
+}
+
+bool parse_bool_config(const std::string& v, bool& out) {
+  std::string l = v;
+  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (l == "true") out = true;
+  else if (l == "false") out = false;
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- elections
+
+bool QuorumController::unclean_election_enabled(const std::string& topic) const {
+  static const std::string kName = "unclean.leader.election.enable";
+  bool v = false;
+  // Kafka's order: the topic's override, this node's dynamic config, the cluster-wide dynamic default, server.properties.
+  auto try_map = [&](const metadata::ConfigMap& m) {
+    auto it = m.find(kName);
+    return it != m.end() && parse_bool_config(it->second, v);
+  };
+  if (try_map(latest_->topic_configs(topic))) return v;
+  if (try_map(latest_->configs_of(metadata::ConfigResourceType::BROKER, std::to_string(config_.node_id)))) return v;
+  if (try_map(latest_->configs_of(metadata::ConfigResourceType::BROKER, ""))) return v;
+  return config_.unclean_leader_election_enable;
+}
+
+std::vector<uint8_t> QuorumController::partition_change(const msg::PartitionChangeRecord& r) const {
+  return frame_metadata_record(r, partition_record_version());
+}
+
+std::optional<msg::PartitionChangeRecord> QuorumController::leader_and_isr_change(const metadata::TopicImage& topic, int32_t index,
+                                                                                  const metadata::PartitionRegistration& p,
+                                                                                  int32_t remove, int32_t add) const {
+  auto acceptable = [&](int32_t r) { return r >= 0 && r != remove && (r == add || is_live(r)); };
+  std::vector<int32_t> isr;
+  isr.reserve(p.isr.size());
+  for (int32_t r : p.isr)
+    if (r != remove) isr.push_back(r);
+  int32_t leader = -1;
+  bool unclean = false;
+  if (contains(isr, p.leader) && acceptable(p.leader)) {
+    leader = p.leader;  // a good leader stays
+  } else {
+    for (int32_t r : p.replicas)
+      if (contains(isr, r) && acceptable(r)) {
+        leader = r;
+        break;
+      }
+    if (leader < 0 && unclean_election_enabled(topic.name)) {
+      for (int32_t r : p.replicas)
+        if (acceptable(r)) {
+          leader = r;
+          unclean = true;
+          break;
+        }
+    }
+  }
+  if (unclean) {
+    // The new leader may lack committed data: the ISR restarts with it alone.
+    isr = {leader};
+    spdlog::warn("[QuorumController id={}] Unclean leader election for {}-{}: broker {} (not in ISR {}) becomes leader",
+                 config_.node_id, topic.name, index, leader, fmt::join(p.isr, ","));
+  } else if (isr.empty()) {
+    isr = p.isr;  // never shrink an ISR to nothing: its last member keeps the data
+  }
+  msg::PartitionChangeRecord c;
+  c.topic_id = topic.id;
+  c.partition_id = index;
+  bool changed = false;
+  if (leader != p.leader) {
+    c.leader = leader;
+    changed = true;
+  }
+  if (isr != p.isr) {
+    c.isr = isr;
+    changed = true;
+    // Before 3.6-IV0 brokers needed a leader epoch bump on every ISR shrink.
+    if (mv() < kMv_3_6_IV0 && c.leader == -2 && !contains_all(isr, p.isr)) c.leader = p.leader;
+  }
+  if (unclean && mv() >= kMv_3_2_IV0 && p.leader_recovery_state != kRecovering) c.leader_recovery_state = kRecovering;
+  if (!changed) return std::nullopt;
+  return c;
+}
+
+void QuorumController::leader_and_isr_updates(int32_t remove, int32_t add, std::vector<std::vector<uint8_t>>& out) const {
+  for (const auto& [name, t] : latest_->topics_by_name()) {
+    for (const auto& [idx, p] : t.partitions) {
+      bool touched = (remove >= 0 && (p.leader == remove || contains(p.isr, remove))) || (add >= 0 && p.leader < 0);
+      if (!touched) continue;
+      if (auto c = leader_and_isr_change(t, idx, p, remove, add)) out.push_back(partition_change(*c));
+    }
+  }
+}
+
+bool QuorumController::leads_partitions(int32_t broker_id) const {
+  for (const auto& [name, t] : latest_->topics_by_name())
+    for (const auto& [idx, p] : t.partitions)
+      if (p.leader == broker_id) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------- AlterPartition
+
 void QuorumController::alter_partition(msg::AlterPartitionRequest request, int16_t version,
                                        std::function<void(msg::AlterPartitionResponse)> done) {
-  msg::AlterPartitionResponse r;
-  r.error_code = code(active_ ? ErrorCode::UNSUPPORTED_VERSION : ErrorCode::NOT_CONTROLLER);
-  post([done = std::move(done), r]() mutable { done(std::move(r)); });
+  auto reply_now = [this, &done](ErrorCode ec) {
+    msg::AlterPartitionResponse r;
+    r.error_code = code(ec);
+    post([done = std::move(done), r]() mutable { done(std::move(r)); });
+  };
+  if (!active_) return reply_now(ErrorCode::NOT_CONTROLLER);
+  const int32_t requester = request.broker_id;
+  const auto* reg = latest_->broker(requester);
+  if (!reg || reg->epoch != request.broker_epoch) {
+    spdlog::info("[QuorumController id={}] Rejecting AlterPartition from broker {}: broker epoch {} is not its registration's ({})",
+                 config_.node_id, requester, request.broker_epoch, reg ? reg->epoch : -1);
+    return reply_now(ErrorCode::STALE_BROKER_EPOCH);
+  }
+
+  using RespTopic = msg::AlterPartitionResponse::TopicData;
+  using RespPartition = msg::AlterPartitionResponse::PartitionData;
+  auto response = std::make_shared<msg::AlterPartitionResponse>();
+  // Each partition is validated against the state that includes this
+  // request's earlier changes, so naming a partition twice cannot apply two
+  // changes made from the same partition epoch.
+  metadata::MetadataDelta work(latest_);
+  std::vector<std::vector<uint8_t>> records;
+  // Partitions whose answer is the state after this request's records: (topic index, partition index) in the response.
+  std::vector<std::pair<size_t, size_t>> fill_after;
+
+  for (const auto& td : request.topics) {
+    RespTopic rt;
+    rt.topic_name = td.topic_name;
+    rt.topic_id = td.topic_id;
+    const metadata::TopicImage* topic = nullptr;
+    if (version >= 2) {
+      if (!td.topic_id.is_zero()) topic = work.topic(td.topic_id);
+    } else {
+      auto it = work.topics().find(td.topic_name);
+      if (it != work.topics().end()) topic = &it->second;
+    }
+    if (!topic) {
+      ErrorCode ec = version >= 2 ? ErrorCode::UNKNOWN_TOPIC_ID : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      for (const auto& pd : td.partitions) {
+        RespPartition rp;
+        rp.partition_index = pd.partition_index;
+        rp.error_code = code(ec);
+        rt.partitions.push_back(rp);
+      }
+      spdlog::info("[QuorumController id={}] Rejecting AlterPartition from broker {} for unknown topic {}", config_.node_id, requester,
+                   version >= 2 ? td.topic_id.to_string() : td.topic_name);
+      response->topics.push_back(std::move(rt));
+      continue;
+    }
+    const Uuid topic_id = topic->id;
+    const std::string topic_name = topic->name;
+    for (const auto& pd : td.partitions) {
+      RespPartition rp;
+      rp.partition_index = pd.partition_index;
+      auto reject = [&](ErrorCode ec, const char* why) {
+        spdlog::info("[QuorumController id={}] Rejecting AlterPartition from broker {} for {}-{}: {} ({})", config_.node_id, requester,
+                     topic_name, pd.partition_index, why, error_name(ec));
+        rp.error_code = code(ec);
+        rt.partitions.push_back(rp);
+      };
+      // The requested ISR with the broker epochs v3 carries (-1: not checked).
+      std::vector<std::pair<int32_t, int64_t>> new_isr;
+      if (version >= 3) {
+        for (const auto& s : pd.new_isr_with_epochs) new_isr.emplace_back(s.broker_id, s.broker_epoch);
+      } else {
+        for (int32_t b : pd.new_isr) new_isr.emplace_back(b, -1);
+      }
+      const metadata::TopicImage* t = work.topic(topic_id);
+      auto pit = t->partitions.find(pd.partition_index);
+      if (pit == t->partitions.end()) {
+        reject(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "no such partition");
+        continue;
+      }
+      const metadata::PartitionRegistration& p = pit->second;
+      // A leader that knows newer epochs than the active controller's latest
+      // state is talking to a controller that is no longer active.
+      if (pd.leader_epoch > p.leader_epoch || pd.partition_epoch > p.partition_epoch) {
+        reject(ErrorCode::NOT_CONTROLLER, "the requester knows a newer epoch");
+        continue;
+      }
+      if (pd.leader_epoch < p.leader_epoch) {
+        reject(ErrorCode::FENCED_LEADER_EPOCH, "stale leader epoch");
+        continue;
+      }
+      if (requester != p.leader) {
+        reject(ErrorCode::INVALID_REQUEST, "the requester is not the leader");
+        continue;
+      }
+      if (pd.partition_epoch < p.partition_epoch) {
+        reject(ErrorCode::INVALID_UPDATE_VERSION, "stale partition epoch");
+        continue;
+      }
+      std::vector<int32_t> isr;
+      std::set<int32_t> seen;
+      bool valid = true;
+      for (const auto& [b, e] : new_isr) {
+        valid &= seen.insert(b).second && contains(p.replicas, b);
+        isr.push_back(b);
+      }
+      if (!valid) {
+        reject(ErrorCode::INVALID_REQUEST, "the new ISR is not a subset of the replicas");
+        continue;
+      }
+      if (!contains(isr, p.leader)) {
+        reject(ErrorCode::INVALID_REQUEST, "the new ISR does not contain the leader");
+        continue;
+      }
+      int8_t recovery = version >= 1 ? pd.leader_recovery_state : kRecovered;
+      if (recovery != kRecovered && recovery != kRecovering) {
+        reject(ErrorCode::INVALID_REQUEST, "unknown leader recovery state");
+        continue;
+      }
+      if (recovery == kRecovering && isr.size() > 1) {
+        reject(ErrorCode::INVALID_REQUEST, "a recovering leader cannot have other ISR members");
+        continue;
+      }
+      if (p.leader_recovery_state == kRecovered && recovery == kRecovering) {
+        reject(ErrorCode::INVALID_REQUEST, "the leader recovery state cannot go from RECOVERED to RECOVERING");
+        continue;
+      }
+      // Every member must be able to serve as leader now: registered,
+      // unfenced, not shutting down, and (v3) the incarnation the leader saw
+      // catch up — a restarted follower has a new broker epoch.
+      bool eligible = true;
+      for (const auto& [b, e] : new_isr) {
+        const auto* breg = latest_->broker(b);
+        if (!is_live(b) || (e != -1 && breg->epoch != e)) {
+          eligible = false;
+          break;
+        }
+      }
+      if (!eligible) {
+        reject(version >= 2 ? ErrorCode::INELIGIBLE_REPLICA : ErrorCode::OPERATION_NOT_ATTEMPTED, "ineligible replica in the new ISR");
+        continue;
+      }
+      msg::PartitionChangeRecord c;
+      c.topic_id = topic_id;
+      c.partition_id = pd.partition_index;
+      bool changed = false;
+      if (isr != p.isr) {
+        c.isr = isr;
+        changed = true;
+        if (mv() < kMv_3_6_IV0 && !contains_all(isr, p.isr)) c.leader = p.leader;  // leader epoch bump on shrink (old brokers)
+      }
+      if (recovery != p.leader_recovery_state && mv() >= kMv_3_2_IV0) {
+        c.leader_recovery_state = recovery;
+        changed = true;
+      }
+      if (changed) {
+        spdlog::debug("[QuorumController id={}] Broker {} alters the ISR of {}-{} to {}", config_.node_id, requester, topic_name,
+                      pd.partition_index, fmt::join(isr, ","));
+        work.replay(c);
+        records.push_back(partition_change(c));
+      }
+      rp.error_code = 0;
+      fill_after.emplace_back(response->topics.size(), rt.partitions.size());
+      rt.partitions.push_back(rp);
+    }
+    response->topics.push_back(std::move(rt));
+  }
+
+  // The answer is the state after this request's records (the working state
+  // equals what latest_ becomes once they are written).
+  for (auto [ti, pi] : fill_after) {
+    const auto& td = request.topics[ti];
+    auto& rp = response->topics[ti].partitions[pi];
+    const metadata::TopicImage* t = nullptr;
+    if (version >= 2) {
+      t = work.topic(td.topic_id);
+    } else {
+      auto it = work.topics().find(td.topic_name);
+      t = it == work.topics().end() ? nullptr : &it->second;
+    }
+    const auto& p = t->partitions.at(rp.partition_index);
+    rp.leader_id = p.leader;
+    rp.leader_epoch = p.leader_epoch;
+    rp.isr = p.isr;
+    rp.leader_recovery_state = p.leader_recovery_state;
+    rp.partition_epoch = p.partition_epoch;
+  }
+
+  std::optional<int64_t> off;
+  if (!records.empty()) off = write(std::move(records));  // one batch: all or nothing
+  after_commit_of(off, [done = std::move(done), response](ErrorCode ec) mutable {
+    if (ec != ErrorCode::NONE) {
+      // Leadership was lost: the records may or may not commit; the leader
+      // retries with the next controller, whose epochs then decide.
+      msg::AlterPartitionResponse r;
+      r.error_code = code(ec);
+      return done(std::move(r));
+    }
+    done(std::move(*response));
+  });
 }
 
 }  // namespace flotilla::controller

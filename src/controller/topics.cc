@@ -166,10 +166,7 @@ void QuorumController::create_topics(msg::CreateTopicsRequest request, int16_t v
           break;
         }
         bool any_usable = false;
-        for (int32_t b : a.broker_ids) {
-          const auto* reg = latest_->broker(b);
-          any_usable |= reg && !reg->fenced && !reg->in_controlled_shutdown;
-        }
+        for (int32_t b : a.broker_ids) any_usable |= is_live(b);
         if (!any_usable) {
           err = "All brokers specified in the manual partition assignment for partition " + std::to_string(a.partition_index) +
                 " are fenced or in controlled shutdown.";
@@ -438,6 +435,10 @@ void QuorumController::create_partitions(msg::CreatePartitionsRequest request, i
         if (err.empty() && ids.size() != rf) {
           err = "The manual partition assignment includes a partition with " + std::to_string(ids.size()) +
                 " replica(s), but this is not consistent with previous partitions, which have " + std::to_string(rf) + " replica(s).";
+        }
+        if (err.empty() && std::none_of(ids.begin(), ids.end(), [this](int32_t b) { return is_live(b); })) {
+          err = "All brokers specified in the manual partition assignment for partition " + std::to_string(current + static_cast<int32_t>(i)) +
+                " are fenced or in controlled shutdown.";
         }
         if (err.empty()) assignment.push_back(ids);
       }

@@ -97,12 +97,15 @@ const std::set<std::string>& known_keys() {
       "num.io.threads", "num.recovery.threads.per.data.dir", "offsets.topic.replication.factor",
       "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
       "share.coordinator.state.topic.min.isr", "group.initial.rebalance.delay.ms", "replica.fetch.max.bytes",
+      "replica.lag.time.max.ms", "replica.selector.class", "replica.fetch.wait.max.ms", "replica.fetch.min.bytes", "replica.fetch.response.max.bytes",
+      "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.high.watermark.checkpoint.interval.ms",
       "fetch.max.bytes", "controller.quorum.election.timeout.ms", "controller.quorum.election.backoff.max.ms",
       "controller.quorum.fetch.timeout.ms", "controller.quorum.append.linger.ms", "controller.quorum.request.timeout.ms",
       "metadata.max.idle.interval.ms", "broker.session.timeout.ms", "broker.heartbeat.interval.ms",
       "metadata.log.segment.bytes", "metadata.log.segment.ms", "metadata.max.retention.ms", "metadata.max.retention.bytes",
       "metadata.log.max.record.bytes.between.snapshots", "metadata.log.max.snapshot.interval.ms", "log.level",
-      "log4j.rootLogger", "zookeeper.connect"};
+      "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
+      "log4j.rootLogger", "zookeeper.connect", "broker.rack", "unclean.leader.election.enable", "controlled.shutdown.enable"};
   return k;
 }
 
@@ -320,6 +323,13 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("num.network.threads", c.num_network_threads, 1);
   set_int("num.io.threads", c.num_io_threads, 1);
   set_int("replica.fetch.max.bytes", c.replica_fetch_max_bytes, 0);
+  set_long("replica.lag.time.max.ms", c.replica_lag_time_max_ms, 1);
+  set_int("replica.fetch.wait.max.ms", c.replica_fetch_wait_max_ms, 0);
+  set_int("replica.fetch.min.bytes", c.replica_fetch_min_bytes, 1);
+  set_int("replica.fetch.response.max.bytes", c.replica_fetch_response_max_bytes, 0);
+  set_int("replica.fetch.backoff.ms", c.replica_fetch_backoff_ms, 0);
+  set_int("replica.socket.timeout.ms", c.replica_socket_timeout_ms, 1);
+  set_long("replica.high.watermark.checkpoint.interval.ms", c.replica_high_watermark_checkpoint_interval_ms, 1);
   set_int("fetch.max.bytes", c.fetch_max_bytes, 0);
   set_int("controller.quorum.election.timeout.ms", c.quorum_election_timeout_ms, 0);
   set_int("controller.quorum.election.backoff.max.ms", c.quorum_election_backoff_max_ms, 0);
@@ -331,6 +341,13 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_long("metadata.max.idle.interval.ms", c.metadata_max_idle_interval_ms, 0);
   set_int("broker.session.timeout.ms", c.broker_session_timeout_ms, 1);
   set_int("broker.heartbeat.interval.ms", c.broker_heartbeat_interval_ms, 1);
+  if (auto v = get("auto.leader.rebalance.enable")) c.auto_leader_rebalance_enable = parse_bool("auto.leader.rebalance.enable", *v);
+  set_long("leader.imbalance.check.interval.seconds", c.leader_imbalance_check_interval_seconds, 1);
+  set_int("leader.imbalance.per.broker.percentage", c.leader_imbalance_per_broker_percentage, INT32_MIN);
+  if (auto v = get("broker.rack")) c.broker_rack = *v;
+  if (auto v = get("replica.selector.class")) c.replica_selector_class = trim(*v);
+  if (auto v = get("unclean.leader.election.enable")) c.unclean_leader_election_enable = parse_bool("unclean.leader.election.enable", *v);
+  if (auto v = get("controlled.shutdown.enable")) c.controlled_shutdown_enable = parse_bool("controlled.shutdown.enable", *v);
   set_long("metadata.log.segment.bytes", c.metadata_log_segment_bytes, 12);
   set_long("metadata.log.segment.ms", c.metadata_log_segment_ms, 1);
   set_long("metadata.max.retention.ms", c.metadata_max_retention_ms, -1);

@@ -82,6 +82,13 @@ struct KafkaConfig {
   int32_t num_network_threads = 3;
   int32_t num_io_threads = 8;
   int32_t replica_fetch_max_bytes = 1048576;
+  int64_t replica_lag_time_max_ms = 30000;
+  int32_t replica_fetch_wait_max_ms = 500;
+  int32_t replica_fetch_min_bytes = 1;
+  int32_t replica_fetch_response_max_bytes = 10485760;
+  int32_t replica_fetch_backoff_ms = 1000;
+  int32_t replica_socket_timeout_ms = 30000;
+  int64_t replica_high_watermark_checkpoint_interval_ms = 5000;
   int32_t fetch_max_bytes = 57671680;
 
   // KRaft.
@@ -95,6 +102,18 @@ struct KafkaConfig {
   int64_t metadata_max_idle_interval_ms = 500;
   int32_t broker_session_timeout_ms = 9000;
   int32_t broker_heartbeat_interval_ms = 2000;
+  // Preferred-leader balancing by the active controller (Kafka's KRaft
+  // controller uses the first two; the percentage is parsed and shown only).
+  bool auto_leader_rebalance_enable = true;                // auto.leader.rebalance.enable
+  int64_t leader_imbalance_check_interval_seconds = 300;   // leader.imbalance.check.interval.seconds
+  int32_t leader_imbalance_per_broker_percentage = 10;     // leader.imbalance.per.broker.percentage
+  std::string replica_selector_class;            // replica.selector.class (KIP-392; empty: leader only)
+  std::optional<std::string> broker_rack;        // broker.rack (replica placement spreads over racks)
+  bool unclean_leader_election_enable = false;   // unclean.leader.election.enable (controller; topics may override)
+  // controlled.shutdown.enable: on SIGTERM a broker first hands its partition
+  // leaderships over (KIP-631 controlled shutdown, bounded by
+  // kControlledShutdownMaxWaitMs in server/node.cc), then stops.
+  bool controlled_shutdown_enable = true;
   int64_t metadata_log_segment_bytes = 1073741824;
   int64_t metadata_log_segment_ms = 604800000;
   int64_t metadata_max_retention_ms = 604800000;

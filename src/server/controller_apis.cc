@@ -16,11 +16,16 @@ struct Served {
 constexpr int16_t kFetch = 1, kCreateTopics = 19, kDeleteTopics = 20, kCreatePartitions = 37, kVote = 52, kBeginQuorumEpoch = 53,
                   kEndQuorumEpoch = 54, kDescribeQuorum = 55, kFetchSnapshot = 59, kDescribeCluster = 60, kBrokerRegistration = 62,
                   kBrokerHeartbeat = 63, kAlterPartition = 56, kAddRaftVoter = 80, kRemoveRaftVoter = 81, kUpdateRaftVoter = 82;
+// The admin APIs brokers forward (and --bootstrap-controller tools send).
+constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
+                  kListPartitionReassignments = 46, kUnregisterBroker = 64;
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
     {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
     {kBrokerHeartbeat, 0, 1}, {kAlterPartition, 0, 3}, {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},     {kCreatePartitions, 0, 3},
     {kAddRaftVoter, 0, 0},    {kRemoveRaftVoter, 0, 0}, {kUpdateRaftVoter, 0, 0},
+    {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 0},
+    {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
 };
 
 const Served* find(int16_t key) {
@@ -54,7 +59,9 @@ int16_t ControllerApis::max_version(int16_t key) const {
   const Served* s = find(key);
   if (!s) return -1;
   bool needs_controller = key == kCreateTopics || key == kDeleteTopics || key == kCreatePartitions || key == kBrokerRegistration ||
-                          key == kBrokerHeartbeat || key == kAlterPartition;
+                          key == kBrokerHeartbeat || key == kAlterPartition || key == kElectLeaders || key == kIncrementalAlterConfigs ||
+                          key == kAlterConfigs || key == kAlterPartitionReassignments || key == kListPartitionReassignments ||
+                          key == kUnregisterBroker;
   if (needs_controller && !controller_) return -1;
   return s->max;
 }
@@ -118,6 +125,42 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
       if (!decode(*req, respond, request)) return;
       return controller_->create_partitions(std::move(request), req->api_version,
                                             [req, respond](msg::CreatePartitionsResponse r) mutable { send(*req, respond, r); });
+    }
+    case kElectLeaders: {
+      msg::ElectLeadersRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->elect_leaders(std::move(request), req->api_version,
+                                        [req, respond](msg::ElectLeadersResponse r) mutable { send(*req, respond, r); });
+    }
+    case kIncrementalAlterConfigs: {
+      msg::IncrementalAlterConfigsRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->incremental_alter_configs(std::move(request), req->api_version,
+                                                    [req, respond](msg::IncrementalAlterConfigsResponse r) mutable { send(*req, respond, r); });
+    }
+    case kAlterConfigs: {
+      msg::AlterConfigsRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->alter_configs(std::move(request), req->api_version,
+                                        [req, respond](msg::AlterConfigsResponse r) mutable { send(*req, respond, r); });
+    }
+    case kAlterPartitionReassignments: {
+      msg::AlterPartitionReassignmentsRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->alter_partition_reassignments(
+          std::move(request), req->api_version, [req, respond](msg::AlterPartitionReassignmentsResponse r) mutable { send(*req, respond, r); });
+    }
+    case kListPartitionReassignments: {
+      msg::ListPartitionReassignmentsRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->list_partition_reassignments(
+          std::move(request), req->api_version, [req, respond](msg::ListPartitionReassignmentsResponse r) mutable { send(*req, respond, r); });
+    }
+    case kUnregisterBroker: {
+      msg::UnregisterBrokerRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->unregister_broker(std::move(request), req->api_version,
+                                            [req, respond](msg::UnregisterBrokerResponse r) mutable { send(*req, respond, r); });
     }
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");

@@ -2,7 +2,9 @@
 // answered by the RequestHandler): the Raft RPCs of __cluster_metadata-0
 // (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, FetchSnapshot) handed to
 // the RaftDriver; DescribeQuorum; the broker lifecycle RPCs and the admin
-// writes brokers forward (CreateTopics, DeleteTopics, CreatePartitions),
+// writes brokers forward (CreateTopics, DeleteTopics, CreatePartitions,
+// ElectLeaders, IncrementalAlterConfigs, AlterConfigs,
+// AlterPartitionReassignments, ListPartitionReassignments, UnregisterBroker),
 // handed to the local QuorumController, which answers NOT_CONTROLLER unless
 // it is the active one; and DescribeCluster for `--bootstrap-controller`
 // tools (KIP-919: the controllers as the endpoints).

@@ -14,7 +14,6 @@ constexpr int64_t kRetryMs = 10;
 int64_t now_ms() { return monotonic_us() / 1000; }
 
 bool is_retriable(ErrorCode e) { return e == ErrorCode::NOT_CONTROLLER || e == ErrorCode::NOT_LEADER_OR_FOLLOWER; }
-ErrorCode ec(int16_t c) { return static_cast<ErrorCode>(c); }
 
 // Per request type: whether the answer says "not the controller" and what
 // the caller gets when the deadline passes.
@@ -102,6 +101,114 @@ msg::DescribeQuorumResponse error_response(const msg::DescribeQuorumRequest&, Er
   msg::DescribeQuorumResponse r;
   r.error_code = code(e);
   return r;
+}
+
+// The admin APIs (ElectLeaders, configs, reassignments, UnregisterBroker).
+bool wrong_controller(const msg::ElectLeadersResponse& r) {
+  if (is_retriable(ec(r.error_code))) return true;
+  for (const auto& t : r.replica_election_results)
+    for (const auto& p : t.partition_result)
+      if (is_retriable(ec(p.error_code))) return true;
+  return false;
+}
+bool wrong_controller(const msg::IncrementalAlterConfigsResponse& r) {
+  for (const auto& x : r.responses)
+    if (is_retriable(ec(x.error_code))) return true;
+  return false;
+}
+bool wrong_controller(const msg::AlterConfigsResponse& r) {
+  for (const auto& x : r.responses)
+    if (is_retriable(ec(x.error_code))) return true;
+  return false;
+}
+bool wrong_controller(const msg::AlterPartitionReassignmentsResponse& r) { return is_retriable(ec(r.error_code)); }
+bool wrong_controller(const msg::ListPartitionReassignmentsResponse& r) { return is_retriable(ec(r.error_code)); }
+bool wrong_controller(const msg::UnregisterBrokerResponse& r) { return is_retriable(ec(r.error_code)); }
+
+msg::ElectLeadersResponse error_response(const msg::ElectLeadersRequest& req, ErrorCode e) {
+  msg::ElectLeadersResponse r;
+  r.error_code = code(e);
+  if (req.topic_partitions)
+    for (const auto& t : *req.topic_partitions) {
+      msg::ElectLeadersResponse::ReplicaElectionResult x;
+      x.topic = t.topic;
+      for (int32_t p : t.partitions) {
+        msg::ElectLeadersResponse::PartitionResult pr;
+        pr.partition_id = p;
+        pr.error_code = code(e);
+        pr.error_message = std::string(error_message(e));
+        x.partition_result.push_back(pr);
+      }
+      r.replica_election_results.push_back(std::move(x));
+    }
+  return r;
+}
+template <class Resp, class Req>
+Resp config_error_response(const Req& req, ErrorCode e) {
+  Resp r;
+  for (const auto& res : req.resources) {
+    typename decltype(r.responses)::value_type x;
+    x.resource_type = res.resource_type;
+    x.resource_name = res.resource_name;
+    x.error_code = code(e);
+    x.error_message = std::string(error_message(e));
+    r.responses.push_back(std::move(x));
+  }
+  return r;
+}
+msg::IncrementalAlterConfigsResponse error_response(const msg::IncrementalAlterConfigsRequest& req, ErrorCode e) {
+  return config_error_response<msg::IncrementalAlterConfigsResponse>(req, e);
+}
+msg::AlterConfigsResponse error_response(const msg::AlterConfigsRequest& req, ErrorCode e) {
+  return config_error_response<msg::AlterConfigsResponse>(req, e);
+}
+msg::AlterPartitionReassignmentsResponse error_response(const msg::AlterPartitionReassignmentsRequest& req, ErrorCode e) {
+  msg::AlterPartitionReassignmentsResponse r;
+  r.error_code = code(e);
+  r.error_message = std::string(error_message(e));
+  for (const auto& t : req.topics) {
+    msg::AlterPartitionReassignmentsResponse::ReassignableTopicResponse x;
+    x.name = t.name;
+    for (const auto& p : t.partitions) {
+      msg::AlterPartitionReassignmentsResponse::ReassignablePartitionResponse pr;
+      pr.partition_index = p.partition_index;
+      pr.error_code = code(e);
+      pr.error_message = std::string(error_message(e));
+      x.partitions.push_back(pr);
+    }
+    r.responses.push_back(std::move(x));
+  }
+  return r;
+}
+msg::ListPartitionReassignmentsResponse error_response(const msg::ListPartitionReassignmentsRequest&, ErrorCode e) {
+  msg::ListPartitionReassignmentsResponse r;
+  r.error_code = code(e);
+  r.error_message = std::string(error_message(e));
+  return r;
+}
+msg::UnregisterBrokerResponse error_response(const msg::UnregisterBrokerRequest&, ErrorCode e) {
+  msg::UnregisterBrokerResponse r;
+  r.error_code = code(e);
+  r.error_message = std::string(error_message(e));
+  return r;
+}
+
+// Whether `image` shows the configs a successful IncrementalAlterConfigs /
+// AlterConfigs resource asked for (APPEND/SUBTRACT results are not predicted).
+bool image_shows(const metadata::MetadataImage& image, const msg::IncrementalAlterConfigsRequest::AlterConfigsResource& res) {
+  auto cur = image.configs_of(static_cast<metadata::ConfigResourceType>(res.resource_type), res.resource_name);
+  for (const auto& c : res.configs) {
+    auto it = cur.find(c.name);
+    if (c.config_operation == 0 && (it == cur.end() || !c.value || it->second != *c.value)) return false;
+    if (c.config_operation == 1 && it != cur.end()) return false;
+  }
+  return true;
+}
+bool image_shows(const metadata::MetadataImage& image, const msg::AlterConfigsRequest::AlterConfigsResource& res) {
+  metadata::ConfigMap want;
+  for (const auto& c : res.configs)
+    if (c.value) want[c.name] = *c.value;
+  return image.configs_of(static_cast<metadata::ConfigResourceType>(res.resource_type), res.resource_name) == want;
 }
 
 }  // namespace
@@ -333,6 +440,110 @@ void ForwardingControllerChannel::describe_quorum(msg::DescribeQuorumRequest req
     return true;
   };
   attempt(call);
+}
+
+// ---------------------------------------------------------------- admin APIs
+
+template <class Req, class Resp, class Local>
+void ForwardingControllerChannel::forward(Req req, int16_t v, int64_t deadline_ms, std::function<void(Resp)> done, Local local) {
+  using C = Call<Req, Resp>;
+  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), deadline_ms, nullptr});
+  call->try_local = [this, local](C& c) {
+    if (!local_active()) return false;
+    (local_->*local)(c.request, c.version, c.done);
+    return true;
+  };
+  attempt(call);
+}
+
+void ForwardingControllerChannel::after_image_satisfies(std::function<bool(const metadata::MetadataImage&)> pred, int64_t deadline_ms,
+                                                        std::function<void()> fn) {
+  auto image = replicas_ ? replicas_->image() : nullptr;
+  if (!image || pred(*image) || now_ms() >= deadline_ms) return fn();
+  auto alive = alive_;
+  auto once = std::make_shared<bool>(false);
+  auto again = [this, alive, once, pred, deadline_ms, fn]() mutable {
+    if (!*alive || *once) return;
+    *once = true;
+    after_image_satisfies(std::move(pred), deadline_ms, std::move(fn));
+  };
+  replicas_->when_image_reaches(image->offset() + 1, again);
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(std::max<int64_t>(1, deadline_ms - now_ms())));
+  t->async_wait([t, again](const asio::error_code&) mutable { again(); });
+}
+
+void ForwardingControllerChannel::elect_leaders(msg::ElectLeadersRequest req, int16_t v, std::function<void(msg::ElectLeadersResponse)> done) {
+  // Forwarded at the newest version: its top-level error code tells NOT_CONTROLLER
+  // even when no partitions are named (v0 has no top-level error).
+  (void)v;
+  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
+  forward<msg::ElectLeadersRequest, msg::ElectLeadersResponse>(std::move(req), msg::ElectLeadersRequest::kMaxVersion, deadline,
+                                                               std::move(done), &controller::QuorumController::elect_leaders);
+}
+
+void ForwardingControllerChannel::incremental_alter_configs(msg::IncrementalAlterConfigsRequest req, int16_t v,
+                                                            std::function<void(msg::IncrementalAlterConfigsResponse)> done) {
+  // Answered once this broker's image shows the new values, so that a
+  // DescribeConfigs here right after sees them.
+  auto alive = alive_;
+  auto resources = req.validate_only ? decltype(req.resources){} : req.resources;
+  auto wrapped = [this, alive, done = std::move(done), resources](msg::IncrementalAlterConfigsResponse r) mutable {
+    if (!*alive) return;
+    std::vector<msg::IncrementalAlterConfigsRequest::AlterConfigsResource> ok;
+    for (const auto& res : resources)
+      for (const auto& x : r.responses)
+        if (x.error_code == 0 && x.resource_type == res.resource_type && x.resource_name == res.resource_name) ok.push_back(res);
+    after_image_satisfies(
+        [ok](const metadata::MetadataImage& image) {
+          for (const auto& res : ok)
+            if (!image_shows(image, res)) return false;
+          return true;
+        },
+        now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward<msg::IncrementalAlterConfigsRequest, msg::IncrementalAlterConfigsResponse>(
+      std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped), &controller::QuorumController::incremental_alter_configs);
+}
+
+void ForwardingControllerChannel::alter_configs(msg::AlterConfigsRequest req, int16_t v, std::function<void(msg::AlterConfigsResponse)> done) {
+  auto alive = alive_;
+  auto resources = req.validate_only ? decltype(req.resources){} : req.resources;
+  auto wrapped = [this, alive, done = std::move(done), resources](msg::AlterConfigsResponse r) mutable {
+    if (!*alive) return;
+    std::vector<msg::AlterConfigsRequest::AlterConfigsResource> ok;
+    for (const auto& res : resources)
+      for (const auto& x : r.responses)
+        if (x.error_code == 0 && x.resource_type == res.resource_type && x.resource_name == res.resource_name) ok.push_back(res);
+    after_image_satisfies(
+        [ok](const metadata::MetadataImage& image) {
+          for (const auto& res : ok)
+            if (!image_shows(image, res)) return false;
+          return true;
+        },
+        now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward<msg::AlterConfigsRequest, msg::AlterConfigsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
+                                                               &controller::QuorumController::alter_configs);
+}
+
+void ForwardingControllerChannel::alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest req, int16_t v,
+                                                                std::function<void(msg::AlterPartitionReassignmentsResponse)> done) {
+  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
+  forward<msg::AlterPartitionReassignmentsRequest, msg::AlterPartitionReassignmentsResponse>(
+      std::move(req), v, deadline, std::move(done), &controller::QuorumController::alter_partition_reassignments);
+}
+
+void ForwardingControllerChannel::list_partition_reassignments(msg::ListPartitionReassignmentsRequest req, int16_t v,
+                                                               std::function<void(msg::ListPartitionReassignmentsResponse)> done) {
+  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
+  forward<msg::ListPartitionReassignmentsRequest, msg::ListPartitionReassignmentsResponse>(
+      std::move(req), v, deadline, std::move(done), &controller::QuorumController::list_partition_reassignments);
+}
+
+void ForwardingControllerChannel::unregister_broker(msg::UnregisterBrokerRequest req, int16_t v,
+                                                    std::function<void(msg::UnregisterBrokerResponse)> done) {
+  forward<msg::UnregisterBrokerRequest, msg::UnregisterBrokerResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(done),
+                                                                       &controller::QuorumController::unregister_broker);
 }
 
 }  // namespace flotilla::server

@@ -39,6 +39,15 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   void broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t v, std::function<void(msg::BrokerHeartbeatResponse)> done) override;
   void alter_partition(msg::AlterPartitionRequest req, int16_t v, std::function<void(msg::AlterPartitionResponse)> done) override;
   void describe_quorum(msg::DescribeQuorumRequest req, int16_t v, std::function<void(msg::DescribeQuorumResponse)> done) override;
+  void elect_leaders(msg::ElectLeadersRequest req, int16_t v, std::function<void(msg::ElectLeadersResponse)> done) override;
+  void incremental_alter_configs(msg::IncrementalAlterConfigsRequest req, int16_t v,
+                                 std::function<void(msg::IncrementalAlterConfigsResponse)> done) override;
+  void alter_configs(msg::AlterConfigsRequest req, int16_t v, std::function<void(msg::AlterConfigsResponse)> done) override;
+  void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest req, int16_t v,
+                                     std::function<void(msg::AlterPartitionReassignmentsResponse)> done) override;
+  void list_partition_reassignments(msg::ListPartitionReassignmentsRequest req, int16_t v,
+                                    std::function<void(msg::ListPartitionReassignmentsResponse)> done) override;
+  void unregister_broker(msg::UnregisterBrokerRequest req, int16_t v, std::function<void(msg::UnregisterBrokerResponse)> done) override;
   int32_t active_controller_id() const override;
 
   void close();
@@ -52,6 +61,11 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   template <class Req, class Resp>
   void retry_later(std::shared_ptr<Call<Req, Resp>> call);
   void after_image_has_topics(std::vector<std::string> names, int64_t deadline_ms, std::function<void()> fn);
+  // Runs `fn` once this broker's image satisfies `pred` (or the deadline passes).
+  void after_image_satisfies(std::function<bool(const metadata::MetadataImage&)> pred, int64_t deadline_ms, std::function<void()> fn);
+  // The generic in-process-or-forwarded call of the admin APIs above.
+  template <class Req, class Resp, class Local>
+  void forward(Req req, int16_t v, int64_t deadline_ms, std::function<void(Resp)> done, Local local);
   net::Client* client_for(int32_t node);
   bool local_active() const { return local_ && local_->is_active(); }
 

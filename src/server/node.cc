@@ -27,6 +27,13 @@ namespace flotilla::server {
 
 namespace fs = std::filesystem;
 
+// The bound of a broker's controlled shutdown (KIP-631) on SIGTERM. The
+// controller normally grants it within two heartbeats (~100 ms); past this the
+// controller is unreachable or stuck, and the broker stops anyway (its
+// partitions then move when its session times out). Kafka waits up to 5
+// minutes; a process manager's kill timeout is usually shorter than that.
+constexpr int64_t kControlledShutdownMaxWaitMs = 5000;
+
 std::string verify_formatted_storage(const KafkaConfig& config) {
   std::vector<std::string> dirs = config.log_dirs;
   if (std::find(dirs.begin(), dirs.end(), config.metadata_log_dir) == dirs.end()) dirs.push_back(config.metadata_log_dir);
@@ -61,7 +68,12 @@ class NodeImpl {
   explicit NodeImpl(KafkaConfig c) : config(std::move(c)), signals(io, SIGINT, SIGTERM), housekeeping_timer(io) {}
 
   void start();
+  // SIGTERM/SIGINT or Node::shutdown(): a broker first runs its controlled
+  // shutdown while still serving, then finish_shutdown() stops everything.
+  // A second signal skips the wait.
   void shutdown();
+  void finish_shutdown();
+  void await_signal();
   msg::BrokerRegistrationRequest registration() const;
   void schedule_housekeeping();
   void open_listeners(bool controller_listeners);
@@ -75,6 +87,7 @@ class NodeImpl {
   std::string cluster_id;
   Uuid incarnation_id = Uuid::random();
   bool stopping = false;
+  bool controlled_shutdown = false;  // under way: listeners, replication and heartbeats go on
   int64_t started_us = 0;
 
   broker::BrokerConfig broker_config;
@@ -120,6 +133,17 @@ broker::BrokerConfig make_broker_config(const KafkaConfig& c, const std::string&
   b.message_max_bytes = c.message_max_bytes;
   b.fetch_max_bytes = c.fetch_max_bytes;
   b.log_message_timestamp_type = c.log_message_timestamp_type;
+  b.inter_broker_listener_name = c.inter_broker_listener_name;
+  b.rack_aware_replica_selector = c.replica_selector_class == "org.apache.kafka.common.replica.RackAwareReplicaSelector";
+  b.min_insync_replicas = c.min_insync_replicas;
+  b.replica_lag_time_max_ms = c.replica_lag_time_max_ms;
+  b.replica_fetch_wait_max_ms = c.replica_fetch_wait_max_ms;
+  b.replica_fetch_min_bytes = c.replica_fetch_min_bytes;
+  b.replica_fetch_max_bytes = c.replica_fetch_max_bytes;
+  b.replica_fetch_response_max_bytes = c.replica_fetch_response_max_bytes;
+  b.replica_fetch_backoff_ms = c.replica_fetch_backoff_ms;
+  b.replica_socket_timeout_ms = c.replica_socket_timeout_ms;
+  b.replica_high_watermark_checkpoint_interval_ms = c.replica_high_watermark_checkpoint_interval_ms;
   b.log = data_log_config(c);
   b.log_retention_check_interval_ms = c.log_retention_check_interval_ms;
   b.static_configs = c.originals;
@@ -206,6 +230,11 @@ void NodeImpl::start() {
   cc.metadata_log_dir = config.metadata_log_dir;
   cc.cluster_id = cluster_id;
   cc.delete_topic_enable = config.delete_topic_enable;
+  cc.unclean_leader_election_enable = config.unclean_leader_election_enable;
+  cc.auto_leader_rebalance_enable = config.auto_leader_rebalance_enable;
+  cc.leader_imbalance_check_interval_ms = config.leader_imbalance_check_interval_seconds * 1000;
+  cc.leader_imbalance_per_broker_percentage = config.leader_imbalance_per_broker_percentage;
+  for (const auto& v : config.quorum_voters) cc.controller_ids.push_back(v.id);
   cc.describe_topic_configs = [bc = broker_config](const metadata::ConfigMap& overrides) {
     std::vector<controller::TopicConfigEntry> out;
     for (const auto& e : broker::effective_topic_configs(bc, overrides))
@@ -232,17 +261,15 @@ void NodeImpl::start() {
   raft_network->attach();
   channel = std::make_unique<ForwardingControllerChannel>(io, *raft, controller.get(), config.broker_role ? replicas.get() : nullptr,
                                                           voter_endpoints, config.node_id, config.request_timeout_ms, raft_network.get());
+  // Leaders send their ISR changes to the controller with this broker's epoch.
+  replicas->set_controller(channel.get(), [this] { return lifecycle ? lifecycle->broker_epoch() : int64_t{-1}; });
   controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints, raft_network.get());
   broker_apis = std::make_unique<BrokerExtraApis>(*channel);
 
   raft->start();
   if (controller) controller->start();
 
-  signals.async_wait([this](const asio::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("[KafkaRaftServer nodeId={}] Received signal {}, shutting down", config.node_id, sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    shutdown();
-  });
+  await_signal();
   open_listeners(true);
   schedule_housekeeping();
   if (config.broker_role) {
@@ -281,6 +308,7 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
     feat.max_supported_version = f.max_version;
     req.features.push_back(feat);
   }
+  req.rack = config.broker_rack;
   return req;
 }
 
@@ -329,9 +357,36 @@ void NodeImpl::schedule_housekeeping() {
   });
 }
 
+void NodeImpl::await_signal() {
+  signals.async_wait([this](const asio::error_code& ec, int sig) {
+    if (ec || stopping) return;
+    spdlog::info("[KafkaRaftServer nodeId={}] Received signal {}, shutting down", config.node_id, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (controlled_shutdown) {
+      finish_shutdown();
+      return;
+    }
+    await_signal();  // a second one cuts the controlled shutdown short
+    shutdown();
+  });
+}
+
 void NodeImpl::shutdown() {
+  if (stopping || controlled_shutdown) return;
+  if (lifecycle && config.controlled_shutdown_enable && lifecycle->registered()) {
+    // Hand partition leadership over first, still serving clients and
+    // followers, so that producers and consumers move to the new leaders
+    // without waiting out this broker's session timeout.
+    controlled_shutdown = true;
+    lifecycle->begin_controlled_shutdown(kControlledShutdownMaxWaitMs, [this] { finish_shutdown(); });
+    return;
+  }
+  finish_shutdown();
+}
+
+void NodeImpl::finish_shutdown() {
   if (stopping) return;
   stopping = true;
+  signals.cancel();
   int64_t t0 = monotonic_us();
   for (auto& l : listeners) l->stop();
   housekeeping_timer.cancel();

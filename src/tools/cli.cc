@@ -184,6 +184,65 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   quorum_remove_ = quorum_->add_subcommand("remove-controller", "Remove a controller from the voters (KIP-853)");
   quorum_remove_->add_option("--controller-id", quorum.controller_id, "The id of the controller to remove")->required();
   quorum_remove_->add_option("--controller-directory-id", quorum.controller_directory_id, "Its metadata directory id")->required();
+
+  // ---- dump-log
+  dump_log_ = app_.add_subcommand("dump-log",
+                                  "Print the record batches of log segments and snapshots (kafka-dump-log.sh)");
+  dump_log_->add_option("--files", dump_log.files,
+                        "REQUIRED: The comma separated list of data and index log files to be dumped")
+      ->required();
+  dump_log_->add_flag("--print-data-log", dump_log.print_data_log,
+                      "Print the records' content (automatically set with any decoder option)");
+  dump_log_->add_flag("--deep-iteration", dump_log.deep_iteration,
+                      "Print every record, not only the batches (automatically set with --print-data-log)");
+  dump_log_->add_flag("--cluster-metadata-decoder", dump_log.cluster_metadata_decoder,
+                      "Parse the records as cluster metadata records (__cluster_metadata, snapshots)");
+  dump_log_->add_flag("--skip-record-metadata", dump_log.skip_record_metadata, "Do not print each record's metadata");
+  dump_log_->add_flag("--verify-index-only", dump_log.verify_index_only,
+                      "Only verify the index against the log, without printing its content");
+  dump_log_->add_flag("--index-sanity-check", dump_log.index_sanity_check,
+                      "Only check the index's sanity (the check a broker runs on start-up)");
+  dump_log_->add_option("--max-message-size", dump_log.max_message_size, "Size of the largest message (default 5242880)");
+  dump_log_->add_option("--max-bytes", dump_log.max_bytes,
+                        "Limit the amount of total batches read in bytes, avoiding reading the whole .log file(s)");
+  key_decoder_opt_ = dump_log_->add_option("--key-decoder-class", key_decoder_,
+                                           "Key decoder: org.apache.kafka.tools.api.StringDecoder (default), IntegerDecoder or LongDecoder")
+                         ->expected(0, 1);
+  value_decoder_opt_ = dump_log_->add_option("--value-decoder-class", value_decoder_,
+                                             "Value decoder: org.apache.kafka.tools.api.StringDecoder (default), IntegerDecoder or LongDecoder")
+                           ->expected(0, 1);
+  dump_log_->add_flag("--offsets-decoder", dump_log.offsets_decoder, "Not supported (no __consumer_offsets yet)");
+  dump_log_->add_flag("--transaction-log-decoder", dump_log.transaction_log_decoder, "Not supported (no __transaction_state yet)");
+  dump_log_->add_flag("--remote-log-metadata-decoder", dump_log.remote_log_metadata_decoder, "Not supported (no tiered storage)");
+  // ---- leader-election (options checked by the tool, with Kafka's messages)
+  leader_election_ = app_.add_subcommand("leader-election",
+                                         "Elect preferred or unclean leaders for partitions (kafka-leader-election.sh)");
+  add_optional(leader_election_, "--bootstrap-server", leader_election.bootstrap_server, "host:port of a broker. REQUIRED.");
+  add_optional(leader_election_, "--admin.config", leader_election.admin_config, "Admin client properties file");
+  add_optional(leader_election_, "--election-type", leader_election.election_type,
+               "PREFERRED (only where the leader is not the preferred replica) or UNCLEAN (only where there is no leader). REQUIRED.");
+  add_optional(leader_election_, "--topic", leader_election.topic, "The topic (with --partition)");
+  add_optional(leader_election_, "--partition", leader_election.partition, "The partition of --topic");
+  leader_election_->add_flag("--all-topic-partitions", leader_election.all_topic_partitions, "Every partition of every topic");
+  add_optional(leader_election_, "--path-to-json-file", leader_election.path_to_json_file,
+               "{\"partitions\": [{\"topic\": \"foo\", \"partition\": 1}, ...]}");
+
+  // ---- configs
+  configs_ = app_.add_subcommand("configs", "Describe and alter topic and broker configs (kafka-configs.sh)");
+  add_optional(configs_, "--bootstrap-server", configs.bootstrap_server, "host:port of a broker");
+  add_optional(configs_, "--command-config", configs.command_config, "Admin client properties file");
+  add_repeated(configs_, "--entity-type", configs.entity_types, "topics or brokers");
+  add_repeated(configs_, "--entity-name", configs.entity_names, "The topic name or broker id");
+  configs_->add_flag("--entity-default", configs.entity_default, "The cluster-wide default (brokers)");
+  add_optional(configs_, "--topic", configs.topic, "Same as --entity-type topics --entity-name T");
+  add_optional(configs_, "--broker", configs.broker, "Same as --entity-type brokers --entity-name B");
+  configs_->add_flag("--broker-defaults", configs.broker_defaults, "Same as --entity-type brokers --entity-default");
+  configs_->add_flag("--alter", configs.alter, "Alter the configs of the entity");
+  configs_->add_flag("--describe", configs.describe, "List the configs of the entity");
+  configs_->add_flag("--all", configs.all, "With --describe: every config, not only the dynamic ones");
+  add_optional(configs_, "--add-config", configs.add_config, "k1=v1,k2=[v1,v2,v2],k3=v3");
+  add_optional(configs_, "--add-config-file", configs.add_config_file, "A properties file of configs to add");
+  add_repeated(configs_, "--delete-config", configs.delete_config, "Config keys to remove: k1,k2");
 }
 
 std::optional<int> Cli::parse(int argc, const char* const* argv) {
@@ -194,6 +253,17 @@ std::optional<int> Cli::parse(int argc, const char* const* argv) {
     return rc == 0 ? 0 : 1;
   }
   if (compression_opt_->count() > 0) producer.compression_codec = compression_codec_.empty() ? "gzip" : compression_codec_;
+  if (configs_->parsed()) {
+    // Kafka's error line quotes the command's own arguments.
+    bool after = false;
+    for (int i = 1; i < argc; ++i) {
+      if (after) configs.raw_args.push_back(argv[i]);
+      if (std::string(argv[i]) == "configs") after = true;
+    }
+  }
+  // A decoder option given without a class means the default StringDecoder.
+  if (key_decoder_opt_->count() > 0) dump_log.key_decoder_class = key_decoder_;
+  if (value_decoder_opt_->count() > 0) dump_log.value_decoder_class = value_decoder_;
   return std::nullopt;
 }
 
@@ -216,6 +286,9 @@ std::string Cli::selected() const {
   if (quorum_describe_->parsed()) return "metadata-quorum describe";
   if (quorum_add_->parsed()) return "metadata-quorum add-controller";
   if (quorum_remove_->parsed()) return "metadata-quorum remove-controller";
+  if (dump_log_->parsed()) return "dump-log";
+  if (leader_election_->parsed()) return "leader-election";
+  if (configs_->parsed()) return "configs";
   return "";
 }
 
@@ -229,6 +302,9 @@ int Cli::run() {
   if (s == "perf produce") return run_perf_produce(perf_produce);
   if (s == "perf consume") return run_perf_consume(perf_consume);
   if (s == "metadata-quorum describe") return run_metadata_quorum(quorum, std::cout, std::cerr);
+  if (s == "dump-log") return run_dump_log(dump_log, std::cout, std::cerr);
+  if (s == "leader-election") return run_leader_election(leader_election, std::cout, std::cerr);
+  if (s == "configs") return run_configs(configs, std::cout, std::cerr);
   if (s == "metadata-quorum add-controller") {
     quorum.add_controller = true;
     return run_metadata_quorum(quorum, std::cout, std::cerr);

@@ -35,6 +35,9 @@ class Cli {
   PerfProduceOptions perf_produce;
   PerfConsumeOptions perf_consume;
   MetadataQuorumOptions quorum;
+  DumpLogOptions dump_log;
+  LeaderElectionOptions leader_election;
+  ConfigsOptions configs;
 
  private:
   CLI::App app_;
@@ -52,9 +55,15 @@ class Cli {
   CLI::App* quorum_describe_ = nullptr;
   CLI::App* quorum_add_ = nullptr;
   CLI::App* quorum_remove_ = nullptr;
+  CLI::App* dump_log_ = nullptr;
+  CLI::App* leader_election_ = nullptr;
+  CLI::App* configs_ = nullptr;
   // Optional-valued flags read after parsing.
   std::string compression_codec_;
   CLI::Option* compression_opt_ = nullptr;
+  std::string key_decoder_, value_decoder_;
+  CLI::Option* key_decoder_opt_ = nullptr;
+  CLI::Option* value_decoder_opt_ = nullptr;
 };
 
 // main() for everything but `server`.

@@ -133,4 +133,53 @@ struct MetadataQuorumOptions {
 };
 int run_metadata_quorum(const MetadataQuorumOptions& o, std::ostream& out, std::ostream& err);
 
+// `flotilla dump-log` (kafka-dump-log.sh), see tools/dump_log.h
+struct DumpLogOptions {
+  std::string files;  // --files: comma-separated .log / .checkpoint / .index / .timeindex files
+  bool print_data_log = false;            // --print-data-log
+  bool deep_iteration = false;            // --deep-iteration
+  bool cluster_metadata_decoder = false;  // --cluster-metadata-decoder
+  bool skip_record_metadata = false;      // --skip-record-metadata
+  bool verify_index_only = false;         // --verify-index-only
+  bool index_sanity_check = false;        // --index-sanity-check
+  int32_t max_message_size = 5 * 1024 * 1024;  // --max-message-size
+  int32_t max_bytes = INT32_MAX;               // --max-bytes
+  // --key-decoder-class / --value-decoder-class (String, Integer, Long decoders).
+  std::optional<std::string> key_decoder_class;
+  std::optional<std::string> value_decoder_class;
+  // Kafka's decoders for other internal topics: accepted, reported as unsupported.
+  bool offsets_decoder = false, transaction_log_decoder = false, remote_log_metadata_decoder = false;
+};
+int run_dump_log(const DumpLogOptions& o, std::ostream& out, std::ostream& err);
+
+// `flotilla leader-election` (kafka-leader-election.sh)
+struct LeaderElectionOptions {
+  std::optional<std::string> bootstrap_server;
+  std::optional<std::string> admin_config;
+  std::optional<std::string> election_type;  // PREFERRED | UNCLEAN (any case)
+  std::optional<std::string> topic;
+  std::optional<int32_t> partition;
+  bool all_topic_partitions = false;
+  std::optional<std::string> path_to_json_file;
+};
+int run_leader_election(const LeaderElectionOptions& o, std::ostream& out, std::ostream& err);
+
+// `flotilla configs` (kafka-configs.sh), topics and brokers
+struct ConfigsOptions {
+  std::optional<std::string> bootstrap_server;
+  std::optional<std::string> command_config;
+  std::vector<std::string> entity_types;  // --entity-type
+  std::vector<std::string> entity_names;  // --entity-name
+  bool entity_default = false;
+  std::optional<std::string> topic;   // --topic: --entity-type topics --entity-name T
+  std::optional<std::string> broker;  // --broker: --entity-type brokers --entity-name B
+  bool broker_defaults = false;       // --broker-defaults: --entity-type brokers --entity-default
+  bool alter = false, describe = false, all = false;
+  std::optional<std::string> add_config;
+  std::optional<std::string> add_config_file;
+  std::vector<std::string> delete_config;  // each comma-separated
+  std::vector<std::string> raw_args;       // the command line after `configs`, for Kafka's error line
+};
+int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err);
+
 }  // namespace flotilla::tools

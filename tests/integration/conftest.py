@@ -294,7 +294,8 @@ class Cluster:
         return self.controllers[node_id - 1]
 
     def stop(self):
-        for n in self.nodes:
+        # Brokers first: their controlled shutdown needs a controller.
+        for n in self.brokers + self.controllers:
             try:
                 n.stop()
             except AssertionError:

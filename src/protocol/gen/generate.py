@@ -5,7 +5,7 @@ Reads the schema files in schemas/ (our format, below) and writes C++:
   protocol/messages.h         one struct per schema, nested structs flattened
                               into the message struct
   protocol/messages_<i>.cc    encode/decode, split over a few translation units
-  protocol/messages_json.cc   to_json for record/data schemas
+  protocol/messages_json.cc   to_json (Kafka's JsonConverter output) for record/data schemas
   protocol/api_table.cc       the API table behind protocol/api.h
   protocol/metadata_records.h/.cc  the variant of metadata records and dispatch
 and, with --tests, roundtrip_cases.cc: a filled instance of every message at
@@ -463,44 +463,98 @@ def gen_struct_methods(qual, fields, sch, out):
 
 
 def json_value(f, expr):
+    """JSON of one non-null value of f's element type, as Kafka's generated
+    *JsonConverter.write builds it (Jackson nodes; bytes as base64)."""
     t = f.elem
     if f.elem_is_struct:
-        return f"{expr}.to_json(v)"
+        return f"::flotilla::msg::to_json({expr}, v)"
     if t == "uuid":
         return f"({expr}).to_string()"
     if t == "bytes":
         return f"wire::base64({expr})"
     if t == "records":
-        return f"(({expr}).is_null ? nlohmann::json() : nlohmann::json(({expr}).size()))"
+        # Kafka serializes a records field as an empty BinaryNode ("").
+        return 'std::string()'
+    if t in ("int8", "int16", "int32", "int64"):
+        return f"static_cast<int64_t>({expr})"
+    if t in ("uint16", "uint32"):
+        return f"static_cast<uint64_t>({expr})"
     return expr
 
 
+def json_nondefault_cond(f, m="m."):
+    """C++ condition mirroring Kafka's FieldSpec.generateNonDefaultValueCheck:
+    a tagged field is written to JSON only when it differs from its default."""
+    n = m + f.cname
+    d = f.default
+    nullable = is_nullable(f)
+    if f.type == "records":
+        return f"!{n}.is_null"
+    if f.is_array or f.type == "bytes":
+        if nullable and d == "null":
+            return f"{n}.has_value()"
+        if nullable:
+            return f"(!{n} || !{n}->empty())"
+        return f"!{n}.empty()"
+    if f.type in ("string", "uuid") or f.elem_is_struct:
+        if nullable and d == "null":
+            return f"{n}.has_value()"
+        if f.type == "string":
+            dv = '""' if d in (None, "null") else '"' + d.replace('"', '\\"') + '"'
+            eq = f"== std::string({dv})"
+        elif f.type == "uuid":
+            eq = "== ::flotilla::Uuid{}"
+        else:
+            eq = f"== std::remove_cvref_t<decltype({'*' + n if nullable else n})>{{}}"
+        return f"(!{n} || !(*{n} {eq}))" if nullable else f"!({n} {eq})"
+    if f.type == "bool":
+        return f"!{n}" if d == "true" else n
+    if f.type == "float64":
+        return f"{n} != {d if d else '0.0'}"
+    return f"{n} != {int_literal(f.type, d) if d is not None else '0'}"
+
+
 def gen_json(qual, fields, out):
-    out.append(f"nlohmann::json {qual}::to_json(int16_t v) const {{")
-    out.append("  nlohmann::json j = nlohmann::json::object();")
+    """`nlohmann::ordered_json to_json(const T&, int16_t)`: the JSON Kafka's
+    generated <T>JsonConverter.write(obj, version) produces, in schema field
+    order: fields absent from the version are left out, untagged present
+    fields are always written, tagged ones only when not at their default;
+    null values are JSON null."""
+    out.append(f"nlohmann::ordered_json to_json(const {qual}& m, int16_t v) {{")
+    out.append("  (void)v;")
+    out.append("  nlohmann::ordered_json j = nlohmann::ordered_json::object();")
     for f in fields:
-        rng = f.tagged if f.tagged is not None else f.versions
-        c = rng.cond()
+        c = f.versions.cond()
         if c == "false":
             continue
-        n = f.cname
+        if f.tagged is not None:
+            tc = f.tagged.cond()
+            if tc == "false":
+                continue
+            c = f"({tc}) && {json_nondefault_cond(f)}" if tc != "true" else json_nondefault_cond(f)
+        n = "m." + f.cname
         jn = json_name(f.name)
         if f.type == "records":
-            val = json_value(f, n)
+            val = f"({n}.is_null ? nlohmann::ordered_json() : nlohmann::ordered_json(std::string()))"
         elif f.is_array:
             src = f"(*{n})" if is_nullable(f) else n
             elem_expr = json_value(f, "e")
-            val = f"[&]{{ nlohmann::json a = nlohmann::json::array(); for (const auto& e : {src}) a.push_back({elem_expr}); return a; }}()"
+            val = f"[&]{{ nlohmann::ordered_json a = nlohmann::ordered_json::array(); for (const auto& e : {src}) a.push_back({elem_expr}); return a; }}()"
             if is_nullable(f):
-                val = f"({n} ? {val} : nlohmann::json())"
+                val = f"({n} ? {val} : nlohmann::ordered_json())"
         else:
             src = f"(*{n})" if is_nullable(f) else n
             val = json_value(f, src)
             if is_nullable(f):
-                val = f"({n} ? nlohmann::json({val}) : nlohmann::json())"
-        out.append(f"  if ({c}) j[\"{jn}\"] = {val};")
+                val = f"({n} ? nlohmann::ordered_json({val}) : nlohmann::ordered_json())"
+        if c == "true":
+            out.append(f"  j[\"{jn}\"] = {val};")
+        else:
+            out.append(f"  if ({c}) j[\"{jn}\"] = {val};")
     out.append("  return j;")
     out.append("}")
+    # The member form (a sorted nlohmann::json) is kept for existing callers.
+    out.append(f"nlohmann::json {qual}::to_json(int16_t v) const {{ return nlohmann::json(::flotilla::msg::to_json(*this, v)); }}")
 
 
 def wants_json(sch):
@@ -631,6 +685,13 @@ def main():
          "namespace flotilla::msg {", ""]
     for sch in schemas:
         gen_decl(sch, h)
+    h.append("// Kafka's JSON form of each record/data message and nested struct (see gen_json).")
+    for sch in schemas:
+        if wants_json(sch):
+            for st in sch.structs:
+                h.append(f"nlohmann::ordered_json to_json(const {sch.name}::{st.name}& m, int16_t version);")
+            h.append(f"nlohmann::ordered_json to_json(const {sch.name}& m, int16_t version);")
+    h.append("")
     h.append("}  // namespace flotilla::msg")
     write(os.path.join(outdir, "messages.h"), "\n".join(h) + "\n")
 
@@ -650,6 +711,7 @@ def main():
 
     js = list(prelude)
     js.insert(2, "#include <nlohmann/json.hpp>")
+    js.insert(3, "#include <type_traits>")
     for sch in schemas:
         if not wants_json(sch):
             continue

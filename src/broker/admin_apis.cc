@@ -1,0 +1,395 @@
+// RequestHandler: the admin APIs a broker forwards to the active controller
+// (ElectLeaders, IncrementalAlterConfigs, AlterConfigs,
+// AlterPartitionReassignments, ListPartitionReassignments, UnregisterBroker),
+// and DescribeConfigs, which the broker answers from its own metadata image
+// and configuration.
+//
+// Config changes are screened here first, as Kafka's ConfigAdminManager does
+// on the broker: a resource named twice, a key named twice, a null value to
+// set, an unknown resource type, and — for BROKER resources, which must name
+// this broker or "" (the cluster default) — the dynamic-config rules (no
+// read-only key, right types, per-broker keys only per broker). What passes is
+// forwarded; the answer lists every resource of the request, in its order.
+// BROKER_LOGGER (IncrementalAlterConfigs only) is answered here: this broker
+// exposes no loggers, so naming one fails as naming an unknown logger does.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "broker/api_util.h"
+#include "broker/dynamic_config.h"
+#include "broker/request_handler.h"
+#include "broker/topic_config.h"
+#include "protocol/messages.h"
+
+namespace flotilla::broker {
+
+namespace {
+
+using namespace flotilla::msg;
+using api::close_connection;
+using api::decode;
+using api::send;
+
+constexpr int8_t kTopic = 2, kBroker = 4, kBrokerLogger = 8;
+constexpr int8_t kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3;
+
+struct Screened {
+  ErrorCode error = ErrorCode::NONE;
+  std::string message;
+};
+
+// The answer for a resource the broker decided itself.
+template <class Out>
+void fill(Out& out, int8_t type, const std::string& name, ErrorCode ec, const std::string& message) {
+  out.resource_type = type;
+  out.resource_name = name;
+  out.error_code = code(ec);
+  out.error_message = ec == ErrorCode::NONE ? std::nullopt : std::optional<std::string>(message);
+}
+
+// Kafka's validateResourceNameIsCurrentNodeId.
+std::optional<Screened> check_node_id(const std::string& name, int32_t node_id) {
+  bool numeric = !name.empty() && name.size() <= 11 &&
+                 std::all_of(name.begin() + (name[0] == '-' || name[0] == '+' ? 1 : 0), name.end(), ::isdigit) &&
+                 name.find_first_of("0123456789") != std::string::npos;
+  if (!numeric || std::stoll(name) > INT32_MAX || std::stoll(name) < INT32_MIN)
+    return Screened{ErrorCode::INVALID_REQUEST, "Node id must be an integer, but it is: " + name};
+  if (std::stoll(name) != node_id)
+    return Screened{ErrorCode::INVALID_REQUEST, "Unexpected broker id, expected " + std::to_string(node_id) + ", but received " + name};
+  return std::nullopt;
+}
+
+// Shared screening of both config APIs: (type, name) of each resource named
+// more than once, and per resource the duplicate keys and null values.
+template <class Resource>
+std::optional<Screened> screen_common(const Resource& res, const std::set<std::pair<int8_t, std::string>>& duplicates,
+                                      bool null_means_delete_ok) {
+  if (duplicates.count({res.resource_type, res.resource_name}))
+    return Screened{ErrorCode::INVALID_REQUEST, "Each resource must appear at most once."};
+  std::set<std::string> keys;
+  for (const auto& c : res.configs)
+    if (!keys.insert(c.name).second) return Screened{ErrorCode::INVALID_REQUEST, "Error due to duplicate config keys"};
+  std::string nulls;
+  for (const auto& c : res.configs) {
+    bool is_delete = false;
+    if constexpr (requires { c.config_operation; }) is_delete = c.config_operation == kDelete;
+    if (!c.value && !(null_means_delete_ok && is_delete)) nulls += (nulls.empty() ? "" : ", ") + c.name;
+  }
+  if (!nulls.empty()) return Screened{ErrorCode::INVALID_REQUEST, "Null value not supported for : " + nulls};
+  return std::nullopt;
+}
+
+template <class Resources>
+std::set<std::pair<int8_t, std::string>> duplicated(const Resources& resources) {
+  std::map<std::pair<int8_t, std::string>, int> counts;
+  for (const auto& r : resources) counts[{r.resource_type, r.resource_name}]++;
+  std::set<std::pair<int8_t, std::string>> out;
+  for (const auto& [k, n] : counts)
+    if (n > 1) out.insert(k);
+  return out;
+}
+
+// The dynamic broker configs of a BROKER resource after an incremental change
+// (Kafka's prepareIncrementalConfigs), or the error.
+std::optional<Screened> apply_incremental(std::map<std::string, std::string>& props,
+                                          const std::vector<IncrementalAlterConfigsRequest::AlterableConfig>& configs) {
+  for (const auto& c : configs) {
+    switch (c.config_operation) {
+      case kSet:
+        props[c.name] = c.value.value_or("");
+        break;
+      case kDelete:
+        props.erase(c.name);
+        break;
+      case kAppend:
+      case kSubtract: {
+        const BrokerConfigDef* d = find_broker_config(c.name);
+        if (!d) return Screened{ErrorCode::INVALID_CONFIG, "Unknown config name: " + c.name};
+        if (d->key.type != config::ConfigType::LIST)
+          return Screened{ErrorCode::INVALID_REQUEST, std::string("Config value ") + (c.config_operation == kAppend ? "append" : "subtract") +
+                                                          " is not allowed for config key: " + c.name};
+        std::string base = props.count(c.name) ? props[c.name] : d->key.default_value ? std::string(*d->key.default_value) : "";
+        auto parts = config::split_list(base);
+        auto args = config::split_list(c.value.value_or(""));
+        if (c.config_operation == kAppend) {
+          parts.insert(parts.end(), args.begin(), args.end());
+        } else {
+          for (const auto& a : args) std::erase(parts, a);
+        }
+        std::string joined;
+        for (size_t i = 0; i < parts.size(); ++i) joined += (i ? "," : "") + parts[i];
+        props[c.name] = joined;
+        break;
+      }
+      default:
+        return Screened{ErrorCode::INVALID_REQUEST, "Unknown operations type " + std::to_string(c.config_operation)};
+    }
+  }
+  return std::nullopt;
+}
+
+// Puts the controller's per-resource answers and the broker's own back in the request's order.
+template <class Response, class Resources>
+Response reassemble(const Resources& resources, const std::vector<std::optional<Screened>>& screened, const Response* forwarded) {
+  Response out;
+  for (size_t i = 0; i < resources.size(); ++i) {
+    const auto& res = resources[i];
+    typename decltype(out.responses)::value_type x;
+    if (screened[i]) {
+      fill(x, res.resource_type, res.resource_name, screened[i]->error, screened[i]->message);
+    } else {
+      bool found = false;
+      if (forwarded)
+        for (const auto& f : forwarded->responses)
+          if (f.resource_type == res.resource_type && f.resource_name == res.resource_name) {
+            x = f;
+            found = true;
+            break;
+          }
+      if (!found) fill(x, res.resource_type, res.resource_name, ErrorCode::UNKNOWN_SERVER_ERROR, "The controller did not answer for it");
+    }
+    out.responses.push_back(std::move(x));
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- ElectLeaders
+
+void RequestHandler::handle_elect_leaders(std::shared_ptr<net::Request> req, net::Respond respond) {
+  ElectLeadersRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!controller_) {
+    ElectLeadersResponse resp;
+    resp.error_code = code(ErrorCode::NOT_CONTROLLER);
+    if (request.topic_partitions)
+      for (const auto& t : *request.topic_partitions) {
+        ElectLeadersResponse::ReplicaElectionResult r;
+        r.topic = t.topic;
+        for (int32_t p : t.partitions) {
+          ElectLeadersResponse::PartitionResult pr;
+          pr.partition_id = p;
+          pr.error_code = code(ErrorCode::NOT_CONTROLLER);
+          pr.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
+          r.partition_result.push_back(pr);
+        }
+        resp.replica_election_results.push_back(std::move(r));
+      }
+    return send(*req, respond, resp);
+  }
+  controller_->elect_leaders(std::move(request), req->api_version, [req, respond](ElectLeadersResponse r) mutable { send(*req, respond, r); });
+}
+
+// ---------------------------------------------------------------- configs
+
+void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
+  auto request = std::make_shared<IncrementalAlterConfigsRequest>();
+  if (!decode(*req, *request)) return close_connection(respond);
+  auto image = replicas_.image();
+  auto duplicates = duplicated(request->resources);
+  auto screened = std::make_shared<std::vector<std::optional<Screened>>>();
+  IncrementalAlterConfigsRequest forward;
+  forward.validate_only = request->validate_only;
+  for (const auto& res : request->resources) {
+    std::optional<Screened> s = screen_common(res, duplicates, true);
+    if (!s) {
+      if (res.resource_type == kBrokerLogger) {
+        s = check_node_id(res.resource_name, config_.node_id);
+        for (const auto& c : res.configs) {
+          if (s) break;
+          if (c.config_operation == kAppend || c.config_operation == kSubtract)
+            s = Screened{ErrorCode::INVALID_REQUEST, std::string(c.config_operation == kAppend ? "APPEND" : "SUBTRACT") +
+                                                         " operation is not allowed for the BROKER_LOGGER resource"};
+          else if (c.config_operation == kSet || c.config_operation == kDelete)
+            s = Screened{ErrorCode::INVALID_CONFIG, "Logger " + c.name + " does not exist!"};
+          else
+            s = Screened{ErrorCode::INVALID_REQUEST, "Unknown operation type " + std::to_string(c.config_operation) +
+                                                         " is not allowed for the BROKER_LOGGER resource"};
+        }
+        if (!s) s = Screened{};  // nothing to change: done here
+      } else if (res.resource_type == kBroker) {
+        if (!res.resource_name.empty()) s = check_node_id(res.resource_name, config_.node_id);
+        if (!s) {
+          auto props = image->configs_of(metadata::ConfigResourceType::BROKER, res.resource_name);
+          s = apply_incremental(props, res.configs);
+          if (!s)
+            if (std::string e = validate_dynamic_broker_configs(props, !res.resource_name.empty()); !e.empty())
+              s = Screened{ErrorCode::INVALID_REQUEST, e};
+        }
+      } else if (res.resource_type != kTopic) {
+        s = Screened{ErrorCode::INVALID_REQUEST, "Unknown resource type " + std::to_string(res.resource_type)};
+      }
+    }
+    if (s && s->error != ErrorCode::NONE)
+      spdlog::info("[KafkaApi] IncrementalAlterConfigs of resource {}:'{}' refused: {} ({})", res.resource_type, res.resource_name,
+                   s->message, error_name(s->error));
+    if (!s) forward.resources.push_back(res);
+    screened->push_back(std::move(s));
+  }
+  if (forward.resources.empty() || !controller_) {
+    if (!controller_)
+      for (auto& s : *screened)
+        if (!s) s = Screened{ErrorCode::NOT_CONTROLLER, std::string(error_message(ErrorCode::NOT_CONTROLLER))};
+    return send(*req, respond, reassemble<IncrementalAlterConfigsResponse>(request->resources, *screened, nullptr));
+  }
+  controller_->incremental_alter_configs(std::move(forward), req->api_version,
+                                         [req, respond, request, screened](IncrementalAlterConfigsResponse r) mutable {
+                                           send(*req, respond, reassemble(request->resources, *screened, &r));
+                                         });
+}
+
+void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
+  auto request = std::make_shared<AlterConfigsRequest>();
+  if (!decode(*req, *request)) return close_connection(respond);
+  auto duplicates = duplicated(request->resources);
+  auto screened = std::make_shared<std::vector<std::optional<Screened>>>();
+  AlterConfigsRequest forward;
+  forward.validate_only = request->validate_only;
+  for (const auto& res : request->resources) {
+    std::optional<Screened> s = screen_common(res, duplicates, false);
+    if (!s) {
+      if (res.resource_type == kBroker) {
+        if (!res.resource_name.empty()) s = check_node_id(res.resource_name, config_.node_id);
+        if (!s) {
+          // The legacy API sets the resource's whole configuration: the request is it.
+          std::map<std::string, std::string> props;
+          for (const auto& c : res.configs) props[c.name] = c.value.value_or("");
+          if (std::string e = validate_dynamic_broker_configs(props, !res.resource_name.empty()); !e.empty())
+            s = Screened{ErrorCode::INVALID_REQUEST, e};
+        }
+      } else if (res.resource_type != kTopic) {
+        // BROKER_LOGGER included: the legacy API never had it.
+        s = Screened{ErrorCode::INVALID_REQUEST, "Unknown resource type " + std::to_string(res.resource_type)};
+      }
+    }
+    if (s)
+      spdlog::info("[KafkaApi] AlterConfigs of resource {}:'{}' refused: {} ({})", res.resource_type, res.resource_name, s->message,
+                   error_name(s->error));
+    if (!s) forward.resources.push_back(res);
+    screened->push_back(std::move(s));
+  }
+  if (forward.resources.empty() || !controller_) {
+    if (!controller_)
+      for (auto& s : *screened)
+        if (!s) s = Screened{ErrorCode::NOT_CONTROLLER, std::string(error_message(ErrorCode::NOT_CONTROLLER))};
+    return send(*req, respond, reassemble<AlterConfigsResponse>(request->resources, *screened, nullptr));
+  }
+  controller_->alter_configs(std::move(forward), req->api_version, [req, respond, request, screened](AlterConfigsResponse r) mutable {
+    send(*req, respond, reassemble(request->resources, *screened, &r));
+  });
+}
+
+// ---------------------------------------------------------------- reassignments, unregistration
+
+void RequestHandler::handle_alter_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond) {
+  AlterPartitionReassignmentsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!controller_) {
+    AlterPartitionReassignmentsResponse resp;
+    resp.error_code = code(ErrorCode::NOT_CONTROLLER);
+    resp.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
+    return send(*req, respond, resp);
+  }
+  controller_->alter_partition_reassignments(std::move(request), req->api_version,
+                                             [req, respond](AlterPartitionReassignmentsResponse r) mutable { send(*req, respond, r); });
+}
+
+void RequestHandler::handle_list_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond) {
+  ListPartitionReassignmentsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!controller_) {
+    ListPartitionReassignmentsResponse resp;
+    resp.error_code = code(ErrorCode::NOT_CONTROLLER);
+    resp.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
+    return send(*req, respond, resp);
+  }
+  controller_->list_partition_reassignments(std::move(request), req->api_version,
+                                            [req, respond](ListPartitionReassignmentsResponse r) mutable { send(*req, respond, r); });
+}
+
+void RequestHandler::handle_unregister_broker(std::shared_ptr<net::Request> req, net::Respond respond) {
+  UnregisterBrokerRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!controller_) {
+    UnregisterBrokerResponse resp;
+    resp.error_code = code(ErrorCode::NOT_CONTROLLER);
+    resp.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
+    return send(*req, respond, resp);
+  }
+  controller_->unregister_broker(std::move(request), req->api_version,
+                                 [req, respond](UnregisterBrokerResponse r) mutable { send(*req, respond, r); });
+}
+
+// ---------------------------------------------------------------- DescribeConfigs
+
+void RequestHandler::handle_describe_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
+  DescribeConfigsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  DescribeConfigsResponse resp;
+  auto image = replicas_.image();
+  BrokerConfigLayers layers;
+  layers.per_broker = image->configs_of(metadata::ConfigResourceType::BROKER, std::to_string(config_.node_id));
+  layers.cluster_default = image->configs_of(metadata::ConfigResourceType::BROKER, "");
+  layers.static_configs = config_.static_configs;
+  for (const auto& res : request.resources) {
+    DescribeConfigsResponse::DescribeConfigsResult out;
+    out.resource_type = res.resource_type;
+    out.resource_name = res.resource_name;
+    out.error_message = std::nullopt;
+    auto wanted = [&](const std::string& name) {
+      return !res.configuration_keys.has_value() ||
+             std::find(res.configuration_keys->begin(), res.configuration_keys->end(), name) != res.configuration_keys->end();
+    };
+    auto add_all = [&](const std::vector<DescribedConfig>& configs) {
+      for (const auto& d : configs) {
+        if (!wanted(d.name)) continue;
+        DescribeConfigsResponse::DescribeConfigsResourceResult c;
+        c.name = d.name;
+        c.value = d.value;
+        c.read_only = d.read_only;
+        c.is_default = d.source == kDefaultConfig;
+        c.config_source = d.source;
+        c.is_sensitive = d.sensitive;
+        c.config_type = static_cast<int8_t>(d.type);
+        c.documentation = std::nullopt;
+        if (request.include_synonyms)
+          for (const auto& s : d.synonyms) {
+            DescribeConfigsResponse::DescribeConfigsSynonym x;
+            x.name = s.name;
+            x.value = s.value;
+            x.source = s.source;
+            c.synonyms.push_back(std::move(x));
+          }
+        out.configs.push_back(std::move(c));
+      }
+    };
+    if (res.resource_type == kTopic) {
+      if (!image->topic(res.resource_name)) {
+        out.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        out.error_message = "The topic '" + res.resource_name + "' does not exist.";
+      } else {
+        add_all(describe_topic_configs(layers, image->topic_configs(res.resource_name)));
+      }
+    } else if (res.resource_type == kBroker) {
+      if (!res.resource_name.empty() && res.resource_name != std::to_string(config_.node_id)) {
+        out.error_code = code(ErrorCode::INVALID_REQUEST);
+        out.error_message = "Unexpected broker id, expected " + std::to_string(config_.node_id) + " or empty string, but received " +
+                            res.resource_name;
+      } else {
+        // "": the cluster-wide dynamic defaults only; "<id>": everything this broker runs with.
+        add_all(describe_broker_configs(layers, !res.resource_name.empty()));
+      }
+    } else if (res.resource_type == kBrokerLogger) {  // no per-logger levels exposed
+    } else {
+      out.error_code = code(ErrorCode::INVALID_REQUEST);
+      out.error_message = "Unsupported resource type " + std::to_string(res.resource_type);
+    }
+    resp.results.push_back(std::move(out));
+  }
+  send(*req, respond, resp);
+}
+
+}  // namespace flotilla::broker

@@ -1,0 +1,97 @@
+// DescribeLogDirs (key 35, v0-4): for every directory of log.dirs, its
+// partition logs and their sizes, and (v4+) the file system's total and
+// usable bytes, as Kafka's ReplicaManager.describeLogDirs answers.
+//
+// The partitions listed are this broker's replicas (each Partition's log
+// lives in one log dir: the parent of its directory); the metadata log is the
+// Raft layer's, not a partition log, so it is not listed, as in Kafka.
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "broker/api_util.h"
+#include "broker/request_handler.h"
+#include "protocol/messages.h"
+
+namespace flotilla::broker {
+
+namespace {
+
+// A directory's absolute form, as Kafka reports it (Path.toAbsolutePath:
+// made absolute, not resolved through links); "a/b/" and "a/b" are one dir.
+std::string absolute_dir(const std::filesystem::path& p) {
+  std::filesystem::path a = std::filesystem::absolute(p).lexically_normal();
+  std::string s = a.string();
+  if (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+// Kafka clamps FileStore sizes that overflow a signed long to Long.MAX_VALUE.
+int64_t clamp_bytes(unsigned long long blocks, unsigned long long block_size) {
+  if (block_size != 0 && blocks > static_cast<unsigned long long>(INT64_MAX) / block_size) return INT64_MAX;
+  return static_cast<int64_t>(blocks * block_size);
+}
+
+}  // namespace
+
+void RequestHandler::handle_describe_log_dirs(std::shared_ptr<net::Request> req, net::Respond respond) {
+  msg::DescribeLogDirsRequest request;
+  if (!api::decode(*req, request)) return api::close_connection(respond);
+
+  // Null Topics means every partition this broker has a log for.
+  std::set<std::pair<std::string, int32_t>> wanted;
+  const bool all = !request.topics.has_value();
+  if (!all)
+    for (const auto& t : *request.topics)
+      for (int32_t p : t.partitions) wanted.emplace(t.topic, p);
+
+  // dir -> topic -> partition -> size. Sorted, so the answer is stable.
+  std::map<std::string, std::map<std::string, std::map<int32_t, int64_t>>> by_dir;
+  for (Partition* p : replicas_.partitions()) {
+    if (!p || !p->log) continue;
+    if (!all && !wanted.count({p->topic, p->index})) continue;
+    by_dir[absolute_dir(p->log->dir().parent_path())][p->topic][p->index] = p->log->size_bytes();
+  }
+
+  msg::DescribeLogDirsResponse resp;
+  std::set<std::string> seen;
+  for (const auto& configured : config_.log_dirs) {
+    std::string dir = absolute_dir(configured);
+    if (!seen.insert(dir).second) continue;  // Kafka answers per distinct dir
+    msg::DescribeLogDirsResponse::DescribeLogDirsResult result;
+    result.log_dir = dir;
+    struct statvfs st{};
+    if (::statvfs(dir.c_str(), &st) != 0) {
+      // The directory cannot be read: Kafka reports an offline dir this way.
+      result.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);
+      resp.results.push_back(std::move(result));
+      continue;
+    }
+    result.total_bytes = clamp_bytes(st.f_blocks, st.f_frsize);
+    result.usable_bytes = clamp_bytes(st.f_bavail, st.f_frsize);
+    if (auto it = by_dir.find(dir); it != by_dir.end()) {
+      for (const auto& [topic, parts] : it->second) {
+        msg::DescribeLogDirsResponse::DescribeLogDirsTopic t;
+        t.name = topic;
+        for (const auto& [index, size] : parts) {
+          msg::DescribeLogDirsResponse::DescribeLogDirsPartition dp;
+          dp.partition_index = index;
+          dp.partition_size = size;
+          // Kafka: max(high watermark - log end offset, 0) for a current
+          // (non-future) log, which is always 0; no future logs here.
+          dp.offset_lag = 0;
+          dp.is_future_key = false;
+          t.partitions.push_back(dp);
+        }
+        result.topics.push_back(std::move(t));
+      }
+    }
+    resp.results.push_back(std::move(result));
+  }
+  api::send(*req, respond, resp);
+}
+
+}  // namespace flotilla::broker

@@ -1,0 +1,91 @@
+#include "storage/leader_epoch_cache.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "storage/log.h"
+
+namespace flotilla::storage {
+
+LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir) : path_(std::move(dir) / kFileName) {
+  std::ifstream in(path_);
+  if (!in) return;
+  std::string line;
+  std::vector<EpochEntry> loaded;
+  bool ok = static_cast<bool>(std::getline(in, line)) && line == "0";
+  size_t n = 0;
+  if (ok) ok = static_cast<bool>(std::getline(in, line)) && (std::istringstream(line) >> n);
+  for (size_t i = 0; ok && i < n; ++i) {
+    EpochEntry e;
+    ok = static_cast<bool>(std::getline(in, line)) && static_cast<bool>(std::istringstream(line) >> e.epoch >> e.start_offset);
+    if (ok && !loaded.empty()) ok = e.epoch > loaded.back().epoch && e.start_offset >= loaded.back().start_offset;
+    if (ok) loaded.push_back(e);
+  }
+  if (!ok) {
+    spdlog::warn("[LeaderEpochCache] Ignoring malformed {}", path_.string());
+    return;
+  }
+  entries_ = std::move(loaded);
+}
+
+void LeaderEpochCache::assign(int32_t epoch, int64_t start_offset) {
+  if (!entries_.empty() && epoch <= entries_.back().epoch) return;
+  while (!entries_.empty() && entries_.back().start_offset > start_offset) entries_.pop_back();
+  // Two epochs starting at one offset: the earlier wrote nothing; keep the newer only.
+  if (!entries_.empty() && entries_.back().start_offset == start_offset) entries_.pop_back();
+  entries_.push_back({epoch, start_offset});
+  persist();
+}
+
+void LeaderEpochCache::truncate_from_end(int64_t end_offset) {
+  size_t before = entries_.size();
+  while (!entries_.empty() && entries_.back().start_offset >= end_offset) entries_.pop_back();
+  if (entries_.size() != before) persist();
+}
+
+void LeaderEpochCache::truncate_from_start(int64_t start_offset) {
+  size_t first_kept = 0;
+  while (first_kept + 1 < entries_.size() && entries_[first_kept + 1].start_offset <= start_offset) ++first_kept;
+  if (first_kept == 0 && (entries_.empty() || entries_[0].start_offset >= start_offset)) return;
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<long>(first_kept));
+  if (entries_[0].start_offset < start_offset) entries_[0].start_offset = start_offset;
+  persist();
+}
+
+void LeaderEpochCache::clear() {
+  if (entries_.empty()) return;
+  entries_.clear();
+  persist();
+}
+
+std::optional<EpochEntry> LeaderEpochCache::latest() const {
+  if (entries_.empty()) return std::nullopt;
+  return entries_.back();
+}
+
+std::pair<int32_t, int64_t> LeaderEpochCache::end_offset_for(int32_t epoch, int64_t log_end_offset) const {
+  if (epoch < 0 || entries_.empty()) return {-1, -1};
+  if (epoch == entries_.back().epoch) return {epoch, log_end_offset};
+  // The first entry with a larger epoch: the requested epoch ends where it starts.
+  auto higher = std::find_if(entries_.begin(), entries_.end(), [&](const EpochEntry& e) { return e.epoch > epoch; });
+  if (higher == entries_.end()) return {-1, -1};  // newer than anything this log has seen
+  if (higher == entries_.begin()) return {epoch, higher->start_offset};
+  return {std::prev(higher)->epoch, higher->start_offset};
+}
+
+void LeaderEpochCache::persist() {
+  std::ostringstream out;
+  out << "0\n" << entries_.size() << "\n";
+  for (const auto& e : entries_) out << e.epoch << " " << e.start_offset << "\n";
+  try {
+    write_file_atomically(path_, out.str());
+  } catch (const std::exception& ex) {
+    // The cache in memory stays right; a restart would then truncate to the HW.
+    spdlog::error("[LeaderEpochCache] Cannot write {}: {}", path_.string(), ex.what());
+  }
+}
+
+}  // namespace flotilla::storage

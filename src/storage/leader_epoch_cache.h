@@ -1,0 +1,64 @@
+// A partition's leader epochs: for each leader epoch, the first offset written
+// in it (Kafka's `leader-epoch-checkpoint` in the partition directory:
+// "0\n<count>\n<epoch> <start offset>\n..."). It answers OffsetForLeaderEpoch —
+// "where does epoch E end in this log?" — which is how a returning replica
+// finds the point where its log diverged from the leader's (KIP-101, KIP-279).
+//
+// Invariants: entries are strictly increasing in epoch and non-decreasing in
+// start offset; every start offset is < the log end offset once truncate_from_end
+// has been applied for a truncation. The file is rewritten atomically on every
+// change (changes come with leader elections and truncations: rare).
+//
+// Threading: the owning partition's thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace flotilla::storage {
+
+struct EpochEntry {
+  int32_t epoch = -1;
+  int64_t start_offset = 0;
+  bool operator==(const EpochEntry&) const = default;
+};
+
+class LeaderEpochCache {
+ public:
+  // Loads `dir/leader-epoch-checkpoint` if present (a malformed file is logged
+  // and treated as empty: the replica then truncates to its high watermark).
+  explicit LeaderEpochCache(std::filesystem::path dir);
+
+  // Epoch `epoch` starts at `start_offset`. Ignored if not newer than the
+  // latest epoch. Entries at or after `start_offset` (from a log that was
+  // truncated under them) are dropped first.
+  void assign(int32_t epoch, int64_t start_offset);
+  // The log was truncated to end at `end_offset`: entries starting at or after it go.
+  void truncate_from_end(int64_t end_offset);
+  // The log now starts at `start_offset` (retention, DeleteRecords): earlier
+  // entries collapse into one starting there.
+  void truncate_from_start(int64_t start_offset);
+  void clear();
+
+  std::optional<EpochEntry> latest() const;
+  int32_t latest_epoch() const { return entries_.empty() ? -1 : entries_.back().epoch; }
+  // OffsetForLeaderEpoch's answer for `epoch` on a log ending at `log_end_offset`:
+  // (the largest epoch <= `epoch`, the start offset of the first epoch after
+  // it) — the log end for the latest epoch; `epoch` itself if it precedes every
+  // entry; (-1, -1) if it is newer than every entry or there are none.
+  std::pair<int32_t, int64_t> end_offset_for(int32_t epoch, int64_t log_end_offset) const;
+
+  const std::vector<EpochEntry>& entries() const { return entries_; }
+  static constexpr const char* kFileName = "leader-epoch-checkpoint";
+
+ private:
+  void persist();
+
+  std::filesystem::path path_;
+  std::vector<EpochEntry> entries_;
+};
+
+}  // namespace flotilla::storage

@@ -1,0 +1,331 @@
+// `flotilla configs` (Kafka's kafka-configs.sh) for topics and brokers:
+// --describe prints a resource's dynamic configs (or --all of them) with their
+// synonyms; --alter applies --delete-config and --add-config (or
+// --add-config-file) with IncrementalAlterConfigs. A broker resource is sent
+// to that broker (a broker only describes and screens its own configs); the
+// cluster default (--entity-default / --broker-defaults) and topics to any.
+#include <algorithm>
+#include <map>
+#include <ostream>
+#include <regex>
+#include <set>
+
+#include "server/config.h"
+#include "tools/admin_util.h"
+#include "tools/commands.h"
+#include "tools/kafka_client.h"
+
+namespace flotilla::tools {
+
+namespace {
+
+// Errors Kafka's ConfigCommand prints as their message alone (IllegalArgumentException,
+// InvalidConfigurationException).
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// A request that failed on the server: printed as Kafka prints an ExecutionException.
+class ServerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+constexpr int8_t kTopic = 2, kBroker = 4;
+constexpr int8_t kSet = 0, kDelete = 1;
+
+const char* source_name(int8_t s) {
+  switch (s) {
+    case 1: return "DYNAMIC_TOPIC_CONFIG";
+    case 2: return "DYNAMIC_BROKER_CONFIG";
+    case 3: return "DYNAMIC_DEFAULT_BROKER_CONFIG";
+    case 4: return "STATIC_BROKER_CONFIG";
+    case 5: return "DEFAULT_CONFIG";
+    case 6: return "DYNAMIC_BROKER_LOGGER_CONFIG";
+    case 7: return "DYNAMIC_CLIENT_METRICS_CONFIG";
+    case 8: return "DYNAMIC_GROUP_CONFIG";
+    default: return "UNKNOWN";
+  }
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n\f");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n\f") - b + 1);
+}
+
+// --add-config "k1=v1,k2=[v2,v3]": split on commas outside brackets, then on
+// the first "=", brackets dropped from values (Kafka's parseConfigsToBeAdded).
+std::map<std::string, std::string> parse_add_config(const std::string& s) {
+  std::vector<std::string> items;
+  std::string cur;
+  int depth = 0;
+  for (char c : s) {
+    if (c == '[') ++depth;
+    if (c == ']') depth = std::max(0, depth - 1);
+    if (c == ',' && depth == 0) {
+      items.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  items.push_back(cur);
+  std::map<std::string, std::string> out;
+  for (const auto& item : items) {
+    size_t eq = std::string::npos;
+    int d = 0;
+    int count = 0;
+    for (size_t i = 0; i < item.size(); ++i) {
+      if (item[i] == '[') ++d;
+      if (item[i] == ']') d = std::max(0, d - 1);
+      if (item[i] == '=' && d == 0) {
+        if (eq == std::string::npos) eq = i;
+        ++count;
+      }
+    }
+    if (count != 1)
+      throw UsageError("requirement failed: Invalid entity config: all configs to be added must be in the format \"key=val\" or  "
+                       "\"key=[val1,val2]\" to group values which contain commas.");
+    std::string key = trim(item.substr(0, eq));
+    std::string value = item.substr(eq + 1);
+    value.erase(std::remove_if(value.begin(), value.end(), [](char c) { return c == '[' || c == ']'; }), value.end());
+    out[key] = trim(value);
+  }
+  for (const auto& [k, v] : out)
+    if (!std::regex_match(k, std::regex("[a-zA-Z0-9._-]*"))) throw UsageError("Invalid character found for config key: " + k);
+  return out;
+}
+
+struct Resource {
+  std::string entity_type;  // "topics" | "brokers"
+  std::string name;         // "" = the brokers' cluster default
+  int8_t type() const { return entity_type == "topics" ? kTopic : kBroker; }
+};
+
+// The connection a resource's requests go to.
+Connection& connection_for(KafkaClient& client, const Resource& r) {
+  if (r.type() == kBroker && !r.name.empty()) return client.broker(std::stoi(r.name));
+  return client.any();
+}
+
+msg::DescribeConfigsResponse::DescribeConfigsResult describe(KafkaClient& client, const Resource& r) {
+  Connection& c = connection_for(client, r);
+  msg::DescribeConfigsRequest req;
+  msg::DescribeConfigsRequest::DescribeConfigsResource res;
+  res.resource_type = r.type();
+  res.resource_name = r.name;
+  res.configuration_keys = std::nullopt;
+  req.resources.push_back(res);
+  req.include_synonyms = true;
+  int16_t v = c.version_for(msg::DescribeConfigsRequest::kApiKey);
+  auto resp = c.call(req, v).first;
+  if (resp.results.size() != 1) throw ServerError("org.apache.kafka.common.errors.UnknownServerException: unexpected DescribeConfigs answer");
+  const auto& out = resp.results[0];
+  if (out.error_code != 0) throw ServerError(kafka_exception(out.error_code, out.error_message));
+  return out;
+}
+
+// The dynamic source of the resource's own configs (what --describe shows without --all).
+int8_t dynamic_source(const Resource& r) {
+  if (r.type() == kTopic) return 1;
+  return r.name.empty() ? 3 : 2;
+}
+
+}  // namespace
+
+int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
+  std::string args;
+  for (const auto& a : o.raw_args) args += (args.empty() ? "" : " ") + a;
+  try {
+    // Kafka's ConfigCommandOptions.checkArgs.
+    if (int(o.alter) + int(o.describe) != 1) throw UsageError("Command must include exactly one action: --describe, --alter");
+    if (o.describe && o.add_config) throw UsageError("Option \"[describe]\" can't be used with option \"[add-config]\"");
+    if (o.describe && !o.delete_config.empty()) throw UsageError("Option \"[describe]\" can't be used with option \"[delete-config]\"");
+    if (!o.bootstrap_server) throw UsageError("One of the required --bootstrap-server or --bootstrap-controller arguments must be specified");
+
+    std::vector<std::string> types = o.entity_types;
+    std::vector<std::string> names = o.entity_names;
+    if (o.entity_default) names.push_back("");
+    bool specific = o.topic || o.broker || o.broker_defaults;
+    if ((!o.entity_types.empty() || !o.entity_names.empty() || o.entity_default) && specific)
+      throw UsageError("--entity-{type,name,default} should not be used in conjunction with specific entity flags");
+    if (o.topic) {
+      types.push_back("topics");
+      names.push_back(*o.topic);
+    }
+    if (o.broker) {
+      types.push_back("brokers");
+      names.push_back(*o.broker);
+    }
+    if (o.broker_defaults) {
+      types.push_back("brokers");
+      names.push_back("");
+    }
+    std::set<std::string> distinct(types.begin(), types.end());
+    if (distinct.size() != types.size()) throw UsageError("Duplicate entity type(s) specified: " + types.back());
+    for (const auto& t : types)
+      if (t != "topics" && t != "brokers")
+        throw UsageError("Invalid entity type " + t +
+                         ", the entity type must be one of topics, brokers (users, clients, ips, broker-loggers, client-metrics and groups "
+                         "are not supported by this tool) with a --bootstrap-server or --bootstrap-controller argument");
+    if (types.empty()) throw UsageError("At least one entity type must be specified");
+    if (types.size() > 1) throw UsageError("Only 'users' and 'clients' entity types may be specified together");
+    const std::string entity_type = types.front();
+    bool has_name = std::any_of(names.begin(), names.end(), [](const std::string& n) { return !n.empty(); });
+    bool has_default = std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.empty(); });
+    if (has_name && entity_type == "brokers")
+      for (const auto& n : names)
+        if (!n.empty()) {
+          try {
+            size_t pos = 0;
+            std::stoi(n, &pos);
+            if (pos != n.size()) throw std::invalid_argument(n);
+          } catch (const std::exception&) {
+            throw UsageError("The entity name for brokers must be a valid integer broker id, but it is: " + n);
+          }
+        }
+    if (o.alter) {
+      if (entity_type == "brokers") {
+        if (!has_name && !has_default)
+          throw UsageError("an entity-name or default entity must be specified with --alter of users, clients, brokers or ips");
+      } else if (!has_name) {
+        throw UsageError("an entity name must be specified with --alter of " + entity_type);
+      }
+      if (o.add_config && o.add_config_file) throw UsageError("Only one of --add-config or --add-config-file must be specified");
+      if (!o.add_config && !o.add_config_file && o.delete_config.empty())
+        throw UsageError("At least one of --add-config, --add-config-file, or --delete-config must be specified with --alter");
+      if (names.size() != types.size()) throw UsageError("An entity name must be specified for every entity type");
+    }
+
+    ClientOptions copts;
+    copts.client_id = "flotilla-configs";
+    if (o.command_config) {
+      auto props = server::load_properties_file(*o.command_config);
+      if (auto it = props.find("request.timeout.ms"); it != props.end()) copts.request_timeout_ms = std::stoi(it->second);
+      if (auto it = props.find("client.id"); it != props.end()) copts.client_id = it->second;
+    }
+    KafkaClient client(*o.bootstrap_server, copts);
+
+    if (o.describe) {
+      std::vector<Resource> resources;
+      if (!names.empty()) {
+        resources.push_back(Resource{entity_type, names.front()});
+      } else if (entity_type == "topics") {
+        ClusterInfo ci = client.metadata(std::nullopt);
+        for (const auto& [name, t] : ci.topics) resources.push_back(Resource{entity_type, name});
+      } else {
+        ClusterInfo ci = client.metadata(std::vector<std::string>{});
+        for (const auto& [id, b] : ci.brokers) resources.push_back(Resource{entity_type, std::to_string(id)});
+        resources.push_back(Resource{entity_type, ""});
+      }
+      for (const auto& r : resources) {
+        if (r.type() == kBroker && r.name.empty())
+          out << "Default configs for " << entity_type << " in the cluster are:\n";
+        else
+          out << (o.all ? "All" : "Dynamic") << " configs for " << entity_type.substr(0, entity_type.size() - 1) << " " << r.name << " are:\n";
+        if (r.type() == kBroker && !r.name.empty()) client.metadata(std::vector<std::string>{});
+        auto result = describe(client, r);
+        std::vector<const msg::DescribeConfigsResponse::DescribeConfigsResourceResult*> entries;
+        for (const auto& c : result.configs)
+          if (o.all || c.config_source == dynamic_source(r)) entries.push_back(&c);
+        std::sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->name < b->name; });
+        for (const auto* c : entries) {
+          std::string syn;
+          for (const auto& s : c->synonyms)
+            syn += (syn.empty() ? "" : ", ") + std::string(source_name(s.source)) + ":" + s.name + "=" + s.value.value_or("null");
+          out << "  " << c->name << "=" << c->value.value_or("null") << " sensitive=" << (c->is_sensitive ? "true" : "false")
+              << " synonyms={" << syn << "}\n";
+        }
+      }
+      return 0;
+    }
+
+    // --alter
+    Resource r{entity_type, names.front()};
+    std::map<std::string, std::string> to_add;
+    if (o.add_config) to_add = parse_add_config(*o.add_config);
+    if (o.add_config_file) {
+      to_add = server::load_properties_file(*o.add_config_file);
+      for (const auto& [k, v] : to_add)
+        if (!std::regex_match(k, std::regex("[a-zA-Z0-9._-]*"))) throw UsageError("Invalid character found for config key: " + k);
+    }
+    std::vector<std::string> to_delete;
+    for (const auto& d : o.delete_config) {
+      size_t start = 0;
+      for (;;) {
+        size_t comma = d.find(',', start);
+        std::string k = trim(d.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (!k.empty()) to_delete.push_back(k);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+    if (r.type() == kBroker && !r.name.empty()) client.metadata(std::vector<std::string>{});
+    // Only configs set on the resource itself can be deleted.
+    auto current = describe(client, r);
+    std::vector<std::string> invalid;
+    for (const auto& k : to_delete) {
+      bool found = false;
+      for (const auto& c : current.configs) found |= c.name == k && c.config_source == dynamic_source(r);
+      if (!found) invalid.push_back(k);
+    }
+    if (!invalid.empty()) {
+      std::string s;
+      for (const auto& k : invalid) s += (s.empty() ? "" : ",") + k;
+      throw UsageError("Invalid config(s): " + s);
+    }
+
+    Connection& c = connection_for(client, r);
+    msg::IncrementalAlterConfigsRequest req;
+    msg::IncrementalAlterConfigsRequest::AlterConfigsResource res;
+    res.resource_type = r.type();
+    res.resource_name = r.name;
+    for (const auto& k : to_delete) {
+      msg::IncrementalAlterConfigsRequest::AlterableConfig x;
+      x.name = k;
+      x.config_operation = kDelete;
+      x.value = "";
+      res.configs.push_back(x);
+    }
+    for (const auto& [k, v] : to_add) {
+      msg::IncrementalAlterConfigsRequest::AlterableConfig x;
+      x.name = k;
+      x.config_operation = kSet;
+      x.value = v;
+      res.configs.push_back(x);
+    }
+    req.resources.push_back(res);
+    int16_t v;
+    try {
+      v = admin_version<msg::IncrementalAlterConfigsRequest>(c);
+    } catch (const KafkaError&) {
+      throw UsageError(
+          "The INCREMENTAL_ALTER_CONFIGS API is not supported by the cluster. The API is supported starting from version 2.3.0. You may "
+          "want to use an older version of this tool to interact with your cluster, or upgrade your brokers to version 2.3.0 or newer to "
+          "avoid this error.");
+    }
+    auto resp = c.call(req, v).first;
+    for (const auto& x : resp.responses)
+      if (x.error_code != 0) throw ServerError(kafka_exception(x.error_code, x.error_message));
+    if (!r.name.empty())
+      out << "Completed updating config for " << entity_type.substr(0, entity_type.size() - 1) << " " << r.name << ".\n";
+    else
+      out << "Completed updating default config for " << entity_type << " in the cluster.\n";
+    return 0;
+  } catch (const UsageError& e) {
+    err << e.what() << "\n";
+  } catch (const ServerError& e) {
+    err << "Error while executing config command with args '" << args << "'\n";
+    err << "java.util.concurrent.ExecutionException: " << e.what() << "\n";
+  } catch (const KafkaError& e) {
+    err << "Error while executing config command with args '" << args << "'\n";
+    err << kafka_exception(code(e.code()), std::string(e.what())) << "\n";
+  } catch (const std::exception& e) {
+    err << "Error while executing config command with args '" << args << "'\n";
+    err << e.what() << "\n";
+  }
+  return 1;
+}
+
+}  // namespace flotilla::tools

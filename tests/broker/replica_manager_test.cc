@@ -1,0 +1,171 @@
+// ReplicaManager's replication rules without a network: the leader's high
+// watermark over the ISR, the purgatory, a follower's appends, truncation and
+// leader epochs.
+#include "broker/replica_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "metadata/delta.h"
+
+using namespace flotilla;
+using namespace flotilla::broker;
+namespace fs = std::filesystem;
+
+namespace {
+
+const Uuid kTopic = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAA");
+
+msg::RegisterBrokerRecord broker(int32_t id) {
+  msg::RegisterBrokerRecord r;
+  r.broker_id = id;
+  r.broker_epoch = 10 + id;
+  r.incarnation_id = Uuid::random();
+  msg::RegisterBrokerRecord::BrokerEndpoint e;
+  e.name = "PLAINTEXT";
+  e.host = "127.0.0.1";
+  e.port = 1;  // never connected to: the io_context is not run
+  r.end_points.push_back(e);
+  r.fenced = false;
+  return r;
+}
+
+struct Fixture : ::testing::Test {
+  fs::path dir = fs::temp_directory_path() / ("rm-test-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+  asio::io_context io;
+  std::unique_ptr<storage::LogManager> logs;
+  std::unique_ptr<ReplicaManager> rm;
+  std::shared_ptr<const metadata::MetadataImage> image = std::make_shared<metadata::MetadataImage>();
+
+  void SetUp() override {
+    fs::create_directories(dir);
+    BrokerConfig c;
+    c.node_id = 1;
+    c.log_dirs = {dir.string()};
+    logs = std::make_unique<storage::LogManager>(c.log_dirs, storage::LogConfig{});
+    rm = std::make_unique<ReplicaManager>(io, c, *logs);
+  }
+  void TearDown() override {
+    rm->shutdown();
+    rm.reset();
+    logs.reset();
+    fs::remove_all(dir);
+  }
+  // The partition t-0 with `replicas`, led by `leader` (epoch bumps on a change).
+  void publish(std::vector<int32_t> replicas, int32_t leader, std::vector<int32_t> isr, bool first) {
+    metadata::MetadataDelta d(image);
+    if (first) {
+      for (int32_t id : {1, 2, 3}) d.replay(broker(id));
+      msg::TopicRecord t;
+      t.name = "t";
+      t.topic_id = kTopic;
+      d.replay(t);
+      msg::PartitionRecord p;
+      p.topic_id = kTopic;
+      p.partition_id = 0;
+      p.replicas = replicas;
+      p.isr = isr;
+      p.leader = leader;
+      p.leader_epoch = 0;
+      p.partition_epoch = 0;
+      d.replay(p);
+    } else {
+      msg::PartitionChangeRecord c;
+      c.topic_id = kTopic;
+      c.partition_id = 0;
+      c.isr = isr;
+      if (leader != rm->find("t", 0)->leader_id) c.leader = leader;
+      d.replay(c);
+    }
+    image = d.apply();
+    rm->publish(d, image);
+  }
+  void append(int n) {
+    Partition* p = rm->find("t", 0);
+    records::BatchBuilder b;
+    for (int i = 0; i < n; ++i) {
+      std::string v = "v" + std::to_string(i);
+      b.add(1000 + i, std::nullopt, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+    }
+    auto bytes = b.build();
+    ASSERT_EQ(rm->append(*p, bytes).error, ErrorCode::NONE);
+  }
+};
+
+}  // namespace
+
+TEST_F(Fixture, LeaderHighWatermarkIsTheSmallestLogEndOffsetInTheIsr) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  Partition* p = rm->find("t", 0);
+  ASSERT_TRUE(p && p->is_leader(1));
+  EXPECT_EQ(p->epochs->latest_epoch(), 0);
+  append(3);
+  EXPECT_EQ(p->high_watermark(), 0);  // followers not heard from yet
+  rm->on_follower_fetch(*p, 2, 12, 3);
+  EXPECT_EQ(p->high_watermark(), 0);
+  rm->on_follower_fetch(*p, 3, 13, 2);
+  EXPECT_EQ(p->high_watermark(), 2);
+  rm->on_follower_fetch(*p, 3, 13, 3);
+  EXPECT_EQ(p->high_watermark(), 3);
+  // A fetch offset past the leader's end does not count beyond it.
+  rm->on_follower_fetch(*p, 2, 12, 99);
+  EXPECT_EQ(p->followers[2].log_end_offset, 3);
+}
+
+TEST_F(Fixture, ShrunkIsrLetsTheHighWatermarkMoveAndWakesTheWaiter) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  Partition* p = rm->find("t", 0);
+  append(5);
+  rm->on_follower_fetch(*p, 2, 12, 5);
+  bool completed = false, expired = false;
+  rm->delay(INT64_MAX / 2, {ReplicaManager::key("t", 0)}, [&] { return completed = rm->find("t", 0)->high_watermark() >= 5; },
+            [&] { expired = true; });
+  EXPECT_FALSE(completed);
+  publish({1, 2, 3}, 1, {1, 2}, false);  // the controller took 3 out of the ISR
+  EXPECT_TRUE(completed);
+  EXPECT_FALSE(expired);
+  EXPECT_EQ(p->high_watermark(), 5);
+}
+
+TEST_F(Fixture, LosingLeadershipWakesWaitersAndFollowerAppendsKeepEpochs) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  append(2);
+  int wakes = 0;
+  rm->delay(INT64_MAX / 2, {ReplicaManager::key("t", 0)}, [&] {
+    ++wakes;
+    return !rm->find("t", 0)->is_leader(1);
+  }, [] {});
+  publish({1, 2, 3}, 2, {2, 3}, false);  // broker 2 leads at epoch 1
+  Partition* p = rm->find("t", 0);
+  EXPECT_FALSE(p->is_leader(1));
+  EXPECT_EQ(p->leader_epoch, 1);
+  EXPECT_GE(wakes, 1);
+  // The leader's log diverged after offset 1: truncate, then take its batches.
+  rm->truncate_to(*p, 1);
+  EXPECT_EQ(p->log->log_end_offset(), 0);  // batch boundaries: the 2-record batch went whole
+  records::BatchBuilder b(records::Compression::NONE, 0);
+  b.set_partition_leader_epoch(1);
+  std::string v = "x";
+  b.add(5, std::nullopt, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+  b.add(6, std::nullopt, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+  auto bytes = b.build();
+  rm->append_as_follower(*p, bytes, /*leader_hw=*/10, /*leader_log_start=*/0);
+  EXPECT_EQ(p->log->log_end_offset(), 2);
+  EXPECT_EQ(p->high_watermark(), 2);  // capped at its own log end
+  EXPECT_EQ(p->epochs->latest_epoch(), 1);
+  EXPECT_EQ(rm->end_offset_for_epoch(*p, 1), std::make_pair(1, int64_t{2}));
+}
+
+TEST_F(Fixture, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
+  publish({1, 2}, 1, {1, 2}, true);
+  Partition* p = rm->find("t", 0);
+  append(4);
+  rm->on_follower_fetch(*p, 2, 12, 4, 0);
+  EXPECT_EQ(p->high_watermark(), 4);
+  rm->delete_records_before(*p, 3);
+  EXPECT_EQ(p->log->log_start_offset(), 3);
+  EXPECT_EQ(rm->low_watermark(*p), 0);
+  rm->on_follower_fetch(*p, 2, 12, 4, 3);
+  EXPECT_EQ(rm->low_watermark(*p), 3);
+}

@@ -1,0 +1,78 @@
+#include "storage/leader_epoch_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using flotilla::storage::EpochEntry;
+using flotilla::storage::LeaderEpochCache;
+
+namespace {
+
+fs::path temp_dir() {
+  fs::path d = fs::temp_directory_path() / ("lec-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+  fs::create_directories(d);
+  return d;
+}
+
+}  // namespace
+
+TEST(LeaderEpochCache, AssignsPersistsAndReloads) {
+  auto d = temp_dir();
+  {
+    LeaderEpochCache c(d);
+    c.assign(0, 0);
+    c.assign(2, 10);
+    c.assign(1, 5);  // older than the latest: ignored
+    c.assign(5, 30);
+  }
+  std::ifstream in(d / "leader-epoch-checkpoint");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "0\n3\n0 0\n2 10\n5 30\n");
+  LeaderEpochCache again(d);
+  EXPECT_EQ(again.entries(), (std::vector<EpochEntry>{{0, 0}, {2, 10}, {5, 30}}));
+  fs::remove_all(d);
+}
+
+TEST(LeaderEpochCache, EndOffsetForAnswersLikeOffsetForLeaderEpoch) {
+  auto d = temp_dir();
+  LeaderEpochCache c(d);
+  EXPECT_EQ(c.end_offset_for(0, 0), std::make_pair(-1, int64_t{-1}));
+  c.assign(1, 0);
+  c.assign(3, 10);
+  c.assign(4, 25);
+  EXPECT_EQ(c.end_offset_for(4, 40), std::make_pair(4, int64_t{40}));  // the latest: the log end
+  EXPECT_EQ(c.end_offset_for(3, 40), std::make_pair(3, int64_t{25}));
+  EXPECT_EQ(c.end_offset_for(2, 40), std::make_pair(1, int64_t{10}));  // floor epoch 1 ends where 3 starts
+  EXPECT_EQ(c.end_offset_for(0, 40), std::make_pair(0, int64_t{0}));   // before every entry
+  EXPECT_EQ(c.end_offset_for(7, 40), std::make_pair(-1, int64_t{-1}));  // newer than anything here
+  EXPECT_EQ(c.end_offset_for(-1, 40), std::make_pair(-1, int64_t{-1}));
+  fs::remove_all(d);
+}
+
+TEST(LeaderEpochCache, TruncationDropsEntriesAndANewEpochReplacesOnesAtOrAfterItsStart) {
+  auto d = temp_dir();
+  LeaderEpochCache c(d);
+  c.assign(1, 0);
+  c.assign(2, 10);
+  c.assign(3, 20);
+  c.truncate_from_end(20);
+  EXPECT_EQ(c.entries(), (std::vector<EpochEntry>{{1, 0}, {2, 10}}));
+  c.assign(4, 10);  // epoch 2 wrote nothing that survived
+  EXPECT_EQ(c.entries(), (std::vector<EpochEntry>{{1, 0}, {4, 10}}));
+  c.truncate_from_start(12);
+  EXPECT_EQ(c.entries(), (std::vector<EpochEntry>{{4, 12}}));
+  LeaderEpochCache again(d);
+  EXPECT_EQ(again.entries(), (std::vector<EpochEntry>{{4, 12}}));
+  fs::remove_all(d);
+}
+
+TEST(LeaderEpochCache, MalformedFileIsIgnored) {
+  auto d = temp_dir();
+  std::ofstream(d / "leader-epoch-checkpoint") << "0\n2\n3 10\n1 20\n";  // epochs not increasing
+  LeaderEpochCache c(d);
+  EXPECT_TRUE(c.entries().empty());
+  fs::remove_all(d);
+}
