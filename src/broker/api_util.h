@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/bytes.h"
+#include "net/client.h"
 #include "net/server.h"
 #include "protocol/api.h"
 
@@ -17,6 +18,21 @@ void send(const net::Request& req, net::Respond& respond, const Msg& m) {
   r.header_version = static_cast<int16_t>(protocol::response_header_version(req.api_key, req.api_version));
   m.encode(r.body, req.api_version);
   respond(std::move(r));
+}
+
+// An encoded request for the inter-node client (net::Client), with the header
+// versions the API's version calls for.
+template <class Req>
+net::ClientRequest client_request(const Req& req, int16_t version) {
+  net::ClientRequest cr;
+  cr.api_key = Req::kApiKey;
+  cr.api_version = version;
+  cr.request_header_version = protocol::request_header_version(Req::kApiKey, version);
+  cr.response_header_version = protocol::response_header_version(Req::kApiKey, version);
+  ByteWriter w;
+  req.encode(w, version);
+  cr.body = std::move(w).take();
+  return cr;
 }
 
 inline void close_connection(net::Respond& respond) {

@@ -9,22 +9,11 @@
 
 namespace flotilla::broker {
 
+using api::client_request;
+
 namespace {
 constexpr int16_t kFetchVersion = 15;               // ReplicaState (id + broker epoch), topic ids
 constexpr int16_t kOffsetForLeaderEpochVersion = 4;  // ReplicaId, flexible
-
-template <class Req>
-net::ClientRequest client_request(const Req& req, int16_t version) {
-  net::ClientRequest cr;
-  cr.api_key = Req::kApiKey;
-  cr.api_version = version;
-  cr.request_header_version = protocol::request_header_version(Req::kApiKey, version);
-  cr.response_header_version = protocol::response_header_version(Req::kApiKey, version);
-  ByteWriter w;
-  req.encode(w, version);
-  cr.body = std::move(w).take();
-  return cr;
-}
 
 bool partition_moved(ErrorCode e) {
   return e == ErrorCode::NOT_LEADER_OR_FOLLOWER || e == ErrorCode::FENCED_LEADER_EPOCH || e == ErrorCode::UNKNOWN_LEADER_EPOCH ||

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/api_util.h"
 #include "common/clock.h"
 #include "protocol/api.h"
 
@@ -278,16 +279,8 @@ void ForwardingControllerChannel::attempt(std::shared_ptr<Call<Req, Resp>> call)
   int32_t target = active_controller_id();
   net::Client* client = target >= 0 && target != node_id_ ? client_for(target) : nullptr;
   if (!client) return retry_later(call);
-  net::ClientRequest cr;
-  cr.api_key = Req::kApiKey;
-  cr.api_version = call->version;
-  cr.request_header_version = protocol::request_header_version(Req::kApiKey, call->version);
-  cr.response_header_version = protocol::response_header_version(Req::kApiKey, call->version);
-  ByteWriter w;
-  call->request.encode(w, call->version);
-  cr.body = std::move(w).take();
   auto alive = alive_;
-  client->send(std::move(cr), [this, alive, call, target](net::ClientResponse r) {
+  client->send(broker::api::client_request(call->request, call->version), [this, alive, call, target](net::ClientResponse r) {
     if (!*alive) return;
     if (r.error) {
       spdlog::debug("[ForwardingChannel id={}] {} to controller {} failed: {}", node_id_, Req::kApiKey, target, r.error.message());
