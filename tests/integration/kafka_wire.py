@@ -252,3 +252,31 @@ def describe_quorum(bootstrap, timeout=2):
             r.tags()
         r.tags()
     return out
+
+
+def list_offset(bootstrap, topic, partition, timestamp):
+    """ListOffsets v1: (error, offset) for a timestamp (-1 latest, -2 earliest)."""
+    body = struct.pack(">i", -1) + struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1)
+    body += struct.pack(">iq", partition, timestamp)
+    with connect(bootstrap) as s:
+        request(s, 2, 1, body)
+        r = response(s)
+    pos = 4 + 4
+    tl = struct.unpack(">h", r[pos:pos + 2])[0]
+    pos += 2 + tl + 4
+    _, err, ts, off = struct.unpack(">ihqq", r[pos:pos + 22])
+    return err, off
+
+
+def delete_records_v0(bootstrap, topic, partition, offset, timeout_ms=10000):
+    """DeleteRecords v0: (error, low watermark) of one partition."""
+    body = struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1) + struct.pack(">iq", partition, offset)
+    body += struct.pack(">i", timeout_ms)
+    with connect(bootstrap, timeout=timeout_ms / 1000 + 5) as s:
+        request(s, 21, 0, body)
+        r = response(s)
+    pos = 4 + 4 + 4  # correlation id, throttle, topic count
+    tl = struct.unpack(">h", r[pos:pos + 2])[0]
+    pos += 2 + tl + 4
+    _, low, err = struct.unpack(">iqh", r[pos:pos + 14])
+    return err, low
