@@ -83,6 +83,7 @@ std::vector<Partition*> ReplicaManager::partitions() {
 // ---------------------------------------------------------------- metadata
 
 void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<const metadata::MetadataImage> image) {
+  if (stopped_) return;
   image_ = image;
   const int32_t self = config_.node_id;
   const int64_t now = monotonic_ms();
@@ -181,7 +182,11 @@ void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<con
   }
 }
 
-void ReplicaManager::become_leader(Partition& p, int64_t now) {
+void ReplicaManager::become_leader(Partition& p, int64_t) {
+  // Now, not the start of publish(): creating thousands of logs takes a while,
+  // and ISR members must get a whole lag window from the moment they could
+  // start fetching from this leader.
+  const int64_t now = monotonic_ms();
   fetchers_->unfollow(p.topic, p.index);
   int64_t leo = p.log->log_end_offset();
   p.epochs->assign(p.leader_epoch, leo);
@@ -371,57 +376,89 @@ void ReplicaManager::check_isr_shrink() {
 }
 
 void ReplicaManager::alter_isr(Partition& p, std::vector<int32_t> new_isr) {
-  if (!controller_ || !broker_epoch_) return;
+  if (!controller_ || !broker_epoch_ || stopped_) return;
   p.alter_in_flight = true;
-  p.pending_isr = new_isr;
+  p.pending_isr = std::move(new_isr);
+  isr_queue_.emplace_back(p.topic, p.index);
+  send_isr_changes();
+}
+
+// One AlterPartition in flight per broker, carrying every queued change (as
+// Kafka's AlterPartitionManager does): a leader taking over thousands of
+// partitions sends a handful of requests, not thousands.
+void ReplicaManager::send_isr_changes() {
+  if (isr_request_in_flight_ || isr_queue_.empty() || stopped_) return;
   msg::AlterPartitionRequest req;
   req.broker_id = config_.node_id;
   req.broker_epoch = broker_epoch_();
-  msg::AlterPartitionRequest::TopicData td;
-  td.topic_name = p.topic;
-  td.topic_id = p.topic_id;
-  msg::AlterPartitionRequest::PartitionData pd;
-  pd.partition_index = p.index;
-  pd.leader_epoch = p.leader_epoch;
-  pd.partition_epoch = p.partition_epoch;
-  for (int32_t r : new_isr) {
-    pd.new_isr.push_back(r);
-    msg::AlterPartitionRequest::BrokerState bs;
-    bs.broker_id = r;
-    if (r == config_.node_id) {
-      bs.broker_epoch = req.broker_epoch;
-    } else {
-      auto f = p.followers.find(r);
-      bs.broker_epoch = f == p.followers.end() ? -1 : f->second.broker_epoch;
-    }
-    pd.new_isr_with_epochs.push_back(bs);
-  }
-  td.partitions.push_back(std::move(pd));
-  req.topics.push_back(std::move(td));
-  const std::string topic = p.topic;
-  const int32_t index = p.index;
-  const int32_t epoch = p.leader_epoch;
-  auto alive = alive_;
-  controller_->alter_partition(std::move(req), 3, [this, alive, topic, index, epoch](msg::AlterPartitionResponse resp) {
-    if (!*alive) return;
+  std::map<std::string, size_t> topic_at;
+  auto sent = std::make_shared<std::map<std::pair<std::string, int32_t>, int32_t>>();  // -> leader epoch asked at
+  for (const auto& [topic, index] : isr_queue_) {
     Partition* p = find(topic, index);
-    if (!p || p->leader_epoch != epoch) return;  // moved on; the image has the truth
-    ErrorCode top = ec(resp.error_code);
-    for (const auto& t : resp.topics)
-      for (const auto& pd : t.partitions) {
-        if (pd.partition_index != index) continue;
-        ErrorCode e = ec(pd.error_code);
-        if (top == ErrorCode::NONE && e == ErrorCode::NONE) {
-          if (pd.leader_epoch == p->leader_epoch) adopt_partition_state(*p, pd.isr, pd.partition_epoch);
-          p->alter_in_flight = false;
-          return;
-        }
-        top = e;
+    if (!p || !p->alter_in_flight || !p->is_leader(config_.node_id) || sent->count({topic, index})) continue;
+    auto [it, fresh] = topic_at.emplace(topic, req.topics.size());
+    if (fresh) {
+      msg::AlterPartitionRequest::TopicData td;
+      td.topic_name = topic;
+      td.topic_id = p->topic_id;
+      req.topics.push_back(std::move(td));
+    }
+    msg::AlterPartitionRequest::PartitionData pd;
+    pd.partition_index = index;
+    pd.leader_epoch = p->leader_epoch;
+    pd.partition_epoch = p->partition_epoch;
+    for (int32_t r : p->pending_isr) {
+      pd.new_isr.push_back(r);
+      msg::AlterPartitionRequest::BrokerState bs;
+      bs.broker_id = r;
+      if (r == config_.node_id) {
+        bs.broker_epoch = req.broker_epoch;
+      } else {
+        auto f = p->followers.find(r);
+        bs.broker_epoch = f == p->followers.end() ? -1 : f->second.broker_epoch;
       }
-    // Rejected (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH, INELIGIBLE_REPLICA, ...)
-    // or unanswered: the next image or the next check tries again.
-    spdlog::info("[ReplicaManager broker={}] AlterPartition for {}-{} failed: {}", config_.node_id, topic, index, error_name(top));
-    p->alter_in_flight = false;
+      pd.new_isr_with_epochs.push_back(bs);
+    }
+    req.topics[it->second].partitions.push_back(std::move(pd));
+    (*sent)[{topic, index}] = p->leader_epoch;
+  }
+  isr_queue_.clear();
+  if (sent->empty()) return;
+  isr_request_in_flight_ = true;
+  auto alive = alive_;
+  controller_->alter_partition(std::move(req), 3, [this, alive, sent](msg::AlterPartitionResponse resp) {
+    if (!*alive) return;
+    isr_request_in_flight_ = false;
+    ErrorCode top = ec(resp.error_code);
+    std::map<std::pair<std::string, int32_t>, ErrorCode> errors;
+    for (const auto& t : resp.topics) {
+      // v2+ names topics by id only.
+      auto name_it = topic_names_.find(t.topic_id);
+      const std::string name = t.topic_name.empty() && name_it != topic_names_.end() ? name_it->second : t.topic_name;
+      for (const auto& pd : t.partitions) {
+        auto s = sent->find({name, pd.partition_index});
+        if (s == sent->end()) continue;
+        Partition* p = find(name, pd.partition_index);
+        if (!p || p->leader_epoch != s->second) continue;  // moved on; the image has the truth
+        ErrorCode e = top != ErrorCode::NONE ? top : ec(pd.error_code);
+        if (e == ErrorCode::NONE && pd.leader_epoch == p->leader_epoch) adopt_partition_state(*p, pd.isr, pd.partition_epoch);
+        else errors[{name, pd.partition_index}] = e;
+        p->alter_in_flight = false;
+        sent->erase(s);
+      }
+    }
+    // Unanswered ones (a top-level error, a timeout) and rejected ones
+    // (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH, INELIGIBLE_REPLICA, ...):
+    // the next image or the next check tries again.
+    for (const auto& [k, epoch] : *sent) {
+      Partition* p = find(k.first, k.second);
+      if (p && p->leader_epoch == epoch) p->alter_in_flight = false;
+      errors[k] = top;
+    }
+    if (!errors.empty())
+      spdlog::info("[ReplicaManager broker={}] AlterPartition failed for {} partition(s), e.g. {}-{}: {}", config_.node_id, errors.size(),
+                   errors.begin()->first.first, errors.begin()->first.second, error_name(errors.begin()->second));
+    send_isr_changes();
   });
 }
 
@@ -501,6 +538,10 @@ void ReplicaManager::truncate_fully_and_start_at(Partition& p, int64_t offset) {
 
 void ReplicaManager::delay(int64_t deadline_ms, std::vector<std::string> keys, std::function<bool()> try_complete,
                            std::function<void()> expire) {
+  if (stopped_) {
+    expire();
+    return;
+  }
   auto d = std::make_shared<Delayed>(Delayed{deadline_ms, std::move(try_complete), std::move(expire)});
   for (auto& k : keys) watchers_[k].push_back(d);
   delayed_.emplace(deadline_ms, d);
@@ -586,6 +627,7 @@ void ReplicaManager::write_hw_checkpoints() {
 }
 
 void ReplicaManager::housekeeping() {
+  if (stopped_) return;
   int64_t now = wall_clock_ms();
   for (auto& [k, p] : partitions_) {
     try {
@@ -605,6 +647,8 @@ void ReplicaManager::housekeeping() {
 }
 
 void ReplicaManager::shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
   fetchers_->shutdown();
   isr_timer_.cancel();
   hw_checkpoint_timer_.cancel();
@@ -626,6 +670,10 @@ void ReplicaManager::shutdown() {
   }
   logs_.checkpoint_recovery_points();
   write_hw_checkpoints();
+  // The logs close after this: nothing may reach them through a partition
+  // any more (a request still in a connection's pipeline finds no partition).
+  partitions_.clear();
+  topic_names_.clear();
 }
 
 }  // namespace flotilla::broker

@@ -165,6 +165,7 @@ class ReplicaManager : public metadata::Publisher {
   void check_isr_shrink();
   void arm_isr_timer();
   void alter_isr(Partition& p, std::vector<int32_t> new_isr);
+  void send_isr_changes();
   void adopt_partition_state(Partition& p, const std::vector<int32_t>& isr, int32_t partition_epoch);
   void write_hw_checkpoints();
 
@@ -188,6 +189,9 @@ class ReplicaManager : public metadata::Publisher {
   asio::steady_timer hw_checkpoint_timer_;
   void arm_hw_checkpoint_timer();
   std::multimap<int64_t, std::function<void()>> image_waiters_;
+  std::vector<std::pair<std::string, int32_t>> isr_queue_;  // ISR changes not sent yet
+  bool isr_request_in_flight_ = false;
+  bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -81,7 +81,11 @@ void LeaderEpochCache::persist() {
   out << "0\n" << entries_.size() << "\n";
   for (const auto& e : entries_) out << e.epoch << " " << e.start_offset << "\n";
   try {
-    write_file_atomically(path_, out.str());
+    // Not synced (as Kafka since KAFKA-15046): it changes on the event loop for
+    // every partition whose leader changes, thousands at once. A process crash
+    // loses nothing; after a machine crash an older file can only make a
+    // follower truncate more than needed, and it fetches the rest again.
+    write_file_atomically(path_, out.str(), Durability::RenameOnly);
   } catch (const std::exception& ex) {
     // The cache in memory stays right; a restart would then truncate to the HW.
     spdlog::error("[LeaderEpochCache] Cannot write {}: {}", path_.string(), ex.what());

@@ -148,7 +148,11 @@ std::optional<Uuid> read_partition_metadata(const std::filesystem::path& dir);
 // `<20-digit zero-padded offset><suffix>`, Kafka's file names.
 std::string offset_file_name(int64_t offset, const std::string& suffix);
 
-// Writes a file atomically: a temporary file, fsync, rename, fsync of the directory.
-void write_file_atomically(const std::filesystem::path& path, const std::string& content);
+// Writes a file atomically: a temporary file, fsync, rename, fsync of the
+// directory. RenameOnly skips both fsyncs: readers still never see a torn
+// file, and a process crash (kill -9) loses nothing; only a machine crash can
+// leave the older version.
+enum class Durability { Synced, RenameOnly };
+void write_file_atomically(const std::filesystem::path& path, const std::string& content, Durability durability = Durability::Synced);
 
 }  // namespace flotilla::storage

@@ -124,8 +124,11 @@ def bootstrap_of(nodes):
 def wait_isr_full(via, topic, num_partitions, rf, timeout=30, brokers=None):
     """Every partition has a leader, `rf` replicas and an ISR of all of them
     (as broker `via` sees it); returns the partition map."""
+    state = {}
+
     def full():
-        ps = partitions(via.bootstrap, topic)
+        ps = partitions(via.bootstrap, topic, timeout=10)
+        state["ps"] = ps
         if len(ps) != num_partitions:
             return None
         for p in ps.values():
@@ -135,7 +138,25 @@ def wait_isr_full(via, topic, num_partitions, rf, timeout=30, brokers=None):
                 return None
         return ps
 
-    return wait_for(f"{topic}: ISR of {rf} on every partition (asked broker {via.node_id})", full, timeout)
+    try:
+        return wait_for(f"{topic}: ISR of {rf} on every partition (asked broker {via.node_id})", full, timeout)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; {summary(state.get('ps'), num_partitions)}") from None
+
+
+def summary(ps, num_partitions=None):
+    """A short description of a partition map: counts by ISR size and by
+    leader, and a few partitions whose ISR is not all their replicas."""
+    if ps is None:
+        return "no metadata"
+    isr, lead, bad = {}, {}, {}
+    for p, v in sorted(ps.items()):
+        isr[len(v["isr"])] = isr.get(len(v["isr"]), 0) + 1
+        lead[v["leader"]] = lead.get(v["leader"], 0) + 1
+        if sorted(v["isr"]) != sorted(v["replicas"]) and len(bad) < 5:
+            bad[p] = v
+    known = f"{len(ps)}" + (f" of {num_partitions}" if num_partitions is not None else "")
+    return f"partitions known: {known}; by ISR size: {isr}; by leader: {lead}; e.g. {bad}"
 
 
 def leaders_of(ps, broker_id):

@@ -10,7 +10,8 @@ below min.insync.replicas.
 
 FLOTILLA_KILL_RUNS (default 2) sets how many kill -9 rounds the loop test
 runs (the acceptance run uses 20); each round prints the number of
-acknowledged records it checked.
+acknowledged records it checked. FLOTILLA_IDLE_PARTITIONS (default 3000)
+sizes the idle-stability test.
 """
 import os
 import signal
@@ -27,6 +28,8 @@ from replication_util import (NOT_ENOUGH_REPLICAS, REPL_EXTRA, BackgroundProduce
                               wait_isr_full, wait_moved_off)
 
 KILL_RUNS = int(os.environ.get("FLOTILLA_KILL_RUNS", "2"))
+# 3,000 RF=3 partitions: each broker leads 1,000 and follows 2,000.
+IDLE_PARTITIONS = int(os.environ.get("FLOTILLA_IDLE_PARTITIONS", "3000"))
 SESSION_TIMEOUT_S = int(REPL_EXTRA["broker.session.timeout.ms"]) / 1000
 # Fencing after the session timeout, plus the election and the metadata
 # reaching the surviving brokers: generous, but bounded.
@@ -388,3 +391,36 @@ def test_acks_all_below_min_insync_replicas_fails_with_not_enough_replicas(clust
         return all(e == 0 for e, _ in r.values())
 
     wait_for("acks=all accepted once a second replica rejoined the ISR", accepted, REJOIN_BOUND_S, interval=0.5)
+
+
+# --------------------------------------------------------------------------- 7
+
+
+def test_an_idle_cluster_keeps_its_leaders_and_full_isrs_with_many_partitions(cluster):
+    """With nothing produced, followers are trivially caught up: no ISR
+    shrinks (replica.lag.time.max.ms counts from when a follower was last
+    caught up, at the earliest when the leader took over), no broker is fenced
+    (heartbeats are not starved by the partitions' AlterPartition traffic),
+    so leaders and ISRs stay as created."""
+    c = start_cluster(cluster)
+    topic, n = "idle", IDLE_PARTITIONS
+    time.sleep(float(REPL_EXTRA["replica.lag.time.max.ms"]) / 1000 + 1)  # brokers up for longer than the lag bound
+    create_topic_rf3(c, topic, n)
+    first = wait_isr_full(c.brokers[0], topic, n, 3, timeout=60)
+    leaders = {p: v["leader"] for p, v in first.items()}
+    # Watch for longer than replica.lag.time.max.ms + the session timeout.
+    watch = float(REPL_EXTRA["replica.lag.time.max.ms"]) / 1000 + SESSION_TIMEOUT_S + 2
+    deadline = time.time() + watch
+    samples = 0
+    while time.time() < deadline:
+        for b in c.brokers:
+            ps = partitions(b.bootstrap, topic, timeout=10)
+            shrunk = {p: v["isr"] for p, v in ps.items() if sorted(v["isr"]) != sorted(v["replicas"])}
+            moved = {p: (leaders[p], v["leader"]) for p, v in ps.items() if v["leader"] != leaders[p]}
+            assert not shrunk, f"broker {b.node_id} sees {len(shrunk)} ISRs shrunk on an idle cluster, " \
+                               f"e.g. {dict(list(shrunk.items())[:5])}"
+            assert not moved, f"broker {b.node_id} sees {len(moved)} leaders changed on an idle cluster " \
+                              f"(old, new): e.g. {dict(list(moved.items())[:5])}"
+        samples += 1
+        time.sleep(0.5)
+    assert samples > 3
