@@ -70,7 +70,9 @@ Partition* ReplicaManager::find(const std::string& topic, int32_t index) {
 
 Partition* ReplicaManager::find(const Uuid& topic_id, int32_t index) {
   auto it = topic_names_.find(topic_id);
-  return it == topic_names_.end() ? nullptr : find(it->second, index);
+  if (it == topic_names_.end()) return nullptr;
+  Partition* p = find(it->second, index);
+  return p && p->topic_id == topic_id ? p : nullptr;  // the name may belong to a re-created topic now
 }
 
 std::vector<Partition*> ReplicaManager::partitions() {
@@ -85,8 +87,22 @@ std::vector<Partition*> ReplicaManager::partitions() {
 void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<const metadata::MetadataImage> image) {
   if (stopped_) return;
   image_ = image;
+  apply_image();
+}
+
+// Brings the partitions in line with image_. Creating a log costs a few file
+// creations (milliseconds each on a busy file system): an image with
+// thousands of new partitions is worked off in slices of kCreateSliceMs, the
+// event loop serving heartbeats and requests in between (a partition not
+// created yet answers UNKNOWN_TOPIC_OR_PARTITION, which clients retry).
+// Waiters on the image run once every partition it lists exists.
+void ReplicaManager::apply_image() {
+  constexpr int64_t kCreateSliceMs = 20;
+  const std::shared_ptr<const metadata::MetadataImage> image = image_;
   const int32_t self = config_.node_id;
   const int64_t now = monotonic_ms();
+  const int64_t slice_end = now + kCreateSliceMs;
+  bool more = false;
 
   // Topics gone from the image (or re-created under a new id): drop their logs.
   for (auto it = partitions_.begin(); it != partitions_.end();) {
@@ -105,7 +121,7 @@ void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<con
     fetchers_->unfollow(p.topic, p.index);
     std::string k = it->first;
     logs_.remove(p.topic, p.index);
-    topic_names_.erase(p.topic_id);
+    // topic_names_ keeps the id: other partitions of the topic may stay here.
     it = partitions_.erase(it);
     wake(k);
   }
@@ -120,8 +136,13 @@ void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<con
     for (const auto& [idx, reg] : t.partitions) {
       if (!contains(reg.replicas, self)) continue;
       const std::string k = key(name, idx);
-      auto& slot = partitions_[k];
+      auto found = partitions_.find(k);
       bool created = false;
+      if (found == partitions_.end() && monotonic_ms() > slice_end) {
+        more = true;
+        continue;
+      }
+      auto& slot = partitions_[k];
       if (!slot) {
         created = true;
         slot = std::make_unique<Partition>();
@@ -174,6 +195,18 @@ void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<con
     }
   }
 
+  if (more) {
+    if (!apply_posted_) {
+      apply_posted_ = true;
+      auto alive = alive_;
+      asio::post(io_, [this, alive] {
+        if (!*alive) return;
+        apply_posted_ = false;
+        if (!stopped_) apply_image();
+      });
+    }
+    return;
+  }
   int64_t offset = image->offset();
   while (!image_waiters_.empty() && image_waiters_.begin()->first <= offset) {
     auto fn = std::move(image_waiters_.begin()->second);

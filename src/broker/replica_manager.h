@@ -158,6 +158,7 @@ class ReplicaManager : public metadata::Publisher {
   void arm_delay_timer();
   void on_delay_timer();
 
+  void apply_image();
   void become_leader(Partition& p, int64_t now);
   void become_follower(Partition& p);
   void maybe_advance_hw(Partition& p);
@@ -192,6 +193,7 @@ class ReplicaManager : public metadata::Publisher {
   std::vector<std::pair<std::string, int32_t>> isr_queue_;  // ISR changes not sent yet
   bool isr_request_in_flight_ = false;
   bool stopped_ = false;
+  bool apply_posted_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
