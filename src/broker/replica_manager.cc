@@ -126,8 +126,25 @@ void ReplicaManager::apply_image() {
     wake(k);
   }
 
+  // Dynamic broker configs (KIP-226: this broker's, over the cluster default)
+  // stand in for server.properties under each topic's own overrides.
+  metadata::ConfigMap defaults;
+  {
+    metadata::ConfigMap dyn = image->configs_of(metadata::ConfigResourceType::BROKER, "");
+    for (const auto& [k, v] : image->configs_of(metadata::ConfigResourceType::BROKER, std::to_string(self))) dyn[k] = v;
+    static const std::pair<const char*, const char*> kTopicNameOf[] = {
+        {"log.retention.ms", "retention.ms"},         {"log.retention.bytes", "retention.bytes"},
+        {"log.segment.bytes", "segment.bytes"},       {"log.roll.ms", "segment.ms"},
+        {"message.max.bytes", "max.message.bytes"},   {"min.insync.replicas", "min.insync.replicas"},
+        {"log.message.timestamp.type", "message.timestamp.type"}, {"log.index.interval.bytes", "index.interval.bytes"},
+        {"log.flush.interval.messages", "flush.messages"},        {"log.segment.delete.delay.ms", "file.delete.delay.ms"},
+    };
+    for (const auto& [broker_name, topic_name] : kTopicNameOf)
+      if (auto it = dyn.find(broker_name); it != dyn.end()) defaults[topic_name] = it->second;
+  }
   for (const auto& [name, t] : image->topics_by_name()) {
-    metadata::ConfigMap overrides = image->topic_configs(name);
+    metadata::ConfigMap overrides = defaults;
+    for (const auto& [k, v] : image->topic_configs(name)) overrides[k] = v;
     storage::LogConfig lc = log_config_for(config_, overrides);
     int32_t max_bytes = int_override(overrides, "max.message.bytes", config_.message_max_bytes);
     int32_t min_isr = int_override(overrides, "min.insync.replicas", config_.min_insync_replicas);
@@ -161,6 +178,7 @@ void ReplicaManager::apply_image() {
                      self, name, idx, reg.leader_epoch, slot->log->log_end_offset(), slot->hw);
       }
       Partition& p = *slot;
+      if (!created) p.log->set_config(lc);  // a topic or broker config changed since
       p.replicas = reg.replicas;
       p.max_message_bytes = max_bytes;
       p.min_insync_replicas = min_isr;

@@ -169,3 +169,25 @@ TEST_F(Fixture, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
   rm->on_follower_fetch(*p, 2, 12, 4, 3);
   EXPECT_EQ(rm->low_watermark(*p), 3);
 }
+
+TEST_F(Fixture, DynamicBrokerDefaultsApplyUnderTopicOverrides) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  EXPECT_EQ(rm->find("t", 0)->min_insync_replicas, 1);
+  auto config = [&](int8_t type, const std::string& resource, const std::string& name, const std::string& value) {
+    metadata::MetadataDelta d(image);
+    msg::ConfigRecord c;
+    c.resource_type = type;
+    c.resource_name = resource;
+    c.name = name;
+    c.value = value;
+    d.replay(c);
+    image = d.apply();
+    rm->publish(d, image);
+  };
+  config(static_cast<int8_t>(metadata::ConfigResourceType::BROKER), "", "min.insync.replicas", "2");
+  EXPECT_EQ(rm->find("t", 0)->min_insync_replicas, 2);
+  config(static_cast<int8_t>(metadata::ConfigResourceType::BROKER), "1", "log.retention.ms", "1234");
+  EXPECT_EQ(rm->find("t", 0)->log->config().retention_ms, 1234);
+  config(static_cast<int8_t>(metadata::ConfigResourceType::TOPIC), "t", "min.insync.replicas", "3");
+  EXPECT_EQ(rm->find("t", 0)->min_insync_replicas, 3);
+}
