@@ -243,6 +243,21 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   add_optional(configs_, "--add-config", configs.add_config, "k1=v1,k2=[v1,v2,v2],k3=v3");
   add_optional(configs_, "--add-config-file", configs.add_config_file, "A properties file of configs to add");
   add_repeated(configs_, "--delete-config", configs.delete_config, "Config keys to remove: k1,k2");
+
+  // ---- metadata-shell: the options, then optionally one command (its words kept as given)
+  metadata_shell_ = app_.add_subcommand("metadata-shell",
+                                        "Browse the metadata image of a snapshot or metadata log directory (kafka-metadata-shell.sh)");
+  add_optional(metadata_shell_, "--snapshot", metadata_shell.snapshot, "A KRaft snapshot (.checkpoint) file");
+  add_optional(metadata_shell_, "--directory", metadata_shell.directory,
+               "A __cluster_metadata-0 directory: its newest snapshot (or bootstrap.checkpoint) and the log after it");
+  metadata_shell_->prefix_command();
+  metadata_shell_->footer("Commands: ls [-l], cd, cat, tree, find, pwd, help, exit. Without a command, reads commands from stdin.");
+
+  // ---- metadata-diff
+  metadata_diff_ = app_.add_subcommand("metadata-diff", "Show what changed in the cluster metadata between two snapshots or offsets");
+  metadata_diff_->add_option("from", metadata_diff.from, "A .checkpoint file, or a metadata directory[@OFFSET]")->required();
+  metadata_diff_->add_option("to", metadata_diff.to, "A .checkpoint file, or a metadata directory[@OFFSET]")->required();
+  metadata_diff_->add_flag("--json", metadata_diff.json, "Print the differences as one JSON object");
 }
 
 std::optional<int> Cli::parse(int argc, const char* const* argv) {
@@ -264,6 +279,7 @@ std::optional<int> Cli::parse(int argc, const char* const* argv) {
   // A decoder option given without a class means the default StringDecoder.
   if (key_decoder_opt_->count() > 0) dump_log.key_decoder_class = key_decoder_;
   if (value_decoder_opt_->count() > 0) dump_log.value_decoder_class = value_decoder_;
+  if (metadata_shell_->parsed()) metadata_shell.command = metadata_shell_->remaining();
   return std::nullopt;
 }
 
@@ -289,6 +305,8 @@ std::string Cli::selected() const {
   if (dump_log_->parsed()) return "dump-log";
   if (leader_election_->parsed()) return "leader-election";
   if (configs_->parsed()) return "configs";
+  if (metadata_shell_->parsed()) return "metadata-shell";
+  if (metadata_diff_->parsed()) return "metadata-diff";
   return "";
 }
 
@@ -305,6 +323,8 @@ int Cli::run() {
   if (s == "dump-log") return run_dump_log(dump_log, std::cout, std::cerr);
   if (s == "leader-election") return run_leader_election(leader_election, std::cout, std::cerr);
   if (s == "configs") return run_configs(configs, std::cout, std::cerr);
+  if (s == "metadata-shell") return run_metadata_shell(metadata_shell, std::cin, std::cout, std::cerr);
+  if (s == "metadata-diff") return run_metadata_diff(metadata_diff, std::cout, std::cerr);
   if (s == "metadata-quorum add-controller") {
     quorum.add_controller = true;
     return run_metadata_quorum(quorum, std::cout, std::cerr);

@@ -38,6 +38,8 @@ class Cli {
   DumpLogOptions dump_log;
   LeaderElectionOptions leader_election;
   ConfigsOptions configs;
+  MetadataShellOptions metadata_shell;
+  MetadataDiffOptions metadata_diff;
 
  private:
   CLI::App app_;
@@ -58,6 +60,8 @@ class Cli {
   CLI::App* dump_log_ = nullptr;
   CLI::App* leader_election_ = nullptr;
   CLI::App* configs_ = nullptr;
+  CLI::App* metadata_shell_ = nullptr;
+  CLI::App* metadata_diff_ = nullptr;
   // Optional-valued flags read after parsing.
   std::string compression_codec_;
   CLI::Option* compression_opt_ = nullptr;

@@ -182,4 +182,20 @@ struct ConfigsOptions {
 };
 int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err);
 
+// `flotilla metadata-shell` (kafka-metadata-shell.sh), see tools/metadata_shell.h
+struct MetadataShellOptions {
+  std::optional<std::string> snapshot;   // --snapshot: a .checkpoint file
+  std::optional<std::string> directory;  // --directory: a __cluster_metadata-0 directory
+  std::vector<std::string> command;      // one command to run instead of the interactive loop
+};
+int run_metadata_shell(const MetadataShellOptions& o, std::istream& in, std::ostream& out, std::ostream& err);
+
+// `flotilla metadata-diff A B [--json]`, see tools/metadata_diff.h
+struct MetadataDiffOptions {
+  std::string from;  // a .checkpoint file, or a metadata directory with an optional @OFFSET
+  std::string to;
+  bool json = false;
+};
+int run_metadata_diff(const MetadataDiffOptions& o, std::ostream& out, std::ostream& err);
+
 }  // namespace flotilla::tools

@@ -22,6 +22,7 @@
 #include "protocol/metadata_records.h"
 #include "protocol/record_batch.h"
 #include "tools/commands.h"
+#include "tools/mapped_file.h"
 
 namespace flotilla::tools {
 
@@ -127,35 +128,6 @@ void append_jackson(std::string& out, const nlohmann::ordered_json& j) {
 }
 
 // ------------------------------------------------------------ files
-
-// A read-only view of a whole file (mmap'd: segments can be a GiB).
-class MappedFile {
- public:
-  explicit MappedFile(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw DumpError(path + " (" + std::strerror(errno) + ")");
-    struct stat st{};
-    if (::fstat(fd_, &st) != 0) throw DumpError(path + " (" + std::strerror(errno) + ")");
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-      if (p == MAP_FAILED) throw DumpError(path + " (" + std::strerror(errno) + ")");
-      data_ = static_cast<const uint8_t*>(p);
-    }
-  }
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  std::span<const uint8_t> bytes() const { return {data_, size_}; }
-
- private:
-  int fd_ = -1;
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
 
 // java.io.File's toString of a path as given: repeated separators collapsed,
 // a trailing one dropped.

@@ -1,0 +1,256 @@
+#include "tools/metadata_diff.h"
+
+#include <ostream>
+#include <set>
+
+#include "tools/metadata_shell.h"
+
+namespace flotilla::tools {
+
+using nlohmann::ordered_json;
+using metadata::MetadataImage;
+
+namespace {
+
+ordered_json change(const ordered_json& o, const ordered_json& n) { return {{"old", o}, {"new", n}}; }
+
+std::string list_text(const ordered_json& v) {
+  if (v.is_null()) return "(none)";
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+ordered_json partition_fields(const metadata::PartitionRegistration& p) {
+  ordered_json j;
+  j["leader"] = p.leader;
+  j["leaderEpoch"] = p.leader_epoch;
+  j["isr"] = p.isr;
+  j["replicas"] = p.replicas;
+  j["addingReplicas"] = p.adding_replicas;
+  j["removingReplicas"] = p.removing_replicas;
+  j["leaderRecoveryState"] = p.leader_recovery_state;
+  j["partitionEpoch"] = p.partition_epoch;
+  return j;
+}
+
+ordered_json provenance(const MetadataImage& i) { return {{"offset", i.offset()}, {"epoch", i.epoch()}}; }
+
+}  // namespace
+
+ordered_json diff_images(const MetadataImage& a, const MetadataImage& b) {
+  ordered_json d;
+  d["from"] = provenance(a);
+  d["to"] = provenance(b);
+
+  // ---- topics (by id: a topic deleted and created again under its name is both)
+  ordered_json topics_added = ordered_json::array(), topics_removed = ordered_json::array();
+  ordered_json parts_added = ordered_json::array(), parts_removed = ordered_json::array(),
+               parts_changed = ordered_json::array();
+  for (const auto& [name, t] : a.topics_by_name()) {
+    if (!b.topic(t.id)) topics_removed.push_back({{"name", name}, {"id", t.id.to_string()}});
+  }
+  for (const auto& [name, t] : b.topics_by_name()) {
+    const metadata::TopicImage* old = a.topic(t.id);
+    if (!old) {
+      topics_added.push_back({{"name", name}, {"id", t.id.to_string()}, {"partitions", t.partitions.size()}});
+      continue;
+    }
+    for (const auto& [index, p] : t.partitions) {
+      auto it = old->partitions.find(index);
+      if (it == old->partitions.end()) {
+        ordered_json j = {{"topic", name}, {"partition", index}};
+        j.update(partition_fields(p));
+        parts_added.push_back(j);
+        continue;
+      }
+      if (it->second == p) continue;
+      ordered_json j = {{"topic", name}, {"partition", index}};
+      ordered_json before = partition_fields(it->second), after = partition_fields(p);
+      for (auto f = after.begin(); f != after.end(); ++f)
+        if (before[f.key()] != f.value()) j[f.key()] = change(before[f.key()], f.value());
+      if (it->second.directories != p.directories) {
+        ordered_json od = ordered_json::array(), nd = ordered_json::array();
+        for (const auto& u : it->second.directories) od.push_back(u.to_string());
+        for (const auto& u : p.directories) nd.push_back(u.to_string());
+        j["directories"] = change(od, nd);
+      }
+      parts_changed.push_back(j);
+    }
+    for (const auto& [index, p] : old->partitions)
+      if (!t.partitions.count(index)) parts_removed.push_back({{"topic", name}, {"partition", index}});
+  }
+  d["topics"] = {{"added", topics_added}, {"removed", topics_removed}};
+  d["partitions"] = {{"added", parts_added}, {"removed", parts_removed}, {"changed", parts_changed}};
+
+  // ---- brokers
+  ordered_json registered = ordered_json::array(), unregistered = ordered_json::array(),
+               reregistered = ordered_json::array(), fenced = ordered_json::array(), unfenced = ordered_json::array(),
+               bchanged = ordered_json::array();
+  for (const auto& [id, br] : a.brokers())
+    if (!b.broker(id)) unregistered.push_back(id);
+  for (const auto& [id, br] : b.brokers()) {
+    const metadata::BrokerRegistration* old = a.broker(id);
+    if (!old) {
+      registered.push_back(id);
+      continue;
+    }
+    if (old->epoch != br.epoch || old->incarnation_id != br.incarnation_id) reregistered.push_back(id);
+    if (!old->fenced && br.fenced) fenced.push_back(id);
+    if (old->fenced && !br.fenced) unfenced.push_back(id);
+    ordered_json j = {{"id", id}};
+    if (old->in_controlled_shutdown != br.in_controlled_shutdown)
+      j["inControlledShutdown"] = change(old->in_controlled_shutdown, br.in_controlled_shutdown);
+    if (old->rack != br.rack)
+      j["rack"] = change(old->rack ? ordered_json(*old->rack) : ordered_json(nullptr),
+                         br.rack ? ordered_json(*br.rack) : ordered_json(nullptr));
+    if (old->listeners != br.listeners)
+      j["listeners"] = change(ordered_json::parse(broker_json(*old))["listeners"],
+                              ordered_json::parse(broker_json(br))["listeners"]);
+    if (j.size() > 1) bchanged.push_back(j);
+  }
+  d["brokers"] = {{"registered", registered}, {"unregistered", unregistered}, {"reregistered", reregistered},
+                  {"fenced", fenced}, {"unfenced", unfenced}, {"changed", bchanged}};
+
+  // ---- configs
+  ordered_json cset = ordered_json::array(), cremoved = ordered_json::array();
+  std::set<metadata::ConfigResource> resources;
+  for (const auto& [r, m] : a.configs()) resources.insert(r);
+  for (const auto& [r, m] : b.configs()) resources.insert(r);
+  static const metadata::ConfigMap kEmpty;
+  for (const auto& r : resources) {
+    auto ia = a.configs().find(r);
+    auto ib = b.configs().find(r);
+    const auto& ma = ia == a.configs().end() ? kEmpty : ia->second;
+    const auto& mb = ib == b.configs().end() ? kEmpty : ib->second;
+    for (const auto& [k, v] : mb) {
+      auto old = ma.find(k);
+      if (old != ma.end() && old->second == v) continue;
+      cset.push_back({{"type", config_type_name(r.type)},
+                      {"name", r.name},
+                      {"key", k},
+                      {"old", old == ma.end() ? ordered_json(nullptr) : ordered_json(old->second)},
+                      {"new", v}});
+    }
+    for (const auto& [k, v] : ma)
+      if (!mb.count(k)) cremoved.push_back({{"type", config_type_name(r.type)}, {"name", r.name}, {"key", k}, {"old", v}});
+  }
+  d["configs"] = {{"set", cset}, {"removed", cremoved}};
+
+  // ---- features
+  ordered_json fchanged = ordered_json::array();
+  std::set<std::string> names;
+  for (const auto& [n, l] : a.features()) names.insert(n);
+  for (const auto& [n, l] : b.features()) names.insert(n);
+  for (const auto& n : names) {
+    auto ia = a.features().find(n);
+    auto ib = b.features().find(n);
+    ordered_json o = ia == a.features().end() ? ordered_json(nullptr) : ordered_json(ia->second);
+    ordered_json v = ib == b.features().end() ? ordered_json(nullptr) : ordered_json(ib->second);
+    if (o != v) fchanged.push_back({{"name", n}, {"old", o}, {"new", v}});
+  }
+  d["features"] = {{"changed", fchanged}};
+  return d;
+}
+
+std::string format_diff(const ordered_json& d) {
+  std::string s;
+  auto line = [&](const std::string& l) { s += l + "\n"; };
+  auto prov = [](const ordered_json& p) {
+    return "offset " + std::to_string(p["offset"].get<int64_t>()) + ", epoch " + std::to_string(p["epoch"].get<int32_t>());
+  };
+  line("Comparing metadata at " + prov(d["from"]) + " with " + prov(d["to"]));
+  size_t changes = 0;
+  for (const auto& t : d["topics"]["added"]) {
+    size_t n = t["partitions"].get<size_t>();
+    line("+ topic " + t["name"].get<std::string>() + " (id " + t["id"].get<std::string>() + ", " + std::to_string(n) +
+         (n == 1 ? " partition)" : " partitions)"));
+    ++changes;
+  }
+  for (const auto& t : d["topics"]["removed"]) {
+    line("- topic " + t["name"].get<std::string>() + " (id " + t["id"].get<std::string>() + ")");
+    ++changes;
+  }
+  auto tp = [](const ordered_json& p) {
+    return p["topic"].get<std::string>() + "-" + std::to_string(p["partition"].get<int32_t>());
+  };
+  for (const auto& p : d["partitions"]["added"]) {
+    line("+ partition " + tp(p) + " (replicas " + p["replicas"].dump() + ", leader " + p["leader"].dump() + ")");
+    ++changes;
+  }
+  for (const auto& p : d["partitions"]["removed"]) {
+    line("- partition " + tp(p));
+    ++changes;
+  }
+  for (const auto& p : d["partitions"]["changed"]) {
+    std::string l = "~ partition " + tp(p) + ":";
+    bool first = true;
+    for (auto f = p.begin(); f != p.end(); ++f) {
+      if (f.key() == "topic" || f.key() == "partition") continue;
+      l += std::string(first ? " " : ", ") + f.key() + " " + list_text(f.value()["old"]) + " -> " +
+           list_text(f.value()["new"]);
+      first = false;
+    }
+    line(l);
+    ++changes;
+  }
+  const auto& br = d["brokers"];
+  for (const auto& id : br["registered"]) line("+ broker " + id.dump() + " registered"), ++changes;
+  for (const auto& id : br["unregistered"]) line("- broker " + id.dump() + " unregistered"), ++changes;
+  for (const auto& id : br["reregistered"]) line("~ broker " + id.dump() + " re-registered"), ++changes;
+  for (const auto& id : br["fenced"]) line("~ broker " + id.dump() + " fenced"), ++changes;
+  for (const auto& id : br["unfenced"]) line("~ broker " + id.dump() + " unfenced"), ++changes;
+  for (const auto& b : br["changed"]) {
+    std::string l = "~ broker " + b["id"].dump() + ":";
+    bool first = true;
+    for (auto f = b.begin(); f != b.end(); ++f) {
+      if (f.key() == "id") continue;
+      l += std::string(first ? " " : ", ") + f.key() + " " + list_text(f.value()["old"]) + " -> " +
+           list_text(f.value()["new"]);
+      first = false;
+    }
+    line(l);
+    ++changes;
+  }
+  auto entity = [](const ordered_json& c) {
+    std::string name = c["name"].get<std::string>();
+    return c["type"].get<std::string>() + " " + (name.empty() ? "<default>" : name);
+  };
+  for (const auto& c : d["configs"]["set"]) {
+    std::string l = "+ config " + entity(c) + " " + c["key"].get<std::string>() + "=" + c["new"].get<std::string>();
+    if (!c["old"].is_null()) l += " (was " + c["old"].get<std::string>() + ")";
+    line(l);
+    ++changes;
+  }
+  for (const auto& c : d["configs"]["removed"]) {
+    line("- config " + entity(c) + " " + c["key"].get<std::string>() + " (was " + c["old"].get<std::string>() + ")");
+    ++changes;
+  }
+  for (const auto& f : d["features"]["changed"]) {
+    line("~ feature " + f["name"].get<std::string>() + ": " + list_text(f["old"]) + " -> " + list_text(f["new"]));
+    ++changes;
+  }
+  if (changes == 0) line("No changes.");
+  return s;
+}
+
+int run_metadata_diff(const MetadataDiffOptions& o, std::ostream& out, std::ostream& err) {
+  std::shared_ptr<const MetadataImage> a, b;
+  try {
+    a = load_metadata_spec(o.from);
+    b = load_metadata_spec(o.to);
+  } catch (const std::exception& e) {
+    err << "metadata-diff: " << e.what() << "\n";
+    return 1;
+  }
+  auto d = diff_images(*a, *b);
+  if (o.json) {
+    d["from"]["source"] = o.from;
+    d["to"]["source"] = o.to;
+    out << d.dump() << "\n";
+  } else {
+    out << format_diff(d);
+  }
+  return 0;
+}
+
+}  // namespace flotilla::tools

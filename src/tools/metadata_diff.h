@@ -1,0 +1,32 @@
+// `flotilla metadata-diff A B [--json]`: what changed in the cluster metadata
+// between two images. A and B are each a snapshot `.checkpoint` file or a
+// `__cluster_metadata-0` directory, optionally `DIR@OFFSET` (the records up
+// to and including OFFSET). Reports topics added/removed, partitions added,
+// removed or changed (leader, leaderEpoch, isr, replicas, ...), brokers
+// registered/unregistered/re-registered/fenced/unfenced, configs set/removed
+// and features changed: as text, or with --json as one JSON object.
+#pragma once
+
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "metadata/image.h"
+#include "tools/commands.h"
+
+namespace flotilla::tools {
+
+// The differences from `a` to `b` as a JSON object:
+// {"from":{"offset","epoch"},"to":{...},
+//  "topics":{"added":[{"name","id","partitions"}],"removed":[{"name","id"}]},
+//  "partitions":{"added":[{"topic","partition",...registration}],"removed":[{"topic","partition"}],
+//                "changed":[{"topic","partition","<field>":{"old","new"},...}]},
+//  "brokers":{"registered":[id],"unregistered":[id],"reregistered":[id],"fenced":[id],"unfenced":[id],
+//             "changed":[{"id","<field>":{"old","new"}}]},
+//  "configs":{"set":[{"type","name","key","old","new"}],"removed":[{"type","name","key","old"}]},
+//  "features":{"changed":[{"name","old","new"}]}}   (old/new null when absent)
+nlohmann::ordered_json diff_images(const metadata::MetadataImage& a, const metadata::MetadataImage& b);
+// The readable text of diff_images(): one line per change, "No changes." if none.
+std::string format_diff(const nlohmann::ordered_json& diff);
+
+}  // namespace flotilla::tools

@@ -1,0 +1,532 @@
+#include "tools/metadata_shell.h"
+
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "metadata/bootstrap.h"
+#include "metadata/delta.h"
+#include "protocol/record_batch.h"
+#include "raft/snapshot.h"
+#include "tools/mapped_file.h"
+
+namespace flotilla::tools {
+
+namespace fs = std::filesystem;
+using metadata::MetadataImage;
+
+// ------------------------------------------------------------ loading
+
+namespace {
+
+struct Replayer {
+  metadata::MetadataDelta delta{std::make_shared<const MetadataImage>()};
+  std::optional<int64_t> up_to;
+  int64_t offset = -1;
+  int32_t epoch = -1;
+
+  bool past(int64_t o) const { return up_to && o > *up_to; }
+
+  void snapshot(const fs::path& file) {
+    auto contents = raft::read_snapshot(file);
+    for (const auto& b : contents.batches)
+      for (const auto& v : b.records) delta.replay_value(v);
+    if (auto id = raft::parse_snapshot_file_name(file.filename().string())) {
+      offset = id->end_offset - 1;
+      epoch = id->epoch;
+    }
+  }
+
+  // Every record of the segment at offsets >= start (and <= up_to). False once past up_to.
+  bool segment(const fs::path& file, int64_t start) {
+    MappedFile mf(file.string());
+    auto data = mf.bytes();
+    size_t pos = 0;
+    const int32_t min_length = static_cast<int32_t>(records::kHeaderSize - records::kLogOverhead);
+    while (data.size() - pos >= records::kHeaderSize) {
+      records::BatchHeader h;
+      records::parse_header(data.subspan(pos), h);
+      // A preallocated (all-zero) tail or a torn batch ends the log.
+      if (h.batch_length < min_length || data.size() - pos < static_cast<size_t>(h.total_size())) break;
+      auto batch = data.subspan(pos, static_cast<size_t>(h.total_size()));
+      pos += batch.size();
+      if (h.last_offset() < start) continue;
+      if (past(h.base_offset)) return false;
+      if (!h.is_control()) {
+        for (const auto& rec : records::decode_records(batch)) {
+          if (rec.offset < start) continue;
+          if (past(rec.offset)) break;
+          if (rec.value) delta.replay_value(*rec.value);
+        }
+      }
+      offset = up_to ? std::min(h.last_offset(), *up_to) : h.last_offset();
+      epoch = h.partition_leader_epoch;
+    }
+    return true;
+  }
+
+  std::shared_ptr<const MetadataImage> finish() {
+    if (offset >= 0) delta.set_offset(offset, epoch);
+    return delta.apply();
+  }
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+std::shared_ptr<const MetadataImage> load_metadata_image(const std::string& path, std::optional<int64_t> up_to) {
+  Replayer r;
+  r.up_to = up_to;
+  fs::path p(path);
+  std::error_code ec;
+  if (fs::is_directory(p, ec)) {
+    std::optional<std::pair<raft::SnapshotId, fs::path>> snap;
+    std::vector<fs::path> segments;
+    for (const auto& e : fs::directory_iterator(p)) {
+      std::string name = e.path().filename().string();
+      if (ends_with(name, ".log") && e.is_regular_file()) {
+        segments.push_back(e.path());
+      } else if (auto id = raft::parse_snapshot_file_name(name)) {
+        if (up_to && id->end_offset - 1 > *up_to) continue;  // newer than wanted
+        if (!snap || id->end_offset > snap->first.end_offset) snap = {{*id, e.path()}};
+      }
+    }
+    std::sort(segments.begin(), segments.end());
+    int64_t start = 0;
+    bool found = !segments.empty();
+    if (snap) {
+      r.snapshot(snap->second);
+      start = snap->first.end_offset;
+      found = true;
+    } else {
+      for (const fs::path& dir : {p, p.parent_path()}) {
+        fs::path boot = dir / metadata::kBootstrapFileName;
+        if (!dir.empty() && fs::is_regular_file(boot, ec)) {
+          r.snapshot(boot);
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) throw std::runtime_error(path + ": no snapshot, bootstrap.checkpoint or .log segment found");
+    // Without a snapshot the log must start at 0, or the image would miss the records before it.
+    if (!snap && !segments.empty()) {
+      std::string first = segments.front().filename().string();
+      int64_t base = std::strtoll(first.c_str(), nullptr, 10);
+      if (base > 0)
+        throw std::runtime_error(path + ": the log starts at offset " + std::to_string(base) + " and no snapshot covers " +
+                                 (up_to ? "offset " + std::to_string(*up_to) : std::string("the records before it")));
+    }
+    for (const auto& s : segments)
+      if (!r.segment(s, start)) break;
+    return r.finish();
+  }
+  if (!fs::exists(p, ec)) throw std::runtime_error(path + ": no such file or directory");
+  if (ends_with(path, ".log")) {
+    r.segment(p, 0);
+  } else {
+    r.snapshot(p);
+  }
+  return r.finish();
+}
+
+std::shared_ptr<const MetadataImage> load_metadata_spec(const std::string& spec) {
+  auto at = spec.rfind('@');
+  if (at != std::string::npos && at + 1 < spec.size()) {
+    std::string digits = spec.substr(at + 1);
+    if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      std::string dir = spec.substr(0, at);
+      std::error_code ec;
+      if (fs::is_directory(dir, ec)) return load_metadata_image(dir, std::stoll(digits));
+    }
+  }
+  return load_metadata_image(spec);
+}
+
+// ------------------------------------------------------------ presentation
+
+std::string broker_json(const metadata::BrokerRegistration& b) {
+  nlohmann::ordered_json j;
+  j["brokerId"] = b.id;
+  j["brokerEpoch"] = b.epoch;
+  j["incarnationId"] = b.incarnation_id.to_string();
+  auto listeners = nlohmann::ordered_json::array();
+  for (const auto& l : b.listeners)
+    listeners.push_back({{"name", l.name}, {"host", l.host}, {"port", l.port}, {"securityProtocol", l.security_protocol}});
+  j["listeners"] = listeners;
+  auto features = nlohmann::ordered_json::object();
+  for (const auto& [name, f] : b.supported_features)
+    features[name] = {{"minVersion", f.min_version}, {"maxVersion", f.max_version}};
+  j["supportedFeatures"] = features;
+  j["rack"] = b.rack ? nlohmann::ordered_json(*b.rack) : nlohmann::ordered_json(nullptr);
+  j["fenced"] = b.fenced;
+  j["inControlledShutdown"] = b.in_controlled_shutdown;
+  auto dirs = nlohmann::ordered_json::array();
+  for (const auto& d : b.log_dirs) dirs.push_back(d.to_string());
+  j["logDirs"] = dirs;
+  return j.dump();
+}
+
+std::string partition_json(const metadata::PartitionRegistration& p) {
+  nlohmann::ordered_json j;
+  j["replicas"] = p.replicas;
+  j["isr"] = p.isr;
+  j["removingReplicas"] = p.removing_replicas;
+  j["addingReplicas"] = p.adding_replicas;
+  j["leader"] = p.leader;
+  j["leaderRecoveryState"] = p.leader_recovery_state;
+  j["leaderEpoch"] = p.leader_epoch;
+  j["partitionEpoch"] = p.partition_epoch;
+  auto dirs = nlohmann::ordered_json::array();
+  for (const auto& d : p.directories) dirs.push_back(d.to_string());
+  j["directories"] = dirs;
+  return j.dump();
+}
+
+std::string config_type_name(int8_t type) {
+  switch (static_cast<metadata::ConfigResourceType>(type)) {
+    case metadata::ConfigResourceType::TOPIC: return "topic";
+    case metadata::ConfigResourceType::BROKER: return "broker";
+    case metadata::ConfigResourceType::BROKER_LOGGER: return "broker_logger";
+    case metadata::ConfigResourceType::CLIENT_METRICS: return "client_metrics";
+    case metadata::ConfigResourceType::GROUP: return "group";
+    default: return std::to_string(type);
+  }
+}
+
+namespace {
+
+ShellNode file_node(std::string content) {
+  ShellNode n;
+  n.dir = false;
+  n.content = std::move(content);
+  return n;
+}
+
+ShellNode topic_node(const metadata::TopicImage& t) {
+  ShellNode n;
+  n.children["id"] = file_node(t.id.to_string());
+  n.children["name"] = file_node(t.name);
+  for (const auto& [index, p] : t.partitions) n.children[std::to_string(index)] = file_node(partition_json(p));
+  return n;
+}
+
+}  // namespace
+
+ShellNode build_shell_tree(const MetadataImage& image) {
+  ShellNode root;
+  ShellNode& img = root.children["image"];
+  ShellNode& features = img.children["features"];
+  for (const auto& [name, level] : image.features()) features.children[name] = file_node(std::to_string(level));
+  ShellNode& brokers = img.children["cluster"].children["brokers"];
+  for (const auto& [id, b] : image.brokers()) brokers.children[std::to_string(id)] = file_node(broker_json(b));
+  ShellNode& topics = img.children["topics"];
+  ShellNode& by_name = topics.children["byName"];
+  ShellNode& by_id = topics.children["byId"];
+  for (const auto& [name, t] : image.topics_by_name()) {
+    by_name.children[name] = topic_node(t);
+    by_id.children[t.id.to_string()] = topic_node(t);
+  }
+  ShellNode& configs = img.children["configs"];
+  for (const auto& [res, map] : image.configs()) {
+    if (map.empty()) continue;
+    ShellNode& entity = configs.children[config_type_name(res.type)].children[res.name.empty() ? "<default>" : res.name];
+    for (const auto& [k, v] : map) entity.children[k] = file_node(v);
+  }
+  nlohmann::ordered_json prov;
+  prov["offset"] = image.offset();
+  prov["epoch"] = image.epoch();
+  img.children["provenance"] = file_node(prov.dump());
+  return root;
+}
+
+// ------------------------------------------------------------ the shell
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : path) {
+    if (c == '/') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  return parts;
+}
+
+std::string join_path(const std::vector<std::string>& parts) {
+  std::string s;
+  for (const auto& p : parts) s += "/" + p;
+  return s.empty() ? "/" : s;
+}
+
+std::string child_path(const std::string& parent, const std::string& name) {
+  return parent == "/" ? "/" + name : parent + "/" + name;
+}
+
+bool has_glob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+std::vector<std::string> tokenize(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_token = false;
+  char quote = 0;
+  for (char c : line) {
+    if (quote) {
+      if (c == quote) quote = 0;
+      else cur += c;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+      in_token = true;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (in_token) out.push_back(cur);
+      cur.clear();
+      in_token = false;
+    } else {
+      cur += c;
+      in_token = true;
+    }
+  }
+  if (in_token) out.push_back(cur);
+  return out;
+}
+
+constexpr const char* kHelp =
+    "Welcome to the Flotilla metadata shell.\n"
+    "\n"
+    "usage:  {cat,cd,exit,find,help,ls,pwd,tree} ...\n"
+    "\n"
+    "positional arguments:\n"
+    "  {cat,cd,exit,find,help,ls,pwd,tree}\n"
+    "    cat                  Show the contents of metadata files.\n"
+    "    cd                   Set the current working directory.\n"
+    "    exit                 Exit the metadata shell.\n"
+    "    find                 Search for nodes in the directory hierarchy.\n"
+    "    help                 Display this help message.\n"
+    "    ls                   List metadata nodes.\n"
+    "    pwd                  Print the current working directory.\n"
+    "    tree                 Print a tree of metadata nodes.\n";
+
+}  // namespace
+
+MetadataShell::MetadataShell(std::shared_ptr<const MetadataImage> image)
+    : image_(std::move(image)), root_(build_shell_tree(*image_)) {}
+
+std::string MetadataShell::absolute(const std::string& path) const {
+  std::string full = !path.empty() && path[0] == '/' ? path : cwd_ + "/" + path;
+  std::vector<std::string> out;
+  for (const auto& part : split_path(full)) {
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!out.empty()) out.pop_back();
+      continue;
+    }
+    out.push_back(part);
+  }
+  return join_path(out);
+}
+
+const ShellNode* MetadataShell::lookup(const std::string& abs_path) const {
+  const ShellNode* n = &root_;
+  for (const auto& part : split_path(abs_path)) {
+    if (!n->dir) return nullptr;
+    auto it = n->children.find(part);
+    if (it == n->children.end()) return nullptr;
+    n = &it->second;
+  }
+  return n;
+}
+
+std::vector<MetadataShell::Match> MetadataShell::resolve(const std::string& path) const {
+  std::vector<Match> cur = {{"/", &root_}};
+  for (const auto& part : split_path(absolute(path))) {
+    std::vector<Match> next;
+    for (const auto& m : cur) {
+      if (!m.node->dir) continue;
+      if (has_glob(part)) {
+        for (const auto& [name, child] : m.node->children)
+          if (::fnmatch(part.c_str(), name.c_str(), FNM_PERIOD) == 0) next.push_back({child_path(m.path, name), &child});
+      } else if (auto it = m.node->children.find(part); it != m.node->children.end()) {
+        next.push_back({child_path(m.path, part), &it->second});
+      }
+    }
+    cur = std::move(next);
+  }
+  return cur;
+}
+
+void MetadataShell::print_tree(const ShellNode& n, const std::string& name, int depth, std::ostream& out) const {
+  std::string indent(static_cast<size_t>(depth) * 2, ' ');
+  if (!n.dir) {
+    out << indent << name << ": " << n.content << "\n";
+    return;
+  }
+  out << indent << name << ":\n";
+  for (const auto& [child_name, child] : n.children) print_tree(child, child_name, depth + 1, out);
+}
+
+void MetadataShell::print_find(const ShellNode& n, const std::string& path, std::ostream& out) const {
+  out << path << "\n";
+  if (!n.dir) return;
+  for (const auto& [name, child] : n.children) print_find(child, child_path(path, name), out);
+}
+
+bool MetadataShell::execute(const std::string& line, std::ostream& out, std::ostream& err) {
+  auto args = tokenize(line);
+  if (args.empty()) return true;
+  const std::string cmd = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  bool ok = true;
+
+  if (cmd == "exit") {
+    done_ = true;
+  } else if (cmd == "help" || cmd == "man") {
+    out << kHelp;
+  } else if (cmd == "pwd") {
+    out << cwd_ << "\n";
+  } else if (cmd == "cd") {
+    std::string target = rest.empty() ? "/" : rest[0];
+    if (rest.size() > 1) {
+      err << "cd: too many arguments\n";
+      return false;
+    }
+    auto matches = resolve(target);
+    if (matches.empty()) {
+      err << "cd: " << target << ": no such directory\n";
+      return false;
+    }
+    if (matches.size() > 1) {
+      err << "cd: " << target << ": more than one directory matches\n";
+      return false;
+    }
+    if (!matches[0].node->dir) {
+      err << "cd: " << target << ": not a directory\n";
+      return false;
+    }
+    cwd_ = matches[0].path;
+  } else if (cmd == "ls") {
+    bool long_format = false;
+    std::vector<std::string> targets;
+    for (const auto& a : rest) {
+      if (a == "-l" || a == "--long") long_format = true;
+      else targets.push_back(a);
+    }
+    if (targets.empty()) targets.push_back(".");
+    auto entry = [&](const std::string& name, const ShellNode& n) {
+      if (long_format) {
+        size_t size = n.dir ? n.children.size() : n.content.size();
+        std::string sz = std::to_string(size);
+        out << (n.dir ? "dr-xr-xr-x " : "-r--r--r-- ") << std::string(sz.size() < 8 ? 8 - sz.size() : 0, ' ') << sz << " "
+            << name << "\n";
+      } else {
+        out << name << "\n";
+      }
+    };
+    std::vector<Match> files, dirs;
+    for (const auto& t : targets) {
+      auto matches = resolve(t);
+      if (matches.empty()) {
+        err << "ls: " << t << ": no such file or directory\n";
+        ok = false;
+      }
+      for (auto& m : matches) (m.node->dir ? dirs : files).push_back(m);
+    }
+    for (const auto& f : files) entry(f.path, *f.node);
+    bool headers = files.size() + dirs.size() > 1;
+    for (size_t i = 0; i < dirs.size(); ++i) {
+      if (headers) out << (i > 0 || !files.empty() ? "\n" : "") << dirs[i].path << ":\n";
+      for (const auto& [name, child] : dirs[i].node->children) entry(name, child);
+    }
+  } else if (cmd == "cat") {
+    if (rest.empty()) {
+      err << "cat: no file given\n";
+      return false;
+    }
+    for (const auto& t : rest) {
+      auto matches = resolve(t);
+      if (matches.empty()) {
+        err << "cat: " << t << ": No such file or directory\n";
+        ok = false;
+      }
+      for (const auto& m : matches) {
+        if (m.node->dir) {
+          err << "cat: " << m.path << ": Is a directory\n";
+          ok = false;
+        } else {
+          out << m.node->content << "\n";
+        }
+      }
+    }
+  } else if (cmd == "tree" || cmd == "find") {
+    if (rest.empty()) rest.push_back(".");
+    for (const auto& t : rest) {
+      auto matches = resolve(t);
+      if (matches.empty()) {
+        err << cmd << ": " << t << ": no such file or directory\n";
+        ok = false;
+      }
+      for (const auto& m : matches) {
+        if (cmd == "tree") print_tree(*m.node, m.path, 0, out);
+        else print_find(*m.node, m.path, out);
+      }
+    }
+  } else {
+    err << "Unknown command " << cmd << ". Type help for a list of commands.\n";
+    ok = false;
+  }
+  return ok;
+}
+
+int run_metadata_shell(const MetadataShellOptions& o, std::istream& in, std::ostream& out, std::ostream& err) {
+  if (o.snapshot.has_value() == o.directory.has_value()) {
+    err << "metadata-shell: give exactly one of --snapshot FILE and --directory DIR\n";
+    return 1;
+  }
+  std::shared_ptr<const MetadataImage> image;
+  try {
+    image = load_metadata_image(o.snapshot ? *o.snapshot : *o.directory);
+  } catch (const std::exception& e) {
+    err << "metadata-shell: " << e.what() << "\n";
+    return 1;
+  }
+  MetadataShell shell(image);
+  if (!o.command.empty()) {
+    std::string line;
+    for (const auto& a : o.command) {
+      if (!line.empty()) line += ' ';
+      // Keep each argument one token (quote it if it holds spaces).
+      line += a.find_first_of(" \t") == std::string::npos ? a : "'" + a + "'";
+    }
+    bool ok = shell.execute(line, out, err);
+    out.flush();
+    return ok ? 0 : 1;
+  }
+  bool tty = &in == &std::cin && ::isatty(0);
+  if (tty) out << "[ Flotilla Metadata Shell ]\n";
+  std::string line;
+  while (!shell.done()) {
+    if (tty) out << ">> " << std::flush;
+    if (!std::getline(in, line)) break;
+    shell.execute(line, out, err);
+    out.flush();
+  }
+  if (tty && !shell.done()) out << "\n";
+  return 0;
+}
+
+}  // namespace flotilla::tools
