@@ -32,6 +32,8 @@ void MetadataLoader::handle_commit(const raft::CommittedBatch& batch) {
   if (!batch.is_control) {
     for (const auto& v : batch.records) delta.replay_value(v);
   }
+  for (const auto& v : batch.records) committed_record_bytes_ += static_cast<int64_t>(v.size());
+  last_append_timestamp_ = batch.append_timestamp;
   delta.set_offset(batch.last_offset, batch.epoch);
   publish(delta);
 }

@@ -30,6 +30,11 @@ class MetadataLoader : public raft::RaftListener {
 
   std::shared_ptr<const MetadataImage> image() const { return image_; }
   raft::LeaderAndEpoch leader() const { return leader_; }
+  // Bytes of record values committed through handle_commit since start (the
+  // snapshot generator's measure; a loaded snapshot does not count).
+  int64_t committed_record_bytes() const { return committed_record_bytes_; }
+  // The append timestamp of the last batch applied (a snapshot's LastContainedLogTimestamp).
+  int64_t last_append_timestamp() const { return last_append_timestamp_; }
 
   void handle_commit(const raft::CommittedBatch& batch) override;
   void handle_leader_change(raft::LeaderAndEpoch leader) override;
@@ -44,6 +49,8 @@ class MetadataLoader : public raft::RaftListener {
   std::shared_ptr<const MetadataImage> image_;
   raft::LeaderAndEpoch leader_;
   std::vector<Publisher*> publishers_;
+  int64_t committed_record_bytes_ = 0;
+  int64_t last_append_timestamp_ = 0;
 };
 
 }  // namespace flotilla::metadata

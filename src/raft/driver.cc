@@ -545,6 +545,31 @@ void RaftDriver::register_listener(RaftListener* listener) {
   schedule_delivery();
 }
 
+void RaftDriver::register_listener_from(RaftListener* listener, int64_t from_offset) {
+  RAFT_ASSERT(from_offset >= log_->log_start_offset() && from_offset <= log_->log_end_offset(),
+              "listener start {} outside the log [{}, {})", from_offset, log_->log_start_offset(), log_->log_end_offset());
+  for (const auto& c : listeners_) {
+    if (c->listener == listener && !c->removed) return;
+  }
+  auto ctx = std::make_unique<ListenerCtx>();
+  ctx->listener = listener;
+  ctx->next_offset = from_offset;
+  listeners_.push_back(std::move(ctx));
+  schedule_delivery();
+}
+
+std::optional<std::pair<int16_t, std::vector<Voter>>> RaftDriver::snapshot_kraft_state() const {
+  if (qs_version_ < 1 || !core_) return std::nullopt;
+  std::vector<Voter> voters;
+  for (int32_t id : core_->config().voters) {
+    auto it = voter_info_.find(id);
+    Voter v = it != voter_info_.end() ? it->second : Voter{};
+    v.id = id;
+    voters.push_back(std::move(v));
+  }
+  return std::make_pair(int16_t{1}, std::move(voters));
+}
+
 void RaftDriver::unregister_listener(RaftListener* listener) {
   for (auto& c : listeners_)
     if (c->listener == listener) c->removed = true;

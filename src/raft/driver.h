@@ -80,6 +80,13 @@ class RaftDriver : public RaftClient {
   void shutdown();
 
   void register_listener(RaftListener* listener) override;
+  // A listener whose state already covers the offsets below `from_offset` (a
+  // metadata snapshot was loaded into it): delivery starts there instead of
+  // at the log start. `from_offset` must lie within [log start, log end].
+  void register_listener_from(RaftListener* listener, int64_t from_offset);
+  // For a metadata snapshot: kraft.version and the current voters, when the
+  // quorum is dynamic (KIP-853, quorum-state v1); nullopt for a static quorum.
+  std::optional<std::pair<int16_t, std::vector<Voter>>> snapshot_kraft_state() const;
   void unregister_listener(RaftListener* listener) override;
   std::optional<int64_t> append(std::vector<std::vector<uint8_t>> record_values, int32_t epoch) override;
   int64_t high_watermark() const override { return applied_hw_; }

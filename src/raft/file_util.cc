@@ -25,9 +25,9 @@ void fsync_directory(const std::filesystem::path& dir) {
   ::close(fd);
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> data) {
+void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> data, const char* tmp_suffix) {
   std::filesystem::path tmp = path;
-  tmp += ".tmp";
+  tmp += tmp_suffix;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("create", tmp);
   size_t done = 0;

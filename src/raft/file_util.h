@@ -12,7 +12,8 @@
 namespace flotilla::raft {
 
 // Throws std::system_error naming the path on failure; the .tmp file is removed.
-void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> data);
+// `tmp_suffix`: the name of the file while it is written (snapshots use ".part").
+void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> data, const char* tmp_suffix = ".tmp");
 // Whole file; throws std::system_error if it cannot be read.
 std::vector<uint8_t> read_whole_file(const std::filesystem::path& path);
 // fsync of a directory (after creating/renaming entries in it).

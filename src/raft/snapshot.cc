@@ -1,8 +1,10 @@
 #include "raft/snapshot.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/bytes.h"
+#include "common/crc32c.h"
 #include "protocol/messages.h"
 #include "protocol/metadata_record.h"
 #include "protocol/record_batch.h"
@@ -144,6 +146,25 @@ void SnapshotWriter::write_file(const std::filesystem::path& file) const {
   write_file_atomically(file, bytes);
 }
 
+std::filesystem::path SnapshotWriter::write_snapshot(const std::filesystem::path& dir) const {
+  auto p = dir / snapshot_file_name(id_);
+  auto bytes = finish();
+  write_file_atomically(p, bytes, ".part");
+  return p;
+}
+
+std::vector<SnapshotId> list_snapshots(const std::filesystem::path& partition_dir) {
+  std::vector<SnapshotId> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(partition_dir, ec)) {
+    if (auto id = parse_snapshot_file_name(e.path().filename().string())) out.push_back(*id);
+  }
+  std::sort(out.begin(), out.end(), [](const SnapshotId& a, const SnapshotId& b) {
+    return a.end_offset != b.end_offset ? a.end_offset < b.end_offset : a.epoch < b.epoch;
+  });
+  return out;
+}
+
 std::filesystem::path SnapshotWriter::write(const std::filesystem::path& dir) const {
   auto p = dir / snapshot_file_name(id_);
   write_file(p);
@@ -156,6 +177,8 @@ SnapshotContents parse_snapshot(std::span<const uint8_t> bytes) {
   bool first = true;
   records::for_each_batch(bytes, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
     consumed += batch.size();
+    if (batch.size() < records::kHeaderSize || h.magic != 2) throw DecodeError("snapshot batch with a bad header");
+    if (crc32c(batch.data() + 21, batch.size() - 21) != h.crc) throw DecodeError("snapshot batch CRC mismatch");
     auto recs = records::decode_records(batch);
     if (h.is_control()) {
       for (const auto& r : recs) {

@@ -62,6 +62,10 @@ class SnapshotWriter {
   std::filesystem::path write(const std::filesystem::path& dir) const;
   // Writes to an explicit file name (bootstrap.checkpoint).
   void write_file(const std::filesystem::path& file) const;
+  // KIP-630 snapshots: `<dir>/<name>.checkpoint.part`, fsync, rename to
+  // `<name>.checkpoint`, fsync of the directory. Returns the final path.
+  std::filesystem::path write_snapshot(const std::filesystem::path& dir) const;
+  SnapshotId id() const { return id_; }
 
  private:
   SnapshotId id_;
@@ -81,9 +85,12 @@ struct SnapshotContents {
   bool has_footer = false;
 };
 
-// Throws DecodeError on a malformed file (bad batches, missing header).
+// Throws DecodeError on a malformed file (bad batches, CRC mismatch, missing header).
 SnapshotContents parse_snapshot(std::span<const uint8_t> bytes);
 SnapshotContents read_snapshot(const std::filesystem::path& file);
+
+// The snapshot files (`*.checkpoint`, not `.part`) of a partition directory, by id ascending.
+std::vector<SnapshotId> list_snapshots(const std::filesystem::path& partition_dir);
 
 // `storage format --standalone`: the bootstrap snapshot 0-0 in the partition
 // directory with kraft.version 1 and this node as the only voter.

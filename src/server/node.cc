@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "controller/quorum_controller.h"
 #include "metadata/loader.h"
+#include "metadata/snapshot.h"
 #include "net/server.h"
 #include "raft/driver.h"
 #include "raft/network.h"
@@ -94,6 +95,7 @@ class NodeImpl {
   std::unique_ptr<storage::LogManager> logs;
   std::unique_ptr<raft::RaftDriver> raft;
   std::unique_ptr<metadata::MetadataLoader> loader;
+  std::unique_ptr<metadata::SnapshotGenerator> snapshots;
   std::unique_ptr<controller::QuorumController> controller;
   std::unique_ptr<broker::ReplicaManager> replicas;
   std::map<int32_t, raft::PeerAddress> voter_endpoints;
@@ -241,7 +243,15 @@ void NodeImpl::start() {
       out.push_back(controller::TopicConfigEntry{e.name, e.value, false, e.source, false});
     return out;
   };
-  raft->register_listener(loader.get());
+  // KIP-630: the newest valid metadata snapshot gives the image; the loader
+  // then replays the log after it (loaded into the image further below, once
+  // the replica manager is wired, before anything is delivered).
+  std::optional<metadata::LoadedSnapshot> snapshot = metadata::read_latest_snapshot(raft->partition_dir(), raft->log().log_end_offset());
+  if (snapshot && snapshot->id.end_offset < raft->log().log_start_offset()) snapshot.reset();
+  if (snapshot)
+    raft->register_listener_from(loader.get(), snapshot->id.end_offset);
+  else
+    raft->register_listener(loader.get());
   if (config.controller_role) {
     controller = std::make_unique<controller::QuorumController>(io, *raft, cc);
     raft->register_listener(controller.get());
@@ -265,6 +275,15 @@ void NodeImpl::start() {
   replicas->set_controller(channel.get(), [this] { return lifecycle ? lifecycle->broker_epoch() : int64_t{-1}; });
   controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints, raft_network.get());
   broker_apis = std::make_unique<BrokerExtraApis>(*channel);
+
+  if (snapshot) metadata::load_snapshot(*loader, *snapshot);
+  metadata::SnapshotGeneratorConfig sgc;
+  sgc.max_bytes_between_snapshots = config.metadata_snapshot_max_new_record_bytes;
+  sgc.max_interval_ms = config.metadata_snapshot_max_interval_ms;
+  sgc.kraft_state = [this] { return raft->snapshot_kraft_state(); };
+  snapshots = std::make_unique<metadata::SnapshotGenerator>(io, raft->partition_dir(), *loader, sgc);
+  if (snapshot) snapshots->set_latest(snapshot->id);
+  loader->add_publisher(snapshots.get());
 
   raft->start();
   if (controller) controller->start();
@@ -397,6 +416,10 @@ void NodeImpl::finish_shutdown() {
   if (controller) controller->shutdown();
   // Resigns leadership: EndQuorumEpoch goes out to the other voters (below).
   if (raft) raft->shutdown();
+  if (snapshots) {
+    loader->remove_publisher(snapshots.get());
+    snapshots->stop();  // a snapshot being written is finished (or left as .part, deleted at start-up)
+  }
   if (logs) logs->close_all();
   spdlog::info("[KafkaRaftServer nodeId={}] shut down completed in {} ms", config.node_id, (monotonic_us() - t0) / 1000.0);
   // Give queued requests (EndQuorumEpoch, so the next leader is elected at

@@ -1,0 +1,240 @@
+#include "metadata/snapshot.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "protocol/metadata_record.h"
+
+namespace flotilla::metadata {
+
+using protocol::frame_metadata_record;
+
+namespace {
+// The record versions the controller writes at a metadata.version level.
+int16_t register_broker_version(int16_t mv) {
+  if (mv >= 17) return 3;  // 3.7-IV2: log dirs
+  if (mv >= 8) return 2;   // 3.4-IV0
+  if (mv >= 7) return 1;   // 3.3-IV3: InControlledShutdown
+  return 0;
+}
+int16_t partition_version(int16_t mv) { return mv >= 17 ? 1 : 0; }  // 3.7-IV2: directories
+
+constexpr size_t kMaxRecordsPerBatch = 1000;
+constexpr size_t kMaxBytesPerBatch = 1 << 20;
+}  // namespace
+
+std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
+  std::vector<std::vector<uint8_t>> out;
+  const int16_t mv = image.metadata_version();
+  // Features: metadata.version first (a reader needs it to read the rest).
+  auto feature = [&](const std::string& name, int16_t level) {
+    msg::FeatureLevelRecord f;
+    f.name = name;
+    f.feature_level = level;
+    out.push_back(frame_metadata_record(f, 0));
+  };
+  if (auto it = image.features().find(kMetadataVersionFeature); it != image.features().end()) feature(it->first, it->second);
+  for (const auto& [name, level] : image.features())
+    if (name != kMetadataVersionFeature) feature(name, level);
+  // Brokers, with their fenced and controlled-shutdown state.
+  for (const auto& [id, b] : image.brokers()) {
+    msg::RegisterBrokerRecord r;
+    r.broker_id = b.id;
+    r.broker_epoch = b.epoch;
+    r.incarnation_id = b.incarnation_id;
+    for (const auto& l : b.listeners) {
+      msg::RegisterBrokerRecord::BrokerEndpoint e;
+      e.name = l.name;
+      e.host = l.host;
+      e.port = l.port;
+      e.security_protocol = l.security_protocol;
+      r.end_points.push_back(std::move(e));
+    }
+    for (const auto& [name, f] : b.supported_features) {
+      msg::RegisterBrokerRecord::BrokerFeature x;
+      x.name = name;
+      x.min_supported_version = f.min_version;
+      x.max_supported_version = f.max_version;
+      r.features.push_back(std::move(x));
+    }
+    r.rack = b.rack;
+    r.fenced = b.fenced;
+    r.in_controlled_shutdown = b.in_controlled_shutdown;
+    r.log_dirs = b.log_dirs;
+    out.push_back(frame_metadata_record(r, register_broker_version(mv)));
+  }
+  // Topics and their partitions.
+  for (const auto& [name, t] : image.topics_by_name()) {
+    msg::TopicRecord tr;
+    tr.name = t.name;
+    tr.topic_id = t.id;
+    out.push_back(frame_metadata_record(tr, 0));
+    for (const auto& [idx, p] : t.partitions) {
+      msg::PartitionRecord pr;
+      pr.partition_id = idx;
+      pr.topic_id = t.id;
+      pr.replicas = p.replicas;
+      pr.isr = p.isr;
+      pr.removing_replicas = p.removing_replicas;
+      pr.adding_replicas = p.adding_replicas;
+      pr.leader = p.leader;
+      pr.leader_recovery_state = p.leader_recovery_state;
+      pr.leader_epoch = p.leader_epoch;
+      pr.partition_epoch = p.partition_epoch;
+      pr.directories = p.directories;
+      out.push_back(frame_metadata_record(pr, partition_version(mv)));
+    }
+  }
+  // Configs (topics, brokers, the cluster default).
+  for (const auto& [res, m] : image.configs()) {
+    for (const auto& [key, value] : m) {
+      msg::ConfigRecord c;
+      c.resource_type = res.type;
+      c.resource_name = res.name;
+      c.name = key;
+      c.value = value;
+      out.push_back(frame_metadata_record(c, 0));
+    }
+  }
+  if (image.next_producer_id() >= 0) {
+    msg::ProducerIdsRecord p;
+    p.broker_id = -1;
+    p.broker_epoch = -1;
+    p.next_producer_id = image.next_producer_id();
+    out.push_back(frame_metadata_record(p, 0));
+  }
+  return out;
+}
+
+std::filesystem::path write_image_snapshot(const std::filesystem::path& partition_dir, const MetadataImage& image,
+                                           const KraftState& kraft, int64_t now_ms, int64_t last_contained_log_timestamp) {
+  raft::SnapshotId id{image.offset() + 1, image.epoch() < 0 ? 0 : image.epoch()};
+  raft::SnapshotWriter w(id, last_contained_log_timestamp >= 0 ? last_contained_log_timestamp : now_ms, now_ms);
+  if (kraft) w.set_kraft_version(kraft->first, kraft->second);
+  auto records = image_records(image);
+  std::vector<std::vector<uint8_t>> batch;
+  size_t bytes = 0;
+  for (auto& r : records) {
+    bytes += r.size();
+    batch.push_back(std::move(r));
+    if (batch.size() >= kMaxRecordsPerBatch || bytes >= kMaxBytesPerBatch) {
+      w.append(batch);
+      batch.clear();
+      bytes = 0;
+    }
+  }
+  w.append(batch);
+  return w.write_snapshot(partition_dir);
+}
+
+std::optional<LoadedSnapshot> read_latest_snapshot(const std::filesystem::path& partition_dir, int64_t max_end_offset) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(partition_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    constexpr std::string_view part = ".checkpoint.part";
+    if (name.size() > part.size() && name.compare(name.size() - part.size(), part.size(), part) == 0) {
+      spdlog::warn("[SnapshotLoader] Deleting the partial snapshot {} (its write did not finish)", e.path().string());
+      std::filesystem::remove(e.path(), ec);
+    }
+  }
+  auto ids = raft::list_snapshots(partition_dir);
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    if (it->end_offset <= 0) continue;  // the bootstrap checkpoint: no metadata in it
+    auto path = partition_dir / raft::snapshot_file_name(*it);
+    if (it->end_offset > max_end_offset) {
+      spdlog::warn("[SnapshotLoader] Skipping snapshot {}: it ends past the metadata log (end offset {})", path.string(),
+                   max_end_offset);
+      continue;
+    }
+    try {
+      auto contents = raft::read_snapshot(path);
+      if (!contents.has_footer) throw DecodeError("no SnapshotFooterRecord");
+      return LoadedSnapshot{*it, path, std::move(contents)};
+    } catch (const std::exception& ex) {
+      spdlog::error("[SnapshotLoader] Skipping corrupt snapshot {}: {}", path.string(), ex.what());
+    }
+  }
+  return std::nullopt;
+}
+
+void load_snapshot(MetadataLoader& loader, const LoadedSnapshot& s) {
+  loader.load_batches(s.contents.batches, s.id.end_offset - 1, s.id.epoch);
+  spdlog::info("[SnapshotLoader] Loaded snapshot {} ({} batches): image at offset {}", s.path.filename().string(),
+               s.contents.batches.size(), loader.image()->offset());
+}
+
+// ---------------------------------------------------------------- generator
+
+SnapshotGenerator::SnapshotGenerator(asio::io_context& io, std::filesystem::path partition_dir, const MetadataLoader& loader,
+                                     SnapshotGeneratorConfig config)
+    : io_(io), dir_(std::move(partition_dir)), loader_(loader), config_(std::move(config)) {
+  thread_ = std::make_unique<asio::thread_pool>(1);
+  last_time_ms_ = now_ms();
+  bytes_at_last_ = loader_.committed_record_bytes();
+}
+
+SnapshotGenerator::~SnapshotGenerator() {
+  stop();
+  *alive_ = false;
+}
+
+void SnapshotGenerator::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  thread_->join();
+}
+
+int64_t SnapshotGenerator::now_ms() const { return config_.clock ? config_.clock() : wall_clock_ms(); }
+
+void SnapshotGenerator::set_latest(raft::SnapshotId id) {
+  latest_ = id;
+  bytes_at_last_ = loader_.committed_record_bytes();
+  last_time_ms_ = now_ms();
+}
+
+void SnapshotGenerator::publish(const MetadataDelta&, std::shared_ptr<const MetadataImage> image) {
+  last_image_ = image;
+  maybe_start(image);
+}
+
+void SnapshotGenerator::maybe_start(const std::shared_ptr<const MetadataImage>& image) {
+  if (writing_ || stopped_ || !image || image->empty()) return;
+  if (latest_ && image->offset() + 1 <= latest_->end_offset) return;
+  int64_t new_bytes = loader_.committed_record_bytes() - bytes_at_last_;
+  int64_t now = now_ms();
+  bool by_bytes = new_bytes >= config_.max_bytes_between_snapshots;
+  bool by_time = config_.max_interval_ms > 0 && new_bytes > 0 && now - last_time_ms_ >= config_.max_interval_ms;
+  if (!by_bytes && !by_time) return;
+  writing_ = true;
+  bytes_at_last_ = loader_.committed_record_bytes();
+  last_time_ms_ = now;
+  KraftState kraft = config_.kraft_state ? config_.kraft_state() : std::nullopt;
+  raft::SnapshotId id{image->offset() + 1, image->epoch() < 0 ? 0 : image->epoch()};
+  spdlog::info("[SnapshotGenerator] Creating snapshot {} ({} new record bytes{})", raft::snapshot_file_name(id), new_bytes,
+               by_bytes ? "" : ", interval elapsed");
+  int64_t last_ts = loader_.last_append_timestamp();
+  auto alive = alive_;
+  asio::post(*thread_, [this, alive, image, kraft, id, now, last_ts] {
+    bool ok = true;
+    try {
+      write_image_snapshot(dir_, *image, kraft, now, last_ts);
+    } catch (const std::exception& e) {
+      ok = false;
+      spdlog::error("[SnapshotGenerator] Writing snapshot {} failed: {}", raft::snapshot_file_name(id), e.what());
+    }
+    asio::post(io_, [this, alive, id, ok] {
+      if (!*alive) return;
+      writing_ = false;
+      if (ok) {
+        latest_ = id;
+        ++written_;
+        spdlog::info("[SnapshotGenerator] Wrote snapshot {}", raft::snapshot_file_name(id));
+        if (on_written_) on_written_(id);
+      }
+      // Records may have come in meanwhile.
+      if (last_image_) maybe_start(last_image_);
+    });
+  });
+}
+
+}  // namespace flotilla::metadata
