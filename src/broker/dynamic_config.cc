@@ -247,7 +247,7 @@ std::vector<DescribedConfig> describe_broker_configs(const BrokerConfigLayers& l
     auto all = layered_synonyms(layers, broker_synonyms(name), per_broker);
     auto first_own = std::find_if(all.begin(), all.end(), [&](const DescribedSynonym& s) { return s.name == name; });
     c.synonyms.assign(first_own, all.end());
-    c.source = c.synonyms.empty() ? kDefaultConfig : c.synonyms.front().source;
+    c.source = c.synonyms.empty() ? static_cast<int8_t>(kDefaultConfig) : c.synonyms.front().source;
     if (per_broker) {
       // This broker's effective value of the key itself.
       c.value = lookup(layers.per_broker, name);

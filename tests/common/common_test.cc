@@ -39,8 +39,11 @@ TEST(Varint, RoundTripsAndSizes) {
   w.put_uvarint(UINT64_MAX);
   ByteReader r(w.buffer());
   for (auto v : vals) EXPECT_EQ(r.get_varlong(), v);
-  for (auto v : vals)
-    if (v >= INT32_MIN && v <= INT32_MAX) EXPECT_EQ(r.get_varint(), v);
+  for (auto v : vals) {
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+      EXPECT_EQ(r.get_varint(), v);
+    }
+  }
   EXPECT_EQ(r.get_uvarint(), 0u);
   EXPECT_EQ(r.get_uvarint(), 127u);
   EXPECT_EQ(r.get_uvarint(), 128u);

@@ -20,8 +20,7 @@
 // every partition led.
 //
 // A failing seed replays with a trace:
-//   CONTROLLER_SIM_SEED=<seed> CONTROLLER_SIM_VERBOSE=1 build/tests/controller/controller_test \
-//     --gtest_filter='ControllerSimulation.*'
+//   CONTROLLER_SIM_SEED=<seed> CONTROLLER_SIM_VERBOSE=1 build/tests/controller/controller_test --gtest_filter='ControllerSimulation.*'
 #include <gtest/gtest.h>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>

@@ -63,9 +63,14 @@ TEST(RecordBatch, EveryCodecRoundTrips) {
     for (int i = 0; i < 500; ++i) {
       EXPECT_EQ(recs[i].offset, i);
       EXPECT_EQ(recs[i].timestamp, 1000 + i);
-      if (i % 7 == 0) EXPECT_FALSE(recs[i].key.has_value());
-      else EXPECT_EQ(std::string(recs[i].key->begin(), recs[i].key->end()), "key-" + std::to_string(i));
-      if (i % 11 == 0) EXPECT_FALSE(recs[i].value.has_value());
+      if (i % 7 == 0) {
+        EXPECT_FALSE(recs[i].key.has_value());
+      } else {
+        EXPECT_EQ(std::string(recs[i].key->begin(), recs[i].key->end()), "key-" + std::to_string(i));
+      }
+      if (i % 11 == 0) {
+        EXPECT_FALSE(recs[i].value.has_value());
+      }
       if (i % 3 == 0) {
         ASSERT_FALSE(recs[i].headers.empty());
         EXPECT_EQ(recs[i].headers[0].key, "h" + std::to_string(i));

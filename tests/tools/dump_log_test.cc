@@ -27,9 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::span<const uint8_t> bytes_of(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 std::vector<uint8_t> vec(const std::string& s) { return {s.begin(), s.end()}; }
 
 class TempDir {
