@@ -63,6 +63,7 @@ test: build
 bench: build
 	$(BUILD)/bench/flotilla_bench --benchmark_min_time=0.2
 	$(BUILD)/bench/raft_bench --writers 1,100 --seconds 3
+	$(BUILD)/bench/snapshot_load_bench --partitions 100000 --topics 1000 --brokers 3 --rf 3 --tail-records 1000
 	$(PYTHON) bench/quorum_bench.py --bin $(BUILD)/flotilla --runs 10 --creates 300
 	$(PYTHON) bench/e2e_bench.py --bin $(BUILD)/flotilla
 	$(PYTHON) bench/broker_failover_bench.py --bin $(BUILD)/flotilla --partitions 3000 --session-timeouts 9000,3000

@@ -189,7 +189,7 @@ void MetadataDelta::replay(const msg::PartitionRecord& r) {
   p.partition_epoch = r.partition_epoch;
   p.leader_recovery_state = r.leader_recovery_state;
   p.directories = r.directories;
-  t->partitions[r.partition_id] = std::move(p);
+  t->partitions.mut()[r.partition_id] = std::move(p);
   changed_topics_.insert(r.topic_id);
   changed_partitions_.insert({r.topic_id, r.partition_id});
 }
@@ -200,12 +200,11 @@ void MetadataDelta::replay(const msg::PartitionChangeRecord& r) {
     spdlog::warn("[MetadataDelta] PartitionChangeRecord for unknown topic id {}", r.topic_id.to_string());
     return;
   }
-  auto it = t->partitions.find(r.partition_id);
-  if (it == t->partitions.end()) {
+  if (!t->partitions.contains(r.partition_id)) {
     spdlog::warn("[MetadataDelta] PartitionChangeRecord for unknown partition {}-{}", t->name, r.partition_id);
     return;
   }
-  PartitionRegistration& p = it->second;
+  PartitionRegistration& p = t->partitions.mut().find(r.partition_id)->second;
   if (r.isr) p.isr = *r.isr;
   if (r.replicas) p.replicas = *r.replicas;
   if (r.removing_replicas) p.removing_replicas = *r.removing_replicas;

@@ -63,10 +63,57 @@ struct PartitionRegistration {
   bool operator==(const PartitionRegistration&) const = default;
 };
 
+// A topic's partitions: a const std::map (as far as readers go) shared by every
+// image that did not change them, so that a delta that changes one partition
+// copies only that topic's partitions, not every topic's. mut() (MetadataDelta
+// only) copies the map first unless this is its only owner.
+class PartitionMap {
+ public:
+  using Map = std::map<int32_t, PartitionRegistration>;
+  using key_type = Map::key_type;
+  using mapped_type = Map::mapped_type;
+  using value_type = Map::value_type;
+  using size_type = Map::size_type;
+  using const_iterator = Map::const_iterator;
+  using iterator = Map::const_iterator;
+  using const_reverse_iterator = Map::const_reverse_iterator;
+
+  PartitionMap() : m_(std::make_shared<Map>()) {}
+  PartitionMap(Map m) : m_(std::make_shared<Map>(std::move(m))) {}  // NOLINT: implicit, like the map it stands for
+
+  const Map& get() const { return *m_; }
+  operator const Map&() const { return *m_; }  // NOLINT
+  const_iterator begin() const { return m_->begin(); }
+  const_iterator end() const { return m_->end(); }
+  const_iterator cbegin() const { return m_->cbegin(); }
+  const_iterator cend() const { return m_->cend(); }
+  const_reverse_iterator rbegin() const { return m_->rbegin(); }
+  const_reverse_iterator rend() const { return m_->rend(); }
+  const_iterator find(int32_t k) const { return m_->find(k); }
+  const_iterator lower_bound(int32_t k) const { return m_->lower_bound(k); }
+  const_iterator upper_bound(int32_t k) const { return m_->upper_bound(k); }
+  size_type count(int32_t k) const { return m_->count(k); }
+  bool contains(int32_t k) const { return m_->contains(k); }
+  const PartitionRegistration& at(int32_t k) const { return m_->at(k); }
+  size_type size() const { return m_->size(); }
+  bool empty() const { return m_->empty(); }
+  bool operator==(const PartitionMap& o) const { return m_ == o.m_ || *m_ == *o.m_; }
+  bool operator==(const Map& o) const { return *m_ == o; }
+
+  // A map of this TopicImage's own (copied if shared with another image).
+  Map& mut() {
+    if (m_.use_count() != 1) m_ = std::make_shared<Map>(*m_);
+    return *m_;
+  }
+
+ private:
+  std::shared_ptr<Map> m_;
+};
+
 struct TopicImage {
   std::string name;
   Uuid id;
-  std::map<int32_t, PartitionRegistration> partitions;
+  PartitionMap partitions;
   bool operator==(const TopicImage&) const = default;
 };
 

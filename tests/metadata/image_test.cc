@@ -164,6 +164,41 @@ TEST(MetadataDelta, UnchangedPartsAreShared) {
   EXPECT_EQ(img2->topics_by_name().size(), 2u);
 }
 
+TEST(MetadataDelta, PartitionsAreCopiedOnlyForTheTopicChanged) {
+  MetadataDelta d(std::make_shared<const MetadataImage>());
+  d.replay(topic("a", kTopicA));
+  d.replay(topic("b", kTopicB));
+  d.replay(partition(kTopicA, 0, {1, 2, 3}));
+  d.replay(partition(kTopicA, 1, {2, 3, 1}));
+  d.replay(partition(kTopicB, 0, {3, 1, 2}));
+  auto img = d.apply();
+  MetadataDelta d2(img);
+  msg::PartitionChangeRecord c;
+  c.topic_id = kTopicA;
+  c.partition_id = 1;
+  c.isr = std::vector<int32_t>{2, 3};
+  d2.replay(c);
+  auto img2 = d2.apply();
+  // Topic b untouched: its partitions are the same map; topic a's were copied.
+  EXPECT_EQ(&img->topic(kTopicB)->partitions.get(), &img2->topic(kTopicB)->partitions.get());
+  EXPECT_NE(&img->topic(kTopicA)->partitions.get(), &img2->topic(kTopicA)->partitions.get());
+  EXPECT_EQ(img->partition(kTopicA, 1)->isr, (std::vector<int32_t>{2, 3, 1}));
+  EXPECT_EQ(img->partition(kTopicA, 1)->partition_epoch, 0);
+  EXPECT_EQ(img2->partition(kTopicA, 1)->isr, (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(img2->partition(kTopicA, 1)->partition_epoch, 1);
+  EXPECT_EQ(*img->partition(kTopicA, 0), *img2->partition(kTopicA, 0));
+  // A change replayed after apply() copies again: the published image keeps its state.
+  c.isr = std::vector<int32_t>{2};
+  d2.replay(c);
+  d2.replay(partition(kTopicA, 2, {1, 2, 3}));
+  auto img3 = d2.apply();
+  EXPECT_EQ(img2->partition(kTopicA, 1)->isr, (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(img2->topic(kTopicA)->partitions.size(), 2u);
+  EXPECT_EQ(img3->partition(kTopicA, 1)->isr, (std::vector<int32_t>{2}));
+  EXPECT_EQ(img3->topic(kTopicA)->partitions.size(), 3u);
+  EXPECT_EQ(img->topic(kTopicA)->partitions.size(), 2u);
+}
+
 TEST(MetadataDelta, BrokersFenceUnfenceUnregister) {
   MetadataDelta d(std::make_shared<const MetadataImage>());
   d.replay(broker(1, 10));
