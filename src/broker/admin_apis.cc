@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/config_def.h"
 #include "broker/api_util.h"
 #include "broker/dynamic_config.h"
 #include "broker/request_handler.h"
@@ -81,15 +82,6 @@ std::optional<Screened> screen_common(const Resource& res, const std::set<std::p
   return std::nullopt;
 }
 
-template <class Resources>
-std::set<std::pair<int8_t, std::string>> duplicated(const Resources& resources) {
-  std::map<std::pair<int8_t, std::string>, int> counts;
-  for (const auto& r : resources) counts[{r.resource_type, r.resource_name}]++;
-  std::set<std::pair<int8_t, std::string>> out;
-  for (const auto& [k, n] : counts)
-    if (n > 1) out.insert(k);
-  return out;
-}
 
 // The dynamic broker configs of a BROKER resource after an incremental change
 // (Kafka's prepareIncrementalConfigs), or the error.
@@ -189,7 +181,7 @@ void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Reque
   auto request = std::make_shared<IncrementalAlterConfigsRequest>();
   if (!decode(*req, *request)) return close_connection(respond);
   auto image = replicas_.image();
-  auto duplicates = duplicated(request->resources);
+  auto duplicates = config::duplicated(request->resources);
   auto screened = std::make_shared<std::vector<std::optional<Screened>>>();
   IncrementalAlterConfigsRequest forward;
   forward.validate_only = request->validate_only;
@@ -244,7 +236,7 @@ void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Reque
 void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
   auto request = std::make_shared<AlterConfigsRequest>();
   if (!decode(*req, *request)) return close_connection(respond);
-  auto duplicates = duplicated(request->resources);
+  auto duplicates = config::duplicated(request->resources);
   auto screened = std::make_shared<std::vector<std::optional<Screened>>>();
   AlterConfigsRequest forward;
   forward.validate_only = request->validate_only;
@@ -284,43 +276,36 @@ void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net
 
 // ---------------------------------------------------------------- reassignments, unregistration
 
-void RequestHandler::handle_alter_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond) {
-  AlterPartitionReassignmentsRequest request;
+namespace {
+// Hands a decoded request to the controller channel; without one (a listener
+// that has none) answers NOT_CONTROLLER with Kafka's message.
+template <class Req, class Resp, class Call>
+void forward_to_controller(ControllerChannel* controller, std::shared_ptr<net::Request> req, net::Respond respond, Call call) {
+  Req request;
   if (!decode(*req, request)) return close_connection(respond);
-  if (!controller_) {
-    AlterPartitionReassignmentsResponse resp;
+  if (!controller) {
+    Resp resp;
     resp.error_code = code(ErrorCode::NOT_CONTROLLER);
     resp.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
     return send(*req, respond, resp);
   }
-  controller_->alter_partition_reassignments(std::move(request), req->api_version,
-                                             [req, respond](AlterPartitionReassignmentsResponse r) mutable { send(*req, respond, r); });
+  (controller->*call)(std::move(request), req->api_version, [req, respond](Resp r) mutable { send(*req, respond, r); });
+}
+}  // namespace
+
+void RequestHandler::handle_alter_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond) {
+  forward_to_controller<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse>(
+      controller_, std::move(req), std::move(respond), &ControllerChannel::alter_partition_reassignments);
 }
 
 void RequestHandler::handle_list_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond) {
-  ListPartitionReassignmentsRequest request;
-  if (!decode(*req, request)) return close_connection(respond);
-  if (!controller_) {
-    ListPartitionReassignmentsResponse resp;
-    resp.error_code = code(ErrorCode::NOT_CONTROLLER);
-    resp.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
-    return send(*req, respond, resp);
-  }
-  controller_->list_partition_reassignments(std::move(request), req->api_version,
-                                            [req, respond](ListPartitionReassignmentsResponse r) mutable { send(*req, respond, r); });
+  forward_to_controller<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse>(
+      controller_, std::move(req), std::move(respond), &ControllerChannel::list_partition_reassignments);
 }
 
 void RequestHandler::handle_unregister_broker(std::shared_ptr<net::Request> req, net::Respond respond) {
-  UnregisterBrokerRequest request;
-  if (!decode(*req, request)) return close_connection(respond);
-  if (!controller_) {
-    UnregisterBrokerResponse resp;
-    resp.error_code = code(ErrorCode::NOT_CONTROLLER);
-    resp.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
-    return send(*req, respond, resp);
-  }
-  controller_->unregister_broker(std::move(request), req->api_version,
-                                 [req, respond](UnregisterBrokerResponse r) mutable { send(*req, respond, r); });
+  forward_to_controller<UnregisterBrokerRequest, UnregisterBrokerResponse>(controller_, std::move(req), std::move(respond),
+                                                                           &ControllerChannel::unregister_broker);
 }
 
 // ---------------------------------------------------------------- DescribeConfigs

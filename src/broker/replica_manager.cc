@@ -100,8 +100,7 @@ void ReplicaManager::apply_image() {
   constexpr int64_t kCreateSliceMs = 20;
   const std::shared_ptr<const metadata::MetadataImage> image = image_;
   const int32_t self = config_.node_id;
-  const int64_t now = monotonic_ms();
-  const int64_t slice_end = now + kCreateSliceMs;
+  const int64_t slice_end = monotonic_ms() + kCreateSliceMs;
   bool more = false;
 
   // Topics gone from the image (or re-created under a new id): drop their logs.
@@ -196,7 +195,7 @@ void ReplicaManager::apply_image() {
         p.isr = reg.isr;
         p.alter_in_flight = false;
         if (reg.leader == self) {
-          become_leader(p, now);
+          become_leader(p);
         } else {
           become_follower(p);
         }
@@ -233,7 +232,7 @@ void ReplicaManager::apply_image() {
   }
 }
 
-void ReplicaManager::become_leader(Partition& p, int64_t) {
+void ReplicaManager::become_leader(Partition& p) {
   // Now, not the start of publish(): creating thousands of logs takes a while,
   // and ISR members must get a whole lag window from the moment they could
   // start fetching from this leader.
@@ -322,13 +321,13 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload) {
     r.message = e.what();
     return r;
   }
-  maybe_advance_hw(p);
-  wake(key(p.topic, p.index));
+  // Followers waiting for data (and consumers, if the HW moved) re-check once.
+  if (!maybe_advance_hw(p)) wake(key(p.topic, p.index));
   return r;
 }
 
-void ReplicaManager::maybe_advance_hw(Partition& p) {
-  if (!p.is_leader(config_.node_id)) return;
+bool ReplicaManager::maybe_advance_hw(Partition& p) {
+  if (!p.is_leader(config_.node_id)) return false;
   int64_t hw = p.log->log_end_offset();
   for (int32_t r : p.maximal_isr()) {
     if (r == config_.node_id) continue;
@@ -337,10 +336,10 @@ void ReplicaManager::maybe_advance_hw(Partition& p) {
     int64_t leo = f == p.followers.end() ? -1 : f->second.log_end_offset;
     hw = std::min(hw, leo);
   }
-  if (hw > p.hw) {
-    p.hw = hw;
-    wake(key(p.topic, p.index));
-  }
+  if (hw <= p.hw) return false;
+  p.hw = hw;
+  wake(key(p.topic, p.index));
+  return true;
 }
 
 void ReplicaManager::on_follower_fetch(Partition& p, int32_t replica_id, int64_t replica_epoch, int64_t fetch_offset,
@@ -363,11 +362,11 @@ void ReplicaManager::on_follower_fetch(Partition& p, int32_t replica_id, int64_t
     f.log_start_offset = log_start_offset;
     wake(key(p.topic, p.index));  // DeleteRecords waits on it
   }
-  maybe_expand_isr(p, replica_id, now);
+  maybe_expand_isr(p, replica_id);
   maybe_advance_hw(p);
 }
 
-void ReplicaManager::maybe_expand_isr(Partition& p, int32_t replica_id, int64_t now) {
+void ReplicaManager::maybe_expand_isr(Partition& p, int32_t replica_id) {
   if (p.alter_in_flight || contains(p.isr, replica_id)) return;
   const FollowerState& f = p.followers[replica_id];
   // It has everything committed, including this leader's own epoch start:
@@ -379,7 +378,6 @@ void ReplicaManager::maybe_expand_isr(Partition& p, int32_t replica_id, int64_t 
   isr.push_back(replica_id);
   spdlog::info("[ReplicaManager broker={}] ISR of {}-{} expands: [{}] -> [{}] (replica {} caught up to {})", config_.node_id, p.topic, p.index,
                fmt::join(p.isr, ","), fmt::join(isr, ","), replica_id, f.log_end_offset);
-  (void)now;
   alter_isr(p, std::move(isr));
 }
 

@@ -159,10 +159,11 @@ class ReplicaManager : public metadata::Publisher {
   void on_delay_timer();
 
   void apply_image();
-  void become_leader(Partition& p, int64_t now);
+  void become_leader(Partition& p);
   void become_follower(Partition& p);
-  void maybe_advance_hw(Partition& p);
-  void maybe_expand_isr(Partition& p, int32_t replica_id, int64_t now);
+  // True if the high watermark moved (waiters on the partition were woken).
+  bool maybe_advance_hw(Partition& p);
+  void maybe_expand_isr(Partition& p, int32_t replica_id);
   void check_isr_shrink();
   void arm_isr_timer();
   void alter_isr(Partition& p, std::vector<int32_t> new_isr);

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,5 +48,17 @@ std::vector<std::string> split_list(std::string_view value);
 
 // Java's Double.toString for the numbers that appear in messages ("0.5", "2.0").
 std::string java_double(double v);
+
+// The (resource type, resource name) pairs named more than once in a config
+// request's resources (Kafka answers each of them INVALID_REQUEST).
+template <class Resources>
+std::set<std::pair<int8_t, std::string>> duplicated(const Resources& resources) {
+  std::map<std::pair<int8_t, std::string>, int> counts;
+  for (const auto& r : resources) counts[{r.resource_type, r.resource_name}]++;
+  std::set<std::pair<int8_t, std::string>> out;
+  for (const auto& [k, n] : counts)
+    if (n > 1) out.insert(k);
+  return out;
+}
 
 }  // namespace flotilla::config

@@ -240,15 +240,6 @@ std::optional<ResourceResult> screen(int8_t type, const std::string& name, const
   return std::nullopt;
 }
 
-template <class Resources>
-std::set<std::pair<int8_t, std::string>> duplicated(const Resources& resources) {
-  std::map<std::pair<int8_t, std::string>, int> counts;
-  for (const auto& r : resources) counts[{r.resource_type, r.resource_name}]++;
-  std::set<std::pair<int8_t, std::string>> out;
-  for (const auto& [k, n] : counts)
-    if (n > 1) out.insert(k);
-  return out;
-}
 
 template <class Response>
 Response to_response(const std::vector<ResourceResult>& results) {
@@ -278,7 +269,7 @@ void QuorumController::incremental_alter_configs(msg::IncrementalAlterConfigsReq
     post([done = std::move(done), results] { done(to_response<msg::IncrementalAlterConfigsResponse>(*results)); });
     return;
   }
-  auto duplicates = duplicated(request.resources);
+  auto duplicates = config::duplicated(request.resources);
   std::set<std::pair<int8_t, std::string>> reported;
   std::vector<std::vector<uint8_t>> records;
   std::vector<size_t> written;  // results whose records are in this batch
@@ -379,7 +370,7 @@ void QuorumController::alter_configs(msg::AlterConfigsRequest request, int16_t v
     post([done = std::move(done), results] { done(to_response<msg::AlterConfigsResponse>(*results)); });
     return;
   }
-  auto duplicates = duplicated(request.resources);
+  auto duplicates = config::duplicated(request.resources);
   std::set<std::pair<int8_t, std::string>> reported;
   std::vector<std::vector<uint8_t>> records;
   std::vector<size_t> written;

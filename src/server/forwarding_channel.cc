@@ -474,15 +474,15 @@ void ForwardingControllerChannel::elect_leaders(msg::ElectLeadersRequest req, in
                                                                std::move(done), &controller::QuorumController::elect_leaders);
 }
 
-void ForwardingControllerChannel::incremental_alter_configs(msg::IncrementalAlterConfigsRequest req, int16_t v,
-                                                            std::function<void(msg::IncrementalAlterConfigsResponse)> done) {
-  // Answered once this broker's image shows the new values, so that a
-  // DescribeConfigs here right after sees them.
+// Config changes are answered once this broker's image shows the new values,
+// so that a DescribeConfigs here right after sees them.
+template <class Req, class Resp, class Local>
+void ForwardingControllerChannel::forward_config_change(Req req, int16_t v, std::function<void(Resp)> done, Local local) {
   auto alive = alive_;
   auto resources = req.validate_only ? decltype(req.resources){} : req.resources;
-  auto wrapped = [this, alive, done = std::move(done), resources](msg::IncrementalAlterConfigsResponse r) mutable {
+  auto wrapped = [this, alive, done = std::move(done), resources](Resp r) mutable {
     if (!*alive) return;
-    std::vector<msg::IncrementalAlterConfigsRequest::AlterConfigsResource> ok;
+    std::vector<typename decltype(resources)::value_type> ok;
     for (const auto& res : resources)
       for (const auto& x : r.responses)
         if (x.error_code == 0 && x.resource_type == res.resource_type && x.resource_name == res.resource_name) ok.push_back(res);
@@ -494,29 +494,18 @@ void ForwardingControllerChannel::incremental_alter_configs(msg::IncrementalAlte
         },
         now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
   };
-  forward<msg::IncrementalAlterConfigsRequest, msg::IncrementalAlterConfigsResponse>(
-      std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped), &controller::QuorumController::incremental_alter_configs);
+  forward<Req, Resp>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped), local);
+}
+
+void ForwardingControllerChannel::incremental_alter_configs(msg::IncrementalAlterConfigsRequest req, int16_t v,
+                                                            std::function<void(msg::IncrementalAlterConfigsResponse)> done) {
+  forward_config_change<msg::IncrementalAlterConfigsRequest, msg::IncrementalAlterConfigsResponse>(
+      std::move(req), v, std::move(done), &controller::QuorumController::incremental_alter_configs);
 }
 
 void ForwardingControllerChannel::alter_configs(msg::AlterConfigsRequest req, int16_t v, std::function<void(msg::AlterConfigsResponse)> done) {
-  auto alive = alive_;
-  auto resources = req.validate_only ? decltype(req.resources){} : req.resources;
-  auto wrapped = [this, alive, done = std::move(done), resources](msg::AlterConfigsResponse r) mutable {
-    if (!*alive) return;
-    std::vector<msg::AlterConfigsRequest::AlterConfigsResource> ok;
-    for (const auto& res : resources)
-      for (const auto& x : r.responses)
-        if (x.error_code == 0 && x.resource_type == res.resource_type && x.resource_name == res.resource_name) ok.push_back(res);
-    after_image_satisfies(
-        [ok](const metadata::MetadataImage& image) {
-          for (const auto& res : ok)
-            if (!image_shows(image, res)) return false;
-          return true;
-        },
-        now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
-  };
-  forward<msg::AlterConfigsRequest, msg::AlterConfigsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
-                                                               &controller::QuorumController::alter_configs);
+  forward_config_change<msg::AlterConfigsRequest, msg::AlterConfigsResponse>(std::move(req), v, std::move(done),
+                                                                              &controller::QuorumController::alter_configs);
 }
 
 void ForwardingControllerChannel::alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest req, int16_t v,

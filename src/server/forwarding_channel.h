@@ -66,6 +66,9 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   // The generic in-process-or-forwarded call of the admin APIs above.
   template <class Req, class Resp, class Local>
   void forward(Req req, int16_t v, int64_t deadline_ms, std::function<void(Resp)> done, Local local);
+  // forward(), answered once this broker's image shows the changed configs.
+  template <class Req, class Resp, class Local>
+  void forward_config_change(Req req, int16_t v, std::function<void(Resp)> done, Local local);
   net::Client* client_for(int32_t node);
   bool local_active() const { return local_ && local_->is_active(); }
 
