@@ -25,6 +25,7 @@
 #include "protocol/api.h"
 #include "raft/driver.h"
 #include "raft/network.h"
+#include "raft/snapshot.h"
 #include "server/controller_apis.h"
 
 using namespace flotilla;
@@ -64,6 +65,14 @@ class CommitWaiter : public raft::RaftListener {
     }
   }
   void handle_leader_change(raft::LeaderAndEpoch) override {}
+  // Commits continue at id.end_offset: writers waiting below it are done.
+  void handle_load_snapshot(const raft::SnapshotId& id, const raft::SnapshotContents&) override {
+    while (!waiting.empty() && waiting.begin()->first < id.end_offset) {
+      auto fn = std::move(waiting.begin()->second);
+      waiting.erase(waiting.begin());
+      fn();
+    }
+  }
 };
 
 struct Voter {

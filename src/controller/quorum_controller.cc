@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "protocol/metadata_record.h"
+#include "raft/snapshot.h"
 
 namespace flotilla::controller {
 
@@ -82,6 +83,36 @@ void QuorumController::handle_commit(const raft::CommittedBatch& batch) {
     post([this, changed = std::move(changed)]() mutable { maybe_complete_reassignments(std::move(changed)); });
   }
   while (!pending_.empty() && pending_.begin()->first <= batch.last_offset) {
+    auto fn = std::move(pending_.begin()->second);
+    pending_.erase(pending_.begin());
+    post([fn = std::move(fn)] { fn(ErrorCode::NONE); });
+  }
+}
+
+void QuorumController::handle_load_snapshot(const raft::SnapshotId& id, const raft::SnapshotContents& contents) {
+  // The whole committed state below id.end_offset: nothing of committed_ survives.
+  metadata::MetadataDelta d(std::make_shared<const metadata::MetadataImage>());
+  d.set_cluster_id(committed_->cluster_id());
+  for (const auto& b : contents.batches)
+    if (!b.is_control)
+      for (const auto& v : b.records) d.replay_value(v);
+  d.set_offset(id.end_offset - 1, id.epoch);
+  committed_ = d.apply();
+  if (active_) {
+    // The leader's log is never behind a snapshot; uncommitted writes of this
+    // controller are dropped from latest_ rather than layered on another state.
+    spdlog::error("[QuorumController id={}] Loading snapshot {} while active at epoch {}", config_.node_id, raft::snapshot_file_name(id),
+                  epoch_);
+  }
+  latest_ = committed_;
+  spdlog::info("[QuorumController id={}] Loaded snapshot {}: committed offset {}", config_.node_id, raft::snapshot_file_name(id),
+               committed_->offset());
+  // As in handle_commit: every registered broker has a session, and only those.
+  int64_t now = now_ms();
+  std::erase_if(sessions_, [this](const auto& s) { return !committed_->broker(s.first); });
+  for (const auto& [bid, b] : committed_->brokers())
+    if (!sessions_.count(bid)) sessions_[bid].last_contact_ms = now;
+  while (!pending_.empty() && pending_.begin()->first < id.end_offset) {
     auto fn = std::move(pending_.begin()->second);
     pending_.erase(pending_.begin());
     post([fn = std::move(fn)] { fn(ErrorCode::NONE); });

@@ -153,6 +153,11 @@ class QuorumController : public raft::RaftListener {
   // raft::RaftListener
   void handle_commit(const raft::CommittedBatch& batch) override;
   void handle_leader_change(raft::LeaderAndEpoch leader) override;
+  // committed_ (and latest_) become the snapshot's image, built on an empty
+  // one; sessions follow the brokers it registers. Raft gives snapshots to
+  // standbys only: an active controller's own writes above the snapshot would
+  // be lost from latest_.
+  void handle_load_snapshot(const raft::SnapshotId& id, const raft::SnapshotContents& contents) override;
 
  private:
   using Completion = std::function<void(ErrorCode)>;  // NONE once committed, NOT_CONTROLLER if leadership was lost

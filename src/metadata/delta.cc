@@ -33,6 +33,61 @@ MetadataDelta MetadataDelta::everything(std::shared_ptr<const MetadataImage> ima
   return d;
 }
 
+MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, std::shared_ptr<const MetadataImage> to) {
+  MetadataDelta d(std::move(from));
+  if (!to) to = std::make_shared<const MetadataImage>();
+  d.next_ = *to;
+  const MetadataImage& a = *d.base_;
+  const MetadataImage& b = *to;
+
+  // A part both images share is equal without a look; any other is compared
+  // entry by entry (images built separately share nothing).
+  if (a.topics_ != b.topics_) {
+    for (const auto& [name, t] : b.topics_by_name()) {
+      const TopicImage* old = a.topic(t.id);
+      if (!old) {
+        d.created_topics_.insert(t.id);
+        d.changed_topics_.insert(t.id);
+        for (const auto& [idx, p] : t.partitions) d.changed_partitions_.insert({t.id, idx});
+        continue;
+      }
+      if (*old == t) continue;
+      // Records cannot rename a topic or drop a partition; were it to happen
+      // the topic still shows as changed (a renamed one with all partitions).
+      d.changed_topics_.insert(t.id);
+      bool renamed = old->name != t.name;
+      for (const auto& [idx, p] : t.partitions) {
+        auto oit = old->partitions.find(idx);
+        if (renamed || oit == old->partitions.end() || !(oit->second == p)) d.changed_partitions_.insert({t.id, idx});
+      }
+    }
+    for (const auto& [name, t] : a.topics_by_name())
+      if (!b.topic(t.id)) d.deleted_topics_[t.id] = name;
+  }
+
+  if (a.brokers_ != b.brokers_) {
+    for (const auto& [id, reg] : b.brokers()) {
+      const BrokerRegistration* old = a.broker(id);
+      if (!old || !(*old == reg)) d.changed_brokers_.insert(id);
+    }
+    for (const auto& [id, reg] : a.brokers())
+      if (!b.broker(id)) d.changed_brokers_.insert(id);
+  }
+
+  if (a.configs_ != b.configs_) {
+    for (const auto& [res, m] : b.configs()) {
+      auto it = a.configs().find(res);
+      if (it == a.configs().end() || it->second != m) d.changed_configs_.insert(res);
+    }
+    for (const auto& [res, m] : a.configs())
+      if (!b.configs().count(res)) d.changed_configs_.insert(res);
+  }
+
+  d.features_changed_ = a.features_ != b.features_ && a.features() != b.features();
+  d.other_changed_ = a.next_producer_id_ != b.next_producer_id_ || a.cluster_id_ != b.cluster_id_;
+  return d;
+}
+
 bool MetadataDelta::empty() const {
   return created_topics_.empty() && deleted_topics_.empty() && changed_topics_.empty() && changed_partitions_.empty() &&
          changed_brokers_.empty() && changed_configs_.empty() && !features_changed_ && !other_changed_;

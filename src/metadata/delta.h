@@ -27,6 +27,15 @@ class MetadataDelta {
 
   // A delta that presents all of `image` as new (for a publisher that joins late).
   static MetadataDelta everything(std::shared_ptr<const MetadataImage> image);
+  // A delta from `from` to `to` (a loaded snapshot replacing an image): apply()
+  // yields `to` (sharing its parts) and the change sets are what records
+  // turning `from` into `to` would have reported. Topics are matched by id, so
+  // a name re-created under a new id is a deleted topic plus a created one, as
+  // a RemoveTopicRecord and a TopicRecord would make it; a broker or config
+  // resource missing from `to` is in changed_brokers()/changed_configs() and
+  // absent from the image, as after an UnregisterBrokerRecord or the deletion
+  // of its last key. Offset and epoch are `to`'s, even if `from` is later.
+  static MetadataDelta between(std::shared_ptr<const MetadataImage> from, std::shared_ptr<const MetadataImage> to);
 
   void replay(const protocol::AnyMetadataRecord& record);
   // Decodes and replays one framed record value; false (and logged) if it cannot be decoded.

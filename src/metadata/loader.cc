@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
+#include "raft/snapshot.h"
+
 namespace flotilla::metadata {
 
 MetadataLoader::MetadataLoader(std::string cluster_id) : cluster_id_(std::move(cluster_id)) {
@@ -33,6 +35,7 @@ void MetadataLoader::handle_commit(const raft::CommittedBatch& batch) {
     for (const auto& v : batch.records) delta.replay_value(v);
   }
   for (const auto& v : batch.records) committed_record_bytes_ += static_cast<int64_t>(v.size());
+  committed_batch_bytes_ += batch.size_in_bytes;
   last_append_timestamp_ = batch.append_timestamp;
   delta.set_offset(batch.last_offset, batch.epoch);
   publish(delta);
@@ -44,13 +47,31 @@ void MetadataLoader::handle_leader_change(raft::LeaderAndEpoch leader) {
   for (Publisher* p : pubs) p->handle_leader_change(leader);
 }
 
-void MetadataLoader::load_batches(const std::vector<raft::CommittedBatch>& batches, int64_t end_offset, int32_t epoch) {
-  MetadataDelta delta(image_);
+void MetadataLoader::replay_batches(MetadataDelta& delta, const std::vector<raft::CommittedBatch>& batches) {
   for (const auto& b : batches)
     if (!b.is_control)
       for (const auto& v : b.records) delta.replay_value(v);
-  delta.set_offset(end_offset, epoch);
-  publish(delta);
+}
+
+void MetadataLoader::handle_load_snapshot(const raft::SnapshotId& id, const raft::SnapshotContents& contents) {
+  // The snapshot is the whole state below its end offset: built from nothing,
+  // so that what the current image holds and the snapshot does not (a topic
+  // deleted, a broker unregistered meanwhile) is gone.
+  MetadataDelta build(std::make_shared<const MetadataImage>());
+  build.set_cluster_id(cluster_id_);
+  replay_batches(build, contents.batches);
+  build.set_offset(id.end_offset - 1, id.epoch);
+  auto next = build.apply();
+  if (next->offset() < image_->offset())
+    spdlog::warn("[MetadataLoader] Loading snapshot {} below the image at offset {}: the image goes back", raft::snapshot_file_name(id),
+                 image_->offset());
+  int64_t before = image_->offset();
+  // committed_record_bytes_ stays: it counts what came through handle_commit,
+  // and a snapshot brings no new records to snapshot.
+  last_append_timestamp_ = contents.last_contained_log_timestamp;
+  publish(MetadataDelta::between(image_, next));
+  spdlog::info("[MetadataLoader] Loaded snapshot {} ({} batches): image at offset {} (was {})", raft::snapshot_file_name(id),
+               contents.batches.size(), image_->offset(), before);
 }
 
 }  // namespace flotilla::metadata

@@ -2,11 +2,14 @@
 // __cluster_metadata into MetadataDeltas and publishes a new MetadataImage to
 // every Publisher at each batch boundary (control batches too: they advance
 // the image's offset). A restart rebuilds the image by replaying the log
-// (RaftDriver::register_listener replays the committed history).
+// (RaftDriver::register_listener replays the committed history). A snapshot
+// from Raft (handle_load_snapshot) replaces the image; publishers get it as
+// the delta between the image they had and the snapshot's, so that they need
+// no separate path for it.
 //
 // Threading: the io_context thread of the RaftDriver only.
-// Invariant: image()->offset() is the last offset of the last batch applied;
-// publishers see every image in order, each exactly once.
+// Invariant: image()->offset() is the last offset of the last batch (or
+// snapshot) applied; publishers see every image in order, each exactly once.
 #pragma once
 
 #include <memory>
@@ -32,24 +35,30 @@ class MetadataLoader : public raft::RaftListener {
   raft::LeaderAndEpoch leader() const { return leader_; }
   // Bytes of record values committed through handle_commit since start (the
   // snapshot generator's measure; a loaded snapshot does not count).
+  // Bytes of whole committed batches as stored (Kafka's measure for
+  // metadata.log.max.record.bytes.between.snapshots).
+  int64_t committed_batch_bytes() const { return committed_batch_bytes_; }
   int64_t committed_record_bytes() const { return committed_record_bytes_; }
   // The append timestamp of the last batch applied (a snapshot's LastContainedLogTimestamp).
   int64_t last_append_timestamp() const { return last_append_timestamp_; }
 
   void handle_commit(const raft::CommittedBatch& batch) override;
   void handle_leader_change(raft::LeaderAndEpoch leader) override;
-
-  // Loads data batches outside Raft (a snapshot), publishing once at the end.
-  void load_batches(const std::vector<raft::CommittedBatch>& batches, int64_t end_offset, int32_t epoch);
+  // Replaces the image with the snapshot's (built on an empty image, not on the
+  // current one) and publishes MetadataDelta::between(old, new).
+  void handle_load_snapshot(const raft::SnapshotId& id, const raft::SnapshotContents& contents) override;
 
  private:
   void publish(const MetadataDelta& delta);
+  // Replays the records of the data batches (control batches carry no metadata).
+  static void replay_batches(MetadataDelta& delta, const std::vector<raft::CommittedBatch>& batches);
 
   std::string cluster_id_;
   std::shared_ptr<const MetadataImage> image_;
   raft::LeaderAndEpoch leader_;
   std::vector<Publisher*> publishers_;
   int64_t committed_record_bytes_ = 0;
+  int64_t committed_batch_bytes_ = 0;
   int64_t last_append_timestamp_ = 0;
 };
 

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "common/clock.h"
 #include "protocol/metadata_record.h"
 
@@ -157,20 +160,16 @@ std::optional<LoadedSnapshot> read_latest_snapshot(const std::filesystem::path& 
   return std::nullopt;
 }
 
-void load_snapshot(MetadataLoader& loader, const LoadedSnapshot& s) {
-  loader.load_batches(s.contents.batches, s.id.end_offset - 1, s.id.epoch);
-  spdlog::info("[SnapshotLoader] Loaded snapshot {} ({} batches): image at offset {}", s.path.filename().string(),
-               s.contents.batches.size(), loader.image()->offset());
-}
+void load_snapshot(MetadataLoader& loader, const LoadedSnapshot& s) { loader.handle_load_snapshot(s.id, s.contents); }
 
 // ---------------------------------------------------------------- generator
 
 SnapshotGenerator::SnapshotGenerator(asio::io_context& io, std::filesystem::path partition_dir, const MetadataLoader& loader,
                                      SnapshotGeneratorConfig config)
-    : io_(io), dir_(std::move(partition_dir)), loader_(loader), config_(std::move(config)) {
+    : io_(io), dir_(std::move(partition_dir)), loader_(loader), config_(std::move(config)), timer_(io) {
   thread_ = std::make_unique<asio::thread_pool>(1);
   last_time_ms_ = now_ms();
-  bytes_at_last_ = loader_.committed_record_bytes();
+  bytes_at_last_ = committed_bytes();
 }
 
 SnapshotGenerator::~SnapshotGenerator() {
@@ -181,36 +180,71 @@ SnapshotGenerator::~SnapshotGenerator() {
 void SnapshotGenerator::stop() {
   if (stopped_) return;
   stopped_ = true;
+  timer_.cancel();
+  timer_armed_ = false;
   thread_->join();
 }
 
 int64_t SnapshotGenerator::now_ms() const { return config_.clock ? config_.clock() : wall_clock_ms(); }
 
+int64_t SnapshotGenerator::committed_bytes() const {
+  return config_.committed_bytes ? config_.committed_bytes() : loader_.committed_record_bytes();
+}
+
 void SnapshotGenerator::set_latest(raft::SnapshotId id) {
   latest_ = id;
-  bytes_at_last_ = loader_.committed_record_bytes();
+  bytes_at_last_ = committed_bytes();
   last_time_ms_ = now_ms();
+}
+
+bool SnapshotGenerator::has_new_records(const std::shared_ptr<const MetadataImage>& image) const {
+  if (!image || image->empty()) return false;
+  if (latest_ && image->offset() + 1 <= latest_->end_offset) return false;
+  return committed_bytes() - bytes_at_last_ > 0;
 }
 
 void SnapshotGenerator::publish(const MetadataDelta&, std::shared_ptr<const MetadataImage> image) {
   last_image_ = image;
-  maybe_start(image);
+  if (!maybe_start(image) && !writing_ && has_new_records(image)) arm_timer();
 }
 
-void SnapshotGenerator::maybe_start(const std::shared_ptr<const MetadataImage>& image) {
-  if (writing_ || stopped_ || !image || image->empty()) return;
-  if (latest_ && image->offset() + 1 <= latest_->end_offset) return;
-  int64_t new_bytes = loader_.committed_record_bytes() - bytes_at_last_;
+void SnapshotGenerator::arm_timer() {
+  if (stopped_ || timer_armed_ || config_.max_interval_ms <= 0) return;
+  // At least 1 ms: a clock that disagrees with the timer never spins the loop.
+  int64_t delay = std::max<int64_t>(1, last_time_ms_ + config_.max_interval_ms - now_ms());
+  timer_armed_ = true;
+  timer_.expires_after(std::chrono::milliseconds(delay));
+  auto alive = alive_;
+  timer_.async_wait([this, alive](const std::error_code& ec) {
+    if (!*alive || ec == asio::error::operation_aborted) return;
+    timer_armed_ = false;
+    on_timer();
+  });
+}
+
+void SnapshotGenerator::on_timer() {
+  if (stopped_ || writing_) return;  // the write's completion re-checks
+  if (maybe_start(last_image_)) return;
+  // Not yet due (the interval restarted at a later snapshot), or nothing new:
+  // wait again only while there is something to snapshot.
+  if (has_new_records(last_image_)) arm_timer();
+}
+
+bool SnapshotGenerator::maybe_start(const std::shared_ptr<const MetadataImage>& image) {
+  if (writing_ || stopped_ || !image || image->empty()) return false;
+  if (latest_ && image->offset() + 1 <= latest_->end_offset) return false;  // already snapshotted
+  const int64_t bytes = committed_bytes();
+  int64_t new_bytes = bytes - bytes_at_last_;
   int64_t now = now_ms();
   bool by_bytes = new_bytes >= config_.max_bytes_between_snapshots;
   bool by_time = config_.max_interval_ms > 0 && new_bytes > 0 && now - last_time_ms_ >= config_.max_interval_ms;
-  if (!by_bytes && !by_time) return;
+  if (!by_bytes && !by_time) return false;
   writing_ = true;
-  bytes_at_last_ = loader_.committed_record_bytes();
+  bytes_at_last_ = bytes;
   last_time_ms_ = now;
-  KraftState kraft = config_.kraft_state ? config_.kraft_state() : std::nullopt;
   raft::SnapshotId id{image->offset() + 1, image->epoch() < 0 ? 0 : image->epoch()};
-  spdlog::info("[SnapshotGenerator] Creating snapshot {} ({} new record bytes{})", raft::snapshot_file_name(id), new_bytes,
+  KraftState kraft = config_.kraft_state ? config_.kraft_state(id.end_offset) : std::nullopt;
+  spdlog::info("[SnapshotGenerator] Creating snapshot {} ({} new committed bytes{})", raft::snapshot_file_name(id), new_bytes,
                by_bytes ? "" : ", interval elapsed");
   int64_t last_ts = loader_.last_append_timestamp();
   auto alive = alive_;
@@ -231,10 +265,12 @@ void SnapshotGenerator::maybe_start(const std::shared_ptr<const MetadataImage>& 
         spdlog::info("[SnapshotGenerator] Wrote snapshot {}", raft::snapshot_file_name(id));
         if (on_written_) on_written_(id);
       }
+      if (stopped_) return;
       // Records may have come in meanwhile.
-      if (last_image_) maybe_start(last_image_);
+      if (last_image_ && !maybe_start(last_image_) && has_new_records(last_image_)) arm_timer();
     });
   });
+  return true;
 }
 
 }  // namespace flotilla::metadata

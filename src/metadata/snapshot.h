@@ -8,10 +8,13 @@
 //   in force.
 // - SnapshotGenerator: a Publisher on the MetadataLoader. After
 //   `metadata.log.max.record.bytes.between.snapshots` bytes of committed
-//   records, or `metadata.log.max.snapshot.interval.ms` with new records (checked
-//   at each published image), it hands the (immutable) image to its own
-//   thread, which encodes it and writes the file (`.part`, fsync, rename);
-//   completion is posted back to the io_context. One write at a time.
+//   batches (their size as stored, as Kafka counts them), or
+//   `metadata.log.max.snapshot.interval.ms` with new records (checked at each
+//   published image and by a steady_timer, so an idle log is snapshotted too),
+//   it hands the (immutable) image to its own thread, which encodes it and
+//   writes the file (`.part`, fsync, rename); completion is posted back to the
+//   io_context. One write at a time; an image already snapshotted is never
+//   written again.
 // - read_latest_snapshot(): the newest snapshot that parses (CRC, header,
 //   footer); corrupt ones and `.checkpoint.part` leftovers are skipped (and
 //   logged), never loaded.
@@ -54,14 +57,22 @@ struct LoadedSnapshot {
 // bootstrap checkpoint holds no metadata). Removes `*.checkpoint.part` files.
 std::optional<LoadedSnapshot> read_latest_snapshot(const std::filesystem::path& partition_dir, int64_t max_end_offset = INT64_MAX);
 
-// Applies a loaded snapshot to the loader (publishing one image at end offset - 1).
+// Applies a loaded snapshot to the loader, as the Raft driver does at start-up
+// (tools, tests and the load benchmark).
 void load_snapshot(MetadataLoader& loader, const LoadedSnapshot& snapshot);
 
 struct SnapshotGeneratorConfig {
   int64_t max_bytes_between_snapshots = 20971520;  // metadata.log.max.record.bytes.between.snapshots
   int64_t max_interval_ms = 3600000;               // metadata.log.max.snapshot.interval.ms (0: time never triggers)
   std::function<int64_t()> clock;                  // wall clock ms (default: the system clock)
-  std::function<KraftState()> kraft_state;         // called on the io_context when a snapshot starts
+  // Called on the io_context when a snapshot ending at `end_offset` starts:
+  // the voters in force before that offset (dynamic quorums).
+  std::function<KraftState(int64_t end_offset)> kraft_state;
+  // A running total of committed bytes, read on the io_context; the byte
+  // trigger counts its growth since the last snapshot. Kafka counts the sizes
+  // of the committed batches as stored (raft::CommittedBatch::size_in_bytes).
+  // Default: the loader's committed_record_bytes() (record values only).
+  std::function<int64_t()> committed_bytes;
 };
 
 class SnapshotGenerator : public Publisher {
@@ -81,17 +92,28 @@ class SnapshotGenerator : public Publisher {
   bool writing() const { return writing_; }
   // Called on the io_context after each snapshot written (tests, the cleaner).
   void set_on_written(std::function<void(raft::SnapshotId)> fn) { on_written_ = std::move(fn); }
-  // Waits for a write in flight (blocking; shutdown).
+  // Cancels the interval timer and waits for a write in flight (blocking;
+  // shutdown). Call on the io_context thread (or with it stopped).
   void stop();
 
  private:
   int64_t now_ms() const;
-  void maybe_start(const std::shared_ptr<const MetadataImage>& image);
+  int64_t committed_bytes() const;
+  // `image` is newer than the latest snapshot and bytes were committed since it.
+  bool has_new_records(const std::shared_ptr<const MetadataImage>& image) const;
+  // Returns true when a write started.
+  bool maybe_start(const std::shared_ptr<const MetadataImage>& image);
+  // Arms the interval timer for when metadata.log.max.snapshot.interval.ms
+  // since the last snapshot will have passed (no-op if armed or interval 0).
+  void arm_timer();
+  void on_timer();
 
   asio::io_context& io_;
   std::filesystem::path dir_;
   const MetadataLoader& loader_;
   SnapshotGeneratorConfig config_;
+  asio::steady_timer timer_;
+  bool timer_armed_ = false;
   std::unique_ptr<asio::thread_pool> thread_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::optional<raft::SnapshotId> latest_;

@@ -34,6 +34,19 @@ struct TruncateLog {
 struct FlushLog {
   int64_t up_to = 0;
 };
+// KIP-630, follower: `bytes` of snapshot `id` at `position` (position 0
+// starts a new `.checkpoint.part` file).
+struct WriteSnapshotChunk {
+  OffsetAndEpoch id;
+  int64_t position = 0;
+  std::shared_ptr<const std::vector<uint8_t>> bytes;
+};
+// Snapshot `id` is complete: make it durable under its final name, then
+// replace the whole log with it (empty, starting at id.offset). The core's
+// view of the log is already reset when this is emitted.
+struct InstallSnapshot {
+  OffsetAndEpoch id;
+};
 struct SendRequest {
   int32_t destination = -1;
   RaftRequest request;
@@ -59,7 +72,7 @@ struct LeaderChanged {
   int64_t epoch_start_offset = -1;
 };
 
-using Action =
-    std::variant<PersistElection, AppendToLog, TruncateLog, FlushLog, SendRequest, SendResponse, HighWatermarkChanged, LeaderChanged>;
+using Action = std::variant<PersistElection, AppendToLog, TruncateLog, FlushLog, WriteSnapshotChunk, InstallSnapshot, SendRequest,
+                            SendResponse, HighWatermarkChanged, LeaderChanged>;
 
 }  // namespace flotilla::raft

@@ -12,10 +12,18 @@
 
 namespace flotilla::raft {
 
+struct SnapshotId;
+struct SnapshotContents;
+
 // Called on the driver's io_context thread only.
 //  - handle_commit: every committed batch exactly once, in offset order,
 //    starting from the log start (a newly registered listener first gets the
 //    whole committed history, then live commits).
+//  - handle_load_snapshot: the committed state below `id.end_offset` as a
+//    snapshot (KIP-630), replacing whatever the listener held; commits then
+//    continue at id.end_offset. Delivered first when a snapshot exists at
+//    registration, and whenever the listener's next offset falls below the
+//    log start (a snapshot fetched from the leader, the log cleaned).
 //  - handle_leader_change: the leader or epoch changed. When this node became
 //    the leader it is called only after the listener has received every batch
 //    up to and including the epoch's LeaderChangeMessage, so state built from
@@ -24,6 +32,7 @@ class RaftListener {
  public:
   virtual void handle_commit(const CommittedBatch& batch) = 0;
   virtual void handle_leader_change(LeaderAndEpoch leader) = 0;
+  virtual void handle_load_snapshot(const SnapshotId& id, const SnapshotContents& contents) = 0;
   virtual ~RaftListener() = default;
 };
 

@@ -184,7 +184,9 @@ int64_t RaftCore::election_backoff_ms(int32_t retries) {
 void RaftCore::start(const std::optional<ElectionState>& persisted, const InitialLogState& log, int64_t now_ms) {
   RAFT_ASSERT(!started_, "started twice");
   started_ = true;
-  log_.reset(log.start_offset, log.end_offset, log.flushed_offset, log.epochs);
+  log_.reset(log.start_offset, log.end_offset, log.flushed_offset, log.epochs, log.start_epoch);
+  latest_snapshot_ = log.latest_snapshot;
+  RAFT_ASSERT(log.start_offset == 0 || latest_snapshot_, "log start {} without a snapshot", log.start_offset);
   for (const auto& v : log.voter_history) voter_history_.push_back(v);
   if (!log.voter_history.empty()) set_voters(voter_history_.back().voters);
   ElectionState e = persisted.value_or(ElectionState{});
@@ -206,6 +208,7 @@ void RaftCore::start(const std::optional<ElectionState>& persisted, const Initia
     f.epoch = epoch_;
     f.leader_id = e.leader_id;
     f.fetch_deadline_ms = is_voter() ? now_ms + config_.fetch_timeout_ms : INT64_MAX;
+    f.last_fetch_ok_ms = now_ms;
     f.next_fetch_ms = now_ms;
     state_ = f;
   } else if (e.voted_id == self && self >= 0) {
@@ -378,6 +381,7 @@ void RaftCore::transition_to_follower(int32_t epoch, int32_t leader_id, int64_t 
   f.epoch = epoch;
   f.leader_id = leader_id;
   f.fetch_deadline_ms = is_voter() ? now_ms + config_.fetch_timeout_ms : INT64_MAX;
+  f.last_fetch_ok_ms = now_ms;
   f.next_fetch_ms = now_ms;
   state_ = f;
   spdlog::info("[RaftCore id={}] Transitioned to Follower of {} in epoch {}", config_.local_id, leader_id, epoch);
@@ -477,7 +481,7 @@ int64_t RaftCore::next_deadline_ms() const {
                           d = std::min(d, s.fetch_deadline_ms);
                           if (s.fetch_in_flight) {
                             d = std::min(d, s.fetch_sent_ms + config_.request_timeout_ms);
-                          } else if (log_.flushed_offset() >= log_.end_offset()) {
+                          } else if (log_.flushed_offset() >= log_.end_offset() && !(s.snapshot_fetch && s.snapshot_fetch->installing)) {
                             d = std::min(d, s.next_fetch_ms);
                           }
                         },
@@ -556,11 +560,18 @@ void RaftCore::handle_response(int32_t source, RaftResponse response, int64_t no
                         [&](const BeginQuorumEpochResponse& r) { handle_begin_quorum_response(source, r, now_ms); },
                         [&](const EndQuorumEpochResponse& r) { handle_end_quorum_response(source, r, now_ms); },
                         [&](const FetchResponse& r) { handle_fetch_response(source, r, now_ms); },
-                        [&](const FetchSnapshotResponse&) {
-                          spdlog::warn("[RaftCore id={}] FetchSnapshot responses are not handled yet", config_.local_id);
-                        }},
+                        [&](const FetchSnapshotResponse& r) { handle_fetch_snapshot_response(source, r, now_ms); }},
              response);
   check_invariants();
+}
+
+// An observer that lost its leader looks for the leader again among the voters.
+void RaftCore::become_leaderless_observer(int64_t now_ms) {
+  UnattachedState u{epoch_, INT64_MAX};
+  u.next_fetch_ms = now_ms + config_.retry_backoff_ms;
+  state_ = u;
+  announced_ = leader_and_epoch();
+  emit(LeaderChanged{announced_, false, -1});
 }
 
 void RaftCore::on_request_failed(int32_t destination, int64_t now_ms) {
@@ -578,12 +589,7 @@ void RaftCore::on_request_failed(int32_t destination, int64_t now_ms) {
       // should not all become candidates in the same millisecond (split votes).
       f->fetch_deadline_ms = std::min(f->fetch_deadline_ms, now_ms + 1 + rng_.uniform(config_.election_timeout_ms / 20 + 1));
     } else {
-      // An observer looks for the leader again among the voters.
-      UnattachedState u{epoch_, INT64_MAX};
-      u.next_fetch_ms = now_ms + config_.retry_backoff_ms;
-      state_ = u;
-      announced_ = leader_and_epoch();
-      emit(LeaderChanged{announced_, false, -1});
+      become_leaderless_observer(now_ms);
     }
   } else if (auto* u = std::get_if<UnattachedState>(&state_)) {
     u->fetch_in_flight = false;

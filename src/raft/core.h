@@ -63,11 +63,15 @@ struct RaftCoreConfig {
   int32_t max_batch_size_bytes = 8 * 1024 * 1024;
   int32_t fetch_max_wait_ms = 500;
   int32_t fetch_max_bytes = 8 * 1024 * 1024;
+  int32_t fetch_snapshot_max_bytes = 8 * 1024 * 1024;  // one FetchSnapshot chunk
 };
 
 // What the local log holds at start-up (recovered by the driver).
 struct InitialLogState {
   int64_t start_offset = 0;
+  int32_t start_epoch = 0;  // of the snapshot ending at start_offset (start_offset > 0)
+  // The newest complete snapshot (KIP-630); required when start_offset > 0.
+  std::optional<OffsetAndEpoch> latest_snapshot;
   int64_t end_offset = 0;
   int64_t flushed_offset = 0;
   std::vector<EpochEntry> epochs;
@@ -120,6 +124,23 @@ class RaftCore {
   void on_request_failed(int32_t destination, int64_t now_ms);
   // Graceful step-down (shutdown): a leader becomes Resigned and sends EndQuorumEpoch.
   void resign(int64_t now_ms);
+
+  // KIP-630. A snapshot of the committed state below id.offset was written
+  // (by the node's snapshot generator): a replica behind the log start is sent there.
+  void on_snapshot_created(OffsetAndEpoch id);
+  // The log cleaner removed the records below `offset`, which the snapshot
+  // {offset, epoch} holds (it must have been reported with on_snapshot_created).
+  void on_log_start_advanced(int64_t offset, int32_t epoch);
+  std::optional<OffsetAndEpoch> latest_snapshot() const { return latest_snapshot_; }
+  // Completion of an InstallSnapshot action (synchronous: nothing else may
+  // reach the core in between). ok: the snapshot is durable and the log was
+  // replaced by it; not ok: nothing changed, the download starts over.
+  // `snapshot_voters`: the voter sets the snapshot records (its VotersRecord,
+  // at id.offset - 1, for a dynamic quorum; none for a static one).
+  void on_snapshot_installed(OffsetAndEpoch id, bool ok, std::vector<VoterSetEntry> snapshot_voters, int64_t now_ms);
+  // The voter set in force at `offset` (KIP-853: the latest VotersRecord at or
+  // before it): what a snapshot ending after `offset` records.
+  const std::vector<int32_t>& voters_at(int64_t offset) const;
 
   std::vector<Action> take_actions();
   bool has_actions() const { return !actions_.empty(); }
@@ -195,6 +216,16 @@ class RaftCore {
   // Whether a response answers the request in flight (correlation ids match, or unknown).
   bool answers(uint64_t in_flight) const { return response_correlation_ == 0 || response_correlation_ == in_flight; }
   void handle_fetch_snapshot_request(uint64_t id, int32_t source, const FetchSnapshotRequest& r, int64_t now_ms);
+  void handle_fetch_snapshot_response(int32_t source, const FetchSnapshotResponse& r, int64_t now_ms);
+  // Kafka's validateOffsetAndEpoch for a Fetch at (offset, last fetched epoch):
+  // the snapshot to load instead, or the diverging end, or neither (valid).
+  struct FetchValidation {
+    std::optional<OffsetAndEpoch> snapshot_id;
+    std::optional<OffsetAndEpoch> diverging_epoch;
+  };
+  FetchValidation validate_fetch(int64_t fetch_offset, int32_t last_fetched_epoch) const;
+  // Follower: the last chunk of the snapshot arrived; the log becomes it.
+  void install_snapshot(FollowerState& f, int64_t now_ms);
   void maybe_send_fetch(int64_t now_ms);
   FetchRequest fetch_request(int32_t max_wait_ms, int32_t max_bytes) const;
   void drain_accumulator(int64_t now_ms, bool force);
@@ -204,6 +235,8 @@ class RaftCore {
   FetchResponse fetch_response_base() const;
   void poll_leader(LeaderState& s, int64_t now_ms);
   void poll_follower(FollowerState& s, int64_t now_ms);
+  void leader_resigned(FollowerState& f, int64_t now_ms);
+  void become_leaderless_observer(int64_t now_ms);
 
   void set_voters(std::vector<int32_t> voters);
   // A follower read VotersRecords in batches it appended / truncated them away.
@@ -222,6 +255,7 @@ class RaftCore {
   int32_t epoch_ = 0;
   int64_t high_watermark_ = 0;
   LogView log_;
+  std::optional<OffsetAndEpoch> latest_snapshot_;
   std::vector<ParkedFetch> parked_fetches_;
   // Leader: the high watermark last sent to each replica. A fetch from a
   // replica that has not seen the current one is answered at once instead of

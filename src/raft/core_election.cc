@@ -91,7 +91,8 @@ void RaftCore::after_prospective_backoff(int64_t now_ms) {
 
 bool RaftCore::has_live_leader(int64_t now_ms) const {
   if (std::holds_alternative<LeaderState>(state_)) return true;
-  if (auto* f = std::get_if<FollowerState>(&state_)) return !f->leader_unreachable && now_ms < f->fetch_deadline_ms;
+  if (auto* f = std::get_if<FollowerState>(&state_))
+    return !f->leader_unreachable && now_ms < std::min(f->fetch_deadline_ms, f->last_fetch_ok_ms + config_.fetch_timeout_ms);
   return false;
 }
 

@@ -131,19 +131,12 @@ void RaftCore::handle_fetch_request(uint64_t id, int32_t source, const FetchRequ
     emit(SendResponse{id, std::move(resp)});
     return;
   }
-  if (r.fetch_offset < log_.start_offset()) {
-    // Behind the log start: the replica must load a snapshot (FetchSnapshot, next issue).
-    resp.snapshot_id = OffsetAndEpoch{log_.start_offset(), 0};
+  FetchValidation v = validate_fetch(r.fetch_offset, r.last_fetched_epoch);
+  if (v.snapshot_id || v.diverging_epoch) {
+    resp.snapshot_id = v.snapshot_id;
+    resp.diverging_epoch = v.diverging_epoch;
     emit(SendResponse{id, std::move(resp)});
     return;
-  }
-  if (r.fetch_offset > log_.start_offset()) {
-    OffsetAndEpoch eo = log_.end_offset_for_epoch(r.last_fetched_epoch);
-    if (eo.epoch != r.last_fetched_epoch || eo.offset < r.fetch_offset) {
-      resp.diverging_epoch = eo;
-      emit(SendResponse{id, std::move(resp)});
-      return;
-    }
   }
   if (r.replica_id >= 0 && l->update_replica_end(r.replica_id, r.fetch_offset, now_ms)) {
     set_high_watermark(*l->high_watermark());
@@ -161,6 +154,41 @@ void RaftCore::handle_fetch_request(uint64_t id, int32_t source, const FetchRequ
   parked_fetches_.push_back(ParkedFetch{id, r.replica_id, r.fetch_offset, r.max_bytes, now_ms + r.max_wait_ms});
 }
 
+RaftCore::FetchValidation RaftCore::validate_fetch(int64_t fetch_offset, int32_t last_fetched_epoch) const {
+  FetchValidation v;
+  if (fetch_offset == 0 && log_.start_offset() == 0) return v;
+  // Behind the log start, or at it but not continuing the snapshot there, or
+  // from an epoch older than it: the replica must load our latest snapshot.
+  if (log_.start_offset() > 0 && (fetch_offset < log_.start_offset() ||
+                                  (fetch_offset == log_.start_offset() && last_fetched_epoch != log_.start_epoch()) ||
+                                  last_fetched_epoch < log_.start_epoch())) {
+    v.snapshot_id = latest_snapshot_.value_or(OffsetAndEpoch{log_.start_offset(), log_.start_epoch()});
+    return v;
+  }
+  if (fetch_offset == 0) return v;
+  OffsetAndEpoch eo = log_.end_offset_for_epoch(last_fetched_epoch);
+  if (eo.epoch != last_fetched_epoch || eo.offset < fetch_offset) v.diverging_epoch = eo;
+  return v;
+}
+
+void RaftCore::on_snapshot_created(OffsetAndEpoch id) {
+  RAFT_ASSERT(id.offset <= high_watermark_ || id.offset <= log_.start_offset(), "snapshot {} beyond the high watermark {}", id.offset,
+              high_watermark_);
+  if (!latest_snapshot_ || id.offset > latest_snapshot_->offset) latest_snapshot_ = id;
+}
+
+void RaftCore::on_log_start_advanced(int64_t offset, int32_t epoch) {
+  RAFT_ASSERT(latest_snapshot_ && offset <= latest_snapshot_->offset, "log start {} beyond the latest snapshot", offset);
+  log_.advance_start(offset, epoch);
+  check_invariants();
+}
+
+const std::vector<int32_t>& RaftCore::voters_at(int64_t offset) const {
+  for (size_t i = voter_history_.size(); i-- > 1;)
+    if (voter_history_[i].offset <= offset) return voter_history_[i].voters;
+  return voter_history_.front().voters;
+}
+
 void RaftCore::handle_fetch_snapshot_request(uint64_t id, int32_t source, const FetchSnapshotRequest& r, int64_t now_ms) {
   FetchSnapshotResponse resp;
   auto le = leader_and_epoch();
@@ -175,8 +203,15 @@ void RaftCore::handle_fetch_snapshot_request(uint64_t id, int32_t source, const 
     resp.partition_error = ErrorCode::UNKNOWN_LEADER_EPOCH;
   } else if (!std::holds_alternative<LeaderState>(state_)) {
     resp.partition_error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+  } else if (r.position < 0 || r.snapshot_id.offset < 0 || r.snapshot_id.epoch < 0) {
+    resp.error = ErrorCode::INVALID_REQUEST;
   } else {
-    resp.partition_error = ErrorCode::SNAPSHOT_NOT_FOUND;  // snapshots of the log: next issue
+    // Downloading a snapshot counts as hearing from the replica (check quorum).
+    auto& l = std::get<LeaderState>(state_);
+    if (std::binary_search(config_.voters.begin(), config_.voters.end(), source) && source != config_.local_id)
+      l.fetched_since_check.insert(source);
+    // The driver reads the file (or answers SNAPSHOT_NOT_FOUND / POSITION_OUT_OF_RANGE).
+    resp.read = SnapshotReadSpec{r.snapshot_id, r.position, r.max_bytes > 0 ? r.max_bytes : config_.fetch_snapshot_max_bytes};
   }
   emit(SendResponse{id, std::move(resp)});
 }
@@ -200,11 +235,22 @@ FetchRequest RaftCore::fetch_request(int32_t max_wait_ms, int32_t max_bytes) con
 void RaftCore::maybe_send_fetch(int64_t now_ms) {
   auto* f = std::get_if<FollowerState>(&state_);
   if (!f || f->fetch_in_flight || now_ms < f->next_fetch_ms) return;
+  if (f->snapshot_fetch && f->snapshot_fetch->installing) return;
   // Our fetch offset tells the leader that everything before it is durable here.
   if (log_.flushed_offset() < log_.end_offset()) return;
-  FetchRequest r = fetch_request(config_.fetch_max_wait_ms, config_.fetch_max_bytes);
   f->fetch_correlation = next_correlation_++;
-  emit(SendRequest{f->leader_id, r, f->fetch_correlation});
+  if (f->snapshot_fetch) {
+    FetchSnapshotRequest r;
+    r.cluster_id = config_.cluster_id;
+    r.replica_id = config_.local_id;
+    r.current_leader_epoch = epoch_;
+    r.snapshot_id = f->snapshot_fetch->id;
+    r.position = f->snapshot_fetch->position;
+    r.max_bytes = config_.fetch_snapshot_max_bytes;
+    emit(SendRequest{f->leader_id, r, f->fetch_correlation});
+  } else {
+    emit(SendRequest{f->leader_id, fetch_request(config_.fetch_max_wait_ms, config_.fetch_max_bytes), f->fetch_correlation});
+  }
   f->fetch_in_flight = true;
   f->fetch_sent_ms = now_ms;
 }
@@ -277,14 +323,11 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
   if (r.partition_error != ErrorCode::NONE || r.leader_epoch != epoch_) {
     if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
     f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
-    if (r.partition_error == ErrorCode::NOT_LEADER_OR_FOLLOWER && r.leader_epoch == epoch_ && is_voter()) {
-      // Our leader says it no longer leads (it resigned): elect the next one soon.
-      f->leader_unreachable = true;
-      f->fetch_deadline_ms = std::min(f->fetch_deadline_ms, now_ms + 1 + rng_.uniform(config_.election_timeout_ms / 20 + 1));
-    }
+    if (r.partition_error == ErrorCode::NOT_LEADER_OR_FOLLOWER && r.leader_epoch == epoch_) leader_resigned(*f, now_ms);
     return;
   }
   if (is_voter()) f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
+  f->last_fetch_ok_ms = now_ms;
   f->leader_unreachable = false;
   f->failed_requests = 0;
 
@@ -314,9 +357,18 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
     return;
   }
   if (r.snapshot_id) {
-    spdlog::warn("[RaftCore id={}] Leader {} requires loading snapshot {}-{}; not supported yet", config_.local_id, source,
-                 r.snapshot_id->offset, r.snapshot_id->epoch);
-    f->next_fetch_ms = now_ms + config_.fetch_timeout_ms / 2;
+    // Not validated against our log: the snapshot lies beyond it by design.
+    if (r.snapshot_id->offset < 0 || r.snapshot_id->epoch < 0 || r.snapshot_id->epoch > epoch_) {
+      spdlog::error("[RaftCore id={}] Leader {} sent an invalid snapshot id {}-{}", config_.local_id, source, r.snapshot_id->offset,
+                    r.snapshot_id->epoch);
+      f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+      return;
+    }
+    spdlog::info("[RaftCore id={}] Fetch offset {} is below leader {}'s log start {}: fetching snapshot {}-{} (FetchSnapshot)",
+                 config_.local_id, log_.end_offset(), source, r.log_start_offset, r.snapshot_id->offset, r.snapshot_id->epoch);
+    f->snapshot_fetch = FollowerState::SnapshotFetch{*r.snapshot_id, 0};
+    f->next_fetch_ms = now_ms;
+    maybe_send_fetch(now_ms);
     return;
   }
   if (r.records && !r.records->empty()) {
@@ -361,6 +413,104 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
   if (r.high_watermark >= 0) set_high_watermark(r.high_watermark);
   f->next_fetch_ms = now_ms;
   maybe_send_fetch(now_ms);
+}
+
+// Our leader says it no longer leads (it resigned) in our epoch: a voter
+// elects the next one soon; an observer looks for it among the voters.
+void RaftCore::leader_resigned(FollowerState& f, int64_t now_ms) {
+  if (is_voter()) {
+    f.leader_unreachable = true;
+    f.fetch_deadline_ms = std::min(f.fetch_deadline_ms, now_ms + 1 + rng_.uniform(config_.election_timeout_ms / 20 + 1));
+    return;
+  }
+  spdlog::info("[RaftCore id={}] Leader {} resigned; looking for the next one", config_.local_id, f.leader_id);
+  become_leaderless_observer(now_ms);
+}
+
+void RaftCore::handle_fetch_snapshot_response(int32_t source, const FetchSnapshotResponse& r, int64_t now_ms) {
+  auto* f = std::get_if<FollowerState>(&state_);
+  if (!f || source != f->leader_id || !f->snapshot_fetch) {
+    if (r.error == ErrorCode::NONE && r.leader_epoch > epoch_) maybe_transition(r.leader_id, r.leader_epoch, now_ms);
+    return;
+  }
+  if (!f->fetch_in_flight || !answers(f->fetch_correlation)) return;
+  f->fetch_in_flight = false;
+  if (r.error != ErrorCode::NONE) {
+    spdlog::warn("[RaftCore id={}] FetchSnapshot from {} failed: {}", config_.local_id, source, error_name(r.error));
+    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    return;
+  }
+  if (r.partition_error != ErrorCode::NONE || r.leader_epoch != epoch_) {
+    if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
+    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    if (r.partition_error == ErrorCode::NOT_LEADER_OR_FOLLOWER && r.leader_epoch == epoch_) {
+      leader_resigned(*f, now_ms);
+      return;
+    }
+    if (r.partition_error == ErrorCode::SNAPSHOT_NOT_FOUND || r.partition_error == ErrorCode::POSITION_OUT_OF_RANGE) {
+      // The leader cleaned that snapshot away (or never had it): Fetch again
+      // to learn which one to load now.
+      spdlog::info("[RaftCore id={}] Snapshot {}-{} is gone from leader {} ({}); fetching again", config_.local_id,
+                   f->snapshot_fetch->id.offset, f->snapshot_fetch->id.epoch, source, error_name(r.partition_error));
+      f->snapshot_fetch.reset();
+    }
+    return;
+  }
+  auto& sf = *f->snapshot_fetch;
+  size_t len = r.bytes ? r.bytes->size() : 0;
+  if (r.snapshot_id != sf.id || r.position != sf.position || r.size <= 0 || sf.position + static_cast<int64_t>(len) > r.size ||
+      (len == 0 && sf.position < r.size)) {
+    spdlog::warn("[RaftCore id={}] FetchSnapshot response from {} does not continue snapshot {}-{} at {} (got {}-{} at {}, {} of {} bytes)",
+                 config_.local_id, source, sf.id.offset, sf.id.epoch, sf.position, r.snapshot_id.offset, r.snapshot_id.epoch, r.position,
+                 len, r.size);
+    f->snapshot_fetch.reset();
+    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    return;
+  }
+  if (is_voter()) f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
+  f->last_fetch_ok_ms = now_ms;
+  f->leader_unreachable = false;
+  f->failed_requests = 0;
+  emit(WriteSnapshotChunk{sf.id, sf.position, r.bytes ? r.bytes : std::make_shared<const std::vector<uint8_t>>()});
+  sf.position += static_cast<int64_t>(len);
+  if (sf.position == r.size) install_snapshot(*f, now_ms);
+  f->next_fetch_ms = now_ms;
+  maybe_send_fetch(now_ms);
+}
+
+void RaftCore::install_snapshot(FollowerState& f, int64_t now_ms) {
+  f.snapshot_fetch->installing = true;
+  emit(InstallSnapshot{f.snapshot_fetch->id});
+  (void)now_ms;
+}
+
+void RaftCore::on_snapshot_installed(OffsetAndEpoch id, bool ok, std::vector<VoterSetEntry> snapshot_voters, int64_t now_ms) {
+  auto* f = std::get_if<FollowerState>(&state_);
+  if (f && f->snapshot_fetch && f->snapshot_fetch->id == id) f->snapshot_fetch.reset();
+  if (!ok) {
+    // Corrupt or unwritable: nothing changed on disk; the next Fetch starts over.
+    spdlog::error("[RaftCore id={}] Snapshot {}-{} could not be installed; fetching again", config_.local_id, id.offset, id.epoch);
+    if (f) f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    maybe_send_fetch(now_ms);
+    check_invariants();
+    return;
+  }
+  spdlog::info("[RaftCore id={}] Installed snapshot {}-{}: the log now starts at {} (was [{}, {}))", config_.local_id, id.offset, id.epoch,
+               id.offset, log_.start_offset(), log_.end_offset());
+  // The snapshot replaces our whole log, whose uncommitted tail may hold
+  // VotersRecords the leader never had: the voter history is the snapshot's.
+  voter_history_.resize(1);
+  for (auto& e : snapshot_voters)
+    if (e.offset < id.offset) voter_history_.push_back(std::move(e));
+  set_voters(voter_history_.back().voters);
+  if (f && is_voter() && f->fetch_deadline_ms == INT64_MAX) f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
+  log_.reset_to_snapshot(id);
+  if (!latest_snapshot_ || id.offset > latest_snapshot_->offset) latest_snapshot_ = id;
+  // The leader snapshots only committed records.
+  set_high_watermark(id.offset);
+  if (f) f->next_fetch_ms = now_ms;
+  maybe_send_fetch(now_ms);
+  check_invariants();
 }
 
 }  // namespace flotilla::raft

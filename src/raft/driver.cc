@@ -38,7 +38,8 @@ RaftDriver::RaftDriver(asio::io_context& io, RaftConfig config, std::unique_ptr<
       log_(std::move(metadata_log)),
       partition_dir_(partition_dir_of(metadata_dir)),
       qs_file_(partition_dir_ / QuorumStateFile::kFileName),
-      timer_(io) {
+      timer_(io),
+      cleaner_timer_(io) {
   RAFT_ASSERT(log_ != nullptr, "no metadata log");
 }
 
@@ -62,6 +63,7 @@ int64_t RaftDriver::now_ms() { return wall_clock_ms(); }
 
 InitialLogState RaftDriver::recover_log_state() {
   InitialLogState s;
+  recover_snapshots(s);
   s.start_offset = log_->log_start_offset();
   s.end_offset = log_->log_end_offset();
   // Recover the epoch cache from the batch headers (the metadata log is
@@ -79,6 +81,17 @@ InitialLogState RaftDriver::recover_log_state() {
       pos = h.last_offset() + 1;
     });
     if (pos == before) break;  // nothing readable: stop (the log recovered its tail already)
+  }
+  if (cached_contents_ && cached_contents_->voters) {
+    // The voter set the latest snapshot records (KIP-853), among those of the log by offset.
+    VoterSetEntry e{cached_id_.end_offset - 1, {}};
+    for (const auto& v : *cached_contents_->voters) {
+      e.voters.push_back(v.id);
+      learn_voter(v);
+    }
+    std::sort(e.voters.begin(), e.voters.end());
+    auto at = std::find_if(s.voter_history.begin(), s.voter_history.end(), [&](const VoterSetEntry& x) { return x.offset > e.offset; });
+    s.voter_history.insert(at, std::move(e));
   }
   if (pos < s.end_offset) {
     spdlog::warn("[RaftDriver id={}] Could only scan the metadata log up to {} of {}", config_.node_id, pos, s.end_offset);
@@ -140,12 +153,14 @@ void RaftDriver::start() {
                qs_version_, ls.start_offset, ls.end_offset);
   core_->start(persisted, ls, now_ms());
   pump();
+  schedule_cleaner();
 }
 
 void RaftDriver::shutdown() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   timer_.cancel();
+  cleaner_timer_.cancel();
   // Let the I/O thread finish what it has (a quorum-state write must not race ours).
   io_thread_->join();
   core_->resign(now_ms());
@@ -168,6 +183,8 @@ void RaftDriver::shutdown() {
     }
   }
   log_->flush(log_->log_end_offset());
+  if (snapshot_part_fd_ >= 0) ::close(snapshot_part_fd_);  // an unfinished download: the .part is removed at start-up
+  snapshot_part_fd_ = -1;
   *alive_ = false;
   responders_.clear();
   spdlog::info("[RaftDriver id={}] Shut down (log end offset {}, high watermark {})", config_.node_id, log_->log_end_offset(),
@@ -207,6 +224,18 @@ void RaftDriver::apply(Action& action) {
                           flush_wanted_ = std::min(flush_wanted_, t.offset);
                         },
                         [&](FlushLog& f) { request_flush(f.up_to); },
+                        [&](WriteSnapshotChunk& c) { write_snapshot_chunk(c); },
+                        [&](InstallSnapshot& i) {
+                          std::vector<VoterSetEntry> voters;
+                          bool ok = install_snapshot(i.id, voters);
+                          if (ok) {
+                            if (flush_in_flight_) truncated_during_flush_ = std::min(truncated_during_flush_, i.id.offset);
+                            flush_wanted_ = std::min(flush_wanted_, i.id.offset);
+                          }
+                          // Synchronously: nothing may reach the core between the reset and its news.
+                          core_->on_snapshot_installed(i.id, ok, std::move(voters), now_ms());
+                          if (ok) schedule_delivery();
+                        },
                         [&](SendRequest& s) {
                           if (sender_) sender_(s.destination, std::move(s.request), s.correlation_id);
                         },
@@ -391,17 +420,20 @@ void RaftDriver::respond(SendResponse& r) {
     }
     f->read.reset();
   }
+  if (auto* s = std::get_if<FetchSnapshotResponse>(&r.response); s && s->read) fill_snapshot_read(*s);
   if (fn) fn(std::move(r.response));
 }
 
 // ---------------------------------------------------------------- voters (KIP-853)
 
 void RaftDriver::learn_voters(const msg::VotersRecord& record) {
-  for (auto& info : from_voters_record(record)) {
-    if (voter_address_listener_ && !info.endpoints.empty())
-      voter_address_listener_(info.id, info.endpoints.front().host, info.endpoints.front().port);
-    voter_info_[info.id] = std::move(info);
-  }
+  for (auto& info : from_voters_record(record)) learn_voter(info);
+}
+
+void RaftDriver::learn_voter(const Voter& info) {
+  if (voter_address_listener_ && !info.endpoints.empty())
+    voter_address_listener_(info.id, info.endpoints.front().host, info.endpoints.front().port);
+  voter_info_[info.id] = info;
 }
 
 void RaftDriver::scan_for_voters(std::span<const uint8_t> batches, int64_t base_offset, std::vector<VoterSetEntry>* history) {
@@ -545,23 +577,10 @@ void RaftDriver::register_listener(RaftListener* listener) {
   schedule_delivery();
 }
 
-void RaftDriver::register_listener_from(RaftListener* listener, int64_t from_offset) {
-  RAFT_ASSERT(from_offset >= log_->log_start_offset() && from_offset <= log_->log_end_offset(),
-              "listener start {} outside the log [{}, {})", from_offset, log_->log_start_offset(), log_->log_end_offset());
-  for (const auto& c : listeners_) {
-    if (c->listener == listener && !c->removed) return;
-  }
-  auto ctx = std::make_unique<ListenerCtx>();
-  ctx->listener = listener;
-  ctx->next_offset = from_offset;
-  listeners_.push_back(std::move(ctx));
-  schedule_delivery();
-}
-
-std::optional<std::pair<int16_t, std::vector<Voter>>> RaftDriver::snapshot_kraft_state() const {
+std::optional<std::pair<int16_t, std::vector<Voter>>> RaftDriver::snapshot_kraft_state(int64_t end_offset) const {
   if (qs_version_ < 1 || !core_) return std::nullopt;
   std::vector<Voter> voters;
-  for (int32_t id : core_->config().voters) {
+  for (int32_t id : core_->voters_at(end_offset == INT64_MAX ? end_offset : end_offset - 1)) {
     auto it = voter_info_.find(id);
     Voter v = it != voter_info_.end() ? it->second : Voter{};
     v.id = id;
@@ -597,10 +616,12 @@ void RaftDriver::deliver() {
     if (!listeners_[i]->removed) maybe_fire_leader_change(*listeners_[i]);
   }
   delivering_ = false;
+  cached_contents_.reset();  // a snapshot is held only for one round of deliveries
   listeners_.erase(std::remove_if(listeners_.begin(), listeners_.end(), [](const auto& c) { return c->removed; }), listeners_.end());
 }
 
 void RaftDriver::deliver_to(ListenerCtx& ctx, int64_t hw) {
+  if (!maybe_deliver_snapshot(ctx)) return;
   while (ctx.next_offset < hw && !ctx.removed) {
     std::vector<uint8_t> bytes;
     try {
@@ -618,6 +639,7 @@ void RaftDriver::deliver_to(ListenerCtx& ctx, int64_t hw) {
       cb.last_offset = h.last_offset();
       cb.epoch = h.partition_leader_epoch;
       cb.append_timestamp = h.max_timestamp;
+      cb.size_in_bytes = static_cast<int32_t>(batch.size());
       cb.is_control = h.is_control();
       try {
         for (auto& r : records::decode_records(batch))

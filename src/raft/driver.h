@@ -4,6 +4,16 @@
 // completions are posted back to the io_context. It delivers committed
 // batches and leader changes to RaftListeners.
 //
+// Snapshots (KIP-630): it keeps the list of complete, valid snapshot files of
+// the partition directory (written by the node's snapshot generator, or
+// downloaded from the leader with FetchSnapshot), serves FetchSnapshot from
+// them, hands a listener the latest one when it registers or falls below the
+// log start, and runs the metadata log cleaner: it advances the log start to
+// a newer snapshot and deletes older snapshots and whole segments once they
+// pass metadata.max.retention.ms / metadata.max.retention.bytes, never the
+// latest snapshot nor anything after it. The log start always equals the end
+// offset of a snapshot kept on disk (or is 0).
+//
 // Threading: every public method must be called on the io_context thread
 // (construction and start() may run before the io_context does). The I/O
 // thread only ever runs Log::flush and QuorumStateFile::write.
@@ -55,6 +65,10 @@ struct RaftConfig {
   std::vector<int32_t> bootstrap_ids;
   // What is known of the static voters (ids and endpoints), for VotersRecords.
   std::map<int32_t, Voter> known_voters;
+  // The metadata log cleaner (-1: no limit).
+  int64_t max_retention_ms = 604800000;     // metadata.max.retention.ms
+  int64_t max_retention_bytes = 104857600;  // metadata.max.retention.bytes
+  int64_t segment_ms = 604800000;           // metadata.log.segment.ms (time-based roll)
 };
 
 class RaftDriver : public RaftClient {
@@ -80,13 +94,17 @@ class RaftDriver : public RaftClient {
   void shutdown();
 
   void register_listener(RaftListener* listener) override;
-  // A listener whose state already covers the offsets below `from_offset` (a
-  // metadata snapshot was loaded into it): delivery starts there instead of
-  // at the log start. `from_offset` must lie within [log start, log end].
-  void register_listener_from(RaftListener* listener, int64_t from_offset);
+  // The node's snapshot generator wrote `<dir>/<snapshot_file_name(id)>`
+  // (complete, durable): it becomes the latest snapshot, and the cleaner runs.
+  void on_snapshot_written(SnapshotId id);
+  // The newest complete, valid snapshot (not the 0-0 bootstrap checkpoint).
+  std::optional<SnapshotId> latest_snapshot() const;
+  // Runs the metadata log cleaner now (it also runs on a timer and after each new snapshot).
+  void clean_metadata_log();
   // For a metadata snapshot: kraft.version and the current voters, when the
   // quorum is dynamic (KIP-853, quorum-state v1); nullopt for a static quorum.
-  std::optional<std::pair<int16_t, std::vector<Voter>>> snapshot_kraft_state() const;
+  // `end_offset`: the snapshot's; the voters are those in force before it.
+  std::optional<std::pair<int16_t, std::vector<Voter>>> snapshot_kraft_state(int64_t end_offset = INT64_MAX) const;
   void unregister_listener(RaftListener* listener) override;
   std::optional<int64_t> append(std::vector<std::vector<uint8_t>> record_values, int32_t epoch) override;
   int64_t high_watermark() const override { return applied_hw_; }
@@ -129,6 +147,7 @@ class RaftDriver : public RaftClient {
   struct ListenerCtx {
     RaftListener* listener = nullptr;
     int64_t next_offset = 0;
+    bool fresh = true;  // nothing delivered yet: starts from the latest snapshot if there is one
     LeaderAndEpoch fired;  // the last leader told to this listener (none yet: the default)
     bool removed = false;
   };
@@ -147,7 +166,33 @@ class RaftDriver : public RaftClient {
   void maybe_fire_leader_change(ListenerCtx& ctx);
   void respond(SendResponse& r);
   InitialLogState recover_log_state();
+  // Snapshots (driver_snapshots.cc).
+  struct SnapshotFile {
+    SnapshotId id;
+    int64_t size = 0;
+    int64_t timestamp = -1;  // the header's LastContainedLogTimestamp (-1: not read yet)
+  };
+  std::filesystem::path snapshot_path(SnapshotId id) const;
+  // At start-up: the valid snapshots, a log start that equals one of them, a
+  // log that does not end before the latest (a download finished, the log
+  // reset did not). Fills the snapshot fields of `s`.
+  void recover_snapshots(InitialLogState& s);
+  // Parsed contents of a snapshot in the registry (cached for one delivery round).
+  std::shared_ptr<const SnapshotContents> snapshot_contents(SnapshotId id);
+  bool maybe_deliver_snapshot(ListenerCtx& ctx);
+  void write_snapshot_chunk(const WriteSnapshotChunk& c);
+  // Makes the downloaded snapshot durable and replaces the log with it; its voter sets go to `voters`.
+  bool install_snapshot(OffsetAndEpoch id, std::vector<VoterSetEntry>& voters);
+  void fill_snapshot_read(FetchSnapshotResponse& r);
+  void schedule_cleaner();
+  std::map<int64_t, SnapshotFile> snapshots_;  // by end offset, valid and complete, end offset > 0
+  std::shared_ptr<const SnapshotContents> cached_contents_;
+  SnapshotId cached_id_;
+  int snapshot_part_fd_ = -1;  // the `.checkpoint.part` being downloaded
+  OffsetAndEpoch snapshot_part_id_;
+  asio::steady_timer cleaner_timer_;
   void learn_voters(const msg::VotersRecord& record);
+  void learn_voter(const Voter& voter);
   void scan_for_voters(std::span<const uint8_t> batches, int64_t base_offset, std::vector<VoterSetEntry>* history);
   void try_voter_change(std::function<std::optional<std::pair<std::vector<int32_t>, msg::VotersRecord>>(ErrorCode&, std::string&)> plan,
                         int64_t deadline_ms, VoterChangeDone done);

@@ -8,6 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+
+#include "raft/types.h"
 
 namespace flotilla::raft {
 
@@ -15,6 +18,10 @@ struct FollowerState {
   int32_t epoch = 0;
   int32_t leader_id = -1;
   int64_t fetch_deadline_ms = 0;     // fetch timeout (voters only)
+  // The last successful answer from the leader (or when we began following
+  // it): within the fetch timeout of it, even an observer has a live leader
+  // and refuses pre-votes.
+  int64_t last_fetch_ok_ms = 0;
   bool fetch_in_flight = false;
   int64_t fetch_sent_ms = 0;
   uint64_t fetch_correlation = 0;    // of the fetch in flight
@@ -27,6 +34,15 @@ struct FollowerState {
   // first failure is retried at once (a reset connection to a live leader
   // just reconnects); a second one means the leader is gone.
   int32_t failed_requests = 0;
+  // KIP-630: the leader told us to load its snapshot `id` (our fetch offset
+  // is below its log start); we download it with FetchSnapshot, `position`
+  // bytes so far, instead of fetching the log, then continue at id.offset.
+  struct SnapshotFetch {
+    OffsetAndEpoch id;
+    int64_t position = 0;
+    bool installing = false;  // complete; waiting for on_snapshot_installed
+  };
+  std::optional<SnapshotFetch> snapshot_fetch;
 };
 
 }  // namespace flotilla::raft

@@ -98,15 +98,26 @@ struct FetchSnapshotRequest {
   int64_t position = 0;
   int32_t max_bytes = 0;
 };
+// Where the driver must read a FetchSnapshot answer from: the snapshot file
+// of `id`, `max_bytes` from `position`. The driver answers SNAPSHOT_NOT_FOUND
+// or POSITION_OUT_OF_RANGE itself when the file or position does not exist.
+struct SnapshotReadSpec {
+  OffsetAndEpoch id;
+  int64_t position = 0;
+  int32_t max_bytes = 0;
+};
+
 struct FetchSnapshotResponse {
   ErrorCode error = ErrorCode::NONE;
   ErrorCode partition_error = ErrorCode::NONE;
   int32_t leader_id = kNoLeader;
   int32_t leader_epoch = 0;
   OffsetAndEpoch snapshot_id;
-  int64_t size = 0;
-  int64_t position = 0;
+  int64_t size = 0;      // of the whole snapshot file
+  int64_t position = 0;  // of `bytes` in it
   std::shared_ptr<const std::vector<uint8_t>> bytes;
+  // Outbound (leader side): filled in by the driver before sending.
+  std::optional<SnapshotReadSpec> read;
 };
 
 using RaftRequest = std::variant<VoteRequest, BeginQuorumEpochRequest, EndQuorumEpochRequest, FetchRequest, FetchSnapshotRequest>;

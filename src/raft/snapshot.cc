@@ -219,6 +219,7 @@ SnapshotContents parse_snapshot(std::span<const uint8_t> bytes) {
       cb.last_offset = h.last_offset();
       cb.epoch = h.partition_leader_epoch;
       cb.append_timestamp = h.max_timestamp;
+      cb.size_in_bytes = static_cast<int32_t>(batch.size());
       for (auto& r : recs)
         if (r.value) cb.records.push_back(std::move(*r.value));
       out.batches.push_back(std::move(cb));
@@ -233,6 +234,24 @@ SnapshotContents parse_snapshot(std::span<const uint8_t> bytes) {
 SnapshotContents read_snapshot(const std::filesystem::path& file) {
   auto bytes = read_whole_file(file);
   return parse_snapshot(bytes);
+}
+
+int64_t read_snapshot_timestamp(const std::filesystem::path& file) {
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (!f) throw DecodeError("cannot open " + file.string());
+  std::vector<uint8_t> head(12);
+  bool ok = std::fread(head.data(), 1, head.size(), f) == head.size();
+  if (ok) {
+    uint32_t len = (uint32_t(head[8]) << 24) | (uint32_t(head[9]) << 16) | (uint32_t(head[10]) << 8) | uint32_t(head[11]);
+    ok = len <= (1u << 20);
+    if (ok) {
+      head.resize(12 + len);
+      ok = std::fread(head.data() + 12, 1, len, f) == len;
+    }
+  }
+  std::fclose(f);
+  if (!ok) throw DecodeError("cannot read the header batch of " + file.string());
+  return parse_snapshot(head).last_contained_log_timestamp;
 }
 
 std::filesystem::path write_standalone_checkpoint(const std::filesystem::path& partition_dir, const Voter& self, int64_t now_ms) {

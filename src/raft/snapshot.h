@@ -88,6 +88,9 @@ struct SnapshotContents {
 // Throws DecodeError on a malformed file (bad batches, CRC mismatch, missing header).
 SnapshotContents parse_snapshot(std::span<const uint8_t> bytes);
 SnapshotContents read_snapshot(const std::filesystem::path& file);
+// The SnapshotHeaderRecord's LastContainedLogTimestamp, reading only the
+// first batch (the metadata log cleaner's age of a snapshot). Throws DecodeError.
+int64_t read_snapshot_timestamp(const std::filesystem::path& file);
 
 // The snapshot files (`*.checkpoint`, not `.part`) of a partition directory, by id ascending.
 std::vector<SnapshotId> list_snapshots(const std::filesystem::path& partition_dir);

@@ -45,6 +45,7 @@ struct CommittedBatch {
   int64_t last_offset = 0;
   int32_t epoch = 0;
   int64_t append_timestamp = 0;
+  int32_t size_in_bytes = 0;  // of the whole batch as stored (the snapshot trigger counts these, as Kafka does)
   std::vector<std::vector<uint8_t>> records;
   bool is_control = false;
 };

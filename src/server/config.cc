@@ -102,7 +102,7 @@ const std::set<std::string>& known_keys() {
       "fetch.max.bytes", "controller.quorum.election.timeout.ms", "controller.quorum.election.backoff.max.ms",
       "controller.quorum.fetch.timeout.ms", "controller.quorum.append.linger.ms", "controller.quorum.request.timeout.ms",
       "metadata.max.idle.interval.ms", "broker.session.timeout.ms", "broker.heartbeat.interval.ms",
-      "metadata.log.segment.bytes", "metadata.log.segment.ms", "metadata.max.retention.ms", "metadata.max.retention.bytes",
+      "metadata.log.segment.bytes", "metadata.log.segment.min.bytes", "metadata.log.segment.ms", "metadata.max.retention.ms", "metadata.max.retention.bytes",
       "metadata.log.max.record.bytes.between.snapshots", "metadata.log.max.snapshot.interval.ms", "log.level",
       "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
       "log4j.rootLogger", "zookeeper.connect", "broker.rack", "unclean.leader.election.enable", "controlled.shutdown.enable"};
@@ -284,7 +284,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   auto set_int = [&](const char* k, int32_t& dst, int64_t min) {
     if (auto v = get(k)) dst = parse_int(k, *v, min);
   };
-  auto set_long = [&](const char* k, int64_t& dst, int64_t min) {
+  auto set_long = [&](const char* k, int64_t& dst, int64_t min = INT64_MIN) {
     if (auto v = get(k)) dst = parse_long(k, *v, min);
   };
   set_int("num.partitions", c.num_partitions, 1);
@@ -348,12 +348,24 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   if (auto v = get("replica.selector.class")) c.replica_selector_class = trim(*v);
   if (auto v = get("unclean.leader.election.enable")) c.unclean_leader_election_enable = parse_bool("unclean.leader.election.enable", *v);
   if (auto v = get("controlled.shutdown.enable")) c.controlled_shutdown_enable = parse_bool("controlled.shutdown.enable", *v);
-  set_long("metadata.log.segment.bytes", c.metadata_log_segment_bytes, 12);
+  // The metadata log: Kafka's MetadataLogConfig. The segment sizes are INTs
+  // of at least Records.LOG_OVERHEAD (12); retention has no validator (a
+  // negative value: no limit). segment.ms has none in KafkaConfig either, but
+  // Kafka's metadata log then fails start-up on segment.ms < 1 (LogConfig).
+  auto set_int_as_long = [&](const char* k, int64_t& dst, int64_t min) {
+    if (auto v = get(k)) dst = parse_int(k, *v, min);
+  };
+  set_int_as_long("metadata.log.segment.bytes", c.metadata_log_segment_bytes, 12);
+  set_int_as_long("metadata.log.segment.min.bytes", c.metadata_log_segment_min_bytes, 12);
   set_long("metadata.log.segment.ms", c.metadata_log_segment_ms, 1);
-  set_long("metadata.max.retention.ms", c.metadata_max_retention_ms, -1);
-  set_long("metadata.max.retention.bytes", c.metadata_max_retention_bytes, -1);
+  set_long("metadata.max.retention.ms", c.metadata_max_retention_ms);
+  set_long("metadata.max.retention.bytes", c.metadata_max_retention_bytes);
   set_long("metadata.log.max.record.bytes.between.snapshots", c.metadata_snapshot_max_new_record_bytes, 1);
   set_long("metadata.log.max.snapshot.interval.ms", c.metadata_snapshot_max_interval_ms, 0);
+  // Kafka's KafkaMetadataLog refuses to open with smaller segments.
+  if (c.metadata_log_segment_bytes < c.metadata_log_segment_min_bytes)
+    throw ConfigError("Cannot set metadata.log.segment.bytes below " + std::to_string(c.metadata_log_segment_min_bytes) + ": " +
+                      std::to_string(c.metadata_log_segment_bytes));
   if (auto v = get("log.level")) c.log_level = *v;
   return c;
 }

@@ -114,12 +114,15 @@ struct KafkaConfig {
   // leaderships over (KIP-631 controlled shutdown, bounded by
   // kControlledShutdownMaxWaitMs in server/node.cc), then stops.
   bool controlled_shutdown_enable = true;
-  int64_t metadata_log_segment_bytes = 1073741824;
-  int64_t metadata_log_segment_ms = 604800000;
-  int64_t metadata_max_retention_ms = 604800000;
-  int64_t metadata_max_retention_bytes = 104857600;
-  int64_t metadata_snapshot_max_new_record_bytes = 20971520;
-  int64_t metadata_snapshot_max_interval_ms = 3600000;
+  // The metadata log (__cluster_metadata-0) and its snapshots (Kafka's
+  // KRaftConfigs / MetadataLogConfig names, types, defaults and validators).
+  int64_t metadata_log_segment_bytes = 1073741824;     // metadata.log.segment.bytes (INT, >= 12, >= min.bytes)
+  int64_t metadata_log_segment_min_bytes = 8388608;    // metadata.log.segment.min.bytes (internal, testing only; INT, >= 12)
+  int64_t metadata_log_segment_ms = 604800000;         // metadata.log.segment.ms
+  int64_t metadata_max_retention_ms = 604800000;       // metadata.max.retention.ms (negative: no limit)
+  int64_t metadata_max_retention_bytes = 104857600;    // metadata.max.retention.bytes (negative: no limit)
+  int64_t metadata_snapshot_max_new_record_bytes = 20971520;  // metadata.log.max.record.bytes.between.snapshots (>= 1)
+  int64_t metadata_snapshot_max_interval_ms = 3600000;        // metadata.log.max.snapshot.interval.ms (>= 0; 0: time never triggers)
 
   std::string log_level = "info";
 

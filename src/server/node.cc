@@ -185,6 +185,9 @@ void NodeImpl::start() {
   rc.request_timeout_ms = config.quorum_request_timeout_ms;
   rc.retry_backoff_ms = config.quorum_retry_backoff_ms;
   rc.cluster_id = cluster_id;
+  rc.max_retention_ms = config.metadata_max_retention_ms;
+  rc.max_retention_bytes = config.metadata_max_retention_bytes;
+  rc.segment_ms = config.metadata_log_segment_ms;
   // controller.quorum.bootstrap.servers: pseudo ids -2, -3, ... (as Kafka numbers them).
   std::map<int32_t, raft::PeerAddress> bootstrap_addresses;
   for (size_t i = 0; i < config.quorum_bootstrap_servers.size(); ++i) {
@@ -243,15 +246,9 @@ void NodeImpl::start() {
       out.push_back(controller::TopicConfigEntry{e.name, e.value, false, e.source, false});
     return out;
   };
-  // KIP-630: the newest valid metadata snapshot gives the image; the loader
-  // then replays the log after it (loaded into the image further below, once
-  // the replica manager is wired, before anything is delivered).
-  std::optional<metadata::LoadedSnapshot> snapshot = metadata::read_latest_snapshot(raft->partition_dir(), raft->log().log_end_offset());
-  if (snapshot && snapshot->id.end_offset < raft->log().log_start_offset()) snapshot.reset();
-  if (snapshot)
-    raft->register_listener_from(loader.get(), snapshot->id.end_offset);
-  else
-    raft->register_listener(loader.get());
+  // KIP-630: Raft hands each listener the newest valid metadata snapshot
+  // first, then the log after it.
+  raft->register_listener(loader.get());
   if (config.controller_role) {
     controller = std::make_unique<controller::QuorumController>(io, *raft, cc);
     raft->register_listener(controller.get());
@@ -276,16 +273,18 @@ void NodeImpl::start() {
   controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints, raft_network.get());
   broker_apis = std::make_unique<BrokerExtraApis>(*channel);
 
-  if (snapshot) metadata::load_snapshot(*loader, *snapshot);
   metadata::SnapshotGeneratorConfig sgc;
+  sgc.committed_bytes = [l = loader.get()] { return l->committed_batch_bytes(); };
   sgc.max_bytes_between_snapshots = config.metadata_snapshot_max_new_record_bytes;
   sgc.max_interval_ms = config.metadata_snapshot_max_interval_ms;
-  sgc.kraft_state = [this] { return raft->snapshot_kraft_state(); };
+  sgc.kraft_state = [this](int64_t end_offset) { return raft->snapshot_kraft_state(end_offset); };
   snapshots = std::make_unique<metadata::SnapshotGenerator>(io, raft->partition_dir(), *loader, sgc);
-  if (snapshot) snapshots->set_latest(snapshot->id);
+  // Every snapshot written becomes the one Raft serves to lagging replicas, and the cleaner's.
+  snapshots->set_on_written([this](raft::SnapshotId id) { raft->on_snapshot_written(id); });
   loader->add_publisher(snapshots.get());
 
   raft->start();
+  if (auto latest = raft->latest_snapshot()) snapshots->set_latest(*latest);
   if (controller) controller->start();
 
   await_signal();

@@ -32,6 +32,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "raft/snapshot.h"
 
 using namespace flotilla;
 using namespace flotilla::controller;
@@ -169,6 +170,10 @@ class Simulation : public raft::RaftListener {
     image_ = img;
   }
   void handle_leader_change(raft::LeaderAndEpoch) override {}
+  // The FakeRaft never takes snapshots: every batch comes through handle_commit.
+  void handle_load_snapshot(const raft::SnapshotId&, const raft::SnapshotContents&) override {
+    ADD_FAILURE() << "the simulation's FakeRaft delivers no snapshots";
+  }
 
   SimResult run() {
     SimResult res;
@@ -725,4 +730,74 @@ TEST(ControllerSimulationChecker, ReportsEveryBrokenInvariant) {
   EXPECT_NE(check_image(*with_partition({1, 2}, {1}, -1), {{1, 9}}), "");    // an older registration was
   EXPECT_NE(check_image(*with_partition({2, 1}, {2}, -1, "true"), {}), "");  // unclean: a live replica should lead
   EXPECT_EQ(check_image(*with_partition({2, 1}, {2}, -1, "false"), {}), "");
+}
+
+// ---------------------------------------------------------------- snapshots
+
+namespace {
+
+std::vector<uint8_t> registered_broker(int32_t id, int64_t epoch) {
+  msg::RegisterBrokerRecord r;
+  r.broker_id = id;
+  r.broker_epoch = epoch;
+  r.incarnation_id = Uuid::random();
+  msg::RegisterBrokerRecord::BrokerEndpoint e;
+  e.name = "PLAINTEXT";
+  e.host = "localhost";
+  e.port = static_cast<uint16_t>(9092 + id);
+  r.end_points.push_back(e);
+  r.fenced = false;
+  return protocol::frame_metadata_record(r, 0);
+}
+
+}  // namespace
+
+// A standby's committed state is replaced by a snapshot (not merged into), and
+// it activates on that state: no bootstrap records, the snapshot's topics.
+TEST(QuorumControllerSnapshot, StandbyReplacesItsStateAndActivatesOnIt) {
+  Harness h(metadata::kLatestProductionMetadataVersion, {}, /*activate=*/false);
+  EXPECT_FALSE(h.controller->is_active());
+  h.raft.inject({registered_broker(1, 0)});
+  for (int i = 0; i < 10; ++i) h.raft.inject({protocol::frame_metadata_record(msg::NoOpRecord{}, 0)});
+  h.raft.commit();
+  ASSERT_TRUE(h.image()->broker(1));
+
+  const Uuid topic_id = Uuid::random();
+  raft::SnapshotContents contents;
+  raft::CommittedBatch b;
+  b.records = h.config.bootstrap->records;
+  b.records.push_back(registered_broker(2, 5));
+  msg::TopicRecord t;
+  t.name = "t";
+  t.topic_id = topic_id;
+  b.records.push_back(protocol::frame_metadata_record(t, 0));
+  msg::PartitionRecord p;
+  p.topic_id = topic_id;
+  p.partition_id = 0;
+  p.replicas = {2};
+  p.isr = {2};
+  p.leader = 2;
+  b.records.push_back(protocol::frame_metadata_record(p, 0));
+  contents.batches.push_back(b);
+  // The log cleaned past the listener: a snapshot at the high watermark.
+  const raft::SnapshotId id{h.raft.next_offset(), 0};
+  h.controller->handle_load_snapshot(id, contents);
+
+  auto img = h.image();
+  EXPECT_EQ(img->offset(), id.end_offset - 1);
+  EXPECT_EQ(img->epoch(), 0);
+  EXPECT_FALSE(img->broker(1));  // the old state is gone, not merged
+  ASSERT_TRUE(img->broker(2));
+  ASSERT_TRUE(img->topic("t"));
+  EXPECT_EQ(img->partition(topic_id, 0)->leader, 2);
+  EXPECT_NE(img->metadata_version(), 0);
+
+  h.raft.elect(h.node_id);
+  h.poll();
+  EXPECT_TRUE(h.controller->is_active());
+  // metadata.version came with the snapshot: nothing to bootstrap.
+  EXPECT_EQ(h.raft.uncommitted(), 0u);
+  h.settle();
+  EXPECT_TRUE(h.image()->topic("t"));
+  EXPECT_FALSE(h.image()->broker(1));
 }

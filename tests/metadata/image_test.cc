@@ -339,3 +339,251 @@ TEST(Bootstrap, CheckpointRoundTrip) {
   EXPECT_EQ(c.batches.size(), 1u);
   std::filesystem::remove_all(dir);
 }
+
+// ---------------------------------------------------------------- MetadataDelta::between
+
+namespace {
+
+// Every part of two images compared (MetadataImage has no operator==).
+void expect_same_image(const MetadataImage& x, const MetadataImage& y) {
+  EXPECT_EQ(x.cluster_id(), y.cluster_id());
+  EXPECT_EQ(x.offset(), y.offset());
+  EXPECT_EQ(x.epoch(), y.epoch());
+  EXPECT_EQ(x.features(), y.features());
+  EXPECT_EQ(x.brokers(), y.brokers());
+  EXPECT_EQ(x.topics_by_name(), y.topics_by_name());
+  for (const auto& [name, t] : y.topics_by_name()) EXPECT_EQ(x.topic(t.id), x.topic(name)) << name;
+  EXPECT_EQ(x.configs(), y.configs());
+  EXPECT_EQ(x.next_producer_id(), y.next_producer_id());
+}
+
+// between(from, to) applies to `to`, sharing its parts, and reports exactly
+// what the records `replayed` (which turned `from` into `to`) reported.
+MetadataDelta check_between(const std::shared_ptr<const MetadataImage>& from, const MetadataDelta& replayed) {
+  auto to = replayed.apply();
+  MetadataDelta d = MetadataDelta::between(from, to);
+  EXPECT_EQ(&d.base(), from.get());
+  auto applied = d.apply();
+  expect_same_image(*applied, *to);
+  EXPECT_EQ(&applied->brokers(), &to->brokers());
+  EXPECT_EQ(&applied->topics_by_name(), &to->topics_by_name());
+  EXPECT_EQ(&applied->configs(), &to->configs());
+  EXPECT_EQ(&applied->features(), &to->features());
+  EXPECT_EQ(d.created_topics(), replayed.created_topics());
+  EXPECT_EQ(d.deleted_topics(), replayed.deleted_topics());
+  EXPECT_EQ(d.changed_topics(), replayed.changed_topics());
+  EXPECT_EQ(d.changed_partitions(), replayed.changed_partitions());
+  EXPECT_EQ(d.changed_brokers(), replayed.changed_brokers());
+  EXPECT_EQ(d.changed_configs(), replayed.changed_configs());
+  EXPECT_EQ(d.features_changed(), replayed.features_changed());
+  return d;
+}
+
+msg::ConfigRecord config(int8_t type, const std::string& resource, const std::string& name, std::optional<std::string> value) {
+  msg::ConfigRecord r;
+  r.resource_type = type;
+  r.resource_name = resource;
+  r.name = name;
+  r.value = std::move(value);
+  return r;
+}
+
+const Uuid kTopicC = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAg");
+const ConfigResource kConfigA{static_cast<int8_t>(ConfigResourceType::TOPIC), "a"};
+const ConfigResource kConfigBroker1{static_cast<int8_t>(ConfigResourceType::BROKER), "1"};
+const ConfigResource kConfigCluster{static_cast<int8_t>(ConfigResourceType::BROKER), ""};
+
+// Topics a (2 partitions) and b (1), brokers 1-3 (1 and 2 unfenced), configs
+// for a, broker 1 and the cluster, metadata.version 21; offset 10.
+std::shared_ptr<const MetadataImage> base_image() {
+  MetadataDelta d(std::make_shared<const MetadataImage>());
+  d.set_cluster_id("cluster-x");
+  msg::FeatureLevelRecord mv;
+  mv.name = "metadata.version";
+  mv.feature_level = 21;
+  d.replay(mv);
+  for (int32_t id : {1, 2, 3}) d.replay(broker(id, 100 + id));
+  for (int32_t id : {1, 2}) {
+    msg::UnfenceBrokerRecord u;
+    u.id = id;
+    u.epoch = 100 + id;
+    d.replay(u);
+  }
+  d.replay(topic("a", kTopicA));
+  d.replay(partition(kTopicA, 0, {1, 2}));
+  d.replay(partition(kTopicA, 1, {2, 1}));
+  d.replay(topic("b", kTopicB));
+  d.replay(partition(kTopicB, 0, {1}));
+  d.replay(config(2, "a", "retention.ms", "1000"));
+  d.replay(config(4, "1", "log.retention.ms", "2000"));
+  d.replay(config(4, "", "log.retention.bytes", "3000"));
+  d.set_offset(10, 2);
+  return d.apply();
+}
+
+}  // namespace
+
+TEST(MetadataDeltaBetween, TopicCreated) {
+  auto from = base_image();
+  MetadataDelta r(from);
+  r.replay(topic("c", kTopicC));
+  r.replay(partition(kTopicC, 0, {1, 2}));
+  r.replay(partition(kTopicC, 1, {2, 1}));
+  r.set_offset(13, 2);
+  auto d = check_between(from, r);
+  EXPECT_EQ(d.created_topics(), (std::set<Uuid>{kTopicC}));
+  EXPECT_EQ(d.changed_topics(), (std::set<Uuid>{kTopicC}));
+  EXPECT_EQ(d.changed_partitions(), (std::set<std::pair<Uuid, int32_t>>{{kTopicC, 0}, {kTopicC, 1}}));
+  EXPECT_TRUE(d.deleted_topics().empty());
+  EXPECT_TRUE(d.changed_brokers().empty());
+  EXPECT_TRUE(d.changed_configs().empty());
+  EXPECT_FALSE(d.features_changed());
+  EXPECT_EQ(d.apply()->offset(), 13);
+}
+
+TEST(MetadataDeltaBetween, TopicDeletedWithItsConfigs) {
+  auto from = base_image();
+  MetadataDelta r(from);
+  msg::RemoveTopicRecord rm;
+  rm.topic_id = kTopicA;
+  r.replay(rm);
+  r.set_offset(11, 2);
+  auto d = check_between(from, r);
+  EXPECT_EQ(d.deleted_topics(), (std::map<Uuid, std::string>{{kTopicA, "a"}}));
+  EXPECT_EQ(d.changed_configs(), (std::set<ConfigResource>{kConfigA}));
+  EXPECT_TRUE(d.created_topics().empty());
+  EXPECT_TRUE(d.changed_topics().empty());
+  EXPECT_TRUE(d.changed_partitions().empty());
+  EXPECT_TRUE(d.changed_brokers().empty());
+  EXPECT_FALSE(d.apply()->topic(kTopicA));
+}
+
+TEST(MetadataDeltaBetween, TopicRecreatedUnderANewId) {
+  auto from = base_image();
+  MetadataDelta r(from);
+  msg::RemoveTopicRecord rm;
+  rm.topic_id = kTopicA;
+  r.replay(rm);
+  r.replay(topic("a", kTopicC));
+  r.replay(partition(kTopicC, 0, {3}));
+  r.set_offset(13, 2);
+  auto d = check_between(from, r);
+  EXPECT_EQ(d.deleted_topics(), (std::map<Uuid, std::string>{{kTopicA, "a"}}));
+  EXPECT_EQ(d.created_topics(), (std::set<Uuid>{kTopicC}));
+  EXPECT_EQ(d.changed_partitions(), (std::set<std::pair<Uuid, int32_t>>{{kTopicC, 0}}));
+  EXPECT_EQ(d.apply()->topic("a")->id, kTopicC);
+}
+
+TEST(MetadataDeltaBetween, PartitionLeaderIsrChangedAndPartitionAdded) {
+  auto from = base_image();
+  MetadataDelta r(from);
+  msg::PartitionChangeRecord c;
+  c.topic_id = kTopicA;
+  c.partition_id = 1;
+  c.isr = std::vector<int32_t>{1};
+  c.leader = 1;
+  r.replay(c);
+  r.replay(partition(kTopicB, 1, {2}));
+  r.set_offset(12, 3);
+  auto d = check_between(from, r);
+  EXPECT_EQ(d.changed_topics(), (std::set<Uuid>{kTopicA, kTopicB}));
+  EXPECT_EQ(d.changed_partitions(), (std::set<std::pair<Uuid, int32_t>>{{kTopicA, 1}, {kTopicB, 1}}));
+  EXPECT_TRUE(d.created_topics().empty());
+  EXPECT_TRUE(d.deleted_topics().empty());
+  auto img = d.apply();
+  EXPECT_EQ(img->partition(kTopicA, 1)->leader, 1);
+  EXPECT_EQ(img->partition(kTopicA, 1)->leader_epoch, 1);
+  EXPECT_EQ(img->epoch(), 3);
+  // Topic a's partition 0 and topic b's partition 0 are untouched.
+  EXPECT_EQ(*img->partition(kTopicA, 0), *from->partition(kTopicA, 0));
+}
+
+TEST(MetadataDeltaBetween, BrokersAddedRemovedFenced) {
+  auto from = base_image();
+  MetadataDelta r(from);
+  r.replay(broker(4, 200));
+  msg::UnregisterBrokerRecord un;
+  un.broker_id = 3;
+  un.broker_epoch = 103;
+  r.replay(un);
+  msg::FenceBrokerRecord f;
+  f.id = 2;
+  f.epoch = 102;
+  r.replay(f);
+  r.set_offset(13, 2);
+  auto d = check_between(from, r);
+  EXPECT_EQ(d.changed_brokers(), (std::set<int32_t>{2, 3, 4}));  // broker 1 unchanged
+  EXPECT_TRUE(d.changed_topics().empty());
+  EXPECT_TRUE(d.changed_configs().empty());
+  auto img = d.apply();
+  EXPECT_FALSE(img->broker(3));
+  EXPECT_TRUE(img->broker(2)->fenced);
+  EXPECT_EQ(img->broker(4)->epoch, 200);
+}
+
+TEST(MetadataDeltaBetween, ConfigsChangedAndRemoved) {
+  auto from = base_image();
+  MetadataDelta r(from);
+  r.replay(config(4, "1", "log.retention.ms", "5000"));
+  r.replay(config(4, "", "log.retention.bytes", std::nullopt));  // the resource's last key
+  r.replay(config(2, "b", "cleanup.policy", "compact"));
+  r.set_offset(13, 2);
+  auto d = check_between(from, r);
+  EXPECT_EQ(d.changed_configs(),
+            (std::set<ConfigResource>{kConfigBroker1, kConfigCluster, {static_cast<int8_t>(ConfigResourceType::TOPIC), "b"}}));
+  EXPECT_TRUE(d.changed_topics().empty());
+  EXPECT_TRUE(d.changed_brokers().empty());
+  auto img = d.apply();
+  EXPECT_FALSE(img->configs().count(kConfigCluster));
+  EXPECT_EQ(img->configs_of(ConfigResourceType::BROKER, "1").at("log.retention.ms"), "5000");
+}
+
+TEST(MetadataDeltaBetween, FeatureChanged) {
+  auto from = base_image();
+  MetadataDelta r(from);
+  msg::FeatureLevelRecord mv;
+  mv.name = "metadata.version";
+  mv.feature_level = 22;
+  r.replay(mv);
+  r.set_offset(11, 2);
+  auto d = check_between(from, r);
+  EXPECT_TRUE(d.features_changed());
+  EXPECT_EQ(d.apply()->metadata_version(), 22);
+  EXPECT_TRUE(d.changed_brokers().empty());
+  EXPECT_TRUE(d.changed_topics().empty());
+  EXPECT_TRUE(d.changed_configs().empty());
+}
+
+TEST(MetadataDeltaBetween, EqualImagesBuiltApartAreAnEmptyDelta) {
+  auto a = base_image();
+  auto b = base_image();  // the same records, nothing shared: broker incarnations differ
+  MetadataDelta same = MetadataDelta::between(a, a);
+  EXPECT_TRUE(same.empty());
+  MetadataDelta apart = MetadataDelta::between(a, b);
+  // Only the random incarnation ids of the brokers differ.
+  EXPECT_EQ(apart.changed_brokers(), (std::set<int32_t>{1, 2, 3}));
+  EXPECT_TRUE(apart.changed_topics().empty());
+  EXPECT_TRUE(apart.changed_partitions().empty());
+  EXPECT_TRUE(apart.changed_configs().empty());
+  EXPECT_FALSE(apart.features_changed());
+  EXPECT_NE(&a->topics_by_name(), &b->topics_by_name());
+}
+
+TEST(MetadataDeltaBetween, FromANullOrLaterImage) {
+  auto to = base_image();
+  MetadataDelta d = MetadataDelta::between(nullptr, to);
+  MetadataDelta all = MetadataDelta::everything(to);
+  EXPECT_EQ(d.created_topics(), all.created_topics());
+  EXPECT_EQ(d.changed_partitions(), all.changed_partitions());
+  EXPECT_EQ(d.changed_brokers(), all.changed_brokers());
+  EXPECT_EQ(d.changed_configs(), all.changed_configs());
+  EXPECT_TRUE(d.features_changed());
+  EXPECT_TRUE(d.base().empty());
+
+  // The offset is `to`'s even when `from` is further along.
+  MetadataDelta later(to);
+  later.set_offset(50, 4);
+  auto from = later.apply();
+  EXPECT_EQ(MetadataDelta::between(from, to).apply()->offset(), 10);
+  EXPECT_EQ(MetadataDelta::between(from, to).apply()->epoch(), 2);
+}

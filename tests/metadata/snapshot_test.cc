@@ -1,5 +1,7 @@
 // Metadata snapshots (KIP-630): image -> records -> file -> image round trip,
-// corrupt and partial snapshots skipped, generation on the byte threshold.
+// corrupt and partial snapshots skipped, generation on the byte threshold
+// (committed batch sizes) and on the interval (at a published image or by the
+// generator's timer), never twice for the same image.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -359,5 +361,175 @@ TEST(MetadataSnapshot, GeneratedWhenTheIntervalPassesWithNewRecords) {
   EXPECT_EQ(gen.snapshots_written(), 1);
   ASSERT_TRUE(gen.latest());
   EXPECT_EQ(gen.latest()->end_offset, 2);
+  gen.stop();
+}
+
+namespace {
+// Runs `io` in short slices until `pred` holds or `limit` passes.
+template <class Pred>
+void run_until(asio::io_context& io, Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred() && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+}
+// Runs `io` for `d` (or until it has no work); returns how long it ran.
+std::chrono::milliseconds run_for(asio::io_context& io, std::chrono::milliseconds d) {
+  auto start = std::chrono::steady_clock::now();
+  io.restart();
+  io.run_for(d);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+std::vector<uint8_t> noop_record() { return frame_metadata_record(msg::NoOpRecord{}, 0); }
+}  // namespace
+
+TEST(MetadataSnapshot, ByteTriggerCountsCommittedBatchSizes) {
+  // Kafka's metadata.log.max.record.bytes.between.snapshots counts the
+  // committed batches as stored (CommittedBatch::size_in_bytes), not the
+  // record values: the generator reads the running total it is given.
+  TempDir dir;
+  asio::io_context io;
+  MetadataLoader loader("cluster");
+  int64_t batch_bytes = 0;  // what the loader's batch-size total would be
+  SnapshotGeneratorConfig cfg;
+  cfg.max_bytes_between_snapshots = 2000;
+  cfg.max_interval_ms = 0;
+  cfg.committed_bytes = [&] { return batch_bytes; };
+  SnapshotGenerator gen(io, dir.path, loader, cfg);
+  loader.add_publisher(&gen);
+  int64_t offset = 0;
+  auto commit = [&](int32_t size_in_bytes, std::vector<std::vector<uint8_t>> values) {
+    auto b = batch(offset, std::move(values), 2);
+    b.size_in_bytes = size_in_bytes;
+    offset = b.last_offset + 1;
+    batch_bytes += size_in_bytes;  // counted before the image is published, as the loader would
+    loader.handle_commit(b);
+  };
+  // Two batches of 700 bytes (tiny record values): 1400 < 2000, nothing.
+  commit(700, {noop_record()});
+  commit(700, {noop_record()});
+  EXPECT_FALSE(gen.writing());
+  EXPECT_LT(loader.committed_record_bytes(), 100);
+  // The third reaches 2100: a snapshot of the image at offset 2.
+  commit(700, {noop_record()});
+  EXPECT_TRUE(gen.writing());
+  run_until(io, [&] { return gen.snapshots_written() == 1; });
+  ASSERT_EQ(gen.snapshots_written(), 1);
+  EXPECT_EQ(gen.latest()->end_offset, 3);
+  EXPECT_EQ(gen.latest()->epoch, 2);
+
+  // Record values far over the threshold in small batches do not trigger it
+  // (with the default measure, the record values, they would).
+  std::vector<std::vector<uint8_t>> big;
+  for (int i = 0; i < 10; ++i) {
+    msg::TopicRecord tr;
+    tr.name = std::string(300, static_cast<char>('a' + i));
+    tr.topic_id = Uuid::random();
+    big.push_back(frame_metadata_record(tr, 0));
+  }
+  int64_t values_before = loader.committed_record_bytes();
+  commit(100, big);
+  EXPECT_GT(loader.committed_record_bytes() - values_before, 2000);
+  EXPECT_FALSE(gen.writing());
+  run_for(io, std::chrono::milliseconds(20));
+  EXPECT_EQ(gen.snapshots_written(), 1);
+  // The count restarted at the snapshot: 100 + 1900 = 2000 makes the next one.
+  commit(1899, {noop_record()});
+  EXPECT_FALSE(gen.writing());
+  commit(1, {noop_record()});
+  EXPECT_TRUE(gen.writing());
+  run_until(io, [&] { return gen.snapshots_written() == 2; });
+  EXPECT_EQ(gen.snapshots_written(), 2);
+  EXPECT_EQ(gen.latest()->end_offset, offset);
+  gen.stop();
+}
+
+TEST(MetadataSnapshot, IntervalTimerFiresWithoutNewImages) {
+  // Records committed, then nothing: no image is published again, yet the
+  // interval timer writes the snapshot once metadata.log.max.snapshot.interval.ms
+  // has passed since the last one.
+  TempDir dir;
+  asio::io_context io;
+  MetadataLoader loader("cluster");
+  SnapshotGeneratorConfig cfg;
+  cfg.max_bytes_between_snapshots = 1 << 30;
+  cfg.max_interval_ms = 100;
+  SnapshotGenerator gen(io, dir.path, loader, cfg);
+  loader.add_publisher(&gen);
+  auto start = std::chrono::steady_clock::now();
+  loader.handle_commit(batch(0, sample_records(2)));
+  const int64_t end = loader.image()->offset() + 1;
+  EXPECT_FALSE(gen.writing());  // not due yet
+  run_until(io, [&] { return gen.snapshots_written() == 1; });
+  ASSERT_EQ(gen.snapshots_written(), 1);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(95));
+  ASSERT_TRUE(gen.latest());
+  EXPECT_EQ(gen.latest()->end_offset, end);
+  auto l = read_latest_snapshot(dir.path);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->id.end_offset, end);
+  MetadataLoader fresh("cluster");
+  load_snapshot(fresh, *l);
+  expect_same_image(*loader.image(), *fresh.image());
+
+  // Nothing new: three more intervals write nothing, and no timer is left
+  // armed (the io_context runs out of work at once).
+  auto ran = run_for(io, std::chrono::milliseconds(350));
+  EXPECT_LT(ran, std::chrono::milliseconds(250));
+  EXPECT_EQ(gen.snapshots_written(), 1);
+  EXPECT_EQ(raft::list_snapshots(dir.path).size(), 1u);
+
+  // New records: the timer writes the next one, an interval after the last.
+  loader.handle_commit(batch(end, {noop_record()}, 4));
+  run_until(io, [&] { return gen.snapshots_written() == 2; });
+  ASSERT_EQ(gen.snapshots_written(), 2);
+  EXPECT_EQ(gen.latest()->end_offset, end + 1);
+  EXPECT_EQ(gen.latest()->epoch, 4);
+  EXPECT_EQ(raft::list_snapshots(dir.path).size(), 2u);
+  gen.stop();
+}
+
+TEST(MetadataSnapshot, NoSnapshotWhenNothingChanged) {
+  TempDir dir;
+  asio::io_context io;
+  MetadataLoader loader("cluster");
+  SnapshotGeneratorConfig cfg;
+  cfg.max_bytes_between_snapshots = 1 << 30;
+  cfg.max_interval_ms = 50;
+  {
+    // No records at all: no timer, nothing written.
+    SnapshotGenerator gen(io, dir.path, loader, cfg);
+    loader.add_publisher(&gen);
+    auto ran = run_for(io, std::chrono::milliseconds(200));
+    EXPECT_LT(ran, std::chrono::milliseconds(150));
+    EXPECT_EQ(gen.snapshots_written(), 0);
+    loader.remove_publisher(&gen);
+  }
+  EXPECT_TRUE(raft::list_snapshots(dir.path).empty());
+
+  // The image already has a snapshot (loaded at start-up): the timer finds
+  // nothing newer and writes nothing.
+  SnapshotGenerator gen(io, dir.path, loader, cfg);
+  loader.add_publisher(&gen);
+  loader.handle_commit(batch(0, sample_records(1)));
+  gen.set_latest(raft::SnapshotId{loader.image()->offset() + 1, 3});
+  run_for(io, std::chrono::milliseconds(200));
+  EXPECT_EQ(gen.snapshots_written(), 0);
+  EXPECT_FALSE(gen.writing());
+  EXPECT_TRUE(raft::list_snapshots(dir.path).empty());
+
+  // Interval 0: time never triggers, not even with new records.
+  TempDir d2;
+  MetadataLoader l2("cluster");
+  cfg.max_interval_ms = 0;
+  SnapshotGenerator g2(io, d2.path, l2, cfg);
+  l2.add_publisher(&g2);
+  l2.handle_commit(batch(0, sample_records(1)));
+  auto ran = run_for(io, std::chrono::milliseconds(150));
+  EXPECT_LT(ran, std::chrono::milliseconds(100));
+  EXPECT_EQ(g2.snapshots_written(), 0);
+  EXPECT_TRUE(raft::list_snapshots(d2.path).empty());
+  g2.stop();
   gen.stop();
 }

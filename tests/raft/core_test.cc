@@ -740,3 +740,249 @@ TEST(RaftCoreElection, InconsistentClusterIdIsRejected) {
   EXPECT_EQ(std::get<VoteResponse>(rs[0].response).error, ErrorCode::INCONSISTENT_CLUSTER_ID);
   EXPECT_EQ(core.epoch(), 0);
 }
+
+// KIP-630 on the leader: a log cleaned up to snapshot 20-2 (and a newer
+// snapshot 30-3) answers fetches below, at (with another epoch) or from an
+// epoch older than its log start with the latest snapshot id (Kafka's
+// validateOffsetAndEpoch); FetchSnapshot becomes a read of the file.
+TEST(RaftCoreSnapshots, LeaderSendsReplicasBehindTheLogStartToItsLatestSnapshot) {
+  RaftCore core(config(1, {1, 2, 3}), Rng(3));
+  InitialLogState ls;
+  ls.start_offset = 20;
+  ls.start_epoch = 2;
+  ls.latest_snapshot = OffsetAndEpoch{30, 3};
+  ls.end_offset = 40;
+  ls.flushed_offset = 40;
+  ls.epochs = {EpochEntry{2, 20}, EpochEntry{3, 25}};
+  ElectionState s;
+  s.epoch = 4;
+  s.voted_id = 1;
+  core.start(s, ls, 0);
+  core.take_actions();
+  VoteResponse g;
+  g.leader_epoch = 4;
+  g.vote_granted = true;
+  core.handle_response(2, g, 1);
+  ASSERT_EQ(core.role(), Role::Leader);
+  core.take_actions();
+
+  auto fetch = [&](int64_t offset, int32_t last_epoch, uint64_t id) {
+    FetchRequest f;
+    f.cluster_id = "test-cluster";
+    f.replica_id = 2;
+    f.current_leader_epoch = 4;
+    f.fetch_offset = offset;
+    f.last_fetched_epoch = last_epoch;
+    core.handle_request(id, 2, f, 2);
+    auto rs = all_of<SendResponse>(core.take_actions());
+    EXPECT_EQ(rs.size(), 1u);
+    return std::get<FetchResponse>(rs.at(0).response);
+  };
+  for (auto [offset, epoch] : std::vector<std::pair<int64_t, int32_t>>{{0, 0}, {10, 1}, {20, 1}, {22, 1}}) {
+    FetchResponse r = fetch(offset, epoch, 1);
+    ASSERT_TRUE(r.snapshot_id) << offset << "/" << epoch;
+    EXPECT_EQ(*r.snapshot_id, (OffsetAndEpoch{30, 3}));
+    EXPECT_EQ(r.log_start_offset, 20);
+    EXPECT_FALSE(r.read);
+  }
+  // At the log start with the snapshot's epoch, and inside the log: valid.
+  FetchResponse at_start = fetch(20, 2, 2);
+  EXPECT_FALSE(at_start.snapshot_id);
+  EXPECT_FALSE(at_start.diverging_epoch);
+  ASSERT_TRUE(at_start.read);
+  EXPECT_EQ(at_start.read->offset, 20);
+  FetchResponse inside = fetch(27, 3, 3);
+  EXPECT_FALSE(inside.snapshot_id);
+  ASSERT_TRUE(inside.read);
+  // Epoch 2 ends at 25 here: diverging, not a snapshot.
+  FetchResponse div = fetch(26, 2, 4);
+  EXPECT_FALSE(div.snapshot_id);
+  ASSERT_TRUE(div.diverging_epoch);
+  EXPECT_EQ(*div.diverging_epoch, (OffsetAndEpoch{25, 2}));
+
+  FetchSnapshotRequest fs;
+  fs.cluster_id = "test-cluster";
+  fs.replica_id = 2;
+  fs.current_leader_epoch = 4;
+  fs.snapshot_id = OffsetAndEpoch{30, 3};
+  fs.position = 100;
+  fs.max_bytes = 4096;
+  core.handle_request(9, 2, fs, 3);
+  auto rs = all_of<SendResponse>(core.take_actions());
+  ASSERT_EQ(rs.size(), 1u);
+  auto fr = std::get<FetchSnapshotResponse>(rs[0].response);
+  EXPECT_EQ(fr.partition_error, ErrorCode::NONE);
+  ASSERT_TRUE(fr.read);
+  EXPECT_EQ(fr.read->id, (OffsetAndEpoch{30, 3}));
+  EXPECT_EQ(fr.read->position, 100);
+  EXPECT_EQ(fr.read->max_bytes, 4096);
+  fs.current_leader_epoch = 3;
+  core.handle_request(10, 2, fs, 3);
+  rs = all_of<SendResponse>(core.take_actions());
+  EXPECT_EQ(std::get<FetchSnapshotResponse>(rs.at(0).response).partition_error, ErrorCode::FENCED_LEADER_EPOCH);
+
+  // The cleaner moves the log start up to the newer snapshot.
+  core.on_log_start_advanced(30, 3);
+  EXPECT_EQ(core.log().start_offset(), 30);
+  EXPECT_EQ(core.log().start_epoch(), 3);
+  EXPECT_TRUE(fetch(27, 3, 11).snapshot_id);
+  EXPECT_FALSE(fetch(30, 3, 12).snapshot_id);
+}
+
+// KIP-630 on a follower: told to load snapshot 50-2, it downloads it in
+// chunks (FetchSnapshot with position), installs it, and fetches the log
+// from its end with the snapshot's epoch as the last fetched epoch.
+TEST(RaftCoreSnapshots, FollowerDownloadsInstallsAndContinuesAfterTheSnapshot) {
+  RaftCoreConfig c = config(2, {1, 2, 3});
+  c.fetch_snapshot_max_bytes = 10;
+  RaftCore core(c, Rng(4));
+  InitialLogState ls;
+  ls.end_offset = 5;
+  ls.flushed_offset = 5;
+  ls.epochs = {EpochEntry{1, 0}};
+  ElectionState s;
+  s.epoch = 2;
+  s.leader_id = 1;
+  core.start(s, ls, 0);
+  auto sends = all_of<SendRequest>(core.take_actions());
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(std::get<FetchRequest>(sends[0].request).fetch_offset, 5);
+
+  FetchResponse r;
+  r.leader_id = 1;
+  r.leader_epoch = 2;
+  r.high_watermark = 60;
+  r.log_start_offset = 50;
+  r.snapshot_id = OffsetAndEpoch{50, 2};
+  core.handle_response(1, r, 1);
+  sends = all_of<SendRequest>(core.take_actions());
+  ASSERT_EQ(sends.size(), 1u);
+  auto fs = std::get<FetchSnapshotRequest>(sends[0].request);
+  EXPECT_EQ(fs.snapshot_id, (OffsetAndEpoch{50, 2}));
+  EXPECT_EQ(fs.position, 0);
+  EXPECT_EQ(fs.max_bytes, 10);
+
+  std::vector<uint8_t> file(25);
+  for (size_t i = 0; i < file.size(); ++i) file[i] = static_cast<uint8_t>(i);
+  auto chunk = [&](int64_t pos, int64_t len) {
+    FetchSnapshotResponse x;
+    x.leader_id = 1;
+    x.leader_epoch = 2;
+    x.snapshot_id = OffsetAndEpoch{50, 2};
+    x.size = static_cast<int64_t>(file.size());
+    x.position = pos;
+    x.bytes = std::make_shared<const std::vector<uint8_t>>(file.begin() + pos, file.begin() + pos + len);
+    return x;
+  };
+  core.handle_response(1, chunk(0, 10), 2);
+  auto as = core.take_actions();
+  auto writes = all_of<WriteSnapshotChunk>(as);
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].position, 0);
+  EXPECT_EQ(writes[0].bytes->size(), 10u);
+  sends = all_of<SendRequest>(as);
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(std::get<FetchSnapshotRequest>(sends[0].request).position, 10);
+  // A chunk at the wrong position abandons the download: the next Fetch starts over.
+  core.handle_response(1, chunk(5, 10), 3);
+  as = core.take_actions();
+  EXPECT_TRUE(all_of<WriteSnapshotChunk>(as).empty());
+  core.poll(100);
+  sends = all_of<SendRequest>(core.take_actions());
+  ASSERT_EQ(sends.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<FetchRequest>(sends[0].request));
+  core.handle_response(1, r, 101);
+  core.take_actions();
+  core.handle_response(1, chunk(0, 10), 102);
+  core.take_actions();
+  core.handle_response(1, chunk(10, 10), 103);
+  core.take_actions();
+  core.handle_response(1, chunk(20, 5), 104);
+  as = core.take_actions();
+  ASSERT_EQ(all_of<WriteSnapshotChunk>(as).size(), 1u);
+  auto installs = all_of<InstallSnapshot>(as);
+  ASSERT_EQ(installs.size(), 1u);
+  EXPECT_EQ(installs[0].id, (OffsetAndEpoch{50, 2}));
+  EXPECT_TRUE(all_of<SendRequest>(as).empty());  // nothing until the install completes
+  EXPECT_EQ(core.log().end_offset(), 5);
+
+  core.on_snapshot_installed(OffsetAndEpoch{50, 2}, true, {}, 105);
+  EXPECT_EQ(core.log().start_offset(), 50);
+  EXPECT_EQ(core.log().end_offset(), 50);
+  EXPECT_EQ(core.log().last_epoch(), 2);
+  EXPECT_EQ(core.high_watermark(), 50);
+  ASSERT_TRUE(core.latest_snapshot());
+  EXPECT_EQ(*core.latest_snapshot(), (OffsetAndEpoch{50, 2}));
+  as = core.take_actions();
+  EXPECT_EQ(all_of<HighWatermarkChanged>(as).size(), 1u);
+  sends = all_of<SendRequest>(as);
+  ASSERT_EQ(sends.size(), 1u);
+  auto next = std::get<FetchRequest>(sends[0].request);
+  EXPECT_EQ(next.fetch_offset, 50);
+  EXPECT_EQ(next.last_fetched_epoch, 2);
+  EXPECT_EQ(next.log_start_offset, 50);
+}
+
+// A snapshot the leader no longer has (cleaned meanwhile) or one that fails
+// to install sends the follower back to Fetch, which names the current one.
+TEST(RaftCoreSnapshots, AMissingOrBrokenSnapshotStartsTheDownloadOver) {
+  RaftCore core(config(2, {1, 2, 3}), Rng(5));
+  ElectionState s;
+  s.epoch = 2;
+  s.leader_id = 1;
+  core.start(s, InitialLogState{}, 0);
+  core.take_actions();
+  FetchResponse r;
+  r.leader_id = 1;
+  r.leader_epoch = 2;
+  r.snapshot_id = OffsetAndEpoch{50, 2};
+  core.handle_response(1, r, 1);
+  core.take_actions();
+  FetchSnapshotResponse gone;
+  gone.leader_id = 1;
+  gone.leader_epoch = 2;
+  gone.snapshot_id = OffsetAndEpoch{50, 2};
+  gone.partition_error = ErrorCode::SNAPSHOT_NOT_FOUND;
+  core.handle_response(1, gone, 2);
+  core.take_actions();
+  core.poll(100);
+  auto sends = all_of<SendRequest>(core.take_actions());
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<FetchRequest>(sends[0].request));
+
+  r.snapshot_id = OffsetAndEpoch{70, 2};
+  core.handle_response(1, r, 101);
+  core.take_actions();
+  FetchSnapshotResponse all;
+  all.leader_id = 1;
+  all.leader_epoch = 2;
+  all.snapshot_id = OffsetAndEpoch{70, 2};
+  all.size = 3;
+  all.bytes = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{1, 2, 3});
+  core.handle_response(1, all, 102);
+  ASSERT_EQ(all_of<InstallSnapshot>(core.take_actions()).size(), 1u);
+  core.on_snapshot_installed(OffsetAndEpoch{70, 2}, false, {}, 103);
+  EXPECT_EQ(core.log().end_offset(), 0);  // nothing changed
+  core.poll(200);
+  sends = all_of<SendRequest>(core.take_actions());
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(std::get<FetchRequest>(sends[0].request).fetch_offset, 0);
+}
+
+// The log view after cleaning: the epoch cache keeps what lies at or after
+// the new start; epochs older than the snapshot's end at the log start.
+TEST(RaftLogView, AdvanceStartTrimsTheEpochCache) {
+  LogView v;
+  v.reset(0, 100, 100, {EpochEntry{1, 0}, EpochEntry{2, 40}, EpochEntry{4, 70}});
+  v.advance_start(50, 2);
+  EXPECT_EQ(v.start_offset(), 50);
+  EXPECT_EQ(v.start_epoch(), 2);
+  ASSERT_EQ(v.epochs().size(), 2u);
+  EXPECT_EQ(v.epochs()[0], (EpochEntry{2, 50}));
+  EXPECT_EQ(v.end_offset_for_epoch(1), (OffsetAndEpoch{50, 2}));
+  EXPECT_EQ(v.end_offset_for_epoch(3), (OffsetAndEpoch{70, 2}));
+  v.advance_start(100, 4);
+  EXPECT_TRUE(v.epochs().empty());
+  EXPECT_EQ(v.last_epoch(), 4);
+  EXPECT_EQ(v.end_offset_and_epoch(), (OffsetAndEpoch{100, 4}));
+}

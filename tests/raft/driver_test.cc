@@ -13,42 +13,38 @@
 #include "protocol/metadata_record.h"
 #include "raft/driver.h"
 #include "raft/snapshot.h"
+#include "test_io.h"
 
 using namespace flotilla;
 using namespace flotilla::protocol;
 using namespace flotilla::raft;
+using flotilla::raft::testing::run_until;
+using flotilla::raft::testing::temp_dir;
 
 namespace {
 
-std::filesystem::path temp_dir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("flotilla-driver-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p;
-}
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-template <class Pred>
-bool run_until(asio::io_context& io, Pred pred, int timeout_ms = 5000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    io.restart();
-    io.run_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 struct Recorder : RaftListener {
   std::vector<CommittedBatch> batches;
   std::vector<LeaderAndEpoch> leaders;
-  void handle_commit(const CommittedBatch& b) override { batches.push_back(b); }
+  std::vector<std::pair<SnapshotId, SnapshotContents>> snapshots;
+  int64_t next = 0;  // the offset the listener expects next (commits continue after a snapshot)
+  void handle_commit(const CommittedBatch& b) override {
+    batches.push_back(b);
+    next = b.last_offset + 1;
+  }
   void handle_leader_change(LeaderAndEpoch l) override { leaders.push_back(l); }
-  int64_t next_offset() const { return batches.empty() ? 0 : batches.back().last_offset + 1; }
+  void handle_load_snapshot(const SnapshotId& id, const SnapshotContents& contents) override {
+    snapshots.emplace_back(id, contents);
+    next = id.end_offset;
+  }
+  int64_t next_offset() const { return next; }
 };
 
 RaftConfig single(int32_t id) {

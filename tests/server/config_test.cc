@@ -101,3 +101,95 @@ TEST(KafkaConfig, UnknownKeysAreReported) {
   ASSERT_EQ(unknown.size(), 1u);
   EXPECT_EQ(unknown[0], "no.such.thing");
 }
+
+TEST(KafkaConfig, MetadataLogConfigsAreKafkas) {
+  auto c = KafkaConfig::from_properties(base());
+  EXPECT_EQ(c.metadata_log_segment_bytes, 1073741824);
+  EXPECT_EQ(c.metadata_log_segment_min_bytes, 8388608);
+  EXPECT_EQ(c.metadata_log_segment_ms, 604800000);
+  EXPECT_EQ(c.metadata_max_retention_ms, 604800000);
+  EXPECT_EQ(c.metadata_max_retention_bytes, 104857600);
+  EXPECT_EQ(c.metadata_snapshot_max_new_record_bytes, 20971520);
+  EXPECT_EQ(c.metadata_snapshot_max_interval_ms, 3600000);
+
+  auto p = base();
+  p["metadata.log.segment.bytes"] = "16777216";
+  p["metadata.log.segment.ms"] = "60000";
+  p["metadata.max.retention.ms"] = "-1";
+  p["metadata.max.retention.bytes"] = "-5";  // no validator in Kafka: any negative means no limit
+  p["metadata.log.max.record.bytes.between.snapshots"] = "1";
+  p["metadata.log.max.snapshot.interval.ms"] = "0";
+  std::vector<std::string> unknown;
+  c = KafkaConfig::from_properties(p, &unknown);
+  EXPECT_TRUE(unknown.empty());
+  EXPECT_EQ(c.metadata_log_segment_bytes, 16777216);
+  EXPECT_EQ(c.metadata_log_segment_ms, 60000);
+  EXPECT_EQ(c.metadata_max_retention_ms, -1);
+  EXPECT_EQ(c.metadata_max_retention_bytes, -5);
+  EXPECT_EQ(c.metadata_snapshot_max_new_record_bytes, 1);
+  EXPECT_EQ(c.metadata_snapshot_max_interval_ms, 0);
+
+  // The internal metadata.log.segment.min.bytes (tests) is a known key and lowers the floor.
+  p = base();
+  p["metadata.log.segment.min.bytes"] = "1024";
+  p["metadata.log.segment.bytes"] = "1024";
+  unknown.clear();
+  c = KafkaConfig::from_properties(p, &unknown);
+  EXPECT_TRUE(unknown.empty());
+  EXPECT_EQ(c.metadata_log_segment_min_bytes, 1024);
+  EXPECT_EQ(c.metadata_log_segment_bytes, 1024);
+}
+
+TEST(KafkaConfig, MetadataLogSegmentBytesBelowTheMinimumIsAnError) {
+  auto message = [](const std::map<std::string, std::string>& p) -> std::string {
+    try {
+      KafkaConfig::from_properties(p);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  auto p = base();
+  p["metadata.log.segment.bytes"] = "10240";
+  EXPECT_EQ(message(p), "Cannot set metadata.log.segment.bytes below 8388608: 10240");
+  p["metadata.log.segment.bytes"] = "8388607";
+  EXPECT_EQ(message(p), "Cannot set metadata.log.segment.bytes below 8388608: 8388607");
+  p["metadata.log.segment.bytes"] = "8388608";  // the minimum itself is fine
+  EXPECT_EQ(message(p), "");
+  p["metadata.log.segment.bytes"] = "10240";
+  p["metadata.log.segment.min.bytes"] = "10241";
+  EXPECT_EQ(message(p), "Cannot set metadata.log.segment.bytes below 10241: 10240");
+  p["metadata.log.segment.min.bytes"] = "10240";
+  EXPECT_EQ(message(p), "");
+}
+
+TEST(KafkaConfig, MetadataLogConfigValidators) {
+  auto error = [](std::map<std::string, std::string> p, const std::string& key, const std::string& value) -> std::string {
+    p[key] = value;
+    try {
+      KafkaConfig::from_properties(p);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  auto p = base();
+  p["metadata.log.segment.min.bytes"] = "12";
+  EXPECT_EQ(error(p, "metadata.log.segment.bytes", "11"),
+            "Invalid value 11 for configuration metadata.log.segment.bytes: Value must be at least 12");
+  EXPECT_EQ(error(p, "metadata.log.segment.bytes", "12"), "");
+  // INT, as in Kafka.
+  EXPECT_EQ(error(p, "metadata.log.segment.bytes", "2147483648"),
+            "Invalid value 2147483648 for configuration metadata.log.segment.bytes: Not a number of type INT");
+  EXPECT_EQ(error(p, "metadata.log.segment.min.bytes", "11"),
+            "Invalid value 11 for configuration metadata.log.segment.min.bytes: Value must be at least 12");
+  p = base();
+  EXPECT_EQ(error(p, "metadata.log.max.record.bytes.between.snapshots", "0"),
+            "Invalid value 0 for configuration metadata.log.max.record.bytes.between.snapshots: Value must be at least 1");
+  EXPECT_EQ(error(p, "metadata.log.max.snapshot.interval.ms", "-1"),
+            "Invalid value -1 for configuration metadata.log.max.snapshot.interval.ms: Value must be at least 0");
+  EXPECT_EQ(error(p, "metadata.max.retention.ms", "soon"),
+            "Invalid value soon for configuration metadata.max.retention.ms: Not a number of type LONG");
+  EXPECT_NE(error(p, "metadata.log.segment.ms", "0"), "");
+  EXPECT_EQ(error(p, "metadata.max.retention.bytes", "-1"), "");
+}

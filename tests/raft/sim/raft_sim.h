@@ -16,7 +16,11 @@
 // committed entry (below any node's high watermark) is never lost or
 // changed, and every node agrees on each committed offset; every new leader
 // holds every entry committed before it (leader completeness); the high
-// watermark never goes back on a live node. Liveness: once the faults stop,
+// watermark never goes back on a live node; a snapshot (taken by a node of
+// its committed prefix, or downloaded from the leader with FetchSnapshot and
+// installed) holds exactly the committed batches below its end. Nodes take
+// snapshots and clean their logs up to them at random, so that lagging and
+// restarted replicas must catch up through FetchSnapshot. Liveness: once the faults stop,
 // a leader is elected and a fresh append commits on every voter within a
 // bounded virtual time. A violation ends the run with the seed and the step.
 #pragma once
@@ -61,6 +65,8 @@ struct SimResult {
   int64_t committed = 0;  // committed batches seen
   int32_t max_epoch = 0;
   int64_t elections = 0;
+  int64_t snapshots_taken = 0;
+  int64_t snapshots_installed = 0;  // downloaded with FetchSnapshot
 };
 
 // The one command that replays a run (printed with every failure).
@@ -117,6 +123,8 @@ class Simulation {
     r.committed = static_cast<int64_t>(committed_.size());
     r.max_epoch = leaders_.empty() ? 0 : leaders_.rbegin()->first;
     r.elections = static_cast<int64_t>(leaders_.size());
+    r.snapshots_taken = snapshots_taken_;
+    r.snapshots_installed = snapshots_installed_;
     return r;
   }
 
@@ -138,6 +146,9 @@ class Simulation {
   int32_t current_leader() const { return leader(); }
   int32_t epoch_of(int32_t id) const { return nodes_.at(id).core->epoch(); }
   int64_t high_watermark_of(int32_t id) const { return nodes_.at(id).core->high_watermark(); }
+  int64_t log_start_of(int32_t id) const { return nodes_.at(id).log.start_offset(); }
+  int64_t log_end_of(int32_t id) const { return nodes_.at(id).log.end_offset(); }
+  int64_t snapshots_installed() const { return snapshots_installed_; }
   const std::vector<int32_t>& voter_ids() const { return voters_; }
   // Crashes `id` (unflushed writes lost) for `down_ms`.
   void crash_for(int32_t id, int64_t down_ms) {
@@ -174,6 +185,10 @@ class Simulation {
     std::vector<std::pair<int64_t, int64_t>> flushes;  // (completes at, up to)
     uint64_t truncations = 0;  // a flush scheduled before a truncation covers nothing after it
     std::vector<uint64_t> flush_gen;
+    // A snapshot being downloaded (lost on a crash, like a .part file).
+    OffsetAndEpoch part_id;
+    std::vector<uint8_t> part;
+    bool part_ok = false;
   };
   struct Envelope {
     int64_t deliver_at;
@@ -218,6 +233,8 @@ class Simulation {
     // leader's log without its LeaderChangeMessage, the window that Raft's
     // current-epoch rule for the high watermark exists for.
     c.fetch_max_bytes = o_.seed % 4 < 2 ? 150 : 8 * 1024 * 1024;
+    // Snapshots then come in many chunks (a few KB: a snapshot of a run is tens of KB).
+    c.fetch_snapshot_max_bytes = o_.seed % 4 < 2 ? 2048 : 8 * 1024 * 1024;
     return c;
   }
 
@@ -239,6 +256,8 @@ class Simulation {
     n.up = false;
     n.down_until = now_ + 20 + rng_.uniform(300);
     n.log.crash();  // unflushed writes are gone
+    n.part.clear();
+    n.part_ok = false;
     n.flushes.clear();
     n.flush_gen.clear();
     trace(fmt::format("crash node {} until {} (log kept up to {})", id, n.down_until, n.log.end_offset()));
@@ -387,7 +406,54 @@ class Simulation {
         drain(id);
       }
     }
+    // Snapshots and the log cleaner (every ~300 ms per node). The cleaner
+    // keeps the two newest snapshots: a replica downloading the newest one
+    // has a snapshot interval or two to finish before it is deleted (with
+    // only one kept, small-chunk downloads of a growing snapshot starve).
+    for (auto& [id, n] : nodes_)
+      if (n.up && rng_.uniform(300) == 0) snapshot_and_clean(id);
     check();
+  }
+
+  // The committed batches below `end`, concatenated: what a snapshot ending there must hold.
+  std::vector<uint8_t> committed_prefix(int64_t end) const {
+    std::vector<uint8_t> out;
+    for (const auto& [base, bytes] : committed_) {
+      if (base >= end) break;
+      out.insert(out.end(), bytes.begin(), bytes.end());
+    }
+    return out;
+  }
+
+  void snapshot_and_clean(int32_t id) {
+    auto& n = nodes_[id];
+    record_committed(id, n);
+    int64_t hw = n.core->high_watermark();
+    int64_t end = n.log.start_offset();
+    for (const auto& b : n.log.batches()) {
+      if (b.last + 1 > hw) break;
+      end = b.last + 1;
+    }
+    const auto& snaps = n.log.snapshots();
+    if (end > n.log.start_offset() && (snaps.empty() || end > snaps.rbegin()->first)) {
+      int32_t epoch = n.log.take_snapshot(end);
+      if (n.log.snapshots().at(end).bytes != committed_prefix(end))
+        fail(fmt::format("node {}'s snapshot at {} differs from the committed prefix", id, end));
+      n.core->on_snapshot_created(OffsetAndEpoch{end, epoch});
+      ++snapshots_taken_;
+      trace(fmt::format("node {} snapshots [0, {}) (epoch {})", id, end, epoch));
+    }
+    if (rng_.uniform(2) == 0 && n.log.snapshots().size() >= 2) {
+      auto older = std::next(n.log.snapshots().rbegin());
+      if (older->first > n.log.start_offset() && older->first <= n.log.end_offset()) {
+        int64_t to = older->first;
+        int32_t epoch = older->second.epoch;
+        n.log.advance_start(to);
+        n.core->on_log_start_advanced(to, epoch);
+        trace(fmt::format("node {} cleans its log up to {}", id, to));
+      }
+    }
+    drain(id);
   }
 
   void deliver(Envelope& e) {
@@ -464,6 +530,7 @@ class Simulation {
 
   void drain(int32_t id) {
     auto& n = nodes_[id];
+    bool again = false;
     for (auto& a : n.core->take_actions()) {
       if (auto* p = std::get_if<PersistElection>(&a)) {
         n.durable = p->state;
@@ -473,6 +540,34 @@ class Simulation {
         trace(fmt::format("node {} truncates to {}", id, t->offset));
         n.log.truncate_to(t->offset);
         n.truncations++;
+      } else if (auto* w = std::get_if<WriteSnapshotChunk>(&a)) {
+        if (w->position == 0) {
+          n.part_id = w->id;
+          n.part.clear();
+          n.part_ok = true;
+        }
+        if (!n.part_ok || n.part_id != w->id || static_cast<int64_t>(n.part.size()) != w->position) {
+          n.part_ok = false;
+        } else {
+          n.part.insert(n.part.end(), w->bytes->begin(), w->bytes->end());
+        }
+      } else if (auto* in = std::get_if<InstallSnapshot>(&a)) {
+        bool ok = n.part_ok && n.part_id == in->id;
+        std::vector<VoterSetEntry> voters;
+        if (ok) {
+          voters = testing::MemLog::voter_sets(n.part);
+          if (n.part != committed_prefix(in->id.offset))
+            fail(fmt::format("node {} downloaded a snapshot at {} that differs from the committed prefix", id, in->id.offset));
+          n.log.install(in->id.offset, in->id.epoch, std::move(n.part));
+          n.truncations++;
+          ++snapshots_installed_;
+          trace(fmt::format("node {} installs snapshot {}-{}", id, in->id.offset, in->id.epoch));
+        }
+        n.part.clear();
+        n.part_ok = false;
+        // As the driver does: at once, before any other input reaches the core.
+        n.core->on_snapshot_installed(in->id, ok, std::move(voters), now_);
+        again = true;
       } else if (auto* f = std::get_if<FlushLog>(&a)) {
         n.flushes.push_back({now_ + 1 + rng_.uniform(4), f->up_to});
         n.flush_gen.push_back(n.truncations);
@@ -498,12 +593,35 @@ class Simulation {
           f->records = std::make_shared<const std::vector<uint8_t>>(n.log.read(f->read->offset, f->read->max_bytes));
           f->read.reset();
         }
+        if (auto* fs = std::get_if<FetchSnapshotResponse>(&r->response); fs && fs->read) fill_snapshot_read(n, *fs);
         e.response = std::move(r->response);
         send(std::move(e));
       } else if (auto* l = std::get_if<LeaderChanged>(&a)) {
         if (l->is_self) on_new_leader(id, l->leader.epoch);
       }
     }
+    if (again) drain(id);
+  }
+
+  // The leader's side of FetchSnapshot, as the driver does it from the files.
+  static void fill_snapshot_read(const Node& n, FetchSnapshotResponse& r) {
+    SnapshotReadSpec spec = *r.read;
+    r.read.reset();
+    auto it = n.log.snapshots().find(spec.id.offset);
+    if (it == n.log.snapshots().end() || it->second.epoch != spec.id.epoch) {
+      r.partition_error = ErrorCode::SNAPSHOT_NOT_FOUND;
+      return;
+    }
+    const auto& bytes = it->second.bytes;
+    int64_t size = static_cast<int64_t>(bytes.size());
+    if (spec.position < 0 || spec.position >= size) {
+      r.partition_error = ErrorCode::POSITION_OUT_OF_RANGE;
+      return;
+    }
+    int64_t len = std::min<int64_t>(spec.max_bytes, size - spec.position);
+    r.size = size;
+    r.position = spec.position;
+    r.bytes = std::make_shared<const std::vector<uint8_t>>(bytes.begin() + spec.position, bytes.begin() + spec.position + len);
   }
 
   void on_new_leader(int32_t id, int32_t epoch) {
@@ -513,6 +631,7 @@ class Simulation {
     // Leader completeness: it holds every entry committed so far.
     const auto& batches = nodes_[id].log.batches();
     for (const auto& [base, bytes] : committed_) {
+      if (base < nodes_[id].log.start_offset()) continue;  // in its snapshot (checked when taken or installed)
       auto b = std::find_if(batches.begin(), batches.end(), [&](const testing::MemBatch& m) { return m.base == base; });
       if (b == batches.end() || b->bytes != bytes)
         fail(fmt::format("new leader {} of epoch {} lacks the committed batch at offset {}", id, epoch, base));
@@ -525,11 +644,16 @@ class Simulation {
       int64_t hw = n.core->high_watermark();
       if (hw < n.last_hw) fail(fmt::format("node {} high watermark went back from {} to {}", id, n.last_hw, hw));
       n.last_hw = hw;
-      for (const auto& b : n.log.batches()) {
-        if (b.last >= hw) break;
-        auto [it, inserted] = committed_.emplace(b.base, b.bytes);
-        if (it->second != b.bytes) fail(fmt::format("node {} disagrees on the committed batch at offset {}", id, b.base));
-      }
+      record_committed(id, n);
+    }
+  }
+
+  void record_committed(int32_t id, const Node& n) {
+    int64_t hw = n.core->high_watermark();
+    for (const auto& b : n.log.batches()) {
+      if (b.last >= hw) break;
+      auto [it, inserted] = committed_.emplace(b.base, b.bytes);
+      if (it->second != b.bytes) fail(fmt::format("node {} disagrees on the committed batch at offset {}", id, b.base));
     }
   }
 
@@ -546,6 +670,8 @@ class Simulation {
   std::set<std::pair<int32_t, int32_t>> cut_;  // directed links that deliver nothing
   std::map<int32_t, int32_t> leaders_;         // epoch -> leader
   std::map<int64_t, std::vector<uint8_t>> committed_;  // base offset -> batch bytes
+  int64_t snapshots_taken_ = 0;
+  int64_t snapshots_installed_ = 0;
 };
 
 // Runs one seed. Invariant violations inside the core (RAFT_ASSERT) are
