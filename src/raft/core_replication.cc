@@ -180,6 +180,19 @@ void RaftCore::on_snapshot_created(OffsetAndEpoch id) {
 void RaftCore::on_log_start_advanced(int64_t offset, int32_t epoch) {
   RAFT_ASSERT(latest_snapshot_ && offset <= latest_snapshot_->offset, "log start {} beyond the latest snapshot", offset);
   log_.advance_start(offset, epoch);
+  // A parked fetch from below the new start would read what is gone: it is
+  // told to load the snapshot instead.
+  std::vector<ParkedFetch> keep;
+  for (auto& p : parked_fetches_) {
+    if (p.fetch_offset >= offset) {
+      keep.push_back(p);
+      continue;
+    }
+    FetchResponse resp = fetch_response_base();
+    resp.snapshot_id = latest_snapshot_;
+    emit(SendResponse{p.request_id, std::move(resp)});
+  }
+  parked_fetches_.swap(keep);
   check_invariants();
 }
 
