@@ -48,7 +48,9 @@ def loopback_gbps(seconds):
 
 
 class Server:
-    def __init__(self, binary, workdir):
+    """One combined broker+controller on free ports; `extra`: more server.properties lines."""
+
+    def __init__(self, binary, workdir, extra=""):
         self.binary = binary
         self.dir = workdir
         self.port = free_port()
@@ -67,6 +69,7 @@ log.dirs={workdir}/data
 num.partitions=1
 auto.create.topics.enable=false
 log.level=warn
+{extra}
 """)
         self.config = cfg
         cid = subprocess.run([binary, "storage", "random-uuid"], capture_output=True, text=True, check=True).stdout.strip()

@@ -10,6 +10,7 @@
 
 #include <functional>
 
+#include "common/error.h"
 #include "protocol/messages.h"
 
 namespace flotilla::broker {
@@ -44,6 +45,13 @@ class ControllerChannel {
   virtual void list_partition_reassignments(msg::ListPartitionReassignmentsRequest req, int16_t version,
                                             std::function<void(msg::ListPartitionReassignmentsResponse)> done) = 0;
   virtual void unregister_broker(msg::UnregisterBrokerRequest req, int16_t version, std::function<void(msg::UnregisterBrokerResponse)> done) = 0;
+  // AllocateProducerIds (KIP-730): a block of producer ids for this broker
+  // (InitProducerId). The default (channels of tests) answers UNKNOWN_SERVER_ERROR.
+  virtual void allocate_producer_ids(msg::AllocateProducerIdsRequest, int16_t, std::function<void(msg::AllocateProducerIdsResponse)> done) {
+    msg::AllocateProducerIdsResponse r;
+    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
+    done(std::move(r));
+  }
   // The id of the active controller, -1 if none is known.
   virtual int32_t active_controller_id() const = 0;
 };

@@ -118,6 +118,7 @@ void ReplicaManager::apply_image() {
     }
     spdlog::info("[ReplicaManager broker={}] Deleting log for {}-{} (topic removed or replica moved)", self, p.topic, p.index);
     fetchers_->unfollow(p.topic, p.index);
+    if (leadership_listener_ && p.is_leader(self)) leadership_listener_(p.topic, p.index, p.leader_epoch, false);  // group coordinator hook
     std::string k = it->first;
     logs_.remove(p.topic, p.index);
     // topic_names_ keeps the id: other partitions of the topic may stay here.
@@ -200,6 +201,7 @@ void ReplicaManager::apply_image() {
           become_follower(p);
         }
         wake(k);
+        if (leadership_listener_) leadership_listener_(p.topic, p.index, p.leader_epoch, reg.leader == self);  // group coordinator hook
       } else if (reg.partition_epoch > p.partition_epoch) {
         if (p.is_leader(self)) {
           // Reassignment may add replicas (new followers to track) or remove some.
@@ -309,8 +311,28 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload) {
                  v.message);
     return r;
   }
+  if (p.log->config().cleanup_compact) {
+    bool keyless = true;
+    try {
+      keyless = storage::has_record_without_key(payload);
+    } catch (const std::exception&) {
+    }
+    if (keyless) {
+      r.error = ErrorCode::INVALID_RECORD;
+      r.message = "Compacted topic cannot accept message without key in topic partition " + p.topic + "-" + std::to_string(p.index) + ".";
+      spdlog::info("[ReplicaManager broker={}] Rejected produce to {}-{}: {} ({})", config_.node_id, p.topic, p.index, error_name(r.error), r.message);
+      return r;
+    }
+  }
   try {
     storage::AppendInfo info = p.log->append(payload, v, p.leader_epoch);
+    if (info.error != ErrorCode::NONE) {  // idempotent producer: INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER, ...
+      r.error = info.error;
+      r.message = info.error_message;
+      spdlog::info("[ReplicaManager broker={}] Rejected produce to {}-{}: {} ({})", config_.node_id, p.topic, p.index, error_name(info.error),
+                   info.error_message);
+      return r;
+    }
     r.base_offset = info.first_offset;
     r.last_offset = info.last_offset;
     r.log_append_time = info.log_append_time;
@@ -338,6 +360,7 @@ bool ReplicaManager::maybe_advance_hw(Partition& p) {
   }
   if (hw <= p.hw) return false;
   p.hw = hw;
+  p.log->set_cleanable_limit(hw);  // the log cleaner stays below the high watermark
   wake(key(p.topic, p.index));
   return true;
 }
@@ -681,6 +704,7 @@ void ReplicaManager::housekeeping() {
   for (auto& [k, p] : partitions_) {
     try {
       p->log->roll_if_needed(now);
+      p->log->set_cleanable_limit(p->hw);
       int n = p->log->apply_retention(now);
       if (n > 0) {
         p->epochs->truncate_from_start(p->log->log_start_offset());

@@ -143,6 +143,12 @@ class ReplicaManager : public metadata::Publisher {
   // Invoked (once) for every callback waiting on the image to reach an offset.
   void when_image_reaches(int64_t offset, std::function<void()> fn);
 
+  // Group coordinator hook: called when this node becomes leader of a
+  // partition (leader=true, at `leader_epoch`) or stops leading it (a new
+  // leader or epoch, or the partition is deleted here).
+  using LeadershipListener = std::function<void(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader)>;
+  void set_leadership_listener(LeadershipListener fn) { leadership_listener_ = std::move(fn); }
+
   int32_t node_id() const { return config_.node_id; }
   int64_t broker_epoch() const { return broker_epoch_ ? broker_epoch_() : -1; }
   const BrokerConfig& config() const { return config_; }
@@ -195,6 +201,7 @@ class ReplicaManager : public metadata::Publisher {
   bool isr_request_in_flight_ = false;
   bool stopped_ = false;
   bool apply_posted_ = false;
+  LeadershipListener leadership_listener_;  // group coordinator hook
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -21,6 +21,9 @@ using namespace flotilla::msg;
 constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kMetadata = 3, kApiVersions = 18, kCreateTopics = 19, kDeleteTopics = 20,
                   kDescribeConfigs = 32, kCreatePartitions = 37, kDescribeCluster = 60, kOffsetForLeaderEpoch = 23, kDeleteRecords = 21;
 constexpr int16_t kDescribeLogDirs = 35;
+constexpr int16_t kOffsetCommit = 8, kOffsetFetch = 9, kFindCoordinator = 10, kJoinGroup = 11, kHeartbeat = 12, kLeaveGroup = 13,
+                  kSyncGroup = 14, kDescribeGroups = 15, kListGroups = 16, kDeleteGroups = 42, kOffsetDelete = 47;  // group_apis.cc
+constexpr int16_t kInitProducerId = 22;  // producer_apis.cc
 constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;  // admin_apis.cc
 
@@ -34,6 +37,9 @@ constexpr Served kBrokerApis[] = {
     {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},   {kDescribeConfigs, 0, 4},    {kCreatePartitions, 0, 3}, {kDescribeCluster, 0, 1},
     {kOffsetForLeaderEpoch, 0, 4}, {kDeleteRecords, 0, 2},
     {kDescribeLogDirs, 0, 4},
+    {kOffsetCommit, 0, 9}, {kOffsetFetch, 0, 9}, {kFindCoordinator, 0, 5}, {kJoinGroup, 0, 9}, {kHeartbeat, 0, 4}, {kLeaveGroup, 0, 5},
+    {kSyncGroup, 0, 5}, {kDescribeGroups, 0, 5}, {kListGroups, 0, 5}, {kDeleteGroups, 0, 2}, {kOffsetDelete, 0, 0},  // group_apis.cc
+    {kInitProducerId, 0, 5},
     {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
 };
@@ -134,6 +140,18 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kDescribeCluster: return handle_describe_cluster(std::move(req), std::move(respond));
       case kDescribeConfigs: return handle_describe_configs(std::move(req), std::move(respond));
       case kDescribeLogDirs: return handle_describe_log_dirs(std::move(req), std::move(respond));
+      case kFindCoordinator: return handle_find_coordinator(std::move(req), std::move(respond));
+      case kJoinGroup: return handle_join_group(std::move(req), std::move(respond));
+      case kSyncGroup: return handle_sync_group(std::move(req), std::move(respond));
+      case kHeartbeat: return handle_heartbeat(std::move(req), std::move(respond));
+      case kLeaveGroup: return handle_leave_group(std::move(req), std::move(respond));
+      case kOffsetCommit: return handle_offset_commit(std::move(req), std::move(respond));
+      case kOffsetFetch: return handle_offset_fetch(std::move(req), std::move(respond));
+      case kListGroups: return handle_list_groups(std::move(req), std::move(respond));
+      case kDescribeGroups: return handle_describe_groups(std::move(req), std::move(respond));
+      case kDeleteGroups: return handle_delete_groups(std::move(req), std::move(respond));
+      case kOffsetDelete: return handle_offset_delete(std::move(req), std::move(respond));
+      case kInitProducerId: return handle_init_producer_id(std::move(req), std::move(respond));
       case kElectLeaders: return handle_elect_leaders(std::move(req), std::move(respond));
       case kIncrementalAlterConfigs: return handle_incremental_alter_configs(std::move(req), std::move(respond));
       case kAlterConfigs: return handle_alter_configs(std::move(req), std::move(respond));
@@ -225,6 +243,7 @@ void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Res
     mt.name = t.name;
     mt.topic_id = t.id;
     mt.is_internal = false;
+    if (t.name == "__consumer_offsets") mt.is_internal = true;  // the group coordinator's topic, internal as in Kafka
     for (const auto& [idx, p] : t.partitions) {
       MetadataResponse::MetadataResponsePartition mp;
       mp.partition_index = idx;

@@ -16,6 +16,9 @@
 
 namespace flotilla::broker {
 
+class ProducerIdManager;
+class GroupCoordinatorService;  // group_coordinator.h
+
 // Extra handlers a node adds on a listener (e.g. the controller's RPCs on the
 // controller listener, DescribeQuorum); consulted before the broker's own APIs.
 class ExtraApis {
@@ -43,6 +46,8 @@ class RequestHandler : public net::Handler {
   void handle(std::shared_ptr<net::Request> req, net::Respond respond) override;
 
   static const std::vector<FeatureRange>& supported_features();
+  // The group coordinator serving the group APIs (group_apis.cc); none: NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE.
+  void set_group_coordinator(GroupCoordinatorService* groups) { groups_ = groups; }
 
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
@@ -67,7 +72,20 @@ class RequestHandler : public net::Handler {
   void handle_list_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_unregister_broker(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_describe_log_dirs(std::shared_ptr<net::Request> req, net::Respond respond);  // log_dirs_api.cc
+  void handle_init_producer_id(std::shared_ptr<net::Request> req, net::Respond respond);   // producer_apis.cc
 
+  // The classic group coordinator's APIs (group_apis.cc).
+  void handle_find_coordinator(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_join_group(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_sync_group(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_heartbeat(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_leave_group(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_offset_commit(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_offset_fetch(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_list_groups(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_describe_groups(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_delete_groups(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_offset_delete(std::shared_ptr<net::Request> req, net::Respond respond);
   // The version range this listener serves for `key`; {-1,-1} if none.
   std::pair<int16_t, int16_t> served_range(int16_t key) const;
   int32_t controller_id_for_clients() const;
@@ -77,6 +95,8 @@ class RequestHandler : public net::Handler {
   ControllerChannel* controller_;
   ExtraApis* extra_;
   bool broker_apis_;
+  GroupCoordinatorService* groups_ = nullptr;  // group_apis.cc
+  std::shared_ptr<ProducerIdManager> producer_ids_;  // created at the first InitProducerId
 };
 
 }  // namespace flotilla::broker

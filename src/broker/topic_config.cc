@@ -103,6 +103,19 @@ storage::LogConfig log_config_for(const BrokerConfig& broker, const std::map<std
   num("flush.messages", c.flush_interval_messages);
   num("file.delete.delay.ms", c.file_delete_delay_ms);
   if (auto it = overrides.find("preallocate"); it != overrides.end()) c.preallocate = it->second == "true";
+  if (auto it = overrides.find("cleanup.policy"); it != overrides.end()) {
+    c.cleanup_delete = it->second.find("delete") != std::string::npos;
+    c.cleanup_compact = it->second.find("compact") != std::string::npos;
+  }
+  if (auto it = overrides.find("min.cleanable.dirty.ratio"); it != overrides.end()) {
+    try {
+      c.min_cleanable_dirty_ratio = std::stod(it->second);
+    } catch (...) {
+    }
+  }
+  num("min.compaction.lag.ms", c.min_compaction_lag_ms);
+  num("max.compaction.lag.ms", c.max_compaction_lag_ms);
+  num("delete.retention.ms", c.delete_retention_ms);
   return c;
 }
 

@@ -130,6 +130,10 @@ class QuorumController : public raft::RaftListener {
   void elect_leaders(msg::ElectLeadersRequest request, int16_t version, std::function<void(msg::ElectLeadersResponse)> done);
   // UnregisterBroker (KIP-631): drops a broker's registration (elections.cc).
   void unregister_broker(msg::UnregisterBrokerRequest request, int16_t version, std::function<void(msg::UnregisterBrokerResponse)> done);
+  // AllocateProducerIds (KIP-730): the next block of 1,000 producer ids for
+  // a broker, as a ProducerIdsRecord (producer_ids.cc).
+  void allocate_producer_ids(msg::AllocateProducerIdsRequest request, int16_t version,
+                             std::function<void(msg::AllocateProducerIdsResponse)> done);
   // IncrementalAlterConfigs / AlterConfigs for TOPIC and BROKER resources: ConfigRecords (configs.cc).
   void incremental_alter_configs(msg::IncrementalAlterConfigsRequest request, int16_t version,
                                  std::function<void(msg::IncrementalAlterConfigsResponse)> done);

@@ -92,11 +92,16 @@ const std::set<std::string>& known_keys() {
       "log.roll.ms", "log.roll.hours", "log.retention.ms", "log.retention.minutes", "log.retention.hours",
       "log.retention.bytes", "log.retention.check.interval.ms", "log.index.interval.bytes", "log.index.size.max.bytes",
       "log.flush.interval.messages", "log.flush.interval.ms", "log.segment.delete.delay.ms", "log.cleanup.policy",
+      "log.cleaner.enable", "log.cleaner.threads", "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size",
+      "log.cleaner.min.cleanable.ratio", "log.cleaner.delete.retention.ms", "log.cleaner.min.compaction.lag.ms",
+      "log.cleaner.max.compaction.lag.ms", "log.cleaner.io.buffer.size", "log.cleaner.io.buffer.load.factor",
+      "log.cleaner.io.max.bytes.per.second",
       "message.max.bytes", "min.insync.replicas", "compression.type", "log.message.timestamp.type",
       "socket.request.max.bytes", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.network.threads",
       "num.io.threads", "num.recovery.threads.per.data.dir", "offsets.topic.replication.factor",
       "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
-      "share.coordinator.state.topic.min.isr", "group.initial.rebalance.delay.ms", "replica.fetch.max.bytes",
+      "share.coordinator.state.topic.min.isr", "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms", "group.max.size", "offsets.topic.num.partitions",
+      "offsets.topic.segment.bytes", "offset.metadata.max.bytes", "offsets.commit.timeout.ms", "offsets.retention.minutes", "replica.fetch.max.bytes",
       "replica.lag.time.max.ms", "replica.selector.class", "replica.fetch.wait.max.ms", "replica.fetch.min.bytes", "replica.fetch.response.max.bytes",
       "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.high.watermark.checkpoint.interval.ms",
       "fetch.max.bytes", "controller.quorum.election.timeout.ms", "controller.quorum.election.backoff.max.ms",
@@ -305,9 +310,42 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_long("log.flush.interval.messages", c.log_flush_interval_messages, 1);
   set_long("log.flush.interval.ms", c.log_flush_interval_ms, 0);
   set_long("log.segment.delete.delay.ms", c.log_segment_delete_delay_ms, 0);
-  if (auto v = get("log.cleanup.policy")) c.log_cleanup_policy = *v;
+  if (auto v = get("log.cleanup.policy")) {
+    for (const auto& p : split(*v, ','))
+      if (p != "compact" && p != "delete") throw ConfigError("Invalid value " + *v + " for configuration log.cleanup.policy: String must be one of: compact, delete");
+    c.log_cleanup_policy = *v;
+  }
+  if (auto v = get("log.cleaner.enable")) c.log_cleaner_enable = parse_bool("log.cleaner.enable", *v);
+  set_int("log.cleaner.threads", c.log_cleaner_threads, 0);
+  set_long("log.cleaner.backoff.ms", c.log_cleaner_backoff_ms, 0);
+  set_long("log.cleaner.dedupe.buffer.size", c.log_cleaner_dedupe_buffer_size);
+  if (auto v = get("log.cleaner.min.cleanable.ratio")) {
+    try {
+      size_t pos = 0;
+      double d = std::stod(*v, &pos);
+      if (pos != v->size() || d < 0 || d > 1) throw std::invalid_argument("range");
+      c.log_cleaner_min_cleanable_ratio = d;
+    } catch (...) {
+      throw ConfigError("Invalid value " + *v + " for configuration log.cleaner.min.cleanable.ratio: Value must be a number in [0,...,1]");
+    }
+  }
+  set_long("log.cleaner.delete.retention.ms", c.log_cleaner_delete_retention_ms, 0);
+  set_long("log.cleaner.min.compaction.lag.ms", c.log_cleaner_min_compaction_lag_ms, 0);
+  set_long("log.cleaner.max.compaction.lag.ms", c.log_cleaner_max_compaction_lag_ms, 1);
   set_int("message.max.bytes", c.message_max_bytes, 0);
   set_int("min.insync.replicas", c.min_insync_replicas, 1);
+  // The group coordinator.
+  set_int("group.min.session.timeout.ms", c.group_min_session_timeout_ms, 0);
+  set_int("group.max.session.timeout.ms", c.group_max_session_timeout_ms, 0);
+  set_int("group.initial.rebalance.delay.ms", c.group_initial_rebalance_delay_ms, 0);
+  set_int("group.max.size", c.group_max_size, 1);
+  set_int("offsets.topic.num.partitions", c.offsets_topic_num_partitions, 1);
+  if (auto v = get("offsets.topic.replication.factor"))
+    c.offsets_topic_replication_factor = static_cast<int16_t>(parse_int("offsets.topic.replication.factor", *v, 1));
+  set_int("offsets.topic.segment.bytes", c.offsets_topic_segment_bytes, 1);
+  set_int("offset.metadata.max.bytes", c.offset_metadata_max_bytes, 0);
+  set_int("offsets.commit.timeout.ms", c.offsets_commit_timeout_ms, 1);
+  set_long("offsets.retention.minutes", c.offsets_retention_minutes, 1);
   if (auto v = get("compression.type")) {
     static const std::set<std::string> ok = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"};
     if (!ok.count(*v)) throw ConfigError("Invalid value " + *v + " for configuration compression.type");

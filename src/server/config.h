@@ -70,8 +70,28 @@ struct KafkaConfig {
   int64_t log_flush_interval_ms = -1;  // -1: unset (Kafka: null → log.flush.scheduler.interval.ms)
   int64_t log_segment_delete_delay_ms = 60000;
   std::string log_cleanup_policy = "delete";
+  // The log cleaner (compaction): Kafka's CleanerConfig names and defaults.
+  bool log_cleaner_enable = true;                        // log.cleaner.enable
+  int32_t log_cleaner_threads = 1;                       // log.cleaner.threads
+  int64_t log_cleaner_backoff_ms = 15000;                // log.cleaner.backoff.ms
+  int64_t log_cleaner_dedupe_buffer_size = 134217728;    // log.cleaner.dedupe.buffer.size
+  double log_cleaner_min_cleanable_ratio = 0.5;          // log.cleaner.min.cleanable.ratio
+  int64_t log_cleaner_delete_retention_ms = 86400000;    // log.cleaner.delete.retention.ms
+  int64_t log_cleaner_min_compaction_lag_ms = 0;         // log.cleaner.min.compaction.lag.ms
+  int64_t log_cleaner_max_compaction_lag_ms = INT64_MAX; // log.cleaner.max.compaction.lag.ms
   int32_t message_max_bytes = 1048588;
   int32_t min_insync_replicas = 1;
+  // The group coordinator (Kafka's names and defaults).
+  int32_t group_min_session_timeout_ms = 6000;        // group.min.session.timeout.ms
+  int32_t group_max_session_timeout_ms = 1800000;     // group.max.session.timeout.ms
+  int32_t group_initial_rebalance_delay_ms = 3000;    // group.initial.rebalance.delay.ms
+  int32_t group_max_size = 2147483647;                // group.max.size
+  int32_t offsets_topic_num_partitions = 50;          // offsets.topic.num.partitions
+  int16_t offsets_topic_replication_factor = 3;       // offsets.topic.replication.factor
+  int32_t offsets_topic_segment_bytes = 104857600;    // offsets.topic.segment.bytes
+  int32_t offset_metadata_max_bytes = 4096;           // offset.metadata.max.bytes
+  int32_t offsets_commit_timeout_ms = 5000;           // offsets.commit.timeout.ms
+  int64_t offsets_retention_minutes = 10080;          // offsets.retention.minutes
   std::string compression_type = "producer";
   std::string log_message_timestamp_type = "CreateTime";
 

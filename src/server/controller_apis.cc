@@ -19,6 +19,7 @@ constexpr int16_t kFetch = 1, kCreateTopics = 19, kDeleteTopics = 20, kCreatePar
 // The admin APIs brokers forward (and --bootstrap-controller tools send).
 constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;
+constexpr int16_t kAllocateProducerIds = 67;  // brokers' InitProducerId (KIP-730)
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
     {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
@@ -26,6 +27,7 @@ constexpr Served kControllerApis[] = {
     {kAddRaftVoter, 0, 0},    {kRemoveRaftVoter, 0, 0}, {kUpdateRaftVoter, 0, 0},
     {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
+    {kAllocateProducerIds, 0, 0},
 };
 
 const Served* find(int16_t key) {
@@ -61,7 +63,7 @@ int16_t ControllerApis::max_version(int16_t key) const {
   bool needs_controller = key == kCreateTopics || key == kDeleteTopics || key == kCreatePartitions || key == kBrokerRegistration ||
                           key == kBrokerHeartbeat || key == kAlterPartition || key == kElectLeaders || key == kIncrementalAlterConfigs ||
                           key == kAlterConfigs || key == kAlterPartitionReassignments || key == kListPartitionReassignments ||
-                          key == kUnregisterBroker;
+                          key == kUnregisterBroker || key == kAllocateProducerIds;
   if (needs_controller && !controller_) return -1;
   return s->max;
 }
@@ -161,6 +163,12 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
       if (!decode(*req, respond, request)) return;
       return controller_->unregister_broker(std::move(request), req->api_version,
                                             [req, respond](msg::UnregisterBrokerResponse r) mutable { send(*req, respond, r); });
+    }
+    case kAllocateProducerIds: {
+      msg::AllocateProducerIdsRequest request;
+      if (!decode(*req, respond, request)) return;
+      return controller_->allocate_producer_ids(std::move(request), req->api_version,
+                                                [req, respond](msg::AllocateProducerIdsResponse r) mutable { send(*req, respond, r); });
     }
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");

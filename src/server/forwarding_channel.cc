@@ -125,6 +125,7 @@ bool wrong_controller(const msg::AlterConfigsResponse& r) {
 bool wrong_controller(const msg::AlterPartitionReassignmentsResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::ListPartitionReassignmentsResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::UnregisterBrokerResponse& r) { return is_retriable(ec(r.error_code)); }
+bool wrong_controller(const msg::AllocateProducerIdsResponse& r) { return is_retriable(ec(r.error_code)); }
 
 msg::ElectLeadersResponse error_response(const msg::ElectLeadersRequest& req, ErrorCode e) {
   msg::ElectLeadersResponse r;
@@ -185,6 +186,13 @@ msg::ListPartitionReassignmentsResponse error_response(const msg::ListPartitionR
   msg::ListPartitionReassignmentsResponse r;
   r.error_code = code(e);
   r.error_message = std::string(error_message(e));
+  return r;
+}
+msg::AllocateProducerIdsResponse error_response(const msg::AllocateProducerIdsRequest&, ErrorCode e) {
+  msg::AllocateProducerIdsResponse r;
+  r.error_code = code(e);
+  r.producer_id_start = -1;
+  r.producer_id_len = -1;
   return r;
 }
 msg::UnregisterBrokerResponse error_response(const msg::UnregisterBrokerRequest&, ErrorCode e) {
@@ -526,6 +534,12 @@ void ForwardingControllerChannel::unregister_broker(msg::UnregisterBrokerRequest
                                                     std::function<void(msg::UnregisterBrokerResponse)> done) {
   forward<msg::UnregisterBrokerRequest, msg::UnregisterBrokerResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(done),
                                                                        &controller::QuorumController::unregister_broker);
+}
+
+void ForwardingControllerChannel::allocate_producer_ids(msg::AllocateProducerIdsRequest req, int16_t v,
+                                                        std::function<void(msg::AllocateProducerIdsResponse)> done) {
+  forward<msg::AllocateProducerIdsRequest, msg::AllocateProducerIdsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(done),
+                                                                             &controller::QuorumController::allocate_producer_ids);
 }
 
 }  // namespace flotilla::server

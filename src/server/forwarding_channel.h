@@ -48,6 +48,8 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   void list_partition_reassignments(msg::ListPartitionReassignmentsRequest req, int16_t v,
                                     std::function<void(msg::ListPartitionReassignmentsResponse)> done) override;
   void unregister_broker(msg::UnregisterBrokerRequest req, int16_t v, std::function<void(msg::UnregisterBrokerResponse)> done) override;
+  void allocate_producer_ids(msg::AllocateProducerIdsRequest req, int16_t v,
+                             std::function<void(msg::AllocateProducerIdsResponse)> done) override;
   int32_t active_controller_id() const override;
 
   void close();

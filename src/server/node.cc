@@ -8,6 +8,7 @@
 
 #include "broker/broker_lifecycle.h"
 #include "broker/controller_channel.h"
+#include "broker/group_coordinator.h"
 #include "broker/replica_manager.h"
 #include "broker/request_handler.h"
 #include "broker/topic_config.h"
@@ -98,6 +99,7 @@ class NodeImpl {
   std::unique_ptr<metadata::SnapshotGenerator> snapshots;
   std::unique_ptr<controller::QuorumController> controller;
   std::unique_ptr<broker::ReplicaManager> replicas;
+  std::unique_ptr<broker::GroupCoordinatorService> groups;  // the classic group coordinator (broker role)
   std::map<int32_t, raft::PeerAddress> voter_endpoints;
   std::unique_ptr<raft::RaftNetwork> raft_network;
   std::unique_ptr<ForwardingControllerChannel> channel;
@@ -120,6 +122,12 @@ storage::LogConfig data_log_config(const KafkaConfig& c) {
   l.max_index_bytes = c.log_index_size_max_bytes;
   l.flush_interval_messages = c.log_flush_interval_messages;
   l.file_delete_delay_ms = c.log_segment_delete_delay_ms;
+  l.cleanup_delete = c.log_cleanup_policy.find("delete") != std::string::npos;
+  l.cleanup_compact = c.log_cleanup_policy.find("compact") != std::string::npos;
+  l.min_cleanable_dirty_ratio = c.log_cleaner_min_cleanable_ratio;
+  l.delete_retention_ms = c.log_cleaner_delete_retention_ms;
+  l.min_compaction_lag_ms = c.log_cleaner_min_compaction_lag_ms;
+  l.max_compaction_lag_ms = c.log_cleaner_max_compaction_lag_ms;
   return l;
 }
 
@@ -164,6 +172,14 @@ void NodeImpl::start() {
 
   // Data logs (recovered here: a torn tail is truncated and logged).
   logs = std::make_unique<storage::LogManager>(config.log_dirs, broker_config.log);
+  {
+    storage::CleanerConfig cc;
+    cc.enable = config.log_cleaner_enable && config.log_cleaner_threads > 0;
+    cc.threads = config.log_cleaner_threads;
+    cc.backoff_ms = config.log_cleaner_backoff_ms;
+    cc.dedupe_buffer_size = config.log_cleaner_dedupe_buffer_size;
+    logs->start_cleaner(cc);
+  }
 
   // The metadata log and Raft.
   raft::RaftConfig rc;
@@ -225,6 +241,20 @@ void NodeImpl::start() {
   // new partitions exist), then the controller (which answers its callers).
   loader = std::make_unique<metadata::MetadataLoader>(cluster_id);
   replicas = std::make_unique<broker::ReplicaManager>(io, broker_config, *logs);
+  if (config.broker_role) {
+    broker::GroupCoordinatorConfig gc;
+    gc.group_min_session_timeout_ms = config.group_min_session_timeout_ms;
+    gc.group_max_session_timeout_ms = config.group_max_session_timeout_ms;
+    gc.group_initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
+    gc.group_max_size = config.group_max_size;
+    gc.offsets_topic_num_partitions = config.offsets_topic_num_partitions;
+    gc.offsets_topic_replication_factor = config.offsets_topic_replication_factor;
+    gc.offsets_topic_segment_bytes = config.offsets_topic_segment_bytes;
+    gc.offset_metadata_max_bytes = config.offset_metadata_max_bytes;
+    gc.offsets_commit_timeout_ms = config.offsets_commit_timeout_ms;
+    gc.offsets_retention_ms = config.offsets_retention_minutes * 60000;
+    groups = std::make_unique<broker::GroupCoordinatorService>(io, *replicas, gc);
+  }
   loader->add_publisher(replicas.get());
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;
@@ -340,6 +370,7 @@ void NodeImpl::open_listeners(bool controller_listeners) {
     if (is_controller != controller_listeners) continue;
     broker::ExtraApis* extra = is_controller ? static_cast<broker::ExtraApis*>(controller_apis.get()) : broker_apis.get();
     auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), extra, !is_controller);
+    h->set_group_coordinator(groups.get());
     auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits);
     l->start();
     spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
@@ -410,6 +441,7 @@ void NodeImpl::finish_shutdown() {
   housekeeping_timer.cancel();
   unfence_timer.cancel();
   if (lifecycle) lifecycle->stop();
+  if (groups) groups->shutdown();
   if (replicas) replicas->shutdown();
   if (channel) channel->close();
   if (controller) controller->shutdown();

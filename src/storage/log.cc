@@ -254,6 +254,7 @@ std::shared_ptr<Segment> Log::new_segment(int64_t base_offset) {
 }
 
 void Log::load(int64_t recovery_point) {
+  complete_swaps(dir_);  // the log cleaner's interrupted segment replacements
   std::vector<int64_t> bases;
   for (const auto& e : fs::directory_iterator(dir_)) {
     std::string name = e.path().filename().string();
@@ -264,6 +265,9 @@ void Log::load(int64_t recovery_point) {
     if (name.size() == 24 && name.ends_with(".log")) bases.push_back(std::stoll(name.substr(0, 20)));
   }
   std::sort(bases.begin(), bases.end());
+  // Producer state: the newest snapshot, then the batches after it as the walk finds them.
+  const std::optional<int64_t> producer_snapshot = producers_.load_latest_snapshot(dir_, INT64_MAX, 0);
+  const int64_t producer_replay_from = producer_snapshot.value_or(INT64_MIN);
   int64_t truncated_bytes = 0;
   bool stop = false;
   for (size_t i = 0; i < bases.size(); ++i) {
@@ -323,6 +327,7 @@ void Log::load(int64_t recovery_point) {
         break;
       }
       track_batch(*s, h, pos, config_.index_interval_bytes);
+      if (h.base_offset >= producer_replay_from) producers_.apply(h);
       pos += h.total_size();
     }
     s->flushed_size = s->size;
@@ -337,6 +342,14 @@ void Log::load(int64_t recovery_point) {
   for (const auto& s : segments_) end = std::max(end, s->next_offset);
   log_end_offset_ = end;
   flushed_offset_ = end;
+  if (producer_snapshot && *producer_snapshot > end) {
+    rebuild_producer_state();  // the log ends before the snapshot (lost unsynced writes): an older one
+  } else {
+    producers_.set_map_end_offset(end);
+    if (producer_snapshot || !producers_.empty())
+      spdlog::info("[Log partition={}] Producer state: {} producer(s), from {} and the batches after it", dir_.filename().string(),
+                   producers_.size(), producer_snapshot ? offset_file_name(*producer_snapshot, ".snapshot") : std::string("the whole log"));
+  }
 }
 
 AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch) {
@@ -357,7 +370,20 @@ AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v,
     h.base_offset = o;
     o += h.last_offset_delta + 1;
   }
+  // Idempotent producers: epoch and sequence checks, retried batches.
+  if (ProducerCheck pc = producers_.check_client(headers); pc.error != ErrorCode::NONE || pc.duplicate) {
+    AppendInfo info;
+    info.error = pc.error;
+    info.error_message = std::move(pc.message);
+    if (pc.duplicate) {
+      info.duplicate = true;
+      info.first_offset = pc.duplicate->first_offset;
+      info.last_offset = pc.duplicate->last_offset;
+    }
+    return info;
+  }
   write_to_active(batches, first, next - 1, headers, positions);
+  for (const auto& h : headers) producers_.apply(h);
   AppendInfo info;
   info.first_offset = first;
   info.last_offset = next - 1;
@@ -388,17 +414,23 @@ AppendInfo Log::append_as_follower(std::span<const uint8_t> batches) {
   info.first_offset = headers.front().base_offset;
   info.last_offset = headers.back().last_offset();
   write_to_active(batches, info.first_offset, info.last_offset, headers, positions);
+  for (const auto& h : headers) producers_.apply(h);
   return info;
 }
 
 
 void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, int64_t last_offset,
                           const std::vector<BatchHeader>& headers, const std::vector<size_t>& positions) {
-  std::shared_ptr<Segment> s = segments_.back();
+  std::shared_ptr<Segment> s;
+  {
+    std::lock_guard<std::mutex> g(mu_);  // the cleaner may be replacing older segments
+    s = segments_.back();
+  }
   int64_t rel_last = last_offset - s->base_offset;
   bool index_full = static_cast<int64_t>(s->index.size() + headers.size()) * 8 >= config_.max_index_bytes;
   if (s->size > 0 && (s->size + static_cast<int64_t>(data.size()) > config_.segment_bytes || rel_last > INT32_MAX || index_full)) {
     roll();
+    std::lock_guard<std::mutex> g(mu_);
     s = segments_.back();
   }
   int64_t at = s->size;
@@ -513,7 +545,12 @@ int Log::segment_count() const {
 }
 
 std::optional<std::pair<int64_t, int64_t>> Log::offset_for_timestamp(int64_t ts) const {
-  for (const auto& s : segments_) {
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    segs = segments_;
+  }
+  for (const auto& s : segs) {
     if (s->max_timestamp < ts) continue;
     // The time index gives a lower bound; scan batches from the start of the
     // indexed region (headers only).
@@ -535,6 +572,7 @@ std::optional<std::pair<int64_t, int64_t>> Log::offset_for_timestamp(int64_t ts)
 
 std::optional<std::pair<int64_t, int64_t>> Log::max_timestamp_and_offset() const {
   std::optional<std::pair<int64_t, int64_t>> best;
+  std::lock_guard<std::mutex> g(mu_);
   for (const auto& s : segments_)
     if (s->max_timestamp >= 0 && (!best || s->max_timestamp > best->first)) best = std::make_pair(s->max_timestamp, s->max_timestamp_offset);
   return best;
@@ -567,6 +605,7 @@ void Log::truncate_to(int64_t offset) {
     return;
   }
   std::lock_guard<std::mutex> g(mu_);
+  ++change_epoch_;
   while (segments_.size() > 1 && segments_.back()->base_offset >= offset) {
     delete_segment(segments_.back());
     segments_.pop_back();
@@ -594,16 +633,20 @@ void Log::truncate_to(int64_t offset) {
   }
   log_end_offset_ = std::max(s.next_offset, s.base_offset);
   if (flushed_offset_.load() > log_end_offset_.load()) flushed_offset_ = log_end_offset_.load();
+  rebuild_producer_state();  // Kafka's truncateAndReload: the snapshot below the new end + replay
 }
 
 void Log::truncate_fully_and_start_at(int64_t offset) {
   std::lock_guard<std::mutex> g(mu_);
+  ++change_epoch_;
   for (auto& s : segments_) delete_segment(s);
   segments_.clear();
   segments_.push_back(new_segment(offset));
   log_start_offset_ = offset;
   log_end_offset_ = offset;
   flushed_offset_ = offset;
+  producers_.clear(offset);
+  ProducerStateManager::delete_snapshots_after(dir_, -1);
 }
 
 void Log::set_log_start_offset(int64_t offset) {
@@ -611,9 +654,12 @@ void Log::set_log_start_offset(int64_t offset) {
   log_start_offset_ = std::min(offset, log_end_offset_.load());
   std::lock_guard<std::mutex> g(mu_);
   while (segments_.size() > 1 && segments_[1]->base_offset <= log_start_offset_) {
+    ++change_epoch_;
     delete_segment(segments_.front());
     segments_.erase(segments_.begin());
   }
+  // The state itself stays (Kafka's onLogStartOffsetIncremented); snapshots of deleted segments go.
+  ProducerStateManager::delete_snapshots_before(dir_, segments_.front()->base_offset);
 }
 
 void Log::delete_segment(const std::shared_ptr<Segment>& s) {
@@ -633,7 +679,9 @@ int Log::apply_retention(int64_t now_ms) {
     auto& s = segments_.front();
     bool by_time = config_.retention_ms >= 0 && s->max_timestamp >= 0 && s->max_timestamp < now_ms - config_.retention_ms;
     bool by_size = config_.retention_bytes >= 0 && total - s->size >= config_.retention_bytes;
+    if (!config_.cleanup_delete) by_time = by_size = false;  // cleanup.policy=compact: the cleaner's
     if (!by_time && !by_size) break;
+    ++change_epoch_;
     spdlog::info("[Log partition={}] Deleting segment {} by retention ({})", dir_.filename().string(), s->log_path.filename().string(),
                  by_time ? "retention.ms" : "retention.bytes");
     total -= s->size;
@@ -642,39 +690,243 @@ int Log::apply_retention(int64_t now_ms) {
     ++deleted;
   }
   log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset);
+  if (deleted > 0) ProducerStateManager::delete_snapshots_before(dir_, segments_.front()->base_offset);
   return deleted;
 }
 
 void Log::roll_if_needed(int64_t now_ms) {
-  auto& s = *segments_.back();
+  std::shared_ptr<Segment> active;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    active = segments_.back();
+  }
+  auto& s = *active;
   if (s.size == 0) return;
   int64_t born = s.first_timestamp >= 0 ? std::min(s.first_timestamp, s.created_ms) : s.created_ms;
   if (now_ms - born >= config_.segment_ms) roll();
 }
 
 void Log::roll() {
-  std::shared_ptr<Segment> old = segments_.back();
+  std::shared_ptr<Segment> old;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    old = segments_.back();
+  }
   if (old->size == 0) return;
   auto s = new_segment(log_end_offset_.load());
-  std::lock_guard<std::mutex> g(mu_);
-  trim(*old);
-  segments_.push_back(std::move(s));
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    trim(*old);
+    segments_.push_back(std::move(s));
+  }
+  take_producer_snapshot(false);  // `<new segment base>.snapshot`: small, not synced (a process crash loses nothing)
 }
 
 void Log::close() {
   if (closed_) return;
-  closed_ = true;
+  take_producer_snapshot(true);
   flush(log_end_offset_.load());
   std::lock_guard<std::mutex> g(mu_);
+  closed_ = true;
   if (!segments_.empty()) trim(*segments_.back());
 }
 
 void Log::remove() {
-  closed_ = true;
   std::lock_guard<std::mutex> g(mu_);
+  closed_ = true;
+  ++change_epoch_;
   segments_.clear();
   std::error_code ec;
   fs::remove_all(dir_, ec);
+}
+
+// ---------------------------------------------------------------- log cleaner support
+
+namespace {
+int64_t mtime_ms(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+// The next offset of the batches in a segment file (its base if it has none),
+// walking headers until the first one that does not parse.
+int64_t scan_next_offset(int fd, int64_t base, int64_t file_size) {
+  int64_t pos = 0, next = base;
+  uint8_t buf[kHeaderSize];
+  while (pos + static_cast<int64_t>(kHeaderSize) <= file_size && pread_all(fd, buf, kHeaderSize, pos)) {
+    BatchHeader h;
+    if (!records::parse_header(std::span<const uint8_t>(buf, kHeaderSize), h) || h.magic != 2 ||
+        h.batch_length < static_cast<int32_t>(kHeaderSize - kLogOverhead) || pos + h.total_size() > file_size)
+      break;
+    next = h.last_offset() + 1;
+    pos += h.total_size();
+  }
+  return next;
+}
+}  // namespace
+
+void complete_swaps(const fs::path& dir) {
+  std::vector<fs::path> swaps;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() == 29 && name.ends_with(".log.swap")) swaps.push_back(e.path());
+  }
+  std::sort(swaps.begin(), swaps.end());
+  for (const auto& swap : swaps) {
+    std::string name = swap.filename().string();
+    int64_t base = std::stoll(name.substr(0, 20));
+    int fd = ::open(swap.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st;
+    ::fstat(fd, &st);
+    int64_t next = std::max(scan_next_offset(fd, base, st.st_size), base + 1);
+    ::close(fd);
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      std::string n = e.path().filename().string();
+      if (n.size() != 24 || !n.ends_with(".log")) continue;
+      int64_t b = std::stoll(n.substr(0, 20));
+      if (b < base || b >= next) continue;
+      fs::path p = e.path();
+      fs::remove(p, ec);
+      p.replace_extension(".index");
+      fs::remove(p, ec);
+      p.replace_extension(".timeindex");
+      fs::remove(p, ec);
+    }
+    fs::path log = dir / offset_file_name(base, ".log");
+    fs::rename(swap, log);
+    spdlog::info("[Log partition={}] Completed the swap of cleaned segment {} (offsets {} to {})", dir.filename().string(),
+                 log.filename().string(), base, next - 1);
+  }
+}
+
+std::vector<SegmentView> Log::segment_views() const {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<SegmentView> out;
+  out.reserve(segments_.size());
+  for (const auto& s : segments_) {
+    SegmentView v;
+    v.base_offset = s->base_offset;
+    v.next_offset = s->next_offset;
+    v.size = s->size;
+    v.first_timestamp = s->first_timestamp;
+    v.max_timestamp = s->max_timestamp;
+    v.last_modified_ms = mtime_ms(s->file->fd);
+    v.index_entries = s->index.size();
+    v.file = s->file;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+bool Log::replace_segments(int64_t first_base, size_t count, const fs::path& cleaned, uint64_t epoch) {
+  std::error_code ec;
+  // Build the new segment (in-memory indexes) before taking the mutex.
+  auto s = std::make_shared<Segment>();
+  s->base_offset = first_base;
+  s->next_offset = first_base;
+  s->log_path = dir_ / offset_file_name(first_base, ".log");
+  s->file = std::make_shared<FileHandle>(open_file(cleaned, O_RDWR));
+  struct stat st;
+  ::fstat(s->file->fd, &st);
+  s->size = st.st_size;
+  s->allocated = st.st_size;
+  s->flushed_size = st.st_size;
+  s->created_ms = wall_clock_ms();
+  int32_t interval = config_copy().index_interval_bytes;
+  for (int64_t pos = 0; pos < s->size;) {
+    BatchHeader h;
+    if (!read_header(*s, pos, h) || pos + h.total_size() > s->size) {
+      fs::remove(cleaned, ec);
+      throw StorageError("cleaned segment " + cleaned.string() + " is corrupt at position " + std::to_string(pos));
+    }
+    track_batch(*s, h, pos, interval);
+    pos += h.total_size();
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  size_t i = 0;
+  while (i < segments_.size() && segments_[i]->base_offset != first_base) ++i;
+  if (closed_ || epoch != change_epoch_.load() || i + count >= segments_.size() || count == 0) {
+    fs::remove(cleaned, ec);
+    return false;
+  }
+  // From here the replacement is committed: a crash completes it at start-up.
+  fs::path swap = s->log_path;
+  swap += ".swap";
+  fs::rename(cleaned, swap);
+  for (size_t k = i; k < i + count; ++k) {
+    const auto& old = segments_[k];
+    if (old->base_offset != first_base) fs::remove(old->log_path, ec);
+    fs::remove(old->path(".index"), ec);
+    fs::remove(old->path(".timeindex"), ec);
+  }
+  fs::rename(swap, s->log_path);  // replaces the first old segment's .log atomically
+  s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
+  s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+  std::vector<uint8_t> buf(s->index.size() * 8);
+  for (size_t k = 0; k < s->index.size(); ++k) {
+    store_be32(buf.data() + k * 8, static_cast<uint32_t>(s->index[k].first));
+    store_be32(buf.data() + k * 8 + 4, static_cast<uint32_t>(s->index[k].second));
+  }
+  if (!buf.empty()) pwrite_all(s->index_fd, buf.data(), buf.size(), 0, s->path(".index"));
+  buf.assign(s->tindex.size() * 12, 0);
+  for (size_t k = 0; k < s->tindex.size(); ++k) {
+    store_be64(buf.data() + k * 12, static_cast<uint64_t>(s->tindex[k].first));
+    store_be32(buf.data() + k * 12 + 8, static_cast<uint32_t>(s->tindex[k].second));
+  }
+  if (!buf.empty()) pwrite_all(s->time_fd, buf.data(), buf.size(), 0, s->path(".timeindex"));
+  // Keep the segment contiguous with the next one even if its tail records went.
+  s->next_offset = std::max(s->next_offset, segments_[i + count - 1]->next_offset);
+  segments_.erase(segments_.begin() + static_cast<long>(i), segments_.begin() + static_cast<long>(i + count));
+  segments_.insert(segments_.begin() + static_cast<long>(i), std::move(s));
+  return true;
+}
+
+}  // namespace flotilla::storage
+
+namespace flotilla::storage {
+
+// ---------------------------------------------------------------- producer state
+
+void Log::replay_producer_state_from(int64_t from) {
+  from = std::max(from, log_start_offset_);
+  if (segments_.empty() || from >= log_end_offset_.load()) return;
+  for (size_t i = segment_index_for(from); i < segments_.size(); ++i) {
+    const Segment& s = *segments_[i];
+    BatchHeader h;
+    int64_t pos = locate(s, from, nullptr);
+    while (pos < s.size && read_header(s, pos, h)) {
+      if (h.base_offset >= from) producers_.apply(h);
+      pos += h.total_size();
+    }
+  }
+}
+
+void Log::rebuild_producer_state() {
+  const int64_t end = log_end_offset_.load();
+  ProducerStateManager::delete_snapshots_after(dir_, end);
+  std::optional<int64_t> snap = producers_.load_latest_snapshot(dir_, end, log_start_offset_);
+  replay_producer_state_from(snap.value_or(log_start_offset_));
+  producers_.set_map_end_offset(end);
+}
+
+void Log::take_producer_snapshot(bool sync) {
+  if (producers_.empty() && ProducerStateManager::list_snapshots(dir_).empty()) return;
+  producers_.set_map_end_offset(log_end_offset_.load());
+  try {
+    producers_.write_snapshot(dir_, sync);
+  } catch (const std::exception& e) {
+    spdlog::warn("[Log partition={}] Cannot write the producer snapshot: {}", dir_.filename().string(), e.what());
+    return;
+  }
+  int64_t first_base;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    first_base = segments_.empty() ? 0 : segments_.front()->base_offset;
+  }
+  ProducerStateManager::delete_snapshots_before(dir_, first_base);
 }
 
 }  // namespace flotilla::storage

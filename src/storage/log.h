@@ -24,6 +24,7 @@
 #include "common/bytes.h"
 #include "common/uuid.h"
 #include "protocol/record_batch.h"
+#include "storage/producer_state.h"
 
 namespace flotilla::storage {
 
@@ -41,6 +42,28 @@ struct LogConfig {
   // so fdatasync after an append flushes data only, not a file-size change
   // (about 130 instead of 180 us here, and a far shorter tail).
   bool preallocate = false;
+  // cleanup.policy: "delete" (retention deletes old segments), "compact" (the
+  // log cleaner keeps the latest record per key), or both.
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  double min_cleanable_dirty_ratio = 0.5;       // min.cleanable.dirty.ratio / log.cleaner.min.cleanable.ratio
+  int64_t min_compaction_lag_ms = 0;            // min.compaction.lag.ms
+  int64_t max_compaction_lag_ms = INT64_MAX;    // max.compaction.lag.ms
+  int64_t delete_retention_ms = 86400000;       // delete.retention.ms / log.cleaner.delete.retention.ms
+};
+
+struct FileHandle;
+
+// A segment as the log cleaner sees it (a snapshot taken under the log's mutex).
+struct SegmentView {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;
+  int64_t size = 0;
+  int64_t first_timestamp = -1;
+  int64_t max_timestamp = -1;
+  int64_t last_modified_ms = 0;  // the .log file's mtime
+  size_t index_entries = 0;
+  std::shared_ptr<FileHandle> file;
 };
 
 struct AppendInfo {
@@ -48,6 +71,12 @@ struct AppendInfo {
   int64_t last_offset = -1;
   int64_t log_append_time = -1;
   int64_t max_timestamp = -1;
+  // Idempotent producers (Log::append on the leader): a producer-state error
+  // (nothing was written), or a retried batch already in the log (nothing was
+  // written; first/last offset are the original batch's).
+  ErrorCode error = ErrorCode::NONE;
+  std::string error_message;
+  bool duplicate = false;
 };
 
 struct ReadResult {
@@ -118,7 +147,36 @@ class Log {
   const std::filesystem::path& dir() const { return dir_; }
   const Uuid& topic_id() const { return topic_id_; }
   const LogConfig& config() const { return config_; }
-  void set_config(const LogConfig& c) { config_ = c; }
+  void set_config(const LogConfig& c) {
+    std::lock_guard<std::mutex> g(mu_);
+    config_ = c;
+  }
+
+  // Idempotent producers' state (storage/producer_state.h): checked by
+  // append(), updated by every append, written as `<offset>.snapshot` when a
+  // segment rolls and at close, rebuilt on open and on truncation.
+  const ProducerStateManager& producer_state() const { return producers_; }
+
+  // ---- For the log cleaner (storage/log_cleaner.h), from its own thread.
+  LogConfig config_copy() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return config_;
+  }
+  // Every segment, oldest first; the last is the active one.
+  std::vector<SegmentView> segment_views() const;
+  // Bumped whenever segments are deleted or truncated by anything but the cleaner.
+  uint64_t change_epoch() const { return change_epoch_.load(); }
+  // The cleaner never cleans at or past this offset (the high watermark; 0 until set).
+  void set_cleanable_limit(int64_t offset) { cleanable_limit_.store(offset); }
+  int64_t cleanable_limit() const { return cleanable_limit_.load(); }
+  // Replaces the `count` contiguous non-active segments starting at base offset
+  // `first_base` by the cleaned segment file `cleaned` (batches with offsets
+  // in that range, already synced): renames it to `<first_base>.log.swap`,
+  // deletes the old segments' files, renames the swap to `<first_base>.log`
+  // and rebuilds its indexes — under the mutex, so readers see the old list or
+  // the new one. False (and `cleaned` deleted) if the log changed since
+  // `epoch` (truncation, retention, deletion) or is closed.
+  bool replace_segments(int64_t first_base, size_t count, const std::filesystem::path& cleaned, uint64_t epoch);
 
  private:
   Log(std::filesystem::path dir, LogConfig config, Uuid topic_id);
@@ -128,6 +186,12 @@ class Log {
                        const std::vector<size_t>& positions);
   void delete_segment(const std::shared_ptr<Segment>& s);
   size_t segment_index_for(int64_t offset) const;  // index into segments_ of the segment holding offset
+  // Producer state: replays the batch headers in [from, log end) into producers_.
+  void replay_producer_state_from(int64_t from);
+  // Loads the newest snapshot at or below the log end (dropping later ones) and replays the rest.
+  void rebuild_producer_state();
+  // Writes the producer snapshot at the log end (if there is state or were snapshots) and prunes old ones.
+  void take_producer_snapshot(bool sync);
 
   std::filesystem::path dir_;
   LogConfig config_;
@@ -139,6 +203,9 @@ class Log {
   std::atomic<int64_t> flushed_offset_{0};
   int64_t unflushed_messages_ = 0;
   bool closed_ = false;
+  ProducerStateManager producers_;  // idempotent producers (owning thread)
+  std::atomic<uint64_t> change_epoch_{0};
+  std::atomic<int64_t> cleanable_limit_{0};
 };
 
 // partition.metadata: "version: 0\ntopic_id: <base64>\n".
@@ -147,6 +214,11 @@ std::optional<Uuid> read_partition_metadata(const std::filesystem::path& dir);
 
 // `<20-digit zero-padded offset><suffix>`, Kafka's file names.
 std::string offset_file_name(int64_t offset, const std::string& suffix);
+
+// Start-up half of the cleaner's crash safety (Kafka's rules): each
+// `<base>.log.swap` left in dir replaces every segment whose base offset lies
+// in [base, the swap's next offset), then becomes `<base>.log`.
+void complete_swaps(const std::filesystem::path& dir);
 
 // Writes a file atomically: a temporary file, fsync, rename, fsync of the
 // directory. RenameOnly skips both fsyncs: readers still never see a torn

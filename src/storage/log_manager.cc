@@ -69,6 +69,7 @@ Log* LogManager::get_or_create(const std::string& topic, int32_t partition, cons
   Log* raw = log.get();
   logs_[key] = std::move(log);
   home_[key] = best;
+  if (cleaner_) cleaner_->add_log(topic, partition, raw);
   return raw;
 }
 
@@ -76,6 +77,7 @@ void LogManager::remove(const std::string& topic, int32_t partition) {
   auto key = std::make_pair(topic, partition);
   auto it = logs_.find(key);
   if (it == logs_.end()) return;
+  if (cleaner_) cleaner_->remove_log(it->second.get());
   it->second->remove();
   logs_.erase(it);
   home_.erase(key);
@@ -100,7 +102,18 @@ void LogManager::checkpoint_recovery_points() {
   }
 }
 
+void LogManager::start_cleaner(const CleanerConfig& config) {
+  if (cleaner_ || !config.enable) return;
+  cleaner_ = std::make_unique<LogCleaner>(config);
+  for (const auto& [k, l] : logs_) cleaner_->add_log(k.first, k.second, l.get());
+  cleaner_->start();
+}
+
 void LogManager::close_all() {
+  if (cleaner_) {
+    cleaner_->stop();
+    for (const auto& [k, l] : logs_) cleaner_->remove_log(l.get());
+  }
   for (auto& [k, log] : logs_) log->close();
   checkpoint_recovery_points();
   logs_.clear();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "storage/log.h"
+#include "storage/log_cleaner.h"
 
 namespace flotilla::storage {
 
@@ -29,6 +30,9 @@ class LogManager {
   std::vector<std::pair<std::pair<std::string, int32_t>, Log*>> all() const;
 
   void checkpoint_recovery_points();
+  // Starts the log cleaner (compaction) over every log, present and future.
+  void start_cleaner(const CleanerConfig& config);
+  LogCleaner* cleaner() const { return cleaner_.get(); }
   void close_all();
 
   static std::string dir_name(const std::string& topic, int32_t partition) { return topic + "-" + std::to_string(partition); }
@@ -38,6 +42,7 @@ class LogManager {
   LogConfig default_config_;
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Log>> logs_;
   std::map<std::pair<std::string, int32_t>, std::string> home_;  // which log dir holds it
+  std::unique_ptr<LogCleaner> cleaner_;
 };
 
 }  // namespace flotilla::storage

@@ -103,12 +103,48 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
                "line.separator, null.literal ...");
   add_repeated(consumer_, "--consumer-property", consumer.consumer_properties, "Consumer property name=value");
   add_optional(consumer_, "--consumer.config", consumer.consumer_config, "Consumer properties file");
-  add_optional(consumer_, "--group", consumer.group, "Accepted; this consumer does not join groups");
+  add_optional(consumer_, "--group", consumer.group, "The consumer group to join (range assignor; offsets committed)");
   consumer_->add_flag("--skip-message-on-error", consumer.skip_message_on_error, "Skip batches that cannot be decoded");
   add_ignored(consumer_, "--formatter");
   add_ignored(consumer_, "--isolation-level");
   add_ignored(consumer_, "--key-deserializer");
   add_ignored(consumer_, "--value-deserializer");
+
+  // ---- consumer-groups (options checked by the tool, with Kafka's messages)
+  consumer_groups_ = app_.add_subcommand("consumer-groups",
+                                         "List, describe, delete consumer groups and reset their offsets (kafka-consumer-groups.sh)");
+  {
+    auto* a = consumer_groups_;
+    auto& c = consumer_groups;
+    a->add_option("--bootstrap-server", c.bootstrap_server, "host:port of a broker. REQUIRED.");
+    add_optional(a, "--command-config", c.command_config, "Admin client properties file");
+    a->add_flag("--list", c.list, "List all consumer groups");
+    a->add_flag("--describe", c.describe, "Describe consumer groups: offsets and lag (default), --members or --state");
+    a->add_flag("--delete", c.delete_, "Delete consumer groups (they must have no active members)");
+    a->add_flag("--reset-offsets", c.reset_offsets, "Reset the committed offsets of inactive groups (--dry-run by default, --execute)");
+    a->add_flag("--delete-offsets", c.delete_offsets, "Delete the committed offsets of a group for --topic");
+    add_repeated(a, "--group", c.groups, "The consumer group");
+    a->add_flag("--all-groups", c.all_groups, "Every consumer group");
+    add_repeated(a, "--topic", c.topics, "The topic, optionally with partitions: topic:0,1,2");
+    a->add_flag("--all-topics", c.all_topics, "With --reset-offsets: every topic the group has offsets for");
+    a->add_flag("--members", c.members, "With --describe: the members");
+    a->add_flag("--offsets", c.offsets, "With --describe: the offsets (the default)");
+    a->add_flag("--verbose", c.verbose, "Accepted; the default columns are printed");
+    cg_state_opt_ = a->add_option("--state", cg_state_, "With --describe: the group state; with --list: the STATE column (optionally filtered: s1,s2)")
+                        ->expected(0, 1);
+    a->add_flag("--dry-run", c.dry_run, "Show the result of --reset-offsets without changing the offsets");
+    a->add_flag("--execute", c.execute, "Execute --reset-offsets");
+    a->add_flag("--export", c.export_, "Print the --reset-offsets plan as CSV");
+    a->add_flag("--to-earliest", c.to_earliest, "Reset to the earliest offsets");
+    a->add_flag("--to-latest", c.to_latest, "Reset to the latest offsets");
+    a->add_flag("--to-current", c.to_current, "Reset to the current offsets");
+    add_optional(a, "--to-offset", c.to_offset, "Reset to this offset");
+    add_optional(a, "--shift-by", c.shift_by, "Shift the current offsets by n (may be negative)");
+    add_optional(a, "--to-datetime", c.to_datetime, "Reset to the offsets at a time: YYYY-MM-DDTHH:mm:SS.sss[Z|+hh:mm]");
+    add_optional(a, "--by-duration", c.by_duration, "Reset to the offsets this long ago: PnDTnHnMnS");
+    add_optional(a, "--from-file", c.from_file, "Reset to the offsets of a CSV file (topic,partition,offset)");
+    a->add_option("--timeout", c.timeout_ms, "Timeout in ms for the admin requests (default 5000)");
+  }
 
   // ---- perf
   perf_ = app_.add_subcommand("perf", "Throughput tests (kafka-producer-perf-test, kafka-consumer-perf-test)");
@@ -267,6 +303,10 @@ std::optional<int> Cli::parse(int argc, const char* const* argv) {
     int rc = app_.exit(e);  // prints the help or the error
     return rc == 0 ? 0 : 1;
   }
+  if (cg_state_opt_->count() > 0) {
+    consumer_groups.state = true;
+    if (!cg_state_.empty()) consumer_groups.state_value = cg_state_;
+  }
   if (compression_opt_->count() > 0) producer.compression_codec = compression_codec_.empty() ? "gzip" : compression_codec_;
   if (configs_->parsed()) {
     // Kafka's error line quotes the command's own arguments.
@@ -296,6 +336,7 @@ std::string Cli::selected() const {
   if (topics_->parsed()) return "topics";
   if (producer_->parsed()) return "console-producer";
   if (consumer_->parsed()) return "console-consumer";
+  if (consumer_groups_->parsed()) return "consumer-groups";
   if (perf_produce_->parsed()) return "perf produce";
   if (perf_consume_->parsed()) return "perf consume";
   if (server_->parsed()) return "server";
@@ -317,6 +358,7 @@ int Cli::run() {
   if (s == "topics") return run_topics(topics, std::cout, std::cerr);
   if (s == "console-producer") return run_console_producer(producer);
   if (s == "console-consumer") return run_console_consumer(consumer);
+  if (s == "consumer-groups") return run_consumer_groups(consumer_groups, std::cout, std::cerr);
   if (s == "perf produce") return run_perf_produce(perf_produce);
   if (s == "perf consume") return run_perf_consume(perf_consume);
   if (s == "metadata-quorum describe") return run_metadata_quorum(quorum, std::cout, std::cerr);

@@ -32,6 +32,7 @@ class Cli {
   TopicsOptions topics;
   ConsoleProducerOptions producer;
   ConsoleConsumerOptions consumer;
+  ConsumerGroupsOptions consumer_groups;
   PerfProduceOptions perf_produce;
   PerfConsumeOptions perf_consume;
   MetadataQuorumOptions quorum;
@@ -49,6 +50,9 @@ class Cli {
   CLI::App* topics_ = nullptr;
   CLI::App* producer_ = nullptr;
   CLI::App* consumer_ = nullptr;
+  CLI::App* consumer_groups_ = nullptr;
+  std::string cg_state_;
+  CLI::Option* cg_state_opt_ = nullptr;
   CLI::App* perf_ = nullptr;
   CLI::App* perf_produce_ = nullptr;
   CLI::App* perf_consume_ = nullptr;

@@ -75,10 +75,30 @@ struct ConsoleConsumerOptions {
   std::vector<std::string> properties;           // formatter
   std::vector<std::string> consumer_properties;  // --consumer-property
   std::optional<std::string> consumer_config;
-  std::optional<std::string> group;  // accepted; no group management
+  std::optional<std::string> group;  // join this consumer group (else group.id from the properties)
   bool skip_message_on_error = false;
 };
 int run_console_consumer(const ConsoleConsumerOptions& o);
+
+// `flotilla consumer-groups` (kafka-consumer-groups.sh)
+struct ConsumerGroupsOptions {
+  std::string bootstrap_server;
+  std::optional<std::string> command_config;
+  bool list = false, describe = false, delete_ = false, reset_offsets = false, delete_offsets = false;
+  std::vector<std::string> groups;  // --group (repeatable)
+  bool all_groups = false;
+  std::vector<std::string> topics;  // --topic T or T:P,P (repeatable)
+  bool all_topics = false;
+  bool members = false, offsets = false, verbose = false;
+  bool state = false;                      // --state given
+  std::optional<std::string> state_value;  // its value (--list only)
+  bool dry_run = false, execute = false, export_ = false;
+  bool to_earliest = false, to_latest = false, to_current = false;
+  std::optional<int64_t> to_offset, shift_by;
+  std::optional<std::string> to_datetime, by_duration, from_file;
+  int64_t timeout_ms = 5000;
+};
+int run_consumer_groups(const ConsumerGroupsOptions& o, std::ostream& out, std::ostream& err);
 
 // `flotilla perf produce` (kafka-producer-perf-test)
 struct PerfProduceOptions {

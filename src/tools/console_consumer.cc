@@ -3,6 +3,13 @@
 // decodes records of every codec and prints them with DefaultMessageFormatter's
 // layout. Stops after --max-messages, after --timeout-ms without a record, or
 // on SIGINT/SIGTERM, then reports "Processed a total of N messages" on stderr.
+// With --group (or group.id in the consumer properties) and no --partition it
+// is a member of that consumer group (tools/group_client.h): it joins with the
+// range assignor, consumes only its assignment from the committed offsets
+// (else auto.offset.reset / --from-beginning), heartbeats every
+// heartbeat.interval.ms (3 s), rejoins on a rebalance, commits its positions
+// every auto.commit.interval.ms (5 s, if enable.auto.commit) and at exit, and
+// leaves the group at exit.
 #include <poll.h>
 
 #include <atomic>
@@ -17,6 +24,7 @@
 #include "server/config.h"
 #include "tools/commands.h"
 #include "tools/console.h"
+#include "tools/group_client.h"
 #include "tools/kafka_client.h"
 
 namespace flotilla::tools {
@@ -61,12 +69,22 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
   FormatterOptions fo;
   std::map<std::string, std::string> cprops;
   std::string bootstrap = o.bootstrap_server;
+  std::optional<std::string> group_id;
   try {
     fo = formatter_options(parse_key_values(o.properties));
     if (o.consumer_config) cprops = server::load_properties_file(*o.consumer_config);
     for (const auto& [k, v] : parse_key_values(o.consumer_properties)) cprops[k] = v;
     if (bootstrap.empty() && cprops.count("bootstrap.servers")) bootstrap = cprops["bootstrap.servers"];
     if (bootstrap.empty()) throw std::invalid_argument("Missing required argument \"[bootstrap-server]\"");
+    if (o.group) {
+      if (auto it = cprops.find("group.id"); it != cprops.end() && it->second != *o.group)
+        throw std::invalid_argument(
+            "The group ids provided in different places (directly using '--group', via '--consumer-property', or via '--consumer.config') "
+            "do not match. Detected group ids: '" + *o.group + "', '" + it->second + "'");
+      group_id = *o.group;
+    } else if (auto it = cprops.find("group.id"); it != cprops.end() && !it->second.empty()) {
+      group_id = it->second;
+    }
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";
     return 1;
@@ -110,14 +128,29 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
       return 0;
     }
     std::vector<int32_t> parts;
-    if (o.partition) {
-      if (!info.partition(*o.partition)) throw KafkaError(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Partition " + std::to_string(*o.partition) + " of topic " + o.topic + " does not exist");
-      parts.push_back(*o.partition);
-    } else {
-      for (const auto& p : info.partitions) parts.push_back(p.partition);
-    }
     std::map<int32_t, PartitionState> state;
-    {
+    // Group membership (nullptr: no group, every partition or --partition).
+    std::unique_ptr<GroupClient> gc;
+    GroupClient::MemberConfig mcfg;
+    bool need_join = false;
+    int64_t hb_interval = cprop_int("heartbeat.interval.ms", 3000);
+    bool auto_commit = property_true(cprops, "enable.auto.commit", true);
+    int64_t commit_interval = cprop_int("auto.commit.interval.ms", 5000);
+    int64_t last_hb = 0, last_commit = monotonic_ms();
+    if (group_id && !o.partition) {
+      gc = std::make_unique<GroupClient>(client, *group_id, static_cast<int>(cprop_int("default.api.timeout.ms", 60000)));
+      mcfg.topics = {o.topic};
+      mcfg.session_timeout_ms = static_cast<int32_t>(cprop_int("session.timeout.ms", 45000));
+      mcfg.rebalance_timeout_ms = static_cast<int32_t>(cprop_int("max.poll.interval.ms", 300000));
+      if (auto it = cprops.find("group.instance.id"); it != cprops.end() && !it->second.empty()) mcfg.group_instance_id = it->second;
+      need_join = true;
+    } else {
+      if (o.partition) {
+        if (!info.partition(*o.partition)) throw KafkaError(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "Partition " + std::to_string(*o.partition) + " of topic " + o.topic + " does not exist");
+        parts.push_back(*o.partition);
+      } else {
+        for (const auto& p : info.partitions) parts.push_back(p.partition);
+      }
       int64_t ts = start_at.value_or(reset);
       if (ts >= 0) {
         for (int32_t p : parts) state[p].offset = ts;
@@ -126,12 +159,90 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
         for (int32_t p : parts) state[p].offset = offs[p];
       }
     }
+    // Commits the positions of the assigned partitions (as the generation's member).
+    auto commit = [&]() {
+      if (!gc || gc->generation() < 0 || state.empty()) return;
+      std::map<TopicPartition, int64_t> offs;
+      for (const auto& [p, st] : state) offs[{o.topic, p}] = st.offset;
+      auto errors = gc->commit_offsets(offs, gc->generation(), gc->member_id());
+      for (const auto& [tp, e] : errors) {
+        if (e == 0) continue;
+        if (e == code(ErrorCode::REBALANCE_IN_PROGRESS) || e == code(ErrorCode::ILLEGAL_GENERATION) ||
+            e == code(ErrorCode::UNKNOWN_MEMBER_ID) || e == code(ErrorCode::FENCED_INSTANCE_ID)) {
+          std::cerr << "WARN Offset commit failed: " << error_text(e) << "\n";
+          need_join = true;
+          return;
+        }
+        throw KafkaError(static_cast<ErrorCode>(e), "Offset commit failed: " + error_text(e));
+      }
+      last_commit = monotonic_ms();
+    };
+    // (Re)joins and starts each newly assigned partition at its committed offset.
+    auto join = [&](int64_t deadline) {
+      Assignment a = gc->join(mcfg, deadline);
+      parts = a[o.topic];
+      state.clear();
+      std::vector<TopicPartition> tps;
+      for (int32_t p : parts) tps.emplace_back(o.topic, p);
+      auto committed = tps.empty() ? std::map<TopicPartition, int64_t>{} : gc->fetch_offsets(tps);
+      std::vector<int32_t> unknown;
+      for (int32_t p : parts) {
+        auto it = committed.find({o.topic, p});
+        if (it != committed.end()) state[p].offset = it->second;
+        else unknown.push_back(p);
+      }
+      if (!unknown.empty()) {
+        info = client.wait_for_topic(o.topic, 30000);
+        auto offs = client.list_offsets(o.topic, unknown, reset);
+        for (int32_t p : unknown) state[p].offset = offs[p];
+      }
+      last_hb = monotonic_ms();
+    };
     int64_t max_messages = o.max_messages.value_or(-1);
     int64_t last_data = monotonic_ms();
     std::string out;
     bool done = max_messages == 0;
     while (!done && !g_stop.load()) {
       if (o.timeout_ms && monotonic_ms() - last_data >= *o.timeout_ms) break;
+      if (gc) {
+        if (need_join) {
+          int64_t deadline = o.timeout_ms ? last_data + *o.timeout_ms : monotonic_ms() + mcfg.rebalance_timeout_ms;
+          try {
+            join(deadline);
+          } catch (const KafkaError& e) {
+            if (e.code() == ErrorCode::REQUEST_TIMED_OUT && o.timeout_ms) break;
+            throw;
+          }
+          need_join = false;
+          continue;
+        }
+        int64_t now = monotonic_ms();
+        if (now - last_hb >= hb_interval) {
+          last_hb = now;
+          int16_t e = gc->heartbeat();
+          if (e == code(ErrorCode::REBALANCE_IN_PROGRESS)) {
+            if (auto_commit) commit();
+            need_join = true;
+          } else if (e == code(ErrorCode::ILLEGAL_GENERATION)) {
+            gc->reset_generation(false);
+            need_join = true;
+          } else if (e == code(ErrorCode::UNKNOWN_MEMBER_ID) || e == code(ErrorCode::FENCED_INSTANCE_ID)) {
+            gc->reset_generation(true);
+            need_join = true;
+          } else if (e != 0 && !is_coordinator_error(e)) {
+            throw KafkaError(static_cast<ErrorCode>(e), "Heartbeat failed: " + error_text(e));
+          }
+          if (need_join) continue;
+        }
+        if (auto_commit && now - last_commit >= commit_interval) {
+          commit();
+          if (need_join) continue;
+        }
+        if (parts.empty()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          continue;
+        }
+      }
       // One fetch per leader, all sent before any response is read.
       std::map<int32_t, std::vector<FetchTarget>> by_leader;
       for (int32_t p : parts) {
@@ -242,6 +353,16 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
     }
     if (o.timeout_ms && !done && !g_stop.load() && monotonic_ms() - last_data >= *o.timeout_ms)
       std::cerr << "ERROR Error processing message, terminating consumer process:  (org.apache.kafka.common.errors.TimeoutException)\n";
+    if (gc) {
+      // At close: commit the positions (auto commit) and leave the group.
+      std::fflush(stdout);
+      try {
+        if (auto_commit && !need_join) commit();
+      } catch (const std::exception& e) {
+        std::cerr << "WARN Offset commit at close failed: " << e.what() << "\n";
+      }
+      gc->leave();
+    }
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::cerr << "ERROR Error processing message, terminating consumer process: " << e.what() << "\n";

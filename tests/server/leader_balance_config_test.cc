@@ -2,22 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "server/config.h"
+#include "test_props.h"
 
 using namespace flotilla::server;
 
-namespace {
-std::map<std::string, std::string> props(std::map<std::string, std::string> extra = {}) {
-  auto p = parse_properties(R"(
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:9093
-listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
-controller.listener.names=CONTROLLER
-)");
-  for (auto& [k, v] : extra) p[k] = v;
-  return p;
-}
-}  // namespace
+using flotilla::server::testing::props;
 
 TEST(LeaderBalanceConfig, DefaultsAndParsing) {
   std::vector<std::string> unknown;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "protocol/record_batch.h"
+#include "temp_dir.h"
 #include "storage/checkpoints.h"
 #include "storage/log.h"
 #include "storage/log_manager.h"
@@ -17,16 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("flotilla-storage-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : flotilla::storage::testing::TempDir {
+  TempDir() : flotilla::storage::testing::TempDir("flotilla-storage") {}
 };
+
 
 std::vector<uint8_t> batch(int records, int64_t ts = 1000, size_t value_size = 10) {
   records::BatchBuilder b;

@@ -1,0 +1,112 @@
+// The classic group coordinator's state in __consumer_offsets: the record
+// formats (Kafka's: key = int16 version + struct, value = int16 version +
+// struct, a null value is a tombstone), the state a partition loads to (last
+// record per key wins), and the GroupStore that appends records to the
+// partition as its leader and loads a partition when this broker becomes its
+// leader.
+//
+//   OffsetCommitKey    key version 1: group, topic, partition
+//   OffsetCommitValue  version 3 (1 when an expire timestamp is given)
+//   GroupMetadataKey   key version 2: group
+//   GroupMetadataValue version 3
+//
+// Threading: ReplicaGroupStore runs on the broker's io_context thread; a load
+// reads the log in slices, posting itself back between them.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "protocol/messages.h"
+
+namespace flotilla::broker {
+
+class ReplicaManager;
+
+inline constexpr const char* kGroupMetadataTopic = "__consumer_offsets";
+
+struct OffsetValue {
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+  std::string metadata;
+  int64_t commit_timestamp = -1;
+  int64_t expire_timestamp = -1;  // -1: none (written as version 3, else version 1)
+  bool operator==(const OffsetValue&) const = default;
+};
+
+using TopicPartitionKey = std::pair<std::string, int32_t>;
+
+// One record of __consumer_offsets, decoded.
+struct GroupLogRecord {
+  enum Kind { kOffset, kGroup, kUnknown } kind = kUnknown;
+  std::string group;
+  std::string topic;  // kOffset
+  int32_t partition = -1;
+  std::optional<OffsetValue> offset;                   // kOffset; nullopt: tombstone
+  std::optional<msg::GroupMetadataValue> group_value;  // kGroup; nullopt: tombstone
+};
+
+std::vector<uint8_t> encode_offset_key(const std::string& group, const std::string& topic, int32_t partition);
+std::vector<uint8_t> encode_offset_value(const OffsetValue& v);
+std::vector<uint8_t> encode_group_key(const std::string& group);
+std::vector<uint8_t> encode_group_value(const msg::GroupMetadataValue& v, int16_t version = 3);
+// Throws DecodeError on a malformed record; an unknown key version gives kUnknown.
+GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::optional<std::vector<uint8_t>>& value);
+
+// The state of one __consumer_offsets partition after loading it.
+struct LoadedPartition {
+  std::map<std::string, msg::GroupMetadataValue> groups;
+  std::map<std::string, std::map<TopicPartitionKey, OffsetValue>> offsets;
+  void apply(const GroupLogRecord& r);
+};
+
+// Kafka's group partition: Utils.abs(groupId.hashCode()) % partitions, with
+// Java's String.hashCode over UTF-16 code units and abs(INT_MIN) = 0.
+int32_t java_string_hash(const std::string& utf8);
+int32_t group_partition(const std::string& group_id, int32_t partitions);
+
+struct GroupRecord {
+  std::vector<uint8_t> key;
+  std::optional<std::vector<uint8_t>> value;
+};
+
+// Where the coordinator's state lives.
+class GroupStore {
+ public:
+  virtual ~GroupStore() = default;
+  // Appends the records to the partition (as its leader at `leader_epoch`);
+  // `done` runs once they are committed (high watermark) or failed, with
+  // Kafka's append error (NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, ...).
+  virtual void append(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records, std::function<void(ErrorCode)> done) = 0;
+  // Reads the partition from its log start to its end; `done` gets the state
+  // (or nullopt if the partition stopped being led at that epoch meanwhile).
+  // Never calls `done` inside the call.
+  virtual void load(int32_t partition, int32_t leader_epoch, std::function<void(std::optional<LoadedPartition>)> done) = 0;
+};
+
+// The GroupStore on the replica manager's __consumer_offsets partitions.
+class ReplicaGroupStore : public GroupStore {
+ public:
+  ReplicaGroupStore(asio::io_context& io, ReplicaManager& replicas, int64_t commit_timeout_ms)
+      : io_(io), replicas_(replicas), commit_timeout_ms_(commit_timeout_ms) {}
+  ~ReplicaGroupStore() override { *alive_ = false; }
+  void append(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records, std::function<void(ErrorCode)> done) override;
+  void load(int32_t partition, int32_t leader_epoch, std::function<void(std::optional<LoadedPartition>)> done) override;
+
+ private:
+  struct Loading;
+  void load_slice(std::shared_ptr<Loading> l);
+  asio::io_context& io_;
+  ReplicaManager& replicas_;
+  int64_t commit_timeout_ms_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace flotilla::broker

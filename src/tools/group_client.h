@@ -1,0 +1,154 @@
+// A small consumer-group client for the tools, over tools/kafka_client.h:
+// FindCoordinator and a connection to the group's coordinator, the admin
+// calls kafka-consumer-groups.sh needs (DescribeGroups, ListGroups,
+// OffsetFetch, OffsetCommit, DeleteGroups, OffsetDelete) and the classic
+// consumer membership protocol (JoinGroup/SyncGroup/Heartbeat/LeaveGroup with
+// protocol type "consumer" and the range assignor) for `console-consumer --group`.
+// ConsumerProtocol subscription/assignment bytes are an int16 version then the
+// generated struct at that version, as Kafka's ConsumerProtocol writes them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tools/kafka_client.h"
+
+namespace flotilla::tools {
+
+template <> struct ResponseOf<msg::FindCoordinatorRequest> { using type = msg::FindCoordinatorResponse; };
+template <> struct ResponseOf<msg::JoinGroupRequest> { using type = msg::JoinGroupResponse; };
+template <> struct ResponseOf<msg::SyncGroupRequest> { using type = msg::SyncGroupResponse; };
+template <> struct ResponseOf<msg::HeartbeatRequest> { using type = msg::HeartbeatResponse; };
+template <> struct ResponseOf<msg::LeaveGroupRequest> { using type = msg::LeaveGroupResponse; };
+template <> struct ResponseOf<msg::OffsetCommitRequest> { using type = msg::OffsetCommitResponse; };
+template <> struct ResponseOf<msg::OffsetFetchRequest> { using type = msg::OffsetFetchResponse; };
+template <> struct ResponseOf<msg::ListGroupsRequest> { using type = msg::ListGroupsResponse; };
+template <> struct ResponseOf<msg::DescribeGroupsRequest> { using type = msg::DescribeGroupsResponse; };
+template <> struct ResponseOf<msg::DeleteGroupsRequest> { using type = msg::DeleteGroupsResponse; };
+template <> struct ResponseOf<msg::OffsetDeleteRequest> { using type = msg::OffsetDeleteResponse; };
+
+// The highest version of each group API this client speaks.
+int16_t group_client_max_version(int16_t api_key);
+// min(broker max, client max) for a group API; throws KafkaError(UNSUPPORTED_VERSION).
+int16_t group_api_version(const Connection& c, int16_t api_key);
+
+using TopicPartition = std::pair<std::string, int32_t>;
+// topic -> sorted partitions
+using Assignment = std::map<std::string, std::vector<int32_t>>;
+
+// ConsumerProtocol encodings (version prefix + struct).
+std::vector<uint8_t> encode_subscription(const std::vector<std::string>& topics, const Assignment& owned = {}, int16_t version = 1);
+msg::ConsumerProtocolSubscription decode_subscription(std::span<const uint8_t> bytes);
+std::vector<uint8_t> encode_assignment(const Assignment& a, int16_t version = 1);
+// Empty bytes decode to an empty assignment; throws std::runtime_error on garbage.
+Assignment decode_assignment(std::span<const uint8_t> bytes);
+
+// Kafka's RangeAssignor: for each topic, the members subscribed to it sorted by
+// member id, each getting a contiguous range (the first n % m members one more).
+// subscriptions: member id -> topics; partitions: topic -> partition count
+// (topics missing there are skipped). Every member appears in the result.
+std::map<std::string, Assignment> range_assign(const std::map<std::string, std::vector<std::string>>& subscriptions,
+                                               const std::map<std::string, int32_t>& partitions);
+
+// Coordinator-level errors a client rediscovers the coordinator for and retries.
+bool is_coordinator_error(int16_t code);
+
+class GroupClient {
+ public:
+  // timeout_ms bounds the retries of coordinator errors (and each request).
+  GroupClient(KafkaClient& client, std::string group_id, int timeout_ms = 30000);
+  ~GroupClient();
+
+  const std::string& group_id() const { return group_id_; }
+  KafkaClient& client() { return client_; }
+
+  // FindCoordinator (retried while the coordinator is unavailable) and a
+  // connection to it; cached until coordinator_dead().
+  Connection& coordinator();
+  const BrokerInfo& coordinator_info();
+  void coordinator_dead();
+  // Per-request socket timeout on the coordinator connection.
+  void set_request_timeout_ms(int ms);
+
+  // Sends req to the coordinator, reconnecting once after a network error.
+  template <class Req>
+  typename ResponseOf<Req>::type call(Req req);
+
+  // --- admin ---
+  // DescribeGroups for this group (retries coordinator errors).
+  msg::DescribeGroupsResponse::DescribedGroup describe();
+  // OffsetFetch: committed offsets (>= 0 only); nullopt = every committed partition.
+  // Throws KafkaError on a group-level error.
+  std::map<TopicPartition, int64_t> fetch_offsets(const std::optional<std::vector<TopicPartition>>& partitions = std::nullopt);
+  // OffsetCommit; returns the per-partition error codes (retries coordinator errors).
+  std::map<TopicPartition, int16_t> commit_offsets(const std::map<TopicPartition, int64_t>& offsets, int32_t generation = -1,
+                                                   const std::string& member_id = "");
+  // DeleteGroups for this group: the error code.
+  int16_t delete_group();
+  // OffsetDelete: {top-level error, per-partition errors}.
+  std::pair<int16_t, std::map<TopicPartition, int16_t>> delete_offsets(const std::vector<TopicPartition>& partitions);
+
+  // --- membership (classic consumer protocol) ---
+  struct MemberConfig {
+    std::vector<std::string> topics;
+    int32_t session_timeout_ms = 45000;
+    int32_t rebalance_timeout_ms = 300000;
+    std::optional<std::string> group_instance_id;
+    std::string assignor = "range";
+  };
+  // JoinGroup (+ the MEMBER_ID_REQUIRED round trip) and SyncGroup, the leader
+  // computing the range assignment from current metadata; loops until the
+  // group is stable or the deadline passes. Returns this member's assignment.
+  Assignment join(const MemberConfig& cfg, int64_t deadline_ms);
+  // Heartbeat: the error code (0, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, ...).
+  int16_t heartbeat();
+  // LeaveGroup (best effort); forgets the member id.
+  void leave(const std::string& reason = "the consumer is being closed");
+  const std::string& member_id() const { return member_id_; }
+  int32_t generation() const { return generation_; }
+  // Forget the generation (and member id after UNKNOWN_MEMBER_ID), as a
+  // consumer does before rejoining.
+  void reset_generation(bool forget_member_id);
+
+ private:
+  // Sleeps a little and forgets the coordinator when `code` is a coordinator error
+  // and the deadline allows another try; returns whether to retry.
+  bool retry_after(int16_t code, int64_t deadline_ms);
+
+  KafkaClient& client_;
+  std::string group_id_;
+  int timeout_ms_;
+  int request_timeout_ms_;
+  std::unique_ptr<Connection> coord_;
+  BrokerInfo coord_info_;
+  std::string member_id_;
+  int32_t generation_ = -1;
+  std::optional<std::string> group_instance_id_;
+  std::string protocol_name_;
+};
+
+template <class Req>
+typename ResponseOf<Req>::type GroupClient::call(Req req) {
+  for (int attempt = 0;; ++attempt) {
+    Connection& c = coordinator();
+    try {
+      int16_t v = group_api_version(c, Req::kApiKey);
+      return c.call(req, v).first;
+    } catch (const NetworkError&) {
+      coordinator_dead();
+      if (attempt >= 1) throw;
+    }
+  }
+}
+
+// Formatting as Kafka's tools print with "%-Ns": each value left-aligned and
+// padded to its width (width 0: no padding), separated by one space.
+std::string kafka_columns(const std::vector<std::pair<std::string, size_t>>& cols);
+
+}  // namespace flotilla::tools
