@@ -141,7 +141,11 @@ void RequestHandler::handle_join_group(std::shared_ptr<net::Request> req, net::R
     }
     send(*req, respond, resp);
   };
-  if (!groups_) return answer(JoinResult{ErrorCode::NOT_COORDINATOR});
+  if (!groups_) {
+    JoinResult r;
+    r.error = ErrorCode::NOT_COORDINATOR;
+    return answer(r);
+  }
   JoinParams p;
   p.group_id = request.group_id;
   p.member_id = request.member_id;
@@ -168,7 +172,11 @@ void RequestHandler::handle_sync_group(std::shared_ptr<net::Request> req, net::R
     resp.assignment = std::move(r.assignment);
     send(*req, respond, resp);
   };
-  if (!groups_) return answer(SyncResult{ErrorCode::NOT_COORDINATOR});
+  if (!groups_) {
+    SyncResult r;
+    r.error = ErrorCode::NOT_COORDINATOR;
+    return answer(r);
+  }
   SyncParams p;
   p.group_id = request.group_id;
   p.generation_id = request.generation_id;

@@ -60,6 +60,7 @@ struct GroupCoordinator::Group {
   int64_t initial_remaining = 0;
   bool new_member_added = false;
   int64_t sync_deadline = -1;
+  int64_t state_timestamp = -1;  // wall_ms() when the group entered its state (Kafka's currentStateTimestamp); -1: unknown
 
   int32_t rebalance_timeout() const {
     int32_t t = 0;
@@ -130,7 +131,9 @@ SyncResult sync_error(ErrorCode e) {
 
 GroupCoordinator::GroupCoordinator(GroupCoordinatorConfig config, GroupStore& store, std::function<int64_t()> now_ms,
                                    std::function<int64_t()> wall_ms)
-    : config_(config), store_(store), now_ms_(std::move(now_ms)), wall_ms_(std::move(wall_ms)) {}
+    : config_(config), store_(store), now_ms_(std::move(now_ms)), wall_ms_(std::move(wall_ms)) {
+  next_cleanup_ms_ = now_ms_() + config_.offsets_retention_check_interval_ms;
+}
 
 GroupCoordinator::~GroupCoordinator() { *alive_ = false; }
 
@@ -152,6 +155,7 @@ GroupCoordinator::Group& GroupCoordinator::get_or_create_group(const std::string
     slot = std::make_unique<Group>();
     slot->id = id;
     slot->partition = partition_for(id);
+    slot->state_timestamp = wall_ms_();
   }
   return *slot;
 }
@@ -171,6 +175,7 @@ void GroupCoordinator::transition(Group& g, GroupState s) {
   if (g.state != s)
     spdlog::debug("[GroupCoordinator] Group {} transitions from {} to {} (generation {})", g.id, group_state_name(g.state), group_state_name(s),
                   g.generation);
+  if (g.state != s) g.state_timestamp = wall_ms_();
   g.state = s;
 }
 
@@ -233,6 +238,7 @@ void GroupCoordinator::load_partition_state(int32_t partition, int32_t epoch, Lo
       g.members[m.id] = std::move(m);
     }
     g.state = g.members.empty() ? GroupState::Empty : GroupState::Stable;
+    g.state_timestamp = v.current_state_timestamp >= 0 ? v.current_state_timestamp : -1;
   }
   partitions_[partition].loaded = true;
   spdlog::info("[GroupCoordinator] Loaded partition {} (epoch {}): {} groups", partition, epoch, state.groups.size());
@@ -745,6 +751,122 @@ void GroupCoordinator::tick() {
       }
     }
   }
+  if (now >= next_cleanup_ms_) {
+    next_cleanup_ms_ = now + config_.offsets_retention_check_interval_ms;
+    cleanup_group_metadata();
+  }
+}
+
+// ---------------------------------------------------------------- offset expiry
+
+namespace {
+
+// The topics a Stable "consumer" group's members subscribe to (Kafka's
+// GroupMetadata.computeSubscribedTopics); nullopt if some subscription does
+// not parse.
+std::optional<std::set<std::string>> consumer_subscribed_topics(const std::vector<const std::vector<uint8_t>*>& subscriptions) {
+  std::set<std::string> topics;
+  for (const auto* md : subscriptions) {
+    if (!md || md->size() < 2) return std::nullopt;
+    try {
+      ByteReader r(*md);
+      int16_t v = r.get_i16();
+      if (v < 0) return std::nullopt;
+      msg::ConsumerProtocolSubscription s;
+      s.decode(r, std::min<int16_t>(v, msg::ConsumerProtocolSubscription::kMaxVersion));
+      for (const auto& t : s.topics) topics.insert(t);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  return topics;
+}
+
+}  // namespace
+
+// Kafka's GroupMetadata.removeExpiredOffsets (the selection part).
+std::vector<TopicPartitionKey> GroupCoordinator::expired_offsets(const Group& g, int64_t now) const {
+  std::vector<TopicPartitionKey> out;
+  auto oit = offsets_.find(g.id);
+  if (oit == offsets_.end()) return out;
+  bool from_state_timestamp = false;
+  std::set<std::string> subscribed;
+  if (!g.protocol_type.empty() && g.state == GroupState::Empty) {
+    // No member: retention counts from when the group became Empty (KIP-211),
+    // or from the commit if that time is unknown (old group metadata).
+    from_state_timestamp = g.state_timestamp >= 0;
+  } else if (g.protocol_type == "consumer" && g.state == GroupState::Stable && !g.members.empty() && g.protocol) {
+    // Members exist: only offsets of topics no longer subscribed expire.
+    std::vector<const std::vector<uint8_t>*> subs;
+    for (const auto& [id, m] : g.members) subs.push_back(m.metadata(*g.protocol));
+    auto topics = consumer_subscribed_topics(subs);
+    if (!topics) return out;
+    subscribed = std::move(*topics);
+  } else if (!g.protocol_type.empty()) {
+    return out;  // rebalancing, or a non-consumer protocol with members
+  }
+  // else: a simple consumer's group (no protocol type): from the commit.
+  auto pit = pending_commits_.find(g.id);
+  for (const auto& [k, v] : oit->second) {
+    if (subscribed.count(k.first)) continue;
+    if (pit != pending_commits_.end() && pit->second.count(k)) continue;
+    bool expired;
+    if (v.expire_timestamp >= 0) {
+      expired = now >= v.expire_timestamp;  // an explicit expire timestamp (OffsetCommit v1-v4): the old semantics
+    } else {
+      const int64_t base = from_state_timestamp ? g.state_timestamp : v.commit_timestamp;
+      expired = now - base >= config_.offsets_retention_ms;
+    }
+    if (expired) out.push_back(k);
+  }
+  return out;
+}
+
+size_t GroupCoordinator::cleanup_group_metadata() {
+  const int64_t start = now_ms_();
+  const int64_t now = wall_ms_();
+  size_t removed = 0;
+  std::map<int32_t, std::vector<GroupRecord>> tombstones;  // per __consumer_offsets partition
+  std::vector<std::string> ids;
+  for (const auto& [id, g] : groups_) ids.push_back(id);
+  for (const auto& id : ids) {
+    Group* g = find_group(id);
+    if (!g || g->state == GroupState::Dead) continue;
+    auto pit = partitions_.find(g->partition);
+    if (pit == partitions_.end() || !pit->second.loaded) continue;
+    auto expired = expired_offsets(*g, now);
+    if (!expired.empty()) {
+      auto oit = offsets_.find(id);
+      for (const auto& k : expired) {
+        oit->second.erase(k);
+        tombstones[g->partition].push_back(GroupRecord{encode_offset_key(id, k.first, k.second), std::nullopt});
+      }
+      if (oit->second.empty()) offsets_.erase(oit);
+      removed += expired.size();
+      spdlog::debug("[GroupCoordinator] Removed {} expired offsets of group {}", expired.size(), id);
+    }
+    auto oit = offsets_.find(id);
+    const bool has_offsets = (oit != offsets_.end() && !oit->second.empty()) || pending_commits_.count(id);
+    // (Unlike Kafka, a group that still has a member id pending its second JoinGroup (KIP-394) stays.)
+    if (g->state == GroupState::Empty && !has_offsets && g->pending.empty()) {
+      spdlog::info("[GroupCoordinator] Group {} transitioned to Dead in generation {}", id, g->generation);
+      transition(*g, GroupState::Dead);
+      tombstones[g->partition].push_back(GroupRecord{encode_group_key(id), std::nullopt});
+      if (oit != offsets_.end()) offsets_.erase(oit);
+      groups_.erase(id);
+    }
+  }
+  for (auto& [partition, recs] : tombstones) {
+    const int32_t epoch = partitions_[partition].epoch;
+    const size_t n = recs.size();
+    store_.append(partition, epoch, std::move(recs), [partition, n](ErrorCode e) {
+      if (e != ErrorCode::NONE)
+        spdlog::warn("[GroupCoordinator] Failed to append {} tombstones to {}-{}: {}", n, kGroupMetadataTopic, partition, error_name(e));
+    });
+  }
+  if (removed > 0 || !tombstones.empty())
+    spdlog::info("[GroupCoordinator] Removed {} expired offsets in {} milliseconds.", removed, now_ms_() - start);
+  return removed;
 }
 
 // ---------------------------------------------------------------- persistence
@@ -755,7 +877,7 @@ msg::GroupMetadataValue GroupCoordinator::group_value(const Group& g, const std:
   v.generation = g.generation;
   v.protocol = g.state == GroupState::Empty ? std::nullopt : g.protocol;
   v.leader = g.leader.empty() || g.members.empty() ? std::nullopt : std::optional<std::string>(g.leader);
-  v.current_state_timestamp = wall_ms_();
+  v.current_state_timestamp = g.state_timestamp >= 0 ? g.state_timestamp : wall_ms_();
   for (const auto& [id, m] : g.members) {
     msg::GroupMetadataValue::MemberMetadata mm;
     mm.member_id = id;
@@ -834,10 +956,16 @@ void GroupCoordinator::commit_offsets(const std::string& group_id, const std::st
   if (recs.empty()) return done(ErrorCode::NONE, std::move(parts));
   const int32_t partition = g->partition;
   const int32_t epoch = partitions_[partition].epoch;
+  for (const auto& [k, v] : values) ++pending_commits_[group_id][k];
   auto alive = alive_;
   store_.append(partition, epoch, std::move(recs),
                 [this, alive, group_id, partition, epoch, values = std::move(values), parts = std::move(parts), done](ErrorCode e) mutable {
                   if (!*alive) return;
+                  if (auto pc = pending_commits_.find(group_id); pc != pending_commits_.end()) {
+                    for (const auto& [k, v] : values)
+                      if (auto it = pc->second.find(k); it != pc->second.end() && --it->second <= 0) pc->second.erase(it);
+                    if (pc->second.empty()) pending_commits_.erase(pc);
+                  }
                   ErrorCode mapped = map_offset_store_error(e);
                   auto pit = partitions_.find(partition);
                   if (mapped == ErrorCode::NONE && pit != partitions_.end() && pit->second.epoch == epoch) {
@@ -858,12 +986,14 @@ ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
   auto git = offsets_.find(group_id);
   if (!topics) {
     if (git == offsets_.end()) return ErrorCode::NONE;
-    for (const auto& [k, v] : git->second) out.push_back(FetchedOffset{k.first, k.second, v.offset, v.leader_epoch, v.metadata});
+    for (const auto& [k, v] : git->second) out.push_back(FetchedOffset{k.first, k.second, v.offset, v.leader_epoch, v.metadata, ErrorCode::NONE});
     return ErrorCode::NONE;
   }
   for (const auto& [topic, parts] : *topics) {
     for (int32_t p : parts) {
-      FetchedOffset f{topic, p};
+      FetchedOffset f;
+      f.topic = topic;
+      f.partition = p;
       if (git != offsets_.end()) {
         auto it = git->second.find({topic, p});
         if (it != git->second.end()) {

@@ -43,7 +43,8 @@ struct GroupCoordinatorConfig {
   int32_t offsets_topic_segment_bytes = 104857600;   // offsets.topic.segment.bytes
   int32_t offset_metadata_max_bytes = 4096;          // offset.metadata.max.bytes
   int32_t offsets_commit_timeout_ms = 5000;          // offsets.commit.timeout.ms
-  int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes (not enforced yet)
+  int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes
+  int64_t offsets_retention_check_interval_ms = 600000;   // offsets.retention.check.interval.ms
 };
 
 enum class GroupState { Empty, PreparingRebalance, CompletingRebalance, Stable, Dead };
@@ -154,8 +155,14 @@ class GroupCoordinator {
 
   // Leadership of __consumer_offsets-`partition` (at `epoch`) gained or lost.
   void on_leadership(int32_t partition, int32_t epoch, bool leader);
-  // Heartbeat expiry, rebalance and initial-delay timeouts.
+  // Heartbeat expiry, rebalance and initial-delay timeouts; every
+  // offsets.retention.check.interval.ms, cleanup_group_metadata().
   void tick();
+  // Kafka's GroupMetadataManager.cleanupGroupMetadata: removes the expired
+  // offsets of every loaded group (tombstones in __consumer_offsets) and
+  // makes a group that is Empty without offsets Dead (its metadata
+  // tombstoned). Returns the number of offsets removed.
+  size_t cleanup_group_metadata();
 
   void join_group(JoinParams p, std::function<void(JoinResult)> done);
   void sync_group(SyncParams p, std::function<void(SyncResult)> done);
@@ -213,6 +220,7 @@ class GroupCoordinator {
   bool supports_protocols(const Group& g, const std::string& type, const std::vector<std::pair<std::string, std::vector<uint8_t>>>& protos) const;
   void load_partition_state(int32_t partition, int32_t epoch, LoadedPartition state);
   void unload_partition(int32_t partition);
+  std::vector<TopicPartitionKey> expired_offsets(const Group& g, int64_t now) const;
 
   GroupCoordinatorConfig config_;
   GroupStore& store_;
@@ -221,7 +229,10 @@ class GroupCoordinator {
   std::map<int32_t, PartitionState> partitions_;  // the partitions this node leads
   std::map<std::string, std::unique_ptr<Group>> groups_;
   std::map<std::string, std::map<TopicPartitionKey, OffsetValue>> offsets_;
+  // Commits being appended, per group and partition (Kafka's pendingOffsetCommits): not expired meanwhile.
+  std::map<std::string, std::map<TopicPartitionKey, int>> pending_commits_;
   uint64_t next_id_ = 0;
+  int64_t next_cleanup_ms_ = 0;  // now_ms() of the next cleanup_group_metadata() from tick()
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -190,7 +190,6 @@ class RaftDriver : public RaftClient {
   SnapshotId cached_id_;
   int snapshot_part_fd_ = -1;  // the `.checkpoint.part` being downloaded
   OffsetAndEpoch snapshot_part_id_;
-  asio::steady_timer cleaner_timer_;
   void learn_voters(const msg::VotersRecord& record);
   void learn_voter(const Voter& voter);
   void scan_for_voters(std::span<const uint8_t> batches, int64_t base_offset, std::vector<VoterSetEntry>* history);
@@ -215,6 +214,7 @@ class RaftDriver : public RaftClient {
   std::unique_ptr<RaftCore> core_;
   std::unique_ptr<asio::thread_pool> io_thread_;
   asio::steady_timer timer_;
+  asio::steady_timer cleaner_timer_;  // the metadata log cleaner (driver_snapshots.cc)
   int64_t armed_deadline_ = -1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 

@@ -101,7 +101,7 @@ const std::set<std::string>& known_keys() {
       "num.io.threads", "num.recovery.threads.per.data.dir", "offsets.topic.replication.factor",
       "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
       "share.coordinator.state.topic.min.isr", "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms", "group.max.size", "offsets.topic.num.partitions",
-      "offsets.topic.segment.bytes", "offset.metadata.max.bytes", "offsets.commit.timeout.ms", "offsets.retention.minutes", "replica.fetch.max.bytes",
+      "offsets.topic.segment.bytes", "offset.metadata.max.bytes", "offsets.commit.timeout.ms", "offsets.retention.minutes", "offsets.retention.check.interval.ms", "replica.fetch.max.bytes",
       "replica.lag.time.max.ms", "replica.selector.class", "replica.fetch.wait.max.ms", "replica.fetch.min.bytes", "replica.fetch.response.max.bytes",
       "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.high.watermark.checkpoint.interval.ms",
       "fetch.max.bytes", "controller.quorum.election.timeout.ms", "controller.quorum.election.backoff.max.ms",
@@ -346,6 +346,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("offset.metadata.max.bytes", c.offset_metadata_max_bytes, 0);
   set_int("offsets.commit.timeout.ms", c.offsets_commit_timeout_ms, 1);
   set_long("offsets.retention.minutes", c.offsets_retention_minutes, 1);
+  set_long("offsets.retention.check.interval.ms", c.offsets_retention_check_interval_ms, 1);
   if (auto v = get("compression.type")) {
     static const std::set<std::string> ok = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"};
     if (!ok.count(*v)) throw ConfigError("Invalid value " + *v + " for configuration compression.type");

@@ -92,6 +92,7 @@ struct KafkaConfig {
   int32_t offset_metadata_max_bytes = 4096;           // offset.metadata.max.bytes
   int32_t offsets_commit_timeout_ms = 5000;           // offsets.commit.timeout.ms
   int64_t offsets_retention_minutes = 10080;          // offsets.retention.minutes
+  int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
   std::string compression_type = "producer";
   std::string log_message_timestamp_type = "CreateTime";
 

@@ -253,6 +253,7 @@ void NodeImpl::start() {
     gc.offset_metadata_max_bytes = config.offset_metadata_max_bytes;
     gc.offsets_commit_timeout_ms = config.offsets_commit_timeout_ms;
     gc.offsets_retention_ms = config.offsets_retention_minutes * 60000;
+    gc.offsets_retention_check_interval_ms = config.offsets_retention_check_interval_ms;
     groups = std::make_unique<broker::GroupCoordinatorService>(io, *replicas, gc);
   }
   loader->add_publisher(replicas.get());

@@ -423,6 +423,180 @@ TEST(GroupCoordinatorTest, DeleteGroupsAndOffsets) {
   EXPECT_EQ(h.gc->describe_group("nope").state, "Dead");
 }
 
+// ---------------------------------------------------------------- offset expiry
+
+constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+
+// The tombstones appended to __consumer_offsets-0: "group" or "group/topic/partition".
+std::vector<std::string> tombstones(const FakeStore& store) {
+  std::vector<std::string> out;
+  auto it = store.log.find(0);
+  if (it == store.log.end()) return out;
+  for (const auto& r : it->second) {
+    if (r.value) continue;
+    GroupLogRecord d = decode_group_log_record(r.key, r.value);
+    out.push_back(d.kind == GroupLogRecord::kOffset ? d.group + "/" + d.topic + "/" + std::to_string(d.partition) : d.group);
+  }
+  return out;
+}
+
+std::vector<std::string> committed(Harness& h, const std::string& group) {
+  std::vector<FetchedOffset> out;
+  EXPECT_EQ(h.gc->fetch_offsets(group, std::nullopt, out), ErrorCode::NONE);
+  std::vector<std::string> r;
+  for (const auto& f : out) r.push_back(f.topic + "/" + std::to_string(f.partition));
+  return r;
+}
+
+// A member joins "g" (subscribed to `topics`) and the group becomes Stable; returns its id.
+std::string stable_member(Harness& h, std::vector<std::string> topics = {"t"}) {
+  std::string a = h.new_member_id();
+  h.join(h.join_params(a, std::nullopt, topics));
+  h.sync(a, h.gc->generation_of("g"), {{a, {}}});
+  h.store.commit_all();
+  EXPECT_EQ(h.gc->state_of("g"), GroupState::Stable);
+  return a;
+}
+
+void leave(Harness& h, const std::string& member) {
+  std::vector<LeaveMember> lm{{member}};
+  EXPECT_EQ(h.gc->leave_group("g", lm), ErrorCode::NONE);
+  EXPECT_EQ(lm[0].error, ErrorCode::NONE);
+  h.store.commit_all();
+  EXPECT_EQ(h.gc->state_of("g"), GroupState::Empty);
+}
+
+void commit(Harness& h, const std::string& group, const std::string& member, int32_t generation, std::vector<CommitPartition> parts,
+            int64_t retention_ms = -1) {
+  std::optional<std::vector<CommitPartition>> res;
+  h.gc->commit_offsets(group, member, std::nullopt, generation, retention_ms, std::move(parts),
+                       [&](ErrorCode, std::vector<CommitPartition> r) { res = r; });
+  h.store.commit_all();
+  ASSERT_TRUE(res.has_value());
+  for (const auto& p : *res) EXPECT_EQ(p.error, ErrorCode::NONE);
+}
+
+TEST(GroupCoordinatorTest, EmptyGroupOffsetsExpireRetentionAfterItBecameEmpty) {
+  Harness h;
+  std::string a = stable_member(h);
+  commit(h, "g", a, 1, {{"t", 0, 5}});
+  // The group stays Stable for 6 days, then its last member leaves.
+  h.now += 6 * kDayMs;
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 0u);  // subscribed to t: kept
+  leave(h, a);
+
+  // 8 days after the commit but 2 after becoming Empty: kept.
+  h.now += 2 * kDayMs;
+  h.gc->tick();
+  EXPECT_EQ(committed(h, "g"), std::vector<std::string>{"t/0"});
+  EXPECT_EQ(h.gc->state_of("g"), GroupState::Empty);
+  EXPECT_TRUE(tombstones(h.store).empty());
+
+  // Just short of the retention since it became Empty: kept; then expired.
+  h.now += 5 * kDayMs - 1;
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 0u);
+  h.now += 1;
+  const size_t appends_before = h.store.pending.size();
+  h.gc->tick();  // more than offsets.retention.check.interval.ms since the last check
+  EXPECT_GT(h.store.pending.size(), appends_before);
+  EXPECT_TRUE(committed(h, "g").empty());
+  // With no offsets left, the Empty group is Dead and tombstoned.
+  EXPECT_FALSE(h.gc->state_of("g").has_value());
+  EXPECT_EQ(tombstones(h.store), (std::vector<std::string>{"g/t/0", "g"}));
+  h.store.commit_all();
+
+  // The next tick within the check interval does nothing; a reload has neither.
+  const size_t log_size = h.store.log[0].size();
+  h.now += 1000;
+  h.gc->tick();
+  EXPECT_EQ(h.store.log[0].size(), log_size);
+  h.gc->on_leadership(0, 2, true);
+  h.store.finish_loads();
+  EXPECT_FALSE(h.gc->state_of("g").has_value());
+  EXPECT_TRUE(committed(h, "g").empty());
+}
+
+TEST(GroupCoordinatorTest, StableConsumerGroupKeepsSubscribedOffsets) {
+  Harness h;
+  std::string a = stable_member(h, {"t"});
+  commit(h, "g", a, 1, {{"t", 0, 5}, {"t", 1, 6}, {"u", 0, 7}});
+  // A simple consumer's group (no group management) expires from its commits.
+  commit(h, "simple", "", -1, {{"t", 0, 1}});
+  h.now += 7 * kDayMs - 1;
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 0u);
+  h.now += 1;
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 2u);
+  EXPECT_EQ(h.gc->state_of("g"), GroupState::Stable);
+  EXPECT_EQ(committed(h, "g"), (std::vector<std::string>{"t/0", "t/1"}));
+  EXPECT_TRUE(committed(h, "simple").empty());
+  EXPECT_FALSE(h.gc->state_of("simple").has_value());
+  auto ts = tombstones(h.store);
+  std::sort(ts.begin(), ts.end());
+  EXPECT_EQ(ts, (std::vector<std::string>{"g/u/0", "simple", "simple/t/0"}));
+  h.store.commit_all();
+  // Long after, still subscribed: still kept.
+  h.now += 30 * kDayMs;
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 0u);
+  EXPECT_EQ(h.gc->heartbeat("g", a, std::nullopt, 1), ErrorCode::NONE);
+}
+
+TEST(GroupCoordinatorTest, EmptiedGroupWithoutOffsetsBecomesDead) {
+  Harness h;
+  std::string a = stable_member(h);
+  leave(h, a);
+  // A commit still being appended counts as an offset: the group stays.
+  std::optional<std::vector<CommitPartition>> res;
+  h.gc->commit_offsets("g", "", std::nullopt, -1, -1, {{"t", 0, 1}}, [&](ErrorCode, std::vector<CommitPartition> r) { res = r; });
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 0u);
+  EXPECT_EQ(h.gc->state_of("g"), GroupState::Empty);
+  h.store.commit_all();
+  ASSERT_TRUE(res.has_value());
+  EXPECT_EQ(committed(h, "g"), std::vector<std::string>{"t/0"});
+  // Deleting the offset leaves an Empty group without offsets: Dead at the next check.
+  h.gc->delete_offsets("g", {{"t", {0}}}, [](ErrorCode, auto) {});
+  h.store.commit_all();
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 0u);
+  EXPECT_FALSE(h.gc->state_of("g").has_value());
+  EXPECT_EQ(h.gc->describe_group("g").state, "Dead");
+  auto ts = tombstones(h.store);
+  ASSERT_FALSE(ts.empty());
+  EXPECT_EQ(ts.back(), "g");
+  h.store.commit_all();
+  // The group id can be used again.
+  std::string b = stable_member(h);
+  EXPECT_EQ(h.gc->generation_of("g"), 1);
+  EXPECT_EQ(h.gc->heartbeat("g", b, std::nullopt, 1), ErrorCode::NONE);
+}
+
+TEST(GroupCoordinatorTest, ExplicitExpireTimestampIsUsed) {
+  Harness h;
+  std::string a = stable_member(h, {"t"});
+  leave(h, a);
+  const int64_t wall = h.now + 1'700'000'000'000;
+  // OffsetCommit v2-v4 with a retention time: expires an hour after the commit.
+  commit(h, "g", "", -1, {{"t", 0, 1}}, 3600 * 1000);
+  // v1 with an explicit commit timestamp 6 days ago: expires a day from now.
+  CommitPartition v1{"t", 1, 2};
+  v1.commit_timestamp = wall - 6 * kDayMs;
+  commit(h, "g", "", -1, {v1});
+  // Without: the retention from when the group became Empty.
+  commit(h, "g", "", -1, {{"t", 2, 3}});
+
+  h.now += 3600 * 1000 - 1;
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 0u);
+  h.now += 1;
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 1u);
+  EXPECT_EQ(committed(h, "g"), (std::vector<std::string>{"t/1", "t/2"}));
+  h.now = 1000 + kDayMs;  // the v1 commit's expire timestamp
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 1u);
+  EXPECT_EQ(committed(h, "g"), std::vector<std::string>{"t/2"});
+  EXPECT_EQ(h.gc->state_of("g"), GroupState::Empty);
+  h.now = 1000 + 7 * kDayMs;
+  EXPECT_EQ(h.gc->cleanup_group_metadata(), 1u);
+  EXPECT_FALSE(h.gc->state_of("g").has_value());
+  EXPECT_EQ(tombstones(h.store), (std::vector<std::string>{"g/t/0", "g/t/1", "g/t/2", "g"}));
+}
+
 // ---------------------------------------------------------------- record formats
 
 std::vector<uint8_t> hex(const std::string& s) {
