@@ -761,23 +761,30 @@ void GroupCoordinator::tick() {
 
 namespace {
 
+// Adds the topics of one member's ConsumerProtocolSubscription (versions
+// newer than ours only add fields at the end); false if it does not parse.
+bool add_subscribed_topics(const std::vector<uint8_t>& metadata, std::set<std::string>& topics) {
+  if (metadata.size() < 2) return false;
+  try {
+    ByteReader r(metadata);
+    int16_t v = r.get_i16();
+    if (v < 0) return false;
+    msg::ConsumerProtocolSubscription s;
+    s.decode(r, std::min<int16_t>(v, msg::ConsumerProtocolSubscription::kMaxVersion));
+    topics.insert(s.topics.begin(), s.topics.end());
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 // The topics a Stable "consumer" group's members subscribe to (Kafka's
 // GroupMetadata.computeSubscribedTopics); nullopt if some subscription does
 // not parse.
 std::optional<std::set<std::string>> consumer_subscribed_topics(const std::vector<const std::vector<uint8_t>*>& subscriptions) {
   std::set<std::string> topics;
   for (const auto* md : subscriptions) {
-    if (!md || md->size() < 2) return std::nullopt;
-    try {
-      ByteReader r(*md);
-      int16_t v = r.get_i16();
-      if (v < 0) return std::nullopt;
-      msg::ConsumerProtocolSubscription s;
-      s.decode(r, std::min<int16_t>(v, msg::ConsumerProtocolSubscription::kMaxVersion));
-      for (const auto& t : s.topics) topics.insert(t);
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
+    if (!md || !add_subscribed_topics(*md, topics)) return std::nullopt;
   }
   return topics;
 }
@@ -1113,16 +1120,8 @@ void GroupCoordinator::delete_offsets(const std::string& group_id, std::vector<s
   if (!g->members.empty()) {
     if (g->protocol_type != "consumer" || !g->protocol) return done(ErrorCode::NON_EMPTY_GROUP, out);
     for (const auto& [id, m] : g->members) {
-      const auto* md = m.metadata(*g->protocol);
-      if (!md || md->size() < 2) continue;
-      try {
-        ByteReader r(*md);
-        int16_t v = r.get_i16();
-        msg::ConsumerProtocolSubscription s;
-        s.decode(r, std::min<int16_t>(v, msg::ConsumerProtocolSubscription::kMaxVersion));
-        for (const auto& t : s.topics) subscribed.insert(t);
-      } catch (const std::exception&) {
-      }
+      // An unreadable subscription protects nothing (as in Kafka's OffsetDelete).
+      if (const auto* md = m.metadata(*g->protocol)) add_subscribed_topics(*md, subscribed);
     }
   }
   std::vector<GroupRecord> recs;

@@ -131,15 +131,7 @@ std::filesystem::path write_image_snapshot(const std::filesystem::path& partitio
 }
 
 std::optional<LoadedSnapshot> read_latest_snapshot(const std::filesystem::path& partition_dir, int64_t max_end_offset) {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(partition_dir, ec)) {
-    const std::string name = e.path().filename().string();
-    constexpr std::string_view part = ".checkpoint.part";
-    if (name.size() > part.size() && name.compare(name.size() - part.size(), part.size(), part) == 0) {
-      spdlog::warn("[SnapshotLoader] Deleting the partial snapshot {} (its write did not finish)", e.path().string());
-      std::filesystem::remove(e.path(), ec);
-    }
-  }
+  raft::remove_partial_snapshots(partition_dir);
   auto ids = raft::list_snapshots(partition_dir);
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
     if (it->end_offset <= 0) continue;  // the bootstrap checkpoint: no metadata in it
@@ -149,13 +141,9 @@ std::optional<LoadedSnapshot> read_latest_snapshot(const std::filesystem::path& 
                    max_end_offset);
       continue;
     }
-    try {
-      auto contents = raft::read_snapshot(path);
-      if (!contents.has_footer) throw DecodeError("no SnapshotFooterRecord");
-      return LoadedSnapshot{*it, path, std::move(contents)};
-    } catch (const std::exception& ex) {
-      spdlog::error("[SnapshotLoader] Skipping corrupt snapshot {}: {}", path.string(), ex.what());
-    }
+    std::string why;
+    if (auto contents = raft::read_complete_snapshot(path, why)) return LoadedSnapshot{*it, path, std::move(*contents)};
+    spdlog::error("[SnapshotLoader] Skipping corrupt snapshot {}: {}", path.string(), why);
   }
   return std::nullopt;
 }

@@ -21,19 +21,9 @@ SnapshotId to_snapshot_id(OffsetAndEpoch id) { return SnapshotId{id.offset, id.e
 OffsetAndEpoch to_offset_and_epoch(SnapshotId id) { return OffsetAndEpoch{id.end_offset, id.epoch}; }
 std::string name_of(SnapshotId id) { return snapshot_file_name(id); }
 
-// Complete and well-formed: parses (CRCs, framing), header first, footer present.
 std::shared_ptr<const SnapshotContents> read_valid_snapshot(const fs::path& p, std::string& why) {
-  try {
-    auto c = std::make_shared<SnapshotContents>(read_snapshot(p));
-    if (!c->has_footer) {
-      why = "no SnapshotFooterRecord";
-      return nullptr;
-    }
-    return c;
-  } catch (const std::exception& e) {
-    why = e.what();
-    return nullptr;
-  }
+  auto c = read_complete_snapshot(p, why);
+  return c ? std::make_shared<const SnapshotContents>(std::move(*c)) : nullptr;
 }
 }  // namespace
 
@@ -46,13 +36,7 @@ std::optional<SnapshotId> RaftDriver::latest_snapshot() const {
 
 void RaftDriver::recover_snapshots(InitialLogState& s) {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(partition_dir_, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > 16 && name.ends_with(".checkpoint.part")) {
-      spdlog::info("[RaftDriver id={}] Removing the unfinished snapshot {}", config_.node_id, name);
-      fs::remove(e.path(), ec);
-    }
-  }
+  remove_partial_snapshots(partition_dir_);
   std::vector<SnapshotId> ids;
   for (const auto& id : list_snapshots(partition_dir_))
     if (id.end_offset > 0) ids.push_back(id);  // 0-0 is the bootstrap checkpoint, not metadata state

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
 #include "common/bytes.h"
 #include "common/crc32c.h"
 #include "protocol/messages.h"
@@ -234,6 +236,26 @@ SnapshotContents parse_snapshot(std::span<const uint8_t> bytes) {
 SnapshotContents read_snapshot(const std::filesystem::path& file) {
   auto bytes = read_whole_file(file);
   return parse_snapshot(bytes);
+}
+
+std::optional<SnapshotContents> read_complete_snapshot(const std::filesystem::path& file, std::string& why) {
+  try {
+    SnapshotContents c = read_snapshot(file);
+    if (c.has_footer) return c;
+    why = "no SnapshotFooterRecord";
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  return std::nullopt;
+}
+
+void remove_partial_snapshots(const std::filesystem::path& partition_dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(partition_dir, ec)) {
+    if (!e.path().filename().string().ends_with(".checkpoint.part")) continue;
+    spdlog::info("[Snapshots] Removing the unfinished snapshot {}", e.path().string());
+    std::filesystem::remove(e.path(), ec);
+  }
 }
 
 int64_t read_snapshot_timestamp(const std::filesystem::path& file) {

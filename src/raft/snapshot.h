@@ -88,6 +88,12 @@ struct SnapshotContents {
 // Throws DecodeError on a malformed file (bad batches, CRC mismatch, missing header).
 SnapshotContents parse_snapshot(std::span<const uint8_t> bytes);
 SnapshotContents read_snapshot(const std::filesystem::path& file);
+// The snapshot in `file` if it is complete and well-formed (parses, CRCs,
+// header first, footer present); else nullopt with the reason in `why`.
+std::optional<SnapshotContents> read_complete_snapshot(const std::filesystem::path& file, std::string& why);
+// Deletes the `*.checkpoint.part` leftovers of interrupted snapshot writes or
+// downloads in a partition directory (start-up only: never while one is written).
+void remove_partial_snapshots(const std::filesystem::path& partition_dir);
 // The SnapshotHeaderRecord's LastContainedLogTimestamp, reading only the
 // first batch (the metadata log cleaner's age of a snapshot). Throws DecodeError.
 int64_t read_snapshot_timestamp(const std::filesystem::path& file);
