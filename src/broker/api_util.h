@@ -57,4 +57,13 @@ bool decode(const net::Request& req, Msg& out) {
   }
 }
 
+// The client's host as the group APIs report it (Kafka's "/127.0.0.1").
+inline std::string client_host(const net::Request& req) {
+  std::string h = req.peer;
+  auto c = h.rfind(':');
+  if (c != std::string::npos) h = h.substr(0, c);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  return "/" + h;
+}
+
 }  // namespace flotilla::broker::api

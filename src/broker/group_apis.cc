@@ -6,8 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/api_util.h"
+#include "broker/consumer_group.h"
 #include "broker/group_coordinator.h"
 #include "broker/request_handler.h"
+#include "broker/txn_service.h"
 #include "protocol/messages.h"
 
 namespace flotilla::broker {
@@ -17,14 +19,8 @@ using namespace flotilla::msg;
 using api::close_connection;
 using api::decode;
 using api::send;
+using api::client_host;
 
-std::string client_host(const net::Request& req) {
-  std::string h = req.peer;
-  auto c = h.rfind(':');
-  if (c != std::string::npos) h = h.substr(0, c);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  return "/" + h;
-}
 
 }  // namespace
 
@@ -36,6 +32,10 @@ void RequestHandler::handle_find_coordinator(std::shared_ptr<net::Request> req, 
   const int16_t v = req->api_version;
   std::vector<std::string> keys = v >= 4 ? request.coordinator_keys : std::vector<std::string>{request.key};
   auto image = replicas_.image();
+  // Key type 0: a group (__consumer_offsets), 1: a transactional id (__transaction_state).
+  const bool txn = request.key_type == 1;
+  const char* topic_name = txn ? kTransactionStateTopic : kGroupMetadataTopic;
+  const bool served = txn ? txns_ != nullptr : groups_ != nullptr;
   bool create = false;
 
   auto find = [&](const std::string& key) {
@@ -49,16 +49,16 @@ void RequestHandler::handle_find_coordinator(std::shared_ptr<net::Request> req, 
       c.error_code = code(e);
       return c;
     };
-    if (request.key_type == 1) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);  // no transaction coordinator yet
-    if (request.key_type != 0) return fail(ErrorCode::INVALID_REQUEST);
-    if (!groups_) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
-    const GroupCoordinator& gc = groups_->coordinator();
-    const metadata::TopicImage* t = image->topic(kGroupMetadataTopic);
+    if (request.key_type != 0 && request.key_type != 1) return fail(ErrorCode::INVALID_REQUEST);
+    if (txn && key.empty()) return fail(ErrorCode::INVALID_REQUEST);
+    if (!served) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+    const int32_t partition = txn ? txns_->coordinator().partition_for(key) : groups_->coordinator().partition_for(key);
+    const metadata::TopicImage* t = image->topic(topic_name);
     if (!t) {
       create = true;
       return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
     }
-    auto pit = t->partitions.find(gc.partition_for(key));
+    auto pit = t->partitions.find(partition);
     if (pit == t->partitions.end() || pit->second.leader < 0) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
     const metadata::BrokerRegistration* b = image->broker(pit->second.leader);
     if (!b || b->fenced) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
@@ -84,37 +84,48 @@ void RequestHandler::handle_find_coordinator(std::shared_ptr<net::Request> req, 
     resp.host = c.host;
     resp.port = c.port;
   }
-  if (create && controller_ && groups_ && !groups_->topic_creation_in_flight) {
+  if (create && !txn) {
     const GroupCoordinatorConfig& gcfg = groups_->coordinator().config();
-    CreateTopicsRequest ct;
-    CreateTopicsRequest::CreatableTopic topic;
-    topic.name = kGroupMetadataTopic;
-    topic.num_partitions = gcfg.offsets_topic_num_partitions;
-    topic.replication_factor = gcfg.offsets_topic_replication_factor;
-    auto cfg = [&](const char* n, std::string val) {
-      CreateTopicsRequest::CreatableTopicConfig c;
-      c.name = n;
-      c.value = std::move(val);
-      topic.configs.push_back(c);
-    };
-    cfg("cleanup.policy", "compact");
-    cfg("compression.type", "producer");
-    cfg("segment.bytes", std::to_string(gcfg.offsets_topic_segment_bytes));
-    ct.topics.push_back(topic);
-    ct.timeout_ms = 30000;
-    groups_->topic_creation_in_flight = true;
-    spdlog::info("[KafkaApi] Creating the internal topic {} ({} partitions, replication factor {})", kGroupMetadataTopic,
-                 topic.num_partitions, topic.replication_factor);
-    GroupCoordinatorService* groups = groups_;
-    controller_->create_topics(std::move(ct), 7, [groups](CreateTopicsResponse r) {
-      groups->topic_creation_in_flight = false;
-      for (const auto& t : r.topics)
-        if (t.error_code != 0 && t.error_code != code(ErrorCode::TOPIC_ALREADY_EXISTS))
-          spdlog::warn("[KafkaApi] Creation of the internal topic {} failed: {} {}", t.name, error_name(t.error_code),
-                       t.error_message.value_or(""));
-    });
+    create_internal_topic(kGroupMetadataTopic, gcfg.offsets_topic_num_partitions, gcfg.offsets_topic_replication_factor,
+                          {{"cleanup.policy", "compact"}, {"compression.type", "producer"},
+                           {"segment.bytes", std::to_string(gcfg.offsets_topic_segment_bytes)}},
+                          &groups_->topic_creation_in_flight);
+  } else if (create) {
+    create_internal_topic(kTransactionStateTopic, txns_->coordinator().config().transaction_state_log_num_partitions,
+                          static_cast<int16_t>(txns_->replication_factor()),
+                          {{"cleanup.policy", "compact"}, {"compression.type", "uncompressed"},
+                           {"min.insync.replicas", std::to_string(txns_->min_isr())}, {"segment.bytes", std::to_string(txns_->segment_bytes())},
+                           {"unclean.leader.election.enable", "false"}},
+                          &txns_->topic_creation_in_flight);
   }
   send(*req, respond, resp);
+}
+
+void RequestHandler::create_internal_topic(const std::string& name, int32_t partitions, int16_t replication_factor,
+                                           std::vector<std::pair<std::string, std::string>> configs, bool* in_flight) {
+  if (!controller_ || *in_flight) return;
+  CreateTopicsRequest ct;
+  CreateTopicsRequest::CreatableTopic topic;
+  topic.name = name;
+  topic.num_partitions = partitions;
+  topic.replication_factor = replication_factor;
+  for (auto& [k, val] : configs) {
+    CreateTopicsRequest::CreatableTopicConfig c;
+    c.name = k;
+    c.value = std::move(val);
+    topic.configs.push_back(c);
+  }
+  ct.topics.push_back(topic);
+  ct.timeout_ms = 30000;
+  *in_flight = true;
+  spdlog::info("[KafkaApi] Creating the internal topic {} ({} partitions, replication factor {})", name, partitions, replication_factor);
+  // `in_flight` lives in a coordinator service, which outlives the controller channel's callbacks (both stop at shutdown).
+  controller_->create_topics(std::move(ct), 7, [in_flight](CreateTopicsResponse r) {
+    *in_flight = false;
+    for (const auto& t : r.topics)
+      if (t.error_code != 0 && t.error_code != code(ErrorCode::TOPIC_ALREADY_EXISTS))
+        spdlog::warn("[KafkaApi] Creation of the internal topic {} failed: {} {}", t.name, error_name(t.error_code), t.error_message.value_or(""));
+  });
 }
 
 // ---------------------------------------------------------------- JoinGroup / SyncGroup / Heartbeat / LeaveGroup
@@ -145,6 +156,17 @@ void RequestHandler::handle_join_group(std::shared_ptr<net::Request> req, net::R
     JoinResult r;
     r.error = ErrorCode::NOT_COORDINATOR;
     return answer(r);
+  }
+  // KIP-848: a consumer group with members cannot be joined with the classic
+  // protocol; an empty one gives way to the classic group.
+  if (groups_->coordinator().check_coordinator(request.group_id) == ErrorCode::NONE) {
+    if (groups_->consumer_groups().has_members(request.group_id)) {
+      JoinResult r;
+      r.error = ErrorCode::INCONSISTENT_GROUP_PROTOCOL;
+      r.member_id = request.member_id;
+      return answer(r);
+    }
+    groups_->consumer_groups().delete_group(request.group_id);
   }
   JoinParams p;
   p.group_id = request.group_id;
@@ -252,6 +274,19 @@ void RequestHandler::handle_offset_commit(std::shared_ptr<net::Request> req, net
   }
   int32_t generation = v >= 1 ? request.generation_id_or_member_epoch : -1;
   int64_t retention = v >= 2 && v <= 4 ? request.retention_time_ms : -1;
+  // KIP-848 groups: the member epoch is validated here (Kafka's
+  // ConsumerGroup.validateOffsetCommit); the classic path then stores the
+  // offsets as a commit without group management.
+  if (groups_->coordinator().check_coordinator(request.group_id) == ErrorCode::NONE) {
+    if (auto ve = groups_->consumer_groups().validate_offset_commit(request.group_id, v >= 1 ? request.member_id : "",
+                                                                    request.group_instance_id, generation, v)) {
+      if (*ve != ErrorCode::NONE) {
+        for (auto& p : parts) p.error = *ve;
+        return answer(ErrorCode::NONE, std::move(parts));
+      }
+      return groups_->coordinator().commit_offsets(request.group_id, "", std::nullopt, -1, retention, std::move(parts), std::move(answer));
+    }
+  }
   groups_->coordinator().commit_offsets(request.group_id, v >= 1 ? request.member_id : "", request.group_instance_id, generation, retention,
                                         std::move(parts), std::move(answer));
 }
@@ -264,7 +299,7 @@ void RequestHandler::handle_offset_fetch(std::shared_ptr<net::Request> req, net:
   auto fetch = [&](const std::string& group, const Topics& topics, std::vector<FetchedOffset>& out) {
     if (!groups_) return ErrorCode::NOT_COORDINATOR;
     if (group.empty() && v >= 2) return ErrorCode::INVALID_GROUP_ID;
-    return groups_->coordinator().fetch_offsets(group, topics, out);
+    return groups_->coordinator().fetch_offsets(group, topics, out, v >= 7 && request.require_stable);
   };
   OffsetFetchResponse resp;
   if (v >= 8) {
@@ -277,7 +312,10 @@ void RequestHandler::handle_offset_fetch(std::shared_ptr<net::Request> req, net:
       std::vector<FetchedOffset> out;
       OffsetFetchResponse::OffsetFetchResponseGroup rg;
       rg.group_id = g.group_id;
-      rg.error_code = code(fetch(g.group_id, topics, out));
+      ErrorCode member_error = ErrorCode::NONE;  // KIP-848 groups: v9's member id and epoch
+      if (v >= 9 && groups_ && groups_->coordinator().check_coordinator(g.group_id) == ErrorCode::NONE)
+        member_error = groups_->consumer_groups().validate_offset_fetch(g.group_id, g.member_id.value_or(""), g.member_epoch).value_or(ErrorCode::NONE);
+      rg.error_code = code(member_error != ErrorCode::NONE ? member_error : fetch(g.group_id, topics, out));
       for (const auto& f : out) {
         if (rg.topics.empty() || rg.topics.back().name != f.topic) {
           OffsetFetchResponse::OffsetFetchResponseTopics t;
@@ -328,10 +366,30 @@ void RequestHandler::handle_list_groups(std::shared_ptr<net::Request> req, net::
     for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (l == "classic") classic = true;
   }
+  bool consumer = request.types_filter.empty();  // KIP-848 groups
+  for (const auto& t : request.types_filter) {
+    std::string l = t;
+    for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (l == "consumer") consumer = true;
+  }
   if (groups_ && classic) {
     std::vector<ListedGroup> out;
     resp.error_code = code(groups_->coordinator().list_groups(request.states_filter, out));
-    for (const auto& g : out) resp.groups.push_back(ListGroupsResponse::ListedGroup{g.group_id, g.protocol_type, g.state, "classic"});
+    for (const auto& g : out)
+      if (!groups_->consumer_groups().has_group(g.group_id))  // the classic side only holds its offsets
+        resp.groups.push_back(ListGroupsResponse::ListedGroup{g.group_id, g.protocol_type, g.state, "classic"});
+  }
+  if (groups_ && consumer) {
+    std::set<std::string> states;
+    for (auto s : request.states_filter) {
+      for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      states.insert(s);
+    }
+    for (const auto& g : groups_->consumer_groups().list()) {
+      std::string l = g.state;
+      for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (states.empty() || states.count(l)) resp.groups.push_back(ListGroupsResponse::ListedGroup{g.group_id, "consumer", g.state, "consumer"});
+    }
   }
   send(*req, respond, resp);
 }
@@ -349,6 +407,12 @@ void RequestHandler::handle_describe_groups(std::shared_ptr<net::Request> req, n
       d.error = ErrorCode::INVALID_GROUP_ID;
     } else {
       d = groups_->coordinator().describe_group(id);
+      if (d.error == ErrorCode::NONE && groups_->consumer_groups().has_group(id)) {
+        // A KIP-848 group is not a classic group: Kafka answers Dead (below DescribeGroups v6).
+        d = DescribedGroup{};
+        d.group_id = id;
+        d.state = "Dead";
+      }
     }
     DescribeGroupsResponse::DescribedGroup g;
     g.error_code = code(d.error);
@@ -384,7 +448,29 @@ void RequestHandler::handle_delete_groups(std::shared_ptr<net::Request> req, net
     for (const auto& g : request.groups_names) r.emplace_back(g, ErrorCode::NOT_COORDINATOR);
     return answer(std::move(r));
   }
-  groups_->coordinator().delete_groups(request.groups_names, std::move(answer));
+  // KIP-848 groups: NON_EMPTY_GROUP while they have members; an empty one is
+  // forgotten here and its offsets deleted by the classic side.
+  std::vector<std::string> names;
+  std::vector<std::pair<std::string, ErrorCode>> non_empty;
+  std::set<std::string> deleted;
+  for (const auto& g : request.groups_names) {
+    if (groups_->coordinator().check_coordinator(g) == ErrorCode::NONE && groups_->consumer_groups().has_group(g)) {
+      if (groups_->consumer_groups().delete_group(g) != ErrorCode::NONE) {
+        non_empty.emplace_back(g, ErrorCode::NON_EMPTY_GROUP);
+        continue;
+      }
+      deleted.insert(g);
+    }
+    names.push_back(g);
+  }
+  if (non_empty.empty() && deleted.empty()) return groups_->coordinator().delete_groups(request.groups_names, std::move(answer));
+  groups_->coordinator().delete_groups(
+      std::move(names), [answer, non_empty, deleted](std::vector<std::pair<std::string, ErrorCode>> results) mutable {
+        for (auto& [id, e] : results)
+          if (deleted.count(id) && e == ErrorCode::GROUP_ID_NOT_FOUND) e = ErrorCode::NONE;
+        results.insert(results.end(), non_empty.begin(), non_empty.end());
+        answer(std::move(results));
+      });
 }
 
 void RequestHandler::handle_offset_delete(std::shared_ptr<net::Request> req, net::Respond respond) {

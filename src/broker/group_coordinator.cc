@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "broker/consumer_group.h"
 #include "broker/replica_manager.h"
 #include "common/clock.h"
 
@@ -207,6 +208,9 @@ void GroupCoordinator::on_leadership(int32_t partition, int32_t epoch, bool lead
 
 void GroupCoordinator::load_partition_state(int32_t partition, int32_t epoch, LoadedPartition state) {
   const int64_t now = now_ms_();
+  for (auto& [pid, groups] : state.pending_txn_offsets)
+    for (auto& [gid, offs] : groups)
+      if (partition_for(gid) == partition) pending_txn_offsets_[pid][gid] = std::move(offs);
   for (auto& [gid, offs] : state.offsets) {
     if (partition_for(gid) != partition) continue;
     offsets_[gid] = std::move(offs);
@@ -245,6 +249,10 @@ void GroupCoordinator::load_partition_state(int32_t partition, int32_t epoch, Lo
 }
 
 void GroupCoordinator::unload_partition(int32_t partition) {
+  for (auto it = pending_txn_offsets_.begin(); it != pending_txn_offsets_.end();) {
+    std::erase_if(it->second, [&](const auto& kv) { return partition_for(kv.first) == partition; });
+    it = it->second.empty() ? pending_txn_offsets_.erase(it) : std::next(it);
+  }
   for (auto it = groups_.begin(); it != groups_.end();) {
     Group& g = *it->second;
     if (g.partition != partition) {
@@ -930,36 +938,10 @@ void GroupCoordinator::commit_offsets(const std::string& group_id, const std::st
     if (generation >= 0) return fail_all(ErrorCode::ILLEGAL_GENERATION);
     g = &get_or_create_group(group_id);  // a simple consumer's group (no group management)
   }
-  if (g->state == GroupState::Dead) return fail_all(ErrorCode::COORDINATOR_NOT_AVAILABLE);
-  if (!(generation < 0 && g->state == GroupState::Empty)) {
-    if (g->state == GroupState::CompletingRebalance) return fail_all(ErrorCode::REBALANCE_IN_PROGRESS);
-    if (instance_id) {
-      auto sit = g->static_members.find(*instance_id);
-      if (sit != g->static_members.end() && sit->second != member_id) return fail_all(ErrorCode::FENCED_INSTANCE_ID);
-    }
-    auto mit = g->members.find(member_id);
-    if (mit == g->members.end()) return fail_all(ErrorCode::UNKNOWN_MEMBER_ID);
-    if (generation != g->generation) return fail_all(ErrorCode::ILLEGAL_GENERATION);
-    heartbeat_member(*g, mit->second);
-  }
-  const int64_t now = wall_ms_();
+  if (ErrorCode e = validate_commit(*g, member_id, instance_id, generation); e != ErrorCode::NONE) return fail_all(e);
   std::vector<GroupRecord> recs;
   std::vector<std::pair<TopicPartitionKey, OffsetValue>> values;
-  for (auto& p : parts) {
-    if (p.metadata && static_cast<int32_t>(p.metadata->size()) > config_.offset_metadata_max_bytes) {
-      p.error = ErrorCode::OFFSET_METADATA_TOO_LARGE;
-      continue;
-    }
-    OffsetValue v;
-    v.offset = p.offset;
-    v.leader_epoch = p.leader_epoch;
-    v.metadata = p.metadata.value_or("");
-    v.commit_timestamp = p.commit_timestamp >= 0 ? p.commit_timestamp : now;
-    if (p.commit_timestamp >= 0) v.expire_timestamp = p.commit_timestamp + config_.offsets_retention_ms;
-    else if (retention_ms >= 0) v.expire_timestamp = now + retention_ms;
-    recs.push_back(GroupRecord{encode_offset_key(group_id, p.topic, p.partition), encode_offset_value(v)});
-    values.emplace_back(TopicPartitionKey{p.topic, p.partition}, v);
-  }
+  offset_records(group_id, retention_ms, parts, recs, values);
   if (recs.empty()) return done(ErrorCode::NONE, std::move(parts));
   const int32_t partition = g->partition;
   const int32_t epoch = partitions_[partition].epoch;
@@ -986,9 +968,111 @@ void GroupCoordinator::commit_offsets(const std::string& group_id, const std::st
                 });
 }
 
+void GroupCoordinator::offset_records(const std::string& group_id, int64_t retention_ms, std::vector<CommitPartition>& parts,
+                                      std::vector<GroupRecord>& recs, std::vector<std::pair<TopicPartitionKey, OffsetValue>>& values) const {
+  const int64_t now = wall_ms_();
+  for (auto& p : parts) {
+    if (p.metadata && static_cast<int32_t>(p.metadata->size()) > config_.offset_metadata_max_bytes) {
+      p.error = ErrorCode::OFFSET_METADATA_TOO_LARGE;
+      continue;
+    }
+    OffsetValue v;
+    v.offset = p.offset;
+    v.leader_epoch = p.leader_epoch;
+    v.metadata = p.metadata.value_or("");
+    v.commit_timestamp = p.commit_timestamp >= 0 ? p.commit_timestamp : now;
+    if (p.commit_timestamp >= 0) v.expire_timestamp = p.commit_timestamp + config_.offsets_retention_ms;
+    else if (retention_ms >= 0) v.expire_timestamp = now + retention_ms;
+    recs.push_back(GroupRecord{encode_offset_key(group_id, p.topic, p.partition), encode_offset_value(v)});
+    values.emplace_back(TopicPartitionKey{p.topic, p.partition}, v);
+  }
+}
+
+ErrorCode GroupCoordinator::validate_commit(Group& g, const std::string& member_id, const std::optional<std::string>& instance_id,
+                                            int32_t generation) {
+  if (g.state == GroupState::Dead) return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+  if (generation < 0 && g.state == GroupState::Empty) return ErrorCode::NONE;  // a simple consumer's commit
+  if (g.state == GroupState::CompletingRebalance) return ErrorCode::REBALANCE_IN_PROGRESS;
+  if (instance_id) {
+    auto sit = g.static_members.find(*instance_id);
+    if (sit != g.static_members.end() && sit->second != member_id) return ErrorCode::FENCED_INSTANCE_ID;
+  }
+  auto mit = g.members.find(member_id);
+  if (mit == g.members.end()) return ErrorCode::UNKNOWN_MEMBER_ID;
+  if (generation != g.generation) return ErrorCode::ILLEGAL_GENERATION;
+  heartbeat_member(g, mit->second);
+  return ErrorCode::NONE;
+}
+
+void GroupCoordinator::txn_commit_offsets(const std::string& group_id, TxnProducer producer, const std::string& member_id,
+                                          const std::optional<std::string>& instance_id, int32_t generation, std::vector<CommitPartition> parts,
+                                          std::function<void(std::vector<CommitPartition>)> done) {
+  auto fail_all = [&](ErrorCode e) {
+    for (auto& p : parts) p.error = e;
+    done(std::move(parts));
+  };
+  if (group_id.empty()) return fail_all(ErrorCode::INVALID_GROUP_ID);
+  if (ErrorCode e = check_coordinator(group_id); e != ErrorCode::NONE) return fail_all(e);
+  Group* g = find_group(group_id);
+  if (!g) {
+    if (generation >= 0) return fail_all(ErrorCode::ILLEGAL_GENERATION);
+    g = &get_or_create_group(group_id);
+  }
+  // KIP-447: a producer that passes its consumer's group metadata is checked like a member; one that does not (generation -1) is not.
+  if (generation >= 0 || g->state == GroupState::Dead) {
+    if (ErrorCode e = validate_commit(*g, member_id, instance_id, generation); e != ErrorCode::NONE) return fail_all(e);
+  }
+  std::vector<GroupRecord> recs;
+  std::vector<std::pair<TopicPartitionKey, OffsetValue>> values;
+  offset_records(group_id, -1, parts, recs, values);  // parts carry no commit timestamp: now, no expiry
+  if (recs.empty()) return done(std::move(parts));
+  const int32_t partition = g->partition;
+  const int32_t epoch = partitions_[partition].epoch;
+  auto alive = alive_;
+  store_.append_txn(partition, epoch, std::move(recs), producer,
+                    [this, alive, group_id, producer, partition, epoch, values = std::move(values), parts = std::move(parts), done](ErrorCode e) mutable {
+                      if (!*alive) return;
+                      ErrorCode mapped = map_offset_store_error(e);
+                      auto pit = partitions_.find(partition);
+                      if (mapped == ErrorCode::NONE && pit != partitions_.end() && pit->second.epoch == epoch) {
+                        auto& m = pending_txn_offsets_[producer.producer_id][group_id];
+                        for (auto& [k, v] : values) m[k] = v;
+                      }
+                      for (auto& p : parts)
+                        if (p.error == ErrorCode::NONE) p.error = mapped;
+                      done(std::move(parts));
+                    });
+}
+
+void GroupCoordinator::complete_txn(int64_t producer_id, int32_t partition, bool commit) {
+  auto it = pending_txn_offsets_.find(producer_id);
+  if (it == pending_txn_offsets_.end()) return;
+  for (auto git = it->second.begin(); git != it->second.end();) {
+    if (partition_for(git->first) != partition) {
+      ++git;
+      continue;
+    }
+    if (commit) {
+      auto& m = offsets_[git->first];
+      for (auto& [k, v] : git->second) m[k] = v;
+      get_or_create_group(git->first);
+    }
+    git = it->second.erase(git);
+  }
+  if (it->second.empty()) pending_txn_offsets_.erase(it);
+}
+
+bool GroupCoordinator::has_pending_txn_offset(const std::string& group_id, const TopicPartitionKey& tp) const {
+  for (const auto& [pid, groups] : pending_txn_offsets_) {
+    auto git = groups.find(group_id);
+    if (git != groups.end() && git->second.count(tp)) return true;
+  }
+  return false;
+}
+
 ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
                                           const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& topics,
-                                          std::vector<FetchedOffset>& out) {
+                                          std::vector<FetchedOffset>& out, bool require_stable) {
   if (ErrorCode e = check_coordinator(group_id); e != ErrorCode::NONE) return e;
   auto git = offsets_.find(group_id);
   if (!topics) {
@@ -1008,6 +1092,10 @@ ErrorCode GroupCoordinator::fetch_offsets(const std::string& group_id,
           f.leader_epoch = it->second.leader_epoch;
           f.metadata = it->second.metadata;
         }
+      }
+      if (require_stable && has_pending_txn_offset(group_id, {topic, p})) {
+        f.offset = -1;
+        f.error = ErrorCode::UNSTABLE_OFFSET_COMMIT;
       }
       out.push_back(std::move(f));
     }
@@ -1157,8 +1245,17 @@ GroupCoordinatorService::GroupCoordinatorService(asio::io_context& io, ReplicaMa
     : io_(io), replicas_(replicas), timer_(io) {
   store_ = std::make_unique<ReplicaGroupStore>(io, replicas, config.offsets_commit_timeout_ms);
   coordinator_ = std::make_unique<GroupCoordinator>(config, *store_, [] { return monotonic_ms(); }, [] { return wall_clock_ms(); });
-  replicas_.set_leadership_listener([this](const std::string& topic, int32_t index, int32_t epoch, bool leader) {
-    if (topic == kGroupMetadataTopic) coordinator_->on_leadership(index, epoch, leader);
+  ConsumerGroupConfig cg_config;  // KIP-848
+  cg_config.offsets_topic_num_partitions = config.offsets_topic_num_partitions;
+  cg_config.session_timeout_ms = config.consumer_session_timeout_ms;
+  cg_config.heartbeat_interval_ms = config.consumer_heartbeat_interval_ms;
+  cg_config.max_size = config.consumer_max_size;
+  consumer_groups_ = std::make_unique<ConsumerGroupCoordinator>(cg_config, [] { return monotonic_ms(); });
+  replicas_.add_leadership_listener([this, alive = alive_](const std::string& topic, int32_t index, int32_t epoch, bool leader) {
+    if (*alive && !stopped_ && topic == kGroupMetadataTopic) consumer_groups_->on_leadership(index, epoch, leader);  // KIP-848
+  });
+  replicas_.add_leadership_listener([this, alive = alive_](const std::string& topic, int32_t index, int32_t epoch, bool leader) {
+    if (*alive && !stopped_ && topic == kGroupMetadataTopic) coordinator_->on_leadership(index, epoch, leader);
   });
   arm();
 }
@@ -1171,7 +1268,6 @@ GroupCoordinatorService::~GroupCoordinatorService() {
 void GroupCoordinatorService::shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  replicas_.set_leadership_listener(nullptr);
   timer_.cancel();
 }
 
@@ -1181,6 +1277,7 @@ void GroupCoordinatorService::arm() {
   timer_.async_wait([this, alive](const asio::error_code& ec) {
     if (ec || !*alive || stopped_) return;
     coordinator_->tick();
+    consumer_groups_->tick();  // KIP-848
     arm();
   });
 }

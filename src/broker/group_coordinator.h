@@ -32,12 +32,16 @@
 namespace flotilla::broker {
 
 class ReplicaManager;
+class ConsumerGroupCoordinator;  // consumer_group.h (KIP-848)
 
 struct GroupCoordinatorConfig {
   int32_t group_min_session_timeout_ms = 6000;       // group.min.session.timeout.ms
   int32_t group_max_session_timeout_ms = 1800000;    // group.max.session.timeout.ms
   int32_t group_initial_rebalance_delay_ms = 3000;   // group.initial.rebalance.delay.ms
   int32_t group_max_size = INT32_MAX;                // group.max.size
+  int32_t consumer_session_timeout_ms = 45000;       // group.consumer.session.timeout.ms (KIP-848, consumer_group.h)
+  int32_t consumer_heartbeat_interval_ms = 5000;     // group.consumer.heartbeat.interval.ms
+  int32_t consumer_max_size = INT32_MAX;             // group.consumer.max.size
   int32_t offsets_topic_num_partitions = 50;         // offsets.topic.num.partitions
   int16_t offsets_topic_replication_factor = 3;      // offsets.topic.replication.factor
   int32_t offsets_topic_segment_bytes = 104857600;   // offsets.topic.segment.bytes
@@ -174,9 +178,22 @@ class GroupCoordinator {
   void commit_offsets(const std::string& group_id, const std::string& member_id, const std::optional<std::string>& instance_id,
                       int32_t generation, int64_t retention_ms, std::vector<CommitPartition> parts,
                       std::function<void(ErrorCode, std::vector<CommitPartition>)> done);
-  // topics nullopt: every committed offset of the group. Returns the group-level error.
+  // TxnOffsetCommit: the offsets are written in a transactional batch of
+  // the producer and stay pending (invisible to OffsetFetch) until its
+  // transaction's marker reaches this partition (complete_txn). Member
+  // checks (KIP-447) only when a generation is given.
+  void txn_commit_offsets(const std::string& group_id, TxnProducer producer, const std::string& member_id,
+                          const std::optional<std::string>& instance_id, int32_t generation, std::vector<CommitPartition> parts,
+                          std::function<void(std::vector<CommitPartition>)> done);
+  // The marker of `producer_id`'s transaction is committed on
+  // __consumer_offsets-`partition` (WriteTxnMarkers): its pending offsets
+  // there become the groups' offsets (commit) or are dropped (abort).
+  void complete_txn(int64_t producer_id, int32_t partition, bool commit);
+  // topics nullopt: every committed offset of the group. Returns the
+  // group-level error. `require_stable` (OffsetFetch v7+): a partition with
+  // a pending transactional commit answers UNSTABLE_OFFSET_COMMIT.
   ErrorCode fetch_offsets(const std::string& group_id, const std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>& topics,
-                          std::vector<FetchedOffset>& out);
+                          std::vector<FetchedOffset>& out, bool require_stable = false);
   DescribedGroup describe_group(const std::string& group_id);
   // The groups of loaded partitions; error COORDINATOR_LOAD_IN_PROGRESS if some partition is loading.
   ErrorCode list_groups(const std::vector<std::string>& states_filter, std::vector<ListedGroup>& out);
@@ -221,6 +238,14 @@ class GroupCoordinator {
   void load_partition_state(int32_t partition, int32_t epoch, LoadedPartition state);
   void unload_partition(int32_t partition);
   std::vector<TopicPartitionKey> expired_offsets(const Group& g, int64_t now) const;
+  // The member checks of OffsetCommit and TxnOffsetCommit; NONE or the error for every partition.
+  ErrorCode validate_commit(Group& g, const std::string& member_id, const std::optional<std::string>& instance_id, int32_t generation);
+  bool has_pending_txn_offset(const std::string& group_id, const TopicPartitionKey& tp) const;
+  // The records of an offset commit and the values they carry (v1 commit
+  // timestamps, retention); a partition with too large metadata gets
+  // OFFSET_METADATA_TOO_LARGE and no record.
+  void offset_records(const std::string& group_id, int64_t retention_ms, std::vector<CommitPartition>& parts, std::vector<GroupRecord>& recs,
+                      std::vector<std::pair<TopicPartitionKey, OffsetValue>>& values) const;
 
   GroupCoordinatorConfig config_;
   GroupStore& store_;
@@ -231,6 +256,8 @@ class GroupCoordinator {
   std::map<std::string, std::map<TopicPartitionKey, OffsetValue>> offsets_;
   // Commits being appended, per group and partition (Kafka's pendingOffsetCommits): not expired meanwhile.
   std::map<std::string, std::map<TopicPartitionKey, int>> pending_commits_;
+  // Transactional commits written but not completed by a marker, by producer id (Kafka's pendingTransactionalOffsetCommits).
+  std::map<int64_t, GroupOffsets> pending_txn_offsets_;
   uint64_t next_id_ = 0;
   int64_t next_cleanup_ms_ = 0;  // now_ms() of the next cleanup_group_metadata() from tick()
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -243,6 +270,8 @@ class GroupCoordinatorService {
   GroupCoordinatorService(asio::io_context& io, ReplicaManager& replicas, GroupCoordinatorConfig config);
   ~GroupCoordinatorService();
   GroupCoordinator& coordinator() { return *coordinator_; }
+  // KIP-848 groups (consumer_group.h), on the same partitions as the classic ones.
+  ConsumerGroupCoordinator& consumer_groups() { return *consumer_groups_; }
   void shutdown();
 
   // FindCoordinator's first step: creates __consumer_offsets through the
@@ -255,6 +284,7 @@ class GroupCoordinatorService {
   ReplicaManager& replicas_;
   std::unique_ptr<ReplicaGroupStore> store_;
   std::unique_ptr<GroupCoordinator> coordinator_;
+  std::unique_ptr<ConsumerGroupCoordinator> consumer_groups_;  // KIP-848
   asio::steady_timer timer_;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

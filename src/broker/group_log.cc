@@ -117,6 +117,19 @@ void LoadedPartition::apply(const GroupLogRecord& r) {
   }
 }
 
+void LoadedPartition::apply_txn(int64_t producer_id, const GroupLogRecord& r) {
+  if (r.kind == GroupLogRecord::kOffset && r.offset) pending_txn_offsets[producer_id][r.group][{r.topic, r.partition}] = *r.offset;
+}
+
+void LoadedPartition::complete_txn(int64_t producer_id, bool commit) {
+  auto it = pending_txn_offsets.find(producer_id);
+  if (it == pending_txn_offsets.end()) return;
+  if (commit)
+    for (auto& [group, offs] : it->second)
+      for (auto& [tp, v] : offs) offsets[group][tp] = v;
+  pending_txn_offsets.erase(it);
+}
+
 int32_t java_string_hash(const std::string& s) {
   uint32_t h = 0;
   auto add = [&](uint32_t unit) { h = 31 * h + unit; };
@@ -177,139 +190,19 @@ int32_t group_partition(const std::string& group_id, int32_t partitions) {
 
 // ---------------------------------------------------------------- ReplicaGroupStore
 
-void ReplicaGroupStore::append(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records,
-                               std::function<void(ErrorCode)> done) {
-  Partition* p = replicas_.find(kGroupMetadataTopic, partition);
-  if (!p) {
-    asio::post(io_, [done] { done(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION); });
-    return;
-  }
-  if (!p->is_leader(replicas_.node_id()) || p->leader_epoch != leader_epoch) {
-    asio::post(io_, [done] { done(ErrorCode::NOT_LEADER_OR_FOLLOWER); });
-    return;
-  }
-  records::BatchBuilder b;
-  b.set_partition_leader_epoch(leader_epoch);
-  int64_t now = wall_clock_ms();
-  for (const auto& r : records) {
-    if (r.value) {
-      b.add(now, std::span<const uint8_t>(r.key), std::span<const uint8_t>(*r.value));
-    } else {
-      b.add(now, std::span<const uint8_t>(r.key), std::nullopt);
-    }
-  }
-  std::vector<uint8_t> batch = b.build();
-  AppendResult ar = replicas_.append(*p, batch);
-  if (ar.error != ErrorCode::NONE) {
-    ErrorCode e = ar.error;
-    asio::post(io_, [done, e] { done(e); });
-    return;
-  }
-  const int64_t last = ar.last_offset;
-  auto finished = std::make_shared<bool>(false);
-  ReplicaManager& rm = replicas_;
-  auto try_complete = [&rm, partition, leader_epoch, last, finished, done]() -> bool {
-    if (*finished) return true;
-    Partition* q = rm.find(kGroupMetadataTopic, partition);
-    ErrorCode e;
-    if (!q || !q->is_leader(rm.node_id()) || q->leader_epoch != leader_epoch) {
-      e = ErrorCode::NOT_LEADER_OR_FOLLOWER;
-    } else if (q->high_watermark() > last) {
-      e = ErrorCode::NONE;
-    } else {
-      return false;
-    }
-    *finished = true;
-    done(e);
-    return true;
-  };
-  auto alive = alive_;
-  // Complete on a later turn of the loop (callers must never see `done` inside append()).
-  asio::post(io_, [this, alive, try_complete, finished, done, partition] {
-    if (!*alive) return;
-    if (try_complete()) return;
-    replicas_.delay(monotonic_ms() + commit_timeout_ms_, {ReplicaManager::key(kGroupMetadataTopic, partition)}, try_complete,
-                    [finished, done] {
-                      if (*finished) return;
-                      *finished = true;
-                      done(ErrorCode::REQUEST_TIMED_OUT);
-                    });
-  });
-}
-
-struct ReplicaGroupStore::Loading {
-  int32_t partition;
-  int32_t epoch;
-  int64_t next = 0;
-  int64_t records = 0;
-  int64_t started_ms = 0;
-  LoadedPartition state;
-  std::function<void(std::optional<LoadedPartition>)> done;
-};
-
 void ReplicaGroupStore::load(int32_t partition, int32_t leader_epoch, std::function<void(std::optional<LoadedPartition>)> done) {
-  auto l = std::make_shared<Loading>();
-  l->partition = partition;
-  l->epoch = leader_epoch;
-  l->done = std::move(done);
-  l->next = -1;
-  l->started_ms = monotonic_ms();
-  auto alive = alive_;
-  asio::post(io_, [this, alive, l] {
-    if (*alive) load_slice(l);
+  auto state = std::make_shared<LoadedPartition>();
+  InternalTopicLog::Visitor v;
+  v.record = [state](const records::Record& r, int64_t producer_id) {
+    GroupLogRecord rec = decode_group_log_record(*r.key, r.value);
+    if (producer_id >= 0) state->apply_txn(producer_id, rec);
+    else state->apply(rec);
+  };
+  v.marker = [state](int64_t producer_id, bool commit) { state->complete_txn(producer_id, commit); };
+  log_.load(partition, leader_epoch, std::move(v), [state, done](bool ok, int64_t) {
+    if (ok) done(std::move(*state));
+    else done(std::nullopt);
   });
-}
-
-void ReplicaGroupStore::load_slice(std::shared_ptr<Loading> l) {
-  constexpr int64_t kSliceMs = 10;
-  Partition* p = replicas_.find(kGroupMetadataTopic, l->partition);
-  if (!p || !p->is_leader(replicas_.node_id()) || p->leader_epoch != l->epoch) {
-    l->done(std::nullopt);
-    return;
-  }
-  if (l->next < 0) l->next = p->log->log_start_offset();
-  const int64_t end = p->log->log_end_offset();
-  const int64_t slice_end = monotonic_ms() + kSliceMs;
-  try {
-    while (l->next < end && monotonic_ms() <= slice_end) {
-      if (l->next < p->log->log_start_offset()) l->next = p->log->log_start_offset();
-      storage::ReadResult rr = p->log->read(l->next, 1 << 20, end, true);
-      ByteWriter w;
-      w.put_records_payload(rr.records);
-      std::vector<uint8_t> bytes = w.flatten();
-      int64_t before = l->next;
-      records::for_each_batch(bytes, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
-        if (h.last_offset() < l->next) return;
-        l->next = h.last_offset() + 1;
-        if (h.is_control()) return;
-        for (auto& r : records::decode_records(batch)) {
-          if (!r.key) continue;
-          try {
-            l->state.apply(decode_group_log_record(*r.key, r.value));
-            ++l->records;
-          } catch (const std::exception& e) {
-            spdlog::warn("[GroupMetadataManager] Skipping an undecodable record at offset {} of {}-{}: {}", r.offset, kGroupMetadataTopic,
-                         l->partition, e.what());
-          }
-        }
-      });
-      if (l->next == before) break;  // nothing readable (should not happen): stop rather than spin
-    }
-  } catch (const std::exception& e) {
-    spdlog::error("[GroupMetadataManager] Error loading {}-{}: {}", kGroupMetadataTopic, l->partition, e.what());
-    l->next = end;
-  }
-  if (l->next < end) {
-    auto alive = alive_;
-    asio::post(io_, [this, alive, l] {
-      if (*alive) load_slice(l);
-    });
-    return;
-  }
-  spdlog::info("[GroupMetadataManager brokerId={}] Finished loading offsets and group metadata from {}-{} in {} milliseconds ({} records, "
-               "{} groups)",
-               replicas_.node_id(), kGroupMetadataTopic, l->partition, monotonic_ms() - l->started_ms, l->records, l->state.groups.size());
-  l->done(std::move(l->state));
 }
 
 }  // namespace flotilla::broker

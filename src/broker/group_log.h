@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/internal_log.h"
 #include "common/error.h"
 #include "protocol/messages.h"
 
@@ -60,11 +61,21 @@ std::vector<uint8_t> encode_group_value(const msg::GroupMetadataValue& v, int16_
 // Throws DecodeError on a malformed record; an unknown key version gives kUnknown.
 GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::optional<std::vector<uint8_t>>& value);
 
+// Offsets per group and partition.
+using GroupOffsets = std::map<std::string, std::map<TopicPartitionKey, OffsetValue>>;
+
 // The state of one __consumer_offsets partition after loading it.
 struct LoadedPartition {
   std::map<std::string, msg::GroupMetadataValue> groups;
-  std::map<std::string, std::map<TopicPartitionKey, OffsetValue>> offsets;
+  GroupOffsets offsets;
+  // TxnOffsetCommit records whose transaction has no marker yet, by producer id.
+  std::map<int64_t, GroupOffsets> pending_txn_offsets;
   void apply(const GroupLogRecord& r);
+  // A record of a transactional batch: pending until the producer's marker.
+  void apply_txn(int64_t producer_id, const GroupLogRecord& r);
+  // The producer's transaction marker: its pending offsets become committed
+  // offsets (commit) or are dropped (abort).
+  void complete_txn(int64_t producer_id, bool commit);
 };
 
 // Kafka's group partition: Utils.abs(groupId.hashCode()) % partitions, with
@@ -72,10 +83,7 @@ struct LoadedPartition {
 int32_t java_string_hash(const std::string& utf8);
 int32_t group_partition(const std::string& group_id, int32_t partitions);
 
-struct GroupRecord {
-  std::vector<uint8_t> key;
-  std::optional<std::vector<uint8_t>> value;
-};
+using GroupRecord = InternalRecord;
 
 // Where the coordinator's state lives.
 class GroupStore {
@@ -85,6 +93,12 @@ class GroupStore {
   // `done` runs once they are committed (high watermark) or failed, with
   // Kafka's append error (NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, ...).
   virtual void append(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records, std::function<void(ErrorCode)> done) = 0;
+  // The same as a transactional batch of `producer` (TxnOffsetCommit).
+  virtual void append_txn(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records, TxnProducer producer,
+                          std::function<void(ErrorCode)> done) {
+    (void)producer;
+    append(partition, leader_epoch, std::move(records), std::move(done));
+  }
   // Reads the partition from its log start to its end; `done` gets the state
   // (or nullopt if the partition stopped being led at that epoch meanwhile).
   // Never calls `done` inside the call.
@@ -95,18 +109,18 @@ class GroupStore {
 class ReplicaGroupStore : public GroupStore {
  public:
   ReplicaGroupStore(asio::io_context& io, ReplicaManager& replicas, int64_t commit_timeout_ms)
-      : io_(io), replicas_(replicas), commit_timeout_ms_(commit_timeout_ms) {}
-  ~ReplicaGroupStore() override { *alive_ = false; }
-  void append(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records, std::function<void(ErrorCode)> done) override;
+      : log_(io, replicas, kGroupMetadataTopic, commit_timeout_ms, "GroupMetadataManager") {}
+  void append(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records, std::function<void(ErrorCode)> done) override {
+    log_.append(partition, leader_epoch, std::move(records), std::nullopt, std::move(done));
+  }
+  void append_txn(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records, TxnProducer producer,
+                  std::function<void(ErrorCode)> done) override {
+    log_.append(partition, leader_epoch, std::move(records), producer, std::move(done));
+  }
   void load(int32_t partition, int32_t leader_epoch, std::function<void(std::optional<LoadedPartition>)> done) override;
 
  private:
-  struct Loading;
-  void load_slice(std::shared_ptr<Loading> l);
-  asio::io_context& io_;
-  ReplicaManager& replicas_;
-  int64_t commit_timeout_ms_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  InternalTopicLog log_;
 };
 
 }  // namespace flotilla::broker

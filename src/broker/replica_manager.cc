@@ -118,7 +118,7 @@ void ReplicaManager::apply_image() {
     }
     spdlog::info("[ReplicaManager broker={}] Deleting log for {}-{} (topic removed or replica moved)", self, p.topic, p.index);
     fetchers_->unfollow(p.topic, p.index);
-    if (leadership_listener_ && p.is_leader(self)) leadership_listener_(p.topic, p.index, p.leader_epoch, false);  // group coordinator hook
+    if (p.is_leader(self)) notify_leadership(p.topic, p.index, p.leader_epoch, false);
     std::string k = it->first;
     logs_.remove(p.topic, p.index);
     // topic_names_ keeps the id: other partitions of the topic may stay here.
@@ -201,7 +201,7 @@ void ReplicaManager::apply_image() {
           become_follower(p);
         }
         wake(k);
-        if (leadership_listener_) leadership_listener_(p.topic, p.index, p.leader_epoch, reg.leader == self);  // group coordinator hook
+        notify_leadership(p.topic, p.index, p.leader_epoch, reg.leader == self);
       } else if (reg.partition_epoch > p.partition_epoch) {
         if (p.is_leader(self)) {
           // Reassignment may add replicas (new followers to track) or remove some.
@@ -301,7 +301,37 @@ void ReplicaManager::when_image_reaches(int64_t offset, std::function<void()> fn
 
 // ---------------------------------------------------------------- leader
 
-AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload) {
+void ReplicaManager::notify_leadership(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader) {
+  for (const auto& fn : leadership_listeners_) fn(topic, index, leader_epoch, leader);
+}
+
+AppendResult ReplicaManager::append_marker(Partition& p, int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit) {
+  AppendResult r;
+  try {
+    storage::AppendInfo info = p.log->append_marker(producer_id, producer_epoch, coordinator_epoch, commit, p.leader_epoch, wall_clock_ms());
+    if (info.error != ErrorCode::NONE) {
+      r.error = info.error;
+      r.message = info.error_message;
+      spdlog::info("[ReplicaManager broker={}] Rejected a transaction marker for producer {} on {}-{}: {} ({})", config_.node_id, producer_id,
+                   p.topic, p.index, error_name(info.error), info.error_message);
+      return r;
+    }
+    r.base_offset = info.first_offset;
+    r.last_offset = info.last_offset;
+    r.log_start_offset = p.log->log_start_offset();
+  } catch (const std::exception& e) {
+    spdlog::error("[ReplicaManager broker={}] Marker append to {}-{} failed: {}", config_.node_id, p.topic, p.index, e.what());
+    r.error = ErrorCode::KAFKA_STORAGE_ERROR;
+    r.message = e.what();
+    return r;
+  }
+  if (!maybe_advance_hw(p)) wake(key(p.topic, p.index));
+  return r;
+}
+
+int64_t ReplicaManager::last_stable_offset(Partition& p) { return p.log->last_stable_offset(p.hw); }
+
+AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, AppendOrigin origin) {
   AppendResult r;
   records::Validation v = records::validate_batches(payload, p.max_message_bytes);
   if (v.error != ErrorCode::NONE) {
@@ -325,7 +355,7 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload) {
     }
   }
   try {
-    storage::AppendInfo info = p.log->append(payload, v, p.leader_epoch);
+    storage::AppendInfo info = p.log->append(payload, v, p.leader_epoch, origin == AppendOrigin::Coordinator);
     if (info.error != ErrorCode::NONE) {  // idempotent producer: INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER, ...
       r.error = info.error;
       r.message = info.error_message;

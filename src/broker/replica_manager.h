@@ -93,6 +93,11 @@ struct AppendResult {
   int64_t log_start_offset = -1;
 };
 
+// Who appends: a producer (its sequences are checked), or a coordinator
+// writing on a transactional producer's behalf (TxnOffsetCommit: epoch
+// checked, no sequences), as Kafka's AppendOrigin.
+enum class AppendOrigin { Client, Coordinator };
+
 class ReplicaManager : public metadata::Publisher {
  public:
   ReplicaManager(asio::io_context& io, const BrokerConfig& config, storage::LogManager& logs);
@@ -110,7 +115,13 @@ class ReplicaManager : public metadata::Publisher {
   std::vector<Partition*> partitions();
 
   // Validates and appends a produced payload (mutable: offsets are assigned in place).
-  AppendResult append(Partition& p, std::span<uint8_t> payload);
+  AppendResult append(Partition& p, std::span<uint8_t> payload, AppendOrigin origin = AppendOrigin::Client);
+  // WriteTxnMarkers on the leader: one END_TXN control batch of the
+  // producer (commit or abort) at the log end.
+  AppendResult append_marker(Partition& p, int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit);
+  // The last stable offset: the high watermark, or the first offset of the
+  // oldest transaction still open (or whose marker is not committed yet).
+  int64_t last_stable_offset(Partition& p);
 
   // Leader: a follower fetched from `fetch_offset` (its log end offset).
   void on_follower_fetch(Partition& p, int32_t replica_id, int64_t replica_epoch, int64_t fetch_offset, int64_t log_start_offset = -1);
@@ -143,11 +154,13 @@ class ReplicaManager : public metadata::Publisher {
   // Invoked (once) for every callback waiting on the image to reach an offset.
   void when_image_reaches(int64_t offset, std::function<void()> fn);
 
-  // Group coordinator hook: called when this node becomes leader of a
+  // Coordinators' hook: called when this node becomes leader of a
   // partition (leader=true, at `leader_epoch`) or stops leading it (a new
-  // leader or epoch, or the partition is deleted here).
+  // leader or epoch, or the partition is deleted here). Listeners stay for
+  // the replica manager's life: one that may be destroyed earlier checks
+  // its own liveness.
   using LeadershipListener = std::function<void(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader)>;
-  void set_leadership_listener(LeadershipListener fn) { leadership_listener_ = std::move(fn); }
+  void add_leadership_listener(LeadershipListener fn) { leadership_listeners_.push_back(std::move(fn)); }
 
   int32_t node_id() const { return config_.node_id; }
   int64_t broker_epoch() const { return broker_epoch_ ? broker_epoch_() : -1; }
@@ -201,7 +214,8 @@ class ReplicaManager : public metadata::Publisher {
   bool isr_request_in_flight_ = false;
   bool stopped_ = false;
   bool apply_posted_ = false;
-  LeadershipListener leadership_listener_;  // group coordinator hook
+  std::vector<LeadershipListener> leadership_listeners_;  // the coordinators' hooks
+  void notify_leadership(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -23,7 +23,9 @@ constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kMetadata = 3, kAp
 constexpr int16_t kDescribeLogDirs = 35;
 constexpr int16_t kOffsetCommit = 8, kOffsetFetch = 9, kFindCoordinator = 10, kJoinGroup = 11, kHeartbeat = 12, kLeaveGroup = 13,
                   kSyncGroup = 14, kDescribeGroups = 15, kListGroups = 16, kDeleteGroups = 42, kOffsetDelete = 47;  // group_apis.cc
-constexpr int16_t kInitProducerId = 22;  // producer_apis.cc
+constexpr int16_t kConsumerGroupHeartbeat = 68, kConsumerGroupDescribe = 69;  // consumer_group_apis.cc
+constexpr int16_t kInitProducerId = 22, kAddPartitionsToTxn = 24, kAddOffsetsToTxn = 25, kEndTxn = 26, kWriteTxnMarkers = 27,
+                  kTxnOffsetCommit = 28, kDescribeProducers = 61, kDescribeTransactions = 65, kListTransactions = 66;  // txn_apis.cc
 constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;  // admin_apis.cc
 
@@ -39,7 +41,11 @@ constexpr Served kBrokerApis[] = {
     {kDescribeLogDirs, 0, 4},
     {kOffsetCommit, 0, 9}, {kOffsetFetch, 0, 9}, {kFindCoordinator, 0, 5}, {kJoinGroup, 0, 9}, {kHeartbeat, 0, 4}, {kLeaveGroup, 0, 5},
     {kSyncGroup, 0, 5}, {kDescribeGroups, 0, 5}, {kListGroups, 0, 5}, {kDeleteGroups, 0, 2}, {kOffsetDelete, 0, 0},  // group_apis.cc
-    {kInitProducerId, 0, 5},
+    {kConsumerGroupHeartbeat, 0, 1}, {kConsumerGroupDescribe, 0, 0},  // consumer_group_apis.cc
+    // Transactions as Kafka 3.9 serves them to clients (transaction.version 0:
+    // no KIP-890 part 2 versions); AddPartitionsToTxn v4+ is broker-to-broker verification (not used).
+    {kInitProducerId, 0, 5}, {kAddPartitionsToTxn, 0, 3}, {kAddOffsetsToTxn, 0, 3}, {kEndTxn, 0, 3}, {kWriteTxnMarkers, 0, 1},
+    {kTxnOffsetCommit, 0, 3}, {kDescribeProducers, 0, 0}, {kDescribeTransactions, 0, 0}, {kListTransactions, 0, 1},
     {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
 };
@@ -151,7 +157,17 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kDescribeGroups: return handle_describe_groups(std::move(req), std::move(respond));
       case kDeleteGroups: return handle_delete_groups(std::move(req), std::move(respond));
       case kOffsetDelete: return handle_offset_delete(std::move(req), std::move(respond));
+      case kConsumerGroupHeartbeat: return handle_consumer_group_heartbeat(std::move(req), std::move(respond));
+      case kConsumerGroupDescribe: return handle_consumer_group_describe(std::move(req), std::move(respond));
       case kInitProducerId: return handle_init_producer_id(std::move(req), std::move(respond));
+      case kAddPartitionsToTxn: return handle_add_partitions_to_txn(std::move(req), std::move(respond));
+      case kAddOffsetsToTxn: return handle_add_offsets_to_txn(std::move(req), std::move(respond));
+      case kEndTxn: return handle_end_txn(std::move(req), std::move(respond));
+      case kTxnOffsetCommit: return handle_txn_offset_commit(std::move(req), std::move(respond));
+      case kWriteTxnMarkers: return handle_write_txn_markers(std::move(req), std::move(respond));
+      case kDescribeTransactions: return handle_describe_transactions(std::move(req), std::move(respond));
+      case kListTransactions: return handle_list_transactions(std::move(req), std::move(respond));
+      case kDescribeProducers: return handle_describe_producers(std::move(req), std::move(respond));
       case kElectLeaders: return handle_elect_leaders(std::move(req), std::move(respond));
       case kIncrementalAlterConfigs: return handle_incremental_alter_configs(std::move(req), std::move(respond));
       case kAlterConfigs: return handle_alter_configs(std::move(req), std::move(respond));
@@ -490,11 +506,14 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
           pd.error_code = code(ErrorCode::UNKNOWN_LEADER_EPOCH);
         } else {
           int64_t hw = p->high_watermark();
+          const int64_t lso = replicas_.last_stable_offset(*p);
+          const bool read_committed = replica_id < 0 && request->isolation_level == 1;
           pd.high_watermark = hw;
-          pd.last_stable_offset = hw;
+          pd.last_stable_offset = lso;
           pd.log_start_offset = p->log->log_start_offset();
-          // Replicas read everything the leader has; consumers what is committed.
-          int64_t max_offset = replica_id >= 0 ? p->log->log_end_offset() : hw;
+          // Replicas read everything the leader has; consumers what is
+          // committed, read_committed ones only below the last stable offset.
+          int64_t max_offset = replica_id >= 0 ? p->log->log_end_offset() : read_committed ? lso : hw;
           int32_t preferred = replica_id < 0 && v >= 11 && p->is_leader(config_.node_id) ? preferred_read_replica(*p, request->rack_id) : -1;
           if (preferred >= 0) {
             // KIP-392: no data; the consumer fetches from the replica in its rack.
@@ -502,7 +521,13 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
             tr.partitions.push_back(std::move(pd));
             continue;
           }
-          if (request->isolation_level == 1) pd.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
+          if (read_committed) {
+            // The aborted transactions overlapping what can be returned: the consumer drops their records.
+            pd.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
+            if (fp.fetch_offset < lso)
+              for (const storage::AbortedTxn& a : p->log->collect_aborted_transactions(fp.fetch_offset, lso))
+                pd.aborted_transactions->push_back({a.producer_id, a.first_offset});
+          }
           try {
             int64_t limit = std::min<int64_t>(fp.partition_max_bytes, std::max<int64_t>(budget, 0));
             bool min_one = v >= 3 && total == 0;
@@ -651,7 +676,8 @@ void RequestHandler::handle_list_offsets(std::shared_ptr<net::Request> req, net:
       } else if (pr.current_leader_epoch >= 0 && pr.current_leader_epoch < p->leader_epoch) {
         out.error_code = code(ErrorCode::FENCED_LEADER_EPOCH);
       } else {
-        int64_t hw = p->high_watermark();
+        // read_committed consumers (v2+) see the log up to the last stable offset.
+        int64_t hw = req->api_version >= 2 && request.isolation_level == 1 ? replicas_.last_stable_offset(*p) : p->high_watermark();
         int64_t offset = -1, ts = -1;
         if (pr.timestamp == -2 || pr.timestamp == -4) {  // EARLIEST, EARLIEST_LOCAL
           offset = p->log->log_start_offset();

@@ -16,8 +16,8 @@
 
 namespace flotilla::broker {
 
-class ProducerIdManager;
 class GroupCoordinatorService;  // group_coordinator.h
+class TxnCoordinatorService;    // txn_service.h
 
 // Extra handlers a node adds on a listener (e.g. the controller's RPCs on the
 // controller listener, DescribeQuorum); consulted before the broker's own APIs.
@@ -48,6 +48,8 @@ class RequestHandler : public net::Handler {
   static const std::vector<FeatureRange>& supported_features();
   // The group coordinator serving the group APIs (group_apis.cc); none: NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE.
   void set_group_coordinator(GroupCoordinatorService* groups) { groups_ = groups; }
+  // The transaction coordinator and producer ids (txn_apis.cc); none: COORDINATOR_NOT_AVAILABLE.
+  void set_txn_coordinator(TxnCoordinatorService* txns) { txns_ = txns; }
 
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
@@ -72,7 +74,19 @@ class RequestHandler : public net::Handler {
   void handle_list_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_unregister_broker(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_describe_log_dirs(std::shared_ptr<net::Request> req, net::Respond respond);  // log_dirs_api.cc
-  void handle_init_producer_id(std::shared_ptr<net::Request> req, net::Respond respond);   // producer_apis.cc
+  // Transactions and producers (txn_apis.cc).
+  void handle_init_producer_id(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_add_partitions_to_txn(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_add_offsets_to_txn(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_end_txn(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_txn_offset_commit(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_write_txn_markers(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_describe_transactions(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_list_transactions(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_describe_producers(std::shared_ptr<net::Request> req, net::Respond respond);
+  // FindCoordinator's way to the internal topics: creates one through the controller (once at a time, per `in_flight`).
+  void create_internal_topic(const std::string& name, int32_t partitions, int16_t replication_factor,
+                             std::vector<std::pair<std::string, std::string>> configs, bool* in_flight);
 
   // The classic group coordinator's APIs (group_apis.cc).
   void handle_find_coordinator(std::shared_ptr<net::Request> req, net::Respond respond);
@@ -86,6 +100,9 @@ class RequestHandler : public net::Handler {
   void handle_describe_groups(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_delete_groups(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_offset_delete(std::shared_ptr<net::Request> req, net::Respond respond);
+  // The new consumer group protocol, KIP-848 (consumer_group_apis.cc).
+  void handle_consumer_group_heartbeat(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_consumer_group_describe(std::shared_ptr<net::Request> req, net::Respond respond);
   // The version range this listener serves for `key`; {-1,-1} if none.
   std::pair<int16_t, int16_t> served_range(int16_t key) const;
   int32_t controller_id_for_clients() const;
@@ -96,7 +113,7 @@ class RequestHandler : public net::Handler {
   ExtraApis* extra_;
   bool broker_apis_;
   GroupCoordinatorService* groups_ = nullptr;  // group_apis.cc
-  std::shared_ptr<ProducerIdManager> producer_ids_;  // created at the first InitProducerId
+  TxnCoordinatorService* txns_ = nullptr;             // txn_apis.cc
 };
 
 }  // namespace flotilla::broker

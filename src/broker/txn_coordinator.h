@@ -5,12 +5,8 @@
 // transactions past transaction.timeout.ms, and the coordinator's state in
 // __transaction_state.
 //
-// NOT WIRED YET: nothing in the request handler or the node creates this
-// class. What remains (see docs/ARCHITECTURE.md, "Transactions"): a TxnStore
-// on the replica manager's __transaction_state partitions, a TxnMarkerWriter
-// that sends WriteTxnMarkers to the partition leaders (and the leaders that
-// append control batches), FindCoordinator key type 1, LSO / aborted
-// transactions in Fetch, TxnOffsetCommit.
+// On a broker it runs inside TxnCoordinatorService (txn_service.h), which
+// provides the store, the marker channel and the producer ids.
 //
 // States (TransactionLogValue.TransactionStatus):
 //   Empty --AddPartitions--> Ongoing --EndTxn--> PrepareCommit|PrepareAbort
@@ -127,10 +123,7 @@ ErrorCode txn_error_for_version(int16_t api_key, int16_t api_version, ErrorCode 
 
 // ---------------------------------------------------------------- interfaces
 
-struct TxnRecord {
-  std::vector<uint8_t> key;
-  std::optional<std::vector<uint8_t>> value;
-};
+using TxnRecord = InternalRecord;
 
 // Where the coordinator's state lives (the __transaction_state partitions).
 class TxnStore {

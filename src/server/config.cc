@@ -100,8 +100,10 @@ const std::set<std::string>& known_keys() {
       "socket.request.max.bytes", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.network.threads",
       "num.io.threads", "num.recovery.threads.per.data.dir", "offsets.topic.replication.factor",
       "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
-      "share.coordinator.state.topic.min.isr", "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms", "group.max.size", "offsets.topic.num.partitions",
+      "share.coordinator.state.topic.min.isr", "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms", "group.max.size", "group.consumer.session.timeout.ms", "group.consumer.heartbeat.interval.ms", "group.consumer.max.size", "offsets.topic.num.partitions",
       "offsets.topic.segment.bytes", "offset.metadata.max.bytes", "offsets.commit.timeout.ms", "offsets.retention.minutes", "offsets.retention.check.interval.ms", "replica.fetch.max.bytes",
+      "transaction.state.log.num.partitions", "transaction.state.log.segment.bytes", "transaction.max.timeout.ms",
+      "transaction.abort.timed.out.transaction.cleanup.interval.ms",
       "replica.lag.time.max.ms", "replica.selector.class", "replica.fetch.wait.max.ms", "replica.fetch.min.bytes", "replica.fetch.response.max.bytes",
       "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.high.watermark.checkpoint.interval.ms",
       "fetch.max.bytes", "controller.quorum.election.timeout.ms", "controller.quorum.election.backoff.max.ms",
@@ -339,6 +341,12 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("group.max.session.timeout.ms", c.group_max_session_timeout_ms, 0);
   set_int("group.initial.rebalance.delay.ms", c.group_initial_rebalance_delay_ms, 0);
   set_int("group.max.size", c.group_max_size, 1);
+  set_int("group.consumer.session.timeout.ms", c.group_consumer_session_timeout_ms, 1);
+  set_int("group.consumer.heartbeat.interval.ms", c.group_consumer_heartbeat_interval_ms, 1);
+  set_int("group.consumer.max.size", c.group_consumer_max_size, 1);
+  if (c.group_consumer_heartbeat_interval_ms >= c.group_consumer_session_timeout_ms)
+    throw ConfigError("Invalid value " + std::to_string(c.group_consumer_heartbeat_interval_ms) +
+                      " for configuration group.consumer.heartbeat.interval.ms: must be less than group.consumer.session.timeout.ms");
   set_int("offsets.topic.num.partitions", c.offsets_topic_num_partitions, 1);
   if (auto v = get("offsets.topic.replication.factor"))
     c.offsets_topic_replication_factor = static_cast<int16_t>(parse_int("offsets.topic.replication.factor", *v, 1));
@@ -347,6 +355,14 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("offsets.commit.timeout.ms", c.offsets_commit_timeout_ms, 1);
   set_long("offsets.retention.minutes", c.offsets_retention_minutes, 1);
   set_long("offsets.retention.check.interval.ms", c.offsets_retention_check_interval_ms, 1);
+  // The transaction coordinator.
+  set_int("transaction.state.log.num.partitions", c.transaction_state_log_num_partitions, 1);
+  if (auto v = get("transaction.state.log.replication.factor"))
+    c.transaction_state_log_replication_factor = static_cast<int16_t>(parse_int("transaction.state.log.replication.factor", *v, 1));
+  set_int("transaction.state.log.min.isr", c.transaction_state_log_min_isr, 1);
+  set_int("transaction.state.log.segment.bytes", c.transaction_state_log_segment_bytes, 1);
+  set_int("transaction.max.timeout.ms", c.transaction_max_timeout_ms, 1);
+  set_int("transaction.abort.timed.out.transaction.cleanup.interval.ms", c.transaction_abort_timed_out_transaction_cleanup_interval_ms, 1);
   if (auto v = get("compression.type")) {
     static const std::set<std::string> ok = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"};
     if (!ok.count(*v)) throw ConfigError("Invalid value " + *v + " for configuration compression.type");

@@ -86,6 +86,9 @@ struct KafkaConfig {
   int32_t group_max_session_timeout_ms = 1800000;     // group.max.session.timeout.ms
   int32_t group_initial_rebalance_delay_ms = 3000;    // group.initial.rebalance.delay.ms
   int32_t group_max_size = 2147483647;                // group.max.size
+  int32_t group_consumer_session_timeout_ms = 45000;  // group.consumer.session.timeout.ms (KIP-848)
+  int32_t group_consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms (KIP-848)
+  int32_t group_consumer_max_size = 2147483647;       // group.consumer.max.size (KIP-848)
   int32_t offsets_topic_num_partitions = 50;          // offsets.topic.num.partitions
   int16_t offsets_topic_replication_factor = 3;       // offsets.topic.replication.factor
   int32_t offsets_topic_segment_bytes = 104857600;    // offsets.topic.segment.bytes
@@ -93,6 +96,13 @@ struct KafkaConfig {
   int32_t offsets_commit_timeout_ms = 5000;           // offsets.commit.timeout.ms
   int64_t offsets_retention_minutes = 10080;          // offsets.retention.minutes
   int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
+  // The transaction coordinator.
+  int32_t transaction_state_log_num_partitions = 50;          // transaction.state.log.num.partitions
+  int16_t transaction_state_log_replication_factor = 3;       // transaction.state.log.replication.factor
+  int32_t transaction_state_log_min_isr = 2;                  // transaction.state.log.min.isr
+  int32_t transaction_state_log_segment_bytes = 104857600;    // transaction.state.log.segment.bytes
+  int32_t transaction_max_timeout_ms = 900000;                // transaction.max.timeout.ms
+  int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms = 10000;  // transaction.abort.timed.out.transaction.cleanup.interval.ms
   std::string compression_type = "producer";
   std::string log_message_timestamp_type = "CreateTime";
 

@@ -9,6 +9,7 @@
 #include "broker/broker_lifecycle.h"
 #include "broker/controller_channel.h"
 #include "broker/group_coordinator.h"
+#include "broker/txn_service.h"
 #include "broker/replica_manager.h"
 #include "broker/request_handler.h"
 #include "broker/topic_config.h"
@@ -100,6 +101,7 @@ class NodeImpl {
   std::unique_ptr<controller::QuorumController> controller;
   std::unique_ptr<broker::ReplicaManager> replicas;
   std::unique_ptr<broker::GroupCoordinatorService> groups;  // the classic group coordinator (broker role)
+  std::unique_ptr<broker::TxnCoordinatorService> txns;      // the transaction coordinator and producer ids (broker role)
   std::map<int32_t, raft::PeerAddress> voter_endpoints;
   std::unique_ptr<raft::RaftNetwork> raft_network;
   std::unique_ptr<ForwardingControllerChannel> channel;
@@ -247,6 +249,9 @@ void NodeImpl::start() {
     gc.group_max_session_timeout_ms = config.group_max_session_timeout_ms;
     gc.group_initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
     gc.group_max_size = config.group_max_size;
+    gc.consumer_session_timeout_ms = config.group_consumer_session_timeout_ms;  // KIP-848
+    gc.consumer_heartbeat_interval_ms = config.group_consumer_heartbeat_interval_ms;
+    gc.consumer_max_size = config.group_consumer_max_size;
     gc.offsets_topic_num_partitions = config.offsets_topic_num_partitions;
     gc.offsets_topic_replication_factor = config.offsets_topic_replication_factor;
     gc.offsets_topic_segment_bytes = config.offsets_topic_segment_bytes;
@@ -301,6 +306,17 @@ void NodeImpl::start() {
                                                           voter_endpoints, config.node_id, config.request_timeout_ms, raft_network.get());
   // Leaders send their ISR changes to the controller with this broker's epoch.
   replicas->set_controller(channel.get(), [this] { return lifecycle ? lifecycle->broker_epoch() : int64_t{-1}; });
+  if (config.broker_role) {
+    broker::TxnCoordinatorConfig tc;
+    tc.transaction_max_timeout_ms = config.transaction_max_timeout_ms;
+    tc.transaction_state_log_num_partitions = config.transaction_state_log_num_partitions;
+    tc.offsets_topic_num_partitions = config.offsets_topic_num_partitions;
+    tc.abort_timed_out_transaction_cleanup_interval_ms = config.transaction_abort_timed_out_transaction_cleanup_interval_ms;
+    txns = std::make_unique<broker::TxnCoordinatorService>(io, *replicas, channel.get(), broker_config, tc,
+                                                           config.transaction_state_log_replication_factor,
+                                                           config.transaction_state_log_min_isr, config.transaction_state_log_segment_bytes);
+    txns->set_group_coordinator(groups.get());
+  }
   controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints, raft_network.get());
   broker_apis = std::make_unique<BrokerExtraApis>(*channel);
 
@@ -372,6 +388,7 @@ void NodeImpl::open_listeners(bool controller_listeners) {
     broker::ExtraApis* extra = is_controller ? static_cast<broker::ExtraApis*>(controller_apis.get()) : broker_apis.get();
     auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), extra, !is_controller);
     h->set_group_coordinator(groups.get());
+    h->set_txn_coordinator(txns.get());
     auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits);
     l->start();
     spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
@@ -443,6 +460,7 @@ void NodeImpl::finish_shutdown() {
   unfence_timer.cancel();
   if (lifecycle) lifecycle->stop();
   if (groups) groups->shutdown();
+  if (txns) txns->shutdown();
   if (replicas) replicas->shutdown();
   if (channel) channel->close();
   if (controller) controller->shutdown();

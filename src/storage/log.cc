@@ -43,6 +43,7 @@ struct Segment {
   int64_t created_ms = 0;
   int64_t flushed_size = 0;
   int64_t allocated = 0;  // the file's size when preallocated beyond `size` (zeros), else `size`
+  std::unique_ptr<TxnIndex> txn;  // `.txnindex`: the ABORT markers in this segment (never null once listed)
 
   fs::path path(const char* suffix) const {
     fs::path p = log_path;
@@ -249,6 +250,11 @@ std::shared_ptr<Segment> Log::new_segment(int64_t base_offset) {
   s->file = std::make_shared<FileHandle>(open_file(s->log_path, O_RDWR | O_CREAT));
   s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
   s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+  // A new segment holds no markers yet: a stale index of that name (none is
+  // expected) must not describe it.
+  std::error_code ec;
+  fs::remove(s->path(".txnindex"), ec);
+  s->txn = std::make_unique<TxnIndex>(s->path(".txnindex"));
   s->created_ms = wall_clock_ms();
   return s;
 }
@@ -265,6 +271,15 @@ void Log::load(int64_t recovery_point) {
     if (name.size() == 24 && name.ends_with(".log")) bases.push_back(std::stoll(name.substr(0, 20)));
   }
   std::sort(bases.begin(), bases.end());
+  // A .txnindex without its segment (left by a crash during a deletion) describes nothing.
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    std::string name = e.path().filename().string();
+    if (name.size() == 29 && name.ends_with(".txnindex") &&
+        !std::binary_search(bases.begin(), bases.end(), std::stoll(name.substr(0, 20)))) {
+      std::error_code ec;
+      fs::remove(e.path(), ec);
+    }
+  }
   // Producer state: the newest snapshot, then the batches after it as the walk finds them.
   const std::optional<int64_t> producer_snapshot = producers_.load_latest_snapshot(dir_, INT64_MAX, 0);
   const int64_t producer_replay_from = producer_snapshot.value_or(INT64_MIN);
@@ -280,11 +295,16 @@ void Log::load(int64_t recovery_point) {
       fs::remove(s->log_path);
       fs::remove(s->path(".index"));
       fs::remove(s->path(".timeindex"));
+      fs::remove(s->path(".txnindex"));
       continue;
     }
     s->file = std::make_shared<FileHandle>(open_file(s->log_path, O_RDWR));
     s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
     s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+    s->txn = std::make_unique<TxnIndex>(s->path(".txnindex"));
+    // The markers at or after the replay start are applied again below and
+    // re-add their entries: drop them first (idempotent recovery).
+    s->txn->truncate_to(producer_replay_from);
     struct stat st;
     ::fstat(s->file->fd, &st);
     int64_t file_size = st.st_size;
@@ -327,7 +347,17 @@ void Log::load(int64_t recovery_point) {
         break;
       }
       track_batch(*s, h, pos, config_.index_interval_bytes);
-      if (h.base_offset >= producer_replay_from) producers_.apply(h);
+      if (h.base_offset >= producer_replay_from) {
+        std::vector<uint8_t> marker_bytes;
+        if (h.is_control() && h.producer_id >= 0) {
+          marker_bytes.resize(static_cast<size_t>(h.total_size()));
+          if (!pread_all(s->file->fd, marker_bytes.data(), marker_bytes.size(), pos)) marker_bytes.clear();
+        }
+        std::lock_guard<std::mutex> pg(pstate_mu_);
+        std::vector<CompletedTxn> completed;
+        apply_to_producers(h, marker_bytes, completed);
+        complete_txns(completed, *s);  // per batch, as Kafka's recovery
+      }
       pos += h.total_size();
     }
     s->flushed_size = s->size;
@@ -342,9 +372,13 @@ void Log::load(int64_t recovery_point) {
   for (const auto& s : segments_) end = std::max(end, s->next_offset);
   log_end_offset_ = end;
   flushed_offset_ = end;
+  // The index ends with the log (entries of markers cut off by the recovery go).
+  for (const auto& s : segments_) s->txn->truncate_to(end);
   if (producer_snapshot && *producer_snapshot > end) {
     rebuild_producer_state();  // the log ends before the snapshot (lost unsynced writes): an older one
   } else {
+    std::lock_guard<std::mutex> pg(pstate_mu_);
+    publish_first_unstable();
     producers_.set_map_end_offset(end);
     if (producer_snapshot || !producers_.empty())
       spdlog::info("[Log partition={}] Producer state: {} producer(s), from {} and the batches after it", dir_.filename().string(),
@@ -352,7 +386,7 @@ void Log::load(int64_t recovery_point) {
   }
 }
 
-AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch) {
+AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch, bool coordinator) {
   int64_t first = log_end_offset_.load();
   int64_t next = records::assign_offsets(batches, v, first, leader_epoch);
   std::vector<BatchHeader> headers;
@@ -371,7 +405,7 @@ AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v,
     o += h.last_offset_delta + 1;
   }
   // Idempotent producers: epoch and sequence checks, retried batches.
-  if (ProducerCheck pc = producers_.check_client(headers); pc.error != ErrorCode::NONE || pc.duplicate) {
+  if (ProducerCheck pc = producers_.check_client(headers, !coordinator); pc.error != ErrorCode::NONE || pc.duplicate) {
     AppendInfo info;
     info.error = pc.error;
     info.error_message = std::move(pc.message);
@@ -383,7 +417,7 @@ AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v,
     return info;
   }
   write_to_active(batches, first, next - 1, headers, positions);
-  for (const auto& h : headers) producers_.apply(h);
+  apply_appended(batches, headers, positions);
   AppendInfo info;
   info.first_offset = first;
   info.last_offset = next - 1;
@@ -414,8 +448,111 @@ AppendInfo Log::append_as_follower(std::span<const uint8_t> batches) {
   info.first_offset = headers.front().base_offset;
   info.last_offset = headers.back().last_offset();
   write_to_active(batches, info.first_offset, info.last_offset, headers, positions);
-  for (const auto& h : headers) producers_.apply(h);
+  apply_appended(batches, headers, positions);
   return info;
+}
+
+void Log::apply_appended(std::span<const uint8_t> batches, const std::vector<BatchHeader>& headers, const std::vector<size_t>& positions) {
+  std::shared_ptr<Segment> active;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    active = segments_.back();  // write_to_active put the whole append in it
+  }
+  std::lock_guard<std::mutex> pg(pstate_mu_);
+  // As Kafka's append: every batch first, then the completed transactions, so
+  // that an entry's LSO counts transactions begun later in the same append.
+  std::vector<CompletedTxn> completed;
+  for (size_t i = 0; i < headers.size(); ++i)
+    apply_to_producers(headers[i], batches.subspan(positions[i], static_cast<size_t>(headers[i].total_size())), completed);
+  complete_txns(completed, *active);
+}
+
+AppendInfo Log::append_marker(int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit, int32_t leader_epoch,
+                              int64_t now_ms) {
+  AppendInfo info;
+  if (ProducerCheck pc = producers_.check_marker(producer_id, producer_epoch, coordinator_epoch); pc.error != ErrorCode::NONE) {
+    info.error = pc.error;
+    info.error_message = std::move(pc.message);
+    return info;
+  }
+  const int64_t offset = log_end_offset_.load();
+  records::BatchBuilder b(records::Compression::NONE, offset);
+  b.set_producer(producer_id, producer_epoch, -1);
+  b.set_control(true);
+  b.set_transactional(true);
+  b.set_partition_leader_epoch(leader_epoch);
+  const std::vector<uint8_t> key = end_txn_marker_key(commit);
+  const std::vector<uint8_t> value = end_txn_marker_value(coordinator_epoch);
+  b.add(now_ms, std::span<const uint8_t>(key), std::span<const uint8_t>(value));
+  const std::vector<uint8_t> bytes = b.build();
+  BatchHeader h;
+  records::parse_header(bytes, h);
+  const std::vector<BatchHeader> headers{h};
+  const std::vector<size_t> positions{0};
+  write_to_active(bytes, offset, offset, headers, positions);
+  apply_appended(bytes, headers, positions);
+  info.first_offset = offset;
+  info.last_offset = offset;
+  info.max_timestamp = now_ms;
+  unflushed_messages_ += 1;
+  if (unflushed_messages_ >= config_.flush_interval_messages) flush(log_end_offset_.load());
+  return info;
+}
+
+void Log::apply_to_producers(const BatchHeader& h, std::span<const uint8_t> batch, std::vector<CompletedTxn>& completed) {
+  if (auto done = producers_.apply(h, batch)) completed.push_back(*done);
+}
+
+void Log::complete_txns(std::vector<CompletedTxn>& completed, Segment& seg) {
+  for (const auto& t : completed) {
+    if (t.aborted) seg.txn->append(AbortedTxn{t.producer_id, t.first_offset, t.last_offset, producers_.last_stable_offset(t)});
+    producers_.complete_txn(t);
+  }
+  completed.clear();
+  publish_first_unstable();
+}
+
+void Log::set_cleanable_limit(int64_t offset) {
+  cleanable_limit_.store(offset);
+  std::lock_guard<std::mutex> pg(pstate_mu_);
+  producers_.on_high_watermark(offset);
+  publish_first_unstable();
+}
+
+void Log::publish_first_unstable() { first_unstable_offset_.store(producers_.first_unstable_offset().value_or(INT64_MAX)); }
+
+int64_t Log::last_stable_offset(int64_t high_watermark) {
+  std::lock_guard<std::mutex> pg(pstate_mu_);
+  producers_.on_high_watermark(high_watermark);
+  publish_first_unstable();
+  std::optional<int64_t> fuo = producers_.first_unstable_offset();
+  if (!fuo) return high_watermark;
+  // Data below the log start is gone: its transactions no longer hold the LSO back (Kafka's).
+  return std::min(high_watermark, std::max(*fuo, log_start_offset_));
+}
+
+std::vector<AbortedTxn> Log::collect_aborted_transactions(int64_t start_offset, int64_t upper_bound_offset) const {
+  std::vector<std::shared_ptr<Segment>> segs;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (segments_.empty()) return {};
+    segs.assign(segments_.begin() + static_cast<long>(segment_index_for(start_offset)), segments_.end());
+  }
+  std::vector<AbortedTxn> out;
+  for (const auto& s : segs) {
+    TxnIndex::SearchResult r = s->txn->collect(start_offset, upper_bound_offset);
+    out.insert(out.end(), r.aborted.begin(), r.aborted.end());
+    if (r.complete) break;
+  }
+  return out;
+}
+
+std::unordered_map<int64_t, int64_t> Log::producer_last_batch_offsets() const {
+  std::lock_guard<std::mutex> pg(pstate_mu_);
+  std::unordered_map<int64_t, int64_t> out;
+  for (const auto& e : producers_.entries())
+    if (e.last_offset() >= 0) out.emplace(e.producer_id, e.last_offset());
+  return out;
 }
 
 
@@ -587,6 +724,7 @@ void Log::flush(int64_t up_to) {
     for (const auto& s : segments_)
       if (s->base_offset < up_to && s->flushed_size < s->size) todo.emplace_back(s, s->size);
   }
+  for (auto& [s, size] : todo) s->txn->flush();
   for (auto& [s, size] : todo) {
     if (::fdatasync(s->file->fd) != 0) fail("fdatasync of", s->log_path);
     s->flushed_size = std::max(s->flushed_size, size);
@@ -633,6 +771,7 @@ void Log::truncate_to(int64_t offset) {
   }
   log_end_offset_ = std::max(s.next_offset, s.base_offset);
   if (flushed_offset_.load() > log_end_offset_.load()) flushed_offset_ = log_end_offset_.load();
+  s.txn->truncate_to(log_end_offset_.load());  // the markers cut off (the replay below also redoes later ones)
   rebuild_producer_state();  // Kafka's truncateAndReload: the snapshot below the new end + replay
 }
 
@@ -645,7 +784,9 @@ void Log::truncate_fully_and_start_at(int64_t offset) {
   log_start_offset_ = offset;
   log_end_offset_ = offset;
   flushed_offset_ = offset;
+  std::lock_guard<std::mutex> pg(pstate_mu_);
   producers_.clear(offset);
+  publish_first_unstable();
   ProducerStateManager::delete_snapshots_after(dir_, -1);
 }
 
@@ -660,6 +801,9 @@ void Log::set_log_start_offset(int64_t offset) {
   }
   // The state itself stays (Kafka's onLogStartOffsetIncremented); snapshots of deleted segments go.
   ProducerStateManager::delete_snapshots_before(dir_, segments_.front()->base_offset);
+  std::lock_guard<std::mutex> pg(pstate_mu_);
+  producers_.on_log_start_offset(log_start_offset_);
+  publish_first_unstable();
 }
 
 void Log::delete_segment(const std::shared_ptr<Segment>& s) {
@@ -668,6 +812,7 @@ void Log::delete_segment(const std::shared_ptr<Segment>& s) {
   fs::remove(s->log_path, ec);
   fs::remove(s->path(".index"), ec);
   fs::remove(s->path(".timeindex"), ec);
+  if (s->txn) s->txn->remove_file();
 }
 
 int Log::apply_retention(int64_t now_ms) {
@@ -690,7 +835,12 @@ int Log::apply_retention(int64_t now_ms) {
     ++deleted;
   }
   log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset);
-  if (deleted > 0) ProducerStateManager::delete_snapshots_before(dir_, segments_.front()->base_offset);
+  if (deleted > 0) {
+    ProducerStateManager::delete_snapshots_before(dir_, segments_.front()->base_offset);
+    std::lock_guard<std::mutex> pg(pstate_mu_);
+    producers_.on_log_start_offset(log_start_offset_);
+    publish_first_unstable();
+  }
   return deleted;
 }
 
@@ -783,6 +933,26 @@ void complete_swaps(const fs::path& dir) {
     ::fstat(fd, &st);
     int64_t next = std::max(scan_next_offset(fd, base, st.st_size), base + 1);
     ::close(fd);
+    // Aborted-transaction entries of the replaced segments: merged first, so
+    // that a crash before the old files go loses none.
+    {
+      std::vector<AbortedTxn> merged;
+      std::vector<fs::path> olds;
+      for (const auto& e : fs::directory_iterator(dir, ec)) {
+        std::string n = e.path().filename().string();
+        if (n.size() != 29 || !n.ends_with(".txnindex")) continue;
+        int64_t b = std::stoll(n.substr(0, 20));
+        if (b < base || b >= next) continue;
+        auto entries = TxnIndex::read_file(e.path());
+        merged.insert(merged.end(), entries.begin(), entries.end());
+        if (b != base) olds.push_back(e.path());
+      }
+      std::sort(merged.begin(), merged.end(), [](const AbortedTxn& a, const AbortedTxn& b) { return a.last_offset < b.last_offset; });
+      merged.erase(std::unique(merged.begin(), merged.end(), [](const AbortedTxn& a, const AbortedTxn& b) { return a.last_offset == b.last_offset; }),
+                   merged.end());
+      TxnIndex(dir / offset_file_name(base, ".txnindex")).reset(std::move(merged));
+      for (const auto& o : olds) fs::remove(o, ec);
+    }
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       std::string n = e.path().filename().string();
       if (n.size() != 24 || !n.ends_with(".log")) continue;
@@ -816,6 +986,7 @@ std::vector<SegmentView> Log::segment_views() const {
     v.last_modified_ms = mtime_ms(s->file->fd);
     v.index_entries = s->index.size();
     v.file = s->file;
+    v.aborted_txns = s->txn->entries();
     out.push_back(std::move(v));
   }
   return out;
@@ -856,9 +1027,23 @@ bool Log::replace_segments(int64_t first_base, size_t count, const fs::path& cle
   fs::path swap = s->log_path;
   swap += ".swap";
   fs::rename(cleaned, swap);
+  // The cleaned segment keeps every marker, so it keeps every aborted-txn
+  // entry of the segments it replaces (they still describe its offsets).
+  // Written before the old index files go and while the swap exists, so
+  // complete_swaps can redo it.
+  std::vector<AbortedTxn> merged;
+  for (size_t k = i; k < i + count; ++k) {
+    auto entries = segments_[k]->txn->entries();
+    merged.insert(merged.end(), entries.begin(), entries.end());
+  }
+  s->txn = std::make_unique<TxnIndex>(s->path(".txnindex"));
+  s->txn->reset(std::move(merged));  // replaces the old first segment's file atomically
   for (size_t k = i; k < i + count; ++k) {
     const auto& old = segments_[k];
-    if (old->base_offset != first_base) fs::remove(old->log_path, ec);
+    if (old->base_offset != first_base) {
+      fs::remove(old->log_path, ec);
+      fs::remove(old->path(".txnindex"), ec);
+    }
     fs::remove(old->path(".index"), ec);
     fs::remove(old->path(".timeindex"), ec);
   }
@@ -894,11 +1079,23 @@ void Log::replay_producer_state_from(int64_t from) {
   from = std::max(from, log_start_offset_);
   if (segments_.empty() || from >= log_end_offset_.load()) return;
   for (size_t i = segment_index_for(from); i < segments_.size(); ++i) {
-    const Segment& s = *segments_[i];
+    Segment& s = *segments_[i];
+    // The markers replayed below re-add their entries (idempotent replay).
+    s.txn->truncate_to(from);
     BatchHeader h;
     int64_t pos = locate(s, from, nullptr);
+    std::vector<uint8_t> marker_bytes;
+    std::vector<CompletedTxn> completed;
     while (pos < s.size && read_header(s, pos, h)) {
-      if (h.base_offset >= from) producers_.apply(h);
+      if (h.base_offset >= from) {
+        marker_bytes.clear();
+        if (h.is_control() && h.producer_id >= 0) {
+          marker_bytes.resize(static_cast<size_t>(h.total_size()));
+          if (!pread_all(s.file->fd, marker_bytes.data(), marker_bytes.size(), pos)) marker_bytes.clear();
+        }
+        apply_to_producers(h, marker_bytes, completed);
+        complete_txns(completed, s);
+      }
       pos += h.total_size();
     }
   }
@@ -907,9 +1104,14 @@ void Log::replay_producer_state_from(int64_t from) {
 void Log::rebuild_producer_state() {
   const int64_t end = log_end_offset_.load();
   ProducerStateManager::delete_snapshots_after(dir_, end);
+  std::lock_guard<std::mutex> pg(pstate_mu_);
   std::optional<int64_t> snap = producers_.load_latest_snapshot(dir_, end, log_start_offset_);
-  replay_producer_state_from(snap.value_or(log_start_offset_));
+  const int64_t from = snap.value_or(log_start_offset_);
+  // Entries of markers at or after the replay start are re-added by the replay.
+  for (const auto& s : segments_) s->txn->truncate_to(std::max(from, log_start_offset_));
+  replay_producer_state_from(from);
   producers_.set_map_end_offset(end);
+  publish_first_unstable();
 }
 
 void Log::take_producer_snapshot(bool sync) {

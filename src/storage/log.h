@@ -1,7 +1,17 @@
 // A partition's log in Kafka's on-disk layout: a directory of segments
 // `<20-digit base offset>.log` with sparse `.index` (int32 relative offset,
 // int32 position) and `.timeindex` (int64 timestamp, int32 relative offset)
-// files, and `partition.metadata` (the topic id).
+// files, the aborted-transaction index `.txnindex` (storage/txn_index.h; only
+// once the segment holds an ABORT marker), and `partition.metadata` (the
+// topic id).
+//
+// Transactions (KIP-98): the producer state tracks ongoing transactions; every
+// applied ABORT marker (leader, follower, recovery) adds an entry to the
+// .txnindex of the segment holding the marker. Invariant: after open, append,
+// truncation or cleaning, each segment's index holds exactly the ABORT
+// markers of the segment's offsets whose transaction had data (a replay from
+// offset X first drops the entries with last offset >= X, so recovery never
+// duplicates entries).
 //
 // Threading: append/read/truncate/roll/retention run on the owning thread;
 // flush() may run on any thread (the segment list is guarded by a mutex held
@@ -11,6 +21,7 @@
 // batch in a segment has base offset >= the segment's base offset.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -19,12 +30,14 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/bytes.h"
 #include "common/uuid.h"
 #include "protocol/record_batch.h"
 #include "storage/producer_state.h"
+#include "storage/txn_index.h"
 
 namespace flotilla::storage {
 
@@ -64,6 +77,7 @@ struct SegmentView {
   int64_t last_modified_ms = 0;  // the .log file's mtime
   size_t index_entries = 0;
   std::shared_ptr<FileHandle> file;
+  std::vector<AbortedTxn> aborted_txns;  // the segment's .txnindex entries
 };
 
 struct AppendInfo {
@@ -117,9 +131,35 @@ class Log {
                                    int64_t recovery_point = 0);
 
   // Appends validated batches, assigning offsets in place from log_end_offset().
-  AppendInfo append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch);
+  // `coordinator`: written by a coordinator on a producer's behalf (no sequence checks).
+  AppendInfo append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch, bool coordinator = false);
   // Appends batches whose offsets are already set (the first must be log_end_offset()).
+  // Transactional batches and markers update the producer state and the
+  // aborted-transaction index without checks (Kafka's REPLICATION origin).
   AppendInfo append_as_follower(std::span<const uint8_t> batches);
+  // Leader (WriteTxnMarkers): writes one END_TXN control batch at the log end
+  // — magic 2, attributes transactional|control, the producer id and epoch,
+  // base sequence -1, one record (key: version 0 + type COMMIT(1)/ABORT(0),
+  // value: version 0 + coordinator epoch) with timestamp now_ms, partition
+  // leader epoch `leader_epoch` — after ProducerStateManager::check_marker
+  // (INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED in
+  // AppendInfo.error; nothing written then). An ABORT of a non-empty
+  // transaction adds an entry to the active segment's .txnindex.
+  AppendInfo append_marker(int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit, int32_t leader_epoch,
+                           int64_t now_ms);
+
+  // The last stable offset: min(high_watermark, the first offset of the
+  // oldest transaction that is ongoing or whose marker is not below the high
+  // watermark), never below the log start offset (Kafka's). Also forgets the
+  // completed transactions whose marker is below high_watermark, so call it
+  // whenever the high watermark moves (owning thread).
+  int64_t last_stable_offset(int64_t high_watermark);
+  // Aborted transactions a read_committed fetch from start_offset needs
+  // (Kafka's collectAbortedTransactions): entries with last_offset >=
+  // start_offset and first_offset < upper_bound_offset, from the segment
+  // holding start_offset and the later ones, in log order; stops after the
+  // first segment with an entry whose last_stable_offset >= upper_bound_offset.
+  std::vector<AbortedTxn> collect_aborted_transactions(int64_t start_offset, int64_t upper_bound_offset) const;
 
   ReadResult read(int64_t offset, int32_t max_bytes, int64_t max_offset, bool min_one) const;
 
@@ -152,9 +192,10 @@ class Log {
     config_ = c;
   }
 
-  // Idempotent producers' state (storage/producer_state.h): checked by
-  // append(), updated by every append, written as `<offset>.snapshot` when a
-  // segment rolls and at close, rebuilt on open and on truncation.
+  // Idempotent and transactional producers' state (storage/producer_state.h):
+  // checked by append() and append_marker(), updated by every append, written
+  // as `<offset>.snapshot` when a segment rolls and at close, rebuilt on open
+  // and on truncation. Owning thread only.
   const ProducerStateManager& producer_state() const { return producers_; }
 
   // ---- For the log cleaner (storage/log_cleaner.h), from its own thread.
@@ -167,12 +208,23 @@ class Log {
   // Bumped whenever segments are deleted or truncated by anything but the cleaner.
   uint64_t change_epoch() const { return change_epoch_.load(); }
   // The cleaner never cleans at or past this offset (the high watermark; 0 until set).
-  void set_cleanable_limit(int64_t offset) { cleanable_limit_.store(offset); }
+  // Owning thread: as the high watermark, it also forgets the completed
+  // transactions whose marker lies below it (as last_stable_offset does).
+  void set_cleanable_limit(int64_t offset);
   int64_t cleanable_limit() const { return cleanable_limit_.load(); }
+  // What the cleaner may clean below (any thread): min(cleanable_limit(), the
+  // producer state's first unstable offset) — Kafka never cleans at or past
+  // the last stable offset, so undecided transactions stay as written.
+  int64_t first_uncleanable_offset() const { return std::min(cleanable_limit_.load(), first_unstable_offset_.load()); }
+  // Producer id -> last offset of its last data batch (any thread; a copy).
+  // The cleaner keeps these batches so that sequence dedup survives cleaning.
+  std::unordered_map<int64_t, int64_t> producer_last_batch_offsets() const;
   // Replaces the `count` contiguous non-active segments starting at base offset
   // `first_base` by the cleaned segment file `cleaned` (batches with offsets
   // in that range, already synced): renames it to `<first_base>.log.swap`,
-  // deletes the old segments' files, renames the swap to `<first_base>.log`
+  // deletes the old segments' files, writes the old segments' .txnindex
+  // entries (all kept: the cleaner keeps every marker) merged into
+  // `<first_base>.txnindex`, renames the swap to `<first_base>.log`
   // and rebuilds its indexes — under the mutex, so readers see the old list or
   // the new one. False (and `cleaned` deleted) if the log changed since
   // `epoch` (truncation, retention, deletion) or is closed.
@@ -192,6 +244,17 @@ class Log {
   void rebuild_producer_state();
   // Writes the producer snapshot at the log end (if there is state or were snapshots) and prunes old ones.
   void take_producer_snapshot(bool sync);
+  // Applies one written batch (`batch`: its bytes, read for control batches)
+  // to the producer state, queueing the transaction it completes. Under pstate_mu_.
+  void apply_to_producers(const records::BatchHeader& h, std::span<const uint8_t> batch, std::vector<CompletedTxn>& completed);
+  // Completes the queued transactions in order: each ABORT gets an entry (with
+  // Kafka's LSO at that point) in `seg`'s txn index. Under pstate_mu_.
+  void complete_txns(std::vector<CompletedTxn>& completed, Segment& seg);
+  // Applies an append just written to the active segment (all batches, then
+  // the completed transactions). Takes pstate_mu_.
+  void apply_appended(std::span<const uint8_t> batches, const std::vector<records::BatchHeader>& headers, const std::vector<size_t>& positions);
+  // Republishes first_unstable_offset_ from producers_. Under pstate_mu_.
+  void publish_first_unstable();
 
   std::filesystem::path dir_;
   LogConfig config_;
@@ -204,6 +267,11 @@ class Log {
   int64_t unflushed_messages_ = 0;
   bool closed_ = false;
   ProducerStateManager producers_;  // idempotent producers (owning thread)
+  // Guards producers_ against the cleaner's producer_last_batch_offsets();
+  // the owning thread holds it while mutating producers_. Lock order: mu_ before pstate_mu_.
+  mutable std::mutex pstate_mu_;
+  // producers_.first_unstable_offset() (INT64_MAX if none), for the cleaner's thread.
+  std::atomic<int64_t> first_unstable_offset_{INT64_MAX};
   std::atomic<uint64_t> change_epoch_{0};
   std::atomic<int64_t> cleanable_limit_{0};
 };
@@ -217,7 +285,9 @@ std::string offset_file_name(int64_t offset, const std::string& suffix);
 
 // Start-up half of the cleaner's crash safety (Kafka's rules): each
 // `<base>.log.swap` left in dir replaces every segment whose base offset lies
-// in [base, the swap's next offset), then becomes `<base>.log`.
+// in [base, the swap's next offset), then becomes `<base>.log`. The
+// .txnindex files of those segments are merged (union by last offset, so
+// redoing it after a crash gives the same file) into `<base>.txnindex`.
 void complete_swaps(const std::filesystem::path& dir);
 
 // Writes a file atomically: a temporary file, fsync, rename, fsync of the

@@ -103,6 +103,48 @@ std::vector<RawRecord> parse_records(const BatchHeader& h, std::span<const uint8
   return out;
 }
 
+// The aborted transactions of a log (from its segments' .txnindex entries),
+// per producer: a data batch of that producer inside [first_offset,
+// last_offset] belongs to an aborted transaction (a producer writes nothing
+// but its transaction's batches until the marker).
+class AbortedRanges {
+ public:
+  explicit AbortedRanges(const std::vector<SegmentView>& views) {
+    for (const auto& v : views)
+      for (const auto& t : v.aborted_txns) by_producer_[t.producer_id].emplace_back(t.first_offset, t.last_offset);
+  }
+  // Invariant used: one producer's transactions do not overlap and its
+  // entries come in marker order, so each vector is sorted by last offset.
+  bool contains(const BatchHeader& h) const {
+    if (h.is_control() || h.producer_id < 0 || !h.is_transactional()) return false;
+    auto it = by_producer_.find(h.producer_id);
+    if (it == by_producer_.end()) return false;
+    const auto& ranges = it->second;
+    auto r = std::lower_bound(ranges.begin(), ranges.end(), h.base_offset,
+                              [](const std::pair<int64_t, int64_t>& range, int64_t o) { return range.second < o; });
+    return r != ranges.end() && r->first <= h.base_offset;
+  }
+
+ private:
+  std::unordered_map<int64_t, std::vector<std::pair<int64_t, int64_t>>> by_producer_;
+};
+
+// Kafka's DefaultRecordBatch.writeEmptyHeader: a batch that keeps a header
+// (offsets, producer id/epoch/base sequence, partition leader epoch, flags)
+// and no records; uncompressed, both timestamps = the original max timestamp.
+std::vector<uint8_t> empty_batch_like(const BatchHeader& h, std::span<const uint8_t> batch) {
+  std::vector<uint8_t> nb(kHeaderSize);
+  std::memcpy(nb.data(), batch.data(), kHeaderSize);
+  store_be32(nb.data() + 8, static_cast<uint32_t>(kHeaderSize - kLogOverhead));
+  store_be16(nb.data() + records::kAttributesOffset,
+             static_cast<uint16_t>(h.attributes & (records::kTimestampTypeBit | records::kTransactionalBit | records::kControlBit)));
+  store_be64(nb.data() + 27, static_cast<uint64_t>(h.max_timestamp));
+  store_be64(nb.data() + 35, static_cast<uint64_t>(h.max_timestamp));
+  store_be32(nb.data() + 57, 0);
+  store_be32(nb.data() + records::kCrcOffset, crc32c(nb.data() + records::kAttributesOffset, nb.size() - records::kAttributesOffset));
+  return nb;
+}
+
 }  // namespace
 
 bool has_record_without_key(std::span<const uint8_t> batches) {
@@ -228,7 +270,9 @@ bool LogCleaner::plan(Entry& e, Plan& p) {
   auto& cps = checkpoints_[e.log_dir];
   if (auto it = cps.find({e.topic, e.partition}); it != cps.end() && it->second >= v.front().base_offset && it->second <= v.back().next_offset)
     first_dirty = it->second;
-  int64_t limit = std::min(v.back().base_offset, e.log->cleanable_limit());
+  // Never at or past the high watermark or the first unstable offset (an
+  // undecided transaction's records must stay as written until its marker).
+  int64_t limit = std::min(v.back().base_offset, e.log->first_uncleanable_offset());
   if (p.cfg.min_compaction_lag_ms > 0)
     for (const auto& s : v)
       if (s.max_timestamp > t - p.cfg.min_compaction_lag_ms) {
@@ -299,10 +343,16 @@ bool LogCleaner::clean(Entry& e, Plan& p) {
   size_t used = 0;
   size_t end = p.d0;
   std::vector<uint8_t> inflated;
+  // Aborted transactions' records are invisible: they neither shadow older
+  // values in the map nor survive the rewrite.
+  const AbortedRanges aborted(v);
+  // Each producer's last data batch stays (possibly emptied), so that its
+  // sequence and epoch survive a reload of the producer state from the log.
+  const std::unordered_map<int64_t, int64_t> last_batches = e.log->producer_last_batch_offsets();
   for (size_t k = p.d0; k < p.d1; ++k) {
     for_each_segment_batch(v[k], e.abort, [&](const BatchHeader& h, std::span<const uint8_t> batch) {
       st.bytes_read += h.total_size();
-      if (h.is_control()) return;
+      if (h.is_control() || aborted.contains(h)) return;
       std::span<const uint8_t> body = batch.subspan(kHeaderSize);
       if (h.compression() != records::Compression::NONE) {
         inflated = records::decompress(h.compression(), body);
@@ -347,11 +397,17 @@ bool LogCleaner::clean(Entry& e, Plan& p) {
         bool drop_tombstones = v[s].next_offset <= first_dirty && v[s].last_modified_ms + p.cfg.delete_retention_ms < t;
         for_each_segment_batch(v[s], e.abort, [&](const BatchHeader& h, std::span<const uint8_t> batch) {
           if (s < p.d0) st.bytes_read += h.total_size();  // dirty ones were counted by the map pass
+          // Markers always stay: they end transactions (producer state,
+          // read_committed consumers) and their .txnindex entries stay valid.
           if (h.is_control()) {
             write_full(fd, batch.data(), batch.size(), cleaned);
             st.bytes_written += static_cast<int64_t>(batch.size());
             return;
           }
+          const bool discard_all = aborted.contains(h);
+          bool producer_last = false;
+          if (h.producer_id >= 0)
+            if (auto it = last_batches.find(h.producer_id); it != last_batches.end()) producer_last = it->second == h.last_offset();
           std::span<const uint8_t> body = batch.subspan(kHeaderSize);
           if (h.compression() != records::Compression::NONE) {
             inflated = records::decompress(h.compression(), body);
@@ -363,7 +419,7 @@ bool LogCleaner::clean(Entry& e, Plan& p) {
           int32_t kept = 0;
           int64_t max_ts = -1;
           for (const auto& r : recs) {
-            bool keep = r.has_key;
+            bool keep = r.has_key && !discard_all;
             if (keep) {
               auto it = map.find(std::string(r.key));
               keep = it == map.end() || r.offset >= it->second;
@@ -375,12 +431,21 @@ bool LogCleaner::clean(Entry& e, Plan& p) {
             max_ts = std::max(max_ts, r.timestamp);
           }
           st.records_removed += static_cast<int64_t>(recs.size()) - kept;
+          // Nothing left (an emptied batch included): dropped, unless it is
+          // its producer's last batch.
+          if (kept == 0) {
+            if (producer_last) {  // Kafka's RETAIN_EMPTY
+              std::vector<uint8_t> nb = empty_batch_like(h, batch);
+              write_full(fd, nb.data(), nb.size(), cleaned);
+              st.bytes_written += static_cast<int64_t>(nb.size());
+            }
+            return;
+          }
           if (kept == static_cast<int32_t>(recs.size())) {
             write_full(fd, batch.data(), batch.size(), cleaned);
             st.bytes_written += static_cast<int64_t>(batch.size());
             return;
           }
-          if (kept == 0) return;
           // A batch with its surviving records: same base offset, lastOffsetDelta,
           // timestamps base, producer fields and codec; new length, count, CRC.
           std::vector<uint8_t> payload =

@@ -7,14 +7,25 @@
 // (or whose first dirty segment is older than max.compaction.lag.ms). The dirty
 // range is the non-active segments from the checkpoint on, below the log's
 // cleanable limit (its high watermark) and the first segment newer than
-// min.compaction.lag.ms. The cleaner maps key → last offset over the dirty
+// min.compaction.lag.ms, and below the first unstable offset (ongoing
+// transactions, or completed ones whose marker is not yet below the high
+// watermark: Kafka never cleans past the last stable offset). The cleaner maps
+// key → last offset over the dirty
 // range, then rewrites every segment from the log start to the end of that
 // range, in groups that fit segment.bytes and segment.index.bytes: a record
 // stays if its offset is the latest for its key (keyless records go); a
 // tombstone (null value) goes once its segment was cleaned before and is older
 // than delete.retention.ms; control batches stay; a batch keeps its offsets,
 // lastOffsetDelta, timestamps, producer id/epoch/base sequence and codec (its
-// surviving records are re-compressed, its CRC recomputed). Each group is
+// surviving records are re-compressed, its CRC recomputed).
+// Transactions (Kafka's rules): batches of ABORTED transactions (per the
+// segments' .txnindex: the producer's batches in [first offset, marker]) are
+// dropped and never enter the key map, so they shadow nothing; committed
+// transactional batches compact like others; markers are always kept (so the
+// .txnindex entries, merged into the cleaned segment's, stay valid); each
+// producer's last data batch (per the log's producer state) stays, emptied
+// to its header if all its records go (Kafka's RETAIN_EMPTY), so sequence
+// dedup survives cleaning and reloading. Each group is
 // written to `<base>.log.cleaned`, synced, and swapped in by
 // Log::replace_segments (`.swap`, then `.log`; a crash leaves either the old
 // segments or a swap that start-up completes). The end of the cleaned range

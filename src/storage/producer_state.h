@@ -1,7 +1,22 @@
-// Per-partition producer state for idempotent producers (Kafka's
-// ProducerStateManager): producer id -> its epoch and the metadata of its last
-// 5 batches (sequences and offsets), enough to tell a retried batch from a new
-// one and to detect gaps.
+// Per-partition producer state for idempotent and transactional producers
+// (Kafka's ProducerStateManager): producer id -> its epoch and the metadata of
+// its last 5 batches (sequences and offsets), enough to tell a retried batch
+// from a new one and to detect gaps; plus the transactions (KIP-98).
+//
+// Transactions: a transactional data batch (attribute bit 4) from a producer
+// without an ongoing transaction starts one at its base offset; a control
+// batch (bit 5) holding an END_TXN marker (COMMIT/ABORT) completes it. A
+// completed transaction stays "unreplicated" until the high watermark passes
+// its marker (on_high_watermark), so that first_unstable_offset() — the lower
+// bound of the last stable offset — never moves past data whose outcome is not
+// yet replicated (Kafka's ongoingTxns / unreplicatedTxns).
+//
+// Completing is two-step, as in Kafka: `apply` returns the CompletedTxn of a
+// marker (the producer entry is already updated), the caller computes the
+// transaction index entry's last stable offset with `last_stable_offset(txn)`
+// and then calls `complete_txn(txn)`. Between the two the transaction is still
+// in the ongoing set, so the LSO of an aborted txn counts the transactions
+// started later in the same append, as Kafka's does.
 //
 // The partition's Log owns one. The leader checks a produced append against it
 // (`check_client`, which decides error / duplicate / ok without changing
@@ -51,8 +66,8 @@ struct ProducerEntry {
   int64_t producer_id = -1;
   int16_t epoch = -1;                     // -1 (NO_PRODUCER_EPOCH): none known
   std::deque<ProducerBatch> batches;      // oldest first, at most kMaxBatches
-  int32_t coordinator_epoch = -1;         // transactions: not used yet
-  int64_t current_txn_first_offset = -1;  // transactions: not used yet
+  int32_t coordinator_epoch = -1;         // of the last marker seen (-1: none)
+  int64_t current_txn_first_offset = -1;  // the ongoing transaction's first offset (-1: none)
   int64_t last_timestamp = -1;
 
   int32_t last_seq() const { return batches.empty() ? -1 : batches.back().last_seq; }
@@ -64,6 +79,33 @@ struct ProducerEntry {
 int32_t last_sequence_of(int32_t base_sequence, int32_t last_offset_delta);
 // Kafka's inSequence: next == last + 1, or 0 after INT32_MAX.
 bool in_sequence(int32_t last_seq, int32_t next_seq);
+
+// Kafka's ControlRecordType (the key of a control record: version int16,
+// type int16). Only ABORT and COMMIT are END_TXN markers.
+enum class ControlRecordType : int16_t { ABORT = 0, COMMIT = 1, LEADER_CHANGE = 2, SNAPSHOT_HEADER = 3, SNAPSHOT_FOOTER = 4,
+                                         KRAFT_VERSION = 5, VOTERS = 6, UNKNOWN = -1 };
+
+// Kafka's EndTransactionMarker: key = version int16 (0) + type int16; value =
+// version int16 (0) + coordinatorEpoch int32 (big-endian).
+struct EndTxnMarker {
+  bool commit = false;
+  int32_t coordinator_epoch = -1;
+};
+std::vector<uint8_t> end_txn_marker_key(bool commit);
+std::vector<uint8_t> end_txn_marker_value(int32_t coordinator_epoch);
+// The END_TXN marker of a whole control batch (its first record), or nullopt
+// if the batch is empty, not a COMMIT/ABORT control record, or malformed.
+std::optional<EndTxnMarker> parse_end_txn_marker(std::span<const uint8_t> batch);
+
+// A transaction whose marker was applied: offsets of its first batch and of
+// the marker.
+struct CompletedTxn {
+  int64_t producer_id = -1;
+  int64_t first_offset = -1;
+  int64_t last_offset = -1;  // the marker's offset
+  bool aborted = false;
+  bool operator==(const CompletedTxn&) const = default;
+};
 
 struct ProducerCheck {
   ErrorCode error = ErrorCode::NONE;
@@ -84,11 +126,49 @@ class ProducerStateManager {
   // Leader: checks an append's batches, whose headers carry the offsets they
   // will get, in order (each against the state the earlier ones leave).
   // Nothing changes; `apply` each header once the append is written.
-  ProducerCheck check_client(std::span<const records::BatchHeader> headers) const;
+  // Transactions (Kafka 3.9's ProducerAppendInfo): a non-transactional batch
+  // from a producer with an ongoing transaction -> INVALID_TXN_STATE.
+  // `check_sequences` false: a coordinator's append (Kafka's COORDINATOR
+  // origin): the epoch and transaction checks only.
+  ProducerCheck check_client(std::span<const records::BatchHeader> headers, bool check_sequences = true) const;
+
+  // Leader: checks a transaction marker (WriteTxnMarkers) before it is
+  // written: producer epoch older than the current one ->
+  // INVALID_PRODUCER_EPOCH (Kafka 3.9's checkProducerEpoch, as for data);
+  // coordinator epoch older than the last marker's ->
+  // TRANSACTION_COORDINATOR_FENCED. Nothing changes.
+  ProducerCheck check_marker(int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch) const;
 
   // Records a written batch (leader, follower or recovery; no checks).
-  // Batches without a producer id and control batches only move the end.
-  void apply(const records::BatchHeader& h);
+  // `batch` is the whole batch; it is read only for control batches with a
+  // producer id (the END_TXN marker) and may be empty otherwise (then a
+  // control batch is treated as having no marker). Batches without a
+  // producer id only move the end. A marker returns the transaction it
+  // completes (nullopt if the producer had none ongoing); call
+  // last_stable_offset(txn) if needed, then complete_txn(txn).
+  std::optional<CompletedTxn> apply(const records::BatchHeader& h, std::span<const uint8_t> batch = {});
+  // Same, with an already decoded marker (for control batches).
+  std::optional<CompletedTxn> apply(const records::BatchHeader& h, std::optional<EndTxnMarker> marker);
+  // Kafka's lastStableOffset(completedTxn): the first offset of the first
+  // ongoing transaction of another producer, else the marker's offset + 1.
+  // This is the LSO an aborted-transaction index entry records.
+  int64_t last_stable_offset(const CompletedTxn& txn) const;
+  // Moves the transaction from the ongoing set to the unreplicated set (kept
+  // until the high watermark passes its marker).
+  void complete_txn(const CompletedTxn& txn);
+
+  // Forgets completed transactions whose marker is below the high watermark.
+  void on_high_watermark(int64_t high_watermark);
+  // Forgets completed transactions whose marker is below the new log start.
+  void on_log_start_offset(int64_t log_start_offset);
+  // The first offset of the oldest transaction that is ongoing or completed
+  // but not yet below the high watermark; nullopt if none. The LSO is
+  // min(high watermark, this).
+  std::optional<int64_t> first_unstable_offset() const;
+  // Ongoing transactions: first offset -> producer id (oldest first).
+  const std::map<int64_t, int64_t>& ongoing_txns() const { return ongoing_; }
+  // Every producer (DescribeProducers), sorted by producer id.
+  std::vector<ProducerEntry> entries() const;
 
   // The state covers offsets below this (the log end it has seen).
   int64_t map_end_offset() const { return map_end_offset_; }
@@ -102,7 +182,9 @@ class ProducerStateManager {
   // Snapshot encoding (the layout above).
   std::string encode_snapshot() const;
   // Replaces the state with a snapshot's; false (state untouched) if it is
-  // corrupt (size, version, CRC).
+  // corrupt (size, version, CRC). Entries with a CurrentTxnFirstOffset
+  // restore the ongoing transactions; the unreplicated ones are not in
+  // snapshots (as in Kafka) and start empty.
   bool decode_snapshot(std::span<const uint8_t> data, int64_t snapshot_offset);
 
   // --- files in a partition directory
@@ -121,6 +203,13 @@ class ProducerStateManager {
 
  private:
   std::unordered_map<int64_t, ProducerEntry> producers_;
+  // Invariant: ongoing_ holds (current_txn_first_offset, producer id) of every
+  // entry with an ongoing transaction, plus those whose marker `apply`
+  // returned but that were not yet passed to complete_txn.
+  std::map<int64_t, int64_t> ongoing_;
+  // Completed transactions whose marker is not yet below the high watermark:
+  // first offset -> (producer id, marker offset).
+  std::map<int64_t, std::pair<int64_t, int64_t>> unreplicated_;
   int64_t map_end_offset_ = 0;
 };
 

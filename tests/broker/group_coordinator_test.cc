@@ -22,9 +22,15 @@ class FakeStore : public GroupStore {
     log[partition].insert(log[partition].end(), records.begin(), records.end());
     pending.push_back(Append{partition, std::move(records), std::move(done)});
   }
+  void append_txn(int32_t partition, int32_t epoch, std::vector<GroupRecord> records, TxnProducer producer,
+                  std::function<void(ErrorCode)> done) override {
+    txn_producers.push_back(producer.producer_id);
+    append(partition, epoch, std::move(records), std::move(done));
+  }
   void load(int32_t partition, int32_t, std::function<void(std::optional<LoadedPartition>)> done) override {
     loads.emplace_back(partition, std::move(done));
   }
+  std::vector<int64_t> txn_producers;  // the producer of each transactional append
   // Completes every pending append (as the high watermark passing them).
   void commit_all(ErrorCode e = ErrorCode::NONE) {
     while (!pending.empty()) {
@@ -338,6 +344,40 @@ TEST(GroupCoordinatorTest, OffsetCommitAndFetch) {
   h.gc->commit_offsets("g", a, std::nullopt, 1, -1, parts, [&](ErrorCode, std::vector<CommitPartition> r) { res = r; });
   h.store.commit_all(ErrorCode::NOT_LEADER_OR_FOLLOWER);
   EXPECT_EQ((*res)[0].error, ErrorCode::NOT_COORDINATOR);
+}
+
+TEST(GroupCoordinatorTest, TxnOffsetCommitIsVisibleOnlyOnceItsTransactionCommits) {
+  Harness h;
+  std::optional<std::vector<CommitPartition>> res;
+  auto commit = [&](int64_t pid, int64_t offset) {
+    h.gc->txn_commit_offsets("g", TxnProducer{pid, 0}, "", std::nullopt, -1, {{"t", 0, offset}}, [&](std::vector<CommitPartition> r) { res = r; });
+    h.store.commit_all();
+    ASSERT_TRUE(res.has_value());
+    EXPECT_EQ((*res)[0].error, ErrorCode::NONE);
+  };
+  auto fetch = [&](bool require_stable) {
+    std::vector<FetchedOffset> out;
+    h.gc->fetch_offsets("g", std::vector<std::pair<std::string, std::vector<int32_t>>>{{"t", {0}}}, out, require_stable);
+    return out.at(0);
+  };
+  commit(7, 42);
+  EXPECT_EQ(h.store.txn_producers, std::vector<int64_t>{7});  // written as the producer's transactional batch
+  EXPECT_EQ(fetch(false).offset, -1);                       // pending: not the group's offset yet
+  EXPECT_EQ(fetch(true).error, ErrorCode::UNSTABLE_OFFSET_COMMIT);
+  h.gc->complete_txn(7, 0, true);
+  EXPECT_EQ(fetch(true).offset, 42);
+  EXPECT_EQ(fetch(true).error, ErrorCode::NONE);
+
+  // An aborted transaction's offsets are dropped; a marker on another partition does nothing.
+  commit(8, 99);
+  h.gc->complete_txn(8, 3, true);
+  EXPECT_EQ(fetch(true).error, ErrorCode::UNSTABLE_OFFSET_COMMIT);
+  h.gc->complete_txn(8, 0, false);
+  EXPECT_EQ(fetch(true).offset, 42);
+
+  // A producer passing a generation is checked like a member (KIP-447).
+  h.gc->txn_commit_offsets("g", TxnProducer{9, 0}, "nobody", std::nullopt, 5, {{"t", 0, 1}}, [&](std::vector<CommitPartition> r) { res = r; });
+  EXPECT_EQ((*res)[0].error, ErrorCode::UNKNOWN_MEMBER_ID);
 }
 
 TEST(GroupCoordinatorTest, FailoverReloadsGroupsAndOffsets) {
@@ -699,6 +739,20 @@ TEST(GroupLogTest, LoadedPartitionLastRecordWins) {
   EXPECT_EQ(p.groups.size(), 1u);
   p.apply(decode_group_log_record(encode_group_key("g"), std::nullopt));
   EXPECT_TRUE(p.groups.empty());
+}
+
+TEST(GroupLogTest, LoadedPartitionAppliesTransactionalOffsetsAtTheirMarker) {
+  LoadedPartition p;
+  p.apply(decode_group_log_record(encode_offset_key("g", "t", 0), encode_offset_value({1, -1, "", 0, -1})));
+  p.apply_txn(7, decode_group_log_record(encode_offset_key("g", "t", 0), encode_offset_value({5, -1, "", 0, -1})));
+  p.apply_txn(8, decode_group_log_record(encode_offset_key("g", "t", 0), encode_offset_value({9, -1, "", 0, -1})));
+  EXPECT_EQ((p.offsets["g"][TopicPartitionKey{"t", 0}].offset), 1);
+  p.complete_txn(7, true);
+  EXPECT_EQ((p.offsets["g"][TopicPartitionKey{"t", 0}].offset), 5);
+  ASSERT_EQ(p.pending_txn_offsets.size(), 1u);  // producer 8 still open: loaded as pending
+  p.complete_txn(8, false);
+  EXPECT_TRUE(p.pending_txn_offsets.empty());
+  EXPECT_EQ((p.offsets["g"][TopicPartitionKey{"t", 0}].offset), 5);
 }
 
 }  // namespace

@@ -67,9 +67,10 @@ def test_init_producer_id_hands_out_distinct_ids(server):
         assert err == 0 and epoch == 0 and pid >= 0, (v, err, pid, epoch)
         assert pid not in seen
         seen.add(pid)
-    # Transactions are not served yet: a retriable coordinator error, no crash.
+    # A transactional id goes to its coordinator: before FindCoordinator made
+    # __transaction_state, no broker is it (a retriable error, no crash).
     err, pid, _ = init_producer_id(server.bootstrap, transactional_id="txn-1")
-    assert err == 15 and pid == -1  # COORDINATOR_NOT_AVAILABLE
+    assert err == 16 and pid == -1  # NOT_COORDINATOR
     assert server.proc.poll() is None
     assert "Allocating producer ids [0, 1000)" in server.log_text()
 

@@ -193,3 +193,21 @@ TEST(KafkaConfig, MetadataLogConfigValidators) {
   EXPECT_NE(error(p, "metadata.log.segment.ms", "0"), "");
   EXPECT_EQ(error(p, "metadata.max.retention.bytes", "-1"), "");
 }
+
+TEST(KafkaConfig, ConsumerGroupProtocolSettings) {
+  auto c = KafkaConfig::from_properties(base());
+  EXPECT_EQ(c.group_consumer_session_timeout_ms, 45000);
+  EXPECT_EQ(c.group_consumer_heartbeat_interval_ms, 5000);
+  auto p = base();
+  p["group.consumer.session.timeout.ms"] = "2000";
+  p["group.consumer.heartbeat.interval.ms"] = "500";
+  p["group.consumer.max.size"] = "7";
+  std::vector<std::string> unknown;
+  c = KafkaConfig::from_properties(p, &unknown);
+  EXPECT_TRUE(unknown.empty());
+  EXPECT_EQ(c.group_consumer_session_timeout_ms, 2000);
+  EXPECT_EQ(c.group_consumer_heartbeat_interval_ms, 500);
+  EXPECT_EQ(c.group_consumer_max_size, 7);
+  p["group.consumer.heartbeat.interval.ms"] = "2000";
+  EXPECT_THROW(KafkaConfig::from_properties(p), ConfigError);
+}

@@ -1,3 +1,4 @@
+#include "read_all.h"
 #include "temp_dir.h"
 #include "storage/log_cleaner.h"
 
@@ -17,6 +18,10 @@
 using namespace flotilla;
 using namespace flotilla::storage;
 namespace fs = std::filesystem;
+using flotilla::storage::testing::bytes_of;
+using flotilla::storage::testing::read_all;
+using flotilla::storage::testing::Seen;
+using flotilla::storage::testing::str;
 
 namespace {
 
@@ -52,31 +57,6 @@ void append(Log& log, std::vector<uint8_t> b) {
   log.set_cleanable_limit(log.log_end_offset());
 }
 
-std::vector<uint8_t> bytes_of(const Records& r) {
-  ByteWriter w;
-  w.put_records_payload(r);
-  return w.flatten();
-}
-
-struct Seen {
-  std::vector<records::Record> records;
-  std::vector<records::BatchHeader> batches;
-};
-
-Seen read_all(const Log& log) {
-  Seen s;
-  auto rr = log.read(log.log_start_offset(), 1 << 30, log.log_end_offset(), true);
-  auto b = bytes_of(rr.records);
-  records::for_each_batch(b, [&](const records::BatchHeader& h, std::span<const uint8_t> bytes) {
-    EXPECT_EQ(crc32c(bytes.data() + records::kAttributesOffset, bytes.size() - records::kAttributesOffset), h.crc);
-    s.batches.push_back(h);
-    if (h.is_control()) return;
-    for (auto& r : records::decode_records(bytes)) s.records.push_back(std::move(r));
-  });
-  return s;
-}
-
-std::string str(const std::optional<std::vector<uint8_t>>& v) { return v ? std::string(v->begin(), v->end()) : "<null>"; }
 
 LogConfig compact_config() {
   LogConfig c;

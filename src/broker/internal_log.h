@@ -1,0 +1,83 @@
+// The coordinators' way to their internal topics (__consumer_offsets,
+// __transaction_state): append key/value records to a partition as its
+// leader and learn when they are committed (the high watermark passed them),
+// and read a partition back from its log start when this broker becomes its
+// leader.
+//
+// Threading: the broker's io_context thread. `done` callbacks never run
+// inside the call that takes them; a load reads the log in ~10 ms slices,
+// posting itself back between them, so other requests keep being served.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "protocol/record_batch.h"
+
+namespace flotilla::broker {
+
+class ReplicaManager;
+
+// One record of an internal topic; a null value is a tombstone.
+struct InternalRecord {
+  std::vector<uint8_t> key;
+  std::optional<std::vector<uint8_t>> value;
+};
+
+// A transactional producer writing through a coordinator (TxnOffsetCommit):
+// the batch is transactional, with this producer id and epoch.
+struct TxnProducer {
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+};
+
+class InternalTopicLog {
+ public:
+  // What a load sees, in log order: the whole log, to its end (as Kafka's
+  // coordinators load: the new leader's log end is what the ISR has).
+  struct Visitor {
+    // A keyed data record; `producer_id` >= 0 only for transactional batches.
+    std::function<void(const records::Record&, int64_t producer_id)> record;
+    // A transaction marker (END_TXN control record) of `producer_id`.
+    std::function<void(int64_t producer_id, bool commit)> marker;
+  };
+
+  InternalTopicLog(asio::io_context& io, ReplicaManager& replicas, std::string topic, int64_t commit_timeout_ms, std::string log_name)
+      : io_(io), replicas_(replicas), topic_(std::move(topic)), commit_timeout_ms_(commit_timeout_ms), log_name_(std::move(log_name)) {}
+  ~InternalTopicLog() { *alive_ = false; }
+
+  // Appends the records as one batch to the partition as its leader at
+  // `leader_epoch`; `done` runs once they are committed or failed, with
+  // Kafka's append error (NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT after
+  // the commit timeout, ...).
+  void append(int32_t partition, int32_t leader_epoch, std::vector<InternalRecord> records, std::optional<TxnProducer> txn,
+              std::function<void(ErrorCode)> done);
+  // Reads the partition from its log start to its end; `done`
+  // gets false if the partition stopped being led at that epoch meanwhile.
+  void load(int32_t partition, int32_t leader_epoch, Visitor visitor, std::function<void(bool ok, int64_t records)> done);
+
+  const std::string& topic() const { return topic_; }
+
+ private:
+  struct Loading;
+  void load_slice(std::shared_ptr<Loading> l);
+
+  asio::io_context& io_;
+  ReplicaManager& replicas_;
+  std::string topic_;
+  int64_t commit_timeout_ms_;
+  std::string log_name_;  // the log prefix, as Kafka's (e.g. GroupMetadataManager)
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// An END_TXN control record's key: int16 version, int16 type (0 abort, 1
+// commit). nullopt for other control types (or a malformed key).
+std::optional<bool> decode_end_txn_commit(std::span<const uint8_t> key);
+
+}  // namespace flotilla::broker
