@@ -69,6 +69,7 @@ bench: build
 	$(PYTHON) bench/broker_failover_bench.py --bin $(BUILD)/flotilla --partitions 3000 --session-timeouts 9000,3000
 	$(PYTHON) bench/replication_throughput.py --bin $(BUILD)/flotilla
 	$(PYTHON) bench/group_rebalance_bench.py --bin $(BUILD)/flotilla --members 10 --partitions 100 --runs 5 --heartbeat-ms 100,3000
+	$(PYTHON) bench/txn_bench.py --bin $(BUILD)/flotilla --txns 500 --records 100 --partitions 4
 
 clean:
 	rm -rf $(BUILD)

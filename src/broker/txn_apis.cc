@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/api_util.h"
+#include "broker/consumer_group.h"
 #include "broker/group_coordinator.h"
 #include "broker/request_handler.h"
 #include "broker/txn_service.h"
@@ -160,8 +161,26 @@ void RequestHandler::handle_txn_offset_commit(std::shared_ptr<net::Request> req,
     for (auto& p : parts) p.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
     return answer(std::move(parts));
   }
-  groups_->coordinator().txn_commit_offsets(request.group_id, TxnProducer{request.producer_id, request.producer_epoch}, request.member_id,
-                                            request.group_instance_id, request.generation_id, std::move(parts), answer);
+  const TxnProducer producer{request.producer_id, request.producer_epoch};
+  // A KIP-848 group checks the member and its epoch itself (v3+ carry them;
+  // without them, KIP-447's old producers, nothing is checked); the offsets
+  // then go in as a commit without classic group management. A stale epoch is
+  // ILLEGAL_GENERATION here (TxnOffsetCommit has no STALE_MEMBER_EPOCH).
+  if (groups_->coordinator().check_coordinator(request.group_id) == ErrorCode::NONE && groups_->consumer_groups().has_group(request.group_id)) {
+    ErrorCode ve = request.generation_id < 0
+                       ? ErrorCode::NONE
+                       : groups_->consumer_groups()
+                             .validate_offset_commit(request.group_id, request.member_id, request.group_instance_id, request.generation_id, 9)
+                             .value_or(ErrorCode::NONE);
+    if (ve == ErrorCode::STALE_MEMBER_EPOCH) ve = ErrorCode::ILLEGAL_GENERATION;
+    if (ve != ErrorCode::NONE) {
+      for (auto& p : parts) p.error = ve;
+      return answer(std::move(parts));
+    }
+    return groups_->coordinator().txn_commit_offsets(request.group_id, producer, "", std::nullopt, -1, std::move(parts), answer);
+  }
+  groups_->coordinator().txn_commit_offsets(request.group_id, producer, request.member_id, request.group_instance_id, request.generation_id,
+                                            std::move(parts), answer);
 }
 
 // ---------------------------------------------------------------- WriteTxnMarkers

@@ -146,6 +146,18 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
     a->add_option("--timeout", c.timeout_ms, "Timeout in ms for the admin requests (default 5000)");
   }
 
+  // ---- transactions (kafka-transactions.sh)
+  transactions_ = app_.add_subcommand("transactions", "List and describe transactions and the producers of a partition (kafka-transactions.sh)");
+  transactions_->add_option("--bootstrap-server", transactions.bootstrap_server, "host:port of a broker")->required();
+  transactions_->require_subcommand(1);
+  txn_list_ = transactions_->add_subcommand("list", "List the transactions of every broker's coordinator");
+  txn_describe_ = transactions_->add_subcommand("describe", "Describe a transaction (its coordinator's state)");
+  txn_describe_->add_option("--transactional-id", transactions.transactional_id, "The transactional id")->required();
+  txn_describe_producers_ = transactions_->add_subcommand("describe-producers", "The active producers of a partition (its leader's state)");
+  txn_describe_producers_->add_option("--topic", transactions.topic, "The topic")->required();
+  txn_describe_producers_->add_option("--partition", transactions.partition, "The partition")->required();
+  add_optional(txn_describe_producers_, "--broker-id", transactions.broker_id, "Ask this broker instead of the leader");
+
   // ---- perf
   perf_ = app_.add_subcommand("perf", "Throughput tests (kafka-producer-perf-test, kafka-consumer-perf-test)");
   perf_->require_subcommand(1);
@@ -337,6 +349,7 @@ std::string Cli::selected() const {
   if (producer_->parsed()) return "console-producer";
   if (consumer_->parsed()) return "console-consumer";
   if (consumer_groups_->parsed()) return "consumer-groups";
+  if (transactions_->parsed()) return "transactions";
   if (perf_produce_->parsed()) return "perf produce";
   if (perf_consume_->parsed()) return "perf consume";
   if (server_->parsed()) return "server";
@@ -359,6 +372,10 @@ int Cli::run() {
   if (s == "console-producer") return run_console_producer(producer);
   if (s == "console-consumer") return run_console_consumer(consumer);
   if (s == "consumer-groups") return run_consumer_groups(consumer_groups, std::cout, std::cerr);
+  if (s == "transactions") {
+    transactions.command = txn_list_->parsed() ? "list" : txn_describe_->parsed() ? "describe" : "describe-producers";
+    return run_transactions(transactions, std::cout, std::cerr);
+  }
   if (s == "perf produce") return run_perf_produce(perf_produce);
   if (s == "perf consume") return run_perf_consume(perf_consume);
   if (s == "metadata-quorum describe") return run_metadata_quorum(quorum, std::cout, std::cerr);

@@ -33,6 +33,7 @@ class Cli {
   ConsoleProducerOptions producer;
   ConsoleConsumerOptions consumer;
   ConsumerGroupsOptions consumer_groups;
+  TransactionsOptions transactions;
   PerfProduceOptions perf_produce;
   PerfConsumeOptions perf_consume;
   MetadataQuorumOptions quorum;
@@ -51,6 +52,10 @@ class Cli {
   CLI::App* producer_ = nullptr;
   CLI::App* consumer_ = nullptr;
   CLI::App* consumer_groups_ = nullptr;
+  CLI::App* transactions_ = nullptr;
+  CLI::App* txn_list_ = nullptr;
+  CLI::App* txn_describe_ = nullptr;
+  CLI::App* txn_describe_producers_ = nullptr;
   std::string cg_state_;
   CLI::Option* cg_state_opt_ = nullptr;
   CLI::App* perf_ = nullptr;

@@ -100,6 +100,17 @@ struct ConsumerGroupsOptions {
 };
 int run_consumer_groups(const ConsumerGroupsOptions& o, std::ostream& out, std::ostream& err);
 
+// `flotilla transactions` (kafka-transactions.sh): list, describe, describe-producers
+struct TransactionsOptions {
+  std::string bootstrap_server;
+  std::string command;  // "list", "describe", "describe-producers"
+  std::string transactional_id;
+  std::string topic;
+  int32_t partition = -1;
+  std::optional<int32_t> broker_id;  // describe-producers: ask this broker instead of the leader
+};
+int run_transactions(const TransactionsOptions& o, std::ostream& out, std::ostream& err);
+
 // `flotilla perf produce` (kafka-producer-perf-test)
 struct PerfProduceOptions {
   std::string bootstrap_server;

@@ -21,6 +21,7 @@ int16_t group_client_max_version(int16_t api_key) {
     case msg::DescribeGroupsRequest::kApiKey: return 5;
     case msg::DeleteGroupsRequest::kApiKey: return 2;
     case msg::OffsetDeleteRequest::kApiKey: return 0;
+    case msg::DescribeTransactionsRequest::kApiKey: return 0;  // the transactions tool, through a transaction coordinator
     default: return client_max_version(api_key);
   }
 }
@@ -141,8 +142,12 @@ std::string kafka_columns(const std::vector<std::pair<std::string, size_t>>& col
 
 // ------------------------------------------------------------------ GroupClient
 
-GroupClient::GroupClient(KafkaClient& client, std::string group_id, int timeout_ms)
-    : client_(client), group_id_(std::move(group_id)), timeout_ms_(timeout_ms), request_timeout_ms_(client.options().request_timeout_ms) {}
+GroupClient::GroupClient(KafkaClient& client, std::string group_id, int timeout_ms, int8_t key_type)
+    : client_(client),
+      group_id_(std::move(group_id)),
+      timeout_ms_(timeout_ms),
+      key_type_(key_type),
+      request_timeout_ms_(client.options().request_timeout_ms) {}
 
 GroupClient::~GroupClient() = default;
 
@@ -170,7 +175,7 @@ Connection& GroupClient::coordinator() {
       Connection& c = client_.any();
       int16_t v = group_api_version(c, msg::FindCoordinatorRequest::kApiKey);
       msg::FindCoordinatorRequest req;
-      req.key_type = 0;
+      req.key_type = key_type_;
       if (v >= 4) req.coordinator_keys = {group_id_};
       else req.key = group_id_;
       msg::FindCoordinatorResponse resp;

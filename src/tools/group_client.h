@@ -62,7 +62,8 @@ bool is_coordinator_error(int16_t code);
 class GroupClient {
  public:
   // timeout_ms bounds the retries of coordinator errors (and each request).
-  GroupClient(KafkaClient& client, std::string group_id, int timeout_ms = 30000);
+  // key_type 1: the coordinator of a transactional id (FindCoordinator key type 1).
+  GroupClient(KafkaClient& client, std::string group_id, int timeout_ms = 30000, int8_t key_type = 0);
   ~GroupClient();
 
   const std::string& group_id() const { return group_id_; }
@@ -124,6 +125,7 @@ class GroupClient {
   KafkaClient& client_;
   std::string group_id_;
   int timeout_ms_;
+  int8_t key_type_;
   int request_timeout_ms_;
   std::unique_ptr<Connection> coord_;
   BrokerInfo coord_info_;

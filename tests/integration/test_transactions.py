@@ -26,8 +26,9 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from conftest import run_tool
 from kafka_wire import Reader, connect, request, response, uvarint
-from replication_util import REPL_EXTRA, bootstrap_of, wait_for, wait_isr_full
+from replication_util import REPL_EXTRA, bootstrap_of, partitions, wait_for, wait_isr_full
 
 TXN_EXTRA = {
     "offsets.topic.replication.factor": "1",
@@ -220,6 +221,18 @@ def test_open_transaction_holds_read_committed(txn_server):
     assert txns.get("tx-lso-1", (None, None))[1] == "Ongoing", txns
     prods = describe_producers(boot, "tx-lso", 0)
     assert any(x["txn_start"] == 3 for x in prods), prods  # the open transaction's first offset
+    # The operator's view (kafka-transactions.sh): the open transaction on its coordinator and its partition's leader.
+    listed = run_tool("transactions", "--bootstrap-server", boot, "list").stdout.splitlines()
+    assert listed[0].split() == ["TransactionalId", "Coordinator", "ProducerId", "TransactionState"], listed
+    assert any(l.split()[0] == "tx-lso-1" and l.split()[3] == "Ongoing" for l in listed[1:]), listed
+    described = run_tool("transactions", "--bootstrap-server", boot, "describe", "--transactional-id", "tx-lso-1").stdout.splitlines()
+    assert described[0].split()[:5] == ["CoordinatorId", "TransactionalId", "ProducerId", "ProducerEpoch", "TransactionState"], described
+    row = described[1].split()
+    assert row[1] == "tx-lso-1" and row[4] == "Ongoing" and row[-1] == "tx-lso-0", described
+    producers = run_tool("transactions", "--bootstrap-server", boot, "describe-producers", "--topic", "tx-lso",
+                         "--partition", "0").stdout.splitlines()
+    assert producers[0].split()[-1] == "CurrentTransactionStartOffset", producers
+    assert any(l.split()[-1] == "3" for l in producers[1:]), producers
     p.commit_transaction(30)
     seen = read_values(boot, "tx-lso", "read_committed", expect_at_least=9)
     assert sorted(seen) == sorted([f"before-{i}" for i in range(3)] + [f"open-{i}" for i in range(4)] +
@@ -419,7 +432,22 @@ def group_committed(bootstrap, group, topic, num_partitions):
         c.close()
 
 
-def test_exactly_once_survives_kill9(cluster):
+def victim_id(c, role):
+    """The broker that is the transaction coordinator of "eos-txn", the group
+    coordinator of "eos-group", or the leader of eos-out-0."""
+    via = c.brokers[0].bootstrap
+    if role == "txn-coordinator":
+        return wait_for("the transaction coordinator",
+                        lambda: (lambda r: r[1] if r[0] == 0 else None)(find_txn_coordinator(via, "eos-txn")), 20)
+    if role == "group-coordinator":
+        from test_consumer_groups import find_coordinator
+        return wait_for("the group coordinator", lambda: (lambda r: r[1] if r[0] == 0 else None)(find_coordinator(via, "eos-group")), 20)
+    return wait_for("the leader of eos-out-0", lambda: partitions(via, "eos-out").get(0, {}).get("leader", -1) >= 0 and
+                    partitions(via, "eos-out")[0]["leader"], 20)
+
+
+@pytest.mark.parametrize("victim_role", ["txn-coordinator", "group-coordinator", "output-leader"])
+def test_exactly_once_survives_kill9(cluster, victim_role):
     c = cluster(controllers=3, brokers=3, extra=EOS_EXTRA)
     boot = bootstrap_of(c.brokers)
     P, N = 3, 6000
@@ -436,9 +464,8 @@ def test_exactly_once_survives_kill9(cluster):
     try:
         wait_for("a third of the input processed", lambda: proc.processed >= N // 3 or proc.errors, 60)
         assert not proc.errors, proc.errors
-        # Kill the transaction coordinator's broker mid-stream (-9), then bring it back.
-        err, coord = wait_for("the transaction coordinator", lambda: (lambda r: r if r[0] == 0 else None)(
-            find_txn_coordinator(c.brokers[0].bootstrap, "eos-txn")), 20)
+        # Kill one broker mid-stream (-9), then bring it back.
+        coord = victim_id(c, victim_role)
         victim = next(b for b in c.brokers if b.node_id == coord)
         at_kill = proc.processed
         victim.kill9()
@@ -451,7 +478,7 @@ def test_exactly_once_survives_kill9(cluster):
     finally:
         proc.stop()
     assert at_kill < N, "the kill came after the stream was done"
-    print(f"EOS: killed broker {coord} at {at_kill}/{N} processed; {proc.aborts} aborted transactions; "
+    print(f"EOS: killed broker {coord} ({victim_role}) at {at_kill}/{N} processed; {proc.aborts} aborted transactions; "
           f"client errors seen: {proc.seen_errors}")
     out = read_values(boot, "eos-out", "read_committed", expect_at_least=N, timeout=60, settle=2.0)
     dups = len(out) - len(set(out))

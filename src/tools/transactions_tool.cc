@@ -1,0 +1,148 @@
+// `flotilla transactions` (Kafka's kafka-transactions.sh):
+//   list                                  ListTransactions to every broker
+//   describe --transactional-id ID        DescribeTransactions to its coordinator
+//   describe-producers --topic T --partition P [--broker-id B]
+//                                         DescribeProducers to the leader (or B)
+// Tables as Kafka's ToolsUtils.prettyPrintTable prints them: each column
+// padded to its widest value, followed by a tab. Exit code 1 on an error.
+#include <algorithm>
+#include <ostream>
+
+#include "common/clock.h"
+#include "tools/admin_util.h"
+#include "tools/commands.h"
+#include "tools/group_client.h"
+
+namespace flotilla::tools {
+
+template <> struct ResponseOf<msg::ListTransactionsRequest> { using type = msg::ListTransactionsResponse; };
+template <> struct ResponseOf<msg::DescribeTransactionsRequest> { using type = msg::DescribeTransactionsResponse; };
+template <> struct ResponseOf<msg::DescribeProducersRequest> { using type = msg::DescribeProducersResponse; };
+
+namespace {
+
+void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+  std::vector<size_t> width(headers.size());
+  for (size_t i = 0; i < headers.size(); ++i) width[i] = headers[i].size();
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string s;
+    for (size_t i = 0; i < r.size(); ++i) {
+      s += r[i];
+      s.append(width[i] - r[i].size(), ' ');
+      s += '\t';
+    }
+    out << s << '\n';
+  };
+  line(headers);
+  for (const auto& r : rows) line(r);
+}
+
+int list(KafkaClient& client, std::ostream& out, std::ostream& err) {
+  ClusterInfo info = client.metadata(std::vector<std::string>{});
+  std::vector<std::vector<std::string>> rows;
+  int rc = 0;
+  for (const auto& [id, b] : info.brokers) {
+    try {
+      Connection& c = client.broker(id);
+      msg::ListTransactionsRequest req;
+      auto resp = c.call(req, admin_version<msg::ListTransactionsRequest>(c)).first;
+      if (resp.error_code != 0) {
+        err << "Failed to list transactions of broker " << id << ": " << kafka_exception(resp.error_code, std::nullopt) << "\n";
+        rc = 1;
+        continue;
+      }
+      for (const auto& t : resp.transaction_states)
+        rows.push_back({t.transactional_id, std::to_string(id), std::to_string(t.producer_id), t.transaction_state});
+    } catch (const std::exception& e) {
+      err << "Failed to list transactions of broker " << id << ": " << e.what() << "\n";
+      rc = 1;
+    }
+  }
+  print_table({"TransactionalId", "Coordinator", "ProducerId", "TransactionState"}, rows, out);
+  return rc;
+}
+
+int describe(KafkaClient& client, const std::string& id, std::ostream& out, std::ostream& err) {
+  GroupClient coordinator(client, id, 30000, /*key_type=*/1);
+  msg::DescribeTransactionsRequest req;
+  req.transactional_ids = {id};
+  msg::DescribeTransactionsResponse resp = coordinator.call(req);
+  if (resp.transaction_states.empty()) {
+    err << "No answer for transactional id " << id << "\n";
+    return 1;
+  }
+  const auto& t = resp.transaction_states.front();
+  if (t.error_code != 0) {
+    err << "Failed to describe transactional id " << id << ": " << kafka_exception(t.error_code, std::nullopt) << "\n";
+    return 1;
+  }
+  std::string parts;
+  for (const auto& tp : t.topics)
+    for (int32_t p : tp.partitions) parts += (parts.empty() ? "" : ",") + tp.topic + "-" + std::to_string(p);
+  const bool running = t.transaction_start_time_ms >= 0;
+  print_table({"CoordinatorId", "TransactionalId", "ProducerId", "ProducerEpoch", "TransactionState", "TransactionTimeoutMs",
+               "CurrentTransactionStartTimeMs", "TransactionDurationMs", "TopicPartitions"},
+              {{std::to_string(coordinator.coordinator_info().id), t.transactional_id, std::to_string(t.producer_id),
+                std::to_string(t.producer_epoch), t.transaction_state, std::to_string(t.transaction_timeout_ms),
+                running ? std::to_string(t.transaction_start_time_ms) : "None",
+                running ? std::to_string(wall_clock_ms() - t.transaction_start_time_ms) : "None", parts}},
+              out);
+  return 0;
+}
+
+int describe_producers(KafkaClient& client, const TransactionsOptions& o, std::ostream& out, std::ostream& err) {
+  int32_t broker = -1;
+  if (o.broker_id) {
+    client.metadata(std::vector<std::string>{});
+    broker = *o.broker_id;
+  } else {
+    TopicInfo t = client.wait_for_topic(o.topic, 10000);
+    const PartitionInfo* p = t.partition(o.partition);
+    if (!p) {
+      err << "Topic partition " << o.topic << "-" << o.partition << " does not exist\n";
+      return 1;
+    }
+    broker = p->leader;
+  }
+  Connection& c = client.broker(broker);
+  msg::DescribeProducersRequest req;
+  msg::DescribeProducersRequest::TopicRequest tr;
+  tr.name = o.topic;
+  tr.partition_indexes = {o.partition};
+  req.topics.push_back(tr);
+  auto resp = c.call(req, admin_version<msg::DescribeProducersRequest>(c)).first;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t : resp.topics)
+    for (const auto& p : t.partitions) {
+      if (p.error_code != 0) {
+        err << "Failed to describe producers of " << o.topic << "-" << o.partition << ": " << kafka_exception(p.error_code, p.error_message)
+            << "\n";
+        return 1;
+      }
+      for (const auto& s : p.active_producers)
+        rows.push_back({std::to_string(s.producer_id), std::to_string(s.producer_epoch), std::to_string(s.coordinator_epoch),
+                        std::to_string(s.last_sequence), std::to_string(s.last_timestamp),
+                        s.current_txn_start_offset >= 0 ? std::to_string(s.current_txn_start_offset) : "None"});
+    }
+  print_table({"ProducerId", "ProducerEpoch", "LatestCoordinatorEpoch", "LastSequence", "LastTimestamp", "CurrentTransactionStartOffset"}, rows,
+              out);
+  return 0;
+}
+
+}  // namespace
+
+int run_transactions(const TransactionsOptions& o, std::ostream& out, std::ostream& err) {
+  try {
+    KafkaClient client(o.bootstrap_server);
+    if (o.command == "list") return list(client, out, err);
+    if (o.command == "describe") return describe(client, o.transactional_id, out, err);
+    return describe_producers(client, o, out, err);
+  } catch (const std::exception& e) {
+    err << "Error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace flotilla::tools
