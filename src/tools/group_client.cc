@@ -21,7 +21,8 @@ int16_t group_client_max_version(int16_t api_key) {
     case msg::DescribeGroupsRequest::kApiKey: return 5;
     case msg::DeleteGroupsRequest::kApiKey: return 2;
     case msg::OffsetDeleteRequest::kApiKey: return 0;
-    case msg::DescribeTransactionsRequest::kApiKey: return 0;  // the transactions tool, through a transaction coordinator
+    case msg::DescribeTransactionsRequest::kApiKey: return 0;
+    case msg::ConsumerGroupDescribeRequest::kApiKey: return 0;  // the transactions tool, through a transaction coordinator
     default: return client_max_version(api_key);
   }
 }
@@ -233,6 +234,8 @@ msg::DescribeGroupsResponse::DescribedGroup GroupClient::describe() {
     for (auto& g : resp.groups) {
       if (g.group_id != group_id_) continue;
       if (retry_after(g.error_code, deadline)) break;
+      if (g.error_code == 0 && g.group_state == "Dead")
+        if (auto cg = describe_consumer_group()) return *cg;
       return g;
     }
     if (monotonic_ms() >= deadline) throw KafkaError(ErrorCode::REQUEST_TIMED_OUT, "Timed out describing group " + group_id_);
@@ -240,6 +243,44 @@ msg::DescribeGroupsResponse::DescribedGroup GroupClient::describe() {
     for (auto& g : resp.groups) found = found || g.group_id == group_id_;
     if (!found) throw KafkaError(ErrorCode::UNKNOWN_SERVER_ERROR, "DescribeGroups returned no result for group " + group_id_);
   }
+}
+
+std::optional<msg::DescribeGroupsResponse::DescribedGroup> GroupClient::describe_consumer_group() {
+  Connection& c = coordinator();
+  if (!c.broker_versions(msg::ConsumerGroupDescribeRequest::kApiKey)) return std::nullopt;
+  msg::ConsumerGroupDescribeRequest req;
+  req.group_ids = {group_id_};
+  msg::ConsumerGroupDescribeResponse resp;
+  try {
+    resp = c.call(req, group_api_version(c, msg::ConsumerGroupDescribeRequest::kApiKey)).first;
+  } catch (const NetworkError&) {
+    coordinator_dead();
+    return std::nullopt;
+  }
+  for (const auto& g : resp.groups) {
+    if (g.group_id != group_id_ || g.error_code != 0) continue;
+    // The classic shape the tools print: protocol type "consumer", each
+    // member's assignment as ConsumerProtocol assignment bytes.
+    msg::DescribeGroupsResponse::DescribedGroup d;
+    d.group_id = g.group_id;
+    d.group_state = g.group_state;
+    d.protocol_type = "consumer";
+    d.protocol_data = g.assignor_name;
+    for (const auto& m : g.members) {
+      msg::DescribeGroupsResponse::DescribedGroupMember dm;
+      dm.member_id = m.member_id;
+      dm.group_instance_id = m.instance_id;
+      dm.client_id = m.client_id;
+      dm.client_host = m.client_host;
+      Assignment a;
+      for (const auto& tp : m.assignment.topic_partitions) a[tp.topic_name].insert(a[tp.topic_name].end(), tp.partitions.begin(), tp.partitions.end());
+      for (auto& [t, ps] : a) std::sort(ps.begin(), ps.end());
+      dm.member_assignment = encode_assignment(a);
+      d.members.push_back(std::move(dm));
+    }
+    return d;
+  }
+  return std::nullopt;
 }
 
 std::map<TopicPartition, int64_t> GroupClient::fetch_offsets(const std::optional<std::vector<TopicPartition>>& partitions) {

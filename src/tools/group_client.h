@@ -32,6 +32,7 @@ template <> struct ResponseOf<msg::ListGroupsRequest> { using type = msg::ListGr
 template <> struct ResponseOf<msg::DescribeGroupsRequest> { using type = msg::DescribeGroupsResponse; };
 template <> struct ResponseOf<msg::DeleteGroupsRequest> { using type = msg::DeleteGroupsResponse; };
 template <> struct ResponseOf<msg::OffsetDeleteRequest> { using type = msg::OffsetDeleteResponse; };
+template <> struct ResponseOf<msg::ConsumerGroupDescribeRequest> { using type = msg::ConsumerGroupDescribeResponse; };
 
 // The highest version of each group API this client speaks.
 int16_t group_client_max_version(int16_t api_key);
@@ -82,7 +83,9 @@ class GroupClient {
   typename ResponseOf<Req>::type call(Req req);
 
   // --- admin ---
-  // DescribeGroups for this group (retries coordinator errors).
+  // DescribeGroups for this group (retries coordinator errors). A group the
+  // classic protocol does not know (Dead) that is a KIP-848 consumer group is
+  // described with ConsumerGroupDescribe, in the same shape.
   msg::DescribeGroupsResponse::DescribedGroup describe();
   // OffsetFetch: committed offsets (>= 0 only); nullopt = every committed partition.
   // Throws KafkaError on a group-level error.
@@ -118,6 +121,9 @@ class GroupClient {
   void reset_generation(bool forget_member_id);
 
  private:
+  // ConsumerGroupDescribe as a DescribedGroup; nullopt if the broker does not
+  // serve it or the group is not a consumer group.
+  std::optional<msg::DescribeGroupsResponse::DescribedGroup> describe_consumer_group();
   // Sleeps a little and forgets the coordinator when `code` is a coordinator error
   // and the deadline allows another try; returns whether to retry.
   bool retry_after(int16_t code, int64_t deadline_ms);

@@ -116,3 +116,63 @@ def test_compacted_topic_keeps_latest_value_per_key(make_server):
     p.produce(topic, value=b"no key", on_delivery=lambda err, m: errors.append(err))
     p.flush(30)
     assert len(errors) == 1 and errors[0] is not None and errors[0].code() == 87, errors
+
+
+def test_compaction_with_transactions(make_server):
+    """A compacted topic written by a transactional producer: the cleaner
+    drops the aborted transactions' records (they never come back as a key's
+    value), keeps the latest committed value per key, and read_committed
+    consumers see exactly those after cleaning."""
+    extra = {**CLEANER_EXTRA, "offsets.topic.replication.factor": "1", "transaction.state.log.replication.factor": "1",
+             "transaction.state.log.min.isr": "1"}
+    s = make_server(extra=extra)
+    a = AdminClient({"bootstrap.servers": s.bootstrap})
+    topic = "compacted-txn"
+    a.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1, config={
+        "cleanup.policy": "compact", "segment.bytes": "10000", "segment.ms": "1000",
+        "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": "500"})])[topic].result(30)
+    p = Producer({"bootstrap.servers": s.bootstrap, "transactional.id": "compacted-txn-1", "linger.ms": 5})
+    p.init_transactions(30)
+    keys = [f"key-{i}".encode() for i in range(5)]
+    latest = {}
+    for t in range(40):
+        p.begin_transaction()
+        vals = {k: f"{'commit' if t % 3 else 'abort'}-{t}-".encode() + b"x" * 60 for k in keys}
+        for k, v in vals.items():
+            p.produce(topic, key=k, value=v, partition=0)
+        if t % 3:
+            p.commit_transaction(30)
+            latest.update(vals)
+        else:
+            p.flush(10)
+            p.abort_transaction(30)
+    # The last transaction is an aborted one (t = 39 is committed; add one more that aborts).
+    p.begin_transaction()
+    for k in keys:
+        p.produce(topic, key=k, value=b"abort-last", partition=0)
+    p.flush(10)
+    p.abort_transaction(30)
+
+    deadline = time.time() + 40
+    got = None
+    while time.time() < deadline:
+        got = read_all(s.bootstrap, topic)
+        if not any(v.startswith(b"abort") for _, _, v in got) and {k: v for _, k, v in got} == latest:
+            break
+        time.sleep(0.5)
+    # read_all is read_uncommitted: after cleaning, no aborted record is left at all.
+    assert not any(v.startswith(b"abort") for _, _, v in got), [v[:12] for _, _, v in got]
+    values = {k: v for _, k, v in got}
+    assert values == latest, {k: v[:12] for k, v in values.items()}
+    # A read_committed consumer sees the same latest values.
+    c = Consumer({"bootstrap.servers": s.bootstrap, "group.id": "cmp-rc", "isolation.level": "read_committed",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    seen = {}
+    deadline = time.time() + 15
+    while time.time() < deadline and len(seen) < len(keys):
+        for m in c.consume(100, 0.5):
+            if not m.error():
+                seen[m.key()] = m.value()
+    c.close()
+    assert seen == latest

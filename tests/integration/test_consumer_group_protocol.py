@@ -6,7 +6,7 @@ import struct
 import time
 import uuid
 
-from conftest import create_topic
+from conftest import create_topic, run_tool
 from kafka_wire import Reader, connect, request, response, string, uvarint
 
 GROUP_PROPS = {"offsets.topic.replication.factor": "1", "group.initial.rebalance.delay.ms": "0"}
@@ -272,6 +272,13 @@ def test_two_members_converge_commit_and_leave(make_server):
     assert all(offsets[q] == -1 for q in range(4) if q != p)
     err, _ = offset_fetch(s.bootstrap, "kip848", a.id, a.epoch + 5, "cg4", [p])
     assert err == STALE_MEMBER_EPOCH
+
+    # The operator's tool describes the consumer group (ConsumerGroupDescribe
+    # behind kafka-consumer-groups.sh's columns): one row per assigned partition.
+    out = run_tool("consumer-groups", "--bootstrap-server", s.bootstrap, "--describe", "--group", "kip848").stdout
+    rows = [l.split() for l in out.splitlines() if l.startswith("kip848")]
+    assert sorted((int(r[2]), r[6]) for r in rows) == sorted([(q, a.id) for q in pa] + [(q, b.id) for q in pb]), out
+    assert [r[3] for r in rows if int(r[2]) == p] == ["42"], out
 
     # A fenced epoch.
     assert heartbeat(s.bootstrap, "kip848", a.id, a.epoch + 1)["error"] == FENCED_MEMBER_EPOCH
