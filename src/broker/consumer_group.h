@@ -4,9 +4,18 @@
 // ConsumerGroupDescribe reports.
 //
 // A group lives with the coordinator of its __consumer_offsets partition (the
-// classic coordinator's partition_for and leadership); its membership and
-// assignments are kept in memory only (the ConsumerGroup* records are not
-// written), so a coordinator change makes members rejoin (UNKNOWN_MEMBER_ID).
+// classic coordinator's partition_for and leadership). Its state is persisted
+// there with Kafka 4.0's records (group_log.h: ConsumerGroupMetadata,
+// PartitionMetadata, MemberMetadata, TargetAssignmentMetadata,
+// TargetAssignmentMember, CurrentMemberAssignment; tombstones for a member
+// that leaves and for a deleted group). Every change of a group yields the
+// records that differ from what was last written for it: heartbeat() returns
+// them in its result (the handler appends them and answers once they are
+// committed); tick() and delete_group() hand theirs to the record sink. The
+// in-memory state is applied at once (Kafka applies it to a timeline and
+// reverts it if the append fails; we do not). When the classic coordinator
+// has loaded a partition, load_partition() rebuilds its groups: members keep
+// their ids, epochs and assignments (sessions restart), so they heartbeat on.
 // Committed offsets go through the classic coordinator's OffsetCommit path;
 // validate_offset_commit() is what that path asks for KIP-848 groups.
 //
@@ -34,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/group_log.h"
 #include "common/error.h"
 #include "common/uuid.h"
 
@@ -97,6 +107,10 @@ struct CgHeartbeatResult {
   int32_t member_epoch = 0;
   int32_t heartbeat_interval_ms = 0;
   std::optional<CgAssignment> assignment;  // only when it changed (or on a full request)
+  // The records to append to __consumer_offsets-`partition` before answering
+  // (empty: nothing changed that is persisted).
+  int32_t partition = -1;
+  std::vector<GroupRecord> records;
 };
 
 struct CgDescribedMember {
@@ -172,6 +186,14 @@ class ConsumerGroupCoordinator {
   // UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH.
   std::optional<ErrorCode> validate_offset_fetch(const std::string& group_id, const std::string& member_id, int32_t member_epoch) const;
 
+  // Where tick() and delete_group() put their records (appended without
+  // anyone waiting): the partition and the records.
+  void set_record_sink(std::function<void(int32_t, std::vector<GroupRecord>)> sink) { sink_ = std::move(sink); }
+  // The consumer groups of a loaded __consumer_offsets partition (those of
+  // other partitions are ignored) replace the ones held for it. A group
+  // without members and without an epoch record is skipped.
+  void load_partition(int32_t partition, const std::map<std::string, LoadedConsumerGroup>& groups);
+
   // Leadership of __consumer_offsets-`partition`: the groups of a partition
   // this node stops leading (or leads in a new epoch) are dropped.
   void on_leadership(int32_t partition, int32_t epoch, bool leader);
@@ -194,11 +216,16 @@ class ConsumerGroupCoordinator {
   bool owned_by_other(const Group& g, const std::string& member_id, const Uuid& topic, int32_t partition) const;
   std::string preferred_assignor(const Group& g) const;
   CgGroupState state_of(const Group& g) const;
+  // The records of `g` (or of a deleted group: nullptr) that differ from
+  // those last written, in Kafka's order; remembers the new state.
+  std::vector<GroupRecord> flush(Group* g, const std::string& group_id);
+  void emit(int32_t partition, std::vector<GroupRecord> records);
 
   ConsumerGroupConfig config_;
   std::function<int64_t()> now_ms_;
   std::function<std::string()> new_member_id_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
+  std::function<void(int32_t, std::vector<GroupRecord>)> sink_;
   std::map<int32_t, int32_t> partition_epochs_;  // leadership epochs seen per __consumer_offsets partition
 };
 

@@ -97,7 +97,17 @@ void RequestHandler::handle_consumer_group_heartbeat(std::shared_ptr<net::Reques
       resp.assignment = std::move(a);
     }
   }
-  send(*req, respond, resp);
+  if (r.records.empty()) return send(*req, respond, resp);
+  // As Kafka: answer once the group's records are committed. (The state
+  // machine has applied the change already; it is not reverted on failure.)
+  classic.append_consumer_group_records(r.partition, std::move(r.records), [req, respond, resp = std::move(resp)](ErrorCode e) mutable {
+    if (e != ErrorCode::NONE) {
+      ConsumerGroupHeartbeatResponse err;
+      err.error_code = code(e);
+      return send(*req, respond, err);
+    }
+    send(*req, respond, resp);
+  });
 }
 
 void RequestHandler::handle_consumer_group_describe(std::shared_ptr<net::Request> req, net::Respond respond) {

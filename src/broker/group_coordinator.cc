@@ -219,6 +219,8 @@ void GroupCoordinator::load_partition_state(int32_t partition, int32_t epoch, Lo
   }
   for (auto& [gid, v] : state.groups) {
     if (partition_for(gid) != partition) continue;
+    // A KIP-848 consumer group with members holds the id: it wins.
+    if (auto cit = state.consumer_groups.find(gid); cit != state.consumer_groups.end() && !cit->second.members.empty()) continue;
     Group& g = get_or_create_group(gid);
     g.generation = v.generation;
     g.protocol_type = v.protocol_type;
@@ -244,8 +246,10 @@ void GroupCoordinator::load_partition_state(int32_t partition, int32_t epoch, Lo
     g.state = g.members.empty() ? GroupState::Empty : GroupState::Stable;
     g.state_timestamp = v.current_state_timestamp >= 0 ? v.current_state_timestamp : -1;
   }
+  if (on_consumer_groups_loaded) on_consumer_groups_loaded(partition, state.consumer_groups);
   partitions_[partition].loaded = true;
-  spdlog::info("[GroupCoordinator] Loaded partition {} (epoch {}): {} groups", partition, epoch, state.groups.size());
+  spdlog::info("[GroupCoordinator] Loaded partition {} (epoch {}): {} groups, {} consumer groups", partition, epoch, state.groups.size(),
+               state.consumer_groups.size());
 }
 
 void GroupCoordinator::unload_partition(int32_t partition) {
@@ -922,6 +926,13 @@ void GroupCoordinator::store_group(Group& g, std::map<std::string, std::vector<u
   store_.append(g.partition, pit->second.epoch, std::move(recs), std::move(done));
 }
 
+void GroupCoordinator::append_consumer_group_records(int32_t partition, std::vector<GroupRecord> records, std::function<void(ErrorCode)> done) {
+  auto pit = partitions_.find(partition);
+  if (pit == partitions_.end()) return done(ErrorCode::NOT_COORDINATOR);
+  if (records.empty()) return done(ErrorCode::NONE);
+  store_.append(partition, pit->second.epoch, std::move(records), [done = std::move(done)](ErrorCode e) { done(map_group_store_error(e)); });
+}
+
 // ---------------------------------------------------------------- offsets
 
 void GroupCoordinator::commit_offsets(const std::string& group_id, const std::string& member_id, const std::optional<std::string>& instance_id,
@@ -1251,6 +1262,18 @@ GroupCoordinatorService::GroupCoordinatorService(asio::io_context& io, ReplicaMa
   cg_config.heartbeat_interval_ms = config.consumer_heartbeat_interval_ms;
   cg_config.max_size = config.consumer_max_size;
   consumer_groups_ = std::make_unique<ConsumerGroupCoordinator>(cg_config, [] { return monotonic_ms(); });
+  // KIP-848 persistence: records of timeouts and deletions are appended
+  // without anyone waiting; a loaded partition rebuilds its consumer groups.
+  consumer_groups_->set_record_sink([this, alive = alive_](int32_t partition, std::vector<GroupRecord> records) {
+    if (!*alive) return;
+    coordinator_->append_consumer_group_records(partition, std::move(records), [partition](ErrorCode e) {
+      if (e != ErrorCode::NONE)
+        spdlog::warn("[GroupCoordinator] Failed to write consumer group records to partition {}: {}", partition, error_name(e));
+    });
+  });
+  coordinator_->on_consumer_groups_loaded = [this, alive = alive_](int32_t partition, const std::map<std::string, LoadedConsumerGroup>& groups) {
+    if (*alive) consumer_groups_->load_partition(partition, groups);
+  };
   replicas_.add_leadership_listener([this, alive = alive_](const std::string& topic, int32_t index, int32_t epoch, bool leader) {
     if (*alive && !stopped_ && topic == kGroupMetadataTopic) consumer_groups_->on_leadership(index, epoch, leader);  // KIP-848
   });

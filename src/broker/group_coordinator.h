@@ -202,6 +202,15 @@ class GroupCoordinator {
   void delete_offsets(const std::string& group_id, std::vector<std::pair<std::string, std::vector<int32_t>>> topics,
                       std::function<void(ErrorCode, std::vector<std::tuple<std::string, int32_t, ErrorCode>>)> done);
 
+  // Appends records of a KIP-848 consumer group (consumer_group.h) to
+  // __consumer_offsets-`partition` at this node's leader epoch; `done` gets
+  // NONE once they are committed, else the error mapped as for group writes
+  // (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, ...).
+  void append_consumer_group_records(int32_t partition, std::vector<GroupRecord> records, std::function<void(ErrorCode)> done);
+  // Called when a partition has been loaded (before it answers requests)
+  // with its KIP-848 consumer groups; GroupCoordinatorService installs it.
+  std::function<void(int32_t partition, const std::map<std::string, LoadedConsumerGroup>&)> on_consumer_groups_loaded;
+
   // NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a group id.
   ErrorCode check_coordinator(const std::string& group_id) const;
 

@@ -7,6 +7,8 @@
 #include "common/clock.h"
 #include "protocol/record_batch.h"
 
+#include <stdexcept>
+
 namespace flotilla::broker {
 
 namespace {
@@ -55,6 +57,68 @@ std::vector<uint8_t> encode_group_value(const msg::GroupMetadataValue& v, int16_
   return std::move(w).take();
 }
 
+std::vector<uint8_t> encode_cg_key(int16_t version, const std::string& group, const std::string& member_id) {
+  ByteWriter w;
+  w.put_i16(version);
+  switch (version) {
+    case kCgMetadataKeyVersion: {
+      msg::ConsumerGroupMetadataKey k;
+      k.group_id = group;
+      k.encode(w, version);
+      break;
+    }
+    case kCgPartitionMetadataKeyVersion: {
+      msg::ConsumerGroupPartitionMetadataKey k;
+      k.group_id = group;
+      k.encode(w, version);
+      break;
+    }
+    case kCgMemberMetadataKeyVersion: {
+      msg::ConsumerGroupMemberMetadataKey k;
+      k.group_id = group;
+      k.member_id = member_id;
+      k.encode(w, version);
+      break;
+    }
+    case kCgTargetMetadataKeyVersion: {
+      msg::ConsumerGroupTargetAssignmentMetadataKey k;
+      k.group_id = group;
+      k.encode(w, version);
+      break;
+    }
+    case kCgTargetMemberKeyVersion: {
+      msg::ConsumerGroupTargetAssignmentMemberKey k;
+      k.group_id = group;
+      k.member_id = member_id;
+      k.encode(w, version);
+      break;
+    }
+    case kCgCurrentAssignmentKeyVersion: {
+      msg::ConsumerGroupCurrentMemberAssignmentKey k;
+      k.group_id = group;
+      k.member_id = member_id;
+      k.encode(w, version);
+      break;
+    }
+    default: throw std::invalid_argument("not a consumer group key version: " + std::to_string(version));
+  }
+  return std::move(w).take();
+}
+
+namespace {
+// Decodes a consumer group value (int16 version + struct) into `out`.
+template <class M>
+void decode_cg_value(const std::optional<std::vector<uint8_t>>& value, std::optional<M>& out, const char* name) {
+  if (!value) return;
+  ByteReader vr(*value);
+  int16_t vv = vr.get_i16();
+  if (vv < M::kMinVersion || vv > M::kMaxVersion) throw DecodeError(std::string("unknown ") + name + " version " + std::to_string(vv));
+  M m;
+  m.decode(vr, vv);
+  out = std::move(m);
+}
+}  // namespace
+
 GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::optional<std::vector<uint8_t>>& value) {
   GroupLogRecord out;
   ByteReader kr(key);
@@ -93,6 +157,45 @@ GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::
       m.decode(vr, vv);
       out.group_value = std::move(m);
     }
+  } else if (kv == kCgMetadataKeyVersion) {
+    msg::ConsumerGroupMetadataKey k;
+    k.decode(kr, kv);
+    out.kind = GroupLogRecord::kCgMetadata;
+    out.group = k.group_id;
+    decode_cg_value(value, out.cg_metadata, "ConsumerGroupMetadataValue");
+  } else if (kv == kCgPartitionMetadataKeyVersion) {
+    msg::ConsumerGroupPartitionMetadataKey k;
+    k.decode(kr, kv);
+    out.kind = GroupLogRecord::kCgPartitionMetadata;
+    out.group = k.group_id;
+    decode_cg_value(value, out.cg_partition_metadata, "ConsumerGroupPartitionMetadataValue");
+  } else if (kv == kCgMemberMetadataKeyVersion) {
+    msg::ConsumerGroupMemberMetadataKey k;
+    k.decode(kr, kv);
+    out.kind = GroupLogRecord::kCgMemberMetadata;
+    out.group = k.group_id;
+    out.member_id = k.member_id;
+    decode_cg_value(value, out.cg_member, "ConsumerGroupMemberMetadataValue");
+  } else if (kv == kCgTargetMetadataKeyVersion) {
+    msg::ConsumerGroupTargetAssignmentMetadataKey k;
+    k.decode(kr, kv);
+    out.kind = GroupLogRecord::kCgTargetMetadata;
+    out.group = k.group_id;
+    decode_cg_value(value, out.cg_target_metadata, "ConsumerGroupTargetAssignmentMetadataValue");
+  } else if (kv == kCgTargetMemberKeyVersion) {
+    msg::ConsumerGroupTargetAssignmentMemberKey k;
+    k.decode(kr, kv);
+    out.kind = GroupLogRecord::kCgTargetMember;
+    out.group = k.group_id;
+    out.member_id = k.member_id;
+    decode_cg_value(value, out.cg_target_member, "ConsumerGroupTargetAssignmentMemberValue");
+  } else if (kv == kCgCurrentAssignmentKeyVersion) {
+    msg::ConsumerGroupCurrentMemberAssignmentKey k;
+    k.decode(kr, kv);
+    out.kind = GroupLogRecord::kCgCurrentAssignment;
+    out.group = k.group_id;
+    out.member_id = k.member_id;
+    decode_cg_value(value, out.cg_current_assignment, "ConsumerGroupCurrentMemberAssignmentValue");
   }
   return out;
 }
@@ -114,6 +217,27 @@ void LoadedPartition::apply(const GroupLogRecord& r) {
     } else {
       groups.erase(r.group);
     }
+  } else if (r.kind >= GroupLogRecord::kCgMetadata && r.kind <= GroupLogRecord::kCgCurrentAssignment) {
+    // Last record per key wins; a tombstone deletes the key.
+    LoadedConsumerGroup& g = consumer_groups[r.group];
+    auto set = [&](auto& slot, const auto& v) {
+      if (v) slot = *v;
+      else slot.reset();
+    };
+    auto set_member = [&](auto& map, const auto& v) {
+      if (v) map[r.member_id] = *v;
+      else map.erase(r.member_id);
+    };
+    switch (r.kind) {
+      case GroupLogRecord::kCgMetadata: set(g.metadata, r.cg_metadata); break;
+      case GroupLogRecord::kCgPartitionMetadata: set(g.partition_metadata, r.cg_partition_metadata); break;
+      case GroupLogRecord::kCgTargetMetadata: set(g.target_metadata, r.cg_target_metadata); break;
+      case GroupLogRecord::kCgMemberMetadata: set_member(g.members, r.cg_member); break;
+      case GroupLogRecord::kCgTargetMember: set_member(g.targets, r.cg_target_member); break;
+      case GroupLogRecord::kCgCurrentAssignment: set_member(g.assignments, r.cg_current_assignment); break;
+      default: break;
+    }
+    if (g.empty()) consumer_groups.erase(r.group);
   }
 }
 

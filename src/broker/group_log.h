@@ -9,6 +9,13 @@
 //   OffsetCommitValue  version 3 (1 when an expire timestamp is given)
 //   GroupMetadataKey   key version 2: group
 //   GroupMetadataValue version 3
+//   KIP-848 consumer groups (Kafka 4.0's records, every value version 0):
+//     ConsumerGroupMetadataKey                key version 3: group -> group epoch
+//     ConsumerGroupPartitionMetadataKey       key version 4: group -> subscribed topics
+//     ConsumerGroupMemberMetadataKey          key version 5: group, member -> member metadata
+//     ConsumerGroupTargetAssignmentMetadataKey key version 6: group -> assignment epoch
+//     ConsumerGroupTargetAssignmentMemberKey  key version 7: group, member -> target partitions
+//     ConsumerGroupCurrentMemberAssignmentKey key version 8: group, member -> epochs, state, partitions
 //
 // Threading: ReplicaGroupStore runs on the broker's io_context thread; a load
 // reads the log in slices, posting itself back between them.
@@ -24,6 +31,7 @@
 #include <vector>
 
 #include "broker/internal_log.h"
+#include "common/bytes.h"
 #include "common/error.h"
 #include "protocol/messages.h"
 
@@ -46,13 +54,52 @@ using TopicPartitionKey = std::pair<std::string, int32_t>;
 
 // One record of __consumer_offsets, decoded.
 struct GroupLogRecord {
-  enum Kind { kOffset, kGroup, kUnknown } kind = kUnknown;
+  enum Kind {
+    kOffset,
+    kGroup,
+    kCgMetadata,           // key version 3
+    kCgPartitionMetadata,  // 4
+    kCgMemberMetadata,     // 5
+    kCgTargetMetadata,     // 6
+    kCgTargetMember,       // 7
+    kCgCurrentAssignment,  // 8
+    kUnknown
+  } kind = kUnknown;
   std::string group;
+  std::string member_id;  // kCgMemberMetadata, kCgTargetMember, kCgCurrentAssignment
   std::string topic;  // kOffset
   int32_t partition = -1;
   std::optional<OffsetValue> offset;                   // kOffset; nullopt: tombstone
   std::optional<msg::GroupMetadataValue> group_value;  // kGroup; nullopt: tombstone
+  // The consumer group records' values (of their kind); nullopt: tombstone.
+  std::optional<msg::ConsumerGroupMetadataValue> cg_metadata;
+  std::optional<msg::ConsumerGroupPartitionMetadataValue> cg_partition_metadata;
+  std::optional<msg::ConsumerGroupMemberMetadataValue> cg_member;
+  std::optional<msg::ConsumerGroupTargetAssignmentMetadataValue> cg_target_metadata;
+  std::optional<msg::ConsumerGroupTargetAssignmentMemberValue> cg_target_member;
+  std::optional<msg::ConsumerGroupCurrentMemberAssignmentValue> cg_current_assignment;
 };
+
+// Key versions of the KIP-848 consumer group records.
+inline constexpr int16_t kCgMetadataKeyVersion = 3;
+inline constexpr int16_t kCgPartitionMetadataKeyVersion = 4;
+inline constexpr int16_t kCgMemberMetadataKeyVersion = 5;
+inline constexpr int16_t kCgTargetMetadataKeyVersion = 6;
+inline constexpr int16_t kCgTargetMemberKeyVersion = 7;
+inline constexpr int16_t kCgCurrentAssignmentKeyVersion = 8;
+
+// A consumer group record's key: `version` (3..8) and the group, plus the
+// member id for versions 5, 7 and 8.
+std::vector<uint8_t> encode_cg_key(int16_t version, const std::string& group, const std::string& member_id = "");
+// A record value: int16 version, then the struct at that version (Kafka 4.0
+// writes version 0 of every consumer group value).
+template <class M>
+std::vector<uint8_t> encode_versioned_value(const M& m, int16_t version = 0) {
+  ByteWriter w;
+  w.put_i16(version);
+  m.encode(w, version);
+  return std::move(w).take();
+}
 
 std::vector<uint8_t> encode_offset_key(const std::string& group, const std::string& topic, int32_t partition);
 std::vector<uint8_t> encode_offset_value(const OffsetValue& v);
@@ -64,9 +111,23 @@ GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::
 // Offsets per group and partition.
 using GroupOffsets = std::map<std::string, std::map<TopicPartitionKey, OffsetValue>>;
 
+// A KIP-848 consumer group as its records left it (last record per key).
+struct LoadedConsumerGroup {
+  std::optional<msg::ConsumerGroupMetadataValue> metadata;
+  std::optional<msg::ConsumerGroupPartitionMetadataValue> partition_metadata;
+  std::optional<msg::ConsumerGroupTargetAssignmentMetadataValue> target_metadata;
+  std::map<std::string, msg::ConsumerGroupMemberMetadataValue> members;  // by member id
+  std::map<std::string, msg::ConsumerGroupTargetAssignmentMemberValue> targets;
+  std::map<std::string, msg::ConsumerGroupCurrentMemberAssignmentValue> assignments;
+  bool empty() const {
+    return !metadata && !partition_metadata && !target_metadata && members.empty() && targets.empty() && assignments.empty();
+  }
+};
+
 // The state of one __consumer_offsets partition after loading it.
 struct LoadedPartition {
   std::map<std::string, msg::GroupMetadataValue> groups;
+  std::map<std::string, LoadedConsumerGroup> consumer_groups;  // KIP-848
   GroupOffsets offsets;
   // TxnOffsetCommit records whose transaction has no marker yet, by producer id.
   std::map<int64_t, GroupOffsets> pending_txn_offsets;

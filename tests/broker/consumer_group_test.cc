@@ -406,5 +406,195 @@ TEST(ConsumerGroup, UnloadDropsGroupsOfThePartition) {
   EXPECT_FALSE(h.cg.has_group("g"));
 }
 
+// ---------------------------------------------------------------- persistence (__consumer_offsets records)
+
+// Applies records to a LoadedPartition the way a load does.
+void apply_all(LoadedPartition& lp, const std::vector<GroupRecord>& recs) {
+  for (const auto& r : recs) lp.apply(decode_group_log_record(r.key, r.value));
+}
+
+// Members a and b of "g" on foo (4 partitions) until both are stable; every
+// record the heartbeats produced goes to `log`.
+struct Converged {
+  std::map<std::string, int32_t> epoch;
+  std::map<std::string, CgAssignment> owned;
+};
+Converged converge(Harness& h, std::vector<GroupRecord>& log) {
+  Converged c;
+  auto take = [&](const std::string& id, CgHeartbeatResult r) {
+    EXPECT_EQ(r.error, ErrorCode::NONE);
+    log.insert(log.end(), r.records.begin(), r.records.end());
+    c.epoch[id] = r.member_epoch;
+    if (r.assignment) c.owned[id] = *r.assignment;
+  };
+  take("a", h.join("a", {"foo"}));
+  take("b", h.join("b", {"foo"}));
+  for (int i = 0; i < 6; ++i)
+    for (const char* id : {"a", "b"}) take(id, h.beat(id, c.epoch[id], c.owned[id]));
+  EXPECT_EQ(h.cg.group_state("g"), CgGroupState::Stable);
+  return c;
+}
+
+TEST(ConsumerGroupRecords, KeyByteLayout) {
+  // Key: int16 version, then the struct (non-flexible: int16-length strings).
+  EXPECT_EQ(encode_cg_key(kCgMemberMetadataKeyVersion, "g", "m"), (std::vector<uint8_t>{0, 5, 0, 1, 'g', 0, 1, 'm'}));
+  EXPECT_EQ(encode_cg_key(kCgMetadataKeyVersion, "gr"), (std::vector<uint8_t>{0, 3, 0, 2, 'g', 'r'}));
+  EXPECT_EQ(encode_cg_key(kCgCurrentAssignmentKeyVersion, "g", "m")[1], 8);
+  EXPECT_EQ(encode_cg_key(kCgTargetMemberKeyVersion, "g", "m")[1], 7);
+  EXPECT_EQ(encode_cg_key(kCgTargetMetadataKeyVersion, "g")[1], 6);
+  EXPECT_EQ(encode_cg_key(kCgPartitionMetadataKeyVersion, "g")[1], 4);
+}
+
+TEST(ConsumerGroupRecords, ValueByteLayout) {
+  msg::ConsumerGroupMetadataValue meta;
+  meta.epoch = 7;
+  // Version 0 (flexible): int32 Epoch, then an empty tagged-field section.
+  EXPECT_EQ(encode_versioned_value(meta), (std::vector<uint8_t>{0, 0, 0, 0, 0, 7, 0}));
+
+  msg::ConsumerGroupCurrentMemberAssignmentValue v;
+  v.member_epoch = 3;
+  v.previous_member_epoch = 2;
+  v.state = 1;  // UNREVOKED_PARTITIONS
+  msg::ConsumerGroupCurrentMemberAssignmentValue::TopicPartitions tp;
+  tp.topic_id = kFoo;
+  tp.partitions = {5};
+  v.assigned_partitions = {tp};
+  std::vector<uint8_t> want = {0, 0,           // version 0
+                               0, 0, 0, 3,     // MemberEpoch
+                               0, 0, 0, 2,     // PreviousMemberEpoch
+                               1,              // State
+                               2};             // AssignedPartitions: compact array of 1
+  for (int i = 0; i < 7; ++i) want.push_back(0);  // TopicId {1, 1}: 16 bytes, big endian
+  want.push_back(1);
+  for (int i = 0; i < 7; ++i) want.push_back(0);
+  want.push_back(1);
+  for (uint8_t b : {2, 0, 0, 0, 5, 0}) want.push_back(b);  // Partitions [5], tags of the struct
+  for (uint8_t b : {1, 0}) want.push_back(b);              // PartitionsPendingRevocation [], tags
+  EXPECT_EQ(encode_versioned_value(v), want);
+}
+
+TEST(ConsumerGroupRecords, RoundTripThroughLoadedPartition) {
+  Harness h;
+  std::vector<GroupRecord> log;
+  Converged c = converge(h, log);
+  ASSERT_FALSE(log.empty());
+  LoadedPartition lp;
+  apply_all(lp, log);
+  ASSERT_EQ(lp.consumer_groups.count("g"), 1u);
+  const LoadedConsumerGroup& g = lp.consumer_groups.at("g");
+  ASSERT_TRUE(g.metadata);
+  EXPECT_EQ(g.metadata->epoch, *h.cg.group_epoch("g"));
+  ASSERT_TRUE(g.target_metadata);
+  EXPECT_EQ(g.target_metadata->assignment_epoch, *h.cg.group_epoch("g"));
+  ASSERT_TRUE(g.partition_metadata);
+  ASSERT_EQ(g.partition_metadata->topics.size(), 1u);
+  EXPECT_EQ(g.partition_metadata->topics[0].topic_name, "foo");
+  EXPECT_EQ(g.partition_metadata->topics[0].num_partitions, 4);
+  EXPECT_EQ(g.members.size(), 2u);
+  EXPECT_EQ(g.members.at("a").subscribed_topic_names, std::vector<std::string>{"foo"});
+  EXPECT_EQ(g.members.at("a").rebalance_timeout_ms, 30000);
+  EXPECT_EQ(g.targets.size(), 2u);
+  ASSERT_EQ(g.assignments.size(), 2u);
+  EXPECT_EQ(g.assignments.at("a").member_epoch, c.epoch["a"]);
+  EXPECT_EQ(g.assignments.at("a").state, 0);  // STABLE
+  size_t n = 0;
+  for (const auto& tp : g.assignments.at("a").assigned_partitions) n += tp.partitions.size();
+  EXPECT_EQ(n, total(c.owned["a"]));
+  EXPECT_TRUE(g.assignments.at("a").partitions_pending_revocation.empty());
+
+  // A member leaving: its three records become tombstones.
+  auto r = h.leave("b", -1);
+  ASSERT_EQ(r.error, ErrorCode::NONE);
+  size_t tombstones = 0;
+  for (const auto& rec : r.records) tombstones += rec.value ? 0 : 1;
+  EXPECT_EQ(tombstones, 3u);
+  apply_all(lp, r.records);
+  EXPECT_EQ(lp.consumer_groups.at("g").members.count("b"), 0u);
+  EXPECT_EQ(lp.consumer_groups.at("g").assignments.count("b"), 0u);
+  EXPECT_EQ(lp.consumer_groups.at("g").targets.count("b"), 0u);
+  EXPECT_EQ(lp.consumer_groups.at("g").metadata->epoch, *h.cg.group_epoch("g"));
+
+  // Unknown key versions are not ours.
+  std::vector<uint8_t> k = encode_cg_key(kCgMetadataKeyVersion, "g");
+  k[1] = 99;
+  EXPECT_EQ(decode_group_log_record(k, std::nullopt).kind, GroupLogRecord::kUnknown);
+}
+
+TEST(ConsumerGroupRecords, UnchangedHeartbeatWritesNothing) {
+  Harness h;
+  std::vector<GroupRecord> log;
+  Converged c = converge(h, log);
+  auto r = h.beat("a", c.epoch["a"], c.owned["a"]);
+  ASSERT_EQ(r.error, ErrorCode::NONE);
+  EXPECT_TRUE(r.records.empty());
+}
+
+TEST(ConsumerGroupRecords, TimeoutsAndDeletionGoToTheSink) {
+  Harness h;
+  std::vector<std::pair<int32_t, std::vector<GroupRecord>>> sunk;
+  h.cg.set_record_sink([&](int32_t p, std::vector<GroupRecord> recs) { sunk.push_back({p, std::move(recs)}); });
+  std::vector<GroupRecord> log;
+  converge(h, log);
+  h.now += 46000;  // past the session timeout of both
+  h.cg.tick();
+  ASSERT_EQ(sunk.size(), 1u);
+  EXPECT_EQ(sunk[0].first, h.cg.partition_for("g"));
+  LoadedPartition lp;
+  apply_all(lp, log);
+  apply_all(lp, sunk[0].second);
+  ASSERT_EQ(lp.consumer_groups.count("g"), 1u);
+  EXPECT_TRUE(lp.consumer_groups.at("g").members.empty());
+  EXPECT_TRUE(lp.consumer_groups.at("g").assignments.empty());
+  EXPECT_EQ(h.cg.delete_group("g"), ErrorCode::NONE);
+  ASSERT_EQ(sunk.size(), 2u);
+  for (const auto& rec : sunk[1].second) EXPECT_FALSE(rec.value);
+  apply_all(lp, sunk[1].second);
+  EXPECT_EQ(lp.consumer_groups.count("g"), 0u);
+}
+
+TEST(ConsumerGroupRecords, NewCoordinatorContinuesTheGroup) {
+  Harness h;
+  std::vector<GroupRecord> log;
+  Converged c = converge(h, log);
+  ASSERT_EQ(c.epoch["a"], c.epoch["b"]);
+  const int32_t epoch = *h.cg.group_epoch("g");
+  LoadedPartition lp;
+  apply_all(lp, log);
+
+  // Another coordinator (ids it would generate differ) loads the partition.
+  Harness h2;
+  h2.next_id = 100;
+  h2.cg.load_partition(h2.cg.partition_for("g"), lp.consumer_groups);
+  ASSERT_TRUE(h2.cg.has_group("g"));
+  EXPECT_EQ(h2.cg.group_epoch("g"), epoch);
+  EXPECT_EQ(h2.cg.group_state("g"), CgGroupState::Stable);
+  CgDescribedGroup d = h2.cg.describe("g", h2.topics);
+  ASSERT_EQ(d.members.size(), 2u);
+  EXPECT_EQ(d.assignment_epoch, epoch);
+  for (const auto& m : d.members) {
+    EXPECT_EQ(m.member_epoch, c.epoch[m.member_id]);
+    EXPECT_EQ(m.assignment, c.owned[m.member_id]);
+    EXPECT_EQ(m.target_assignment, c.owned[m.member_id]);
+  }
+  // The members heartbeat on with the epochs they had: accepted, no rebalance.
+  for (const char* id : {"a", "b"}) {
+    auto r = h2.beat(id, c.epoch[id], c.owned[id]);
+    ASSERT_EQ(r.error, ErrorCode::NONE) << id;
+    EXPECT_EQ(r.member_epoch, c.epoch[id]);
+    EXPECT_FALSE(r.assignment);  // unchanged
+    EXPECT_TRUE(r.records.empty());
+  }
+  EXPECT_EQ(h2.cg.group_epoch("g"), epoch);
+  EXPECT_EQ(h2.cg.group_state("g"), CgGroupState::Stable);
+  // Sessions restarted at load time: they expire a session timeout later.
+  h2.now += 46000;
+  h2.cg.tick();
+  EXPECT_FALSE(h2.cg.has_members("g"));
+  // A partition's load ignores groups of other partitions.
+  Harness h3;
+  h3.cg.load_partition(h3.cg.partition_for("g") + 1, lp.consumer_groups);
+  EXPECT_FALSE(h3.cg.has_group("g"));
+}
+
 }  // namespace
 }  // namespace flotilla::broker

@@ -409,6 +409,61 @@ TEST(GroupCoordinatorTest, FailoverReloadsGroupsAndOffsets) {
   EXPECT_EQ(out[0].offset, 11);
 }
 
+// A loaded partition hands its KIP-848 consumer groups to the hook; a
+// consumer group with members wins over a classic group record of its id.
+TEST(GroupCoordinatorTest, LoadHandsConsumerGroupsToTheHookAndTheyWin) {
+  Harness h;
+  std::string a = h.new_member_id();
+  h.join(h.join_params(a));
+  h.sync(a, 1, {{a, {5}}});
+  h.store.commit_all();
+  ASSERT_EQ(h.gc->state_of("g"), GroupState::Stable);
+  // Consumer group records for "g" (and for "cg") after the classic record.
+  msg::ConsumerGroupMetadataValue meta;
+  meta.epoch = 3;
+  msg::ConsumerGroupMemberMetadataValue member;
+  member.client_id = "c";
+  member.subscribed_topic_names = {"t"};
+  msg::ConsumerGroupCurrentMemberAssignmentValue current;
+  current.member_epoch = 3;
+  for (const char* gid : {"g", "cg"}) {
+    h.store.log[0].push_back(GroupRecord{encode_cg_key(kCgMetadataKeyVersion, gid), encode_versioned_value(meta)});
+    h.store.log[0].push_back(GroupRecord{encode_cg_key(kCgMemberMetadataKeyVersion, gid, "m1"), encode_versioned_value(member)});
+    h.store.log[0].push_back(GroupRecord{encode_cg_key(kCgCurrentAssignmentKeyVersion, gid, "m1"), encode_versioned_value(current)});
+  }
+  std::vector<std::pair<int32_t, std::map<std::string, LoadedConsumerGroup>>> handed;
+  h.gc->on_consumer_groups_loaded = [&](int32_t p, const std::map<std::string, LoadedConsumerGroup>& g) {
+    EXPECT_EQ(h.gc->check_coordinator("g"), ErrorCode::COORDINATOR_LOAD_IN_PROGRESS);  // before it answers
+    handed.push_back({p, g});
+  };
+  h.gc->on_leadership(0, 2, true);
+  h.store.finish_loads();
+  ASSERT_EQ(handed.size(), 1u);
+  EXPECT_EQ(handed[0].first, 0);
+  ASSERT_EQ(handed[0].second.size(), 2u);
+  EXPECT_EQ(handed[0].second.at("g").metadata->epoch, 3);
+  EXPECT_EQ(handed[0].second.at("g").assignments.at("m1").member_epoch, 3);
+  EXPECT_EQ(h.gc->state_of("g"), std::nullopt);  // the classic record gave way
+  EXPECT_EQ(h.gc->heartbeat("g", a, std::nullopt, 1), ErrorCode::UNKNOWN_MEMBER_ID);
+}
+
+TEST(GroupCoordinatorTest, ConsumerGroupAppendsMapStoreErrors) {
+  Harness h;
+  std::vector<ErrorCode> got;
+  auto done = [&](ErrorCode e) { got.push_back(e); };
+  std::vector<GroupRecord> recs{GroupRecord{encode_cg_key(kCgMetadataKeyVersion, "x"), std::nullopt}};
+  h.gc->append_consumer_group_records(0, recs, done);
+  h.store.commit_all();
+  h.gc->append_consumer_group_records(0, recs, done);
+  h.store.commit_all(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+  h.gc->append_consumer_group_records(0, recs, done);
+  h.store.commit_all(ErrorCode::REQUEST_TIMED_OUT);
+  h.gc->append_consumer_group_records(7, recs, done);  // not led here
+  EXPECT_EQ(got, (std::vector<ErrorCode>{ErrorCode::NONE, ErrorCode::NOT_COORDINATOR, ErrorCode::COORDINATOR_NOT_AVAILABLE,
+                                         ErrorCode::NOT_COORDINATOR}));
+  EXPECT_GE(h.store.log[0].size(), 3u);
+}
+
 TEST(GroupCoordinatorTest, DeleteGroupsAndOffsets) {
   Harness h;
   std::optional<std::vector<CommitPartition>> res;

@@ -373,3 +373,45 @@ def test_classic_group_id_is_not_a_consumer_group(make_server):
     m = Member(s.bootstrap, "classic", ["cgc"])
     m.join()
     assert m.partitions() == {0, 1}
+
+
+def test_group_survives_coordinator_restart(make_server):
+    """The group's records in __consumer_offsets bring it back after a kill -9:
+    the members heartbeat on with their ids and epochs, nothing rebalances."""
+    s = make_server(GROUP_PROPS)
+    create_topic(s, "cgr4", partitions=4)
+    find_coordinator(s.bootstrap, "kip848-restart")
+    a = Member(s.bootstrap, "kip848-restart", ["cgr4"])
+    b = Member(s.bootstrap, "kip848-restart", ["cgr4"])
+    a.join()
+    b.join()
+    converge([a, b])
+    before = {m.id: (m.epoch, {t: set(ps) for t, ps in m.owned.items()}) for m in (a, b)}
+    assert a.partitions() | b.partitions() == {0, 1, 2, 3}
+    [g] = describe(s.bootstrap, ["kip848-restart"])
+    group_epoch = g["epoch"]
+
+    s.kill9()
+    s.restart()
+    find_coordinator(s.bootstrap, "kip848-restart")
+    for m in (a, b):
+        deadline = time.time() + 30
+        while True:
+            r = heartbeat(s.bootstrap, m.group, m.id, m.epoch, owned=m.owned)
+            if r["error"] not in RETRIABLE or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert r["error"] == NONE, r  # not FENCED_MEMBER_EPOCH / UNKNOWN_MEMBER_ID
+        assert r["member_id"] == m.id
+        assert r["epoch"] == before[m.id][0]
+        m._apply(r)
+        assert m.owned == before[m.id][1]
+    [g] = describe(s.bootstrap, ["kip848-restart"])
+    assert g["error"] == NONE
+    assert g["epoch"] == group_epoch
+    assert g["state"] == "Stable"
+    members = {m["member_id"]: m for m in g["members"]}
+    assert set(members) == {a.id, b.id}
+    for m in (a, b):
+        assert members[m.id]["epoch"] == before[m.id][0]
+        assert members[m.id]["assignment"] == {"cgr4": m.partitions()}
