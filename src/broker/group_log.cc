@@ -117,6 +117,15 @@ void decode_cg_value(const std::optional<std::vector<uint8_t>>& value, std::opti
   m.decode(vr, vv);
   out = std::move(m);
 }
+// A consumer group key: the group (and the member, for the member-level records).
+template <typename Key>
+void decode_cg(ByteReader& kr, int16_t version, GroupLogRecord& out, GroupLogRecord::Kind kind) {
+  Key k;
+  k.decode(kr, version);
+  out.kind = kind;
+  out.group = k.group_id;
+  if constexpr (requires { k.member_id; }) out.member_id = k.member_id;
+}
 }  // namespace
 
 GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::optional<std::vector<uint8_t>>& value) {
@@ -158,43 +167,22 @@ GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::
       out.group_value = std::move(m);
     }
   } else if (kv == kCgMetadataKeyVersion) {
-    msg::ConsumerGroupMetadataKey k;
-    k.decode(kr, kv);
-    out.kind = GroupLogRecord::kCgMetadata;
-    out.group = k.group_id;
+    decode_cg<msg::ConsumerGroupMetadataKey>(kr, kv, out, GroupLogRecord::kCgMetadata);
     decode_cg_value(value, out.cg_metadata, "ConsumerGroupMetadataValue");
   } else if (kv == kCgPartitionMetadataKeyVersion) {
-    msg::ConsumerGroupPartitionMetadataKey k;
-    k.decode(kr, kv);
-    out.kind = GroupLogRecord::kCgPartitionMetadata;
-    out.group = k.group_id;
+    decode_cg<msg::ConsumerGroupPartitionMetadataKey>(kr, kv, out, GroupLogRecord::kCgPartitionMetadata);
     decode_cg_value(value, out.cg_partition_metadata, "ConsumerGroupPartitionMetadataValue");
   } else if (kv == kCgMemberMetadataKeyVersion) {
-    msg::ConsumerGroupMemberMetadataKey k;
-    k.decode(kr, kv);
-    out.kind = GroupLogRecord::kCgMemberMetadata;
-    out.group = k.group_id;
-    out.member_id = k.member_id;
+    decode_cg<msg::ConsumerGroupMemberMetadataKey>(kr, kv, out, GroupLogRecord::kCgMemberMetadata);
     decode_cg_value(value, out.cg_member, "ConsumerGroupMemberMetadataValue");
   } else if (kv == kCgTargetMetadataKeyVersion) {
-    msg::ConsumerGroupTargetAssignmentMetadataKey k;
-    k.decode(kr, kv);
-    out.kind = GroupLogRecord::kCgTargetMetadata;
-    out.group = k.group_id;
+    decode_cg<msg::ConsumerGroupTargetAssignmentMetadataKey>(kr, kv, out, GroupLogRecord::kCgTargetMetadata);
     decode_cg_value(value, out.cg_target_metadata, "ConsumerGroupTargetAssignmentMetadataValue");
   } else if (kv == kCgTargetMemberKeyVersion) {
-    msg::ConsumerGroupTargetAssignmentMemberKey k;
-    k.decode(kr, kv);
-    out.kind = GroupLogRecord::kCgTargetMember;
-    out.group = k.group_id;
-    out.member_id = k.member_id;
+    decode_cg<msg::ConsumerGroupTargetAssignmentMemberKey>(kr, kv, out, GroupLogRecord::kCgTargetMember);
     decode_cg_value(value, out.cg_target_member, "ConsumerGroupTargetAssignmentMemberValue");
   } else if (kv == kCgCurrentAssignmentKeyVersion) {
-    msg::ConsumerGroupCurrentMemberAssignmentKey k;
-    k.decode(kr, kv);
-    out.kind = GroupLogRecord::kCgCurrentAssignment;
-    out.group = k.group_id;
-    out.member_id = k.member_id;
+    decode_cg<msg::ConsumerGroupCurrentMemberAssignmentKey>(kr, kv, out, GroupLogRecord::kCgCurrentAssignment);
     decode_cg_value(value, out.cg_current_assignment, "ConsumerGroupCurrentMemberAssignmentValue");
   }
   return out;
