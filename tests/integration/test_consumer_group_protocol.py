@@ -415,3 +415,67 @@ def test_group_survives_coordinator_restart(make_server):
     for m in (a, b):
         assert members[m.id]["epoch"] == before[m.id][0]
         assert members[m.id]["assignment"] == {"cgr4": m.partitions()}
+
+
+def coordinator_of(bootstrap, group, timeout=30):
+    """FindCoordinator v0 asked of one broker: (node id, "host:port"), retried while unavailable."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            r = call(bootstrap, 10, 0, string(group), flexible=False)
+            err = r.i16()
+            if err == NONE:
+                node = r.i32()
+                host = r.take(struct.unpack(">h", r.take(2))[0]).decode()
+                return node, f"{host}:{r.i32()}"
+            assert err in RETRIABLE, err
+        except OSError:
+            pass
+        assert time.time() < deadline, "no coordinator"
+        time.sleep(0.2)
+
+
+def test_group_survives_coordinator_failover(cluster):
+    """Three brokers, __consumer_offsets with RF 3: the coordinator is killed
+    (-9); the partition's new leader loads the group's records and the members
+    heartbeat on there with their ids and epochs, without a rebalance."""
+    from replication_util import REPL_EXTRA, bootstrap_of, wait_isr_full
+    c = cluster(controllers=3, brokers=3, extra={**REPL_EXTRA, "offsets.topic.replication.factor": "3",
+                                                 "offsets.topic.num.partitions": "5", "group.initial.rebalance.delay.ms": "0"})
+    boot = bootstrap_of(c.brokers)
+    create_topic(c.brokers[0], "cgf4", partitions=4)
+    group = "kip848-failover"
+    node, coord = coordinator_of(c.brokers[0].bootstrap, group)
+    a = Member(coord, group, ["cgf4"])
+    b = Member(coord, group, ["cgf4"])
+    a.join()
+    b.join()
+    converge([a, b])
+    before = {m.id: (m.epoch, m.partitions()) for m in (a, b)}
+    assert before[a.id][1] | before[b.id][1] == {0, 1, 2, 3}
+    wait_isr_full(c.brokers[0], "__consumer_offsets", 5, 3, timeout=30)
+
+    victim = next(x for x in c.brokers if x.node_id == node)
+    survivors = [x for x in c.brokers if x is not victim]
+    victim.kill9()
+    deadline = time.time() + 60
+    while True:
+        new_node, new_coord = coordinator_of(survivors[0].bootstrap, group)
+        if new_node != node:
+            break
+        assert time.time() < deadline, "the coordinator did not move"
+        time.sleep(0.3)
+    for m in (a, b):
+        deadline = time.time() + 30
+        while True:
+            r = heartbeat(new_coord, group, m.id, m.epoch, owned=m.owned)
+            if r["error"] not in RETRIABLE or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert r["error"] == NONE, r  # the new coordinator knows the member and its epoch
+        assert r["epoch"] == before[m.id][0]
+        m._apply(r)
+        assert m.partitions() == before[m.id][1]
+    [g] = describe(new_coord, [group])
+    assert g["error"] == NONE and g["state"] == "Stable", g
+    assert {x["member_id"] for x in g["members"]} == {a.id, b.id}
