@@ -245,6 +245,41 @@ void TxnCoordinator::tick() {
     last_timeout_check_ = now;
     abort_timed_out_transactions();
   }
+  if (last_expiry_check_ < 0) last_expiry_check_ = now;
+  if (now - last_expiry_check_ >= config_.remove_expired_transaction_cleanup_interval_ms) {
+    last_expiry_check_ = now;
+    remove_expired_transactional_ids();
+  }
+}
+
+void TxnCoordinator::remove_expired_transactional_ids() {
+  const int64_t now = now_ms_();
+  std::vector<std::string> expired;
+  for (const auto& [id, m] : txns_) {
+    if (epoch_of(id) < 0 || m.pending_state) continue;
+    const bool idle = m.state == TxnState::Empty || m.state == TxnState::CompleteCommit || m.state == TxnState::CompleteAbort;
+    if (idle && m.txn_last_update_timestamp <= now - config_.transactional_id_expiration_ms) expired.push_back(id);
+  }
+  for (const auto& id : expired) {
+    TransactionMetadata* m = find(id);
+    const int32_t coordinator_epoch = epoch_of(id);
+    m->pending_state = TxnState::Dead;  // conflicting requests meanwhile: CONCURRENT_TRANSACTIONS
+    spdlog::info("[TxnCoordinator] Expiring transactional id {} (producer id {}): idle since {}", id, m->producer_id,
+                 m->txn_last_update_timestamp);
+    std::vector<TxnRecord> records;
+    records.push_back(TxnRecord{encode_txn_key(id), std::nullopt});
+    auto alive = alive_;
+    store_.append(partition_for(id), coordinator_epoch, std::move(records), [this, alive, id, coordinator_epoch](ErrorCode e) {
+      if (!*alive || epoch_of(id) != coordinator_epoch) return;
+      TransactionMetadata* mm = find(id);
+      if (!mm || mm->pending_state != TxnState::Dead) return;
+      if (e != ErrorCode::NONE) {
+        mm->pending_state.reset();  // tried again at the next check
+        return;
+      }
+      txns_.erase(id);
+    });
+  }
 }
 
 void TxnCoordinator::abort_timed_out_transactions() {

@@ -176,6 +176,8 @@ struct TxnCoordinatorConfig {
   int32_t offsets_topic_num_partitions = 50;                             // offsets.topic.num.partitions (AddOffsetsToTxn)
   int32_t abort_timed_out_transaction_cleanup_interval_ms = 10000;       // transaction.abort.timed.out.transaction.cleanup.interval.ms
   int16_t log_value_version = 0;                                         // 0: Kafka 3.9 with transaction.version 0
+  int32_t transactional_id_expiration_ms = 604800000;                    // transactional.id.expiration.ms
+  int32_t remove_expired_transaction_cleanup_interval_ms = 3600000;      // transaction.remove.expired.transaction.cleanup.interval.ms
 };
 
 struct ProducerIdAndEpoch {
@@ -209,6 +211,12 @@ class TxnCoordinator {
   // pending transition) whose start + timeout < now is fenced (epoch bumped)
   // and aborted.
   void abort_timed_out_transactions();
+  // Kafka's removeExpiredTransactionalIds: a transactional id with no
+  // transaction (Empty, CompleteCommit, CompleteAbort, nothing pending) whose
+  // last update is older than transactional.id.expiration.ms gets a tombstone
+  // in __transaction_state and is forgotten once that is written (a later
+  // InitProducerId starts over with a new producer id).
+  void remove_expired_transactional_ids();
 
   // transactional_id nullopt: an idempotent producer (a new id, epoch 0).
   // `expected`: InitProducerId v3+ (KIP-360) producer id and epoch, if given.
@@ -269,6 +277,7 @@ class TxnCoordinator {
   std::map<std::string, TransactionMetadata> txns_;
   std::vector<RetryComplete> retry_completes_;
   int64_t last_timeout_check_ = -1;
+  int64_t last_expiry_check_ = -1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

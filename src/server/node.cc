@@ -312,6 +312,8 @@ void NodeImpl::start() {
     tc.transaction_state_log_num_partitions = config.transaction_state_log_num_partitions;
     tc.offsets_topic_num_partitions = config.offsets_topic_num_partitions;
     tc.abort_timed_out_transaction_cleanup_interval_ms = config.transaction_abort_timed_out_transaction_cleanup_interval_ms;
+    tc.transactional_id_expiration_ms = config.transactional_id_expiration_ms;
+    tc.remove_expired_transaction_cleanup_interval_ms = config.transaction_remove_expired_transaction_cleanup_interval_ms;
     txns = std::make_unique<broker::TxnCoordinatorService>(io, *replicas, channel.get(), broker_config, tc,
                                                            config.transaction_state_log_replication_factor,
                                                            config.transaction_state_log_min_isr, config.transaction_state_log_segment_bytes);

@@ -321,6 +321,38 @@ TEST(TxnCoordinator, TimedOutTransactionIsAborted) {
   EXPECT_TRUE(h.store.pending.empty());
 }
 
+TEST(TxnCoordinator, IdleTransactionalIdsExpireWithATombstone) {
+  Harness h;
+  auto idle = h.init("idle");
+  auto busy = h.init("busy");
+  ASSERT_EQ(h.add("busy", busy.producer_id, 0, {{"t", 0}}), ErrorCode::NONE);  // Ongoing: never expires
+  h.now += h.cfg.transactional_id_expiration_ms - 1;
+  h.tc->remove_expired_transactional_ids();
+  EXPECT_TRUE(h.store.pending.empty());  // not idle long enough
+  h.now += 2'000'000;
+  h.tc->remove_expired_transactional_ids();
+  ASSERT_EQ(h.store.pending.size(), 1u);
+  ASSERT_EQ(h.store.pending.front().records.size(), 1u);
+  EXPECT_FALSE(h.store.pending.front().records.front().value.has_value());  // the tombstone
+  // While it is being written, the id is busy.
+  std::optional<InitProducerIdResult> during;
+  h.tc->init_producer_id("idle", 60000, std::nullopt, [&](InitProducerIdResult r) { during = r; });
+  ASSERT_TRUE(during.has_value());
+  EXPECT_EQ(during->error, ErrorCode::CONCURRENT_TRANSACTIONS);
+  h.store.commit_all();
+  EXPECT_EQ(h.tc->metadata_of("idle"), nullptr);
+  EXPECT_NE(h.tc->metadata_of("busy"), nullptr);
+  // A reload does not bring it back; a new InitProducerId starts over with a new producer id.
+  h.tc->on_leadership(0, 1, false);
+  h.tc->on_leadership(0, 2, true);
+  h.store.finish_loads();
+  EXPECT_EQ(h.tc->metadata_of("idle"), nullptr);
+  auto again = h.init("idle");
+  EXPECT_EQ(again.error, ErrorCode::NONE);
+  EXPECT_NE(again.producer_id, idle.producer_id);
+  EXPECT_EQ(again.producer_epoch, 0);
+}
+
 TEST(TxnCoordinator, TimeoutSkipsTransactionsWithPendingTransition) {
   Harness h;
   auto r = h.init("tx", 1000);
