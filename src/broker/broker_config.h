@@ -38,6 +38,8 @@ struct BrokerConfig {
   int64_t replica_fetch_backoff_ms = 1000;               // replica.fetch.backoff.ms
   int64_t replica_socket_timeout_ms = 30000;             // replica.socket.timeout.ms
   int64_t replica_high_watermark_checkpoint_interval_ms = 5000;  // replica.high.watermark.checkpoint.interval.ms
+  int64_t producer_id_expiration_ms = 86400000;                  // producer.id.expiration.ms
+  int64_t producer_id_expiration_check_interval_ms = 600000;     // producer.id.expiration.check.interval.ms
   // Broker properties as written in server.properties (DescribeConfigs source
   // STATIC_BROKER_CONFIG) and the defaults of those the file leaves out.
   std::map<std::string, std::string> static_configs;

@@ -745,6 +745,12 @@ void ReplicaManager::housekeeping() {
       spdlog::error("[ReplicaManager broker={}] Housekeeping of {} failed: {}", config_.node_id, k, e.what());
     }
   }
+  if (now - last_producer_expiry_check_ms_ >= config_.producer_id_expiration_check_interval_ms) {
+    last_producer_expiry_check_ms_ = now;
+    for (auto& [k, p] : partitions_)
+      if (size_t n = p->log->remove_expired_producers(now, config_.producer_id_expiration_ms); n > 0)
+        spdlog::info("[ReplicaManager broker={}] Removed {} expired producer id(s) of {}", config_.node_id, n, k);
+  }
   logs_.checkpoint_recovery_points();
   write_hw_checkpoints();
 }

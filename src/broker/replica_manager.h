@@ -214,6 +214,7 @@ class ReplicaManager : public metadata::Publisher {
   bool isr_request_in_flight_ = false;
   bool stopped_ = false;
   bool apply_posted_ = false;
+  int64_t last_producer_expiry_check_ms_ = 0;  // producer.id.expiration.check.interval.ms
   std::vector<LeadershipListener> leadership_listeners_;  // the coordinators' hooks
   void notify_leadership(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -103,7 +103,8 @@ const std::set<std::string>& known_keys() {
       "share.coordinator.state.topic.min.isr", "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms", "group.max.size", "group.consumer.session.timeout.ms", "group.consumer.heartbeat.interval.ms", "group.consumer.max.size", "offsets.topic.num.partitions",
       "offsets.topic.segment.bytes", "offset.metadata.max.bytes", "offsets.commit.timeout.ms", "offsets.retention.minutes", "offsets.retention.check.interval.ms", "replica.fetch.max.bytes",
       "transaction.state.log.num.partitions", "transaction.state.log.segment.bytes", "transaction.max.timeout.ms",
-      "transaction.abort.timed.out.transaction.cleanup.interval.ms", "transactional.id.expiration.ms",
+      "transaction.abort.timed.out.transaction.cleanup.interval.ms", "transactional.id.expiration.ms", "producer.id.expiration.ms",
+      "producer.id.expiration.check.interval.ms",
       "transaction.remove.expired.transaction.cleanup.interval.ms",
       "replica.lag.time.max.ms", "replica.selector.class", "replica.fetch.wait.max.ms", "replica.fetch.min.bytes", "replica.fetch.response.max.bytes",
       "replica.fetch.backoff.ms", "replica.socket.timeout.ms", "replica.high.watermark.checkpoint.interval.ms",
@@ -365,6 +366,8 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("transaction.max.timeout.ms", c.transaction_max_timeout_ms, 1);
   set_int("transaction.abort.timed.out.transaction.cleanup.interval.ms", c.transaction_abort_timed_out_transaction_cleanup_interval_ms, 1);
   set_int("transactional.id.expiration.ms", c.transactional_id_expiration_ms, 1);
+  set_int("producer.id.expiration.ms", c.producer_id_expiration_ms, 1);
+  set_int("producer.id.expiration.check.interval.ms", c.producer_id_expiration_check_interval_ms, 1);
   set_int("transaction.remove.expired.transaction.cleanup.interval.ms", c.transaction_remove_expired_transaction_cleanup_interval_ms, 1);
   if (auto v = get("compression.type")) {
     static const std::set<std::string> ok = {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"};

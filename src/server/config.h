@@ -104,6 +104,8 @@ struct KafkaConfig {
   int32_t transaction_max_timeout_ms = 900000;                // transaction.max.timeout.ms
   int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms = 10000;  // transaction.abort.timed.out.transaction.cleanup.interval.ms
   int32_t transactional_id_expiration_ms = 604800000;                          // transactional.id.expiration.ms
+  int32_t producer_id_expiration_ms = 86400000;                                // producer.id.expiration.ms
+  int32_t producer_id_expiration_check_interval_ms = 600000;                   // producer.id.expiration.check.interval.ms
   int32_t transaction_remove_expired_transaction_cleanup_interval_ms = 3600000;  // transaction.remove.expired.transaction.cleanup.interval.ms
   std::string compression_type = "producer";
   std::string log_message_timestamp_type = "CreateTime";

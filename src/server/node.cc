@@ -144,6 +144,8 @@ broker::BrokerConfig make_broker_config(const KafkaConfig& c, const std::string&
   b.delete_topic_enable = c.delete_topic_enable;
   b.message_max_bytes = c.message_max_bytes;
   b.fetch_max_bytes = c.fetch_max_bytes;
+  b.producer_id_expiration_ms = c.producer_id_expiration_ms;
+  b.producer_id_expiration_check_interval_ms = c.producer_id_expiration_check_interval_ms;
   b.log_message_timestamp_type = c.log_message_timestamp_type;
   b.inter_broker_listener_name = c.inter_broker_listener_name;
   b.rack_aware_replica_selector = c.replica_selector_class == "org.apache.kafka.common.replica.RackAwareReplicaSelector";

@@ -519,6 +519,11 @@ void Log::set_cleanable_limit(int64_t offset) {
   publish_first_unstable();
 }
 
+size_t Log::remove_expired_producers(int64_t now_ms, int64_t expiration_ms) {
+  std::lock_guard<std::mutex> pg(pstate_mu_);
+  return producers_.remove_expired(now_ms, expiration_ms);
+}
+
 void Log::publish_first_unstable() { first_unstable_offset_.store(producers_.first_unstable_offset().value_or(INT64_MAX)); }
 
 int64_t Log::last_stable_offset(int64_t high_watermark) {

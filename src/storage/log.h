@@ -197,6 +197,8 @@ class Log {
   // as `<offset>.snapshot` when a segment rolls and at close, rebuilt on open
   // and on truncation. Owning thread only.
   const ProducerStateManager& producer_state() const { return producers_; }
+  // producer.id.expiration.ms: forgets idle producers (see ProducerStateManager::remove_expired).
+  size_t remove_expired_producers(int64_t now_ms, int64_t expiration_ms);
 
   // ---- For the log cleaner (storage/log_cleaner.h), from its own thread.
   LogConfig config_copy() const {

@@ -242,6 +242,13 @@ std::vector<ProducerEntry> ProducerStateManager::entries() const {
   return out;
 }
 
+size_t ProducerStateManager::remove_expired(int64_t now_ms, int64_t expiration_ms) {
+  return std::erase_if(producers_, [&](const auto& kv) {
+    const ProducerEntry& e = kv.second;
+    return e.current_txn_first_offset < 0 && now_ms - e.last_timestamp >= expiration_ms;
+  });
+}
+
 const ProducerEntry* ProducerStateManager::find(int64_t producer_id) const {
   auto it = producers_.find(producer_id);
   return it == producers_.end() ? nullptr : &it->second;

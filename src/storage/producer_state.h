@@ -175,6 +175,10 @@ class ProducerStateManager {
   void set_map_end_offset(int64_t o) { map_end_offset_ = o; }
 
   const ProducerEntry* find(int64_t producer_id) const;
+  // Kafka's removeExpiredProducers: forgets producers without an open
+  // transaction whose last batch is older than `expiration_ms` (by its max
+  // timestamp, as Kafka's lastTimestamp). Returns how many went.
+  size_t remove_expired(int64_t now_ms, int64_t expiration_ms);
   size_t size() const { return producers_.size(); }
   bool empty() const { return producers_.empty(); }
   void clear(int64_t map_end_offset);

@@ -300,3 +300,19 @@ TEST(ProducerStateLog, FollowerAppendUpdatesState) {
   follower->append_as_follower(b);
   EXPECT_TRUE(append(*follower, idem_batch(7, 0, 0, 2)).duplicate);  // the follower, now leader
 }
+
+TEST(ProducerStateManager, IdleProducersWithoutOpenTransactionsExpire) {
+  ProducerStateManager m;
+  m.apply(header(1, 0, 0, 1, 0));  // max timestamp 1000
+  auto txn = header(2, 0, 0, 1, 1);  // max timestamp 1001, opens a transaction
+  txn.attributes |= records::kTransactionalBit;
+  m.apply(txn);
+  m.apply(header(3, 0, 0, 1, 5000));  // max timestamp 6000
+  EXPECT_EQ(m.remove_expired(1999, 1000), 0u);  // producer 1 is 999 ms idle
+  EXPECT_EQ(m.remove_expired(2000, 1000), 1u);  // producer 1 goes; 2 has a transaction open; 3 is recent
+  EXPECT_EQ(m.find(1), nullptr);
+  EXPECT_NE(m.find(2), nullptr);
+  EXPECT_NE(m.find(3), nullptr);
+  // A forgotten producer is unknown again: any sequence is accepted (as Kafka 3.9).
+  EXPECT_EQ(check(m, header(1, 0, 7, 1, 6001)).error, ErrorCode::NONE);
+}
