@@ -183,25 +183,18 @@ void GroupCoordinator::transition(Group& g, GroupState s) {
 // ---------------------------------------------------------------- leadership and loading
 
 void GroupCoordinator::on_leadership(int32_t partition, int32_t epoch, bool leader) {
-  auto it = partitions_.find(partition);
-  if (!leader) {
-    if (it != partitions_.end()) {
+  switch (apply_leadership(partitions_, partition, epoch, leader, [this](int32_t p) { unload_partition(p); })) {
+    case LeadershipChange::None: return;
+    case LeadershipChange::Resigned:
       spdlog::info("[GroupCoordinator] Resigned as the group coordinator for partition {} in epoch {}", partition, epoch);
-      unload_partition(partition);
-      partitions_.erase(partition);
-    }
-    return;
+      return;
+    case LeadershipChange::Elected: break;
   }
-  if (it != partitions_.end() && it->second.epoch == epoch) return;
-  if (it != partitions_.end()) unload_partition(partition);
-  partitions_[partition] = PartitionState{epoch, false};
   spdlog::info("[GroupCoordinator] Elected as the group coordinator for partition {} in epoch {}: loading", partition, epoch);
   auto alive = alive_;
   store_.load(partition, epoch, [this, alive, partition, epoch](std::optional<LoadedPartition> state) {
-    if (!*alive) return;
-    auto pit = partitions_.find(partition);
-    if (pit == partitions_.end() || pit->second.epoch != epoch || pit->second.loaded) return;
-    if (!state) return;  // leadership moved on meanwhile; the hook tells us
+    // No state: leadership moved on meanwhile; the hook tells us.
+    if (!*alive || !state || !load_applies(partitions_, partition, epoch)) return;
     load_partition_state(partition, epoch, std::move(*state));
   });
 }

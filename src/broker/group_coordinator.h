@@ -221,11 +221,6 @@ class GroupCoordinator {
  private:
   struct Member;
   struct Group;
-  struct PartitionState {
-    int32_t epoch = -1;
-    bool loaded = false;
-  };
-
   Group* find_group(const std::string& id);
   Group& get_or_create_group(const std::string& id);
   void add_member_and_rebalance(Group& g, const JoinParams& p, const std::string& member_id, std::function<void(JoinResult)> done);
@@ -260,7 +255,7 @@ class GroupCoordinator {
   GroupStore& store_;
   std::function<int64_t()> now_ms_;
   std::function<int64_t()> wall_ms_;
-  std::map<int32_t, PartitionState> partitions_;  // the partitions this node leads
+  LedPartitions partitions_;  // the partitions this node leads
   std::map<std::string, std::unique_ptr<Group>> groups_;
   std::map<std::string, std::map<TopicPartitionKey, OffsetValue>> offsets_;
   // Commits being appended, per group and partition (Kafka's pendingOffsetCommits): not expired meanwhile.

@@ -57,49 +57,27 @@ std::vector<uint8_t> encode_group_value(const msg::GroupMetadataValue& v, int16_
   return std::move(w).take();
 }
 
+namespace {
+// A consumer group key: the group (and the member, for the member-level records).
+template <typename Key>
+void encode_cg(ByteWriter& w, int16_t version, const std::string& group, const std::string& member_id) {
+  Key k;
+  k.group_id = group;
+  if constexpr (requires { k.member_id; }) k.member_id = member_id;
+  k.encode(w, version);
+}
+}  // namespace
+
 std::vector<uint8_t> encode_cg_key(int16_t version, const std::string& group, const std::string& member_id) {
   ByteWriter w;
   w.put_i16(version);
   switch (version) {
-    case kCgMetadataKeyVersion: {
-      msg::ConsumerGroupMetadataKey k;
-      k.group_id = group;
-      k.encode(w, version);
-      break;
-    }
-    case kCgPartitionMetadataKeyVersion: {
-      msg::ConsumerGroupPartitionMetadataKey k;
-      k.group_id = group;
-      k.encode(w, version);
-      break;
-    }
-    case kCgMemberMetadataKeyVersion: {
-      msg::ConsumerGroupMemberMetadataKey k;
-      k.group_id = group;
-      k.member_id = member_id;
-      k.encode(w, version);
-      break;
-    }
-    case kCgTargetMetadataKeyVersion: {
-      msg::ConsumerGroupTargetAssignmentMetadataKey k;
-      k.group_id = group;
-      k.encode(w, version);
-      break;
-    }
-    case kCgTargetMemberKeyVersion: {
-      msg::ConsumerGroupTargetAssignmentMemberKey k;
-      k.group_id = group;
-      k.member_id = member_id;
-      k.encode(w, version);
-      break;
-    }
-    case kCgCurrentAssignmentKeyVersion: {
-      msg::ConsumerGroupCurrentMemberAssignmentKey k;
-      k.group_id = group;
-      k.member_id = member_id;
-      k.encode(w, version);
-      break;
-    }
+    case kCgMetadataKeyVersion: encode_cg<msg::ConsumerGroupMetadataKey>(w, version, group, member_id); break;
+    case kCgPartitionMetadataKeyVersion: encode_cg<msg::ConsumerGroupPartitionMetadataKey>(w, version, group, member_id); break;
+    case kCgMemberMetadataKeyVersion: encode_cg<msg::ConsumerGroupMemberMetadataKey>(w, version, group, member_id); break;
+    case kCgTargetMetadataKeyVersion: encode_cg<msg::ConsumerGroupTargetAssignmentMetadataKey>(w, version, group, member_id); break;
+    case kCgTargetMemberKeyVersion: encode_cg<msg::ConsumerGroupTargetAssignmentMemberKey>(w, version, group, member_id); break;
+    case kCgCurrentAssignmentKeyVersion: encode_cg<msg::ConsumerGroupCurrentMemberAssignmentKey>(w, version, group, member_id); break;
     default: throw std::invalid_argument("not a consumer group key version: " + std::to_string(version));
   }
   return std::move(w).take();

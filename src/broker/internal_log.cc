@@ -16,6 +16,21 @@ std::optional<bool> decode_end_txn_commit(std::span<const uint8_t> key) {
   return std::nullopt;
 }
 
+LeadershipChange apply_leadership(LedPartitions& led, int32_t partition, int32_t epoch, bool leader,
+                                  const std::function<void(int32_t)>& unload) {
+  auto it = led.find(partition);
+  if (!leader) {
+    if (it == led.end()) return LeadershipChange::None;
+    unload(partition);
+    led.erase(partition);
+    return LeadershipChange::Resigned;
+  }
+  if (it != led.end() && it->second.epoch == epoch) return LeadershipChange::None;
+  if (it != led.end()) unload(partition);
+  led[partition] = LedPartition{epoch, false};
+  return LeadershipChange::Elected;
+}
+
 void InternalTopicLog::append(int32_t partition, int32_t leader_epoch, std::vector<InternalRecord> records, std::optional<TxnProducer> txn,
                               std::function<void(ErrorCode)> done) {
   Partition* p = replicas_.find(topic_, partition);

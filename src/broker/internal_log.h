@@ -12,6 +12,7 @@
 #include <asio.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,29 @@ class InternalTopicLog {
   std::string log_name_;  // the log prefix, as Kafka's (e.g. GroupMetadataManager)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// The internal-topic partitions a coordinator leads: the leader epoch it
+// leads each at (its coordinator epoch) and whether it finished loading it.
+struct LedPartition {
+  int32_t epoch = -1;
+  bool loaded = false;
+};
+using LedPartitions = std::map<int32_t, LedPartition>;
+
+enum class LeadershipChange { None, Resigned, Elected };
+// The coordinators' shared bookkeeping of a leadership notification (Kafka's
+// onElection / onResignation): a partition given up, or led at a new epoch,
+// is unloaded first (`unload`); an election at a new epoch records the
+// partition as loading and returns Elected — the caller then loads it. A
+// repeated notification changes nothing.
+LeadershipChange apply_leadership(LedPartitions& led, int32_t partition, int32_t epoch, bool leader,
+                                  const std::function<void(int32_t)>& unload);
+// A load started at `epoch` applies only if the partition is still led at
+// that epoch and not loaded meanwhile.
+inline bool load_applies(const LedPartitions& led, int32_t partition, int32_t epoch) {
+  auto it = led.find(partition);
+  return it != led.end() && it->second.epoch == epoch && !it->second.loaded;
+}
 
 // An END_TXN control record's key: int16 version, int16 type (0 abort, 1
 // commit). nullopt for other control types (or a malformed key).

@@ -185,25 +185,18 @@ std::vector<std::string> TxnCoordinator::transactional_ids() const {
 }
 
 void TxnCoordinator::on_leadership(int32_t partition, int32_t epoch, bool leader) {
-  auto it = partitions_.find(partition);
-  if (!leader) {
-    if (it != partitions_.end()) {
+  switch (apply_leadership(partitions_, partition, epoch, leader, [this](int32_t p) { unload_partition(p); })) {
+    case LeadershipChange::None: return;
+    case LeadershipChange::Resigned:
       spdlog::info("[TxnCoordinator] Resigned as the transaction coordinator for partition {} in epoch {}", partition, epoch);
-      unload_partition(partition);
-      partitions_.erase(partition);
-    }
-    return;
+      return;
+    case LeadershipChange::Elected: break;
   }
-  if (it != partitions_.end() && it->second.epoch == epoch) return;
-  if (it != partitions_.end()) unload_partition(partition);
-  partitions_[partition] = PartitionState{epoch, false};
   spdlog::info("[TxnCoordinator] Elected as the transaction coordinator for partition {} in epoch {}: loading", partition, epoch);
   auto alive = alive_;
   store_.load(partition, epoch, [this, alive, partition, epoch](std::optional<LoadedTxnPartition> state) {
-    if (!*alive || !state) return;
-    auto pit = partitions_.find(partition);
-    if (pit == partitions_.end() || pit->second.epoch != epoch || pit->second.loaded) return;
-    pit->second.loaded = true;
+    if (!*alive || !state || !load_applies(partitions_, partition, epoch)) return;
+    partitions_[partition].loaded = true;
     // Kafka's loadTransactionsForTxnTopicPartition: transactions left in
     // Prepare* have their markers (re)sent and are then completed.
     std::vector<std::pair<std::string, TxnResult>> to_complete;

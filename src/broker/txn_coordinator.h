@@ -238,10 +238,6 @@ class TxnCoordinator {
   std::vector<std::string> transactional_ids() const;
 
  private:
-  struct PartitionState {
-    int32_t epoch = -1;
-    bool loaded = false;
-  };
   struct RetryComplete {
     std::string transactional_id;
     int32_t coordinator_epoch;
@@ -273,7 +269,7 @@ class TxnCoordinator {
   TxnMarkerWriter& markers_;
   ProducerIdSource& ids_;
   std::function<int64_t()> now_ms_;
-  std::map<int32_t, PartitionState> partitions_;
+  LedPartitions partitions_;
   std::map<std::string, TransactionMetadata> txns_;
   std::vector<RetryComplete> retry_completes_;
   int64_t last_timeout_check_ = -1;
