@@ -64,12 +64,13 @@ bench: build
 	$(BUILD)/bench/flotilla_bench --benchmark_min_time=0.2
 	$(BUILD)/bench/raft_bench --writers 1,100 --seconds 3
 	$(BUILD)/bench/snapshot_load_bench --partitions 100000 --topics 1000 --brokers 3 --rf 3 --tail-records 1000
-	$(PYTHON) bench/quorum_bench.py --bin $(BUILD)/flotilla --runs 10 --creates 300
-	$(PYTHON) bench/e2e_bench.py --bin $(BUILD)/flotilla
-	$(PYTHON) bench/broker_failover_bench.py --bin $(BUILD)/flotilla --partitions 3000 --session-timeouts 9000,3000
-	$(PYTHON) bench/replication_throughput.py --bin $(BUILD)/flotilla
-	$(PYTHON) bench/group_rebalance_bench.py --bin $(BUILD)/flotilla --members 10 --partitions 100 --runs 5 --heartbeat-ms 100,3000
-	$(PYTHON) bench/txn_bench.py --bin $(BUILD)/flotilla --txns 500 --records 100 --partitions 4
+	$(PYTHON) bench/startup_bench.py --bin $(BUILD)/flotilla --runs 10 --topics 100 --out $(BUILD)/bench-results/startup.json
+	$(PYTHON) bench/quorum_bench.py --bin $(BUILD)/flotilla --runs 10 --creates 300 --out $(BUILD)/bench-results/quorum.json
+	$(PYTHON) bench/e2e_bench.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/e2e.json
+	$(PYTHON) bench/broker_failover_bench.py --bin $(BUILD)/flotilla --partitions 3000 --session-timeouts 9000,3000 --out $(BUILD)/bench-results/broker-failover.json
+	$(PYTHON) bench/replication_throughput.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/replication-throughput.json
+	$(PYTHON) bench/group_rebalance_bench.py --bin $(BUILD)/flotilla --members 10 --partitions 100 --runs 5 --heartbeat-ms 100,3000 --out $(BUILD)/bench-results/group-rebalance.json
+	$(PYTHON) bench/txn_bench.py --bin $(BUILD)/flotilla --txns 500 --records 100 --partitions 4 --out $(BUILD)/bench-results/txn.json
 
 clean:
 	rm -rf $(BUILD)

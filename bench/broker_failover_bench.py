@@ -19,7 +19,7 @@ short one), on a fresh cluster:
    leads the most partitions: time until its partitions have other leaders
    and until the process exits (and its exit code).
 
-Prints a table and writes broker-failover-bench.json. Every wait is bounded;
+Prints a table and with --out F writes the results as JSON to F. Every wait is bounded;
 only the processes started here are stopped, by PID. Usage:
   bench/broker_failover_bench.py --bin build/flotilla [--partitions 3000] [--session-timeouts 9000,3000]
 """
@@ -58,7 +58,7 @@ def main():
     ap.add_argument("--log-level", default="warn", help="log.level of the nodes")
     ap.add_argument("--keep-logs", action="store_true",
                     help="copy the nodes' logs to <out>.logs/ (done anyway when a run fails)")
-    ap.add_argument("--out", default="broker-failover-bench.json")
+    ap.add_argument("--out", help="write the results as JSON to this file")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     os.environ["FLOTILLA_BIN"] = binary
@@ -84,7 +84,7 @@ def main():
             finally:
                 c.stop()
                 if row.get("error") or row.get("shutdown_error") or row.get("rejoin_error") or args.keep_logs:
-                    keep = os.path.abspath(f"{args.out}.logs/session-{st}")
+                    keep = os.path.abspath(f"{args.out or 'broker-failover-bench'}.logs/session-{st}")
                     os.makedirs(keep, exist_ok=True)
                     for node in c.nodes:
                         shutil.copy(node.log_path, os.path.join(keep, f"node-{node.node_id}.log"))
@@ -109,8 +109,10 @@ def main():
                 f"{r.get('shutdown_led')} partitions: leaders moved {fmt(r.get('shutdown_moved_s'))} s, "
                 f"exit {fmt(r.get('shutdown_exit_s'))} s (code {r.get('shutdown_exit_code')})"
                 + (f"; {r['shutdown_error']}" if r.get("shutdown_error") else ""))
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=2)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
 
 
 def fmt(v):

@@ -5,7 +5,7 @@ Measures, in one run on this machine: loopback TCP throughput (iperf3, for
 scale), then produce and consume MB/s for 1 and 8 partitions, 100 B and 1 KiB
 records, acks=1 and acks=all. Starts its own server on free 127.0.0.1 ports in
 a temporary directory and stops it (by PID) when done. Prints a table and
-writes bench-results.json.
+with --out F writes the results as JSON to F.
 """
 import argparse
 import json
@@ -76,9 +76,12 @@ log.level=warn
         subprocess.run([binary, "storage", "format", "--config", cfg, "--cluster-id", cid],
                        check=True, capture_output=True)
 
-    def start(self):
-        self.log = open(os.path.join(self.dir, "server.log"), "w")
+    def start_async(self):
+        self.log = open(os.path.join(self.dir, "server.log"), "a")
         self.proc = subprocess.Popen([self.binary, "server", self.config], stdout=self.log, stderr=subprocess.STDOUT)
+
+    def start(self):
+        self.start_async()
         deadline = time.time() + 20
         while time.time() < deadline:
             try:
@@ -118,6 +121,7 @@ def main():
     ap.add_argument("--bin", default="build/flotilla")
     ap.add_argument("--bytes", type=int, default=1 << 30, help="bytes to produce per case")
     ap.add_argument("--iperf-seconds", type=int, default=3)
+    ap.add_argument("--out", help="write the results as JSON to this file")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
 
@@ -160,8 +164,10 @@ def main():
         cp = f"{100 * r['consume_MBps'] / loop:.0f}%" if loop and r["consume_MBps"] else "-"
         print(f"{r['partitions']:>5} {r['record_size']:>5} {r['acks']:>4} {r['produce_MBps'] or 0:>13.1f} "
               f"{r['consume_MBps'] or 0:>13.1f} {pp:>11} {cp:>11}")
-    with open("bench-results.json", "w") as f:
-        json.dump(results, f, indent=2)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ The classic protocol learns of a rebalance through each member's heartbeat:
 the time is bounded below by heartbeat.interval.ms (librdkafka's default is
 3000 ms), so the benchmark runs with each value of --heartbeat-ms.
 
-Prints a table and writes group-rebalance-bench.json. Every wait is bounded;
+Prints a table and with --out F writes the results as JSON to F. Every wait is bounded;
 only the server started here is stopped. Usage:
   bench/group_rebalance_bench.py --bin build/flotilla [--members 10] [--partitions 100] [--runs 5] [--heartbeat-ms 100,3000]
 """
@@ -142,6 +142,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--heartbeat-ms", default="100,3000", help="heartbeat.interval.ms values (librdkafka's default: 3000)")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--out", help="write the results as JSON to this file")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     results = []
@@ -153,8 +154,10 @@ def main():
     print(f"\n{'heartbeat.interval.ms':>22} {'members':>8} {'partitions':>10} {'median ms':>10} {'max ms':>8}")
     for r in results:
         print(f"{r['heartbeat_ms']:>22} {r['members']:>8} {r['partitions']:>10} {r['median_ms']:>10} {r['max_ms']:>8}")
-    with open("group-rebalance-bench.json", "w") as f:
-        json.dump(results, f, indent=2)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
 
 
 if __name__ == "__main__":

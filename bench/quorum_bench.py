@@ -11,7 +11,7 @@
    through the broker (forwarded to the active controller, committed,
    applied to the broker's image, answered): p50/p99.
 
-Prints a summary and writes quorum-bench.json. Usage:
+Prints a summary and with --out F writes them as JSON to F. Usage:
   bench/quorum_bench.py --bin build/flotilla [--runs 10] [--creates 300]
 """
 import argparse
@@ -31,7 +31,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "flotilla"))
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--creates", type=int, default=300)
-    ap.add_argument("--out", default="quorum-bench.json")
+    ap.add_argument("--out", help="write the results as JSON to this file")
     args = ap.parse_args()
     os.environ["FLOTILLA_BIN"] = os.path.abspath(args.bin)
     import conftest
@@ -96,8 +96,10 @@ def main():
           f"max {results['failover_ms']['max']:.0f} ms over {args.runs} runs")
     print(f"CreateTopics (1 partition) through a broker: p50 {results['create_topics_ms']['p50']:.2f} ms, "
           f"p99 {results['create_topics_ms']['p99']:.2f} ms over {args.creates}")
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=2)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ controllers), real processes on 127.0.0.1.
 Cases (one fresh topic each, --partitions partitions, leaders spread over the
 3 brokers): RF=3 acks=all (every record on all three replicas before the
 answer), RF=3 acks=1, RF=1 acks=1. Prints produce MB/s, records/s and
-latency percentiles as a table and writes replication-throughput.json.
+latency percentiles as a table and with --out F writes them as JSON to F.
 Every wait is bounded; only the processes started here are stopped, by PID.
 Usage:
   bench/replication_throughput.py --bin build/flotilla [--bytes 1073741824] [--record-sizes 100,1024]
@@ -48,7 +48,7 @@ def main():
     ap.add_argument("--record-sizes", default="100,1024", help="record sizes in bytes, comma-separated")
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--timeout", type=float, default=600, help="bound of each perf run")
-    ap.add_argument("--out", default="replication-throughput.json")
+    ap.add_argument("--out", help="write the results as JSON to this file")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     os.environ["FLOTILLA_BIN"] = binary
@@ -104,8 +104,10 @@ def main():
         if base and full and base["mb_per_sec"]:
             print(f"{size} B records: RF=3 acks=all at {100 * full['mb_per_sec'] / base['mb_per_sec']:.0f}% "
                   f"of RF=1 acks=1")
-    with open(args.out, "w") as f:
-        json.dump({"cases": rows}, f, indent=2)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump({"cases": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

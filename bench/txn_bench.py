@@ -9,7 +9,7 @@ partition of the transaction, the Complete record) as p50 / p99 / max, the
 transactions per second and records per second of the whole loop, and the time
 for a read_committed consumer to read everything back.
 
-Writes txn-bench.json. Every wait is bounded; only the server started here is
+With --out F writes the results as JSON to F. Every wait is bounded; only the server started here is
 stopped. Usage:
   bench/txn_bench.py --bin build/flotilla [--txns 500] [--records 100] [--partitions 4]
 """
@@ -40,6 +40,7 @@ def main():
     ap.add_argument("--txns", type=int, default=500)
     ap.add_argument("--records", type=int, default=100)
     ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--out", help="write the results as JSON to this file")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="flotilla-txn-bench-")
     srv = Server(os.path.abspath(a.bin), work, extra="offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n"
@@ -86,8 +87,10 @@ def main():
         print(f"  init_transactions {res['init_transactions_ms']} ms; commit p50 {res['commit_ms_p50']} ms, "
               f"p99 {res['commit_ms_p99']} ms, max {res['commit_ms_max']} ms")
         print(f"  {res['txns_per_s']} txn/s, {res['records_per_s']} records/s; read_committed read back {got} in {res['read_committed_s']} s")
-        with open("txn-bench.json", "w") as f:
-            json.dump(res, f, indent=2)
+        if a.out:
+            os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+            with open(a.out, "w") as f:
+                json.dump(res, f, indent=2)
         if got != total:
             sys.exit(f"read_committed consumer got {got} of {total} records")
     finally:
