@@ -30,7 +30,8 @@ void MetadataLoader::publish(const MetadataDelta& delta) {
 }
 
 void MetadataLoader::handle_commit(const raft::CommittedBatch& batch) {
-  MetadataDelta delta(image_);
+  if (!pending_) pending_.emplace(image_);
+  MetadataDelta& delta = *pending_;
   if (!batch.is_control) {
     for (const auto& v : batch.records) delta.replay_value(v);
   }
@@ -38,7 +39,10 @@ void MetadataLoader::handle_commit(const raft::CommittedBatch& batch) {
   committed_batch_bytes_ += batch.size_in_bytes;
   last_append_timestamp_ = batch.append_timestamp;
   delta.set_offset(batch.last_offset, batch.epoch);
-  publish(delta);
+  if (batch.more_follow) return;
+  MetadataDelta ready = std::move(*pending_);
+  pending_.reset();
+  publish(ready);
 }
 
 void MetadataLoader::handle_leader_change(raft::LeaderAndEpoch leader) {
@@ -57,6 +61,11 @@ void MetadataLoader::handle_load_snapshot(const raft::SnapshotId& id, const raft
   // The snapshot is the whole state below its end offset: built from nothing,
   // so that what the current image holds and the snapshot does not (a topic
   // deleted, a broker unregistered meanwhile) is gone.
+  if (pending_) {  // batches before the snapshot: published first, so that images stay in order
+    MetadataDelta ready = std::move(*pending_);
+    pending_.reset();
+    publish(ready);
+  }
   MetadataDelta build(std::make_shared<const MetadataImage>());
   build.set_cluster_id(cluster_id_);
   replay_batches(build, contents.batches);

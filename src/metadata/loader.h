@@ -7,12 +7,19 @@
 // the delta between the image they had and the snapshot's, so that they need
 // no separate path for it.
 //
+// Batches delivered together (CommittedBatch::more_follow: a restart replaying
+// the log, a lagging node catching up) are applied as one delta and published
+// once, at the last: publishers act on the final state of a partition, not on
+// every leader change of its history (each of which would rewrite its
+// leader-epoch-checkpoint), so start-up does not slow down as the log grows.
+//
 // Threading: the io_context thread of the RaftDriver only.
 // Invariant: image()->offset() is the last offset of the last batch (or
-// snapshot) applied; publishers see every image in order, each exactly once.
+// snapshot) published; publishers see every image in order, each exactly once.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +62,8 @@ class MetadataLoader : public raft::RaftListener {
 
   std::string cluster_id_;
   std::shared_ptr<const MetadataImage> image_;
+  // Batches applied but not yet published (more_follow).
+  std::optional<MetadataDelta> pending_;
   raft::LeaderAndEpoch leader_;
   std::vector<Publisher*> publishers_;
   int64_t committed_record_bytes_ = 0;

@@ -641,6 +641,7 @@ void RaftDriver::deliver_to(ListenerCtx& ctx, int64_t hw) {
       cb.append_timestamp = h.max_timestamp;
       cb.size_in_bytes = static_cast<int32_t>(batch.size());
       cb.is_control = h.is_control();
+      cb.more_follow = h.last_offset() + 1 < hw;
       try {
         for (auto& r : records::decode_records(batch))
           if (r.value) cb.records.push_back(std::move(*r.value));

@@ -48,6 +48,10 @@ struct CommittedBatch {
   int32_t size_in_bytes = 0;  // of the whole batch as stored (the snapshot trigger counts these, as Kafka does)
   std::vector<std::vector<uint8_t>> records;
   bool is_control = false;
+  // More committed batches follow in the same delivery (the driver is catching
+  // a listener up, e.g. replaying the log at start-up): a listener may apply
+  // them together and act once, on the last.
+  bool more_follow = false;
 };
 
 // A voter set and the offset of the VotersRecord that introduced it (-1: the

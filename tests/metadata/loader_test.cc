@@ -232,3 +232,51 @@ TEST(MetadataLoaderSnapshot, TheSameStateAgainPublishesAnEmptyDelta) {
   EXPECT_FALSE(d.features_changed);
   EXPECT_EQ(loader.image()->offset(), 8);
 }
+
+// Batches delivered together (a restart replaying the log) reach publishers as
+// one delta, published at the last of them: a partition whose leader changed
+// many times in the history is seen once, in its final state.
+TEST(MetadataLoaderCatchUp, BatchesThatMoreFollowArePublishedOnceAtTheLast) {
+  MetadataLoader loader("cluster");
+  RecordingPublisher pub;
+  loader.add_publisher(&pub);
+  std::vector<raft::CommittedBatch> log = log_before();
+  log.push_back(batch(9, {partition(kTopicB, 0, {1}, 5)}));
+  log.push_back(batch(10, {partition(kTopicB, 0, {1}, 9)}));
+  for (size_t i = 0; i < log.size(); ++i) {
+    log[i].more_follow = i + 1 < log.size();
+    loader.handle_commit(log[i]);
+    if (log[i].more_follow) EXPECT_TRUE(pub.seen.empty()) << "published before the last batch " << i;
+  }
+  ASSERT_EQ(pub.seen.size(), 1u);
+  const auto& seen = pub.seen[0];
+  EXPECT_EQ(seen.image->offset(), 10);
+  EXPECT_EQ(loader.image(), seen.image);
+  EXPECT_EQ(seen.created, (std::set<Uuid>{kTopicA, kTopicB}));
+  EXPECT_TRUE(seen.changed_partitions.count({kTopicB, 0}));
+  EXPECT_TRUE(seen.changed_brokers.count(1) && seen.changed_brokers.count(2));
+  ASSERT_NE(seen.image->topic("b"), nullptr);
+  EXPECT_EQ(seen.image->topic("b")->partitions.at(0).leader_epoch, 9);
+
+  // A later batch on its own is published at once, as a delta on that image.
+  loader.handle_commit(batch(11, {config(2, "b", "retention.ms", "5")}));
+  ASSERT_EQ(pub.seen.size(), 2u);
+  EXPECT_EQ(pub.seen[1].base_offset, 10);
+  EXPECT_TRUE(pub.seen[1].changed_configs.count(ConfigResource{2, "b"}));
+}
+
+// A snapshot delivered after batches still pending publishes those first, so
+// that publishers see the images in order.
+TEST(MetadataLoaderCatchUp, ASnapshotAfterPendingBatchesPublishesThemFirst) {
+  MetadataLoader loader("cluster");
+  RecordingPublisher pub;
+  loader.add_publisher(&pub);
+  auto first = log_before();
+  first[0].more_follow = true;
+  loader.handle_commit(first[0]);
+  EXPECT_TRUE(pub.seen.empty());
+  loader.handle_load_snapshot(raft::SnapshotId{100, 3}, snapshot_contents());
+  ASSERT_EQ(pub.seen.size(), 2u);
+  EXPECT_EQ(pub.seen[0].image->offset(), 2);
+  EXPECT_EQ(pub.seen[1].image->offset(), 99);
+}
