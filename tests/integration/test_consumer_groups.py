@@ -262,6 +262,18 @@ def wait_split(members, num_partitions, timeout=60, key=lambda m: m.assigned):
                              f"{[short(getattr(m, 'errors', [])[-3:], 300) for m in members]}") from None
 
 
+def wait_split_settled(members, num_partitions, settle_s, timeout=60):
+    """Waits for a split that stays unchanged for settle_s; returns it."""
+    deadline = time.time() + timeout
+    while True:
+        wait_split(members, num_partitions, timeout=max(1, deadline - time.time()))
+        split = [set(m.assigned) for m in members]
+        time.sleep(settle_s)
+        if [set(m.assigned) for m in members] == split:
+            return split
+        assert time.time() < deadline, f"the group's assignment kept changing: last {split}"
+
+
 def wait_count(what, fn, n, timeout):
     try:
         wait_for(what, lambda: fn() >= n, timeout, 0.05)
@@ -444,7 +456,11 @@ def test_kafka_python_two_members_share_partitions_each_record_once(make_server)
     members = [KPMember(s.bootstrap, group, topic, f"kp{i}").start() for i in range(2)]
     with stopped_after(members):
         wait_split(members, P, timeout=60)
-        split = [set(m.assigned) for m in members]
+        # kafka-python keeps a long-poll Fetch of an earlier generation (all six
+        # partitions, fetch.max.wait.ms 500) in flight across a rebalance and may
+        # hand out what it brings back: the split must hold for longer than that
+        # before there are records to bring.
+        split = wait_split_settled(members, P, settle_s=1.2, timeout=60)
         expected = produce(s.bootstrap, topic, N, P)
         wait_count("records processed by the kafka-python group", lambda: sum(len(m.records) for m in members), N, 60)
         time.sleep(1.0)
