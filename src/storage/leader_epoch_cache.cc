@@ -81,11 +81,14 @@ void LeaderEpochCache::persist() {
   out << "0\n" << entries_.size() << "\n";
   for (const auto& e : entries_) out << e.epoch << " " << e.start_offset << "\n";
   try {
-    // Not synced (as Kafka since KAFKA-15046): it changes on the event loop for
-    // every partition whose leader changes, thousands at once. A process crash
-    // loses nothing; after a machine crash an older file can only make a
-    // follower truncate more than needed, and it fetches the rest again.
-    write_file_atomically(path_, out.str(), Durability::RenameOnly);
+    // Not synced (as Kafka since KAFKA-15046) and rewritten in place, not
+    // through a temporary file: it changes on the event loop for every
+    // partition whose leader changes, thousands at once. The reader stops after
+    // the count on line 2, so a stale tail is never read. A process crash loses
+    // nothing; after a machine crash an older or torn file (rejected as
+    // malformed) can only make a follower truncate more than needed, and it
+    // fetches the rest again.
+    rewrite_file_in_place(path_, out.str());
   } catch (const std::exception& ex) {
     // The cache in memory stays right; a restart would then truncate to the HW.
     spdlog::error("[LeaderEpochCache] Cannot write {}: {}", path_.string(), ex.what());

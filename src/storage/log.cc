@@ -161,6 +161,18 @@ void write_file_atomically(const fs::path& path, const std::string& content, Dur
   }
 }
 
+void rewrite_file_in_place(const fs::path& path, const std::string& content) {
+  int fd = open_file(path, O_WRONLY | O_CREAT);
+  try {
+    pwrite_all(fd, reinterpret_cast<const uint8_t*>(content.data()), content.size(), 0, path);
+    if (::ftruncate(fd, static_cast<off_t>(content.size())) != 0) fail("cannot truncate", path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
 void write_partition_metadata(const fs::path& dir, const Uuid& topic_id) {
   // Not synced: written on the event loop for every partition a broker gets
   // (thousands at a time, 3 fsyncs each would stall it for seconds); the

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/stat.h>
+
 namespace fs = std::filesystem;
 using flotilla::storage::EpochEntry;
 using flotilla::storage::LeaderEpochCache;
@@ -74,5 +76,34 @@ TEST(LeaderEpochCache, MalformedFileIsIgnored) {
   std::ofstream(d / "leader-epoch-checkpoint") << "0\n2\n3 10\n1 20\n";  // epochs not increasing
   LeaderEpochCache c(d);
   EXPECT_TRUE(c.entries().empty());
+  fs::remove_all(d);
+}
+
+// The checkpoint is rewritten in place: a shorter rewrite leaves exactly the
+// new text, and the text a crash between the write and the cut would leave
+// (the new entries, then a stale tail of the old ones) reloads as the new.
+TEST(LeaderEpochCache, InPlaceRewriteShrinksAndAStaleTailIsNeverRead) {
+  auto d = temp_dir();
+  auto text = [&] {
+    std::ifstream in(d / "leader-epoch-checkpoint");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  {
+    LeaderEpochCache c(d);
+    c.assign(0, 0);
+    c.assign(2, 10);
+    c.assign(5, 30);
+    struct stat before {};
+    ASSERT_EQ(::stat((d / "leader-epoch-checkpoint").c_str(), &before), 0);
+    c.truncate_from_end(10);
+    EXPECT_EQ(text(), "0\n1\n0 0\n");
+    struct stat after {};
+    ASSERT_EQ(::stat((d / "leader-epoch-checkpoint").c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino) << "rewritten through a new file";
+    EXPECT_FALSE(fs::exists(d / "leader-epoch-checkpoint.tmp"));
+  }
+  std::ofstream(d / "leader-epoch-checkpoint", std::ios::trunc) << "0\n1\n7 40\n2 10\n5 30\n";
+  LeaderEpochCache c(d);
+  EXPECT_EQ(c.entries(), (std::vector<EpochEntry>{{7, 40}}));
   fs::remove_all(d);
 }
