@@ -125,10 +125,12 @@ class Log {
  public:
   ~Log();
   // Opens (creating if needed) the partition directory and recovers the tail:
-  // batches after the recovery point are checked (size, magic, CRC); the log
-  // is truncated at the first bad one.
+  // batches after the recovery point, and every batch of the last segment, are
+  // checked (size, magic, CRC); the log is truncated at the first bad one.
+  // `clean_shutdown`: the log was flushed and closed by a clean shutdown
+  // (LogManager's marker file), so no CRC is checked (sizes and offsets still are).
   static std::unique_ptr<Log> open(const std::filesystem::path& dir, const LogConfig& config, Uuid topic_id,
-                                   int64_t recovery_point = 0);
+                                   int64_t recovery_point = 0, bool clean_shutdown = false);
 
   // Appends validated batches, assigning offsets in place from log_end_offset().
   // `coordinator`: written by a coordinator on a producer's behalf (no sequence checks).
@@ -234,7 +236,7 @@ class Log {
 
  private:
   Log(std::filesystem::path dir, LogConfig config, Uuid topic_id);
-  void load(int64_t recovery_point);
+  void load(int64_t recovery_point, bool clean_shutdown);
   std::shared_ptr<Segment> new_segment(int64_t base_offset);
   void write_to_active(std::span<const uint8_t> data, int64_t first_offset, int64_t last_offset, const std::vector<records::BatchHeader>& headers,
                        const std::vector<size_t>& positions);

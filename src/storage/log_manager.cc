@@ -1,6 +1,8 @@
 #include "storage/log_manager.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "storage/checkpoints.h"
 
@@ -8,12 +10,31 @@ namespace flotilla::storage {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Kafka's clean-shutdown marker: written into each log dir once every log in
+// it has been flushed and closed; removed (durably) at start-up before anything
+// is appended, so that it vouches only for the logs as that shutdown left them.
+constexpr const char* kCleanShutdownFile = ".kafka_cleanshutdown";
+
+void sync_dir(const fs::path& d) {
+  int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
 LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config)
     : dirs_(std::move(log_dirs)), default_config_(default_config) {
   for (const auto& d : dirs_) {
     fs::create_directories(d);
     auto recovery = read_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint");
     auto starts = read_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint");
+    const fs::path marker = fs::path(d) / kCleanShutdownFile;
+    const bool clean = fs::exists(marker);
+    size_t loaded = 0;
     for (const auto& e : fs::directory_iterator(d)) {
       if (!e.is_directory()) continue;
       std::string name = e.path().filename().string();
@@ -32,10 +53,16 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
       std::string topic = name.substr(0, dash);
       auto key = std::make_pair(topic, partition);
       int64_t rp = recovery.count(key) ? recovery[key] : 0;
-      auto log = Log::open(e.path(), default_config_, Uuid{}, rp);
+      auto log = Log::open(e.path(), default_config_, Uuid{}, rp, clean);
       if (starts.count(key)) log->set_log_start_offset(starts[key]);
       logs_[key] = std::move(log);
       home_[key] = d;
+      ++loaded;
+    }
+    if (clean) {
+      fs::remove(marker);
+      sync_dir(d);
+      spdlog::info("[LogManager] Skipped the CRC checks of {} log(s) in {}: it was shut down cleanly", loaded, d);
     }
   }
   if (!logs_.empty()) spdlog::info("[LogManager] Loaded {} partition logs from {} log dir(s)", logs_.size(), dirs_.size());
@@ -110,14 +137,17 @@ void LogManager::start_cleaner(const CleanerConfig& config) {
 }
 
 void LogManager::close_all() {
+  if (closed_) return;
   if (cleaner_) {
     cleaner_->stop();
     for (const auto& [k, l] : logs_) cleaner_->remove_log(l.get());
   }
-  for (auto& [k, log] : logs_) log->close();
+  for (auto& [k, log] : logs_) log->close();  // flushes; a failure throws before the marker
   checkpoint_recovery_points();
+  for (const auto& d : dirs_) write_file_atomically(fs::path(d) / kCleanShutdownFile, "", Durability::Synced);
   logs_.clear();
   home_.clear();
+  closed_ = true;
 }
 
 }  // namespace flotilla::storage

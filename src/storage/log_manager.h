@@ -43,6 +43,7 @@ class LogManager {
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Log>> logs_;
   std::map<std::pair<std::string, int32_t>, std::string> home_;  // which log dir holds it
   std::unique_ptr<LogCleaner> cleaner_;
+  bool closed_ = false;  // close_all() ran: a second call (the destructor's) must not checkpoint an empty map
 };
 
 }  // namespace flotilla::storage

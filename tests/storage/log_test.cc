@@ -261,6 +261,40 @@ TEST(LogManager, ReopensPartitionsAndSkipsTheMetadataLog) {
   EXPECT_FALSE(fs::exists(d.path / "my-topic-3"));
 }
 
+// A clean shutdown leaves Kafka's `.kafka_cleanshutdown` marker; the next
+// start trusts the flushed logs (no CRC read of their data) and removes the
+// marker at once, so that after a crash the tail is checked again.
+TEST(LogManager, ACleanShutdownSkipsTheCrcChecksOnceACrashDoesNot) {
+  TempDir d;
+  const fs::path marker = d.path / ".kafka_cleanshutdown";
+  const fs::path seg = d.path / "t-0" / "00000000000000000000.log";
+  const size_t batch_size = batch(1).size();
+  {
+    LogManager m({d.path.string()}, LogConfig{});
+    Log* l = m.get_or_create("t", 0, Uuid{4, 5}, LogConfig{});
+    for (int i = 0; i < 10; ++i) append(*l, batch(1));
+    EXPECT_FALSE(fs::exists(marker));
+    m.close_all();
+    EXPECT_TRUE(fs::exists(marker));
+  }
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<long>(batch_size * 6 + 70));  // inside the 7th batch's records
+    f.put('X');
+  }
+  {
+    LogManager m({d.path.string()}, LogConfig{});
+    EXPECT_FALSE(fs::exists(marker)) << "the marker must go before anything is appended";
+    ASSERT_NE(m.get("t", 0), nullptr);
+    EXPECT_EQ(m.get("t", 0)->log_end_offset(), 10);  // as Kafka: a clean log is not recovered
+    m.close_all();
+  }
+  fs::remove(marker);  // as if the process had died instead of shutting down
+  LogManager m({d.path.string()}, LogConfig{});
+  EXPECT_EQ(m.get("t", 0)->log_end_offset(), 6);
+  EXPECT_EQ(fs::file_size(seg), batch_size * 6);
+}
+
 TEST(Log, PreallocatedSegmentsSurviveCrashRollAndClose) {
   TempDir d;
   LogConfig c = small_segments(64 << 10);
