@@ -1268,10 +1268,9 @@ GroupCoordinatorService::GroupCoordinatorService(asio::io_context& io, ReplicaMa
     if (*alive) consumer_groups_->load_partition(partition, groups);
   };
   replicas_.add_leadership_listener([this, alive = alive_](const std::string& topic, int32_t index, int32_t epoch, bool leader) {
-    if (*alive && !stopped_ && topic == kGroupMetadataTopic) consumer_groups_->on_leadership(index, epoch, leader);  // KIP-848
-  });
-  replicas_.add_leadership_listener([this, alive = alive_](const std::string& topic, int32_t index, int32_t epoch, bool leader) {
-    if (*alive && !stopped_ && topic == kGroupMetadataTopic) coordinator_->on_leadership(index, epoch, leader);
+    if (!*alive || stopped_ || topic != kGroupMetadataTopic) return;
+    consumer_groups_->on_leadership(index, epoch, leader);  // KIP-848
+    coordinator_->on_leadership(index, epoch, leader);
   });
   arm();
 }

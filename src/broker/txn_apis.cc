@@ -32,6 +32,18 @@ auto sender(std::shared_ptr<net::Request> req, net::Respond respond) {
   return [req, r](const Resp& resp) { send(*req, *r, resp); };
 }
 
+// The answer of an API whose response is an error code only (AddOffsetsToTxn,
+// EndTxn), mapped to what that version of the API may carry.
+template <typename Resp>
+auto error_only_answer(std::shared_ptr<net::Request> req, net::Respond respond, int16_t api_key) {
+  auto reply = sender<Resp>(req, std::move(respond));
+  return [reply, api_key, v = req->api_version](ErrorCode e) {
+    Resp r;
+    r.error_code = code(txn_error_for_version(api_key, v, e));
+    reply(r);
+  };
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- InitProducerId
@@ -102,13 +114,7 @@ void RequestHandler::handle_add_partitions_to_txn(std::shared_ptr<net::Request> 
 void RequestHandler::handle_add_offsets_to_txn(std::shared_ptr<net::Request> req, net::Respond respond) {
   AddOffsetsToTxnRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  const int16_t v = req->api_version;
-  auto reply = sender<AddOffsetsToTxnResponse>(req, std::move(respond));
-  auto answer = [reply, v](ErrorCode e) {
-    AddOffsetsToTxnResponse r;
-    r.error_code = code(txn_error_for_version(kAddOffsetsToTxnKey, v, e));
-    reply(r);
-  };
+  auto answer = error_only_answer<AddOffsetsToTxnResponse>(req, std::move(respond), kAddOffsetsToTxnKey);
   if (!txns_) return answer(ErrorCode::COORDINATOR_NOT_AVAILABLE);
   txns_->coordinator().add_offsets_to_txn(request.transactional_id, request.producer_id, request.producer_epoch, request.group_id, answer);
 }
@@ -116,13 +122,7 @@ void RequestHandler::handle_add_offsets_to_txn(std::shared_ptr<net::Request> req
 void RequestHandler::handle_end_txn(std::shared_ptr<net::Request> req, net::Respond respond) {
   EndTxnRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  const int16_t v = req->api_version;
-  auto reply = sender<EndTxnResponse>(req, std::move(respond));
-  auto answer = [reply, v](ErrorCode e) {
-    EndTxnResponse r;
-    r.error_code = code(txn_error_for_version(kEndTxnKey, v, e));
-    reply(r);
-  };
+  auto answer = error_only_answer<EndTxnResponse>(req, std::move(respond), kEndTxnKey);
   if (!txns_) return answer(ErrorCode::COORDINATOR_NOT_AVAILABLE);
   txns_->coordinator().end_txn(request.transactional_id, request.producer_id, request.producer_epoch,
                                request.committed ? TxnResult::Commit : TxnResult::Abort, answer);
