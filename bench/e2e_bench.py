@@ -105,6 +105,12 @@ log.level=warn
         return f"127.0.0.1:{self.port}"
 
 
+def wait_gone(path, timeout=20):
+    deadline = time.time() + timeout
+    while os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.05)
+
+
 def run_json(cmd, timeout):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
@@ -122,6 +128,7 @@ def main():
     ap.add_argument("--bytes", type=int, default=1 << 30, help="bytes to produce per case")
     ap.add_argument("--iperf-seconds", type=int, default=3)
     ap.add_argument("--out", help="write the results as JSON to this file")
+    ap.add_argument("--keep-topics", action="store_true", help="keep each case's topic (and its page cache) until the end")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
 
@@ -146,6 +153,17 @@ def main():
                                   "--producer-props", f"acks={acks}", "--json"], timeout=600)
                     c = run_json([binary, "perf", "consume", "--bootstrap-server", srv.bootstrap, "--topic", topic,
                                   "--messages", str(n), "--json"], timeout=600)
+                    # The case's topic goes before the next case: its page
+                    # cache is freed, so every case writes into memory the
+                    # guest has just used, as a broker whose retention deletes
+                    # old segments does. Left in place, each case would write
+                    # into memory the VM has handed back to its host (DAMON,
+                    # virtio-balloon), whose first touch costs more than the
+                    # copy itself (see --keep-topics and docs/ARCHITECTURE.md).
+                    if not args.keep_topics:
+                        subprocess.run([binary, "topics", "--bootstrap-server", srv.bootstrap, "--delete", "--topic", topic],
+                                       check=True, capture_output=True, timeout=30)
+                        wait_gone(os.path.join(work, "data", f"{topic}-0"))
                     row = {"partitions": partitions, "record_size": size, "acks": acks, "records": n,
                            "produce_MBps": p.get("mb_per_sec"), "produce_records_per_sec": p.get("records_per_sec"),
                            "produce_p99_ms": p.get("p99_ms"), "consume_MBps": c.get("mb_per_sec"),

@@ -195,6 +195,10 @@ void ReplicaManager::apply_image() {
         p.partition_epoch = reg.partition_epoch;
         p.isr = reg.isr;
         p.alter_in_flight = false;
+        // The new role starts from the whole log: its epoch start offset, or
+        // the offset its fetcher asks for, must count the writes in flight.
+        p.log->drain();
+        if (p.log->failed()) spdlog::error("[ReplicaManager broker={}] The log of {}-{} failed a write; restart to recover it", self, p.topic, p.index);
         if (reg.leader == self) {
           become_leader(p);
         } else {
@@ -331,7 +335,7 @@ AppendResult ReplicaManager::append_marker(Partition& p, int64_t producer_id, in
 
 int64_t ReplicaManager::last_stable_offset(Partition& p) { return p.log->last_stable_offset(p.hw); }
 
-AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, AppendOrigin origin) {
+AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, AppendOrigin origin, storage::WriteBatch* deferred) {
   AppendResult r;
   records::Validation v = records::validate_batches(payload, p.max_message_bytes);
   if (v.error != ErrorCode::NONE) {
@@ -355,7 +359,8 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
     }
   }
   try {
-    storage::AppendInfo info = p.log->append(payload, v, p.leader_epoch, origin == AppendOrigin::Coordinator);
+    const size_t deferred_before = deferred ? deferred->writes.size() : 0;
+    storage::AppendInfo info = p.log->append(payload, v, p.leader_epoch, origin == AppendOrigin::Coordinator, deferred);
     if (info.error != ErrorCode::NONE) {  // idempotent producer: INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER, ...
       r.error = info.error;
       r.message = info.error_message;
@@ -367,6 +372,7 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
     r.last_offset = info.last_offset;
     r.log_append_time = info.log_append_time;
     r.log_start_offset = p.log->log_start_offset();
+    if (deferred && deferred->writes.size() > deferred_before) return r;  // nothing visible until after_written
   } catch (const std::exception& e) {
     spdlog::error("[ReplicaManager broker={}] Append to {}-{} failed: {}", config_.node_id, p.topic, p.index, e.what());
     r.error = ErrorCode::KAFKA_STORAGE_ERROR;
@@ -376,6 +382,21 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
   // Followers waiting for data (and consumers, if the HW moved) re-check once.
   if (!maybe_advance_hw(p)) wake(key(p.topic, p.index));
   return r;
+}
+
+void ReplicaManager::after_written(Partition& p) {
+  p.log->apply_written();
+  if (!maybe_advance_hw(p)) wake(key(p.topic, p.index));
+}
+
+void ReplicaManager::submit_writes(std::shared_ptr<storage::WriteBatch> batch, std::function<void()> done) {
+  auto alive = alive_;
+  // Runs on the writer thread: touches only the io_context (which outlives the LogManager and its writer).
+  logs_.writer().submit(std::move(batch), [&io = io_, alive, done = std::move(done)]() mutable {
+    asio::post(io, [alive, done = std::move(done)] {
+      if (*alive) done();
+    });
+  });
 }
 
 bool ReplicaManager::maybe_advance_hw(Partition& p) {

@@ -115,7 +115,16 @@ class ReplicaManager : public metadata::Publisher {
   std::vector<Partition*> partitions();
 
   // Validates and appends a produced payload (mutable: offsets are assigned in place).
-  AppendResult append(Partition& p, std::span<uint8_t> payload, AppendOrigin origin = AppendOrigin::Client);
+  // `deferred`: the write is left in it for the AppendWriter (see
+  // Log::append); once it is written, call after_written for the partition.
+  AppendResult append(Partition& p, std::span<uint8_t> payload, AppendOrigin origin = AppendOrigin::Client,
+                      storage::WriteBatch* deferred = nullptr);
+  // The AppendWriter finished writes to the partition's log: makes them
+  // visible and moves the high watermark / wakes waiters as an append does.
+  void after_written(Partition& p);
+  // Hands the deferred writes to the AppendWriter; `done` runs on the
+  // io_context thread once they are written (not at all after shutdown).
+  void submit_writes(std::shared_ptr<storage::WriteBatch> batch, std::function<void()> done);
   // WriteTxnMarkers on the leader: one END_TXN control batch of the
   // producer (commit or abort) at the log end.
   AppendResult append_marker(Partition& p, int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit);

@@ -339,17 +339,16 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
   auto resp = std::make_shared<ProduceResponse>();
   bool any_error = false;
   const bool acks_ok = request.acks == 0 || request.acks == 1 || request.acks == -1;
-  // acks=all: the partitions appended to, and the offset each must see under
-  // its high watermark before the answer goes out.
-  struct Waiting {
+  auto waiting = std::make_shared<std::vector<ProduceWaiting>>();
+  // Appends whose write went to the AppendWriter: answered once it is done.
+  struct Deferred {
     size_t topic, partition;  // indexes into resp
     std::string topic_name;
     int32_t index;
-    int32_t leader_epoch;
-    int64_t required_offset;
-    bool done = false;
+    size_t first_write, end_write;  // their writes in `batch`
   };
-  auto waiting = std::make_shared<std::vector<Waiting>>();
+  auto batch = std::make_shared<storage::WriteBatch>();
+  auto deferred = std::make_shared<std::vector<Deferred>>();
   uint8_t* frame_base = req->frame->data();
   for (auto& td : request.topic_data) {
     ProduceResponse::TopicProduceResponse tr;
@@ -379,14 +378,17 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
         // offsets are assigned in place, nothing is copied.
         size_t off = static_cast<size_t>(pd.records.view.data() - frame_base);
         std::span<uint8_t> payload(frame_base + off, pd.records.view.size());
-        AppendResult ar = replicas_.append(*p, payload);
+        const size_t writes_before = batch->writes.size();
+        AppendResult ar = replicas_.append(*p, payload, AppendOrigin::Client, batch.get());
         pr.error_code = code(ar.error);
+        if (batch->writes.size() > writes_before)
+          deferred->push_back(Deferred{resp->responses.size(), tr.partition_responses.size(), td.name, pd.index, writes_before, batch->writes.size()});
         if (ar.error == ErrorCode::NONE) {
           pr.base_offset = ar.base_offset;
           pr.log_append_time_ms = ar.log_append_time;
           pr.log_start_offset = ar.log_start_offset;
           if (request.acks == -1 && p->high_watermark() <= ar.last_offset)
-            waiting->push_back(Waiting{resp->responses.size(), tr.partition_responses.size(), td.name, pd.index, p->leader_epoch,
+            waiting->push_back(ProduceWaiting{resp->responses.size(), tr.partition_responses.size(), td.name, pd.index, p->leader_epoch,
                                        ar.last_offset + 1});
         } else if (!ar.message.empty()) {
           pr.error_message = ar.message;
@@ -397,7 +399,33 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
     }
     resp->responses.push_back(std::move(tr));
   }
-  if (request.acks == 0) {
+  if (deferred->empty()) return finish_produce(std::move(req), std::move(respond), request.acks, request.timeout_ms, any_error, resp, waiting);
+  // The request's frame holds the bytes being written.
+  batch->keepalive = req;
+  replicas_.submit_writes(batch, [this, req = std::move(req), respond = std::move(respond), acks = request.acks, timeout_ms = request.timeout_ms,
+                                  any_error, resp, waiting, batch, deferred]() mutable {
+    for (const auto& d : *deferred) {
+      auto& pr = resp->responses[d.topic].partition_responses[d.partition];
+      Partition* p = replicas_.find(d.topic_name, d.index);
+      if (p) replicas_.after_written(*p);
+      bool failed = p && p->log->failed();
+      for (size_t i = d.first_write; i < d.end_write; ++i) failed = failed || batch->writes[i]->error != 0;
+      if (failed) {
+        pr.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);
+        pr.error_message = "the write to the log failed";
+        pr.base_offset = -1;
+        any_error = true;
+      }
+    }
+    finish_produce(std::move(req), std::move(respond), acks, timeout_ms, any_error, resp, waiting);
+  });
+}
+
+// The part of a Produce after its appends are written: the answer, at once or
+// (acks=all) from the produce purgatory.
+void RequestHandler::finish_produce(std::shared_ptr<net::Request> req, net::Respond respond, int16_t acks, int32_t timeout_ms, bool any_error,
+                                    std::shared_ptr<ProduceResponse> resp, std::shared_ptr<std::vector<ProduceWaiting>> waiting) {
+  if (acks == 0) {
     // No response is expected; on error Kafka closes the connection so the
     // producer notices and refreshes its metadata.
     net::Response r;
@@ -415,6 +443,10 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
     for (auto& w : *waiting) {
       if (w.done) continue;
       auto& pr = resp->responses[w.topic].partition_responses[w.partition];
+      if (pr.error_code != 0) {  // its write failed
+        w.done = true;
+        continue;
+      }
       Partition* p = replicas_.find(w.topic_name, w.index);
       if (!p || !p->is_leader(config_.node_id) || p->leader_epoch != w.leader_epoch) {
         // The records may or may not survive the new leader: the producer retries.
@@ -442,7 +474,7 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
   for (const auto& w : *waiting) keys.push_back(ReplicaManager::key(w.topic_name, w.index));
   auto shared_respond = std::make_shared<net::Respond>(std::move(respond));
   replicas_.delay(
-      monotonic_ms() + std::max<int32_t>(request.timeout_ms, 0), std::move(keys),
+      monotonic_ms() + std::max<int32_t>(timeout_ms, 0), std::move(keys),
       [req, resp, check, shared_respond]() {
         if (!check()) return false;
         send(*req, *shared_respond, *resp);

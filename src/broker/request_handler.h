@@ -8,13 +8,29 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "broker/broker_config.h"
 #include "broker/controller_channel.h"
 #include "broker/replica_manager.h"
 #include "net/server.h"
 
+namespace flotilla::msg {
+struct ProduceResponse;
+}
+
 namespace flotilla::broker {
+
+// acks=all: a partition appended to, and the offset it must see under its
+// high watermark before the Produce is answered.
+struct ProduceWaiting {
+  size_t topic, partition;  // indexes into the response
+  std::string topic_name;
+  int32_t index;
+  int32_t leader_epoch;
+  int64_t required_offset;
+  bool done = false;
+};
 
 class GroupCoordinatorService;  // group_coordinator.h
 class TxnCoordinatorService;    // txn_service.h
@@ -55,6 +71,8 @@ class RequestHandler : public net::Handler {
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_produce(std::shared_ptr<net::Request> req, net::Respond respond);
+  void finish_produce(std::shared_ptr<net::Request> req, net::Respond respond, int16_t acks, int32_t timeout_ms, bool any_error,
+                      std::shared_ptr<msg::ProduceResponse> resp, std::shared_ptr<std::vector<ProduceWaiting>> waiting);
   void handle_fetch(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_list_offsets(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_offset_for_leader_epoch(std::shared_ptr<net::Request> req, net::Respond respond);

@@ -400,8 +400,13 @@ void Log::load(int64_t recovery_point, bool clean_shutdown) {
   }
 }
 
-AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch, bool coordinator) {
-  int64_t first = log_end_offset_.load();
+AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch, bool coordinator,
+                       WriteBatch* deferred) {
+  // A flush every N messages syncs what was written: such logs write at once.
+  if (config_.flush_interval_messages != INT64_MAX) deferred = nullptr;
+  if (!deferred) drain();
+  if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
+  int64_t first = append_offset();
   int64_t next = records::assign_offsets(batches, v, first, leader_epoch);
   std::vector<BatchHeader> headers;
   std::vector<size_t> positions;
@@ -430,7 +435,7 @@ AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v,
     }
     return info;
   }
-  write_to_active(batches, first, next - 1, headers, positions);
+  write_to_active(batches, first, next - 1, headers, positions, deferred);
   apply_appended(batches, headers, positions);
   AppendInfo info;
   info.first_offset = first;
@@ -442,6 +447,8 @@ AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v,
 }
 
 AppendInfo Log::append_as_follower(std::span<const uint8_t> batches) {
+  drain();
+  if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
   std::vector<BatchHeader> headers;
   std::vector<size_t> positions;
   size_t pos = 0;
@@ -483,6 +490,8 @@ void Log::apply_appended(std::span<const uint8_t> batches, const std::vector<Bat
 
 AppendInfo Log::append_marker(int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit, int32_t leader_epoch,
                               int64_t now_ms) {
+  drain();
+  if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
   AppendInfo info;
   if (ProducerCheck pc = producers_.check_marker(producer_id, producer_epoch, coordinator_epoch); pc.error != ErrorCode::NONE) {
     info.error = pc.error;
@@ -576,27 +585,73 @@ std::unordered_map<int64_t, int64_t> Log::producer_last_batch_offsets() const {
 
 
 void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, int64_t last_offset,
-                          const std::vector<BatchHeader>& headers, const std::vector<size_t>& positions) {
+                          const std::vector<BatchHeader>& headers, const std::vector<size_t>& positions, WriteBatch* deferred) {
   std::shared_ptr<Segment> s;
   {
     std::lock_guard<std::mutex> g(mu_);  // the cleaner may be replacing older segments
     s = segments_.back();
   }
+  int64_t at = pending_.empty() ? s->size : pending_.back()->position + static_cast<int64_t>(pending_.back()->size);
   int64_t rel_last = last_offset - s->base_offset;
   bool index_full = static_cast<int64_t>(s->index.size() + headers.size()) * 8 >= config_.max_index_bytes;
-  if (s->size > 0 && (s->size + static_cast<int64_t>(data.size()) > config_.segment_bytes || rel_last > INT32_MAX || index_full)) {
+  if (at > 0 && (at + static_cast<int64_t>(data.size()) > config_.segment_bytes || rel_last > INT32_MAX || index_full)) {
+    drain();  // a roll trims and closes the active segment: its writes must be done
+    if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
     roll();
     std::lock_guard<std::mutex> g(mu_);
     s = segments_.back();
+    at = s->size;
   }
-  int64_t at = s->size;
   if (config_.preallocate) preallocate_to(*s, at + static_cast<int64_t>(data.size()), config_.segment_bytes);
-  pwrite_all(s->file->fd, data.data(), data.size(), at, s->log_path);
+  if (deferred) {
+    auto w = std::make_shared<PendingWrite>();
+    w->file = s->file;
+    w->position = at;
+    w->data = data.data();
+    w->size = data.size();
+    w->end_offset = last_offset + 1;
+    pending_.push_back(w);
+    deferred->writes.push_back(std::move(w));
+  } else {
+    pwrite_all(s->file->fd, data.data(), data.size(), at, s->log_path);
+  }
   s->allocated = std::max(s->allocated, at + static_cast<int64_t>(data.size()));
   for (size_t i = 0; i < headers.size(); ++i) track_batch(*s, headers[i], at + static_cast<int64_t>(positions[i]), config_.index_interval_bytes);
-  s->size = at + static_cast<int64_t>(data.size());
-  log_end_offset_ = last_offset + 1;
+  if (!deferred) {
+    s->size = at + static_cast<int64_t>(data.size());
+    log_end_offset_ = last_offset + 1;
+  }
   (void)first_offset;
+}
+
+void Log::apply_front_pending() {
+  std::shared_ptr<PendingWrite> w = std::move(pending_.front());
+  pending_.pop_front();
+  w->applied = true;
+  if (failed_) return;
+  if (w->error != 0) {
+    // What follows it may be written, but after a hole: nothing more becomes
+    // visible, and a restart's recovery cuts the tail at the last valid batch.
+    failed_ = true;
+    spdlog::error("[Log partition={}] Write of {} bytes at position {} failed: {}; the log takes no more appends", dir_.filename().string(),
+                  w->size, w->position, std::strerror(w->error));
+    return;
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  Segment& s = *segments_.back();  // pending writes are all in the active segment (a roll drains first)
+  s.size = w->position + static_cast<int64_t>(w->size);
+  log_end_offset_ = w->end_offset;
+}
+
+void Log::apply_written() {
+  while (!pending_.empty() && pending_.front()->done()) apply_front_pending();
+}
+
+void Log::drain() {
+  while (!pending_.empty()) {
+    AppendWriter::write_or_wait(*pending_.front());
+    apply_front_pending();
+  }
 }
 
 size_t Log::segment_index_for(int64_t offset) const {
@@ -756,6 +811,7 @@ void Log::flush(int64_t up_to) {
 }
 
 void Log::truncate_to(int64_t offset) {
+  drain();
   if (offset >= log_end_offset_.load()) return;
   if (offset <= log_start_offset_) {
     truncate_fully_and_start_at(offset);
@@ -795,6 +851,7 @@ void Log::truncate_to(int64_t offset) {
 }
 
 void Log::truncate_fully_and_start_at(int64_t offset) {
+  drain();
   std::lock_guard<std::mutex> g(mu_);
   ++change_epoch_;
   for (auto& s : segments_) delete_segment(s);
@@ -810,6 +867,7 @@ void Log::truncate_fully_and_start_at(int64_t offset) {
 }
 
 void Log::set_log_start_offset(int64_t offset) {
+  drain();
   if (offset <= log_start_offset_) return;
   log_start_offset_ = std::min(offset, log_end_offset_.load());
   std::lock_guard<std::mutex> g(mu_);
@@ -835,6 +893,7 @@ void Log::delete_segment(const std::shared_ptr<Segment>& s) {
 }
 
 int Log::apply_retention(int64_t now_ms) {
+  drain();
   int deleted = 0;
   std::lock_guard<std::mutex> g(mu_);
   int64_t total = 0;
@@ -864,6 +923,7 @@ int Log::apply_retention(int64_t now_ms) {
 }
 
 void Log::roll_if_needed(int64_t now_ms) {
+  drain();
   std::shared_ptr<Segment> active;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -876,6 +936,7 @@ void Log::roll_if_needed(int64_t now_ms) {
 }
 
 void Log::roll() {
+  drain();
   std::shared_ptr<Segment> old;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -892,6 +953,7 @@ void Log::roll() {
 }
 
 void Log::close() {
+  drain();
   if (closed_) return;
   take_producer_snapshot(true);
   flush(log_end_offset_.load());
@@ -901,6 +963,7 @@ void Log::close() {
 }
 
 void Log::remove() {
+  drain();
   std::lock_guard<std::mutex> g(mu_);
   closed_ = true;
   ++change_epoch_;

@@ -15,7 +15,10 @@
 //
 // Threading: append/read/truncate/roll/retention run on the owning thread;
 // flush() may run on any thread (the segment list is guarded by a mutex held
-// only briefly; fdatasync runs outside it).
+// only briefly; fdatasync runs outside it). A client append may leave its
+// write(2) to the AppendWriter thread (storage/append_writer.h): until
+// apply_written() sees it done, its batches are counted by the next append but
+// invisible to readers (log_end_offset() and the segment size exclude them).
 // Invariants: segments are sorted by base offset and contiguous; only the last
 // (active) segment is appended to; log_start_offset <= log_end_offset; every
 // batch in a segment has base offset >= the segment's base offset.
@@ -23,6 +26,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -36,6 +40,7 @@
 #include "common/bytes.h"
 #include "common/uuid.h"
 #include "protocol/record_batch.h"
+#include "storage/append_writer.h"
 #include "storage/producer_state.h"
 #include "storage/txn_index.h"
 
@@ -132,9 +137,24 @@ class Log {
   static std::unique_ptr<Log> open(const std::filesystem::path& dir, const LogConfig& config, Uuid topic_id,
                                    int64_t recovery_point = 0, bool clean_shutdown = false);
 
-  // Appends validated batches, assigning offsets in place from log_end_offset().
-  // `coordinator`: written by a coordinator on a producer's behalf (no sequence checks).
-  AppendInfo append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch, bool coordinator = false);
+  // Appends validated batches, assigning offsets in place from the end of
+  // the log (pending writes included). `coordinator`: written by a
+  // coordinator on a producer's behalf (no sequence checks). `deferred`: the
+  // write itself is added to it as a PendingWrite instead of done here (the
+  // caller submits it to the AppendWriter, keeps `batches` alive until it is
+  // written and then calls apply_written()); ignored, and the write done here,
+  // when log.flush.interval.messages is set.
+  AppendInfo append(std::span<uint8_t> batches, const records::Validation& v, int32_t leader_epoch, bool coordinator = false,
+                    WriteBatch* deferred = nullptr);
+  // Makes the pending writes that are done visible, oldest first (owning
+  // thread). A failed write fails the log: it is never made visible, nor is
+  // anything after it, and every later append throws StorageError.
+  void apply_written();
+  // Finishes every pending write — waiting for the writer thread, or writing
+  // here one it has not claimed (its batch may not even be submitted yet) —
+  // and applies it (owning thread).
+  void drain();
+  bool failed() const { return failed_; }
   // Appends batches whose offsets are already set (the first must be log_end_offset()).
   // Transactional batches and markers update the producer state and the
   // aborted-transaction index without checks (Kafka's REPLICATION origin).
@@ -239,7 +259,10 @@ class Log {
   void load(int64_t recovery_point, bool clean_shutdown);
   std::shared_ptr<Segment> new_segment(int64_t base_offset);
   void write_to_active(std::span<const uint8_t> data, int64_t first_offset, int64_t last_offset, const std::vector<records::BatchHeader>& headers,
-                       const std::vector<size_t>& positions);
+                       const std::vector<size_t>& positions, WriteBatch* deferred = nullptr);
+  // The offset the next append gets: the log end offset plus the pending writes.
+  int64_t append_offset() const { return pending_.empty() ? log_end_offset_.load() : pending_.back()->end_offset; }
+  void apply_front_pending();
   void delete_segment(const std::shared_ptr<Segment>& s);
   size_t segment_index_for(int64_t offset) const;  // index into segments_ of the segment holding offset
   // Producer state: replays the batch headers in [from, log end) into producers_.
@@ -278,6 +301,9 @@ class Log {
   std::atomic<int64_t> first_unstable_offset_{INT64_MAX};
   std::atomic<uint64_t> change_epoch_{0};
   std::atomic<int64_t> cleanable_limit_{0};
+  // Deferred writes to the active segment not yet applied, oldest first (owning thread).
+  std::deque<std::shared_ptr<PendingWrite>> pending_;
+  bool failed_ = false;  // a deferred write failed: nothing more is appended or made visible
 };
 
 // partition.metadata: "version: 0\ntopic_id: <base64>\n".

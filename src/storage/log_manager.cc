@@ -26,8 +26,8 @@ void sync_dir(const fs::path& d) {
 
 }  // namespace
 
-LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config)
-    : dirs_(std::move(log_dirs)), default_config_(default_config) {
+LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads)
+    : dirs_(std::move(log_dirs)), default_config_(default_config), writer_(writer_threads) {
   for (const auto& d : dirs_) {
     fs::create_directories(d);
     auto recovery = read_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint");

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/append_writer.h"
 #include "storage/log.h"
 #include "storage/log_cleaner.h"
 
@@ -19,7 +20,8 @@ namespace flotilla::storage {
 
 class LogManager {
  public:
-  LogManager(std::vector<std::string> log_dirs, LogConfig default_config);
+  // `writer_threads`: the AppendWriter's threads.
+  LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads = 1);
   ~LogManager();
 
   Log* get(const std::string& topic, int32_t partition) const;
@@ -33,6 +35,8 @@ class LogManager {
   // Starts the log cleaner (compaction) over every log, present and future.
   void start_cleaner(const CleanerConfig& config);
   LogCleaner* cleaner() const { return cleaner_.get(); }
+  // The thread that performs the deferred writes of client appends.
+  AppendWriter& writer() { return writer_; }
   void close_all();
 
   static std::string dir_name(const std::string& topic, int32_t partition) { return topic + "-" + std::to_string(partition); }
@@ -40,6 +44,7 @@ class LogManager {
  private:
   std::vector<std::string> dirs_;
   LogConfig default_config_;
+  AppendWriter writer_;  // declared before logs_: outlives every log, whose close waits for its writes
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Log>> logs_;
   std::map<std::pair<std::string, int32_t>, std::string> home_;  // which log dir holds it
   std::unique_ptr<LogCleaner> cleaner_;
