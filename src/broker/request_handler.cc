@@ -408,7 +408,8 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
       auto& pr = resp->responses[d.topic].partition_responses[d.partition];
       Partition* p = replicas_.find(d.topic_name, d.index);
       if (p) replicas_.after_written(*p);
-      bool failed = p && p->log->failed();
+      // Failed: its own write, or one before it (then nothing after that hole is visible).
+      bool failed = p && p->log->failed() && p->log->log_end_offset() < batch->writes[d.end_write - 1]->end_offset;
       for (size_t i = d.first_write; i < d.end_write; ++i) failed = failed || batch->writes[i]->error != 0;
       if (failed) {
         pr.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);

@@ -1,5 +1,7 @@
 """Bad input gets a Kafka error code or a closed connection, never a crash; stored data is untouched."""
+import os
 import struct
+import time
 
 import kafka_wire as kw
 from conftest import create_topic
@@ -66,4 +68,56 @@ def test_produce_to_missing_topic_and_invalid_names(server):
     assert err == 3  # UNKNOWN_TOPIC_OR_PARTITION
     for name in ("bad/name", "..", "x" * 250, ""):
         assert kw.create_topic_v0(server.bootstrap, name) == 17  # INVALID_TOPIC_EXCEPTION
+    assert_alive(server)
+
+
+def test_pipelined_produces_naming_a_partition_several_times_append_in_order(make_server):
+    """Odd but valid: one Produce lists partition 0 three times. With tiny
+    segments, the later appends of a request roll the segment while the
+    request's earlier writes are still queued for the append writer; ten such
+    requests are pipelined on one connection. Every batch must land once, in
+    request order, and read back whole."""
+    server = make_server({"log.segment.bytes": "300"})
+    create_topic(server, "twice")
+    per_request = 3
+    body_of = []
+    for r in range(10):
+        parts = b""
+        for k in range(per_request):
+            parts += struct.pack(">i", 0)
+            batch = kw.record_batch([f"r{r}-b{k}-{i}".encode() for i in range(4)])
+            parts += struct.pack(">i", len(batch)) + batch
+        body = struct.pack(">h", -1) + struct.pack(">hi", 1, 5000)
+        body += struct.pack(">i", 1) + kw.string("twice") + struct.pack(">i", per_request) + parts
+        body_of.append(body)
+    with kw.connect(server.bootstrap, timeout=30) as s:
+        for r, body in enumerate(body_of):
+            kw.request(s, 0, 3, body, correlation_id=r + 1)
+        bases = []
+        for r in range(10):
+            resp = kw.response(s)
+            assert struct.unpack(">i", resp[:4])[0] == r + 1  # answers in request order
+            pos = 4 + 4
+            tl = struct.unpack(">h", resp[pos:pos + 2])[0]
+            pos += 2 + tl
+            assert struct.unpack(">i", resp[pos:pos + 4])[0] == per_request
+            pos += 4
+            for _ in range(per_request):
+                _, err, base = struct.unpack(">ihq", resp[pos:pos + 14])
+                pos += 14 + 8  # + log_append_time (v2+)
+                assert err == 0
+                bases.append(base)
+    assert bases == [4 * i for i in range(10 * per_request)]
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "twice", "enable.auto.commit": False})
+    c.assign([TopicPartition("twice", 0, 0)])
+    got = []
+    deadline = time.time() + 30
+    while len(got) < 120 and time.time() < deadline:
+        for m in c.consume(200, timeout=1.0):
+            assert not m.error(), m.error()
+            got.append(m.value().decode())
+    c.close()
+    assert got == [f"r{r}-b{k}-{i}" for r in range(10) for k in range(per_request) for i in range(4)]
+    assert len([f for f in os.listdir(os.path.join(server.data, "twice-0")) if f.endswith(".log")]) > 10
     assert_alive(server)

@@ -45,9 +45,10 @@ void write_and_wait(AppendWriter& writer, std::shared_ptr<WriteBatch> wb) {
   done.get_future().wait();
 }
 
-LogConfig small_segments(int64_t bytes) {
+// Small segments (a roll every dozen or so of these batches), an index entry every batch.
+LogConfig rolling_config() {
   LogConfig c;
-  c.segment_bytes = bytes;
+  c.segment_bytes = 4000;
   c.index_interval_bytes = 100;
   return c;
 }
@@ -110,7 +111,7 @@ TEST(AppendWriter, ManyPipelinedRequestsRollSegmentsAndSurviveReopen) {
   std::vector<std::vector<uint8_t>> buffers;
   for (int i = 0; i < 200; ++i) buffers.push_back(batch(2, static_cast<char>('a' + i % 26)));
   {
-    auto log = Log::open(d.path / "t-0", small_segments(4000), Uuid{1, 2});
+    auto log = Log::open(d.path / "t-0", rolling_config(), Uuid{1, 2});
     std::vector<std::future<void>> done;
     // Requests of 4 batches each, several in flight, applied as they finish.
     for (int r = 0; r < 50; ++r) {
@@ -131,7 +132,7 @@ TEST(AppendWriter, ManyPipelinedRequestsRollSegmentsAndSurviveReopen) {
     for (size_t i = 0; i < seen.records.size(); ++i) ASSERT_EQ(seen.records[i].value->front(), 'a' + (i / 2) % 26) << i;
   }
   // Reopened (as after a crash: no clean-shutdown marker), every batch is there and valid.
-  auto log = Log::open(d.path / "t-0", small_segments(4000), Uuid{1, 2});
+  auto log = Log::open(d.path / "t-0", rolling_config(), Uuid{1, 2});
   EXPECT_EQ(log->log_end_offset(), 400);
   EXPECT_EQ(st::read_all(*log).records.size(), 400u);
 }
