@@ -45,7 +45,6 @@ struct PendingWrite {
   int64_t end_offset = 0;  // the log end offset once this write is applied
   int error = 0;           // errno of a failed write
   std::atomic<int> state{0};
-  bool applied = false;  // owning thread: made visible (or failed) by its log
 
   bool done() const { return state.load(std::memory_order_acquire) == 2; }
 };

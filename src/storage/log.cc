@@ -405,7 +405,7 @@ AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v,
   // A flush every N messages syncs what was written: such logs write at once.
   if (config_.flush_interval_messages != INT64_MAX) deferred = nullptr;
   if (!deferred) drain();
-  if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
+  throw_if_failed();
   int64_t first = append_offset();
   int64_t next = records::assign_offsets(batches, v, first, leader_epoch);
   std::vector<BatchHeader> headers;
@@ -448,7 +448,7 @@ AppendInfo Log::append(std::span<uint8_t> batches, const records::Validation& v,
 
 AppendInfo Log::append_as_follower(std::span<const uint8_t> batches) {
   drain();
-  if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
+  throw_if_failed();
   std::vector<BatchHeader> headers;
   std::vector<size_t> positions;
   size_t pos = 0;
@@ -491,7 +491,7 @@ void Log::apply_appended(std::span<const uint8_t> batches, const std::vector<Bat
 AppendInfo Log::append_marker(int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit, int32_t leader_epoch,
                               int64_t now_ms) {
   drain();
-  if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
+  throw_if_failed();
   AppendInfo info;
   if (ProducerCheck pc = producers_.check_marker(producer_id, producer_epoch, coordinator_epoch); pc.error != ErrorCode::NONE) {
     info.error = pc.error;
@@ -596,7 +596,7 @@ void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, i
   bool index_full = static_cast<int64_t>(s->index.size() + headers.size()) * 8 >= config_.max_index_bytes;
   if (at > 0 && (at + static_cast<int64_t>(data.size()) > config_.segment_bytes || rel_last > INT32_MAX || index_full)) {
     drain();  // a roll trims and closes the active segment: its writes must be done
-    if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
+    throw_if_failed();
     roll();
     std::lock_guard<std::mutex> g(mu_);
     s = segments_.back();
@@ -624,10 +624,13 @@ void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, i
   (void)first_offset;
 }
 
+void Log::throw_if_failed() const {
+  if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
+}
+
 void Log::apply_front_pending() {
   std::shared_ptr<PendingWrite> w = std::move(pending_.front());
   pending_.pop_front();
-  w->applied = true;
   if (failed_) return;
   if (w->error != 0) {
     // What follows it may be written, but after a hole: nothing more becomes

@@ -263,6 +263,7 @@ class Log {
   // The offset the next append gets: the log end offset plus the pending writes.
   int64_t append_offset() const { return pending_.empty() ? log_end_offset_.load() : pending_.back()->end_offset; }
   void apply_front_pending();
+  void throw_if_failed() const;  // StorageError once a deferred write failed
   void delete_segment(const std::shared_ptr<Segment>& s);
   size_t segment_index_for(int64_t offset) const;  // index into segments_ of the segment holding offset
   // Producer state: replays the batch headers in [from, log end) into producers_.
