@@ -12,13 +12,21 @@ namespace flotilla::storage {
 
 namespace {
 
-// Writes all of [data, data+size) at `position`; 0 or the errno.
-int write_fully(const PendingWrite& w) {
-  const uint8_t* p = w.data;
-  size_t n = w.size;
-  int64_t off = w.position;
+// Claims and performs `w`; false if another thread claimed it first.
+bool claim_and_write(PendingWrite& w) {
+  int expected = 0;
+  if (!w.state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) return false;
+  w.error = pwrite_fully(w.file->fd, w.data, w.size, w.position);
+  w.state.store(2, std::memory_order_release);
+  w.state.notify_all();
+  return true;
+}
+
+}  // namespace
+
+int pwrite_fully(int fd, const uint8_t* p, size_t n, int64_t off) {
   while (n > 0) {
-    ssize_t r = ::pwrite(w.file->fd, p, n, off);
+    ssize_t r = ::pwrite(fd, p, n, off);
     if (r < 0) {
       if (errno == EINTR) continue;
       return errno;
@@ -29,18 +37,6 @@ int write_fully(const PendingWrite& w) {
   }
   return 0;
 }
-
-// Claims and performs `w`; false if another thread claimed it first.
-bool claim_and_write(PendingWrite& w) {
-  int expected = 0;
-  if (!w.state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) return false;
-  w.error = write_fully(w);
-  w.state.store(2, std::memory_order_release);
-  w.state.notify_all();
-  return true;
-}
-
-}  // namespace
 
 void AppendWriter::write_or_wait(PendingWrite& w) {
   if (claim_and_write(w)) return;

@@ -49,6 +49,10 @@ struct PendingWrite {
   bool done() const { return state.load(std::memory_order_acquire) == 2; }
 };
 
+// Writes all n bytes at p to fd at offset off (retrying short writes and
+// EINTR); 0, or the errno of the failure. Every data write of a log goes through it.
+int pwrite_fully(int fd, const uint8_t* p, size_t n, int64_t off);
+
 // The deferred writes of one request, and what keeps the bytes they point to alive.
 struct WriteBatch {
   std::vector<std::shared_ptr<PendingWrite>> writes;

@@ -63,15 +63,9 @@ namespace {
 }
 
 void pwrite_all(int fd, const uint8_t* p, size_t n, int64_t off, const fs::path& path) {
-  while (n > 0) {
-    ssize_t w = ::pwrite(fd, p, n, off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail("write to", path);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-    off += w;
+  if (int e = pwrite_fully(fd, p, n, off); e != 0) {
+    errno = e;
+    fail("write to", path);
   }
 }
 
