@@ -28,10 +28,7 @@ namespace flotilla::broker {
 
 namespace {
 
-using namespace flotilla::msg;
-using api::close_connection;
-using api::decode;
-using api::send;
+using namespace api::prelude;
 
 constexpr int8_t kTopic = 2, kBroker = 4, kBrokerLogger = 8;
 constexpr int8_t kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3;

@@ -7,6 +7,7 @@
 
 #include "common/bytes.h"
 #include "net/client.h"
+#include "net/client_request.h"
 #include "net/server.h"
 #include "protocol/api.h"
 
@@ -20,20 +21,8 @@ void send(const net::Request& req, net::Respond& respond, const Msg& m) {
   respond(std::move(r));
 }
 
-// An encoded request for the inter-node client (net::Client), with the header
-// versions the API's version calls for.
-template <class Req>
-net::ClientRequest client_request(const Req& req, int16_t version) {
-  net::ClientRequest cr;
-  cr.api_key = Req::kApiKey;
-  cr.api_version = version;
-  cr.request_header_version = protocol::request_header_version(Req::kApiKey, version);
-  cr.response_header_version = protocol::response_header_version(Req::kApiKey, version);
-  ByteWriter w;
-  req.encode(w, version);
-  cr.body = std::move(w).take();
-  return cr;
-}
+// An encoded request for the inter-node client (net/client_request.h).
+using net::client_request;
 
 inline void close_connection(net::Respond& respond) {
   net::Response r;
@@ -66,4 +55,31 @@ inline std::string client_host(const net::Request& req) {
   return "/" + h;
 }
 
+// Responses group partition results by topic, in the order the results come:
+// the entry that `name`'s next partition goes into — the last entry if it is
+// that topic, else a new one. `Topics` is a response's vector of topic
+// entries (keyed by their field `name`).
+template <class Topics>
+auto& topic_entry(Topics& topics, const std::string& name) {
+  if (topics.empty() || topics.back().name != name) {
+    topics.emplace_back();
+    topics.back().name = name;
+  }
+  return topics.back();
+}
+
 }  // namespace flotilla::broker::api
+
+namespace flotilla::msg {}  // (the messages themselves: protocol/messages.h)
+
+// What every RequestHandler API file (*_apis.cc) uses unqualified: the
+// generated messages and the helpers above. Such a file says
+// `using namespace api::prelude;` in its anonymous namespace.
+namespace flotilla::broker::api::prelude {
+using namespace flotilla::msg;
+using api::client_host;
+using api::close_connection;
+using api::decode;
+using api::send;
+using api::topic_entry;
+}  // namespace flotilla::broker::api::prelude

@@ -1,25 +1,21 @@
 // The new consumer group protocol's Kafka APIs (KIP-848): ConsumerGroupHeartbeat
 // (v0-1) and ConsumerGroupDescribe (v0). Decoding and encoding; the state
-// machine is broker/consumer_group, owned by the GroupCoordinatorService next
-// to the classic coordinator (whose check_coordinator says whether this node
-// coordinates a group).
+// machine is coordinator/consumer_group, owned by the GroupCoordinatorService
+// next to the classic coordinator (whose check_coordinator says whether this
+// node coordinates a group).
 #include <spdlog/spdlog.h>
 
 #include "broker/api_util.h"
-#include "broker/consumer_group.h"
-#include "broker/group_coordinator.h"
 #include "broker/request_handler.h"
+#include "coordinator/consumer_group.h"
+#include "coordinator/group_service.h"
 #include "protocol/messages.h"
 
 namespace flotilla::broker {
 namespace {
 
-using namespace flotilla::msg;
-using api::close_connection;
-using api::decode;
-using api::send;
-using api::client_host;
-
+using namespace api::prelude;
+using namespace flotilla::coordinator;
 
 // The topics of the current image, rebuilt when the image changes.
 std::shared_ptr<const CgTopics> consumer_group_topics(const std::shared_ptr<const metadata::MetadataImage>& image) {
@@ -34,6 +30,26 @@ std::shared_ptr<const CgTopics> consumer_group_topics(const std::shared_ptr<cons
   cached_image = image;
   cached = t;
   return cached;
+}
+
+// An assignment as a response lists it: per topic id, its partitions. With
+// `topics` (ConsumerGroupDescribe) each entry also names its topic, and a
+// topic deleted meanwhile is left out.
+template <class TopicPartitions>
+std::vector<TopicPartitions> assignment_entries(const CgAssignment& a, const CgTopics* topics = nullptr) {
+  std::vector<TopicPartitions> out;
+  for (const auto& [tid, ps] : a) {
+    TopicPartitions tp;
+    tp.topic_id = tid;
+    if constexpr (requires { tp.topic_name; }) {
+      auto nit = topics->names.find(tid);
+      if (nit == topics->names.end()) continue;  // deleted meanwhile
+      tp.topic_name = nit->second;
+    }
+    tp.partitions.assign(ps.begin(), ps.end());
+    out.push_back(std::move(tp));
+  }
+  return out;
 }
 
 }  // namespace
@@ -88,12 +104,7 @@ void RequestHandler::handle_consumer_group_heartbeat(std::shared_ptr<net::Reques
     resp.heartbeat_interval_ms = r.heartbeat_interval_ms;
     if (r.assignment) {
       ConsumerGroupHeartbeatResponse::Assignment a;
-      for (const auto& [tid, ps] : *r.assignment) {
-        ConsumerGroupHeartbeatResponse::TopicPartitions tp;
-        tp.topic_id = tid;
-        tp.partitions.assign(ps.begin(), ps.end());
-        a.topic_partitions.push_back(std::move(tp));
-      }
+      a.topic_partitions = assignment_entries<ConsumerGroupHeartbeatResponse::TopicPartitions>(*r.assignment);
       resp.assignment = std::move(a);
     }
   }
@@ -117,15 +128,7 @@ void RequestHandler::handle_consumer_group_describe(std::shared_ptr<net::Request
   auto topics = consumer_group_topics(replicas_.image());
   auto assignment = [&](const CgAssignment& a) {
     ConsumerGroupDescribeResponse::Assignment out;
-    for (const auto& [tid, ps] : a) {
-      ConsumerGroupDescribeResponse::TopicPartitions tp;
-      tp.topic_id = tid;
-      auto nit = topics->names.find(tid);
-      if (nit == topics->names.end()) continue;  // deleted meanwhile
-      tp.topic_name = nit->second;
-      tp.partitions.assign(ps.begin(), ps.end());
-      out.topic_partitions.push_back(std::move(tp));
-    }
+    out.topic_partitions = assignment_entries<ConsumerGroupDescribeResponse::TopicPartitions>(a, topics.get());
     return out;
   };
   for (const auto& id : request.group_ids) {

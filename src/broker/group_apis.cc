@@ -2,25 +2,30 @@
 // JoinGroup (v0-9), SyncGroup (v0-5), Heartbeat (v0-4), LeaveGroup (v0-5),
 // OffsetCommit (v0-9), OffsetFetch (v0-9), ListGroups (v0-5), DescribeGroups
 // (v0-5), DeleteGroups (v0-2), OffsetDelete (v0). Decoding and encoding per
-// version; the state machine is broker/group_coordinator.
+// version; the state machine is coordinator/group_coordinator.
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <set>
+
 #include "broker/api_util.h"
-#include "broker/consumer_group.h"
-#include "broker/group_coordinator.h"
 #include "broker/request_handler.h"
-#include "broker/txn_service.h"
+#include "coordinator/consumer_group.h"
+#include "coordinator/group_service.h"
+#include "coordinator/txn_service.h"
 #include "protocol/messages.h"
 
 namespace flotilla::broker {
 namespace {
 
-using namespace flotilla::msg;
-using api::close_connection;
-using api::decode;
-using api::send;
-using api::client_host;
+using namespace api::prelude;
+using namespace flotilla::coordinator;
 
+// ListGroups compares states and types case-insensitively.
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 }  // namespace
 
@@ -91,10 +96,11 @@ void RequestHandler::handle_find_coordinator(std::shared_ptr<net::Request> req, 
                            {"segment.bytes", std::to_string(gcfg.offsets_topic_segment_bytes)}},
                           &groups_->topic_creation_in_flight);
   } else if (create) {
-    create_internal_topic(kTransactionStateTopic, txns_->coordinator().config().transaction_state_log_num_partitions,
-                          static_cast<int16_t>(txns_->replication_factor()),
+    const TxnCoordinatorConfig& tcfg = txns_->coordinator().config();
+    create_internal_topic(kTransactionStateTopic, tcfg.transaction_state_log_num_partitions, tcfg.transaction_state_log_replication_factor,
                           {{"cleanup.policy", "compact"}, {"compression.type", "uncompressed"},
-                           {"min.insync.replicas", std::to_string(txns_->min_isr())}, {"segment.bytes", std::to_string(txns_->segment_bytes())},
+                           {"min.insync.replicas", std::to_string(tcfg.transaction_state_log_min_isr)},
+                           {"segment.bytes", std::to_string(tcfg.transaction_state_log_segment_bytes)},
                            {"unclean.leader.election.enable", "false"}},
                           &txns_->topic_creation_in_flight);
   }
@@ -258,14 +264,9 @@ void RequestHandler::handle_offset_commit(std::shared_ptr<net::Request> req, net
                                       p.committed_metadata, v == 1 ? p.commit_timestamp : -1});
   auto answer = [req, respond](ErrorCode, std::vector<CommitPartition> res) mutable {
     OffsetCommitResponse resp;
-    for (const auto& p : res) {
-      if (resp.topics.empty() || resp.topics.back().name != p.topic) {
-        OffsetCommitResponse::OffsetCommitResponseTopic t;
-        t.name = p.topic;
-        resp.topics.push_back(t);
-      }
-      resp.topics.back().partitions.push_back(OffsetCommitResponse::OffsetCommitResponsePartition{p.partition, code(p.error)});
-    }
+    for (const auto& p : res)
+      topic_entry(resp.topics, p.topic)
+          .partitions.push_back(OffsetCommitResponse::OffsetCommitResponsePartition{p.partition, code(p.error)});
     send(*req, respond, resp);
   };
   if (!groups_) {
@@ -316,15 +317,10 @@ void RequestHandler::handle_offset_fetch(std::shared_ptr<net::Request> req, net:
       if (v >= 9 && groups_ && groups_->coordinator().check_coordinator(g.group_id) == ErrorCode::NONE)
         member_error = groups_->consumer_groups().validate_offset_fetch(g.group_id, g.member_id.value_or(""), g.member_epoch).value_or(ErrorCode::NONE);
       rg.error_code = code(member_error != ErrorCode::NONE ? member_error : fetch(g.group_id, topics, out));
-      for (const auto& f : out) {
-        if (rg.topics.empty() || rg.topics.back().name != f.topic) {
-          OffsetFetchResponse::OffsetFetchResponseTopics t;
-          t.name = f.topic;
-          rg.topics.push_back(t);
-        }
-        rg.topics.back().partitions.push_back(
-            OffsetFetchResponse::OffsetFetchResponsePartitions{f.partition, f.offset, f.leader_epoch, f.metadata, code(f.error)});
-      }
+      for (const auto& f : out)
+        topic_entry(rg.topics, f.topic)
+            .partitions.push_back(
+                OffsetFetchResponse::OffsetFetchResponsePartitions{f.partition, f.offset, f.leader_epoch, f.metadata, code(f.error)});
       resp.groups.push_back(std::move(rg));
     }
     return send(*req, respond, resp);
@@ -341,15 +337,10 @@ void RequestHandler::handle_offset_fetch(std::shared_ptr<net::Request> req, net:
     for (const auto& [t, ps] : *topics)
       for (int32_t p : ps) out.push_back(FetchedOffset{t, p, -1, -1, "", e});
   }
-  for (const auto& f : out) {
-    if (resp.topics.empty() || resp.topics.back().name != f.topic) {
-      OffsetFetchResponse::OffsetFetchResponseTopic t;
-      t.name = f.topic;
-      resp.topics.push_back(t);
-    }
-    resp.topics.back().partitions.push_back(
-        OffsetFetchResponse::OffsetFetchResponsePartition{f.partition, f.offset, f.leader_epoch, f.metadata, code(f.error)});
-  }
+  for (const auto& f : out)
+    topic_entry(resp.topics, f.topic)
+        .partitions.push_back(
+            OffsetFetchResponse::OffsetFetchResponsePartition{f.partition, f.offset, f.leader_epoch, f.metadata, code(f.error)});
   if (v >= 2) resp.error_code = code(e);
   send(*req, respond, resp);
 }
@@ -361,15 +352,10 @@ void RequestHandler::handle_list_groups(std::shared_ptr<net::Request> req, net::
   if (!decode(*req, request)) return close_connection(respond);
   ListGroupsResponse resp;
   bool classic = request.types_filter.empty();
-  for (const auto& t : request.types_filter) {
-    std::string l = t;
-    for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (l == "classic") classic = true;
-  }
   bool consumer = request.types_filter.empty();  // KIP-848 groups
   for (const auto& t : request.types_filter) {
-    std::string l = t;
-    for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string l = lower(t);
+    if (l == "classic") classic = true;
     if (l == "consumer") consumer = true;
   }
   if (groups_ && classic) {
@@ -381,15 +367,10 @@ void RequestHandler::handle_list_groups(std::shared_ptr<net::Request> req, net::
   }
   if (groups_ && consumer) {
     std::set<std::string> states;
-    for (auto s : request.states_filter) {
-      for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      states.insert(s);
-    }
-    for (const auto& g : groups_->consumer_groups().list()) {
-      std::string l = g.state;
-      for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (states.empty() || states.count(l)) resp.groups.push_back(ListGroupsResponse::ListedGroup{g.group_id, "consumer", g.state, "consumer"});
-    }
+    for (const auto& s : request.states_filter) states.insert(lower(s));
+    for (const auto& g : groups_->consumer_groups().list())
+      if (states.empty() || states.count(lower(g.state)))
+        resp.groups.push_back(ListGroupsResponse::ListedGroup{g.group_id, "consumer", g.state, "consumer"});
   }
   send(*req, respond, resp);
 }
@@ -479,14 +460,8 @@ void RequestHandler::handle_offset_delete(std::shared_ptr<net::Request> req, net
   auto answer = [req, respond](ErrorCode e, std::vector<std::tuple<std::string, int32_t, ErrorCode>> parts) mutable {
     OffsetDeleteResponse resp;
     resp.error_code = code(e);
-    for (const auto& [t, p, pe] : parts) {
-      if (resp.topics.empty() || resp.topics.back().name != t) {
-        OffsetDeleteResponse::OffsetDeleteResponseTopic rt;
-        rt.name = t;
-        resp.topics.push_back(rt);
-      }
-      resp.topics.back().partitions.push_back(OffsetDeleteResponse::OffsetDeleteResponsePartition{p, code(pe)});
-    }
+    for (const auto& [t, p, pe] : parts)
+      topic_entry(resp.topics, t).partitions.push_back(OffsetDeleteResponse::OffsetDeleteResponsePartition{p, code(pe)});
     send(*req, respond, resp);
   };
   if (!groups_) return answer(ErrorCode::NOT_COORDINATOR, {});

@@ -19,6 +19,11 @@ namespace flotilla::msg {
 struct ProduceResponse;
 }
 
+namespace flotilla::coordinator {
+class GroupCoordinatorService;  // coordinator/group_service.h
+class TxnCoordinatorService;    // coordinator/txn_service.h
+}  // namespace flotilla::coordinator
+
 namespace flotilla::broker {
 
 // acks=all: a partition appended to, and the offset it must see under its
@@ -31,9 +36,6 @@ struct ProduceWaiting {
   int64_t required_offset;
   bool done = false;
 };
-
-class GroupCoordinatorService;  // group_coordinator.h
-class TxnCoordinatorService;    // txn_service.h
 
 // Extra handlers a node adds on a listener (e.g. the controller's RPCs on the
 // controller listener, DescribeQuorum); consulted before the broker's own APIs.
@@ -63,9 +65,9 @@ class RequestHandler : public net::Handler {
 
   static const std::vector<FeatureRange>& supported_features();
   // The group coordinator serving the group APIs (group_apis.cc); none: NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE.
-  void set_group_coordinator(GroupCoordinatorService* groups) { groups_ = groups; }
+  void set_group_coordinator(coordinator::GroupCoordinatorService* groups) { groups_ = groups; }
   // The transaction coordinator and producer ids (txn_apis.cc); none: COORDINATOR_NOT_AVAILABLE.
-  void set_txn_coordinator(TxnCoordinatorService* txns) { txns_ = txns; }
+  void set_txn_coordinator(coordinator::TxnCoordinatorService* txns) { txns_ = txns; }
 
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
@@ -130,8 +132,8 @@ class RequestHandler : public net::Handler {
   ControllerChannel* controller_;
   ExtraApis* extra_;
   bool broker_apis_;
-  GroupCoordinatorService* groups_ = nullptr;  // group_apis.cc
-  TxnCoordinatorService* txns_ = nullptr;             // txn_apis.cc
+  coordinator::GroupCoordinatorService* groups_ = nullptr;  // group_apis.cc
+  coordinator::TxnCoordinatorService* txns_ = nullptr;      // txn_apis.cc
 };
 
 }  // namespace flotilla::broker

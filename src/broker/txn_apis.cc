@@ -3,25 +3,23 @@
 // (v0-3), EndTxn (v0-3), TxnOffsetCommit (v0-3), WriteTxnMarkers (v0-1, from
 // transaction coordinators to partition leaders), DescribeTransactions (v0),
 // ListTransactions (v0-1), DescribeProducers (v0). Decoding and encoding per
-// version; the state machine is broker/txn_coordinator, the markers and ids
-// broker/txn_service.
+// version; the state machine is coordinator/txn_coordinator, the markers and
+// ids coordinator/txn_service.
 #include <spdlog/spdlog.h>
 
 #include "broker/api_util.h"
-#include "broker/consumer_group.h"
-#include "broker/group_coordinator.h"
 #include "broker/request_handler.h"
-#include "broker/txn_service.h"
 #include "common/clock.h"
+#include "coordinator/consumer_group.h"
+#include "coordinator/group_service.h"
+#include "coordinator/txn_service.h"
 #include "protocol/messages.h"
 
 namespace flotilla::broker {
 namespace {
 
-using namespace flotilla::msg;
-using api::close_connection;
-using api::decode;
-using api::send;
+using namespace api::prelude;
+using namespace flotilla::coordinator;
 
 constexpr int16_t kInitProducerIdKey = 22, kAddPartitionsToTxnKey = 24, kAddOffsetsToTxnKey = 25, kEndTxnKey = 26;
 
@@ -147,14 +145,7 @@ void RequestHandler::handle_txn_offset_commit(std::shared_ptr<net::Request> req,
     }
   auto answer = [reply](std::vector<CommitPartition> done) {
     TxnOffsetCommitResponse r;
-    for (const auto& p : done) {
-      if (r.topics.empty() || r.topics.back().name != p.topic) {
-        TxnOffsetCommitResponse::TxnOffsetCommitResponseTopic t;
-        t.name = p.topic;
-        r.topics.push_back(std::move(t));
-      }
-      r.topics.back().partitions.push_back({p.partition, code(p.error)});
-    }
+    for (const auto& p : done) topic_entry(r.topics, p.topic).partitions.push_back({p.partition, code(p.error)});
     reply(r);
   };
   if (!groups_) {

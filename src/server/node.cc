@@ -9,13 +9,14 @@
 
 #include "broker/broker_lifecycle.h"
 #include "broker/controller_channel.h"
-#include "broker/group_coordinator.h"
-#include "broker/txn_service.h"
+#include "broker/coordinator_host.h"
 #include "broker/replica_manager.h"
 #include "broker/request_handler.h"
 #include "broker/topic_config.h"
 #include "common/clock.h"
 #include "controller/quorum_controller.h"
+#include "coordinator/group_service.h"
+#include "coordinator/txn_service.h"
 #include "metadata/loader.h"
 #include "metadata/snapshot.h"
 #include "net/server.h"
@@ -101,8 +102,9 @@ class NodeImpl {
   std::unique_ptr<metadata::SnapshotGenerator> snapshots;
   std::unique_ptr<controller::QuorumController> controller;
   std::unique_ptr<broker::ReplicaManager> replicas;
-  std::unique_ptr<broker::GroupCoordinatorService> groups;  // the classic group coordinator (broker role)
-  std::unique_ptr<broker::TxnCoordinatorService> txns;      // the transaction coordinator and producer ids (broker role)
+  std::unique_ptr<broker::CoordinatorHost> coordinator_host;     // the coordinators' view of the replicas (broker role)
+  std::unique_ptr<coordinator::GroupCoordinatorService> groups;  // the group coordinators (broker role)
+  std::unique_ptr<coordinator::TxnCoordinatorService> txns;      // the transaction coordinator and producer ids (broker role)
   std::map<int32_t, raft::PeerAddress> voter_endpoints;
   std::unique_ptr<raft::RaftNetwork> raft_network;
   std::unique_ptr<ForwardingControllerChannel> channel;
@@ -253,7 +255,8 @@ void NodeImpl::start() {
   loader = std::make_unique<metadata::MetadataLoader>(cluster_id);
   replicas = std::make_unique<broker::ReplicaManager>(io, broker_config, *logs);
   if (config.broker_role) {
-    broker::GroupCoordinatorConfig gc;
+    coordinator_host = std::make_unique<broker::CoordinatorHost>(io, *replicas);
+    coordinator::GroupCoordinatorConfig gc;
     gc.group_min_session_timeout_ms = config.group_min_session_timeout_ms;
     gc.group_max_session_timeout_ms = config.group_max_session_timeout_ms;
     gc.group_initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
@@ -268,7 +271,7 @@ void NodeImpl::start() {
     gc.offsets_commit_timeout_ms = config.offsets_commit_timeout_ms;
     gc.offsets_retention_ms = config.offsets_retention_minutes * 60000;
     gc.offsets_retention_check_interval_ms = config.offsets_retention_check_interval_ms;
-    groups = std::make_unique<broker::GroupCoordinatorService>(io, *replicas, gc);
+    groups = std::make_unique<coordinator::GroupCoordinatorService>(io, *coordinator_host, gc);
   }
   loader->add_publisher(replicas.get());
   controller::ControllerConfig cc;
@@ -316,16 +319,18 @@ void NodeImpl::start() {
   // Leaders send their ISR changes to the controller with this broker's epoch.
   replicas->set_controller(channel.get(), [this] { return lifecycle ? lifecycle->broker_epoch() : int64_t{-1}; });
   if (config.broker_role) {
-    broker::TxnCoordinatorConfig tc;
+    coordinator_host->set_controller(channel.get());  // producer-id blocks
+    coordinator::TxnCoordinatorConfig tc;
     tc.transaction_max_timeout_ms = config.transaction_max_timeout_ms;
     tc.transaction_state_log_num_partitions = config.transaction_state_log_num_partitions;
     tc.offsets_topic_num_partitions = config.offsets_topic_num_partitions;
     tc.abort_timed_out_transaction_cleanup_interval_ms = config.transaction_abort_timed_out_transaction_cleanup_interval_ms;
     tc.transactional_id_expiration_ms = config.transactional_id_expiration_ms;
     tc.remove_expired_transaction_cleanup_interval_ms = config.transaction_remove_expired_transaction_cleanup_interval_ms;
-    txns = std::make_unique<broker::TxnCoordinatorService>(io, *replicas, channel.get(), broker_config, tc,
-                                                           config.transaction_state_log_replication_factor,
-                                                           config.transaction_state_log_min_isr, config.transaction_state_log_segment_bytes);
+    tc.transaction_state_log_replication_factor = config.transaction_state_log_replication_factor;
+    tc.transaction_state_log_min_isr = config.transaction_state_log_min_isr;
+    tc.transaction_state_log_segment_bytes = config.transaction_state_log_segment_bytes;
+    txns = std::make_unique<coordinator::TxnCoordinatorService>(io, *coordinator_host, tc, broker_config.inter_broker_listener_name);
     txns->set_group_coordinator(groups.get());
   }
   controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints, raft_network.get());

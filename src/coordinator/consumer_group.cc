@@ -1,13 +1,26 @@
-#include "broker/consumer_group.h"
+// The KIP-848 consumer group coordinator's state machine (consumer_group.h):
+// ConsumerGroupHeartbeat — joining, leaving, static members, the member epoch
+// checks — with the group epoch bumps, the target assignment and each
+// member's reconciliation towards it; the session and revocation timeouts;
+// ConsumerGroupDescribe, listing and deleting groups; the member checks of
+// OffsetCommit/OffsetFetch; leadership. The assignors and the records are in
+// consumer_group_assign.cc and consumer_group_records.cc.
+//
+// Invariants: see consumer_group.h (epochs, reconciliation) and
+// consumer_group_state.h. Every change of a group is followed by flush(),
+// which yields the records that make the log say what memory says.
+//
+// Threading: the broker's io_context thread.
+#include "coordinator/consumer_group.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <regex>
 
-#include "broker/group_log.h"
+#include "coordinator/consumer_group_state.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
 namespace {
 
@@ -17,15 +30,6 @@ constexpr int32_t kStaticLeaveEpoch = -2;  // a static member leaves for now (ke
 constexpr ErrorCode kInvalidRegularExpression = static_cast<ErrorCode>(128);
 
 bool is_internal_topic(const std::string& name) { return name == "__consumer_offsets" || name == "__transaction_state"; }
-
-bool contains(const CgAssignment& a, const Uuid& t, int32_t p) {
-  auto it = a.find(t);
-  return it != a.end() && it->second.count(p);
-}
-
-void add(CgAssignment& a, const Uuid& t, int32_t p) { a[t].insert(p); }
-
-void drop_empty(CgAssignment& a) { std::erase_if(a, [](const auto& kv) { return kv.second.empty(); }); }
 
 struct Result {
   static CgHeartbeatResult error(ErrorCode e, std::string message) {
@@ -57,185 +61,7 @@ const char* cg_group_state_name(CgGroupState s) {
   return "Unknown";
 }
 
-// ---------------------------------------------------------------- assignors
-
-// Sticky and balanced: every member keeps the partitions of its previous
-// target that it still subscribes to, the others go to the least loaded
-// subscriber, then partitions move from the most to the least loaded members
-// (that subscribe to their topic) until no member has two more than another
-// that could take one.
-std::map<std::string, CgAssignment> cg_assign_uniform(const CgAssignorInput& members, const CgTopics& topics) {
-  std::map<std::string, CgAssignment> out;
-  std::map<std::string, size_t> load;
-  for (const auto& [id, m] : members) {
-    out[id];
-    load[id] = 0;
-  }
-  std::set<std::pair<Uuid, int32_t>> taken;
-  for (const auto& [id, m] : members) {
-    for (const auto& [tid, ps] : m.previous) {
-      auto nit = topics.names.find(tid);
-      if (nit == topics.names.end() || !m.topics.count(nit->second)) continue;
-      const CgTopic& t = topics.by_name.at(nit->second);
-      for (int32_t p : ps) {
-        if (p < 0 || p >= t.partitions || taken.count({tid, p})) continue;
-        taken.insert({tid, p});
-        add(out[id], tid, p);
-        ++load[id];
-      }
-    }
-  }
-  // Subscribers per topic.
-  std::map<std::string, std::vector<std::string>> subscribers;
-  for (const auto& [id, m] : members)
-    for (const auto& t : m.topics)
-      if (topics.by_name.count(t)) subscribers[t].push_back(id);
-  for (const auto& [name, subs] : subscribers) {
-    const CgTopic& t = topics.by_name.at(name);
-    for (int32_t p = 0; p < t.partitions; ++p) {
-      if (taken.count({t.id, p})) continue;
-      const std::string* best = nullptr;
-      for (const auto& s : subs)
-        if (!best || load[s] < load[*best]) best = &s;
-      add(out[*best], t.id, p);
-      ++load[*best];
-      taken.insert({t.id, p});
-    }
-  }
-  // Balance.
-  for (;;) {
-    std::vector<std::string> order;
-    for (const auto& [id, n] : load) order.push_back(id);
-    std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) { return load[a] > load[b]; });
-    bool moved = false;
-    for (const auto& a : order) {
-      for (auto bit = order.rbegin(); bit != order.rend() && !moved; ++bit) {
-        const std::string& b = *bit;
-        if (load[b] + 1 >= load[a]) break;
-        // The last partition of `a` (by topic id, partition) that `b` subscribes to.
-        const auto& btopics = members.at(b).topics;
-        CgAssignment& aa = out[a];
-        for (auto tit = aa.rbegin(); tit != aa.rend() && !moved; ++tit) {
-          if (tit->second.empty() || !btopics.count(topics.names.at(tit->first))) continue;
-          int32_t p = *tit->second.rbegin();
-          Uuid tid = tit->first;
-          aa[tid].erase(p);
-          add(out[b], tid, p);
-          --load[a];
-          ++load[b];
-          moved = true;
-        }
-      }
-      if (moved) break;
-    }
-    if (!moved) break;
-  }
-  for (auto& [id, a] : out) drop_empty(a);
-  return out;
-}
-
-// Sticky range: per topic, its subscribers (by member id) each get
-// partitions/subscribers partitions, the first (partitions % subscribers) of
-// them one more. A member keeps the partitions of its previous target within
-// its share (the lowest first); the partitions left over go, in ascending
-// order, to the members short of their share, in member order. Without a
-// previous target this is the classic range assignment (contiguous ranges,
-// co-partitioned across topics with the same subscribers).
-std::map<std::string, CgAssignment> cg_assign_range(const CgAssignorInput& members, const CgTopics& topics) {
-  std::map<std::string, CgAssignment> out;
-  std::map<std::string, std::vector<std::string>> subscribers;
-  for (const auto& [id, m] : members) {
-    out[id];
-    for (const auto& t : m.topics)
-      if (topics.by_name.count(t)) subscribers[t].push_back(id);
-  }
-  for (const auto& [name, subs] : subscribers) {
-    const CgTopic& t = topics.by_name.at(name);
-    const int32_t k = static_cast<int32_t>(subs.size());
-    const int32_t quota = t.partitions / k;
-    int32_t extra = t.partitions % k;
-    std::vector<int32_t> share(k, quota);
-    std::vector<bool> got_extra(k, false);
-    std::set<int32_t> taken;
-    for (int32_t i = 0; i < k; ++i) {
-      std::vector<int32_t> prev;
-      const CgAssignment& pa = members.at(subs[i]).previous;
-      if (auto it = pa.find(t.id); it != pa.end())
-        for (int32_t p : it->second)
-          if (p >= 0 && p < t.partitions && !taken.count(p)) prev.push_back(p);
-      size_t keep = std::min<size_t>(prev.size(), static_cast<size_t>(quota));
-      if (prev.size() > keep && extra > 0) {
-        ++keep;
-        --extra;
-        got_extra[i] = true;
-        ++share[i];
-      }
-      for (size_t j = 0; j < keep; ++j) {
-        add(out[subs[i]], t.id, prev[j]);
-        taken.insert(prev[j]);
-      }
-    }
-    for (int32_t i = 0; i < k && extra > 0; ++i)
-      if (!got_extra[i]) ++share[i], --extra;
-    int32_t next = 0;
-    for (int32_t i = 0; i < k; ++i) {
-      auto it = out[subs[i]].find(t.id);
-      int32_t have = it == out[subs[i]].end() ? 0 : static_cast<int32_t>(it->second.size());
-      for (; have < share[i]; ++have) {
-        while (taken.count(next)) ++next;
-        add(out[subs[i]], t.id, next);
-        taken.insert(next);
-      }
-    }
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- state
-
-struct ConsumerGroupCoordinator::Member {
-  std::string id;
-  std::optional<std::string> instance_id;
-  std::optional<std::string> rack_id;
-  std::string client_id, client_host;
-  int32_t epoch = 0;
-  int32_t previous_epoch = -1;
-  CgMemberState state = CgMemberState::Stable;
-  int32_t rebalance_timeout_ms = 0;
-  std::vector<std::string> names;  // sorted, unique
-  std::optional<std::string> regex;
-  std::optional<std::string> assignor;
-  std::set<std::string> resolved;  // the topics the regex matches
-  CgAssignment assigned;            // owned, and kept
-  CgAssignment pending_revocation;  // owned, to give up
-  int64_t session_deadline = 0;
-  int64_t revocation_deadline = -1;
-
-  std::set<std::string> subscription() const {
-    std::set<std::string> s(names.begin(), names.end());
-    s.insert(resolved.begin(), resolved.end());
-    return s;
-  }
-};
-
-struct ConsumerGroupCoordinator::Group {
-  std::string id;
-  int32_t partition = 0;
-  int32_t epoch = 0;
-  int32_t assignment_epoch = 0;
-  std::map<std::string, Member> members;
-  std::map<std::string, std::string> static_members;  // instance id -> member id
-  std::map<std::string, CgAssignment> target;
-  std::map<std::string, std::pair<Uuid, int32_t>> subscribed_metadata;  // subscribed topics that exist
-  int64_t topics_version = -1;
-  // Loaded from records: the first refresh resolves the regexes again without
-  // counting that as a change (their resolution is not persisted).
-  bool regexes_unresolved = false;
-  // What was last written to __consumer_offsets: record key -> value.
-  std::map<std::vector<uint8_t>, std::vector<uint8_t>> persisted;
-
-  void bump() { ++epoch; }
-};
 
 ConsumerGroupCoordinator::ConsumerGroupCoordinator(ConsumerGroupConfig config, std::function<int64_t()> now_ms,
                                                    std::function<std::string()> new_member_id)
@@ -301,10 +127,7 @@ std::string ConsumerGroupCoordinator::preferred_assignor(const Group& g) const {
 void ConsumerGroupCoordinator::remove_member(Group& g, const std::string& member_id) {
   auto it = g.members.find(member_id);
   if (it == g.members.end()) return;
-  if (it->second.instance_id) {
-    auto sit = g.static_members.find(*it->second.instance_id);
-    if (sit != g.static_members.end() && sit->second == member_id) g.static_members.erase(sit);
-  }
+  release_instance_id(g.static_members, it->second.instance_id, member_id);
   g.members.erase(it);
   g.target.erase(member_id);
   g.bump();
@@ -736,203 +559,9 @@ std::optional<ErrorCode> ConsumerGroupCoordinator::validate_offset_fetch(const s
 }
 
 void ConsumerGroupCoordinator::on_leadership(int32_t partition, int32_t epoch, bool leader) {
-  auto it = partition_epochs_.find(partition);
-  if (!leader) {
-    unload_partition(partition);
-    partition_epochs_.erase(partition);
-    return;
-  }
-  if (it != partition_epochs_.end() && it->second == epoch) return;
-  unload_partition(partition);
-  partition_epochs_[partition] = epoch;
+  // The groups of a partition given up, or led at a new epoch, go; the
+  // classic coordinator loads the partition and hands them back (load_partition).
+  apply_leadership(led_, partition, epoch, leader, [this](int32_t p) { unload_partition(p); });
 }
 
-// ---------------------------------------------------------------- persistence
-
-namespace {
-
-// Kafka's MemberState values.
-int8_t member_state_code(CgMemberState s) {
-  switch (s) {
-    case CgMemberState::Stable: return 0;
-    case CgMemberState::UnrevokedPartitions: return 1;
-    case CgMemberState::UnreleasedPartitions: return 2;
-  }
-  return 0;
-}
-
-CgMemberState member_state_of(int8_t c) {
-  switch (c) {
-    case 1: return CgMemberState::UnrevokedPartitions;
-    case 2: return CgMemberState::UnreleasedPartitions;
-    default: return CgMemberState::Stable;
-  }
-}
-
-template <class TP>
-std::vector<TP> topic_partitions(const CgAssignment& a) {
-  std::vector<TP> out;
-  for (const auto& [tid, ps] : a) {
-    if (ps.empty()) continue;
-    TP tp;
-    tp.topic_id = tid;
-    tp.partitions.assign(ps.begin(), ps.end());
-    out.push_back(std::move(tp));
-  }
-  return out;
-}
-
-template <class TP>
-CgAssignment assignment_of(const std::vector<TP>& tps) {
-  CgAssignment a;
-  for (const auto& tp : tps)
-    for (int32_t p : tp.partitions) a[tp.topic_id].insert(p);
-  return a;
-}
-
-int16_t key_version(const std::vector<uint8_t>& key) {
-  return key.size() < 2 ? -1 : static_cast<int16_t>((key[0] << 8) | key[1]);
-}
-
-// Kafka's write order: member metadata, subscription metadata, group epoch,
-// target assignment (members, then its epoch), current assignments; removals
-// in the reverse dependency order (current assignment, target, member, then
-// the group's records).
-int record_rank(int16_t kv, bool tombstone) {
-  static const int16_t kWrite[] = {5, 4, 3, 7, 6, 8};
-  static const int16_t kDelete[] = {8, 7, 5, 6, 4, 3};
-  const int16_t* order = tombstone ? kDelete : kWrite;
-  for (int i = 0; i < 6; ++i)
-    if (order[i] == kv) return i;
-  return 6;
-}
-
-}  // namespace
-
-std::vector<GroupRecord> ConsumerGroupCoordinator::flush(Group* g, const std::string& group_id) {
-  std::map<std::vector<uint8_t>, std::vector<uint8_t>> now;
-  if (g) {
-    msg::ConsumerGroupMetadataValue meta;
-    meta.epoch = g->epoch;
-    now[encode_cg_key(kCgMetadataKeyVersion, g->id)] = encode_versioned_value(meta);
-    msg::ConsumerGroupPartitionMetadataValue pm;
-    for (const auto& [name, md] : g->subscribed_metadata) {
-      msg::ConsumerGroupPartitionMetadataValue::TopicMetadata t;
-      t.topic_id = md.first;
-      t.topic_name = name;
-      t.num_partitions = md.second;
-      pm.topics.push_back(std::move(t));
-    }
-    now[encode_cg_key(kCgPartitionMetadataKeyVersion, g->id)] = encode_versioned_value(pm);
-    msg::ConsumerGroupTargetAssignmentMetadataValue tm;
-    tm.assignment_epoch = g->assignment_epoch;
-    now[encode_cg_key(kCgTargetMetadataKeyVersion, g->id)] = encode_versioned_value(tm);
-    for (const auto& [id, m] : g->members) {
-      msg::ConsumerGroupMemberMetadataValue mv;
-      mv.instance_id = m.instance_id;
-      mv.rack_id = m.rack_id;
-      mv.client_id = m.client_id;
-      mv.client_host = m.client_host;
-      mv.subscribed_topic_names = m.names;
-      mv.subscribed_topic_regex = m.regex;
-      mv.rebalance_timeout_ms = m.rebalance_timeout_ms;
-      mv.server_assignor = m.assignor;
-      now[encode_cg_key(kCgMemberMetadataKeyVersion, g->id, id)] = encode_versioned_value(mv);
-      msg::ConsumerGroupCurrentMemberAssignmentValue cv;
-      cv.member_epoch = m.epoch;
-      cv.previous_member_epoch = m.previous_epoch;
-      cv.state = member_state_code(m.state);
-      cv.assigned_partitions = topic_partitions<msg::ConsumerGroupCurrentMemberAssignmentValue::TopicPartitions>(m.assigned);
-      cv.partitions_pending_revocation =
-          topic_partitions<msg::ConsumerGroupCurrentMemberAssignmentValue::TopicPartitions>(m.pending_revocation);
-      now[encode_cg_key(kCgCurrentAssignmentKeyVersion, g->id, id)] = encode_versioned_value(cv);
-    }
-    for (const auto& [id, a] : g->target) {
-      if (!g->members.count(id)) continue;
-      msg::ConsumerGroupTargetAssignmentMemberValue tv;
-      tv.topic_partitions = topic_partitions<msg::ConsumerGroupTargetAssignmentMemberValue::TopicPartition>(a);
-      now[encode_cg_key(kCgTargetMemberKeyVersion, g->id, id)] = encode_versioned_value(tv);
-    }
-  }
-  std::map<std::vector<uint8_t>, std::vector<uint8_t>> previous;
-  if (g) previous = std::move(g->persisted);
-  else if (const Group* old = find(group_id)) previous = old->persisted;
-  std::vector<std::pair<int, GroupRecord>> out;
-  for (const auto& [k, v] : previous)
-    if (!now.count(k)) out.push_back({record_rank(key_version(k), true), GroupRecord{k, std::nullopt}});
-  for (const auto& [k, v] : now) {
-    auto it = previous.find(k);
-    if (it == previous.end() || it->second != v) out.push_back({10 + record_rank(key_version(k), false), GroupRecord{k, v}});
-  }
-  // Removals first (a member leaving), then writes, each in Kafka's order.
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  if (g) g->persisted = std::move(now);
-  std::vector<GroupRecord> recs;
-  recs.reserve(out.size());
-  for (auto& [rank, r] : out) recs.push_back(std::move(r));
-  return recs;
-}
-
-void ConsumerGroupCoordinator::emit(int32_t partition, std::vector<GroupRecord> records) {
-  if (records.empty() || !sink_) return;
-  sink_(partition, std::move(records));
-}
-
-void ConsumerGroupCoordinator::load_partition(int32_t partition, const std::map<std::string, LoadedConsumerGroup>& groups) {
-  unload_partition(partition);
-  const int64_t now = now_ms_();
-  size_t n = 0;
-  for (const auto& [gid, lg] : groups) {
-    if (partition_for(gid) != partition) continue;
-    if (!lg.metadata && lg.members.empty()) continue;
-    auto g = std::make_unique<Group>();
-    g->id = gid;
-    g->partition = partition;
-    g->epoch = lg.metadata ? lg.metadata->epoch : 0;
-    g->assignment_epoch = lg.target_metadata ? lg.target_metadata->assignment_epoch : 0;
-    if (lg.partition_metadata)
-      for (const auto& t : lg.partition_metadata->topics) g->subscribed_metadata[t.topic_name] = {t.topic_id, t.num_partitions};
-    for (const auto& [mid, mv] : lg.members) {
-      Member m;
-      m.id = mid;
-      m.instance_id = mv.instance_id;
-      m.rack_id = mv.rack_id;
-      m.client_id = mv.client_id;
-      m.client_host = mv.client_host;
-      m.names = mv.subscribed_topic_names;
-      std::sort(m.names.begin(), m.names.end());
-      m.names.erase(std::unique(m.names.begin(), m.names.end()), m.names.end());
-      m.regex = mv.subscribed_topic_regex;
-      if (m.regex && m.regex->empty()) m.regex.reset();
-      if (m.regex) g->regexes_unresolved = true;
-      m.rebalance_timeout_ms = mv.rebalance_timeout_ms;
-      m.assignor = mv.server_assignor;
-      if (auto ait = lg.assignments.find(mid); ait != lg.assignments.end()) {
-        m.epoch = ait->second.member_epoch;
-        m.previous_epoch = ait->second.previous_member_epoch;
-        m.state = member_state_of(ait->second.state);
-        m.assigned = assignment_of(ait->second.assigned_partitions);
-        m.pending_revocation = assignment_of(ait->second.partitions_pending_revocation);
-      }
-      m.session_deadline = now + config_.session_timeout_ms;
-      m.revocation_deadline = m.state == CgMemberState::UnrevokedPartitions ? now + m.rebalance_timeout_ms : -1;
-      if (m.instance_id) g->static_members[*m.instance_id] = mid;
-      g->members[mid] = std::move(m);
-    }
-    for (const auto& [mid, tv] : lg.targets)
-      if (g->members.count(mid)) g->target[mid] = assignment_of(tv.topic_partitions);
-    // What the log holds now: nothing is rewritten until something changes.
-    g->persisted = {};
-    Group* gp = g.get();
-    groups_[gid] = std::move(g);
-    (void)flush(gp, gid);
-    ++n;
-  }
-  spdlog::info("[GroupCoordinator] Loaded {} consumer groups of partition {}", n, partition);
-}
-
-void ConsumerGroupCoordinator::unload_partition(int32_t partition) {
-  std::erase_if(groups_, [&](const auto& kv) { return kv.second->partition == partition; });
-}
-
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

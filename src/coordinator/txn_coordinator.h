@@ -40,10 +40,10 @@
 #include <utility>
 #include <vector>
 
-#include "broker/group_log.h"
 #include "common/error.h"
+#include "coordinator/group_log.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
 inline constexpr const char* kTransactionStateTopic = "__transaction_state";
 inline constexpr int64_t kNoProducerId = -1;
@@ -161,7 +161,7 @@ class TxnMarkerWriter {
   virtual void write_markers(TxnMarkers markers, std::function<void(ErrorCode)> done) = 0;
 };
 
-// New producer ids (the broker's ProducerIdManager). `done` may run inside the call.
+// New producer ids (ProducerIdManager on a broker). `done` may run inside the call.
 class ProducerIdSource {
  public:
   virtual ~ProducerIdSource() = default;
@@ -178,6 +178,10 @@ struct TxnCoordinatorConfig {
   int16_t log_value_version = 0;                                         // 0: Kafka 3.9 with transaction.version 0
   int32_t transactional_id_expiration_ms = 604800000;                    // transactional.id.expiration.ms
   int32_t remove_expired_transaction_cleanup_interval_ms = 3600000;      // transaction.remove.expired.transaction.cleanup.interval.ms
+  // How FindCoordinator creates __transaction_state (txn_service.h).
+  int16_t transaction_state_log_replication_factor = 3;                  // transaction.state.log.replication.factor
+  int32_t transaction_state_log_min_isr = 2;                             // transaction.state.log.min.isr
+  int32_t transaction_state_log_segment_bytes = 104857600;               // transaction.state.log.segment.bytes
 };
 
 struct ProducerIdAndEpoch {
@@ -277,4 +281,4 @@ class TxnCoordinator {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

@@ -1,6 +1,6 @@
 // The transaction coordinator on a broker (KIP-98): the TxnCoordinator state
 // machine (txn_coordinator.h) with
-//  - its store on the replica manager's __transaction_state partitions,
+//  - its store on the broker's __transaction_state partitions (PartitionHost),
 //    loaded when this broker becomes a partition's leader;
 //  - TxnMarkerChannel, which writes a completed transaction's markers into
 //    every partition of the transaction: locally when this broker leads the
@@ -22,22 +22,22 @@
 #include <asio.hpp>
 #include <map>
 #include <memory>
+#include <string>
 
-#include "broker/internal_log.h"
-#include "broker/txn_coordinator.h"
+#include "coordinator/internal_log.h"
+#include "coordinator/txn_coordinator.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
-class ReplicaManager;
+class PartitionHost;
 class ProducerIdManager;
 class GroupCoordinatorService;
-class ControllerChannel;
-struct BrokerConfig;
+class ServiceLoop;
 
 // Writes markers into partitions this broker leads.
 class LocalMarkerWriter {
  public:
-  LocalMarkerWriter(asio::io_context& io, ReplicaManager& replicas, int64_t timeout_ms) : io_(io), replicas_(replicas), timeout_ms_(timeout_ms) {}
+  LocalMarkerWriter(asio::io_context& io, PartitionHost& host, int64_t timeout_ms) : io_(io), host_(host), timeout_ms_(timeout_ms) {}
   ~LocalMarkerWriter() { *alive_ = false; }
   void set_group_coordinator(GroupCoordinatorService* groups) { groups_ = groups; }
   // `done` (never inside the call): NONE once the marker is committed, or
@@ -48,7 +48,7 @@ class LocalMarkerWriter {
 
  private:
   asio::io_context& io_;
-  ReplicaManager& replicas_;
+  PartitionHost& host_;
   int64_t timeout_ms_;
   GroupCoordinatorService* groups_ = nullptr;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -56,8 +56,9 @@ class LocalMarkerWriter {
 
 class TxnCoordinatorService {
  public:
-  TxnCoordinatorService(asio::io_context& io, ReplicaManager& replicas, ControllerChannel* controller, const BrokerConfig& broker,
-                        TxnCoordinatorConfig config, int32_t state_log_replication_factor, int32_t state_log_min_isr, int32_t state_log_segment_bytes);
+  // Markers to other leaders go to their `inter_broker_listener` endpoint
+  // (inter.broker.listener.name).
+  TxnCoordinatorService(asio::io_context& io, PartitionHost& host, TxnCoordinatorConfig config, std::string inter_broker_listener);
   ~TxnCoordinatorService();
   void shutdown();
 
@@ -65,9 +66,6 @@ class TxnCoordinatorService {
   LocalMarkerWriter& local_markers() { return *local_; }
   void set_group_coordinator(GroupCoordinatorService* groups) { local_->set_group_coordinator(groups); }
 
-  int32_t replication_factor() const { return replication_factor_; }
-  int32_t min_isr() const { return min_isr_; }
-  int32_t segment_bytes() const { return segment_bytes_; }
   // FindCoordinator's first step: creates __transaction_state through the
   // controller if it does not exist yet (once at a time).
   bool topic_creation_in_flight = false;
@@ -75,21 +73,13 @@ class TxnCoordinatorService {
  private:
   class Store;
   class Markers;
-  class Ids;
-  void arm();
 
-  asio::io_context& io_;
-  ReplicaManager& replicas_;
-  int32_t replication_factor_, min_isr_, segment_bytes_;
-  std::shared_ptr<ProducerIdManager> producer_ids_;
+  std::unique_ptr<ProducerIdManager> producer_ids_;
   std::unique_ptr<LocalMarkerWriter> local_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Markers> markers_;
-  std::unique_ptr<Ids> ids_;
   std::unique_ptr<TxnCoordinator> coordinator_;
-  asio::steady_timer timer_;
-  bool stopped_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::unique_ptr<ServiceLoop> loop_;  // leadership of __transaction_state, the tick
 };
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

@@ -1,13 +1,13 @@
 // The transaction coordinator's state machine on a fake clock, a fake store,
 // a fake marker writer and a fake producer id source, and the
 // __transaction_state record formats against Kafka's bytes.
-#include "broker/txn_coordinator.h"
+#include "coordinator/txn_coordinator.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 namespace {
 
 class FakeTxnStore : public TxnStore {
@@ -97,12 +97,24 @@ struct Harness {
     EXPECT_TRUE(out.has_value());
     return out.value_or(InitProducerIdResult{ErrorCode::UNKNOWN_SERVER_ERROR});
   }
+  // InitProducerId whose writes stay pending (store.pending): its answer, once there is one.
+  std::shared_ptr<std::optional<InitProducerIdResult>> init_pending(const std::string& id) {
+    auto out = std::make_shared<std::optional<InitProducerIdResult>>();
+    tc->init_producer_id(id, 60000, std::nullopt, [out](InitProducerIdResult r) { *out = r; });
+    return out;
+  }
   ErrorCode add(const std::string& id, int64_t pid, int16_t epoch, std::vector<TopicPartitionKey> parts, bool commit = true) {
     std::optional<ErrorCode> out;
     tc->add_partitions_to_txn(id, pid, epoch, parts, [&](ErrorCode e) { out = e; });
     if (commit) store.commit_all();
     EXPECT_TRUE(out.has_value());
     return out.value_or(ErrorCode::UNKNOWN_SERVER_ERROR);
+  }
+  // An Ongoing transaction of `id` on t-0 (InitProducerId, AddPartitionsToTxn); its producer.
+  InitProducerIdResult begin(const std::string& id, int32_t timeout = 60000) {
+    InitProducerIdResult r = init(id, timeout);
+    EXPECT_EQ(add(id, r.producer_id, 0, {{"t", 0}}), ErrorCode::NONE);
+    return r;
   }
   ErrorCode add_offsets(const std::string& id, int64_t pid, int16_t epoch, const std::string& group) {
     std::optional<ErrorCode> out;
@@ -229,18 +241,16 @@ TEST(TxnCoordinator, Abort) {
 
 TEST(TxnCoordinator, NewInitProducerIdFencesOngoingTransaction) {
   Harness h;
-  auto r = h.init("tx");
-  ASSERT_EQ(h.add("tx", r.producer_id, 0, {{"t", 0}}), ErrorCode::NONE);
+  auto r = h.begin("tx");
 
   // A second producer with the same transactional id.
-  std::optional<InitProducerIdResult> fenced;
-  h.tc->init_producer_id("tx", 60000, std::nullopt, [&](InitProducerIdResult x) { fenced = x; });
-  EXPECT_FALSE(fenced);
+  auto fenced = h.init_pending("tx");
+  EXPECT_FALSE(*fenced);
   EXPECT_EQ(h.md("tx").producer_epoch, 1);  // bumped in memory, written with PrepareAbort
   EXPECT_EQ(h.md("tx").pending_state, TxnState::PrepareAbort);
   h.store.commit_all();
-  ASSERT_TRUE(fenced);
-  EXPECT_EQ(fenced->error, ErrorCode::CONCURRENT_TRANSACTIONS);  // the client retries
+  ASSERT_TRUE(*fenced);
+  EXPECT_EQ((*fenced)->error, ErrorCode::CONCURRENT_TRANSACTIONS);  // the client retries
   EXPECT_EQ(h.store.last_value().state, TxnState::PrepareAbort);
   EXPECT_EQ(h.store.last_value().producer_epoch, 1);
 
@@ -270,13 +280,11 @@ TEST(TxnCoordinator, NewInitProducerIdFencesOngoingTransaction) {
 
 TEST(TxnCoordinator, FailedFenceDoesNotBumpTwice) {
   Harness h;
-  auto r = h.init("tx");
-  ASSERT_EQ(h.add("tx", r.producer_id, 0, {{"t", 0}}), ErrorCode::NONE);
-  std::optional<InitProducerIdResult> out;
-  h.tc->init_producer_id("tx", 60000, std::nullopt, [&](InitProducerIdResult x) { out = x; });
+  h.begin("tx");
+  auto out = h.init_pending("tx");
   h.store.commit_all(ErrorCode::REQUEST_TIMED_OUT);
-  ASSERT_TRUE(out);
-  EXPECT_EQ(out->error, ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  ASSERT_TRUE(*out);
+  EXPECT_EQ((*out)->error, ErrorCode::COORDINATOR_NOT_AVAILABLE);
   EXPECT_EQ(h.md("tx").state, TxnState::Ongoing);
   EXPECT_EQ(h.md("tx").producer_epoch, 1);
   EXPECT_TRUE(h.md("tx").has_failed_epoch_fence);
@@ -292,8 +300,7 @@ TEST(TxnCoordinator, FailedFenceDoesNotBumpTwice) {
 
 TEST(TxnCoordinator, TimedOutTransactionIsAborted) {
   Harness h;
-  auto r = h.init("tx", 1000);
-  ASSERT_EQ(h.add("tx", r.producer_id, 0, {{"t", 0}}), ErrorCode::NONE);
+  auto r = h.begin("tx", 1000);
   h.now += 1000;
   h.tc->abort_timed_out_transactions();  // start + timeout == now: not yet
   EXPECT_TRUE(h.store.pending.empty());
@@ -335,10 +342,9 @@ TEST(TxnCoordinator, IdleTransactionalIdsExpireWithATombstone) {
   ASSERT_EQ(h.store.pending.front().records.size(), 1u);
   EXPECT_FALSE(h.store.pending.front().records.front().value.has_value());  // the tombstone
   // While it is being written, the id is busy.
-  std::optional<InitProducerIdResult> during;
-  h.tc->init_producer_id("idle", 60000, std::nullopt, [&](InitProducerIdResult r) { during = r; });
-  ASSERT_TRUE(during.has_value());
-  EXPECT_EQ(during->error, ErrorCode::CONCURRENT_TRANSACTIONS);
+  auto during = h.init_pending("idle");
+  ASSERT_TRUE(during->has_value());
+  EXPECT_EQ((*during)->error, ErrorCode::CONCURRENT_TRANSACTIONS);
   h.store.commit_all();
   EXPECT_EQ(h.tc->metadata_of("idle"), nullptr);
   EXPECT_NE(h.tc->metadata_of("busy"), nullptr);
@@ -355,8 +361,7 @@ TEST(TxnCoordinator, IdleTransactionalIdsExpireWithATombstone) {
 
 TEST(TxnCoordinator, TimeoutSkipsTransactionsWithPendingTransition) {
   Harness h;
-  auto r = h.init("tx", 1000);
-  ASSERT_EQ(h.add("tx", r.producer_id, 0, {{"t", 0}}), ErrorCode::NONE);
+  auto r = h.begin("tx", 1000);
   std::optional<ErrorCode> added;
   h.tc->add_partitions_to_txn("tx", r.producer_id, 0, {{"t", 1}}, [&](ErrorCode e) { added = e; });
   h.now += 5000;
@@ -596,8 +601,7 @@ TEST(TxnLog, LoadLastWinsAndTombstoneDeletes) {
 
 TEST(TxnCoordinator, ReloadReplaysLogAndCompletesPreparedTransactions) {
   Harness h;
-  auto r = h.init("tx");
-  ASSERT_EQ(h.add("tx", r.producer_id, 0, {{"t", 0}}), ErrorCode::NONE);
+  auto r = h.begin("tx");
   auto r2 = h.init("done");
   ASSERT_EQ(h.add("done", r2.producer_id, 0, {{"t", 1}}), ErrorCode::NONE);
   ASSERT_EQ(h.end("done", r2.producer_id, 0, TxnResult::Abort), ErrorCode::NONE);
@@ -629,8 +633,7 @@ TEST(TxnCoordinator, ReloadReplaysLogAndCompletesPreparedTransactions) {
 
 TEST(TxnCoordinator, CompleteWriteRetriedWhenCoordinatorNotAvailable) {
   Harness h;
-  auto r = h.init("tx");
-  ASSERT_EQ(h.add("tx", r.producer_id, 0, {{"t", 0}}), ErrorCode::NONE);
+  auto r = h.begin("tx");
   ASSERT_EQ(h.end("tx", r.producer_id, 0, TxnResult::Commit), ErrorCode::NONE);
   h.markers.finish_all();
   h.store.commit_all(ErrorCode::NOT_ENOUGH_REPLICAS);
@@ -644,4 +647,4 @@ TEST(TxnCoordinator, CompleteWriteRetriedWhenCoordinatorNotAvailable) {
 }
 
 }  // namespace
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

@@ -2,7 +2,9 @@
 // __transaction_state): append key/value records to a partition as its
 // leader and learn when they are committed (the high watermark passed them),
 // and read a partition back from its log start when this broker becomes its
-// leader.
+// leader — both through the broker's PartitionHost. Also what both topics'
+// records share: the versioned key/value framing, and the mapping of append
+// errors to the errors a coordinator answers.
 //
 // Threading: the broker's io_context thread. `done` callbacks never run
 // inside the call that takes them; a load reads the log in ~10 ms slices,
@@ -18,12 +20,12 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/error.h"
+#include "coordinator/partition_host.h"
 #include "protocol/record_batch.h"
 
-namespace flotilla::broker {
-
-class ReplicaManager;
+namespace flotilla::coordinator {
 
 // One record of an internal topic; a null value is a tombstone.
 struct InternalRecord {
@@ -49,8 +51,8 @@ class InternalTopicLog {
     std::function<void(int64_t producer_id, bool commit)> marker;
   };
 
-  InternalTopicLog(asio::io_context& io, ReplicaManager& replicas, std::string topic, int64_t commit_timeout_ms, std::string log_name)
-      : io_(io), replicas_(replicas), topic_(std::move(topic)), commit_timeout_ms_(commit_timeout_ms), log_name_(std::move(log_name)) {}
+  InternalTopicLog(asio::io_context& io, PartitionHost& host, std::string topic, int64_t commit_timeout_ms, std::string log_name)
+      : io_(io), host_(host), topic_(std::move(topic)), commit_timeout_ms_(commit_timeout_ms), log_name_(std::move(log_name)) {}
   ~InternalTopicLog() { *alive_ = false; }
 
   // Appends the records as one batch to the partition as its leader at
@@ -70,7 +72,7 @@ class InternalTopicLog {
   void load_slice(std::shared_ptr<Loading> l);
 
   asio::io_context& io_;
-  ReplicaManager& replicas_;
+  PartitionHost& host_;
   std::string topic_;
   int64_t commit_timeout_ms_;
   std::string log_name_;  // the log prefix, as Kafka's (e.g. GroupMetadataManager)
@@ -104,4 +106,32 @@ inline bool load_applies(const LedPartitions& led, int32_t partition, int32_t ep
 // commit). nullopt for other control types (or a malformed key).
 std::optional<bool> decode_end_txn_commit(std::span<const uint8_t> key);
 
-}  // namespace flotilla::broker
+// The internal topics' record framing (Kafka's coordinator records): a key or
+// a value is an int16 version, then the struct encoded at that version.
+template <class M>
+std::vector<uint8_t> encode_versioned_value(const M& m, int16_t version = 0) {
+  ByteWriter w;
+  w.put_i16(version);
+  m.encode(w, version);
+  return std::move(w).take();
+}
+// A value of type M (int16 version + struct); DecodeError "unknown `name`
+// version N" for a version M does not have.
+template <class M>
+M decode_versioned_value(std::span<const uint8_t> bytes, const char* name) {
+  ByteReader r(bytes);
+  int16_t v = r.get_i16();
+  if (v < M::kMinVersion || v > M::kMaxVersion) throw DecodeError(std::string("unknown ") + name + " version " + std::to_string(v));
+  M m;
+  m.decode(r, v);
+  return m;
+}
+
+// Kafka's mapping of append errors to what a coordinator answers
+// (GroupMetadataManager and TransactionStateManager alike): the partition
+// unavailable or the write not replicated in time -> COORDINATOR_NOT_AVAILABLE
+// (retriable); the leadership gone -> NOT_COORDINATOR (find the coordinator
+// again); a batch too large -> UNKNOWN_SERVER_ERROR. Other errors pass.
+ErrorCode coordinator_append_error(ErrorCode e);
+
+}  // namespace flotilla::coordinator

@@ -1,10 +1,10 @@
 // The KIP-848 consumer group state machine (ConsumerGroupHeartbeat,
 // reconciliation, assignors, ConsumerGroupDescribe) on a fake clock.
-#include "broker/consumer_group.h"
+#include "coordinator/consumer_group.h"
 
 #include <gtest/gtest.h>
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 namespace {
 
 const Uuid kFoo{1, 1};
@@ -22,12 +22,17 @@ struct Harness {
     topics.add(kBar, "bar", 2);
   }
 
-  CgHeartbeatResult join(const std::string& member, std::vector<std::string> names, std::optional<std::string> assignor = std::nullopt,
-                         std::optional<std::string> instance = std::nullopt) {
+  // A ConsumerGroupHeartbeat of `member` in group "g" at `epoch`.
+  static CgHeartbeat request(const std::string& member, int32_t epoch) {
     CgHeartbeat h;
     h.group_id = "g";
     h.member_id = member;
-    h.member_epoch = 0;
+    h.member_epoch = epoch;
+    return h;
+  }
+  CgHeartbeatResult join(const std::string& member, std::vector<std::string> names, std::optional<std::string> assignor = std::nullopt,
+                         std::optional<std::string> instance = std::nullopt) {
+    CgHeartbeat h = request(member, 0);
     h.rebalance_timeout_ms = 30000;
     h.subscribed_topic_names = std::move(names);
     h.server_assignor = std::move(assignor);
@@ -38,18 +43,12 @@ struct Harness {
   // A heartbeat carrying the partitions the member owns (what a client sends
   // after reconciling what it was given).
   CgHeartbeatResult beat(const std::string& member, int32_t epoch, std::optional<CgAssignment> owned) {
-    CgHeartbeat h;
-    h.group_id = "g";
-    h.member_id = member;
-    h.member_epoch = epoch;
+    CgHeartbeat h = request(member, epoch);
     h.owned = std::move(owned);
     return cg.heartbeat(h, topics);
   }
   CgHeartbeatResult leave(const std::string& member, int32_t epoch = -1, std::optional<std::string> instance = std::nullopt) {
-    CgHeartbeat h;
-    h.group_id = "g";
-    h.member_id = member;
-    h.member_epoch = epoch;
+    CgHeartbeat h = request(member, epoch);
     h.instance_id = std::move(instance);
     return cg.heartbeat(h, topics);
   }
@@ -82,10 +81,8 @@ TEST(ConsumerGroup, FirstMemberGetsAllPartitions) {
 
 TEST(ConsumerGroup, V0GeneratesMemberIdV1RequiresOne) {
   Harness h;
-  CgHeartbeat req;
+  CgHeartbeat req = Harness::request("", 0);
   req.version = 0;
-  req.group_id = "g";
-  req.member_epoch = 0;
   req.rebalance_timeout_ms = 1000;
   req.subscribed_topic_names = std::vector<std::string>{"foo"};
   req.owned = CgAssignment{};
@@ -292,10 +289,7 @@ TEST(ConsumerGroup, ServerAssignorSelection) {
 TEST(ConsumerGroup, DescribeOutput) {
   Harness h;
   EXPECT_EQ(h.cg.describe("g", h.topics).error, ErrorCode::GROUP_ID_NOT_FOUND);
-  CgHeartbeat req;
-  req.group_id = "g";
-  req.member_id = "a";
-  req.member_epoch = 0;
+  CgHeartbeat req = Harness::request("a", 0);
   req.rebalance_timeout_ms = 1000;
   req.subscribed_topic_names = std::vector<std::string>{"foo", "bar"};
   req.owned = CgAssignment{};
@@ -339,10 +333,7 @@ TEST(ConsumerGroup, MetadataChangeBumpsEpoch) {
 
 TEST(ConsumerGroup, RegexSubscription) {
   Harness h;
-  CgHeartbeat req;
-  req.group_id = "g";
-  req.member_id = "a";
-  req.member_epoch = 0;
+  CgHeartbeat req = Harness::request("a", 0);
   req.rebalance_timeout_ms = 1000;
   req.subscribed_topic_regex = "b.*";
   req.owned = CgAssignment{};
@@ -597,4 +588,4 @@ TEST(ConsumerGroupRecords, NewCoordinatorContinuesTheGroup) {
 }
 
 }  // namespace
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

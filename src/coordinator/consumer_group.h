@@ -31,7 +31,9 @@
 //
 // IO-free and deterministic: time comes from now_ms(), member ids from an
 // injectable generator, topics from a CgTopics view of the metadata image;
-// timeouts are checked by tick(). Threading: the broker's io_context thread.
+// timeouts are checked by tick(). The implementation is split along its
+// seams (consumer_group_state.h lists the files). Threading: the broker's
+// io_context thread.
 #pragma once
 
 #include <cstdint>
@@ -43,11 +45,11 @@
 #include <string>
 #include <vector>
 
-#include "broker/group_log.h"
 #include "common/error.h"
 #include "common/uuid.h"
+#include "coordinator/group_log.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
 struct ConsumerGroupConfig {
   int32_t session_timeout_ms = 45000;    // group.consumer.session.timeout.ms
@@ -226,7 +228,7 @@ class ConsumerGroupCoordinator {
   std::function<std::string()> new_member_id_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
   std::function<void(int32_t, std::vector<GroupRecord>)> sink_;
-  std::map<int32_t, int32_t> partition_epochs_;  // leadership epochs seen per __consumer_offsets partition
+  LedPartitions led_;  // the __consumer_offsets partitions led, at their epochs (`loaded` is the classic side's business)
 };
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

@@ -1,12 +1,10 @@
-#include "broker/internal_log.h"
+#include "coordinator/internal_log.h"
 
 #include <spdlog/spdlog.h>
 
-#include "broker/replica_manager.h"
-#include "common/bytes.h"
 #include "common/clock.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
 std::optional<bool> decode_end_txn_commit(std::span<const uint8_t> key) {
   if (key.size() < 4) return std::nullopt;
@@ -14,6 +12,20 @@ std::optional<bool> decode_end_txn_commit(std::span<const uint8_t> key) {
   if (type == 0) return false;
   if (type == 1) return true;
   return std::nullopt;
+}
+
+ErrorCode coordinator_append_error(ErrorCode e) {
+  switch (e) {
+    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode::NOT_ENOUGH_REPLICAS:
+    case ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode::REQUEST_TIMED_OUT: return ErrorCode::COORDINATOR_NOT_AVAILABLE;
+    case ErrorCode::NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode::KAFKA_STORAGE_ERROR: return ErrorCode::NOT_COORDINATOR;
+    case ErrorCode::MESSAGE_TOO_LARGE:
+    case ErrorCode::RECORD_LIST_TOO_LARGE: return ErrorCode::UNKNOWN_SERVER_ERROR;
+    default: return e;
+  }
 }
 
 LeadershipChange apply_leadership(LedPartitions& led, int32_t partition, int32_t epoch, bool leader,
@@ -33,12 +45,12 @@ LeadershipChange apply_leadership(LedPartitions& led, int32_t partition, int32_t
 
 void InternalTopicLog::append(int32_t partition, int32_t leader_epoch, std::vector<InternalRecord> records, std::optional<TxnProducer> txn,
                               std::function<void(ErrorCode)> done) {
-  Partition* p = replicas_.find(topic_, partition);
-  if (!p) {
+  const PartitionHost::Leadership led = host_.leadership(topic_, partition);
+  if (led.error == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) {
     asio::post(io_, [done] { done(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION); });
     return;
   }
-  if (!p->is_leader(replicas_.node_id()) || p->leader_epoch != leader_epoch) {
+  if (led.error != ErrorCode::NONE || led.leader_epoch != leader_epoch) {
     asio::post(io_, [done] { done(ErrorCode::NOT_LEADER_OR_FOLLOWER); });
     return;
   }
@@ -59,42 +71,13 @@ void InternalTopicLog::append(int32_t partition, int32_t leader_epoch, std::vect
     }
   }
   std::vector<uint8_t> batch = b.build();
-  AppendResult ar = replicas_.append(*p, batch, txn ? AppendOrigin::Coordinator : AppendOrigin::Client);
+  PartitionHost::Appended ar = host_.append(topic_, partition, batch, txn ? AppendOrigin::Coordinator : AppendOrigin::Client);
   if (ar.error != ErrorCode::NONE) {
     ErrorCode e = ar.error;
     asio::post(io_, [done, e] { done(e); });
     return;
   }
-  const int64_t last = ar.last_offset;
-  auto finished = std::make_shared<bool>(false);
-  ReplicaManager& rm = replicas_;
-  const std::string topic = topic_;
-  auto try_complete = [&rm, topic, partition, leader_epoch, last, finished, done]() -> bool {
-    if (*finished) return true;
-    Partition* q = rm.find(topic, partition);
-    ErrorCode e;
-    if (!q || !q->is_leader(rm.node_id()) || q->leader_epoch != leader_epoch) {
-      e = ErrorCode::NOT_LEADER_OR_FOLLOWER;
-    } else if (q->high_watermark() > last) {
-      e = ErrorCode::NONE;
-    } else {
-      return false;
-    }
-    *finished = true;
-    done(e);
-    return true;
-  };
-  auto alive = alive_;
-  // Complete on a later turn of the loop (callers must never see `done` inside append()).
-  asio::post(io_, [this, alive, try_complete, finished, done, partition] {
-    if (!*alive) return;
-    if (try_complete()) return;
-    replicas_.delay(monotonic_ms() + commit_timeout_ms_, {ReplicaManager::key(topic_, partition)}, try_complete, [finished, done] {
-      if (*finished) return;
-      *finished = true;
-      done(ErrorCode::REQUEST_TIMED_OUT);
-    });
-  });
+  host_.await_committed(topic_, partition, leader_epoch, ar.last_offset, commit_timeout_ms_, std::move(done));
 }
 
 struct InternalTopicLog::Loading {
@@ -122,21 +105,20 @@ void InternalTopicLog::load(int32_t partition, int32_t leader_epoch, Visitor vis
 
 void InternalTopicLog::load_slice(std::shared_ptr<Loading> l) {
   constexpr int64_t kSliceMs = 10;
-  Partition* p = replicas_.find(topic_, l->partition);
-  if (!p || !p->is_leader(replicas_.node_id()) || p->leader_epoch != l->epoch) {
+  const PartitionHost::Leadership led = host_.leadership(topic_, l->partition);
+  if (led.error != ErrorCode::NONE || led.leader_epoch != l->epoch) {
     l->done(false, l->records);
     return;
   }
-  if (l->next < 0) l->next = p->log->log_start_offset();
-  const int64_t end = p->log->log_end_offset();
+  // (Nothing moves the log's start or end within one slice: it runs in one turn.)
+  const PartitionHost::LogRange range = host_.log_range(topic_, l->partition);
+  if (l->next < 0) l->next = range.start;
+  const int64_t end = range.end;
   const int64_t slice_end = monotonic_ms() + kSliceMs;
   try {
     while (l->next < end && monotonic_ms() <= slice_end) {
-      if (l->next < p->log->log_start_offset()) l->next = p->log->log_start_offset();
-      storage::ReadResult rr = p->log->read(l->next, 1 << 20, end, true);
-      ByteWriter w;
-      w.put_records_payload(rr.records);
-      std::vector<uint8_t> bytes = w.flatten();
+      if (l->next < range.start) l->next = range.start;
+      std::vector<uint8_t> bytes = host_.read(topic_, l->partition, l->next, 1 << 20, end);
       int64_t before = l->next;
       records::for_each_batch(bytes, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
         if (h.last_offset() < l->next) return;
@@ -171,9 +153,9 @@ void InternalTopicLog::load_slice(std::shared_ptr<Loading> l) {
     });
     return;
   }
-  spdlog::info("[{} brokerId={}] Finished loading {}-{} in {} milliseconds ({} records)", log_name_, replicas_.node_id(), topic_,
+  spdlog::info("[{} brokerId={}] Finished loading {}-{} in {} milliseconds ({} records)", log_name_, host_.node_id(), topic_,
                l->partition, monotonic_ms() - l->started_ms, l->records);
   l->done(true, l->records);
 }
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

@@ -1,36 +1,17 @@
-#include "broker/txn_coordinator.h"
+#include "coordinator/txn_coordinator.h"
 
 #include <spdlog/spdlog.h>
 
 #include "common/bytes.h"
 #include "protocol/messages.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
 namespace {
 
 constexpr int16_t kTxnKeyVersion = 0;
 
 InitProducerIdResult init_error(ErrorCode e) { return InitProducerIdResult{e, kNoProducerId, kNoProducerEpoch}; }
-
-// Kafka's TransactionStateManager.appendTransactionToLog error mapping.
-ErrorCode map_append_error(ErrorCode e) {
-  switch (e) {
-    case ErrorCode::UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode::NOT_ENOUGH_REPLICAS:
-    case ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case ErrorCode::REQUEST_TIMED_OUT:
-      return ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    case ErrorCode::NOT_LEADER_OR_FOLLOWER:
-    case ErrorCode::KAFKA_STORAGE_ERROR:
-      return ErrorCode::NOT_COORDINATOR;
-    case ErrorCode::MESSAGE_TOO_LARGE:
-    case ErrorCode::RECORD_LIST_TOO_LARGE:
-      return ErrorCode::UNKNOWN_SERVER_ERROR;
-    default:
-      return e;
-  }
-}
 
 bool is_prepare(TxnState s) { return s == TxnState::PrepareCommit || s == TxnState::PrepareAbort; }
 
@@ -68,10 +49,7 @@ ErrorCode txn_error_for_version(int16_t api_key, int16_t api_version, ErrorCode 
 std::vector<uint8_t> encode_txn_key(const std::string& transactional_id) {
   msg::TransactionLogKey k;
   k.transactional_id = transactional_id;
-  ByteWriter w;
-  w.put_i16(kTxnKeyVersion);
-  k.encode(w, kTxnKeyVersion);
-  return std::move(w).take();
+  return encode_versioned_value(k, kTxnKeyVersion);
 }
 
 std::vector<uint8_t> encode_txn_value(const TransactionMetadata& m, int16_t version) {
@@ -98,10 +76,7 @@ std::vector<uint8_t> encode_txn_value(const TransactionMetadata& m, int16_t vers
   v.transaction_last_update_timestamp_ms = m.txn_last_update_timestamp;
   v.transaction_start_timestamp_ms = m.txn_start_timestamp;
   v.client_transaction_version = 0;
-  ByteWriter w;
-  w.put_i16(version);
-  v.encode(w, version);
-  return std::move(w).take();
+  return encode_versioned_value(v, version);
 }
 
 TxnLogRecord decode_txn_log_record(std::span<const uint8_t> key, const std::optional<std::vector<uint8_t>>& value) {
@@ -114,12 +89,7 @@ TxnLogRecord decode_txn_log_record(std::span<const uint8_t> key, const std::opti
   out.known = true;
   out.transactional_id = k.transactional_id;
   if (!value) return out;
-  ByteReader vr(*value);
-  int16_t vv = vr.get_i16();
-  if (vv < msg::TransactionLogValue::kMinVersion || vv > msg::TransactionLogValue::kMaxVersion)
-    throw DecodeError("unknown TransactionLogValue version " + std::to_string(vv));
-  msg::TransactionLogValue v;
-  v.decode(vr, vv);
+  const auto v = decode_versioned_value<msg::TransactionLogValue>(*value, "TransactionLogValue");
   if (v.transaction_status < 0 || v.transaction_status > static_cast<int8_t>(TxnState::PrepareEpochFence))
     throw DecodeError("unknown transaction status " + std::to_string(v.transaction_status));
   TransactionMetadata m;
@@ -604,7 +574,7 @@ void TxnCoordinator::append_transition(const std::string& id, TransactionMetadat
   store_.append(partition, coordinator_epoch, std::move(records),
                 [this, alive, id, coordinator_epoch, target = std::move(target), done = std::move(done)](ErrorCode e) mutable {
                   if (!*alive) return;
-                  e = map_append_error(e);
+                  e = coordinator_append_error(e);  // Kafka's TransactionStateManager.appendTransactionToLog mapping
                   if (epoch_of(id) != coordinator_epoch) return done(ErrorCode::NOT_COORDINATOR);
                   TransactionMetadata* mm = find(id);
                   if (!mm) return done(ErrorCode::NOT_COORDINATOR);
@@ -623,4 +593,4 @@ void TxnCoordinator::append_transition(const std::string& id, TransactionMetadat
                 });
 }
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

@@ -1,15 +1,10 @@
-#include "broker/group_log.h"
-
-#include <spdlog/spdlog.h>
-
-#include "broker/replica_manager.h"
-#include "common/bytes.h"
-#include "common/clock.h"
-#include "protocol/record_batch.h"
+#include "coordinator/group_log.h"
 
 #include <stdexcept>
 
-namespace flotilla::broker {
+#include "protocol/record_batch.h"
+
+namespace flotilla::coordinator {
 
 namespace {
 constexpr int16_t kOffsetKeyVersion = 1;
@@ -21,10 +16,7 @@ std::vector<uint8_t> encode_offset_key(const std::string& group, const std::stri
   k.group = group;
   k.topic = topic;
   k.partition = partition;
-  ByteWriter w;
-  w.put_i16(kOffsetKeyVersion);
-  k.encode(w, kOffsetKeyVersion);
-  return std::move(w).take();
+  return encode_versioned_value(k, kOffsetKeyVersion);
 }
 
 std::vector<uint8_t> encode_offset_value(const OffsetValue& v) {
@@ -34,66 +26,45 @@ std::vector<uint8_t> encode_offset_value(const OffsetValue& v) {
   m.metadata = v.metadata;
   m.commit_timestamp = v.commit_timestamp;
   m.expire_timestamp = v.expire_timestamp;
-  int16_t version = v.expire_timestamp >= 0 ? 1 : 3;
-  ByteWriter w;
-  w.put_i16(version);
-  m.encode(w, version);
-  return std::move(w).take();
+  return encode_versioned_value(m, v.expire_timestamp >= 0 ? 1 : 3);
 }
 
 std::vector<uint8_t> encode_group_key(const std::string& group) {
   msg::GroupMetadataKey k;
   k.group = group;
-  ByteWriter w;
-  w.put_i16(kGroupKeyVersion);
-  k.encode(w, kGroupKeyVersion);
-  return std::move(w).take();
+  return encode_versioned_value(k, kGroupKeyVersion);
 }
 
-std::vector<uint8_t> encode_group_value(const msg::GroupMetadataValue& v, int16_t version) {
-  ByteWriter w;
-  w.put_i16(version);
-  v.encode(w, version);
-  return std::move(w).take();
-}
+std::vector<uint8_t> encode_group_value(const msg::GroupMetadataValue& v, int16_t version) { return encode_versioned_value(v, version); }
 
 namespace {
 // A consumer group key: the group (and the member, for the member-level records).
 template <typename Key>
-void encode_cg(ByteWriter& w, int16_t version, const std::string& group, const std::string& member_id) {
+std::vector<uint8_t> encode_cg(int16_t version, const std::string& group, const std::string& member_id) {
   Key k;
   k.group_id = group;
   if constexpr (requires { k.member_id; }) k.member_id = member_id;
-  k.encode(w, version);
+  return encode_versioned_value(k, version);
 }
 }  // namespace
 
 std::vector<uint8_t> encode_cg_key(int16_t version, const std::string& group, const std::string& member_id) {
-  ByteWriter w;
-  w.put_i16(version);
   switch (version) {
-    case kCgMetadataKeyVersion: encode_cg<msg::ConsumerGroupMetadataKey>(w, version, group, member_id); break;
-    case kCgPartitionMetadataKeyVersion: encode_cg<msg::ConsumerGroupPartitionMetadataKey>(w, version, group, member_id); break;
-    case kCgMemberMetadataKeyVersion: encode_cg<msg::ConsumerGroupMemberMetadataKey>(w, version, group, member_id); break;
-    case kCgTargetMetadataKeyVersion: encode_cg<msg::ConsumerGroupTargetAssignmentMetadataKey>(w, version, group, member_id); break;
-    case kCgTargetMemberKeyVersion: encode_cg<msg::ConsumerGroupTargetAssignmentMemberKey>(w, version, group, member_id); break;
-    case kCgCurrentAssignmentKeyVersion: encode_cg<msg::ConsumerGroupCurrentMemberAssignmentKey>(w, version, group, member_id); break;
+    case kCgMetadataKeyVersion: return encode_cg<msg::ConsumerGroupMetadataKey>(version, group, member_id);
+    case kCgPartitionMetadataKeyVersion: return encode_cg<msg::ConsumerGroupPartitionMetadataKey>(version, group, member_id);
+    case kCgMemberMetadataKeyVersion: return encode_cg<msg::ConsumerGroupMemberMetadataKey>(version, group, member_id);
+    case kCgTargetMetadataKeyVersion: return encode_cg<msg::ConsumerGroupTargetAssignmentMetadataKey>(version, group, member_id);
+    case kCgTargetMemberKeyVersion: return encode_cg<msg::ConsumerGroupTargetAssignmentMemberKey>(version, group, member_id);
+    case kCgCurrentAssignmentKeyVersion: return encode_cg<msg::ConsumerGroupCurrentMemberAssignmentKey>(version, group, member_id);
     default: throw std::invalid_argument("not a consumer group key version: " + std::to_string(version));
   }
-  return std::move(w).take();
 }
 
 namespace {
 // Decodes a consumer group value (int16 version + struct) into `out`.
 template <class M>
 void decode_cg_value(const std::optional<std::vector<uint8_t>>& value, std::optional<M>& out, const char* name) {
-  if (!value) return;
-  ByteReader vr(*value);
-  int16_t vv = vr.get_i16();
-  if (vv < M::kMinVersion || vv > M::kMaxVersion) throw DecodeError(std::string("unknown ") + name + " version " + std::to_string(vv));
-  M m;
-  m.decode(vr, vv);
-  out = std::move(m);
+  if (value) out = decode_versioned_value<M>(*value, name);
 }
 // A consumer group key: the group (and the member, for the member-level records).
 template <typename Key>
@@ -118,11 +89,7 @@ GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::
     out.topic = k.topic;
     out.partition = k.partition;
     if (value) {
-      ByteReader vr(*value);
-      int16_t vv = vr.get_i16();
-      if (vv < 0 || vv > msg::OffsetCommitValue::kMaxVersion) throw DecodeError("unknown OffsetCommitValue version " + std::to_string(vv));
-      msg::OffsetCommitValue m;
-      m.decode(vr, vv);
+      const auto m = decode_versioned_value<msg::OffsetCommitValue>(*value, "OffsetCommitValue");
       OffsetValue o;
       o.offset = m.offset;
       o.leader_epoch = m.leader_epoch;
@@ -136,14 +103,7 @@ GroupLogRecord decode_group_log_record(std::span<const uint8_t> key, const std::
     k.decode(kr, kv);
     out.kind = GroupLogRecord::kGroup;
     out.group = k.group;
-    if (value) {
-      ByteReader vr(*value);
-      int16_t vv = vr.get_i16();
-      if (vv < 0 || vv > msg::GroupMetadataValue::kMaxVersion) throw DecodeError("unknown GroupMetadataValue version " + std::to_string(vv));
-      msg::GroupMetadataValue m;
-      m.decode(vr, vv);
-      out.group_value = std::move(m);
-    }
+    if (value) out.group_value = decode_versioned_value<msg::GroupMetadataValue>(*value, "GroupMetadataValue");
   } else if (kv == kCgMetadataKeyVersion) {
     decode_cg<msg::ConsumerGroupMetadataKey>(kr, kv, out, GroupLogRecord::kCgMetadata);
     decode_cg_value(value, out.cg_metadata, "ConsumerGroupMetadataValue");
@@ -295,4 +255,4 @@ void ReplicaGroupStore::load(int32_t partition, int32_t leader_epoch, std::funct
   });
 }
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

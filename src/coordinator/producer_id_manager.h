@@ -5,7 +5,7 @@
 // left wait for the block (a failed allocation answers them
 // COORDINATOR_LOAD_IN_PROGRESS, which clients retry).
 //
-// Threading: the broker's io_context thread (ControllerChannel callbacks run there).
+// Threading: the broker's io_context thread (the host's controller answers run there).
 #pragma once
 
 #include <cstdint>
@@ -13,26 +13,26 @@
 #include <functional>
 #include <memory>
 
-#include "broker/controller_channel.h"
 #include "common/error.h"
+#include "coordinator/partition_host.h"
+#include "coordinator/txn_coordinator.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
-class ProducerIdManager {
+class ProducerIdManager : public ProducerIdSource {
  public:
   using Done = std::function<void(ErrorCode, int64_t producer_id)>;
-  ProducerIdManager(ControllerChannel* controller, int32_t broker_id, std::function<int64_t()> broker_epoch);
-  ~ProducerIdManager();
+  // Asks `host` for blocks, as its node and with its broker epoch.
+  explicit ProducerIdManager(PartitionHost& host);
+  ~ProducerIdManager() override;
 
   // A new producer id (done may run inside the call).
-  void generate(Done done);
+  void generate(Done done) override;
 
  private:
   void maybe_request_block();
 
-  ControllerChannel* controller_;
-  int32_t broker_id_;
-  std::function<int64_t()> broker_epoch_;
+  PartitionHost& host_;
   int64_t next_ = 0, end_ = 0;              // the current block [next_, end_)
   int64_t next_block_start_ = -1, next_block_end_ = -1;  // prefetched
   int64_t block_size_ = 0;
@@ -41,4 +41,4 @@ class ProducerIdManager {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

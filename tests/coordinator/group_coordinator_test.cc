@@ -1,6 +1,6 @@
 // The classic group coordinator's state machine on a fake clock and a fake
 // store, and the __consumer_offsets record formats against Kafka's bytes.
-#include "broker/group_coordinator.h"
+#include "coordinator/group_coordinator.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include "common/bytes.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 namespace {
 
 class FakeStore : public GroupStore {
@@ -811,4 +811,4 @@ TEST(GroupLogTest, LoadedPartitionAppliesTransactionalOffsetsAtTheirMarker) {
 }
 
 }  // namespace
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

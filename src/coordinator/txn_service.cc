@@ -1,17 +1,17 @@
-#include "broker/txn_service.h"
+#include "coordinator/txn_service.h"
 
 #include <spdlog/spdlog.h>
 
-#include "broker/api_util.h"
-#include "broker/broker_config.h"
-#include "broker/group_coordinator.h"
-#include "broker/producer_id_manager.h"
-#include "broker/replica_manager.h"
 #include "common/clock.h"
+#include "coordinator/group_service.h"
+#include "coordinator/partition_host.h"
+#include "coordinator/producer_id_manager.h"
+#include "coordinator/service_loop.h"
 #include "net/client.h"
+#include "net/client_request.h"
 #include "protocol/messages.h"
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
 namespace {
 constexpr int64_t kMarkerRetryBackoffMs = 100;
@@ -43,49 +43,27 @@ bool retriable_marker_error(ErrorCode e) {
 void LocalMarkerWriter::write_local(int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit,
                                     const TopicPartitionKey& tp, std::function<void(ErrorCode)> done) {
   auto later = [this](std::function<void(ErrorCode)> d, ErrorCode e) { asio::post(io_, [d, e] { d(e); }); };
-  Partition* p = replicas_.find(tp.first, tp.second);
-  if (!p) return later(done, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-  if (!p->is_leader(replicas_.node_id())) return later(done, ErrorCode::NOT_LEADER_OR_FOLLOWER);
-  AppendResult ar = replicas_.append_marker(*p, producer_id, producer_epoch, coordinator_epoch, commit);
+  const PartitionHost::Leadership led = host_.leadership(tp.first, tp.second);
+  if (led.error != ErrorCode::NONE) return later(done, led.error);
+  PartitionHost::Appended ar = host_.append_marker(tp.first, tp.second, producer_id, producer_epoch, coordinator_epoch, commit);
   if (ar.error != ErrorCode::NONE) return later(done, ar.error);
-  const int64_t marker = ar.last_offset;
-  const int32_t leader_epoch = p->leader_epoch;
-  auto finished = std::make_shared<bool>(false);
   auto alive = alive_;
-  auto try_complete = [this, alive, tp, leader_epoch, marker, finished, done, producer_id, commit]() -> bool {
-    if (*finished) return true;
-    if (!*alive) return *finished = true;
-    Partition* q = replicas_.find(tp.first, tp.second);
-    ErrorCode e;
-    if (!q || !q->is_leader(replicas_.node_id()) || q->leader_epoch != leader_epoch) {
-      e = ErrorCode::NOT_LEADER_OR_FOLLOWER;
-    } else if (q->high_watermark() > marker) {
-      e = ErrorCode::NONE;
-      // Kafka's onTransactionCompleted: the producer's offsets here become visible (or go).
-      if (tp.first == kGroupMetadataTopic && groups_) groups_->coordinator().complete_txn(producer_id, tp.second, commit);
-    } else {
-      return false;
-    }
-    *finished = true;
-    done(e);
-    return true;
-  };
-  asio::post(io_, [this, alive, try_complete, finished, done, tp] {
-    if (!*alive || try_complete()) return;
-    replicas_.delay(monotonic_ms() + timeout_ms_, {ReplicaManager::key(tp.first, tp.second)}, try_complete, [finished, done] {
-      if (*finished) return;
-      *finished = true;
-      done(ErrorCode::REQUEST_TIMED_OUT);
-    });
-  });
+  host_.await_committed(tp.first, tp.second, led.leader_epoch, ar.last_offset, timeout_ms_,
+                        [this, alive, tp, producer_id, commit, done = std::move(done)](ErrorCode e) {
+                          if (!*alive) return;
+                          // Kafka's onTransactionCompleted: the producer's offsets here become visible (or go).
+                          if (e == ErrorCode::NONE && tp.first == kGroupMetadataTopic && groups_)
+                            groups_->coordinator().complete_txn(producer_id, tp.second, commit);
+                          done(e);
+                        });
 }
 
 // ---------------------------------------------------------------- the store
 
 class TxnCoordinatorService::Store : public TxnStore {
  public:
-  Store(asio::io_context& io, ReplicaManager& replicas, int64_t timeout_ms)
-      : log_(io, replicas, kTransactionStateTopic, timeout_ms, "TransactionStateManager") {}
+  Store(asio::io_context& io, PartitionHost& host, int64_t timeout_ms)
+      : log_(io, host, kTransactionStateTopic, timeout_ms, "TransactionStateManager") {}
   void append(int32_t partition, int32_t coordinator_epoch, std::vector<TxnRecord> records, std::function<void(ErrorCode)> done) override {
     log_.append(partition, coordinator_epoch, std::move(records), std::nullopt, std::move(done));
   }
@@ -107,8 +85,8 @@ class TxnCoordinatorService::Store : public TxnStore {
 
 class TxnCoordinatorService::Markers : public TxnMarkerWriter {
  public:
-  Markers(asio::io_context& io, ReplicaManager& replicas, LocalMarkerWriter& local, std::string listener, int64_t request_timeout_ms)
-      : io_(io), replicas_(replicas), local_(local), listener_(std::move(listener)), request_timeout_ms_(request_timeout_ms) {}
+  Markers(asio::io_context& io, PartitionHost& host, LocalMarkerWriter& local, std::string listener, int64_t request_timeout_ms)
+      : io_(io), host_(host), local_(local), listener_(std::move(listener)), request_timeout_ms_(request_timeout_ms) {}
   ~Markers() override {
     *alive_ = false;
     for (auto& [id, c] : clients_) c->close();
@@ -144,7 +122,7 @@ class TxnCoordinatorService::Markers : public TxnMarkerWriter {
   void write_one(const TxnMarkers& m, const TopicPartitionKey& tp, std::function<void(ErrorCode)> done) {
     if (!*alive_) return;
     if (still_owner && !still_owner(m)) return done(ErrorCode::NOT_COORDINATOR);
-    auto image = replicas_.image();
+    auto image = host_.image();
     const metadata::TopicImage* t = image->topic(tp.first);
     if (!t || !t->partitions.count(tp.second)) {
       spdlog::info("[TransactionMarkerChannelManager] {}-{} no longer exists: no marker for producer {}", tp.first, tp.second, m.producer_id);
@@ -163,7 +141,7 @@ class TxnCoordinatorService::Markers : public TxnMarkerWriter {
       }
       retry(m, tp, done);
     };
-    if (leader == replicas_.node_id()) {
+    if (leader == host_.node_id()) {
       local_.write_local(m.producer_id, m.producer_epoch, m.coordinator_epoch, commit, tp, on_result);
       return;
     }
@@ -176,7 +154,7 @@ class TxnCoordinatorService::Markers : public TxnMarkerWriter {
     std::shared_ptr<net::Client>& c = clients_[leader];
     if (!c || c->host() != ep->host || c->port() != ep->port) {
       if (c) c->close();
-      c = net::Client::create(io_, ep->host, ep->port, "txn-marker-" + std::to_string(replicas_.node_id()));
+      c = net::Client::create(io_, ep->host, ep->port, "txn-marker-" + std::to_string(host_.node_id()));
       c->set_request_timeout_ms(request_timeout_ms_);
     }
     msg::WriteTxnMarkersRequest req;
@@ -190,7 +168,7 @@ class TxnCoordinatorService::Markers : public TxnMarkerWriter {
     wt.partition_indexes = {tp.second};
     wm.topics.push_back(wt);
     req.markers.push_back(wm);
-    c->send(api::client_request(req, kWriteTxnMarkersVersion), [on_result, tp](net::ClientResponse r) {
+    c->send(net::client_request(req, kWriteTxnMarkersVersion), [on_result, tp](net::ClientResponse r) {
       if (r.error) return on_result(ErrorCode::NETWORK_EXCEPTION);
       msg::WriteTxnMarkersResponse resp;
       try {
@@ -217,7 +195,7 @@ class TxnCoordinatorService::Markers : public TxnMarkerWriter {
   }
 
   asio::io_context& io_;
-  ReplicaManager& replicas_;
+  PartitionHost& host_;
   LocalMarkerWriter& local_;
   std::string listener_;
   int64_t request_timeout_ms_;
@@ -225,63 +203,27 @@ class TxnCoordinatorService::Markers : public TxnMarkerWriter {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// ---------------------------------------------------------------- producer ids
-
-class TxnCoordinatorService::Ids : public ProducerIdSource {
- public:
-  explicit Ids(std::shared_ptr<ProducerIdManager> m) : m_(std::move(m)) {}
-  void generate(std::function<void(ErrorCode, int64_t)> done) override { m_->generate(std::move(done)); }
-
- private:
-  std::shared_ptr<ProducerIdManager> m_;
-};
-
 // ---------------------------------------------------------------- the service
 
-TxnCoordinatorService::TxnCoordinatorService(asio::io_context& io, ReplicaManager& replicas, ControllerChannel* controller,
-                                             const BrokerConfig& broker, TxnCoordinatorConfig config, int32_t state_log_replication_factor,
-                                             int32_t state_log_min_isr, int32_t state_log_segment_bytes)
-    : io_(io),
-      replicas_(replicas),
-      replication_factor_(state_log_replication_factor),
-      min_isr_(state_log_min_isr),
-      segment_bytes_(state_log_segment_bytes),
-      timer_(io) {
-  producer_ids_ = std::make_shared<ProducerIdManager>(controller, broker.node_id, [&replicas] { return replicas.broker_epoch(); });
-  local_ = std::make_unique<LocalMarkerWriter>(io, replicas, kMarkerTimeoutMs);
-  store_ = std::make_unique<Store>(io, replicas, kMarkerTimeoutMs);
-  markers_ = std::make_unique<Markers>(io, replicas, *local_, broker.inter_broker_listener_name, kMarkerTimeoutMs);
-  ids_ = std::make_unique<Ids>(producer_ids_);
-  coordinator_ = std::make_unique<TxnCoordinator>(config, *store_, *markers_, *ids_, [] { return wall_clock_ms(); });
+TxnCoordinatorService::TxnCoordinatorService(asio::io_context& io, PartitionHost& host, TxnCoordinatorConfig config,
+                                             std::string inter_broker_listener) {
+  producer_ids_ = std::make_unique<ProducerIdManager>(host);
+  local_ = std::make_unique<LocalMarkerWriter>(io, host, kMarkerTimeoutMs);
+  store_ = std::make_unique<Store>(io, host, kMarkerTimeoutMs);
+  markers_ = std::make_unique<Markers>(io, host, *local_, std::move(inter_broker_listener), kMarkerTimeoutMs);
+  coordinator_ = std::make_unique<TxnCoordinator>(config, *store_, *markers_, *producer_ids_, [] { return wall_clock_ms(); });
   markers_->still_owner = [this](const TxnMarkers& m) {
     const TransactionMetadata* md = coordinator_->metadata_of(m.transactional_id);
     return md && coordinator_->check_coordinator(m.transactional_id) == ErrorCode::NONE && md->producer_id == m.producer_id;
   };
-  replicas_.add_leadership_listener([this, alive = alive_](const std::string& topic, int32_t index, int32_t epoch, bool leader) {
-    if (*alive && !stopped_ && topic == kTransactionStateTopic) coordinator_->on_leadership(index, epoch, leader);
-  });
-  arm();
+  loop_ = std::make_unique<ServiceLoop>(
+      io, host, kTransactionStateTopic, std::chrono::milliseconds(100),
+      [this](int32_t partition, int32_t epoch, bool leader) { coordinator_->on_leadership(partition, epoch, leader); },
+      [this] { coordinator_->tick(); });
 }
 
-TxnCoordinatorService::~TxnCoordinatorService() {
-  *alive_ = false;
-  shutdown();
-}
+TxnCoordinatorService::~TxnCoordinatorService() = default;
 
-void TxnCoordinatorService::shutdown() {
-  if (stopped_) return;
-  stopped_ = true;
-  timer_.cancel();
-}
+void TxnCoordinatorService::shutdown() { loop_->shutdown(); }
 
-void TxnCoordinatorService::arm() {
-  timer_.expires_after(std::chrono::milliseconds(100));
-  auto alive = alive_;
-  timer_.async_wait([this, alive](const asio::error_code& ec) {
-    if (ec || !*alive || stopped_) return;
-    coordinator_->tick();
-    arm();
-  });
-}
-
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

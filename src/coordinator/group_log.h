@@ -18,7 +18,7 @@
 //     ConsumerGroupCurrentMemberAssignmentKey key version 8: group, member -> epochs, state, partitions
 //
 // Threading: ReplicaGroupStore runs on the broker's io_context thread; a load
-// reads the log in slices, posting itself back between them.
+// reads the log in slices, posting itself back between them (internal_log.h).
 #pragma once
 
 #include <asio.hpp>
@@ -30,14 +30,12 @@
 #include <string>
 #include <vector>
 
-#include "broker/internal_log.h"
 #include "common/bytes.h"
 #include "common/error.h"
+#include "coordinator/internal_log.h"
 #include "protocol/messages.h"
 
-namespace flotilla::broker {
-
-class ReplicaManager;
+namespace flotilla::coordinator {
 
 inline constexpr const char* kGroupMetadataTopic = "__consumer_offsets";
 
@@ -91,16 +89,8 @@ inline constexpr int16_t kCgCurrentAssignmentKeyVersion = 8;
 // A consumer group record's key: `version` (3..8) and the group, plus the
 // member id for versions 5, 7 and 8.
 std::vector<uint8_t> encode_cg_key(int16_t version, const std::string& group, const std::string& member_id = "");
-// A record value: int16 version, then the struct at that version (Kafka 4.0
-// writes version 0 of every consumer group value).
-template <class M>
-std::vector<uint8_t> encode_versioned_value(const M& m, int16_t version = 0) {
-  ByteWriter w;
-  w.put_i16(version);
-  m.encode(w, version);
-  return std::move(w).take();
-}
-
+// (A consumer group value is encode_versioned_value(m): Kafka 4.0 writes
+// version 0 of every consumer group value.)
 std::vector<uint8_t> encode_offset_key(const std::string& group, const std::string& topic, int32_t partition);
 std::vector<uint8_t> encode_offset_value(const OffsetValue& v);
 std::vector<uint8_t> encode_group_key(const std::string& group);
@@ -166,11 +156,11 @@ class GroupStore {
   virtual void load(int32_t partition, int32_t leader_epoch, std::function<void(std::optional<LoadedPartition>)> done) = 0;
 };
 
-// The GroupStore on the replica manager's __consumer_offsets partitions.
+// The GroupStore on the broker's __consumer_offsets partitions (PartitionHost).
 class ReplicaGroupStore : public GroupStore {
  public:
-  ReplicaGroupStore(asio::io_context& io, ReplicaManager& replicas, int64_t commit_timeout_ms)
-      : log_(io, replicas, kGroupMetadataTopic, commit_timeout_ms, "GroupMetadataManager") {}
+  ReplicaGroupStore(asio::io_context& io, PartitionHost& host, int64_t commit_timeout_ms)
+      : log_(io, host, kGroupMetadataTopic, commit_timeout_ms, "GroupMetadataManager") {}
   void append(int32_t partition, int32_t leader_epoch, std::vector<GroupRecord> records, std::function<void(ErrorCode)> done) override {
     log_.append(partition, leader_epoch, std::move(records), std::nullopt, std::move(done));
   }
@@ -184,4 +174,4 @@ class ReplicaGroupStore : public GroupStore {
   InternalTopicLog log_;
 };
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

@@ -12,27 +12,26 @@
 // The coordinator is IO-free: time comes from `now_ms()` (monotonic, for
 // timeouts) and `wall_ms()` (timestamps); timers are checked by tick();
 // persistence goes through a GroupStore. Callbacks never run inside the call
-// that registered them unless the answer is immediate.
+// that registered them unless the answer is immediate. On a broker it runs
+// inside GroupCoordinatorService (group_service.h); its implementation is
+// split along its seams (classic_group.h lists the files).
 //
 // Threading: everything runs on the broker's io_context thread.
 #pragma once
 
-#include <asio.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include "broker/group_log.h"
 #include "common/error.h"
+#include "coordinator/group_log.h"
 
-namespace flotilla::broker {
-
-class ReplicaManager;
-class ConsumerGroupCoordinator;  // consumer_group.h (KIP-848)
+namespace flotilla::coordinator {
 
 struct GroupCoordinatorConfig {
   int32_t group_min_session_timeout_ms = 6000;       // group.min.session.timeout.ms
@@ -267,31 +266,4 @@ class GroupCoordinator {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// The coordinator on a broker: the store on the replica manager's
-// __consumer_offsets partitions, the leadership hook and a 50 ms tick.
-class GroupCoordinatorService {
- public:
-  GroupCoordinatorService(asio::io_context& io, ReplicaManager& replicas, GroupCoordinatorConfig config);
-  ~GroupCoordinatorService();
-  GroupCoordinator& coordinator() { return *coordinator_; }
-  // KIP-848 groups (consumer_group.h), on the same partitions as the classic ones.
-  ConsumerGroupCoordinator& consumer_groups() { return *consumer_groups_; }
-  void shutdown();
-
-  // FindCoordinator's first step: creates __consumer_offsets through the
-  // controller if it does not exist yet (once at a time).
-  bool topic_creation_in_flight = false;
-
- private:
-  void arm();
-  asio::io_context& io_;
-  ReplicaManager& replicas_;
-  std::unique_ptr<ReplicaGroupStore> store_;
-  std::unique_ptr<GroupCoordinator> coordinator_;
-  std::unique_ptr<ConsumerGroupCoordinator> consumer_groups_;  // KIP-848
-  asio::steady_timer timer_;
-  bool stopped_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-};
-
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator

@@ -1,11 +1,10 @@
-#include "broker/producer_id_manager.h"
+#include "coordinator/producer_id_manager.h"
 
 #include <spdlog/spdlog.h>
 
-namespace flotilla::broker {
+namespace flotilla::coordinator {
 
-ProducerIdManager::ProducerIdManager(ControllerChannel* controller, int32_t broker_id, std::function<int64_t()> broker_epoch)
-    : controller_(controller), broker_id_(broker_id), broker_epoch_(std::move(broker_epoch)) {}
+ProducerIdManager::ProducerIdManager(PartitionHost& host) : host_(host) {}
 
 ProducerIdManager::~ProducerIdManager() { *alive_ = false; }
 
@@ -26,28 +25,28 @@ void ProducerIdManager::generate(Done done) {
 }
 
 void ProducerIdManager::maybe_request_block() {
-  if (in_flight_ || !controller_ || next_block_start_ >= 0) return;
+  if (in_flight_ || next_block_start_ >= 0) return;
   // Prefetch once 90% of the current block is used (or there is none).
   bool low = next_ >= end_ || (block_size_ > 0 && (end_ - next_) * 10 < block_size_);
   if (!low) return;
   in_flight_ = true;
   msg::AllocateProducerIdsRequest req;
-  req.broker_id = broker_id_;
-  req.broker_epoch = broker_epoch_ ? broker_epoch_() : -1;
+  req.broker_id = host_.node_id();
+  req.broker_epoch = host_.broker_epoch();
   auto alive = alive_;
-  controller_->allocate_producer_ids(std::move(req), 0, [this, alive](msg::AllocateProducerIdsResponse r) {
+  host_.allocate_producer_ids(std::move(req), [this, alive](msg::AllocateProducerIdsResponse r) {
     if (!*alive) return;
     in_flight_ = false;
     auto ec = static_cast<ErrorCode>(r.error_code);
     if (ec != ErrorCode::NONE || r.producer_id_len <= 0 || r.producer_id_start < 0) {
-      spdlog::warn("[ProducerIdManager broker={}] AllocateProducerIds failed: {}", broker_id_,
+      spdlog::warn("[ProducerIdManager broker={}] AllocateProducerIds failed: {}", host_.node_id(),
                    ec != ErrorCode::NONE ? error_name(ec) : std::string_view("empty block"));
       auto waiting = std::move(waiting_);
       waiting_.clear();
       for (auto& w : waiting) w(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS, -1);
       return;
     }
-    spdlog::info("[ProducerIdManager broker={}] Got producer ids [{}, {})", broker_id_, r.producer_id_start,
+    spdlog::info("[ProducerIdManager broker={}] Got producer ids [{}, {})", host_.node_id(), r.producer_id_start,
                  r.producer_id_start + r.producer_id_len);
     block_size_ = r.producer_id_len;
     if (next_ < end_) {
@@ -64,4 +63,4 @@ void ProducerIdManager::maybe_request_block() {
   });
 }
 
-}  // namespace flotilla::broker
+}  // namespace flotilla::coordinator
