@@ -3,19 +3,33 @@
 // synonyms; --alter applies --delete-config and --add-config (or
 // --add-config-file) with IncrementalAlterConfigs. A broker resource is sent
 // to that broker (a broker only describes and screens its own configs); the
-// cluster default (--entity-default / --broker-defaults) and topics to any.
+// cluster default (--entity-default / --broker-defaults) and topics to any
+// (client/admin.h sends them; this file checks the options and prints).
 #include <algorithm>
 #include <map>
 #include <ostream>
 #include <regex>
 #include <set>
 
+#include "client/admin.h"
 #include "server/config.h"
-#include "tools/admin_util.h"
 #include "tools/commands.h"
-#include "tools/kafka_client.h"
+#include "tools/kafka_output.h"
 
 namespace flotilla::tools {
+
+using client::ClientOptions;
+using client::ClusterInfo;
+using client::config_connection;
+using client::ConfigOp;
+using client::ConfigResource;
+using client::Connection;
+using client::describe_configs;
+using client::incremental_alter_configs;
+using client::KafkaClient;
+using client::KafkaError;
+using client::kDeleteConfig;
+using client::kSetConfig;
 
 namespace {
 
@@ -31,8 +45,7 @@ class ServerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int8_t kTopic = 2, kBroker = 4;
-constexpr int8_t kSet = 0, kDelete = 1;
+constexpr int8_t kTopic = client::kTopicResource, kBroker = client::kBrokerResource;
 
 const char* source_name(int8_t s) {
   switch (s) {
@@ -101,25 +114,11 @@ struct Resource {
   std::string entity_type;  // "topics" | "brokers"
   std::string name;         // "" = the brokers' cluster default
   int8_t type() const { return entity_type == "topics" ? kTopic : kBroker; }
+  ConfigResource resource() const { return ConfigResource{type(), name}; }
 };
 
-// The connection a resource's requests go to.
-Connection& connection_for(KafkaClient& client, const Resource& r) {
-  if (r.type() == kBroker && !r.name.empty()) return client.broker(std::stoi(r.name));
-  return client.any();
-}
-
 msg::DescribeConfigsResponse::DescribeConfigsResult describe(KafkaClient& client, const Resource& r) {
-  Connection& c = connection_for(client, r);
-  msg::DescribeConfigsRequest req;
-  msg::DescribeConfigsRequest::DescribeConfigsResource res;
-  res.resource_type = r.type();
-  res.resource_name = r.name;
-  res.configuration_keys = std::nullopt;
-  req.resources.push_back(res);
-  req.include_synonyms = true;
-  int16_t v = c.version_for(msg::DescribeConfigsRequest::kApiKey);
-  auto resp = c.call(req, v).first;
+  auto resp = describe_configs(config_connection(client, r.resource()), r.resource());
   if (resp.results.size() != 1) throw ServerError("org.apache.kafka.common.errors.UnknownServerException: unexpected DescribeConfigs answer");
   const auto& out = resp.results[0];
   if (out.error_code != 0) throw ServerError(kafka_exception(out.error_code, out.error_message));
@@ -276,36 +275,20 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
       throw UsageError("Invalid config(s): " + s);
     }
 
-    Connection& c = connection_for(client, r);
-    msg::IncrementalAlterConfigsRequest req;
-    msg::IncrementalAlterConfigsRequest::AlterConfigsResource res;
-    res.resource_type = r.type();
-    res.resource_name = r.name;
-    for (const auto& k : to_delete) {
-      msg::IncrementalAlterConfigsRequest::AlterableConfig x;
-      x.name = k;
-      x.config_operation = kDelete;
-      x.value = "";
-      res.configs.push_back(x);
-    }
-    for (const auto& [k, v] : to_add) {
-      msg::IncrementalAlterConfigsRequest::AlterableConfig x;
-      x.name = k;
-      x.config_operation = kSet;
-      x.value = v;
-      res.configs.push_back(x);
-    }
-    req.resources.push_back(res);
-    int16_t v;
+    Connection& c = config_connection(client, r.resource());
+    std::vector<ConfigOp> ops;
+    for (const auto& k : to_delete) ops.push_back(ConfigOp{k, kDeleteConfig, ""});
+    for (const auto& [k, v] : to_add) ops.push_back(ConfigOp{k, kSetConfig, v});
+    msg::IncrementalAlterConfigsResponse resp;
     try {
-      v = admin_version<msg::IncrementalAlterConfigsRequest>(c);
+      resp = incremental_alter_configs(c, r.resource(), ops);
     } catch (const KafkaError&) {
+      // Only the version negotiation throws KafkaError here: the broker lacks the API.
       throw UsageError(
           "The INCREMENTAL_ALTER_CONFIGS API is not supported by the cluster. The API is supported starting from version 2.3.0. You may "
           "want to use an older version of this tool to interact with your cluster, or upgrade your brokers to version 2.3.0 or newer to "
           "avoid this error.");
     }
-    auto resp = c.call(req, v).first;
     for (const auto& x : resp.responses)
       if (x.error_code != 0) throw ServerError(kafka_exception(x.error_code, x.error_message));
     if (!r.name.empty())

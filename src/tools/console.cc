@@ -68,6 +68,17 @@ bool property_true(const std::map<std::string, std::string>& props, const std::s
   return iequals(trim(it->second), "true");
 }
 
+int64_t parse_long_property(const std::string& key, const std::string& value) {
+  try {
+    size_t used = 0;
+    long long x = std::stoll(value, &used);
+    if (used != value.size()) throw std::invalid_argument(value);
+    return static_cast<int64_t>(x);
+  } catch (const std::logic_error&) {
+    throw std::invalid_argument("Invalid value " + value + " for configuration " + key + ": Not a number of type LONG");
+  }
+}
+
 FormatterOptions formatter_options(const std::map<std::string, std::string>& props) {
   FormatterOptions o;
   o.print_timestamp = property_true(props, "print.timestamp", false);

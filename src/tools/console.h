@@ -12,9 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "client/producer.h"
 #include "protocol/record_batch.h"
 
 namespace flotilla::tools {
+
+using client::ProducerRecord;
 
 // "none" | "gzip" | "snappy" | "lz4" | "zstd" (also "uncompressed"); nullopt if unknown.
 std::optional<records::Compression> parse_compression(const std::string& name);
@@ -27,6 +30,9 @@ std::map<std::string, std::string> parse_key_values(const std::vector<std::strin
 
 // Kafka's boolean property values: "true" (any case, trimmed) is true.
 bool property_true(const std::map<std::string, std::string>& props, const std::string& key, bool dflt);
+// A LONG property value (the whole text a decimal number); throws
+// std::invalid_argument "Invalid value V for configuration K: Not a number of type LONG".
+int64_t parse_long_property(const std::string& key, const std::string& value);
 
 struct FormatterOptions {
   bool print_timestamp = false;
@@ -56,12 +62,6 @@ struct LineReaderOptions {
   std::optional<std::string> null_marker;
 };
 LineReaderOptions line_reader_options(const std::map<std::string, std::string>& props);
-
-struct ProducerRecord {
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::vector<records::Header> headers;
-};
 
 // Thrown for a line the reader cannot parse (Kafka's KafkaException text).
 class LineFormatError : public std::runtime_error {

@@ -9,9 +9,10 @@
 // (else auto.offset.reset / --from-beginning), heartbeats every
 // heartbeat.interval.ms (3 s), rejoins on a rebalance, commits its positions
 // every auto.commit.interval.ms (5 s, if enable.auto.commit) and at exit, and
-// leaves the group at exit.
-#include <poll.h>
-
+// leaves the group at exit. The fetching and the group protocol are
+// client/'s (fetcher.h, group_client.h); this file maps Kafka's flags and
+// properties, schedules heartbeats and commits, and prints.
+// Threading: one thread; SIGINT/SIGTERM only set a flag.
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -19,24 +20,33 @@
 #include <map>
 #include <thread>
 
+#include "client/fetcher.h"
+#include "client/group_client.h"
 #include "common/clock.h"
 #include "protocol/record_batch.h"
 #include "server/config.h"
 #include "tools/commands.h"
 #include "tools/console.h"
-#include "tools/group_client.h"
-#include "tools/kafka_client.h"
 
 namespace flotilla::tools {
+
+using client::Assignment;
+using client::ClientOptions;
+using client::error_text;
+using client::FetchPartitionResult;
+using client::FetchRound;
+using client::FetchSettings;
+using client::GroupClient;
+using client::KafkaClient;
+using client::KafkaError;
+using client::TopicFetcher;
+using client::TopicInfo;
+using client::TopicPartition;
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop.store(true); }
-
-struct PartitionState {
-  int64_t offset = 0;
-};
 
 }  // namespace
 
@@ -114,6 +124,8 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
     ClientOptions copts;
     copts.client_id = "console-consumer";
     KafkaClient client(bootstrap, copts);
+    TopicFetcher fetcher(client, o.topic,
+                         FetchSettings{.partition_max_bytes = partition_max_bytes, .max_bytes = fetch_max_bytes, .reset_timestamp = reset});
     int64_t meta_wait = cprop_int("default.api.timeout.ms", 60000);
     if (o.timeout_ms) meta_wait = std::min<int64_t>(meta_wait, std::max<int64_t>(*o.timeout_ms, 1));
     TopicInfo info;
@@ -128,7 +140,7 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
       return 0;
     }
     std::vector<int32_t> parts;
-    std::map<int32_t, PartitionState> state;
+    std::map<int32_t, int64_t> positions;
     // Group membership (nullptr: no group, every partition or --partition).
     std::unique_ptr<GroupClient> gc;
     GroupClient::MemberConfig mcfg;
@@ -153,27 +165,21 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
       }
       int64_t ts = start_at.value_or(reset);
       if (ts >= 0) {
-        for (int32_t p : parts) state[p].offset = ts;
+        for (int32_t p : parts) positions[p] = ts;
       } else {
         auto offs = client.list_offsets(o.topic, parts, ts);
-        for (int32_t p : parts) state[p].offset = offs[p];
+        for (int32_t p : parts) positions[p] = offs[p];
       }
     }
     // Commits the positions of the assigned partitions (as the generation's member).
     auto commit = [&]() {
-      if (!gc || gc->generation() < 0 || state.empty()) return;
+      if (!gc || gc->generation() < 0 || positions.empty()) return;
       std::map<TopicPartition, int64_t> offs;
-      for (const auto& [p, st] : state) offs[{o.topic, p}] = st.offset;
-      auto errors = gc->commit_offsets(offs, gc->generation(), gc->member_id());
-      for (const auto& [tp, e] : errors) {
-        if (e == 0) continue;
-        if (e == code(ErrorCode::REBALANCE_IN_PROGRESS) || e == code(ErrorCode::ILLEGAL_GENERATION) ||
-            e == code(ErrorCode::UNKNOWN_MEMBER_ID) || e == code(ErrorCode::FENCED_INSTANCE_ID)) {
-          std::cerr << "WARN Offset commit failed: " << error_text(e) << "\n";
-          need_join = true;
-          return;
-        }
-        throw KafkaError(static_cast<ErrorCode>(e), "Offset commit failed: " + error_text(e));
+      for (const auto& [p, offset] : positions) offs[{o.topic, p}] = offset;
+      if (int16_t e = gc->commit_as_member(offs)) {
+        std::cerr << "WARN Offset commit failed: " << error_text(e) << "\n";
+        need_join = true;
+        return;
       }
       last_commit = monotonic_ms();
     };
@@ -181,20 +187,20 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
     auto join = [&](int64_t deadline) {
       Assignment a = gc->join(mcfg, deadline);
       parts = a[o.topic];
-      state.clear();
+      positions.clear();
       std::vector<TopicPartition> tps;
       for (int32_t p : parts) tps.emplace_back(o.topic, p);
       auto committed = tps.empty() ? std::map<TopicPartition, int64_t>{} : gc->fetch_offsets(tps);
       std::vector<int32_t> unknown;
       for (int32_t p : parts) {
         auto it = committed.find({o.topic, p});
-        if (it != committed.end()) state[p].offset = it->second;
+        if (it != committed.end()) positions[p] = it->second;
         else unknown.push_back(p);
       }
       if (!unknown.empty()) {
         info = client.wait_for_topic(o.topic, 30000);
         auto offs = client.list_offsets(o.topic, unknown, reset);
-        for (int32_t p : unknown) state[p].offset = offs[p];
+        for (int32_t p : unknown) positions[p] = offs[p];
       }
       last_hb = monotonic_ms();
     };
@@ -219,18 +225,13 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
         int64_t now = monotonic_ms();
         if (now - last_hb >= hb_interval) {
           last_hb = now;
-          int16_t e = gc->heartbeat();
-          if (e == code(ErrorCode::REBALANCE_IN_PROGRESS)) {
-            if (auto_commit) commit();
-            need_join = true;
-          } else if (e == code(ErrorCode::ILLEGAL_GENERATION)) {
-            gc->reset_generation(false);
-            need_join = true;
-          } else if (e == code(ErrorCode::UNKNOWN_MEMBER_ID) || e == code(ErrorCode::FENCED_INSTANCE_ID)) {
-            gc->reset_generation(true);
-            need_join = true;
-          } else if (e != 0 && !is_coordinator_error(e)) {
-            throw KafkaError(static_cast<ErrorCode>(e), "Heartbeat failed: " + error_text(e));
+          switch (gc->member_heartbeat()) {
+            case GroupClient::HeartbeatAction::kCommitAndRejoin:
+              if (auto_commit) commit();
+              need_join = true;
+              break;
+            case GroupClient::HeartbeatAction::kRejoin: need_join = true; break;
+            case GroupClient::HeartbeatAction::kNone: break;
           }
           if (need_join) continue;
         }
@@ -243,106 +244,59 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
           continue;
         }
       }
-      // One fetch per leader, all sent before any response is read.
-      std::map<int32_t, std::vector<FetchTarget>> by_leader;
-      for (int32_t p : parts) {
-        const PartitionInfo* pi = info.partition(p);
-        int32_t leader = pi ? pi->leader : -1;
-        if (leader < 0) continue;
-        by_leader[leader].push_back(FetchTarget{o.topic, info.id, p, state[p].offset, partition_max_bytes});
-      }
-      if (by_leader.empty()) {
+      int32_t wait = fetch_max_wait;
+      if (o.timeout_ms) wait = static_cast<int32_t>(std::max<int64_t>(0, std::min<int64_t>(wait, *o.timeout_ms - (monotonic_ms() - last_data))));
+      FetchRound round = fetcher.round(info, parts, positions, wait, [&](const FetchPartitionResult& r, int64_t& position) {
+        records::for_each_batch(r.records, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
+          if (done) return;
+          if (h.last_offset() < position) return;
+          if (h.is_control()) {
+            position = h.last_offset() + 1;
+            return;
+          }
+          std::vector<records::Record> recs;
+          try {
+            recs = records::decode_records(batch);
+          } catch (const std::exception& e) {
+            if (!o.skip_message_on_error) throw;
+            std::cerr << "ERROR Error processing message, skipping this message: " << e.what() << "\n";
+            position = h.last_offset() + 1;
+            return;
+          }
+          for (const auto& rec : recs) {
+            if (rec.offset < position) continue;
+            format_record(out, fo, r.partition, rec, h.log_append_time());
+            ++processed;
+            position = rec.offset + 1;
+            last_data = monotonic_ms();
+            if (max_messages >= 0 && processed >= max_messages) {
+              done = true;
+              return;
+            }
+          }
+          if (!done) position = std::max(position, h.last_offset() + 1);
+        });
+        if (!out.empty()) {
+          std::fwrite(out.data(), 1, out.size(), stdout);
+          std::fflush(stdout);
+          out.clear();
+          if (std::ferror(stdout)) {
+            std::cerr << "Unable to write to standard out, closing consumer.\n";
+            done = true;
+          }
+        }
+        return !done;
+      });
+      if (round.no_leader) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         info = client.wait_for_topic(o.topic, 60000);
         continue;
       }
-      int32_t wait = fetch_max_wait;
-      if (o.timeout_ms) wait = static_cast<int32_t>(std::max<int64_t>(0, std::min<int64_t>(wait, *o.timeout_ms - (monotonic_ms() - last_data))));
-      std::vector<std::pair<Connection*, int32_t>> sent;
-      bool refresh = false;
-      for (auto& [leader, targets] : by_leader) {
-        try {
-          Connection& c = client.broker(leader);
-          int16_t v = c.version_for(msg::FetchRequest::kApiKey);
-          if (info.id.is_zero() && v >= 13) v = 12;
-          auto req = KafkaClient::make_fetch_request(targets, v, wait, 1, fetch_max_bytes);
-          sent.emplace_back(&c, c.send(req, v));
-        } catch (const NetworkError& e) {
-          refresh = true;
-        }
-      }
-      for (auto& [c, id] : sent) {
-        std::vector<FetchPartitionResult> results;
-        try {
-          ResponseFrame f;
-          do f = c->receive();
-          while (f.correlation_id != id);
-          results = client.fetch_results(f);
-        } catch (const NetworkError&) {
-          client.drop(*c);
-          refresh = true;
-          continue;
-        }
-        for (const auto& r : results) {
-          if (r.topic != o.topic || !state.count(r.partition)) continue;
-          auto& st = state[r.partition];
-          if (r.error == code(ErrorCode::OFFSET_OUT_OF_RANGE)) {
-            st.offset = client.list_offset(o.topic, r.partition, reset).first;
-            continue;
-          }
-          if (r.error != 0) {
-            if (is_retriable(r.error)) {
-              refresh = true;
-              continue;
-            }
-            throw KafkaError(static_cast<ErrorCode>(r.error), error_text(r.error));
-          }
-          records::for_each_batch(r.records, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
-            if (done) return;
-            if (h.last_offset() < st.offset) return;
-            if (h.is_control()) {
-              st.offset = h.last_offset() + 1;
-              return;
-            }
-            std::vector<records::Record> recs;
-            try {
-              recs = records::decode_records(batch);
-            } catch (const std::exception& e) {
-              if (!o.skip_message_on_error) throw;
-              std::cerr << "ERROR Error processing message, skipping this message: " << e.what() << "\n";
-              st.offset = h.last_offset() + 1;
-              return;
-            }
-            for (const auto& rec : recs) {
-              if (rec.offset < st.offset) continue;
-              format_record(out, fo, r.partition, rec, h.log_append_time());
-              ++processed;
-              st.offset = rec.offset + 1;
-              last_data = monotonic_ms();
-              if (max_messages >= 0 && processed >= max_messages) {
-                done = true;
-                return;
-              }
-            }
-            if (!done) st.offset = std::max(st.offset, h.last_offset() + 1);
-          });
-          if (!out.empty()) {
-            std::fwrite(out.data(), 1, out.size(), stdout);
-            std::fflush(stdout);
-            out.clear();
-            if (std::ferror(stdout)) {
-              std::cerr << "Unable to write to standard out, closing consumer.\n";
-              done = true;
-            }
-          }
-          if (done) break;
-        }
-        if (done) break;
-      }
       if (done) {
-        // Read (and drop) any fetch answers still in flight before closing.
+        // Any fetch answers still in flight are dropped with the connections.
         break;
       }
+      bool refresh = round.refresh;
       if (refresh) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         try {

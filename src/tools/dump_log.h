@@ -3,7 +3,9 @@
 // snapshots (`.checkpoint`) exactly as Kafka 3.9's DumpLogSegments does, so
 // that its output can be diffed against Kafka's. The options are
 // DumpLogOptions (tools/commands.h); this header exposes the pieces the tests
-// check on their own.
+// check on their own (and the JVM text helpers of tools/java_text.h). The
+// segment and snapshot dumper is dump_log.cc, the index checks
+// dump_log_index.cc (their shared pieces: dump_log_internal.h).
 //
 // Where Kafka would stop with an exception (a corrupt batch, an unparsable
 // file name) the tool prints the reason to stderr and exits 1, after the lines
@@ -13,26 +15,13 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 
+#include "tools/java_text.h"
+
 namespace flotilla::tools {
-
-// Java's Double.toString (the shortest form that reads back, as JDK 19+
-// prints it): "1.0", "0.001", "1.0E7", "1.234E-5", "NaN", "-Infinity".
-std::string java_double_to_string(double d);
-
-// What `new String(bytes, UTF_8)` holds, as UTF-8: every malformed sequence
-// (maximal subpart) becomes U+FFFD, as Java's decoder replaces it.
-std::string java_utf8(std::span<const uint8_t> bytes);
-
-// Jackson's JsonNode.toString(): no spaces, members in insertion order,
-// strings escaped as Jackson escapes them (\" \\ \b \t \n \f \r, other
-// control characters as \u00XX with upper-case hex, everything else as is),
-// doubles as Java prints them (NaN and infinities quoted).
-std::string jackson_json(const nlohmann::ordered_json& j);
 
 // The payload Kafka's ClusterMetadataLogMessageParser prints for one record
 // value of __cluster_metadata: {"type":"TOPIC_RECORD","version":0,"data":{...}},

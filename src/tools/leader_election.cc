@@ -1,7 +1,8 @@
 // `flotilla leader-election` (Kafka's kafka-leader-election.sh): a PREFERRED
 // or UNCLEAN election for one partition, the partitions of a JSON file, or
 // every partition, through ElectLeaders; prints what was elected, what needed
-// no election, and what failed (exit code 1 if anything failed).
+// no election, and what failed (exit code 1 if anything failed). The request
+// is client/admin.h's; this file checks the options and prints.
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -10,12 +11,19 @@
 #include <set>
 #include <sstream>
 
+#include "client/admin.h"
 #include "server/config.h"
-#include "tools/admin_util.h"
 #include "tools/commands.h"
-#include "tools/kafka_client.h"
+#include "tools/kafka_output.h"
 
 namespace flotilla::tools {
+
+using client::ClientOptions;
+using client::Connection;
+using client::elect_leaders;
+using client::KafkaClient;
+using client::KafkaError;
+using client::TopicPartition;
 
 namespace {
 
@@ -23,8 +31,6 @@ class CommandFailed : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-using TopicPartition = std::pair<std::string, int32_t>;
 
 std::string tp_string(const TopicPartition& tp) { return tp.first + "-" + std::to_string(tp.second); }
 
@@ -103,24 +109,10 @@ int run_leader_election(const LeaderElectionOptions& o, std::ostream& out, std::
     client.metadata(std::vector<std::string>{});
     Connection& c = client.controller();
 
-    msg::ElectLeadersRequest req;
-    int16_t v = admin_version<msg::ElectLeadersRequest>(c);
-    if (v == 0 && election_type != 0) throw CommandFailed("org.apache.kafka.common.errors.UnsupportedVersionException: The broker only supports preferred leader election");
-    req.election_type = election_type;
-    req.timeout_ms = 30000;
-    if (partitions) {
-      req.topic_partitions.emplace();
-      std::map<std::string, std::vector<int32_t>> by_topic;
-      for (const auto& [t, p] : *partitions) by_topic[t].push_back(p);
-      for (auto& [t, ps] : by_topic) {
-        msg::ElectLeadersRequest::TopicPartitions x;
-        x.topic = t;
-        x.partitions = ps;
-        req.topic_partitions->push_back(x);
-      }
-    }
-    msg::ElectLeadersResponse resp = c.call(req, v).first;
-    if (v >= 1 && resp.error_code != 0)
+    // A v0-only broker refuses an unclean election (KafkaError, printed as
+    // Kafka's UnsupportedVersionException); v0 answers carry no top-level error.
+    msg::ElectLeadersResponse resp = elect_leaders(c, election_type, partitions, 30000);
+    if (resp.error_code != 0)
       throw CommandFailed("java.util.concurrent.ExecutionException: " + kafka_exception(resp.error_code, std::nullopt));
 
     std::set<TopicPartition> succeeded, noop;

@@ -1,5 +1,7 @@
 #include "tools/metadata_diff.h"
 
+#include <algorithm>
+#include <initializer_list>
 #include <ostream>
 #include <set>
 
@@ -20,17 +22,28 @@ std::string list_text(const ordered_json& v) {
   return v.dump();
 }
 
-ordered_json partition_fields(const metadata::PartitionRegistration& p) {
+// The fields a partition change reports, in the diff's order (what a reader
+// looks at first), named as the metadata shell names them; the directories
+// are reported after them, on their own.
+ordered_json partition_fields(const ordered_json& registration) {
   ordered_json j;
-  j["leader"] = p.leader;
-  j["leaderEpoch"] = p.leader_epoch;
-  j["isr"] = p.isr;
-  j["replicas"] = p.replicas;
-  j["addingReplicas"] = p.adding_replicas;
-  j["removingReplicas"] = p.removing_replicas;
-  j["leaderRecoveryState"] = p.leader_recovery_state;
-  j["partitionEpoch"] = p.partition_epoch;
+  for (const char* k : {"leader", "leaderEpoch", "isr", "replicas", "addingReplicas", "removingReplicas", "leaderRecoveryState",
+                        "partitionEpoch"})
+    j[k] = registration.at(k);
   return j;
+}
+
+// " f old -> new, g old -> new" for the {"old", "new"} members of a change
+// record (the identifying members `skip` left out).
+std::string changes_text(const ordered_json& change_record, std::initializer_list<const char*> skip) {
+  std::string l;
+  bool first = true;
+  for (auto f = change_record.begin(); f != change_record.end(); ++f) {
+    if (std::find(skip.begin(), skip.end(), f.key()) != skip.end()) continue;
+    l += std::string(first ? " " : ", ") + f.key() + " " + list_text(f.value()["old"]) + " -> " + list_text(f.value()["new"]);
+    first = false;
+  }
+  return l;
 }
 
 ordered_json provenance(const MetadataImage& i) { return {{"offset", i.offset()}, {"epoch", i.epoch()}}; }
@@ -57,23 +70,20 @@ ordered_json diff_images(const MetadataImage& a, const MetadataImage& b) {
     }
     for (const auto& [index, p] : t.partitions) {
       auto it = old->partitions.find(index);
+      ordered_json now = partition_registration_json(p);
       if (it == old->partitions.end()) {
         ordered_json j = {{"topic", name}, {"partition", index}};
-        j.update(partition_fields(p));
+        j.update(partition_fields(now));
         parts_added.push_back(j);
         continue;
       }
       if (it->second == p) continue;
       ordered_json j = {{"topic", name}, {"partition", index}};
-      ordered_json before = partition_fields(it->second), after = partition_fields(p);
+      ordered_json was = partition_registration_json(it->second);
+      ordered_json before = partition_fields(was), after = partition_fields(now);
       for (auto f = after.begin(); f != after.end(); ++f)
         if (before[f.key()] != f.value()) j[f.key()] = change(before[f.key()], f.value());
-      if (it->second.directories != p.directories) {
-        ordered_json od = ordered_json::array(), nd = ordered_json::array();
-        for (const auto& u : it->second.directories) od.push_back(u.to_string());
-        for (const auto& u : p.directories) nd.push_back(u.to_string());
-        j["directories"] = change(od, nd);
-      }
+      if (it->second.directories != p.directories) j["directories"] = change(was["directories"], now["directories"]);
       parts_changed.push_back(j);
     }
     for (const auto& [index, p] : old->partitions)
@@ -182,15 +192,7 @@ std::string format_diff(const ordered_json& d) {
     ++changes;
   }
   for (const auto& p : d["partitions"]["changed"]) {
-    std::string l = "~ partition " + tp(p) + ":";
-    bool first = true;
-    for (auto f = p.begin(); f != p.end(); ++f) {
-      if (f.key() == "topic" || f.key() == "partition") continue;
-      l += std::string(first ? " " : ", ") + f.key() + " " + list_text(f.value()["old"]) + " -> " +
-           list_text(f.value()["new"]);
-      first = false;
-    }
-    line(l);
+    line("~ partition " + tp(p) + ":" + changes_text(p, {"topic", "partition"}));
     ++changes;
   }
   const auto& br = d["brokers"];
@@ -200,15 +202,7 @@ std::string format_diff(const ordered_json& d) {
   for (const auto& id : br["fenced"]) line("~ broker " + id.dump() + " fenced"), ++changes;
   for (const auto& id : br["unfenced"]) line("~ broker " + id.dump() + " unfenced"), ++changes;
   for (const auto& b : br["changed"]) {
-    std::string l = "~ broker " + b["id"].dump() + ":";
-    bool first = true;
-    for (auto f = b.begin(); f != b.end(); ++f) {
-      if (f.key() == "id") continue;
-      l += std::string(first ? " " : ", ") + f.key() + " " + list_text(f.value()["old"]) + " -> " +
-           list_text(f.value()["new"]);
-      first = false;
-    }
-    line(l);
+    line("~ broker " + b["id"].dump() + ":" + changes_text(b, {"id"}));
     ++changes;
   }
   auto entity = [](const ordered_json& c) {

@@ -10,19 +10,25 @@
 #include <stdexcept>
 #include <vector>
 
+#include "client/quorum.h"
 #include "server/config.h"
 #include "storage/meta_properties.h"
 #include "tools/commands.h"
-#include "tools/kafka_client.h"
 
 namespace flotilla::tools {
+
+using client::Connection;
+using client::error_text;
+using client::KafkaError;
+using client::kMetadataTopic;
+using client::NetworkError;
 
 namespace {
 
 using Replica = msg::DescribeQuorumResponse::ReplicaState;
 using Partition = msg::DescribeQuorumResponse::PartitionData;
 
-constexpr const char* kMetadataTopic = "__cluster_metadata";
+constexpr const char* kClientId = "flotilla-metadata-quorum";
 
 [[noreturn]] void unknown_server_error(const std::string& what) { throw KafkaError(ErrorCode::UNKNOWN_SERVER_ERROR, what); }
 
@@ -122,25 +128,6 @@ std::string format_quorum_status(const msg::DescribeQuorumResponse& response, co
   return out;
 }
 
-std::string pretty_print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& h : headers) width.push_back(h.size());
-  for (const auto& r : rows)
-    for (size_t i = 0; i < width.size() && i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  std::string out;
-  auto print_row = [&](const std::vector<std::string>& r) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      out += r[i];
-      if (i < width.size() && r[i].size() < width[i]) out.append(width[i] - r[i].size(), ' ');
-      out += '\t';
-    }
-    out += '\n';
-  };
-  print_row(headers);
-  for (const auto& r : rows) print_row(r);
-  return out;
-}
-
 std::string format_quorum_replication(const msg::DescribeQuorumResponse& response, int64_t now_ms, bool human_readable) {
   const Partition& p = quorum_partition(response);
   const Replica& leader = leader_of(p);
@@ -161,37 +148,12 @@ std::string format_quorum_replication(const msg::DescribeQuorumResponse& respons
 
 namespace {
 
-// The active controller, found through any controller (DescribeCluster, KIP-919).
-std::unique_ptr<Connection> connect_active_controller(const std::string& bootstrap) {
-  std::string last_error = "no bootstrap address";
-  size_t pos = 0;
-  while (pos <= bootstrap.size()) {
-    size_t comma = bootstrap.find(',', pos);
-    std::string addr = bootstrap.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    pos = comma == std::string::npos ? bootstrap.size() + 1 : comma + 1;
-    try {
-      auto [host, port] = parse_host_port(addr);
-      auto c = std::make_unique<Connection>(host, port, "flotilla-metadata-quorum", 10000);
-      msg::DescribeClusterRequest dc;
-      int16_t v = c->version_for(msg::DescribeClusterRequest::kApiKey);
-      if (v >= 1) dc.endpoint_type = 2;
-      auto [cr, cf] = c->call(dc, v);
-      for (const auto& b : cr.brokers)
-        if (b.broker_id == cr.controller_id) return std::make_unique<Connection>(b.host, b.port, "flotilla-metadata-quorum", 60000);
-      last_error = "no active controller known to " + addr;
-    } catch (const NetworkError& e) {
-      last_error = e.what();
-    }
-  }
-  throw NetworkError("could not reach the active controller through " + bootstrap + ": " + last_error);
-}
-
 int change_voters(const MetadataQuorumOptions& o, std::ostream& out, std::ostream& err) {
   if (!o.bootstrap_controller) {
     err << "add-controller and remove-controller need --bootstrap-controller\n";
     return 1;
   }
-  auto c = connect_active_controller(*o.bootstrap_controller);
+  auto c = client::connect_active_controller(*o.bootstrap_controller, kClientId);
   if (o.add_controller) {
     if (!o.command_config) {
       err << "add-controller needs --command-config: the new controller's server.properties\n";
@@ -199,119 +161,30 @@ int change_voters(const MetadataQuorumOptions& o, std::ostream& out, std::ostrea
     }
     auto config = server::KafkaConfig::from_properties(server::load_properties_file(*o.command_config));
     auto mp = storage::read_meta_properties(std::filesystem::path(config.metadata_log_dir) / "meta.properties");
-    msg::AddRaftVoterRequest req;
-    req.cluster_id = mp.cluster_id;
-    req.timeout_ms = 30000;
-    req.voter_id = config.node_id;
-    req.voter_directory_id = Uuid::parse(mp.directory_id).value_or(Uuid{});
+    std::vector<client::VoterEndpoint> listeners;
     for (const auto& ep : config.listeners) {
       if (!config.is_controller_listener(ep.listener)) continue;
       server::Endpoint adv = config.advertised(ep.listener);
-      msg::AddRaftVoterRequest::Listener l;
-      l.name = ep.listener;
-      l.host = adv.host.empty() ? "localhost" : adv.host;
-      l.port = static_cast<uint16_t>(adv.port);
-      req.listeners.push_back(l);
+      listeners.push_back({ep.listener, adv.host.empty() ? "localhost" : adv.host, static_cast<uint16_t>(adv.port)});
     }
-    auto [resp, f] = c->call(req, c->version_for(msg::AddRaftVoterRequest::kApiKey));
+    Uuid directory_id = Uuid::parse(mp.directory_id).value_or(Uuid{});
+    auto resp = client::add_raft_voter(*c, mp.cluster_id, config.node_id, directory_id, listeners, 30000);
     if (resp.error_code != 0) throw KafkaError(static_cast<ErrorCode>(resp.error_code), error_text(resp.error_code, resp.error_message));
     out << "Added controller " << config.node_id << " with directory id " << mp.directory_id << " and endpoints: ";
-    for (size_t i = 0; i < req.listeners.size(); ++i)
-      out << (i ? ", " : "") << req.listeners[i].name << "://" << req.listeners[i].host << ":" << req.listeners[i].port;
+    for (size_t i = 0; i < listeners.size(); ++i)
+      out << (i ? ", " : "") << listeners[i].name << "://" << listeners[i].host << ":" << listeners[i].port;
     out << "\n";
     return 0;
   }
-  msg::RemoveRaftVoterRequest req;
-  req.voter_id = o.controller_id;
   auto dir = Uuid::parse(o.controller_directory_id);
   if (!dir) {
     err << "Invalid --controller-directory-id " << o.controller_directory_id << "\n";
     return 1;
   }
-  req.voter_directory_id = *dir;
-  auto [resp, f] = c->call(req, c->version_for(msg::RemoveRaftVoterRequest::kApiKey));
+  auto resp = client::remove_raft_voter(*c, o.controller_id, *dir);
   if (resp.error_code != 0) throw KafkaError(static_cast<ErrorCode>(resp.error_code), error_text(resp.error_code, resp.error_message));
   out << "Removed controller " << o.controller_id << " with directory id " << o.controller_directory_id << "\n";
   return 0;
-}
-
-}  // namespace
-
-namespace {
-
-// The cluster id for --status, from the endpoint that answered DescribeQuorum:
-// DescribeCluster if it supports it, else Metadata (v2..v12 carry the cluster
-// id); empty if neither answers.
-std::string fetch_cluster_id(Connection& c, bool controller) {
-  try {
-    if (c.supports(msg::DescribeClusterRequest::kApiKey)) {
-      msg::DescribeClusterRequest dc;
-      int16_t v = c.version_for(msg::DescribeClusterRequest::kApiKey);
-      if (v >= 1) dc.endpoint_type = controller ? 2 : 1;
-      auto [cr, cf] = c.call(dc, v);
-      if (cr.error_code == 0) return cr.cluster_id;
-    }
-  } catch (const KafkaError&) {
-  } catch (const DecodeError&) {
-  } catch (const NetworkError&) {
-  }
-  try {
-    if (c.supports(msg::MetadataRequest::kApiKey)) {
-      int16_t v = std::min<int16_t>(c.version_for(msg::MetadataRequest::kApiKey), 12);
-      if (v >= 2) {
-        msg::MetadataRequest req;
-        req.topics = std::vector<msg::MetadataRequest::MetadataRequestTopic>{};  // no topics: the cluster only
-        req.allow_auto_topic_creation = false;
-        auto [mr, mf] = c.call(req, v);
-        return mr.cluster_id.value_or("");
-      }
-    }
-  } catch (const KafkaError&) {
-  } catch (const DecodeError&) {
-  } catch (const NetworkError&) {
-  }
-  return "";
-}
-
-msg::DescribeQuorumRequest describe_quorum_request() {
-  msg::DescribeQuorumRequest req;
-  msg::DescribeQuorumRequest::TopicData t;
-  t.topic_name = kMetadataTopic;
-  msg::DescribeQuorumRequest::PartitionData pd;
-  pd.partition_index = 0;
-  t.partitions.push_back(pd);
-  req.topics.push_back(t);
-  return req;
-}
-
-// The partition error of a response, if it is well-formed enough to have one.
-int16_t partition_error(const msg::DescribeQuorumResponse& r) {
-  if (r.error_code != 0 || r.topics.size() != 1 || r.topics[0].partitions.size() != 1) return 0;
-  return r.topics[0].partitions[0].error_code;
-}
-
-// Sends DescribeQuorum on c. A controller that is not the leader answers
-// NOT_LEADER_OR_FOLLOWER: then ask it for the active controller
-// (DescribeCluster, KIP-919) and describe there, as Kafka's admin client does;
-// c is replaced by the connection that answered.
-msg::DescribeQuorumResponse describe_quorum(std::unique_ptr<Connection>& c, bool controller) {
-  auto req = describe_quorum_request();
-  auto [resp, frame] = c->call(req, c->version_for(msg::DescribeQuorumRequest::kApiKey));
-  if (controller && partition_error(resp) == code(ErrorCode::NOT_LEADER_OR_FOLLOWER) &&
-      c->supports(msg::DescribeClusterRequest::kApiKey)) {
-    msg::DescribeClusterRequest dc;
-    int16_t v = c->version_for(msg::DescribeClusterRequest::kApiKey);
-    if (v >= 1) dc.endpoint_type = 2;
-    auto [cr, cf] = c->call(dc, v);
-    for (const auto& b : cr.brokers) {
-      if (b.broker_id != cr.controller_id) continue;
-      auto active = std::make_unique<Connection>(b.host, b.port, "flotilla-metadata-quorum", 10000);
-      auto [resp2, frame2] = active->call(req, active->version_for(msg::DescribeQuorumRequest::kApiKey));
-      c = std::move(active);
-      return resp2;
-    }
-  }
-  return resp;
 }
 
 }  // namespace
@@ -353,25 +226,21 @@ int run_metadata_quorum(const MetadataQuorumOptions& o, std::ostream& out, std::
   try {
     // The comma-separated addresses in order; the first that answers is used.
     std::string last_error = "no bootstrap address";
-    size_t pos = 0;
-    while (pos <= bootstrap.size()) {
-      size_t comma = bootstrap.find(',', pos);
-      std::string addr = bootstrap.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      pos = comma == std::string::npos ? bootstrap.size() + 1 : comma + 1;
+    for (const auto& addr : client::split_list(bootstrap)) {
       if (addr.empty()) continue;
-      auto [host, port] = parse_host_port(addr);
+      auto [host, port] = client::parse_host_port(addr);
       std::unique_ptr<Connection> c;
       msg::DescribeQuorumResponse resp;
       try {
-        c = std::make_unique<Connection>(host, port, "flotilla-metadata-quorum", 10000);
-        resp = describe_quorum(c, controller);
+        c = std::make_unique<Connection>(host, port, kClientId, 10000);
+        resp = client::describe_quorum(c, controller, kClientId);
       } catch (const NetworkError& e) {
         last_error = e.what();
         continue;
       }
       quorum_partition(resp);  // throws the response's error
       if (o.status) {
-        out << format_quorum_status(resp, fetch_cluster_id(*c, controller));
+        out << format_quorum_status(resp, client::fetch_cluster_id(*c, controller));
       } else {
         int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
         out << format_quorum_replication(resp, now, o.human_readable);

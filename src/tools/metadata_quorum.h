@@ -1,6 +1,8 @@
 // `flotilla metadata-quorum describe --status|--replication`, as Kafka 3.9's
-// kafka-metadata-quorum.sh prints them. The formatting is pure (a decoded
-// DescribeQuorum response in, text out) so it is tested without a server.
+// kafka-metadata-quorum.sh prints them, and add-controller /
+// remove-controller. The requests are client/quorum.h's; the formatting is
+// pure (a decoded DescribeQuorum response in, text out) so it is tested
+// without a server (pretty_print_table is tools/kafka_output.h's).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "protocol/messages.h"
+#include "tools/kafka_output.h"
 
 namespace flotilla::tools {
 
@@ -32,9 +35,5 @@ std::string format_quorum_status(const msg::DescribeQuorumResponse& response, co
 // timestamps are "N ms ago" relative to now_ms (an error, as in Kafka, when
 // one is not in (0, now_ms]). Throws as format_quorum_status.
 std::string format_quorum_replication(const msg::DescribeQuorumResponse& response, int64_t now_ms, bool human_readable);
-
-// Kafka's ToolsUtils.prettyPrintTable: every cell left-aligned and padded to
-// its column's widest cell, followed by a tab (the last one too), one line per row.
-std::string pretty_print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace flotilla::tools

@@ -177,7 +177,7 @@ std::string broker_json(const metadata::BrokerRegistration& b) {
   return j.dump();
 }
 
-std::string partition_json(const metadata::PartitionRegistration& p) {
+nlohmann::ordered_json partition_registration_json(const metadata::PartitionRegistration& p) {
   nlohmann::ordered_json j;
   j["replicas"] = p.replicas;
   j["isr"] = p.isr;
@@ -190,8 +190,10 @@ std::string partition_json(const metadata::PartitionRegistration& p) {
   auto dirs = nlohmann::ordered_json::array();
   for (const auto& d : p.directories) dirs.push_back(d.to_string());
   j["directories"] = dirs;
-  return j.dump();
+  return j;
 }
+
+std::string partition_json(const metadata::PartitionRegistration& p) { return partition_registration_json(p).dump(); }
 
 std::string config_type_name(int8_t type) {
   switch (static_cast<metadata::ConfigResourceType>(type)) {

@@ -18,6 +18,7 @@
 #include <iosfwd>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,8 @@ std::shared_ptr<const metadata::MetadataImage> load_metadata_spec(const std::str
 // The JSON texts the shell shows (also used by metadata-diff).
 std::string broker_json(const metadata::BrokerRegistration& b);
 std::string partition_json(const metadata::PartitionRegistration& p);
+// The fields of partition_json, named as Kafka's shell names them.
+nlohmann::ordered_json partition_registration_json(const metadata::PartitionRegistration& p);
 // "topic", "broker", "broker_logger", "client_metrics", "group", else the number.
 std::string config_type_name(int8_t type);
 

@@ -9,15 +9,15 @@
 // max.in.flight requests per leader connection; each request's latency counts
 // for each of its records.
 //
-// Consumer: fetches every partition with a large fetch.max.bytes and counts
-// records and bytes by walking batch headers only (no decompression); bytes
-// are whole batch sizes.
+// Consumer: fetches every partition (client/fetcher.h) with a large
+// fetch.max.bytes and counts records and bytes by walking batch headers only
+// (no decompression); bytes are whole batch sizes.
 #include <poll.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -26,132 +26,32 @@
 #include <sstream>
 #include <thread>
 
+#include "client/fetcher.h"
+#include "client/kafka_client.h"
 #include "common/clock.h"
 #include "protocol/compression.h"
 #include "protocol/record_batch.h"
 #include "server/config.h"
 #include "tools/commands.h"
 #include "tools/console.h"
-#include "tools/kafka_client.h"
 #include "tools/perf_stats.h"
 
 namespace flotilla::tools {
 
-// ------------------------------------------------------------ LatencyStats
-
-void LatencyStats::record(int64_t latency_us, int64_t records, int64_t bytes) {
-  count_ += records;
-  bytes_ += bytes;
-  int64_t ms = latency_us / 1000;
-  total_latency_ms_ += static_cast<double>(latency_us) / 1000.0 * static_cast<double>(records);
-  max_latency_ms_ = std::max(max_latency_ms_, ms);
-  hist_[ms] += records;
-  window_count_ += records;
-  window_bytes_ += bytes;
-  window_total_latency_ms_ += static_cast<double>(latency_us) / 1000.0 * static_cast<double>(records);
-  window_max_latency_ms_ = std::max(window_max_latency_ms_, ms);
-}
-
-int64_t LatencyStats::percentile(double p) const {
-  if (count_ == 0) return 0;
-  // Java: sorted[(int)(p * size)].
-  int64_t index = static_cast<int64_t>(p * static_cast<double>(count_));
-  if (index >= count_) index = count_ - 1;
-  int64_t seen = 0;
-  for (const auto& [ms, n] : hist_) {
-    seen += n;
-    if (seen > index) return ms;
-  }
-  return hist_.empty() ? 0 : hist_.rbegin()->first;
-}
-
-std::string LatencyStats::window_line(int64_t now_ms) {
-  double elapsed = static_cast<double>(std::max<int64_t>(1, now_ms - window_start_ms_));
-  double recs_per_sec = 1000.0 * static_cast<double>(window_count_) / elapsed;
-  double mb_per_sec = 1000.0 * static_cast<double>(window_bytes_) / elapsed / (1024.0 * 1024.0);
-  char buf[256];
-  std::snprintf(buf, sizeof(buf), "%lld records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.",
-                static_cast<long long>(window_count_), recs_per_sec, mb_per_sec,
-                window_count_ ? window_total_latency_ms_ / static_cast<double>(window_count_) : 0.0,
-                static_cast<double>(window_max_latency_ms_));
-  window_start_ms_ = now_ms;
-  window_count_ = 0;
-  window_bytes_ = 0;
-  window_total_latency_ms_ = 0;
-  window_max_latency_ms_ = 0;
-  return buf;
-}
-
-std::string LatencyStats::total_line(int64_t elapsed_ms) const {
-  double elapsed = static_cast<double>(std::max<int64_t>(1, elapsed_ms));
-  double recs_per_sec = 1000.0 * static_cast<double>(count_) / elapsed;
-  double mb_per_sec = 1000.0 * static_cast<double>(bytes_) / elapsed / (1024.0 * 1024.0);
-  char buf[512];
-  std::snprintf(buf, sizeof(buf),
-                "%lld records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %lld ms 50th, %lld ms "
-                "95th, %lld ms 99th, %lld ms 99.9th.",
-                static_cast<long long>(count_), recs_per_sec, mb_per_sec, count_ ? total_latency_ms_ / static_cast<double>(count_) : 0.0,
-                static_cast<double>(max_latency_ms_), static_cast<long long>(percentile(0.5)), static_cast<long long>(percentile(0.95)),
-                static_cast<long long>(percentile(0.99)), static_cast<long long>(percentile(0.999)));
-  return buf;
-}
-
-nlohmann::json LatencyStats::to_json(int64_t elapsed_ms) const {
-  double elapsed = static_cast<double>(std::max<int64_t>(1, elapsed_ms));
-  nlohmann::json j;
-  j["records"] = count_;
-  j["bytes"] = bytes_;
-  j["elapsed_ms"] = elapsed_ms;
-  j["records_per_sec"] = 1000.0 * static_cast<double>(count_) / elapsed;
-  j["mb_per_sec"] = 1000.0 * static_cast<double>(bytes_) / elapsed / (1024.0 * 1024.0);
-  j["avg_latency_ms"] = count_ ? total_latency_ms_ / static_cast<double>(count_) : 0.0;
-  j["max_latency_ms"] = max_latency_ms_;
-  j["p50_ms"] = percentile(0.5);
-  j["p95_ms"] = percentile(0.95);
-  j["p99_ms"] = percentile(0.99);
-  j["p999_ms"] = percentile(0.999);
-  return j;
-}
-
-std::string java_date(int64_t ms, const std::string& pattern) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  // The subset of SimpleDateFormat the perf tools use.
-  std::string out;
-  for (size_t i = 0; i < pattern.size();) {
-    size_t j = i;
-    while (j < pattern.size() && pattern[j] == pattern[i]) ++j;
-    size_t n = j - i;
-    char c = pattern[i];
-    char buf[16];
-    switch (c) {
-      case 'y': std::snprintf(buf, sizeof(buf), n == 2 ? "%02d" : "%04d", n == 2 ? (tm.tm_year + 1900) % 100 : tm.tm_year + 1900); out += buf; break;
-      case 'M': std::snprintf(buf, sizeof(buf), "%02d", tm.tm_mon + 1); out += buf; break;
-      case 'd': std::snprintf(buf, sizeof(buf), "%02d", tm.tm_mday); out += buf; break;
-      case 'H': std::snprintf(buf, sizeof(buf), "%02d", tm.tm_hour); out += buf; break;
-      case 'm': std::snprintf(buf, sizeof(buf), "%02d", tm.tm_min); out += buf; break;
-      case 's': std::snprintf(buf, sizeof(buf), "%02d", tm.tm_sec); out += buf; break;
-      case 'S': std::snprintf(buf, sizeof(buf), "%03d", static_cast<int>(ms % 1000)); out += buf; break;
-      default: out.append(n, c); break;
-    }
-    i = j;
-  }
-  return out;
-}
+using client::ClientOptions;
+using client::Connection;
+using client::error_text;
+using client::FetchPartitionResult;
+using client::FetchSettings;
+using client::KafkaClient;
+using client::make_produce_request;
+using client::NetworkError;
+using client::PartitionInfo;
+using client::ResponseFrame;
+using client::TopicFetcher;
+using client::TopicInfo;
 
 namespace {
-
-int64_t to_long(const std::string& k, const std::string& v) {
-  try {
-    size_t used = 0;
-    long long x = std::stoll(v, &used);
-    if (used != v.size()) throw std::invalid_argument(v);
-    return x;
-  } catch (const std::logic_error&) {
-    throw std::invalid_argument("Invalid value " + v + " for configuration " + k + ": Not a number of type LONG");
-  }
-}
 
 // A pre-encoded Produce request for a group of partitions on one leader.
 struct RequestTemplate {
@@ -187,10 +87,11 @@ int run_perf_produce(const PerfProduceOptions& o) {
     auto c = parse_compression(get("compression.type", "none"));
     if (!c) throw std::invalid_argument("Invalid value " + get("compression.type", "") + " for configuration compression.type");
     compression = *c;
-    batch_size = static_cast<int32_t>(to_long("batch.size", get("batch.size", "16384")));
-    max_request_size = static_cast<int32_t>(to_long("max.request.size", get("max.request.size", "1048576")));
-    max_in_flight = static_cast<int32_t>(to_long("max.in.flight.requests.per.connection", get("max.in.flight.requests.per.connection", "5")));
-    request_timeout_ms = static_cast<int32_t>(to_long("request.timeout.ms", get("request.timeout.ms", "30000")));
+    batch_size = static_cast<int32_t>(parse_long_property("batch.size", get("batch.size", "16384")));
+    max_request_size = static_cast<int32_t>(parse_long_property("max.request.size", get("max.request.size", "1048576")));
+    max_in_flight = static_cast<int32_t>(
+        parse_long_property("max.in.flight.requests.per.connection", get("max.in.flight.requests.per.connection", "5")));
+    request_timeout_ms = static_cast<int32_t>(parse_long_property("request.timeout.ms", get("request.timeout.ms", "30000")));
     if (max_in_flight < 1) max_in_flight = 1;
     if (batch_size < 1) batch_size = 1;
   } catch (const std::exception& e) {
@@ -270,26 +171,19 @@ int run_perf_produce(const PerfProduceOptions& o) {
         int16_t v = c.version_for(msg::ProduceRequest::kApiKey);
         size_t i = 0;
         while (i < parts.size()) {
-          msg::ProduceRequest req;
-          req.acks = acks;
-          req.timeout_ms = request_timeout_ms;
-          msg::ProduceRequest::TopicProduceData td;
-          td.name = o.topic;
+          // As many partitions as fit in max.request.size (at least one).
+          std::vector<std::pair<int32_t, std::span<const uint8_t>>> group;
           size_t total = 0;
           for (; i < parts.size(); ++i) {
-            if (!td.partition_data.empty() && total + shared->size() + 64 > static_cast<size_t>(max_request_size)) break;
-            msg::ProduceRequest::PartitionProduceData pd;
-            pd.index = parts[i];
-            pd.records = Records::of_view(*shared);
-            td.partition_data.push_back(std::move(pd));
+            if (!group.empty() && total + shared->size() + 64 > static_cast<size_t>(max_request_size)) break;
+            group.emplace_back(parts[i], *shared);
             total += shared->size() + 64;
           }
           RequestTemplate t;
           t.conn = &c;
           t.version = v;
-          t.records = n * static_cast<int64_t>(td.partition_data.size());
-          req.topic_data.push_back(std::move(td));
-          t.frame = c.encode_request(req, v);
+          t.records = n * static_cast<int64_t>(group.size());
+          t.frame = c.encode_request(make_produce_request(o.topic, acks, request_timeout_ms, group), v);
           records_per_round += t.records;
           out.push_back(std::move(t));
         }
@@ -386,16 +280,7 @@ int run_perf_produce(const PerfProduceOptions& o) {
           const PartitionInfo& part = info.partitions[pi++ % info.partitions.size()];
           auto [batch, n, pb] = build_batch(remaining);
           (void)pb;
-          msg::ProduceRequest req;
-          req.acks = acks;
-          req.timeout_ms = request_timeout_ms;
-          msg::ProduceRequest::TopicProduceData td;
-          td.name = o.topic;
-          msg::ProduceRequest::PartitionProduceData pd;
-          pd.index = part.partition;
-          pd.records = Records::of_view(batch);
-          td.partition_data.push_back(std::move(pd));
-          req.topic_data.push_back(std::move(td));
+          msg::ProduceRequest req = make_produce_request(o.topic, acks, request_timeout_ms, {{part.partition, batch}});
           RequestTemplate one;
           one.conn = &client.broker(part.leader);
           one.version = one.conn->version_for(msg::ProduceRequest::kApiKey);
@@ -459,15 +344,21 @@ int run_perf_consume(const PerfConsumeOptions& o) {
     std::cerr << e.what() << "\n";
     return 1;
   }
-  int32_t fetch_max_bytes = props.count("fetch.max.bytes") ? static_cast<int32_t>(to_long("fetch.max.bytes", props["fetch.max.bytes"])) : 52428800;
+  int32_t fetch_max_bytes =
+      props.count("fetch.max.bytes") ? static_cast<int32_t>(parse_long_property("fetch.max.bytes", props["fetch.max.bytes"])) : 52428800;
   int32_t partition_max = o.fetch_size;
-  if (props.count("max.partition.fetch.bytes")) partition_max = static_cast<int32_t>(to_long("max.partition.fetch.bytes", props["max.partition.fetch.bytes"]));
+  if (props.count("max.partition.fetch.bytes"))
+    partition_max = static_cast<int32_t>(parse_long_property("max.partition.fetch.bytes", props["max.partition.fetch.bytes"]));
   std::ostream& text = o.json ? std::cerr : std::cout;
 
   try {
     ClientOptions copts;
     copts.client_id = "perf-consumer-client";
     KafkaClient client(bootstrap, copts);
+    // A benchmark stops at the first network failure.
+    TopicFetcher fetcher(client, o.topic,
+                         FetchSettings{.partition_max_bytes = partition_max, .max_bytes = fetch_max_bytes,
+                                       .reset_timestamp = o.from_latest ? -1 : -2, .rethrow_network_errors = true});
     int64_t start_ms = wall_clock_ms();
     TopicInfo info = client.wait_for_topic(o.topic, 60000);
     std::vector<int32_t> parts;
@@ -487,47 +378,25 @@ int run_perf_consume(const PerfConsumeOptions& o) {
         text << "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n";
     }
     while (records < o.messages && wall_clock_ms() - last_consumed <= o.timeout_ms) {
-      std::map<int32_t, std::vector<FetchTarget>> by_leader;
-      for (const auto& p : info.partitions)
-        if (p.leader >= 0) by_leader[p.leader].push_back(FetchTarget{o.topic, info.id, p.partition, offsets[p.partition], partition_max});
-      std::vector<std::pair<Connection*, int32_t>> sent;
-      for (auto& [leader, targets] : by_leader) {
-        Connection& c = client.broker(leader);
-        int16_t v = c.version_for(msg::FetchRequest::kApiKey);
-        if (info.id.is_zero() && v >= 13) v = 12;
-        auto req = KafkaClient::make_fetch_request(targets, v, 500, 1, fetch_max_bytes);
-        sent.emplace_back(&c, c.send(req, v));
-      }
-      bool refresh = false;
-      for (auto& [c, id] : sent) {
-        ResponseFrame f;
-        do f = c->receive();
-        while (f.correlation_id != id);
-        for (const auto& r : client.fetch_results(f)) {
-          if (r.error == code(ErrorCode::OFFSET_OUT_OF_RANGE)) {
-            offsets[r.partition] = client.list_offset(o.topic, r.partition, o.from_latest ? -1 : -2).first;
-            continue;
+      std::vector<int32_t> ids;
+      for (const auto& p : info.partitions) ids.push_back(p.partition);
+      // Counts records and bytes from the batch headers alone.
+      auto round = fetcher.round(info, ids, offsets, 500, [&](const FetchPartitionResult& r, int64_t& off) {
+        int64_t before = records;
+        records::for_each_batch(r.records, [&](const records::BatchHeader& h, std::span<const uint8_t>) {
+          if (h.last_offset() < off) return;
+          if (!h.is_control()) {
+            int64_t n = h.records_count;
+            if (h.base_offset < off) n = std::max<int64_t>(0, h.last_offset() - off + 1);
+            records += n;
+            bytes += h.total_size();
           }
-          if (r.error != 0) {
-            if (!is_retriable(r.error)) throw KafkaError(static_cast<ErrorCode>(r.error), error_text(r.error));
-            refresh = true;
-            continue;
-          }
-          int64_t& off = offsets[r.partition];
-          int64_t before = records;
-          records::for_each_batch(r.records, [&](const records::BatchHeader& h, std::span<const uint8_t>) {
-            if (h.last_offset() < off) return;
-            if (!h.is_control()) {
-              int64_t n = h.records_count;
-              if (h.base_offset < off) n = std::max<int64_t>(0, h.last_offset() - off + 1);
-              records += n;
-              bytes += h.total_size();
-            }
-            off = h.last_offset() + 1;
-          });
-          if (records > before) last_consumed = wall_clock_ms();
-        }
-      }
+          off = h.last_offset() + 1;
+        });
+        if (records > before) last_consumed = wall_clock_ms();
+        return true;
+      });
+      bool refresh = round.refresh;
       if (o.show_detailed_stats) {
         int64_t now = wall_clock_ms();
         if (now - last_report >= o.reporting_interval_ms) {

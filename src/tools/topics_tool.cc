@@ -1,5 +1,6 @@
 // `flotilla topics` (Kafka's kafka-topics.sh): create, list, describe,
-// alter (partitions) and delete, with Kafka's output.
+// alter (partitions) and delete, with Kafka's option checks and output; the
+// requests are client/admin.h's.
 #include <algorithm>
 #include <map>
 #include <ostream>
@@ -7,13 +8,25 @@
 #include <set>
 #include <sstream>
 
+#include "client/admin.h"
 #include "server/config.h"
 #include "tools/commands.h"
 #include "tools/console.h"
-#include "tools/kafka_client.h"
 #include "tools/topics_tool.h"
 
 namespace flotilla::tools {
+
+using client::ClientOptions;
+using client::ClusterInfo;
+using client::create_partitions;
+using client::create_topic;
+using client::delete_topics;
+using client::describe_topic_configs;
+using client::error_text;
+using client::KafkaClient;
+using client::NewPartitions;
+using client::NewTopic;
+using client::TopicInfo;
 
 namespace {
 
@@ -173,31 +186,17 @@ int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err) {
       if (o.topic->find('.') != std::string::npos && o.topic->find('_') != std::string::npos)
         out << "WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide. To avoid issues it is best to use either, but not both.\n";
 
-      msg::CreateTopicsRequest req;
-      req.timeout_ms = 30000;
-      msg::CreateTopicsRequest::CreatableTopic t;
+      NewTopic t;
       t.name = *o.topic;
-      t.num_partitions = o.partitions.value_or(-1);
+      t.partitions = o.partitions.value_or(-1);
       t.replication_factor = static_cast<int16_t>(o.replication_factor.value_or(-1));
       if (o.replica_assignment) {
-        auto assignment = parse_replica_assignment(*o.replica_assignment);
-        t.num_partitions = -1;
+        t.assignment = parse_replica_assignment(*o.replica_assignment);
+        t.partitions = -1;
         t.replication_factor = -1;
-        for (size_t i = 0; i < assignment.size(); ++i) {
-          msg::CreateTopicsRequest::CreatableReplicaAssignment a;
-          a.partition_index = static_cast<int32_t>(i);
-          a.broker_ids = assignment[i];
-          t.assignments.push_back(a);
-        }
       }
-      for (const auto& [k, v] : configs) {
-        msg::CreateTopicsRequest::CreatableTopicConfig c;
-        c.name = k;
-        c.value = v;
-        t.configs.push_back(c);
-      }
-      req.topics.push_back(t);
-      auto resp = client.create_topics(req);
+      t.configs = configs;
+      auto resp = create_topic(client, t, 30000);
       for (const auto& r : resp.topics) {
         if (r.error_code == 0) continue;
         if (r.error_code == code(ErrorCode::TOPIC_ALREADY_EXISTS) && o.if_not_exists) return 0;
@@ -225,7 +224,7 @@ int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err) {
       for (const auto& n : names)
         if (ci.topics[n].internal || is_internal_topic(n))
           throw CommandError("Topic " + n + " is a kafka internal topic and is not allowed to be marked for deletion.");
-      auto resp = client.delete_topics(names, 30000);
+      auto resp = delete_topics(client, names, 30000);
       for (const auto& r : resp.responses)
         if (r.error_code != 0) throw CommandError(throw_text(r.error_code, r.error_message, r.name.value_or("")));
       return 0;
@@ -235,26 +234,21 @@ int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err) {
       auto [names, ci] = matching_topics();
       ensure_exists(names);
       if (names.empty()) return 0;
-      msg::CreatePartitionsRequest req;
-      req.timeout_ms = 30000;
+      std::vector<NewPartitions> topics;
       for (const auto& n : names) {
-        msg::CreatePartitionsRequest::CreatePartitionsTopic t;
-        t.name = n;
+        NewPartitions t;
+        t.topic = n;
         t.count = *o.partitions;
         if (o.replica_assignment) {
+          // The assignment lists every partition; the request names the added ones.
           auto assignment = parse_replica_assignment(*o.replica_assignment);
           size_t existing = ci.topics[n].partitions.size();
-          std::vector<msg::CreatePartitionsRequest::CreatePartitionsAssignment> as;
-          for (size_t i = existing; i < assignment.size(); ++i) {
-            msg::CreatePartitionsRequest::CreatePartitionsAssignment a;
-            a.broker_ids = assignment[i];
-            as.push_back(a);
-          }
-          t.assignments = as;
+          t.assignment.emplace();
+          for (size_t i = existing; i < assignment.size(); ++i) t.assignment->push_back(assignment[i]);
         }
-        req.topics.push_back(t);
+        topics.push_back(t);
       }
-      auto resp = client.create_partitions(req);
+      auto resp = create_partitions(client, topics, 30000);
       for (const auto& r : resp.results)
         if (r.error_code != 0) throw CommandError(throw_text(r.error_code, r.error_message, r.name));
       return 0;
@@ -268,16 +262,12 @@ int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err) {
     bool describe_configs = !o.under_replicated_partitions && !o.unavailable_partitions;
     bool describe_partitions = !o.topics_with_overrides;
     if (describe_configs) {
-      auto resp = client.describe_topic_configs(names);
-      // The version used decides how "default" is told.
-      int16_t v = client.any().version_for(msg::DescribeConfigsRequest::kApiKey);
-      for (const auto& r : resp.results) {
+      auto described = describe_topic_configs(client, names);
+      for (const auto& r : described.response.results) {
         if (r.error_code != 0) throw CommandError(throw_text(r.error_code, r.error_message, r.resource_name));
         auto& list = configs[r.resource_name];
-        for (const auto& c : r.configs) {
-          bool is_default = v == 0 ? c.is_default : c.config_source == 5;  // DEFAULT_CONFIG
-          if (!is_default) list.emplace_back(c.name, c.value.value_or("null"));
-        }
+        for (const auto& c : r.configs)
+          if (!described.is_default(c)) list.emplace_back(c.name, c.value.value_or("null"));
       }
     }
     std::set<int32_t> live;

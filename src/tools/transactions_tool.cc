@@ -3,40 +3,27 @@
 //   describe --transactional-id ID        DescribeTransactions to its coordinator
 //   describe-producers --topic T --partition P [--broker-id B]
 //                                         DescribeProducers to the leader (or B)
-// Tables as Kafka's ToolsUtils.prettyPrintTable prints them: each column
-// padded to its widest value, followed by a tab. Exit code 1 on an error.
-#include <algorithm>
+// Tables as Kafka's ToolsUtils.prettyPrintTable prints them (pretty_print_table).
+// The requests are client/admin.h's. Exit code 1 on an error.
 #include <ostream>
 
+#include "client/admin.h"
 #include "common/clock.h"
-#include "tools/admin_util.h"
 #include "tools/commands.h"
-#include "tools/group_client.h"
+#include "tools/kafka_output.h"
 
 namespace flotilla::tools {
 
-template <> struct ResponseOf<msg::ListTransactionsRequest> { using type = msg::ListTransactionsResponse; };
-template <> struct ResponseOf<msg::DescribeTransactionsRequest> { using type = msg::DescribeTransactionsResponse; };
-template <> struct ResponseOf<msg::DescribeProducersRequest> { using type = msg::DescribeProducersResponse; };
+using client::ClusterInfo;
+using client::GroupClient;
+using client::KafkaClient;
+using client::PartitionInfo;
+using client::TopicInfo;
 
 namespace {
 
 void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
-  std::vector<size_t> width(headers.size());
-  for (size_t i = 0; i < headers.size(); ++i) width[i] = headers[i].size();
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  auto line = [&](const std::vector<std::string>& r) {
-    std::string s;
-    for (size_t i = 0; i < r.size(); ++i) {
-      s += r[i];
-      s.append(width[i] - r[i].size(), ' ');
-      s += '\t';
-    }
-    out << s << '\n';
-  };
-  line(headers);
-  for (const auto& r : rows) line(r);
+  out << pretty_print_table(headers, rows);
 }
 
 int list(KafkaClient& client, std::ostream& out, std::ostream& err) {
@@ -45,9 +32,7 @@ int list(KafkaClient& client, std::ostream& out, std::ostream& err) {
   int rc = 0;
   for (const auto& [id, b] : info.brokers) {
     try {
-      Connection& c = client.broker(id);
-      msg::ListTransactionsRequest req;
-      auto resp = c.call(req, admin_version<msg::ListTransactionsRequest>(c)).first;
+      auto resp = client::list_transactions(client.broker(id));
       if (resp.error_code != 0) {
         err << "Failed to list transactions of broker " << id << ": " << kafka_exception(resp.error_code, std::nullopt) << "\n";
         rc = 1;
@@ -66,9 +51,7 @@ int list(KafkaClient& client, std::ostream& out, std::ostream& err) {
 
 int describe(KafkaClient& client, const std::string& id, std::ostream& out, std::ostream& err) {
   GroupClient coordinator(client, id, 30000, /*key_type=*/1);
-  msg::DescribeTransactionsRequest req;
-  req.transactional_ids = {id};
-  msg::DescribeTransactionsResponse resp = coordinator.call(req);
+  msg::DescribeTransactionsResponse resp = client::describe_transactions(coordinator, id);
   if (resp.transaction_states.empty()) {
     err << "No answer for transactional id " << id << "\n";
     return 1;
@@ -106,13 +89,7 @@ int describe_producers(KafkaClient& client, const TransactionsOptions& o, std::o
     }
     broker = p->leader;
   }
-  Connection& c = client.broker(broker);
-  msg::DescribeProducersRequest req;
-  msg::DescribeProducersRequest::TopicRequest tr;
-  tr.name = o.topic;
-  tr.partition_indexes = {o.partition};
-  req.topics.push_back(tr);
-  auto resp = c.call(req, admin_version<msg::DescribeProducersRequest>(c)).first;
+  auto resp = client::describe_producers(client.broker(broker), o.topic, o.partition);
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : resp.topics)
     for (const auto& p : t.partitions) {

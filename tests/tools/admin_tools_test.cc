@@ -11,24 +11,23 @@ using namespace flotilla::tools;
 
 namespace {
 
-std::string configs_error(const std::vector<std::string>& args) {
+// Parses `command args...`, runs the tool (which must fail) and returns its stderr.
+template <class Options>
+std::string tool_error(const char* command, const std::vector<std::string>& args, Options Cli::*options,
+                       int (*run)(const Options&, std::ostream&, std::ostream&)) {
   Cli cli;
-  std::vector<std::string> full = {"configs"};
+  std::vector<std::string> full = {command};
   full.insert(full.end(), args.begin(), args.end());
   EXPECT_FALSE(cli.parse(full).has_value());
   std::ostringstream out, err;
-  EXPECT_EQ(run_configs(cli.configs, out, err), 1);
+  EXPECT_EQ(run(cli.*options, out, err), 1);
   return err.str();
 }
 
+std::string configs_error(const std::vector<std::string>& args) { return tool_error("configs", args, &Cli::configs, run_configs); }
+
 std::string election_error(const std::vector<std::string>& args) {
-  Cli cli;
-  std::vector<std::string> full = {"leader-election"};
-  full.insert(full.end(), args.begin(), args.end());
-  EXPECT_FALSE(cli.parse(full).has_value());
-  std::ostringstream out, err;
-  EXPECT_EQ(run_leader_election(cli.leader_election, out, err), 1);
-  return err.str();
+  return tool_error("leader-election", args, &Cli::leader_election, run_leader_election);
 }
 
 }  // namespace

@@ -2,28 +2,20 @@
 // text (Kafka 3.9's MetadataQuorumCommand) for hand-built DescribeQuorum
 // responses, the error paths, the flags, and the request flow against an
 // in-process fake endpoint (versions, cluster id, errors).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <functional>
 #include <map>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
-#include "protocol/api.h"
+#include "client/connection.h"
+#include "client/fake_kafka_server.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-#include "tools/kafka_client.h"
 #include "tools/metadata_quorum.h"
 
 using namespace flotilla;
 using namespace flotilla::tools;
+using client::KafkaError;
 
 namespace {
 
@@ -270,104 +262,9 @@ TEST(MetadataQuorum, ConnectionRefusedIsOneLineAndExitCode1) {
 
 namespace {
 
-// One endpoint: answers ApiVersions with `apis`, then each request with its
-// handler (none: the connection is closed). Records each request's version.
-class FakeEndpoint {
- public:
-  using Handler = std::function<void(int16_t version, ByteReader&, ByteWriter&)>;
-
-  explicit FakeEndpoint(std::map<int16_t, std::pair<int16_t, int16_t>> apis) : apis_(std::move(apis)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    EXPECT_EQ(::listen(fd_, 4), 0);
-    socklen_t len = sizeof(a);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~FakeEndpoint() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  void on(int16_t key, Handler h) { handlers_[key] = std::move(h); }
-  void start() { thread_ = std::thread([this] { serve(); }); }
-  // (api key, version) of every request but ApiVersions.
-  std::vector<std::pair<int16_t, int16_t>> seen() {
-    std::lock_guard<std::mutex> g(mu_);
-    return seen_;
-  }
-
- private:
-  static bool read_all(int fd, uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t r = ::recv(fd, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  void serve() {
-    for (;;) {
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      for (;;) {
-        uint8_t sz[4];
-        if (!read_all(c, sz, 4)) break;
-        std::vector<uint8_t> frame(load_be32(sz));
-        if (!read_all(c, frame.data(), frame.size())) break;
-        int16_t key = static_cast<int16_t>(load_be16(frame.data()));
-        int16_t version = static_cast<int16_t>(load_be16(frame.data() + 2));
-        ByteReader r(frame);
-        msg::RequestHeader h;
-        h.decode(r, protocol::request_header_version(key, version));
-        ByteWriter w;
-        w.put_i32(0);
-        msg::ResponseHeader rh;
-        rh.correlation_id = h.correlation_id;
-        if (key == msg::ApiVersionsRequest::kApiKey) {
-          rh.encode(w, 0);
-          msg::ApiVersionsResponse resp;
-          for (auto [k, range] : apis_) {
-            msg::ApiVersionsResponse::ApiVersion v;
-            v.api_key = k;
-            v.min_version = range.first;
-            v.max_version = range.second;
-            resp.api_keys.push_back(v);
-          }
-          resp.encode(w, version);
-        } else {
-          {
-            std::lock_guard<std::mutex> g(mu_);
-            seen_.emplace_back(key, version);
-          }
-          auto it = handlers_.find(key);
-          if (it == handlers_.end()) break;
-          rh.encode(w, protocol::response_header_version(key, version));
-          it->second(version, r, w);
-        }
-        w.patch_i32(0, static_cast<int32_t>(w.position() - 4));
-        const auto& b = w.buffer();
-        if (::send(c, b.data(), b.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(b.size())) break;
-      }
-      ::close(c);
-    }
-  }
-
-  std::map<int16_t, std::pair<int16_t, int16_t>> apis_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  std::map<int16_t, Handler> handlers_;
-  std::mutex mu_;
-  std::vector<std::pair<int16_t, int16_t>> seen_;
-};
+// One endpoint: answers ApiVersions with its table, then each request with
+// its handler (none: the connection is closed); seen() lists the requests.
+using FakeEndpoint = client::test::FakeKafkaServer;
 
 constexpr int16_t kApiVersions = msg::ApiVersionsRequest::kApiKey;
 constexpr int16_t kDescribeQuorum = msg::DescribeQuorumRequest::kApiKey;
@@ -375,7 +272,8 @@ constexpr int16_t kDescribeCluster = msg::DescribeClusterRequest::kApiKey;
 constexpr int16_t kMetadata = msg::MetadataRequest::kApiKey;
 
 FakeEndpoint::Handler answer_quorum(Resp resp) {
-  return [resp](int16_t v, ByteReader& r, ByteWriter& w) {
+  return [resp](const msg::RequestHeader& h, ByteReader& r, ByteWriter& w) {
+    int16_t v = h.request_api_version;
     msg::DescribeQuorumRequest req;
     req.decode(r, v);
     EXPECT_EQ(req.topics.size(), 1u);
@@ -403,7 +301,8 @@ ToolRun run_tool(const std::vector<std::string>& args) {
 TEST(MetadataQuorum, DescribesThroughAControllerWithDescribeClusterForTheClusterId) {
   FakeEndpoint ep({{kApiVersions, {0, 4}}, {kDescribeQuorum, {0, 2}}, {kDescribeCluster, {0, 1}}});
   ep.on(kDescribeQuorum, answer_quorum(sample_v2()));
-  ep.on(kDescribeCluster, [](int16_t v, ByteReader& r, ByteWriter& w) {
+  ep.on(kDescribeCluster, [](const msg::RequestHeader& h, ByteReader& r, ByteWriter& w) {
+    int16_t v = h.request_api_version;
     msg::DescribeClusterRequest req;
     req.decode(r, v);
     EXPECT_EQ(req.endpoint_type, 2);  // controllers
@@ -423,7 +322,8 @@ TEST(MetadataQuorum, ClusterIdFromMetadataWhenDescribeClusterIsMissing) {
   // An older broker: DescribeQuorum v1 only, no DescribeCluster.
   FakeEndpoint ep({{kApiVersions, {0, 3}}, {kDescribeQuorum, {0, 1}}, {kMetadata, {0, 12}}});
   ep.on(kDescribeQuorum, answer_quorum(sample_v2()));
-  ep.on(kMetadata, [](int16_t v, ByteReader& r, ByteWriter& w) {
+  ep.on(kMetadata, [](const msg::RequestHeader& h, ByteReader& r, ByteWriter& w) {
+    int16_t v = h.request_api_version;
     msg::MetadataRequest req;
     req.decode(r, v);
     EXPECT_TRUE(req.topics && req.topics->empty());
@@ -496,7 +396,8 @@ TEST(MetadataQuorum, ErrorCodesArePrintedByNameWithExitCode1) {
 TEST(MetadataQuorum, NonLeaderControllerSendsUsToTheActiveController) {
   FakeEndpoint leader({{kApiVersions, {0, 3}}, {kDescribeQuorum, {0, 2}}, {kDescribeCluster, {0, 1}}});
   leader.on(kDescribeQuorum, answer_quorum(sample_v2()));
-  leader.on(kDescribeCluster, [](int16_t v, ByteReader& r, ByteWriter& w) {
+  leader.on(kDescribeCluster, [](const msg::RequestHeader& h, ByteReader& r, ByteWriter& w) {
+    int16_t v = h.request_api_version;
     msg::DescribeClusterRequest req;
     req.decode(r, v);
     msg::DescribeClusterResponse resp;
@@ -509,7 +410,8 @@ TEST(MetadataQuorum, NonLeaderControllerSendsUsToTheActiveController) {
   not_leader.topics[0].partitions[0].error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
   FakeEndpoint follower({{kApiVersions, {0, 3}}, {kDescribeQuorum, {0, 2}}, {kDescribeCluster, {0, 1}}});
   follower.on(kDescribeQuorum, answer_quorum(not_leader));
-  follower.on(kDescribeCluster, [leader_port](int16_t v, ByteReader& r, ByteWriter& w) {
+  follower.on(kDescribeCluster, [leader_port](const msg::RequestHeader& h, ByteReader& r, ByteWriter& w) {
+    int16_t v = h.request_api_version;
     msg::DescribeClusterRequest req;
     req.decode(r, v);
     msg::DescribeClusterResponse resp;

@@ -1,6 +1,6 @@
-#include "tools/partitioner.h"
+#include "client/partitioner.h"
 
-namespace flotilla::tools {
+namespace flotilla::client {
 
 int32_t murmur2(std::span<const uint8_t> data) {
   // Unsigned arithmetic with Java's wrap-around; >>> is a logical shift.
@@ -53,4 +53,4 @@ void StickyPartitioner::next_batch(int32_t num_partitions) {
   current_ = next;
 }
 
-}  // namespace flotilla::tools
+}  // namespace flotilla::client

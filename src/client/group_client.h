@@ -1,11 +1,16 @@
-// A small consumer-group client for the tools, over tools/kafka_client.h:
-// FindCoordinator and a connection to the group's coordinator, the admin
-// calls kafka-consumer-groups.sh needs (DescribeGroups, ListGroups,
-// OffsetFetch, OffsetCommit, DeleteGroups, OffsetDelete) and the classic
-// consumer membership protocol (JoinGroup/SyncGroup/Heartbeat/LeaveGroup with
-// protocol type "consumer" and the range assignor) for `console-consumer --group`.
-// ConsumerProtocol subscription/assignment bytes are an int16 version then the
-// generated struct at that version, as Kafka's ConsumerProtocol writes them.
+// The consumer-group client, over client/kafka_client.h: FindCoordinator and
+// a connection to the group's coordinator, the admin calls
+// kafka-consumer-groups.sh needs (DescribeGroups, OffsetFetch, OffsetCommit,
+// DeleteGroups, OffsetDelete) and the classic consumer membership protocol
+// (JoinGroup/SyncGroup/Heartbeat/LeaveGroup with protocol type "consumer" and
+// the range assignor, client/consumer_protocol.h) for `console-consumer --group`.
+//
+// Invariants: coordinator errors (COORDINATOR_LOAD_IN_PROGRESS,
+// COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR) are retried within the timeout,
+// the coordinator rediscovered for all but the first; the member id and
+// generation are those of the last completed JoinGroup (reset_generation
+// forgets them as a consumer does before rejoining).
+// Threading: one thread at a time; it uses its KafkaClient's connections.
 #pragma once
 
 #include <cstdint>
@@ -17,45 +22,15 @@
 #include <utility>
 #include <vector>
 
-#include "tools/kafka_client.h"
+#include "client/consumer_protocol.h"
+#include "client/kafka_client.h"
 
-namespace flotilla::tools {
-
-template <> struct ResponseOf<msg::FindCoordinatorRequest> { using type = msg::FindCoordinatorResponse; };
-template <> struct ResponseOf<msg::JoinGroupRequest> { using type = msg::JoinGroupResponse; };
-template <> struct ResponseOf<msg::SyncGroupRequest> { using type = msg::SyncGroupResponse; };
-template <> struct ResponseOf<msg::HeartbeatRequest> { using type = msg::HeartbeatResponse; };
-template <> struct ResponseOf<msg::LeaveGroupRequest> { using type = msg::LeaveGroupResponse; };
-template <> struct ResponseOf<msg::OffsetCommitRequest> { using type = msg::OffsetCommitResponse; };
-template <> struct ResponseOf<msg::OffsetFetchRequest> { using type = msg::OffsetFetchResponse; };
-template <> struct ResponseOf<msg::ListGroupsRequest> { using type = msg::ListGroupsResponse; };
-template <> struct ResponseOf<msg::DescribeGroupsRequest> { using type = msg::DescribeGroupsResponse; };
-template <> struct ResponseOf<msg::DeleteGroupsRequest> { using type = msg::DeleteGroupsResponse; };
-template <> struct ResponseOf<msg::OffsetDeleteRequest> { using type = msg::OffsetDeleteResponse; };
-template <> struct ResponseOf<msg::ConsumerGroupDescribeRequest> { using type = msg::ConsumerGroupDescribeResponse; };
+namespace flotilla::client {
 
 // The highest version of each group API this client speaks.
 int16_t group_client_max_version(int16_t api_key);
 // min(broker max, client max) for a group API; throws KafkaError(UNSUPPORTED_VERSION).
 int16_t group_api_version(const Connection& c, int16_t api_key);
-
-using TopicPartition = std::pair<std::string, int32_t>;
-// topic -> sorted partitions
-using Assignment = std::map<std::string, std::vector<int32_t>>;
-
-// ConsumerProtocol encodings (version prefix + struct).
-std::vector<uint8_t> encode_subscription(const std::vector<std::string>& topics, const Assignment& owned = {}, int16_t version = 1);
-msg::ConsumerProtocolSubscription decode_subscription(std::span<const uint8_t> bytes);
-std::vector<uint8_t> encode_assignment(const Assignment& a, int16_t version = 1);
-// Empty bytes decode to an empty assignment; throws std::runtime_error on garbage.
-Assignment decode_assignment(std::span<const uint8_t> bytes);
-
-// Kafka's RangeAssignor: for each topic, the members subscribed to it sorted by
-// member id, each getting a contiguous range (the first n % m members one more).
-// subscriptions: member id -> topics; partitions: topic -> partition count
-// (topics missing there are skipped). Every member appears in the result.
-std::map<std::string, Assignment> range_assign(const std::map<std::string, std::vector<std::string>>& subscriptions,
-                                               const std::map<std::string, int32_t>& partitions);
 
 // Coordinator-level errors a client rediscovers the coordinator for and retries.
 bool is_coordinator_error(int16_t code);
@@ -112,6 +87,17 @@ class GroupClient {
   Assignment join(const MemberConfig& cfg, int64_t deadline_ms);
   // Heartbeat: the error code (0, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, ...).
   int16_t heartbeat();
+  // What a member does after a heartbeat, as Kafka's consumer coordinator
+  // decides: nothing; commit its positions and rejoin (a rebalance began);
+  // rejoin (its generation, or also its member id, was forgotten here).
+  // Coordinator errors are nothing (the coordinator is rediscovered next
+  // time); any other error throws KafkaError("Heartbeat failed: ...").
+  enum class HeartbeatAction { kNone, kCommitAndRejoin, kRejoin };
+  HeartbeatAction member_heartbeat();
+  // OffsetCommit as this generation's member. 0, or the first error that asks
+  // for a rejoin (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+  // FENCED_INSTANCE_ID); any other error throws KafkaError("Offset commit failed: ...").
+  int16_t commit_as_member(const std::map<TopicPartition, int64_t>& offsets);
   // LeaveGroup (best effort); forgets the member id.
   void leave(const std::string& reason = "the consumer is being closed");
   const std::string& member_id() const { return member_id_; }
@@ -155,8 +141,4 @@ typename ResponseOf<Req>::type GroupClient::call(Req req) {
   }
 }
 
-// Formatting as Kafka's tools print with "%-Ns": each value left-aligned and
-// padded to its width (width 0: no padding), separated by one space.
-std::string kafka_columns(const std::vector<std::pair<std::string, size_t>>& cols);
-
-}  // namespace flotilla::tools
+}  // namespace flotilla::client

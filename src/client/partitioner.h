@@ -1,13 +1,16 @@
 // The Java client's default partitioning: murmur2 of the key bytes for keyed
 // records (Utils.toPositive(Utils.murmur2(key)) % numPartitions), and a sticky
 // partition for records without a key that moves on after each batch.
+// Invariant: a keyed record's partition depends on its key bytes and the
+// partition count only, so Java and Flotilla producers agree on it.
+// Threading: a StickyPartitioner belongs to one producer (one thread).
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <span>
 
-namespace flotilla::tools {
+namespace flotilla::client {
 
 // Kafka's Utils.murmur2 (seed 0x9747b28c), returned as Java's signed int.
 int32_t murmur2(std::span<const uint8_t> data);
@@ -31,4 +34,4 @@ class StickyPartitioner {
   int32_t current_ = -1;
 };
 
-}  // namespace flotilla::tools
+}  // namespace flotilla::client

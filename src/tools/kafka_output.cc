@@ -1,18 +1,10 @@
-#include "tools/admin_util.h"
+#include "tools/kafka_output.h"
 
 #include <algorithm>
 
-namespace flotilla::tools {
+#include "client/connection.h"
 
-int16_t admin_version(const Connection& c, int16_t api_key, int16_t client_max) {
-  auto b = c.broker_versions(api_key);
-  const auto* info = protocol::api_info(api_key);
-  std::string name = info ? info->name : std::to_string(api_key);
-  if (!b) throw KafkaError(ErrorCode::UNSUPPORTED_VERSION, "The broker does not support " + name);
-  int16_t v = std::min(b->second, client_max);
-  if (v < b->first) throw KafkaError(ErrorCode::UNSUPPORTED_VERSION, "The broker does not support a version of " + name + " this tool supports");
-  return v;
-}
+namespace flotilla::tools {
 
 namespace {
 
@@ -47,7 +39,36 @@ const char* exception_name(int16_t code) {
 }  // namespace
 
 std::string kafka_exception(int16_t code, const std::optional<std::string>& message) {
-  return std::string("org.apache.kafka.common.errors.") + exception_name(code) + ": " + error_text(code, message);
+  return std::string("org.apache.kafka.common.errors.") + exception_name(code) + ": " + client::error_text(code, message);
+}
+
+std::string kafka_columns(const std::vector<std::pair<std::string, size_t>>& cols) {
+  std::string out;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (i) out += ' ';
+    out += cols[i].first;
+    if (cols[i].first.size() < cols[i].second) out.append(cols[i].second - cols[i].first.size(), ' ');
+  }
+  return out;
+}
+
+std::string pretty_print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& h : headers) width.push_back(h.size());
+  for (const auto& r : rows)
+    for (size_t i = 0; i < width.size() && i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  std::string out;
+  auto print_row = [&](const std::vector<std::string>& r) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i < width.size() && r[i].size() < width[i]) out.append(width[i] - r[i].size(), ' ');
+      out += '\t';
+    }
+    out += '\n';
+  };
+  print_row(headers);
+  for (const auto& r : rows) print_row(r);
+  return out;
 }
 
 }  // namespace flotilla::tools

@@ -6,9 +6,9 @@
 #include <set>
 #include <string>
 
-#include "tools/partitioner.h"
+#include "client/partitioner.h"
 
-namespace flotilla::tools {
+namespace flotilla::client {
 namespace {
 
 std::span<const uint8_t> bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
@@ -114,4 +114,4 @@ TEST(Partitioner, StickyKeepsAPartitionUntilTheBatchIsDone) {
 }
 
 }  // namespace
-}  // namespace flotilla::tools
+}  // namespace flotilla::client

@@ -1,155 +1,28 @@
-// The tools' Kafka client against an in-process fake broker: version
+// The Kafka client against an in-process fake broker: version
 // negotiation (and the ApiVersions fallback), pipelined requests answered in
 // order, metadata, produce and fetch.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <functional>
-#include <mutex>
-#include <thread>
 
-#include "protocol/api.h"
+#include "client/fake_kafka_server.h"
+#include "client/kafka_client.h"
 #include "protocol/record_batch.h"
-#include "tools/kafka_client.h"
 
-namespace flotilla::tools {
+namespace flotilla::client {
 namespace {
 
-// Answers requests on one connection at a time, in order.
-class FakeBroker {
+// The broker of these tests: Metadata, Produce, Fetch and ListOffsets, and
+// ApiVersions up to v4 (above it: UNSUPPORTED_VERSION, answered in v0).
+class FakeBroker : public test::FakeKafkaServer {
  public:
-  using Handler = std::function<void(const msg::RequestHeader&, ByteReader&, ByteWriter&)>;
-
-  FakeBroker() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    EXPECT_EQ(::listen(listen_fd_, 4), 0);
-    socklen_t len = sizeof(a);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+  FakeBroker()
+      : FakeKafkaServer({{msg::MetadataRequest::kApiKey, {0, 10}},
+                         {msg::ProduceRequest::kApiKey, {3, 20}},
+                         {msg::FetchRequest::kApiKey, {4, 12}},
+                         {msg::ListOffsetsRequest::kApiKey, {1, 7}}}) {
+    max_api_versions_version(4);
   }
-  ~FakeBroker() {
-    stop_ = true;
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    ::close(listen_fd_);
-    if (thread_.joinable()) thread_.join();
-  }
-  int port() const { return port_; }
-  void on(int16_t key, Handler h) { handlers_[key] = std::move(h); }
-  // Answer nothing until this many requests (after ApiVersions) have arrived.
-  void hold_until(int n) { hold_ = n; }
-  void max_api_versions_version(int16_t v) { max_av_ = v; }
-  void start() { thread_ = std::thread([this] { serve(); }); }
-  std::vector<int16_t> api_versions_seen() {
-    std::lock_guard<std::mutex> g(mu_);
-    return av_versions_;
-  }
-
- private:
-  static bool read_all(int fd, uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t r = ::recv(fd, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  static void write_all(int fd, const std::vector<uint8_t>& b) {
-    size_t off = 0;
-    while (off < b.size()) {
-      ssize_t w = ::send(fd, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-      if (w <= 0) return;
-      off += static_cast<size_t>(w);
-    }
-  }
-
-  void serve() {
-    while (!stop_) {
-      int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) return;
-      std::vector<std::vector<uint8_t>> held;
-      int received = 0;
-      for (;;) {
-        uint8_t sz[4];
-        if (!read_all(fd, sz, 4)) break;
-        std::vector<uint8_t> frame(load_be32(sz));
-        if (!read_all(fd, frame.data(), frame.size())) break;
-        int16_t key = static_cast<int16_t>(load_be16(frame.data()));
-        int16_t version = static_cast<int16_t>(load_be16(frame.data() + 2));
-        ByteReader r(frame);
-        msg::RequestHeader h;
-        h.decode(r, protocol::request_header_version(key, version));
-        ByteWriter w;
-        w.put_i32(0);
-        msg::ResponseHeader rh;
-        rh.correlation_id = h.correlation_id;
-        int16_t rhv = protocol::response_header_version(key, version);
-        if (key == msg::ApiVersionsRequest::kApiKey) {
-          {
-            std::lock_guard<std::mutex> g(mu_);
-            av_versions_.push_back(version);
-          }
-          rh.encode(w, 0);
-          msg::ApiVersionsResponse resp;
-          auto add = [&](int16_t k, int16_t lo, int16_t hi) {
-            msg::ApiVersionsResponse::ApiVersion v;
-            v.api_key = k;
-            v.min_version = lo;
-            v.max_version = hi;
-            resp.api_keys.push_back(v);
-          };
-          add(msg::ApiVersionsRequest::kApiKey, 0, max_av_);
-          add(msg::MetadataRequest::kApiKey, 0, 10);
-          add(msg::ProduceRequest::kApiKey, 3, 20);
-          add(msg::FetchRequest::kApiKey, 4, 12);
-          add(msg::ListOffsetsRequest::kApiKey, 1, 7);
-          if (version > max_av_) {
-            resp.error_code = code(ErrorCode::UNSUPPORTED_VERSION);
-            resp.encode(w, 0);
-          } else {
-            resp.encode(w, version);
-          }
-          w.patch_i32(0, static_cast<int32_t>(w.position() - 4));
-          write_all(fd, w.buffer());
-          continue;
-        }
-        rh.encode(w, rhv);
-        auto it = handlers_.find(key);
-        if (it == handlers_.end()) break;
-        it->second(h, r, w);
-        w.patch_i32(0, static_cast<int32_t>(w.position() - 4));
-        ++received;
-        held.push_back(w.buffer());
-        if (received >= hold_) {
-          for (auto& b : held) write_all(fd, b);
-          held.clear();
-        }
-      }
-      ::close(fd);
-    }
-  }
-
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::map<int16_t, Handler> handlers_;
-  int hold_ = 0;
-  int16_t max_av_ = 4;
-  std::mutex mu_;
-  std::vector<int16_t> av_versions_;
 };
 
 void metadata_handler(FakeBroker& fb, ByteReader& r, ByteWriter& w, int16_t v, Uuid topic_id) {
@@ -346,4 +219,4 @@ TEST(KafkaClient, ConnectionRefusedIsANetworkError) {
 }
 
 }  // namespace
-}  // namespace flotilla::tools
+}  // namespace flotilla::client

@@ -1,4 +1,4 @@
-#include "tools/group_client.h"
+#include "client/group_client.h"
 
 #include <algorithm>
 #include <set>
@@ -6,7 +6,7 @@
 
 #include "common/clock.h"
 
-namespace flotilla::tools {
+namespace flotilla::client {
 
 int16_t group_client_max_version(int16_t api_key) {
   switch (api_key) {
@@ -28,117 +28,12 @@ int16_t group_client_max_version(int16_t api_key) {
 }
 
 int16_t group_api_version(const Connection& c, int16_t api_key) {
-  auto b = c.broker_versions(api_key);
-  const auto* info = protocol::api_info(api_key);
-  std::string name = info ? info->name : std::to_string(api_key);
-  if (!b) throw KafkaError(ErrorCode::UNSUPPORTED_VERSION, "The broker does not support " + name);
-  int16_t v = std::min(b->second, group_client_max_version(api_key));
-  if (v < b->first) throw KafkaError(ErrorCode::UNSUPPORTED_VERSION, "The broker does not support a version of " + name + " this client supports");
-  return v;
-}
-
-// ------------------------------------------------------------ ConsumerProtocol
-
-std::vector<uint8_t> encode_subscription(const std::vector<std::string>& topics, const Assignment& owned, int16_t version) {
-  msg::ConsumerProtocolSubscription s;
-  s.topics = topics;
-  for (const auto& [t, ps] : owned) {
-    msg::ConsumerProtocolSubscription::TopicPartition tp;
-    tp.topic = t;
-    tp.partitions = ps;
-    s.owned_partitions.push_back(tp);
-  }
-  s.user_data = std::nullopt;
-  ByteWriter w;
-  w.put_i16(version);
-  s.encode(w, version);
-  return std::move(w).take();
-}
-
-msg::ConsumerProtocolSubscription decode_subscription(std::span<const uint8_t> bytes) {
-  msg::ConsumerProtocolSubscription s;
-  if (bytes.size() < 2) return s;
-  ByteReader r(bytes);
-  int16_t v = r.get_i16();
-  if (v < 0) throw std::runtime_error("Invalid ConsumerProtocolSubscription version " + std::to_string(v));
-  // Newer versions only add fields at the end: read what this version knows.
-  s.decode(r, std::min<int16_t>(v, msg::ConsumerProtocolSubscription::kMaxVersion));
-  return s;
-}
-
-std::vector<uint8_t> encode_assignment(const Assignment& a, int16_t version) {
-  msg::ConsumerProtocolAssignment m;
-  for (const auto& [t, ps] : a) {
-    msg::ConsumerProtocolAssignment::TopicPartition tp;
-    tp.topic = t;
-    tp.partitions = ps;
-    m.assigned_partitions.push_back(tp);
-  }
-  m.user_data = std::nullopt;
-  ByteWriter w;
-  w.put_i16(version);
-  m.encode(w, version);
-  return std::move(w).take();
-}
-
-Assignment decode_assignment(std::span<const uint8_t> bytes) {
-  Assignment out;
-  if (bytes.empty()) return out;
-  if (bytes.size() < 2) throw std::runtime_error("Invalid ConsumerProtocolAssignment: too short");
-  ByteReader r(bytes);
-  int16_t v = r.get_i16();
-  if (v < 0) throw std::runtime_error("Invalid ConsumerProtocolAssignment version " + std::to_string(v));
-  msg::ConsumerProtocolAssignment m;
-  m.decode(r, std::min<int16_t>(v, msg::ConsumerProtocolAssignment::kMaxVersion));
-  for (const auto& tp : m.assigned_partitions) {
-    auto& ps = out[tp.topic];
-    ps.insert(ps.end(), tp.partitions.begin(), tp.partitions.end());
-    std::sort(ps.begin(), ps.end());
-    ps.erase(std::unique(ps.begin(), ps.end()), ps.end());
-  }
-  return out;
-}
-
-std::map<std::string, Assignment> range_assign(const std::map<std::string, std::vector<std::string>>& subscriptions,
-                                               const std::map<std::string, int32_t>& partitions) {
-  std::map<std::string, Assignment> out;
-  std::map<std::string, std::vector<std::string>> members_of;  // topic -> members (sorted: map order)
-  for (const auto& [member, topics] : subscriptions) {
-    out[member];
-    std::set<std::string> uniq(topics.begin(), topics.end());
-    for (const auto& t : uniq) members_of[t].push_back(member);
-  }
-  for (auto& [topic, members] : members_of) {
-    auto it = partitions.find(topic);
-    if (it == partitions.end() || it->second <= 0) continue;
-    std::sort(members.begin(), members.end());
-    int32_t n = it->second;
-    int32_t m = static_cast<int32_t>(members.size());
-    int32_t per = n / m, extra = n % m;
-    for (int32_t i = 0; i < m; ++i) {
-      int32_t start = per * i + std::min(i, extra);
-      int32_t len = per + (i < extra ? 1 : 0);
-      if (len == 0) continue;
-      auto& ps = out[members[static_cast<size_t>(i)]][topic];
-      for (int32_t p = start; p < start + len; ++p) ps.push_back(p);
-    }
-  }
-  return out;
+  return c.version_for(api_key, group_client_max_version(api_key));
 }
 
 bool is_coordinator_error(int16_t c) {
   return c == code(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS) || c == code(ErrorCode::COORDINATOR_NOT_AVAILABLE) ||
          c == code(ErrorCode::NOT_COORDINATOR);
-}
-
-std::string kafka_columns(const std::vector<std::pair<std::string, size_t>>& cols) {
-  std::string out;
-  for (size_t i = 0; i < cols.size(); ++i) {
-    if (i) out += ' ';
-    out += cols[i].first;
-    if (cols[i].first.size() < cols[i].second) out.append(cols[i].second - cols[i].first.size(), ' ');
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ GroupClient
@@ -553,6 +448,32 @@ int16_t GroupClient::heartbeat() {
   }
 }
 
+GroupClient::HeartbeatAction GroupClient::member_heartbeat() {
+  int16_t e = heartbeat();
+  if (e == code(ErrorCode::REBALANCE_IN_PROGRESS)) return HeartbeatAction::kCommitAndRejoin;
+  if (e == code(ErrorCode::ILLEGAL_GENERATION)) {
+    reset_generation(false);
+    return HeartbeatAction::kRejoin;
+  }
+  if (e == code(ErrorCode::UNKNOWN_MEMBER_ID) || e == code(ErrorCode::FENCED_INSTANCE_ID)) {
+    reset_generation(true);
+    return HeartbeatAction::kRejoin;
+  }
+  if (e != 0 && !is_coordinator_error(e)) throw KafkaError(static_cast<ErrorCode>(e), "Heartbeat failed: " + error_text(e));
+  return HeartbeatAction::kNone;
+}
+
+int16_t GroupClient::commit_as_member(const std::map<TopicPartition, int64_t>& offsets) {
+  for (const auto& [tp, e] : commit_offsets(offsets, generation_, member_id_)) {
+    if (e == 0) continue;
+    if (e == code(ErrorCode::REBALANCE_IN_PROGRESS) || e == code(ErrorCode::ILLEGAL_GENERATION) ||
+        e == code(ErrorCode::UNKNOWN_MEMBER_ID) || e == code(ErrorCode::FENCED_INSTANCE_ID))
+      return e;
+    throw KafkaError(static_cast<ErrorCode>(e), "Offset commit failed: " + error_text(e));
+  }
+  return 0;
+}
+
 void GroupClient::leave(const std::string& reason) {
   if (member_id_.empty()) return;
   try {
@@ -576,4 +497,4 @@ void GroupClient::leave(const std::string& reason) {
   reset_generation(true);
 }
 
-}  // namespace flotilla::tools
+}  // namespace flotilla::client
