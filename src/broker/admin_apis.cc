@@ -144,6 +144,25 @@ Response reassemble(const Resources& resources, const std::vector<std::optional<
   return out;
 }
 
+// The end of both config APIs: what passed the screening goes to the
+// controller, and the answer lists every resource in the request's order.
+// With nothing to forward, or no controller channel (then each resource not
+// refused already is NOT_CONTROLLER), the broker answers alone.
+template <class Request, class Response>
+void forward_config_change(ControllerChannel* controller, std::shared_ptr<net::Request> req, net::Respond respond,
+                           std::shared_ptr<Request> request, std::shared_ptr<std::vector<std::optional<Screened>>> screened, Request forward,
+                           void (ControllerChannel::*call)(Request, int16_t, std::function<void(Response)>)) {
+  if (forward.resources.empty() || !controller) {
+    if (!controller)
+      for (auto& s : *screened)
+        if (!s) s = Screened{ErrorCode::NOT_CONTROLLER, std::string(error_message(ErrorCode::NOT_CONTROLLER))};
+    return send(*req, respond, reassemble<Response>(request->resources, *screened, nullptr));
+  }
+  (controller->*call)(std::move(forward), req->api_version, [req, respond, request, screened](Response r) mutable {
+    send(*req, respond, reassemble(request->resources, *screened, &r));
+  });
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- ElectLeaders
@@ -218,16 +237,8 @@ void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Reque
     if (!s) forward.resources.push_back(res);
     screened->push_back(std::move(s));
   }
-  if (forward.resources.empty() || !controller_) {
-    if (!controller_)
-      for (auto& s : *screened)
-        if (!s) s = Screened{ErrorCode::NOT_CONTROLLER, std::string(error_message(ErrorCode::NOT_CONTROLLER))};
-    return send(*req, respond, reassemble<IncrementalAlterConfigsResponse>(request->resources, *screened, nullptr));
-  }
-  controller_->incremental_alter_configs(std::move(forward), req->api_version,
-                                         [req, respond, request, screened](IncrementalAlterConfigsResponse r) mutable {
-                                           send(*req, respond, reassemble(request->resources, *screened, &r));
-                                         });
+  forward_config_change(controller_, std::move(req), std::move(respond), request, screened, std::move(forward),
+                        &ControllerChannel::incremental_alter_configs);
 }
 
 void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
@@ -260,15 +271,7 @@ void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net
     if (!s) forward.resources.push_back(res);
     screened->push_back(std::move(s));
   }
-  if (forward.resources.empty() || !controller_) {
-    if (!controller_)
-      for (auto& s : *screened)
-        if (!s) s = Screened{ErrorCode::NOT_CONTROLLER, std::string(error_message(ErrorCode::NOT_CONTROLLER))};
-    return send(*req, respond, reassemble<AlterConfigsResponse>(request->resources, *screened, nullptr));
-  }
-  controller_->alter_configs(std::move(forward), req->api_version, [req, respond, request, screened](AlterConfigsResponse r) mutable {
-    send(*req, respond, reassemble(request->resources, *screened, &r));
-  });
+  forward_config_change(controller_, std::move(req), std::move(respond), request, screened, std::move(forward), &ControllerChannel::alter_configs);
 }
 
 // ---------------------------------------------------------------- reassignments, unregistration

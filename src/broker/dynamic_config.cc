@@ -16,12 +16,6 @@ constexpr auto CW = UpdateMode::CLUSTER_WIDE;
 constexpr const char* kLongMax = "9223372036854775807";
 constexpr const char* kIntMax = "2147483647";
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n\f");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n\f") - b + 1);
-}
-
 // Scala's Set.toString, as DynamicBrokerConfig's messages print key sets.
 std::string scala_set(const std::vector<std::string>& names) {
   std::string s = "Set(";
@@ -64,7 +58,7 @@ std::optional<std::string> in_unit_of(const DescribedSynonym& s, const std::stri
   if (s.name.ends_with(".hours")) factor = 3600000;
   else if (s.name.ends_with(".minutes")) factor = 60000;
   try {
-    return std::to_string(std::stoll(trim(*s.value)) * factor);
+    return std::to_string(std::stoll(std::string(config::trim(*s.value))) * factor);
   } catch (...) {
     return s.value;
   }

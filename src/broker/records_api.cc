@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/api_util.h"
+#include "broker/delayed_response.h"
 #include "broker/request_handler.h"
 #include "common/clock.h"
 #include "protocol/messages.h"
@@ -78,18 +79,9 @@ void RequestHandler::handle_delete_records(std::shared_ptr<net::Request> req, ne
   if (check(false)) return send(*req, respond, *resp);
   std::vector<std::string> keys;
   for (const auto& w : *waiting) keys.push_back(ReplicaManager::key(w.name, w.index));
-  auto shared_respond = std::make_shared<net::Respond>(std::move(respond));
-  replicas_.delay(
-      monotonic_ms() + std::max<int32_t>(request.timeout_ms, 0), std::move(keys),
-      [req, resp, check, shared_respond]() {
-        if (!check(false)) return false;
-        send(*req, *shared_respond, *resp);
-        return true;
-      },
-      [req, resp, check, shared_respond]() {
-        check(true);
-        send(*req, *shared_respond, *resp);
-      });
+  respond_when_settled(
+      replicas_, std::move(req), std::move(respond), resp, monotonic_ms() + std::max<int32_t>(request.timeout_ms, 0), std::move(keys),
+      [check]() { return check(false); }, [check]() { check(true); });
 }
 
 }  // namespace flotilla::broker

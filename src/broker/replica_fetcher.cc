@@ -15,6 +15,25 @@ namespace {
 constexpr int16_t kFetchVersion = 15;               // ReplicaState (id + broker epoch), topic ids
 constexpr int16_t kOffsetForLeaderEpochVersion = 4;  // ReplicaId, flexible
 
+// Decodes the answer to a request sent to the leader into `out`; false (the
+// round backs off) after logging why not: a transport error at debug level (a
+// leader going away is routine), a malformed body as a warning.
+template <class Resp>
+bool decode_response(const net::ClientResponse& r, int16_t version, const char* api, int32_t node_id, int32_t leader_id, Resp& out) {
+  if (r.error) {
+    spdlog::debug("[ReplicaFetcher broker={} leader={}] {} failed: {}", node_id, leader_id, api, r.error.message());
+    return false;
+  }
+  try {
+    ByteReader body = r.body();
+    out.decode(body, version);
+  } catch (const std::exception& e) {
+    spdlog::warn("[ReplicaFetcher broker={} leader={}] Malformed {} response: {}", node_id, leader_id, api, e.what());
+    return false;
+  }
+  return true;
+}
+
 bool partition_moved(ErrorCode e) {
   return e == ErrorCode::NOT_LEADER_OR_FOLLOWER || e == ErrorCode::FENCED_LEADER_EPOCH || e == ErrorCode::UNKNOWN_LEADER_EPOCH ||
          e == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION || e == ErrorCode::UNKNOWN_TOPIC_ID;
@@ -142,18 +161,8 @@ void ReplicaFetcher::send_offsets_for_leader_epoch(std::vector<Key> keys) {
   auto alive = alive_;
   client_->send(client_request(req, kOffsetForLeaderEpochVersion), [this, alive, asked](net::ClientResponse r) {
     if (!*alive) return;
-    if (r.error) {
-      spdlog::debug("[ReplicaFetcher broker={} leader={}] OffsetForLeaderEpoch failed: {}", replicas_.node_id(), leader_id_, r.error.message());
-      return round_done(true);
-    }
     msg::OffsetForLeaderEpochResponse resp;
-    try {
-      ByteReader body = r.body();
-      resp.decode(body, kOffsetForLeaderEpochVersion);
-    } catch (const std::exception& e) {
-      spdlog::warn("[ReplicaFetcher broker={} leader={}] Malformed OffsetForLeaderEpoch response: {}", replicas_.node_id(), leader_id_, e.what());
-      return round_done(true);
-    }
+    if (!decode_response(r, kOffsetForLeaderEpochVersion, "OffsetForLeaderEpoch", replicas_.node_id(), leader_id_, resp)) return round_done(true);
     for (const auto& t : resp.topics)
       for (const auto& ep : t.partitions) {
         auto it = parts_.find({t.topic, ep.partition});
@@ -226,18 +235,8 @@ void ReplicaFetcher::send_fetch(std::vector<Key> keys) {
   auto alive = alive_;
   client_->send(client_request(req, kFetchVersion), [this, alive](net::ClientResponse r) {
     if (!*alive) return;
-    if (r.error) {
-      spdlog::debug("[ReplicaFetcher broker={} leader={}] Fetch failed: {}", replicas_.node_id(), leader_id_, r.error.message());
-      return round_done(true);
-    }
     msg::FetchResponse resp;
-    try {
-      ByteReader body = r.body();
-      resp.decode(body, kFetchVersion);
-    } catch (const std::exception& e) {
-      spdlog::warn("[ReplicaFetcher broker={} leader={}] Malformed Fetch response: {}", replicas_.node_id(), leader_id_, e.what());
-      return round_done(true);
-    }
+    if (!decode_response(r, kFetchVersion, "Fetch", replicas_.node_id(), leader_id_, resp)) return round_done(true);
     if (ec(resp.error_code) != ErrorCode::NONE) {
       spdlog::info("[ReplicaFetcher broker={} leader={}] Fetch error {}", replicas_.node_id(), leader_id_, error_name(ec(resp.error_code)));
       return round_done(true);

@@ -18,6 +18,11 @@
 // end offset of an ISR member (as far as the leader knows it); a follower's
 // never passes its own log end offset. The leader epoch cache holds the
 // epoch of every batch in the log.
+//
+// The implementation: replica_manager.cc (construction, images and role
+// changes, housekeeping, shutdown), replica_append.cc (appends, leader and
+// follower, and truncation), replica_isr.cc (high watermark, ISR,
+// AlterPartition), purgatory.cc (delayed operations).
 #pragma once
 
 #include <asio.hpp>

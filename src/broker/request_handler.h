@@ -3,6 +3,10 @@
 // the response. Bad input becomes a Kafka error code, never a crash.
 //
 // Threading: runs on the broker's io_context thread (net::Handler contract).
+//
+// request_handler.cc holds the API table and the dispatch; each group of
+// handlers has its own file (named beside its declarations below, and listed
+// in request_handler.cc).
 #pragma once
 
 #include <functional>
@@ -71,17 +75,17 @@ class RequestHandler : public net::Handler {
 
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
-  void handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond);
-  void handle_produce(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond);  // metadata_apis.cc
+  void handle_produce(std::shared_ptr<net::Request> req, net::Respond respond);   // produce_api.cc
   void finish_produce(std::shared_ptr<net::Request> req, net::Respond respond, int16_t acks, int32_t timeout_ms, bool any_error,
                       std::shared_ptr<msg::ProduceResponse> resp, std::shared_ptr<std::vector<ProduceWaiting>> waiting);
-  void handle_fetch(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_fetch(std::shared_ptr<net::Request> req, net::Respond respond);  // fetch_apis.cc, as the next three
   void handle_list_offsets(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_offset_for_leader_epoch(std::shared_ptr<net::Request> req, net::Respond respond);
   // KIP-392's RackAwareReplicaSelector: an in-sync follower in the client's rack, or -1.
   int32_t preferred_read_replica(const Partition& p, const std::string& client_rack) const;
   void handle_delete_records(std::shared_ptr<net::Request> req, net::Respond respond);  // records_api.cc
-  void handle_create_topics(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_create_topics(std::shared_ptr<net::Request> req, net::Respond respond);  // metadata_apis.cc, as the next three
   void handle_delete_topics(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_create_partitions(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond);

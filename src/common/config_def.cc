@@ -8,14 +8,14 @@
 
 namespace flotilla::config {
 
-namespace {
-
 std::string_view trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r' || s[b] == '\f')) ++b;
   while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r' || s[e - 1] == '\f')) --e;
   return s.substr(b, e - b);
 }
+
+namespace {
 
 // Java's Integer.parseInt / Long.parseLong: an optional sign and decimal digits, nothing else.
 bool parse_integer(std::string_view s, int64_t min, int64_t max, int64_t& out) {

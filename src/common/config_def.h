@@ -42,6 +42,9 @@ std::string invalid_value(std::string_view name, std::string_view value, std::st
 // ConfigDef.parse does. Returns "" if valid, else the ConfigException text.
 std::string validate_value(const ConfigKey& key, std::string_view value);
 
+// `s` without the blanks Kafka trims around a config value (space, \t, \n, \r, \f).
+std::string_view trim(std::string_view s);
+
 // A LIST value's elements, as Kafka splits them (trimmed, split on commas
 // with surrounding blanks; "" is the empty list).
 std::vector<std::string> split_list(std::string_view value);

@@ -82,12 +82,6 @@ const ConfigKey* topic_key(const std::string& name) {
   return nullptr;
 }
 
-std::string trimmed(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n\f");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n\f") - b + 1);
-}
-
 // Java's List.toString of the trimmed elements: "[a, b]".
 std::string java_list(const std::vector<std::string>& v) {
   std::string s = "[";
@@ -98,7 +92,7 @@ std::string java_list(const std::vector<std::string>& v) {
 // The validators that are not a range or a set of strings.
 std::string special_check(const ConfigKey& key, const std::string& value) {
   if (key.name == "compression.gzip.level") {
-    long long level = std::stoll(trimmed(value));  // parsed as INT already
+    long long level = std::stoll(std::string(config::trim(value)));  // parsed as INT already
     if (level > 9 || (level < 1 && level != -1))
       return config::invalid_value(key.name, std::to_string(level), "Value must be between 1 and 9 or equal to -1");
   }
@@ -142,13 +136,13 @@ std::string validate_topic_configs(const metadata::ConfigMap& configs) {
   }
   // Cross-config rules of LogConfig.validate.
   int64_t min_lag = 0, max_lag = INT64_MAX;
-  if (auto v = value_of(configs, "min.compaction.lag.ms")) min_lag = std::stoll(trimmed(*v));
-  if (auto v = value_of(configs, "max.compaction.lag.ms")) max_lag = std::stoll(trimmed(*v));
+  if (auto v = value_of(configs, "min.compaction.lag.ms")) min_lag = std::stoll(std::string(config::trim(*v)));
+  if (auto v = value_of(configs, "max.compaction.lag.ms")) max_lag = std::stoll(std::string(config::trim(*v)));
   if (min_lag > max_lag)
     return "conflict topic config setting min.compaction.lag.ms (" + std::to_string(min_lag) + ") > max.compaction.lag.ms (" +
            std::to_string(max_lag) + ")";
   if (auto v = value_of(configs, "remote.storage.enable")) {
-    std::string l = trimmed(*v);
+    std::string l(config::trim(*v));
     std::transform(l.begin(), l.end(), l.begin(), ::tolower);
     if (l == "true")  // this server has no tiered storage (remote.log.storage.system.enable=false)
       return "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.";

@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "storage/file_io.h"  // pwrite_fully, which performs every write
+
 namespace flotilla::storage {
 
 struct FileHandle;
@@ -48,10 +50,6 @@ struct PendingWrite {
 
   bool done() const { return state.load(std::memory_order_acquire) == 2; }
 };
-
-// Writes all n bytes at p to fd at offset off (retrying short writes and
-// EINTR); 0, or the errno of the failure. Every data write of a log goes through it.
-int pwrite_fully(int fd, const uint8_t* p, size_t n, int64_t off);
 
 // The deferred writes of one request, and what keeps the bytes they point to alive.
 struct WriteBatch {

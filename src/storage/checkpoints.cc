@@ -4,7 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "storage/log.h"
+#include "storage/log_files.h"
 
 namespace flotilla::storage {
 

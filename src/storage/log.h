@@ -22,6 +22,13 @@
 // Invariants: segments are sorted by base offset and contiguous; only the last
 // (active) segment is appended to; log_start_offset <= log_end_offset; every
 // batch in a segment has base offset >= the segment's base offset.
+//
+// The implementation is split along these seams: log.cc (the segment list:
+// roll, retention, truncation, flush, close), log_load.cc (open and
+// recovery), log_append.cc (appends and deferred writes), log_read.cc (reads
+// and offset lookups), log_producers.cc (producer state and transactions),
+// log_cleaning.cc (the cleaner's side); storage/segment.h is the segment they
+// share, storage/log_files.h the directory's other files.
 #pragma once
 
 #include <algorithm>
@@ -41,6 +48,7 @@
 #include "common/uuid.h"
 #include "protocol/record_batch.h"
 #include "storage/append_writer.h"
+#include "storage/log_files.h"
 #include "storage/producer_state.h"
 #include "storage/txn_index.h"
 
@@ -105,11 +113,6 @@ struct ReadResult {
 };
 
 class OffsetOutOfRange : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-class StorageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -307,37 +310,11 @@ class Log {
   bool failed_ = false;  // a deferred write failed: nothing more is appended or made visible
 };
 
-// partition.metadata: "version: 0\ntopic_id: <base64>\n".
-void write_partition_metadata(const std::filesystem::path& dir, const Uuid& topic_id);
-std::optional<Uuid> read_partition_metadata(const std::filesystem::path& dir);
-
-// `<20-digit zero-padded offset><suffix>`, Kafka's file names.
-std::string offset_file_name(int64_t offset, const std::string& suffix);
-
 // Start-up half of the cleaner's crash safety (Kafka's rules): each
 // `<base>.log.swap` left in dir replaces every segment whose base offset lies
 // in [base, the swap's next offset), then becomes `<base>.log`. The
 // .txnindex files of those segments are merged (union by last offset, so
 // redoing it after a crash gives the same file) into `<base>.txnindex`.
 void complete_swaps(const std::filesystem::path& dir);
-
-// Writes a file atomically: a temporary file, fsync, rename, fsync of the
-// directory. RenameOnly skips both fsyncs: readers still never see a torn
-// file, and a process crash (kill -9) loses nothing; only a machine crash can
-// leave the older version.
-enum class Durability { Synced, RenameOnly };
-void write_file_atomically(const std::filesystem::path& path, const std::string& content, Durability durability = Durability::Synced);
-
-// Rewrites a small file in place (write from 0, then cut to length; no fsync)
-// for files rewritten very often, one per partition: a temporary file and a
-// rename cost a new inode and free the old one each time, and ext4's inode
-// allocator then skips over every recently freed inode (on a `discard` mount
-// each free also waits for a discard), so rewriting thousands of them at once
-// grows quadratically (a restart with 1,000 partitions: ~0.7 s). Only for
-// formats whose reader stops at a count given up front: between the write and
-// the cut, the new content is followed by a stale tail of the old, which such a
-// reader never looks at; a machine crash may leave a torn file, which the
-// reader must reject (and fall back safely).
-void rewrite_file_in_place(const std::filesystem::path& path, const std::string& content);
 
 }  // namespace flotilla::storage

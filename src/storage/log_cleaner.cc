@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/crc32c.h"
 #include "protocol/compression.h"
+#include "storage/file_io.h"
 
 namespace flotilla::storage {
 
@@ -23,18 +24,6 @@ using records::kLogOverhead;
 namespace {
 
 struct Aborted {};
-
-bool pread_full(int fd, uint8_t* p, size_t n, int64_t off) {
-  while (n > 0) {
-    ssize_t r = ::pread(fd, p, n, off);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-    off += r;
-  }
-  return true;
-}
 
 void write_full(int fd, const uint8_t* p, size_t n, const fs::path& path) {
   while (n > 0) {
@@ -56,11 +45,11 @@ void for_each_segment_batch(const SegmentView& s, const std::atomic<bool>& abort
   for (int64_t pos = 0; pos + static_cast<int64_t>(kHeaderSize) <= s.size;) {
     if (abort.load()) throw Aborted{};
     BatchHeader h;
-    if (!pread_full(s.file->fd, hb, kHeaderSize, pos) || !records::parse_header(std::span<const uint8_t>(hb, kHeaderSize), h) ||
+    if (!pread_fully(s.file->fd, hb, kHeaderSize, pos) || !records::parse_header(std::span<const uint8_t>(hb, kHeaderSize), h) ||
         h.batch_length < static_cast<int32_t>(kHeaderSize - kLogOverhead) || pos + h.total_size() > s.size)
       throw StorageError("unreadable batch at position " + std::to_string(pos) + " of segment " + std::to_string(s.base_offset));
     buf.resize(static_cast<size_t>(h.total_size()));
-    if (!pread_full(s.file->fd, buf.data(), buf.size(), pos)) throw StorageError("short read of segment " + std::to_string(s.base_offset));
+    if (!pread_fully(s.file->fd, buf.data(), buf.size(), pos)) throw StorageError("short read of segment " + std::to_string(s.base_offset));
     f(h, std::span<const uint8_t>(buf));
     pos += h.total_size();
   }

@@ -5,7 +5,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "storage/log.h"
+#include "storage/log_files.h"
 
 namespace flotilla::storage {
 

@@ -8,7 +8,7 @@
 
 #include "common/bytes.h"
 #include "common/crc32c.h"
-#include "storage/log.h"
+#include "storage/log_files.h"
 
 namespace flotilla::storage {
 

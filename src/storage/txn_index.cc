@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "common/bytes.h"
-#include "storage/log.h"
+#include "storage/log_files.h"
 
 namespace flotilla::storage {
 

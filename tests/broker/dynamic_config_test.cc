@@ -4,19 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "broker/dynamic_config.h"
+#include "find_named.h"
 
 using namespace flotilla;
 using namespace flotilla::broker;
-
-namespace {
-
-const DescribedConfig* find(const std::vector<DescribedConfig>& v, const std::string& name) {
-  for (const auto& c : v)
-    if (c.name == name) return &c;
-  return nullptr;
-}
-
-}  // namespace
+using flotilla::broker::testing::find;
 
 TEST(DynamicBrokerConfig, WhatMayChange) {
   EXPECT_EQ(validate_dynamic_broker_configs({{"log.retention.ms", "1000"}, {"log.cleaner.threads", "2"}}, false), "");

@@ -1,16 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "broker/topic_config.h"
+#include "find_named.h"
 
 using namespace flotilla::broker;
-
-namespace {
-const EffectiveConfig* find(const std::vector<EffectiveConfig>& v, const std::string& name) {
-  for (const auto& e : v)
-    if (e.name == name) return &e;
-  return nullptr;
-}
-}  // namespace
+using flotilla::broker::testing::find;
 
 TEST(TopicConfig, DefaultsAreKafkasWithDefaultSource) {
   BrokerConfig b;

@@ -20,9 +20,7 @@ namespace st = flotilla::storage::testing;
 
 namespace {
 
-struct TempDir : st::TempDir {
-  TempDir() : st::TempDir("flotilla-append-writer") {}
-};
+using st::TempDir;
 
 // A batch of `records` records whose values are `fill` repeated.
 std::vector<uint8_t> batch(int records, char fill, size_t value_size = 100) {

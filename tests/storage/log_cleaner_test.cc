@@ -1,3 +1,4 @@
+#include "log_helpers.h"
 #include "read_all.h"
 #include "temp_dir.h"
 #include "storage/log_cleaner.h"
@@ -21,16 +22,11 @@ namespace fs = std::filesystem;
 using flotilla::storage::testing::bytes_of;
 using flotilla::storage::testing::read_all;
 using flotilla::storage::testing::Seen;
+using flotilla::storage::testing::sp;
 using flotilla::storage::testing::str;
+using flotilla::storage::testing::TempDir;
 
 namespace {
-
-struct TempDir : flotilla::storage::testing::TempDir {
-  TempDir() : flotilla::storage::testing::TempDir("flotilla-cleaner") {}
-};
-
-
-std::span<const uint8_t> sp(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 // One batch of (key, value) records; a value "" with tomb=true is a tombstone.
 struct KV {
@@ -58,12 +54,9 @@ void append(Log& log, std::vector<uint8_t> b) {
 }
 
 
+// Compacting, with a short delete.retention.ms for the tombstone tests.
 LogConfig compact_config() {
-  LogConfig c;
-  c.cleanup_compact = true;
-  c.cleanup_delete = false;
-  c.min_cleanable_dirty_ratio = 0.01;
-  c.index_interval_bytes = 64;
+  LogConfig c = flotilla::storage::testing::compact_config();
   c.delete_retention_ms = 1000;
   return c;
 }

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <thread>
 
+#include "log_helpers.h"
 #include "protocol/record_batch.h"
+#include "read_all.h"
 #include "temp_dir.h"
 #include "storage/checkpoints.h"
 #include "storage/log.h"
@@ -14,32 +16,16 @@
 
 using namespace flotilla;
 using namespace flotilla::storage;
+using namespace flotilla::storage::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir : flotilla::storage::testing::TempDir {
-  TempDir() : flotilla::storage::testing::TempDir("flotilla-storage") {}
-};
-
 
 std::vector<uint8_t> batch(int records, int64_t ts = 1000, size_t value_size = 10) {
   records::BatchBuilder b;
   std::vector<uint8_t> v(value_size, 'v');
   for (int i = 0; i < records; ++i) b.add(ts + i, std::nullopt, std::span<const uint8_t>(v));
   return b.build();
-}
-
-AppendInfo append(Log& log, std::vector<uint8_t> b) {
-  auto v = records::validate_batches(b, 1 << 30);
-  EXPECT_EQ(v.error, ErrorCode::NONE) << v.message;
-  return log.append(b, v, 0);
-}
-
-std::vector<uint8_t> bytes_of(const Records& r) {
-  ByteWriter w;
-  w.put_records_payload(r);
-  return w.flatten();
 }
 
 // (base offset, last offset) of the batches a read returned.

@@ -2,6 +2,7 @@
 // of the last 5 batches, sequence gaps with wrap-around, epochs), snapshots in
 // Kafka's layout, and the Log's use of it (dedup, snapshots at roll and
 // close, recovery from snapshot + replay, truncation).
+#include "log_helpers.h"
 #include "temp_dir.h"
 #include "storage/producer_state.h"
 
@@ -17,27 +18,10 @@
 
 using namespace flotilla;
 using namespace flotilla::storage;
+using namespace flotilla::storage::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir : flotilla::storage::testing::TempDir {
-  TempDir() : flotilla::storage::testing::TempDir("flotilla-pstate") {}
-};
-
-
-records::BatchHeader header(int64_t pid, int16_t epoch, int32_t seq, int records, int64_t base_offset) {
-  records::BatchHeader h;
-  h.producer_id = pid;
-  h.producer_epoch = epoch;
-  h.base_sequence = seq;
-  h.last_offset_delta = records - 1;
-  h.base_offset = base_offset;
-  h.max_timestamp = 1000 + base_offset;
-  return h;
-}
-
-ProducerCheck check(const ProducerStateManager& m, const records::BatchHeader& h) { return m.check_client(std::span(&h, 1)); }
 
 std::vector<uint8_t> idem_batch(int64_t pid, int16_t epoch, int32_t seq, int records) {
   records::BatchBuilder b;
@@ -47,10 +31,16 @@ std::vector<uint8_t> idem_batch(int64_t pid, int16_t epoch, int32_t seq, int rec
   return b.build();
 }
 
-AppendInfo append(Log& log, std::vector<uint8_t> b) {
-  auto v = records::validate_batches(b, 1 << 30);
-  EXPECT_EQ(v.error, ErrorCode::NONE) << v.message;
-  return log.append(b, v, 0);
+// Segments small enough that a few batches span several (each roll writes a producer snapshot).
+LogConfig small_segments() {
+  LogConfig c;
+  c.segment_bytes = 300;
+  return c;
+}
+
+// Producer 7 at epoch 0 writes six batches of two records: sequences 0..11 at offsets 0..11.
+void append_six_batches(Log& log) {
+  for (int i = 0; i < 6; ++i) append(log, idem_batch(7, 0, i * 2, 2));
 }
 
 }  // namespace
@@ -68,10 +58,10 @@ TEST(ProducerState, SequenceHelpersWrap) {
 
 TEST(ProducerState, InSequenceBatchesAreAccepted) {
   ProducerStateManager m;
-  auto h1 = header(7, 0, 0, 3, 0);
+  auto h1 = data_header(7, 0, 0, 3, 0);
   EXPECT_EQ(check(m, h1).error, ErrorCode::NONE);
   m.apply(h1);
-  auto h2 = header(7, 0, 3, 2, 3);
+  auto h2 = data_header(7, 0, 3, 2, 3);
   auto c = check(m, h2);
   EXPECT_EQ(c.error, ErrorCode::NONE);
   EXPECT_FALSE(c.duplicate);
@@ -84,65 +74,65 @@ TEST(ProducerState, InSequenceBatchesAreAccepted) {
 
 TEST(ProducerState, DuplicateOfAnyOfTheLastFiveBatches) {
   ProducerStateManager m;
-  for (int i = 0; i < 7; ++i) m.apply(header(7, 0, i * 2, 2, 100 + i * 2));
+  for (int i = 0; i < 7; ++i) m.apply(data_header(7, 0, i * 2, 2, 100 + i * 2));
   // Batches 2..6 (seqs 4..13) are remembered; 0 and 1 are not.
   for (int i = 2; i < 7; ++i) {
-    auto c = check(m, header(7, 0, i * 2, 2, 999));
+    auto c = check(m, data_header(7, 0, i * 2, 2, 999));
     EXPECT_EQ(c.error, ErrorCode::NONE);
     ASSERT_TRUE(c.duplicate) << i;
     EXPECT_EQ(c.duplicate->first_offset, 100 + i * 2);
     EXPECT_EQ(c.duplicate->last_offset, 101 + i * 2);
   }
-  auto old = check(m, header(7, 0, 2, 2, 999));  // too old to be remembered: a gap backwards
+  auto old = check(m, data_header(7, 0, 2, 2, 999));  // too old to be remembered: a gap backwards
   EXPECT_FALSE(old.duplicate);
   EXPECT_EQ(old.error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
   // Same first sequence, other length: not the same batch.
-  EXPECT_EQ(check(m, header(7, 0, 12, 3, 999)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+  EXPECT_EQ(check(m, data_header(7, 0, 12, 3, 999)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
 }
 
 TEST(ProducerState, GapIsOutOfOrder) {
   ProducerStateManager m;
-  m.apply(header(7, 0, 0, 5, 0));
-  EXPECT_EQ(check(m, header(7, 0, 6, 1, 5)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
-  EXPECT_EQ(check(m, header(7, 0, 5, 1, 5)).error, ErrorCode::NONE);
+  m.apply(data_header(7, 0, 0, 5, 0));
+  EXPECT_EQ(check(m, data_header(7, 0, 6, 1, 5)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+  EXPECT_EQ(check(m, data_header(7, 0, 5, 1, 5)).error, ErrorCode::NONE);
 }
 
 TEST(ProducerState, SequenceWrapsAtInt32Max) {
   ProducerStateManager m;
-  m.apply(header(7, 0, INT32_MAX - 1, 2, 0));  // seqs MAX-1, MAX
-  EXPECT_EQ(check(m, header(7, 0, 0, 1, 2)).error, ErrorCode::NONE);
-  EXPECT_EQ(check(m, header(7, 0, 1, 1, 2)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
-  m.apply(header(8, 0, INT32_MAX, 3, 10));  // wraps inside the batch: MAX, 0, 1
+  m.apply(data_header(7, 0, INT32_MAX - 1, 2, 0));  // seqs MAX-1, MAX
+  EXPECT_EQ(check(m, data_header(7, 0, 0, 1, 2)).error, ErrorCode::NONE);
+  EXPECT_EQ(check(m, data_header(7, 0, 1, 1, 2)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+  m.apply(data_header(8, 0, INT32_MAX, 3, 10));  // wraps inside the batch: MAX, 0, 1
   EXPECT_EQ(m.find(8)->last_seq(), 1);
-  EXPECT_TRUE(check(m, header(8, 0, INT32_MAX, 3, 20)).duplicate);
-  EXPECT_EQ(check(m, header(8, 0, 2, 1, 20)).error, ErrorCode::NONE);
+  EXPECT_TRUE(check(m, data_header(8, 0, INT32_MAX, 3, 20)).duplicate);
+  EXPECT_EQ(check(m, data_header(8, 0, 2, 1, 20)).error, ErrorCode::NONE);
 }
 
 TEST(ProducerState, EpochRules) {
   ProducerStateManager m;
-  m.apply(header(7, 3, 0, 5, 0));
-  EXPECT_EQ(check(m, header(7, 2, 5, 1, 5)).error, ErrorCode::INVALID_PRODUCER_EPOCH);
-  EXPECT_EQ(check(m, header(7, 4, 5, 1, 5)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);  // a new epoch starts at 0
-  EXPECT_EQ(check(m, header(7, 4, 0, 1, 5)).error, ErrorCode::NONE);
-  m.apply(header(7, 4, 0, 1, 5));
+  m.apply(data_header(7, 3, 0, 5, 0));
+  EXPECT_EQ(check(m, data_header(7, 2, 5, 1, 5)).error, ErrorCode::INVALID_PRODUCER_EPOCH);
+  EXPECT_EQ(check(m, data_header(7, 4, 5, 1, 5)).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);  // a new epoch starts at 0
+  EXPECT_EQ(check(m, data_header(7, 4, 0, 1, 5)).error, ErrorCode::NONE);
+  m.apply(data_header(7, 4, 0, 1, 5));
   EXPECT_EQ(m.find(7)->epoch, 4);
   EXPECT_EQ(m.find(7)->batches.size(), 1u);  // the old epoch's batches are gone
   // A retry of the old epoch's batch is fenced, not a duplicate.
-  EXPECT_EQ(check(m, header(7, 3, 0, 5, 9)).error, ErrorCode::INVALID_PRODUCER_EPOCH);
+  EXPECT_EQ(check(m, data_header(7, 3, 0, 5, 9)).error, ErrorCode::INVALID_PRODUCER_EPOCH);
 }
 
 TEST(ProducerState, UnknownProducerIsAcceptedAtAnySequenceAsKafka39) {
   // Kafka 3.9's ProducerAppendInfo: with no epoch known (never seen, or its
   // state removed) any sequence is accepted.
   ProducerStateManager m;
-  EXPECT_EQ(check(m, header(9, 0, 0, 1, 0)).error, ErrorCode::NONE);
-  EXPECT_EQ(check(m, header(9, 0, 42, 1, 0)).error, ErrorCode::NONE);
-  EXPECT_EQ(check(m, header(9, 0, -1, 1, 0)).error, ErrorCode::INVALID_RECORD);
+  EXPECT_EQ(check(m, data_header(9, 0, 0, 1, 0)).error, ErrorCode::NONE);
+  EXPECT_EQ(check(m, data_header(9, 0, 42, 1, 0)).error, ErrorCode::NONE);
+  EXPECT_EQ(check(m, data_header(9, 0, -1, 1, 0)).error, ErrorCode::INVALID_RECORD);
 }
 
 TEST(ProducerState, BatchesOfOneAppendAreCheckedInOrder) {
   ProducerStateManager m;
-  std::vector<records::BatchHeader> hs = {header(7, 0, 0, 2, 0), header(7, 0, 2, 2, 2)};
+  std::vector<records::BatchHeader> hs = {data_header(7, 0, 0, 2, 0), data_header(7, 0, 2, 2, 2)};
   EXPECT_EQ(m.check_client(hs).error, ErrorCode::NONE);
   hs[1].base_sequence = 5;
   EXPECT_EQ(m.check_client(hs).error, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
@@ -150,7 +140,7 @@ TEST(ProducerState, BatchesOfOneAppendAreCheckedInOrder) {
 
 TEST(ProducerState, NonIdempotentAndControlBatchesOnlyMoveTheEnd) {
   ProducerStateManager m;
-  auto plain = header(-1, -1, -1, 4, 0);
+  auto plain = data_header(-1, -1, -1, 4, 0);
   EXPECT_EQ(check(m, plain).error, ErrorCode::NONE);
   m.apply(plain);
   EXPECT_TRUE(m.empty());
@@ -159,8 +149,8 @@ TEST(ProducerState, NonIdempotentAndControlBatchesOnlyMoveTheEnd) {
 
 TEST(ProducerState, SnapshotLayoutIsKafkas) {
   ProducerStateManager m;
-  m.apply(header(7, 2, 10, 3, 40));  // seqs 10..12, offsets 40..42
-  m.apply(header(5, 0, 0, 1, 43));
+  m.apply(data_header(7, 2, 10, 3, 40));  // seqs 10..12, offsets 40..42
+  m.apply(data_header(5, 0, 0, 1, 43));
   m.set_map_end_offset(44);
   std::string s = m.encode_snapshot();
   ASSERT_EQ(s.size(), 2u + 4 + 4 + 2 * 46);
@@ -187,8 +177,8 @@ TEST(ProducerState, SnapshotLayoutIsKafkas) {
   EXPECT_EQ(r.find(7)->epoch, 2);
   ASSERT_EQ(r.find(7)->batches.size(), 1u);
   EXPECT_EQ(r.find(7)->batches.back(), (ProducerBatch{10, 12, 40, 42, 1040}));
-  EXPECT_TRUE(check(r, header(7, 2, 10, 3, 50)).duplicate);
-  EXPECT_EQ(check(r, header(7, 2, 13, 1, 50)).error, ErrorCode::NONE);
+  EXPECT_TRUE(check(r, data_header(7, 2, 10, 3, 50)).duplicate);
+  EXPECT_EQ(check(r, data_header(7, 2, 13, 1, 50)).error, ErrorCode::NONE);
 
   std::string bad = s;
   bad[20] ^= 1;
@@ -216,8 +206,7 @@ TEST(ProducerStateLog, LeaderAppendDeduplicatesAndRejects) {
 
 TEST(ProducerStateLog, SnapshotsAtRollAndCloseAndRecovery) {
   TempDir d;
-  LogConfig c;
-  c.segment_bytes = 300;
+  const LogConfig c = small_segments();
   fs::path dir = d.path / "t-0";
   {
     auto log = Log::open(dir, c, Uuid{});
@@ -241,12 +230,11 @@ TEST(ProducerStateLog, RecoveryFromAnOlderSnapshotReplaysTheRest) {
   // As after a crash: the newest snapshot is from the last roll, the batches
   // after it come from the log.
   TempDir d;
-  LogConfig c;
-  c.segment_bytes = 300;
+  const LogConfig c = small_segments();
   fs::path dir = d.path / "t-0";
   {
     auto log = Log::open(dir, c, Uuid{});
-    for (int i = 0; i < 6; ++i) append(*log, idem_batch(7, 0, i * 2, 2));
+    append_six_batches(*log);
     log->close();
   }
   fs::remove(ProducerStateManager::snapshot_path(dir, 12));  // the one close wrote
@@ -276,11 +264,10 @@ TEST(ProducerStateLog, RecoveryWithoutSnapshotReplaysTheLog) {
 
 TEST(ProducerStateLog, TruncationReloadsState) {
   TempDir d;
-  LogConfig c;
-  c.segment_bytes = 300;
+  const LogConfig c = small_segments();
   fs::path dir = d.path / "t-0";
   auto log = Log::open(dir, c, Uuid{});
-  for (int i = 0; i < 6; ++i) append(*log, idem_batch(7, 0, i * 2, 2));
+  append_six_batches(*log);
   log->truncate_to(6);  // keeps seqs 0..5
   EXPECT_EQ(log->log_end_offset(), 6);
   for (const auto& [o, p] : ProducerStateManager::list_snapshots(dir)) EXPECT_LE(o, 6);
@@ -303,16 +290,16 @@ TEST(ProducerStateLog, FollowerAppendUpdatesState) {
 
 TEST(ProducerStateManager, IdleProducersWithoutOpenTransactionsExpire) {
   ProducerStateManager m;
-  m.apply(header(1, 0, 0, 1, 0));  // max timestamp 1000
-  auto txn = header(2, 0, 0, 1, 1);  // max timestamp 1001, opens a transaction
+  m.apply(data_header(1, 0, 0, 1, 0));  // max timestamp 1000
+  auto txn = data_header(2, 0, 0, 1, 1);  // max timestamp 1001, opens a transaction
   txn.attributes |= records::kTransactionalBit;
   m.apply(txn);
-  m.apply(header(3, 0, 0, 1, 5000));  // max timestamp 6000
+  m.apply(data_header(3, 0, 0, 1, 5000));  // max timestamp 6000
   EXPECT_EQ(m.remove_expired(1999, 1000), 0u);  // producer 1 is 999 ms idle
   EXPECT_EQ(m.remove_expired(2000, 1000), 1u);  // producer 1 goes; 2 has a transaction open; 3 is recent
   EXPECT_EQ(m.find(1), nullptr);
   EXPECT_NE(m.find(2), nullptr);
   EXPECT_NE(m.find(3), nullptr);
   // A forgotten producer is unknown again: any sequence is accepted (as Kafka 3.9).
-  EXPECT_EQ(check(m, header(1, 0, 7, 1, 6001)).error, ErrorCode::NONE);
+  EXPECT_EQ(check(m, data_header(1, 0, 7, 1, 6001)).error, ErrorCode::NONE);
 }

@@ -3,6 +3,7 @@
 // aborted-transaction index (Kafka's 34-byte entries), the Log's last stable
 // offset, aborted-transaction lookup, recovery and truncation, and the log
 // cleaner's handling of transactional data.
+#include "log_helpers.h"
 #include "read_all.h"
 #include "temp_dir.h"
 
@@ -24,28 +25,9 @@
 using namespace flotilla;
 using namespace flotilla::storage;
 namespace fs = std::filesystem;
-using flotilla::storage::testing::bytes_of;
-using flotilla::storage::testing::read_all;
-using flotilla::storage::testing::Seen;
-using flotilla::storage::testing::str;
+using namespace flotilla::storage::testing;
 
 namespace {
-
-struct TempDir : flotilla::storage::testing::TempDir {
-  TempDir() : flotilla::storage::testing::TempDir("flotilla-txn") {}
-};
-
-records::BatchHeader data_header(int64_t pid, int16_t epoch, int32_t seq, int records, int64_t base_offset, bool transactional) {
-  records::BatchHeader h;
-  h.producer_id = pid;
-  h.producer_epoch = epoch;
-  h.base_sequence = seq;
-  h.last_offset_delta = records - 1;
-  h.base_offset = base_offset;
-  h.max_timestamp = 1000 + base_offset;
-  if (transactional) h.attributes |= records::kTransactionalBit;
-  return h;
-}
 
 records::BatchHeader marker_header(int64_t pid, int16_t epoch, int64_t offset) {
   records::BatchHeader h;
@@ -57,10 +39,6 @@ records::BatchHeader marker_header(int64_t pid, int16_t epoch, int64_t offset) {
   h.attributes = records::kTransactionalBit | records::kControlBit;
   return h;
 }
-
-ProducerCheck check(const ProducerStateManager& m, const records::BatchHeader& h) { return m.check_client(std::span(&h, 1)); }
-
-std::span<const uint8_t> sp(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 struct KV {
   std::string key;
@@ -76,12 +54,6 @@ std::vector<uint8_t> batch(const std::vector<KV>& kvs, int64_t pid = -1, int16_t
   return b.build();
 }
 
-AppendInfo append(Log& log, std::vector<uint8_t> b) {
-  auto v = records::validate_batches(b, 1 << 30);
-  EXPECT_EQ(v.error, ErrorCode::NONE) << v.message;
-  return log.append(b, v, 0);
-}
-
 // A control batch as a leader writes it, at `offset`.
 std::vector<uint8_t> marker_batch(int64_t pid, int16_t epoch, int32_t coordinator_epoch, bool commit, int64_t offset,
                                   std::vector<uint8_t> key = {}) {
@@ -93,6 +65,16 @@ std::vector<uint8_t> marker_batch(int64_t pid, int16_t epoch, int32_t coordinato
   auto value = end_txn_marker_value(coordinator_epoch);
   b.add(wall_clock_ms(), std::span<const uint8_t>(key), std::span<const uint8_t>(value));
   return b.build();
+}
+
+// Two segments with an aborted transaction each: producer 1's at offset 0
+// (its ABORT at 1), then, after a roll, producer 2's at 2 (its ABORT at 3).
+void two_aborted_transactions(Log& log) {
+  append(log, batch({{"a", "1"}}, 1, 0, 0, true));
+  log.append_marker(1, 0, 0, false, 0, 1);
+  log.roll();
+  append(log, batch({{"b", "1"}}, 2, 0, 0, true));
+  log.append_marker(2, 0, 0, false, 0, 1);
 }
 
 std::vector<uint8_t> file_bytes(const fs::path& p) {
@@ -461,11 +443,7 @@ TEST(TxnLog, TruncationRemovesEntriesAndReopensTheTransaction) {
   TempDir d;
   const fs::path dir = d.path / "t-0";
   auto log = Log::open(dir, LogConfig{}, Uuid{1, 2});
-  append(*log, batch({{"a", "1"}}, 1, 0, 0, true));  // 0
-  log->append_marker(1, 0, 0, false, 0, 1);          // 1
-  log->roll();
-  append(*log, batch({{"b", "1"}}, 2, 0, 0, true));  // 2
-  log->append_marker(2, 0, 0, false, 0, 1);          // 3
+  two_aborted_transactions(*log);  // 0-3
   append(*log, batch({{"c", "1"}}, 1, 0, 1, true));  // 4
   log->append_marker(1, 0, 0, false, 0, 1);          // 5
   EXPECT_EQ(file_bytes(txnindex(dir, 2)).size(), 68u);
@@ -510,11 +488,7 @@ TEST(TxnLog, CompletedSwapMergesTxnIndexes) {
   const fs::path dir = d.path / "t-0";
   {
     auto log = Log::open(dir, LogConfig{}, Uuid{1, 2});
-    append(*log, batch({{"a", "1"}}, 1, 0, 0, true));  // 0
-    log->append_marker(1, 0, 0, false, 0, 1);          // 1
-    log->roll();
-    append(*log, batch({{"b", "1"}}, 2, 0, 0, true));  // 2
-    log->append_marker(2, 0, 0, false, 0, 1);          // 3
+    two_aborted_transactions(*log);  // 0-3
     log->roll();
     append(*log, batch({{"c", "1"}}));  // 4
     log->close();
@@ -537,15 +511,6 @@ TEST(TxnLog, CompletedSwapMergesTxnIndexes) {
 // ---------------------------------------------------------------- cleaner
 
 namespace {
-LogConfig compact_config() {
-  LogConfig c;
-  c.cleanup_compact = true;
-  c.cleanup_delete = false;
-  c.min_cleanable_dirty_ratio = 0.01;
-  c.index_interval_bytes = 64;
-  return c;
-}
-
 struct CleanerFixture {
   TempDir d;
   std::unique_ptr<Log> log;
@@ -622,11 +587,7 @@ TEST(TxnCleaner, CleanedSegmentKeepsTheTxnIndexOfTheSegmentsItReplaces) {
   CleanerFixture f;
   auto& log = *f.log;
   const fs::path dir = f.d.path / "t-0";
-  append(log, batch({{"a", "1"}}, 1, 0, 0, true));  // 0
-  log.append_marker(1, 0, 0, false, 0, 1);          // 1
-  log.roll();
-  append(log, batch({{"b", "1"}}, 2, 0, 0, true));  // 2
-  log.append_marker(2, 0, 0, false, 0, 1);          // 3
+  two_aborted_transactions(log);  // 0-3
   log.roll();
   append(log, batch({{"a", "2"}}));  // 4
   log.roll();

@@ -1,0 +1,312 @@
+// The read side of the broker's API: Fetch (consumers, and followers
+// replicating), ListOffsets, OffsetForLeaderEpoch.
+//
+// Invariants: a fetch sends file regions of whole batches (sendfile, no
+// conversion, no copy); followers read up to the log end, consumers up to the
+// high watermark, read_committed ones up to the last stable offset with the
+// aborted transactions overlapping what they get; a follower's FetchOffset is
+// recorded once, at arrival (the leader's high watermark and ISR decisions go
+// by it); a fetch that found too little waits in the purgatory until
+// min.bytes arrive or max.wait.ms passes, and any partition error answers at
+// once. Followers serve consumers (KIP-392, Fetch v11+), never other replicas.
+//
+// Threading: the broker's io_context thread.
+#include <algorithm>
+
+#include "broker/api_util.h"
+#include "broker/request_handler.h"
+#include "common/clock.h"
+#include "protocol/messages.h"
+#include "protocol/record_batch.h"
+#include "storage/log.h"
+
+namespace flotilla::broker {
+namespace {
+
+using namespace flotilla::msg;
+using api::close_connection;
+using api::decode;
+using api::send;
+
+// The first record with timestamp >= ts, as Kafka answers ListOffsets: the
+// log finds the batch (by its time index), then that batch's records decide.
+std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(storage::Log& log, int64_t ts, int64_t hw) {
+  auto found = log.offset_for_timestamp(ts);
+  while (found && found->first < hw) {
+    storage::ReadResult rr = log.read(found->first, 1, hw, true);
+    ByteWriter w;
+    w.put_records_payload(rr.records);
+    std::vector<uint8_t> bytes = w.flatten();
+    int64_t next = -1;
+    bool any = false;
+    records::for_each_batch(bytes, [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
+      if (any) return;
+      any = true;
+      next = h.last_offset() + 1;
+      if (h.max_timestamp < ts) return;
+      for (const auto& r : records::decode_records(batch)) {
+        if (r.offset >= found->first && r.timestamp >= ts) {
+          found = std::make_pair(r.offset, r.timestamp);
+          next = -2;
+          return;
+        }
+      }
+    });
+    if (next == -2) return found;
+    if (!any || next < 0 || next >= hw) return std::nullopt;
+    found = std::make_pair(next, int64_t{-1});  // the batch held nothing late enough: look further
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respond respond) {
+  auto request = std::make_shared<FetchRequest>();
+  if (!decode(*req, *request)) return close_connection(respond);
+  const int16_t v = req->api_version;
+  const int32_t replica_id = v >= 15 ? request->replica_state.replica_id : request->replica_id;
+
+  // One evaluation of the fetch against the logs' current state. Returns the
+  // bytes found and fills `out`; `has_error` reports a partition-level error
+  // (which answers at once, as Kafka does).
+  auto evaluate = [this, request, v, replica_id](FetchResponse& out, bool& has_error) -> int64_t {
+    out = FetchResponse();
+    out.session_id = 0;
+    has_error = false;
+    int64_t total = 0;
+    int64_t budget = v >= 3 ? std::min<int64_t>(request->max_bytes, config_.fetch_max_bytes) : INT32_MAX;
+    for (const auto& ft : request->topics) {
+      FetchResponse::FetchableTopicResponse tr;
+      tr.topic = ft.topic;
+      tr.topic_id = ft.topic_id;
+      std::string name = ft.topic;
+      bool unknown_id = false;
+      if (v >= 13) {
+        const metadata::TopicImage* t = replicas_.image()->topic(ft.topic_id);
+        if (t) name = t->name;
+        else unknown_id = true;
+      }
+      for (const auto& fp : ft.partitions) {
+        FetchResponse::PartitionData pd;
+        pd.partition_index = fp.partition;
+        pd.records = Records::of_view({});
+        Partition* p = unknown_id ? nullptr : replicas_.find(name, fp.partition);
+        if (unknown_id) {
+          pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_ID);
+        } else if (!p) {
+          pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        } else if (!p->is_leader(config_.node_id) && (replica_id >= 0 || v < 11)) {
+          // Followers serve consumers (KIP-392, Fetch v11+), never other replicas.
+          pd.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+          pd.current_leader.leader_id = p->leader_id;
+          pd.current_leader.leader_epoch = p->leader_epoch;
+        } else if (fp.current_leader_epoch >= 0 && fp.current_leader_epoch < p->leader_epoch) {
+          pd.error_code = code(ErrorCode::FENCED_LEADER_EPOCH);
+        } else if (fp.current_leader_epoch > p->leader_epoch) {
+          pd.error_code = code(ErrorCode::UNKNOWN_LEADER_EPOCH);
+        } else {
+          int64_t hw = p->high_watermark();
+          const int64_t lso = replicas_.last_stable_offset(*p);
+          const bool read_committed = replica_id < 0 && request->isolation_level == 1;
+          pd.high_watermark = hw;
+          pd.last_stable_offset = lso;
+          pd.log_start_offset = p->log->log_start_offset();
+          // Replicas read everything the leader has; consumers what is
+          // committed, read_committed ones only below the last stable offset.
+          int64_t max_offset = replica_id >= 0 ? p->log->log_end_offset() : read_committed ? lso : hw;
+          int32_t preferred = replica_id < 0 && v >= 11 && p->is_leader(config_.node_id) ? preferred_read_replica(*p, request->rack_id) : -1;
+          if (preferred >= 0) {
+            // KIP-392: no data; the consumer fetches from the replica in its rack.
+            pd.preferred_read_replica = preferred;
+            tr.partitions.push_back(std::move(pd));
+            continue;
+          }
+          if (read_committed) {
+            // The aborted transactions overlapping what can be returned: the consumer drops their records.
+            pd.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
+            if (fp.fetch_offset < lso)
+              for (const storage::AbortedTxn& a : p->log->collect_aborted_transactions(fp.fetch_offset, lso))
+                pd.aborted_transactions->push_back({a.producer_id, a.first_offset});
+          }
+          try {
+            int64_t limit = std::min<int64_t>(fp.partition_max_bytes, std::max<int64_t>(budget, 0));
+            bool min_one = v >= 3 && total == 0;
+            if (limit > 0 || min_one) {
+              storage::ReadResult rr = p->log->read(fp.fetch_offset, static_cast<int32_t>(std::max<int64_t>(limit, 0)), max_offset, min_one);
+              pd.records = std::move(rr.records);
+              pd.records.is_null = false;
+              int64_t n = pd.records.size();
+              total += n;
+              budget -= n;
+            }
+          } catch (const storage::OffsetOutOfRange&) {
+            pd.error_code = code(ErrorCode::OFFSET_OUT_OF_RANGE);
+          }
+        }
+        if (pd.error_code != 0) has_error = true;
+        tr.partitions.push_back(std::move(pd));
+      }
+      out.responses.push_back(std::move(tr));
+    }
+    return total;
+  };
+
+  if (replica_id >= 0) {
+    // A follower's FetchOffset is its log end offset: what the leader's high
+    // watermark and ISR decisions go by. Recorded once, at arrival.
+    const int64_t replica_epoch = v >= 15 ? request->replica_state.replica_epoch : -1;
+    for (const auto& ft : request->topics) {
+      const metadata::TopicImage* t = v >= 13 ? replicas_.image()->topic(ft.topic_id) : replicas_.image()->topic(ft.topic);
+      if (!t) continue;
+      for (const auto& fp : ft.partitions) {
+        Partition* p = replicas_.find(t->name, fp.partition);
+        if (p && p->is_leader(config_.node_id) && (fp.current_leader_epoch < 0 || fp.current_leader_epoch == p->leader_epoch))
+          replicas_.on_follower_fetch(*p, replica_id, replica_epoch, fp.fetch_offset, v >= 5 ? fp.log_start_offset : -1);
+      }
+    }
+  }
+
+  auto resp = std::make_shared<FetchResponse>();
+  bool has_error = false;
+  int64_t bytes = evaluate(*resp, has_error);
+  if (has_error || bytes >= std::max(1, request->min_bytes) || request->max_wait_ms <= 0 || request->topics.empty()) {
+    send(*req, respond, *resp);
+    return;
+  }
+  // Wait in purgatory until enough data arrives or max.wait.ms passes.
+  auto shared_respond = std::make_shared<net::Respond>(std::move(respond));
+  auto done = std::make_shared<bool>(false);
+  int64_t deadline = monotonic_ms() + request->max_wait_ms;
+  std::vector<std::string> keys;
+  for (const auto& ft : request->topics) {
+    std::string name = ft.topic;
+    if (v >= 13) {
+      const metadata::TopicImage* t = replicas_.image()->topic(ft.topic_id);
+      if (!t) continue;
+      name = t->name;
+    }
+    for (const auto& fp : ft.partitions) keys.push_back(ReplicaManager::key(name, fp.partition));
+  }
+  replicas_.delay(
+      deadline, std::move(keys),
+      [req, request, evaluate, shared_respond, done]() {
+        if (*done) return true;
+        FetchResponse r;
+        bool err = false;
+        int64_t n = evaluate(r, err);
+        if (!err && n < std::max(1, request->min_bytes)) return false;
+        *done = true;
+        send(*req, *shared_respond, r);
+        return true;
+      },
+      [req, evaluate, shared_respond, done]() {
+        if (*done) return;
+        *done = true;
+        FetchResponse r;
+        bool err = false;
+        evaluate(r, err);
+        send(*req, *shared_respond, r);
+      });
+}
+
+int32_t RequestHandler::preferred_read_replica(const Partition& p, const std::string& client_rack) const {
+  if (!config_.rack_aware_replica_selector || client_rack.empty()) return -1;
+  auto image = replicas_.image();
+  auto rack_of = [&](int32_t id) -> const std::optional<std::string>* {
+    const metadata::BrokerRegistration* b = image->broker(id);
+    return b && !b->fenced ? &b->rack : nullptr;
+  };
+  if (auto r = rack_of(config_.node_id); r && *r && **r == client_rack) return -1;  // the leader is in the rack already
+  for (int32_t id : p.isr) {
+    if (id == config_.node_id) continue;
+    if (auto r = rack_of(id); r && *r && **r == client_rack) return id;
+  }
+  return -1;
+}
+
+void RequestHandler::handle_offset_for_leader_epoch(std::shared_ptr<net::Request> req, net::Respond respond) {
+  OffsetForLeaderEpochRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  OffsetForLeaderEpochResponse resp;
+  for (const auto& t : request.topics) {
+    OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult tr;
+    tr.topic = t.topic;
+    for (const auto& op : t.partitions) {
+      OffsetForLeaderEpochResponse::EpochEndOffset eo;
+      eo.partition = op.partition;
+      Partition* p = replicas_.find(t.topic, op.partition);
+      // Only the leader answers (a follower's log may still be behind or diverged);
+      // the debugging replica id -2 may ask any replica, as in Kafka.
+      bool leader_only = request.replica_id != -2;
+      if (!p) {
+        eo.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      } else if (op.current_leader_epoch >= 0 && op.current_leader_epoch < p->leader_epoch) {
+        eo.error_code = code(ErrorCode::FENCED_LEADER_EPOCH);
+      } else if (op.current_leader_epoch > p->leader_epoch) {
+        eo.error_code = code(ErrorCode::UNKNOWN_LEADER_EPOCH);
+      } else if (leader_only && !p->is_leader(config_.node_id)) {
+        eo.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+      } else {
+        auto [epoch, end] = replicas_.end_offset_for_epoch(*p, op.leader_epoch);
+        eo.leader_epoch = epoch;
+        eo.end_offset = end;
+      }
+      tr.partitions.push_back(eo);
+    }
+    resp.topics.push_back(std::move(tr));
+  }
+  send(*req, respond, resp);
+}
+
+void RequestHandler::handle_list_offsets(std::shared_ptr<net::Request> req, net::Respond respond) {
+  ListOffsetsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  ListOffsetsResponse resp;
+  for (const auto& t : request.topics) {
+    ListOffsetsResponse::ListOffsetsTopicResponse tr;
+    tr.name = t.name;
+    for (const auto& pr : t.partitions) {
+      ListOffsetsResponse::ListOffsetsPartitionResponse out;
+      out.partition_index = pr.partition_index;
+      Partition* p = replicas_.find(t.name, pr.partition_index);
+      if (!p) {
+        out.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      } else if (!p->is_leader(config_.node_id)) {
+        out.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+      } else if (pr.current_leader_epoch >= 0 && pr.current_leader_epoch < p->leader_epoch) {
+        out.error_code = code(ErrorCode::FENCED_LEADER_EPOCH);
+      } else {
+        // read_committed consumers (v2+) see the log up to the last stable offset.
+        int64_t hw = req->api_version >= 2 && request.isolation_level == 1 ? replicas_.last_stable_offset(*p) : p->high_watermark();
+        int64_t offset = -1, ts = -1;
+        if (pr.timestamp == -2 || pr.timestamp == -4) {  // EARLIEST, EARLIEST_LOCAL
+          offset = p->log->log_start_offset();
+        } else if (pr.timestamp == -1 || pr.timestamp == -5) {  // LATEST, LATEST_TIERED
+          offset = hw;
+        } else if (pr.timestamp == -3) {  // MAX_TIMESTAMP (KIP-734)
+          if (auto m = p->log->max_timestamp_and_offset()) {
+            ts = m->first;
+            offset = m->second;
+          }
+        } else if (pr.timestamp >= 0) {
+          if (auto found = offset_for_timestamp(*p->log, pr.timestamp, hw)) {
+            offset = found->first;
+            ts = found->second;
+          }
+        } else {
+          out.error_code = code(ErrorCode::INVALID_REQUEST);
+        }
+        out.offset = offset;
+        out.timestamp = ts;
+        out.leader_epoch = p->leader_epoch;
+        if (req->api_version == 0) out.old_style_offsets = {offset};
+      }
+      tr.partitions.push_back(out);
+    }
+    resp.topics.push_back(std::move(tr));
+  }
+  send(*req, respond, resp);
+}
+
+}  // namespace flotilla::broker

@@ -1,0 +1,232 @@
+// The cluster as clients see and change it: Metadata (brokers on the
+// request's listener, topics and partitions, and auto-creation of unknown
+// topics), DescribeCluster, and the topic changes a broker forwards to the
+// active controller (CreateTopics, DeleteTopics, CreatePartitions).
+//
+// Invariants: answers come from this broker's current metadata image; a
+// CreateTopics is answered only once the image holds what the controller
+// committed (a Metadata request right after sees the topic and its logs
+// exist); without a controller channel, each topic is answered
+// NOT_CONTROLLER. KRaft brokers name themselves as the "controller" to
+// clients: admin requests sent there are forwarded to the active controller.
+//
+// Threading: the broker's io_context thread.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "broker/api_util.h"
+#include "broker/request_handler.h"
+#include "protocol/messages.h"
+
+namespace flotilla::broker {
+namespace {
+
+using namespace flotilla::msg;
+using api::close_connection;
+using api::decode;
+using api::send;
+
+bool valid_topic_name(const std::string& n) {
+  if (n.empty() || n.size() > 249 || n == "." || n == "..") return false;
+  return std::all_of(n.begin(), n.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
+}
+
+// Each topic of a request answered `error` (a listener without a controller channel).
+template <class Result, class Topics>
+std::vector<Result> each_topic_answered(const Topics& topics, ErrorCode error) {
+  std::vector<Result> out;
+  for (const auto& t : topics) {
+    Result r;
+    r.name = t.name;
+    r.error_code = code(error);
+    out.push_back(r);
+  }
+  return out;
+}
+
+// The brokers a client on `listener` can reach — each unfenced broker's
+// endpoint of that name — as a response's broker entries (`id`: the field
+// that holds the node id).
+template <class Entry>
+std::vector<Entry> reachable_brokers(const metadata::MetadataImage& image, const std::string& listener, int32_t Entry::*id) {
+  std::vector<Entry> out;
+  for (const auto& [node, b] : image.brokers()) {
+    if (b.fenced) continue;
+    for (const auto& ep : b.listeners) {
+      if (ep.name != listener) continue;
+      Entry e;
+      e.*id = node;
+      e.host = ep.host;
+      e.port = ep.port;
+      e.rack = b.rack;
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int32_t RequestHandler::controller_id_for_clients() const {
+  // KRaft brokers tell clients a live broker as "controller": admin requests
+  // sent there are forwarded to the active controller.
+  return config_.node_id;
+}
+
+void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond) {
+  MetadataRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  auto image = replicas_.image();
+  MetadataResponse resp;
+  resp.brokers = reachable_brokers(*image, req->listener, &MetadataResponse::MetadataResponseBroker::node_id);
+  resp.cluster_id = config_.cluster_id;
+  resp.controller_id = controller_id_for_clients();
+
+  auto describe = [&](const metadata::TopicImage& t) {
+    MetadataResponse::MetadataResponseTopic mt;
+    mt.name = t.name;
+    mt.topic_id = t.id;
+    mt.is_internal = false;
+    if (t.name == "__consumer_offsets") mt.is_internal = true;  // the group coordinator's topic, internal as in Kafka
+    for (const auto& [idx, p] : t.partitions) {
+      MetadataResponse::MetadataResponsePartition mp;
+      mp.partition_index = idx;
+      mp.leader_id = p.leader;
+      mp.leader_epoch = p.leader_epoch;
+      mp.replica_nodes = p.replicas;
+      mp.isr_nodes = p.isr;
+      for (int32_t r : p.replicas) {
+        auto bit = image->brokers().find(r);
+        if (bit == image->brokers().end() || bit->second.fenced) mp.offline_replicas.push_back(r);
+      }
+      mp.error_code = code(p.leader < 0 ? ErrorCode::LEADER_NOT_AVAILABLE : ErrorCode::NONE);
+      mt.partitions.push_back(mp);
+    }
+    return mt;
+  };
+
+  bool all = !request.topics.has_value() || (req->api_version == 0 && request.topics->empty());
+  if (all) {
+    for (const auto& [name, t] : image->topics_by_name()) resp.topics.push_back(describe(t));
+  } else {
+    std::vector<std::string> to_create;
+    for (const auto& rt : *request.topics) {
+      if (!rt.name.has_value()) {
+        const metadata::TopicImage* t = image->topic(rt.topic_id);
+        if (t) {
+          resp.topics.push_back(describe(*t));
+        } else {
+          MetadataResponse::MetadataResponseTopic mt;
+          mt.name = std::nullopt;
+          mt.topic_id = rt.topic_id;
+          mt.error_code = code(ErrorCode::UNKNOWN_TOPIC_ID);
+          resp.topics.push_back(mt);
+        }
+        continue;
+      }
+      const std::string& name = *rt.name;
+      if (const metadata::TopicImage* t = image->topic(name)) {
+        resp.topics.push_back(describe(*t));
+        continue;
+      }
+      MetadataResponse::MetadataResponseTopic mt;
+      mt.name = name;
+      if (!valid_topic_name(name)) {
+        mt.error_code = code(ErrorCode::INVALID_TOPIC_EXCEPTION);
+      } else if (config_.auto_create_topics_enable && request.allow_auto_topic_creation && controller_) {
+        mt.error_code = code(ErrorCode::LEADER_NOT_AVAILABLE);
+        to_create.push_back(name);
+      } else {
+        mt.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      }
+      resp.topics.push_back(mt);
+    }
+    if (!to_create.empty()) {
+      CreateTopicsRequest create;
+      for (const auto& n : to_create) {
+        CreateTopicsRequest::CreatableTopic ct;
+        ct.name = n;
+        ct.num_partitions = config_.num_partitions;
+        ct.replication_factor = config_.default_replication_factor;
+        create.topics.push_back(ct);
+      }
+      spdlog::info("[KafkaApi] Auto-creating topics {}", fmt::join(to_create, ","));
+      controller_->create_topics(std::move(create), 7, [](CreateTopicsResponse r) {
+        for (const auto& t : r.topics)
+          if (t.error_code != 0 && t.error_code != code(ErrorCode::TOPIC_ALREADY_EXISTS))
+            spdlog::warn("[KafkaApi] Auto-creation of topic {} failed: {}", t.name, error_name(t.error_code));
+      });
+    }
+  }
+  send(*req, respond, resp);
+}
+
+void RequestHandler::handle_create_topics(std::shared_ptr<net::Request> req, net::Respond respond) {
+  CreateTopicsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!controller_) {
+    CreateTopicsResponse resp;
+    resp.topics = each_topic_answered<CreateTopicsResponse::CreatableTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
+    return send(*req, respond, resp);
+  }
+  controller_->create_topics(std::move(request), req->api_version, [this, req, respond](CreateTopicsResponse resp) mutable {
+    // Answer once this broker's image holds what the controller committed, so
+    // a Metadata request right after sees the topic and its logs exist.
+    replicas_.when_image_reaches(replicas_.image()->offset(), [req, respond, resp]() mutable { send(*req, respond, resp); });
+  });
+}
+
+void RequestHandler::handle_delete_topics(std::shared_ptr<net::Request> req, net::Respond respond) {
+  DeleteTopicsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!config_.delete_topic_enable || !controller_) {
+    DeleteTopicsResponse resp;
+    auto err = code(!controller_ ? ErrorCode::NOT_CONTROLLER : ErrorCode::TOPIC_DELETION_DISABLED);
+    for (const auto& n : request.topic_names) {
+      DeleteTopicsResponse::DeletableTopicResult r;
+      r.name = n;
+      r.error_code = err;
+      resp.responses.push_back(r);
+    }
+    for (const auto& t : request.topics) {
+      DeleteTopicsResponse::DeletableTopicResult r;
+      r.name = t.name;
+      r.topic_id = t.topic_id;
+      r.error_code = err;
+      resp.responses.push_back(r);
+    }
+    return send(*req, respond, resp);
+  }
+  controller_->delete_topics(std::move(request), req->api_version, [req, respond](DeleteTopicsResponse resp) mutable { send(*req, respond, resp); });
+}
+
+void RequestHandler::handle_create_partitions(std::shared_ptr<net::Request> req, net::Respond respond) {
+  CreatePartitionsRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (!controller_) {
+    CreatePartitionsResponse resp;
+    resp.results = each_topic_answered<CreatePartitionsResponse::CreatePartitionsTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
+    return send(*req, respond, resp);
+  }
+  controller_->create_partitions(std::move(request), req->api_version,
+                                 [req, respond](CreatePartitionsResponse resp) mutable { send(*req, respond, resp); });
+}
+
+void RequestHandler::handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond) {
+  DescribeClusterRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  DescribeClusterResponse resp;
+  resp.cluster_id = config_.cluster_id;
+  resp.controller_id = controller_id_for_clients();
+  if (request.endpoint_type != 1) {
+    resp.error_code = code(ErrorCode::UNSUPPORTED_ENDPOINT_TYPE);
+    resp.error_message = "Only brokers are described on a broker listener";
+    return send(*req, respond, resp);
+  }
+  auto image = replicas_.image();
+  resp.brokers = reachable_brokers(*image, req->listener, &DescribeClusterResponse::DescribeClusterBroker::broker_id);
+  send(*req, respond, resp);
+}
+
+}  // namespace flotilla::broker

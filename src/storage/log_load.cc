@@ -1,0 +1,189 @@
+// Log: opening a partition directory and recovering its tail. Files a crash
+// left behind (swaps the cleaner committed, .deleted/.cleaned/.tmp files,
+// orphaned .txnindex files) are finished or removed first; then every segment's
+// batch chain is walked, rebuilding the in-memory indexes and the producer
+// state after its newest snapshot.
+//
+// Invariants after load: the log ends at the last batch that checked out
+// (size, magic, offsets; the CRC too past the recovery point and in the last
+// segment, unless the previous shutdown was clean); everything after the
+// first bad batch is gone (a torn tail is truncated, and logged, never
+// served); each segment's .txnindex holds exactly the ABORT markers of its
+// offsets (a replay first drops the entries it will re-add).
+//
+// Threading: runs inside Log::open, before the log is shared.
+#include "storage/log.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/crc32c.h"
+#include "storage/segment.h"
+
+namespace flotilla::storage {
+
+namespace fs = std::filesystem;
+using records::BatchHeader;
+using records::kHeaderSize;
+using records::kLogOverhead;
+
+std::unique_ptr<Log> Log::open(const fs::path& dir, const LogConfig& config, Uuid topic_id, int64_t recovery_point, bool clean_shutdown) {
+  fs::create_directories(dir);
+  std::unique_ptr<Log> log(new Log(dir, config, topic_id));
+  if (auto existing = read_partition_metadata(dir)) {
+    if (!topic_id.is_zero() && *existing != topic_id)
+      throw StorageError("partition.metadata in " + dir.string() + " names topic id " + existing->to_string() + ", expected " +
+                         topic_id.to_string());
+    log->topic_id_ = *existing;
+  } else if (!topic_id.is_zero()) {
+    write_partition_metadata(dir, topic_id);
+  }
+  log->load(recovery_point, clean_shutdown);
+  return log;
+}
+
+namespace {
+// A preallocated, never written tail: zeros where the next batch header would be.
+bool zero_tail(const Segment& s, int64_t pos, int64_t file_size) {
+  uint8_t b[records::kLogOverhead];
+  size_t n = static_cast<size_t>(std::min<int64_t>(sizeof b, file_size - pos));
+  if (n == 0 || !pread_fully(s.file->fd, b, n, pos)) return false;
+  return std::all_of(b, b + n, [](uint8_t x) { return x == 0; });
+}
+}  // namespace
+
+void Log::load(int64_t recovery_point, bool clean_shutdown) {
+  complete_swaps(dir_);  // the log cleaner's interrupted segment replacements
+  std::vector<int64_t> bases;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    std::string name = e.path().filename().string();
+    if (name.ends_with(".deleted") || name.ends_with(".cleaned") || name.ends_with(".swap") || name.ends_with(".tmp")) {
+      fs::remove(e.path());
+      continue;
+    }
+    if (name.size() == 24 && name.ends_with(".log")) bases.push_back(std::stoll(name.substr(0, 20)));
+  }
+  std::sort(bases.begin(), bases.end());
+  // A .txnindex without its segment (left by a crash during a deletion) describes nothing.
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    std::string name = e.path().filename().string();
+    if (name.size() == 29 && name.ends_with(".txnindex") &&
+        !std::binary_search(bases.begin(), bases.end(), std::stoll(name.substr(0, 20)))) {
+      std::error_code ec;
+      fs::remove(e.path(), ec);
+    }
+  }
+  // Producer state: the newest snapshot, then the batches after it as the walk finds them.
+  const std::optional<int64_t> producer_snapshot = producers_.load_latest_snapshot(dir_, INT64_MAX, 0);
+  const int64_t producer_replay_from = producer_snapshot.value_or(INT64_MIN);
+  int64_t truncated_bytes = 0;
+  bool stop = false;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    auto s = std::make_shared<Segment>();
+    s->base_offset = bases[i];
+    s->next_offset = bases[i];
+    s->log_path = dir_ / offset_file_name(bases[i], ".log");
+    if (stop) {  // everything after a corrupt batch goes
+      truncated_bytes += static_cast<int64_t>(fs::file_size(s->log_path));
+      fs::remove(s->log_path);
+      fs::remove(s->path(".index"));
+      fs::remove(s->path(".timeindex"));
+      fs::remove(s->path(".txnindex"));
+      continue;
+    }
+    s->file = std::make_shared<FileHandle>(open_file(s->log_path, O_RDWR));
+    s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
+    s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+    s->txn = std::make_unique<TxnIndex>(s->path(".txnindex"));
+    // The markers at or after the replay start are applied again below and
+    // re-add their entries: drop them first (idempotent recovery).
+    s->txn->truncate_to(producer_replay_from);
+    struct stat st;
+    ::fstat(s->file->fd, &st);
+    int64_t file_size = st.st_size;
+    s->size = file_size;
+    s->allocated = file_size;
+    s->created_ms = wall_clock_ms();
+    // Walk the batch chain; verify CRCs past the recovery point (and always in
+    // the last segment, where a crash tears writes) unless the log was closed
+    // cleanly: then everything was flushed, and reading every record of every
+    // active segment would make a restart cost as much as the data it holds.
+    bool verify = !clean_shutdown && ((i + 1 == bases.size()) || (i + 1 < bases.size() && bases[i + 1] > recovery_point));
+    int64_t pos = 0;
+    std::vector<uint8_t> buf;
+    while (pos < file_size) {
+      if (zero_tail(*s, pos, file_size)) {
+        // Preallocated and never written (a crash before the trim): the
+        // segment's data ends here; the active one keeps its zeros.
+        s->size = pos;
+        if (i + 1 < bases.size()) trim(*s);
+        break;
+      }
+      BatchHeader h;
+      const char* bad = nullptr;
+      if (!read_header(*s, pos, h)) bad = "torn batch header";
+      else if (h.magic != 2) bad = "bad magic";
+      else if (h.batch_length < static_cast<int32_t>(kHeaderSize - kLogOverhead)) bad = "bad batch length";
+      else if (pos + h.total_size() > file_size) bad = "torn batch";
+      else if (h.base_offset < s->next_offset || h.last_offset_delta < 0) bad = "offsets out of order";
+      else if (verify) {
+        buf.resize(static_cast<size_t>(h.total_size()));
+        if (!pread_fully(s->file->fd, buf.data(), buf.size(), pos)) bad = "unreadable batch";
+        else if (crc32c(buf.data() + records::kAttributesOffset, buf.size() - records::kAttributesOffset) != h.crc) bad = "CRC mismatch";
+      }
+      if (bad) {
+        spdlog::warn("[Log partition={}] {} at position {} of {}: truncating {} bytes (the log ends at offset {})", dir_.filename().string(),
+                     bad, pos, s->log_path.filename().string(), file_size - pos, s->next_offset);
+        truncated_bytes += file_size - pos;
+        if (::ftruncate(s->file->fd, pos) != 0) fail("cannot truncate", s->log_path);
+        s->size = pos;
+        s->allocated = pos;
+        stop = true;
+        break;
+      }
+      track_batch(*s, h, pos, config_.index_interval_bytes);
+      if (h.base_offset >= producer_replay_from) {
+        std::vector<uint8_t> marker_bytes;
+        if (h.is_control() && h.producer_id >= 0) {
+          marker_bytes.resize(static_cast<size_t>(h.total_size()));
+          if (!pread_fully(s->file->fd, marker_bytes.data(), marker_bytes.size(), pos)) marker_bytes.clear();
+        }
+        std::lock_guard<std::mutex> pg(pstate_mu_);
+        std::vector<CompletedTxn> completed;
+        apply_to_producers(h, marker_bytes, completed);
+        complete_txns(completed, *s);  // per batch, as Kafka's recovery
+      }
+      pos += h.total_size();
+    }
+    s->flushed_size = s->size;
+    segments_.push_back(s);
+  }
+  if (truncated_bytes > 0)
+    spdlog::warn("[Log partition={}] Recovery truncated {} bytes of torn or corrupt data", dir_.filename().string(), truncated_bytes);
+  if (segments_.empty()) segments_.push_back(new_segment(std::max<int64_t>(recovery_point, 0) > 0 ? 0 : 0));
+  // An empty trailing segment may sit behind a non-empty one after truncation.
+  log_start_offset_ = segments_.front()->base_offset;
+  int64_t end = segments_.back()->next_offset;
+  for (const auto& s : segments_) end = std::max(end, s->next_offset);
+  log_end_offset_ = end;
+  flushed_offset_ = end;
+  // The index ends with the log (entries of markers cut off by the recovery go).
+  for (const auto& s : segments_) s->txn->truncate_to(end);
+  if (producer_snapshot && *producer_snapshot > end) {
+    rebuild_producer_state();  // the log ends before the snapshot (lost unsynced writes): an older one
+  } else {
+    std::lock_guard<std::mutex> pg(pstate_mu_);
+    publish_first_unstable();
+    producers_.set_map_end_offset(end);
+    if (producer_snapshot || !producers_.empty())
+      spdlog::info("[Log partition={}] Producer state: {} producer(s), from {} and the batches after it", dir_.filename().string(),
+                   producers_.size(), producer_snapshot ? offset_file_name(*producer_snapshot, ".snapshot") : std::string("the whole log"));
+  }
+}
+
+}  // namespace flotilla::storage

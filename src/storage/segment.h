@@ -1,0 +1,100 @@
+// One segment of a partition's log, as the Log's implementation files
+// (log*.cc) share it; not an interface for other code, which sees segments
+// through Log (and SegmentView for the cleaner).
+//
+// A segment is the .log file and its in-memory sparse indexes, mirrored to
+// .index (int32 relative offset, int32 position) and .timeindex (int64
+// timestamp, int32 relative offset), plus its `.txnindex`. Positions and
+// sizes are in bytes of the .log file.
+//
+// Invariants: every batch in the segment has base offset >= base_offset, and
+// next_offset is one past the last one's last offset; index entries are in
+// increasing offset and position order (time entries in increasing
+// timestamp); `size` counts only bytes readers may see (pending deferred
+// writes excluded), `allocated` >= size is how far the file reaches (zeros of
+// a preallocated tail beyond size).
+//
+// Threading: as the Log's (storage/log.h): segments are changed on the
+// log's owning thread; the list of them is guarded by the log's mutex against
+// flush() and the cleaner, which work on the segments they copied out of it.
+#pragma once
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "protocol/record_batch.h"
+#include "storage/file_io.h"
+#include "storage/log.h"
+#include "storage/txn_index.h"
+
+namespace flotilla::storage {
+
+struct Segment {
+  int64_t base_offset = 0;
+  std::filesystem::path log_path;
+  std::shared_ptr<FileHandle> file;
+  int index_fd = -1;
+  int time_fd = -1;
+  int64_t size = 0;
+  int64_t next_offset = 0;  // last offset + 1
+  std::vector<std::pair<int32_t, int32_t>> index;   // (relative offset, position)
+  std::vector<std::pair<int64_t, int32_t>> tindex;  // (timestamp, relative offset)
+  int64_t bytes_since_index = 0;
+  int64_t max_timestamp = -1;
+  int64_t max_timestamp_offset = -1;
+  int64_t first_timestamp = -1;
+  int64_t created_ms = 0;
+  int64_t flushed_size = 0;
+  int64_t allocated = 0;  // the file's size when preallocated beyond `size` (zeros), else `size`
+  std::unique_ptr<TxnIndex> txn;  // `.txnindex`: the ABORT markers in this segment (never null once listed)
+
+  std::filesystem::path path(const char* suffix) const {
+    std::filesystem::path p = log_path;
+    p.replace_extension(suffix);
+    return p;
+  }
+  ~Segment() {
+    if (index_fd >= 0) ::close(index_fd);
+    if (time_fd >= 0) ::close(time_fd);
+  }
+};
+
+// Throws StorageError "<what> <path>: <strerror(errno)>".
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& p);
+
+// pwrite_fully, throwing StorageError on failure. Inline: the produce path
+// writes through it.
+inline void pwrite_all(int fd, const uint8_t* p, size_t n, int64_t off, const std::filesystem::path& path) {
+  if (int e = pwrite_fully(fd, p, n, off); e != 0) {
+    errno = e;
+    fail("write to", path);
+  }
+}
+
+// open(2) with O_CLOEXEC and mode 0644; throws StorageError on failure.
+int open_file(const std::filesystem::path& p, int flags);
+
+// The batch header at `pos` of s (false if it does not fit in s or does not parse).
+inline bool read_header(const Segment& s, int64_t pos, records::BatchHeader& h) {
+  uint8_t buf[records::kHeaderSize];
+  if (pos + static_cast<int64_t>(records::kHeaderSize) > s.size) return false;
+  if (!pread_fully(s.file->fd, buf, records::kHeaderSize, pos)) return false;
+  return records::parse_header(std::span<const uint8_t>(buf, records::kHeaderSize), h);
+}
+
+// Records a batch that now sits at `pos` in segment s (indexes, timestamps).
+void track_batch(Segment& s, const records::BatchHeader& h, int64_t pos, int32_t interval);
+
+// Position of the batch containing `offset` in s (or s.size if past its end), with its header.
+int64_t locate(const Segment& s, int64_t offset, records::BatchHeader* out);
+
+// Cuts a preallocated segment's file back to its data.
+void trim(Segment& s);
+
+}  // namespace flotilla::storage
