@@ -23,10 +23,7 @@
 namespace flotilla::broker {
 namespace {
 
-using namespace flotilla::msg;
-using api::close_connection;
-using api::decode;
-using api::send;
+using namespace api::prelude;
 
 // The first record with timestamp >= ts, as Kafka answers ListOffsets: the
 // log finds the batch (by its time index), then that batch's records decide.

@@ -22,10 +22,7 @@
 namespace flotilla::broker {
 namespace {
 
-using namespace flotilla::msg;
-using api::close_connection;
-using api::decode;
-using api::send;
+using namespace api::prelude;
 
 bool valid_topic_name(const std::string& n) {
   if (n.empty() || n.size() > 249 || n == "." || n == "..") return false;

@@ -11,11 +11,7 @@
 
 namespace flotilla::broker {
 
-using api::close_connection;
-using api::decode;
-using api::send;
-using msg::DeleteRecordsRequest;
-using msg::DeleteRecordsResponse;
+using namespace api::prelude;
 
 void RequestHandler::handle_delete_records(std::shared_ptr<net::Request> req, net::Respond respond) {
   DeleteRecordsRequest request;

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "client/admin.h"
+#include "common/config_def.h"
 #include "server/config.h"
 #include "tools/commands.h"
 #include "tools/kafka_output.h"
@@ -61,11 +62,7 @@ const char* source_name(int8_t s) {
   }
 }
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n\f");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n\f") - b + 1);
-}
+std::string trim(const std::string& s) { return std::string(config::trim(s)); }
 
 // --add-config "k1=v1,k2=[v2,v3]": split on commas outside brackets, then on
 // the first "=", brackets dropped from values (Kafka's parseConfigsToBeAdded).
