@@ -224,8 +224,10 @@ class QuorumController : public raft::RaftListener {
   std::vector<uint8_t> partition_change(const msg::PartitionChangeRecord& r) const;
   bool unclean_election_enabled(const std::string& topic) const;
   bool leads_partitions(int32_t broker_id) const;
-  // Fencing (FenceBrokerRecord, or BrokerRegistrationChangeRecord from 3.3-IV2
-  // on) after taking `broker` out of every ISR and leadership.
+  // The record that fences or unfences a broker: FenceBrokerRecord /
+  // UnfenceBrokerRecord, or BrokerRegistrationChangeRecord from 3.3-IV2 on.
+  std::vector<uint8_t> fencing_record(int32_t broker_id, int64_t broker_epoch, bool fence) const;
+  // Fencing after taking `broker` out of every ISR and leadership.
   std::vector<std::vector<uint8_t>> fence_broker_records(int32_t broker_id, int64_t broker_epoch);
   std::vector<std::vector<uint8_t>> unfence_broker_records(int32_t broker_id, int64_t broker_epoch);
   // Entering controlled shutdown: BrokerRegistrationChangeRecord
@@ -251,6 +253,12 @@ class QuorumController : public raft::RaftListener {
   // Kafka's ConfigurationControlManager does; appends its ConfigRecords.
   ErrorCode prepare_config_change(int8_t type, const std::string& name, const std::map<std::string, std::optional<std::string>>& changes,
                                   std::string& message, std::vector<std::vector<uint8_t>>& records) const;
+  // What IncrementalAlterConfigs and AlterConfigs (`api`, for the log) share
+  // (configs.cc): every resource screened, its changes (computed per API)
+  // validated and turned into records, all of them written in one batch; the
+  // resources it carried fail together if it does not commit.
+  template <class Response, class Request, class ChangesOf>
+  void alter_config_resources(const Request& request, const char* api, ChangesOf changes_of, std::function<void(Response)> done);
 
   // Leader balancing schedule (Kafka's ImbalanceSchedule): due time or -1, per epoch.
   int32_t balance_epoch_ = -1;
