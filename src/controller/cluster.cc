@@ -23,7 +23,7 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
     msg::BrokerRegistrationResponse r;
     r.error_code = code(ec);
     r.broker_epoch = epoch;
-    post([done = std::move(done), r]() mutable { done(std::move(r)); });
+    answer_now(done, std::move(r));
   };
   if (!active_) return reply(ErrorCode::NOT_CONTROLLER);
   if (!config_.cluster_id.empty() && request.cluster_id != config_.cluster_id) {
@@ -119,16 +119,11 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
 // and any of them ──session timeout──▶ fenced (tick).
 void QuorumController::broker_heartbeat(msg::BrokerHeartbeatRequest request, int16_t version,
                                         std::function<void(msg::BrokerHeartbeatResponse)> done) {
-  auto reply_now = [this, &done](ErrorCode ec) {
-    msg::BrokerHeartbeatResponse r;
-    r.error_code = code(ec);
-    post([done = std::move(done), r]() mutable { done(std::move(r)); });
-  };
-  if (!active_) return reply_now(ErrorCode::NOT_CONTROLLER);
+  if (!active_) return answer_error_now(done, ErrorCode::NOT_CONTROLLER);
   const int32_t id = request.broker_id;
   const auto* b = latest_->broker(id);
-  if (!b) return reply_now(ErrorCode::BROKER_ID_NOT_REGISTERED);
-  if (b->epoch != request.broker_epoch) return reply_now(ErrorCode::STALE_BROKER_EPOCH);
+  if (!b) return answer_error_now(done, ErrorCode::BROKER_ID_NOT_REGISTERED);
+  if (b->epoch != request.broker_epoch) return answer_error_now(done, ErrorCode::STALE_BROKER_EPOCH);
   const int64_t broker_epoch = b->epoch;
   Session& s = sessions_[id];
   s.last_contact_ms = now_ms();

@@ -189,6 +189,18 @@ class QuorumController : public raft::RaftListener {
   // `done` runs once everything appended so far is committed (or leadership is lost).
   void after_commit_of(std::optional<int64_t> offset, Completion done);
   void post(std::function<void()> fn);
+  // Answers a caller at once, yet never inside its call (posted).
+  template <class Response>
+  void answer_now(std::function<void(Response)>& done, Response r) {
+    post([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  }
+  // ... with a response that carries only the error `ec`.
+  template <class Response>
+  void answer_error_now(std::function<void(Response)>& done, ErrorCode ec) {
+    Response r;
+    r.error_code = code(ec);
+    answer_now(done, std::move(r));
+  }
   void activate(int32_t epoch);
   void deactivate();
   void fail_pending();

@@ -20,7 +20,8 @@ std::string manual_replicas_error(const metadata::MetadataImage& image, const st
   if (ids.empty()) return "The manual partition assignment includes an empty replica list.";
   std::set<int32_t> seen;
   for (int32_t b : ids) {
-    if (!seen.insert(b).second) return "The manual partition assignment includes the broker " + std::to_string(b) + " more than once.";
+    if (!seen.insert(b).second)
+      return "The manual partition assignment includes the broker " + std::to_string(b) + " more than once.";
     if (!image.broker(b))
       return "The manual partition assignment includes broker " + std::to_string(b) + ", but no such broker is registered.";
   }

@@ -27,7 +27,9 @@ inline int16_t register_broker_record_version(int16_t metadata_version) {
   if (metadata_version >= 7) return 1;   // 3.3-IV3: controlled shutdown flag
   return 0;
 }
-inline int16_t partition_record_version(int16_t metadata_version) { return metadata_version >= 17 ? 1 : 0; }  // 3.7-IV2: directories
+inline int16_t partition_record_version(int16_t metadata_version) {
+  return metadata_version >= 17 ? 1 : 0;  // 3.7-IV2: directories
+}
 
 // "3.9" -> 21 (the latest IV of that release), "3.9-IV0" -> 21; nullopt if unknown.
 std::optional<int16_t> metadata_version_from_release(std::string_view release);

@@ -37,6 +37,7 @@ const Served* find(int16_t key) {
 }
 
 using broker::api::send;
+using controller::QuorumController;
 
 void close_connection(net::Respond& respond, const net::Request& req, const char* why) {
   spdlog::warn("[ControllerApis] Closing connection {} from {}: {} (api key {} v{})", req.connection_id, req.peer, why, req.api_key,
@@ -54,8 +55,8 @@ bool decode(const net::Request& req, net::Respond& respond, Msg& out) {
 // The APIs the quorum controller serves: the request decoded (or the
 // connection closed), handed to `serve`, its answer sent back when it comes.
 template <class Request, class Response>
-void serve_with(controller::QuorumController& controller, std::shared_ptr<net::Request> req, net::Respond respond,
-                void (controller::QuorumController::*serve)(Request, int16_t, std::function<void(Response)>)) {
+void serve_with(QuorumController& controller, std::shared_ptr<net::Request> req, net::Respond respond,
+                void (QuorumController::*serve)(Request, int16_t, std::function<void(Response)>)) {
   Request request;
   if (!decode(*req, respond, request)) return;
   int16_t version = req->api_version;
@@ -104,31 +105,31 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
     case kUpdateRaftVoter:
       return handle_voter_change(std::move(req), std::move(respond));
     case kBrokerRegistration:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::register_broker);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::register_broker);
     case kBrokerHeartbeat:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::broker_heartbeat);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::broker_heartbeat);
     case kAlterPartition:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::alter_partition);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_partition);
     case kCreateTopics:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::create_topics);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::create_topics);
     case kDeleteTopics:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::delete_topics);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::delete_topics);
     case kCreatePartitions:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::create_partitions);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::create_partitions);
     case kElectLeaders:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::elect_leaders);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::elect_leaders);
     case kIncrementalAlterConfigs:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::incremental_alter_configs);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::incremental_alter_configs);
     case kAlterConfigs:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::alter_configs);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_configs);
     case kAlterPartitionReassignments:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::alter_partition_reassignments);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_partition_reassignments);
     case kListPartitionReassignments:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::list_partition_reassignments);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::list_partition_reassignments);
     case kUnregisterBroker:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::unregister_broker);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::unregister_broker);
     case kAllocateProducerIds:
-      return serve_with(*controller_, std::move(req), std::move(respond), &controller::QuorumController::allocate_producer_ids);
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::allocate_producer_ids);
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");
   }
