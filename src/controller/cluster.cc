@@ -23,7 +23,7 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
     msg::BrokerRegistrationResponse r;
     r.error_code = code(ec);
     r.broker_epoch = epoch;
-    post([done = std::move(done), r]() mutable { done(std::move(r)); });
+    answer_now(done, std::move(r));
   };
   if (!active_) return reply(ErrorCode::NOT_CONTROLLER);
   if (!config_.cluster_id.empty() && request.cluster_id != config_.cluster_id) {
@@ -119,16 +119,11 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
 // and any of them ──session timeout──▶ fenced (tick).
 void QuorumController::broker_heartbeat(msg::BrokerHeartbeatRequest request, int16_t version,
                                         std::function<void(msg::BrokerHeartbeatResponse)> done) {
-  auto reply_now = [this, &done](ErrorCode ec) {
-    msg::BrokerHeartbeatResponse r;
-    r.error_code = code(ec);
-    post([done = std::move(done), r]() mutable { done(std::move(r)); });
-  };
-  if (!active_) return reply_now(ErrorCode::NOT_CONTROLLER);
+  if (!active_) return answer_error_now(done, ErrorCode::NOT_CONTROLLER);
   const int32_t id = request.broker_id;
   const auto* b = latest_->broker(id);
-  if (!b) return reply_now(ErrorCode::BROKER_ID_NOT_REGISTERED);
-  if (b->epoch != request.broker_epoch) return reply_now(ErrorCode::STALE_BROKER_EPOCH);
+  if (!b) return answer_error_now(done, ErrorCode::BROKER_ID_NOT_REGISTERED);
+  if (b->epoch != request.broker_epoch) return answer_error_now(done, ErrorCode::STALE_BROKER_EPOCH);
   const int64_t broker_epoch = b->epoch;
   Session& s = sessions_[id];
   s.last_contact_ms = now_ms();
@@ -204,38 +199,32 @@ void QuorumController::broker_heartbeat(msg::BrokerHeartbeatRequest request, int
 
 // ---------------------------------------------------------------- fencing
 
-std::vector<std::vector<uint8_t>> QuorumController::fence_broker_records(int32_t broker_id, int64_t broker_epoch) {
-  std::vector<std::vector<uint8_t>> out;
-  leader_and_isr_updates(broker_id, -1, out);
+std::vector<uint8_t> QuorumController::fencing_record(int32_t broker_id, int64_t broker_epoch, bool fence) const {
   if (mv() >= kMetadataVersion_3_3_IV2) {
     msg::BrokerRegistrationChangeRecord c;
     c.broker_id = broker_id;
     c.broker_epoch = broker_epoch;
-    c.fenced = 1;  // FENCE
-    out.push_back(frame_metadata_record(c, 0));
-  } else {
-    msg::FenceBrokerRecord f;
-    f.id = broker_id;
-    f.epoch = broker_epoch;
-    out.push_back(frame_metadata_record(f, 0));
+    c.fenced = fence ? 1 : -1;  // FENCE, UNFENCE
+    return frame_metadata_record(c, 0);
   }
+  auto old = [&](auto r) {
+    r.id = broker_id;
+    r.epoch = broker_epoch;
+    return frame_metadata_record(r, 0);
+  };
+  return fence ? old(msg::FenceBrokerRecord{}) : old(msg::UnfenceBrokerRecord{});
+}
+
+std::vector<std::vector<uint8_t>> QuorumController::fence_broker_records(int32_t broker_id, int64_t broker_epoch) {
+  std::vector<std::vector<uint8_t>> out;
+  leader_and_isr_updates(broker_id, -1, out);
+  out.push_back(fencing_record(broker_id, broker_epoch, true));
   return out;
 }
 
 std::vector<std::vector<uint8_t>> QuorumController::unfence_broker_records(int32_t broker_id, int64_t broker_epoch) {
   std::vector<std::vector<uint8_t>> out;
-  if (mv() >= kMetadataVersion_3_3_IV2) {
-    msg::BrokerRegistrationChangeRecord c;
-    c.broker_id = broker_id;
-    c.broker_epoch = broker_epoch;
-    c.fenced = -1;  // UNFENCE
-    out.push_back(frame_metadata_record(c, 0));
-  } else {
-    msg::UnfenceBrokerRecord u;
-    u.id = broker_id;
-    u.epoch = broker_epoch;
-    out.push_back(frame_metadata_record(u, 0));
-  }
+  out.push_back(fencing_record(broker_id, broker_epoch, false));
   // Leaderless partitions that can now elect this broker do.
   leader_and_isr_updates(-1, broker_id, out);
   return out;

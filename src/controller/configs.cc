@@ -251,16 +251,19 @@ Response to_response(const std::vector<ResourceResult>& results) {
 
 }  // namespace
 
-// ---------------------------------------------------------------- IncrementalAlterConfigs
+// ---------------------------------------------------------------- the frame of both APIs
 
-void QuorumController::incremental_alter_configs(msg::IncrementalAlterConfigsRequest request, int16_t version,
-                                                 std::function<void(msg::IncrementalAlterConfigsResponse)> done) {
+// `changes_of(resource, changes, result)` turns one screened resource into its
+// changes (nullopt: delete the key), or fails `result`.
+template <class Response, class Request, class ChangesOf>
+void QuorumController::alter_config_resources(const Request& request, const char* api, ChangesOf changes_of,
+                                              std::function<void(Response)> done) {
   auto results = std::make_shared<std::vector<ResourceResult>>();
   if (!active_) {
     for (const auto& r : request.resources)
       results->push_back(ResourceResult{r.resource_type, r.resource_name, ErrorCode::NOT_CONTROLLER,
                                         std::string(error_message(ErrorCode::NOT_CONTROLLER))});
-    post([done = std::move(done), results] { done(to_response<msg::IncrementalAlterConfigsResponse>(*results)); });
+    post([done = std::move(done), results] { done(to_response<Response>(*results)); });
     return;
   }
   auto duplicates = config::duplicated(request.resources);
@@ -274,11 +277,43 @@ void QuorumController::incremental_alter_configs(msg::IncrementalAlterConfigsReq
       continue;
     }
     ResourceResult result{res.resource_type, res.resource_name, ErrorCode::NONE, ""};
+    std::map<std::string, std::optional<std::string>> changes;
+    changes_of(res, changes, result);
+    if (result.error == ErrorCode::NONE) {
+      std::vector<std::vector<uint8_t>> rs;
+      result.error = prepare_config_change(res.resource_type, res.resource_name, changes, result.message, rs);
+      if (result.error == ErrorCode::NONE && !request.validate_only) {
+        for (auto& r : rs) records.push_back(std::move(r));
+        written.push_back(results->size());
+      }
+    }
+    if (result.error != ErrorCode::NONE)
+      spdlog::info("[QuorumController id={}] {} of resource {}:'{}' failed: {} ({})", config_.node_id, api, res.resource_type,
+                   res.resource_name, result.message, error_name(result.error));
+    results->push_back(std::move(result));
+  }
+  std::optional<int64_t> off;
+  if (!records.empty()) off = write(std::move(records));
+  after_commit_of(off, [done = std::move(done), results, written](ErrorCode ec) mutable {
+    if (ec != ErrorCode::NONE)
+      for (size_t i : written) {
+        (*results)[i].error = ec;
+        (*results)[i].message = std::string(error_message(ec));
+      }
+    done(to_response<Response>(*results));
+  });
+}
+
+// ---------------------------------------------------------------- IncrementalAlterConfigs
+
+void QuorumController::incremental_alter_configs(msg::IncrementalAlterConfigsRequest request, int16_t version,
+                                                 std::function<void(msg::IncrementalAlterConfigsResponse)> done) {
+  auto changes_of = [this](const msg::IncrementalAlterConfigsRequest::AlterConfigsResource& res,
+                           std::map<std::string, std::optional<std::string>>& changes, ResourceResult& result) {
     metadata::ConfigMap current = latest_->configs_of(static_cast<metadata::ConfigResourceType>(res.resource_type), res.resource_name);
     // A key named twice: the last operation wins (each applies to the current value).
     std::map<std::string, const msg::IncrementalAlterConfigsRequest::AlterableConfig*> ops;
     for (const auto& c : res.configs) ops[c.name] = &c;
-    std::map<std::string, std::optional<std::string>> changes;
     for (const auto& [op_name, op] : ops) {
       const auto& c = *op;
       std::optional<std::string> now = value_of(current, c.name);
@@ -328,79 +363,21 @@ void QuorumController::incremental_alter_configs(msg::IncrementalAlterConfigsReq
       }
       if (result.error != ErrorCode::NONE) break;
     }
-    if (result.error == ErrorCode::NONE) {
-      std::vector<std::vector<uint8_t>> rs;
-      result.error = prepare_config_change(res.resource_type, res.resource_name, changes, result.message, rs);
-      if (result.error == ErrorCode::NONE && !request.validate_only) {
-        for (auto& r : rs) records.push_back(std::move(r));
-        written.push_back(results->size());
-      }
-    }
-    if (result.error != ErrorCode::NONE)
-      spdlog::info("[QuorumController id={}] IncrementalAlterConfigs of resource {}:'{}' failed: {} ({})", config_.node_id,
-                   res.resource_type, res.resource_name, result.message, error_name(result.error));
-    results->push_back(std::move(result));
-  }
-  std::optional<int64_t> off;
-  if (!records.empty()) off = write(std::move(records));
-  after_commit_of(off, [done = std::move(done), results, written](ErrorCode ec) mutable {
-    if (ec != ErrorCode::NONE)
-      for (size_t i : written) {
-        (*results)[i].error = ec;
-        (*results)[i].message = std::string(error_message(ec));
-      }
-    done(to_response<msg::IncrementalAlterConfigsResponse>(*results));
-  });
+  };
+  alter_config_resources<msg::IncrementalAlterConfigsResponse>(request, "IncrementalAlterConfigs", changes_of, std::move(done));
 }
 
 // ---------------------------------------------------------------- AlterConfigs (legacy)
 
 void QuorumController::alter_configs(msg::AlterConfigsRequest request, int16_t version, std::function<void(msg::AlterConfigsResponse)> done) {
-  auto results = std::make_shared<std::vector<ResourceResult>>();
-  if (!active_) {
-    for (const auto& r : request.resources)
-      results->push_back(ResourceResult{r.resource_type, r.resource_name, ErrorCode::NOT_CONTROLLER,
-                                        std::string(error_message(ErrorCode::NOT_CONTROLLER))});
-    post([done = std::move(done), results] { done(to_response<msg::AlterConfigsResponse>(*results)); });
-    return;
-  }
-  auto duplicates = config::duplicated(request.resources);
-  std::set<std::pair<int8_t, std::string>> reported;
-  std::vector<std::vector<uint8_t>> records;
-  std::vector<size_t> written;
-  for (const auto& res : request.resources) {
-    if (auto s = screen(res.resource_type, res.resource_name, duplicates)) {
-      if (s->message == "Duplicate resource." && !reported.insert({res.resource_type, res.resource_name}).second) continue;
-      results->push_back(*s);
-      continue;
-    }
-    ResourceResult result{res.resource_type, res.resource_name, ErrorCode::NONE, ""};
+  auto changes_of = [this](const msg::AlterConfigsRequest::AlterConfigsResource& res,
+                           std::map<std::string, std::optional<std::string>>& changes, ResourceResult&) {
     // The request is the resource's whole new configuration: keys it leaves out are deleted.
-    std::map<std::string, std::optional<std::string>> changes;
     for (const auto& c : res.configs) changes[c.name] = c.value;
     for (const auto& [k, v] : latest_->configs_of(static_cast<metadata::ConfigResourceType>(res.resource_type), res.resource_name))
       if (!changes.count(k)) changes[k] = std::nullopt;
-    std::vector<std::vector<uint8_t>> rs;
-    result.error = prepare_config_change(res.resource_type, res.resource_name, changes, result.message, rs);
-    if (result.error == ErrorCode::NONE && !request.validate_only) {
-      for (auto& r : rs) records.push_back(std::move(r));
-      written.push_back(results->size());
-    }
-    if (result.error != ErrorCode::NONE)
-      spdlog::info("[QuorumController id={}] AlterConfigs of resource {}:'{}' failed: {} ({})", config_.node_id, res.resource_type,
-                   res.resource_name, result.message, error_name(result.error));
-    results->push_back(std::move(result));
-  }
-  std::optional<int64_t> off;
-  if (!records.empty()) off = write(std::move(records));
-  after_commit_of(off, [done = std::move(done), results, written](ErrorCode ec) mutable {
-    if (ec != ErrorCode::NONE)
-      for (size_t i : written) {
-        (*results)[i].error = ec;
-        (*results)[i].message = std::string(error_message(ec));
-      }
-    done(to_response<msg::AlterConfigsResponse>(*results));
-  });
+  };
+  alter_config_resources<msg::AlterConfigsResponse>(request, "AlterConfigs", changes_of, std::move(done));
 }
 
 }  // namespace flotilla::controller

@@ -205,7 +205,7 @@ void QuorumController::unregister_broker(msg::UnregisterBrokerRequest request, i
     msg::UnregisterBrokerResponse r;
     r.error_code = code(ec);
     r.error_message = std::move(message);
-    post([done = std::move(done), r]() mutable { done(std::move(r)); });
+    answer_now(done, std::move(r));
   };
   if (!active_) return reply(ErrorCode::NOT_CONTROLLER, std::string(error_message(ErrorCode::NOT_CONTROLLER)));
   const int32_t id = request.broker_id;

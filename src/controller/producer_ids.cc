@@ -21,7 +21,7 @@ void QuorumController::allocate_producer_ids(msg::AllocateProducerIdsRequest req
     r.error_code = code(ec);
     r.producer_id_start = -1;
     r.producer_id_len = -1;
-    post([done = std::move(done), r]() mutable { done(std::move(r)); });
+    answer_now(done, std::move(r));
   };
   if (!active_) return reply_now(ErrorCode::NOT_CONTROLLER);
   const auto* b = latest_->broker(request.broker_id);

@@ -243,15 +243,9 @@ void QuorumController::maybe_write_noop(int64_t now) {
 
 // ---------------------------------------------------------------- helpers
 
-int16_t QuorumController::partition_record_version() const { return mv() >= 17 ? 1 : 0; }  // 3.7-IV2: directories
+int16_t QuorumController::partition_record_version() const { return metadata::partition_record_version(mv()); }
 
-int16_t QuorumController::register_broker_record_version() const {
-  int16_t m = mv();
-  if (m >= 17) return 3;  // 3.7-IV2: log dirs
-  if (m >= 8) return 2;   // 3.4-IV0: migrating ZK broker flag
-  if (m >= 7) return 1;   // 3.3-IV3: controlled shutdown flag
-  return 0;
-}
+int16_t QuorumController::register_broker_record_version() const { return metadata::register_broker_record_version(mv()); }
 
 std::vector<Uuid> QuorumController::directories_for(const std::vector<int32_t>& replicas) const {
   std::vector<Uuid> dirs;

@@ -189,6 +189,18 @@ class QuorumController : public raft::RaftListener {
   // `done` runs once everything appended so far is committed (or leadership is lost).
   void after_commit_of(std::optional<int64_t> offset, Completion done);
   void post(std::function<void()> fn);
+  // Answers a caller at once, yet never inside its call (posted).
+  template <class Response>
+  void answer_now(std::function<void(Response)>& done, Response r) {
+    post([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  }
+  // ... with a response that carries only the error `ec`.
+  template <class Response>
+  void answer_error_now(std::function<void(Response)>& done, ErrorCode ec) {
+    Response r;
+    r.error_code = code(ec);
+    answer_now(done, std::move(r));
+  }
   void activate(int32_t epoch);
   void deactivate();
   void fail_pending();
@@ -224,8 +236,10 @@ class QuorumController : public raft::RaftListener {
   std::vector<uint8_t> partition_change(const msg::PartitionChangeRecord& r) const;
   bool unclean_election_enabled(const std::string& topic) const;
   bool leads_partitions(int32_t broker_id) const;
-  // Fencing (FenceBrokerRecord, or BrokerRegistrationChangeRecord from 3.3-IV2
-  // on) after taking `broker` out of every ISR and leadership.
+  // The record that fences or unfences a broker: FenceBrokerRecord /
+  // UnfenceBrokerRecord, or BrokerRegistrationChangeRecord from 3.3-IV2 on.
+  std::vector<uint8_t> fencing_record(int32_t broker_id, int64_t broker_epoch, bool fence) const;
+  // Fencing after taking `broker` out of every ISR and leadership.
   std::vector<std::vector<uint8_t>> fence_broker_records(int32_t broker_id, int64_t broker_epoch);
   std::vector<std::vector<uint8_t>> unfence_broker_records(int32_t broker_id, int64_t broker_epoch);
   // Entering controlled shutdown: BrokerRegistrationChangeRecord
@@ -251,6 +265,12 @@ class QuorumController : public raft::RaftListener {
   // Kafka's ConfigurationControlManager does; appends its ConfigRecords.
   ErrorCode prepare_config_change(int8_t type, const std::string& name, const std::map<std::string, std::optional<std::string>>& changes,
                                   std::string& message, std::vector<std::vector<uint8_t>>& records) const;
+  // What IncrementalAlterConfigs and AlterConfigs (`api`, for the log) share
+  // (configs.cc): every resource screened, its changes (computed per API)
+  // validated and turned into records, all of them written in one batch; the
+  // resources it carried fail together if it does not commit.
+  template <class Response, class Request, class ChangesOf>
+  void alter_config_resources(const Request& request, const char* api, ChangesOf changes_of, std::function<void(Response)> done);
 
   // Leader balancing schedule (Kafka's ImbalanceSchedule): due time or -1, per epoch.
   int32_t balance_epoch_ = -1;

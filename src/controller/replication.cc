@@ -135,18 +135,13 @@ bool QuorumController::leads_partitions(int32_t broker_id) const {
 
 void QuorumController::alter_partition(msg::AlterPartitionRequest request, int16_t version,
                                        std::function<void(msg::AlterPartitionResponse)> done) {
-  auto reply_now = [this, &done](ErrorCode ec) {
-    msg::AlterPartitionResponse r;
-    r.error_code = code(ec);
-    post([done = std::move(done), r]() mutable { done(std::move(r)); });
-  };
-  if (!active_) return reply_now(ErrorCode::NOT_CONTROLLER);
+  if (!active_) return answer_error_now(done, ErrorCode::NOT_CONTROLLER);
   const int32_t requester = request.broker_id;
   const auto* reg = latest_->broker(requester);
   if (!reg || reg->epoch != request.broker_epoch) {
     spdlog::info("[QuorumController id={}] Rejecting AlterPartition from broker {}: broker epoch {} is not its registration's ({})",
                  config_.node_id, requester, request.broker_epoch, reg ? reg->epoch : -1);
-    return reply_now(ErrorCode::STALE_BROKER_EPOCH);
+    return answer_error_now(done, ErrorCode::STALE_BROKER_EPOCH);
   }
 
   using RespTopic = msg::AlterPartitionResponse::TopicData;

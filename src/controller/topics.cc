@@ -14,6 +14,30 @@ using protocol::frame_metadata_record;
 namespace {
 constexpr int32_t kMaxPartitions = 1000000;  // sanity bound on one request
 
+// Kafka's checks of one partition's manual replica list: not empty, no broker
+// twice, every broker registered. "" if it passes, else the message.
+std::string manual_replicas_error(const metadata::MetadataImage& image, const std::vector<int32_t>& ids) {
+  if (ids.empty()) return "The manual partition assignment includes an empty replica list.";
+  std::set<int32_t> seen;
+  for (int32_t b : ids) {
+    if (!seen.insert(b).second)
+      return "The manual partition assignment includes the broker " + std::to_string(b) + " more than once.";
+    if (!image.broker(b))
+      return "The manual partition assignment includes broker " + std::to_string(b) + ", but no such broker is registered.";
+  }
+  return "";
+}
+
+// A batch that did not commit (ec): the results it carried report its error instead.
+template <class Result>
+void fail_uncommitted(std::vector<Result>& results, const std::vector<size_t>& written, ErrorCode ec) {
+  if (ec == ErrorCode::NONE) return;
+  for (size_t i : written) {
+    results[i].error_code = code(ec);
+    results[i].error_message = std::string(error_message(ec));
+  }
+}
+
 std::string normalize_collision(const std::string& name) {
   std::string n = name;
   std::replace(n.begin(), n.end(), '.', '_');
@@ -143,21 +167,7 @@ void QuorumController::create_topics(msg::CreateTopicsRequest request, int16_t v
           break;
         }
         ++expected;
-        if (a.broker_ids.empty()) {
-          err = "The manual partition assignment includes an empty replica list.";
-          break;
-        }
-        std::set<int32_t> seen;
-        for (int32_t b : a.broker_ids) {
-          if (!seen.insert(b).second) {
-            err = "The manual partition assignment includes the broker " + std::to_string(b) + " more than once.";
-            break;
-          }
-          if (!latest_->broker(b)) {
-            err = "The manual partition assignment includes broker " + std::to_string(b) + ", but no such broker is registered.";
-            break;
-          }
-        }
+        err = manual_replicas_error(*latest_, a.broker_ids);
         if (!err.empty()) break;
         if (!assignment.empty() && assignment.front().size() != a.broker_ids.size()) {
           err = "The manual partition assignment includes a partition with " + std::to_string(a.broker_ids.size()) +
@@ -348,12 +358,7 @@ void QuorumController::delete_topics(msg::DeleteTopicsRequest request, int16_t v
   std::optional<int64_t> off;
   if (!records.empty()) off = write(std::move(records));
   after_commit_of(off, [done = std::move(done), response, deleted](ErrorCode ec) mutable {
-    if (ec != ErrorCode::NONE) {
-      for (size_t i : deleted) {
-        response->responses[i].error_code = code(ec);
-        response->responses[i].error_message = std::string(error_message(ec));
-      }
-    }
+    fail_uncommitted(response->responses, deleted, ec);
     done(std::move(*response));
   });
 }
@@ -417,22 +422,9 @@ void QuorumController::create_partitions(msg::CreatePartitionsRequest request, i
       }
       for (size_t i = 0; err.empty() && i < t.assignments->size(); ++i) {
         const auto& ids = (*t.assignments)[i].broker_ids;
-        if (ids.empty()) {
-          err = "The manual partition assignment includes an empty replica list.";
-          break;
-        }
-        std::set<int32_t> seen;
-        for (int32_t b : ids) {
-          if (!seen.insert(b).second) {
-            err = "The manual partition assignment includes the broker " + std::to_string(b) + " more than once.";
-            break;
-          }
-          if (!latest_->broker(b)) {
-            err = "The manual partition assignment includes broker " + std::to_string(b) + ", but no such broker is registered.";
-            break;
-          }
-        }
-        if (err.empty() && ids.size() != rf) {
+        err = manual_replicas_error(*latest_, ids);
+        if (!err.empty()) break;
+        if (ids.size() != rf) {
           err = "The manual partition assignment includes a partition with " + std::to_string(ids.size()) +
                 " replica(s), but this is not consistent with previous partitions, which have " + std::to_string(rf) + " replica(s).";
         }
@@ -464,12 +456,7 @@ void QuorumController::create_partitions(msg::CreatePartitionsRequest request, i
   std::optional<int64_t> off;
   if (!records.empty()) off = write(std::move(records));
   after_commit_of(off, [done = std::move(done), response, changed](ErrorCode ec) mutable {
-    if (ec != ErrorCode::NONE) {
-      for (size_t i : changed) {
-        response->results[i].error_code = code(ec);
-        response->results[i].error_message = std::string(error_message(ec));
-      }
-    }
+    fail_uncommitted(response->results, changed, ec);
     done(std::move(*response));
   });
 }

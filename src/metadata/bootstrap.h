@@ -19,6 +19,18 @@ inline constexpr int16_t kMinimumKraftMetadataVersion = 1;  // 3.0-IV1
 inline constexpr int16_t kLatestProductionMetadataVersion = 21;  // 3.9-IV0
 inline constexpr int16_t kMetadataVersion_3_3_IV3 = 7;
 
+// The record versions the controller writes (and a snapshot of the image
+// holds) at a metadata.version level, as Kafka's MetadataVersion picks them.
+inline int16_t register_broker_record_version(int16_t metadata_version) {
+  if (metadata_version >= 17) return 3;  // 3.7-IV2: log dirs
+  if (metadata_version >= 8) return 2;   // 3.4-IV0: migrating ZK broker flag
+  if (metadata_version >= 7) return 1;   // 3.3-IV3: controlled shutdown flag
+  return 0;
+}
+inline int16_t partition_record_version(int16_t metadata_version) {
+  return metadata_version >= 17 ? 1 : 0;  // 3.7-IV2: directories
+}
+
 // "3.9" -> 21 (the latest IV of that release), "3.9-IV0" -> 21; nullopt if unknown.
 std::optional<int16_t> metadata_version_from_release(std::string_view release);
 // 21 -> "3.9-IV0"; "" if unknown.

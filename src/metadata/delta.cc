@@ -174,40 +174,32 @@ void MetadataDelta::replay(const msg::UnregisterBrokerRecord& r) {
   changed_brokers_.insert(r.broker_id);
 }
 
-void MetadataDelta::replay(const msg::FenceBrokerRecord& r) {
+BrokerRegistration* MetadataDelta::changed_broker(int32_t id, std::string_view record) {
   auto& bs = brokers_mut();
-  auto it = bs.find(r.id);
+  auto it = bs.find(id);
   if (it == bs.end()) {
-    spdlog::warn("[MetadataDelta] FenceBrokerRecord for unknown broker {}", r.id);
-    return;
+    spdlog::warn("[MetadataDelta] {} for unknown broker {}", record, id);
+    return nullptr;
   }
-  it->second.fenced = true;
-  changed_brokers_.insert(r.id);
+  changed_brokers_.insert(id);
+  return &it->second;
+}
+
+void MetadataDelta::replay(const msg::FenceBrokerRecord& r) {
+  if (auto* b = changed_broker(r.id, "FenceBrokerRecord")) b->fenced = true;
 }
 
 void MetadataDelta::replay(const msg::UnfenceBrokerRecord& r) {
-  auto& bs = brokers_mut();
-  auto it = bs.find(r.id);
-  if (it == bs.end()) {
-    spdlog::warn("[MetadataDelta] UnfenceBrokerRecord for unknown broker {}", r.id);
-    return;
-  }
-  it->second.fenced = false;
-  changed_brokers_.insert(r.id);
+  if (auto* b = changed_broker(r.id, "UnfenceBrokerRecord")) b->fenced = false;
 }
 
 void MetadataDelta::replay(const msg::BrokerRegistrationChangeRecord& r) {
-  auto& bs = brokers_mut();
-  auto it = bs.find(r.broker_id);
-  if (it == bs.end()) {
-    spdlog::warn("[MetadataDelta] BrokerRegistrationChangeRecord for unknown broker {}", r.broker_id);
-    return;
-  }
-  if (r.fenced == 1) it->second.fenced = true;
-  if (r.fenced == -1) it->second.fenced = false;
-  if (r.in_controlled_shutdown == 1) it->second.in_controlled_shutdown = true;
-  if (!r.log_dirs.empty()) it->second.log_dirs = r.log_dirs;
-  changed_brokers_.insert(r.broker_id);
+  auto* b = changed_broker(r.broker_id, "BrokerRegistrationChangeRecord");
+  if (!b) return;
+  if (r.fenced == 1) b->fenced = true;
+  if (r.fenced == -1) b->fenced = false;
+  if (r.in_controlled_shutdown == 1) b->in_controlled_shutdown = true;
+  if (!r.log_dirs.empty()) b->log_dirs = r.log_dirs;
 }
 
 // ---------------------------------------------------------------- topics

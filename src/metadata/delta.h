@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "metadata/image.h"
@@ -81,6 +82,9 @@ class MetadataDelta {
  private:
   std::map<std::string, int16_t>& features();
   std::map<int32_t, BrokerRegistration>& brokers_mut();
+  // The registered broker a record changes (marked changed), or nullptr
+  // (logged) if `id` is not registered.
+  BrokerRegistration* changed_broker(int32_t id, std::string_view record);
   std::map<std::string, TopicImage>& topics_mut();
   std::unordered_map<Uuid, std::string>& topic_names_mut();
   std::map<ConfigResource, ConfigMap>& configs_mut();

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "common/clock.h"
+#include "metadata/bootstrap.h"
 #include "protocol/metadata_record.h"
 
 namespace flotilla::metadata {
@@ -13,15 +14,6 @@ namespace flotilla::metadata {
 using protocol::frame_metadata_record;
 
 namespace {
-// The record versions the controller writes at a metadata.version level.
-int16_t register_broker_version(int16_t mv) {
-  if (mv >= 17) return 3;  // 3.7-IV2: log dirs
-  if (mv >= 8) return 2;   // 3.4-IV0
-  if (mv >= 7) return 1;   // 3.3-IV3: InControlledShutdown
-  return 0;
-}
-int16_t partition_version(int16_t mv) { return mv >= 17 ? 1 : 0; }  // 3.7-IV2: directories
-
 constexpr size_t kMaxRecordsPerBatch = 1000;
 constexpr size_t kMaxBytesPerBatch = 1 << 20;
 }  // namespace
@@ -64,7 +56,7 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
     r.fenced = b.fenced;
     r.in_controlled_shutdown = b.in_controlled_shutdown;
     r.log_dirs = b.log_dirs;
-    out.push_back(frame_metadata_record(r, register_broker_version(mv)));
+    out.push_back(frame_metadata_record(r, register_broker_record_version(mv)));
   }
   // Topics and their partitions.
   for (const auto& [name, t] : image.topics_by_name()) {
@@ -85,7 +77,7 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
       pr.leader_epoch = p.leader_epoch;
       pr.partition_epoch = p.partition_epoch;
       pr.directories = p.directories;
-      out.push_back(frame_metadata_record(pr, partition_version(mv)));
+      out.push_back(frame_metadata_record(pr, partition_record_version(mv)));
     }
   }
   // Configs (topics, brokers, the cluster default).

@@ -13,13 +13,9 @@
 
 namespace flotilla::raft {
 
-struct CandidateState : VoteTally {
+// retries: elections stood in a row.
+struct CandidateState : ElectionRound {
   int32_t epoch = 0;
-  int32_t retries = 1;  // elections stood in a row (for backoff)
-  int64_t election_deadline_ms = 0;
-  bool backing_off = false;
-  int64_t backoff_deadline_ms = 0;
-  int64_t next_vote_request_ms = 0;  // resend to voters that have not answered
 };
 
 }  // namespace flotilla::raft

@@ -462,11 +462,7 @@ int64_t RaftCore::next_deadline_ms() const {
                           if (!is_voter()) d = std::min(d, s.fetch_in_flight ? s.fetch_sent_ms + config_.request_timeout_ms : s.next_fetch_ms);
                         },
                         [&](const VotedState& s) { d = std::min(d, s.election_deadline_ms); },
-                        [&](const ProspectiveState& s) {
-                          d = std::min(d, s.backing_off ? s.backoff_deadline_ms : s.election_deadline_ms);
-                          if (!s.backing_off && s.votes.size() > 1) d = std::min(d, s.next_vote_request_ms);
-                        },
-                        [&](const CandidateState& s) {
+                        [&](const ElectionRound& s) {  // Prospective, Candidate
                           d = std::min(d, s.backing_off ? s.backoff_deadline_ms : s.election_deadline_ms);
                           if (!s.backing_off && s.votes.size() > 1) d = std::min(d, s.next_vote_request_ms);
                         },
@@ -574,6 +570,19 @@ void RaftCore::become_leaderless_observer(int64_t now_ms) {
   emit(LeaderChanged{announced_, false, -1});
 }
 
+ElectionRound* RaftCore::election_round() {
+  if (auto* p = std::get_if<ProspectiveState>(&state_)) return p;
+  return std::get_if<CandidateState>(&state_);
+}
+
+// A small random delay: followers that saw the same thing (a connection
+// break, the leader's resignation) should not all become candidates in the
+// same millisecond (split votes).
+void RaftCore::pre_vote_soon(FollowerState& f, int64_t now_ms) {
+  f.leader_unreachable = true;
+  f.fetch_deadline_ms = std::min(f.fetch_deadline_ms, now_ms + 1 + rng_.uniform(config_.election_timeout_ms / 20 + 1));
+}
+
 void RaftCore::on_request_failed(int32_t destination, int64_t now_ms) {
   if (auto* f = std::get_if<FollowerState>(&state_); f && destination == f->leader_id) {
     f->fetch_in_flight = false;
@@ -584,31 +593,17 @@ void RaftCore::on_request_failed(int32_t destination, int64_t now_ms) {
       if (!f->leader_unreachable) {
         spdlog::info("[RaftCore id={}] Lost the connection to leader {}; pre-vote soon", config_.local_id, f->leader_id);
       }
-      f->leader_unreachable = true;
-      // A small random delay: followers that saw the same connection break
-      // should not all become candidates in the same millisecond (split votes).
-      f->fetch_deadline_ms = std::min(f->fetch_deadline_ms, now_ms + 1 + rng_.uniform(config_.election_timeout_ms / 20 + 1));
+      pre_vote_soon(*f, now_ms);
     } else {
       become_leaderless_observer(now_ms);
     }
   } else if (auto* u = std::get_if<UnattachedState>(&state_)) {
     u->fetch_in_flight = false;
-  } else if (auto* p = std::get_if<ProspectiveState>(&state_)) {
+  } else if (ElectionRound* round = election_round()) {
     // An unreachable voter is as good as a refusal: lose quickly, back off, retry.
-    if (auto it = p->votes.find(destination); it != p->votes.end() && it->second == ProspectiveState::Vote::Unrecorded) {
-      it->second = ProspectiveState::Vote::Rejected;
-      if (p->lost() && !p->backing_off) {
-        p->backing_off = true;
-        p->backoff_deadline_ms = now_ms + election_backoff_ms(p->retries);
-      }
-    }
-  } else if (auto* c = std::get_if<CandidateState>(&state_)) {
-    if (auto it = c->votes.find(destination); it != c->votes.end() && it->second == CandidateState::Vote::Unrecorded) {
-      it->second = CandidateState::Vote::Rejected;
-      if (c->lost() && !c->backing_off) {
-        c->backing_off = true;
-        c->backoff_deadline_ms = now_ms + election_backoff_ms(c->retries);
-      }
+    if (auto it = round->votes.find(destination); it != round->votes.end() && it->second == ElectionRound::Vote::Unrecorded) {
+      it->second = ElectionRound::Vote::Rejected;
+      back_off_if_lost(*round, now_ms);
     }
   }
   check_invariants();

@@ -47,13 +47,9 @@
 
 namespace flotilla::raft {
 
-struct RaftCoreConfig {
-  int32_t local_id = -1;
-  std::vector<int32_t> voters;  // the initial voter set (controller.quorum.voters or the bootstrap checkpoint)
-  // controller.quorum.bootstrap.servers as pseudo ids (-2, -3, ...): where an
-  // observer that knows no voter asks for the leader.
-  std::vector<int32_t> bootstrap_ids;
-  std::string cluster_id;
+// The controller.quorum.* timings and the batch bound, with Kafka's defaults:
+// what the driver's RaftConfig hands on to the core's RaftCoreConfig.
+struct QuorumTimings {
   int32_t election_timeout_ms = 1000;      // controller.quorum.election.timeout.ms
   int32_t election_backoff_max_ms = 1000;  // controller.quorum.election.backoff.max.ms
   int32_t fetch_timeout_ms = 2000;         // controller.quorum.fetch.timeout.ms
@@ -61,6 +57,15 @@ struct RaftCoreConfig {
   int32_t retry_backoff_ms = 20;           // controller.quorum.retry.backoff.ms
   int32_t append_linger_ms = 25;           // controller.quorum.append.linger.ms
   int32_t max_batch_size_bytes = 8 * 1024 * 1024;
+};
+
+struct RaftCoreConfig : QuorumTimings {
+  int32_t local_id = -1;
+  std::vector<int32_t> voters;  // the initial voter set (controller.quorum.voters or the bootstrap checkpoint)
+  // controller.quorum.bootstrap.servers as pseudo ids (-2, -3, ...): where an
+  // observer that knows no voter asks for the leader.
+  std::vector<int32_t> bootstrap_ids;
+  std::string cluster_id;
   int32_t fetch_max_wait_ms = 500;
   int32_t fetch_max_bytes = 8 * 1024 * 1024;
   int32_t fetch_snapshot_max_bytes = 8 * 1024 * 1024;  // one FetchSnapshot chunk
@@ -198,6 +203,12 @@ class RaftCore {
   void handle_end_quorum_response(int32_t source, const EndQuorumEpochResponse& r, int64_t now_ms);
   void send_vote_requests(int64_t now_ms);
   void send_pre_vote_requests(int64_t now_ms);
+  void request_votes(ElectionRound& round, int32_t candidate_epoch, bool pre_vote, int64_t now_ms);
+  // A lost or timed-out round (`round.retries` lost in a row) waits before the next one.
+  void back_off(ElectionRound& round, int64_t now_ms);
+  void back_off_if_lost(ElectionRound& round, int64_t now_ms);
+  // The round a Prospective or Candidate runs; nullptr in any other role.
+  ElectionRound* election_round();
   void poll_prospective(ProspectiveState& p, int64_t now_ms);
   void handle_pre_vote_request(uint64_t id, const VoteRequest& r, bool candidate_is_voter, int64_t now_ms);
   void handle_pre_vote_response(ProspectiveState& p, int32_t source, const VoteResponse& r, int64_t now_ms);
@@ -236,6 +247,15 @@ class RaftCore {
   void poll_leader(LeaderState& s, int64_t now_ms);
   void poll_follower(FollowerState& s, int64_t now_ms);
   void leader_resigned(FollowerState& f, int64_t now_ms);
+  // A voter whose leader is gone stands (pre-vote) within a few ms.
+  void pre_vote_soon(FollowerState& f, int64_t now_ms);
+  // The first checks of our leader's answer to the Fetch or FetchSnapshot
+  // (`api`, for the log) in flight. kAccepted: an answer of our epoch without
+  // error, to be handled; kPartitionError: a partition error the caller may
+  // look at further (the next fetch waits the retry backoff); kHandled: stale,
+  // failed, or it moved us (`f` may be gone).
+  enum class LeaderAnswer { kAccepted, kPartitionError, kHandled };
+  LeaderAnswer accept_leader_answer(FollowerState& f, int32_t source, const ResponseHeader& r, const char* api, int64_t now_ms);
   void become_leaderless_observer(int64_t now_ms);
 
   void set_voters(std::vector<int32_t> voters);
@@ -247,6 +267,20 @@ class RaftCore {
 
   void emit(Action a) { actions_.push_back(std::move(a)); }
   bool cluster_id_ok(const std::string& id) const { return id.empty() || config_.cluster_id.empty() || id == config_.cluster_id; }
+  // A request of another cluster is answered INCONSISTENT_CLUSTER_ID (with
+  // `resp` as it is) and changes nothing. Returns whether it was.
+  template <class Response>
+  bool refuse_other_cluster(uint64_t request_id, const std::string& cluster_id, Response& resp) {
+    if (cluster_id_ok(cluster_id)) return false;
+    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
+    emit(SendResponse{request_id, std::move(resp)});
+    return true;
+  }
+  // Every answer carries the leader this replica knows, and its epoch.
+  void stamp_leader(ResponseHeader& resp) const {
+    resp.leader_id = leader_and_epoch().leader_id;
+    resp.leader_epoch = epoch_;
+  }
 
   RaftCoreConfig config_;
   std::vector<VoterSetEntry> voter_history_;  // the initial set first

@@ -8,20 +8,33 @@ namespace flotilla::raft {
 
 // ---------------------------------------------------------------- Vote
 
-void RaftCore::send_vote_requests(int64_t now_ms) {
-  auto& c = std::get<CandidateState>(state_);
+// Asks every voter of the round that has not answered yet, for a vote in
+// `candidate_epoch` (a pre-vote: the epoch it would stand in).
+void RaftCore::request_votes(ElectionRound& round, int32_t candidate_epoch, bool pre_vote, int64_t now_ms) {
   VoteRequest r;
   r.cluster_id = config_.cluster_id;
-  r.candidate_epoch = epoch_;
+  r.candidate_epoch = candidate_epoch;
   r.candidate_id = config_.local_id;
   r.last_offset_epoch = log_.last_epoch();
   r.last_offset = log_.end_offset();
-  for (const auto& [id, v] : c.votes) {
-    if (id == config_.local_id || v != CandidateState::Vote::Unrecorded) continue;
+  r.pre_vote = pre_vote;
+  for (const auto& [id, v] : round.votes) {
+    if (id == config_.local_id || v != ElectionRound::Vote::Unrecorded) continue;
     emit(SendRequest{id, r});
   }
-  c.next_vote_request_ms = now_ms + config_.request_timeout_ms;
+  round.next_vote_request_ms = now_ms + config_.request_timeout_ms;
 }
+
+void RaftCore::back_off(ElectionRound& round, int64_t now_ms) {
+  round.backing_off = true;
+  round.backoff_deadline_ms = now_ms + election_backoff_ms(round.retries);
+}
+
+void RaftCore::back_off_if_lost(ElectionRound& round, int64_t now_ms) {
+  if (round.lost() && !round.backing_off) back_off(round, now_ms);
+}
+
+void RaftCore::send_vote_requests(int64_t now_ms) { request_votes(std::get<CandidateState>(state_), epoch_, false, now_ms); }
 
 void RaftCore::poll_candidate(CandidateState& c, int64_t now_ms) {
   if (c.backing_off) {
@@ -29,8 +42,7 @@ void RaftCore::poll_candidate(CandidateState& c, int64_t now_ms) {
     // not keep bumping the epoch of everyone it can reach.
     if (now_ms >= c.backoff_deadline_ms && is_voter()) transition_to_prospective(now_ms);
   } else if (now_ms >= c.election_deadline_ms) {
-    c.backing_off = true;
-    c.backoff_deadline_ms = now_ms + election_backoff_ms(c.retries);
+    back_off(c, now_ms);
     spdlog::info("[RaftCore id={}] Election in epoch {} timed out; backing off until {}", config_.local_id, epoch_,
                  c.backoff_deadline_ms);
   } else if (now_ms >= c.next_vote_request_ms) {
@@ -41,27 +53,14 @@ void RaftCore::poll_candidate(CandidateState& c, int64_t now_ms) {
 // ---------------------------------------------------------------- pre-vote (KIP-996)
 
 void RaftCore::send_pre_vote_requests(int64_t now_ms) {
-  auto& p = std::get<ProspectiveState>(state_);
-  VoteRequest r;
-  r.cluster_id = config_.cluster_id;
-  r.candidate_epoch = epoch_ + 1;  // the epoch it would stand in
-  r.candidate_id = config_.local_id;
-  r.last_offset_epoch = log_.last_epoch();
-  r.last_offset = log_.end_offset();
-  r.pre_vote = true;
-  for (const auto& [id, v] : p.votes) {
-    if (id == config_.local_id || v != ProspectiveState::Vote::Unrecorded) continue;
-    emit(SendRequest{id, r});
-  }
-  p.next_vote_request_ms = now_ms + config_.request_timeout_ms;
+  request_votes(std::get<ProspectiveState>(state_), epoch_ + 1, true, now_ms);  // the epoch it would stand in
 }
 
 void RaftCore::poll_prospective(ProspectiveState& p, int64_t now_ms) {
   if (p.backing_off) {
     if (now_ms >= p.backoff_deadline_ms) after_prospective_backoff(now_ms);
   } else if (now_ms >= p.election_deadline_ms) {
-    p.backing_off = true;
-    p.backoff_deadline_ms = now_ms + election_backoff_ms(p.retries);
+    back_off(p, now_ms);
   } else if (now_ms >= p.next_vote_request_ms) {
     send_pre_vote_requests(now_ms);
   }
@@ -107,9 +106,7 @@ void RaftCore::handle_pre_vote_request(uint64_t id, const VoteRequest& r, bool c
   // heard by a bare majority, would keep it out forever.
   if (candidate_is_voter && r.candidate_epoch - 1 > epoch_) transition_to_unattached(r.candidate_epoch - 1, now_ms);
   VoteResponse resp;
-  auto le = leader_and_epoch();
-  resp.leader_id = le.leader_id;
-  resp.leader_epoch = epoch_;
+  stamp_leader(resp);
   if (r.candidate_epoch <= epoch_) {
     resp.vote_granted = false;  // it missed our epoch: our answer tells it (and its leader, if any)
   } else {
@@ -134,9 +131,8 @@ void RaftCore::handle_pre_vote_response(ProspectiveState& p, int32_t source, con
   it->second = r.vote_granted ? ProspectiveState::Vote::Granted : ProspectiveState::Vote::Rejected;
   if (p.won()) {
     transition_to_candidate(now_ms);
-  } else if (p.lost() && !p.backing_off) {
-    p.backing_off = true;
-    p.backoff_deadline_ms = now_ms + election_backoff_ms(p.retries);
+  } else {
+    back_off_if_lost(p, now_ms);
   }
 }
 
@@ -144,11 +140,7 @@ void RaftCore::handle_pre_vote_response(ProspectiveState& p, int32_t source, con
 
 void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteRequest& r, int64_t now_ms) {
   VoteResponse resp;
-  if (!cluster_id_ok(r.cluster_id)) {
-    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
-    emit(SendResponse{id, resp});
-    return;
-  }
+  if (refuse_other_cluster(id, r.cluster_id, resp)) return;
   bool candidate_is_voter = std::binary_search(config_.voters.begin(), config_.voters.end(), r.candidate_id);
   if (r.pre_vote) {
     handle_pre_vote_request(id, r, candidate_is_voter, now_ms);
@@ -161,14 +153,9 @@ void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteReques
     // A higher epoch: we forget the old leader/vote first (persisted).
     transition_to_unattached(r.candidate_epoch, now_ms);
   }
-  auto fill = [&] {
-    auto le = leader_and_epoch();
-    resp.leader_id = le.leader_id;
-    resp.leader_epoch = epoch_;
-  };
   if (r.candidate_epoch < epoch_) {
     resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
-    fill();
+    stamp_leader(resp);
     emit(SendResponse{id, resp});
     return;
   }
@@ -194,7 +181,7 @@ void RaftCore::handle_vote_request(uint64_t id, int32_t source, const VoteReques
                   role_name(role()));
   }
   resp.vote_granted = grant;
-  fill();
+  stamp_leader(resp);
   emit(SendResponse{id, resp});
 }
 
@@ -218,10 +205,7 @@ void RaftCore::handle_vote_response(int32_t source, const VoteResponse& r, int64
     if (c->won()) transition_to_leader(now_ms);
   } else {
     it->second = CandidateState::Vote::Rejected;
-    if (c->lost() && !c->backing_off) {
-      c->backing_off = true;
-      c->backoff_deadline_ms = now_ms + election_backoff_ms(c->retries);
-    }
+    back_off_if_lost(*c, now_ms);
   }
 }
 
@@ -238,11 +222,7 @@ void RaftCore::send_begin_quorum(const std::vector<int32_t>& to, int64_t now_ms)
 
 void RaftCore::handle_begin_quorum_request(uint64_t id, int32_t source, const BeginQuorumEpochRequest& r, int64_t now_ms) {
   BeginQuorumEpochResponse resp;
-  if (!cluster_id_ok(r.cluster_id)) {
-    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
-    emit(SendResponse{id, resp});
-    return;
-  }
+  if (refuse_other_cluster(id, r.cluster_id, resp)) return;
   if (r.leader_epoch < epoch_) {
     resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
   } else if (r.leader_id == config_.local_id || r.leader_id < 0) {
@@ -250,9 +230,7 @@ void RaftCore::handle_begin_quorum_request(uint64_t id, int32_t source, const Be
   } else {
     maybe_transition(r.leader_id, r.leader_epoch, now_ms);
   }
-  auto le = leader_and_epoch();
-  resp.leader_id = le.leader_id;
-  resp.leader_epoch = epoch_;
+  stamp_leader(resp);
   emit(SendResponse{id, resp});
 }
 
@@ -279,11 +257,7 @@ void RaftCore::send_end_quorum(int64_t now_ms) {
 
 void RaftCore::handle_end_quorum_request(uint64_t id, int32_t source, const EndQuorumEpochRequest& r, int64_t now_ms) {
   EndQuorumEpochResponse resp;
-  if (!cluster_id_ok(r.cluster_id)) {
-    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
-    emit(SendResponse{id, resp});
-    return;
-  }
+  if (refuse_other_cluster(id, r.cluster_id, resp)) return;
   if (r.leader_epoch < epoch_) {
     resp.partition_error = ErrorCode::FENCED_LEADER_EPOCH;
   } else {
@@ -301,9 +275,7 @@ void RaftCore::handle_end_quorum_request(uint64_t id, int32_t source, const EndQ
       f->fetch_deadline_ms = std::min(f->fetch_deadline_ms, now_ms + delay);
     }
   }
-  auto le = leader_and_epoch();
-  resp.leader_id = le.leader_id;
-  resp.leader_epoch = epoch_;
+  stamp_leader(resp);
   emit(SendResponse{id, resp});
 }
 

@@ -11,9 +11,7 @@ namespace flotilla::raft {
 
 FetchResponse RaftCore::fetch_response_base() const {
   FetchResponse r;
-  auto le = leader_and_epoch();
-  r.leader_id = le.leader_id;
-  r.leader_epoch = epoch_;
+  stamp_leader(r);
   r.high_watermark = high_watermark_;
   r.log_start_offset = log_.start_offset();
   return r;
@@ -109,11 +107,7 @@ void RaftCore::poll_leader(LeaderState& l, int64_t now_ms) {
 
 void RaftCore::handle_fetch_request(uint64_t id, int32_t source, const FetchRequest& r, int64_t now_ms) {
   FetchResponse resp = fetch_response_base();
-  if (!cluster_id_ok(r.cluster_id)) {
-    resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
-    emit(SendResponse{id, std::move(resp)});
-    return;
-  }
+  if (refuse_other_cluster(id, r.cluster_id, resp)) return;
   if (r.fetch_offset < 0 || r.last_fetched_epoch < 0 || r.last_fetched_epoch > r.current_leader_epoch) {
     resp.error = ErrorCode::INVALID_REQUEST;
     emit(SendResponse{id, std::move(resp)});
@@ -204,9 +198,7 @@ const std::vector<int32_t>& RaftCore::voters_at(int64_t offset) const {
 
 void RaftCore::handle_fetch_snapshot_request(uint64_t id, int32_t source, const FetchSnapshotRequest& r, int64_t now_ms) {
   FetchSnapshotResponse resp;
-  auto le = leader_and_epoch();
-  resp.leader_id = le.leader_id;
-  resp.leader_epoch = epoch_;
+  stamp_leader(resp);
   resp.snapshot_id = r.snapshot_id;
   if (!cluster_id_ok(r.cluster_id)) {
     resp.error = ErrorCode::INCONSISTENT_CLUSTER_ID;
@@ -302,6 +294,30 @@ void RaftCore::poll_follower(FollowerState& f, int64_t now_ms) {
   maybe_send_fetch(now_ms);
 }
 
+// Only the answer to the fetch in flight counts: a late one (after a timeout)
+// or a duplicate could truncate what we appended since, after the leader
+// counted it. A failed request is retried after the backoff; news of another
+// epoch or leader moves us; a leader that says it resigned our epoch starts
+// the search for the next one.
+RaftCore::LeaderAnswer RaftCore::accept_leader_answer(FollowerState& f, int32_t source, const ResponseHeader& r, const char* api,
+                                                      int64_t now_ms) {
+  if (!f.fetch_in_flight || !answers(f.fetch_correlation)) return LeaderAnswer::kHandled;
+  f.fetch_in_flight = false;
+  if (r.error != ErrorCode::NONE) {
+    spdlog::warn("[RaftCore id={}] {} from {} failed: {}", config_.local_id, api, source, error_name(r.error));
+    f.next_fetch_ms = now_ms + config_.retry_backoff_ms;
+    return LeaderAnswer::kHandled;
+  }
+  if (r.partition_error == ErrorCode::NONE && r.leader_epoch == epoch_) return LeaderAnswer::kAccepted;
+  if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return LeaderAnswer::kHandled;
+  f.next_fetch_ms = now_ms + config_.retry_backoff_ms;
+  if (r.partition_error == ErrorCode::NOT_LEADER_OR_FOLLOWER && r.leader_epoch == epoch_) {
+    leader_resigned(f, now_ms);
+    return LeaderAnswer::kHandled;
+  }
+  return LeaderAnswer::kPartitionError;
+}
+
 void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int64_t now_ms) {
   auto* f = std::get_if<FollowerState>(&state_);
   if (!f || source != f->leader_id) {
@@ -324,21 +340,7 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
     if (r.error == ErrorCode::NONE && r.leader_epoch > epoch_) maybe_transition(r.leader_id, r.leader_epoch, now_ms);
     return;
   }
-  // Only the answer to the fetch in flight: a late one (after a timeout) or a
-  // duplicate could truncate what we appended since, after the leader counted it.
-  if (!f->fetch_in_flight || !answers(f->fetch_correlation)) return;
-  f->fetch_in_flight = false;
-  if (r.error != ErrorCode::NONE) {
-    spdlog::warn("[RaftCore id={}] Fetch from {} failed: {}", config_.local_id, source, error_name(r.error));
-    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
-    return;
-  }
-  if (r.partition_error != ErrorCode::NONE || r.leader_epoch != epoch_) {
-    if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
-    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
-    if (r.partition_error == ErrorCode::NOT_LEADER_OR_FOLLOWER && r.leader_epoch == epoch_) leader_resigned(*f, now_ms);
-    return;
-  }
+  if (accept_leader_answer(*f, source, r, "Fetch", now_ms) != LeaderAnswer::kAccepted) return;
   if (is_voter()) f->fetch_deadline_ms = now_ms + config_.fetch_timeout_ms;
   f->last_fetch_ok_ms = now_ms;
   f->leader_unreachable = false;
@@ -432,8 +434,7 @@ void RaftCore::handle_fetch_response(int32_t source, const FetchResponse& r, int
 // elects the next one soon; an observer looks for it among the voters.
 void RaftCore::leader_resigned(FollowerState& f, int64_t now_ms) {
   if (is_voter()) {
-    f.leader_unreachable = true;
-    f.fetch_deadline_ms = std::min(f.fetch_deadline_ms, now_ms + 1 + rng_.uniform(config_.election_timeout_ms / 20 + 1));
+    pre_vote_soon(f, now_ms);
     return;
   }
   spdlog::info("[RaftCore id={}] Leader {} resigned; looking for the next one", config_.local_id, f.leader_id);
@@ -446,29 +447,16 @@ void RaftCore::handle_fetch_snapshot_response(int32_t source, const FetchSnapsho
     if (r.error == ErrorCode::NONE && r.leader_epoch > epoch_) maybe_transition(r.leader_id, r.leader_epoch, now_ms);
     return;
   }
-  if (!f->fetch_in_flight || !answers(f->fetch_correlation)) return;
-  f->fetch_in_flight = false;
-  if (r.error != ErrorCode::NONE) {
-    spdlog::warn("[RaftCore id={}] FetchSnapshot from {} failed: {}", config_.local_id, source, error_name(r.error));
-    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
-    return;
+  LeaderAnswer answer = accept_leader_answer(*f, source, r, "FetchSnapshot", now_ms);
+  if (answer == LeaderAnswer::kPartitionError &&
+      (r.partition_error == ErrorCode::SNAPSHOT_NOT_FOUND || r.partition_error == ErrorCode::POSITION_OUT_OF_RANGE)) {
+    // The leader cleaned that snapshot away (or never had it): Fetch again
+    // to learn which one to load now.
+    spdlog::info("[RaftCore id={}] Snapshot {}-{} is gone from leader {} ({}); fetching again", config_.local_id,
+                 f->snapshot_fetch->id.offset, f->snapshot_fetch->id.epoch, source, error_name(r.partition_error));
+    f->snapshot_fetch.reset();
   }
-  if (r.partition_error != ErrorCode::NONE || r.leader_epoch != epoch_) {
-    if (maybe_transition(r.leader_id, r.leader_epoch, now_ms)) return;
-    f->next_fetch_ms = now_ms + config_.retry_backoff_ms;
-    if (r.partition_error == ErrorCode::NOT_LEADER_OR_FOLLOWER && r.leader_epoch == epoch_) {
-      leader_resigned(*f, now_ms);
-      return;
-    }
-    if (r.partition_error == ErrorCode::SNAPSHOT_NOT_FOUND || r.partition_error == ErrorCode::POSITION_OUT_OF_RANGE) {
-      // The leader cleaned that snapshot away (or never had it): Fetch again
-      // to learn which one to load now.
-      spdlog::info("[RaftCore id={}] Snapshot {}-{} is gone from leader {} ({}); fetching again", config_.local_id,
-                   f->snapshot_fetch->id.offset, f->snapshot_fetch->id.epoch, source, error_name(r.partition_error));
-      f->snapshot_fetch.reset();
-    }
-    return;
-  }
+  if (answer != LeaderAnswer::kAccepted) return;
   auto& sf = *f->snapshot_fetch;
   size_t len = r.bytes ? r.bytes->size() : 0;
   if (r.snapshot_id != sf.id || r.position != sf.position || r.size <= 0 || sf.position + static_cast<int64_t>(len) > r.size ||

@@ -129,16 +129,10 @@ void RaftDriver::start() {
   std::optional<ElectionState> persisted = qs_file_.read();
 
   RaftCoreConfig cc;
+  static_cast<QuorumTimings&>(cc) = config_;
   cc.local_id = config_.node_id;
   cc.voters = voters;
   cc.cluster_id = config_.cluster_id;
-  cc.election_timeout_ms = config_.election_timeout_ms;
-  cc.election_backoff_max_ms = config_.election_backoff_max_ms;
-  cc.fetch_timeout_ms = config_.fetch_timeout_ms;
-  cc.request_timeout_ms = config_.request_timeout_ms;
-  cc.retry_backoff_ms = config_.retry_backoff_ms;
-  cc.append_linger_ms = config_.append_linger_ms;
-  cc.max_batch_size_bytes = config_.max_batch_size_bytes;
   cc.bootstrap_ids = config_.bootstrap_ids;
   uint64_t seed = config_.random_seed;
   if (seed == 0) {
@@ -634,12 +628,7 @@ void RaftDriver::deliver_to(ListenerCtx& ctx, int64_t hw) {
     int64_t before = ctx.next_offset;
     records::for_each_batch(std::span<const uint8_t>(bytes), [&](const records::BatchHeader& h, std::span<const uint8_t> batch) {
       if (ctx.removed || h.last_offset() < ctx.next_offset || h.last_offset() >= hw) return;
-      CommittedBatch cb;
-      cb.base_offset = h.base_offset;
-      cb.last_offset = h.last_offset();
-      cb.epoch = h.partition_leader_epoch;
-      cb.append_timestamp = h.max_timestamp;
-      cb.size_in_bytes = static_cast<int32_t>(batch.size());
+      CommittedBatch cb = committed_batch(h, batch.size());
       cb.is_control = h.is_control();
       cb.more_follow = h.last_offset() + 1 < hw;
       try {

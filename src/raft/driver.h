@@ -43,19 +43,13 @@
 
 namespace flotilla::raft {
 
-struct RaftConfig {
+// The quorum timings (QuorumTimings, raft/core.h) go to the core as they are.
+struct RaftConfig : QuorumTimings {
   int32_t node_id = -1;
   // controller.quorum.voters (ids). Empty: read from the bootstrap checkpoint
   // `00000000000000000000-0000000000.checkpoint` written by `storage format --standalone`.
   std::vector<int32_t> voters;
   std::string cluster_id;
-  int32_t election_timeout_ms = 1000;      // controller.quorum.election.timeout.ms
-  int32_t election_backoff_max_ms = 1000;  // controller.quorum.election.backoff.max.ms
-  int32_t fetch_timeout_ms = 2000;         // controller.quorum.fetch.timeout.ms
-  int32_t request_timeout_ms = 2000;       // controller.quorum.request.timeout.ms
-  int32_t retry_backoff_ms = 20;           // controller.quorum.retry.backoff.ms
-  int32_t append_linger_ms = 25;           // controller.quorum.append.linger.ms
-  int32_t max_batch_size_bytes = 8 * 1024 * 1024;
   // quorum-state data_version: -1 = 1 when the voters come from a bootstrap
   // checkpoint (kraft.version 1), else 0 (static quorum), as Kafka 3.9 does.
   int16_t quorum_state_version = -1;

@@ -17,6 +17,16 @@
 
 namespace flotilla::raft {
 
+// What every response of these RPCs starts with, as on the wire: the
+// top-level error, then the partition's error and the leader the responder
+// knows (its id and epoch).
+struct ResponseHeader {
+  ErrorCode error = ErrorCode::NONE;            // top level (e.g. INCONSISTENT_CLUSTER_ID)
+  ErrorCode partition_error = ErrorCode::NONE;  // e.g. FENCED_LEADER_EPOCH
+  int32_t leader_id = kNoLeader;
+  int32_t leader_epoch = 0;
+};
+
 struct VoteRequest {
   std::string cluster_id;
   int32_t candidate_epoch = 0;
@@ -25,38 +35,23 @@ struct VoteRequest {
   int64_t last_offset = 0;        // the candidate's log end offset
   bool pre_vote = false;          // KIP-996: a pre-vote changes no state on the receiver
 };
-struct VoteResponse {
-  ErrorCode error = ErrorCode::NONE;            // top level (e.g. INCONSISTENT_CLUSTER_ID)
-  ErrorCode partition_error = ErrorCode::NONE;  // e.g. FENCED_LEADER_EPOCH
-  int32_t leader_id = kNoLeader;
-  int32_t leader_epoch = 0;
+struct VoteResponse : ResponseHeader {
   bool vote_granted = false;
 };
 
-struct BeginQuorumEpochRequest {
+// A leader announcing its epoch (BeginQuorumEpoch) or resigning it (EndQuorumEpoch).
+struct QuorumEpochRequest {
   std::string cluster_id;
   int32_t leader_id = -1;
   int32_t leader_epoch = 0;
 };
-struct BeginQuorumEpochResponse {
-  ErrorCode error = ErrorCode::NONE;
-  ErrorCode partition_error = ErrorCode::NONE;
-  int32_t leader_id = kNoLeader;
-  int32_t leader_epoch = 0;
-};
+struct BeginQuorumEpochRequest : QuorumEpochRequest {};
+struct BeginQuorumEpochResponse : ResponseHeader {};
 
-struct EndQuorumEpochRequest {
-  std::string cluster_id;
-  int32_t leader_id = -1;
-  int32_t leader_epoch = 0;
+struct EndQuorumEpochRequest : QuorumEpochRequest {
   std::vector<int32_t> preferred_successors;
 };
-struct EndQuorumEpochResponse {
-  ErrorCode error = ErrorCode::NONE;
-  ErrorCode partition_error = ErrorCode::NONE;
-  int32_t leader_id = kNoLeader;
-  int32_t leader_epoch = 0;
-};
+struct EndQuorumEpochResponse : ResponseHeader {};
 
 struct FetchRequest {
   std::string cluster_id;
@@ -75,11 +70,7 @@ struct ReadSpec {
   int32_t max_bytes = 0;
 };
 
-struct FetchResponse {
-  ErrorCode error = ErrorCode::NONE;
-  ErrorCode partition_error = ErrorCode::NONE;
-  int32_t leader_id = kNoLeader;
-  int32_t leader_epoch = 0;
+struct FetchResponse : ResponseHeader {
   int64_t high_watermark = -1;
   int64_t log_start_offset = 0;
   std::optional<OffsetAndEpoch> diverging_epoch;  // end offset + epoch to truncate to
@@ -107,11 +98,7 @@ struct SnapshotReadSpec {
   int32_t max_bytes = 0;
 };
 
-struct FetchSnapshotResponse {
-  ErrorCode error = ErrorCode::NONE;
-  ErrorCode partition_error = ErrorCode::NONE;
-  int32_t leader_id = kNoLeader;
-  int32_t leader_epoch = 0;
+struct FetchSnapshotResponse : ResponseHeader {
   OffsetAndEpoch snapshot_id;
   int64_t size = 0;      // of the whole snapshot file
   int64_t position = 0;  // of `bytes` in it

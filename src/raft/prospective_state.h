@@ -21,15 +21,11 @@
 
 namespace flotilla::raft {
 
-struct ProspectiveState : VoteTally {
+// retries: pre-vote rounds lost in a row.
+struct ProspectiveState : ElectionRound {
   int32_t epoch = 0;
   int32_t retained_leader = -1;  // the leader of `epoch` this replica knew (-1: none)
   int32_t retained_vote = -1;    // the vote it gave in `epoch` (-1: none)
-  int32_t retries = 1;           // pre-vote rounds lost in a row (for backoff)
-  int64_t election_deadline_ms = 0;
-  bool backing_off = false;
-  int64_t backoff_deadline_ms = 0;
-  int64_t next_vote_request_ms = 0;
 };
 
 }  // namespace flotilla::raft

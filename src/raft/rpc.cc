@@ -37,39 +37,106 @@ auto* metadata_partition(Topics& topics) {
   return &topics.front().partitions.front();
 }
 
-// Vote, BeginQuorumEpoch and EndQuorumEpoch responses share their shape:
-// top-level error, then the partition's error, leader id and epoch. Returns
-// the core's response and the wire partition (nullptr if it is missing).
+// Every response starts with the same header (ResponseHeader): the top-level
+// error, then the partition's error and leader, which Vote, BeginQuorumEpoch
+// and EndQuorumEpoch carry as leader_id/leader_epoch and Fetch and
+// FetchSnapshot as current_leader. Decoding: without the partition (nullptr),
+// the answer is UNKNOWN_TOPIC_OR_PARTITION unless the top level says more;
+// returns whether the partition is there.
+template <class Partition>
+bool decode_header(ResponseHeader& r, int16_t error_code, const Partition* p) {
+  r.error = to_error(error_code);
+  if (!p) {
+    if (r.error == ErrorCode::NONE) r.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+    return false;
+  }
+  r.partition_error = to_error(p->error_code);
+  if constexpr (requires { p->current_leader; }) {
+    r.leader_id = p->current_leader.leader_id;
+    r.leader_epoch = p->current_leader.leader_epoch;
+  } else {
+    r.leader_id = p->leader_id;
+    r.leader_epoch = p->leader_epoch;
+  }
+  return true;
+}
+
+template <class Wire, class Partition>
+void encode_header(const ResponseHeader& r, Wire& m, Partition& p) {
+  m.error_code = to_code(r.error);
+  p.error_code = to_code(r.partition_error);
+  if constexpr (requires { p.current_leader; }) {
+    p.current_leader.leader_id = r.leader_id;
+    p.current_leader.leader_epoch = r.leader_epoch;
+  } else {
+    p.leader_id = r.leader_id;
+    p.leader_epoch = r.leader_epoch;
+  }
+}
+
+// Vote, BeginQuorumEpoch and EndQuorumEpoch responses are the header and
+// little more. Returns the core's response and the wire partition (nullopt if
+// it is missing).
 template <class Wire, class Core>
 std::pair<Core, std::optional<typename Wire::PartitionData>> decode_election_response(ByteReader& body, int16_t v) {
   Wire m;
   m.decode(body, v);
   Core r;
-  r.error = to_error(m.error_code);
   auto* p = metadata_partition(m.topics);
-  if (!p) {
-    if (r.error == ErrorCode::NONE) r.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-    return {r, std::nullopt};
-  }
-  r.partition_error = to_error(p->error_code);
-  r.leader_id = p->leader_id;
-  r.leader_epoch = p->leader_epoch;
+  if (!decode_header(r, m.error_code, p)) return {r, std::nullopt};
   return {r, *p};
 }
 
-// The other direction: one partition of __cluster_metadata with the error,
-// leader id and epoch (and whatever `extra` fills in).
+// The other direction: one partition of __cluster_metadata with the header
+// (and whatever `extra` fills in).
 template <class Wire, class Core, class Extra = void (*)(typename Wire::PartitionData&)>
 void encode_election_response(const Core& r, int16_t v, ByteWriter& out, Extra extra = [](typename Wire::PartitionData&) {}) {
   Wire m;
-  m.error_code = to_code(r.error);
   typename Wire::PartitionData p;
-  p.error_code = to_code(r.partition_error);
-  p.leader_id = r.leader_id;
-  p.leader_epoch = r.leader_epoch;
+  encode_header(r, m, p);
   extra(p);
   m.topics.push_back({kMetadataTopicName, {p}});
   m.encode(out, v);
+}
+
+// An election request (Vote, BeginQuorumEpoch, EndQuorumEpoch) about the
+// partition __cluster_metadata-0: `fill` sets the partition's own fields.
+template <class Wire, class Fill>
+WireRequest election_request(const std::string& cluster_id, int16_t version, Fill fill) {
+  Wire m;
+  m.cluster_id = cluster_id_field(cluster_id);
+  typename Wire::PartitionData p;
+  p.partition_index = 0;
+  fill(m, p);
+  m.topics.push_back({kMetadataTopicName, {p}});
+  return {Wire::kApiKey, version, encode_body(m, version)};
+}
+
+// Decodes an election request; its partition, or nullptr if it is not about
+// __cluster_metadata-0 (then the request is not Raft's).
+template <class Wire>
+const typename Wire::PartitionData* decode_election_request(Wire& m, ByteReader& body, int16_t v) {
+  m.decode(body, v);
+  auto* p = metadata_partition(m.topics);
+  if (!p || m.topics.front().topic_name != kMetadataTopicName || p->partition_index != 0) return nullptr;
+  return p;
+}
+
+// BeginQuorumEpoch and EndQuorumEpoch: the leader and the epoch it begins or ends.
+template <class Wire>
+void read_quorum_epoch(const Wire& m, const typename Wire::PartitionData& p, QuorumEpochRequest& r) {
+  r.cluster_id = m.cluster_id.value_or("");
+  r.leader_id = p.leader_id;
+  r.leader_epoch = p.leader_epoch;
+}
+
+// An answer carrying only `error` (in the partition: the request was Raft's
+// but could not be handled), as the core would have sent it.
+template <class Core>
+void encode_partition_error(int16_t api_key, int16_t v, ErrorCode error, ByteWriter& out) {
+  Core r;
+  r.partition_error = error;
+  encode_response(r, api_key, v, out);
 }
 
 }  // namespace
@@ -86,44 +153,32 @@ WireRequest encode_request(const RaftRequest& request, int32_t local_id) {
   WireRequest out;
   std::visit(Overloaded{
                  [&](const VoteRequest& r) {
-                   msg::VoteRequest m;
-                   m.cluster_id = cluster_id_field(r.cluster_id);
-                   m.voter_id = -1;
-                   msg::VoteRequest::PartitionData p;
-                   p.partition_index = 0;
-                   p.candidate_epoch = r.candidate_epoch;
-                   p.candidate_id = r.candidate_id;
-                   p.last_offset_epoch = r.last_offset_epoch;
-                   p.last_offset = r.last_offset;
-                   p.pre_vote = r.pre_vote;
-                   m.topics.push_back({kMetadataTopicName, {p}});
-                   out = {msg::VoteRequest::kApiKey, kVoteVersion, encode_body(m, kVoteVersion)};
+                   out = election_request<msg::VoteRequest>(r.cluster_id, kVoteVersion, [&](auto& m, auto& p) {
+                     m.voter_id = -1;
+                     p.candidate_epoch = r.candidate_epoch;
+                     p.candidate_id = r.candidate_id;
+                     p.last_offset_epoch = r.last_offset_epoch;
+                     p.last_offset = r.last_offset;
+                     p.pre_vote = r.pre_vote;
+                   });
                  },
                  [&](const BeginQuorumEpochRequest& r) {
-                   msg::BeginQuorumEpochRequest m;
-                   m.cluster_id = cluster_id_field(r.cluster_id);
-                   msg::BeginQuorumEpochRequest::PartitionData p;
-                   p.partition_index = 0;
-                   p.leader_id = r.leader_id;
-                   p.leader_epoch = r.leader_epoch;
-                   m.topics.push_back({kMetadataTopicName, {p}});
-                   out = {msg::BeginQuorumEpochRequest::kApiKey, kBeginQuorumEpochVersion, encode_body(m, kBeginQuorumEpochVersion)};
+                   out = election_request<msg::BeginQuorumEpochRequest>(r.cluster_id, kBeginQuorumEpochVersion, [&](auto&, auto& p) {
+                     p.leader_id = r.leader_id;
+                     p.leader_epoch = r.leader_epoch;
+                   });
                  },
                  [&](const EndQuorumEpochRequest& r) {
-                   msg::EndQuorumEpochRequest m;
-                   m.cluster_id = cluster_id_field(r.cluster_id);
-                   msg::EndQuorumEpochRequest::PartitionData p;
-                   p.partition_index = 0;
-                   p.leader_id = r.leader_id;
-                   p.leader_epoch = r.leader_epoch;
-                   p.preferred_successors = r.preferred_successors;  // v0
-                   for (int32_t id : r.preferred_successors) {
-                     msg::EndQuorumEpochRequest::ReplicaInfo ri;
-                     ri.candidate_id = id;
-                     p.preferred_candidates.push_back(ri);  // v1+
-                   }
-                   m.topics.push_back({kMetadataTopicName, {p}});
-                   out = {msg::EndQuorumEpochRequest::kApiKey, kEndQuorumEpochVersion, encode_body(m, kEndQuorumEpochVersion)};
+                   out = election_request<msg::EndQuorumEpochRequest>(r.cluster_id, kEndQuorumEpochVersion, [&](auto&, auto& p) {
+                     p.leader_id = r.leader_id;
+                     p.leader_epoch = r.leader_epoch;
+                     p.preferred_successors = r.preferred_successors;  // v0
+                     for (int32_t id : r.preferred_successors) {
+                       msg::EndQuorumEpochRequest::ReplicaInfo ri;
+                       ri.candidate_id = id;
+                       p.preferred_candidates.push_back(ri);  // v1+
+                     }
+                   });
                  },
                  [&](const FetchRequest& r) {
                    msg::FetchRequest m;
@@ -184,16 +239,9 @@ RaftResponse decode_response(int16_t api_key, int16_t v, ByteReader& body, std::
       if (endpoints)
         for (const auto& e : m.node_endpoints) endpoints->push_back(NodeAddress{e.node_id, e.host, e.port});
       FetchResponse r;
-      r.error = to_error(m.error_code);
       auto* p = m.responses.size() == 1 && m.responses.front().partitions.size() == 1 ? &m.responses.front().partitions.front()
                                                                                       : nullptr;
-      if (!p) {
-        if (r.error == ErrorCode::NONE) r.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-        return r;
-      }
-      r.partition_error = to_error(p->error_code);
-      r.leader_id = p->current_leader.leader_id;
-      r.leader_epoch = p->current_leader.leader_epoch;
+      if (!decode_header(r, m.error_code, p)) return r;
       r.high_watermark = p->high_watermark;
       r.log_start_offset = p->log_start_offset;
       if (p->diverging_epoch.epoch >= 0 && p->diverging_epoch.end_offset >= 0)
@@ -208,15 +256,8 @@ RaftResponse decode_response(int16_t api_key, int16_t v, ByteReader& body, std::
       msg::FetchSnapshotResponse m;
       m.decode(body, v);
       FetchSnapshotResponse r;
-      r.error = to_error(m.error_code);
       auto* p = metadata_partition(m.topics);
-      if (!p) {
-        if (r.error == ErrorCode::NONE) r.error = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
-        return r;
-      }
-      r.partition_error = to_error(p->error_code);
-      r.leader_id = p->current_leader.leader_id;
-      r.leader_epoch = p->current_leader.leader_epoch;
+      if (!decode_header(r, m.error_code, p)) return r;
       r.snapshot_id = OffsetAndEpoch{p->snapshot_id.end_offset, p->snapshot_id.epoch};
       r.size = p->size;
       r.position = p->position;
@@ -234,9 +275,8 @@ std::optional<InboundRequest> decode_request(int16_t api_key, int16_t v, ByteRea
   switch (api_key) {
     case msg::VoteRequest::kApiKey: {
       msg::VoteRequest m;
-      m.decode(body, v);
-      auto* p = metadata_partition(m.topics);
-      if (!p || m.topics.front().topic_name != kMetadataTopicName || p->partition_index != 0) return std::nullopt;
+      auto* p = decode_election_request(m, body, v);
+      if (!p) return std::nullopt;
       VoteRequest r;
       r.cluster_id = m.cluster_id.value_or("");
       r.candidate_epoch = p->candidate_epoch;
@@ -248,24 +288,18 @@ std::optional<InboundRequest> decode_request(int16_t api_key, int16_t v, ByteRea
     }
     case msg::BeginQuorumEpochRequest::kApiKey: {
       msg::BeginQuorumEpochRequest m;
-      m.decode(body, v);
-      auto* p = metadata_partition(m.topics);
-      if (!p || m.topics.front().topic_name != kMetadataTopicName || p->partition_index != 0) return std::nullopt;
+      auto* p = decode_election_request(m, body, v);
+      if (!p) return std::nullopt;
       BeginQuorumEpochRequest r;
-      r.cluster_id = m.cluster_id.value_or("");
-      r.leader_id = p->leader_id;
-      r.leader_epoch = p->leader_epoch;
+      read_quorum_epoch(m, *p, r);
       return InboundRequest{r.leader_id, r};
     }
     case msg::EndQuorumEpochRequest::kApiKey: {
       msg::EndQuorumEpochRequest m;
-      m.decode(body, v);
-      auto* p = metadata_partition(m.topics);
-      if (!p || m.topics.front().topic_name != kMetadataTopicName || p->partition_index != 0) return std::nullopt;
+      auto* p = decode_election_request(m, body, v);
+      if (!p) return std::nullopt;
       EndQuorumEpochRequest r;
-      r.cluster_id = m.cluster_id.value_or("");
-      r.leader_id = p->leader_id;
-      r.leader_epoch = p->leader_epoch;
+      read_quorum_epoch(m, *p, r);
       if (v >= 1) {
         for (const auto& c : p->preferred_candidates) r.preferred_successors.push_back(c.candidate_id);
       } else {
@@ -319,13 +353,10 @@ void encode_response(const RaftResponse& response, int16_t api_key, int16_t v, B
                  [&](const EndQuorumEpochResponse& r) { encode_election_response<msg::EndQuorumEpochResponse>(r, v, out); },
                  [&](const FetchResponse& r) {
                    msg::FetchResponse m;
-                   m.error_code = to_code(r.error);
                    msg::FetchResponse::PartitionData p;
-                   p.error_code = to_code(r.partition_error);
+                   encode_header(r, m, p);
                    p.high_watermark = r.high_watermark;
                    p.log_start_offset = r.log_start_offset;
-                   p.current_leader.leader_id = r.leader_id;
-                   p.current_leader.leader_epoch = r.leader_epoch;
                    if (r.diverging_epoch) {
                      p.diverging_epoch.epoch = r.diverging_epoch->epoch;
                      p.diverging_epoch.end_offset = r.diverging_epoch->offset;
@@ -355,13 +386,10 @@ void encode_response(const RaftResponse& response, int16_t api_key, int16_t v, B
                  },
                  [&](const FetchSnapshotResponse& r) {
                    msg::FetchSnapshotResponse m;
-                   m.error_code = to_code(r.error);
                    msg::FetchSnapshotResponse::PartitionSnapshot p;
-                   p.error_code = to_code(r.partition_error);
+                   encode_header(r, m, p);
                    p.snapshot_id.end_offset = r.snapshot_id.offset;
                    p.snapshot_id.epoch = r.snapshot_id.epoch;
-                   p.current_leader.leader_id = r.leader_id;
-                   p.current_leader.leader_epoch = r.leader_epoch;
                    p.size = r.size;
                    p.position = r.position;
                    p.unaligned_records = r.bytes ? Records::of_view(std::span<const uint8_t>(r.bytes->data(), r.bytes->size()))
@@ -376,31 +404,16 @@ void encode_response(const RaftResponse& response, int16_t api_key, int16_t v, B
 
 void encode_error_response(int16_t api_key, int16_t v, ErrorCode error, ByteWriter& out) {
   switch (api_key) {
-    case msg::VoteRequest::kApiKey: {
-      VoteResponse r;
-      r.partition_error = error;
-      return encode_response(r, api_key, v, out);
-    }
-    case msg::BeginQuorumEpochRequest::kApiKey: {
-      BeginQuorumEpochResponse r;
-      r.partition_error = error;
-      return encode_response(r, api_key, v, out);
-    }
-    case msg::EndQuorumEpochRequest::kApiKey: {
-      EndQuorumEpochResponse r;
-      r.partition_error = error;
-      return encode_response(r, api_key, v, out);
-    }
-    case msg::FetchRequest::kApiKey: {
-      FetchResponse r;
-      r.partition_error = error;
-      return encode_response(r, api_key, v, out);
-    }
-    case msg::FetchSnapshotRequest::kApiKey: {
-      FetchSnapshotResponse r;
-      r.partition_error = error;
-      return encode_response(r, api_key, v, out);
-    }
+    case msg::VoteRequest::kApiKey:
+      return encode_partition_error<VoteResponse>(api_key, v, error, out);
+    case msg::BeginQuorumEpochRequest::kApiKey:
+      return encode_partition_error<BeginQuorumEpochResponse>(api_key, v, error, out);
+    case msg::EndQuorumEpochRequest::kApiKey:
+      return encode_partition_error<EndQuorumEpochResponse>(api_key, v, error, out);
+    case msg::FetchRequest::kApiKey:
+      return encode_partition_error<FetchResponse>(api_key, v, error, out);
+    case msg::FetchSnapshotRequest::kApiKey:
+      return encode_partition_error<FetchSnapshotResponse>(api_key, v, error, out);
     default: {
       msg::DescribeQuorumResponse m;
       m.error_code = to_code(error);

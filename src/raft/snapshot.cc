@@ -173,6 +173,16 @@ std::filesystem::path SnapshotWriter::write(const std::filesystem::path& dir) co
   return p;
 }
 
+CommittedBatch committed_batch(const records::BatchHeader& h, size_t stored_bytes) {
+  CommittedBatch cb;
+  cb.base_offset = h.base_offset;
+  cb.last_offset = h.last_offset();
+  cb.epoch = h.partition_leader_epoch;
+  cb.append_timestamp = h.max_timestamp;
+  cb.size_in_bytes = static_cast<int32_t>(stored_bytes);
+  return cb;
+}
+
 SnapshotContents parse_snapshot(std::span<const uint8_t> bytes) {
   SnapshotContents out;
   size_t consumed = 0;
@@ -216,12 +226,7 @@ SnapshotContents parse_snapshot(std::span<const uint8_t> bytes) {
       if (first && !out.has_header) throw DecodeError("snapshot does not start with a SnapshotHeaderRecord");
     } else {
       if (first) throw DecodeError("snapshot does not start with a control batch");
-      CommittedBatch cb;
-      cb.base_offset = h.base_offset;
-      cb.last_offset = h.last_offset();
-      cb.epoch = h.partition_leader_epoch;
-      cb.append_timestamp = h.max_timestamp;
-      cb.size_in_bytes = static_cast<int32_t>(batch.size());
+      CommittedBatch cb = committed_batch(h, batch.size());
       for (auto& r : recs)
         if (r.value) cb.records.push_back(std::move(*r.value));
       out.batches.push_back(std::move(cb));

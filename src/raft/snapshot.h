@@ -21,6 +21,10 @@
 #include "protocol/messages.h"
 #include "raft/types.h"
 
+namespace flotilla::records {
+struct BatchHeader;
+}
+
 namespace flotilla::raft {
 
 struct SnapshotId {
@@ -84,6 +88,11 @@ struct SnapshotContents {
   bool has_header = false;
   bool has_footer = false;
 };
+
+// A data batch as listeners get it, from the log (the driver) or a snapshot:
+// the header's offsets, epoch and timestamp, and its size as stored (what the
+// snapshot trigger counts); the caller adds the record values.
+CommittedBatch committed_batch(const records::BatchHeader& h, size_t stored_bytes);
 
 // Throws DecodeError on a malformed file (bad batches, CRC mismatch, missing header).
 SnapshotContents parse_snapshot(std::span<const uint8_t> bytes);

@@ -1,5 +1,8 @@
 // The votes (or pre-votes) a Candidate (or Prospective) has collected, one
-// entry per voter of its voter set, itself included (Granted).
+// entry per voter of its voter set, itself included (Granted); and the timing
+// of such a round (ElectionRound), which both roles run the same way: ask the
+// voters that have not answered, and once the round is lost or timed out, back
+// off (randomized, growing with `retries`) before the next one.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +30,14 @@ struct VoteTally {
       if (s == Vote::Granted) out.push_back(id);
     return out;
   }
+};
+
+struct ElectionRound : VoteTally {
+  int32_t retries = 1;  // rounds stood in a row (for backoff)
+  int64_t election_deadline_ms = 0;
+  bool backing_off = false;
+  int64_t backoff_deadline_ms = 0;
+  int64_t next_vote_request_ms = 0;  // resend to voters that have not answered
 };
 
 }  // namespace flotilla::raft

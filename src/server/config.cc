@@ -296,8 +296,12 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   auto set_long = [&](const char* k, int64_t& dst, int64_t min = INT64_MIN) {
     if (auto v = get(k)) dst = parse_long(k, *v, min);
   };
+  // An int16 setting (replication factors), parsed and checked as an INT.
+  auto set_short = [&](const char* k, int16_t& dst, int64_t min) {
+    if (auto v = get(k)) dst = static_cast<int16_t>(parse_int(k, *v, min));
+  };
   set_int("num.partitions", c.num_partitions, 1);
-  if (auto v = get("default.replication.factor")) c.default_replication_factor = static_cast<int16_t>(parse_int("default.replication.factor", *v, 1));
+  set_short("default.replication.factor", c.default_replication_factor, 1);
   if (auto v = get("auto.create.topics.enable")) c.auto_create_topics_enable = parse_bool("auto.create.topics.enable", *v);
   if (auto v = get("delete.topic.enable")) c.delete_topic_enable = parse_bool("delete.topic.enable", *v);
   set_long("log.segment.bytes", c.log_segment_bytes, 14);
@@ -350,8 +354,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
     throw ConfigError("Invalid value " + std::to_string(c.group_consumer_heartbeat_interval_ms) +
                       " for configuration group.consumer.heartbeat.interval.ms: must be less than group.consumer.session.timeout.ms");
   set_int("offsets.topic.num.partitions", c.offsets_topic_num_partitions, 1);
-  if (auto v = get("offsets.topic.replication.factor"))
-    c.offsets_topic_replication_factor = static_cast<int16_t>(parse_int("offsets.topic.replication.factor", *v, 1));
+  set_short("offsets.topic.replication.factor", c.offsets_topic_replication_factor, 1);
   set_int("offsets.topic.segment.bytes", c.offsets_topic_segment_bytes, 1);
   set_int("offset.metadata.max.bytes", c.offset_metadata_max_bytes, 0);
   set_int("offsets.commit.timeout.ms", c.offsets_commit_timeout_ms, 1);
@@ -359,8 +362,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_long("offsets.retention.check.interval.ms", c.offsets_retention_check_interval_ms, 1);
   // The transaction coordinator.
   set_int("transaction.state.log.num.partitions", c.transaction_state_log_num_partitions, 1);
-  if (auto v = get("transaction.state.log.replication.factor"))
-    c.transaction_state_log_replication_factor = static_cast<int16_t>(parse_int("transaction.state.log.replication.factor", *v, 1));
+  set_short("transaction.state.log.replication.factor", c.transaction_state_log_replication_factor, 1);
   set_int("transaction.state.log.min.isr", c.transaction_state_log_min_isr, 1);
   set_int("transaction.state.log.segment.bytes", c.transaction_state_log_segment_bytes, 1);
   set_int("transaction.max.timeout.ms", c.transaction_max_timeout_ms, 1);

@@ -37,6 +37,7 @@ const Served* find(int16_t key) {
 }
 
 using broker::api::send;
+using controller::QuorumController;
 
 void close_connection(net::Respond& respond, const net::Request& req, const char* why) {
   spdlog::warn("[ControllerApis] Closing connection {} from {}: {} (api key {} v{})", req.connection_id, req.peer, why, req.api_key,
@@ -49,6 +50,17 @@ bool decode(const net::Request& req, net::Respond& respond, Msg& out) {
   if (broker::api::decode(req, out)) return true;
   broker::api::close_connection(respond);
   return false;
+}
+
+// The APIs the quorum controller serves: the request decoded (or the
+// connection closed), handed to `serve`, its answer sent back when it comes.
+template <class Request, class Response>
+void serve_with(QuorumController& controller, std::shared_ptr<net::Request> req, net::Respond respond,
+                void (QuorumController::*serve)(Request, int16_t, std::function<void(Response)>)) {
+  Request request;
+  if (!decode(*req, respond, request)) return;
+  int16_t version = req->api_version;
+  (controller.*serve)(std::move(request), version, [req, respond](Response r) mutable { send(*req, respond, r); });
 }
 
 }  // namespace
@@ -92,84 +104,32 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
     case kRemoveRaftVoter:
     case kUpdateRaftVoter:
       return handle_voter_change(std::move(req), std::move(respond));
-    case kBrokerRegistration: {
-      msg::BrokerRegistrationRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->register_broker(std::move(request), req->api_version,
-                                          [req, respond](msg::BrokerRegistrationResponse r) mutable { send(*req, respond, r); });
-    }
-    case kBrokerHeartbeat: {
-      msg::BrokerHeartbeatRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->broker_heartbeat(std::move(request), req->api_version,
-                                           [req, respond](msg::BrokerHeartbeatResponse r) mutable { send(*req, respond, r); });
-    }
-    case kAlterPartition: {
-      msg::AlterPartitionRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->alter_partition(std::move(request), req->api_version,
-                                          [req, respond](msg::AlterPartitionResponse r) mutable { send(*req, respond, r); });
-    }
-    case kCreateTopics: {
-      msg::CreateTopicsRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->create_topics(std::move(request), req->api_version,
-                                        [req, respond](msg::CreateTopicsResponse r) mutable { send(*req, respond, r); });
-    }
-    case kDeleteTopics: {
-      msg::DeleteTopicsRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->delete_topics(std::move(request), req->api_version,
-                                        [req, respond](msg::DeleteTopicsResponse r) mutable { send(*req, respond, r); });
-    }
-    case kCreatePartitions: {
-      msg::CreatePartitionsRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->create_partitions(std::move(request), req->api_version,
-                                            [req, respond](msg::CreatePartitionsResponse r) mutable { send(*req, respond, r); });
-    }
-    case kElectLeaders: {
-      msg::ElectLeadersRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->elect_leaders(std::move(request), req->api_version,
-                                        [req, respond](msg::ElectLeadersResponse r) mutable { send(*req, respond, r); });
-    }
-    case kIncrementalAlterConfigs: {
-      msg::IncrementalAlterConfigsRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->incremental_alter_configs(std::move(request), req->api_version,
-                                                    [req, respond](msg::IncrementalAlterConfigsResponse r) mutable { send(*req, respond, r); });
-    }
-    case kAlterConfigs: {
-      msg::AlterConfigsRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->alter_configs(std::move(request), req->api_version,
-                                        [req, respond](msg::AlterConfigsResponse r) mutable { send(*req, respond, r); });
-    }
-    case kAlterPartitionReassignments: {
-      msg::AlterPartitionReassignmentsRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->alter_partition_reassignments(
-          std::move(request), req->api_version, [req, respond](msg::AlterPartitionReassignmentsResponse r) mutable { send(*req, respond, r); });
-    }
-    case kListPartitionReassignments: {
-      msg::ListPartitionReassignmentsRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->list_partition_reassignments(
-          std::move(request), req->api_version, [req, respond](msg::ListPartitionReassignmentsResponse r) mutable { send(*req, respond, r); });
-    }
-    case kUnregisterBroker: {
-      msg::UnregisterBrokerRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->unregister_broker(std::move(request), req->api_version,
-                                            [req, respond](msg::UnregisterBrokerResponse r) mutable { send(*req, respond, r); });
-    }
-    case kAllocateProducerIds: {
-      msg::AllocateProducerIdsRequest request;
-      if (!decode(*req, respond, request)) return;
-      return controller_->allocate_producer_ids(std::move(request), req->api_version,
-                                                [req, respond](msg::AllocateProducerIdsResponse r) mutable { send(*req, respond, r); });
-    }
+    case kBrokerRegistration:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::register_broker);
+    case kBrokerHeartbeat:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::broker_heartbeat);
+    case kAlterPartition:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_partition);
+    case kCreateTopics:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::create_topics);
+    case kDeleteTopics:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::delete_topics);
+    case kCreatePartitions:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::create_partitions);
+    case kElectLeaders:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::elect_leaders);
+    case kIncrementalAlterConfigs:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::incremental_alter_configs);
+    case kAlterConfigs:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_configs);
+    case kAlterPartitionReassignments:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_partition_reassignments);
+    case kListPartitionReassignments:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::list_partition_reassignments);
+    case kUnregisterBroker:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::unregister_broker);
+    case kAllocateProducerIds:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::allocate_producer_ids);
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");
   }

@@ -16,23 +16,19 @@ int64_t now_ms() { return monotonic_us() / 1000; }
 
 bool is_retriable(ErrorCode e) { return e == ErrorCode::NOT_CONTROLLER || e == ErrorCode::NOT_LEADER_OR_FOLLOWER; }
 
+// Whether any of a response's per-resource results says "not the controller".
+template <class Results>
+bool any_retriable(const Results& results) {
+  for (const auto& x : results)
+    if (is_retriable(ec(x.error_code))) return true;
+  return false;
+}
+
 // Per request type: whether the answer says "not the controller" and what
 // the caller gets when the deadline passes.
-bool wrong_controller(const msg::CreateTopicsResponse& r) {
-  for (const auto& t : r.topics)
-    if (is_retriable(ec(t.error_code))) return true;
-  return false;
-}
-bool wrong_controller(const msg::DeleteTopicsResponse& r) {
-  for (const auto& t : r.responses)
-    if (is_retriable(ec(t.error_code))) return true;
-  return false;
-}
-bool wrong_controller(const msg::CreatePartitionsResponse& r) {
-  for (const auto& t : r.results)
-    if (is_retriable(ec(t.error_code))) return true;
-  return false;
-}
+bool wrong_controller(const msg::CreateTopicsResponse& r) { return any_retriable(r.topics); }
+bool wrong_controller(const msg::DeleteTopicsResponse& r) { return any_retriable(r.responses); }
+bool wrong_controller(const msg::CreatePartitionsResponse& r) { return any_retriable(r.results); }
 bool wrong_controller(const msg::BrokerRegistrationResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::BrokerHeartbeatResponse& r) { return is_retriable(ec(r.error_code)); }
 // Only the top-level error: partition errors (FENCED_LEADER_EPOCH, ...) are the leader's to handle.
@@ -40,19 +36,26 @@ bool wrong_controller(const msg::AlterPartitionResponse& r) { return is_retriabl
 bool wrong_controller(const msg::DescribeQuorumResponse& r) {
   if (is_retriable(ec(r.error_code))) return true;
   for (const auto& t : r.topics)
-    for (const auto& p : t.partitions)
-      if (is_retriable(ec(p.error_code))) return true;
+    if (any_retriable(t.partitions)) return true;
   return false;
+}
+
+// One result per topic the request names: its name and `e`.
+template <class Result, class Topics>
+std::vector<Result> topic_errors(const Topics& topics, ErrorCode e) {
+  std::vector<Result> out;
+  for (const auto& t : topics) {
+    Result x;
+    x.name = t.name;
+    x.error_code = code(e);
+    out.push_back(x);
+  }
+  return out;
 }
 
 msg::CreateTopicsResponse error_response(const msg::CreateTopicsRequest& req, ErrorCode e) {
   msg::CreateTopicsResponse r;
-  for (const auto& t : req.topics) {
-    msg::CreateTopicsResponse::CreatableTopicResult x;
-    x.name = t.name;
-    x.error_code = code(e);
-    r.topics.push_back(x);
-  }
+  r.topics = topic_errors<msg::CreateTopicsResponse::CreatableTopicResult>(req.topics, e);
   return r;
 }
 msg::DeleteTopicsResponse error_response(const msg::DeleteTopicsRequest& req, ErrorCode e) {
@@ -74,62 +77,54 @@ msg::DeleteTopicsResponse error_response(const msg::DeleteTopicsRequest& req, Er
 }
 msg::CreatePartitionsResponse error_response(const msg::CreatePartitionsRequest& req, ErrorCode e) {
   msg::CreatePartitionsResponse r;
-  for (const auto& t : req.topics) {
-    msg::CreatePartitionsResponse::CreatePartitionsTopicResult x;
-    x.name = t.name;
-    x.error_code = code(e);
-    r.results.push_back(x);
-  }
+  r.results = topic_errors<msg::CreatePartitionsResponse::CreatePartitionsTopicResult>(req.topics, e);
+  return r;
+}
+// A response with only its top-level error code.
+template <class Resp>
+Resp top_level_error(ErrorCode e) {
+  Resp r;
+  r.error_code = code(e);
+  return r;
+}
+// ... and its message.
+template <class Resp>
+Resp top_level_error_and_message(ErrorCode e) {
+  Resp r = top_level_error<Resp>(e);
+  r.error_message = std::string(error_message(e));
   return r;
 }
 msg::BrokerRegistrationResponse error_response(const msg::BrokerRegistrationRequest&, ErrorCode e) {
-  msg::BrokerRegistrationResponse r;
-  r.error_code = code(e);
-  return r;
+  return top_level_error<msg::BrokerRegistrationResponse>(e);
 }
 msg::BrokerHeartbeatResponse error_response(const msg::BrokerHeartbeatRequest&, ErrorCode e) {
-  msg::BrokerHeartbeatResponse r;
-  r.error_code = code(e);
+  auto r = top_level_error<msg::BrokerHeartbeatResponse>(e);
   r.is_fenced = true;
   return r;
 }
 msg::AlterPartitionResponse error_response(const msg::AlterPartitionRequest&, ErrorCode e) {
-  msg::AlterPartitionResponse r;
-  r.error_code = code(e);
-  return r;
+  return top_level_error<msg::AlterPartitionResponse>(e);
 }
 msg::DescribeQuorumResponse error_response(const msg::DescribeQuorumRequest&, ErrorCode e) {
-  msg::DescribeQuorumResponse r;
-  r.error_code = code(e);
-  return r;
+  return top_level_error<msg::DescribeQuorumResponse>(e);
 }
 
 // The admin APIs (ElectLeaders, configs, reassignments, UnregisterBroker).
 bool wrong_controller(const msg::ElectLeadersResponse& r) {
   if (is_retriable(ec(r.error_code))) return true;
   for (const auto& t : r.replica_election_results)
-    for (const auto& p : t.partition_result)
-      if (is_retriable(ec(p.error_code))) return true;
+    if (any_retriable(t.partition_result)) return true;
   return false;
 }
-bool wrong_controller(const msg::IncrementalAlterConfigsResponse& r) {
-  for (const auto& x : r.responses)
-    if (is_retriable(ec(x.error_code))) return true;
-  return false;
-}
-bool wrong_controller(const msg::AlterConfigsResponse& r) {
-  for (const auto& x : r.responses)
-    if (is_retriable(ec(x.error_code))) return true;
-  return false;
-}
+bool wrong_controller(const msg::IncrementalAlterConfigsResponse& r) { return any_retriable(r.responses); }
+bool wrong_controller(const msg::AlterConfigsResponse& r) { return any_retriable(r.responses); }
 bool wrong_controller(const msg::AlterPartitionReassignmentsResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::ListPartitionReassignmentsResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::UnregisterBrokerResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::AllocateProducerIdsResponse& r) { return is_retriable(ec(r.error_code)); }
 
 msg::ElectLeadersResponse error_response(const msg::ElectLeadersRequest& req, ErrorCode e) {
-  msg::ElectLeadersResponse r;
-  r.error_code = code(e);
+  auto r = top_level_error<msg::ElectLeadersResponse>(e);
   if (req.topic_partitions)
     for (const auto& t : *req.topic_partitions) {
       msg::ElectLeadersResponse::ReplicaElectionResult x;
@@ -165,9 +160,7 @@ msg::AlterConfigsResponse error_response(const msg::AlterConfigsRequest& req, Er
   return config_error_response<msg::AlterConfigsResponse>(req, e);
 }
 msg::AlterPartitionReassignmentsResponse error_response(const msg::AlterPartitionReassignmentsRequest& req, ErrorCode e) {
-  msg::AlterPartitionReassignmentsResponse r;
-  r.error_code = code(e);
-  r.error_message = std::string(error_message(e));
+  auto r = top_level_error_and_message<msg::AlterPartitionReassignmentsResponse>(e);
   for (const auto& t : req.topics) {
     msg::AlterPartitionReassignmentsResponse::ReassignableTopicResponse x;
     x.name = t.name;
@@ -183,23 +176,16 @@ msg::AlterPartitionReassignmentsResponse error_response(const msg::AlterPartitio
   return r;
 }
 msg::ListPartitionReassignmentsResponse error_response(const msg::ListPartitionReassignmentsRequest&, ErrorCode e) {
-  msg::ListPartitionReassignmentsResponse r;
-  r.error_code = code(e);
-  r.error_message = std::string(error_message(e));
-  return r;
+  return top_level_error_and_message<msg::ListPartitionReassignmentsResponse>(e);
 }
 msg::AllocateProducerIdsResponse error_response(const msg::AllocateProducerIdsRequest&, ErrorCode e) {
-  msg::AllocateProducerIdsResponse r;
-  r.error_code = code(e);
+  auto r = top_level_error<msg::AllocateProducerIdsResponse>(e);
   r.producer_id_start = -1;
   r.producer_id_len = -1;
   return r;
 }
 msg::UnregisterBrokerResponse error_response(const msg::UnregisterBrokerRequest&, ErrorCode e) {
-  msg::UnregisterBrokerResponse r;
-  r.error_code = code(e);
-  r.error_message = std::string(error_message(e));
-  return r;
+  return top_level_error_and_message<msg::UnregisterBrokerResponse>(e);
 }
 
 // Whether `image` shows the configs a successful IncrementalAlterConfigs /
@@ -321,32 +307,14 @@ void ForwardingControllerChannel::retry_later(std::shared_ptr<Call<Req, Resp>> c
   });
 }
 
+int64_t ForwardingControllerChannel::deadline_for(int32_t request_timeout_ms) const {
+  return now_ms() + (request_timeout_ms > 0 ? request_timeout_ms : timeout_ms_);
+}
+
 // A forwarded CreateTopics is answered once this broker's image has the new
 // topics, so that a client's next Metadata request here sees them (the
 // combined-node path waits for its own image the same way).
-void ForwardingControllerChannel::after_image_has_topics(std::vector<std::string> names, int64_t deadline_ms, std::function<void()> fn) {
-  auto image = replicas_ ? replicas_->image() : nullptr;
-  bool all = true;
-  if (image)
-    for (const auto& n : names)
-      if (!image->topic(n)) all = false;
-  if (all || now_ms() >= deadline_ms) return fn();
-  // Look again at the next image this broker publishes (and at the deadline,
-  // in case none comes).
-  auto alive = alive_;
-  auto once = std::make_shared<bool>(false);
-  auto again = [this, alive, once, names, deadline_ms, fn]() mutable {
-    if (!*alive || *once) return;
-    *once = true;
-    after_image_has_topics(std::move(names), deadline_ms, std::move(fn));
-  };
-  replicas_->when_image_reaches(image->offset() + 1, again);
-  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(std::max<int64_t>(1, deadline_ms - now_ms())));
-  t->async_wait([t, again](const asio::error_code&) mutable { again(); });
-}
-
 void ForwardingControllerChannel::create_topics(msg::CreateTopicsRequest req, int16_t v, std::function<void(msg::CreateTopicsResponse)> done) {
-  using C = Call<msg::CreateTopicsRequest, msg::CreateTopicsResponse>;
   auto alive = alive_;
   bool validate_only = req.validate_only;
   auto wrapped = [this, alive, done = std::move(done), validate_only](msg::CreateTopicsResponse r) {
@@ -355,79 +323,49 @@ void ForwardingControllerChannel::create_topics(msg::CreateTopicsRequest req, in
     if (!validate_only)
       for (const auto& t : r.topics)
         if (t.error_code == 0) created.push_back(t.name);
-    after_image_has_topics(std::move(created), now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+    after_image_satisfies(
+        [created](const metadata::MetadataImage& image) {
+          for (const auto& n : created)
+            if (!image.topic(n)) return false;
+          return true;
+        },
+        now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
   };
-  int64_t deadline = now_ms() + std::max<int64_t>(req.timeout_ms, 0);
-  if (deadline <= now_ms()) deadline = now_ms() + timeout_ms_;
-  auto call = std::make_shared<C>(C{std::move(req), v, std::move(wrapped), deadline, nullptr});
-  call->try_local = [this](C& c) {
-    if (!local_active()) return false;
-    local_->create_topics(c.request, c.version, c.done);
-    return true;
-  };
-  attempt(call);
+  int64_t deadline = deadline_for(req.timeout_ms);
+  forward<msg::CreateTopicsRequest, msg::CreateTopicsResponse>(std::move(req), v, deadline, std::move(wrapped),
+                                                               &controller::QuorumController::create_topics);
 }
 
 void ForwardingControllerChannel::delete_topics(msg::DeleteTopicsRequest req, int16_t v, std::function<void(msg::DeleteTopicsResponse)> done) {
-  using C = Call<msg::DeleteTopicsRequest, msg::DeleteTopicsResponse>;
-  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
-  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), deadline, nullptr});
-  call->try_local = [this](C& c) {
-    if (!local_active()) return false;
-    local_->delete_topics(c.request, c.version, c.done);
-    return true;
-  };
-  attempt(call);
+  int64_t deadline = deadline_for(req.timeout_ms);
+  forward<msg::DeleteTopicsRequest, msg::DeleteTopicsResponse>(std::move(req), v, deadline, std::move(done),
+                                                               &controller::QuorumController::delete_topics);
 }
 
 void ForwardingControllerChannel::create_partitions(msg::CreatePartitionsRequest req, int16_t v,
                                                     std::function<void(msg::CreatePartitionsResponse)> done) {
-  using C = Call<msg::CreatePartitionsRequest, msg::CreatePartitionsResponse>;
-  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
-  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), deadline, nullptr});
-  call->try_local = [this](C& c) {
-    if (!local_active()) return false;
-    local_->create_partitions(c.request, c.version, c.done);
-    return true;
-  };
-  attempt(call);
+  int64_t deadline = deadline_for(req.timeout_ms);
+  forward<msg::CreatePartitionsRequest, msg::CreatePartitionsResponse>(std::move(req), v, deadline, std::move(done),
+                                                                       &controller::QuorumController::create_partitions);
 }
 
+// The lifecycle retries registrations and heartbeats on its own: give up quickly.
 void ForwardingControllerChannel::register_broker(msg::BrokerRegistrationRequest req, int16_t v,
                                                   std::function<void(msg::BrokerRegistrationResponse)> done) {
-  using C = Call<msg::BrokerRegistrationRequest, msg::BrokerRegistrationResponse>;
-  // The lifecycle retries on its own: give up quickly.
-  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), now_ms() + 200, nullptr});
-  call->try_local = [this](C& c) {
-    if (!local_active()) return false;
-    local_->register_broker(c.request, c.version, c.done);
-    return true;
-  };
-  attempt(call);
+  forward<msg::BrokerRegistrationRequest, msg::BrokerRegistrationResponse>(std::move(req), v, now_ms() + 200, std::move(done),
+                                                                           &controller::QuorumController::register_broker);
 }
 
 void ForwardingControllerChannel::broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t v,
                                                    std::function<void(msg::BrokerHeartbeatResponse)> done) {
-  using C = Call<msg::BrokerHeartbeatRequest, msg::BrokerHeartbeatResponse>;
-  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), now_ms() + 200, nullptr});
-  call->try_local = [this](C& c) {
-    if (!local_active()) return false;
-    local_->broker_heartbeat(c.request, c.version, c.done);
-    return true;
-  };
-  attempt(call);
+  forward<msg::BrokerHeartbeatRequest, msg::BrokerHeartbeatResponse>(std::move(req), v, now_ms() + 200, std::move(done),
+                                                                     &controller::QuorumController::broker_heartbeat);
 }
 
 void ForwardingControllerChannel::alter_partition(msg::AlterPartitionRequest req, int16_t v,
                                                   std::function<void(msg::AlterPartitionResponse)> done) {
-  using C = Call<msg::AlterPartitionRequest, msg::AlterPartitionResponse>;
-  auto call = std::make_shared<C>(C{std::move(req), v, std::move(done), now_ms() + timeout_ms_, nullptr});
-  call->try_local = [this](C& c) {
-    if (!local_active()) return false;
-    local_->alter_partition(c.request, c.version, c.done);
-    return true;
-  };
-  attempt(call);
+  forward<msg::AlterPartitionRequest, msg::AlterPartitionResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(done),
+                                                                   &controller::QuorumController::alter_partition);
 }
 
 void ForwardingControllerChannel::describe_quorum(msg::DescribeQuorumRequest req, int16_t v,
@@ -442,8 +380,6 @@ void ForwardingControllerChannel::describe_quorum(msg::DescribeQuorumRequest req
   };
   attempt(call);
 }
-
-// ---------------------------------------------------------------- admin APIs
 
 template <class Req, class Resp, class Local>
 void ForwardingControllerChannel::forward(Req req, int16_t v, int64_t deadline_ms, std::function<void(Resp)> done, Local local) {
@@ -473,11 +409,13 @@ void ForwardingControllerChannel::after_image_satisfies(std::function<bool(const
   t->async_wait([t, again](const asio::error_code&) mutable { again(); });
 }
 
+// ---------------------------------------------------------------- admin APIs
+
 void ForwardingControllerChannel::elect_leaders(msg::ElectLeadersRequest req, int16_t v, std::function<void(msg::ElectLeadersResponse)> done) {
   // Forwarded at the newest version: its top-level error code tells NOT_CONTROLLER
   // even when no partitions are named (v0 has no top-level error).
   (void)v;
-  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
+  int64_t deadline = deadline_for(req.timeout_ms);
   forward<msg::ElectLeadersRequest, msg::ElectLeadersResponse>(std::move(req), msg::ElectLeadersRequest::kMaxVersion, deadline,
                                                                std::move(done), &controller::QuorumController::elect_leaders);
 }
@@ -518,14 +456,14 @@ void ForwardingControllerChannel::alter_configs(msg::AlterConfigsRequest req, in
 
 void ForwardingControllerChannel::alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest req, int16_t v,
                                                                 std::function<void(msg::AlterPartitionReassignmentsResponse)> done) {
-  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
+  int64_t deadline = deadline_for(req.timeout_ms);
   forward<msg::AlterPartitionReassignmentsRequest, msg::AlterPartitionReassignmentsResponse>(
       std::move(req), v, deadline, std::move(done), &controller::QuorumController::alter_partition_reassignments);
 }
 
 void ForwardingControllerChannel::list_partition_reassignments(msg::ListPartitionReassignmentsRequest req, int16_t v,
                                                                std::function<void(msg::ListPartitionReassignmentsResponse)> done) {
-  int64_t deadline = now_ms() + (req.timeout_ms > 0 ? req.timeout_ms : timeout_ms_);
+  int64_t deadline = deadline_for(req.timeout_ms);
   forward<msg::ListPartitionReassignmentsRequest, msg::ListPartitionReassignmentsResponse>(
       std::move(req), v, deadline, std::move(done), &controller::QuorumController::list_partition_reassignments);
 }

@@ -62,10 +62,12 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   void attempt(std::shared_ptr<Call<Req, Resp>> call);
   template <class Req, class Resp>
   void retry_later(std::shared_ptr<Call<Req, Resp>> call);
-  void after_image_has_topics(std::vector<std::string> names, int64_t deadline_ms, std::function<void()> fn);
   // Runs `fn` once this broker's image satisfies `pred` (or the deadline passes).
   void after_image_satisfies(std::function<bool(const metadata::MetadataImage&)> pred, int64_t deadline_ms, std::function<void()> fn);
-  // The generic in-process-or-forwarded call of the admin APIs above.
+  // A request's deadline: its own timeout, or the channel's when it has none.
+  int64_t deadline_for(int32_t request_timeout_ms) const;
+  // The in-process-or-forwarded call every API above makes (`local`: the
+  // QuorumController method serving it when this node's controller is active).
   template <class Req, class Resp, class Local>
   void forward(Req req, int16_t v, int64_t deadline_ms, std::function<void(Resp)> done, Local local);
   // forward(), answered once this broker's image shows the changed configs.

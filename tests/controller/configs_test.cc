@@ -11,8 +11,6 @@ using namespace flotilla::controller::testing;
 
 namespace {
 
-int16_t ec(ErrorCode e) { return code(e); }
-
 constexpr int8_t kTopic = 2, kBroker = 4;
 constexpr int8_t kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3;
 

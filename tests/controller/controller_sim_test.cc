@@ -32,6 +32,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "metadata/test_records.h"
 #include "raft/snapshot.h"
 
 using namespace flotilla;
@@ -339,7 +340,7 @@ class Simulation : public raft::RaftListener {
     uint64_t gen = b.generation;
     int32_t id = b.id;
     if (b.epoch < 0) {
-      auto req = Harness::registration(id, b.rack, b.incarnation);
+      auto req = registration(id, b.rack, b.incarnation);
       h_->controller->register_broker(req, 4, [this, id, gen](msg::BrokerRegistrationResponse r) {
         Broker& b = brokers_[id];
         if (b.generation != gen || !b.alive) return;
@@ -355,7 +356,7 @@ class Simulation : public raft::RaftListener {
       });
       return;
     }
-    auto hb = Harness::heartbeat_request(id, b.epoch, b.image->offset(), false, b.shutting_down);
+    auto hb = heartbeat_request(id, b.epoch, b.image->offset(), false, b.shutting_down);
     bool wanted_shutdown = b.shutting_down;
     auto seen = b.image;  // the metadata the broker had when it asked
     h_->controller->broker_heartbeat(hb, 1, [this, id, gen, wanted_shutdown, seen](msg::BrokerHeartbeatResponse r) {
@@ -737,17 +738,7 @@ TEST(ControllerSimulationChecker, ReportsEveryBrokenInvariant) {
 namespace {
 
 std::vector<uint8_t> registered_broker(int32_t id, int64_t epoch) {
-  msg::RegisterBrokerRecord r;
-  r.broker_id = id;
-  r.broker_epoch = epoch;
-  r.incarnation_id = Uuid::random();
-  msg::RegisterBrokerRecord::BrokerEndpoint e;
-  e.name = "PLAINTEXT";
-  e.host = "localhost";
-  e.port = static_cast<uint16_t>(9092 + id);
-  r.end_points.push_back(e);
-  r.fenced = false;
-  return protocol::frame_metadata_record(r, 0);
+  return protocol::frame_metadata_record(metadata::testing::broker_record(id, epoch, Uuid::random(), /*fenced=*/false), 0);
 }
 
 }  // namespace

@@ -15,32 +15,18 @@ using namespace flotilla::controller::testing;
 
 namespace {
 
-int16_t ec(ErrorCode e) { return code(e); }
-
 using Assignment = std::vector<std::vector<int32_t>>;
 
 // Live brokers 1..n and a topic "t" with the given assignment.
-struct Brokers : Harness {
-  std::map<int32_t, int64_t> epochs;
+struct Brokers : LiveBrokers {
   explicit Brokers(std::vector<std::vector<int32_t>> assignment, int n = 3, ControllerConfig cc = {},
                    std::vector<std::pair<std::string, std::string>> configs = {})
-      : Harness(metadata::kLatestProductionMetadataVersion, std::move(cc)) {
-    for (int32_t b = 1; b <= n; ++b) epochs[b] = live_broker(b);
-    if (!assignment.empty()) {
-      auto r = create_assigned("t", assignment, std::move(configs));
-      EXPECT_EQ(r.topics.at(0).error_code, 0) << r.topics.at(0).error_message.value_or("");
-    }
-  }
+      : LiveBrokers(metadata::kLatestProductionMetadataVersion, std::move(cc), n, std::move(assignment), std::move(configs)) {}
   void fence(int32_t b) { EXPECT_EQ(heartbeat(b, epochs.at(b), caught_up(), /*fence=*/true).error_code, 0); }
   void unfence(int32_t b) { EXPECT_FALSE(heartbeat(b, epochs.at(b), caught_up()).is_fenced); }
   void keep_alive() {
     for (auto [b, e] : epochs)
       if (image()->broker(b) && !image()->broker(b)->fenced) heartbeat(b, e, caught_up());
-  }
-  // The leader adds `isr` back (AlterPartition), as after follower catch-up.
-  void set_isr(int32_t p, std::vector<int32_t> isr) {
-    auto r = alter(alter_request(partition("t", p).leader, "t", p, std::move(isr)));
-    EXPECT_EQ(Harness::partition_error(r), 0);
   }
   msg::ElectLeadersResponse elect(int8_t type, std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> parts,
                                   int16_t version = 2) {

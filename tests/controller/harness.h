@@ -10,17 +10,21 @@
 
 #include <asio.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "controller/quorum_controller.h"
+#include "controller/requests.h"
 #include "metadata/bootstrap.h"
 #include "protocol/metadata_record.h"
 #include "raft/client.h"
 
 namespace flotilla::controller::testing {
+
+inline int16_t ec(ErrorCode e) { return code(e); }
 
 // The Raft log as the controller sees it. Batches are appended by the active
 // controller (or injected by the test), committed in order by commit().
@@ -200,38 +204,10 @@ struct Harness {
     return image()->topic(topic)->partitions.at(p);
   }
 
-  static msg::BrokerRegistrationRequest registration(int32_t id, std::optional<std::string> rack, Uuid incarnation) {
-    msg::BrokerRegistrationRequest r;
-    r.broker_id = id;
-    r.cluster_id = "cluster";
-    r.incarnation_id = incarnation;
-    msg::BrokerRegistrationRequest::Listener l;
-    l.name = "PLAINTEXT";
-    l.host = "localhost";
-    l.port = static_cast<uint16_t>(9092 + id);
-    r.listeners.push_back(l);
-    msg::BrokerRegistrationRequest::Feature f;
-    f.name = "metadata.version";
-    f.min_supported_version = 1;
-    f.max_supported_version = 21;
-    r.features.push_back(f);
-    r.rack = std::move(rack);
-    return r;
-  }
   msg::BrokerRegistrationResponse register_broker(int32_t id, std::optional<std::string> rack = std::nullopt,
                                                   Uuid incarnation = Uuid::random()) {
     auto req = registration(id, std::move(rack), incarnation);
     return call<msg::BrokerRegistrationResponse>([&](auto done) { controller->register_broker(req, 4, done); });
-  }
-  static msg::BrokerHeartbeatRequest heartbeat_request(int32_t id, int64_t epoch, int64_t offset, bool fence = false,
-                                                       bool shut_down = false) {
-    msg::BrokerHeartbeatRequest h;
-    h.broker_id = id;
-    h.broker_epoch = epoch;
-    h.current_metadata_offset = offset;
-    h.want_fence = fence;
-    h.want_shut_down = shut_down;
-    return h;
   }
   msg::BrokerHeartbeatResponse heartbeat(int32_t id, int64_t epoch, int64_t offset, bool fence = false, bool shut_down = false) {
     auto h = heartbeat_request(id, epoch, offset, fence, shut_down);
@@ -251,41 +227,19 @@ struct Harness {
 
   msg::CreateTopicsResponse create(const std::string& name, int32_t partitions, int16_t rf,
                                    std::vector<std::pair<std::string, std::string>> configs = {}) {
-    msg::CreateTopicsRequest req;
-    msg::CreateTopicsRequest::CreatableTopic t;
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = rf;
-    for (auto& [k, v] : configs) {
-      msg::CreateTopicsRequest::CreatableTopicConfig c;
-      c.name = k;
-      c.value = v;
-      t.configs.push_back(c);
-    }
-    req.topics.push_back(t);
+    auto req = create_topic_request(name, partitions, rf, configs);
     return call<msg::CreateTopicsResponse>([&](auto done) { controller->create_topics(req, 7, done); });
   }
   // A topic with a manual assignment (one entry per partition).
   msg::CreateTopicsResponse create_assigned(const std::string& name, const std::vector<std::vector<int32_t>>& assignment,
                                             std::vector<std::pair<std::string, std::string>> configs = {}) {
-    msg::CreateTopicsRequest req;
-    msg::CreateTopicsRequest::CreatableTopic t;
-    t.name = name;
-    t.num_partitions = -1;
-    t.replication_factor = -1;
+    auto req = create_topic_request(name, -1, -1, configs);
     for (size_t i = 0; i < assignment.size(); ++i) {
       msg::CreateTopicsRequest::CreatableReplicaAssignment a;
       a.partition_index = static_cast<int32_t>(i);
       a.broker_ids = assignment[i];
-      t.assignments.push_back(a);
+      req.topics[0].assignments.push_back(a);
     }
-    for (auto& [k, v] : configs) {
-      msg::CreateTopicsRequest::CreatableTopicConfig c;
-      c.name = k;
-      c.value = v;
-      t.configs.push_back(c);
-    }
-    req.topics.push_back(t);
     return call<msg::CreateTopicsResponse>([&](auto done) { controller->create_topics(req, 7, done); });
   }
 
@@ -329,6 +283,26 @@ struct Harness {
   static int16_t partition_error(const msg::AlterPartitionResponse& r) {
     if (r.error_code != 0) return r.error_code;
     return r.topics.at(0).partitions.at(0).error_code;
+  }
+};
+
+// Live brokers 1..`brokers` (their epochs kept, for heartbeats) and, unless
+// `assignment` is empty, a topic "t" with that manual assignment.
+struct LiveBrokers : Harness {
+  std::map<int32_t, int64_t> epochs;
+  LiveBrokers(int16_t metadata_version, ControllerConfig cc, int brokers, std::vector<std::vector<int32_t>> assignment,
+              std::vector<std::pair<std::string, std::string>> configs)
+      : Harness(metadata_version, std::move(cc)) {
+    for (int32_t b = 1; b <= brokers; ++b) epochs[b] = live_broker(b);
+    if (!assignment.empty()) {
+      auto r = create_assigned("t", assignment, std::move(configs));
+      EXPECT_EQ(r.topics.at(0).error_code, 0) << r.topics.at(0).error_message.value_or("");
+    }
+  }
+  // The leader of t-`p` sets the ISR (AlterPartition), as after followers caught up.
+  void set_isr(int32_t p, std::vector<int32_t> isr) {
+    auto r = alter(alter_request(partition("t", p).leader, "t", p, std::move(isr)));
+    EXPECT_EQ(Harness::partition_error(r), 0);
   }
 };
 

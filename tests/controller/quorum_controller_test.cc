@@ -1,143 +1,26 @@
 // QuorumController over a real single-voter RaftDriver on a temp dir, with
 // the io_context run by the test: bootstrap, broker registration and
 // unfencing, CreateTopics (and its errors), DeleteTopics, CreatePartitions,
-// session expiry, NoOps, NOT_CONTROLLER, and replay after a restart.
+// session expiry, NoOps, NOT_CONTROLLER, and replay after a restart. (A real
+// BrokerLifecycle against this controller: tests/server/broker_lifecycle_test.cc.)
 #include <gtest/gtest.h>
 
 #include <asio.hpp>
 #include <chrono>
 #include <filesystem>
 
-#include "broker/broker_lifecycle.h"
-#include "controller/quorum_controller.h"
+#include "controller/raft_node.h"
 #include "metadata/bootstrap.h"
-#include "metadata/loader.h"
 #include "protocol/metadata_record.h"
-#include "raft/driver.h"
 
 using namespace flotilla;
 using namespace flotilla::protocol;
 using namespace flotilla::controller;
+using namespace flotilla::controller::testing;
 
 namespace {
 
-std::filesystem::path temp_dir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("flotilla-controller-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p;
-}
-
-template <class Pred>
-bool run_until(asio::io_context& io, Pred pred, int timeout_ms = 5000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    io.restart();
-    io.run_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
-
-// One controller node (combined with a loader, as a broker would have it).
-struct Node {
-  std::filesystem::path dir;
-  asio::io_context io;
-  std::unique_ptr<raft::RaftDriver> raft;
-  std::unique_ptr<metadata::MetadataLoader> loader;
-  std::unique_ptr<QuorumController> controller;
-
-  explicit Node(std::filesystem::path d, ControllerConfig cc = {}, bool start_raft = true) : dir(std::move(d)) {
-    raft::RaftConfig rc;
-    rc.node_id = 1;
-    rc.voters = {1};
-    rc.cluster_id = "cluster";
-    rc.random_seed = 3;
-    raft = std::make_unique<raft::RaftDriver>(io, rc, raft::RaftDriver::open_metadata_log(dir), dir);
-    loader = std::make_unique<metadata::MetadataLoader>("cluster");
-    raft->register_listener(loader.get());
-    cc.node_id = 1;
-    cc.cluster_id = "cluster";
-    if (cc.metadata_log_dir.empty()) cc.metadata_log_dir = dir.string();
-    if (!cc.random_seed) cc.random_seed = 7;
-    controller = std::make_unique<QuorumController>(io, *raft, cc);
-    controller->start();
-    if (start_raft) {
-      raft->start();
-      EXPECT_TRUE(run_until(io, [&] { return controller->is_active(); }));
-    }
-  }
-  ~Node() {
-    if (controller) controller->shutdown();
-    if (raft) raft->shutdown();
-  }
-
-  template <class Resp, class F>
-  Resp call(F f) {
-    std::optional<Resp> out;
-    f([&](Resp r) { out = std::move(r); });
-    EXPECT_TRUE(run_until(io, [&] { return out.has_value(); }));
-    return out.value_or(Resp{});
-  }
-
-  msg::BrokerRegistrationResponse register_broker(int32_t id, Uuid incarnation = Uuid::random()) {
-    msg::BrokerRegistrationRequest r;
-    r.broker_id = id;
-    r.cluster_id = "cluster";
-    r.incarnation_id = incarnation;
-    msg::BrokerRegistrationRequest::Listener l;
-    l.name = "PLAINTEXT";
-    l.host = "localhost";
-    l.port = static_cast<uint16_t>(9092 + id);
-    l.security_protocol = 0;
-    r.listeners.push_back(l);
-    msg::BrokerRegistrationRequest::Feature f;
-    f.name = "metadata.version";
-    f.min_supported_version = 1;
-    f.max_supported_version = 21;
-    r.features.push_back(f);
-    return call<msg::BrokerRegistrationResponse>([&](auto done) { controller->register_broker(r, 4, done); });
-  }
-
-  msg::BrokerHeartbeatResponse heartbeat(int32_t id, int64_t epoch, int64_t offset, bool want_fence = false, bool shut_down = false) {
-    msg::BrokerHeartbeatRequest h;
-    h.broker_id = id;
-    h.broker_epoch = epoch;
-    h.current_metadata_offset = offset;
-    h.want_fence = want_fence;
-    h.want_shut_down = shut_down;
-    return call<msg::BrokerHeartbeatResponse>([&](auto done) { controller->broker_heartbeat(h, 1, done); });
-  }
-
-  // Registers and unfences broker `id`; returns its epoch.
-  int64_t live_broker(int32_t id) {
-    auto r = register_broker(id);
-    EXPECT_EQ(r.error_code, 0);
-    auto h = heartbeat(id, r.broker_epoch, raft->high_watermark());
-    EXPECT_EQ(h.error_code, 0);
-    EXPECT_FALSE(h.is_fenced);
-    EXPECT_TRUE(h.is_caught_up);
-    return r.broker_epoch;
-  }
-
-  msg::CreateTopicsResponse create(const std::string& name, int32_t partitions, int16_t rf, int16_t version = 7,
-                                   std::vector<std::pair<std::string, std::string>> configs = {}, bool validate_only = false) {
-    msg::CreateTopicsRequest req;
-    msg::CreateTopicsRequest::CreatableTopic t;
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = rf;
-    for (auto& [k, v] : configs) {
-      msg::CreateTopicsRequest::CreatableTopicConfig c;
-      c.name = k;
-      c.value = v;
-      t.configs.push_back(c);
-    }
-    req.topics.push_back(t);
-    req.validate_only = validate_only;
-    return call<msg::CreateTopicsResponse>([&](auto done) { controller->create_topics(req, version, done); });
-  }
-};
+using Node = RaftControllerNode;
 
 }  // namespace
 
@@ -441,164 +324,4 @@ TEST(QuorumController, WritesNoOpRecordsWhenIdle) {
   Node n(dir, cc);
   int64_t start = n.raft->high_watermark();
   ASSERT_TRUE(run_until(n.io, [&] { return n.raft->high_watermark() >= start + 3; }, 3000));
-}
-
-// The broker lifecycle over a channel that calls the controller in-process.
-class DirectChannel : public broker::ControllerChannel {
- public:
-  explicit DirectChannel(QuorumController& c) : c_(c) {}
-  void create_topics(msg::CreateTopicsRequest r, int16_t v, std::function<void(msg::CreateTopicsResponse)> d) override {
-    c_.create_topics(std::move(r), v, std::move(d));
-  }
-  void delete_topics(msg::DeleteTopicsRequest r, int16_t v, std::function<void(msg::DeleteTopicsResponse)> d) override {
-    c_.delete_topics(std::move(r), v, std::move(d));
-  }
-  void create_partitions(msg::CreatePartitionsRequest r, int16_t v, std::function<void(msg::CreatePartitionsResponse)> d) override {
-    c_.create_partitions(std::move(r), v, std::move(d));
-  }
-  void register_broker(msg::BrokerRegistrationRequest r, int16_t v, std::function<void(msg::BrokerRegistrationResponse)> d) override {
-    c_.register_broker(std::move(r), v, std::move(d));
-  }
-  void broker_heartbeat(msg::BrokerHeartbeatRequest r, int16_t v, std::function<void(msg::BrokerHeartbeatResponse)> d) override {
-    c_.broker_heartbeat(std::move(r), v, std::move(d));
-  }
-  void alter_partition(msg::AlterPartitionRequest r, int16_t v, std::function<void(msg::AlterPartitionResponse)> d) override {
-    c_.alter_partition(std::move(r), v, std::move(d));
-  }
-  void describe_quorum(msg::DescribeQuorumRequest, int16_t, std::function<void(msg::DescribeQuorumResponse)> d) override {
-    d(msg::DescribeQuorumResponse{});
-  }
-  void elect_leaders(msg::ElectLeadersRequest r, int16_t v, std::function<void(msg::ElectLeadersResponse)> d) override {
-    c_.elect_leaders(std::move(r), v, std::move(d));
-  }
-  void incremental_alter_configs(msg::IncrementalAlterConfigsRequest r, int16_t v,
-                                 std::function<void(msg::IncrementalAlterConfigsResponse)> d) override {
-    c_.incremental_alter_configs(std::move(r), v, std::move(d));
-  }
-  void alter_configs(msg::AlterConfigsRequest r, int16_t v, std::function<void(msg::AlterConfigsResponse)> d) override {
-    c_.alter_configs(std::move(r), v, std::move(d));
-  }
-  void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest r, int16_t v,
-                                     std::function<void(msg::AlterPartitionReassignmentsResponse)> d) override {
-    c_.alter_partition_reassignments(std::move(r), v, std::move(d));
-  }
-  void list_partition_reassignments(msg::ListPartitionReassignmentsRequest r, int16_t v,
-                                    std::function<void(msg::ListPartitionReassignmentsResponse)> d) override {
-    c_.list_partition_reassignments(std::move(r), v, std::move(d));
-  }
-  void unregister_broker(msg::UnregisterBrokerRequest r, int16_t v, std::function<void(msg::UnregisterBrokerResponse)> d) override {
-    c_.unregister_broker(std::move(r), v, std::move(d));
-  }
-  int32_t active_controller_id() const override { return c_.is_active() ? 1 : -1; }
-
- private:
-  QuorumController& c_;
-};
-
-TEST(BrokerLifecycle, RegistersUnfencesAndShutsDown) {
-  auto dir = temp_dir("lifecycle");
-  Node n(dir);
-  msg::BrokerRegistrationRequest reg;
-  reg.broker_id = 1;
-  reg.cluster_id = "cluster";
-  reg.incarnation_id = Uuid::random();
-  msg::BrokerRegistrationRequest::Listener l;
-  l.name = "PLAINTEXT";
-  l.host = "localhost";
-  l.port = 9092;
-  reg.listeners.push_back(l);
-  DirectChannel channel(*n.controller);
-  broker::BrokerLifecycle life(n.io, channel, reg, 2000, 5, [&] { return n.loader->image()->offset(); });
-  life.start();
-  ASSERT_TRUE(run_until(n.io, [&] { return life.registered() && !life.fenced(); }));
-  ASSERT_TRUE(run_until(n.io, [&] {
-    const auto* b = n.loader->image()->broker(1);
-    return b && !b->fenced;
-  }));
-  EXPECT_EQ(n.loader->image()->broker(1)->listeners.at(0).port, 9092);
-  EXPECT_EQ(n.create("after-registration", 1, 1).topics[0].error_code, 0);
-  bool done = false;
-  life.begin_controlled_shutdown(2000, [&] { done = true; });
-  ASSERT_TRUE(run_until(n.io, [&] { return done; }));
-  EXPECT_TRUE(n.controller->committed_image()->broker(1)->fenced);
-  life.stop();
-  std::filesystem::remove_all(dir);
-}
-
-// A broker leading 1,000 partitions hands them over and is let go well within
-// 2 s (two heartbeats 50 ms apart, each a committed batch).
-TEST(BrokerLifecycle, ControlledShutdownOfAThousandLeadershipsIsFast) {
-  auto dir = temp_dir("shutdown1000");
-  Node n(dir);
-  msg::BrokerRegistrationRequest reg;
-  reg.broker_id = 1;
-  reg.cluster_id = "cluster";
-  reg.incarnation_id = Uuid::random();
-  DirectChannel channel(*n.controller);
-  broker::BrokerLifecycle life(n.io, channel, reg, 2000, 5, [&] { return n.loader->image()->offset(); });
-  life.start();
-  ASSERT_TRUE(run_until(n.io, [&] { return life.registered() && !life.fenced(); }));
-  n.live_broker(2);
-  msg::CreateTopicsRequest req;
-  msg::CreateTopicsRequest::CreatableTopic t;
-  t.name = "many";
-  t.num_partitions = -1;
-  t.replication_factor = -1;
-  for (int32_t i = 0; i < 1000; ++i) {
-    msg::CreateTopicsRequest::CreatableReplicaAssignment a;
-    a.partition_index = i;
-    a.broker_ids = {1, 2};
-    t.assignments.push_back(a);
-  }
-  req.topics.push_back(t);
-  auto created = n.call<msg::CreateTopicsResponse>([&](auto done) { n.controller->create_topics(req, 7, done); });
-  ASSERT_EQ(created.topics[0].error_code, 0);
-  // Keep broker 2's session alive meanwhile (a 9 s timeout: not needed, but honest).
-  bool done = false;
-  auto t0 = std::chrono::steady_clock::now();
-  life.begin_controlled_shutdown(5000, [&] { done = true; });
-  ASSERT_TRUE(run_until(n.io, [&] { return done; }, 5000));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("controlled shutdown of a broker leading 1000 partitions: %lld ms\n", static_cast<long long>(ms));
-  EXPECT_LT(ms, 1000);
-  auto image = n.controller->committed_image();
-  EXPECT_TRUE(image->broker(1)->fenced);
-  for (const auto& [idx, p] : image->topic("many")->partitions) {
-    ASSERT_EQ(p.leader, 2) << idx;
-    ASSERT_EQ(p.isr, std::vector<int32_t>{2});
-  }
-  life.stop();
-  std::filesystem::remove_all(dir);
-}
-
-// Without answers from the controller, a controlled shutdown ends at its bound.
-TEST(BrokerLifecycle, ControlledShutdownIsBounded) {
-  auto dir = temp_dir("shutdown-bound");
-  Node n(dir);
-  struct Silent : DirectChannel {
-    using DirectChannel::DirectChannel;
-    bool silent = false;
-    void broker_heartbeat(msg::BrokerHeartbeatRequest r, int16_t v, std::function<void(msg::BrokerHeartbeatResponse)> d) override {
-      if (!silent) DirectChannel::broker_heartbeat(std::move(r), v, std::move(d));
-    }
-  } channel(*n.controller);
-  msg::BrokerRegistrationRequest reg;
-  reg.broker_id = 1;
-  reg.cluster_id = "cluster";
-  reg.incarnation_id = Uuid::random();
-  broker::BrokerLifecycle life(n.io, channel, reg, 2000, 5, [&] { return n.loader->image()->offset(); });
-  life.start();
-  ASSERT_TRUE(run_until(n.io, [&] { return life.registered() && !life.fenced(); }));
-  channel.silent = true;
-  bool done = false;
-  auto t0 = std::chrono::steady_clock::now();
-  life.begin_controlled_shutdown(300, [&] { done = true; });
-  EXPECT_FALSE(done);  // never inside the call
-  ASSERT_TRUE(run_until(n.io, [&] { return done; }, 3000));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_GE(ms, 290);
-  EXPECT_LT(ms, 1500);
-  EXPECT_TRUE(life.in_controlled_shutdown());
-  life.stop();
-  std::filesystem::remove_all(dir);
 }

@@ -15,17 +15,12 @@ using namespace flotilla::controller::testing;
 
 namespace {
 
-int16_t ec(ErrorCode e) { return code(e); }
 using Assignment = std::vector<std::vector<int32_t>>;
 using Ints = std::vector<int32_t>;
 
-struct Reassign : Harness {
-  std::map<int32_t, int64_t> epochs;
-  explicit Reassign(Assignment assignment, int brokers = 3, std::vector<std::pair<std::string, std::string>> configs = {}) {
-    for (int32_t b = 1; b <= brokers; ++b) epochs[b] = live_broker(b);
-    auto r = create_assigned("t", assignment, std::move(configs));
-    EXPECT_EQ(r.topics.at(0).error_code, 0) << r.topics.at(0).error_message.value_or("");
-  }
+struct Reassign : LiveBrokers {
+  explicit Reassign(Assignment assignment, int brokers = 3, std::vector<std::pair<std::string, std::string>> configs = {})
+      : LiveBrokers(metadata::kLatestProductionMetadataVersion, {}, brokers, std::move(assignment), std::move(configs)) {}
   msg::AlterPartitionReassignmentsResponse reassign(std::vector<std::tuple<std::string, int32_t, std::optional<Ints>>> targets) {
     msg::AlterPartitionReassignmentsRequest req;
     for (auto& [topic, p, replicas] : targets) {
@@ -63,11 +58,6 @@ struct Reassign : Harness {
     }
     return call<msg::ListPartitionReassignmentsResponse>([&](auto done) { controller->list_partition_reassignments(req, 0, done); });
   }
-  // The leader adds replicas to the ISR, as after they caught up.
-  void grow_isr(int32_t p, Ints isr) {
-    auto r = alter(alter_request(partition("t", p).leader, "t", p, std::move(isr)));
-    EXPECT_EQ(Harness::partition_error(r), 0);
-  }
 };
 
 }  // namespace
@@ -94,7 +84,7 @@ TEST(Reassignment, MovesAReplicaOnceTheNewOneIsInSync) {
 
   // Broker 3 catches up: the reassignment completes in the next batch; broker
   // 1 leaves and with it the leadership (a new leader epoch).
-  c.grow_isr(0, {1, 2, 3});
+  c.set_isr(0, {1, 2, 3});
   p = c.partition("t", 0);
   EXPECT_EQ(p.replicas, (Ints{2, 3}));
   EXPECT_EQ(p.isr, (Ints{2, 3}));
@@ -109,7 +99,7 @@ TEST(Reassignment, KeepsTheLeaderWhenItStays) {
   Reassign c(Assignment{{1, 2}});
   EXPECT_EQ(c.one("t", 0, Ints{1, 3}).first, 0);
   int32_t epoch = c.partition("t", 0).leader_epoch;
-  c.grow_isr(0, {1, 2, 3});
+  c.set_isr(0, {1, 2, 3});
   auto p = c.partition("t", 0);
   EXPECT_EQ(p.replicas, (Ints{1, 3}));
   EXPECT_EQ(p.isr, (Ints{1, 3}));

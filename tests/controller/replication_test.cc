@@ -15,20 +15,11 @@ using namespace flotilla::controller::testing;
 
 namespace {
 
-int16_t ec(ErrorCode e) { return code(e); }
-
 // Three live brokers and a topic "t" with partitions assigned as given.
-struct Cluster : Harness {
-  std::map<int32_t, int64_t> epochs;
+struct Cluster : LiveBrokers {
   explicit Cluster(std::vector<std::vector<int32_t>> assignment = {{1, 2, 3}}, int16_t mv = metadata::kLatestProductionMetadataVersion,
                    ControllerConfig cc = {}, std::vector<std::pair<std::string, std::string>> configs = {}, int brokers = 3)
-      : Harness(mv, std::move(cc)) {
-    for (int32_t b = 1; b <= brokers; ++b) epochs[b] = live_broker(b);
-    if (!assignment.empty()) {
-      auto r = create_assigned("t", assignment, std::move(configs));
-      EXPECT_EQ(r.topics.at(0).error_code, 0) << r.topics.at(0).error_message.value_or("");
-    }
-  }
+      : LiveBrokers(mv, std::move(cc), brokers, std::move(assignment), std::move(configs)) {}
   std::vector<protocol::AnyMetadataRecord> last_batch() const { return decode_batch(raft.log().back()); }
   // Heartbeats from every broker in `ids` (keeping their sessions alive).
   void keep_alive(std::initializer_list<int32_t> ids) {
@@ -390,7 +381,7 @@ TEST(Fencing, ReRegistrationOfALiveLeaderMovesItsLeadershipFirst) {
   // The same incarnation registers again (e.g. a retried request): the new
   // registration is fenced, so the old one's leaderships and ISR places go.
   auto again = c.call<msg::BrokerRegistrationResponse>([&](auto done) {
-    c.controller->register_broker(Harness::registration(1, std::nullopt, c.image()->broker(1)->incarnation_id), 4, done);
+    c.controller->register_broker(registration(1, std::nullopt, c.image()->broker(1)->incarnation_id), 4, done);
   });
   ASSERT_EQ(again.error_code, 0);
   EXPECT_GT(again.broker_epoch, c.epochs[1]);

@@ -7,60 +7,26 @@
 #include "metadata/bootstrap.h"
 #include "metadata/delta.h"
 #include "metadata/loader.h"
+#include "metadata/test_records.h"
 #include "protocol/metadata_record.h"
 #include "raft/snapshot.h"
 
 using namespace flotilla;
 using namespace flotilla::protocol;
 using namespace flotilla::metadata;
+using namespace flotilla::metadata::testing;
 
 namespace {
 
-const Uuid kTopicA = *Uuid::parse("J8aAPcfLQt2bqs1JT_rMgQ");
-const Uuid kTopicB = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAQ");
-
-msg::TopicRecord topic(const std::string& name, Uuid id) {
-  msg::TopicRecord r;
-  r.name = name;
-  r.topic_id = id;
-  return r;
-}
-
-msg::PartitionRecord partition(Uuid id, int32_t idx, std::vector<int32_t> replicas) {
-  msg::PartitionRecord r;
-  r.topic_id = id;
-  r.partition_id = idx;
-  r.replicas = replicas;
-  r.isr = replicas;
-  r.leader = replicas.front();
-  r.leader_epoch = 0;
-  r.partition_epoch = 0;
-  return r;
-}
-
+// A registration as it first arrives: fenced, without a rack.
 msg::RegisterBrokerRecord broker(int32_t id, int64_t epoch) {
-  msg::RegisterBrokerRecord r;
-  r.broker_id = id;
-  r.broker_epoch = epoch;
-  r.incarnation_id = Uuid::random();
-  msg::RegisterBrokerRecord::BrokerEndpoint e;
-  e.name = "PLAINTEXT";
-  e.host = "localhost";
-  e.port = static_cast<uint16_t>(9092 + id);
-  e.security_protocol = 0;
-  r.end_points.push_back(e);
+  auto r = broker_record(id, epoch, Uuid::random(), /*fenced=*/true);
   r.rack = std::nullopt;
-  r.fenced = true;
   return r;
 }
 
 raft::CommittedBatch batch(int64_t base, std::vector<std::vector<uint8_t>> values, int32_t epoch = 1) {
-  raft::CommittedBatch b;
-  b.base_offset = base;
-  b.last_offset = base + static_cast<int64_t>(values.size()) - 1;
-  b.epoch = epoch;
-  b.records = std::move(values);
-  return b;
+  return committed_batch(base, std::move(values), epoch);
 }
 
 struct CountingPublisher : Publisher {
@@ -81,9 +47,9 @@ struct CountingPublisher : Publisher {
 TEST(MetadataDelta, TopicCreateChangeDelete) {
   auto empty = std::make_shared<const MetadataImage>();
   MetadataDelta d(empty);
-  d.replay(topic("a", kTopicA));
-  d.replay(partition(kTopicA, 0, {1, 2}));
-  d.replay(partition(kTopicA, 1, {2, 1}));
+  d.replay(topic_record("a", kTopicA));
+  d.replay(partition_record(kTopicA, 0, {1, 2}));
+  d.replay(partition_record(kTopicA, 1, {2, 1}));
   d.set_offset(5, 1);
   EXPECT_EQ(d.created_topics().size(), 1u);
   EXPECT_EQ(d.changed_partitions().size(), 2u);
@@ -144,11 +110,11 @@ TEST(MetadataDelta, TopicCreateChangeDelete) {
 
 TEST(MetadataDelta, UnchangedPartsAreShared) {
   MetadataDelta d(std::make_shared<const MetadataImage>());
-  d.replay(topic("a", kTopicA));
+  d.replay(topic_record("a", kTopicA));
   d.replay(broker(1, 10));
   auto img = d.apply();
   MetadataDelta d2(img);
-  d2.replay(topic("b", kTopicB));
+  d2.replay(topic_record("b", kTopicB));
   auto img2 = d2.apply();
   EXPECT_EQ(&img->brokers(), &img2->brokers());  // brokers untouched: same map
   EXPECT_NE(&img->topics_by_name(), &img2->topics_by_name());
@@ -166,11 +132,11 @@ TEST(MetadataDelta, UnchangedPartsAreShared) {
 
 TEST(MetadataDelta, PartitionsAreCopiedOnlyForTheTopicChanged) {
   MetadataDelta d(std::make_shared<const MetadataImage>());
-  d.replay(topic("a", kTopicA));
-  d.replay(topic("b", kTopicB));
-  d.replay(partition(kTopicA, 0, {1, 2, 3}));
-  d.replay(partition(kTopicA, 1, {2, 3, 1}));
-  d.replay(partition(kTopicB, 0, {3, 1, 2}));
+  d.replay(topic_record("a", kTopicA));
+  d.replay(topic_record("b", kTopicB));
+  d.replay(partition_record(kTopicA, 0, {1, 2, 3}));
+  d.replay(partition_record(kTopicA, 1, {2, 3, 1}));
+  d.replay(partition_record(kTopicB, 0, {3, 1, 2}));
   auto img = d.apply();
   MetadataDelta d2(img);
   msg::PartitionChangeRecord c;
@@ -190,7 +156,7 @@ TEST(MetadataDelta, PartitionsAreCopiedOnlyForTheTopicChanged) {
   // A change replayed after apply() copies again: the published image keeps its state.
   c.isr = std::vector<int32_t>{2};
   d2.replay(c);
-  d2.replay(partition(kTopicA, 2, {1, 2, 3}));
+  d2.replay(partition_record(kTopicA, 2, {1, 2, 3}));
   auto img3 = d2.apply();
   EXPECT_EQ(img2->partition(kTopicA, 1)->isr, (std::vector<int32_t>{2, 3}));
   EXPECT_EQ(img2->topic(kTopicA)->partitions.size(), 2u);
@@ -245,7 +211,7 @@ TEST(MetadataDelta, FeaturesAndUnknownReferences) {
   mv.feature_level = 21;
   d.replay(mv);
   // Records naming unknown things are skipped, not fatal.
-  d.replay(partition(kTopicB, 0, {1}));
+  d.replay(partition_record(kTopicB, 0, {1}));
   msg::FenceBrokerRecord f;
   f.id = 99;
   d.replay(f);
@@ -266,10 +232,11 @@ TEST(MetadataLoader, PublishesPerBatchAndReplaysTheSameImage) {
   mv.name = "metadata.version";
   mv.feature_level = 21;
   log.push_back(batch(1, {frame_metadata_record(mv, 0)}));
-  log.push_back(batch(2, {frame_metadata_record(topic("a", kTopicA), 0), frame_metadata_record(partition(kTopicA, 0, {1}), 0)}));
+  log.push_back(
+      batch(2, {frame_metadata_record(topic_record("a", kTopicA), 0), frame_metadata_record(partition_record(kTopicA, 0, {1}), 0)}));
   msg::RemoveTopicRecord rm;
   rm.topic_id = kTopicA;
-  log.push_back(batch(4, {frame_metadata_record(topic("b", kTopicB), 0), frame_metadata_record(rm, 0)}));
+  log.push_back(batch(4, {frame_metadata_record(topic_record("b", kTopicB), 0), frame_metadata_record(rm, 0)}));
   log.push_back(batch(6, {{0xff, 0xff}}));  // undecodable: skipped
 
   MetadataLoader loader("cluster-x");
@@ -388,7 +355,6 @@ msg::ConfigRecord config(int8_t type, const std::string& resource, const std::st
   return r;
 }
 
-const Uuid kTopicC = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAg");
 const ConfigResource kConfigA{static_cast<int8_t>(ConfigResourceType::TOPIC), "a"};
 const ConfigResource kConfigBroker1{static_cast<int8_t>(ConfigResourceType::BROKER), "1"};
 const ConfigResource kConfigCluster{static_cast<int8_t>(ConfigResourceType::BROKER), ""};
@@ -409,11 +375,11 @@ std::shared_ptr<const MetadataImage> base_image() {
     u.epoch = 100 + id;
     d.replay(u);
   }
-  d.replay(topic("a", kTopicA));
-  d.replay(partition(kTopicA, 0, {1, 2}));
-  d.replay(partition(kTopicA, 1, {2, 1}));
-  d.replay(topic("b", kTopicB));
-  d.replay(partition(kTopicB, 0, {1}));
+  d.replay(topic_record("a", kTopicA));
+  d.replay(partition_record(kTopicA, 0, {1, 2}));
+  d.replay(partition_record(kTopicA, 1, {2, 1}));
+  d.replay(topic_record("b", kTopicB));
+  d.replay(partition_record(kTopicB, 0, {1}));
   d.replay(config(2, "a", "retention.ms", "1000"));
   d.replay(config(4, "1", "log.retention.ms", "2000"));
   d.replay(config(4, "", "log.retention.bytes", "3000"));
@@ -426,9 +392,9 @@ std::shared_ptr<const MetadataImage> base_image() {
 TEST(MetadataDeltaBetween, TopicCreated) {
   auto from = base_image();
   MetadataDelta r(from);
-  r.replay(topic("c", kTopicC));
-  r.replay(partition(kTopicC, 0, {1, 2}));
-  r.replay(partition(kTopicC, 1, {2, 1}));
+  r.replay(topic_record("c", kTopicC));
+  r.replay(partition_record(kTopicC, 0, {1, 2}));
+  r.replay(partition_record(kTopicC, 1, {2, 1}));
   r.set_offset(13, 2);
   auto d = check_between(from, r);
   EXPECT_EQ(d.created_topics(), (std::set<Uuid>{kTopicC}));
@@ -464,8 +430,8 @@ TEST(MetadataDeltaBetween, TopicRecreatedUnderANewId) {
   msg::RemoveTopicRecord rm;
   rm.topic_id = kTopicA;
   r.replay(rm);
-  r.replay(topic("a", kTopicC));
-  r.replay(partition(kTopicC, 0, {3}));
+  r.replay(topic_record("a", kTopicC));
+  r.replay(partition_record(kTopicC, 0, {3}));
   r.set_offset(13, 2);
   auto d = check_between(from, r);
   EXPECT_EQ(d.deleted_topics(), (std::map<Uuid, std::string>{{kTopicA, "a"}}));
@@ -483,7 +449,7 @@ TEST(MetadataDeltaBetween, PartitionLeaderIsrChangedAndPartitionAdded) {
   c.isr = std::vector<int32_t>{1};
   c.leader = 1;
   r.replay(c);
-  r.replay(partition(kTopicB, 1, {2}));
+  r.replay(partition_record(kTopicB, 1, {2}));
   r.set_offset(12, 3);
   auto d = check_between(from, r);
   EXPECT_EQ(d.changed_topics(), (std::set<Uuid>{kTopicA, kTopicB}));

@@ -4,53 +4,29 @@
 
 #include "metadata/delta.h"
 #include "metadata/loader.h"
+#include "metadata/test_records.h"
 #include "protocol/metadata_record.h"
 #include "raft/snapshot.h"
 
 using namespace flotilla;
 using namespace flotilla::protocol;
 using namespace flotilla::metadata;
+using namespace flotilla::metadata::testing;
 
 namespace {
 
-const Uuid kTopicA = *Uuid::parse("J8aAPcfLQt2bqs1JT_rMgQ");
-const Uuid kTopicB = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAQ");
-const Uuid kTopicC = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAg");
 const Uuid kIncarnation = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAw");
 
-std::vector<uint8_t> topic(const std::string& name, Uuid id) {
-  msg::TopicRecord r;
-  r.name = name;
-  r.topic_id = id;
-  return frame_metadata_record(r, 0);
-}
+std::vector<uint8_t> topic(const std::string& name, Uuid id) { return frame_metadata_record(topic_record(name, id), 0); }
 
 std::vector<uint8_t> partition(Uuid id, int32_t idx, std::vector<int32_t> replicas, int32_t leader_epoch = 0) {
-  msg::PartitionRecord r;
-  r.topic_id = id;
-  r.partition_id = idx;
-  r.replicas = replicas;
-  r.isr = replicas;
-  r.leader = replicas.front();
-  r.leader_epoch = leader_epoch;
-  r.partition_epoch = leader_epoch;
-  return frame_metadata_record(r, 0);
+  return frame_metadata_record(partition_record(id, idx, std::move(replicas), leader_epoch), 0);
 }
 
 // The same registration every time (a fixed incarnation), so that an unchanged
 // broker compares equal across separately built images.
 std::vector<uint8_t> broker(int32_t id, int64_t epoch) {
-  msg::RegisterBrokerRecord r;
-  r.broker_id = id;
-  r.broker_epoch = epoch;
-  r.incarnation_id = kIncarnation;
-  msg::RegisterBrokerRecord::BrokerEndpoint e;
-  e.name = "PLAINTEXT";
-  e.host = "localhost";
-  e.port = static_cast<uint16_t>(9092 + id);
-  r.end_points.push_back(e);
-  r.fenced = false;
-  return frame_metadata_record(r, 0);
+  return frame_metadata_record(broker_record(id, epoch, kIncarnation, /*fenced=*/false), 0);
 }
 
 std::vector<uint8_t> config(int8_t type, const std::string& resource, const std::string& name, const std::string& value) {
@@ -70,12 +46,8 @@ std::vector<uint8_t> metadata_version(int16_t level) {
 }
 
 raft::CommittedBatch batch(int64_t base, std::vector<std::vector<uint8_t>> values, int32_t epoch = 1) {
-  raft::CommittedBatch b;
-  b.base_offset = base;
-  b.last_offset = base + static_cast<int64_t>(values.size()) - 1;
-  b.epoch = epoch;
+  auto b = committed_batch(base, std::move(values), epoch);
   b.append_timestamp = 1000 + base;
-  b.records = std::move(values);
   return b;
 }
 

@@ -11,6 +11,7 @@
 #include "metadata/delta.h"
 #include "metadata/loader.h"
 #include "metadata/snapshot.h"
+#include "metadata/test_records.h"
 #include "protocol/metadata_record.h"
 #include "protocol/record_batch.h"
 #include "raft/file_util.h"
@@ -36,12 +37,7 @@ struct TempDir {
 };
 
 raft::CommittedBatch batch(int64_t base, std::vector<std::vector<uint8_t>> values, int32_t epoch = 3) {
-  raft::CommittedBatch b;
-  b.base_offset = base;
-  b.last_offset = base + static_cast<int64_t>(values.size()) - 1;
-  b.epoch = epoch;
-  b.records = std::move(values);
-  return b;
+  return metadata::testing::committed_batch(base, std::move(values), epoch);
 }
 
 // Records that build an image with features, brokers (one fenced, one in

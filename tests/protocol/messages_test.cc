@@ -30,6 +30,16 @@ std::vector<uint8_t> encode_of(const auto& m, int16_t v) {
   m.encode(w, v);
   return w.flatten();
 }
+
+// `m` encodes at `v` to exactly `want`, which decodes back to `m`.
+template <class M>
+void expect_golden(const M& m, int16_t v, const std::vector<uint8_t>& want) {
+  EXPECT_EQ(encode_of(m, v), want);
+  M back;
+  ByteReader rd(want);
+  back.decode(rd, v);
+  EXPECT_EQ(back, m);
+}
 }  // namespace
 
 // Byte-exact goldens: the expected bytes are laid out by hand from the schemas.
@@ -78,11 +88,7 @@ TEST(Golden, ApiVersionsResponseV0AndV3) {
                                2,                         // two tagged fields (1, 2)
                                1, 8, 0, 0, 0, 0, 0, 0, 0, 5,  // tag 1: FinalizedFeaturesEpoch int64
                                2, 8, 2, 2, 'm', 0, 21, 0, 21, 0};  // tag 2 (8 bytes): array of 1 {name, max, min, tags}
-  EXPECT_EQ(encode_of(r, 3), want);
-  msg::ApiVersionsResponse back;
-  ByteReader rd(want);
-  back.decode(rd, 3);
-  EXPECT_EQ(back, r);
+  expect_golden(r, 3, want);
 }
 
 TEST(Golden, MetadataRequestV1AndV12) {
@@ -120,11 +126,7 @@ TEST(Golden, ProduceRequestV3AndV9) {
   std::vector<uint8_t> want3 = {0xff, 0xff, 0xff, 0xff, 0, 0, 3, 0xe8, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 9, 8, 7};
   EXPECT_EQ(encode_of(p, 3), want3);
   std::vector<uint8_t> want9 = {0, 0xff, 0xff, 0, 0, 3, 0xe8, 2, 2, 't', 2, 0, 0, 0, 2, 4, 9, 8, 7, 0, 0, 0};
-  EXPECT_EQ(encode_of(p, 9), want9);
-  msg::ProduceRequest back;
-  ByteReader rd(want9);
-  back.decode(rd, 9);
-  EXPECT_EQ(back, p);
+  expect_golden(p, 9, want9);
 }
 
 TEST(Golden, FetchResponseV4AndV12WithTaggedField) {

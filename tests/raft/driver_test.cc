@@ -23,12 +23,10 @@ using flotilla::raft::testing::temp_dir;
 
 namespace {
 
-
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
-
 
 struct Recorder : RaftListener {
   std::vector<CommittedBatch> batches;
@@ -45,6 +43,8 @@ struct Recorder : RaftListener {
     next = id.end_offset;
   }
   int64_t next_offset() const { return next; }
+  // It has heard of a leader (the latest change names one).
+  bool knows_leader() const { return !leaders.empty() && leaders.back().leader_id >= 0; }
 };
 
 RaftConfig single(int32_t id) {
@@ -68,7 +68,7 @@ TEST(RaftDriver, SingleVoterLeadsCommitsAndReplaysAfterRestart) {
     d.register_listener(&r);  // idempotent
     EXPECT_FALSE(d.append({{1}}, 1).has_value());  // not started
     d.start();
-    ASSERT_TRUE(run_until(io, [&] { return !r.leaders.empty() && r.leaders.back().leader_id >= 0; }));
+    ASSERT_TRUE(run_until(io, [&] { return r.knows_leader(); }));
     EXPECT_EQ(r.leaders.back(), (LeaderAndEpoch{1, 1}));
     EXPECT_EQ(d.leader_and_epoch(), (LeaderAndEpoch{1, 1}));
     // The listener had the LeaderChangeMessage batch before it heard of the leadership.
@@ -101,7 +101,7 @@ TEST(RaftDriver, SingleVoterLeadsCommitsAndReplaysAfterRestart) {
     d.start();
     Recorder r;
     d.register_listener(&r);
-    ASSERT_TRUE(run_until(io, [&] { return !r.leaders.empty() && r.leaders.back().leader_id >= 0; }));
+    ASSERT_TRUE(run_until(io, [&] { return r.knows_leader(); }));
     EXPECT_EQ(r.leaders.back(), (LeaderAndEpoch{1, 2}));
     // Everything from before, then the new epoch's LeaderChangeMessage.
     ASSERT_EQ(r.batches.size(), 3u);
@@ -113,7 +113,7 @@ TEST(RaftDriver, SingleVoterLeadsCommitsAndReplaysAfterRestart) {
     // A listener registered late also gets the whole history.
     Recorder late;
     d.register_listener(&late);
-    ASSERT_TRUE(run_until(io, [&] { return late.next_offset() == 5 && !late.leaders.empty() && late.leaders.back().leader_id >= 0; }));
+    ASSERT_TRUE(run_until(io, [&] { return late.next_offset() == 5 && late.knows_leader(); }));
     d.unregister_listener(&late);
     auto off = d.append({{7}}, 2);
     ASSERT_TRUE(off);
@@ -132,7 +132,7 @@ TEST(RaftDriver, ManyAppendsAreGroupCommitted) {
   Recorder r;
   d.register_listener(&r);
   d.start();
-  ASSERT_TRUE(run_until(io, [&] { return !r.leaders.empty() && r.leaders.back().leader_id >= 0; }));
+  ASSERT_TRUE(run_until(io, [&] { return r.knows_leader(); }));
   int32_t epoch = d.leader_and_epoch().epoch;
   int64_t last = 0;
   // Appends spread over several turns while flushes are in flight.
@@ -176,7 +176,7 @@ TEST(RaftDriver, StandaloneCheckpointProvidesVotersAndQuorumStateV1) {
   Recorder r;
   d.register_listener(&r);
   d.start();
-  ASSERT_TRUE(run_until(io, [&] { return !r.leaders.empty() && r.leaders.back().leader_id >= 0; }));
+  ASSERT_TRUE(run_until(io, [&] { return r.knows_leader(); }));
   EXPECT_EQ(r.leaders.back(), (LeaderAndEpoch{3, 1}));
   EXPECT_EQ(slurp(dir / "__cluster_metadata-0" / "quorum-state"),
             R"({"leaderId":3,"leaderEpoch":1,"votedId":-1,"votedDirectoryId":"AAAAAAAAAAAAAAAAAAAAAA","data_version":1})");

@@ -10,6 +10,37 @@ using namespace flotilla::raft::sim;
 namespace {
 constexpr uint64_t kShards = 20;
 constexpr uint64_t kSeedsPerShard = 250;  // 20 x 250 = 5,000 seeds
+
+// The scenarios below run in a world whose invariant violations throw and
+// whose Raft log lines are off, for the duration of one test.
+struct ScenarioWorld {
+  ScenarioWorld() {
+    flotilla::raft::set_invariant_handler([](const std::string& what) { throw Violation(what); });
+    spdlog::set_level(spdlog::level::off);
+  }
+  ~ScenarioWorld() {
+    spdlog::set_level(spdlog::level::info);
+    flotilla::raft::set_invariant_handler(nullptr);
+  }
+};
+
+// A simulation of `voters` voters on `seed`, run until it has a leader.
+struct Scenario {
+  Simulation sim;
+  int32_t leader;
+  Scenario(uint64_t seed, int voters, int64_t run_ms) : sim(options(seed, voters)) {
+    sim.run_for(run_ms);
+    leader = sim.current_leader();
+  }
+  // A voter other than the leader.
+  int32_t follower() const { return leader == 1 ? 2 : 1; }
+  static SimOptions options(uint64_t seed, int voters) {
+    SimOptions o;
+    o.seed = seed;
+    o.voters = voters;
+    return o;
+  }
+};
 }  // namespace
 
 class RaftSimulation : public ::testing::TestWithParam<uint64_t> {};
@@ -42,18 +73,14 @@ INSTANTIATE_TEST_SUITE_P(Seeds, RaftSimulation, ::testing::Range<uint64_t>(0, kS
 // A partitioned voter that comes back does not disturb a healthy leader
 // (pre-vote): deterministic scenario on top of the same world.
 TEST(RaftSimulationScenario, APartitionedVoterRejoinsWithoutDisturbingTheLeader) {
-  flotilla::raft::set_invariant_handler([](const std::string& what) { throw Violation(what); });
-  spdlog::set_level(spdlog::level::off);
+  ScenarioWorld world;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
-    SimOptions o;
-    o.seed = seed;
-    o.voters = 5;
-    Simulation sim(o);
-    sim.run_for(2000);
-    int32_t leader = sim.current_leader();
+    Scenario s(seed, 5, 2000);
+    auto& sim = s.sim;
+    int32_t leader = s.leader;
     ASSERT_GT(leader, 0) << "seed " << seed;
     int32_t epoch = sim.epoch_of(leader);
-    int32_t victim = leader == 1 ? 2 : 1;
+    int32_t victim = s.follower();
     sim.isolate(victim);
     sim.run_for(5000);  // many fetch and election timeouts of the isolated voter
     EXPECT_EQ(sim.epoch_of(victim), epoch) << "seed " << seed << ": pre-vote kept the isolated voter's epoch";
@@ -64,8 +91,6 @@ TEST(RaftSimulationScenario, APartitionedVoterRejoinsWithoutDisturbingTheLeader)
     EXPECT_EQ(sim.epoch_of(leader), epoch) << "seed " << seed << ": the rejoining voter bumped the epoch";
     EXPECT_GE(sim.high_watermark_of(victim), hw_at_heal) << "seed " << seed << ": the rejoined voter caught up";
   }
-  spdlog::set_level(spdlog::level::info);
-  flotilla::raft::set_invariant_handler(nullptr);
 }
 
 TEST(RaftSimulationScenario, SimulationIsDeterministic) {
@@ -83,18 +108,14 @@ TEST(RaftSimulationScenario, SimulationIsDeterministic) {
 // their logs comes back below the leader's log start and catches up through
 // FetchSnapshot (in chunks on the small-fetch seeds), then follows the log.
 TEST(RaftSimulationScenario, AVoterBehindTheLogStartCatchesUpThroughFetchSnapshot) {
-  flotilla::raft::set_invariant_handler([](const std::string& what) { throw Violation(what); });
-  spdlog::set_level(spdlog::level::off);
+  ScenarioWorld world;
   int caught_up_by_snapshot = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
-    SimOptions o;
-    o.seed = seed;
-    o.voters = 3;
-    Simulation sim(o);
-    sim.run_for(1000);
-    int32_t leader = sim.current_leader();
+    Scenario s(seed, 3, 1000);
+    auto& sim = s.sim;
+    int32_t leader = s.leader;
     ASSERT_GT(leader, 0) << "seed " << seed;
-    int32_t victim = leader == 1 ? 2 : 1;
+    int32_t victim = s.follower();
     sim.crash_for(victim, 4000);
     sim.run_for(4000);
     leader = sim.current_leader();
@@ -110,6 +131,4 @@ TEST(RaftSimulationScenario, AVoterBehindTheLogStartCatchesUpThroughFetchSnapsho
     }
   }
   EXPECT_GT(caught_up_by_snapshot, 10);
-  spdlog::set_level(spdlog::level::info);
-  flotilla::raft::set_invariant_handler(nullptr);
 }

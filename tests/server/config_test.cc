@@ -1,20 +1,17 @@
+// server.properties: the Java properties syntax, and KafkaConfig's names,
+// defaults and checks (retention units, the metadata log, consumer groups,
+// preferred-leader balancing, the log cleaner).
 #include <gtest/gtest.h>
 
 #include "server/config.h"
+#include "test_props.h"
 
 using namespace flotilla::server;
+using flotilla::server::testing::config_error;
+using flotilla::server::testing::props;
 
 namespace {
-std::map<std::string, std::string> base() {
-  return parse_properties(R"(
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:9093
-listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
-controller.listener.names=CONTROLLER
-log.dirs=/tmp/a,/tmp/b
-)");
-}
+std::map<std::string, std::string> base() { return props({{"log.dirs", "/tmp/a,/tmp/b"}}); }
 }  // namespace
 
 TEST(Properties, ParsesJavaPropertiesSyntax) {
@@ -141,14 +138,7 @@ TEST(KafkaConfig, MetadataLogConfigsAreKafkas) {
 }
 
 TEST(KafkaConfig, MetadataLogSegmentBytesBelowTheMinimumIsAnError) {
-  auto message = [](const std::map<std::string, std::string>& p) -> std::string {
-    try {
-      KafkaConfig::from_properties(p);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "";
-  };
+  auto message = config_error;
   auto p = base();
   p["metadata.log.segment.bytes"] = "10240";
   EXPECT_EQ(message(p), "Cannot set metadata.log.segment.bytes below 8388608: 10240");
@@ -164,14 +154,9 @@ TEST(KafkaConfig, MetadataLogSegmentBytesBelowTheMinimumIsAnError) {
 }
 
 TEST(KafkaConfig, MetadataLogConfigValidators) {
-  auto error = [](std::map<std::string, std::string> p, const std::string& key, const std::string& value) -> std::string {
+  auto error = [](std::map<std::string, std::string> p, const std::string& key, const std::string& value) {
     p[key] = value;
-    try {
-      KafkaConfig::from_properties(p);
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "";
+    return config_error(p);
   };
   auto p = base();
   p["metadata.log.segment.min.bytes"] = "12";
@@ -210,4 +195,57 @@ TEST(KafkaConfig, ConsumerGroupProtocolSettings) {
   EXPECT_EQ(c.group_consumer_max_size, 7);
   p["group.consumer.heartbeat.interval.ms"] = "2000";
   EXPECT_THROW(KafkaConfig::from_properties(p), ConfigError);
+}
+
+// ---------------------------------------------------------------- preferred-leader balancing
+
+TEST(LeaderBalanceConfig, DefaultsAndParsing) {
+  std::vector<std::string> unknown;
+  auto c = KafkaConfig::from_properties(props(), &unknown);
+  EXPECT_TRUE(c.auto_leader_rebalance_enable);
+  EXPECT_EQ(c.leader_imbalance_check_interval_seconds, 300);
+  EXPECT_EQ(c.leader_imbalance_per_broker_percentage, 10);
+  auto d = KafkaConfig::from_properties(props({{"auto.leader.rebalance.enable", "false"},
+                                               {"leader.imbalance.check.interval.seconds", "5"},
+                                               {"leader.imbalance.per.broker.percentage", "20"}}),
+                                        &unknown);
+  EXPECT_FALSE(d.auto_leader_rebalance_enable);
+  EXPECT_EQ(d.leader_imbalance_check_interval_seconds, 5);
+  EXPECT_EQ(d.leader_imbalance_per_broker_percentage, 20);
+  EXPECT_TRUE(unknown.empty());
+  EXPECT_THROW(KafkaConfig::from_properties(props({{"leader.imbalance.check.interval.seconds", "0"}})), ConfigError);
+  EXPECT_THROW(KafkaConfig::from_properties(props({{"auto.leader.rebalance.enable", "maybe"}})), ConfigError);
+}
+
+// ---------------------------------------------------------------- the log cleaner
+
+TEST(LogCleanerConfig, DefaultsAndParsing) {
+  std::vector<std::string> unknown;
+  auto c = KafkaConfig::from_properties(props(), &unknown);
+  EXPECT_TRUE(c.log_cleaner_enable);
+  EXPECT_EQ(c.log_cleaner_threads, 1);
+  EXPECT_EQ(c.log_cleaner_backoff_ms, 15000);
+  EXPECT_EQ(c.log_cleaner_dedupe_buffer_size, 134217728);
+  EXPECT_DOUBLE_EQ(c.log_cleaner_min_cleanable_ratio, 0.5);
+  EXPECT_EQ(c.log_cleaner_delete_retention_ms, 86400000);
+  EXPECT_EQ(c.log_cleaner_min_compaction_lag_ms, 0);
+  EXPECT_EQ(c.log_cleaner_max_compaction_lag_ms, INT64_MAX);
+  auto d = KafkaConfig::from_properties(props({{"log.cleaner.enable", "false"},
+                                               {"log.cleaner.threads", "2"},
+                                               {"log.cleaner.backoff.ms", "100"},
+                                               {"log.cleaner.min.cleanable.ratio", "0.01"},
+                                               {"log.cleaner.delete.retention.ms", "500"},
+                                               {"log.cleaner.io.buffer.size", "524288"},
+                                               {"log.cleanup.policy", "compact,delete"}}),
+                                        &unknown);
+  EXPECT_FALSE(d.log_cleaner_enable);
+  EXPECT_EQ(d.log_cleaner_threads, 2);
+  EXPECT_EQ(d.log_cleaner_backoff_ms, 100);
+  EXPECT_DOUBLE_EQ(d.log_cleaner_min_cleanable_ratio, 0.01);
+  EXPECT_EQ(d.log_cleaner_delete_retention_ms, 500);
+  EXPECT_EQ(d.log_cleanup_policy, "compact,delete");
+  EXPECT_TRUE(unknown.empty());
+  EXPECT_THROW(KafkaConfig::from_properties(props({{"log.cleaner.min.cleanable.ratio", "1.5"}})), ConfigError);
+  EXPECT_THROW(KafkaConfig::from_properties(props({{"log.cleaner.backoff.ms", "-1"}})), ConfigError);
+  EXPECT_THROW(KafkaConfig::from_properties(props({{"log.cleanup.policy", "shred"}})), ConfigError);
 }

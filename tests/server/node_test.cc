@@ -6,6 +6,7 @@
 #include "server/config.h"
 #include "server/node.h"
 #include "storage/meta_properties.h"
+#include "test_props.h"
 
 using namespace flotilla;
 namespace fs = std::filesystem;
@@ -18,15 +19,9 @@ struct Dirs {
 };
 
 server::KafkaConfig config_for(const std::vector<std::string>& dirs) {
-  std::map<std::string, std::string> p = {{"process.roles", "broker,controller"},
-                                          {"node.id", "1"},
-                                          {"controller.quorum.voters", "1@127.0.0.1:9093"},
-                                          {"listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"},
-                                          {"controller.listener.names", "CONTROLLER"}};
   std::string joined;
   for (const auto& d : dirs) joined += (joined.empty() ? "" : ",") + d;
-  p["log.dirs"] = joined;
-  return server::KafkaConfig::from_properties(p);
+  return server::KafkaConfig::from_properties(server::testing::props({{"log.dirs", joined}}));
 }
 
 void format(const fs::path& dir, const std::string& cluster, int node = 1) {

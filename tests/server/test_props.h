@@ -1,4 +1,5 @@
-// A minimal valid single-node server.properties for config tests, with overrides.
+// A minimal valid single-node server.properties for config tests, with
+// overrides; and the ConfigError that start-up would stop with.
 #pragma once
 
 #include <map>
@@ -18,6 +19,16 @@ controller.listener.names=CONTROLLER
 )");
   for (auto& [k, v] : extra) p[k] = v;
   return p;
+}
+
+// The message of the ConfigError `p` is refused with ("" if it is valid).
+inline std::string config_error(const std::map<std::string, std::string>& p) {
+  try {
+    KafkaConfig::from_properties(p);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace flotilla::server::testing

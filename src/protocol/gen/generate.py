@@ -399,21 +399,28 @@ def tagged_default_cond(f):
     return f"!({n} == decltype({n}){{}})"
 
 
+def gen_versioned_fields(fields, gen_field, out):
+    """The untagged fields in order, each under its version condition (none when
+    it is always present, the field left out when it never is); `gen_field` is
+    encode_field or decode_field."""
+    for f in fields:
+        c = f.versions.cond()
+        if c == "false":
+            continue
+        if c == "true":
+            gen_field(f, out, 1)
+        else:
+            out.append(f"  if ({c}) {{")
+            gen_field(f, out, 2)
+            out.append("  }")
+
+
 def gen_struct_methods(qual, fields, sch, out):
     regular = [f for f in fields if f.tagged is None]
     tagged = sorted([f for f in fields if f.tagged is not None], key=lambda f: f.tag)
     out.append(f"void {qual}::encode(ByteWriter& w, int16_t v) const {{")
     out.append(f"  const bool flex = v >= kFlexibleMin; (void)flex;")
-    for f in regular:
-        c = f.versions.cond()
-        if c == "false":
-            continue
-        if c == "true":
-            encode_field(f, out, 1)
-        else:
-            out.append(f"  if ({c}) {{")
-            encode_field(f, out, 2)
-            out.append("  }")
+    gen_versioned_fields(regular, encode_field, out)
     out.append("  if (flex) {")
     if tagged:
         out.append("    uint32_t ntags = 0;")
@@ -432,16 +439,7 @@ def gen_struct_methods(qual, fields, sch, out):
     out.append("}")
     out.append(f"void {qual}::decode(ByteReader& r, int16_t v) {{")
     out.append(f"  const bool flex = v >= kFlexibleMin; (void)flex;")
-    for f in regular:
-        c = f.versions.cond()
-        if c == "false":
-            continue
-        if c == "true":
-            decode_field(f, out, 1)
-        else:
-            out.append(f"  if ({c}) {{")
-            decode_field(f, out, 2)
-            out.append("  }")
+    gen_versioned_fields(regular, decode_field, out)
     out.append("  if (flex) {")
     out.append("    uint32_t ntags = r.get_uvarint32();")
     out.append("    for (uint32_t i = 0; i < ntags; ++i) {")
@@ -561,6 +559,19 @@ def wants_json(sch):
     return sch.kind in ("metadata", "data", "header")
 
 
+def gen_members(name, fields, js, pad, out):
+    """The members every message and nested struct declares: its fields (with
+    their defaults), encode/decode, to_json where the schema has JSON, and ==."""
+    for f in fields:
+        d = default_init(f)
+        out.append(f"{pad}{cpp_type(f)} {f.cname}{{{d}}};")
+    out.append(f"{pad}void encode(::flotilla::ByteWriter& w, int16_t version) const;")
+    out.append(f"{pad}void decode(::flotilla::ByteReader& r, int16_t version);")
+    if js:
+        out.append(f"{pad}nlohmann::json to_json(int16_t version) const;")
+    out.append(f"{pad}bool operator==(const {name}&) const = default;")
+
+
 def gen_decl(sch, out):
     out.append(f"struct {sch.name} {{")
     out.append(f"  static constexpr int16_t kApiKey = {sch.key};")
@@ -571,23 +582,9 @@ def gen_decl(sch, out):
     for st in sch.structs:
         out.append(f"  struct {st.name} {{")
         out.append(f"    static constexpr int16_t kFlexibleMin = {sch.flex_min};")
-        for f in st.fields:
-            d = default_init(f)
-            out.append(f"    {cpp_type(f)} {f.cname}{{{d}}};")
-        out.append("    void encode(::flotilla::ByteWriter& w, int16_t version) const;")
-        out.append("    void decode(::flotilla::ByteReader& r, int16_t version);")
-        if js:
-            out.append("    nlohmann::json to_json(int16_t version) const;")
-        out.append(f"    bool operator==(const {st.name}&) const = default;")
+        gen_members(st.name, st.fields, js, "    ", out)
         out.append("  };")
-    for f in sch.fields:
-        d = default_init(f)
-        out.append(f"  {cpp_type(f)} {f.cname}{{{d}}};")
-    out.append("  void encode(::flotilla::ByteWriter& w, int16_t version) const;")
-    out.append("  void decode(::flotilla::ByteReader& r, int16_t version);")
-    if js:
-        out.append("  nlohmann::json to_json(int16_t version) const;")
-    out.append(f"  bool operator==(const {sch.name}&) const = default;")
+    gen_members(sch.name, sch.fields, js, "  ", out)
     out.append("};")
     out.append("")
 
