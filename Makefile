@@ -15,7 +15,7 @@ DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-confluent-kafka python3-kafka kcat iperf3
 
-.PHONY: all deps js-deps build run test unit integration bench clean format-data
+.PHONY: all deps js-deps build build-all check-deps run test unit integration bench clean format-data
 
 all: build
 
@@ -36,8 +36,17 @@ js-deps:
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
 
+# `make build` (and so `make run`) builds only the server binary; tests and
+# benchmarks build with `make build-all`, which `make test` and `make bench` use.
 build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target flotilla
+
+build-all: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Module dependencies point one way (docs/ARCHITECTURE.md).
+check-deps:
+	$(PYTHON) scripts/check_deps.py
 
 # Format ./data once (a fresh cluster id), then run a combined broker+controller
 # on 127.0.0.1:9092 (controller listener 127.0.0.1:9093) in the foreground.
@@ -50,17 +59,18 @@ format-data: build
 run: format-data
 	exec $(BUILD)/flotilla server $(CONFIG)
 
-unit: build
+unit: build-all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 integration: build js-deps
 	FLOTILLA_BIN=$(abspath $(BUILD)/flotilla) $(PYTHON) -m pytest -q tests/integration
 
-test: build
+test: build-all
+	$(MAKE) check-deps
 	$(MAKE) unit
 	$(MAKE) integration
 
-bench: build
+bench: build-all
 	$(BUILD)/bench/flotilla_bench --benchmark_min_time=0.2
 	$(BUILD)/bench/raft_bench --writers 1,100 --seconds 3
 	$(BUILD)/bench/snapshot_load_bench --partitions 100000 --topics 1000 --brokers 3 --rf 3 --tail-records 1000
