@@ -5,6 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string>
+#include <vector>
+
 #include "common/bytes.h"
 #include "net/client.h"
 #include "net/client_request.h"
@@ -68,6 +71,20 @@ auto& topic_entry(Topics& topics, const std::string& name) {
   return topics.back();
 }
 
+// One result per topic a request names, each with its name and `error` (a
+// CreateTopics or CreatePartitions that is answered without the controller).
+template <class Result, class Topics>
+std::vector<Result> topic_errors(const Topics& topics, ErrorCode error) {
+  std::vector<Result> out;
+  for (const auto& t : topics) {
+    Result r;
+    r.name = t.name;
+    r.error_code = code(error);
+    out.push_back(r);
+  }
+  return out;
+}
+
 }  // namespace flotilla::broker::api
 
 namespace flotilla::msg {}  // (the messages themselves: protocol/messages.h)
@@ -82,4 +99,5 @@ using api::close_connection;
 using api::decode;
 using api::send;
 using api::topic_entry;
+using api::topic_errors;
 }  // namespace flotilla::broker::api::prelude

@@ -29,19 +29,6 @@ bool valid_topic_name(const std::string& n) {
   return std::all_of(n.begin(), n.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
 }
 
-// Each topic of a request answered `error` (a listener without a controller channel).
-template <class Result, class Topics>
-std::vector<Result> each_topic_answered(const Topics& topics, ErrorCode error) {
-  std::vector<Result> out;
-  for (const auto& t : topics) {
-    Result r;
-    r.name = t.name;
-    r.error_code = code(error);
-    out.push_back(r);
-  }
-  return out;
-}
-
 // The brokers a client on `listener` can reach — each unfenced broker's
 // endpoint of that name — as a response's broker entries (`id`: the field
 // that holds the node id).
@@ -164,7 +151,7 @@ void RequestHandler::handle_create_topics(std::shared_ptr<net::Request> req, net
   if (!decode(*req, request)) return close_connection(respond);
   if (!controller_) {
     CreateTopicsResponse resp;
-    resp.topics = each_topic_answered<CreateTopicsResponse::CreatableTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
+    resp.topics = topic_errors<CreateTopicsResponse::CreatableTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
     return send(*req, respond, resp);
   }
   controller_->create_topics(std::move(request), req->api_version, [this, req, respond](CreateTopicsResponse resp) mutable {
@@ -203,7 +190,7 @@ void RequestHandler::handle_create_partitions(std::shared_ptr<net::Request> req,
   if (!decode(*req, request)) return close_connection(respond);
   if (!controller_) {
     CreatePartitionsResponse resp;
-    resp.results = each_topic_answered<CreatePartitionsResponse::CreatePartitionsTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
+    resp.results = topic_errors<CreatePartitionsResponse::CreatePartitionsTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
     return send(*req, respond, resp);
   }
   controller_->create_partitions(std::move(request), req->api_version,

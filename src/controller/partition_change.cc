@@ -9,19 +9,6 @@ namespace flotilla::controller {
 
 namespace {
 
-constexpr int8_t kRecovering = 1;          // LeaderRecoveryState.RECOVERING
-constexpr int16_t kLeaderRecoveryMv = 3;   // 3.2-IV0: LeaderRecoveryState
-constexpr int16_t kNoIsrShrinkBumpMv = 12; // 3.6-IV0: ISR shrinks no longer bump the leader epoch
-constexpr int16_t kDirectoriesMv = 17;     // 3.7-IV2: replica directories
-
-bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
-bool contains_all(const std::vector<int32_t>& big, const std::vector<int32_t>& small) {
-  for (int32_t x : small)
-    if (!contains(big, x)) return false;
-  return true;
-}
-
 }  // namespace
 
 ReassignmentReplicas reassignment_replicas(const std::vector<int32_t>& current, const std::vector<int32_t>& target) {
@@ -128,7 +115,7 @@ std::optional<msg::PartitionChangeRecord> PartitionChange::build() {
     if (e.unclean) {
       // Data past the new leader's log end may be lost: only it is in sync now.
       r.isr = std::vector<int32_t>{e.node};
-      if (partition_.leader_recovery_state != kRecovering && metadata_version_ >= kLeaderRecoveryMv) r.leader_recovery_state = kRecovering;
+      if (partition_.leader_recovery_state != kLeaderRecovering && metadata_version_ >= kMvLeaderRecovery) r.leader_recovery_state = kLeaderRecovering;
     }
   }
   // A replica that leaves must stop acting on the old epoch.
@@ -136,11 +123,11 @@ std::optional<msg::PartitionChangeRecord> PartitionChange::build() {
 
   if (!r.isr && !target_isr_.empty() && target_isr_ != partition_.isr) r.isr = target_isr_;
 
-  if (metadata_version_ < kNoIsrShrinkBumpMv && r.leader == -2 && r.isr && !contains_all(*r.isr, partition_.isr))
+  if (metadata_version_ < kMvNoIsrShrinkBump && r.leader == -2 && r.isr && !contains_all(*r.isr, partition_.isr))
     r.leader = partition_.leader;
 
   if (!target_replicas_.empty()) {
-    if (metadata_version_ >= kDirectoriesMv) {
+    if (metadata_version_ >= kMvDirectories) {
       std::map<int32_t, Uuid> known;
       if (partition_.directories.size() == partition_.replicas.size())
         for (size_t i = 0; i < partition_.replicas.size(); ++i) known[partition_.replicas[i]] = partition_.directories[i];

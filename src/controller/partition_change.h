@@ -25,6 +25,8 @@
 // log directory.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -34,6 +36,23 @@
 #include "protocol/messages.h"
 
 namespace flotilla::controller {
+
+// LeaderRecoveryState of a partition: RECOVERED, or RECOVERING after an
+// unclean election until its leader reports (AlterPartition) it recovered.
+inline constexpr int8_t kLeaderRecovered = 0;
+inline constexpr int8_t kLeaderRecovering = 1;
+// The metadata.version levels partition changes depend on.
+inline constexpr int16_t kMvLeaderRecovery = 3;    // 3.2-IV0: LeaderRecoveryState exists
+inline constexpr int16_t kMvNoIsrShrinkBump = 12;  // 3.6-IV0: an ISR shrink no longer bumps the leader epoch (KAFKA-15021)
+inline constexpr int16_t kMvDirectories = 17;      // 3.7-IV2: replica directories
+
+// Replica-id lists (replicas, ISR, reassignment sets) are short: linear scans.
+inline bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+inline bool contains_all(const std::vector<int32_t>& v, const std::vector<int32_t>& of) {
+  for (int32_t x : of)
+    if (!contains(v, x)) return false;
+  return true;
+}
 
 enum class Election { PREFERRED, ONLINE, UNCLEAN };
 

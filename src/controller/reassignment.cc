@@ -34,8 +34,6 @@ struct Failure {
   std::string message;
 };
 
-bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
 }  // namespace
 
 void QuorumController::alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest request, int16_t version,

@@ -7,6 +7,7 @@
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "controller/partition_change.h"
 #include "controller/quorum_controller.h"
 #include "protocol/metadata_record.h"
 
@@ -15,19 +16,6 @@ namespace flotilla::controller {
 using protocol::frame_metadata_record;
 
 namespace {
-
-constexpr int8_t kRecovered = 0;   // LeaderRecoveryState
-constexpr int8_t kRecovering = 1;  // after an unclean election, until the leader says it recovered
-constexpr int16_t kMv_3_2_IV0 = 3;   // LeaderRecoveryState exists
-constexpr int16_t kMv_3_6_IV0 = 12;  // before it, an ISR shrink bumps the leader epoch (KAFKA-15021)
-
-bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
-bool contains_all(const std::vector<int32_t>& v, const std::vector<int32_t>& of) {
-  for (int32_t x : of)
-    if (!contains(v, x)) return false;
-  return true;
-}
 
 bool parse_bool_config(const std::string& v, bool& out) {
   std::string l = v;
@@ -107,9 +95,9 @@ std::optional<msg::PartitionChangeRecord> QuorumController::leader_and_isr_chang
     c.isr = isr;
     changed = true;
     // Before 3.6-IV0 brokers needed a leader epoch bump on every ISR shrink.
-    if (mv() < kMv_3_6_IV0 && c.leader == -2 && !contains_all(isr, p.isr)) c.leader = p.leader;
+    if (mv() < kMvNoIsrShrinkBump && c.leader == -2 && !contains_all(isr, p.isr)) c.leader = p.leader;
   }
-  if (unclean && mv() >= kMv_3_2_IV0 && p.leader_recovery_state != kRecovering) c.leader_recovery_state = kRecovering;
+  if (unclean && mv() >= kMvLeaderRecovery && p.leader_recovery_state != kLeaderRecovering) c.leader_recovery_state = kLeaderRecovering;
   if (!changed) return std::nullopt;
   return c;
 }
@@ -237,16 +225,16 @@ void QuorumController::alter_partition(msg::AlterPartitionRequest request, int16
         reject(ErrorCode::INVALID_REQUEST, "the new ISR does not contain the leader");
         continue;
       }
-      int8_t recovery = version >= 1 ? pd.leader_recovery_state : kRecovered;
-      if (recovery != kRecovered && recovery != kRecovering) {
+      int8_t recovery = version >= 1 ? pd.leader_recovery_state : kLeaderRecovered;
+      if (recovery != kLeaderRecovered && recovery != kLeaderRecovering) {
         reject(ErrorCode::INVALID_REQUEST, "unknown leader recovery state");
         continue;
       }
-      if (recovery == kRecovering && isr.size() > 1) {
+      if (recovery == kLeaderRecovering && isr.size() > 1) {
         reject(ErrorCode::INVALID_REQUEST, "a recovering leader cannot have other ISR members");
         continue;
       }
-      if (p.leader_recovery_state == kRecovered && recovery == kRecovering) {
+      if (p.leader_recovery_state == kLeaderRecovered && recovery == kLeaderRecovering) {
         reject(ErrorCode::INVALID_REQUEST, "the leader recovery state cannot go from RECOVERED to RECOVERING");
         continue;
       }
@@ -272,9 +260,9 @@ void QuorumController::alter_partition(msg::AlterPartitionRequest request, int16
       if (isr != p.isr) {
         c.isr = isr;
         changed = true;
-        if (mv() < kMv_3_6_IV0 && !contains_all(isr, p.isr)) c.leader = p.leader;  // leader epoch bump on shrink (old brokers)
+        if (mv() < kMvNoIsrShrinkBump && !contains_all(isr, p.isr)) c.leader = p.leader;  // leader epoch bump on shrink (old brokers)
       }
-      if (recovery != p.leader_recovery_state && mv() >= kMv_3_2_IV0) {
+      if (recovery != p.leader_recovery_state && mv() >= kMvLeaderRecovery) {
         c.leader_recovery_state = recovery;
         changed = true;
       }

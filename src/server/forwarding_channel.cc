@@ -40,22 +40,9 @@ bool wrong_controller(const msg::DescribeQuorumResponse& r) {
   return false;
 }
 
-// One result per topic the request names: its name and `e`.
-template <class Result, class Topics>
-std::vector<Result> topic_errors(const Topics& topics, ErrorCode e) {
-  std::vector<Result> out;
-  for (const auto& t : topics) {
-    Result x;
-    x.name = t.name;
-    x.error_code = code(e);
-    out.push_back(x);
-  }
-  return out;
-}
-
 msg::CreateTopicsResponse error_response(const msg::CreateTopicsRequest& req, ErrorCode e) {
   msg::CreateTopicsResponse r;
-  r.topics = topic_errors<msg::CreateTopicsResponse::CreatableTopicResult>(req.topics, e);
+  r.topics = broker::api::topic_errors<msg::CreateTopicsResponse::CreatableTopicResult>(req.topics, e);
   return r;
 }
 msg::DeleteTopicsResponse error_response(const msg::DeleteTopicsRequest& req, ErrorCode e) {
@@ -77,7 +64,7 @@ msg::DeleteTopicsResponse error_response(const msg::DeleteTopicsRequest& req, Er
 }
 msg::CreatePartitionsResponse error_response(const msg::CreatePartitionsRequest& req, ErrorCode e) {
   msg::CreatePartitionsResponse r;
-  r.results = topic_errors<msg::CreatePartitionsResponse::CreatePartitionsTopicResult>(req.topics, e);
+  r.results = broker::api::topic_errors<msg::CreatePartitionsResponse::CreatePartitionsTopicResult>(req.topics, e);
   return r;
 }
 // A response with only its top-level error code.

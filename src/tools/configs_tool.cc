@@ -62,7 +62,6 @@ const char* source_name(int8_t s) {
   }
 }
 
-std::string trim(const std::string& s) { return std::string(config::trim(s)); }
 
 // --add-config "k1=v1,k2=[v2,v3]": split on commas outside brackets, then on
 // the first "=", brackets dropped from values (Kafka's parseConfigsToBeAdded).
@@ -97,10 +96,10 @@ std::map<std::string, std::string> parse_add_config(const std::string& s) {
     if (count != 1)
       throw UsageError("requirement failed: Invalid entity config: all configs to be added must be in the format \"key=val\" or  "
                        "\"key=[val1,val2]\" to group values which contain commas.");
-    std::string key = trim(item.substr(0, eq));
+    std::string key(config::trim(item.substr(0, eq)));
     std::string value = item.substr(eq + 1);
     value.erase(std::remove_if(value.begin(), value.end(), [](char c) { return c == '[' || c == ']'; }), value.end());
-    out[key] = trim(value);
+    out[key] = std::string(config::trim(value));
   }
   for (const auto& [k, v] : out)
     if (!std::regex_match(k, std::regex("[a-zA-Z0-9._-]*"))) throw UsageError("Invalid character found for config key: " + k);
@@ -251,7 +250,7 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
       size_t start = 0;
       for (;;) {
         size_t comma = d.find(',', start);
-        std::string k = trim(d.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        std::string k(config::trim(d.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
         if (!k.empty()) to_delete.push_back(k);
         if (comma == std::string::npos) break;
         start = comma + 1;

@@ -4,7 +4,7 @@
 // layout. Stops after --max-messages, after --timeout-ms without a record, or
 // on SIGINT/SIGTERM, then reports "Processed a total of N messages" on stderr.
 // With --group (or group.id in the consumer properties) and no --partition it
-// is a member of that consumer group (tools/group_client.h): it joins with the
+// is a member of that consumer group (client/group_client.h): it joins with the
 // range assignor, consumes only its assignment from the committed offsets
 // (else auto.offset.reset / --from-beginning), heartbeats every
 // heartbeat.interval.ms (3 s), rejoins on a rebalance, commits its positions
@@ -13,7 +13,6 @@
 // client/'s (fetcher.h, group_client.h); this file maps Kafka's flags and
 // properties, schedules heartbeats and commits, and prints.
 // Threading: one thread; SIGINT/SIGTERM only set a flag.
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -27,6 +26,7 @@
 #include "server/config.h"
 #include "tools/commands.h"
 #include "tools/console.h"
+#include "tools/stop_signal.h"
 
 namespace flotilla::tools {
 
@@ -44,9 +44,6 @@ using client::TopicInfo;
 using client::TopicPartition;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop.store(true); }
 
 }  // namespace
 
@@ -114,8 +111,7 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
   int64_t reset = o.from_beginning ? -2 : -1;
   if (auto it = cprops.find("auto.offset.reset"); it != cprops.end() && !o.from_beginning) reset = it->second == "earliest" ? -2 : -1;
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  stop_on_signals();
   std::signal(SIGPIPE, SIG_IGN);
 
   int64_t processed = 0;
@@ -208,7 +204,7 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
     int64_t last_data = monotonic_ms();
     std::string out;
     bool done = max_messages == 0;
-    while (!done && !g_stop.load()) {
+    while (!done && !stop_requested()) {
       if (o.timeout_ms && monotonic_ms() - last_data >= *o.timeout_ms) break;
       if (gc) {
         if (need_join) {
@@ -305,7 +301,7 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
         }
       }
     }
-    if (o.timeout_ms && !done && !g_stop.load() && monotonic_ms() - last_data >= *o.timeout_ms)
+    if (o.timeout_ms && !done && !stop_requested() && monotonic_ms() - last_data >= *o.timeout_ms)
       std::cerr << "ERROR Error processing message, terminating consumer process:  (org.apache.kafka.common.errors.TimeoutException)\n";
     if (gc) {
       // At close: commit the positions (auto commit) and leave the group.

@@ -9,9 +9,7 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -20,6 +18,7 @@
 #include "server/config.h"
 #include "tools/commands.h"
 #include "tools/console.h"
+#include "tools/stop_signal.h"
 
 namespace flotilla::tools {
 
@@ -31,9 +30,6 @@ using client::ProducerRecord;
 using client::ProducerSettings;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop.store(true); }
 
 std::string describe(const std::optional<std::string>& b) { return b ? std::to_string(b->size()) + " bytes" : std::string("null"); }
 
@@ -136,10 +132,9 @@ int run_console_producer(const ConsoleProducerOptions& o) {
     };
 
     // SIGINT/SIGTERM: stop reading, send what was read, then exit (Kafka's shutdown hook closes the producer).
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    stop_on_signals();
     while (!fatal) {
-      if (g_stop.load() && !eof) {
+      if (stop_requested() && !eof) {
         eof = true;
         buf.clear();
       }
