@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/error.h"
 #include "net/client.h"
 #include "net/client_request.h"
 #include "net/server.h"

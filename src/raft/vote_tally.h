@@ -5,6 +5,7 @@
 // off (randomized, growing with `retries`) before the next one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -15,9 +16,9 @@ struct VoteTally {
   enum class Vote { Unrecorded, Granted, Rejected };
   std::map<int32_t, Vote> votes;
 
-  size_t majority() const { return votes.size() / 2 + 1; }
-  size_t count(Vote v) const {
-    size_t n = 0;
+  std::size_t majority() const { return votes.size() / 2 + 1; }
+  std::size_t count(Vote v) const {
+    std::size_t n = 0;
     for (const auto& [id, s] : votes) n += s == v;
     return n;
   }
