@@ -15,7 +15,7 @@ DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-confluent-kafka python3-kafka kcat iperf3
 
-.PHONY: all deps js-deps build build-all check-deps run test unit integration bench clean format-data
+.PHONY: all deps js-deps build build-all check-deps check-headers run test unit integration bench clean format-data
 
 all: build
 
@@ -47,6 +47,10 @@ build-all: deps $(BUILD)/build.ninja
 # Module dependencies point one way (docs/ARCHITECTURE.md).
 check-deps:
 	$(PYTHON) scripts/check_deps.py
+
+# Every header compiles on its own (not in `make test`: about 3 minutes).
+check-headers: build
+	scripts/check_headers.sh $(BUILD)
 
 # Format ./data once (a fresh cluster id), then run a combined broker+controller
 # on 127.0.0.1:9092 (controller listener 127.0.0.1:9093) in the foreground.
