@@ -11,7 +11,7 @@ CONFIG ?= config/server.properties
 # Debian 12 packages the build, the tests and the benchmarks need (the one list).
 DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
   libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev \
-  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev \
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev openssl \
   libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-confluent-kafka python3-kafka kcat iperf3
 

@@ -14,20 +14,22 @@ import sys
 # What each module may use directly. The picture:
 #   tools -> server -> broker/controller -> coordinator -> metadata -> raft -> storage -> protocol -> common
 #   net beside (below raft: the Raft driver and the coordinators' marker channel send over it);
-#   client -> protocol/net/common, used by tools, benchmarks and tests.
+#   security (principals, SASL, SCRAM, TLS contexts) below net, on common only;
+#   client -> protocol/net/security/common, used by tools, benchmarks and tests.
 ALLOWED = {
     "common": set(),
     "protocol": {"common"},
-    "net": {"protocol", "common"},
+    "security": {"common"},
+    "net": {"security", "protocol", "common"},
     "storage": {"protocol", "common"},
-    "raft": {"storage", "net", "protocol", "common"},
-    "metadata": {"raft", "storage", "protocol", "common"},
-    "coordinator": {"metadata", "raft", "storage", "net", "protocol", "common"},
-    "controller": {"coordinator", "metadata", "raft", "storage", "net", "protocol", "common"},
-    "broker": {"coordinator", "metadata", "raft", "storage", "net", "protocol", "common"},
-    "client": {"net", "protocol", "common"},
-    "server": {"broker", "controller", "coordinator", "metadata", "raft", "storage", "net", "protocol", "common"},
-    "tools": {"client", "server", "broker", "controller", "coordinator", "metadata", "raft", "storage", "net",
+    "raft": {"storage", "net", "security", "protocol", "common"},
+    "metadata": {"raft", "storage", "security", "protocol", "common"},
+    "coordinator": {"metadata", "raft", "storage", "net", "security", "protocol", "common"},
+    "controller": {"coordinator", "metadata", "raft", "storage", "net", "security", "protocol", "common"},
+    "broker": {"coordinator", "metadata", "raft", "storage", "net", "security", "protocol", "common"},
+    "client": {"net", "security", "protocol", "common"},
+    "server": {"broker", "controller", "coordinator", "metadata", "raft", "storage", "net", "security", "protocol", "common"},
+    "tools": {"client", "server", "broker", "controller", "coordinator", "metadata", "raft", "storage", "net", "security",
               "protocol", "common"},
 }
 
