@@ -7,31 +7,20 @@
 #include "security/sasl.h"
 #include "security/sasl_mechanisms.h"
 #include "security/scram_messages.h"
+#include "rfc7677.h"
 
 using namespace flotilla::security;
+using namespace rfc7677;
 
 namespace {
 
 constexpr auto k256 = ScramMechanism::SCRAM_SHA_256;
 constexpr auto k512 = ScramMechanism::SCRAM_SHA_512;
 
-// RFC 7677, section 3.
-const std::string kClientNonce = "rOprNGfwEbeRWgbNEkqO";
-const std::string kServerNonce = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
-const std::string kSalt = "W22ZaJ0SNY7soEsUEjb6gQ==";
-const std::string kClientFirst = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO";
-const std::string kServerFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
-const std::string kClientFinal =
-    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
-const std::string kServerFinal = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
-
 std::string generic(ScramMechanism m) {
   return "Authentication failed during authentication due to invalid credentials with SASL mechanism " +
          std::string(scram_mechanism_name(m));
 }
-
-Bytes bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
-std::string text(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
 NonceGenerator fixed(std::string nonce) {
   return [nonce] { return nonce; };
