@@ -397,3 +397,26 @@ TEST(ScramNonce, RandomNoncesArePrintableAndDistinct) {
   EXPECT_TRUE(scram::is_printable_nonce(a));
   EXPECT_NE(a, b);
 }
+
+// RFC 7677's inputs with SHA-512, the expected messages computed independently
+// (Python's hashlib.pbkdf2_hmac and hmac), as a byte-level check of the 512 path.
+TEST(ScramSha512Vector, BothEndsProduceTheIndependentlyComputedMessages) {
+  const std::string client_final =
+      "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+      "p=gMGXRcevScNtxZ6/8lQYpGtnsNAc3mGcmNomv+xnoOMw+3R2xNJdMNnzMlTN8PPC6wdp6dybEmDYXYTxwnYPJQ==";
+  const std::string server_final =
+      "v=ZQnYEgWQMFmmsM8aQMF0nDDCy/AgCzkwk8CmMZYcMg0vSVlKDanekLtifDSeVGT4+5ZxXnJq199RVG2rR7N7Zw==";
+  auto client = make_scram_client(k512, "user", "pencil", fixed(kClientNonce));
+  EXPECT_EQ(text(client->initial()), kClientFirst);
+  auto final_msg = client->evaluate(bytes(kServerFirst));
+  ASSERT_TRUE(final_msg.has_value());
+  EXPECT_EQ(text(*final_msg), client_final);
+  ASSERT_TRUE(client->evaluate(bytes(server_final)).has_value());
+  EXPECT_TRUE(client->done());
+
+  auto server = make_scram_server(k512, scram_config(), fixed(kServerNonce));
+  EXPECT_EQ(text(server->evaluate(bytes(kClientFirst)).challenge), kServerFirst);
+  SaslStep s = server->evaluate(bytes(client_final));
+  EXPECT_TRUE(s.complete) << s.log_detail;
+  EXPECT_EQ(text(s.challenge), server_final);
+}
