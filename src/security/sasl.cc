@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "security/oauthbearer.h"
 #include "security/sasl_mechanisms.h"
 
 namespace flotilla::security {
@@ -32,6 +33,7 @@ std::unique_ptr<SaslServer> make_sasl_server(std::string_view mechanism, const S
   if (std::find(enabled.begin(), enabled.end(), mechanism) == enabled.end()) return nullptr;
   if (mechanism == "PLAIN") return make_plain_server(config);
   if (auto scram = parse_scram_mechanism(mechanism)) return make_scram_server(*scram, config);
+  if (mechanism == kOAuthBearer) return make_oauthbearer_server(config);
   return nullptr;
 }
 

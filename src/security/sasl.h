@@ -43,12 +43,17 @@ class SaslServer {
   virtual std::optional<int64_t> credential_expiry_ms() const { return std::nullopt; }
 };
 
+struct OAuthBearerConfig;  // security/oauthbearer.h
+
 // What a listener's SASL servers authenticate against.
 struct SaslServerConfig {
   std::vector<std::string> enabled_mechanisms;          // sasl.enabled.mechanisms of the listener
   std::map<std::string, std::string> plain_users;       // PLAIN: user_<name>="<password>" of the JAAS config
   std::shared_ptr<const CredentialCache> scram;         // SCRAM-SHA-256/512: from the metadata log
   size_t max_token_bytes = 1 << 16;                     // larger tokens fail the exchange
+  // OAUTHBEARER: the validator and its options (make_oauthbearer_config);
+  // nullptr selects Kafka's default, the unsecured validator with default options.
+  std::shared_ptr<const OAuthBearerConfig> oauthbearer;
 };
 
 // Kafka's answer to a client whose exchange failed for a reason it must not
@@ -73,7 +78,8 @@ class SaslClient {
   virtual bool done() const = 0;
 };
 
-// PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 with a username and password; nullptr for others.
+// PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 with a username and password; nullptr for
+// others (OAUTHBEARER clients carry a token: make_oauthbearer_client in oauthbearer.h).
 std::unique_ptr<SaslClient> make_sasl_client(std::string_view mechanism, const std::string& username,
                                              const std::string& password);
 
