@@ -11,8 +11,12 @@ using namespace oauth_test;
 
 namespace {
 
-const std::string kInvalidToken = R"({"status":"invalid_token"})";
+const std::string kJwksInvalidToken = R"({"status":"invalid_token"})";
 
+}  // namespace
+
+// Outside the anonymous namespace: TEST_F classes derive from it, and unity
+// builds include this file into another translation unit.
 class OAuthBearerJwks : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -77,10 +81,10 @@ class OAuthBearerJwks : public ::testing::Test {
     SaslStep s = server->evaluate(initial_response(token));
     EXPECT_FALSE(s.complete);
     EXPECT_FALSE(s.failed);
-    EXPECT_EQ(std::string(s.challenge.begin(), s.challenge.end()), kInvalidToken);
+    EXPECT_EQ(std::string(s.challenge.begin(), s.challenge.end()), kJwksInvalidToken);
     SaslStep last = server->evaluate(Bytes{0x01});
     EXPECT_TRUE(last.failed);
-    EXPECT_EQ(last.error_message, kInvalidToken);
+    EXPECT_EQ(last.error_message, kJwksInvalidToken);
     EXPECT_TRUE(server->authorized_id().empty());
     EXPECT_EQ(last.log_detail.find(token), std::string::npos);
     return last.log_detail;
@@ -98,8 +102,6 @@ PkeyPtr* OAuthBearerJwks::rsa_ = nullptr;
 PkeyPtr* OAuthBearerJwks::other_rsa_ = nullptr;
 PkeyPtr* OAuthBearerJwks::ec_ = nullptr;
 PkeyPtr* OAuthBearerJwks::ec384_ = nullptr;
-
-}  // namespace
 
 TEST_F(OAuthBearerJwks, LoadsTheUsableKeysAndSkipsOthers) {
   std::string error;

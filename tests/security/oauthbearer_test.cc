@@ -11,9 +11,9 @@ using namespace oauth_test;
 
 namespace {
 
-const std::string kGeneric =
+const std::string kOAuthGeneric =
     "Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER";
-const std::string kInvalidToken = R"({"status":"invalid_token"})";
+const std::string kOAuthInvalidToken = R"({"status":"invalid_token"})";
 
 SaslServerConfig unsecured_config(std::function<void(OAuthBearerConfig&)> tweak = {}) {
   auto oc = std::make_shared<OAuthBearerConfig>();
@@ -42,7 +42,7 @@ Exchange start(const Bytes& message, const SaslServerConfig& config = unsecured_
 
 // A token the validator rejects: a challenge with the JSON error, then the
 // client's %x01 fails the exchange with that JSON as the message.
-SaslStep expect_rejected(const std::string& token, const std::string& json = kInvalidToken,
+SaslStep expect_rejected(const std::string& token, const std::string& json = kOAuthInvalidToken,
                          const SaslServerConfig& config = unsecured_config()) {
   Exchange e = start(initial_response(token), config);
   EXPECT_FALSE(e.first.failed) << e.first.error_message;
@@ -198,7 +198,7 @@ TEST(OAuthBearerUnsecured, RejectsMissingOrInconsistentTimes) {
   expect_rejected(unsecured_jws({{"sub", "alice"}, {"exp", "tomorrow"}}));                  // not a number
   auto skewed = unsecured_config([](OAuthBearerConfig& c) { c.unsecured_clock_skew_ms = 60'000; });
   SaslStep s = expect_rejected(unsecured_jws({{"sub", "alice"}, {"iat", kNowS + 10}, {"exp", kNowS + 5}}),  // iat after exp
-                               kInvalidToken, skewed);
+                               kOAuthInvalidToken, skewed);
   EXPECT_NE(s.log_detail.find("not before the Expiration Time"), std::string::npos) << s.log_detail;
   expect_rejected(unsecured_jws({{"sub", "alice"}, {"exp", 1e300}}));                       // out of range
 }
@@ -213,12 +213,12 @@ TEST(OAuthBearerUnsecured, RejectsAMissingRequiredScope) {
   claims["scope"] = nlohmann::json::array({"admin", "read"});
   EXPECT_TRUE(start(initial_response(unsecured_jws(claims)), config).first.complete);
   claims["scope"] = 7;  // neither string nor list
-  expect_rejected(unsecured_jws(claims), kInvalidToken, config);
+  expect_rejected(unsecured_jws(claims), kOAuthInvalidToken, config);
 }
 
 TEST(OAuthBearerUnsecured, UsesTheConfiguredPrincipalClaim) {
   auto config = unsecured_config([](OAuthBearerConfig& c) { c.unsecured_principal_claim = "preferred_username"; });
-  SaslStep s = expect_rejected(unsecured_jws(good_claims()), kInvalidToken, config);  // only "sub"
+  SaslStep s = expect_rejected(unsecured_jws(good_claims()), kOAuthInvalidToken, config);  // only "sub"
   EXPECT_NE(s.log_detail.find("preferred_username"), std::string::npos) << s.log_detail;
   nlohmann::json claims = good_claims();
   claims["preferred_username"] = "carol";
@@ -258,7 +258,7 @@ TEST(OAuthBearerUnsecured, RejectsMalformedTokens) {
 TEST(OAuthBearerServer, AMalformedMessageFailsAtOnceWithTheGenericMessage) {
   Exchange e = start(to_bytes(std::string("n,,\x01" "auth=Basic abc\x01\x01")));
   EXPECT_TRUE(e.first.failed);
-  EXPECT_EQ(e.first.error_message, kGeneric);
+  EXPECT_EQ(e.first.error_message, kOAuthGeneric);
   EXPECT_TRUE(e.first.challenge.empty());
   EXPECT_NE(e.first.log_detail.find("scheme"), std::string::npos) << e.first.log_detail;
 }
@@ -270,7 +270,7 @@ TEST(OAuthBearerServer, AnOversizeMessageFailsAtOnce) {
   claims["pad"] = std::string(2000, 'x');
   Exchange e = start(initial_response(unsecured_jws(claims)), config);
   EXPECT_TRUE(e.first.failed);
-  EXPECT_EQ(e.first.error_message, kGeneric);
+  EXPECT_EQ(e.first.error_message, kOAuthGeneric);
   EXPECT_NE(e.first.log_detail.find("exceeds the limit"), std::string::npos);
 }
 
@@ -282,7 +282,7 @@ TEST(OAuthBearerServer, AnythingButKvsepAfterTheErrorChallengeFails) {
   SaslStep s = e.server->evaluate(initial_response(unsecured_jws(good_claims())));
   EXPECT_TRUE(s.failed);
   EXPECT_FALSE(s.complete);
-  EXPECT_EQ(s.error_message, kGeneric);
+  EXPECT_EQ(s.error_message, kOAuthGeneric);
   EXPECT_TRUE(e.server->authorized_id().empty());
 }
 
@@ -312,11 +312,11 @@ TEST(OAuthBearerClientTest, SendsTheTokenAndAnswersAnErrorWithKvsep) {
   EXPECT_EQ(client->mechanism(), "OAUTHBEARER");
   Bytes first = client->initial();
   EXPECT_EQ(std::string(first.begin(), first.end()), std::string("n,a=alice,\x01" "auth=Bearer tok.en.\x01" "ext=v\x01\x01"));
-  auto answer = client->evaluate(to_bytes(kInvalidToken));
+  auto answer = client->evaluate(to_bytes(kOAuthInvalidToken));
   ASSERT_TRUE(answer);
   EXPECT_EQ(*answer, Bytes{0x01});
   EXPECT_FALSE(client->done());
-  EXPECT_EQ(client->error_challenge(), kInvalidToken);
+  EXPECT_EQ(client->error_challenge(), kOAuthInvalidToken);
   EXPECT_FALSE(client->evaluate({}));  // nothing after the error
 }
 
@@ -341,7 +341,7 @@ TEST(OAuthBearerClientTest, FullExchangesWithTheServer) {
     ASSERT_TRUE(reply);
     SaslStep last = server->evaluate(*reply);
     EXPECT_TRUE(last.failed);
-    EXPECT_EQ(last.error_message, kInvalidToken);
+    EXPECT_EQ(last.error_message, kOAuthInvalidToken);
     EXPECT_FALSE(client->done());
   }
 }
