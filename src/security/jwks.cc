@@ -18,6 +18,7 @@ namespace {
 
 constexpr size_t kMaxJwksFileBytes = 1 << 20;
 constexpr int kMinRsaBits = 2048;
+constexpr int kMaxRsaBits = 16384;  // OpenSSL's own limit for RSA operations; bounds the cost of a check
 
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
@@ -67,7 +68,9 @@ std::shared_ptr<EVP_PKEY> rsa_key(const nlohmann::json& jwk) {
   BnPtr bn_n(BN_bin2bn(n->data(), static_cast<int>(n->size()), nullptr));
   BnPtr bn_e(BN_bin2bn(e->data(), static_cast<int>(e->size()), nullptr));
   std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !bld || BN_is_zero(bn_e.get()) || BN_num_bits(bn_n.get()) < kMinRsaBits) return nullptr;
+  if (!bn_n || !bn_e || !bld || BN_is_zero(bn_e.get()) || BN_num_bits(bn_n.get()) < kMinRsaBits ||
+      BN_num_bits(bn_n.get()) > kMaxRsaBits || BN_num_bits(bn_e.get()) > 64)
+    return nullptr;
   if (OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1)
     return nullptr;

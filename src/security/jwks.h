@@ -1,7 +1,7 @@
 // JSON Web Key Sets (RFC 7517) and JWS signature checks (RFC 7515/7518) over
 // OpenSSL 3, for the OAUTHBEARER validator of KIP-768.
 //
-// Supported: RSA keys (kty "RSA", n/e, at least 2048 bits) for RS256/RS384/
+// Supported: RSA keys (kty "RSA", n/e, 2048 to 16384 bits) for RS256/RS384/
 // RS512, EC keys (kty "EC", crv "P-256"/"P-384", x/y of the curve's exact
 // length, on the curve) for ES256/ES384. Keys built with OSSL_PARAM_BLD and
 // EVP_PKEY_fromdata. Keys of another type, with `use` other than "sig", or
