@@ -29,14 +29,14 @@ std::string openssl_reason() {
   return reason ? reason : "error " + std::to_string(last);
 }
 
-[[noreturn]] void fail(const std::string& key, const std::string& message) {
+[[noreturn]] void config_error(const std::string& key, const std::string& message) {
   ERR_clear_error();
   throw SslConfigError(key, message);
 }
 
 std::string read_file(const std::string& key, const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(key, std::string("Failed to load SSL ") + what + " " + path + ": cannot open the file (" + key + ")");
+  if (!in) config_error(key, std::string("Failed to load SSL ") + what + " " + path + ": cannot open the file (" + key + ")");
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -78,15 +78,15 @@ KeyMaterial pem_key_material(const std::string& key_pem, const std::string& cert
     std::string reason = openssl_reason();
     bool encrypted = key_pem.find("ENCRYPTED") != std::string::npos;
     if (encrypted && key_password.empty())
-      fail(ssl_keys::kKeyPassword, "Failed to load the private key of " + where + ": it is encrypted and " +
+      config_error(ssl_keys::kKeyPassword, "Failed to load the private key of " + where + ": it is encrypted and " +
                                        "ssl.key.password is not set");
     if (encrypted)
-      fail(ssl_keys::kKeyPassword, "Failed to load the private key of " + where +
+      config_error(ssl_keys::kKeyPassword, "Failed to load the private key of " + where +
                                        ": wrong ssl.key.password or corrupt key (" + reason + ")");
-    fail(where_key, "Failed to load the private key of " + where + ": no PEM private key found (" + reason + ")");
+    config_error(where_key, "Failed to load the private key of " + where + ": no PEM private key found (" + reason + ")");
   }
   m.chain = read_pem_certificates(certs_pem);
-  if (m.chain.empty()) fail(where_key, "Failed to load " + where + ": no PEM certificate found");
+  if (m.chain.empty()) config_error(where_key, "Failed to load " + where + ": no PEM certificate found");
   return m;
 }
 
@@ -113,10 +113,10 @@ Pkcs12Contents read_pkcs12(const std::string& data, const std::string& password,
   auto attempt = [&](Pkcs12Contents& out) {
     BioPtr bio = memory_bio(data);
     std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(d2i_PKCS12_bio(bio.get(), nullptr), &PKCS12_free);
-    if (!p12) fail(location_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: not a PKCS12 file");
+    if (!p12) config_error(location_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: not a PKCS12 file");
     if (!password.empty() && PKCS12_verify_mac(p12.get(), password.c_str(), -1) != 1 &&
         PKCS12_mac_present(p12.get()))
-      fail(password_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: wrong " +
+      config_error(password_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: wrong " +
                              password_key + " (integrity check failed)");
     EVP_PKEY* key = nullptr;
     X509* cert = nullptr;
@@ -135,7 +135,7 @@ Pkcs12Contents read_pkcs12(const std::string& data, const std::string& password,
   out = Pkcs12Contents{};
   if (attempt(out)) return out;
   std::string reason = openssl_reason();
-  fail(password.empty() ? location_key : password_key,
+  config_error(password.empty() ? location_key : password_key,
        std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: wrong " + password_key +
            " or unsupported file (" + reason + ")");
 }
@@ -152,7 +152,7 @@ void load_keystore(SSL_CTX* ctx, const SslConfig& c) {
     std::string data = read_file(kKeystoreLocation, c.keystore_location, "keystore");
     auto p = read_pkcs12(data, c.keystore_password, kKeystoreLocation, kKeystorePassword, c.keystore_location, "keystore");
     if (!p.key || !p.cert)
-      fail(kKeystoreLocation, "Failed to load SSL keystore " + c.keystore_location +
+      config_error(kKeystoreLocation, "Failed to load SSL keystore " + c.keystore_location +
                                   " of type PKCS12: it holds no private key with its certificate");
     m.key = std::move(p.key);
     m.chain.push_back(std::move(p.cert));
@@ -160,13 +160,13 @@ void load_keystore(SSL_CTX* ctx, const SslConfig& c) {
   }
   const std::string key = c.keystore_key.empty() ? kKeystoreLocation : kKeystoreKey;
   if (SSL_CTX_use_certificate(ctx, m.chain[0].get()) != 1)
-    fail(key, "The key store certificate was refused: " + openssl_reason());
+    config_error(key, "The key store certificate was refused: " + openssl_reason());
   for (size_t i = 1; i < m.chain.size(); ++i) {
     if (SSL_CTX_add1_chain_cert(ctx, m.chain[i].get()) != 1)
-      fail(key, "A key store chain certificate was refused: " + openssl_reason());
+      config_error(key, "A key store chain certificate was refused: " + openssl_reason());
   }
   if (SSL_CTX_use_PrivateKey(ctx, m.key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-    fail(key, "The key store's private key does not match its certificate (" + openssl_reason() + ")");
+    config_error(key, "The key store's private key does not match its certificate (" + openssl_reason() + ")");
 }
 
 void load_truststore(SSL_CTX* ctx, const SslConfig& c, TlsMode mode) {
@@ -193,13 +193,13 @@ void load_truststore(SSL_CTX* ctx, const SslConfig& c, TlsMode mode) {
       for (auto& x : p.others) certs.push_back(std::move(x));
     }
   }
-  if (certs.empty()) fail(key, "The trust store (" + key + ") holds no certificate");
+  if (certs.empty()) config_error(key, "The trust store (" + key + ") holds no certificate");
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   for (auto& x : certs) {
     if (X509_STORE_add_cert(store, x.get()) != 1) {
       unsigned long e = ERR_peek_last_error();
       if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE)
-        fail(key, "A trust store certificate was refused: " + openssl_reason());
+        config_error(key, "A trust store certificate was refused: " + openssl_reason());
       ERR_clear_error();
     }
     if (mode == TlsMode::SERVER) SSL_CTX_add_client_CA(ctx, x.get());
@@ -224,7 +224,7 @@ void set_protocols_and_ciphers(SSL_CTX* ctx, const SslConfig& c, TlsMode mode) {
     int cap = c.protocol == "TLSv1.3" ? 3 : c.protocol == "TLSv1.2" ? 2 : c.protocol == "TLSv1.1" ? 1 : 0;
     std::erase_if(enabled, [&](TlsVersion v) { return static_cast<int>(v) > cap; });
     if (enabled.empty())
-      fail(kProtocol, "ssl.protocol " + c.protocol + " excludes every protocol in ssl.enabled.protocols");
+      config_error(kProtocol, "ssl.protocol " + c.protocol + " excludes every protocol in ssl.enabled.protocols");
   }
   OpenSslCiphers ciphers = map_cipher_suites(c.cipher_suites);
   if (!c.cipher_suites.empty()) {
@@ -233,16 +233,16 @@ void set_protocols_and_ciphers(SSL_CTX* ctx, const SslConfig& c, TlsMode mode) {
     if (ciphers.tls12.empty())
       std::erase_if(enabled, [](TlsVersion v) { return v != TlsVersion::TLSv1_3; });
     if (enabled.empty())
-      fail(kCipherSuites, "ssl.cipher.suites has no cipher suite for any protocol in ssl.enabled.protocols");
+      config_error(kCipherSuites, "ssl.cipher.suites has no cipher suite for any protocol in ssl.enabled.protocols");
     if (!ciphers.tls12.empty() && SSL_CTX_set_cipher_list(ctx, ciphers.tls12.c_str()) != 1)
-      fail(kCipherSuites, "ssl.cipher.suites: OpenSSL refused " + ciphers.tls12 + " (" + openssl_reason() + ")");
+      config_error(kCipherSuites, "ssl.cipher.suites: OpenSSL refused " + ciphers.tls12 + " (" + openssl_reason() + ")");
     if (!ciphers.tls13.empty() && SSL_CTX_set_ciphersuites(ctx, ciphers.tls13.c_str()) != 1)
-      fail(kCipherSuites, "ssl.cipher.suites: OpenSSL refused " + ciphers.tls13 + " (" + openssl_reason() + ")");
+      config_error(kCipherSuites, "ssl.cipher.suites: OpenSSL refused " + ciphers.tls13 + " (" + openssl_reason() + ")");
   }
   auto [lo, hi] = std::minmax_element(enabled.begin(), enabled.end());
   if (SSL_CTX_set_min_proto_version(ctx, openssl_version(*lo)) != 1 ||
       SSL_CTX_set_max_proto_version(ctx, openssl_version(*hi)) != 1)
-    fail(kEnabledProtocols, "OpenSSL refused the protocol range " + std::string(tls_version_name(*lo)) + " - " +
+    config_error(kEnabledProtocols, "OpenSSL refused the protocol range " + std::string(tls_version_name(*lo)) + " - " +
                                 std::string(tls_version_name(*hi)));
   // Holes inside the range ("TLSv1.1,TLSv1.3") are switched off one by one.
   const std::pair<TlsVersion, uint64_t> off[] = {{TlsVersion::TLSv1, SSL_OP_NO_TLSv1},
@@ -266,7 +266,7 @@ std::shared_ptr<const TlsContext> TlsContext::create(const SslConfig& config, Tl
   try {
     t->mapper_ = SslPrincipalMapper::from_rules(config.principal_mapping_rules);
   } catch (const std::invalid_argument& e) {
-    fail(ssl_keys::kPrincipalMappingRules, std::string("Invalid ssl.principal.mapping.rules: ") + e.what());
+    config_error(ssl_keys::kPrincipalMappingRules, std::string("Invalid ssl.principal.mapping.rules: ") + e.what());
   }
   t->context_ = std::make_unique<asio::ssl::context>(mode == TlsMode::SERVER ? asio::ssl::context::tls_server
                                                                               : asio::ssl::context::tls_client);
@@ -277,7 +277,7 @@ std::shared_ptr<const TlsContext> TlsContext::create(const SslConfig& config, Tl
 
   if (mode == TlsMode::SERVER) {
     if (!config.has_keystore())
-      fail(ssl_keys::kKeystoreLocation, "An SSL listener needs a key store: set ssl.keystore.location "
+      config_error(ssl_keys::kKeystoreLocation, "An SSL listener needs a key store: set ssl.keystore.location "
                                         "(or ssl.keystore.key with ssl.keystore.certificate.chain)");
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

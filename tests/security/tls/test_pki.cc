@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
@@ -117,6 +118,12 @@ const TestPki& TestPki::get() {
     TestPki p;
     p.dir = std::filesystem::temp_directory_path() / ("flotilla-tls-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(p.dir);
+    static std::filesystem::path to_remove;
+    to_remove = p.dir;
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(to_remove, ec);
+    });
     p.ca = issue({{{"O", "Flotilla Test"}, {"CN", "Flotilla Test CA"}}, "", -1, 30, true}, nullptr);
     p.server = issue({{{"O", "Flotilla Test"}, {"CN", "localhost"}}, "IP:127.0.0.1,DNS:localhost"}, &p.ca);
     p.client = issue({{{"C", "US"}, {"O", "Example"}, {"OU", "eng"}, {"CN", "alice"}}, ""}, &p.ca);

@@ -58,6 +58,7 @@ Outcome handshake(const TlsContext& server, const TlsContext& client, const std:
   char byte = 0;
   acceptor.async_accept(ss.lowest_layer(), [&](std::error_code ec) {
     if (ec) return;
+    ss.lowest_layer().set_option(asio::ip::tcp::no_delay(true));
     ss.async_handshake(asio::ssl::stream_base::server, [&](std::error_code hec) {
       out.server_ok = !hec;
       if (hec) {
@@ -78,6 +79,7 @@ Outcome handshake(const TlsContext& server, const TlsContext& client, const std:
   });
   cs.lowest_layer().async_connect(acceptor.local_endpoint(), [&](std::error_code ec) {
     if (ec) return;
+    cs.lowest_layer().set_option(asio::ip::tcp::no_delay(true));
     client.prepare_client(cs, host);
     cs.async_handshake(asio::ssl::stream_base::client, [&](std::error_code hec) {
       if (hec) {
