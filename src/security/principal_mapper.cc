@@ -56,7 +56,8 @@ std::string escape_literal_back_references(const std::string& unescaped, size_t 
   if (groups == 0) return unescaped;
   static const std::regex back_ref(R"(\$(\d+))");
   std::string value = unescaped;
-  for (auto it = std::sregex_iterator(unescaped.begin(), unescaped.end(), back_ref); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(unescaped.begin(), unescaped.end(), back_ref); it != std::sregex_iterator();
+       ++it) {
     std::string num = (*it)[1].str();
     if (num[0] == '0') continue;
     unsigned long long index = 0;
@@ -85,7 +86,8 @@ void append_replacement(std::string& out, const std::string& replacement, const 
     } else if (c == '$') {
       if (++i == replacement.size()) throw std::runtime_error("Illegal group reference: group index is missing");
       if (replacement[i] == '{') throw std::runtime_error("named-capturing groups are not supported");
-      if (!std::isdigit(static_cast<unsigned char>(replacement[i]))) throw std::runtime_error("Illegal group reference");
+      if (!std::isdigit(static_cast<unsigned char>(replacement[i])))
+        throw std::runtime_error("Illegal group reference");
       size_t ref = static_cast<size_t>(replacement[i++] - '0');
       while (i < replacement.size() && std::isdigit(static_cast<unsigned char>(replacement[i]))) {
         size_t next = ref * 10 + static_cast<size_t>(replacement[i] - '0');
@@ -126,7 +128,8 @@ SslPrincipalMapper SslPrincipalMapper::from_rules(std::string_view rules) {
     if (!std::regex_search(text, m, rule_parser(), std::regex_constants::match_continuous))
       throw std::invalid_argument("Invalid rule: " + text);
     if (static_cast<size_t>(m.length(0)) != text.size())
-      throw std::invalid_argument("Invalid rule: `" + text + "`, unmatched substring: `" + text.substr(m.length(0)) + "`");
+      throw std::invalid_argument("Invalid rule: `" + text + "`, unmatched substring: `" + text.substr(m.length(0)) +
+                                  "`");
     if (m[1].matched) {
       mapper.rules_.push_back(Rule{});
     } else if (m[2].matched) {
@@ -170,8 +173,10 @@ std::optional<std::string> SslPrincipalMapper::Rule::apply(const std::string& dn
 std::string SslPrincipalMapper::Rule::to_string() const {
   if (is_default) return "DEFAULT";
   std::string out = "RULE:" + pattern_text + "/" + replacement;
-  if (to_lower) out += "/L";
-  else if (to_upper) out += "/U";
+  if (to_lower)
+    out += "/L";
+  else if (to_upper)
+    out += "/U";
   return out;
 }
 
@@ -258,7 +263,8 @@ std::string ava_string(const X509_NAME_ENTRY* e) {
     if (n > 0) text.assign(reinterpret_cast<const char*>(utf8), static_cast<size_t>(n));
     OPENSSL_free(utf8);
   } else {
-    text.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)), static_cast<size_t>(ASN1_STRING_length(value)));
+    text.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                static_cast<size_t>(ASN1_STRING_length(value)));
   }
   std::string escaped;
   for (char c : text) {

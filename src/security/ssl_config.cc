@@ -54,7 +54,9 @@ std::vector<std::string> split_list(std::string_view s) {
   throw SslConfigError(key, "Invalid value " + shown + " for configuration " + key + ": " + std::string(why));
 }
 
-[[noreturn]] void fail(const std::string& key, std::string_view message) { throw SslConfigError(key, std::string(message)); }
+[[noreturn]] void fail(const std::string& key, std::string_view message) {
+  throw SslConfigError(key, std::string(message));
+}
 
 std::optional<TlsVersion> parse_tls_version(std::string_view s) {
   if (s == "TLSv1") return TlsVersion::TLSv1;
@@ -67,8 +69,9 @@ std::optional<TlsVersion> parse_tls_version(std::string_view s) {
 void check_store_type(const std::string& key, const std::string& type) {
   std::string t = upper(type);
   if (t == "JKS")
-    invalid(key, type, "JKS key stores are not supported by Flotilla; convert the store to PKCS12 "
-                       "(keytool -importkeystore -deststoretype PKCS12) or use PEM");
+    invalid(key, type,
+            "JKS key stores are not supported by Flotilla; convert the store to PKCS12 "
+            "(keytool -importkeystore -deststoretype PKCS12) or use PEM");
   if (t != "PKCS12" && t != "PEM") invalid(key, type, "supported store types are PKCS12 and PEM");
 }
 
@@ -77,30 +80,37 @@ void validate_keystore(const SslConfig& c) {
   const bool pem = upper(c.keystore_type) == "PEM";
   if (!c.keystore_key.empty()) {
     if (!pem)
-      fail(kKeystoreKey, std::string("SSL private key (ssl.keystore.key) can be specified only for PEM, but key store type is ") +
-                             c.keystore_type + ".");
+      fail(kKeystoreKey,
+           std::string("SSL private key (ssl.keystore.key) can be specified only for PEM, but key store type is ") +
+               c.keystore_type + ".");
     if (c.keystore_certificate_chain.empty())
-      fail(kKeystoreCertificateChain, "SSL private key (ssl.keystore.key) is specified, but certificate chain "
-                                      "(ssl.keystore.certificate.chain) is not specified.");
+      fail(kKeystoreCertificateChain,
+           "SSL private key (ssl.keystore.key) is specified, but certificate chain "
+           "(ssl.keystore.certificate.chain) is not specified.");
     if (!c.keystore_location.empty())
-      fail(kKeystoreLocation, "Both SSL key store location (ssl.keystore.location) and separate private key "
-                              "(ssl.keystore.key) are specified.");
+      fail(kKeystoreLocation,
+           "Both SSL key store location (ssl.keystore.location) and separate private key "
+           "(ssl.keystore.key) are specified.");
     if (!c.keystore_password.empty())
-      fail(kKeystorePassword, "SSL key store password (ssl.keystore.password) cannot be specified with PEM format, "
-                              "only key password (ssl.key.password) may be specified.");
+      fail(kKeystorePassword,
+           "SSL key store password (ssl.keystore.password) cannot be specified with PEM format, "
+           "only key password (ssl.key.password) may be specified.");
     return;
   }
   if (!c.keystore_certificate_chain.empty())
-    fail(kKeystoreKey, "SSL certificate chain (ssl.keystore.certificate.chain) is specified, but private key "
-                       "(ssl.keystore.key) is not specified.");
+    fail(kKeystoreKey,
+         "SSL certificate chain (ssl.keystore.certificate.chain) is specified, but private key "
+         "(ssl.keystore.key) is not specified.");
   if (c.keystore_location.empty()) return;
   check_store_type(kKeystoreType, c.keystore_type);
   if (pem && !c.keystore_password.empty())
-    fail(kKeystorePassword, "SSL key store password (ssl.keystore.password) cannot be specified with PEM format, "
-                            "only key password (ssl.key.password) may be specified.");
+    fail(kKeystorePassword,
+         "SSL key store password (ssl.keystore.password) cannot be specified with PEM format, "
+         "only key password (ssl.key.password) may be specified.");
   if (!pem && c.keystore_password.empty())
-    fail(kKeystorePassword, "SSL key store (ssl.keystore.location) is specified, but key store password "
-                            "(ssl.keystore.password) is not specified.");
+    fail(kKeystorePassword,
+         "SSL key store (ssl.keystore.location) is specified, but key store password "
+         "(ssl.keystore.password) is not specified.");
 }
 
 void validate_truststore(const SslConfig& c) {
@@ -109,12 +119,15 @@ void validate_truststore(const SslConfig& c) {
   if (!c.truststore_certificates.empty()) {
     if (!pem)
       fail(kTruststoreCertificates, std::string("SSL trust store certs (ssl.truststore.certificates) can be specified "
-                                                "only for PEM, but trust store type is ") + c.truststore_type + ".");
+                                                "only for PEM, but trust store type is ") +
+                                        c.truststore_type + ".");
     if (!c.truststore_location.empty())
-      fail(kTruststoreLocation, "Both SSL trust store location (ssl.truststore.location) and separate trust "
-                                "certificates (ssl.truststore.certificates) are specified.");
+      fail(kTruststoreLocation,
+           "Both SSL trust store location (ssl.truststore.location) and separate trust "
+           "certificates (ssl.truststore.certificates) are specified.");
     if (!c.truststore_password.empty())
-      fail(kTruststorePassword, "SSL trust store password (ssl.truststore.password) cannot be specified for PEM format.");
+      fail(kTruststorePassword,
+           "SSL trust store password (ssl.truststore.password) cannot be specified for PEM format.");
     return;
   }
   if (c.truststore_location.empty()) return;
@@ -157,11 +170,22 @@ const CipherTable& cipher_table() {
 
 const std::vector<std::string>& ssl_config_keys() {
   using namespace ssl_keys;
-  static const std::vector<std::string> keys{
-      kKeystoreType,      kKeystoreLocation,       kKeystorePassword, kKeyPassword,     kKeystoreCertificateChain,
-      kKeystoreKey,       kTruststoreType,         kTruststoreLocation, kTruststorePassword, kTruststoreCertificates,
-      kClientAuth,        kEnabledProtocols,       kProtocol,         kCipherSuites,    kEndpointIdentificationAlgorithm,
-      kPrincipalMappingRules};
+  static const std::vector<std::string> keys{kKeystoreType,
+                                             kKeystoreLocation,
+                                             kKeystorePassword,
+                                             kKeyPassword,
+                                             kKeystoreCertificateChain,
+                                             kKeystoreKey,
+                                             kTruststoreType,
+                                             kTruststoreLocation,
+                                             kTruststorePassword,
+                                             kTruststoreCertificates,
+                                             kClientAuth,
+                                             kEnabledProtocols,
+                                             kProtocol,
+                                             kCipherSuites,
+                                             kEndpointIdentificationAlgorithm,
+                                             kPrincipalMappingRules};
   return keys;
 }
 
@@ -203,35 +227,42 @@ SslConfig SslConfig::from_map(const std::map<std::string, std::string>& configs,
     return std::nullopt;
   };
   SslConfig c;
-  auto set = [&](const char* key, std::string& field, bool trimmed = true) {
-    if (auto v = get(key)) field = trimmed ? trim(*v) : *v;
+  // Kafka trims every value it parses, passwords included.
+  auto set = [&](const char* key, std::string& field) {
+    if (auto v = get(key)) field = trim(*v);
   };
   set(kKeystoreType, c.keystore_type);
   set(kKeystoreLocation, c.keystore_location);
-  set(kKeystorePassword, c.keystore_password, false);
-  set(kKeyPassword, c.key_password, false);
+  set(kKeystorePassword, c.keystore_password);
+  set(kKeyPassword, c.key_password);
   set(kKeystoreCertificateChain, c.keystore_certificate_chain);
   set(kKeystoreKey, c.keystore_key);
   set(kTruststoreType, c.truststore_type);
   set(kTruststoreLocation, c.truststore_location);
-  set(kTruststorePassword, c.truststore_password, false);
+  set(kTruststorePassword, c.truststore_password);
   set(kTruststoreCertificates, c.truststore_certificates);
   set(kProtocol, c.protocol);
   set(kEndpointIdentificationAlgorithm, c.endpoint_identification_algorithm);
-  set(kPrincipalMappingRules, c.principal_mapping_rules, false);
+  set(kPrincipalMappingRules, c.principal_mapping_rules);
 
   if (auto v = get(kClientAuth)) {
     std::string a = lower(trim(*v));
-    if (a == "none") c.client_auth = SslClientAuth::NONE;
-    else if (a == "requested") c.client_auth = SslClientAuth::REQUESTED;
-    else if (a == "required") c.client_auth = SslClientAuth::REQUIRED;
-    else invalid(kClientAuth, *v, "String must be one of: required, requested, none");
+    if (a == "none")
+      c.client_auth = SslClientAuth::NONE;
+    else if (a == "requested")
+      c.client_auth = SslClientAuth::REQUESTED;
+    else if (a == "required")
+      c.client_auth = SslClientAuth::REQUIRED;
+    else
+      invalid(kClientAuth, *v, "String must be one of: required, requested, none");
   }
   if (auto v = get(kEnabledProtocols)) {
     c.enabled_protocols.clear();
     for (const auto& name : split_list(*v)) {
       auto p = parse_tls_version(name);
-      if (!p) invalid(kEnabledProtocols, *v, "unsupported protocol " + name + " (supported: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)");
+      if (!p)
+        invalid(kEnabledProtocols, *v,
+                "unsupported protocol " + name + " (supported: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)");
       if (std::find(c.enabled_protocols.begin(), c.enabled_protocols.end(), *p) == c.enabled_protocols.end())
         c.enabled_protocols.push_back(*p);
     }
@@ -307,8 +338,9 @@ OpenSslCiphers map_cipher_suites(const std::vector<std::string>& names) {
         out.tls12 += (out.tls12.empty() ? "" : ":") + std::string(ossl);
         continue;
       }
-      throw SslConfigError(ssl_keys::kCipherSuites, "Invalid value " + name + " for configuration ssl.cipher.suites: "
-                                                    "unsupported cipher suite");
+      throw SslConfigError(ssl_keys::kCipherSuites, "Invalid value " + name +
+                                                        " for configuration ssl.cipher.suites: "
+                                                        "unsupported cipher suite");
     }
     std::string& list = it->second.second ? out.tls13 : out.tls12;
     list += (list.empty() ? "" : ":") + it->second.first;

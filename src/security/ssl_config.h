@@ -96,7 +96,7 @@ struct SslConfig {
 // "listener.name.<lower-cased name>." — the prefix of a listener's own ssl keys.
 std::string listener_config_prefix(std::string_view listener_name);
 
-std::string_view tls_version_name(TlsVersion v);  // "TLSv1.2"
+std::string_view tls_version_name(TlsVersion v);         // "TLSv1.2"
 std::string_view ssl_client_auth_name(SslClientAuth a);  // "none", "requested", "required"
 
 // ssl.cipher.suites mapped to OpenSSL's two lists. Names may be IANA/Java

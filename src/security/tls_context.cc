@@ -36,7 +36,8 @@ std::string openssl_reason() {
 
 std::string read_file(const std::string& key, const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) config_error(key, std::string("Failed to load SSL ") + what + " " + path + ": cannot open the file (" + key + ")");
+  if (!in)
+    config_error(key, std::string("Failed to load SSL ") + what + " " + path + ": cannot open the file (" + key + ")");
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -79,11 +80,12 @@ KeyMaterial pem_key_material(const std::string& key_pem, const std::string& cert
     bool encrypted = key_pem.find("ENCRYPTED") != std::string::npos;
     if (encrypted && key_password.empty())
       config_error(ssl_keys::kKeyPassword, "Failed to load the private key of " + where + ": it is encrypted and " +
-                                       "ssl.key.password is not set");
+                                               "ssl.key.password is not set");
     if (encrypted)
       config_error(ssl_keys::kKeyPassword, "Failed to load the private key of " + where +
-                                       ": wrong ssl.key.password or corrupt key (" + reason + ")");
-    config_error(where_key, "Failed to load the private key of " + where + ": no PEM private key found (" + reason + ")");
+                                               ": wrong ssl.key.password or corrupt key (" + reason + ")");
+    config_error(where_key,
+                 "Failed to load the private key of " + where + ": no PEM private key found (" + reason + ")");
   }
   m.chain = read_pem_certificates(certs_pem);
   if (m.chain.empty()) config_error(where_key, "Failed to load " + where + ": no PEM certificate found");
@@ -113,11 +115,12 @@ Pkcs12Contents read_pkcs12(const std::string& data, const std::string& password,
   auto attempt = [&](Pkcs12Contents& out) {
     BioPtr bio = memory_bio(data);
     std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(d2i_PKCS12_bio(bio.get(), nullptr), &PKCS12_free);
-    if (!p12) config_error(location_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: not a PKCS12 file");
-    if (!password.empty() && PKCS12_verify_mac(p12.get(), password.c_str(), -1) != 1 &&
-        PKCS12_mac_present(p12.get()))
+    if (!p12)
+      config_error(location_key,
+                   std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: not a PKCS12 file");
+    if (!password.empty() && PKCS12_verify_mac(p12.get(), password.c_str(), -1) != 1 && PKCS12_mac_present(p12.get()))
       config_error(password_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: wrong " +
-                             password_key + " (integrity check failed)");
+                                     password_key + " (integrity check failed)");
     EVP_PKEY* key = nullptr;
     X509* cert = nullptr;
     STACK_OF(X509)* ca = nullptr;
@@ -135,25 +138,29 @@ Pkcs12Contents read_pkcs12(const std::string& data, const std::string& password,
   out = Pkcs12Contents{};
   if (attempt(out)) return out;
   std::string reason = openssl_reason();
-  config_error(password.empty() ? location_key : password_key,
-       std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: wrong " + password_key +
-           " or unsupported file (" + reason + ")");
+  if (password.empty())
+    config_error(password_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: it needs " +
+                                   password_key + ", which is not set (" + reason + ")");
+  config_error(password_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: wrong " +
+                                 password_key + " or unsupported file (" + reason + ")");
 }
 
 void load_keystore(SSL_CTX* ctx, const SslConfig& c) {
   using namespace ssl_keys;
   KeyMaterial m;
   if (!c.keystore_key.empty()) {
-    m = pem_key_material(c.keystore_key, c.keystore_certificate_chain, c.key_password, "ssl.keystore.key", kKeystoreKey);
+    m = pem_key_material(c.keystore_key, c.keystore_certificate_chain, c.key_password, "ssl.keystore.key",
+                         kKeystoreKey);
   } else if (c.keystore_type == "PEM") {
     std::string pem = read_file(kKeystoreLocation, c.keystore_location, "keystore");
     m = pem_key_material(pem, pem, c.key_password, "SSL keystore " + c.keystore_location, kKeystoreLocation);
   } else {
     std::string data = read_file(kKeystoreLocation, c.keystore_location, "keystore");
-    auto p = read_pkcs12(data, c.keystore_password, kKeystoreLocation, kKeystorePassword, c.keystore_location, "keystore");
+    auto p =
+        read_pkcs12(data, c.keystore_password, kKeystoreLocation, kKeystorePassword, c.keystore_location, "keystore");
     if (!p.key || !p.cert)
       config_error(kKeystoreLocation, "Failed to load SSL keystore " + c.keystore_location +
-                                  " of type PKCS12: it holds no private key with its certificate");
+                                          " of type PKCS12: it holds no private key with its certificate");
     m.key = std::move(p.key);
     m.chain.push_back(std::move(p.cert));
     for (auto& x : p.others) m.chain.push_back(std::move(x));
@@ -230,20 +237,21 @@ void set_protocols_and_ciphers(SSL_CTX* ctx, const SslConfig& c, TlsMode mode) {
   if (!c.cipher_suites.empty()) {
     // Without suites for one protocol generation, that generation cannot be negotiated.
     if (ciphers.tls13.empty()) std::erase(enabled, TlsVersion::TLSv1_3);
-    if (ciphers.tls12.empty())
-      std::erase_if(enabled, [](TlsVersion v) { return v != TlsVersion::TLSv1_3; });
+    if (ciphers.tls12.empty()) std::erase_if(enabled, [](TlsVersion v) { return v != TlsVersion::TLSv1_3; });
     if (enabled.empty())
       config_error(kCipherSuites, "ssl.cipher.suites has no cipher suite for any protocol in ssl.enabled.protocols");
     if (!ciphers.tls12.empty() && SSL_CTX_set_cipher_list(ctx, ciphers.tls12.c_str()) != 1)
-      config_error(kCipherSuites, "ssl.cipher.suites: OpenSSL refused " + ciphers.tls12 + " (" + openssl_reason() + ")");
+      config_error(kCipherSuites,
+                   "ssl.cipher.suites: OpenSSL refused " + ciphers.tls12 + " (" + openssl_reason() + ")");
     if (!ciphers.tls13.empty() && SSL_CTX_set_ciphersuites(ctx, ciphers.tls13.c_str()) != 1)
-      config_error(kCipherSuites, "ssl.cipher.suites: OpenSSL refused " + ciphers.tls13 + " (" + openssl_reason() + ")");
+      config_error(kCipherSuites,
+                   "ssl.cipher.suites: OpenSSL refused " + ciphers.tls13 + " (" + openssl_reason() + ")");
   }
   auto [lo, hi] = std::minmax_element(enabled.begin(), enabled.end());
   if (SSL_CTX_set_min_proto_version(ctx, openssl_version(*lo)) != 1 ||
       SSL_CTX_set_max_proto_version(ctx, openssl_version(*hi)) != 1)
     config_error(kEnabledProtocols, "OpenSSL refused the protocol range " + std::string(tls_version_name(*lo)) + " - " +
-                                std::string(tls_version_name(*hi)));
+                                        std::string(tls_version_name(*hi)));
   // Holes inside the range ("TLSv1.1,TLSv1.3") are switched off one by one.
   const std::pair<TlsVersion, uint64_t> off[] = {{TlsVersion::TLSv1, SSL_OP_NO_TLSv1},
                                                  {TlsVersion::TLSv1_1, SSL_OP_NO_TLSv1_1},
@@ -269,7 +277,7 @@ std::shared_ptr<const TlsContext> TlsContext::create(const SslConfig& config, Tl
     config_error(ssl_keys::kPrincipalMappingRules, std::string("Invalid ssl.principal.mapping.rules: ") + e.what());
   }
   t->context_ = std::make_unique<asio::ssl::context>(mode == TlsMode::SERVER ? asio::ssl::context::tls_server
-                                                                              : asio::ssl::context::tls_client);
+                                                                             : asio::ssl::context::tls_client);
   SSL_CTX* ctx = t->context_->native_handle();
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -277,8 +285,9 @@ std::shared_ptr<const TlsContext> TlsContext::create(const SslConfig& config, Tl
 
   if (mode == TlsMode::SERVER) {
     if (!config.has_keystore())
-      config_error(ssl_keys::kKeystoreLocation, "An SSL listener needs a key store: set ssl.keystore.location "
-                                        "(or ssl.keystore.key with ssl.keystore.certificate.chain)");
+      config_error(ssl_keys::kKeystoreLocation,
+                   "An SSL listener needs a key store: set ssl.keystore.location "
+                   "(or ssl.keystore.key with ssl.keystore.certificate.chain)");
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     static const unsigned char sid_ctx[] = "flotilla";
@@ -348,9 +357,9 @@ void ReloadableTlsContext::reconfigure(const SslConfig& new_config) {
   auto old = current();
   auto fresh = TlsContext::create(new_config, old->mode());
   if (old->mode() == TlsMode::SERVER && fresh->certificate_subject() != old->certificate_subject())
-    throw SslConfigError(ssl_keys::kKeystoreLocation,
-                         "Keystore DistinguishedName does not match: existing={" + old->certificate_subject() +
-                             "}, new={" + fresh->certificate_subject() + "}");
+    throw SslConfigError(ssl_keys::kKeystoreLocation, "Keystore DistinguishedName does not match: existing={" +
+                                                          old->certificate_subject() + "}, new={" +
+                                                          fresh->certificate_subject() + "}");
   std::lock_guard lock(mu_);
   current_ = std::move(fresh);
 }

@@ -24,7 +24,6 @@
 #pragma once
 
 #include <asio/ssl.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <memory>

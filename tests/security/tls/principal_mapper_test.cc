@@ -59,11 +59,10 @@ TEST(SslPrincipalMapperTest, ValidRules) {
 }
 
 TEST(SslPrincipalMapperTest, InvalidRules) {
-  for (const char* rules :
-       {"default", "DEFAUL", "DEFAULT/L", "DEFAULT/U", "RULE:CN=(.*?),OU=ServiceUsers.*/$1",
-        "rule:^CN=(.*?),OU=ServiceUsers.*$/$1/", "RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/L/U",
-        "RULE:^CN=(.*?),OU=ServiceUsers.*$/L", "RULE:^CN=(.*?),OU=ServiceUsers.*$/U",
-        "RULE:^CN=(.*?),OU=ServiceUsers.*$/LU", "RULE:^CN=((/$1/"}) {
+  for (const char* rules : {"default", "DEFAUL", "DEFAULT/L", "DEFAULT/U", "RULE:CN=(.*?),OU=ServiceUsers.*/$1",
+                            "rule:^CN=(.*?),OU=ServiceUsers.*$/$1/", "RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/L/U",
+                            "RULE:^CN=(.*?),OU=ServiceUsers.*$/L", "RULE:^CN=(.*?),OU=ServiceUsers.*$/U",
+                            "RULE:^CN=(.*?),OU=ServiceUsers.*$/LU", "RULE:^CN=((/$1/"}) {
     EXPECT_THROW(SslPrincipalMapper::from_rules(rules), std::invalid_argument) << rules;
   }
   try {
@@ -92,13 +91,16 @@ TEST(SslPrincipalMapperTest, RulesSplitting) {
   EXPECT_EQ(parsed(",   , , ,      , , ,   "), "SslPrincipalMapper(rules = [])");
   EXPECT_EQ(parsed(",,RULE://,,,DEFAULT,,"), "SslPrincipalMapper(rules = [RULE:/, DEFAULT])");
   EXPECT_EQ(parsed(",  , RULE: /   /    ,,,   DEFAULT, ,   "), "SslPrincipalMapper(rules = [RULE: /   , DEFAULT])");
-  EXPECT_EQ(parsed("     ,  , RULE:   /  /U    ,,  ,DEFAULT, ,"), "SslPrincipalMapper(rules = [RULE:   /  /U, DEFAULT])");
+  EXPECT_EQ(parsed("     ,  , RULE:   /  /U    ,,  ,DEFAULT, ,"),
+            "SslPrincipalMapper(rules = [RULE:   /  /U, DEFAULT])");
   // Escape sequences.
   EXPECT_EQ(parsed(R"(RULE:\/\\\(\)\n\t/\/\//)"), R"(SslPrincipalMapper(rules = [RULE:\/\\\(\)\n\t/\/\/]))");
-  EXPECT_EQ(parsed(R"(RULE:\**\/+/*/L,RULE:\/*\**/**/)"), R"(SslPrincipalMapper(rules = [RULE:\**\/+/*/L, RULE:\/*\**/**]))");
+  EXPECT_EQ(parsed(R"(RULE:\**\/+/*/L,RULE:\/*\**/**/)"),
+            R"(SslPrincipalMapper(rules = [RULE:\**\/+/*/L, RULE:\/*\**/**]))");
   // Rules rule.
-  EXPECT_EQ(parsed(R"(RULE:,RULE:,/,RULE:,\//U,RULE:,/RULE:,/,RULE:,RULE:,/L,RULE:,/L,RULE:, DEFAULT, /DEFAULT/,DEFAULT)"),
-            R"(SslPrincipalMapper(rules = [RULE:,RULE:,/,RULE:,\//U, RULE:,/RULE:,, RULE:,RULE:,/L,RULE:,/L, RULE:, DEFAULT, /DEFAULT, DEFAULT]))");
+  EXPECT_EQ(
+      parsed(R"(RULE:,RULE:,/,RULE:,\//U,RULE:,/RULE:,/,RULE:,RULE:,/L,RULE:,/L,RULE:, DEFAULT, /DEFAULT/,DEFAULT)"),
+      R"(SslPrincipalMapper(rules = [RULE:,RULE:,/,RULE:,\//U, RULE:,/RULE:,, RULE:,RULE:,/L,RULE:,/L, RULE:, DEFAULT, /DEFAULT, DEFAULT]))");
   // Quotes are part of a rule (and make it invalid).
   // (Java's find() loop ends on an empty match at the end, an empty rule parsing ignores.)
   EXPECT_EQ(split("\"RULE://\",\"DEFAULT\""), "[\"RULE://\", \"DEFAULT\", ]");
@@ -143,8 +145,9 @@ std::string dn_of(const std::vector<std::pair<std::string, std::string>>& subjec
 
 TEST(Rfc2253NameTest, MostSpecificFirstWithoutSpaces) {
   EXPECT_EQ(dn_of({{"C", "US"}, {"O", "Example"}, {"OU", "eng"}, {"CN", "alice"}}), "CN=alice,OU=eng,O=Example,C=US");
-  EXPECT_EQ(dn_of({{"DC", "com"}, {"DC", "example"}, {"UID", "jsmith"}, {"ST", "CA"}, {"L", "SF"}, {"street", "Main 1"}}),
-            "STREET=Main 1,L=SF,ST=CA,UID=jsmith,DC=example,DC=com");
+  EXPECT_EQ(
+      dn_of({{"DC", "com"}, {"DC", "example"}, {"UID", "jsmith"}, {"ST", "CA"}, {"L", "SF"}, {"street", "Main 1"}}),
+      "STREET=Main 1,L=SF,ST=CA,UID=jsmith,DC=example,DC=com");
 }
 
 TEST(Rfc2253NameTest, JavaEscaping) {

@@ -53,10 +53,11 @@ TEST(SslConfigTest, ListenerPrefixOverridesKeyByKey) {
 }
 
 TEST(SslConfigTest, EnumsAndLists) {
-  auto c = SslConfig::from_map({{"ssl.client.auth", "REQUIRED"},
-                                {"ssl.enabled.protocols", " TLSv1.3 , TLSv1.2 ,"},
-                                {"ssl.endpoint.identification.algorithm", ""},
-                                {"ssl.cipher.suites", "TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"}});
+  auto c =
+      SslConfig::from_map({{"ssl.client.auth", "REQUIRED"},
+                           {"ssl.enabled.protocols", " TLSv1.3 , TLSv1.2 ,"},
+                           {"ssl.endpoint.identification.algorithm", ""},
+                           {"ssl.cipher.suites", "TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"}});
   EXPECT_EQ(c.client_auth, SslClientAuth::REQUIRED);
   EXPECT_EQ(c.enabled_protocols, (std::vector<TlsVersion>{TlsVersion::TLSv1_3, TlsVersion::TLSv1_2}));
   EXPECT_FALSE(c.verify_hostname());
@@ -89,8 +90,9 @@ TEST(SslConfigTest, JksIsRefusedClearly) {
   EXPECT_EQ(error_of({{"ssl.truststore.location", "/t.jks"}}).key(), "ssl.truststore.type");
   // Without a store location the JKS default is harmless.
   EXPECT_NO_THROW(SslConfig::from_map({{"ssl.client.auth", "none"}}));
-  EXPECT_EQ(error_of({{"ssl.keystore.type", "BKS"}, {"ssl.keystore.location", "/k"}, {"ssl.keystore.password", "x"}}).key(),
-            "ssl.keystore.type");
+  EXPECT_EQ(
+      error_of({{"ssl.keystore.type", "BKS"}, {"ssl.keystore.location", "/k"}, {"ssl.keystore.password", "x"}}).key(),
+      "ssl.keystore.type");
 }
 
 TEST(SslConfigTest, StoreCombinationsFollowKafka) {
@@ -100,23 +102,27 @@ TEST(SslConfigTest, StoreCombinationsFollowKafka) {
   // Inline key: PEM only, needs the chain, excludes a location and a store password.
   EXPECT_EQ(error_of({{"ssl.keystore.type", "PKCS12"}, {"ssl.keystore.key", "-----BEGIN PRIVATE KEY-----"}}).key(),
             "ssl.keystore.key");
-  EXPECT_EQ(error_of({{"ssl.keystore.type", "PEM"}, {"ssl.keystore.key", "k"}}).key(), "ssl.keystore.certificate.chain");
+  EXPECT_EQ(error_of({{"ssl.keystore.type", "PEM"}, {"ssl.keystore.key", "k"}}).key(),
+            "ssl.keystore.certificate.chain");
   EXPECT_EQ(error_of({{"ssl.keystore.type", "PEM"},
                       {"ssl.keystore.key", "k"},
                       {"ssl.keystore.certificate.chain", "c"},
                       {"ssl.keystore.location", "/k.pem"}})
                 .key(),
             "ssl.keystore.location");
-  EXPECT_EQ(error_of({{"ssl.keystore.type", "PEM"}, {"ssl.keystore.certificate.chain", "c"}}).key(), "ssl.keystore.key");
+  EXPECT_EQ(error_of({{"ssl.keystore.type", "PEM"}, {"ssl.keystore.certificate.chain", "c"}}).key(),
+            "ssl.keystore.key");
   // Inline trust certificates: PEM only, no location, no password.
   EXPECT_EQ(error_of({{"ssl.truststore.certificates", "c"}}).key(), "ssl.truststore.certificates");
-  EXPECT_EQ(error_of({{"ssl.truststore.type", "PEM"}, {"ssl.truststore.certificates", "c"},
-                      {"ssl.truststore.location", "/t"}})
-                .key(),
-            "ssl.truststore.location");
-  EXPECT_EQ(error_of({{"ssl.truststore.type", "PEM"}, {"ssl.truststore.location", "/t"}, {"ssl.truststore.password", "p"}})
-                .key(),
-            "ssl.truststore.password");
+  EXPECT_EQ(
+      error_of(
+          {{"ssl.truststore.type", "PEM"}, {"ssl.truststore.certificates", "c"}, {"ssl.truststore.location", "/t"}})
+          .key(),
+      "ssl.truststore.location");
+  EXPECT_EQ(
+      error_of({{"ssl.truststore.type", "PEM"}, {"ssl.truststore.location", "/t"}, {"ssl.truststore.password", "p"}})
+          .key(),
+      "ssl.truststore.password");
   // A PKCS12 trust store may go without a password (Java skips the integrity check).
   EXPECT_NO_THROW(SslConfig::from_map({{"ssl.truststore.type", "PKCS12"}, {"ssl.truststore.location", "/t.p12"}}));
   // Types are case-insensitive.
@@ -128,7 +134,9 @@ TEST(SslConfigTest, PasswordsNeverAppear) {
   const std::string key_text = "-----BEGIN PRIVATE KEY-----\nMIIsecretkeymaterial\n-----END PRIVATE KEY-----";
   std::vector<Map> bad{
       {{"ssl.keystore.type", "PEM"}, {"ssl.keystore.location", "/k.pem"}, {"ssl.keystore.password", secret}},
-      {{"ssl.keystore.type", "PEM"}, {"ssl.keystore.key", key_text}, {"ssl.keystore.certificate.chain", "c"},
+      {{"ssl.keystore.type", "PEM"},
+       {"ssl.keystore.key", key_text},
+       {"ssl.keystore.certificate.chain", "c"},
        {"ssl.keystore.password", secret}},
       {{"ssl.keystore.type", "PKCS12"}, {"ssl.keystore.key", key_text}, {"ssl.key.password", secret}},
       {{"ssl.truststore.type", "PEM"}, {"ssl.truststore.location", "/t"}, {"ssl.truststore.password", secret}},

@@ -26,8 +26,9 @@ struct Issued {
 };
 
 struct CertSpec {
-  std::vector<std::pair<std::string, std::string>> subject;  // in DER order, e.g. {"C","US"},{"O","Example"},{"CN","alice"}
-  std::string san;                                         // "IP:127.0.0.1,DNS:localhost" or ""
+  std::vector<std::pair<std::string, std::string>>
+      subject;      // in DER order, e.g. {"C","US"},{"O","Example"},{"CN","alice"}
+  std::string san;  // "IP:127.0.0.1,DNS:localhost" or ""
   long not_before_days = -1;
   long not_after_days = 30;
   bool ca = false;

@@ -118,8 +118,8 @@ TEST(TlsContextTest, Tls13HandshakeWithPemStores) {
 }
 
 TEST(TlsContextTest, Tls12HandshakeAndIanaCipherNames) {
-  auto client = client_ctx(client_cfg({{"ssl.enabled.protocols", "TLSv1.2"},
-                                       {"ssl.cipher.suites", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}}));
+  auto client = client_ctx(client_cfg(
+      {{"ssl.enabled.protocols", "TLSv1.2"}, {"ssl.cipher.suites", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}}));
   auto out = handshake(*server_ctx(server_pem()), *client);
   ASSERT_TRUE(out.server_ok) << out.server_error;
   EXPECT_EQ(out.version, "TLSv1.2");
@@ -129,7 +129,8 @@ TEST(TlsContextTest, Tls12HandshakeAndIanaCipherNames) {
   ASSERT_TRUE(out.server_ok) << out.server_error;
   EXPECT_EQ(out.version, "TLSv1.2");
   // TLS 1.3 suites by their IANA names.
-  out = handshake(*server_ctx(server_pem({{"ssl.cipher.suites", "TLS_AES_256_GCM_SHA384"}})), *client_ctx(client_cfg()));
+  out =
+      handshake(*server_ctx(server_pem({{"ssl.cipher.suites", "TLS_AES_256_GCM_SHA384"}})), *client_ctx(client_cfg()));
   ASSERT_TRUE(out.server_ok) << out.server_error;
   EXPECT_EQ(out.cipher, "TLS_AES_256_GCM_SHA384");
 }
@@ -159,8 +160,9 @@ TEST(TlsContextTest, ClientAuthRequired) {
 }
 
 TEST(TlsContextTest, ClientAuthRequestedAndMappingRules) {
-  auto server = server_ctx(server_pem({{"ssl.client.auth", "requested"},
-                                       {"ssl.principal.mapping.rules", "RULE:^CN=([^,]*),OU=eng,.*$/$1@eng/U,DEFAULT"}}));
+  auto server =
+      server_ctx(server_pem({{"ssl.client.auth", "requested"},
+                             {"ssl.principal.mapping.rules", "RULE:^CN=([^,]*),OU=eng,.*$/$1@eng/U,DEFAULT"}}));
   auto anonymous = handshake(*server, *client_ctx(client_cfg()));
   ASSERT_TRUE(anonymous.server_ok) << anonymous.server_error;
   EXPECT_EQ(anonymous.principal, "User:ANONYMOUS");
@@ -169,8 +171,8 @@ TEST(TlsContextTest, ClientAuthRequestedAndMappingRules) {
   EXPECT_EQ(alice.principal, "User:ALICE@ENG");
 
   // No rule matches: Kafka fails the authentication.
-  auto strict = server_ctx(server_pem({{"ssl.client.auth", "required"},
-                                       {"ssl.principal.mapping.rules", "RULE:^CN=bob,.*$/bob/"}}));
+  auto strict = server_ctx(
+      server_pem({{"ssl.client.auth", "required"}, {"ssl.principal.mapping.rules", "RULE:^CN=bob,.*$/bob/"}}));
   auto unmapped = handshake(*strict, *client_ctx(client_cfg(client_keystore())));
   ASSERT_TRUE(unmapped.server_ok);
   EXPECT_EQ(unmapped.principal,
@@ -178,15 +180,16 @@ TEST(TlsContextTest, ClientAuthRequestedAndMappingRules) {
 }
 
 TEST(TlsContextTest, UntrustedServerFails) {
-  auto client = client_ctx(SslConfig::from_map({{"ssl.truststore.type", "PEM"},
-                                                {"ssl.truststore.location", f("rogue-ca.pem")}}));
+  auto client =
+      client_ctx(SslConfig::from_map({{"ssl.truststore.type", "PEM"}, {"ssl.truststore.location", f("rogue-ca.pem")}}));
   auto out = handshake(*server_ctx(server_pem()), *client);
   EXPECT_FALSE(out.client_ok);
   EXPECT_NE(out.client_error.find("certificate verify failed"), std::string::npos) << out.client_error;
 }
 
 TEST(TlsContextTest, ExpiredServerCertificateFails) {
-  auto server = server_ctx(SslConfig::from_map({{"ssl.keystore.type", "PEM"}, {"ssl.keystore.location", f("expired.pem")}}));
+  auto server =
+      server_ctx(SslConfig::from_map({{"ssl.keystore.type", "PEM"}, {"ssl.keystore.location", f("expired.pem")}}));
   auto out = handshake(*server, *client_ctx(client_cfg()));
   EXPECT_FALSE(out.client_ok);
   EXPECT_NE(out.client_error.find("certificate verify failed"), std::string::npos) << out.client_error;
@@ -244,6 +247,19 @@ TEST(TlsContextTest, WrongPasswordsNameTheKeyNotThePassword) {
   EXPECT_EQ(e.key(), "ssl.truststore.password");
   EXPECT_EQ(std::string(e.what()).find(wrong), std::string::npos) << e.what();
 
+  // A password-protected PKCS12 trust store read without its password.
+  e = create_error(
+      SslConfig::from_map({{"ssl.truststore.type", "PKCS12"}, {"ssl.truststore.location", f("truststore.p12")}}),
+      TlsMode::CLIENT);
+  EXPECT_EQ(e.key(), "ssl.truststore.password");
+
+  // Passwords are trimmed, as Kafka trims every value.
+  EXPECT_NO_THROW(TlsContext::create(
+      SslConfig::from_map({{"ssl.keystore.type", "PKCS12"},
+                           {"ssl.keystore.location", f("server.p12")},
+                           {"ssl.keystore.password", std::string(" ") + TestPki::kStorePassword + "\n"}}),
+      TlsMode::SERVER));
+
   // An encrypted PEM key: right, wrong and missing ssl.key.password.
   Map enc{{"ssl.keystore.type", "PEM"}, {"ssl.keystore.location", f("server-enc.pem")}};
   Map right = enc;
@@ -264,10 +280,10 @@ TEST(TlsContextTest, MissingOrUnusableFiles) {
   auto e = create_error(SslConfig::from_map({{"ssl.keystore.type", "PEM"}, {"ssl.keystore.location", f("nope.pem")}}),
                         TlsMode::SERVER);
   EXPECT_EQ(e.key(), "ssl.keystore.location");
-  e = create_error(SslConfig::from_map({{"ssl.keystore.type", "PKCS12"},
-                                        {"ssl.keystore.location", f("ca.pem")},
-                                        {"ssl.keystore.password", "x"}}),
-                   TlsMode::SERVER);
+  e = create_error(
+      SslConfig::from_map(
+          {{"ssl.keystore.type", "PKCS12"}, {"ssl.keystore.location", f("ca.pem")}, {"ssl.keystore.password", "x"}}),
+      TlsMode::SERVER);
   EXPECT_EQ(e.key(), "ssl.keystore.location");
   // A PEM key store holding no key.
   e = create_error(SslConfig::from_map({{"ssl.keystore.type", "PEM"}, {"ssl.keystore.location", f("ca.pem")}}),
@@ -285,26 +301,29 @@ TEST(TlsContextTest, MissingOrUnusableFiles) {
 TEST(TlsContextTest, InlinePem) {
   const auto& pki = TestPki::get();
   std::string ca = test::cert_pem(pki.ca.cert.get());
-  auto server = server_ctx(SslConfig::from_map({{"ssl.keystore.type", "PEM"},
-                                                {"ssl.keystore.key", test::key_pem(pki.server.key.get(), "inl1ne")},
-                                                {"ssl.key.password", "inl1ne"},
-                                                {"ssl.keystore.certificate.chain", test::cert_pem(pki.server.cert.get()) + ca},
-                                                {"ssl.client.auth", "required"},
-                                                {"ssl.truststore.type", "PEM"},
-                                                {"ssl.truststore.certificates", ca}}));
-  auto client = client_ctx(SslConfig::from_map({{"ssl.keystore.type", "PEM"},
-                                                {"ssl.keystore.key", test::key_pem(pki.client.key.get())},
-                                                {"ssl.keystore.certificate.chain", test::cert_pem(pki.client.cert.get())},
-                                                {"ssl.truststore.type", "PEM"},
-                                                {"ssl.truststore.certificates", ca}}));
+  auto server =
+      server_ctx(SslConfig::from_map({{"ssl.keystore.type", "PEM"},
+                                      {"ssl.keystore.key", test::key_pem(pki.server.key.get(), "inl1ne")},
+                                      {"ssl.key.password", "inl1ne"},
+                                      {"ssl.keystore.certificate.chain", test::cert_pem(pki.server.cert.get()) + ca},
+                                      {"ssl.client.auth", "required"},
+                                      {"ssl.truststore.type", "PEM"},
+                                      {"ssl.truststore.certificates", ca}}));
+  auto client =
+      client_ctx(SslConfig::from_map({{"ssl.keystore.type", "PEM"},
+                                      {"ssl.keystore.key", test::key_pem(pki.client.key.get())},
+                                      {"ssl.keystore.certificate.chain", test::cert_pem(pki.client.cert.get())},
+                                      {"ssl.truststore.type", "PEM"},
+                                      {"ssl.truststore.certificates", ca}}));
   auto out = handshake(*server, *client, "localhost");
   ASSERT_TRUE(out.server_ok) << out.server_error;
   EXPECT_EQ(out.principal, "User:CN=alice,OU=eng,O=Example,C=US");
   // A key that does not belong to the chain.
-  auto e = create_error(SslConfig::from_map({{"ssl.keystore.type", "PEM"},
-                                             {"ssl.keystore.key", test::key_pem(pki.client.key.get())},
-                                             {"ssl.keystore.certificate.chain", test::cert_pem(pki.server.cert.get())}}),
-                        TlsMode::SERVER);
+  auto e =
+      create_error(SslConfig::from_map({{"ssl.keystore.type", "PEM"},
+                                        {"ssl.keystore.key", test::key_pem(pki.client.key.get())},
+                                        {"ssl.keystore.certificate.chain", test::cert_pem(pki.server.cert.get())}}),
+                   TlsMode::SERVER);
   EXPECT_EQ(e.key(), "ssl.keystore.key");
   EXPECT_EQ(std::string(e.what()).find("PRIVATE KEY"), std::string::npos) << e.what();
 }

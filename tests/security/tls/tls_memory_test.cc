@@ -9,11 +9,10 @@
 // Only the raw figure is held to the budget; the asio one is printed for the
 // network layer's choice of transport.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <asio.hpp>
 #include <cstdio>
@@ -72,13 +71,17 @@ bool raw_connect(RawPair& p, const TlsContext& server, const TlsContext& client,
   for (int i = 0; i < 1000 && !(server_done && client_done); ++i) {
     if (!server_done) {
       int r = SSL_do_handshake(p.server);
-      if (r == 1) server_done = true;
-      else if (SSL_get_error(p.server, r) != SSL_ERROR_WANT_READ) return false;
+      if (r == 1)
+        server_done = true;
+      else if (SSL_get_error(p.server, r) != SSL_ERROR_WANT_READ)
+        return false;
     }
     if (!client_done) {
       int r = SSL_do_handshake(p.client);
-      if (r == 1) client_done = true;
-      else if (SSL_get_error(p.client, r) != SSL_ERROR_WANT_READ) return false;
+      if (r == 1)
+        client_done = true;
+      else if (SSL_get_error(p.client, r) != SSL_ERROR_WANT_READ)
+        return false;
     }
   }
   if (!(server_done && client_done)) return false;
@@ -121,9 +124,10 @@ TEST(TlsMemoryTest, RawSslIdleServerConnectionWithinBudget) {
   size_t plain = raw_bytes_per_connection(false, true);
   size_t mtls = raw_bytes_per_connection(true, true);
   size_t unreleased = raw_bytes_per_connection(false, false);
-  std::printf("idle server TLS connection (raw SSL, TLSv1.3): %zu bytes; with client certificate: %zu bytes; "
-              "without SSL_MODE_RELEASE_BUFFERS: %zu bytes\n",
-              plain, mtls, unreleased);
+  std::printf(
+      "idle server TLS connection (raw SSL, TLSv1.3): %zu bytes; with client certificate: %zu bytes; "
+      "without SSL_MODE_RELEASE_BUFFERS: %zu bytes\n",
+      plain, mtls, unreleased);
   RecordProperty("raw_bytes", static_cast<int>(plain));
   RecordProperty("raw_mtls_bytes", static_cast<int>(mtls));
   RecordProperty("raw_unreleased_bytes", static_cast<int>(unreleased));
