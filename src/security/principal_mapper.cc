@@ -153,6 +153,9 @@ SslPrincipalMapper SslPrincipalMapper::from_rules(std::string_view rules) {
 
 std::optional<std::string> SslPrincipalMapper::Rule::apply(const std::string& dn) const {
   if (is_default) return dn;
+  if (dn.size() > kMaxRuleInput)
+    throw std::runtime_error("the distinguished name is longer than " + std::to_string(kMaxRuleInput) +
+                             " bytes, too long for mapping rules");
   std::smatch whole;
   if (!std::regex_match(dn, whole, pattern)) return std::nullopt;
   std::string replacement_text = escape_literal_back_references(replacement, pattern.mark_count());
@@ -316,6 +319,10 @@ KafkaPrincipal principal_from_peer(const SSL* ssl, const SslPrincipalMapper& map
   const X509* peer = ssl ? SSL_get0_peer_certificate(ssl) : nullptr;
   if (!peer) return KafkaPrincipal{};  // User:ANONYMOUS
   std::string dn = rfc2253_subject(peer);
+  // Only a verified certificate names anyone (the verify modes TlsContext sets
+  // end a handshake whose certificate fails; this guards other contexts).
+  if (SSL_get_verify_result(ssl) != X509_V_OK)
+    throw std::runtime_error("The peer certificate of '" + dn + "' was not verified");
   std::optional<std::string> name;
   try {
     name = mapper.map(dn);

@@ -44,7 +44,12 @@ class SslPrincipalMapper {
 
   // The short name for a DN, or nullopt when no rule matches. Throws
   // std::runtime_error when a replacement refers to a missing group (Kafka:
-  // IndexOutOfBoundsException -> failed authentication).
+  // IndexOutOfBoundsException -> failed authentication), and when a RULE would
+  // have to match a DN longer than kMaxRuleInput: libstdc++'s std::regex
+  // recurses once per character (some 200 bytes of stack each), so an
+  // absurdly long subject in a client certificate could otherwise overflow
+  // the stack of the thread doing the handshake. Real DNs are far shorter.
+  static constexpr size_t kMaxRuleInput = 4096;
   std::optional<std::string> map(std::string_view distinguished_name) const;
 
   std::string to_string() const;  // "SslPrincipalMapper(rules = [RULE:.../$1/L, DEFAULT])", as Kafka prints it

@@ -313,7 +313,8 @@ void TlsContext::prepare_client(SSL* ssl, std::string_view host_view) const {
   unsigned char addr[16];
   bool is_ip = inet_pton(AF_INET, host.c_str(), addr) == 1 || inet_pton(AF_INET6, host.c_str(), addr) == 1;
   if (!is_ip && !host.empty()) SSL_set_tlsext_host_name(ssl, host.c_str());
-  if (!config_.verify_hostname() || host.empty()) return;
+  if (!config_.verify_hostname()) return;
+  if (host.empty()) throw std::invalid_argument("prepare_client: no host name to verify the server certificate against");
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   if (is_ip) {
     X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());

@@ -52,7 +52,9 @@ class TlsContext {
 
   // Client side, before the handshake: SNI for a host name and, when the
   // config verifies host names, the check of the server certificate's SANs
-  // (DNS names, or IP addresses when host is an address literal).
+  // (DNS names, or IP addresses when host is an address literal; a certificate
+  // without DNS SANs is checked by its CN, as Java does). Throws
+  // std::invalid_argument for an empty host while host names are verified.
   void prepare_client(SSL* ssl, std::string_view host) const;
   template <typename Stream>
   void prepare_client(asio::ssl::stream<Stream>& stream, std::string_view host) const {

@@ -128,6 +128,15 @@ TEST(SslPrincipalMapperTest, BackReferencesBeyondTheGroupsAreLiteral) {
   EXPECT_THROW(none.map("CN=a"), std::runtime_error);
 }
 
+TEST(SslPrincipalMapperTest, OverlongNamesAreRefusedNotRecursedInto) {
+  auto mapper = SslPrincipalMapper::from_rules("RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/,DEFAULT");
+  std::string dn = "CN=" + std::string(200000, 'a') + ",OU=ServiceUsers,O=x";
+  EXPECT_THROW(mapper.map(dn), std::runtime_error);
+  EXPECT_EQ(SslPrincipalMapper::from_rules("DEFAULT").map(dn), dn);  // no regex involved
+  std::string fits = "CN=" + std::string(SslPrincipalMapper::kMaxRuleInput - 40, 'a') + ",OU=ServiceUsers,O=x";
+  EXPECT_EQ(mapper.map(fits), std::string(SslPrincipalMapper::kMaxRuleInput - 40, 'a'));
+}
+
 TEST(SslPrincipalMapperTest, NewlineIsNotASeparator) {
   // Kafka splits on commas only; a rule followed by a bare newline is lost.
   EXPECT_EQ(SslPrincipalMapper::from_rules("RULE:^CN=(.*)$/$1/\nDEFAULT").to_string(),

@@ -207,6 +207,15 @@ TEST(TlsContextTest, HostNameVerification) {
   auto off = client_ctx(client_cfg({{"ssl.endpoint.identification.algorithm", ""}}));
   auto out = handshake(*server, *off, "broker1.example.com");
   EXPECT_TRUE(out.client_ok) << out.client_error;
+  // The chain is still checked with the host-name check off.
+  auto rogue = client_ctx(SslConfig::from_map({{"ssl.truststore.type", "PEM"},
+                                               {"ssl.truststore.location", f("rogue-ca.pem")},
+                                               {"ssl.endpoint.identification.algorithm", ""}}));
+  EXPECT_FALSE(handshake(*server, *rogue).client_ok);
+  // Verifying against no host at all is a caller's mistake, refused.
+  SSL* ssl = SSL_new(client_ctx(client_cfg())->native_handle());
+  EXPECT_THROW(client_ctx(client_cfg())->prepare_client(ssl, ""), std::invalid_argument);
+  SSL_free(ssl);
 }
 
 TEST(TlsContextTest, Pkcs12Stores) {
