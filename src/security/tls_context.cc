@@ -110,6 +110,28 @@ struct Pkcs12Contents {
   std::vector<X509Ptr> others;
 };
 
+std::vector<X509Ptr> pkcs12_unencrypted_certificates(const std::string& data) {
+  std::vector<X509Ptr> out;
+  BioPtr bio = memory_bio(data);
+  std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(d2i_PKCS12_bio(bio.get(), nullptr), &PKCS12_free);
+  if (!p12) return out;
+  STACK_OF(PKCS7)* safes = PKCS12_unpack_authsafes(p12.get());
+  for (int i = 0; safes && i < sk_PKCS7_num(safes); ++i) {
+    PKCS7* p7 = sk_PKCS7_value(safes, i);
+    if (OBJ_obj2nid(p7->type) != NID_pkcs7_data) continue;  // encrypted: needs the password
+    STACK_OF(PKCS12_SAFEBAG)* bags = PKCS12_unpack_p7data(p7);
+    for (int j = 0; bags && j < sk_PKCS12_SAFEBAG_num(bags); ++j) {
+      const PKCS12_SAFEBAG* bag = sk_PKCS12_SAFEBAG_value(bags, j);
+      if (PKCS12_SAFEBAG_get_nid(bag) != NID_certBag) continue;
+      if (X509* x = PKCS12_SAFEBAG_get1_cert(bag)) out.emplace_back(x, &X509_free);
+    }
+    sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+  }
+  sk_PKCS7_pop_free(safes, PKCS7_free);
+  ERR_clear_error();
+  return out;
+}
+
 Pkcs12Contents read_pkcs12(const std::string& data, const std::string& password, const std::string& location_key,
                            const std::string& password_key, const std::string& path, const char* what) {
   auto attempt = [&](Pkcs12Contents& out) {
@@ -138,6 +160,13 @@ Pkcs12Contents read_pkcs12(const std::string& data, const std::string& password,
   out = Pkcs12Contents{};
   if (attempt(out)) return out;
   std::string reason = openssl_reason();
+  if (password.empty()) {
+    // Java reads a store without its password by skipping the integrity check
+    // and the encrypted parts: what is left are the unencrypted certificates.
+    out = Pkcs12Contents{};
+    out.others = pkcs12_unencrypted_certificates(data);
+    if (!out.others.empty()) return out;
+  }
   if (password.empty())
     config_error(password_key, std::string("Failed to load SSL ") + what + " " + path + " of type PKCS12: it needs " +
                                    password_key + ", which is not set (" + reason + ")");
@@ -314,7 +343,8 @@ void TlsContext::prepare_client(SSL* ssl, std::string_view host_view) const {
   bool is_ip = inet_pton(AF_INET, host.c_str(), addr) == 1 || inet_pton(AF_INET6, host.c_str(), addr) == 1;
   if (!is_ip && !host.empty()) SSL_set_tlsext_host_name(ssl, host.c_str());
   if (!config_.verify_hostname()) return;
-  if (host.empty()) throw std::invalid_argument("prepare_client: no host name to verify the server certificate against");
+  if (host.empty())
+    throw std::invalid_argument("prepare_client: no host name to verify the server certificate against");
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   if (is_ip) {
     X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());

@@ -99,11 +99,11 @@ void write_file(const std::filesystem::path& path, const std::string& data) {
 }
 
 void write_pkcs12(const std::filesystem::path& path, const std::string& password, const EVP_PKEY* key, const X509* cert,
-                  const std::vector<const X509*>& chain) {
+                  const std::vector<const X509*>& chain, bool encrypt_certs) {
   STACK_OF(X509)* ca = sk_X509_new_null();
   for (const X509* c : chain) sk_X509_push(ca, const_cast<X509*>(c));
   PKCS12* p12 = PKCS12_create(password.c_str(), key ? "flotilla" : nullptr, const_cast<EVP_PKEY*>(key),
-                              const_cast<X509*>(cert), ca, 0, 0, 0, 0, 0);
+                              const_cast<X509*>(cert), ca, 0, encrypt_certs ? 0 : -1, 0, 0, 0);
   sk_X509_free(ca);
   if (!p12) throw std::runtime_error("test PKI: PKCS12_create");
   BIO* bio = BIO_new(BIO_s_mem());
@@ -143,6 +143,7 @@ const TestPki& TestPki::get() {
     write_pkcs12(p.file("server.p12"), kStorePassword, p.server.key.get(), p.server.cert.get(), {p.ca.cert.get()});
     write_pkcs12(p.file("client.p12"), kStorePassword, p.client.key.get(), p.client.cert.get(), {});
     write_pkcs12(p.file("truststore.p12"), kTrustPassword, nullptr, nullptr, {p.ca.cert.get()});
+    write_pkcs12(p.file("truststore-open.p12"), kTrustPassword, nullptr, nullptr, {p.ca.cert.get()}, false);
     return p;
   }();
   return pki;

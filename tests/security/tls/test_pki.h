@@ -41,7 +41,7 @@ std::string cert_pem(const X509* cert);
 std::string key_pem(const EVP_PKEY* key, const std::string& password = "");  // PKCS#8, AES-256 when a password is given
 void write_file(const std::filesystem::path& path, const std::string& data);
 void write_pkcs12(const std::filesystem::path& path, const std::string& password, const EVP_PKEY* key, const X509* cert,
-                  const std::vector<const X509*>& chain);
+                  const std::vector<const X509*>& chain, bool encrypt_certs = true);
 
 struct TestPki {
   std::filesystem::path dir;
@@ -57,6 +57,7 @@ struct TestPki {
   //   server-enc.pem                       the same with the key encrypted by kKeyPassword
   //   server.p12, client.p12               PKCS12 key stores (kStorePassword)
   //   truststore.p12                       the CA only (kTrustPassword)
+  //   truststore-open.p12                  the same, certificates not encrypted (readable without the password)
   //   client.pem, expired.pem, rogue-server.pem  PEM key stores
   std::filesystem::path file(const std::string& name) const { return dir / name; }
 

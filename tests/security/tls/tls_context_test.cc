@@ -6,6 +6,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "test_pki.h"
@@ -239,6 +240,29 @@ TEST(TlsContextTest, Pkcs12Stores) {
   EXPECT_EQ(out.principal, "User:CN=alice,OU=eng,O=Example,C=US");
 }
 
+// A key store written by Java's keytool (when a JDK is installed) in the legacy
+// PKCS12 format older JDKs write (RC2/3DES, which OpenSSL 3 keeps in its legacy
+// provider). Today's keytool format (PBES2, AES-256, HMAC-SHA256) is the one
+// the test PKI writes itself.
+TEST(TlsContextTest, KeytoolPkcs12Stores) {
+  if (std::system("keytool -help >/dev/null 2>&1") != 0) GTEST_SKIP() << "no keytool";
+  const auto& pki = TestPki::get();
+  for (const std::string legacy : {"-J-Dkeystore.pkcs12.legacy "}) {
+    auto path = pki.file(legacy.empty() ? "keytool.p12" : "keytool-legacy.p12");
+    std::filesystem::remove(path);
+    std::string cmd =
+        "keytool " + legacy +
+        "-genkeypair -alias broker -keyalg EC -groupname secp256r1 -dname 'CN=broker1,OU=eng,O=Example,C=US' "
+        "-storetype PKCS12 -storepass changeit -validity 2 -keystore " +
+        path.string() + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    auto ctx = server_ctx(SslConfig::from_map({{"ssl.keystore.type", "PKCS12"},
+                                               {"ssl.keystore.location", path.string()},
+                                               {"ssl.keystore.password", "changeit"}}));
+    EXPECT_EQ(ctx->certificate_subject(), "CN=broker1,OU=eng,O=Example,C=US") << legacy;
+  }
+}
+
 TEST(TlsContextTest, WrongPasswordsNameTheKeyNotThePassword) {
   const std::string wrong = "Wr0ng-Pa55word";
   auto e = create_error(SslConfig::from_map({{"ssl.keystore.type", "PKCS12"},
@@ -261,6 +285,11 @@ TEST(TlsContextTest, WrongPasswordsNameTheKeyNotThePassword) {
       SslConfig::from_map({{"ssl.truststore.type", "PKCS12"}, {"ssl.truststore.location", f("truststore.p12")}}),
       TlsMode::CLIENT);
   EXPECT_EQ(e.key(), "ssl.truststore.password");
+
+  // ... but one whose certificates are not encrypted is read without it, as Java does.
+  auto open = client_ctx(
+      SslConfig::from_map({{"ssl.truststore.type", "PKCS12"}, {"ssl.truststore.location", f("truststore-open.p12")}}));
+  EXPECT_TRUE(handshake(*server_ctx(server_pem()), *open).client_ok);
 
   // Passwords are trimmed, as Kafka trims every value.
   EXPECT_NO_THROW(TlsContext::create(
