@@ -34,11 +34,20 @@ std::string openssl_reason() {
   throw SslConfigError(key, message);
 }
 
+// Stores are small; a location naming something huge (or endless, /dev/zero)
+// is refused rather than read into memory.
+constexpr std::streamsize kMaxStoreFile = 16 << 20;
+
 std::string read_file(const std::string& key, const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     config_error(key, std::string("Failed to load SSL ") + what + " " + path + ": cannot open the file (" + key + ")");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string data(static_cast<size_t>(kMaxStoreFile) + 1, '\0');
+  in.read(data.data(), kMaxStoreFile + 1);
+  data.resize(static_cast<size_t>(in.gcount()));
+  if (in.gcount() > kMaxStoreFile)
+    config_error(key, std::string("Failed to load SSL ") + what + " " + path + ": larger than 16 MiB (" + key + ")");
+  return data;
 }
 
 BioPtr memory_bio(const std::string& data) {
@@ -330,9 +339,10 @@ std::shared_ptr<const TlsContext> TlsContext::create(const SslConfig& config, Tl
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   }
+  // Stamped before reading: a file replaced while it is read then counts as changed.
+  t->stamps_ = stamp_files(config);
   if (config.has_keystore()) load_keystore(ctx, config);
   load_truststore(ctx, config, mode);
-  t->stamps_ = stamp_files(config);
   ERR_clear_error();
   return t;
 }

@@ -331,6 +331,11 @@ TEST(TlsContextTest, MissingOrUnusableFiles) {
   e = create_error(SslConfig::from_map({{"ssl.truststore.type", "PEM"}, {"ssl.truststore.location", f("server.p12")}}),
                    TlsMode::CLIENT);
   EXPECT_EQ(e.key(), "ssl.truststore.location");
+  // Something endless is not read into memory.
+  e = create_error(SslConfig::from_map({{"ssl.truststore.type", "PEM"}, {"ssl.truststore.location", "/dev/zero"}}),
+                   TlsMode::CLIENT);
+  EXPECT_EQ(e.key(), "ssl.truststore.location");
+  EXPECT_NE(std::string(e.what()).find("16 MiB"), std::string::npos) << e.what();
   // A server needs a key store.
   e = create_error(SslConfig::from_map({}), TlsMode::SERVER);
   EXPECT_EQ(e.key(), "ssl.keystore.location");
