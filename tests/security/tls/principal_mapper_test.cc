@@ -169,6 +169,11 @@ TEST(Rfc2253NameTest, JavaEscaping) {
 TEST(Rfc2253NameTest, UnknownAttributesAsOidAndHex) {
   // emailAddress is no RFC 2253 keyword: Java prints the OID and the DER value.
   EXPECT_EQ(dn_of({{"CN", "a"}, {"emailAddress", "a@b"}}), "1.2.840.113549.1.9.1=#1603614062,CN=a");
+  // Outputs of Java 17's X500Principal.getName() for the same subjects.
+  EXPECT_EQ(dn_of({{"DC", "com"}, {"serialNumber", "1234"}, {"title", "Dr"}, {"GN", "Al"}, {"SN", "Bo"}}),
+            "2.5.4.4=#0c02426f,2.5.4.42=#0c02416c,2.5.4.12=#0c024472,2.5.4.5=#130431323334,DC=com");
+  EXPECT_EQ(dn_of({{"CN", "#hash"}, {"OU", "a=b"}}), "OU=a\\=b,CN=\\#hash");
+  EXPECT_EQ(dn_of({{"CN", "trail  "}, {"O", "  lead"}}), "O=\\ \\ lead,CN=trail\\ \\ ");
 }
 
 TEST(Rfc2253NameTest, MultiValuedRdn) {
