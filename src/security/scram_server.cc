@@ -128,7 +128,12 @@ class ScramServer final : public SaslServer {
     if (!final_msg) return failure("invalid client-final message: " + why);
     if (final_msg->channel_binding != base64_encode(as_bytes(gs2_header_)))
       return failure("channel binding (c=) does not match the GS2 header");
-    if (final_msg->nonce != nonce_combined_) return failure("invalid client nonce in the final client message");
+    // Kafka's ScramSaslServer accepts a final nonce that ends with the combined
+    // nonce, and librdkafka relies on it: its client-final repeats the client
+    // nonce before the server-first nonce (client + client + server). The proof
+    // is computed over the message as sent, so this admits nothing unverified.
+    if (!std::string_view(final_msg->nonce).ends_with(nonce_combined_))
+      return failure("invalid client nonce in the final client message");
     if (final_msg->proof.size() != scram_hash_size(mechanism_)) return failure("client proof has the wrong length");
 
     auth_message_ += final_msg->without_proof;

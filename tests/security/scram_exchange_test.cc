@@ -268,6 +268,28 @@ TEST(ScramServer, WrongNonceInClientFinalFails) {
       bytes("c=biws,r=" + kClientNonce + ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")));
 }
 
+// librdkafka's client-final carries the client nonce twice (client + client +
+// server); Kafka accepts a final nonce that ends with the combined one, and so
+// do we, with the proof computed over the message as sent.
+TEST(ScramServer, FinalNonceThatEndsWithTheCombinedNonceAuthenticates) {
+  auto server = server_after_first();
+  std::string without_proof = "c=biws,r=" + kClientNonce + kClientNonce + kServerNonce;
+  Bytes salt = *base64_decode(kSalt);
+  Bytes salted = scram_salted_password(k256, "pencil", salt, 4096);
+  Bytes client_key = scram_hmac(k256, salted, as_bytes("Client Key"));
+  Bytes stored_key = scram_hash(k256, client_key);
+  std::string auth_message = kClientFirst.substr(3) + "," + kServerFirst + "," + without_proof;
+  Bytes proof = scram_hmac(k256, stored_key, as_bytes(auth_message));
+  for (size_t i = 0; i < proof.size(); ++i) proof[i] ^= client_key[i];
+  SaslStep s = server->evaluate(bytes(without_proof + ",p=" + base64_encode(proof)));
+  EXPECT_TRUE(s.complete) << s.log_detail;
+  EXPECT_EQ(server->authorized_id(), "user");
+  // A nonce that merely contains the combined nonce followed by more is still refused.
+  auto server2 = server_after_first();
+  expect_generic_failure(server2->evaluate(
+      bytes("c=biws,r=" + kClientNonce + kServerNonce + "x,p=" + base64_encode(proof))));
+}
+
 TEST(ScramServer, BadChannelBindingFails) {
   for (std::string binding : {"eSws", "cD10bHMtdW5pcXVlLCw=", "biwsx", "####"}) {
     auto server = server_after_first();
