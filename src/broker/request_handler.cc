@@ -32,6 +32,7 @@ using namespace flotilla::msg;
 constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kMetadata = 3, kApiVersions = 18, kCreateTopics = 19, kDeleteTopics = 20,
                   kDescribeConfigs = 32, kCreatePartitions = 37, kDescribeCluster = 60, kOffsetForLeaderEpoch = 23, kDeleteRecords = 21;
 constexpr int16_t kDescribeLogDirs = 35;
+constexpr int16_t kSaslHandshake = 17, kSaslAuthenticate = 36;
 constexpr int16_t kOffsetCommit = 8, kOffsetFetch = 9, kFindCoordinator = 10, kJoinGroup = 11, kHeartbeat = 12, kLeaveGroup = 13,
                   kSyncGroup = 14, kDescribeGroups = 15, kListGroups = 16, kDeleteGroups = 42, kOffsetDelete = 47;  // group_apis.cc
 constexpr int16_t kConsumerGroupHeartbeat = 68, kConsumerGroupDescribe = 69;  // consumer_group_apis.cc
@@ -83,6 +84,11 @@ std::pair<int16_t, int16_t> RequestHandler::served_range(int16_t key) const {
     if (mx >= 0) return {extra_->min_version(key), mx};
   }
   if (key == kApiVersions) return {0, 4};
+  // SaslHandshake and SaslAuthenticate: served on every listener by the
+  // connection layer (net/sasl_session.h), which answers them before they
+  // reach a handler; listed here so that ApiVersions names them.
+  if (key == kSaslHandshake) return {0, 1};
+  if (key == kSaslAuthenticate) return {0, 2};
   if (!broker_apis_) return {-1, -1};
   for (const auto& s : kBrokerApis)
     if (s.key == key) return {s.min, s.max};

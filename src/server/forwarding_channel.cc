@@ -249,6 +249,7 @@ net::Client* ForwardingControllerChannel::client_for(int32_t node) {
   }
   if (!c) {
     c = net::Client::create(io_, a->host, a->port, "forwarding-" + std::to_string(node_id_));
+    c->set_security(security_);
     c->set_request_timeout_ms(timeout_ms_);
   }
   return c.get();

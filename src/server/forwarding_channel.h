@@ -53,6 +53,8 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   int32_t active_controller_id() const override;
 
   void close();
+  // How to authenticate to the controller listener (SASL_*).
+  void set_client_security(std::shared_ptr<const net::ClientSecurity> security) { security_ = std::move(security); }
 
  private:
   template <class Req, class Resp>
@@ -85,6 +87,7 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   int64_t timeout_ms_;
   raft::RaftNetwork* addresses_;  // the Raft address book (dynamic quorums), if any
   std::map<int32_t, std::shared_ptr<net::Client>> clients_;
+  std::shared_ptr<const net::ClientSecurity> security_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
