@@ -51,6 +51,12 @@ struct SaslServerConfig {
   size_t max_token_bytes = 1 << 16;                     // larger tokens fail the exchange
 };
 
+// Kafka's answer to a client whose exchange failed for a reason it must not
+// learn (SaslServerAuthenticator, for a SaslException): "Authentication failed
+// during authentication due to invalid credentials with SASL mechanism <M>"
+// ("during re-authentication" for KIP-368 re-authentication).
+std::string sasl_authentication_failed_message(std::string_view mechanism, bool reauthentication = false);
+
 // nullptr if `mechanism` is not enabled in `config` or not implemented.
 std::unique_ptr<SaslServer> make_sasl_server(std::string_view mechanism, const SaslServerConfig& config);
 
