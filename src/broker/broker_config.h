@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/uuid.h"
-#include "net/client_sasl.h"
+#include "net/client_security.h"
 #include "storage/log.h"
 
 namespace flotilla::broker {

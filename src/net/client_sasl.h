@@ -14,17 +14,9 @@
 #include <string>
 #include <system_error>
 
-#include "security/principal.h"
+#include "net/client_security.h"
 
 namespace flotilla::net {
-
-// How this node authenticates to a listener of another node.
-struct ClientSecurity {
-  security::SecurityProtocol protocol = security::SecurityProtocol::PLAINTEXT;
-  std::string sasl_mechanism;  // sasl.mechanism.inter.broker.protocol / sasl.mechanism.controller.protocol
-  std::string username;        // from the listener's JAAS config (username=..., password=...)
-  std::string password;
-};
 
 struct SaslClientResult {
   std::error_code error;           // set: the exchange failed (the connection is unusable)

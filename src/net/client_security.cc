@@ -1,58 +1,14 @@
 #include "net/client_security.h"
 
-#include <cctype>
+#include "security/jaas.h"
 
 namespace flotilla::net {
 
 std::map<std::string, std::string> jaas_options(const std::string& jaas) {
-  std::map<std::string, std::string> out;
-  size_t i = 0, n = jaas.size();
-  auto skip_ws = [&] {
-    while (i < n && std::isspace(static_cast<unsigned char>(jaas[i]))) ++i;
-  };
-  auto word = [&] {
-    size_t b = i;
-    while (i < n && !std::isspace(static_cast<unsigned char>(jaas[i])) && jaas[i] != '=' && jaas[i] != ';') ++i;
-    return jaas.substr(b, i - b);
-  };
-  skip_ws();
-  std::string module = word();
-  skip_ws();
-  std::string flag = word();
-  if (module.empty() || (flag != "required" && flag != "requisite" && flag != "sufficient" && flag != "optional"))
-    throw SecurityConfigError("Login module control flag not specified in JAAS config");
-  for (;;) {
-    skip_ws();
-    if (i >= n) throw SecurityConfigError("JAAS config entry not terminated by semi-colon");
-    if (jaas[i] == ';') break;
-    std::string key = word();
-    skip_ws();
-    if (key.empty() || i >= n || jaas[i] != '=') throw SecurityConfigError("Invalid JAAS config: expected key=value");
-    ++i;
-    skip_ws();
-    std::string value;
-    if (i < n && jaas[i] == '"') {
-      ++i;
-      bool closed = false;
-      while (i < n) {
-        char c = jaas[i++];
-        if (c == '\\' && i < n) {
-          value += jaas[i++];
-          continue;
-        }
-        if (c == '"') {
-          closed = true;
-          break;
-        }
-        value += c;
-      }
-      if (!closed) throw SecurityConfigError("Invalid JAAS config: unterminated quoted value");
-    } else {
-      value = word();
-    }
-    out[key] = value;
-  }
-  return out;
+  std::string error;
+  auto parsed = security::parse_jaas_config(jaas, error);
+  if (!parsed) throw SecurityConfigError(error);
+  return parsed->options;
 }
 
 ClientSecurity client_security_from_properties(const std::map<std::string, std::string>& props) {

@@ -13,17 +13,25 @@
 #include <stdexcept>
 #include <string>
 
-#include "net/client_sasl.h"
+#include "security/principal.h"
 
 namespace flotilla::net {
+
+// How a client (a tool, or this node toward another node) authenticates to a listener.
+struct ClientSecurity {
+  security::SecurityProtocol protocol = security::SecurityProtocol::PLAINTEXT;
+  std::string sasl_mechanism;  // sasl.mechanism.inter.broker.protocol / sasl.mechanism.controller.protocol
+  std::string username;        // from the listener's JAAS config (username=..., password=...)
+  std::string password;
+};
 
 class SecurityConfigError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
 };
 
-// The login-module options of a JAAS config text
-// (`<LoginModule> required key="value" ...;`); throws SecurityConfigError.
+// The login-module options of a JAAS config text (security/jaas.h);
+// throws SecurityConfigError (whose message never holds a value).
 std::map<std::string, std::string> jaas_options(const std::string& jaas);
 
 // From client properties; throws SecurityConfigError for an unknown protocol,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "security/jaas.h"
+
 namespace flotilla::server {
 
 namespace {
@@ -95,8 +97,9 @@ std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaC
     } catch (const net::SecurityConfigError& e) {
       throw ConfigError(std::string("Invalid value for configuration ") + jkey + ": " + e.what());
     }
-    for (const auto& [k, v] : opts)
-      if (k.rfind("user_", 0) == 0 && k.size() > 5) sasl->plain_users[k.substr(5)] = v;
+    security::JaasConfig parsed;
+    parsed.options = std::move(opts);
+    sasl->plain_users = security::plain_users(parsed);
   }
   sasl->scram = std::move(scram);
   s->sasl = std::move(sasl);

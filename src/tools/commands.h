@@ -103,6 +103,7 @@ int run_consumer_groups(const ConsumerGroupsOptions& o, std::ostream& out, std::
 // `flotilla transactions` (kafka-transactions.sh): list, describe, describe-producers
 struct TransactionsOptions {
   std::string bootstrap_server;
+  std::optional<std::string> command_config;
   std::string command;  // "list", "describe", "describe-producers"
   std::string transactional_id;
   std::string topic;

@@ -14,6 +14,7 @@
 #include "client/admin.h"
 #include "common/config_def.h"
 #include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
 #include "tools/kafka_output.h"
 
@@ -197,6 +198,7 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
     copts.client_id = "flotilla-configs";
     if (o.command_config) {
       auto props = server::load_properties_file(*o.command_config);
+      apply_client_security(props);
       if (auto it = props.find("request.timeout.ms"); it != props.end()) copts.request_timeout_ms = std::stoi(it->second);
       if (auto it = props.find("client.id"); it != props.end()) copts.client_id = it->second;
     }
