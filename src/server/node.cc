@@ -26,6 +26,7 @@
 #include "server/controller_apis.h"
 #include "server/forwarding_channel.h"
 #include "server/listener_security.h"
+#include "server/scram_publisher.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
 
@@ -121,6 +122,7 @@ class NodeImpl {
   std::map<std::string, std::shared_ptr<const net::ListenerSecurity>> listener_security;
   std::shared_ptr<const net::ClientSecurity> controller_client_security;
   std::shared_ptr<const net::ClientSecurity> inter_broker_client_security;
+  std::unique_ptr<ScramCredentialPublisher> scram_publisher;
   void setup_security();
 };
 
@@ -285,6 +287,8 @@ void NodeImpl::start() {
     groups = std::make_unique<coordinator::GroupCoordinatorService>(io, *coordinator_host, gc);
   }
   loader->add_publisher(replicas.get());
+  scram_publisher = std::make_unique<ScramCredentialPublisher>(scram_credentials);
+  loader->add_publisher(scram_publisher.get());
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;
   cc.num_partitions = config.num_partitions;
