@@ -40,6 +40,7 @@ constexpr int16_t kInitProducerId = 22, kAddPartitionsToTxn = 24, kAddOffsetsToT
                   kTxnOffsetCommit = 28, kDescribeProducers = 61, kDescribeTransactions = 65, kListTransactions = 66;  // txn_apis.cc
 constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;  // admin_apis.cc
+constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials = 51;  // scram_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -60,6 +61,7 @@ constexpr Served kBrokerApis[] = {
     {kTxnOffsetCommit, 0, 3}, {kDescribeProducers, 0, 0}, {kDescribeTransactions, 0, 0}, {kListTransactions, 0, 1},
     {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
+    {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
 };
 
 using api::close_connection;
@@ -155,6 +157,8 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kAlterPartitionReassignments: return handle_alter_partition_reassignments(std::move(req), std::move(respond));
       case kListPartitionReassignments: return handle_list_partition_reassignments(std::move(req), std::move(respond));
       case kUnregisterBroker: return handle_unregister_broker(std::move(req), std::move(respond));
+      case kDescribeUserScramCredentials: return handle_describe_user_scram_credentials(std::move(req), std::move(respond));
+      case kAlterUserScramCredentials: return handle_alter_user_scram_credentials(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {

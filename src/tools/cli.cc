@@ -43,6 +43,8 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   format_->add_flag("-N,--no-initial-controllers", format.no_initial_controllers, "Dynamic quorum: do not write initial voters");
   add_optional(format_, "-I,--initial-controllers", format.initial_controllers,
                "Dynamic quorum voters: id@host:port:directoryId,...");
+  add_repeated(format_, "-S,--add-scram", format.add_scram,
+               "A SCRAM credential for the bootstrap metadata: SCRAM-SHA-256=[name=alice,password=alice-secret]");
 
   // ---- topics
   topics_ = app_.add_subcommand("topics", "Create, list, describe, alter and delete topics (kafka-topics.sh)");
