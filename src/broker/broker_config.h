@@ -3,10 +3,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/uuid.h"
+#include "net/client_security.h"
 #include "storage/log.h"
 
 namespace flotilla::broker {
@@ -26,6 +28,8 @@ struct BrokerConfig {
   int64_t log_retention_check_interval_ms = 300000;
   // Replication (Kafka's names and defaults).
   std::string inter_broker_listener_name = "PLAINTEXT";  // inter.broker.listener.name
+  // How replica fetchers authenticate to the leaders' inter-broker listener (null: PLAINTEXT).
+  std::shared_ptr<const net::ClientSecurity> inter_broker_client_security;
   int32_t min_insync_replicas = 1;                       // min.insync.replicas
   // replica.selector.class = org.apache.kafka.common.replica.RackAwareReplicaSelector:
   // a leader points consumers that send a rack id to an in-sync replica in that rack (KIP-392).

@@ -52,6 +52,16 @@ class ControllerChannel {
     r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
     done(std::move(r));
   }
+  // AlterUserScramCredentials (KIP-554): SCRAM credential records, answered
+  // once committed. The default (channels of tests) answers
+  // UNKNOWN_SERVER_ERROR for every user named.
+  virtual void alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest req, int16_t,
+                                            std::function<void(msg::AlterUserScramCredentialsResponse)> done) {
+    msg::AlterUserScramCredentialsResponse r;
+    for (const auto& d : req.deletions) r.results.push_back({d.name, static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR), std::nullopt});
+    for (const auto& u : req.upsertions) r.results.push_back({u.name, static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR), std::nullopt});
+    done(std::move(r));
+  }
   // The id of the active controller, -1 if none is known.
   virtual int32_t active_controller_id() const = 0;
 };

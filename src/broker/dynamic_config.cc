@@ -220,6 +220,15 @@ std::vector<std::string> broker_synonyms(const std::string& name) {
   return {name};
 }
 
+namespace {
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+bool is_secret_config_name(const std::string& name) {
+  return ends_with(name, "sasl.jaas.config") || ends_with(name, ".password") || ends_with(name, "sasl.password");
+}
+}  // namespace
+
 std::vector<DescribedConfig> describe_broker_configs(const BrokerConfigLayers& layers, bool per_broker) {
   std::set<std::string> names;
   if (per_broker) {
@@ -236,6 +245,9 @@ std::vector<DescribedConfig> describe_broker_configs(const BrokerConfigLayers& l
     c.name = name;
     c.type = d ? d->key.type : config::ConfigType::UNKNOWN;
     c.read_only = !d || d->mode == UpdateMode::READ_ONLY;
+    // JAAS configs (sasl.jaas.config, listener.name.<l>.<mechanism>.sasl.jaas.config)
+    // and any *.password hold secrets: Kafka's PASSWORD type, never shown.
+    if (c.type == config::ConfigType::UNKNOWN && is_secret_config_name(name)) c.type = config::ConfigType::PASSWORD;
     c.sensitive = c.type == config::ConfigType::PASSWORD;
     // The synonyms that stand before this key's own name are about another key.
     auto all = layered_synonyms(layers, broker_synonyms(name), per_broker);

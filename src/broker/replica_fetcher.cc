@@ -47,6 +47,7 @@ ReplicaFetcher::ReplicaFetcher(asio::io_context& io, ReplicaManager& replicas, i
   // A leader holds a fetch up to replica.fetch.wait.max.ms; far longer than
   // that means it is gone.
   client_->set_request_timeout_ms(replicas_.config().replica_socket_timeout_ms);
+  client_->set_security(replicas_.config().inter_broker_client_security);
 }
 
 ReplicaFetcher::~ReplicaFetcher() { stop(); }

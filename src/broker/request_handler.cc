@@ -32,6 +32,7 @@ using namespace flotilla::msg;
 constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kMetadata = 3, kApiVersions = 18, kCreateTopics = 19, kDeleteTopics = 20,
                   kDescribeConfigs = 32, kCreatePartitions = 37, kDescribeCluster = 60, kOffsetForLeaderEpoch = 23, kDeleteRecords = 21;
 constexpr int16_t kDescribeLogDirs = 35;
+constexpr int16_t kSaslHandshake = 17, kSaslAuthenticate = 36;
 constexpr int16_t kOffsetCommit = 8, kOffsetFetch = 9, kFindCoordinator = 10, kJoinGroup = 11, kHeartbeat = 12, kLeaveGroup = 13,
                   kSyncGroup = 14, kDescribeGroups = 15, kListGroups = 16, kDeleteGroups = 42, kOffsetDelete = 47;  // group_apis.cc
 constexpr int16_t kConsumerGroupHeartbeat = 68, kConsumerGroupDescribe = 69;  // consumer_group_apis.cc
@@ -39,6 +40,7 @@ constexpr int16_t kInitProducerId = 22, kAddPartitionsToTxn = 24, kAddOffsetsToT
                   kTxnOffsetCommit = 28, kDescribeProducers = 61, kDescribeTransactions = 65, kListTransactions = 66;  // txn_apis.cc
 constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;  // admin_apis.cc
+constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials = 51;  // scram_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -59,6 +61,7 @@ constexpr Served kBrokerApis[] = {
     {kTxnOffsetCommit, 0, 3}, {kDescribeProducers, 0, 0}, {kDescribeTransactions, 0, 0}, {kListTransactions, 0, 1},
     {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
+    {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
 };
 
 using api::close_connection;
@@ -83,6 +86,11 @@ std::pair<int16_t, int16_t> RequestHandler::served_range(int16_t key) const {
     if (mx >= 0) return {extra_->min_version(key), mx};
   }
   if (key == kApiVersions) return {0, 4};
+  // SaslHandshake and SaslAuthenticate: served on every listener by the
+  // connection layer (net/sasl_session.h), which answers them before they
+  // reach a handler; listed here so that ApiVersions names them.
+  if (key == kSaslHandshake) return {0, 1};
+  if (key == kSaslAuthenticate) return {0, 2};
   if (!broker_apis_) return {-1, -1};
   for (const auto& s : kBrokerApis)
     if (s.key == key) return {s.min, s.max};
@@ -149,6 +157,8 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kAlterPartitionReassignments: return handle_alter_partition_reassignments(std::move(req), std::move(respond));
       case kListPartitionReassignments: return handle_list_partition_reassignments(std::move(req), std::move(respond));
       case kUnregisterBroker: return handle_unregister_broker(std::move(req), std::move(respond));
+      case kDescribeUserScramCredentials: return handle_describe_user_scram_credentials(std::move(req), std::move(respond));
+      case kAlterUserScramCredentials: return handle_alter_user_scram_credentials(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {

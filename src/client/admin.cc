@@ -149,6 +149,45 @@ msg::IncrementalAlterConfigsResponse incremental_alter_configs(Connection& c, co
   return c.call(req, v).first;
 }
 
+// ---------------------------------------------------------------- SCRAM credentials
+
+msg::DescribeUserScramCredentialsResponse describe_user_scram_credentials(Connection& c,
+                                                                          const std::optional<std::vector<std::string>>& users) {
+  msg::DescribeUserScramCredentialsRequest req;
+  if (users) {
+    req.users.emplace();
+    for (const auto& u : *users) req.users->push_back(msg::DescribeUserScramCredentialsRequest::UserName{u});
+  } else {
+    req.users = std::nullopt;
+  }
+  return c.call(req, admin_version<msg::DescribeUserScramCredentialsRequest>(c)).first;
+}
+
+msg::AlterUserScramCredentialsResponse alter_user_scram_credentials(Connection& c, const std::vector<ScramDeletion>& deletions,
+                                                                    const std::vector<ScramUpsertion>& upsertions) {
+  msg::AlterUserScramCredentialsRequest req;
+  for (const auto& d : deletions) {
+    msg::AlterUserScramCredentialsRequest::ScramCredentialDeletion x;
+    x.name = d.user;
+    x.mechanism = static_cast<int8_t>(d.mechanism);
+    req.deletions.push_back(std::move(x));
+  }
+  for (const auto& u : upsertions) {
+    msg::AlterUserScramCredentialsRequest::ScramCredentialUpsertion x;
+    x.name = u.user;
+    x.mechanism = static_cast<int8_t>(u.mechanism);
+    x.iterations = u.iterations;
+    x.salt = security::scram_random_salt();
+    // An unknown mechanism or an iteration count out of bounds is the
+    // controller's to refuse; nothing to salt with then.
+    bool saltable = u.mechanism != security::ScramMechanism::UNKNOWN && u.iterations > 0 &&
+                    u.iterations <= security::kScramMaxIterations;
+    if (saltable) x.salted_password = security::scram_salted_password(u.mechanism, u.password, x.salt, u.iterations);
+    req.upsertions.push_back(std::move(x));
+  }
+  return c.call(req, admin_version<msg::AlterUserScramCredentialsRequest>(c)).first;
+}
+
 // ---------------------------------------------------------------- leader election
 
 msg::ElectLeadersResponse elect_leaders(Connection& c, int8_t election_type, const std::optional<std::set<TopicPartition>>& partitions,

@@ -23,6 +23,7 @@
 
 #include "client/group_client.h"
 #include "client/kafka_client.h"
+#include "security/scram.h"
 
 namespace flotilla::client {
 
@@ -83,6 +84,27 @@ struct ConfigOp {
 };
 constexpr int8_t kSetConfig = 0, kDeleteConfig = 1;
 msg::IncrementalAlterConfigsResponse incremental_alter_configs(Connection& c, const ConfigResource& r, const std::vector<ConfigOp>& ops);
+
+// ---- SCRAM credentials (KIP-554)
+
+// DescribeUserScramCredentials: every user with credentials when `users` is nullopt.
+msg::DescribeUserScramCredentialsResponse describe_user_scram_credentials(Connection& c,
+                                                                          const std::optional<std::vector<std::string>>& users);
+struct ScramDeletion {
+  std::string user;
+  security::ScramMechanism mechanism = security::ScramMechanism::UNKNOWN;
+};
+struct ScramUpsertion {
+  std::string user;
+  security::ScramMechanism mechanism = security::ScramMechanism::UNKNOWN;
+  int32_t iterations = security::kScramMinIterations;
+  std::string password;  // salted here (a fresh random salt) and never sent
+};
+// AlterUserScramCredentials, as Kafka's admin client builds it: each
+// upsertion carries a new random salt and the salted password (PBKDF2 with
+// the upsertion's iterations), not the password.
+msg::AlterUserScramCredentialsResponse alter_user_scram_credentials(Connection& c, const std::vector<ScramDeletion>& deletions,
+                                                                    const std::vector<ScramUpsertion>& upsertions);
 
 // ---- leader election
 

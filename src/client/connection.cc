@@ -1,5 +1,7 @@
 #include "client/connection.h"
 
+#include "security/sasl.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -262,6 +264,44 @@ ResponseFrame Connection::receive_for(int32_t correlation_id) {
   }
 }
 
+namespace {
+std::shared_ptr<const net::ClientSecurity>& default_security_slot() {
+  static std::shared_ptr<const net::ClientSecurity> s;
+  return s;
+}
+}  // namespace
+
+void set_default_security(std::shared_ptr<const net::ClientSecurity> security) { default_security_slot() = std::move(security); }
+std::shared_ptr<const net::ClientSecurity> default_security() { return default_security_slot(); }
+
+void Connection::authenticate(const net::ClientSecurity& security) {
+  auto client = security::make_sasl_client(security.sasl_mechanism, security.username, security.password);
+  if (!client) throw KafkaError(ErrorCode::UNSUPPORTED_SASL_MECHANISM, "SASL mechanism " + security.sasl_mechanism + " is not supported");
+  msg::SaslHandshakeRequest hs;
+  hs.mechanism = security.sasl_mechanism;
+  auto [hs_resp, hs_frame] = call(hs, 1);
+  if (hs_resp.error_code != 0) {
+    std::string enabled;
+    for (const auto& m : hs_resp.mechanisms) enabled += (enabled.empty() ? "" : ", ") + m;
+    throw KafkaError(static_cast<ErrorCode>(hs_resp.error_code),
+                     "Client SASL mechanism '" + security.sasl_mechanism + "' not enabled in the server, enabled mechanisms are [" + enabled + "]");
+  }
+  int16_t v = version_for(msg::SaslAuthenticateRequest::kApiKey, 2, 0);
+  security::Bytes token = client->initial();
+  for (int round = 0; round < 8; ++round) {
+    msg::SaslAuthenticateRequest a;
+    a.auth_bytes = std::move(token);
+    auto [resp, frame] = call(a, v);
+    if (resp.error_code != 0) throw KafkaError(static_cast<ErrorCode>(resp.error_code), error_text(resp.error_code, resp.error_message));
+    if (client->done()) return;
+    auto next = client->evaluate(resp.auth_bytes);
+    if (!next) throw KafkaError(ErrorCode::SASL_AUTHENTICATION_FAILED, "The server's SASL " + security.sasl_mechanism + " message did not verify");
+    if (client->done()) return;
+    token = std::move(*next);
+  }
+  throw KafkaError(ErrorCode::SASL_AUTHENTICATION_FAILED, "The SASL exchange did not finish");
+}
+
 void Connection::negotiate() {
   int16_t v = client_max_version(msg::ApiVersionsRequest::kApiKey);
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -287,6 +327,7 @@ void Connection::negotiate() {
     if (resp.error_code != 0) throw KafkaError(static_cast<ErrorCode>(resp.error_code), "ApiVersions failed: " + error_text(resp.error_code));
     broker_versions_.clear();
     for (const auto& k : resp.api_keys) broker_versions_[k.api_key] = {k.min_version, k.max_version};
+    if (auto sec = default_security(); sec && security::uses_sasl(sec->protocol)) authenticate(*sec);
     return;
   }
   throw KafkaError(ErrorCode::UNSUPPORTED_VERSION, "The server at " + host_ + " does not support a usable ApiVersions version");

@@ -9,6 +9,13 @@
 // (pending_ is that order), so a correlation id that does not match is a
 // broken connection, never a reordering; every request this client sends is
 // at a version both sides support (version_for), or it is not sent.
+// Security: on a SASL_* listener (the process-wide client security, set once
+// by a tool from its --command-config / --producer.config file before it
+// connects) the connection authenticates right after ApiVersions with
+// SaslHandshake v1 and SaslAuthenticate; a failure throws
+// KafkaError(SASL_AUTHENTICATION_FAILED / UNSUPPORTED_SASL_MECHANISM) with the
+// server's message, and the password appears in no message.
+//
 // Threading: a Connection belongs to one thread at a time; nothing here locks.
 #pragma once
 
@@ -26,6 +33,7 @@
 
 #include "common/bytes.h"
 #include "common/error.h"
+#include "net/client_security.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
 
@@ -88,6 +96,8 @@ FLOTILLA_RESPONSE_OF(DeleteTopics)
 FLOTILLA_RESPONSE_OF(CreatePartitions)
 FLOTILLA_RESPONSE_OF(DescribeConfigs)
 FLOTILLA_RESPONSE_OF(IncrementalAlterConfigs)
+FLOTILLA_RESPONSE_OF(DescribeUserScramCredentials)
+FLOTILLA_RESPONSE_OF(AlterUserScramCredentials)
 FLOTILLA_RESPONSE_OF(ElectLeaders)
 FLOTILLA_RESPONSE_OF(AlterPartitionReassignments)
 FLOTILLA_RESPONSE_OF(ListPartitionReassignments)
@@ -113,10 +123,17 @@ FLOTILLA_RESPONSE_OF(ConsumerGroupDescribe)
 FLOTILLA_RESPONSE_OF(ListTransactions)
 FLOTILLA_RESPONSE_OF(DescribeTransactions)
 FLOTILLA_RESPONSE_OF(DescribeProducers)
+FLOTILLA_RESPONSE_OF(SaslHandshake)
+FLOTILLA_RESPONSE_OF(SaslAuthenticate)
 #undef FLOTILLA_RESPONSE_OF
 
 // The highest version of an API this client implements (capped at the generated code).
 int16_t client_max_version(int16_t api_key);
+
+// The security every Connection made from now on uses (null: PLAINTEXT).
+// Set before connections are made (not synchronised with them).
+void set_default_security(std::shared_ptr<const net::ClientSecurity> security);
+std::shared_ptr<const net::ClientSecurity> default_security();
 
 class Connection {
  public:
@@ -178,6 +195,7 @@ class Connection {
   template <class F>
   std::vector<uint8_t> encode_frame(int16_t api_key, int16_t version, F&& body) const;
   void negotiate();
+  void authenticate(const net::ClientSecurity& security);
   void write_all(const uint8_t* p, size_t n);
   void read_all(uint8_t* p, size_t n);
   void wait_fd(short events);

@@ -43,6 +43,7 @@ inline constexpr int8_t kLeaderRecovered = 0;
 inline constexpr int8_t kLeaderRecovering = 1;
 // The metadata.version levels partition changes depend on.
 inline constexpr int16_t kMvLeaderRecovery = 3;    // 3.2-IV0: LeaderRecoveryState exists
+inline constexpr int16_t kMvScram = 11;            // 3.5-IV2: SCRAM credential records
 inline constexpr int16_t kMvNoIsrShrinkBump = 12;  // 3.6-IV0: an ISR shrink no longer bumps the leader epoch (KAFKA-15021)
 inline constexpr int16_t kMvDirectories = 17;      // 3.7-IV2: replica directories
 

@@ -138,6 +138,9 @@ class QuorumController : public raft::RaftListener {
   void incremental_alter_configs(msg::IncrementalAlterConfigsRequest request, int16_t version,
                                  std::function<void(msg::IncrementalAlterConfigsResponse)> done);
   void alter_configs(msg::AlterConfigsRequest request, int16_t version, std::function<void(msg::AlterConfigsResponse)> done);
+  // AlterUserScramCredentials (KIP-554): SCRAM credential records (scram.cc).
+  void alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest request, int16_t version,
+                                    std::function<void(msg::AlterUserScramCredentialsResponse)> done);
   // KIP-455 reassignments (reassignment.cc).
   void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest request, int16_t version,
                                      std::function<void(msg::AlterPartitionReassignmentsResponse)> done);
@@ -297,6 +300,16 @@ class QuorumController : public raft::RaftListener {
   std::mt19937_64 rng_;
   uint64_t placement_offset_ = 0;
 };
+
+// An AlterUserScramCredentials request checked against `image` (scram.cc):
+// one result per user named, in the order first named, and the records of
+// the users whose every alteration is valid (StoredKey/ServerKey computed from
+// the salted passwords).
+struct ScramAlteration {
+  msg::AlterUserScramCredentialsResponse response;
+  std::vector<std::vector<uint8_t>> records;
+};
+ScramAlteration plan_scram_alteration(const metadata::MetadataImage& image, const msg::AlterUserScramCredentialsRequest& request);
 
 // Kafka's Topic.validate: "" if legal, else the error message (INVALID_TOPIC_EXCEPTION).
 std::string validate_topic_name(const std::string& name);

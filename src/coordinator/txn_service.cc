@@ -91,6 +91,7 @@ class TxnCoordinatorService::Markers : public TxnMarkerWriter {
     *alive_ = false;
     for (auto& [id, c] : clients_) c->close();
   }
+  std::shared_ptr<const net::ClientSecurity> security;
   // Whether the coordinator still owns the transaction (checked before each retry).
   std::function<bool(const TxnMarkers&)> still_owner;
 
@@ -156,6 +157,7 @@ class TxnCoordinatorService::Markers : public TxnMarkerWriter {
       if (c) c->close();
       c = net::Client::create(io_, ep->host, ep->port, "txn-marker-" + std::to_string(host_.node_id()));
       c->set_request_timeout_ms(request_timeout_ms_);
+      c->set_security(security);
     }
     msg::WriteTxnMarkersRequest req;
     msg::WriteTxnMarkersRequest::WritableTxnMarker wm;
@@ -223,6 +225,10 @@ TxnCoordinatorService::TxnCoordinatorService(asio::io_context& io, PartitionHost
 }
 
 TxnCoordinatorService::~TxnCoordinatorService() = default;
+
+void TxnCoordinatorService::set_client_security(std::shared_ptr<const net::ClientSecurity> security) {
+  markers_->security = std::move(security);
+}
 
 void TxnCoordinatorService::shutdown() { loop_->shutdown(); }
 

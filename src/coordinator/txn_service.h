@@ -27,6 +27,10 @@
 #include "coordinator/internal_log.h"
 #include "coordinator/txn_coordinator.h"
 
+namespace flotilla::net {
+struct ClientSecurity;
+}
+
 namespace flotilla::coordinator {
 
 class PartitionHost;
@@ -65,6 +69,8 @@ class TxnCoordinatorService {
   TxnCoordinator& coordinator() { return *coordinator_; }
   LocalMarkerWriter& local_markers() { return *local_; }
   void set_group_coordinator(GroupCoordinatorService* groups) { local_->set_group_coordinator(groups); }
+  // How marker requests authenticate to the inter-broker listener (SASL_*).
+  void set_client_security(std::shared_ptr<const net::ClientSecurity> security);
 
   // FindCoordinator's first step: creates __transaction_state through the
   // controller if it does not exist yet (once at a time).

@@ -55,10 +55,12 @@ BootstrapMetadata bootstrap_for_version(int16_t level, std::string source) {
   return b;
 }
 
-void write_bootstrap_checkpoint(const std::filesystem::path& dir, int16_t level) {
+void write_bootstrap_checkpoint(const std::filesystem::path& dir, int16_t level, const std::vector<std::vector<uint8_t>>& extra) {
   std::filesystem::create_directories(dir);
   raft::SnapshotWriter w(raft::SnapshotId{0, 0}, 0, wall_clock_ms());
-  w.append(bootstrap_for_version(level, "").records);
+  auto records = bootstrap_for_version(level, "").records;
+  records.insert(records.end(), extra.begin(), extra.end());
+  w.append(records);
   w.write_file(dir / kBootstrapFileName);
 }
 

@@ -1,7 +1,8 @@
 // Bootstrap metadata: what a new cluster's first active controller writes
 // (Kafka's BootstrapMetadata). `storage format` writes it as
 // `<metadata.log.dir>/bootstrap.checkpoint`, a snapshot-format file holding a
-// FeatureLevelRecord for metadata.version; release names ("3.9", "3.9-IV0")
+// FeatureLevelRecord for metadata.version (and any records
+// --add-scram asked for); release names ("3.9", "3.9-IV0")
 // map to metadata.version feature levels as in Kafka's MetadataVersion.
 #pragma once
 
@@ -44,8 +45,11 @@ struct BootstrapMetadata {
 
 // The records for a metadata.version level.
 BootstrapMetadata bootstrap_for_version(int16_t metadata_version_level, std::string source);
-// Writes `<dir>/bootstrap.checkpoint` (atomically).
-void write_bootstrap_checkpoint(const std::filesystem::path& dir, int16_t metadata_version_level);
+// Writes `<dir>/bootstrap.checkpoint` (atomically): the metadata.version
+// record, then `extra` (framed records, e.g. `storage format --add-scram`'s
+// UserScramCredentialRecords), which the first active controller writes too.
+void write_bootstrap_checkpoint(const std::filesystem::path& dir, int16_t metadata_version_level,
+                                const std::vector<std::vector<uint8_t>>& extra = {});
 // Reads `<dir>/bootstrap.checkpoint`; without the file, the latest production
 // metadata.version (as Kafka falls back to). Throws std::runtime_error if the
 // file is corrupt or has no metadata.version.

@@ -29,6 +29,7 @@ MetadataDelta MetadataDelta::everything(std::shared_ptr<const MetadataImage> ima
   }
   for (const auto& [id, b] : image->brokers()) d.changed_brokers_.insert(id);
   for (const auto& [res, m] : image->configs()) d.changed_configs_.insert(res);
+  for (const auto& [key, c] : image->scram()) d.changed_scram_.insert(key);
   d.features_changed_ = !image->features().empty();
   return d;
 }
@@ -83,6 +84,15 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
       if (!b.configs().count(res)) d.changed_configs_.insert(res);
   }
 
+  if (a.scram_ != b.scram_) {
+    for (const auto& [key, c] : b.scram()) {
+      auto it = a.scram().find(key);
+      if (it == a.scram().end() || !(it->second == c)) d.changed_scram_.insert(key);
+    }
+    for (const auto& [key, c] : a.scram())
+      if (!b.scram().count(key)) d.changed_scram_.insert(key);
+  }
+
   d.features_changed_ = a.features_ != b.features_ && a.features() != b.features();
   d.other_changed_ = a.next_producer_id_ != b.next_producer_id_ || a.cluster_id_ != b.cluster_id_;
   return d;
@@ -90,7 +100,7 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
 
 bool MetadataDelta::empty() const {
   return created_topics_.empty() && deleted_topics_.empty() && changed_topics_.empty() && changed_partitions_.empty() &&
-         changed_brokers_.empty() && changed_configs_.empty() && !features_changed_ && !other_changed_;
+         changed_brokers_.empty() && changed_configs_.empty() && changed_scram_.empty() && !features_changed_ && !other_changed_;
 }
 
 std::map<std::string, int16_t>& MetadataDelta::features() { return *clone_into(features_, next_.features_); }
@@ -98,6 +108,7 @@ std::map<int32_t, BrokerRegistration>& MetadataDelta::brokers_mut() { return *cl
 std::map<std::string, TopicImage>& MetadataDelta::topics_mut() { return *clone_into(topics_, next_.topics_); }
 std::unordered_map<Uuid, std::string>& MetadataDelta::topic_names_mut() { return *clone_into(topic_names_, next_.topic_names_); }
 std::map<ConfigResource, ConfigMap>& MetadataDelta::configs_mut() { return *clone_into(configs_, next_.configs_); }
+security::CredentialCache::Map& MetadataDelta::scram_mut() { return *clone_into(scram_, next_.scram_); }
 
 TopicImage* MetadataDelta::topic_mut(const Uuid& id) {
   auto nit = next_.topic_names_->find(id);
@@ -125,6 +136,7 @@ std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
   topics_.reset();
   topic_names_.reset();
   configs_.reset();
+  scram_.reset();
   return img;
 }
 
@@ -321,6 +333,38 @@ void MetadataDelta::replay(const msg::FeatureLevelRecord& r) {
 void MetadataDelta::replay(const msg::ProducerIdsRecord& r) {
   next_.next_producer_id_ = r.next_producer_id;
   other_changed_ = true;
+}
+
+// ---------------------------------------------------------------- SCRAM credentials
+
+namespace {
+bool known_mechanism(int8_t m) {
+  return m == static_cast<int8_t>(security::ScramMechanism::SCRAM_SHA_256) ||
+         m == static_cast<int8_t>(security::ScramMechanism::SCRAM_SHA_512);
+}
+}  // namespace
+
+// An upsert, as Kafka's ScramImage/ScramDelta: the record replaces the user's
+// credential for its mechanism.
+void MetadataDelta::replay(const msg::UserScramCredentialRecord& r) {
+  if (!known_mechanism(r.mechanism)) {
+    spdlog::warn("[MetadataDelta] UserScramCredentialRecord for user {} with unknown mechanism {}", r.name, r.mechanism);
+    return;
+  }
+  auto m = static_cast<security::ScramMechanism>(r.mechanism);
+  scram_mut()[{r.name, m}] = security::ScramCredential{r.salt, r.stored_key, r.server_key, r.iterations};
+  changed_scram_.insert({r.name, m});
+}
+
+void MetadataDelta::replay(const msg::RemoveUserScramCredentialRecord& r) {
+  auto m = static_cast<security::ScramMechanism>(r.mechanism);
+  if (!next_.scram_->count({r.name, m})) {
+    spdlog::warn("[MetadataDelta] RemoveUserScramCredentialRecord for unknown credential of user {} mechanism {}", r.name,
+                 r.mechanism);
+    return;
+  }
+  scram_mut().erase({r.name, m});
+  changed_scram_.insert({r.name, m});
 }
 
 }  // namespace flotilla::metadata

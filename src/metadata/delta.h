@@ -1,6 +1,6 @@
 // MetadataDelta: the changes of a run of metadata records on top of a base
 // image, and what they touched (created/deleted/changed topics and
-// partitions, brokers, configs, features). apply() builds the next image,
+// partitions, brokers, configs, features, SCRAM users). apply() builds the next image,
 // sharing every untouched part with the base.
 //
 // A delta is a short-lived, single-threaded value: built by the loader (or
@@ -56,12 +56,15 @@ class MetadataDelta {
   const std::set<int32_t>& changed_brokers() const { return changed_brokers_; }
   const std::set<ConfigResource>& changed_configs() const { return changed_configs_; }
   bool features_changed() const { return features_changed_; }
+  // (user, mechanism) pairs whose SCRAM credential was upserted or removed.
+  const std::set<std::pair<std::string, security::ScramMechanism>>& changed_scram() const { return changed_scram_; }
   bool empty() const;
 
   // The working state (what apply() would return), for the controller's checks.
   const std::map<std::string, TopicImage>& topics() const { return *next_.topics_; }
   const TopicImage* topic(const Uuid& id) const { return next_.topic(id); }
   const std::map<int32_t, BrokerRegistration>& brokers() const { return *next_.brokers_; }
+  const security::CredentialCache::Map& scram() const { return *next_.scram_; }
 
   // Typed replays (public so that tests and the controller can use them directly).
   void replay(const msg::RegisterBrokerRecord& r);
@@ -76,6 +79,8 @@ class MetadataDelta {
   void replay(const msg::ConfigRecord& r);
   void replay(const msg::FeatureLevelRecord& r);
   void replay(const msg::ProducerIdsRecord& r);
+  void replay(const msg::UserScramCredentialRecord& r);
+  void replay(const msg::RemoveUserScramCredentialRecord& r);
   template <class T>
   void replay(const T&) {}  // records without image state (NoOp, transactions, ACLs...)
 
@@ -88,6 +93,7 @@ class MetadataDelta {
   std::map<std::string, TopicImage>& topics_mut();
   std::unordered_map<Uuid, std::string>& topic_names_mut();
   std::map<ConfigResource, ConfigMap>& configs_mut();
+  security::CredentialCache::Map& scram_mut();
   TopicImage* topic_mut(const Uuid& id);
 
   std::shared_ptr<const MetadataImage> base_;
@@ -99,6 +105,7 @@ class MetadataDelta {
   mutable std::shared_ptr<std::map<std::string, TopicImage>> topics_;
   mutable std::shared_ptr<std::unordered_map<Uuid, std::string>> topic_names_;
   mutable std::shared_ptr<std::map<ConfigResource, ConfigMap>> configs_;
+  mutable std::shared_ptr<security::CredentialCache::Map> scram_;
 
   std::set<Uuid> created_topics_;
   std::map<Uuid, std::string> deleted_topics_;
@@ -106,6 +113,7 @@ class MetadataDelta {
   std::set<std::pair<Uuid, int32_t>> changed_partitions_;
   std::set<int32_t> changed_brokers_;
   std::set<ConfigResource> changed_configs_;
+  std::set<std::pair<std::string, security::ScramMechanism>> changed_scram_;
   bool features_changed_ = false;
   bool other_changed_ = false;
 };

@@ -7,7 +7,8 @@ MetadataImage::MetadataImage()
       brokers_(std::make_shared<const std::map<int32_t, BrokerRegistration>>()),
       topics_(std::make_shared<const std::map<std::string, TopicImage>>()),
       topic_names_(std::make_shared<const std::unordered_map<Uuid, std::string>>()),
-      configs_(std::make_shared<const std::map<ConfigResource, ConfigMap>>()) {}
+      configs_(std::make_shared<const std::map<ConfigResource, ConfigMap>>()),
+      scram_(std::make_shared<const security::CredentialCache::Map>()) {}
 
 int16_t MetadataImage::metadata_version() const {
   auto it = features_->find(kMetadataVersionFeature);
@@ -39,6 +40,11 @@ const PartitionRegistration* MetadataImage::partition(const Uuid& topic_id, int3
 ConfigMap MetadataImage::configs_of(ConfigResourceType type, const std::string& name) const {
   auto it = configs_->find(ConfigResource{static_cast<int8_t>(type), name});
   return it == configs_->end() ? ConfigMap{} : it->second;
+}
+
+const security::ScramCredential* MetadataImage::scram_credential(const std::string& user, security::ScramMechanism m) const {
+  auto it = scram_->find({user, m});
+  return it == scram_->end() ? nullptr : &it->second;
 }
 
 }  // namespace flotilla::metadata

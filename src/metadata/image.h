@@ -1,8 +1,8 @@
 // MetadataImage: the cluster metadata as of one offset of __cluster_metadata —
-// features, brokers, topics with their partitions, configs. Immutable once
+// features, brokers, topics with their partitions, configs, SCRAM credentials. Immutable once
 // built (handed around as std::shared_ptr<const MetadataImage>); readers
 // never lock. Built only by MetadataDelta::apply(), which shares unchanged
-// parts (features, brokers, topics, configs) with the previous image.
+// parts (features, brokers, topics, configs, SCRAM credentials) with the previous image.
 //
 // Invariants: topics_by_name() and topic(Uuid) index the same set of topics;
 // every partition belongs to a topic in the image; offset() only grows from
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/uuid.h"
+#include "security/credential_cache.h"
 
 namespace flotilla::metadata {
 
@@ -156,6 +157,12 @@ class MetadataImage {
   ConfigMap configs_of(ConfigResourceType type, const std::string& name) const;
   ConfigMap topic_configs(const std::string& topic) const { return configs_of(ConfigResourceType::TOPIC, topic); }
 
+  // SCRAM credentials by (user, mechanism), from UserScramCredentialRecords
+  // (StoredKey/ServerKey, salt, iterations: never a password or a salted
+  // password). The type the CredentialCache is published with.
+  const security::CredentialCache::Map& scram() const { return *scram_; }
+  const security::ScramCredential* scram_credential(const std::string& user, security::ScramMechanism m) const;
+
   // From the last ProducerIdsRecord (-1 if none).
   int64_t next_producer_id() const { return next_producer_id_; }
 
@@ -171,6 +178,7 @@ class MetadataImage {
   std::shared_ptr<const std::map<std::string, TopicImage>> topics_;
   std::shared_ptr<const std::unordered_map<Uuid, std::string>> topic_names_;  // id -> name
   std::shared_ptr<const std::map<ConfigResource, ConfigMap>> configs_;
+  std::shared_ptr<const security::CredentialCache::Map> scram_;
 };
 
 }  // namespace flotilla::metadata

@@ -91,6 +91,17 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
       out.push_back(frame_metadata_record(c, 0));
     }
   }
+  // SCRAM credentials (Kafka's ScramImage), by user then mechanism.
+  for (const auto& [key, c] : image.scram()) {
+    msg::UserScramCredentialRecord u;
+    u.name = key.first;
+    u.mechanism = static_cast<int8_t>(key.second);
+    u.salt = c.salt;
+    u.stored_key = c.stored_key;
+    u.server_key = c.server_key;
+    u.iterations = c.iterations;
+    out.push_back(frame_metadata_record(u, 0));
+  }
   if (image.next_producer_id() >= 0) {
     msg::ProducerIdsRecord p;
     p.broker_id = -1;

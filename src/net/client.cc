@@ -41,6 +41,16 @@ void Client::send(ClientRequest request, Done done) {
   outbox_.push_back(std::move(w).take());
   pending_.push_back(Pending{correlation, request.response_header_version, std::move(done), std::chrono::steady_clock::now()});
   arm_timeout();
+  if (state_ == State::Connected && pending_.size() == 1 && std::chrono::steady_clock::now() >= reconnect_after_) {
+    // The authenticated session nears its end (KIP-368): authenticate anew on a fresh connection.
+    Pending p = std::move(pending_.back());
+    auto frame = std::move(outbox_.back());
+    pending_.pop_back();
+    outbox_.pop_back();
+    fail_all(asio::error::operation_aborted);  // nothing else was in flight
+    outbox_.push_back(std::move(frame));
+    pending_.push_back(std::move(p));
+  }
   switch (state_) {
     case State::Idle:
       connect();
@@ -61,17 +71,36 @@ void Client::connect() {
                                                                           asio::ip::tcp::resolver::results_type results) {
     if (gen != generation_) return;
     if (ec) return fail_all(ec);
-    socket_ = std::make_unique<asio::ip::tcp::socket>(io_);
+    socket_ = std::make_shared<asio::ip::tcp::socket>(io_);
     asio::async_connect(*socket_, results, [this, self, gen](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
       if (gen != generation_) return;
       if (ec) return fail_all(ec);
       asio::error_code ignored;
       socket_->set_option(asio::ip::tcp::no_delay(true), ignored);
-      state_ = State::Connected;
-      read_next();
-      write_next();
+      if (!security_ || !security::uses_sasl(security_->protocol)) return on_connected();
+      asio::co_spawn(io_, sasl_client_authenticate(socket_, security_, client_id_),
+                     [this, self, gen](std::exception_ptr e, SaslClientResult r) {
+                       if (gen != generation_) return;
+                       if (e) {
+                         r.error = std::make_error_code(std::errc::protocol_error);
+                         r.message = "SASL exchange failed";
+                       }
+                       if (r.error) {
+                         spdlog::warn("[NetworkClient clientId={}] Failed authentication with {}:{} ({})", client_id_, host_, port_, r.message);
+                         return fail_all(r.error);
+                       }
+                       if (r.session_lifetime_ms > 0)
+                         reconnect_after_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.session_lifetime_ms * 9 / 10);
+                       on_connected();
+                     });
     });
   });
+}
+
+void Client::on_connected() {
+  state_ = State::Connected;
+  read_next();
+  write_next();
 }
 
 void Client::write_next() {
@@ -138,6 +167,7 @@ void Client::on_frame(std::shared_ptr<FrameBuffer> frame) {
 void Client::fail_all(std::error_code ec) {
   ++generation_;
   state_ = State::Idle;
+  reconnect_after_ = std::chrono::steady_clock::time_point::max();
   writing_ = false;
   if (socket_) {
     asio::error_code ignored;

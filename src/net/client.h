@@ -10,6 +10,15 @@
 // (pre-vote), so it is never hidden behind retries here. Retrying and
 // backing off are the caller's: the Raft core has its own timers.
 //
+// On a SASL listener (set_security) the connection authenticates first
+// (net/client_sasl.h); requests queue until it has. A failed authentication
+// fails the outstanding requests like a broken connection (logged once per
+// connection attempt). When the server bounds the session (KIP-368,
+// connections.max.reauth.ms), the client reconnects — and so authenticates
+// anew — at a send() with nothing in flight once 90% of the lifetime passed;
+// a session that expires under a busy connection gets it closed by the server,
+// which the caller sees as a broken connection and retries.
+//
 // Threading: one io_context thread; callbacks run on it, never inside send().
 #pragma once
 
@@ -23,6 +32,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "net/client_sasl.h"
 
 namespace flotilla::net {
 
@@ -50,6 +60,9 @@ class Client : public std::enable_shared_from_this<Client> {
   // A request unanswered this long breaks the connection (timed_out): a peer
   // behind a black hole is treated like a dead one. 0: never.
   void set_request_timeout_ms(int64_t ms) { request_timeout_ms_ = ms; }
+  // How to authenticate to the peer's listener (null or PLAINTEXT: no SASL).
+  // Takes effect at the next connection.
+  void set_security(std::shared_ptr<const ClientSecurity> security) { security_ = std::move(security); }
   ~Client();
 
   void send(ClientRequest request, Done done);
@@ -78,6 +91,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void fail_all(std::error_code ec);
   void complete(Done done, ClientResponse r);
   void arm_timeout();
+  void on_connected();
 
   asio::io_context& io_;
   std::string host_;
@@ -85,7 +99,9 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string client_id_;
   int32_t max_response_bytes_;
   asio::ip::tcp::resolver resolver_;
-  std::unique_ptr<asio::ip::tcp::socket> socket_;
+  std::shared_ptr<asio::ip::tcp::socket> socket_;  // shared with a SASL exchange in progress
+  std::shared_ptr<const ClientSecurity> security_;
+  std::chrono::steady_clock::time_point reconnect_after_ = std::chrono::steady_clock::time_point::max();
   State state_ = State::Idle;
   uint64_t generation_ = 0;  // bumped on every close: callbacks of an older socket are ignored
   int32_t next_correlation_ = 1;

@@ -5,6 +5,9 @@
 
 #include <deque>
 
+#include "common/clock.h"
+#include "net/sasl_session.h"
+
 namespace flotilla::net {
 
 using asio::ip::tcp;
@@ -15,14 +18,17 @@ using asio::ip::tcp;
 // yet written, in arrival order.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket sock, std::string listener, uint64_t id, Handler& handler, Limits limits)
+  Connection(tcp::socket sock, std::string listener, uint64_t id, Handler& handler, Limits limits,
+             std::shared_ptr<const ListenerSecurity> security)
       : socket_(std::move(sock)), wake_writer_(socket_.get_executor()), wake_reader_(socket_.get_executor()),
-        listener_(std::move(listener)), id_(id), handler_(handler), limits_(limits) {
+        auth_timer_(socket_.get_executor()), listener_(std::move(listener)), id_(id), handler_(handler), limits_(limits) {
     wake_writer_.expires_at(asio::steady_timer::time_point::max());
     wake_reader_.expires_at(asio::steady_timer::time_point::max());
     asio::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
-    peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    std::string host = ec ? "?" : ep.address().to_string();
+    peer_ = ec ? "?" : host + ":" + std::to_string(ep.port());
+    sasl_ = std::make_unique<SaslSession>(listener_, std::move(security), host, peer_, monotonic_ms());
     socket_.set_option(tcp::no_delay(true), ec);
     if (limits_.send_buffer_bytes > 0) socket_.set_option(asio::socket_base::send_buffer_size(limits_.send_buffer_bytes), ec);
     if (limits_.receive_buffer_bytes > 0) socket_.set_option(asio::socket_base::receive_buffer_size(limits_.receive_buffer_bytes), ec);
@@ -33,6 +39,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto self = shared_from_this();
     asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
     asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+    if (auto deadline = sasl_->authentication_deadline_ms()) {
+      auth_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, *deadline - monotonic_ms())));
+      std::weak_ptr<Connection> weak = self;
+      auth_timer_.async_wait([weak](const asio::error_code& ec) {
+        auto c = weak.lock();
+        if (ec || !c || c->closed_ || c->sasl_->authenticated()) return;
+        spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: not authenticated within {} ms "
+                     "(flotilla.connections.authentication.timeout.ms)",
+                     c->listener_, c->id_, c->peer_, c->sasl_->authentication_deadline_ms().value_or(0) - c->started_ms_);
+        c->close();
+      });
+    }
   }
 
   void close() {
@@ -43,6 +61,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.close(ec);
     wake_writer_.cancel();
     wake_reader_.cancel();
+    auth_timer_.cancel();
   }
 
  private:
@@ -64,6 +83,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         uint8_t size_buf[4];
         co_await asio::async_read(socket_, asio::buffer(size_buf, 4), asio::use_awaitable);
         int32_t size = static_cast<int32_t>(load_be32(size_buf));
+        if (sasl_->expects_raw_token()) {
+          if (!co_await read_raw_token(size)) break;
+          continue;
+        }
         if (size < 8 || size > limits_.max_request_bytes) {
           spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: request size {} is outside 8..{} (socket.request.max.bytes)",
                        listener_, id_, peer_, size, limits_.max_request_bytes);
@@ -82,6 +105,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
     wake_writer_.cancel();
   }
 
+  // KIP-152: after a v0 SaslHandshake the next frame is a bare SASL token.
+  // False closes the connection.
+  asio::awaitable<bool> read_raw_token(int32_t size) {
+    if (size < 0 || size > limits_.max_request_bytes) {
+      spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: SASL token size {} out of bounds", listener_, id_, peer_, size);
+      co_return false;
+    }
+    // Oversized tokens are refused by the session; reading one first keeps the
+    // frame boundary, and max_request_bytes bounds it.
+    FrameBuffer token(static_cast<size_t>(size));
+    if (size > 0) co_await asio::async_read(socket_, asio::buffer(token), asio::use_awaitable);
+    auto outcome = sasl_->on_raw_token(std::span<const uint8_t>(token.data(), token.size()), monotonic_ms());
+    if (outcome.kind != SaslSession::Outcome::kReply) co_return false;
+    push_ready(0, std::move(outcome.response));
+    co_return true;
+  }
+
+  void push_ready(int32_t correlation_id, Response resp) {
+    slots_.emplace_back();
+    slots_.back().correlation_id = correlation_id;
+    slots_.back().response = std::move(resp);
+    slots_.back().ready = true;
+    ++next_seq_;
+    wake_writer_.cancel();
+  }
+
   // Parses the header and hands the request over; false closes the connection.
   bool dispatch(std::shared_ptr<FrameBuffer> frame) {
     auto req = std::make_shared<Request>();
@@ -90,7 +139,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       req->api_key = r.get_i16();
       req->api_version = r.get_i16();
       req->correlation_id = r.get_i32();
-      int hv = handler_.request_header_version(req->api_key, req->api_version);
+      bool sasl_api = req->api_key == 17 || req->api_key == 36;  // SaslHandshake, SaslAuthenticate: answered here
+      int hv = sasl_api ? SaslSession::request_header_version(req->api_key, req->api_version)
+                        : handler_.request_header_version(req->api_key, req->api_version);
       if (hv < 0) {
         spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: unknown or unsupported API key {} version {}",
                      listener_, id_, peer_, req->api_key, req->api_version);
@@ -113,10 +164,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return false;
     }
     req->body_offset = r.position();
+    auto outcome = sasl_->on_request(req->api_key, req->api_version, ByteReader(frame->data() + req->body_offset, frame->size() - req->body_offset),
+                                     monotonic_ms());
+    if (outcome.kind == SaslSession::Outcome::kClose) return false;
+    if (outcome.kind == SaslSession::Outcome::kReply) {
+      push_ready(req->correlation_id, std::move(outcome.response));
+      return true;
+    }
     req->frame = std::move(frame);
     req->listener = listener_;
     req->peer = peer_;
     req->connection_id = id_;
+    req->session = sasl_->session();
 
     slots_.emplace_back();
     slots_.back().correlation_id = req->correlation_id;
@@ -165,7 +224,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   asio::awaitable<void> send_response(int32_t correlation_id, const Response& resp) {
     uint8_t head[9];
-    size_t head_len = resp.header_version >= 1 ? 9 : 8;
+    size_t head_len = resp.raw ? 4 : resp.header_version >= 1 ? 9 : 8;
     int64_t total = static_cast<int64_t>(head_len) - 4 + resp.body.total_size();
     store_be32(head, static_cast<uint32_t>(total));
     store_be32(head + 4, static_cast<uint32_t>(correlation_id));
@@ -210,11 +269,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket socket_;
   asio::steady_timer wake_writer_;
   asio::steady_timer wake_reader_;
+  asio::steady_timer auth_timer_;
+  int64_t started_ms_ = monotonic_ms();
   std::string listener_;
   std::string peer_;
   uint64_t id_;
   Handler& handler_;
   Limits limits_;
+  std::unique_ptr<SaslSession> sasl_;
   std::deque<Slot> slots_;
   size_t first_seq_ = 0;
   size_t next_seq_ = 0;
@@ -224,8 +286,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   friend class Listener;
 };
 
-Listener::Listener(asio::io_context& io, std::string name, const std::string& host, int port, Handler& handler, Limits limits)
-    : io_(io), name_(std::move(name)), acceptor_(io), handler_(handler), limits_(limits) {
+Listener::Listener(asio::io_context& io, std::string name, const std::string& host, int port, Handler& handler, Limits limits,
+                   std::shared_ptr<const ListenerSecurity> security)
+    : io_(io), name_(std::move(name)), acceptor_(io), handler_(handler), limits_(limits),
+      security_(security ? std::move(security) : std::make_shared<const ListenerSecurity>()) {
   tcp::endpoint ep(host.empty() ? asio::ip::address_v4::any() : asio::ip::make_address(host), static_cast<uint16_t>(port));
   acceptor_.open(ep.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -266,7 +330,7 @@ asio::awaitable<void> Listener::accept_loop() {
       spdlog::warn("[SocketServer listener={}] accept failed: {}", name_, ec.message());
       continue;
     }
-    auto conn = std::make_shared<Connection>(std::move(sock), name_, next_id_++, handler_, limits_);
+    auto conn = std::make_shared<Connection>(std::move(sock), name_, next_id_++, handler_, limits_, security_);
     std::erase_if(connections_, [](const auto& w) { return w.expired(); });
     connections_.push_back(conn);
     conn->start();

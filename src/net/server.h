@@ -3,6 +3,12 @@
 // whatever order the handlers finish in; file regions in a response body go out
 // with sendfile(2).
 //
+// Security: each listener has a ListenerSecurity; on a SASL listener a
+// connection first authenticates (net/sasl_session.h decides what it may send
+// until then), and every Request carries its connection's Session (the
+// principal; User:ANONYMOUS on PLAINTEXT). The SASL logic never touches the
+// socket, so a TLS stream can later sit under the connection unchanged.
+//
 // Threading: everything here runs on one asio::io_context thread; handlers are
 // called on it and may answer later (from that same thread) through Respond.
 #pragma once
@@ -16,6 +22,8 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "net/listener_security.h"
+#include "security/principal.h"
 
 namespace flotilla::net {
 
@@ -32,6 +40,8 @@ struct Request {
   std::string listener;
   std::string peer;
   uint64_t connection_id = 0;
+  // Who sent it: the connection's session when the request was read (never null).
+  std::shared_ptr<const security::Session> session;
 
   ByteReader body() const { return ByteReader(frame->data() + body_offset, frame->size() - body_offset); }
 };
@@ -41,6 +51,7 @@ struct Response {
   bool send = true;             // false: no response (Produce with acks=0)
   bool close_after = false;     // close the connection once sent (or instead, if !send)
   int16_t header_version = 0;   // response header version to use
+  bool raw = false;             // a raw SASL token frame (KIP-152): size and body, no header
 };
 
 // Called once per request; must eventually be invoked exactly once.
@@ -66,7 +77,8 @@ class Connection;
 
 class Listener {
  public:
-  Listener(asio::io_context& io, std::string name, const std::string& host, int port, Handler& handler, Limits limits);
+  Listener(asio::io_context& io, std::string name, const std::string& host, int port, Handler& handler, Limits limits,
+           std::shared_ptr<const ListenerSecurity> security = nullptr);  // null: PLAINTEXT
   ~Listener();
   void start();
   void stop();  // stops accepting and closes every connection
@@ -83,6 +95,7 @@ class Listener {
   int port_ = 0;
   Handler& handler_;
   Limits limits_;
+  std::shared_ptr<const ListenerSecurity> security_;
   std::vector<std::weak_ptr<Connection>> connections_;
   uint64_t next_id_ = 1;
   bool stopped_ = false;

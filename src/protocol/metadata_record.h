@@ -37,7 +37,8 @@ struct AnyMetadataRecord {
 
 // Throws DecodeError on a bad frame, an unknown apiKey or version, or trailing bytes.
 AnyMetadataRecord decode_metadata_record(std::span<const uint8_t> value);
-// As kafka-dump-log prints it: {"type":"TOPIC_RECORD","version":0,"data":{...}}.
+// As kafka-dump-log prints it: {"type":"TOPIC_RECORD","version":0,"data":{...}};
+// a UserScramCredentialRecord's storedKey and serverKey read "[redacted]".
 nlohmann::json metadata_record_to_json(const AnyMetadataRecord& rec);
 const char* metadata_record_name(int16_t api_key);  // "TopicRecord"
 

@@ -28,6 +28,7 @@ net::Client& RaftNetwork::client_for(int32_t destination) {
   if (!c) {
     const PeerAddress& ep = voters_.at(destination);
     c = net::Client::create(io_, ep.host, ep.port, "raft-client-" + std::to_string(local_id_));
+    c->set_security(security_);
     c->set_request_timeout_ms(request_timeout_ms_);
   }
   return *c;

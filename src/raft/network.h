@@ -42,6 +42,8 @@ class RaftNetwork {
   // NodeEndpoints of responses; bootstrap servers under pseudo ids -2, -3, ...
   void set_address(int32_t id, PeerAddress address);
   std::optional<PeerAddress> address(int32_t id) const;
+  // How to authenticate to the controller listener (SASL_*); for connections opened from now on.
+  void set_client_security(std::shared_ptr<const net::ClientSecurity> security) { security_ = std::move(security); }
 
  private:
   net::Client& client_for(int32_t destination);
@@ -52,6 +54,7 @@ class RaftNetwork {
   std::map<int32_t, PeerAddress> voters_;
   int64_t request_timeout_ms_;
   std::map<int32_t, std::shared_ptr<net::Client>> clients_;
+  std::shared_ptr<const net::ClientSecurity> security_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

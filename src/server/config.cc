@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "security/principal.h"
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -114,7 +116,9 @@ const std::set<std::string>& known_keys() {
       "metadata.log.segment.bytes", "metadata.log.segment.min.bytes", "metadata.log.segment.ms", "metadata.max.retention.ms", "metadata.max.retention.bytes",
       "metadata.log.max.record.bytes.between.snapshots", "metadata.log.max.snapshot.interval.ms", "log.level",
       "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
-      "log4j.rootLogger", "zookeeper.connect", "broker.rack", "unclean.leader.election.enable", "controlled.shutdown.enable"};
+      "log4j.rootLogger", "zookeeper.connect", "broker.rack", "unclean.leader.election.enable", "controlled.shutdown.enable",
+      "sasl.enabled.mechanisms", "sasl.jaas.config", "sasl.mechanism.inter.broker.protocol", "sasl.mechanism.controller.protocol",
+      "connections.max.reauth.ms", "security.inter.broker.protocol", "flotilla.connections.authentication.timeout.ms"};
   return k;
 }
 
@@ -203,7 +207,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   };
   if (unknown)
     for (const auto& [k, v] : props)
-      if (!known_keys().count(k)) unknown->push_back(k);
+      if (!known_keys().count(k) && k.rfind("listener.name.", 0) != 0) unknown->push_back(k);
 
   auto roles = get("process.roles");
   if (!roles || trim(*roles).empty())
@@ -238,7 +242,12 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
     for (const auto& item : split(*v, ',')) {
       auto colon = item.find(':');
       if (colon == std::string::npos) throw ConfigError("Invalid value " + *v + " for configuration listener.security.protocol.map");
-      c.security_protocol_map[item.substr(0, colon)] = item.substr(colon + 1);
+      std::string name = trim(item.substr(0, colon));
+      auto protocol = security::parse_security_protocol(trim(item.substr(colon + 1)));
+      if (name.empty() || !protocol)
+        throw ConfigError("Invalid value " + *v + " for configuration listener.security.protocol.map: " + item +
+                          " is not listener:protocol with a protocol among PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL");
+      c.security_protocol_map[name] = std::string(security::security_protocol_name(*protocol));
     }
   } else {
     for (const char* p : {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}) c.security_protocol_map[p] = p;
@@ -249,8 +258,9 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
     if (it == c.security_protocol_map.end())
       throw ConfigError("Invalid value for configuration " + key + ": no security protocol defined for listener " + e.listener);
     e.security_protocol = it->second;
-    if (e.security_protocol != "PLAINTEXT")
-      throw ConfigError("Invalid value for configuration " + key + ": security protocol " + e.security_protocol + " is not supported yet (PLAINTEXT only)");
+    if (e.security_protocol != "PLAINTEXT" && e.security_protocol != "SASL_PLAINTEXT")
+      throw ConfigError("Invalid value for configuration " + key + ": security protocol " + e.security_protocol +
+                        " is not supported yet (PLAINTEXT and SASL_PLAINTEXT only)");
   };
   std::string listeners = get("listeners").value_or(c.broker_role ? "PLAINTEXT://:9092" : "");
   for (const auto& item : split(listeners, ',')) {
@@ -267,6 +277,20 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   }
   if (auto v = get("controller.listener.names")) c.controller_listener_names = split(*v, ',');
   if (auto v = get("inter.broker.listener.name")) c.inter_broker_listener_name = trim(*v);
+  if (auto v = get("security.inter.broker.protocol")) {
+    if (get("inter.broker.listener.name"))
+      throw ConfigError("Only one of inter.broker.listener.name and security.inter.broker.protocol should be set.");
+    auto p = security::parse_security_protocol(trim(*v));
+    if (!p) throw ConfigError("Invalid value " + *v + " for configuration security.inter.broker.protocol");
+    c.inter_broker_listener_name = std::string(security::security_protocol_name(*p));  // Kafka: the listener of that name
+  }
+  if (auto v = get("sasl.enabled.mechanisms")) {
+    c.sasl_enabled_mechanisms.clear();
+    for (const auto& m : split(*v, ','))
+      if (!trim(m).empty()) c.sasl_enabled_mechanisms.push_back(trim(m));
+  }
+  if (auto v = get("sasl.mechanism.inter.broker.protocol")) c.sasl_mechanism_inter_broker_protocol = trim(*v);
+  if (auto v = get("sasl.mechanism.controller.protocol")) c.sasl_mechanism_controller_protocol = trim(*v);
 
   if (c.controller_role) {
     if (c.controller_listener_names.empty())
@@ -429,6 +453,8 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   if (c.metadata_log_segment_bytes < c.metadata_log_segment_min_bytes)
     throw ConfigError("Cannot set metadata.log.segment.bytes below " + std::to_string(c.metadata_log_segment_min_bytes) + ": " +
                       std::to_string(c.metadata_log_segment_bytes));
+  set_long("connections.max.reauth.ms", c.connections_max_reauth_ms, 0);
+  set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
   if (auto v = get("log.level")) c.log_level = *v;
   return c;
 }

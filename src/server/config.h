@@ -26,7 +26,7 @@ struct Endpoint {
   std::string listener;  // name, e.g. PLAINTEXT, CONTROLLER
   std::string host;
   int port = 0;
-  std::string security_protocol = "PLAINTEXT";
+  std::string security_protocol = "PLAINTEXT";  // from listener.security.protocol.map, canonical upper case
 };
 
 struct QuorumVoter {
@@ -48,7 +48,18 @@ struct KafkaConfig {
   std::vector<Endpoint> advertised_listeners;
   std::vector<std::string> controller_listener_names;
   std::map<std::string, std::string> security_protocol_map;
-  std::string inter_broker_listener_name = "PLAINTEXT";
+  std::string inter_broker_listener_name = "PLAINTEXT";  // inter.broker.listener.name, else security.inter.broker.protocol
+
+  // SASL (Kafka's names; the per-listener and JAAS settings are read from
+  // `originals` by server/listener_security.h).
+  std::vector<std::string> sasl_enabled_mechanisms = {"GSSAPI"};        // sasl.enabled.mechanisms
+  std::string sasl_mechanism_inter_broker_protocol = "GSSAPI";          // sasl.mechanism.inter.broker.protocol
+  std::string sasl_mechanism_controller_protocol = "GSSAPI";            // sasl.mechanism.controller.protocol
+  int64_t connections_max_reauth_ms = 0;                                // connections.max.reauth.ms (0: off)
+  // flotilla.connections.authentication.timeout.ms (Flotilla's own): a
+  // connection to a SASL listener that has not authenticated this long after
+  // it was accepted is closed (<= 0: unbounded).
+  int64_t connections_authentication_timeout_ms = 10000;
 
   // Storage.
   std::vector<std::string> log_dirs;  // log.dirs (or log.dir)

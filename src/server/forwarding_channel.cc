@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "broker/api_util.h"
 #include "common/clock.h"
 #include "protocol/api.h"
@@ -109,6 +111,7 @@ bool wrong_controller(const msg::AlterPartitionReassignmentsResponse& r) { retur
 bool wrong_controller(const msg::ListPartitionReassignmentsResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::UnregisterBrokerResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::AllocateProducerIdsResponse& r) { return is_retriable(ec(r.error_code)); }
+bool wrong_controller(const msg::AlterUserScramCredentialsResponse& r) { return any_retriable(r.results); }
 
 msg::ElectLeadersResponse error_response(const msg::ElectLeadersRequest& req, ErrorCode e) {
   auto r = top_level_error<msg::ElectLeadersResponse>(e);
@@ -173,6 +176,30 @@ msg::AllocateProducerIdsResponse error_response(const msg::AllocateProducerIdsRe
 }
 msg::UnregisterBrokerResponse error_response(const msg::UnregisterBrokerRequest&, ErrorCode e) {
   return top_level_error_and_message<msg::UnregisterBrokerResponse>(e);
+}
+
+msg::AlterUserScramCredentialsResponse error_response(const msg::AlterUserScramCredentialsRequest& req, ErrorCode e) {
+  msg::AlterUserScramCredentialsResponse r;
+  std::set<std::string> users;
+  for (const auto& d : req.deletions) users.insert(d.name);
+  for (const auto& u : req.upsertions) users.insert(u.name);
+  for (const auto& user : users) r.results.push_back({user, code(e), std::nullopt});
+  return r;
+}
+
+// Whether `image` shows what the successful users of an
+// AlterUserScramCredentials asked for: deleted credentials gone, upserted
+// ones present with the requested salt and iterations.
+bool image_shows(const metadata::MetadataImage& image, const msg::AlterUserScramCredentialsRequest& req,
+                 const std::set<std::string>& ok_users) {
+  for (const auto& d : req.deletions)
+    if (ok_users.count(d.name) && image.scram_credential(d.name, static_cast<security::ScramMechanism>(d.mechanism))) return false;
+  for (const auto& u : req.upsertions) {
+    if (!ok_users.count(u.name)) continue;
+    const auto* c = image.scram_credential(u.name, static_cast<security::ScramMechanism>(u.mechanism));
+    if (!c || c->salt != u.salt || c->iterations != u.iterations) return false;
+  }
+  return true;
 }
 
 // Whether `image` shows the configs a successful IncrementalAlterConfigs /
@@ -249,6 +276,7 @@ net::Client* ForwardingControllerChannel::client_for(int32_t node) {
   }
   if (!c) {
     c = net::Client::create(io_, a->host, a->port, "forwarding-" + std::to_string(node_id_));
+    c->set_security(security_);
     c->set_request_timeout_ms(timeout_ms_);
   }
   return c.get();
@@ -465,6 +493,28 @@ void ForwardingControllerChannel::allocate_producer_ids(msg::AllocateProducerIds
                                                         std::function<void(msg::AllocateProducerIdsResponse)> done) {
   forward<msg::AllocateProducerIdsRequest, msg::AllocateProducerIdsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(done),
                                                                              &controller::QuorumController::allocate_producer_ids);
+}
+
+void ForwardingControllerChannel::alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest req, int16_t v,
+                                                               std::function<void(msg::AlterUserScramCredentialsResponse)> done) {
+  auto alive = alive_;
+  auto shape = std::make_shared<msg::AlterUserScramCredentialsRequest>();
+  for (const auto& d : req.deletions) shape->deletions.push_back(d);
+  for (const auto& u : req.upsertions) {
+    auto x = u;
+    x.salted_password.clear();  // only the salt and iterations are compared
+    shape->upsertions.push_back(std::move(x));
+  }
+  auto wrapped = [this, alive, done = std::move(done), shape](msg::AlterUserScramCredentialsResponse r) mutable {
+    if (!*alive) return;
+    std::set<std::string> ok;
+    for (const auto& x : r.results)
+      if (x.error_code == 0) ok.insert(x.user);
+    after_image_satisfies([shape, ok](const metadata::MetadataImage& image) { return image_shows(image, *shape, ok); },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward<msg::AlterUserScramCredentialsRequest, msg::AlterUserScramCredentialsResponse>(
+      std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped), &controller::QuorumController::alter_user_scram_credentials);
 }
 
 }  // namespace flotilla::server

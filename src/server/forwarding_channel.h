@@ -50,9 +50,15 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   void unregister_broker(msg::UnregisterBrokerRequest req, int16_t v, std::function<void(msg::UnregisterBrokerResponse)> done) override;
   void allocate_producer_ids(msg::AllocateProducerIdsRequest req, int16_t v,
                              std::function<void(msg::AllocateProducerIdsResponse)> done) override;
+  // Answered once this broker's image shows the credentials written (so that a
+  // DescribeUserScramCredentials here right after sees them).
+  void alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest req, int16_t v,
+                                    std::function<void(msg::AlterUserScramCredentialsResponse)> done) override;
   int32_t active_controller_id() const override;
 
   void close();
+  // How to authenticate to the controller listener (SASL_*).
+  void set_client_security(std::shared_ptr<const net::ClientSecurity> security) { security_ = std::move(security); }
 
  private:
   template <class Req, class Resp>
@@ -85,6 +91,7 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   int64_t timeout_ms_;
   raft::RaftNetwork* addresses_;  // the Raft address book (dynamic quorums), if any
   std::map<int32_t, std::shared_ptr<net::Client>> clients_;
+  std::shared_ptr<const net::ClientSecurity> security_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -25,6 +25,8 @@
 #include "raft/snapshot.h"
 #include "server/controller_apis.h"
 #include "server/forwarding_channel.h"
+#include "server/listener_security.h"
+#include "server/scram_publisher.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
 
@@ -113,6 +115,15 @@ class NodeImpl {
   std::unique_ptr<broker::BrokerLifecycle> lifecycle;
   std::vector<std::unique_ptr<broker::RequestHandler>> handlers;
   std::vector<std::unique_ptr<net::Listener>> listeners;
+  // Security: each listener's settings (checked before anything starts), the
+  // SCRAM credentials its SASL servers check (fed by the metadata image), and
+  // how this node's own connections authenticate.
+  std::shared_ptr<security::CredentialCache> scram_credentials = std::make_shared<security::CredentialCache>();
+  std::map<std::string, std::shared_ptr<const net::ListenerSecurity>> listener_security;
+  std::shared_ptr<const net::ClientSecurity> controller_client_security;
+  std::shared_ptr<const net::ClientSecurity> inter_broker_client_security;
+  std::unique_ptr<ScramCredentialPublisher> scram_publisher;
+  void setup_security();
 };
 
 namespace {
@@ -176,6 +187,8 @@ void NodeImpl::start() {
                config.broker_role ? "broker" : "", config.broker_role && config.controller_role ? "," : "",
                config.controller_role ? "controller" : "");
   broker_config = make_broker_config(config, cluster_id);
+  setup_security();
+  broker_config.inter_broker_client_security = inter_broker_client_security;
 
   // Data logs (recovered here: a torn tail is truncated and logged).
   // Produce writes: one thread per log dir (a disk each, as a rule), no more
@@ -274,6 +287,8 @@ void NodeImpl::start() {
     groups = std::make_unique<coordinator::GroupCoordinatorService>(io, *coordinator_host, gc);
   }
   loader->add_publisher(replicas.get());
+  scram_publisher = std::make_unique<ScramCredentialPublisher>(scram_credentials);
+  loader->add_publisher(scram_publisher.get());
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;
   cc.num_partitions = config.num_partitions;
@@ -303,6 +318,7 @@ void NodeImpl::start() {
   }
   for (const auto& [id, a] : bootstrap_addresses) voter_endpoints[id] = a;
   raft_network = std::make_unique<raft::RaftNetwork>(io, *raft, config.node_id, voter_endpoints, config.quorum_request_timeout_ms);
+  raft_network->set_client_security(controller_client_security);
   // Our own controller address: Fetch answers of ours as leader carry it.
   for (const auto& ep : config.listeners)
     if (config.is_controller_listener(ep.listener)) {
@@ -316,6 +332,7 @@ void NodeImpl::start() {
   raft_network->attach();
   channel = std::make_unique<ForwardingControllerChannel>(io, *raft, controller.get(), config.broker_role ? replicas.get() : nullptr,
                                                           voter_endpoints, config.node_id, config.request_timeout_ms, raft_network.get());
+  channel->set_client_security(controller_client_security);
   // Leaders send their ISR changes to the controller with this broker's epoch.
   replicas->set_controller(channel.get(), [this] { return lifecycle ? lifecycle->broker_epoch() : int64_t{-1}; });
   if (config.broker_role) {
@@ -332,6 +349,7 @@ void NodeImpl::start() {
     tc.transaction_state_log_segment_bytes = config.transaction_state_log_segment_bytes;
     txns = std::make_unique<coordinator::TxnCoordinatorService>(io, *coordinator_host, tc, broker_config.inter_broker_listener_name);
     txns->set_group_coordinator(groups.get());
+    txns->set_client_security(inter_broker_client_security);
   }
   controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints, raft_network.get());
   broker_apis = std::make_unique<BrokerExtraApis>(*channel);
@@ -367,6 +385,16 @@ void NodeImpl::start() {
   }
 }
 
+void NodeImpl::setup_security() {
+  for (const auto& ep : config.listeners) listener_security[ep.listener] = make_listener_security(config, ep, scram_credentials);
+  if (!config.controller_listener_names.empty())
+    controller_client_security = make_client_security(config, config.controller_listener_names.front(),
+                                                      config.sasl_mechanism_controller_protocol, "sasl.mechanism.controller.protocol");
+  if (config.broker_role)
+    inter_broker_client_security = make_client_security(config, config.inter_broker_listener_name,
+                                                        config.sasl_mechanism_inter_broker_protocol, "sasl.mechanism.inter.broker.protocol");
+}
+
 msg::BrokerRegistrationRequest NodeImpl::registration() const {
   msg::BrokerRegistrationRequest req;
   req.broker_id = config.node_id;
@@ -379,7 +407,7 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
     l.name = ep.listener;
     l.host = adv.host;
     l.port = static_cast<uint16_t>(adv.port);
-    l.security_protocol = 0;  // PLAINTEXT
+    l.security_protocol = static_cast<int16_t>(security::parse_security_protocol(ep.security_protocol).value_or(security::SecurityProtocol::PLAINTEXT));
     req.listeners.push_back(l);
   }
   for (const auto& f : broker::RequestHandler::supported_features()) {
@@ -405,7 +433,7 @@ void NodeImpl::open_listeners(bool controller_listeners) {
     auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), extra, !is_controller);
     h->set_group_coordinator(groups.get());
     h->set_txn_coordinator(txns.get());
-    auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits);
+    auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits, listener_security.at(ep.listener));
     l->start();
     spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
                  config.node_id, ep.host.empty() ? "0.0.0.0" : ep.host, l->port(), ep.listener);

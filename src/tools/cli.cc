@@ -43,6 +43,8 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   format_->add_flag("-N,--no-initial-controllers", format.no_initial_controllers, "Dynamic quorum: do not write initial voters");
   add_optional(format_, "-I,--initial-controllers", format.initial_controllers,
                "Dynamic quorum voters: id@host:port:directoryId,...");
+  add_repeated(format_, "-S,--add-scram", format.add_scram,
+               "A SCRAM credential for the bootstrap metadata: SCRAM-SHA-256=[name=alice,password=alice-secret]");
 
   // ---- topics
   topics_ = app_.add_subcommand("topics", "Create, list, describe, alter and delete topics (kafka-topics.sh)");
@@ -149,6 +151,7 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   // ---- transactions (kafka-transactions.sh)
   transactions_ = app_.add_subcommand("transactions", "List and describe transactions and the producers of a partition (kafka-transactions.sh)");
   transactions_->add_option("--bootstrap-server", transactions.bootstrap_server, "host:port of a broker")->required();
+  add_optional(transactions_, "--command-config", transactions.command_config, "Admin client properties file");
   transactions_->require_subcommand(1);
   txn_list_ = transactions_->add_subcommand("list", "List the transactions of every broker's coordinator");
   txn_describe_ = transactions_->add_subcommand("describe", "Describe a transaction (its coordinator's state)");

@@ -20,6 +20,7 @@ struct StorageFormatOptions {
   bool standalone = false;
   bool no_initial_controllers = false;
   std::optional<std::string> initial_controllers;  // "id@host:port:directoryId,..."
+  std::vector<std::string> add_scram;              // --add-scram, repeatable (tools/storage_scram.h)
 };
 int run_storage_random_uuid(std::ostream& out);
 int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::ostream& err);
@@ -103,6 +104,7 @@ int run_consumer_groups(const ConsumerGroupsOptions& o, std::ostream& out, std::
 // `flotilla transactions` (kafka-transactions.sh): list, describe, describe-producers
 struct TransactionsOptions {
   std::string bootstrap_server;
+  std::optional<std::string> command_config;
   std::string command;  // "list", "describe", "describe-producers"
   std::string transactional_id;
   std::string topic;

@@ -1,4 +1,5 @@
-// `flotilla configs` (Kafka's kafka-configs.sh) for topics and brokers:
+// `flotilla configs` (Kafka's kafka-configs.sh) for topics and brokers (users'
+// SCRAM credentials: configs_users.h):
 // --describe prints a resource's dynamic configs (or --all of them) with their
 // synonyms; --alter applies --delete-config and --add-config (or
 // --add-config-file) with IncrementalAlterConfigs. A broker resource is sent
@@ -14,7 +15,9 @@
 #include "client/admin.h"
 #include "common/config_def.h"
 #include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
+#include "tools/configs_users.h"
 #include "tools/kafka_output.h"
 
 namespace flotilla::tools {
@@ -34,17 +37,8 @@ using client::kSetConfig;
 
 namespace {
 
-// Errors Kafka's ConfigCommand prints as their message alone (IllegalArgumentException,
-// InvalidConfigurationException).
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-// A request that failed on the server: printed as Kafka prints an ExecutionException.
-class ServerError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using configs::ServerError;
+using configs::UsageError;
 
 constexpr int8_t kTopic = client::kTopicResource, kBroker = client::kBrokerResource;
 
@@ -132,6 +126,8 @@ int8_t dynamic_source(const Resource& r) {
 int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
   std::string args;
   for (const auto& a : o.raw_args) args += (args.empty() ? "" : " ") + a;
+  // The error line repeats the arguments: never a SCRAM password among them.
+  args = std::regex_replace(args, std::regex("(password=)[^,\\]\\s]*"), "$1[hidden]");
   try {
     // Kafka's ConfigCommandOptions.checkArgs.
     if (int(o.alter) + int(o.describe) != 1) throw UsageError("Command must include exactly one action: --describe, --alter");
@@ -160,9 +156,9 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
     std::set<std::string> distinct(types.begin(), types.end());
     if (distinct.size() != types.size()) throw UsageError("Duplicate entity type(s) specified: " + types.back());
     for (const auto& t : types)
-      if (t != "topics" && t != "brokers")
+      if (t != "topics" && t != "brokers" && t != "users")
         throw UsageError("Invalid entity type " + t +
-                         ", the entity type must be one of topics, brokers (users, clients, ips, broker-loggers, client-metrics and groups "
+                         ", the entity type must be one of topics, brokers, users (clients, ips, broker-loggers, client-metrics and groups "
                          "are not supported by this tool) with a --bootstrap-server or --bootstrap-controller argument");
     if (types.empty()) throw UsageError("At least one entity type must be specified");
     if (types.size() > 1) throw UsageError("Only 'users' and 'clients' entity types may be specified together");
@@ -181,7 +177,7 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
           }
         }
     if (o.alter) {
-      if (entity_type == "brokers") {
+      if (entity_type == "brokers" || entity_type == "users") {
         if (!has_name && !has_default)
           throw UsageError("an entity-name or default entity must be specified with --alter of users, clients, brokers or ips");
       } else if (!has_name) {
@@ -197,10 +193,39 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
     copts.client_id = "flotilla-configs";
     if (o.command_config) {
       auto props = server::load_properties_file(*o.command_config);
+      apply_client_security(props);
       if (auto it = props.find("request.timeout.ms"); it != props.end()) copts.request_timeout_ms = std::stoi(it->second);
       if (auto it = props.find("client.id"); it != props.end()) copts.client_id = it->second;
     }
     KafkaClient client(*o.bootstrap_server, copts);
+
+    if (entity_type == "users") {
+      std::vector<std::string> to_delete;
+      for (const auto& d : o.delete_config) {
+        size_t start = 0;
+        for (;;) {
+          size_t comma = d.find(',', start);
+          std::string k(config::trim(d.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+          if (!k.empty()) to_delete.push_back(k);
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      }
+      if (o.describe) {
+        std::vector<std::string> named;
+        for (const auto& n : names)
+          if (!n.empty()) named.push_back(n);
+        // Kafka describes SCRAM credentials only without --entity-default.
+        if (!has_default) configs::describe_user_scram_configs(client, named, out);
+        return 0;
+      }
+      std::map<std::string, std::string> to_add;
+      if (o.add_config) to_add = parse_add_config(*o.add_config);
+      if (o.add_config_file) to_add = server::load_properties_file(*o.add_config_file);
+      configs::alter_user_scram_configs(client, names.front(), to_add, to_delete);
+      out << "Completed updating config for user " << names.front() << ".\n";
+      return 0;
+    }
 
     if (o.describe) {
       std::vector<Resource> resources;

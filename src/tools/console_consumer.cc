@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "protocol/record_batch.h"
 #include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
 #include "tools/console.h"
 #include "tools/stop_signal.h"
@@ -81,6 +82,7 @@ int run_console_consumer(const ConsoleConsumerOptions& o) {
     fo = formatter_options(parse_key_values(o.properties));
     if (o.consumer_config) cprops = server::load_properties_file(*o.consumer_config);
     for (const auto& [k, v] : parse_key_values(o.consumer_properties)) cprops[k] = v;
+    apply_client_security(cprops);
     if (bootstrap.empty() && cprops.count("bootstrap.servers")) bootstrap = cprops["bootstrap.servers"];
     if (bootstrap.empty()) throw std::invalid_argument("Missing required argument \"[bootstrap-server]\"");
     if (o.group) {

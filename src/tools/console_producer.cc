@@ -16,6 +16,7 @@
 
 #include "client/producer.h"
 #include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
 #include "tools/console.h"
 #include "tools/stop_signal.h"
@@ -59,6 +60,7 @@ int run_console_producer(const ConsoleProducerOptions& o) {
     std::map<std::string, std::string> props;
     if (o.producer_config) props = server::load_properties_file(*o.producer_config);
     for (const auto& [k, v] : parse_key_values(o.producer_properties)) props[k] = v;
+    apply_client_security(props);
     std::map<std::string, std::string> reader_props;
     if (o.reader_config) reader_props = server::load_properties_file(*o.reader_config);
     for (const auto& [k, v] : parse_key_values(o.properties)) reader_props[k] = v;

@@ -11,6 +11,7 @@
 
 #include "client/admin.h"
 #include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/kafka_output.h"
 
 namespace flotilla::tools {
@@ -232,6 +233,7 @@ int Service::run() {
     if (actions != 1) throw Usage("Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets");
     std::map<std::string, std::string> props;
     if (o_.command_config) props = server::load_properties_file(*o_.command_config);
+    apply_client_security(props);
     bootstrap_ = o_.bootstrap_server;
     if (bootstrap_.empty()) throw Usage("Missing required argument \"[bootstrap-server]\"");
     bool group_scope = !o_.groups.empty() || o_.all_groups;

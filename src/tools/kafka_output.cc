@@ -29,6 +29,9 @@ const char* exception_name(int16_t code) {
     case ErrorCode::ELECTION_NOT_NEEDED: return "ElectionNotNeededException";
     case ErrorCode::NO_REASSIGNMENT_IN_PROGRESS: return "NoReassignmentInProgressException";
     case ErrorCode::RESOURCE_NOT_FOUND: return "ResourceNotFoundException";
+    case ErrorCode::DUPLICATE_RESOURCE: return "DuplicateResourceException";
+    case ErrorCode::UNACCEPTABLE_CREDENTIAL: return "UnacceptableCredentialException";
+    case ErrorCode::UNSUPPORTED_SASL_MECHANISM: return "UnsupportedSaslMechanismException";
     case ErrorCode::UNKNOWN_TOPIC_ID: return "UnknownTopicIdException";
     case ErrorCode::BROKER_ID_NOT_REGISTERED: return "BrokerIdNotRegisteredException";
     case ErrorCode::THROTTLING_QUOTA_EXCEEDED: return "ThrottlingQuotaExceededException";

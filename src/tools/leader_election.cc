@@ -13,6 +13,7 @@
 
 #include "client/admin.h"
 #include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
 #include "tools/kafka_output.h"
 
@@ -102,6 +103,7 @@ int run_leader_election(const LeaderElectionOptions& o, std::ostream& out, std::
     copts.request_timeout_ms = 15000;
     if (o.admin_config) {
       auto props = server::load_properties_file(*o.admin_config);
+      apply_client_security(props);
       if (auto it = props.find("request.timeout.ms"); it != props.end()) copts.request_timeout_ms = std::stoi(it->second);
       if (auto it = props.find("client.id"); it != props.end()) copts.client_id = it->second;
     }

@@ -5,6 +5,7 @@
 #include <ostream>
 #include <set>
 
+#include "security/scram.h"
 #include "tools/metadata_shell.h"
 
 namespace flotilla::tools {
@@ -159,6 +160,21 @@ ordered_json diff_images(const MetadataImage& a, const MetadataImage& b) {
     if (o != v) fchanged.push_back({{"name", n}, {"old", o}, {"new", v}});
   }
   d["features"] = {{"changed", fchanged}};
+
+  // ---- SCRAM credentials: who may log in with which mechanism (never a key)
+  ordered_json sadded = ordered_json::array(), sremoved = ordered_json::array(), schanged = ordered_json::array();
+  for (const auto& [key, c] : b.scram()) {
+    std::string mech(security::scram_mechanism_name(key.second));
+    auto it = a.scram().find(key);
+    if (it == a.scram().end())
+      sadded.push_back({{"user", key.first}, {"mechanism", mech}, {"iterations", c.iterations}});
+    else if (!(it->second == c))
+      schanged.push_back({{"user", key.first}, {"mechanism", mech}, {"iterations", change(it->second.iterations, c.iterations)}});
+  }
+  for (const auto& [key, c] : a.scram())
+    if (!b.scram().count(key))
+      sremoved.push_back({{"user", key.first}, {"mechanism", std::string(security::scram_mechanism_name(key.second))}});
+  d["scram"] = {{"added", sadded}, {"removed", sremoved}, {"changed", schanged}};
   return d;
 }
 
@@ -221,6 +237,20 @@ std::string format_diff(const ordered_json& d) {
   }
   for (const auto& f : d["features"]["changed"]) {
     line("~ feature " + f["name"].get<std::string>() + ": " + list_text(f["old"]) + " -> " + list_text(f["new"]));
+    ++changes;
+  }
+  for (const auto& c : d["scram"]["added"]) {
+    line("+ SCRAM credential " + c["user"].get<std::string>() + " " + c["mechanism"].get<std::string>() + " (iterations " +
+         c["iterations"].dump() + ")");
+    ++changes;
+  }
+  for (const auto& c : d["scram"]["removed"]) {
+    line("- SCRAM credential " + c["user"].get<std::string>() + " " + c["mechanism"].get<std::string>());
+    ++changes;
+  }
+  for (const auto& c : d["scram"]["changed"]) {
+    line("~ SCRAM credential " + c["user"].get<std::string>() + " " + c["mechanism"].get<std::string>() + " replaced (iterations " +
+         c["iterations"]["old"].dump() + " -> " + c["iterations"]["new"].dump() + ")");
     ++changes;
   }
   if (changes == 0) line("No changes.");

@@ -13,6 +13,7 @@
 #include "client/quorum.h"
 #include "server/config.h"
 #include "storage/meta_properties.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
 
 namespace flotilla::tools {
@@ -197,6 +198,14 @@ int run_metadata_quorum(const MetadataQuorumOptions& o, std::ostream& out, std::
   if (o.command_config && !std::filesystem::exists(*o.command_config)) {
     err << "Properties file " << *o.command_config << " does not exist.\n";
     return 1;
+  }
+  if (o.command_config) {
+    try {
+      apply_client_security(server::load_properties_file(*o.command_config));
+    } catch (const std::exception& e) {
+      err << "Error: " << e.what() << "\n";
+      return 1;
+    }
   }
   if (o.add_controller || o.remove_controller) {
     try {

@@ -15,6 +15,7 @@
 #include "metadata/delta.h"
 #include "protocol/record_batch.h"
 #include "raft/snapshot.h"
+#include "security/scram.h"
 #include "tools/mapped_file.h"
 
 namespace flotilla::tools {
@@ -245,6 +246,12 @@ ShellNode build_shell_tree(const MetadataImage& image) {
     ShellNode& entity = configs.children[config_type_name(res.type)].children[res.name.empty() ? "<default>" : res.name];
     for (const auto& [k, v] : map) entity.children[k] = file_node(v);
   }
+  // Kafka's ScramImageNode: /image/scram/<mechanism>/<user>, each credential
+  // shown as the shell's strict redaction prints it (nothing of the secret).
+  ShellNode& scram = img.children["scram"];
+  for (const auto& [key, c] : image.scram())
+    scram.children[std::string(security::scram_mechanism_name(key.second))].children[key.first] = file_node(
+        "ScramCredentialData(salt=[redacted], storedKey=[redacted], serverKey=[redacted], iterations=[redacted])");
   nlohmann::ordered_json prov;
   prov["offset"] = image.offset();
   prov["epoch"] = image.epoch();

@@ -32,6 +32,7 @@
 #include "protocol/compression.h"
 #include "protocol/record_batch.h"
 #include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
 #include "tools/console.h"
 #include "tools/perf_stats.h"
@@ -79,6 +80,7 @@ int run_perf_produce(const PerfProduceOptions& o) {
     if (o.num_records <= 0) throw std::invalid_argument("--num-records must be positive");
     if (o.producer_config) props = server::load_properties_file(*o.producer_config);
     for (const auto& [k, v] : parse_key_values(o.producer_props)) props[k] = v;
+    apply_client_security(props);
     if (bootstrap.empty() && props.count("bootstrap.servers")) bootstrap = props["bootstrap.servers"];
     if (bootstrap.empty()) throw std::invalid_argument("Missing required argument \"[bootstrap-server]\"");
     if (!o.payload_file && o.record_size <= 0) throw std::invalid_argument("Either --record-size or --payload-file must be specified but not both.");
@@ -337,6 +339,7 @@ int run_perf_consume(const PerfConsumeOptions& o) {
   std::string bootstrap = o.bootstrap_server;
   try {
     if (o.consumer_config) props = server::load_properties_file(*o.consumer_config);
+    apply_client_security(props);
     if (bootstrap.empty() && props.count("bootstrap.servers")) bootstrap = props["bootstrap.servers"];
     if (bootstrap.empty()) throw std::invalid_argument("Missing required argument \"[bootstrap-server]\"");
     if (o.messages <= 0) throw std::invalid_argument("--messages must be positive");

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/uuid.h"
 #include "metadata/bootstrap.h"
+#include "tools/storage_scram.h"
 #include "raft/snapshot.h"
 #include "server/config.h"
 #include "storage/meta_properties.h"
@@ -140,6 +141,12 @@ int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::os
       mv = *v;
     }
     std::string mv_name = metadata::metadata_version_name(mv);
+    std::vector<std::vector<uint8_t>> scram_records;
+    try {
+      scram_records = add_scram_records(o.add_scram, mv);
+    } catch (const std::invalid_argument& e) {
+      throw FormatError(e.what());
+    }
 
     // The quorum: static voters, or a dynamic quorum's initial controllers.
     int modes = int(o.standalone) + int(o.no_initial_controllers) + int(o.initial_controllers.has_value());
@@ -223,7 +230,7 @@ int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::os
         out << "Formatting data directory " << d << " with metadata.version " << mv_name << ".\n";
       if (d == config.metadata_log_dir) {
         try {
-          metadata::write_bootstrap_checkpoint(dir, mv);
+          metadata::write_bootstrap_checkpoint(dir, mv, scram_records);
           if (!voters.empty()) {
             fs::path partition_dir = dir / "__cluster_metadata-0";
             if (o.standalone) {

@@ -10,6 +10,7 @@
 
 #include "client/admin.h"
 #include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
 #include "tools/console.h"
 #include "tools/topics_tool.h"
@@ -143,6 +144,7 @@ int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err) {
     copts.client_id = "flotilla-topics";
     if (o.command_config) {
       auto props = server::load_properties_file(*o.command_config);
+      apply_client_security(props);
       if (auto it = props.find("request.timeout.ms"); it != props.end()) copts.request_timeout_ms = std::stoi(it->second);
       if (auto it = props.find("client.id"); it != props.end()) copts.client_id = it->second;
     }

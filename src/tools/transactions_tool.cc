@@ -9,6 +9,8 @@
 
 #include "client/admin.h"
 #include "common/clock.h"
+#include "server/config.h"
+#include "tools/client_security.h"
 #include "tools/commands.h"
 #include "tools/kafka_output.h"
 
@@ -112,6 +114,7 @@ int describe_producers(KafkaClient& client, const TransactionsOptions& o, std::o
 
 int run_transactions(const TransactionsOptions& o, std::ostream& out, std::ostream& err) {
   try {
+    if (o.command_config) apply_client_security(server::load_properties_file(*o.command_config));
     KafkaClient client(o.bootstrap_server);
     if (o.command == "list") return list(client, out, err);
     if (o.command == "describe") return describe(client, o.transactional_id, out, err);

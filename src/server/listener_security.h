@@ -1,0 +1,39 @@
+// A node's security settings, from its KafkaConfig: each listener's
+// net::ListenerSecurity (SASL mechanisms, PLAIN users from the JAAS config,
+// SCRAM credentials from the metadata image) and the net::ClientSecurity its
+// own outgoing connections use toward a controller or broker listener.
+//
+// Kafka's property names: sasl.enabled.mechanisms and
+// listener.name.<listener>.sasl.enabled.mechanisms;
+// listener.name.<listener>.<mechanism>.sasl.jaas.config, else sasl.jaas.config
+// (the listener name lower-case, as Kafka writes it; the exact case works too);
+// sasl.mechanism.inter.broker.protocol / sasl.mechanism.controller.protocol.
+// Invalid settings throw ConfigError naming the property, never its value.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/client_security.h"
+#include "net/listener_security.h"
+#include "security/credential_cache.h"
+#include "server/config.h"
+
+namespace flotilla::server {
+
+std::vector<std::string> listener_sasl_mechanisms(const KafkaConfig& config, const std::string& listener);
+std::optional<std::string> listener_jaas_config(const KafkaConfig& config, const std::string& listener, const std::string& mechanism);
+
+// Throws ConfigError when a SASL listener enables no mechanism we implement,
+// or PLAIN without a JAAS config.
+std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaConfig& config, const Endpoint& endpoint,
+                                                                     std::shared_ptr<const security::CredentialCache> scram);
+
+// For connections to `listener` of other nodes (the controller listener, or
+// the inter-broker listener) with `mechanism`; null when it is not SASL.
+std::shared_ptr<const net::ClientSecurity> make_client_security(const KafkaConfig& config, const std::string& listener,
+                                                                const std::string& mechanism, const char* mechanism_property);
+
+}  // namespace flotilla::server
