@@ -148,13 +148,6 @@ def test_confluent_kafka_wrong_password_fails(sasl_server):
     assert "nope" not in log and "alice-secret" not in log
 
 
-# librdkafka 2.0.2's SCRAM exchange fails in security/scram_server.cc (branch
-# i15-sec): "invalid client nonce in the final client message"; kafka-python,
-# KafkaJS and our tools pass. Strict=False so the fix there turns these green.
-LIBRDKAFKA_SCRAM = pytest.mark.xfail(reason="i15-sec SCRAM server rejects librdkafka's client-final nonce", strict=False)
-
-
-@LIBRDKAFKA_SCRAM
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_confluent_kafka_scram(sasl_server, mechanism):
     add_scram_users(sasl_server)
@@ -196,7 +189,7 @@ def test_kafka_python(sasl_server, mechanism):
 
 
 @pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat not installed")
-@pytest.mark.parametrize("mechanism", ["PLAIN", pytest.param("SCRAM-SHA-256", marks=LIBRDKAFKA_SCRAM)])
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
 def test_kcat(sasl_server, mechanism):
     if mechanism == "PLAIN":
         user, password = "alice", "alice-secret"
