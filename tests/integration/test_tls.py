@@ -407,3 +407,28 @@ def test_three_controllers_with_an_ssl_controller_listener(workdir, pki):
             assert "TLS handshake with" not in n.log_text(), n.log_text()[-2000:]
     finally:
         c.stop()
+
+
+# ------------------------------------------------------------------ dynamic key store update
+
+def test_dynamic_keystore_update_applies_to_new_connections(make_server, pki):
+    s = start_tls_server(make_server, pki)
+    make_cert(pki["dir"], "server2", "/CN=localhost", "ca", san="IP:127.0.0.1,DNS:localhost")
+    old = tls_socket(s.ssl, ca=pki["ca"])
+    first = old.getpeercert(binary_form=True)
+    assert tls_api_versions_ok(old)
+    run_tool("configs", "--bootstrap-server", s.bootstrap, "--entity-type", "brokers", "--entity-name", "1", "--alter",
+             "--add-config", f"listener.name.ssl.ssl.keystore.location={os.path.join(pki['dir'], 'server2.p12')},"
+                             "listener.name.ssl.ssl.keystore.password=server2-pass")
+    deadline = time.time() + 10
+    second = first
+    while time.time() < deadline and second == first:
+        n = tls_socket(s.ssl, ca=pki["ca"])
+        second = n.getpeercert(binary_form=True)
+        assert tls_api_versions_ok(n)
+        n.close()
+        time.sleep(0.2)
+    assert second != first, "new connections still get the old certificate"
+    assert tls_api_versions_ok(old)  # the existing connection keeps its context
+    old.close()
+    assert "server2-pass" not in s.log_text()
