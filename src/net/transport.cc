@@ -1,7 +1,5 @@
 #include "net/transport.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -11,30 +9,46 @@ namespace flotilla::net {
 
 using asio::ip::tcp;
 
-Transport::Transport(tcp::socket socket) : plain_(std::move(socket)) {}
+Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {}
 
 Transport::Transport(tcp::socket socket, std::shared_ptr<const security::TlsContext> context)
-    : plain_(socket.get_executor()), context_(std::move(context)) {
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket), context_->context());
+    : socket_(std::move(socket)), context_(std::move(context)) {
+  asio::error_code ec;
+  socket_.non_blocking(true, ec);
+  ssl_ = SSL_new(context_->native_handle());
+  if (!ssl_) throw std::system_error(std::make_error_code(std::errc::not_enough_memory), "SSL_new");
+  SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
+  if (context_->mode() == security::TlsMode::SERVER) SSL_set_accept_state(ssl_);
+  else SSL_set_connect_state(ssl_);
 }
 
-Transport::~Transport() { close(); }
+Transport::~Transport() {
+  close();
+  if (ssl_) SSL_free(ssl_);
+}
 
 bool Transport::server_side() const { return context_ && context_->mode() == security::TlsMode::SERVER; }
 
 void Transport::prepare_client(std::string_view host) {
-  if (tls_ && !server_side()) context_->prepare_client(*tls_, host);
+  if (ssl_ && !server_side()) context_->prepare_client(ssl_, host);
 }
 
-asio::awaitable<void> Transport::handshake() {
-  if (!tls_) co_return;
-  co_await tls_->async_handshake(server_side() ? asio::ssl::stream_base::server : asio::ssl::stream_base::client,
-                                 asio::use_awaitable);
+asio::error_code Transport::last_error(int r) {
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_ZERO_RETURN) return asio::error::eof;
+  if (e == SSL_ERROR_SYSCALL) {
+    unsigned long q = ERR_peek_error();
+    if (q) return asio::error_code(static_cast<int>(q), asio::error::get_ssl_category());
+    return errno ? asio::error_code(errno, asio::error::get_system_category()) : asio::error::eof;
+  }
+  unsigned long q = ERR_get_error();
+  if (q) return asio::error_code(static_cast<int>(q), asio::error::get_ssl_category());
+  return asio::error::connection_aborted;
 }
 
 asio::awaitable<void> Transport::send_file(int fd, int64_t offset, int64_t length) {
-  if (!tls_) {
-    tcp::socket& s = plain_;
+  if (!ssl_) {
+    tcp::socket& s = socket_;
     off_t off = static_cast<off_t>(offset);
     int64_t left = length;
     while (left > 0) {
@@ -62,7 +76,7 @@ asio::awaitable<void> Transport::send_file(int fd, int64_t offset, int64_t lengt
     ssize_t n = ::pread(fd, file_buf_.get(), want, off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw std::system_error(n < 0 ? errno : EIO, std::generic_category(), "pread");
-    co_await asio::async_write(*tls_, asio::buffer(file_buf_.get(), static_cast<size_t>(n)), asio::use_awaitable);
+    co_await asio::async_write(*this, asio::buffer(file_buf_.get(), static_cast<size_t>(n)), asio::use_awaitable);
     off += n;
     left -= n;
   }
@@ -70,7 +84,7 @@ asio::awaitable<void> Transport::send_file(int fd, int64_t offset, int64_t lengt
 
 void Transport::close() {
   asio::error_code ec;
-  tcp::socket& s = socket();
+  tcp::socket& s = socket_;
   if (!s.is_open()) return;
   s.shutdown(tcp::socket::shutdown_both, ec);
   s.close(ec);

@@ -4,11 +4,17 @@
 // asio::async_write (callbacks or coroutines) work on it unchanged, and the
 // framing and SASL code above never knows which one carries the bytes.
 //
+// TLS is OpenSSL driving the non-blocking socket directly (SSL_set_fd) and
+// asio waiting for readiness when it wants more: no extra buffers beyond the
+// SSL object's own, which SSL_MODE_RELEASE_BUFFERS frees while idle
+// (asio::ssl::stream keeps ~68 KiB of its own per connection).
+//
 // Invariants: the kind (plain or TLS) is fixed at construction; a TLS
 // transport keeps its TlsContext alive (a reloaded listener context only
 // affects connections made afterwards). One read and one write may be
 // outstanding at the same time (asio's ssl::stream allows that on one thread);
-// never two reads or two writes. close() drops the socket without a TLS
+// never two reads or two writes (OpenSSL's SSL object is only touched from
+// the connection's thread, so a read and a write interleave safely). close() drops the socket without a TLS
 // close_notify: sending one could block on a peer that stopped reading.
 //
 // File regions: a plain transport sends them with sendfile(2); through TLS the
@@ -20,11 +26,13 @@
 #pragma once
 
 #include <asio.hpp>
-#include <asio/ssl.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "security/tls_context.h"
@@ -45,46 +53,62 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
   ~Transport();
 
-  bool is_tls() const { return tls_ != nullptr; }
-  asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
-  executor_type get_executor() { return socket().get_executor(); }
-  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+  bool is_tls() const { return ssl_ != nullptr; }
+  asio::ip::tcp::socket& socket() { return socket_; }
+  executor_type get_executor() { return socket_.get_executor(); }
+  SSL* ssl() { return ssl_; }
   const std::shared_ptr<const security::TlsContext>& tls_context() const { return context_; }
 
   // Client side, before handshake(): SNI and host-name verification per the context's config.
   void prepare_client(std::string_view host);
   // The TLS handshake (server or client side, by the context's mode); a no-op on plain TCP.
-  asio::awaitable<void> handshake();
   template <typename Token>
   auto async_handshake(Token&& token) {
-    return asio::async_initiate<Token, void(asio::error_code)>(
-        [this](auto handler) {
-          if (!tls_) {
-            asio::post(get_executor(), [h = std::move(handler)]() mutable { std::move(h)(asio::error_code{}); });
-            return;
-          }
-          tls_->async_handshake(server_side() ? asio::ssl::stream_base::server : asio::ssl::stream_base::client, std::move(handler));
+    return asio::async_compose<Token, void(asio::error_code)>(
+        [this, started = false](auto& self, asio::error_code ec = {}) mutable {
+          if (!std::exchange(started, true)) return asio::post(socket_.get_executor(), std::move(self));
+          if (!ssl_ || ec) return self.complete(ec);
+          ERR_clear_error();
+          int r = server_side() ? SSL_accept(ssl_) : SSL_connect(ssl_);
+          if (r == 1) return self.complete({});
+          if (!wait_for(r, self)) self.complete(last_error(r));
         },
-        token);
+        token, socket_);
   }
 
   template <typename MutableBuffers, typename Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(asio::error_code, size_t)>(
-        [this](auto handler, const MutableBuffers& b) {
-          if (tls_) tls_->async_read_some(b, std::move(handler));
-          else plain_.async_read_some(b, std::move(handler));
+    if (!ssl_) return socket_.async_read_some(buffers, std::forward<Token>(token));
+    asio::mutable_buffer b = *asio::buffer_sequence_begin(buffers);
+    return asio::async_compose<Token, void(asio::error_code, size_t)>(
+        [this, b, started = false](auto& self, asio::error_code ec = {}) mutable {
+          if (!std::exchange(started, true)) return asio::post(socket_.get_executor(), std::move(self));
+          if (ec) return self.complete(ec, 0);
+          if (b.size() == 0) return self.complete({}, 0);
+          ERR_clear_error();
+          size_t n = 0;
+          int r = SSL_read_ex(ssl_, b.data(), b.size(), &n);
+          if (r == 1) return self.complete({}, n);
+          if (!wait_for(r, self)) self.complete(last_error(r), 0);
         },
-        token, buffers);
+        token, socket_);
   }
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(asio::error_code, size_t)>(
-        [this](auto handler, const ConstBuffers& b) {
-          if (tls_) tls_->async_write_some(b, std::move(handler));
-          else plain_.async_write_some(b, std::move(handler));
+    if (!ssl_) return socket_.async_write_some(buffers, std::forward<Token>(token));
+    asio::const_buffer b = *asio::buffer_sequence_begin(buffers);
+    return asio::async_compose<Token, void(asio::error_code, size_t)>(
+        [this, b, started = false](auto& self, asio::error_code ec = {}) mutable {
+          if (!std::exchange(started, true)) return asio::post(socket_.get_executor(), std::move(self));
+          if (ec) return self.complete(ec, 0);
+          if (b.size() == 0) return self.complete({}, 0);
+          ERR_clear_error();
+          size_t n = 0;
+          int r = SSL_write_ex(ssl_, b.data(), b.size(), &n);
+          if (r == 1) return self.complete({}, n);
+          if (!wait_for(r, self)) self.complete(last_error(r), 0);
         },
-        token, buffers);
+        token, socket_);
   }
 
   // Writes `length` bytes of `fd` from `offset`: sendfile(2) on plain TCP,
@@ -96,10 +120,26 @@ class Transport {
 
  private:
   bool server_side() const;
+  // After an SSL_* call returned r <= 0: waits (asynchronously, resuming
+  // `self`) for the socket readiness OpenSSL wants; false when r is an error.
+  template <typename Self>
+  bool wait_for(int r, Self& self) {
+    int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      socket_.async_wait(asio::socket_base::wait_read, std::move(self));
+      return true;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+      socket_.async_wait(asio::socket_base::wait_write, std::move(self));
+      return true;
+    }
+    return false;
+  }
+  asio::error_code last_error(int r);
 
-  asio::ip::tcp::socket plain_;  // unused (closed) when tls_ is set
+  asio::ip::tcp::socket socket_;
   std::shared_ptr<const security::TlsContext> context_;
-  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+  SSL* ssl_ = nullptr;  // TLS only: OpenSSL reads and writes the (non-blocking) socket itself
   std::unique_ptr<uint8_t[]> file_buf_;  // kFileChunk bytes, TLS only, allocated at the first file region
 };
 
