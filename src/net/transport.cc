@@ -18,6 +18,9 @@ Transport::Transport(tcp::socket socket, std::shared_ptr<const security::TlsCont
   ssl_ = SSL_new(context_->native_handle());
   if (!ssl_) throw std::system_error(std::make_error_code(std::errc::not_enough_memory), "SSL_new");
   SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
+  // Read whole socket buffers, not a record header then its body: readiness is
+  // only awaited after OpenSSL asked for more, so nothing it buffered is missed.
+  SSL_set_read_ahead(ssl_, 1);
   if (context_->mode() == security::TlsMode::SERVER) SSL_set_accept_state(ssl_);
   else SSL_set_connect_state(ssl_);
 }
