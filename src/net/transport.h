@@ -1,26 +1,28 @@
-// The byte stream under one Kafka connection: a plain TCP socket, or a TLS
-// stream (asio::ssl::stream over that socket) for SSL / SASL_SSL listeners.
+// The byte stream under one Kafka connection: a plain TCP socket, or TLS
+// over that socket for SSL / SASL_SSL listeners and node connections.
 // It is an asio AsyncReadStream/AsyncWriteStream, so asio::async_read and
 // asio::async_write (callbacks or coroutines) work on it unchanged, and the
 // framing and SASL code above never knows which one carries the bytes.
 //
-// TLS is OpenSSL driving the non-blocking socket directly (SSL_set_fd) and
-// asio waiting for readiness when it wants more: no extra buffers beyond the
-// SSL object's own, which SSL_MODE_RELEASE_BUFFERS frees while idle
-// (asio::ssl::stream keeps ~68 KiB of its own per connection).
+// TLS is OpenSSL driving the non-blocking socket directly (SSL_set_fd, with
+// read-ahead) and asio waiting for the readiness OpenSSL asks for: no buffers
+// beyond the SSL object's own, which SSL_MODE_RELEASE_BUFFERS frees while the
+// connection is idle (~17 KiB per idle server connection; asio::ssl::stream
+// would add ~68 KiB of its own). Readiness is awaited only after OpenSSL
+// reported WANT_READ/WANT_WRITE, so bytes it buffered are never missed.
 //
 // Invariants: the kind (plain or TLS) is fixed at construction; a TLS
 // transport keeps its TlsContext alive (a reloaded listener context only
 // affects connections made afterwards). One read and one write may be
-// outstanding at the same time (asio's ssl::stream allows that on one thread);
-// never two reads or two writes (OpenSSL's SSL object is only touched from
-// the connection's thread, so a read and a write interleave safely). close() drops the socket without a TLS
-// close_notify: sending one could block on a peer that stopped reading.
+// outstanding at the same time, never two reads or two writes; the SSL object
+// is only touched from the connection's thread, so they interleave safely.
+// Operations never complete inside the call that starts them (the first step
+// is posted). close() drops the socket without a TLS close_notify: sending
+// one could block on a peer that stopped reading.
 //
 // File regions: a plain transport sends them with sendfile(2); through TLS the
 // kernel cannot encrypt, so send_file() preads them into a bounded buffer
-// (kFileChunk, reused, allocated on first use) and writes that through the
-// stream.
+// (kFileChunk, reused, allocated on first use) and writes that through TLS.
 //
 // Threading: one io_context thread, like the connection that owns it.
 #pragma once
