@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -163,8 +165,11 @@ Connection::Connection(std::string host, int port, std::string client_id, int ti
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   try {
+    if (auto sec = default_security(); sec && security::uses_tls(sec->protocol) && sec->tls) tls_handshake(sec->tls);
     negotiate();
   } catch (...) {
+    if (ssl_) SSL_free(ssl_);
+    ssl_ = nullptr;
     ::close(fd_);
     fd_ = -1;
     throw;
@@ -172,7 +177,59 @@ Connection::Connection(std::string host, int port, std::string client_id, int ti
 }
 
 Connection::~Connection() {
+  if (ssl_) SSL_free(ssl_);
   if (fd_ >= 0) ::close(fd_);
+}
+
+// SSL / SASL_SSL: the client side of the TLS handshake on the connected
+// non-blocking socket, each wait bounded by the timeout. Records never span
+// two responses (the server writes each response on its own), so once a
+// response is read no decrypted bytes wait inside OpenSSL and polling fd()
+// stays a correct readiness test.
+void Connection::tls_handshake(const std::shared_ptr<const security::TlsContext>& context) {
+  tls_context_ = context;
+  ssl_ = SSL_new(context->native_handle());
+  if (!ssl_) throw NetworkError("SSL_new failed");
+  SSL_set_fd(ssl_, fd_);
+  context->prepare_client(ssl_, host_);
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_connect(ssl_);
+    if (r == 1) return;
+    int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ) wait_fd(POLLIN);
+    else if (e == SSL_ERROR_WANT_WRITE) wait_fd(POLLOUT);
+    else throw NetworkError("SSL handshake with " + host_ + ":" + std::to_string(port_) + " failed: " + tls_error());
+  }
+}
+
+std::string Connection::tls_error() const {
+  std::string text;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    text = buf;
+  }
+  if (ssl_) {
+    long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK) text += std::string(text.empty() ? "" : " ") + "(" + X509_verify_cert_error_string(verify) + ")";
+  }
+  return text.empty() ? "connection closed" : text;
+}
+
+// One TLS read or write step; returns bytes moved, or waits and returns 0.
+ssize_t Connection::tls_io(uint8_t* p, size_t n, bool write) {
+  ERR_clear_error();
+  int len = static_cast<int>(std::min<size_t>(n, 1 << 30));
+  int r = write ? SSL_write(ssl_, p, len) : SSL_read(ssl_, p, len);
+  if (r > 0) return r;
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_WANT_READ) wait_fd(POLLIN);
+  else if (e == SSL_ERROR_WANT_WRITE) wait_fd(POLLOUT);
+  else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0))
+    throw NetworkError("Connection to " + host_ + ":" + std::to_string(port_) + " was closed by the server");
+  else throw NetworkError("Connection to " + host_ + ":" + std::to_string(port_) + " failed: " + tls_error());
+  return 0;
 }
 
 void Connection::set_timeout_ms(int ms) { timeout_ms_ = ms; }
@@ -189,6 +246,11 @@ void Connection::wait_fd(short events) {
 }
 
 void Connection::write_all(const uint8_t* p, size_t n) {
+  while (ssl_ && n > 0) {
+    ssize_t w = tls_io(const_cast<uint8_t*>(p), n, true);
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
   while (n > 0) {
     ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL);
     if (w > 0) {
@@ -206,6 +268,11 @@ void Connection::write_all(const uint8_t* p, size_t n) {
 }
 
 void Connection::read_all(uint8_t* p, size_t n) {
+  while (ssl_ && n > 0) {
+    ssize_t r = tls_io(p, n, false);
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
   while (n > 0) {
     ssize_t r = ::recv(fd_, p, n, 0);
     if (r > 0) {

@@ -16,6 +16,9 @@
 // KafkaError(SASL_AUTHENTICATION_FAILED / UNSUPPORTED_SASL_MECHANISM) with the
 // server's message, and the password appears in no message.
 //
+// SSL / SASL_SSL (security.protocol with ssl.truststore.* / ssl.keystore.*,
+// PEM or PKCS12) put a TLS session under the socket before ApiVersions.
+//
 // Threading: a Connection belongs to one thread at a time; nothing here locks.
 #pragma once
 
@@ -196,6 +199,9 @@ class Connection {
   std::vector<uint8_t> encode_frame(int16_t api_key, int16_t version, F&& body) const;
   void negotiate();
   void authenticate(const net::ClientSecurity& security);
+  void tls_handshake(const std::shared_ptr<const security::TlsContext>& context);
+  ssize_t tls_io(uint8_t* p, size_t n, bool write);
+  std::string tls_error() const;
   void write_all(const uint8_t* p, size_t n);
   void read_all(uint8_t* p, size_t n);
   void wait_fd(short events);
@@ -204,6 +210,8 @@ class Connection {
   int port_;
   std::string client_id_;
   int fd_ = -1;
+  SSL* ssl_ = nullptr;  // SSL / SASL_SSL: the TLS session over fd_
+  std::shared_ptr<const security::TlsContext> tls_context_;
   int timeout_ms_;
   int32_t next_correlation_ = 1;
   std::deque<Pending> pending_;

@@ -19,9 +19,10 @@ Client::Client(asio::io_context& io, std::string host, int port, std::string cli
       timeout_timer_(io) {}
 
 Client::~Client() {
-  if (socket_) {
+  if (socket_) socket_->close();
+  if (connecting_) {
     asio::error_code ignored;
-    socket_->close(ignored);
+    connecting_->close(ignored);
   }
 }
 
@@ -71,30 +72,51 @@ void Client::connect() {
                                                                           asio::ip::tcp::resolver::results_type results) {
     if (gen != generation_) return;
     if (ec) return fail_all(ec);
-    socket_ = std::make_shared<asio::ip::tcp::socket>(io_);
-    asio::async_connect(*socket_, results, [this, self, gen](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
+    auto sock = std::make_shared<asio::ip::tcp::socket>(io_);
+    connecting_ = sock;
+    asio::async_connect(*sock, results, [this, self, gen, sock](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
       if (gen != generation_) return;
       if (ec) return fail_all(ec);
+      connecting_.reset();
       asio::error_code ignored;
-      socket_->set_option(asio::ip::tcp::no_delay(true), ignored);
-      if (!security_ || !security::uses_sasl(security_->protocol)) return on_connected();
-      asio::co_spawn(io_, sasl_client_authenticate(socket_, security_, client_id_),
-                     [this, self, gen](std::exception_ptr e, SaslClientResult r) {
-                       if (gen != generation_) return;
-                       if (e) {
-                         r.error = std::make_error_code(std::errc::protocol_error);
-                         r.message = "SASL exchange failed";
-                       }
-                       if (r.error) {
-                         spdlog::warn("[NetworkClient clientId={}] Failed authentication with {}:{} ({})", client_id_, host_, port_, r.message);
-                         return fail_all(r.error);
-                       }
-                       if (r.session_lifetime_ms > 0)
-                         reconnect_after_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.session_lifetime_ms * 9 / 10);
-                       on_connected();
-                     });
+      sock->set_option(asio::ip::tcp::no_delay(true), ignored);
+      bool tls = security_ && security::uses_tls(security_->protocol) && security_->tls;
+      socket_ = tls ? std::make_shared<Transport>(std::move(*sock), security_->tls) : std::make_shared<Transport>(std::move(*sock));
+      if (!tls) return authenticate(gen);
+      socket_->prepare_client(host_);
+      auto transport = socket_;
+      socket_->async_handshake([this, self, gen, transport](const asio::error_code& ec) {
+        if (gen != generation_) return;
+        if (ec) {
+          spdlog::warn("[NetworkClient clientId={}] TLS handshake with {}:{} failed: {}", client_id_, host_, port_,
+                       tls_error_text(ec, transport->ssl()));
+          return fail_all(ec);
+        }
+        authenticate(gen);
+      });
     });
   });
+}
+
+// After TCP connect (and TLS handshake): the SASL exchange when the listener wants one.
+void Client::authenticate(uint64_t gen) {
+  auto self = shared_from_this();
+  if (!security_ || !security::uses_sasl(security_->protocol)) return on_connected();
+  asio::co_spawn(io_, sasl_client_authenticate(socket_, security_, client_id_),
+                 [this, self, gen](std::exception_ptr e, SaslClientResult r) {
+                   if (gen != generation_) return;
+                   if (e) {
+                     r.error = std::make_error_code(std::errc::protocol_error);
+                     r.message = "SASL exchange failed";
+                   }
+                   if (r.error) {
+                     spdlog::warn("[NetworkClient clientId={}] Failed authentication with {}:{} ({})", client_id_, host_, port_, r.message);
+                     return fail_all(r.error);
+                   }
+                   if (r.session_lifetime_ms > 0)
+                     reconnect_after_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.session_lifetime_ms * 9 / 10);
+                   on_connected();
+                 });
 }
 
 void Client::on_connected() {
@@ -169,9 +191,10 @@ void Client::fail_all(std::error_code ec) {
   state_ = State::Idle;
   reconnect_after_ = std::chrono::steady_clock::time_point::max();
   writing_ = false;
-  if (socket_) {
+  if (socket_) socket_->close();
+  if (connecting_) {
     asio::error_code ignored;
-    socket_->close(ignored);
+    connecting_->close(ignored);
   }
   resolver_.cancel();
   outbox_.clear();

@@ -10,6 +10,10 @@
 // (pre-vote), so it is never hidden behind retries here. Retrying and
 // backing off are the caller's: the Raft core has its own timers.
 //
+// On an SSL / SASL_SSL listener the connection first does a TLS handshake with
+// the ClientSecurity's client context (server certificate verified, host name
+// checked per ssl.endpoint.identification.algorithm); a failed handshake fails
+// the outstanding requests like a broken connection (logged).
 // On a SASL listener (set_security) the connection authenticates first
 // (net/client_sasl.h); requests queue until it has. A failed authentication
 // fails the outstanding requests like a broken connection (logged once per
@@ -92,6 +96,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void complete(Done done, ClientResponse r);
   void arm_timeout();
   void on_connected();
+  void authenticate(uint64_t gen);
 
   asio::io_context& io_;
   std::string host_;
@@ -99,7 +104,8 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string client_id_;
   int32_t max_response_bytes_;
   asio::ip::tcp::resolver resolver_;
-  std::shared_ptr<asio::ip::tcp::socket> socket_;  // shared with a SASL exchange in progress
+  std::shared_ptr<asio::ip::tcp::socket> connecting_;  // during connect only
+  std::shared_ptr<Transport> socket_;  // TCP or TLS; shared with a SASL exchange in progress
   std::shared_ptr<const ClientSecurity> security_;
   std::chrono::steady_clock::time_point reconnect_after_ = std::chrono::steady_clock::time_point::max();
   State state_ = State::Idle;

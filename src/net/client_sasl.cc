@@ -12,7 +12,7 @@ namespace {
 
 // One non-flexible request (header v1) and its response (header v0).
 template <class Req, class Resp>
-asio::awaitable<Resp> round_trip(asio::ip::tcp::socket& socket, const Req& req, int16_t version, int32_t correlation,
+asio::awaitable<Resp> round_trip(Transport& socket, const Req& req, int16_t version, int32_t correlation,
                                  const std::string& client_id) {
   ByteWriter w;
   w.put_i32(0);
@@ -47,7 +47,7 @@ SaslClientResult fail(std::errc e, std::string message) {
 
 }  // namespace
 
-asio::awaitable<SaslClientResult> sasl_client_authenticate(std::shared_ptr<asio::ip::tcp::socket> socket,
+asio::awaitable<SaslClientResult> sasl_client_authenticate(std::shared_ptr<Transport> socket,
                                                            std::shared_ptr<const ClientSecurity> security,
                                                            std::string client_id) {
   SaslClientResult result;

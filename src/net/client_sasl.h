@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "net/client_security.h"
+#include "net/transport.h"
 
 namespace flotilla::net {
 
@@ -24,7 +25,7 @@ struct SaslClientResult {
   int64_t session_lifetime_ms = 0; // KIP-368: the server closes the session after this (0: never)
 };
 
-asio::awaitable<SaslClientResult> sasl_client_authenticate(std::shared_ptr<asio::ip::tcp::socket> socket,
+asio::awaitable<SaslClientResult> sasl_client_authenticate(std::shared_ptr<Transport> socket,
                                                            std::shared_ptr<const ClientSecurity> security,
                                                            std::string client_id);
 

@@ -23,6 +23,13 @@ ClientSecurity client_security_from_properties(const std::map<std::string, std::
     if (!p) throw SecurityConfigError("Invalid value " + *v + " for configuration security.protocol");
     s.protocol = *p;
   }
+  if (security::uses_tls(s.protocol)) {
+    try {
+      s.tls = security::TlsContext::create(security::SslConfig::from_map(props), security::TlsMode::CLIENT);
+    } catch (const security::SslConfigError& e) {
+      throw SecurityConfigError(e.what());
+    }
+  }
   if (!security::uses_sasl(s.protocol)) return s;
   s.sasl_mechanism = get("sasl.mechanism").value_or("GSSAPI");
   if (s.sasl_mechanism != "PLAIN" && s.sasl_mechanism != "SCRAM-SHA-256" && s.sasl_mechanism != "SCRAM-SHA-512")

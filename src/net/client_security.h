@@ -14,6 +14,7 @@
 #include <string>
 
 #include "security/principal.h"
+#include "security/tls_context.h"
 
 namespace flotilla::net {
 
@@ -23,6 +24,9 @@ struct ClientSecurity {
   std::string sasl_mechanism;  // sasl.mechanism.inter.broker.protocol / sasl.mechanism.controller.protocol
   std::string username;        // from the listener's JAAS config (username=..., password=...)
   std::string password;
+  // SSL / SASL_SSL: the client-side TLS context (trust store, optional key
+  // store for client authentication, ssl.endpoint.identification.algorithm).
+  std::shared_ptr<const security::TlsContext> tls;
 };
 
 class SecurityConfigError : public std::invalid_argument {

@@ -1,7 +1,8 @@
 // A listener's security settings: its protocol (listener.security.protocol.map)
 // and, for SASL_PLAINTEXT / SASL_SSL, what its SASL servers authenticate
 // against. Immutable once a listener starts (shared by all its connections);
-// a TLS context joins here when the listener speaks SSL/SASL_SSL.
+// SSL/SASL_SSL listeners carry their TLS context, which a dynamic config
+// update may replace (new connections take the current one).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "security/principal.h"
 #include "security/sasl.h"
+#include "security/tls_context.h"
 
 namespace flotilla::net {
 
@@ -24,6 +26,8 @@ struct ListenerSecurity {
   // flotilla.connections.authentication.timeout.ms: a connection that has not
   // authenticated this long after it was accepted is closed (<= 0: no bound).
   int64_t authentication_timeout_ms = 10000;
+  // SSL / SASL_SSL: the listener's server context (listener.name.<l>.ssl.* over ssl.*).
+  std::shared_ptr<security::ReloadableTlsContext> tls;
   SaslServerFactory server_factory;           // empty: security::make_sasl_server (tests inject their own)
 };
 

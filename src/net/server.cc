@@ -1,16 +1,29 @@
 #include "net/server.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/sendfile.h>
 
 #include <deque>
 
 #include "common/clock.h"
 #include "net/sasl_session.h"
+#include "net/transport.h"
+#include "security/principal_mapper.h"
 
 namespace flotilla::net {
 
 using asio::ip::tcp;
+
+namespace {
+
+// An SSL / SASL_SSL listener's connections speak TLS with the listener's
+// context as it is at accept time.
+std::unique_ptr<Transport> make_transport(tcp::socket sock, const ListenerSecurity& security) {
+  if (security::uses_tls(security.protocol) && security.tls)
+    return std::make_unique<Transport>(std::move(sock), security.tls->current());
+  return std::make_unique<Transport>(std::move(sock));
+}
+
+}  // namespace
 
 // One client connection: a reader coroutine that frames requests and hands them
 // to the handler, and a writer coroutine that sends finished responses strictly
@@ -20,14 +33,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket sock, std::string listener, uint64_t id, Handler& handler, Limits limits,
              std::shared_ptr<const ListenerSecurity> security)
-      : socket_(std::move(sock)), wake_writer_(socket_.get_executor()), wake_reader_(socket_.get_executor()),
-        auth_timer_(socket_.get_executor()), listener_(std::move(listener)), id_(id), handler_(handler), limits_(limits) {
+      : transport_(make_transport(std::move(sock), *security)), socket_(transport_->socket()),
+        wake_writer_(socket_.get_executor()), wake_reader_(socket_.get_executor()), auth_timer_(socket_.get_executor()),
+        listener_(std::move(listener)), id_(id), handler_(handler), limits_(limits) {
     wake_writer_.expires_at(asio::steady_timer::time_point::max());
     wake_reader_.expires_at(asio::steady_timer::time_point::max());
     asio::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
     std::string host = ec ? "?" : ep.address().to_string();
     peer_ = ec ? "?" : host + ":" + std::to_string(ep.port());
+    authentication_timeout_ms_ = security->authentication_timeout_ms;
+    tls_done_ = !transport_->is_tls();
     sasl_ = std::make_unique<SaslSession>(listener_, std::move(security), host, peer_, monotonic_ms());
     socket_.set_option(tcp::no_delay(true), ec);
     if (limits_.send_buffer_bytes > 0) socket_.set_option(asio::socket_base::send_buffer_size(limits_.send_buffer_bytes), ec);
@@ -39,15 +55,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto self = shared_from_this();
     asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
     asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
-    if (auto deadline = sasl_->authentication_deadline_ms()) {
+    // The TLS handshake and the SASL exchange share one bound: a connection
+    // that has not finished both within it is closed.
+    std::optional<int64_t> deadline = sasl_->authentication_deadline_ms();
+    if (!tls_done_ && authentication_timeout_ms_ > 0) deadline = started_ms_ + authentication_timeout_ms_;
+    if (deadline) {
       auth_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, *deadline - monotonic_ms())));
       std::weak_ptr<Connection> weak = self;
-      auth_timer_.async_wait([weak](const asio::error_code& ec) {
+      int64_t bound = *deadline - started_ms_;
+      auth_timer_.async_wait([weak, bound](const asio::error_code& ec) {
         auto c = weak.lock();
-        if (ec || !c || c->closed_ || c->sasl_->authenticated()) return;
-        spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: not authenticated within {} ms "
+        if (ec || !c || c->closed_ || (c->tls_done_ && c->sasl_->authenticated())) return;
+        spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: {} within {} ms "
                      "(flotilla.connections.authentication.timeout.ms)",
-                     c->listener_, c->id_, c->peer_, c->sasl_->authentication_deadline_ms().value_or(0) - c->started_ms_);
+                     c->listener_, c->id_, c->peer_, c->tls_done_ ? "not authenticated" : "no TLS handshake", bound);
         c->close();
       });
     }
@@ -56,9 +77,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close() {
     if (closed_) return;
     closed_ = true;
-    asio::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    transport_->close();
     wake_writer_.cancel();
     wake_reader_.cancel();
     auth_timer_.cancel();
@@ -74,6 +93,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> read_loop() {
     auto self = shared_from_this();
     try {
+      if (!tls_done_ && !co_await tls_handshake()) {
+        close();
+        co_return;
+      }
       for (;;) {
         while (!closed_ && static_cast<int32_t>(slots_.size()) >= limits_.max_in_flight) {
           asio::error_code ec;
@@ -81,7 +104,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         if (closed_) break;
         uint8_t size_buf[4];
-        co_await asio::async_read(socket_, asio::buffer(size_buf, 4), asio::use_awaitable);
+        co_await asio::async_read(*transport_, asio::buffer(size_buf, 4), asio::use_awaitable);
         int32_t size = static_cast<int32_t>(load_be32(size_buf));
         if (sasl_->expects_raw_token()) {
           if (!co_await read_raw_token(size)) break;
@@ -93,7 +116,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           break;
         }
         auto frame = std::make_shared<FrameBuffer>(static_cast<size_t>(size));
-        co_await asio::async_read(socket_, asio::buffer(*frame), asio::use_awaitable);
+        co_await asio::async_read(*transport_, asio::buffer(*frame), asio::use_awaitable);
         if (!dispatch(std::move(frame))) break;
       }
     } catch (const std::system_error& e) {
@@ -103,6 +126,37 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Let responses already produced drain before closing; the writer closes.
     reading_done_ = true;
     wake_writer_.cancel();
+  }
+
+  // The server side of the TLS handshake; on an SSL listener the peer
+  // certificate's subject (mapped by ssl.principal.mapping.rules) becomes the
+  // connection's principal, ANONYMOUS without one. False closes the connection.
+  asio::awaitable<bool> tls_handshake() {
+    asio::error_code ec;
+    co_await transport_->async_handshake(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) co_return false;
+    if (ec) {
+      if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
+        spdlog::info("[SocketServer listener={}] Closing connection {} from {}: closed by the peer during the TLS handshake", listener_, id_, peer_);
+      else
+        spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: TLS handshake failed: {}", listener_, id_, peer_,
+                     tls_error_text(ec, transport_->ssl()));
+      co_return false;
+    }
+    tls_done_ = true;
+    const auto& base = sasl_->session();
+    if (base->protocol == security::SecurityProtocol::SSL) {
+      auto s = std::make_shared<security::Session>(*base);
+      try {
+        s->principal = security::principal_from_peer(transport_->ssl(), transport_->tls_context()->principal_mapper());
+      } catch (const std::exception& e) {
+        spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: {}", listener_, id_, peer_, e.what());
+        co_return false;
+      }
+      tls_session_ = std::move(s);
+    }
+    if (sasl_->authenticated()) auth_timer_.cancel();
+    co_return true;
   }
 
   // KIP-152: after a v0 SaslHandshake the next frame is a bare SASL token.
@@ -115,7 +169,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Oversized tokens are refused by the session; reading one first keeps the
     // frame boundary, and max_request_bytes bounds it.
     FrameBuffer token(static_cast<size_t>(size));
-    if (size > 0) co_await asio::async_read(socket_, asio::buffer(token), asio::use_awaitable);
+    if (size > 0) co_await asio::async_read(*transport_, asio::buffer(token), asio::use_awaitable);
     auto outcome = sasl_->on_raw_token(std::span<const uint8_t>(token.data(), token.size()), monotonic_ms());
     if (outcome.kind != SaslSession::Outcome::kReply) co_return false;
     push_ready(0, std::move(outcome.response));
@@ -175,7 +229,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req->listener = listener_;
     req->peer = peer_;
     req->connection_id = id_;
-    req->session = sasl_->session();
+    req->session = tls_session_ ? tls_session_ : sasl_->session();
 
     slots_.emplace_back();
     slots_.back().correlation_id = req->correlation_id;
@@ -238,35 +292,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
         continue;
       }
       if (!pending.empty()) {
-        co_await asio::async_write(socket_, pending, asio::use_awaitable);
+        co_await asio::async_write(*transport_, pending, asio::use_awaitable);
         pending.clear();
       }
-      co_await send_file(c.file);
+      co_await transport_->send_file(c.file.fd, c.file.offset, c.file.length);
     }
-    if (!pending.empty()) co_await asio::async_write(socket_, pending, asio::use_awaitable);
+    if (!pending.empty()) co_await asio::async_write(*transport_, pending, asio::use_awaitable);
   }
 
-  asio::awaitable<void> send_file(const FileRegion& f) {
-    off_t off = f.offset;
-    int64_t left = f.length;
-    while (left > 0) {
-      ssize_t n = ::sendfile(socket_.native_handle(), f.fd, &off, static_cast<size_t>(std::min<int64_t>(left, 1 << 30)));
-      if (n > 0) {
-        left -= n;
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        co_await socket_.async_wait(tcp::socket::wait_write, asio::use_awaitable);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      // The file shrank under us (truncation/deletion) or the socket broke:
-      // the response can no longer be framed correctly, so the connection goes.
-      throw std::system_error(n < 0 ? errno : EIO, std::generic_category(), "sendfile");
-    }
-  }
-
-  tcp::socket socket_;
+  std::unique_ptr<Transport> transport_;
+  tcp::socket& socket_;  // the TCP socket under transport_
   asio::steady_timer wake_writer_;
   asio::steady_timer wake_reader_;
   asio::steady_timer auth_timer_;
@@ -282,6 +317,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t next_seq_ = 0;
   bool closed_ = false;
   bool reading_done_ = false;
+  bool tls_done_ = true;              // false until a TLS listener's handshake succeeded
+  int64_t authentication_timeout_ms_ = 0;
+  std::shared_ptr<const security::Session> tls_session_;  // SSL listeners: the principal of the peer certificate
 
   friend class Listener;
 };

@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include "security/principal.h"
+#include "security/ssl_config.h"
 
 #include <algorithm>
 #include <fstream>
@@ -207,7 +208,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   };
   if (unknown)
     for (const auto& [k, v] : props)
-      if (!known_keys().count(k) && k.rfind("listener.name.", 0) != 0) unknown->push_back(k);
+      if (!known_keys().count(k) && k.rfind("listener.name.", 0) != 0 && std::count(security::ssl_config_keys().begin(), security::ssl_config_keys().end(), k) == 0) unknown->push_back(k);
 
   auto roles = get("process.roles");
   if (!roles || trim(*roles).empty())
@@ -258,9 +259,6 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
     if (it == c.security_protocol_map.end())
       throw ConfigError("Invalid value for configuration " + key + ": no security protocol defined for listener " + e.listener);
     e.security_protocol = it->second;
-    if (e.security_protocol != "PLAINTEXT" && e.security_protocol != "SASL_PLAINTEXT")
-      throw ConfigError("Invalid value for configuration " + key + ": security protocol " + e.security_protocol +
-                        " is not supported yet (PLAINTEXT and SASL_PLAINTEXT only)");
   };
   std::string listeners = get("listeners").value_or(c.broker_role ? "PLAINTEXT://:9092" : "");
   for (const auto& item : split(listeners, ',')) {

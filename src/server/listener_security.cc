@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "security/jaas.h"
+#include "security/ssl_config.h"
+#include "security/tls_context.h"
 
 namespace flotilla::server {
 
@@ -49,7 +51,37 @@ const Endpoint* endpoint_of(const KafkaConfig& c, const std::string& listener) {
   return nullptr;
 }
 
+// A listener's ssl.* settings: listener.name.<lower-case name>.ssl.* over ssl.*.
+security::SslConfig listener_ssl_config(const KafkaConfig& config, const std::string& listener) {
+  try {
+    return security::SslConfig::from_map(config.originals, security::listener_config_prefix(listener));
+  } catch (const security::SslConfigError& e) {
+    throw ConfigError("Invalid TLS configuration for listener " + listener + " (" + e.key() + "): " + e.what());
+  }
+}
+
 }  // namespace
+
+std::shared_ptr<security::ReloadableTlsContext> make_listener_tls(const KafkaConfig& config, const std::string& listener) {
+  auto ssl = listener_ssl_config(config, listener);
+  if (!ssl.has_keystore())
+    throw ConfigError("Listener " + listener + " uses TLS but has no key store: set " + security::listener_config_prefix(listener) +
+                      "ssl.keystore.location (or ssl.keystore.location)");
+  try {
+    return std::make_shared<security::ReloadableTlsContext>(ssl, security::TlsMode::SERVER);
+  } catch (const security::SslConfigError& e) {
+    throw ConfigError("Invalid TLS configuration for listener " + listener + " (" + e.key() + "): " + e.what());
+  }
+}
+
+std::shared_ptr<const security::TlsContext> make_client_tls(const KafkaConfig& config, const std::string& listener) {
+  auto ssl = listener_ssl_config(config, listener);
+  try {
+    return security::TlsContext::create(ssl, security::TlsMode::CLIENT);
+  } catch (const security::SslConfigError& e) {
+    throw ConfigError("Invalid TLS configuration for connections to listener " + listener + " (" + e.key() + "): " + e.what());
+  }
+}
 
 std::vector<std::string> listener_sasl_mechanisms(const KafkaConfig& config, const std::string& listener) {
   if (auto v = listener_prop(config, listener, "sasl.enabled.mechanisms")) return split_trim(*v);
@@ -71,6 +103,7 @@ std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaC
   s->protocol = *protocol;
   s->reauth_ms = config.connections_max_reauth_ms;
   s->authentication_timeout_ms = config.connections_authentication_timeout_ms;
+  if (security::uses_tls(s->protocol)) s->tls = make_listener_tls(config, endpoint.listener);
   if (!security::uses_sasl(s->protocol)) return s;
 
   auto sasl = std::make_shared<security::SaslServerConfig>();
@@ -115,9 +148,12 @@ std::shared_ptr<const net::ClientSecurity> make_client_security(const KafkaConfi
   if (!ep)
     if (auto it = config.security_protocol_map.find(listener); it != config.security_protocol_map.end()) protocol_name = it->second;
   auto protocol = security::parse_security_protocol(protocol_name);
-  if (!protocol || !security::uses_sasl(*protocol)) return nullptr;
+  if (!protocol || *protocol == security::SecurityProtocol::PLAINTEXT) return nullptr;
   auto s = std::make_shared<net::ClientSecurity>();
   s->protocol = *protocol;
+  // Kafka: the node's client toward a listener uses that listener's ssl.* settings as client settings.
+  if (security::uses_tls(*protocol)) s->tls = make_client_tls(config, listener);
+  if (!security::uses_sasl(*protocol)) return s;
   s->sasl_mechanism = mechanism;
   if (mechanism != "PLAIN" && mechanism != "SCRAM-SHA-256" && mechanism != "SCRAM-SHA-512")
     throw ConfigError("Invalid value " + mechanism + " for configuration " + mechanism_property + " (listener " + listener +

@@ -31,8 +31,15 @@ std::optional<std::string> listener_jaas_config(const KafkaConfig& config, const
 std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaConfig& config, const Endpoint& endpoint,
                                                                      std::shared_ptr<const security::CredentialCache> scram);
 
+// SSL / SASL_SSL listeners: the server TLS context from
+// listener.name.<lower-case listener>.ssl.* over ssl.*; throws ConfigError
+// naming the key at fault (never a password).
+std::shared_ptr<security::ReloadableTlsContext> make_listener_tls(const KafkaConfig& config, const std::string& listener);
+// The client TLS context for this node's connections to `listener` of other nodes (same keys, client mode).
+std::shared_ptr<const security::TlsContext> make_client_tls(const KafkaConfig& config, const std::string& listener);
+
 // For connections to `listener` of other nodes (the controller listener, or
-// the inter-broker listener) with `mechanism`; null when it is not SASL.
+// the inter-broker listener) with `mechanism`; null when it is PLAINTEXT.
 std::shared_ptr<const net::ClientSecurity> make_client_security(const KafkaConfig& config, const std::string& listener,
                                                                 const std::string& mechanism, const char* mechanism_property);
 

@@ -27,6 +27,7 @@
 #include "server/forwarding_channel.h"
 #include "server/listener_security.h"
 #include "server/scram_publisher.h"
+#include "server/tls_reload.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
 
@@ -102,6 +103,7 @@ class NodeImpl {
   std::unique_ptr<raft::RaftDriver> raft;
   std::unique_ptr<metadata::MetadataLoader> loader;
   std::unique_ptr<metadata::SnapshotGenerator> snapshots;
+  std::unique_ptr<TlsReloader> tls_reloader;  // dynamic listener.name.<l>.ssl.* updates
   std::unique_ptr<controller::QuorumController> controller;
   std::unique_ptr<broker::ReplicaManager> replicas;
   std::unique_ptr<broker::CoordinatorHost> coordinator_host;     // the coordinators' view of the replicas (broker role)
@@ -363,6 +365,13 @@ void NodeImpl::start() {
   // Every snapshot written becomes the one Raft serves to lagging replicas, and the cleaner's.
   snapshots->set_on_written([this](raft::SnapshotId id) { raft->on_snapshot_written(id); });
   loader->add_publisher(snapshots.get());
+  {
+    std::map<std::string, std::shared_ptr<security::ReloadableTlsContext>> tls;
+    for (const auto& [name, sec] : listener_security)
+      if (sec->tls) tls[name] = sec->tls;
+    tls_reloader = std::make_unique<TlsReloader>(config, std::move(tls));
+    loader->add_publisher(tls_reloader.get());
+  }
 
   raft->start();
   if (auto latest = raft->latest_snapshot()) snapshots->set_latest(*latest);
@@ -512,6 +521,7 @@ void NodeImpl::finish_shutdown() {
   if (raft) raft->shutdown();
   if (snapshots) {
     loader->remove_publisher(snapshots.get());
+    if (tls_reloader) loader->remove_publisher(tls_reloader.get());
     snapshots->stop();  // a snapshot being written is finished (or left as .part, deleted at start-up)
   }
   if (logs) logs->close_all();

@@ -7,7 +7,7 @@ namespace flotilla::tools {
 
 void apply_client_security(const std::map<std::string, std::string>& props) {
   auto security = std::make_shared<const net::ClientSecurity>(net::client_security_from_properties(props));
-  client::set_default_security(security::uses_sasl(security->protocol) ? security : nullptr);
+  client::set_default_security(security->protocol != security::SecurityProtocol::PLAINTEXT ? security : nullptr);
 }
 
 }  // namespace flotilla::tools
