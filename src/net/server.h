@@ -1,13 +1,14 @@
 // TCP listeners and connections speaking Kafka's framing: a 4-byte size, a
 // request header, a body. Responses leave each connection in request order,
 // whatever order the handlers finish in; file regions in a response body go out
-// with sendfile(2).
+// with sendfile(2) on plaintext, and through pread + TLS writes on TLS.
 //
-// Security: each listener has a ListenerSecurity; on a SASL listener a
-// connection first authenticates (net/sasl_session.h decides what it may send
-// until then), and every Request carries its connection's Session (the
-// principal; User:ANONYMOUS on PLAINTEXT). The SASL logic never touches the
-// socket, so a TLS stream can later sit under the connection unchanged.
+// Security: each listener has a ListenerSecurity. A connection reads and writes
+// through a net::Transport (plain TCP, or TLS by OpenSSL on the socket); on an
+// SSL/SASL_SSL listener the TLS handshake comes first, on a SASL listener the
+// SASL exchange (net/sasl_session.h decides what may be sent until then), both
+// within one time bound. Every Request carries its connection's Session (the
+// principal: SASL's, the client certificate's on SSL, else User:ANONYMOUS).
 //
 // Threading: everything here runs on one asio::io_context thread; handlers are
 // called on it and may answer later (from that same thread) through Respond.
