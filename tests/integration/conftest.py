@@ -4,6 +4,7 @@ Every wait is bounded; only processes started here are stopped, by PID.
 """
 import os
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -15,7 +16,36 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.environ.get("FLOTILLA_BIN", os.path.join(ROOT, "build", "flotilla"))
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_handed_out = set()
+
+
 def free_port():
+    """A free port below the kernel's ephemeral range. A port from that range
+    (what bind(0) returns) can be taken as the source port of some outgoing
+    connection while the node listening on it is down (kill -9, restart), and
+    the restart then fails with "Address already in use"; ports below it are
+    only ever taken by an explicit bind. Never the same port twice per run."""
+    low = max(_ephemeral_low(), 12000)
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(10000, low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
