@@ -37,6 +37,15 @@ using client::kSetConfig;
 
 namespace {
 
+// The keys of every --delete-config argument (comma-separated, blanks trimmed, empty ones dropped).
+std::vector<std::string> delete_config_keys(const std::vector<std::string>& args) {
+  std::vector<std::string> keys;
+  for (const auto& a : args)
+    for (auto& k : config::split_list(a))
+      if (!k.empty()) keys.push_back(std::move(k));
+  return keys;
+}
+
 using configs::ServerError;
 using configs::UsageError;
 
@@ -200,17 +209,7 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
     KafkaClient client(*o.bootstrap_server, copts);
 
     if (entity_type == "users") {
-      std::vector<std::string> to_delete;
-      for (const auto& d : o.delete_config) {
-        size_t start = 0;
-        for (;;) {
-          size_t comma = d.find(',', start);
-          std::string k(config::trim(d.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-          if (!k.empty()) to_delete.push_back(k);
-          if (comma == std::string::npos) break;
-          start = comma + 1;
-        }
-      }
+      std::vector<std::string> to_delete = delete_config_keys(o.delete_config);
       if (o.describe) {
         std::vector<std::string> named;
         for (const auto& n : names)
@@ -270,17 +269,7 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
       for (const auto& [k, v] : to_add)
         if (!std::regex_match(k, std::regex("[a-zA-Z0-9._-]*"))) throw UsageError("Invalid character found for config key: " + k);
     }
-    std::vector<std::string> to_delete;
-    for (const auto& d : o.delete_config) {
-      size_t start = 0;
-      for (;;) {
-        size_t comma = d.find(',', start);
-        std::string k(config::trim(d.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-        if (!k.empty()) to_delete.push_back(k);
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-    }
+    std::vector<std::string> to_delete = delete_config_keys(o.delete_config);
     if (r.type() == kBroker && !r.name.empty()) client.metadata(std::vector<std::string>{});
     // Only configs set on the resource itself can be deleted.
     auto current = describe(client, r);
