@@ -13,7 +13,7 @@ DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
   libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev \
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev openssl \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  python3 python3-pytest python3-confluent-kafka python3-kafka kcat iperf3
+  python3 python3-pytest python3-confluent-kafka python3-kafka python3-jwt python3-cryptography kcat iperf3
 
 .PHONY: all deps js-deps build build-all check-deps check-headers run test unit integration bench clean format-data
 

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "security/jaas.h"
+#include "security/oauthbearer.h"
 #include "security/ssl_config.h"
 #include "security/tls_context.h"
 
@@ -58,6 +59,37 @@ security::SslConfig listener_ssl_config(const KafkaConfig& config, const std::st
   } catch (const security::SslConfigError& e) {
     throw ConfigError("Invalid TLS configuration for listener " + listener + " (" + e.key() + "): " + e.what());
   }
+}
+
+// A listener's OAUTHBEARER validator: the sasl.oauthbearer.* and callback
+// handler properties, listener.name.<l>.oauthbearer.<key> over <key> (Kafka's
+// per-mechanism listener prefix), and the options of the listener's
+// OAuthBearerLoginModule JAAS entry. Without a JAAS entry the unsecured
+// validator runs with its default options (Kafka would refuse to start; the
+// options are what the entry is for, and an empty one changes nothing).
+std::shared_ptr<const security::OAuthBearerConfig> listener_oauthbearer_config(const KafkaConfig& config,
+                                                                              const std::string& listener) {
+  std::map<std::string, std::string> props;
+  for (std::string_view key : {security::kSaslServerCallbackHandlerClass, security::kJwksEndpointUrl,
+                               security::kExpectedAudience, security::kExpectedIssuer, security::kSubClaimName,
+                               security::kScopeClaimName, security::kClockSkewSeconds}) {
+    std::string k(key);
+    if (auto v = listener_prop(config, listener, "oauthbearer." + k)) props[k] = *v;
+    else if (auto it = config.originals.find(k); it != config.originals.end()) props[k] = it->second;
+  }
+  std::string jkey = "listener.name." + lower(listener) + ".oauthbearer.sasl.jaas.config";
+  std::map<std::string, std::string> options;
+  if (auto jaas = listener_jaas_config(config, listener, "OAUTHBEARER")) {
+    try {
+      options = net::jaas_options(*jaas);
+    } catch (const net::SecurityConfigError& e) {
+      throw ConfigError("Invalid value for configuration " + jkey + ": " + e.what());
+    }
+  }
+  std::string error;
+  auto made = security::make_oauthbearer_config(props, options, error);
+  if (!made) throw ConfigError("Invalid OAUTHBEARER configuration for listener " + listener + ": " + error);
+  return made;
 }
 
 }  // namespace
@@ -118,7 +150,7 @@ std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaC
     for (const auto& m : unsupported) names += (names.empty() ? "" : ",") + m;
     throw ConfigError("Listener " + endpoint.listener + " is " + endpoint.security_protocol + " but enables no SASL mechanism Flotilla implements (" +
                       (names.empty() ? "none" : names) + "; set sasl.enabled.mechanisms or " + key +
-                      " to PLAIN, SCRAM-SHA-256 and/or SCRAM-SHA-512)");
+                      " to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and/or OAUTHBEARER)");
   }
   if (std::find(sasl->enabled_mechanisms.begin(), sasl->enabled_mechanisms.end(), "PLAIN") != sasl->enabled_mechanisms.end()) {
     auto jaas = listener_jaas_config(config, endpoint.listener, "PLAIN");
@@ -134,6 +166,9 @@ std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaC
     parsed.options = std::move(opts);
     sasl->plain_users = security::plain_users(parsed);
   }
+  if (std::find(sasl->enabled_mechanisms.begin(), sasl->enabled_mechanisms.end(), security::kOAuthBearer) !=
+      sasl->enabled_mechanisms.end())
+    sasl->oauthbearer = listener_oauthbearer_config(config, endpoint.listener);
   sasl->scram = std::move(scram);
   s->sasl = std::move(sasl);
   return s;

@@ -7,7 +7,10 @@
 // listener.name.<listener>.sasl.enabled.mechanisms;
 // listener.name.<listener>.<mechanism>.sasl.jaas.config, else sasl.jaas.config
 // (the listener name lower-case, as Kafka writes it; the exact case works too);
-// sasl.mechanism.inter.broker.protocol / sasl.mechanism.controller.protocol.
+// sasl.mechanism.inter.broker.protocol / sasl.mechanism.controller.protocol;
+// OAUTHBEARER's validator from sasl.server.callback.handler.class and
+// sasl.oauthbearer.* (each also as listener.name.<listener>.oauthbearer.<key>)
+// plus the unsecured validator's options in the OAUTHBEARER JAAS entry.
 // Invalid settings throw ConfigError naming the property, never its value.
 #pragma once
 
@@ -27,7 +30,8 @@ std::vector<std::string> listener_sasl_mechanisms(const KafkaConfig& config, con
 std::optional<std::string> listener_jaas_config(const KafkaConfig& config, const std::string& listener, const std::string& mechanism);
 
 // Throws ConfigError when a SASL listener enables no mechanism we implement,
-// or PLAIN without a JAAS config.
+// PLAIN without a JAAS config, or an OAUTHBEARER validator that cannot be
+// built (unknown callback handler, unreadable JWKS file).
 std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaConfig& config, const Endpoint& endpoint,
                                                                      std::shared_ptr<const security::CredentialCache> scram);
 
