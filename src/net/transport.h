@@ -82,35 +82,15 @@ class Transport {
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     if (!ssl_) return socket_.async_read_some(buffers, std::forward<Token>(token));
     asio::mutable_buffer b = *asio::buffer_sequence_begin(buffers);
-    return asio::async_compose<Token, void(asio::error_code, size_t)>(
-        [this, b, started = false](auto& self, asio::error_code ec = {}) mutable {
-          if (!std::exchange(started, true)) return asio::post(socket_.get_executor(), std::move(self));
-          if (ec) return self.complete(ec, 0);
-          if (b.size() == 0) return self.complete({}, 0);
-          ERR_clear_error();
-          size_t n = 0;
-          int r = SSL_read_ex(ssl_, b.data(), b.size(), &n);
-          if (r == 1) return self.complete({}, n);
-          if (!wait_for(r, self)) self.complete(last_error(r), 0);
-        },
-        token, socket_);
+    return async_ssl_io(std::forward<Token>(token), b.size(),
+                        [b](SSL* ssl, size_t* n) { return SSL_read_ex(ssl, b.data(), b.size(), n); });
   }
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     if (!ssl_) return socket_.async_write_some(buffers, std::forward<Token>(token));
     asio::const_buffer b = *asio::buffer_sequence_begin(buffers);
-    return asio::async_compose<Token, void(asio::error_code, size_t)>(
-        [this, b, started = false](auto& self, asio::error_code ec = {}) mutable {
-          if (!std::exchange(started, true)) return asio::post(socket_.get_executor(), std::move(self));
-          if (ec) return self.complete(ec, 0);
-          if (b.size() == 0) return self.complete({}, 0);
-          ERR_clear_error();
-          size_t n = 0;
-          int r = SSL_write_ex(ssl_, b.data(), b.size(), &n);
-          if (r == 1) return self.complete({}, n);
-          if (!wait_for(r, self)) self.complete(last_error(r), 0);
-        },
-        token, socket_);
+    return async_ssl_io(std::forward<Token>(token), b.size(),
+                        [b](SSL* ssl, size_t* n) { return SSL_write_ex(ssl, b.data(), b.size(), n); });
   }
 
   // Writes `length` bytes of `fd` from `offset`: sendfile(2) on plain TCP,
@@ -122,6 +102,24 @@ class Transport {
 
  private:
   bool server_side() const;
+  // One SSL_read_ex/SSL_write_ex (`io`) of a `size`-byte buffer, retried after
+  // the socket readiness OpenSSL asks for. The first attempt is posted, so the
+  // operation never completes inside the initiating call (asio's rule).
+  template <typename Token, typename Io>
+  auto async_ssl_io(Token&& token, size_t size, Io io) {
+    return asio::async_compose<Token, void(asio::error_code, size_t)>(
+        [this, size, io, started = false](auto& self, asio::error_code ec = {}) mutable {
+          if (!std::exchange(started, true)) return asio::post(socket_.get_executor(), std::move(self));
+          if (ec) return self.complete(ec, 0);
+          if (size == 0) return self.complete({}, 0);
+          ERR_clear_error();
+          size_t n = 0;
+          int r = io(ssl_, &n);
+          if (r == 1) return self.complete({}, n);
+          if (!wait_for(r, self)) self.complete(last_error(r), 0);
+        },
+        token, socket_);
+  }
   // After an SSL_* call returned r <= 0: waits (asynchronously, resuming
   // `self`) for the socket readiness OpenSSL wants; false when r is an error.
   template <typename Self>
