@@ -8,7 +8,8 @@
 // on the broker: a resource named twice, a key named twice, a null value to
 // set, an unknown resource type, and — for BROKER resources, which must name
 // this broker or "" (the cluster default) — the dynamic-config rules (no
-// read-only key, right types, per-broker keys only per broker). What passes is
+// read-only key, right types, per-broker keys only per broker) and a TLS key
+// store change that would not load on this node. What passes is
 // forwarded; the answer lists every resource of the request, in its order.
 // BROKER_LOGGER (IncrementalAlterConfigs only) is answered here: this broker
 // exposes no loggers, so naming one fails as naming an unknown logger does.
@@ -119,6 +120,24 @@ std::optional<Screened> apply_incremental(std::map<std::string, std::string>& pr
   return std::nullopt;
 }
 
+// The node-specific check of a BROKER resource's resulting dynamic configs
+// (BrokerConfig::validate_reconfiguration: key stores that must load), run
+// only when the request touches an ssl key: it reads files.
+template <class Resource>
+std::optional<Screened> check_reconfiguration(const BrokerConfig& config, const metadata::MetadataImage& image,
+                                              const Resource& res, const std::map<std::string, std::string>& props) {
+  if (!config.validate_reconfiguration) return std::nullopt;
+  if (std::none_of(res.configs.begin(), res.configs.end(), [](const auto& c) { return c.name.find("ssl.") != std::string::npos; }))
+    return std::nullopt;
+  // Per-broker over cluster default, as the node applies them.
+  bool per_broker = !res.resource_name.empty();
+  auto dynamic = per_broker ? image.configs_of(metadata::ConfigResourceType::BROKER, "") : props;
+  for (const auto& [k, v] : per_broker ? props : image.configs_of(metadata::ConfigResourceType::BROKER, std::to_string(config.node_id)))
+    dynamic[k] = v;
+  if (std::string e = config.validate_reconfiguration(dynamic); !e.empty()) return Screened{ErrorCode::INVALID_REQUEST, e};
+  return std::nullopt;
+}
+
 // Puts the controller's per-resource answers and the broker's own back in the request's order.
 template <class Response, class Resources>
 Response reassemble(const Resources& resources, const std::vector<std::optional<Screened>>& screened, const Response* forwarded) {
@@ -226,6 +245,7 @@ void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Reque
           if (!s)
             if (std::string e = validate_dynamic_broker_configs(props, !res.resource_name.empty()); !e.empty())
               s = Screened{ErrorCode::INVALID_REQUEST, e};
+          if (!s) s = check_reconfiguration(config_, *image, res, props);
         }
       } else if (res.resource_type != kTopic) {
         s = Screened{ErrorCode::INVALID_REQUEST, "Unknown resource type " + std::to_string(res.resource_type)};
@@ -259,6 +279,7 @@ void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net
           for (const auto& c : res.configs) props[c.name] = c.value.value_or("");
           if (std::string e = validate_dynamic_broker_configs(props, !res.resource_name.empty()); !e.empty())
             s = Screened{ErrorCode::INVALID_REQUEST, e};
+          if (!s) s = check_reconfiguration(config_, *replicas_.image(), res, props);
         }
       } else if (res.resource_type != kTopic) {
         // BROKER_LOGGER included: the legacy API never had it.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,11 @@ struct BrokerConfig {
   // Broker properties as written in server.properties (DescribeConfigs source
   // STATIC_BROKER_CONFIG) and the defaults of those the file leaves out.
   std::map<std::string, std::string> static_configs;
+  // Checks a change of this node's dynamic broker configs that reconfigures
+  // something server/ owns (the TLS listeners' key stores) before it is
+  // forwarded: `dynamic` is the resulting per-broker-over-default map; returns
+  // "" when it applies, else the message. Empty function: nothing to check.
+  std::function<std::string(const std::map<std::string, std::string>& dynamic)> validate_reconfiguration;
 };
 
 }  // namespace flotilla::broker

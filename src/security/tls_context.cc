@@ -394,16 +394,24 @@ bool TlsContext::files_changed() const {
   return false;
 }
 
-void ReloadableTlsContext::reconfigure(const SslConfig& new_config) {
-  auto old = current();
-  auto fresh = TlsContext::create(new_config, old->mode());
-  if (old->mode() == TlsMode::SERVER && fresh->certificate_subject() != old->certificate_subject())
+namespace {
+std::shared_ptr<const TlsContext> successor(const TlsContext& old, const SslConfig& new_config) {
+  auto fresh = TlsContext::create(new_config, old.mode());
+  if (old.mode() == TlsMode::SERVER && fresh->certificate_subject() != old.certificate_subject())
     throw SslConfigError(ssl_keys::kKeystoreLocation, "Keystore DistinguishedName does not match: existing={" +
-                                                          old->certificate_subject() + "}, new={" +
+                                                          old.certificate_subject() + "}, new={" +
                                                           fresh->certificate_subject() + "}");
+  return fresh;
+}
+}  // namespace
+
+void ReloadableTlsContext::reconfigure(const SslConfig& new_config) {
+  auto fresh = successor(*current(), new_config);
   std::lock_guard lock(mu_);
   current_ = std::move(fresh);
 }
+
+void ReloadableTlsContext::validate(const SslConfig& new_config) const { successor(*current(), new_config); }
 
 bool ReloadableTlsContext::reload_if_files_changed() {
   auto old = current();

@@ -98,6 +98,9 @@ class ReloadableTlsContext {
   // the old context stays. A server's new certificate must keep the subject DN
   // of the old one (Kafka refuses such an update the same way).
   void reconfigure(const SslConfig& new_config);
+  // What reconfigure(new_config) would check, without the swap: throws
+  // SslConfigError when the context cannot be built or the DN changed.
+  void validate(const SslConfig& new_config) const;
   // Rebuilds from the same config when its files changed; returns whether it did.
   bool reload_if_files_changed();
 

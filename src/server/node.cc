@@ -126,6 +126,13 @@ class NodeImpl {
   std::shared_ptr<const net::ClientSecurity> inter_broker_client_security;
   std::unique_ptr<ScramCredentialPublisher> scram_publisher;
   void setup_security();
+  // The TLS listeners' reloadable contexts, by listener name.
+  TlsListeners tls_listeners() const {
+    TlsListeners tls;
+    for (const auto& [name, sec] : listener_security)
+      if (sec->tls) tls[name] = sec->tls;
+    return tls;
+  }
 };
 
 namespace {
@@ -191,6 +198,9 @@ void NodeImpl::start() {
   broker_config = make_broker_config(config, cluster_id);
   setup_security();
   broker_config.inter_broker_client_security = inter_broker_client_security;
+  broker_config.validate_reconfiguration = [this, tls = tls_listeners()](const std::map<std::string, std::string>& dynamic) {
+    return validate_dynamic_tls(config, tls, dynamic);
+  };
 
   // Data logs (recovered here: a torn tail is truncated and logged).
   // Produce writes: one thread per log dir (a disk each, as a rule), no more
@@ -365,13 +375,8 @@ void NodeImpl::start() {
   // Every snapshot written becomes the one Raft serves to lagging replicas, and the cleaner's.
   snapshots->set_on_written([this](raft::SnapshotId id) { raft->on_snapshot_written(id); });
   loader->add_publisher(snapshots.get());
-  {
-    std::map<std::string, std::shared_ptr<security::ReloadableTlsContext>> tls;
-    for (const auto& [name, sec] : listener_security)
-      if (sec->tls) tls[name] = sec->tls;
-    tls_reloader = std::make_unique<TlsReloader>(config, std::move(tls));
-    loader->add_publisher(tls_reloader.get());
-  }
+  tls_reloader = std::make_unique<TlsReloader>(config, tls_listeners());
+  loader->add_publisher(tls_reloader.get());
 
   raft->start();
   if (auto latest = raft->latest_snapshot()) snapshots->set_latest(*latest);

@@ -4,17 +4,44 @@
 
 namespace flotilla::server {
 
+namespace {
+std::map<std::string, std::string> ssl_keys_of(const std::map<std::string, std::string>& dynamic) {
+  std::map<std::string, std::string> ssl;
+  for (const auto& [k, v] : dynamic)
+    if (k.find("ssl.") != std::string::npos) ssl[k] = v;
+  return ssl;
+}
+}  // namespace
+
+std::map<std::string, std::string> with_dynamic_ssl(const KafkaConfig& config, const std::map<std::string, std::string>& dynamic) {
+  auto merged = config.originals;
+  for (const auto& [k, v] : ssl_keys_of(dynamic)) merged[k] = v;
+  return merged;
+}
+
+std::string validate_dynamic_tls(const KafkaConfig& config, const TlsListeners& listeners,
+                                 const std::map<std::string, std::string>& dynamic) {
+  auto merged = with_dynamic_ssl(config, dynamic);
+  for (const auto& [name, tls] : listeners) {
+    try {
+      auto next = security::SslConfig::from_map(merged, security::listener_config_prefix(name));
+      if (next == tls->current()->config()) continue;
+      tls->validate(next);
+    } catch (const security::SslConfigError& e) {
+      return "Validation of dynamic config update of SSLFactory failed for listener " + name + " (" + e.key() + "): " + e.what();
+    }
+  }
+  return "";
+}
+
 void TlsReloader::publish(const metadata::MetadataDelta&, std::shared_ptr<const metadata::MetadataImage> image) {
   if (listeners_.empty() || !image) return;
   auto dyn = image->configs_of(metadata::ConfigResourceType::BROKER, "");
   for (const auto& [k, v] : image->configs_of(metadata::ConfigResourceType::BROKER, std::to_string(config_.node_id))) dyn[k] = v;
-  std::map<std::string, std::string> ssl;
-  for (const auto& [k, v] : dyn)
-    if (k.find("ssl.") != std::string::npos) ssl[k] = v;
+  auto ssl = ssl_keys_of(dyn);
   if (ssl == last_) return;
   last_ = ssl;
-  auto merged = config_.originals;
-  for (const auto& [k, v] : ssl) merged[k] = v;
+  auto merged = with_dynamic_ssl(config_, ssl);
   for (const auto& [name, tls] : listeners_) {
     try {
       auto next = security::SslConfig::from_map(merged, security::listener_config_prefix(name));

@@ -22,16 +22,31 @@
 
 namespace flotilla::server {
 
+using TlsListeners = std::map<std::string, std::shared_ptr<security::ReloadableTlsContext>>;
+
+// The static configs with the dynamic ones (`dynamic`: per-broker over cluster
+// default) laid over them: what each TLS listener's SslConfig is built from.
+std::map<std::string, std::string> with_dynamic_ssl(const KafkaConfig& config, const std::map<std::string, std::string>& dynamic);
+
+// Kafka's validation of a dynamic broker config change on the broker it
+// names (DynamicBrokerConfig.validate, reached from the AlterConfigs APIs):
+// "" when every TLS listener whose settings change can build its new context
+// (key store and trust store load, same certificate DN); else the message,
+// naming the key at fault, never a value. Reads the key store files: a few
+// milliseconds, only for requests that change ssl keys.
+std::string validate_dynamic_tls(const KafkaConfig& config, const TlsListeners& listeners,
+                                 const std::map<std::string, std::string>& dynamic);
+
 class TlsReloader : public metadata::Publisher {
  public:
   // `listeners`: the TLS listeners by name, with their reloadable contexts.
-  TlsReloader(const KafkaConfig& config, std::map<std::string, std::shared_ptr<security::ReloadableTlsContext>> listeners)
+  TlsReloader(const KafkaConfig& config, TlsListeners listeners)
       : config_(config), listeners_(std::move(listeners)) {}
   void publish(const metadata::MetadataDelta& delta, std::shared_ptr<const metadata::MetadataImage> image) override;
 
  private:
   const KafkaConfig& config_;
-  std::map<std::string, std::shared_ptr<security::ReloadableTlsContext>> listeners_;
+  TlsListeners listeners_;
   std::map<std::string, std::string> last_;  // the dynamic ssl keys seen last time
 };
 

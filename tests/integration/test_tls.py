@@ -444,3 +444,25 @@ def test_dynamic_keystore_update_applies_to_new_connections(make_server, pki):
     assert tls_api_versions_ok(old)  # the existing connection keeps its context
     old.close()
     assert "server2-pass" not in s.log_text()
+
+
+def test_dynamic_keystore_update_that_cannot_load_is_refused(make_server, pki):
+    s = start_tls_server(make_server, pki)
+    before = tls_socket(s.ssl, ca=pki["ca"]).getpeercert(binary_form=True)
+    missing = os.path.join(pki["dir"], "missing.p12")
+    p = run_tool("configs", "--bootstrap-server", s.bootstrap, "--entity-type", "brokers", "--entity-name", "1", "--alter",
+                 "--add-config", f"listener.name.ssl.ssl.keystore.location={missing},"
+                                 "listener.name.ssl.ssl.keystore.password=some-pass", check=False)
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "INVALID_REQUEST" in out or "InvalidRequest" in out, out
+    assert "listener.name.ssl.ssl.keystore.location" in out and "some-pass" not in out
+    # Nothing was written: the broker's dynamic configs do not name the bad store, and the listener is unchanged.
+    d = run_tool("configs", "--bootstrap-server", s.bootstrap, "--entity-type", "brokers", "--entity-name", "1", "--describe")
+    assert "missing.p12" not in d.stdout
+    assert tls_socket(s.ssl, ca=pki["ca"]).getpeercert(binary_form=True) == before
+    # A wrong password for a real store is refused the same way.
+    p = run_tool("configs", "--bootstrap-server", s.bootstrap, "--entity-type", "brokers", "--entity-name", "1", "--alter",
+                 "--add-config", f"listener.name.ssl.ssl.keystore.location={os.path.join(pki['dir'], 'server.p12')},"
+                                 "listener.name.ssl.ssl.keystore.password=wrong-pass", check=False)
+    assert p.returncode != 0 and "wrong-pass" not in p.stdout + p.stderr and "wrong-pass" not in s.log_text()
