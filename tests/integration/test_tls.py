@@ -1,8 +1,10 @@
 """SSL and SASL_SSL listeners: real clients (librdkafka, kafka-python, kcat,
-our own tools) over TLS with server-only and mutual authentication, SASL
+KafkaJS, our own tools) over TLS with server-only and mutual authentication, SASL
 inside TLS, a quorum whose controller listener is SSL, and bad input that
 closes only the offending connection. Certificates are made with `openssl`."""
+import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -16,6 +18,8 @@ from kafka_wire import api_versions, connect, is_closed, request, response
 PLAIN_JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
               'user_alice="alice-secret" user_admin="admin-secret";')
 SCRAM_USER = ("sue", "sue-secret-512")
+SCRAM256_USER = ("sam", "sam-secret-256")
+JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
 
 
 def sh(*args, cwd):
@@ -84,7 +88,7 @@ def start_tls_server(make_server, pki, client_auth="none", extra=None, scram=Fal
         "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
         "listener.name.sasl_ssl.ssl.keystore.location": pki["server_pem"],
         "listener.name.sasl_ssl.ssl.keystore.password": "",
-        "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
+        "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
         "listener.name.sasl_ssl.plain.sasl.jaas.config": PLAIN_JAAS,
         "flotilla.connections.authentication.timeout.ms": "3000",
         "offsets.topic.replication.factor": "1",
@@ -317,6 +321,86 @@ def test_our_tools_over_sasl_ssl(tls_server, pki, workdir):
                 "sasl.mechanism=PLAIN\nsasl.username=alice\nsasl.password=alice-secret\n")
     run_tool("topics", "--bootstrap-server", tls_server.sasl_ssl, "--command-config", cfg, "--create", "--topic",
              "tools-sasl-ssl", "--partitions", "1", "--replication-factor", "1")
+
+
+# ------------------------------------------------------------------ KafkaJS (Node's TLS stack)
+
+def kafkajs_modules():
+    for d in (os.path.join(JS, "node_modules"), os.environ.get("KAFKAJS_NODE_PATH", "")):
+        if d and os.path.isdir(os.path.join(d, "kafkajs")):
+            return d
+    return None
+
+
+needs_kafkajs = pytest.mark.skipif(shutil.which("node") is None or kafkajs_modules() is None,
+                                   reason="node or kafkajs not installed (make js-deps installs kafkajs with npm)")
+
+
+def kafkajs_tls(bootstrap, topic, ca, cert=None, key=None, sasl=None):
+    """Runs js/tls.js: produce 50 records, consume them back. Returns (exit code, last JSON line or None, output)."""
+    args = ["node", os.path.join(JS, "tls.js"), bootstrap, topic, "--ca", ca]
+    if cert:
+        args += ["--cert", cert, "--key", key]
+    if sasl:
+        args += ["--sasl", *sasl]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120, env=dict(os.environ, NODE_PATH=kafkajs_modules()))
+    lines = out.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
+    return out.returncode, result, out.stdout + out.stderr
+
+
+@needs_kafkajs
+def test_kafkajs_ssl(tls_server, pki):
+    create_topic(tls_server, "kjs-ssl", partitions=2)
+    code, result, text = kafkajs_tls(tls_server.ssl, "kjs-ssl", pki["ca"])
+    assert code == 0, text
+    assert result == {"ok": True, "records": 50}
+    # A KafkaJS client trusting another CA refuses the server.
+    code, result, text = kafkajs_tls(tls_server.ssl, "kjs-ssl", os.path.join(pki["dir"], "evil.pem"))
+    assert code == 2 and result and not result["ok"], text
+
+
+@needs_kafkajs
+def test_kafkajs_mtls(mtls_server, pki):
+    create_topic(mtls_server, "kjs-mtls", partitions=2)
+    code, result, text = kafkajs_tls(mtls_server.ssl, "kjs-mtls", pki["ca"], pki["client_pem"], pki["client_key"])
+    assert code == 0, text
+    assert result == {"ok": True, "records": 50}
+    # Without a client certificate the server closes the connection: KafkaJS cannot connect.
+    code, result, text = kafkajs_tls(mtls_server.ssl, "kjs-mtls", pki["ca"])
+    assert code == 2 and result and not result["ok"], text
+
+
+def add_scram256_user(s):
+    user, password = SCRAM256_USER
+    p = run_tool("configs", "--bootstrap-server", s.bootstrap, "--alter", "--entity-type", "users", "--entity-name", user,
+                 "--add-config", f"SCRAM-SHA-256=[iterations=4096,password={password}]", check=False)
+    if p.returncode != 0:
+        pytest.skip(f"no way to create SCRAM users on this build: {p.stderr.strip()[:200]}")
+    time.sleep(0.5)
+
+
+@needs_kafkajs
+@pytest.mark.parametrize("mechanism", ["plain", "scram-sha-256", "scram-sha-512"])
+def test_kafkajs_sasl_ssl(tls_server, pki, mechanism):
+    if mechanism == "plain":
+        user, password = "alice", "alice-secret"
+    elif mechanism == "scram-sha-256":
+        add_scram256_user(tls_server)
+        user, password = SCRAM256_USER
+    else:
+        if not tls_server.scram:
+            pytest.skip("no `storage format --add-scram` on this build")
+        user, password = SCRAM_USER
+    topic = "kjs-sasl-ssl-" + mechanism
+    create_topic(tls_server, topic, partitions=2)
+    code, result, text = kafkajs_tls(tls_server.sasl_ssl, topic, pki["ca"], sasl=(mechanism, user, password))
+    assert code == 0, text
+    assert result == {"ok": True, "records": 50}
+    code, result, text = kafkajs_tls(tls_server.sasl_ssl, topic, pki["ca"], sasl=(mechanism, user, "not-the-pw-4711"))
+    assert code == 2, text
+    assert result["error"] == "KafkaJSSASLAuthenticationError", text
+    assert "not-the-pw-4711" not in tls_server.log_text()
 
 
 # ------------------------------------------------------------------ bad input
