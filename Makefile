@@ -85,6 +85,7 @@ bench: build-all
 	$(PYTHON) bench/replication_throughput.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/replication-throughput.json
 	$(PYTHON) bench/group_rebalance_bench.py --bin $(BUILD)/flotilla --members 10 --partitions 100 --runs 5 --heartbeat-ms 100,3000 --out $(BUILD)/bench-results/group-rebalance.json
 	$(PYTHON) bench/txn_bench.py --bin $(BUILD)/flotilla --txns 500 --records 100 --partitions 4 --out $(BUILD)/bench-results/txn.json
+	$(PYTHON) bench/security_bench.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/security.json
 
 clean:
 	rm -rf $(BUILD)
