@@ -21,6 +21,7 @@ Transport::Transport(tcp::socket socket, std::shared_ptr<const security::TlsCont
   // Read whole socket buffers, not a record header then its body: readiness is
   // only awaited after OpenSSL asked for more, so nothing it buffered is missed.
   SSL_set_read_ahead(ssl_, 1);
+  SSL_set_mode(ssl_, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (context_->mode() == security::TlsMode::SERVER) SSL_set_accept_state(ssl_);
   else SSL_set_connect_state(ssl_);
 }
@@ -28,6 +29,28 @@ Transport::Transport(tcp::socket socket, std::shared_ptr<const security::TlsCont
 Transport::~Transport() {
   close();
   if (ssl_) SSL_free(ssl_);
+}
+
+int Transport::read_records(SSL* ssl, asio::mutable_buffer b, size_t* n) {
+  auto* data = static_cast<uint8_t*>(b.data());
+  int r = SSL_read_ex(ssl, data, b.size(), n);
+  if (r != 1) return r;
+  while (*n < b.size() && SSL_has_pending(ssl)) {
+    size_t more = 0;
+    // A record not yet complete answers WANT_READ: what was read is returned
+    // now, and the next call waits for the rest.
+    if (SSL_read_ex(ssl, data + *n, b.size() - *n, &more) != 1) {
+      ERR_clear_error();
+      break;
+    }
+    *n += more;
+  }
+  return 1;
+}
+
+uint8_t* Transport::gather_scratch() {
+  thread_local std::unique_ptr<uint8_t[]> scratch = std::make_unique<uint8_t[]>(kGatherBytes);
+  return scratch.get();
 }
 
 bool Transport::server_side() const { return context_ && context_->mode() == security::TlsMode::SERVER; }

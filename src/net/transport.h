@@ -30,6 +30,7 @@
 #include <asio.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +46,8 @@ class Transport {
  public:
   using executor_type = asio::ip::tcp::socket::executor_type;
   static constexpr size_t kFileChunk = 64 * 1024;
+  // At most this much of a buffer sequence is gathered into one TLS write.
+  static constexpr size_t kGatherBytes = 64 * 1024;
 
   // Plain TCP.
   explicit Transport(asio::ip::tcp::socket socket);
@@ -82,15 +85,29 @@ class Transport {
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     if (!ssl_) return socket_.async_read_some(buffers, std::forward<Token>(token));
     asio::mutable_buffer b = *asio::buffer_sequence_begin(buffers);
-    return async_ssl_io(std::forward<Token>(token), b.size(),
-                        [b](SSL* ssl, size_t* n) { return SSL_read_ex(ssl, b.data(), b.size(), n); });
+    return async_ssl_io(std::forward<Token>(token), b.size(), [b](SSL* ssl, size_t* n) { return read_records(ssl, b, n); });
   }
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     if (!ssl_) return socket_.async_write_some(buffers, std::forward<Token>(token));
-    asio::const_buffer b = *asio::buffer_sequence_begin(buffers);
-    return async_ssl_io(std::forward<Token>(token), b.size(),
-                        [b](SSL* ssl, size_t* n) { return SSL_write_ex(ssl, b.data(), b.size(), n); });
+    // A response is a sequence (size + header, then the body's pieces):
+    // written one buffer per SSL_write, each would be a TLS record and a
+    // syscall of its own. Small sequences go out as one write, gathered into
+    // a per-thread buffer (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: a retry after
+    // WANT_WRITE gathers the same bytes again, the caller keeps them alive).
+    size_t total = 0, count = 0;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it, ++count)
+      total += asio::const_buffer(*it).size();
+    asio::const_buffer first = *asio::buffer_sequence_begin(buffers);
+    if (count <= 1 || first.size() >= kGatherBytes)
+      return async_ssl_io(std::forward<Token>(token), first.size(),
+                          [first](SSL* ssl, size_t* n) { return SSL_write_ex(ssl, first.data(), first.size(), n); });
+    size_t size = std::min(total, kGatherBytes);
+    return async_ssl_io(std::forward<Token>(token), size, [buffers, size](SSL* ssl, size_t* n) {
+      uint8_t* scratch = gather_scratch();
+      asio::buffer_copy(asio::buffer(scratch, size), buffers);
+      return SSL_write_ex(ssl, scratch, size, n);
+    });
   }
 
   // Writes `length` bytes of `fd` from `offset`: sendfile(2) on plain TCP,
@@ -102,6 +119,12 @@ class Transport {
 
  private:
   bool server_side() const;
+  // SSL_read_ex into `b`, then more while OpenSSL holds decrypted or
+  // read-ahead bytes and `b` has room: a request of many small TLS records
+  // (librdkafka writes one per message) costs one operation, not one each.
+  static int read_records(SSL* ssl, asio::mutable_buffer b, size_t* n);
+  // The per-thread buffer writes are gathered in (kGatherBytes).
+  static uint8_t* gather_scratch();
   // One SSL_read_ex/SSL_write_ex (`io`) of a `size`-byte buffer, retried after
   // the socket readiness OpenSSL asks for. The first attempt is posted, so the
   // operation never completes inside the initiating call (asio's rule).
