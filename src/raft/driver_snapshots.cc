@@ -106,10 +106,16 @@ std::shared_ptr<const SnapshotContents> RaftDriver::snapshot_contents(SnapshotId
 
 // A listener starts from the latest snapshot when it registers, and is handed
 // it again when it fell below the log start. False: it cannot make progress.
+//
+// A fresh listener holds no state at all, so it gets the latest snapshot
+// whatever its position: that position is the log start, which may be the
+// snapshot's very end (a log that begins where an installed FetchSnapshot
+// ended, or whose older segments the cleaner deleted) — skipping the snapshot
+// there would build an image from the log after it alone.
 bool RaftDriver::maybe_deliver_snapshot(ListenerCtx& ctx) {
   auto latest = latest_snapshot();
   bool behind = ctx.next_offset < log_->log_start_offset();
-  if (latest && ctx.next_offset < latest->end_offset && (ctx.fresh || behind)) {
+  if (latest && (ctx.fresh || behind)) {
     auto c = snapshot_contents(*latest);
     if (c) {
       ctx.listener->handle_load_snapshot(*latest, *c);

@@ -92,9 +92,15 @@ class Server:
     def bootstrap(self):
         return f"127.0.0.1:{self.port}"
 
-    def format(self, cluster_id=None):
+    def write_config(self):
+        """Writes self.props (changed after construction) to the config file."""
+        with open(self.config, "w") as f:
+            for k, v in self.props.items():
+                f.write(f"{k}={v}\n")
+
+    def format(self, cluster_id=None, args=()):
         self.cluster_id = cluster_id or run_tool("storage", "random-uuid").stdout.strip()
-        return run_tool("storage", "format", "--config", self.config, "--cluster-id", self.cluster_id)
+        return run_tool("storage", "format", "--config", self.config, "--cluster-id", self.cluster_id, *args)
 
     def start(self, wait=True):
         assert self.proc is None or self.proc.poll() is not None
@@ -239,16 +245,22 @@ class Node(Server):
     def controller(self):
         return f"127.0.0.1:{self.cport}"
 
+    def controller_uses_tls(self):
+        """The CONTROLLER listener's protocol (listener.security.protocol.map) is SSL or SASL_SSL."""
+        protocols = dict(e.split(":", 1) for e in self.props.get("listener.security.protocol.map", "").split(",") if ":" in e)
+        return protocols.get("CONTROLLER", "PLAINTEXT").strip().endswith("SSL")
+
     def wait_ready(self, timeout=20):
         if self.port:
             return Server.wait_ready(self, timeout)
         from kafka_wire import api_versions
+        tls = self.controller_uses_tls()
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"node {self.node_id} exited with {self.proc.returncode}:\n{self.log_text()}")
             try:
-                err, _ = api_versions(self.controller, version=3)
+                err, _ = api_versions(self.controller, version=3, tls=tls)
                 if err == 0:
                     return
             except OSError:
@@ -263,9 +275,13 @@ class Cluster:
 
     With `proxied`, every node reaches each controller through its own
     LinkProxy (netfault.py): `links[(a, b)]` carries a's requests to b, so
-    `isolate(id)` / `heal()` cut and restore a node's links."""
+    `isolate(id)` / `heal()` cut and restore a node's links.
 
-    def __init__(self, workdir, controllers=3, brokers=1, extra=None, proxied=False):
+    `configure(node)`, when given, may change a node's props (per-node
+    listeners, key stores, credentials) before it is formatted; `format_args`
+    go to every node's `storage format` (e.g. --add-scram)."""
+
+    def __init__(self, workdir, controllers=3, brokers=1, extra=None, proxied=False, configure=None, format_args=()):
         cports = [free_port() for _ in range(controllers)]
         cids = [i + 1 for i in range(controllers)]
         bids = [100 + i for i in range(brokers)]
@@ -292,9 +308,13 @@ class Cluster:
             d = os.path.join(workdir, f"broker-{b}")
             os.makedirs(d, exist_ok=True)
             self.brokers.append(Node(d, b, "broker", voters_for(b), extra=extra))
+        if configure:
+            for n in self.nodes:
+                configure(n)
+                n.write_config()
         self.cluster_id = run_tool("storage", "random-uuid").stdout.strip()
         for n in self.nodes:
-            n.format(self.cluster_id)
+            n.format(self.cluster_id, format_args)
 
     def isolate(self, node_id):
         for (a, b), link in self.links.items():

@@ -59,9 +59,19 @@ def string(v):
     return struct.pack(">h", len(b)) + b
 
 
-def api_versions(bootstrap, version=0):
+def tls_connect(bootstrap, timeout=5):
+    """A TLS connection that trusts any certificate (readiness probes of SSL
+    and SASL_SSL listeners; tests of TLS itself verify the server)."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx.wrap_socket(connect(bootstrap, timeout))
+
+
+def api_versions(bootstrap, version=0, tls=False):
     """Returns (error_code, {api_key: (min, max)})."""
-    with connect(bootstrap) as s:
+    with (tls_connect(bootstrap) if tls else connect(bootstrap)) as s:
         body = b""
         if version >= 3:
             body = b"\x05kcat\x041.0\x00"  # compact strings + tagged fields

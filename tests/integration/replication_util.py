@@ -308,14 +308,15 @@ class BackgroundProducer:
 # --------------------------------------------------------------------------- reading everything back
 
 
-def read_all(bootstrap, topic, num_partitions, timeout=60):
+def read_all(bootstrap, topic, num_partitions, timeout=60, conf=None):
     """Reads every partition from offset 0 up to its high watermark with a
     fresh confluent_kafka consumer (assign(), no group membership, no
-    commits). Returns ({(partition, offset): value}, {partition: hw})."""
+    commits; `conf` adds client settings, e.g. security). Returns
+    ({(partition, offset): value}, {partition: hw})."""
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "replication-check", "enable.auto.commit": False,
                   "auto.offset.reset": "earliest", "enable.partition.eof": False,
-                  "socket.connection.setup.timeout.ms": 3000, "topic.metadata.refresh.interval.ms": 1000})
+                  "socket.connection.setup.timeout.ms": 3000, "topic.metadata.refresh.interval.ms": 1000, **(conf or {})})
     got = {}
     try:
         deadline = time.time() + timeout
@@ -369,15 +370,18 @@ def check_acked_present(acked, got):
 # --------------------------------------------------------------------------- the metadata quorum and its log
 
 
-def active_controller(c, bin_path, timeout=15):
+def active_controller(c, bin_path, timeout=15, command_config=None):
     """The LeaderId of `flotilla metadata-quorum describe --status`, asked of
-    each live controller in turn."""
+    each live controller in turn (with --command-config when the controller
+    listener is secured)."""
+    sec = ["--command-config", command_config] if command_config else []
+
     def ask():
         for n in c.controllers:
             if n.proc is None or n.proc.poll() is not None:
                 continue
             try:
-                p = subprocess.run([bin_path, "metadata-quorum", "--bootstrap-controller", n.controller, "describe",
+                p = subprocess.run([bin_path, "metadata-quorum", "--bootstrap-controller", n.controller, *sec, "describe",
                                     "--status"], capture_output=True, text=True, timeout=5)
             except subprocess.TimeoutExpired:
                 continue

@@ -14,37 +14,13 @@ import pytest
 
 from conftest import BIN, Cluster, free_port, run_tool
 from kafka_wire import api_versions, connect, is_closed, request, response
+from pki import make_ca, make_cert
 
 PLAIN_JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
               'user_alice="alice-secret" user_admin="admin-secret";')
 SCRAM_USER = ("sue", "sue-secret-512")
 SCRAM256_USER = ("sam", "sam-secret-256")
 JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
-
-
-def sh(*args, cwd):
-    subprocess.run(args, cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_ca(d, name):
-    sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-       f"{name}.key", "-out", f"{name}.pem", "-days", "30", "-subj", f"/CN={name}", cwd=d)
-
-
-def make_cert(d, name, subject, ca, san=None):
-    sh("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f"{name}.key",
-       "-out", f"{name}.csr", "-subj", subject, cwd=d)
-    ext = os.path.join(d, f"{name}.ext")
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
-    sh("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
-       "-out", f"{name}.pem", "-days", "30", "-extfile", ext, cwd=d)
-    # PEM key store form (key + chain in one file) and PKCS12.
-    with open(os.path.join(d, f"{name}-store.pem"), "w") as f:
-        for part in (f"{name}.key", f"{name}.pem", f"{ca}.pem"):
-            f.write(open(os.path.join(d, part)).read())
-    sh("openssl", "pkcs12", "-export", "-in", f"{name}.pem", "-inkey", f"{name}.key", "-certfile", f"{ca}.pem", "-out",
-       f"{name}.p12", "-passout", f"pass:{name}-pass", cwd=d)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 // moves to a newer snapshot, old snapshots and whole segments go, the latest
 // snapshot never), start-up from a cleaned log (listeners get the snapshot
 // first), and an observer behind the leader's log start catching up through
-// FetchSnapshot in chunks.
+// FetchSnapshot in chunks, and that observer restarted (its log starting at
+// the fetched snapshot's end) handing its listener the snapshot first.
 #include <gtest/gtest.h>
 
 #include <asio.hpp>
@@ -191,4 +192,62 @@ TEST(RaftDriverSnapshots, AnObserverBehindTheLogStartCatchesUpThroughFetchSnapsh
   EXPECT_EQ(orec.values, lr.values);
   observer.shutdown();
   leader.shutdown();
+}
+
+// A node that installed a fetched snapshot has a log whose first segment
+// starts exactly at the snapshot's end. Restarted, its listeners (the
+// metadata image) must still get the snapshot first: before the fix they
+// started from the log start, and a restarted broker served an image without
+// what the snapshot held (its brokers, topics, SCRAM credentials).
+TEST(RaftDriverSnapshots, AfterARestartAListenerGetsTheSnapshotWhereTheLogStarts) {
+  auto dir1 = temp_dir("snap-leader2");
+  auto dir2 = temp_dir("snap-observer2");
+  SnapshotId latest;
+  std::vector<std::vector<uint8_t>> expected;
+  int64_t observer_end = 0;
+  {
+    asio::io_context io;
+    RaftDriver leader(io, config(1, {1}), RaftDriver::open_metadata_log(dir1, small_segments()), dir1);
+    RaftDriver observer(io, config(2, {1}), RaftDriver::open_metadata_log(dir2, small_segments()), dir2);
+    StateRecorder lr, orec;
+    leader.register_listener(&lr);
+    observer.register_listener(&orec);
+    leader.start();
+    ASSERT_TRUE(run_until(io, [&] { return lr.leader.leader_id == 1; }));
+    append_values(io, leader, lr, 0, 30);
+    write_snapshot(leader, lr);
+    append_values(io, leader, lr, 30, 30);
+    latest = write_snapshot(leader, lr);
+    append_values(io, leader, lr, 60, 3);
+    leader.set_sender([](int32_t, RaftRequest, uint64_t) {});
+    observer.set_sender([&](int32_t, RaftRequest req, uint64_t corr) {
+      asio::post(io, [&, req = std::move(req), corr]() mutable {
+        leader.handle_request(2, std::move(req), [&, corr](RaftResponse resp) {
+          asio::post(io, [&, resp = std::move(resp), corr]() mutable { observer.handle_response(1, std::move(resp), corr); });
+        });
+      });
+    });
+    observer.start();
+    ASSERT_TRUE(run_until(io, [&] { return orec.next == leader.log().log_end_offset(); }, 10000));
+    ASSERT_EQ(orec.loaded.size(), 1u);
+    ASSERT_EQ(observer.log().log_start_offset(), latest.end_offset);
+    expected = lr.values;
+    observer_end = observer.log().log_end_offset();
+    observer.shutdown();
+    leader.shutdown();
+  }
+  // The observer alone, restarted: its log is [snapshot end, end) on disk.
+  asio::io_context io;
+  RaftDriver observer(io, config(2, {1}), RaftDriver::open_metadata_log(dir2, small_segments()), dir2);
+  StateRecorder r;
+  observer.register_listener(&r);
+  observer.set_sender([](int32_t, RaftRequest, uint64_t) {});
+  observer.start();
+  EXPECT_EQ(observer.log().log_start_offset(), latest.end_offset);
+  ASSERT_TRUE(run_until(io, [&] { return !r.loaded.empty(); }, 2000)) << "the snapshot was not delivered";
+  EXPECT_EQ(r.loaded[0], latest);
+  ASSERT_EQ(r.values.size(), 60u);  // the values 0-59 the snapshot holds (its end offset counts the control record too)
+  EXPECT_TRUE(std::equal(r.values.begin(), r.values.end(), expected.begin()));
+  EXPECT_LE(r.next, observer_end);
+  observer.shutdown();
 }
