@@ -290,6 +290,50 @@ def test_sasl_ssl_scram_sha512(tls_server, pki):
     p.close()
 
 
+def sasl_ssl_user(s, mechanism):
+    """The (user, password) of `mechanism` on the TLS fixture's SASL_SSL listener."""
+    if mechanism == "PLAIN":
+        return "alice", "alice-secret"
+    if mechanism == "SCRAM-SHA-256":
+        add_scram256_user(s)
+        return SCRAM256_USER
+    if not s.scram:
+        pytest.skip("no `storage format --add-scram` on this build")
+    return SCRAM_USER
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_kafka_python_and_kcat_over_sasl_ssl(tls_server, pki, mechanism):
+    """The librdkafka-free client and kcat produce and consume over SASL_SSL with every mechanism."""
+    kafka = pytest.importorskip("kafka")
+    user, password = sasl_ssl_user(tls_server, mechanism)
+    topic = "sasl-ssl-" + mechanism.lower()
+    create_topic(tls_server, topic)
+    conf = {"bootstrap_servers": tls_server.sasl_ssl, "security_protocol": "SASL_SSL", "ssl_cafile": pki["ca"],
+            "sasl_mechanism": mechanism, "sasl_plain_username": user, "sasl_plain_password": password}
+    p = kafka.KafkaProducer(**conf)
+    for i in range(5):
+        p.send(topic, f"kp{i}".encode())
+    p.flush(timeout=20)
+    p.close()
+    sec = ["-X", "security.protocol=SASL_SSL", "-X", f"ssl.ca.location={pki['ca']}", "-X", f"sasl.mechanisms={mechanism}",
+           "-X", f"sasl.username={user}", "-X", f"sasl.password={password}"]
+    subprocess.run(["kcat", "-b", tls_server.sasl_ssl, *sec, "-P", "-t", topic], input="kc0\nkc1\n", text=True, check=True,
+                   timeout=30, capture_output=True)
+    c = kafka.KafkaConsumer(topic, auto_offset_reset="earliest", consumer_timeout_ms=10000, **conf)
+    got = [m.value.decode() for m in c][:7]
+    c.close()
+    assert got == [f"kp{i}" for i in range(5)] + ["kc0", "kc1"]
+    out = subprocess.run(["kcat", "-b", tls_server.sasl_ssl, *sec, "-C", "-t", topic, "-o", "beginning", "-e", "-q"],
+                         text=True, timeout=30, capture_output=True, check=True)
+    assert out.stdout.split() == got
+    if mechanism == "SCRAM-SHA-256":  # PLAIN and SCRAM-SHA-512 have their confluent-kafka tests above
+        create_topic(tls_server, topic + "-ck")
+        confluent_roundtrip({"bootstrap.servers": tls_server.sasl_ssl, "security.protocol": "SASL_SSL",
+                             "ssl.ca.location": pki["ca"], "sasl.mechanism": mechanism, "sasl.username": user,
+                             "sasl.password": password}, topic + "-ck")
+
+
 def test_our_tools_over_sasl_ssl(tls_server, pki, workdir):
     cfg = os.path.join(workdir, "sasl-ssl.properties")
     with open(cfg, "w") as f:
