@@ -1,0 +1,489 @@
+#include "security/acl_index.h"
+
+#include <algorithm>
+#include <atomic>
+#include <unordered_set>
+
+namespace flotilla::security {
+
+namespace acl_index_detail {
+
+// FNV-1a, extended one character at a time so that a decision gets the hash
+// of every prefix of a resource name in one pass; finish() (murmur3's fmix64)
+// spreads it so that the top bits pick the trie slots evenly.
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+constexpr uint64_t kFnvPrime = 1099511628211ull;
+inline uint64_t fnv_step(uint64_t h, char c) { return (h ^ static_cast<unsigned char>(c)) * kFnvPrime; }
+inline uint64_t fnv(uint64_t h, std::string_view s) {
+  for (char c : s) h = fnv_step(h, c);
+  return h;
+}
+inline uint64_t finish(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+inline uint64_t string_hash(std::string_view s) { return finish(fnv(kFnvOffset, s)); }
+// The hash of "Type:Name" without building the string.
+inline uint64_t principal_hash(const KafkaPrincipal& p) {
+  return finish(fnv(fnv_step(fnv(kFnvOffset, p.type), ':'), p.name));
+}
+inline bool principal_is(std::string_view acl_principal, const KafkaPrincipal& p) {
+  return acl_principal.size() == p.type.size() + 1 + p.name.size() &&
+         acl_principal.compare(0, p.type.size(), p.type) == 0 && acl_principal[p.type.size()] == ':' &&
+         acl_principal.compare(p.type.size() + 1, std::string_view::npos, p.name) == 0;
+}
+const uint64_t kWildcardPrincipalHash = string_hash(kWildcardPrincipal);
+
+inline uint32_t op_bit(AclOperation op) { return 1u << static_cast<unsigned>(code(op) & 31); }
+// The ACL operations whose ALLOW grants `op`: itself, ALL, and the implications.
+inline uint32_t allow_mask(AclOperation op) {
+  uint32_t m = op_bit(op) | op_bit(AclOperation::ALL);
+  if (op == AclOperation::DESCRIBE)
+    m |= op_bit(AclOperation::READ) | op_bit(AclOperation::WRITE) | op_bit(AclOperation::DELETE) |
+         op_bit(AclOperation::ALTER);
+  if (op == AclOperation::DESCRIBE_CONFIGS) m |= op_bit(AclOperation::ALTER_CONFIGS);
+  return m;
+}
+// The ACL operations whose DENY refuses `op`: itself and ALL, no implications.
+inline uint32_t deny_mask(AclOperation op) { return op_bit(op) | op_bit(AclOperation::ALL); }
+
+// One ACL with what matching it needs, shared by every snapshot holding it.
+struct AclRecord {
+  StandardAcl acl;
+  std::string host_key;  // canonical IP of acl.host (or acl.host itself if it is not one)
+  bool any_host = false;
+  uint64_t principal_hash = 0;
+};
+
+struct IndexedAcl {
+  uint64_t principal_hash;
+  std::shared_ptr<const AclRecord> rec;
+};
+
+// Every node carries the id of the writer batch that created it (`edit`):
+// only that batch may change it, and only before publishing it.
+struct NameEntry {
+  uint64_t edit = 0;
+  uint64_t hash = 0;
+  std::string name;
+  std::vector<IndexedAcl> acls;  // sorted by principal_hash
+};
+
+constexpr unsigned kLevelBits = 6;
+constexpr size_t kFanout = size_t{1} << kLevelBits;
+inline size_t top_slot(uint64_t h) { return static_cast<size_t>(h >> (64 - kLevelBits)); }
+inline size_t second_slot(uint64_t h) { return static_cast<size_t>(h >> (64 - 2 * kLevelBits)) & (kFanout - 1); }
+
+struct Bucket {
+  uint64_t edit = 0;
+  std::vector<std::shared_ptr<NameEntry>> names;
+};
+
+struct Level {
+  uint64_t edit = 0;
+  std::array<std::shared_ptr<Bucket>, kFanout> buckets;
+};
+
+struct Table {
+  std::array<std::shared_ptr<Level>, kFanout> levels;
+
+  const NameEntry* find(uint64_t h, std::string_view name) const {
+    const Level* level = levels[top_slot(h)].get();
+    if (!level) return nullptr;
+    const Bucket* bucket = level->buckets[second_slot(h)].get();
+    if (!bucket) return nullptr;
+    for (const auto& e : bucket->names)
+      if (e->hash == h && e->name == name) return e.get();
+    return nullptr;
+  }
+
+  template <class F>
+  void for_each_entry(F&& fn) const {
+    for (const auto& level : levels) {
+      if (!level) continue;
+      for (const auto& bucket : level->buckets)
+        if (bucket)
+          for (const auto& e : bucket->names) fn(*e);
+    }
+  }
+};
+
+struct TypeIndex {
+  uint64_t edit = 0;
+  Table literal;                       // LITERAL ACLs except "*"
+  std::shared_ptr<NameEntry> wildcard;  // LITERAL "*"
+  Table prefixed;
+  std::vector<std::pair<uint32_t, uint32_t>> prefix_lengths;  // (length, PREFIXED names of it), sorted
+
+  template <class F>
+  void for_each_entry(F&& fn) const {  // fn(entry, pattern type)
+    literal.for_each_entry([&](const NameEntry& e) { fn(e, PatternType::LITERAL); });
+    if (wildcard) fn(*wildcard, PatternType::LITERAL);
+    prefixed.for_each_entry([&](const NameEntry& e) { fn(e, PatternType::PREFIXED); });
+  }
+};
+
+// The ACLs of `e` whose principal hashes to h.
+inline std::pair<const IndexedAcl*, const IndexedAcl*> principal_range(const NameEntry& e, uint64_t h) {
+  auto lo = std::lower_bound(e.acls.begin(), e.acls.end(), h,
+                             [](const IndexedAcl& a, uint64_t v) { return a.principal_hash < v; });
+  auto hi = lo;
+  while (hi != e.acls.end() && hi->principal_hash == h) ++hi;
+  return {e.acls.data() + (lo - e.acls.begin()), e.acls.data() + (hi - e.acls.begin())};
+}
+
+inline bool host_matches(const AclRecord& r, std::string_view host) { return r.any_host || r.host_key == host; }
+
+// Calls fn(acl record) for each ACL of `e` naming the caller or "User:*".
+template <class F>
+void for_each_principal_acl(const NameEntry& e, const KafkaPrincipal& p, uint64_t ph, F&& fn) {
+  auto [lo, hi] = principal_range(e, ph);
+  for (auto* a = lo; a != hi; ++a)
+    if (principal_is(a->rec->acl.principal, p) || a->rec->acl.principal == kWildcardPrincipal)
+      if (fn(*a->rec)) return;
+  if (ph == kWildcardPrincipalHash) return;
+  std::tie(lo, hi) = principal_range(e, kWildcardPrincipalHash);
+  for (auto* a = lo; a != hi; ++a)
+    if (a->rec->acl.principal == kWildcardPrincipal)
+      if (fn(*a->rec)) return;
+}
+
+// The state of one decision (Kafka's MatchingRuleBuilder).
+struct Scan {
+  const KafkaPrincipal& principal;
+  uint64_t principal_hash;
+  std::string_view host;
+  uint32_t allow_ops;
+  uint32_t deny_ops;
+  bool applies = false;  // some ACL applies to the resource (hasResourceAcls)
+  const StandardAcl* allow = nullptr;
+  const StandardAcl* deny = nullptr;
+
+  // True once a DENY matched: the decision is made.
+  bool visit(const NameEntry& e) {
+    applies = true;
+    for_each_principal_acl(e, principal, principal_hash, [&](const AclRecord& r) {
+      if (!host_matches(r, host)) return false;
+      uint32_t bit = op_bit(r.acl.operation);
+      if (r.acl.permission_type == AclPermissionType::DENY) {
+        if (deny_ops & bit) {
+          deny = &r.acl;
+          return true;
+        }
+      } else if (r.acl.permission_type == AclPermissionType::ALLOW && (allow_ops & bit)) {
+        allow = &r.acl;
+      }
+      return false;
+    });
+    return deny != nullptr;
+  }
+};
+
+void scan_type(const TypeIndex& ti, std::string_view name, Scan& scan) {
+  uint64_t h = kFnvOffset;
+  const auto& lengths = ti.prefix_lengths;
+  size_t next = 0;  // the next PREFIXED length to probe
+  for (size_t i = 0; i < name.size(); ++i) {
+    h = fnv_step(h, name[i]);
+    if (next < lengths.size() && lengths[next].first == i + 1) {
+      ++next;
+      if (const NameEntry* e = ti.prefixed.find(finish(h), name.substr(0, i + 1)))
+        if (scan.visit(*e)) return;
+    }
+  }
+  if (const NameEntry* e = ti.literal.find(finish(h), name))
+    if (scan.visit(*e)) return;
+  if (ti.wildcard) scan.visit(*ti.wildcard);
+}
+
+inline bool concrete_type(ResourceType t) { return code(t) >= code(ResourceType::TOPIC) && code(t) <= code(ResourceType::USER); }
+
+}  // namespace acl_index_detail
+
+std::string Decision::rule_to_string() const {
+  switch (rule) {
+    case MatchingRule::SUPER_USER: return "SuperUser";
+    case MatchingRule::MATCHING_ACL: return "MatchingAcl(acl=" + (acl ? acl->to_string() : std::string()) + ")";
+    case MatchingRule::DEFAULT_ALLOW: return "DefaultAllow";
+    case MatchingRule::DEFAULT_DENY: return "DefaultDeny";
+    case MatchingRule::NOT_READY: return "NotReady";
+  }
+  return "DefaultDeny";
+}
+
+bool AuthorizerSettings::is_super_user(const KafkaPrincipal& p) const {
+  for (const auto& s : super_users)
+    if (acl_index_detail::principal_is(s, p)) return true;
+  return false;
+}
+
+AclIndex::AclIndex() : settings_(std::make_shared<const AuthorizerSettings>()) {}
+AclIndex::~AclIndex() = default;
+AclIndex::AclIndex(const AclIndex&) = default;
+AclIndex& AclIndex::operator=(const AclIndex&) = default;
+
+Decision AclIndex::decide(const KafkaPrincipal& principal, std::string_view host, AclOperation op, ResourceType type,
+                          std::string_view name) const {
+  using namespace acl_index_detail;
+  const AuthorizerSettings& s = *settings_;
+  if (s.is_super_user(principal)) return {AuthorizationResult::ALLOWED, MatchingRule::SUPER_USER, nullptr};
+  if (!s.loading_complete) return {AuthorizationResult::DENIED, MatchingRule::NOT_READY, nullptr};
+  Scan scan{principal, principal_hash(principal), host, allow_mask(op), deny_mask(op)};
+  int8_t t = code(type);
+  if (t >= 0 && t < static_cast<int8_t>(types_.size()) && types_[static_cast<size_t>(t)])
+    scan_type(*types_[static_cast<size_t>(t)], name, scan);
+  if (scan.deny) return {AuthorizationResult::DENIED, MatchingRule::MATCHING_ACL, scan.deny};
+  if (scan.allow) return {AuthorizationResult::ALLOWED, MatchingRule::MATCHING_ACL, scan.allow};
+  if (scan.applies || !s.allow_everyone_if_no_acl_found)
+    return {AuthorizationResult::DENIED, MatchingRule::DEFAULT_DENY, nullptr};
+  return {AuthorizationResult::ALLOWED, MatchingRule::DEFAULT_ALLOW, nullptr};
+}
+
+AuthorizationResult AclIndex::authorize_by_resource_type(const KafkaPrincipal& principal, std::string_view host,
+                                                         AclOperation op, ResourceType type) const {
+  using namespace acl_index_detail;
+  if (!concrete_type(type) || op == AclOperation::ANY || op == AclOperation::UNKNOWN) return AuthorizationResult::DENIED;
+  // Super users, the LITERAL "*" and the default rule, as Kafka: a probe of a hard-coded name.
+  if (authorize(principal, host, op, type, "hardcode") == AuthorizationResult::ALLOWED) return AuthorizationResult::ALLOWED;
+  const acl_index_detail::TypeIndex* ti = types_[static_cast<size_t>(code(type))].get();
+  if (!ti) return AuthorizationResult::DENIED;
+
+  const uint32_t ops = deny_mask(op);  // op itself or ALL, no implications
+  const uint64_t ph = principal_hash(principal);
+  bool wildcard_deny = false, wildcard_allow = false;
+  std::unordered_set<std::string_view> deny_literal, deny_prefixed;
+  std::vector<std::pair<std::string_view, PatternType>> allows;
+  ti->for_each_entry([&](const NameEntry& e, PatternType pattern) {
+    const bool is_wildcard = pattern == PatternType::LITERAL && e.name == kWildcardResource;
+    for_each_principal_acl(e, principal, ph, [&](const AclRecord& r) {
+      if (!host_matches(r, host) || !(ops & op_bit(r.acl.operation))) return false;
+      if (r.acl.permission_type == AclPermissionType::DENY) {
+        if (is_wildcard) wildcard_deny = true;
+        else (pattern == PatternType::LITERAL ? deny_literal : deny_prefixed).insert(e.name);
+      } else if (r.acl.permission_type == AclPermissionType::ALLOW) {
+        if (is_wildcard) wildcard_allow = true;
+        else allows.emplace_back(e.name, pattern);
+      }
+      return false;
+    });
+  });
+  if (wildcard_deny) return AuthorizationResult::DENIED;
+  if (wildcard_allow) return AuthorizationResult::ALLOWED;
+  for (const auto& [name, pattern] : allows) {
+    if (pattern == PatternType::LITERAL && deny_literal.count(name)) continue;
+    bool dominated = false;
+    for (size_t len = 1; len <= name.size() && !dominated && !deny_prefixed.empty(); ++len)
+      dominated = deny_prefixed.count(name.substr(0, len)) > 0;
+    if (!dominated) return AuthorizationResult::ALLOWED;
+  }
+  return AuthorizationResult::DENIED;
+}
+
+int32_t AclIndex::authorized_operations(const KafkaPrincipal& principal, std::string_view host, ResourceType type,
+                                        std::string_view name) const {
+  uint32_t bits = 0;
+  for (AclOperation op : supported_operations(type))
+    if (authorize(principal, host, op, type, name) == AuthorizationResult::ALLOWED)
+      bits |= 1u << static_cast<unsigned>(code(op));
+  return static_cast<int32_t>(bits);
+}
+
+void AclIndex::for_each(const std::function<void(const StandardAcl&)>& fn) const {
+  for (const auto& ti : types_)
+    if (ti)
+      ti->for_each_entry([&](const acl_index_detail::NameEntry& e, PatternType) {
+        for (const auto& a : e.acls) fn(a.rec->acl);
+      });
+}
+
+std::vector<StandardAcl> AclIndex::acls(const AclBindingFilter& filter) const {
+  std::vector<StandardAcl> out;
+  for (size_t t = 0; t < types_.size(); ++t) {
+    const ResourceType want = filter.pattern_filter.resource_type;
+    if (!types_[t] || (want != ResourceType::ANY && code(want) != static_cast<int8_t>(t))) continue;
+    types_[t]->for_each_entry([&](const acl_index_detail::NameEntry& e, PatternType) {
+      for (const auto& a : e.acls)
+        if (filter.matches(a.rec->acl)) out.push_back(a.rec->acl);
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The writer.
+
+namespace acl_index_detail {
+// Edit ids are unique across all writers, so that no writer can mistake a node
+// another one published for one of its own.
+std::atomic<uint64_t> g_next_edit{1};
+}  // namespace acl_index_detail
+
+struct AclIndexWriter::Impl {
+  AclIndex root;  // the working copy: its nodes with edit == edit are unpublished
+  uint64_t edit = acl_index_detail::g_next_edit.fetch_add(1);
+  std::unordered_map<Uuid, std::shared_ptr<const acl_index_detail::AclRecord>> by_id;
+
+  // The node in `slot`, made writable by this batch: created if absent,
+  // copied if an earlier batch made it.
+  template <class T>
+  T& own(std::shared_ptr<T>& slot) {
+    if (!slot) slot = std::make_shared<T>();
+    else if (slot->edit != edit) slot = std::make_shared<T>(*slot);
+    slot->edit = edit;
+    return *slot;
+  }
+
+  acl_index_detail::TypeIndex& type_index(ResourceType t) { return own(root.types_[static_cast<size_t>(code(t))]); }
+  const acl_index_detail::TypeIndex* type_index_const(ResourceType t) const { return root.types_[static_cast<size_t>(code(t))].get(); }
+
+  static void count_length(acl_index_detail::TypeIndex& ti, uint32_t len, int delta) {
+    auto& v = ti.prefix_lengths;
+    auto it = std::lower_bound(v.begin(), v.end(), len, [](const auto& p, uint32_t l) { return p.first < l; });
+    if (delta > 0) {
+      if (it != v.end() && it->first == len) ++it->second;
+      else v.insert(it, {len, 1});
+    } else if (it != v.end() && it->first == len && --it->second == 0) {
+      v.erase(it);
+    }
+  }
+};
+
+AclIndexWriter::AclIndexWriter(std::shared_ptr<const AclIndex> base) : impl_(std::make_unique<Impl>()) {
+  if (!base) return;
+  impl_->root = *base;
+  for (const auto& ti : base->types_)
+    if (ti)
+      ti->for_each_entry([&](const acl_index_detail::NameEntry& e, PatternType) {
+        for (const auto& a : e.acls) impl_->by_id.emplace(a.rec->acl.id, a.rec);
+      });
+}
+
+AclIndexWriter::~AclIndexWriter() = default;
+
+std::optional<std::string> AclIndexWriter::add(const StandardAcl& acl) {
+  using namespace acl_index_detail;
+  Impl& w = *impl_;
+  if (w.by_id.count(acl.id)) return "An ACL with ID " + acl.id.to_string() + " already exists.";
+  if (!concrete_type(acl.resource_type) ||
+      (acl.pattern_type != PatternType::LITERAL && acl.pattern_type != PatternType::PREFIXED))
+    return "Unable to index the ACL with ID " + acl.id.to_string() + ": " + acl.to_string() +
+           " has no concrete resource type and pattern type";
+
+  auto rec = std::make_shared<AclRecord>();
+  rec->acl = acl;
+  rec->any_host = acl.host == kWildcardHost;
+  if (!rec->any_host) rec->host_key = canonical_ip(acl.host).value_or(acl.host);
+  rec->principal_hash = string_hash(acl.principal);
+  const uint64_t h = string_hash(acl.resource_name);
+  const bool wildcard = acl.pattern_type == PatternType::LITERAL && acl.resource_name == kWildcardResource;
+
+  // Refuse an equal ACL before touching anything (Kafka's aclsByResource is a set).
+  if (const TypeIndex* ti = w.type_index_const(acl.resource_type)) {
+    const NameEntry* e = wildcard ? ti->wildcard.get()
+                                  : (acl.pattern_type == PatternType::LITERAL ? ti->literal : ti->prefixed)
+                                        .find(h, acl.resource_name);
+    if (e) {
+      auto [lo, hi] = principal_range(*e, rec->principal_hash);
+      for (auto* a = lo; a != hi; ++a)
+        if (a->rec->acl.same_acl(acl))
+          return "Unable to add the ACL with ID " + acl.id.to_string() + " to aclsByResource";
+    }
+  }
+
+  TypeIndex& ti = w.type_index(acl.resource_type);
+  NameEntry* entry = nullptr;
+  if (wildcard) {
+    entry = &w.own(ti.wildcard);
+  } else {
+    Table& table = acl.pattern_type == PatternType::LITERAL ? ti.literal : ti.prefixed;
+    Bucket& bucket = w.own(w.own(table.levels[top_slot(h)]).buckets[second_slot(h)]);
+    for (auto& e : bucket.names)
+      if (e->hash == h && e->name == acl.resource_name) {
+        entry = &w.own(e);
+        break;
+      }
+    if (!entry) {
+      bucket.names.push_back(nullptr);
+      entry = &w.own(bucket.names.back());
+      if (acl.pattern_type == PatternType::PREFIXED)
+        Impl::count_length(ti, static_cast<uint32_t>(acl.resource_name.size()), +1);
+    }
+  }
+  entry->hash = h;
+  entry->name = acl.resource_name;
+  auto pos = std::upper_bound(entry->acls.begin(), entry->acls.end(), rec->principal_hash,
+                              [](uint64_t v, const IndexedAcl& a) { return v < a.principal_hash; });
+  entry->acls.insert(pos, IndexedAcl{rec->principal_hash, rec});
+  ++w.root.count_;
+  w.by_id.emplace(acl.id, std::move(rec));
+  return std::nullopt;
+}
+
+std::optional<std::string> AclIndexWriter::remove(const Uuid& id) {
+  using namespace acl_index_detail;
+  Impl& w = *impl_;
+  auto found = w.by_id.find(id);
+  if (found == w.by_id.end()) return "ID " + id.to_string() + " not found in aclsById.";
+  const std::shared_ptr<const AclRecord> rec = found->second;
+  const StandardAcl& acl = rec->acl;
+  auto drop = [&](NameEntry& e) {
+    auto it = std::find_if(e.acls.begin(), e.acls.end(), [&](const IndexedAcl& a) { return a.rec == rec; });
+    if (it != e.acls.end()) e.acls.erase(it);
+    return e.acls.empty();
+  };
+
+  TypeIndex& ti = w.type_index(acl.resource_type);
+  if (acl.pattern_type == PatternType::LITERAL && acl.resource_name == kWildcardResource) {
+    if (ti.wildcard && drop(w.own(ti.wildcard))) ti.wildcard.reset();
+  } else {
+    const uint64_t h = string_hash(acl.resource_name);
+    Table& table = acl.pattern_type == PatternType::LITERAL ? ti.literal : ti.prefixed;
+    Level& level = w.own(table.levels[top_slot(h)]);
+    std::shared_ptr<Bucket>& bucket_slot = level.buckets[second_slot(h)];
+    Bucket& bucket = w.own(bucket_slot);
+    for (size_t i = 0; i < bucket.names.size(); ++i) {
+      if (bucket.names[i]->hash != h || bucket.names[i]->name != acl.resource_name) continue;
+      if (drop(w.own(bucket.names[i]))) {
+        bucket.names[i] = std::move(bucket.names.back());
+        bucket.names.pop_back();
+        if (acl.pattern_type == PatternType::PREFIXED)
+          Impl::count_length(ti, static_cast<uint32_t>(acl.resource_name.size()), -1);
+      }
+      break;
+    }
+    if (bucket.names.empty()) bucket_slot.reset();
+  }
+  --w.root.count_;
+  w.by_id.erase(found);
+  return std::nullopt;
+}
+
+void AclIndexWriter::clear() {
+  for (auto& t : impl_->root.types_) t.reset();
+  impl_->root.count_ = 0;
+  impl_->by_id.clear();
+}
+
+void AclIndexWriter::set_settings(AuthorizerSettings settings) {
+  impl_->root.settings_ = std::make_shared<const AuthorizerSettings>(std::move(settings));
+}
+
+const StandardAcl* AclIndexWriter::find(const Uuid& id) const {
+  auto it = impl_->by_id.find(id);
+  return it == impl_->by_id.end() ? nullptr : &it->second->acl;
+}
+
+size_t AclIndexWriter::size() const { return impl_->by_id.size(); }
+
+std::shared_ptr<const AclIndex> AclIndexWriter::publish() {
+  auto snapshot = std::make_shared<const AclIndex>(impl_->root);
+  // Everything made so far is now published: later changes copy it first.
+  impl_->edit = acl_index_detail::g_next_edit.fetch_add(1);
+  return snapshot;
+}
+
+}  // namespace flotilla::security
