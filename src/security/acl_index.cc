@@ -59,18 +59,60 @@ struct AclRecord {
   uint64_t principal_hash = 0;
 };
 
-struct IndexedAcl {
-  uint64_t principal_hash;
-  std::shared_ptr<const AclRecord> rec;
-};
-
 // Every node carries the id of the writer batch that created it (`edit`):
 // only that batch may change it, and only before publishing it.
 struct NameEntry {
+  using RecordPtr = std::shared_ptr<const AclRecord>;
   uint64_t edit = 0;
   uint64_t hash = 0;
   std::string name;
-  std::vector<IndexedAcl> acls;  // sorted by principal_hash
+  // The ACLs naming one principal, sorted by its hash (kept apart from the
+  // records so that the binary search reads a compact array), and those of
+  // "User:*", which every decision reads.
+  std::vector<uint64_t> principal_hashes;
+  std::vector<RecordPtr> acls;  // parallel to principal_hashes
+  std::vector<RecordPtr> wildcard_acls;
+
+  bool empty() const { return acls.empty() && wildcard_acls.empty(); }
+
+  // [lo, hi) of acls whose principal hashes to h.
+  std::pair<size_t, size_t> range(uint64_t h) const {
+    auto lo = std::lower_bound(principal_hashes.begin(), principal_hashes.end(), h);
+    auto hi = lo;
+    while (hi != principal_hashes.end() && *hi == h) ++hi;
+    return {static_cast<size_t>(lo - principal_hashes.begin()), static_cast<size_t>(hi - principal_hashes.begin())};
+  }
+
+  template <class F>
+  void for_each(F&& fn) const {
+    for (const auto& r : acls) fn(r);
+    for (const auto& r : wildcard_acls) fn(r);
+  }
+
+  void insert(RecordPtr rec) {
+    if (rec->acl.principal == kWildcardPrincipal) {
+      wildcard_acls.push_back(std::move(rec));
+      return;
+    }
+    auto pos = std::upper_bound(principal_hashes.begin(), principal_hashes.end(), rec->principal_hash);
+    size_t i = static_cast<size_t>(pos - principal_hashes.begin());
+    principal_hashes.insert(pos, rec->principal_hash);
+    acls.insert(acls.begin() + static_cast<long>(i), std::move(rec));
+  }
+
+  void erase(const RecordPtr& rec) {
+    if (auto it = std::find(wildcard_acls.begin(), wildcard_acls.end(), rec); it != wildcard_acls.end()) {
+      wildcard_acls.erase(it);
+      return;
+    }
+    auto [lo, hi] = range(rec->principal_hash);
+    for (size_t i = lo; i < hi; ++i)
+      if (acls[i] == rec) {
+        acls.erase(acls.begin() + static_cast<long>(i));
+        principal_hashes.erase(principal_hashes.begin() + static_cast<long>(i));
+        return;
+      }
+  }
 };
 
 constexpr unsigned kLevelBits = 6;
@@ -78,9 +120,16 @@ constexpr size_t kFanout = size_t{1} << kLevelBits;
 inline size_t top_slot(uint64_t h) { return static_cast<size_t>(h >> (64 - kLevelBits)); }
 inline size_t second_slot(uint64_t h) { return static_cast<size_t>(h >> (64 - 2 * kLevelBits)) & (kFanout - 1); }
 
+// A bucket keeps each name's hash next to its pointer: a probe reads the
+// entry only when the hash matches.
+struct Slot {
+  uint64_t hash;
+  std::shared_ptr<NameEntry> entry;
+};
+
 struct Bucket {
   uint64_t edit = 0;
-  std::vector<std::shared_ptr<NameEntry>> names;
+  std::vector<Slot> names;
 };
 
 struct Level {
@@ -96,8 +145,8 @@ struct Table {
     if (!level) return nullptr;
     const Bucket* bucket = level->buckets[second_slot(h)].get();
     if (!bucket) return nullptr;
-    for (const auto& e : bucket->names)
-      if (e->hash == h && e->name == name) return e.get();
+    for (const Slot& s : bucket->names)
+      if (s.hash == h && s.entry->name == name) return s.entry.get();
     return nullptr;
   }
 
@@ -107,7 +156,7 @@ struct Table {
       if (!level) continue;
       for (const auto& bucket : level->buckets)
         if (bucket)
-          for (const auto& e : bucket->names) fn(*e);
+          for (const Slot& s : bucket->names) fn(*s.entry);
     }
   }
 };
@@ -127,29 +176,18 @@ struct TypeIndex {
   }
 };
 
-// The ACLs of `e` whose principal hashes to h.
-inline std::pair<const IndexedAcl*, const IndexedAcl*> principal_range(const NameEntry& e, uint64_t h) {
-  auto lo = std::lower_bound(e.acls.begin(), e.acls.end(), h,
-                             [](const IndexedAcl& a, uint64_t v) { return a.principal_hash < v; });
-  auto hi = lo;
-  while (hi != e.acls.end() && hi->principal_hash == h) ++hi;
-  return {e.acls.data() + (lo - e.acls.begin()), e.acls.data() + (hi - e.acls.begin())};
-}
-
 inline bool host_matches(const AclRecord& r, std::string_view host) { return r.any_host || r.host_key == host; }
 
-// Calls fn(acl record) for each ACL of `e` naming the caller or "User:*".
+// Calls fn(acl record) for each ACL of `e` naming the caller or "User:*",
+// until fn returns true.
 template <class F>
 void for_each_principal_acl(const NameEntry& e, const KafkaPrincipal& p, uint64_t ph, F&& fn) {
-  auto [lo, hi] = principal_range(e, ph);
-  for (auto* a = lo; a != hi; ++a)
-    if (principal_is(a->rec->acl.principal, p) || a->rec->acl.principal == kWildcardPrincipal)
-      if (fn(*a->rec)) return;
-  if (ph == kWildcardPrincipalHash) return;
-  std::tie(lo, hi) = principal_range(e, kWildcardPrincipalHash);
-  for (auto* a = lo; a != hi; ++a)
-    if (a->rec->acl.principal == kWildcardPrincipal)
-      if (fn(*a->rec)) return;
+  auto [lo, hi] = e.range(ph);
+  for (size_t i = lo; i < hi; ++i)
+    if (principal_is(e.acls[i]->acl.principal, p))
+      if (fn(*e.acls[i])) return;
+  for (const auto& r : e.wildcard_acls)
+    if (fn(*r)) return;
 }
 
 // The state of one decision (Kafka's MatchingRuleBuilder).
@@ -187,6 +225,13 @@ void scan_type(const TypeIndex& ti, std::string_view name, Scan& scan) {
   uint64_t h = kFnvOffset;
   const auto& lengths = ti.prefix_lengths;
   size_t next = 0;  // the next PREFIXED length to probe
+  // An empty PREFIXED name (CreateAcls refuses it, but a record could carry
+  // one) applies to every name, as in Kafka.
+  if (!lengths.empty() && lengths[0].first == 0) {
+    ++next;
+    if (const NameEntry* e = ti.prefixed.find(finish(h), std::string_view()))
+      if (scan.visit(*e)) return;
+  }
   for (size_t i = 0; i < name.size(); ++i) {
     h = fnv_step(h, name[i]);
     if (next < lengths.size() && lengths[next].first == i + 1) {
@@ -296,7 +341,7 @@ void AclIndex::for_each(const std::function<void(const StandardAcl&)>& fn) const
   for (const auto& ti : types_)
     if (ti)
       ti->for_each_entry([&](const acl_index_detail::NameEntry& e, PatternType) {
-        for (const auto& a : e.acls) fn(a.rec->acl);
+        e.for_each([&](const auto& r) { fn(r->acl); });
       });
 }
 
@@ -306,8 +351,9 @@ std::vector<StandardAcl> AclIndex::acls(const AclBindingFilter& filter) const {
     const ResourceType want = filter.pattern_filter.resource_type;
     if (!types_[t] || (want != ResourceType::ANY && code(want) != static_cast<int8_t>(t))) continue;
     types_[t]->for_each_entry([&](const acl_index_detail::NameEntry& e, PatternType) {
-      for (const auto& a : e.acls)
-        if (filter.matches(a.rec->acl)) out.push_back(a.rec->acl);
+      e.for_each([&](const auto& r) {
+        if (filter.matches(r->acl)) out.push_back(r->acl);
+      });
     });
   }
   return out;
@@ -358,7 +404,7 @@ AclIndexWriter::AclIndexWriter(std::shared_ptr<const AclIndex> base) : impl_(std
   for (const auto& ti : base->types_)
     if (ti)
       ti->for_each_entry([&](const acl_index_detail::NameEntry& e, PatternType) {
-        for (const auto& a : e.acls) impl_->by_id.emplace(a.rec->acl.id, a.rec);
+        e.for_each([&](const auto& r) { impl_->by_id.emplace(r->acl.id, r); });
       });
 }
 
@@ -387,10 +433,9 @@ std::optional<std::string> AclIndexWriter::add(const StandardAcl& acl) {
                                   : (acl.pattern_type == PatternType::LITERAL ? ti->literal : ti->prefixed)
                                         .find(h, acl.resource_name);
     if (e) {
-      auto [lo, hi] = principal_range(*e, rec->principal_hash);
-      for (auto* a = lo; a != hi; ++a)
-        if (a->rec->acl.same_acl(acl))
-          return "Unable to add the ACL with ID " + acl.id.to_string() + " to aclsByResource";
+      bool same = false;
+      e->for_each([&](const auto& r) { same = same || r->acl.same_acl(acl); });
+      if (same) return "Unable to add the ACL with ID " + acl.id.to_string() + " to aclsByResource";
     }
   }
 
@@ -401,23 +446,21 @@ std::optional<std::string> AclIndexWriter::add(const StandardAcl& acl) {
   } else {
     Table& table = acl.pattern_type == PatternType::LITERAL ? ti.literal : ti.prefixed;
     Bucket& bucket = w.own(w.own(table.levels[top_slot(h)]).buckets[second_slot(h)]);
-    for (auto& e : bucket.names)
-      if (e->hash == h && e->name == acl.resource_name) {
-        entry = &w.own(e);
+    for (Slot& s : bucket.names)
+      if (s.hash == h && s.entry->name == acl.resource_name) {
+        entry = &w.own(s.entry);
         break;
       }
     if (!entry) {
-      bucket.names.push_back(nullptr);
-      entry = &w.own(bucket.names.back());
+      bucket.names.push_back(Slot{h, nullptr});
+      entry = &w.own(bucket.names.back().entry);
       if (acl.pattern_type == PatternType::PREFIXED)
         Impl::count_length(ti, static_cast<uint32_t>(acl.resource_name.size()), +1);
     }
   }
   entry->hash = h;
   entry->name = acl.resource_name;
-  auto pos = std::upper_bound(entry->acls.begin(), entry->acls.end(), rec->principal_hash,
-                              [](uint64_t v, const IndexedAcl& a) { return v < a.principal_hash; });
-  entry->acls.insert(pos, IndexedAcl{rec->principal_hash, rec});
+  entry->insert(rec);
   ++w.root.count_;
   w.by_id.emplace(acl.id, std::move(rec));
   return std::nullopt;
@@ -431,9 +474,8 @@ std::optional<std::string> AclIndexWriter::remove(const Uuid& id) {
   const std::shared_ptr<const AclRecord> rec = found->second;
   const StandardAcl& acl = rec->acl;
   auto drop = [&](NameEntry& e) {
-    auto it = std::find_if(e.acls.begin(), e.acls.end(), [&](const IndexedAcl& a) { return a.rec == rec; });
-    if (it != e.acls.end()) e.acls.erase(it);
-    return e.acls.empty();
+    e.erase(rec);
+    return e.empty();
   };
 
   TypeIndex& ti = w.type_index(acl.resource_type);
@@ -446,8 +488,9 @@ std::optional<std::string> AclIndexWriter::remove(const Uuid& id) {
     std::shared_ptr<Bucket>& bucket_slot = level.buckets[second_slot(h)];
     Bucket& bucket = w.own(bucket_slot);
     for (size_t i = 0; i < bucket.names.size(); ++i) {
-      if (bucket.names[i]->hash != h || bucket.names[i]->name != acl.resource_name) continue;
-      if (drop(w.own(bucket.names[i]))) {
+      Slot& slot = bucket.names[i];
+      if (slot.hash != h || slot.entry->name != acl.resource_name) continue;
+      if (drop(w.own(slot.entry))) {
         bucket.names[i] = std::move(bucket.names.back());
         bucket.names.pop_back();
         if (acl.pattern_type == PatternType::PREFIXED)

@@ -25,9 +25,10 @@
 // character; at each length some PREFIXED name has, it probes the PREFIXED
 // table with that prefix's hash, and at the end the LITERAL table with the
 // whole name's. So a decision costs O(name length + distinct prefix lengths +
-// matching entries), never a scan of the ACLs. Within a name, ACLs are sorted
-// by the hash of their principal, and only the caller's and "User:*"'s ranges
-// are read: a resource with thousands of principals costs the same as one.
+// matching entries), never a scan of the ACLs. Within a name, the ACLs of
+// "User:*" are kept apart and the others sorted by the hash of their
+// principal: a decision reads the "User:*" list and the caller's range only,
+// so a resource with thousands of principals costs the same as one.
 // Each table is a fixed two-level hash trie (64 x 64 buckets keyed by the
 // name hash's top 12 bits).
 //

@@ -77,6 +77,19 @@ TEST(AclIndex, PrefixLengthsFollowRemovals) {
   EXPECT_EQ(authz.authorize(user("x"), "h", AclOperation::READ, TOPIC, "abx"), ALLOWED);
 }
 
+TEST(AclIndex, EmptyPrefixAppliesToEveryName) {
+  // CreateAcls refuses an empty name; an index fed such a record still
+  // answers as Kafka's would, and the other prefixes keep working.
+  StandardAuthorizer authz;
+  authz.complete_initial_load();
+  ASSERT_EQ(authz.add_acl(prefixed_acl("", "User:alice", AclOperation::READ)), std::nullopt);
+  ASSERT_EQ(authz.add_acl(prefixed_acl("ab", "User:bob", AclOperation::READ)), std::nullopt);
+  EXPECT_EQ(authz.authorize(user("alice"), "h", AclOperation::READ, TOPIC, "xyz"), ALLOWED);
+  EXPECT_EQ(authz.authorize(user("alice"), "h", AclOperation::READ, TOPIC, ""), ALLOWED);
+  EXPECT_EQ(authz.authorize(user("bob"), "h", AclOperation::READ, TOPIC, "abc"), ALLOWED);
+  EXPECT_EQ(authz.authorize(user("bob"), "h", AclOperation::READ, TOPIC, "xyz"), DENIED);
+}
+
 TEST(AclIndex, PublishedSnapshotsNeverChange) {
   StandardAuthorizer authz;
   authz.complete_initial_load();
@@ -168,7 +181,7 @@ TEST(AclIndex, DescribeWithFilters) {
 TEST(AclIndex, MatchesTheReferenceOnRandomWorkloads) {
   std::mt19937_64 rng(20240611);
   auto pick = [&](auto const& v) { return v[rng() % v.size()]; };
-  const std::vector<std::string> names{"a", "ab", "abc", "abd", "b", "ba", "bab", "*", "abcd", "x"};
+  const std::vector<std::string> names{"a", "ab", "abc", "abd", "b", "ba", "bab", "*", "abcd", "x", ""};
   const std::vector<std::string> principals{"User:alice", "User:bob", "User:*", "Group:ops", "User:carol"};
   const std::vector<std::string> hosts{"*", "10.0.0.1", "10.0.0.2", "0:0:0:0:0:0:0:1"};
   const std::vector<ResourceType> types{TOPIC, ResourceType::GROUP};
