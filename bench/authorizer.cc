@@ -214,7 +214,7 @@ BENCHMARK(BM_AddRemovePublish)->Arg(10'000)->Arg(100'000);
 // Kafka's authorizeByResourceType (InitProducerId of an idempotent producer
 // without IDEMPOTENT_WRITE): reads the caller's ACLs of the type.
 void BM_AuthorizeByResourceType(benchmark::State& state) {
-  const Fixture& f = fixture(10'000);
+  const Fixture& f = fixture(static_cast<size_t>(state.range(0)));
   const Workload& w = f.w;
   auto snapshot = f.authz->snapshot();
   size_t i = 0;
@@ -224,6 +224,6 @@ void BM_AuthorizeByResourceType(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
-BENCHMARK(BM_AuthorizeByResourceType);
+BENCHMARK(BM_AuthorizeByResourceType)->Arg(10'000)->Arg(100'000);
 
 }  // namespace

@@ -167,6 +167,9 @@ struct TypeIndex {
   std::shared_ptr<NameEntry> wildcard;  // LITERAL "*"
   Table prefixed;
   std::vector<std::pair<uint32_t, uint32_t>> prefix_lengths;  // (length, PREFIXED names of it), sorted
+  // The same ACLs again, by principal ("User:alice" -> its ACLs of this
+  // type), for authorize_by_resource_type. Not part of for_each_entry.
+  Table by_principal;
 
   template <class F>
   void for_each_entry(F&& fn) const {  // fn(entry, pattern type)
@@ -298,24 +301,28 @@ AuthorizationResult AclIndex::authorize_by_resource_type(const KafkaPrincipal& p
   if (!ti) return AuthorizationResult::DENIED;
 
   const uint32_t ops = deny_mask(op);  // op itself or ALL, no implications
-  const uint64_t ph = principal_hash(principal);
   bool wildcard_deny = false, wildcard_allow = false;
   std::unordered_set<std::string_view> deny_literal, deny_prefixed;
   std::vector<std::pair<std::string_view, PatternType>> allows;
-  ti->for_each_entry([&](const NameEntry& e, PatternType pattern) {
-    const bool is_wildcard = pattern == PatternType::LITERAL && e.name == kWildcardResource;
-    for_each_principal_acl(e, principal, ph, [&](const AclRecord& r) {
-      if (!host_matches(r, host) || !(ops & op_bit(r.acl.operation))) return false;
-      if (r.acl.permission_type == AclPermissionType::DENY) {
+  auto collect = [&](const NameEntry* e) {
+    if (!e) return;
+    e->for_each([&](const auto& rec) {
+      const StandardAcl& a = rec->acl;
+      if (!host_matches(*rec, host) || !(ops & op_bit(a.operation))) return;
+      const bool is_wildcard = a.pattern_type == PatternType::LITERAL && a.resource_name == kWildcardResource;
+      if (a.permission_type == AclPermissionType::DENY) {
         if (is_wildcard) wildcard_deny = true;
-        else (pattern == PatternType::LITERAL ? deny_literal : deny_prefixed).insert(e.name);
-      } else if (r.acl.permission_type == AclPermissionType::ALLOW) {
+        else (a.pattern_type == PatternType::LITERAL ? deny_literal : deny_prefixed).insert(a.resource_name);
+      } else if (a.permission_type == AclPermissionType::ALLOW) {
         if (is_wildcard) wildcard_allow = true;
-        else allows.emplace_back(e.name, pattern);
+        else allows.emplace_back(a.resource_name, a.pattern_type);
       }
-      return false;
     });
-  });
+  };
+  // Only the caller's ACLs and User:*'s are read.
+  const std::string me = principal.to_string();
+  collect(ti->by_principal.find(string_hash(me), me));
+  if (me != kWildcardPrincipal) collect(ti->by_principal.find(kWildcardPrincipalHash, kWildcardPrincipal));
   if (wildcard_deny) return AuthorizationResult::DENIED;
   if (wildcard_allow) return AuthorizationResult::ALLOWED;
   for (const auto& [name, pattern] : allows) {
@@ -386,6 +393,47 @@ struct AclIndexWriter::Impl {
   acl_index_detail::TypeIndex& type_index(ResourceType t) { return own(root.types_[static_cast<size_t>(code(t))]); }
   const acl_index_detail::TypeIndex* type_index_const(ResourceType t) const { return root.types_[static_cast<size_t>(code(t))].get(); }
 
+  // Puts rec into the entry `name` of `table`, creating it; true if it is new.
+  bool insert_into(acl_index_detail::Table& table, uint64_t h, const std::string& name,
+                   const acl_index_detail::NameEntry::RecordPtr& rec) {
+    using namespace acl_index_detail;
+    Bucket& bucket = own(own(table.levels[top_slot(h)]).buckets[second_slot(h)]);
+    for (Slot& s : bucket.names)
+      if (s.hash == h && s.entry->name == name) {
+        own(s.entry).insert(rec);
+        return false;
+      }
+    bucket.names.push_back(Slot{h, nullptr});
+    NameEntry& e = own(bucket.names.back().entry);
+    e.hash = h;
+    e.name = name;
+    e.insert(rec);
+    return true;
+  }
+
+  // Takes rec out of the entry `name` of `table`; true if the entry went away.
+  bool erase_from(acl_index_detail::Table& table, uint64_t h, const std::string& name,
+                  const acl_index_detail::NameEntry::RecordPtr& rec) {
+    using namespace acl_index_detail;
+    bool gone = false;
+    std::shared_ptr<Bucket>& bucket_slot = own(table.levels[top_slot(h)]).buckets[second_slot(h)];
+    Bucket& bucket = own(bucket_slot);
+    for (size_t i = 0; i < bucket.names.size(); ++i) {
+      Slot& slot = bucket.names[i];
+      if (slot.hash != h || slot.entry->name != name) continue;
+      NameEntry& e = own(slot.entry);
+      e.erase(rec);
+      if (e.empty()) {
+        bucket.names[i] = std::move(bucket.names.back());
+        bucket.names.pop_back();
+        gone = true;
+      }
+      break;
+    }
+    if (bucket.names.empty()) bucket_slot.reset();
+    return gone;
+  }
+
   static void count_length(acl_index_detail::TypeIndex& ti, uint32_t len, int delta) {
     auto& v = ti.prefix_lengths;
     auto it = std::lower_bound(v.begin(), v.end(), len, [](const auto& p, uint32_t l) { return p.first < l; });
@@ -440,27 +488,17 @@ std::optional<std::string> AclIndexWriter::add(const StandardAcl& acl) {
   }
 
   TypeIndex& ti = w.type_index(acl.resource_type);
-  NameEntry* entry = nullptr;
   if (wildcard) {
-    entry = &w.own(ti.wildcard);
-  } else {
-    Table& table = acl.pattern_type == PatternType::LITERAL ? ti.literal : ti.prefixed;
-    Bucket& bucket = w.own(w.own(table.levels[top_slot(h)]).buckets[second_slot(h)]);
-    for (Slot& s : bucket.names)
-      if (s.hash == h && s.entry->name == acl.resource_name) {
-        entry = &w.own(s.entry);
-        break;
-      }
-    if (!entry) {
-      bucket.names.push_back(Slot{h, nullptr});
-      entry = &w.own(bucket.names.back().entry);
-      if (acl.pattern_type == PatternType::PREFIXED)
-        Impl::count_length(ti, static_cast<uint32_t>(acl.resource_name.size()), +1);
-    }
+    NameEntry& e = w.own(ti.wildcard);
+    e.hash = h;
+    e.name = acl.resource_name;
+    e.insert(rec);
+  } else if (w.insert_into(acl.pattern_type == PatternType::LITERAL ? ti.literal : ti.prefixed, h, acl.resource_name,
+                           rec) &&
+             acl.pattern_type == PatternType::PREFIXED) {
+    Impl::count_length(ti, static_cast<uint32_t>(acl.resource_name.size()), +1);
   }
-  entry->hash = h;
-  entry->name = acl.resource_name;
-  entry->insert(rec);
+  w.insert_into(ti.by_principal, rec->principal_hash, acl.principal, rec);
   ++w.root.count_;
   w.by_id.emplace(acl.id, std::move(rec));
   return std::nullopt;
@@ -473,33 +511,19 @@ std::optional<std::string> AclIndexWriter::remove(const Uuid& id) {
   if (found == w.by_id.end()) return "ID " + id.to_string() + " not found in aclsById.";
   const std::shared_ptr<const AclRecord> rec = found->second;
   const StandardAcl& acl = rec->acl;
-  auto drop = [&](NameEntry& e) {
-    e.erase(rec);
-    return e.empty();
-  };
-
   TypeIndex& ti = w.type_index(acl.resource_type);
   if (acl.pattern_type == PatternType::LITERAL && acl.resource_name == kWildcardResource) {
-    if (ti.wildcard && drop(w.own(ti.wildcard))) ti.wildcard.reset();
-  } else {
-    const uint64_t h = string_hash(acl.resource_name);
-    Table& table = acl.pattern_type == PatternType::LITERAL ? ti.literal : ti.prefixed;
-    Level& level = w.own(table.levels[top_slot(h)]);
-    std::shared_ptr<Bucket>& bucket_slot = level.buckets[second_slot(h)];
-    Bucket& bucket = w.own(bucket_slot);
-    for (size_t i = 0; i < bucket.names.size(); ++i) {
-      Slot& slot = bucket.names[i];
-      if (slot.hash != h || slot.entry->name != acl.resource_name) continue;
-      if (drop(w.own(slot.entry))) {
-        bucket.names[i] = std::move(bucket.names.back());
-        bucket.names.pop_back();
-        if (acl.pattern_type == PatternType::PREFIXED)
-          Impl::count_length(ti, static_cast<uint32_t>(acl.resource_name.size()), -1);
-      }
-      break;
+    if (ti.wildcard) {
+      NameEntry& e = w.own(ti.wildcard);
+      e.erase(rec);
+      if (e.empty()) ti.wildcard.reset();
     }
-    if (bucket.names.empty()) bucket_slot.reset();
+  } else if (w.erase_from(acl.pattern_type == PatternType::LITERAL ? ti.literal : ti.prefixed,
+                          string_hash(acl.resource_name), acl.resource_name, rec) &&
+             acl.pattern_type == PatternType::PREFIXED) {
+    Impl::count_length(ti, static_cast<uint32_t>(acl.resource_name.size()), -1);
   }
+  w.erase_from(ti.by_principal, rec->principal_hash, acl.principal, rec);
   --w.root.count_;
   w.by_id.erase(found);
   return std::nullopt;

@@ -30,13 +30,15 @@
 // principal: a decision reads the "User:*" list and the caller's range only,
 // so a resource with thousands of principals costs the same as one.
 // Each table is a fixed two-level hash trie (64 x 64 buckets keyed by the
-// name hash's top 12 bits).
+// name hash's top 12 bits). A fourth table per type holds the same ACLs by
+// principal, for authorize_by_resource_type, which reads only the caller's
+// and "User:*"'s ACLs of the type.
 //
 // Immutability and updates: every node (type index, trie levels, bucket, name
 // entry, ACL record) is shared between snapshots; a published snapshot is never
 // written to again. The writer (AclIndexWriter) copies only the path it
-// changes — the type's index (2 x 64 pointers), one trie level (64), one
-// bucket and the name entry — so one ACL added to an index of 10,000 or
+// changes — the type's index (3 x 64 pointers), in two tables one trie level
+// (64), one bucket and one entry — so one ACL added to an index of 10,000 or
 // 100,000 costs a few hundred pointer copies, not a copy of the index. Nodes
 // carry the id of the batch that created them: within one batch a node created
 // by it is changed in place (it is not published yet), so a batch of N changes
@@ -119,10 +121,10 @@ class AclIndex {
   // or some ALLOW ACL of the caller or "User:*" names `op` or ALL on a
   // resource of this type that no DENY dominates (a LITERAL DENY of the same
   // name, a PREFIXED DENY of a prefix; a LITERAL "*" DENY dominates all).
-  // Operation implications do not apply here, as in Kafka. Reads every ACL of
-  // the type that names the caller or "User:*" (it serves InitProducerId, not
-  // the produce path). DENIED for a type or operation that is ANY/UNKNOWN
-  // (where Kafka throws IllegalArgumentException).
+  // Operation implications do not apply here, as in Kafka. Reads the ACLs of
+  // the type that name the caller or "User:*" (Kafka reads all of them).
+  // DENIED for a type or operation that is ANY/UNKNOWN (where Kafka throws
+  // IllegalArgumentException).
   AuthorizationResult authorize_by_resource_type(const KafkaPrincipal& principal, std::string_view host,
                                                  AclOperation op, ResourceType type) const;
 

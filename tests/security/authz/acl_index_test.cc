@@ -217,6 +217,12 @@ TEST(AclIndex, MatchesTheReferenceOnRandomWorkloads) {
         ASSERT_EQ(snap.authorize(p, host, op, t, name), reference_decision(acls, settings, p, host, op, t, name))
             << p.to_string() << " " << host << " " << acl_operation_name(op) << " " << resource_type_name(t) << " '"
             << name << "' with " << acls.size() << " ACLs";
+        if (t == TOPIC || q % 4 == 0) {
+          ASSERT_EQ(snap.authorize_by_resource_type(p, host, op, t),
+                    reference_by_resource_type(acls, settings, p, host, op, t))
+              << "by type: " << p.to_string() << " " << host << " " << acl_operation_name(op) << " "
+              << resource_type_name(t) << " with " << acls.size() << " ACLs";
+        }
       }
     };
     for (int step = 0; step < 600; ++step) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,42 @@ inline AuthorizationResult reference_decision(const std::vector<StandardAcl>& ac
   if (allow) return AuthorizationResult::ALLOWED;
   if (applies) return AuthorizationResult::DENIED;
   return s.allow_everyone_if_no_acl_found ? AuthorizationResult::ALLOWED : AuthorizationResult::DENIED;
+}
+
+// Kafka's Authorizer.authorizeByResourceType default, over every ACL.
+inline AuthorizationResult reference_by_resource_type(const std::vector<StandardAcl>& acls, const AuthorizerSettings& s,
+                                                      const KafkaPrincipal& p, const std::string& host, AclOperation op,
+                                                      ResourceType type) {
+  if (reference_decision(acls, s, p, host, op, type, "hardcode") == AuthorizationResult::ALLOWED)
+    return AuthorizationResult::ALLOWED;
+  std::set<std::string> deny_literal, deny_prefixed, allow_literal, allow_prefixed;
+  bool wildcard_allow = false;
+  for (const auto& a : acls) {
+    if (a.resource_type != type) continue;
+    std::string acl_host = a.host == "*" ? "*" : canonical_ip(a.host).value_or(a.host);
+    if (acl_host != "*" && acl_host != host) continue;
+    if (a.principal != p.to_string() && a.principal != "User:*") continue;
+    if (a.operation != op && a.operation != AclOperation::ALL) continue;
+    if (a.permission_type == AclPermissionType::DENY) {
+      if (a.pattern_type == PatternType::LITERAL && a.resource_name == "*") return AuthorizationResult::DENIED;
+      (a.pattern_type == PatternType::LITERAL ? deny_literal : deny_prefixed).insert(a.resource_name);
+    } else if (a.pattern_type == PatternType::LITERAL && a.resource_name == "*") {
+      wildcard_allow = true;
+    } else {
+      (a.pattern_type == PatternType::LITERAL ? allow_literal : allow_prefixed).insert(a.resource_name);
+    }
+  }
+  if (wildcard_allow) return AuthorizationResult::ALLOWED;
+  auto dominated = [&](const std::string& name) {
+    for (size_t len = 1; len <= name.size(); ++len)
+      if (deny_prefixed.count(name.substr(0, len))) return true;
+    return false;
+  };
+  for (const auto& n : allow_literal)
+    if (!deny_literal.count(n) && !dominated(n)) return AuthorizationResult::ALLOWED;
+  for (const auto& n : allow_prefixed)
+    if (!dominated(n)) return AuthorizationResult::ALLOWED;
+  return AuthorizationResult::DENIED;
 }
 
 }  // namespace authz_test
