@@ -13,12 +13,12 @@ namespace acl_index_detail {
 // spreads it so that the top bits pick the trie slots evenly.
 constexpr uint64_t kFnvOffset = 14695981039346656037ull;
 constexpr uint64_t kFnvPrime = 1099511628211ull;
-inline uint64_t fnv_step(uint64_t h, char c) { return (h ^ static_cast<unsigned char>(c)) * kFnvPrime; }
-inline uint64_t fnv(uint64_t h, std::string_view s) {
+constexpr uint64_t fnv_step(uint64_t h, char c) { return (h ^ static_cast<unsigned char>(c)) * kFnvPrime; }
+constexpr uint64_t fnv(uint64_t h, std::string_view s) {
   for (char c : s) h = fnv_step(h, c);
   return h;
 }
-inline uint64_t finish(uint64_t h) {
+constexpr uint64_t finish(uint64_t h) {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
@@ -26,7 +26,7 @@ inline uint64_t finish(uint64_t h) {
   h ^= h >> 33;
   return h;
 }
-inline uint64_t string_hash(std::string_view s) { return finish(fnv(kFnvOffset, s)); }
+constexpr uint64_t string_hash(std::string_view s) { return finish(fnv(kFnvOffset, s)); }
 // The hash of "Type:Name" without building the string.
 inline uint64_t principal_hash(const KafkaPrincipal& p) {
   return finish(fnv(fnv_step(fnv(kFnvOffset, p.type), ':'), p.name));
@@ -36,7 +36,7 @@ inline bool principal_is(std::string_view acl_principal, const KafkaPrincipal& p
          acl_principal.compare(0, p.type.size(), p.type) == 0 && acl_principal[p.type.size()] == ':' &&
          acl_principal.compare(p.type.size() + 1, std::string_view::npos, p.name) == 0;
 }
-const uint64_t kWildcardPrincipalHash = string_hash(kWildcardPrincipal);
+constexpr uint64_t kWildcardPrincipalHash = string_hash(kWildcardPrincipal);
 
 inline uint32_t op_bit(AclOperation op) { return 1u << static_cast<unsigned>(code(op) & 31); }
 // The ACL operations whose ALLOW grants `op`: itself, ALL, and the implications.
@@ -297,6 +297,7 @@ AuthorizationResult AclIndex::authorize_by_resource_type(const KafkaPrincipal& p
   if (!concrete_type(type) || op == AclOperation::ANY || op == AclOperation::UNKNOWN) return AuthorizationResult::DENIED;
   // Super users, the LITERAL "*" and the default rule, as Kafka: a probe of a hard-coded name.
   if (authorize(principal, host, op, type, "hardcode") == AuthorizationResult::ALLOWED) return AuthorizationResult::ALLOWED;
+  if (!settings_->loading_complete) return AuthorizationResult::DENIED;
   const acl_index_detail::TypeIndex* ti = types_[static_cast<size_t>(code(type))].get();
   if (!ti) return AuthorizationResult::DENIED;
 

@@ -226,9 +226,14 @@ TEST(NotReady, OnlySuperUsersBeforeTheInitialLoad) {
   EXPECT_EQ(authz.authorize(user("alice"), "h", AclOperation::READ, TOPIC, "x"), AuthorizationResult::DENIED);
   EXPECT_EQ(authz.snapshot()->decide(user("alice"), "h", AclOperation::READ, TOPIC, "x").rule, MatchingRule::NOT_READY);
   EXPECT_EQ(authz.authorize(user("admin"), "h", AclOperation::READ, TOPIC, "x"), AuthorizationResult::ALLOWED);
+  ASSERT_EQ(authz.add_acl(topic_acl("x", "User:alice", AclOperation::WRITE)), std::nullopt);
+  EXPECT_EQ(authz.authorize_by_resource_type(user("alice"), "h", AclOperation::WRITE, TOPIC), AuthorizationResult::DENIED);
+  EXPECT_EQ(authz.authorize_by_resource_type(user("admin"), "h", AclOperation::WRITE, TOPIC), AuthorizationResult::ALLOWED);
   authz.complete_initial_load();
+  EXPECT_EQ(authz.authorize_by_resource_type(user("alice"), "h", AclOperation::WRITE, TOPIC), AuthorizationResult::ALLOWED);
+  EXPECT_EQ(authz.authorize(user("alice"), "h", AclOperation::READ, TOPIC, "x"), AuthorizationResult::DENIED);
+  EXPECT_EQ(authz.authorize(user("alice"), "h", AclOperation::READ, TOPIC, "y"), AuthorizationResult::ALLOWED);
   EXPECT_TRUE(authz.initial_load_complete());
-  EXPECT_EQ(authz.authorize(user("alice"), "h", AclOperation::READ, TOPIC, "x"), AuthorizationResult::ALLOWED);
 }
 
 TEST_F(Rules, ResourceTypesAreSeparate) {
