@@ -47,7 +47,7 @@
 //
 // Threading: an AclIndex is immutable: any number of threads may read one
 // concurrently. AclIndexWriter is single-threaded (StandardAuthorizer
-// serialises it and publishes its results through an atomic shared_ptr).
+// serialises it and swaps each published snapshot in; see authorizer.h).
 #pragma once
 
 #include <array>

@@ -56,7 +56,12 @@ StandardAuthorizer::StandardAuthorizer(AuthorizerConfig config) : writer_(nullpt
 
 void StandardAuthorizer::publish_locked() {
   writer_.set_settings(settings_);
-  current_.store(writer_.publish(), std::memory_order_release);
+  std::shared_ptr<const AclIndex> next = writer_.publish();
+  {
+    std::lock_guard lock(snapshot_mu_);
+    current_.swap(next);
+  }
+  // `next` now holds the previous snapshot: released outside the lock.
 }
 
 void StandardAuthorizer::configure(AuthorizerConfig config) {

@@ -14,12 +14,15 @@
 //     on it for every resource the request names (one consistent ACL set per
 //     request, as Kafka reads its `data` once per authorize(actions)).
 //
-// Threading: the current AclIndex is an immutable snapshot behind a
-// std::atomic<std::shared_ptr>: snapshot() is one atomic load and never waits
-// for the writer; writers (apply/load/configure/...) are serialised by a mutex
-// and each publishes a new snapshot that shares every node it did not change
-// (see acl_index.h). A reader holding an old snapshot keeps it alive; the last
-// holder frees what the newer ones do not share.
+// Threading: the current AclIndex is an immutable snapshot. snapshot() copies
+// the shared_ptr to it under a mutex held only for that copy (never while an
+// index is built, so a reader never waits for the writer's work); writers
+// (apply/load/configure/...) are serialised by a second mutex, build the next
+// snapshot — sharing every node they did not change (see acl_index.h) — and
+// swap it in under the first. A reader holding an old snapshot keeps it alive;
+// the last holder frees what the newer ones do not share. (Not
+// std::atomic<std::shared_ptr>: libstdc++ 12's unlocks its load with a relaxed
+// store, which ThreadSanitizer reports as a race — google/sanitizers#1558.)
 //
 // Before complete_initial_load() every principal but a super user is answered
 // DENIED with rule NOT_READY (Kafka throws AuthorizerNotReadyException there;
@@ -27,7 +30,6 @@
 // then, which is the caller's part).
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,7 +84,10 @@ class StandardAuthorizer {
   std::vector<std::string> load_snapshot(std::span<const StandardAcl> acls);
 
   // The current snapshot: hold it for the span of one request.
-  std::shared_ptr<const AclIndex> snapshot() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const AclIndex> snapshot() const {
+    std::lock_guard lock(snapshot_mu_);
+    return current_;
+  }
 
   // Conveniences reading the current snapshot once.
   AuthorizationResult authorize(const KafkaPrincipal& principal, std::string_view host, AclOperation op,
@@ -100,9 +105,10 @@ class StandardAuthorizer {
   void publish_locked();
 
   mutable std::mutex writer_mu_;
-  AclIndexWriter writer_;         // guarded by writer_mu_
-  AuthorizerSettings settings_;   // guarded by writer_mu_
-  std::atomic<std::shared_ptr<const AclIndex>> current_;
+  AclIndexWriter writer_;        // guarded by writer_mu_
+  AuthorizerSettings settings_;  // guarded by writer_mu_
+  mutable std::mutex snapshot_mu_;
+  std::shared_ptr<const AclIndex> current_;  // guarded by snapshot_mu_
 };
 
 }  // namespace flotilla::security
