@@ -119,7 +119,7 @@ const std::set<std::string>& known_keys() {
       "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
       "log4j.rootLogger", "zookeeper.connect", "broker.rack", "unclean.leader.election.enable", "controlled.shutdown.enable",
       "sasl.enabled.mechanisms", "sasl.jaas.config", "sasl.mechanism.inter.broker.protocol", "sasl.mechanism.controller.protocol",
-      "connections.max.reauth.ms", "security.inter.broker.protocol", "flotilla.connections.authentication.timeout.ms"};
+      "connections.max.reauth.ms", "security.inter.broker.protocol", "flotilla.connections.authentication.timeout.ms", "authorizer.class.name"};
   return k;
 }
 
@@ -453,6 +453,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
                       std::to_string(c.metadata_log_segment_bytes));
   set_long("connections.max.reauth.ms", c.connections_max_reauth_ms, 0);
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
+  if (auto v = get("authorizer.class.name")) c.authorizer_class_name = trim(*v);
   if (auto v = get("log.level")) c.log_level = *v;
   return c;
 }

@@ -61,6 +61,10 @@ struct KafkaConfig {
   // it was accepted is closed (<= 0: unbounded).
   int64_t connections_authentication_timeout_ms = 10000;
 
+  // Authorization: authorizer.class.name (empty: none; the ACL APIs then answer
+  // SECURITY_DISABLED, as Kafka's do).
+  std::string authorizer_class_name;
+
   // Storage.
   std::vector<std::string> log_dirs;  // log.dirs (or log.dir)
   std::string metadata_log_dir;       // metadata.log.dir, default: first of log.dirs

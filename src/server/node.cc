@@ -165,6 +165,7 @@ broker::BrokerConfig make_broker_config(const KafkaConfig& c, const std::string&
   b.default_replication_factor = c.default_replication_factor;
   b.auto_create_topics_enable = c.auto_create_topics_enable;
   b.delete_topic_enable = c.delete_topic_enable;
+  b.authorizer_configured = !c.authorizer_class_name.empty();
   b.message_max_bytes = c.message_max_bytes;
   b.fetch_max_bytes = c.fetch_max_bytes;
   b.producer_id_expiration_ms = c.producer_id_expiration_ms;
@@ -315,6 +316,7 @@ void NodeImpl::start() {
   cc.leader_imbalance_check_interval_ms = config.leader_imbalance_check_interval_seconds * 1000;
   cc.leader_imbalance_per_broker_percentage = config.leader_imbalance_per_broker_percentage;
   for (const auto& v : config.quorum_voters) cc.controller_ids.push_back(v.id);
+  cc.authorizer_configured = !config.authorizer_class_name.empty();
   cc.describe_topic_configs = [bc = broker_config](const metadata::ConfigMap& overrides) {
     std::vector<controller::TopicConfigEntry> out;
     for (const auto& e : broker::effective_topic_configs(bc, overrides))
