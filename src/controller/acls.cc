@@ -92,18 +92,7 @@ security::AclBinding acl_binding(const msg::CreateAclsRequest::AclCreation& c) {
 }
 
 security::AclBindingFilter acl_binding_filter(const msg::DeleteAclsRequest::DeleteAclsFilter& f, int16_t version) {
-  security::AclBindingFilter out;
-  out.pattern_filter.resource_type = security::resource_type_from_code(f.resource_type_filter);
-  out.pattern_filter.name = f.resource_name_filter;
-  out.pattern_filter.pattern_type = security::pattern_type_from_code(f.pattern_type_filter);
-  // v0 knew LITERAL only; Kafka reads its ANY as LITERAL.
-  if (version == 0 && out.pattern_filter.pattern_type == security::PatternType::ANY)
-    out.pattern_filter.pattern_type = security::PatternType::LITERAL;
-  out.entry_filter.principal = f.principal_filter;
-  out.entry_filter.host = f.host_filter;
-  out.entry_filter.operation = security::acl_operation_from_code(f.operation);
-  out.entry_filter.permission_type = security::permission_type_from_code(f.permission_type);
-  return out;
+  return metadata::acl_filter_of(f, version);
 }
 
 AclCreation plan_acl_creation(const metadata::MetadataImage& image, const msg::CreateAclsRequest& request,

@@ -40,18 +40,7 @@ std::vector<security::StandardAcl> matching_acls(const AclMap& acls, const secur
 }
 
 security::AclBindingFilter describe_acls_filter(const msg::DescribeAclsRequest& request, int16_t version) {
-  security::AclBindingFilter f;
-  f.pattern_filter.resource_type = security::resource_type_from_code(request.resource_type_filter);
-  f.pattern_filter.name = request.resource_name_filter;
-  f.pattern_filter.pattern_type = security::pattern_type_from_code(request.pattern_type_filter);
-  // v0 knew LITERAL only; Kafka reads its ANY as LITERAL.
-  if (version == 0 && f.pattern_filter.pattern_type == security::PatternType::ANY)
-    f.pattern_filter.pattern_type = security::PatternType::LITERAL;
-  f.entry_filter.principal = request.principal_filter;
-  f.entry_filter.host = request.host_filter;
-  f.entry_filter.operation = security::acl_operation_from_code(request.operation);
-  f.entry_filter.permission_type = security::permission_type_from_code(request.permission_type);
-  return f;
+  return acl_filter_of(request, version);
 }
 
 msg::DescribeAclsResponse describe_acls_response(const std::vector<security::StandardAcl>& acls) {

@@ -26,6 +26,24 @@ std::vector<security::StandardAcl> matching_acls(const AclMap& acls, const secur
 // The filter of a DescribeAcls request (v0 has no pattern type: LITERAL).
 security::AclBindingFilter describe_acls_filter(const msg::DescribeAclsRequest& request, int16_t version);
 
+// The filter fields of a DescribeAcls request or a DeleteAcls filter (both
+// messages name them alike) as security's model. Codes Kafka does not define
+// become UNKNOWN; v0 knew LITERAL only, and Kafka reads its ANY as LITERAL.
+template <class FilterFields>
+security::AclBindingFilter acl_filter_of(const FilterFields& f, int16_t version) {
+  security::AclBindingFilter out;
+  out.pattern_filter.resource_type = security::resource_type_from_code(f.resource_type_filter);
+  out.pattern_filter.name = f.resource_name_filter;
+  out.pattern_filter.pattern_type = security::pattern_type_from_code(f.pattern_type_filter);
+  if (version == 0 && out.pattern_filter.pattern_type == security::PatternType::ANY)
+    out.pattern_filter.pattern_type = security::PatternType::LITERAL;
+  out.entry_filter.principal = f.principal_filter;
+  out.entry_filter.host = f.host_filter;
+  out.entry_filter.operation = security::acl_operation_from_code(f.operation);
+  out.entry_filter.permission_type = security::permission_type_from_code(f.permission_type);
+  return out;
+}
+
 // A DescribeAcls response from `acls` (already matched): one resource per
 // distinct pattern, in order of first appearance, each with its ACLs. An
 // invalid filter is the caller's (INVALID_REQUEST before this).
