@@ -1,6 +1,7 @@
 // QuorumController: the active controller of KIP-631. It runs on the Raft
 // leader, on the io_context thread. It turns CreateTopics, DeleteTopics,
-// CreatePartitions, BrokerRegistration and BrokerHeartbeat into metadata
+// CreatePartitions, BrokerRegistration and BrokerHeartbeat (and the admin
+// writes: configs, SCRAM credentials, ACLs, ...) into metadata
 // records, appends them (each request's records atomically, in one batch) and
 // completes a request only once its records are committed and applied.
 // It also fences brokers whose session expired (moving their partition
@@ -55,6 +56,7 @@
 #include "metadata/image.h"
 #include "protocol/messages.h"
 #include "raft/client.h"
+#include "security/acl.h"
 
 namespace flotilla::controller {
 
@@ -99,6 +101,9 @@ struct ControllerConfig {
   int32_t leader_imbalance_per_broker_percentage = 10;  // leader.imbalance.per.broker.percentage
   // The controller node ids (static voters): BROKER config resources may name them.
   std::vector<int32_t> controller_ids;
+  // authorizer.class.name is set on this node: CreateAcls/DeleteAcls are
+  // served (else SECURITY_DISABLED, as Kafka answers without an authorizer).
+  bool authorizer_configured = false;
 };
 
 class QuorumController : public raft::RaftListener {
@@ -141,6 +146,10 @@ class QuorumController : public raft::RaftListener {
   // AlterUserScramCredentials (KIP-554): SCRAM credential records (scram.cc).
   void alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest request, int16_t version,
                                     std::function<void(msg::AlterUserScramCredentialsResponse)> done);
+  // CreateAcls / DeleteAcls (v0-3): AccessControlEntryRecord /
+  // RemoveAccessControlEntryRecord as Kafka's AclControlManager (acls.cc).
+  void create_acls(msg::CreateAclsRequest request, int16_t version, std::function<void(msg::CreateAclsResponse)> done);
+  void delete_acls(msg::DeleteAclsRequest request, int16_t version, std::function<void(msg::DeleteAclsResponse)> done);
   // KIP-455 reassignments (reassignment.cc).
   void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest request, int16_t version,
                                      std::function<void(msg::AlterPartitionReassignmentsResponse)> done);
@@ -310,6 +319,27 @@ struct ScramAlteration {
   std::vector<std::vector<uint8_t>> records;
 };
 ScramAlteration plan_scram_alteration(const metadata::MetadataImage& image, const msg::AlterUserScramCredentialsRequest& request);
+
+// CreateAcls / DeleteAcls checked against `image` (acls.cc): one result per
+// binding (filter) in request order, and the records to write — the ACLs
+// created (ids from `new_id`, never one in use) or the ids removed.
+struct AclCreation {
+  msg::CreateAclsResponse response;
+  std::vector<std::vector<uint8_t>> records;
+  std::vector<security::StandardAcl> acls;  // what the records create
+};
+AclCreation plan_acl_creation(const metadata::MetadataImage& image, const msg::CreateAclsRequest& request,
+                              const std::function<Uuid()>& new_id);
+struct AclDeletion {
+  msg::DeleteAclsResponse response;
+  std::vector<std::vector<uint8_t>> records;
+  std::vector<Uuid> removed;  // what the records remove
+};
+AclDeletion plan_acl_deletion(const metadata::MetadataImage& image, const msg::DeleteAclsRequest& request, int16_t version);
+// The request forms as security's model (codes Kafka does not define become
+// UNKNOWN; a v0 filter's ANY pattern type is LITERAL, as Kafka reads it).
+security::AclBinding acl_binding(const msg::CreateAclsRequest::AclCreation& c);
+security::AclBindingFilter acl_binding_filter(const msg::DeleteAclsRequest::DeleteAclsFilter& f, int16_t version);
 
 // Kafka's Topic.validate: "" if legal, else the error message (INVALID_TOPIC_EXCEPTION).
 std::string validate_topic_name(const std::string& name);

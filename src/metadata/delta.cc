@@ -1,5 +1,7 @@
 #include "metadata/delta.h"
 
+#include "metadata/acls.h"
+
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
@@ -30,6 +32,8 @@ MetadataDelta MetadataDelta::everything(std::shared_ptr<const MetadataImage> ima
   for (const auto& [id, b] : image->brokers()) d.changed_brokers_.insert(id);
   for (const auto& [res, m] : image->configs()) d.changed_configs_.insert(res);
   for (const auto& [key, c] : image->scram()) d.changed_scram_.insert(key);
+  for (const auto& [id, acl] : image->acls()) d.changed_acls_.insert(id);
+  d.acls_snapshot_ = true;
   d.features_changed_ = !image->features().empty();
   return d;
 }
@@ -93,6 +97,16 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
       if (!b.scram().count(key)) d.changed_scram_.insert(key);
   }
 
+  if (a.acls_ != b.acls_) {
+    for (const auto& [id, acl] : b.acls()) {
+      auto it = a.acls().find(id);
+      if (it == a.acls().end() || !(it->second == acl)) d.changed_acls_.insert(id);
+    }
+    for (const auto& [id, acl] : a.acls())
+      if (!b.acls().count(id)) d.changed_acls_.insert(id);
+  }
+  d.acls_snapshot_ = true;
+
   d.features_changed_ = a.features_ != b.features_ && a.features() != b.features();
   d.other_changed_ = a.next_producer_id_ != b.next_producer_id_ || a.cluster_id_ != b.cluster_id_;
   return d;
@@ -100,7 +114,7 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
 
 bool MetadataDelta::empty() const {
   return created_topics_.empty() && deleted_topics_.empty() && changed_topics_.empty() && changed_partitions_.empty() &&
-         changed_brokers_.empty() && changed_configs_.empty() && changed_scram_.empty() && !features_changed_ && !other_changed_;
+         changed_brokers_.empty() && changed_configs_.empty() && changed_scram_.empty() && changed_acls_.empty() && !features_changed_ && !other_changed_;
 }
 
 std::map<std::string, int16_t>& MetadataDelta::features() { return *clone_into(features_, next_.features_); }
@@ -109,6 +123,7 @@ std::map<std::string, TopicImage>& MetadataDelta::topics_mut() { return *clone_i
 std::unordered_map<Uuid, std::string>& MetadataDelta::topic_names_mut() { return *clone_into(topic_names_, next_.topic_names_); }
 std::map<ConfigResource, ConfigMap>& MetadataDelta::configs_mut() { return *clone_into(configs_, next_.configs_); }
 security::CredentialCache::Map& MetadataDelta::scram_mut() { return *clone_into(scram_, next_.scram_); }
+AclMap& MetadataDelta::acls_mut() { return *clone_into(acls_, next_.acls_); }
 
 TopicImage* MetadataDelta::topic_mut(const Uuid& id) {
   auto nit = next_.topic_names_->find(id);
@@ -137,6 +152,7 @@ std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
   topic_names_.reset();
   configs_.reset();
   scram_.reset();
+  acls_.reset();
   return img;
 }
 
@@ -365,6 +381,45 @@ void MetadataDelta::replay(const msg::RemoveUserScramCredentialRecord& r) {
   }
   scram_mut().erase({r.name, m});
   changed_scram_.insert({r.name, m});
+}
+
+// ---------------------------------------------------------------- ACLs
+
+// As Kafka's AclsDelta: the record puts the ACL under its id (replacing one
+// with the same id, which the controller never writes).
+void MetadataDelta::replay(const msg::AccessControlEntryRecord& r) {
+  acls_mut()[r.id] = standard_acl(r);
+  changed_acls_.insert(r.id);
+}
+
+// An ACL added earlier in this delta and removed again leaves no trace in the
+// changes (Kafka's AclsDelta drops it too).
+void MetadataDelta::replay(const msg::RemoveAccessControlEntryRecord& r) {
+  if (!next_.acls_->count(r.id)) {
+    spdlog::warn("[MetadataDelta] RemoveAccessControlEntryRecord for unknown ACL {}", r.id.to_string());
+    return;
+  }
+  acls_mut().erase(r.id);
+  if (base_->acls().count(r.id))
+    changed_acls_.insert(r.id);
+  else
+    changed_acls_.erase(r.id);
+}
+
+MetadataDelta::AclChanges MetadataDelta::acl_changes() const {
+  AclChanges c;
+  c.snapshot = acls_snapshot_;
+  const AclMap& before = base_->acls();
+  const AclMap& after = *next_.acls_;
+  for (const Uuid& id : changed_acls_) {
+    if (before.count(id)) c.removed.push_back(id);
+    if (auto it = after.find(id); it != after.end()) c.added.push_back(it->second);
+  }
+  if (c.snapshot) {
+    c.all.reserve(after.size());
+    for (const auto& [id, acl] : after) c.all.push_back(acl);
+  }
+  return c;
 }
 
 }  // namespace flotilla::metadata

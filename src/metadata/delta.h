@@ -1,7 +1,14 @@
 // MetadataDelta: the changes of a run of metadata records on top of a base
 // image, and what they touched (created/deleted/changed topics and
-// partitions, brokers, configs, features, SCRAM users). apply() builds the next image,
+// partitions, brokers, configs, features, SCRAM users, ACLs). apply() builds the next image,
 // sharing every untouched part with the base.
+//
+// ACLs: acl_changes() is what an authorizer needs to follow the images
+// (security::StandardAuthorizer): for a delta of records, the ids of the base's
+// ACLs that are gone and the ACLs that are new — apply(removed, added), one
+// publication; for a delta that replaces the image (a snapshot load, or the
+// first image a late publisher gets) `snapshot` is set and `all` holds every
+// ACL of the new image — load_snapshot(all).
 //
 // A delta is a short-lived, single-threaded value: built by the loader (or
 // the controller) from one or more batches, then handed to publishers with
@@ -15,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "metadata/image.h"
 #include "protocol/messages.h"
@@ -58,6 +66,19 @@ class MetadataDelta {
   bool features_changed() const { return features_changed_; }
   // (user, mechanism) pairs whose SCRAM credential was upserted or removed.
   const std::set<std::pair<std::string, security::ScramMechanism>>& changed_scram() const { return changed_scram_; }
+  // Ids of ACLs added, removed or replaced (an ACL added and removed within
+  // the delta is not in it).
+  const std::set<Uuid>& changed_acls() const { return changed_acls_; }
+  bool acls_changed() const { return !changed_acls_.empty(); }
+  struct AclChanges {
+    // The image was replaced rather than changed by records (a snapshot load,
+    // or MetadataDelta::everything): reload from `all`.
+    bool snapshot = false;
+    std::vector<Uuid> removed;                   // ACLs of the base image gone (or replaced), by id
+    std::vector<security::StandardAcl> added;    // ACLs of the new image not in the base (or replaced)
+    std::vector<security::StandardAcl> all;      // when `snapshot`: every ACL of the new image
+  };
+  AclChanges acl_changes() const;
   bool empty() const;
 
   // The working state (what apply() would return), for the controller's checks.
@@ -65,6 +86,7 @@ class MetadataDelta {
   const TopicImage* topic(const Uuid& id) const { return next_.topic(id); }
   const std::map<int32_t, BrokerRegistration>& brokers() const { return *next_.brokers_; }
   const security::CredentialCache::Map& scram() const { return *next_.scram_; }
+  const AclMap& acls() const { return *next_.acls_; }
 
   // Typed replays (public so that tests and the controller can use them directly).
   void replay(const msg::RegisterBrokerRecord& r);
@@ -81,8 +103,10 @@ class MetadataDelta {
   void replay(const msg::ProducerIdsRecord& r);
   void replay(const msg::UserScramCredentialRecord& r);
   void replay(const msg::RemoveUserScramCredentialRecord& r);
+  void replay(const msg::AccessControlEntryRecord& r);
+  void replay(const msg::RemoveAccessControlEntryRecord& r);
   template <class T>
-  void replay(const T&) {}  // records without image state (NoOp, transactions, ACLs...)
+  void replay(const T&) {}  // records without image state (NoOp, transactions...)
 
  private:
   std::map<std::string, int16_t>& features();
@@ -94,6 +118,7 @@ class MetadataDelta {
   std::unordered_map<Uuid, std::string>& topic_names_mut();
   std::map<ConfigResource, ConfigMap>& configs_mut();
   security::CredentialCache::Map& scram_mut();
+  AclMap& acls_mut();
   TopicImage* topic_mut(const Uuid& id);
 
   std::shared_ptr<const MetadataImage> base_;
@@ -106,6 +131,7 @@ class MetadataDelta {
   mutable std::shared_ptr<std::unordered_map<Uuid, std::string>> topic_names_;
   mutable std::shared_ptr<std::map<ConfigResource, ConfigMap>> configs_;
   mutable std::shared_ptr<security::CredentialCache::Map> scram_;
+  mutable std::shared_ptr<AclMap> acls_;
 
   std::set<Uuid> created_topics_;
   std::map<Uuid, std::string> deleted_topics_;
@@ -114,6 +140,8 @@ class MetadataDelta {
   std::set<int32_t> changed_brokers_;
   std::set<ConfigResource> changed_configs_;
   std::set<std::pair<std::string, security::ScramMechanism>> changed_scram_;
+  std::set<Uuid> changed_acls_;
+  bool acls_snapshot_ = false;  // between() / everything(): see AclChanges::snapshot
   bool features_changed_ = false;
   bool other_changed_ = false;
 };

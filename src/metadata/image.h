@@ -1,8 +1,8 @@
 // MetadataImage: the cluster metadata as of one offset of __cluster_metadata —
-// features, brokers, topics with their partitions, configs, SCRAM credentials. Immutable once
+// features, brokers, topics with their partitions, configs, SCRAM credentials, ACLs. Immutable once
 // built (handed around as std::shared_ptr<const MetadataImage>); readers
 // never lock. Built only by MetadataDelta::apply(), which shares unchanged
-// parts (features, brokers, topics, configs, SCRAM credentials) with the previous image.
+// parts (features, brokers, topics, configs, SCRAM credentials, ACLs) with the previous image.
 //
 // Invariants: topics_by_name() and topic(Uuid) index the same set of topics;
 // every partition belongs to a topic in the image; offset() only grows from
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/uuid.h"
+#include "security/acl.h"
 #include "security/credential_cache.h"
 
 namespace flotilla::metadata {
@@ -130,6 +131,9 @@ struct ConfigResource {
 
 using ConfigMap = std::map<std::string, std::string>;
 
+// The ACLs of the image by the Uuid the controller gave each (Kafka's AclsImage).
+using AclMap = std::map<Uuid, security::StandardAcl>;
+
 class MetadataImage {
  public:
   MetadataImage();
@@ -163,6 +167,10 @@ class MetadataImage {
   const security::CredentialCache::Map& scram() const { return *scram_; }
   const security::ScramCredential* scram_credential(const std::string& user, security::ScramMechanism m) const;
 
+  // ACLs by id, from AccessControlEntryRecords (RemoveAccessControlEntryRecord
+  // removes one). Every value's `id` is its key.
+  const AclMap& acls() const { return *acls_; }
+
   // From the last ProducerIdsRecord (-1 if none).
   int64_t next_producer_id() const { return next_producer_id_; }
 
@@ -179,6 +187,7 @@ class MetadataImage {
   std::shared_ptr<const std::unordered_map<Uuid, std::string>> topic_names_;  // id -> name
   std::shared_ptr<const std::map<ConfigResource, ConfigMap>> configs_;
   std::shared_ptr<const security::CredentialCache::Map> scram_;
+  std::shared_ptr<const AclMap> acls_;
 };
 
 }  // namespace flotilla::metadata

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "common/clock.h"
+#include "metadata/acls.h"
 #include "metadata/bootstrap.h"
 #include "protocol/metadata_record.h"
 
@@ -109,6 +110,8 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
     p.next_producer_id = image.next_producer_id();
     out.push_back(frame_metadata_record(p, 0));
   }
+  // ACLs (Kafka's AclsImage), by id.
+  for (const auto& [id, acl] : image.acls()) out.push_back(frame_metadata_record(acl_record(acl), 0));
   return out;
 }
 
