@@ -10,6 +10,7 @@
 #include "net/server.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
+#include "protocol/record_batch.h"
 #include "security/authorizer.h"
 
 namespace flotilla::broker {
@@ -19,35 +20,30 @@ namespace {
 using security::AclOperation;
 using security::ResourceType;
 
-// Kafka's "kafka.authorizer.logger": its own logger, on the default logger's
-// sinks, with log4j's "(logger name)" at the end of the line.
+// Kafka's "kafka.authorizer.logger": its own logger (and its own stderr sink:
+// a pattern set on a shared sink would change every logger's lines), with
+// log4j's "(logger name)" at the end of the line, at the node's level.
 spdlog::logger& audit_logger() {
   static std::shared_ptr<spdlog::logger> logger = [] {
     constexpr const char* kName = "kafka.authorizer.logger";
     if (auto existing = spdlog::get(kName)) return existing;
-    auto def = spdlog::default_logger();
-    auto l = std::make_shared<spdlog::logger>(kName, def->sinks().begin(), def->sinks().end());
+    auto l = std::make_shared<spdlog::logger>(kName, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     l->set_pattern("[%Y-%m-%d %H:%M:%S,%e] %^%l%$ %v (%n)");
-    l->set_level(def->level());
+    l->set_level(spdlog::default_logger()->level());
     l->flush_on(spdlog::level::info);
+    spdlog::register_logger(l);  // spdlog::set_level and tests reach it by name
     return l;
   }();
   return *logger;
 }
 
-// A transactional record batch (v2): attributes bit 4. Batch header: base
-// offset (8), length (4), partition leader epoch (4), magic (1), CRC (4),
-// attributes (2).
+// Whether a batch of a partition's records is transactional (magic 2's attribute bit).
 bool any_transactional_batch(std::span<const uint8_t> bytes) {
-  size_t pos = 0;
-  while (pos + 23 <= bytes.size()) {
-    const uint8_t* b = bytes.data() + pos;
-    int32_t length = static_cast<int32_t>((uint32_t{b[8]} << 24) | (uint32_t{b[9]} << 16) | (uint32_t{b[10]} << 8) | b[11]);
-    if (b[16] == 2 && (b[22] & 0x10) != 0) return true;
-    if (length <= 0) break;
-    pos += 12 + static_cast<size_t>(length);
-  }
-  return false;
+  bool found = false;
+  records::for_each_batch(bytes, [&](const records::BatchHeader& h, std::span<const uint8_t>) {
+    found = found || (h.magic == 2 && h.is_transactional());
+  });
+  return found;
 }
 
 constexpr int8_t kConfigTopic = 2, kConfigBroker = 4, kConfigBrokerLogger = 8, kConfigClientMetrics = 16, kConfigGroup = 32;

@@ -25,6 +25,7 @@
 #include "raft/network.h"
 #include "raft/snapshot.h"
 #include "security/authorizer.h"
+#include "server/acl_publisher.h"
 #include "server/controller_apis.h"
 #include "server/forwarding_channel.h"
 #include "server/listener_security.h"
@@ -141,6 +142,7 @@ class NodeImpl {
   // authorizer.class.name: the StandardAuthorizer every listener's APIs ask
   // (null: everything is allowed), fed by the metadata image.
   std::unique_ptr<security::StandardAuthorizer> authorizer;
+  std::unique_ptr<AclPublisher> acl_publisher;
   void setup_security();
   // The TLS listeners' reloadable contexts, by listener name.
   TlsListeners tls_listeners() const {
@@ -325,6 +327,10 @@ void NodeImpl::start() {
   loader->add_publisher(replicas.get());
   scram_publisher = std::make_unique<ScramCredentialPublisher>(scram_credentials);
   loader->add_publisher(scram_publisher.get());
+  if (authorizer) {
+    acl_publisher = std::make_unique<AclPublisher>(*authorizer);
+    loader->add_publisher(acl_publisher.get());
+  }
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;
   cc.num_partitions = config.num_partitions;
@@ -339,6 +345,7 @@ void NodeImpl::start() {
   cc.leader_imbalance_check_interval_ms = config.leader_imbalance_check_interval_seconds * 1000;
   cc.leader_imbalance_per_broker_percentage = config.leader_imbalance_per_broker_percentage;
   for (const auto& v : config.quorum_voters) cc.controller_ids.push_back(v.id);
+  cc.authorizer_configured = config.authorizer_enabled();
   cc.describe_topic_configs = [bc = broker_config](const metadata::ConfigMap& overrides) {
     std::vector<controller::TopicConfigEntry> out;
     for (const auto& e : broker::effective_topic_configs(bc, overrides))
