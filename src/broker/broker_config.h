@@ -22,6 +22,8 @@ struct BrokerConfig {
   int16_t default_replication_factor = 1;
   bool auto_create_topics_enable = true;
   bool delete_topic_enable = true;
+  // authorizer.class.name is set: DescribeAcls is answered (else SECURITY_DISABLED).
+  bool authorizer_configured = false;
   int32_t message_max_bytes = 1048588;
   int32_t fetch_max_bytes = 57671680;
   std::string log_message_timestamp_type = "CreateTime";

@@ -62,6 +62,24 @@ class ControllerChannel {
     for (const auto& u : req.upsertions) r.results.push_back({u.name, static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR), std::nullopt});
     done(std::move(r));
   }
+  // CreateAcls / DeleteAcls (forwarded as Kafka's brokers do), answered once
+  // committed. The defaults (channels of tests) answer UNKNOWN_SERVER_ERROR
+  // for every binding or filter.
+  virtual void create_acls(msg::CreateAclsRequest req, int16_t, std::function<void(msg::CreateAclsResponse)> done) {
+    msg::CreateAclsResponse r;
+    for (size_t i = 0; i < req.creations.size(); ++i) r.results.push_back({static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR), std::nullopt});
+    done(std::move(r));
+  }
+  virtual void delete_acls(msg::DeleteAclsRequest req, int16_t, std::function<void(msg::DeleteAclsResponse)> done) {
+    msg::DeleteAclsResponse r;
+    for (size_t i = 0; i < req.filters.size(); ++i) {
+      msg::DeleteAclsResponse::DeleteAclsFilterResult x;
+      x.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
+      x.error_message = std::nullopt;
+      r.filter_results.push_back(std::move(x));
+    }
+    done(std::move(r));
+  }
   // The id of the active controller, -1 if none is known.
   virtual int32_t active_controller_id() const = 0;
 };

@@ -90,4 +90,21 @@ inline msg::BrokerHeartbeatResponse error_response(const msg::BrokerHeartbeatReq
   return r;
 }
 
+inline msg::CreateAclsResponse error_response(const msg::CreateAclsRequest& req, ErrorCode e) {
+  msg::CreateAclsResponse r;
+  for (size_t i = 0; i < req.creations.size(); ++i) r.results.push_back({static_cast<int16_t>(e), std::string(error_message(e))});
+  return r;
+}
+
+inline msg::DeleteAclsResponse error_response(const msg::DeleteAclsRequest& req, ErrorCode e) {
+  msg::DeleteAclsResponse r;
+  for (size_t i = 0; i < req.filters.size(); ++i) {
+    msg::DeleteAclsResponse::DeleteAclsFilterResult x;
+    x.error_code = static_cast<int16_t>(e);
+    x.error_message = std::string(error_message(e));
+    r.filter_results.push_back(std::move(x));
+  }
+  return r;
+}
+
 }  // namespace flotilla::broker

@@ -41,6 +41,7 @@ constexpr int16_t kInitProducerId = 22, kAddPartitionsToTxn = 24, kAddOffsetsToT
 constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;  // admin_apis.cc
 constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials = 51;  // scram_apis.cc
+constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // acl_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -62,6 +63,7 @@ constexpr Served kBrokerApis[] = {
     {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
+    {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3},
 };
 
 using api::close_connection;
@@ -165,6 +167,9 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kUnregisterBroker: return handle_unregister_broker(std::move(req), std::move(respond));
       case kDescribeUserScramCredentials: return handle_describe_user_scram_credentials(std::move(req), std::move(respond));
       case kAlterUserScramCredentials: return handle_alter_user_scram_credentials(std::move(req), std::move(respond));
+      case kDescribeAcls: return handle_describe_acls(std::move(req), std::move(respond));
+      case kCreateAcls: return handle_create_acls(std::move(req), std::move(respond));
+      case kDeleteAcls: return handle_delete_acls(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {

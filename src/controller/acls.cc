@@ -17,6 +17,9 @@
 //   filter that would take the count past it fails alone (UNKNOWN_SERVER_ERROR,
 //   as Kafka answers its BoundedListTooLongException) and removes nothing
 //   (Kafka would still write the removals it had collected for that filter).
+// - DescribeAcls (on the controller listener: --bootstrap-controller) is
+//   answered from the committed image, as Kafka's controller answers it from
+//   its authorizer.
 // - Without an authorizer (authorizer.class.name empty) both answer
 //   SECURITY_DISABLED "No Authorizer is configured." for every binding or
 //   filter, as Kafka's AclApis does, and write nothing.
@@ -242,6 +245,17 @@ void QuorumController::delete_acls(msg::DeleteAclsRequest request, int16_t versi
         }
     done(std::move(response));
   });
+}
+
+void QuorumController::describe_acls(msg::DescribeAclsRequest request, int16_t version,
+                                     std::function<void(msg::DescribeAclsResponse)> done) {
+  if (!config_.authorizer_configured) {
+    msg::DescribeAclsResponse r;
+    r.error_code = code(ErrorCode::SECURITY_DISABLED);
+    r.error_message = "No Authorizer is configured on the broker";  // Kafka's text on controllers too (AclApis)
+    return answer_now(done, std::move(r));
+  }
+  answer_now(done, metadata::describe_acls(*committed_, request, version));
 }
 
 }  // namespace flotilla::controller

@@ -150,6 +150,8 @@ class QuorumController : public raft::RaftListener {
   // RemoveAccessControlEntryRecord as Kafka's AclControlManager (acls.cc).
   void create_acls(msg::CreateAclsRequest request, int16_t version, std::function<void(msg::CreateAclsResponse)> done);
   void delete_acls(msg::DeleteAclsRequest request, int16_t version, std::function<void(msg::DeleteAclsResponse)> done);
+  // DescribeAcls from the committed image (the controller listener's).
+  void describe_acls(msg::DescribeAclsRequest request, int16_t version, std::function<void(msg::DescribeAclsResponse)> done);
   // KIP-455 reassignments (reassignment.cc).
   void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest request, int16_t version,
                                      std::function<void(msg::AlterPartitionReassignmentsResponse)> done);

@@ -80,4 +80,18 @@ msg::DescribeAclsResponse describe_acls_response(const std::vector<security::Sta
   return resp;
 }
 
+msg::DescribeAclsResponse describe_acls(const MetadataImage& image, const msg::DescribeAclsRequest& request, int16_t version) {
+  security::AclBindingFilter filter = describe_acls_filter(request, version);
+  if (filter.is_unknown()) {
+    msg::DescribeAclsResponse r;
+    r.error_code = code(ErrorCode::INVALID_REQUEST);
+    r.error_message = "DescribeAclsRequest contains UNKNOWN elements";
+    return r;
+  }
+  msg::DescribeAclsResponse r = describe_acls_response(matching_acls(image.acls(), filter));
+  r.error_code = 0;
+  r.error_message = std::nullopt;
+  return r;
+}
+
 }  // namespace flotilla::metadata

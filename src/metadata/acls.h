@@ -31,4 +31,10 @@ security::AclBindingFilter describe_acls_filter(const msg::DescribeAclsRequest& 
 // invalid filter is the caller's (INVALID_REQUEST before this).
 msg::DescribeAclsResponse describe_acls_response(const std::vector<security::StandardAcl>& acls);
 
+// DescribeAcls answered from `image`: a filter with UNKNOWN parts is
+// INVALID_REQUEST ("DescribeAclsRequest contains UNKNOWN elements": Kafka
+// refuses to parse such a request); else the matching ACLs. (Whether an
+// authorizer is configured — SECURITY_DISABLED — is the caller's.)
+msg::DescribeAclsResponse describe_acls(const MetadataImage& image, const msg::DescribeAclsRequest& request, int16_t version);
+
 }  // namespace flotilla::metadata

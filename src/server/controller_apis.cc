@@ -23,6 +23,7 @@ constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfi
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;
 constexpr int16_t kAllocateProducerIds = 67;  // brokers' InitProducerId (KIP-730)
 constexpr int16_t kAlterUserScramCredentials = 51;  // forwarded by brokers (KIP-554)
+constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // create/delete forwarded by brokers
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
     {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
@@ -31,6 +32,7 @@ constexpr Served kControllerApis[] = {
     {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0},
+    {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3},
 };
 
 const Served* find(int16_t key) {
@@ -104,7 +106,8 @@ int16_t ControllerApis::max_version(int16_t key) const {
   bool needs_controller = key == kCreateTopics || key == kDeleteTopics || key == kCreatePartitions || key == kBrokerRegistration ||
                           key == kBrokerHeartbeat || key == kAlterPartition || key == kElectLeaders || key == kIncrementalAlterConfigs ||
                           key == kAlterConfigs || key == kAlterPartitionReassignments || key == kListPartitionReassignments ||
-                          key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials;
+                          key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials ||
+                          key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls;
   if (needs_controller && !controller_) return -1;
   return s->max;
 }
@@ -193,6 +196,13 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
     case kAlterUserScramCredentials:
       return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond),
                         &QuorumController::alter_user_scram_credentials);
+    // The ACL APIs: DESCRIBE / ALTER on the cluster (CreateAcls and DeleteAcls are forwarded by brokers).
+    case kDescribeAcls:
+      return serve_with(*controller_, auth, kDescribe, false, std::move(req), std::move(respond), &QuorumController::describe_acls);
+    case kCreateAcls:
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::create_acls);
+    case kDeleteAcls:
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::delete_acls);
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");
   }

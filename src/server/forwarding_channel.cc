@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <tuple>
 
 #include "broker/api_util.h"
 #include "common/clock.h"
@@ -112,6 +113,8 @@ bool wrong_controller(const msg::ListPartitionReassignmentsResponse& r) { return
 bool wrong_controller(const msg::UnregisterBrokerResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::AllocateProducerIdsResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::AlterUserScramCredentialsResponse& r) { return any_retriable(r.results); }
+bool wrong_controller(const msg::CreateAclsResponse& r) { return any_retriable(r.results); }
+bool wrong_controller(const msg::DeleteAclsResponse& r) { return any_retriable(r.filter_results); }
 
 msg::ElectLeadersResponse error_response(const msg::ElectLeadersRequest& req, ErrorCode e) {
   auto r = top_level_error<msg::ElectLeadersResponse>(e);
@@ -185,6 +188,39 @@ msg::AlterUserScramCredentialsResponse error_response(const msg::AlterUserScramC
   for (const auto& u : req.upsertions) users.insert(u.name);
   for (const auto& user : users) r.results.push_back({user, code(e), std::nullopt});
   return r;
+}
+
+msg::CreateAclsResponse error_response(const msg::CreateAclsRequest& req, ErrorCode e) {
+  msg::CreateAclsResponse r;
+  for (size_t i = 0; i < req.creations.size(); ++i) r.results.push_back({code(e), std::nullopt});
+  return r;
+}
+msg::DeleteAclsResponse error_response(const msg::DeleteAclsRequest& req, ErrorCode e) {
+  msg::DeleteAclsResponse r;
+  for (size_t i = 0; i < req.filters.size(); ++i) {
+    msg::DeleteAclsResponse::DeleteAclsFilterResult x;
+    x.error_code = code(e);
+    x.error_message = std::nullopt;
+    r.filter_results.push_back(std::move(x));
+  }
+  return r;
+}
+
+// An ACL's seven fields as one comparable value (ids differ between equal ACLs).
+using AclKey = std::tuple<int8_t, std::string, int8_t, std::string, std::string, int8_t, int8_t>;
+AclKey acl_key(const security::StandardAcl& a) {
+  return {security::code(a.resource_type), a.resource_name, security::code(a.pattern_type), a.principal, a.host,
+          security::code(a.operation), security::code(a.permission_type)};
+}
+// Whether every ACL of `present` is in `image` and none of `absent` is.
+bool image_shows_acls(const metadata::MetadataImage& image, const std::set<AclKey>& present, const std::set<AclKey>& absent) {
+  size_t found = 0;
+  for (const auto& [id, acl] : image.acls()) {
+    AclKey k = acl_key(acl);
+    if (absent.count(k)) return false;
+    if (present.count(k)) ++found;
+  }
+  return found >= present.size();
 }
 
 // Whether `image` shows what the successful users of an
@@ -515,6 +551,46 @@ void ForwardingControllerChannel::alter_user_scram_credentials(msg::AlterUserScr
   };
   forward<msg::AlterUserScramCredentialsRequest, msg::AlterUserScramCredentialsResponse>(
       std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped), &controller::QuorumController::alter_user_scram_credentials);
+}
+
+void ForwardingControllerChannel::create_acls(msg::CreateAclsRequest req, int16_t v, std::function<void(msg::CreateAclsResponse)> done) {
+  auto alive = alive_;
+  std::vector<AclKey> wanted;
+  for (const auto& c : req.creations) wanted.push_back(acl_key(security::StandardAcl::from_binding(Uuid{}, controller::acl_binding(c))));
+  auto wrapped = [this, alive, done = std::move(done), wanted = std::move(wanted)](msg::CreateAclsResponse r) mutable {
+    if (!*alive) return;
+    std::set<AclKey> present;
+    for (size_t i = 0; i < r.results.size() && i < wanted.size(); ++i)
+      if (r.results[i].error_code == 0) present.insert(wanted[i]);
+    after_image_satisfies([present](const metadata::MetadataImage& image) { return image_shows_acls(image, present, {}); },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward<msg::CreateAclsRequest, msg::CreateAclsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
+                                                           &controller::QuorumController::create_acls);
+}
+
+void ForwardingControllerChannel::delete_acls(msg::DeleteAclsRequest req, int16_t v, std::function<void(msg::DeleteAclsResponse)> done) {
+  auto alive = alive_;
+  auto wrapped = [this, alive, done = std::move(done)](msg::DeleteAclsResponse r) mutable {
+    if (!*alive) return;
+    std::set<AclKey> absent;
+    for (const auto& f : r.filter_results)
+      for (const auto& m : f.matching_acls) {
+        security::StandardAcl a;
+        a.resource_type = security::resource_type_from_code(m.resource_type);
+        a.resource_name = m.resource_name;
+        a.pattern_type = security::pattern_type_from_code(m.pattern_type);
+        a.principal = m.principal;
+        a.host = m.host;
+        a.operation = security::acl_operation_from_code(m.operation);
+        a.permission_type = security::permission_type_from_code(m.permission_type);
+        absent.insert(acl_key(a));
+      }
+    after_image_satisfies([absent](const metadata::MetadataImage& image) { return image_shows_acls(image, {}, absent); },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward<msg::DeleteAclsRequest, msg::DeleteAclsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
+                                                           &controller::QuorumController::delete_acls);
 }
 
 }  // namespace flotilla::server

@@ -54,6 +54,10 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   // DescribeUserScramCredentials here right after sees them).
   void alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest req, int16_t v,
                                     std::function<void(msg::AlterUserScramCredentialsResponse)> done) override;
+  // Answered once this broker's image shows the ACLs created (or gone), so
+  // that a DescribeAcls here right after sees the change.
+  void create_acls(msg::CreateAclsRequest req, int16_t v, std::function<void(msg::CreateAclsResponse)> done) override;
+  void delete_acls(msg::DeleteAclsRequest req, int16_t v, std::function<void(msg::DeleteAclsResponse)> done) override;
   int32_t active_controller_id() const override;
 
   void close();

@@ -183,6 +183,7 @@ broker::BrokerConfig make_broker_config(const KafkaConfig& c, const std::string&
   b.default_replication_factor = c.default_replication_factor;
   b.auto_create_topics_enable = c.auto_create_topics_enable;
   b.delete_topic_enable = c.delete_topic_enable;
+  b.authorizer_configured = !c.authorizer_class_name.empty();
   b.message_max_bytes = c.message_max_bytes;
   b.fetch_max_bytes = c.fetch_max_bytes;
   b.producer_id_expiration_ms = c.producer_id_expiration_ms;

@@ -295,6 +295,32 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   add_optional(configs_, "--add-config-file", configs.add_config_file, "A properties file of configs to add");
   add_repeated(configs_, "--delete-config", configs.delete_config, "Config keys to remove: k1,k2");
 
+  // ---- acls
+  acls_ = app_.add_subcommand("acls", "Add, remove and list ACLs (kafka-acls.sh)");
+  add_optional(acls_, "--bootstrap-server", acls.bootstrap_server, "host:port of a broker");
+  add_optional(acls_, "--bootstrap-controller", acls.bootstrap_controller, "host:port of a controller");
+  add_optional(acls_, "--command-config", acls.command_config, "Admin client properties file");
+  acls_->add_flag("--add", acls.add, "Indicates you are trying to add ACLs.");
+  acls_->add_flag("--remove", acls.remove, "Indicates you are trying to remove ACLs.");
+  acls_->add_flag("--list", acls.list, "List ACLs for the specified resource, use --topic <topic> or --group <group> or --cluster to specify a resource.");
+  add_repeated(acls_, "--topic", acls.topics, "topic to which ACLs should be added or removed. A value of '*' indicates ACL should apply to all topics.");
+  acls_->add_flag("--cluster", acls.cluster, "Add/Remove cluster ACLs.");
+  add_repeated(acls_, "--group", acls.groups, "Consumer Group to which the ACLs should be added or removed. A value of '*' indicates the ACLs should apply to all groups.");
+  add_repeated(acls_, "--transactional-id", acls.transactional_ids, "The transactionalId to which ACLs should be added or removed. A value of '*' indicates the ACLs should apply to all transactionalIds.");
+  add_repeated(acls_, "--delegation-token", acls.delegation_tokens, "Delegation token to which ACLs should be added or removed. A value of '*' indicates ACL should apply to all tokens.");
+  add_repeated(acls_, "--user-principal", acls.user_principals, "Specifies a user principal as a resource in relation with the operation.");
+  add_optional(acls_, "--resource-pattern-type", acls.resource_pattern_type, "LITERAL (default), PREFIXED, ANY or MATCH");
+  add_repeated(acls_, "--allow-principal", acls.allow_principals, "principal is in principalType:name format.");
+  add_repeated(acls_, "--deny-principal", acls.deny_principals, "principal is in principalType:name format.");
+  add_repeated(acls_, "--allow-host", acls.allow_hosts, "Host from which principals listed in --allow-principal will have access (default *).");
+  add_repeated(acls_, "--deny-host", acls.deny_hosts, "Host from which principals listed in --deny-principal will be denied access (default *).");
+  add_repeated(acls_, "--operation", acls.operations, "Operation that is being allowed or denied (default All).");
+  add_repeated(acls_, "--principal", acls.list_principals, "List ACLs for the specified principal (with --list).");
+  acls_->add_flag("--producer", acls.producer, "Convenience option to add/remove ACLs for producer role.");
+  acls_->add_flag("--consumer", acls.consumer, "Convenience option to add/remove ACLs for consumer role.");
+  acls_->add_flag("--idempotent", acls.idempotent, "Enable idempotence for the producer (with --producer).");
+  acls_->add_flag("--force", acls.force, "Assume Yes to all queries and do not prompt.");
+
   // ---- metadata-shell: the options, then optionally one command (its words kept as given)
   metadata_shell_ = app_.add_subcommand("metadata-shell",
                                         "Browse the metadata image of a snapshot or metadata log directory (kafka-metadata-shell.sh)");
@@ -364,6 +390,7 @@ std::string Cli::selected() const {
   if (configs_->parsed()) return "configs";
   if (metadata_shell_->parsed()) return "metadata-shell";
   if (metadata_diff_->parsed()) return "metadata-diff";
+  if (acls_->parsed()) return "acls";
   return "";
 }
 
@@ -387,6 +414,7 @@ int Cli::run() {
   if (s == "configs") return run_configs(configs, std::cout, std::cerr);
   if (s == "metadata-shell") return run_metadata_shell(metadata_shell, std::cin, std::cout, std::cerr);
   if (s == "metadata-diff") return run_metadata_diff(metadata_diff, std::cout, std::cerr);
+  if (s == "acls") return run_acls(acls, std::cin, std::cout, std::cerr);
   if (s == "metadata-quorum add-controller") {
     quorum.add_controller = true;
     return run_metadata_quorum(quorum, std::cout, std::cerr);

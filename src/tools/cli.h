@@ -42,6 +42,7 @@ class Cli {
   ConfigsOptions configs;
   MetadataShellOptions metadata_shell;
   MetadataDiffOptions metadata_diff;
+  AclsOptions acls;
 
  private:
   CLI::App app_;
@@ -71,6 +72,7 @@ class Cli {
   CLI::App* configs_ = nullptr;
   CLI::App* metadata_shell_ = nullptr;
   CLI::App* metadata_diff_ = nullptr;
+  CLI::App* acls_ = nullptr;
   // Optional-valued flags read after parsing.
   std::string compression_codec_;
   CLI::Option* compression_opt_ = nullptr;

@@ -215,6 +215,24 @@ struct ConfigsOptions {
 };
 int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err);
 
+// `flotilla acls` (kafka-acls.sh), see tools/acls_tool.cc
+struct AclsOptions {
+  std::optional<std::string> bootstrap_server;
+  std::optional<std::string> bootstrap_controller;
+  std::optional<std::string> command_config;
+  bool add = false, remove = false, list = false;
+  std::vector<std::string> topics, groups, transactional_ids, delegation_tokens, user_principals;
+  bool cluster = false;
+  std::optional<std::string> resource_pattern_type;  // LITERAL (default), PREFIXED, ANY, MATCH (any case)
+  std::vector<std::string> allow_principals, deny_principals, allow_hosts, deny_hosts;
+  std::vector<std::string> operations;        // default All
+  std::vector<std::string> list_principals;  // --principal (with --list)
+  bool producer = false, consumer = false, idempotent = false;
+  bool force = false;
+};
+// --remove without --force reads its confirmation from `in`.
+int run_acls(const AclsOptions& o, std::istream& in, std::ostream& out, std::ostream& err);
+
 // `flotilla metadata-shell` (kafka-metadata-shell.sh), see tools/metadata_shell.h
 struct MetadataShellOptions {
   std::optional<std::string> snapshot;   // --snapshot: a .checkpoint file

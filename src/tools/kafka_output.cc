@@ -35,6 +35,7 @@ const char* exception_name(int16_t code) {
     case ErrorCode::UNKNOWN_TOPIC_ID: return "UnknownTopicIdException";
     case ErrorCode::BROKER_ID_NOT_REGISTERED: return "BrokerIdNotRegisteredException";
     case ErrorCode::THROTTLING_QUOTA_EXCEEDED: return "ThrottlingQuotaExceededException";
+    case ErrorCode::SECURITY_DISABLED: return "SecurityDisabledException";
     default: return "ApiException";
   }
 }

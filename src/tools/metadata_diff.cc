@@ -175,6 +175,31 @@ ordered_json diff_images(const MetadataImage& a, const MetadataImage& b) {
     if (!b.scram().count(key))
       sremoved.push_back({{"user", key.first}, {"mechanism", std::string(security::scram_mechanism_name(key.second))}});
   d["scram"] = {{"added", sadded}, {"removed", sremoved}, {"changed", schanged}};
+
+  // ---- ACLs, by id (an ACL is never changed in place: a new one has a new id)
+  auto acl_json = [](const security::StandardAcl& acl) {
+    return ordered_json{{"id", acl.id.to_string()},
+                        {"resourceType", std::string(security::resource_type_name(acl.resource_type))},
+                        {"resourceName", acl.resource_name},
+                        {"patternType", std::string(security::pattern_type_name(acl.pattern_type))},
+                        {"principal", acl.principal},
+                        {"host", acl.host},
+                        {"operation", std::string(security::acl_operation_name(acl.operation))},
+                        {"permissionType", std::string(security::permission_type_name(acl.permission_type))}};
+  };
+  ordered_json aadded = ordered_json::array(), aremoved = ordered_json::array();
+  for (const auto& [id, acl] : b.acls()) {
+    auto it = a.acls().find(id);
+    if (it == a.acls().end()) {
+      aadded.push_back(acl_json(acl));
+    } else if (!(it->second == acl)) {  // records never do this; shown as a replacement
+      aremoved.push_back(acl_json(it->second));
+      aadded.push_back(acl_json(acl));
+    }
+  }
+  for (const auto& [id, acl] : a.acls())
+    if (!b.acls().count(id)) aremoved.push_back(acl_json(acl));
+  d["acls"] = {{"added", aadded}, {"removed", aremoved}};
   return d;
 }
 
@@ -251,6 +276,20 @@ std::string format_diff(const ordered_json& d) {
   for (const auto& c : d["scram"]["changed"]) {
     line("~ SCRAM credential " + c["user"].get<std::string>() + " " + c["mechanism"].get<std::string>() + " replaced (iterations " +
          c["iterations"]["old"].dump() + " -> " + c["iterations"]["new"].dump() + ")");
+    ++changes;
+  }
+  auto acl_text = [](const ordered_json& a) {
+    return a["id"].get<std::string>() + " StandardAcl(resourceType=" + a["resourceType"].get<std::string>() +
+           ", resourceName=" + a["resourceName"].get<std::string>() + ", patternType=" + a["patternType"].get<std::string>() +
+           ", principal=" + a["principal"].get<std::string>() + ", host=" + a["host"].get<std::string>() +
+           ", operation=" + a["operation"].get<std::string>() + ", permissionType=" + a["permissionType"].get<std::string>() + ")";
+  };
+  for (const auto& a : d["acls"]["added"]) {
+    line("+ ACL " + acl_text(a));
+    ++changes;
+  }
+  for (const auto& a : d["acls"]["removed"]) {
+    line("- ACL " + acl_text(a));
     ++changes;
   }
   if (changes == 0) line("No changes.");

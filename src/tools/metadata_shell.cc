@@ -252,6 +252,10 @@ ShellNode build_shell_tree(const MetadataImage& image) {
   for (const auto& [key, c] : image.scram())
     scram.children[std::string(security::scram_mechanism_name(key.second))].children[key.first] = file_node(
         "ScramCredentialData(salt=[redacted], storedKey=[redacted], serverKey=[redacted], iterations=[redacted])");
+  // /image/acls/byId/<uuid>: each ACL as Kafka's StandardAcl prints
+  // (AclsImageNode / AclsImageByIdNode).
+  ShellNode& acls = img.children["acls"].children["byId"];
+  for (const auto& [id, acl] : image.acls()) acls.children[id.to_string()] = file_node(acl.to_string());
   nlohmann::ordered_json prov;
   prov["offset"] = image.offset();
   prov["epoch"] = image.epoch();

@@ -8,6 +8,8 @@
 //   /image/topics/byId/<id>/{id,name,<p>}
 //   /image/configs/<type>/<name>/<key>           value (type: topic, broker, ...;
 //                                                the default broker config is <default>)
+//   /image/scram/<mechanism>/<user>              redacted credential
+//   /image/acls/byId/<uuid>                      StandardAcl(resourceType=..., ...)
 //   /image/provenance                            {"offset":..,"epoch":..}
 //
 // Commands: ls [-l], cd, cat, tree, find, pwd, help, exit (globs * ? [..] in paths).

@@ -232,3 +232,32 @@ TEST(MetadataAcls, DescribeFromTheImage) {
   ASSERT_EQ(resp.resources.size(), 1u);
   EXPECT_EQ(resp.resources[0].resource_name, "orders");
 }
+
+TEST(MetadataAcls, DescribeRefusesUnknownFilters) {
+  MetadataDelta d(std::make_shared<const MetadataImage>());
+  d.replay(acl(1, ResourceType::TOPIC, "t", PatternType::LITERAL, "User:a", AclOperation::READ));
+  auto img = d.apply();
+  msg::DescribeAclsRequest req;
+  req.resource_type_filter = security::code(ResourceType::ANY);
+  req.resource_name_filter = std::nullopt;
+  req.pattern_type_filter = security::code(PatternType::ANY);
+  req.principal_filter = std::nullopt;
+  req.host_filter = std::nullopt;
+  req.operation = security::code(AclOperation::ANY);
+  req.permission_type = security::code(AclPermissionType::ANY);
+  auto ok = describe_acls(*img, req, 3);
+  EXPECT_EQ(ok.error_code, 0);
+  EXPECT_EQ(ok.error_message, std::nullopt);
+  ASSERT_EQ(ok.resources.size(), 1u);
+  for (int field = 0; field < 4; ++field) {
+    auto bad = req;
+    if (field == 0) bad.resource_type_filter = 0;
+    if (field == 1) bad.pattern_type_filter = 77;
+    if (field == 2) bad.operation = 0;
+    if (field == 3) bad.permission_type = 9;
+    auto r = describe_acls(*img, bad, 3);
+    EXPECT_EQ(r.error_code, code(ErrorCode::INVALID_REQUEST)) << field;
+    EXPECT_EQ(r.error_message, "DescribeAclsRequest contains UNKNOWN elements") << field;
+    EXPECT_TRUE(r.resources.empty()) << field;
+  }
+}
