@@ -157,6 +157,10 @@ Refused authorize_metadata(const Authz& a, std::span<const std::string> topics, 
   return topic_verdict(a, AclOperation::DESCRIBE, topics, all_topics ? AuditLog{true, false} : kAudit).refused;
 }
 
+bool metadata_shows(const Authz& a, const std::string& topic) {
+  return a.allowed(AclOperation::DESCRIBE, ResourceType::TOPIC, topic, AuditLog{true, false});
+}
+
 Refused authorize_auto_create(const Authz& a, std::span<const std::string> missing_topics) {
   if (missing_topics.empty() || a.cluster(AclOperation::CREATE, kAuditNoDenial)) return {};
   return topic_verdict(a, AclOperation::CREATE, missing_topics).refused;

@@ -164,6 +164,8 @@ Verdict authorize_topics(const Authz& a, AclOperation op, std::span<const std::s
 // (TOPIC_AUTHORIZATION_FAILED). Authorized operations (KIP-430) are filled
 // when asked: the cluster's only with DESCRIBE on the CLUSTER (else 0).
 Refused authorize_metadata(const Authz& a, std::span<const std::string> topics, bool all_topics);
+// One topic of an all-topics Metadata (no copy of the names): DESCRIBE, a denial logged at TRACE.
+bool metadata_shows(const Authz& a, const std::string& topic);
 Refused authorize_auto_create(const Authz& a, std::span<const std::string> missing_topics);
 
 // OFFSET_COMMIT (8): READ on the GROUP (every partition GROUP_AUTHORIZATION_FAILED),

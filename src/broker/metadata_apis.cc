@@ -110,12 +110,8 @@ void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Res
   bool all = !request.topics.has_value() || (v == 0 && request.topics->empty());
   if (all) {
     // Topics the caller may not DESCRIBE are left out, without a word.
-    std::vector<std::string> names;
-    if (auth.enabled())
-      for (const auto& [name, t] : image->topics_by_name()) names.push_back(name);
-    const Refused hidden = authorize_metadata(auth, names, true);
     for (const auto& [name, t] : image->topics_by_name())
-      if (!hidden.has(name)) resp.topics.push_back(describe(t));
+      if (metadata_shows(auth, name)) resp.topics.push_back(describe(t));
   } else {
     // The names asked for (ids resolved), checked for DESCRIBE at once.
     std::vector<std::string> names;

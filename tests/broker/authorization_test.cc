@@ -204,6 +204,9 @@ TEST_F(AuthzTable, MetadataShowsDescribableTopicsAndAutoCreationNeedsCreate) {
   EXPECT_TRUE(authorize_auto_create(as("alice"), names({"new-b"})).empty());
   // A principal with no ACL at all sees nothing and is not refused the request.
   EXPECT_EQ(authorize_metadata(as("nobody"), names({"orders", "secret"}), true).size(), 2u);
+  EXPECT_TRUE(metadata_shows(as("alice"), "orders"));
+  EXPECT_FALSE(metadata_shows(as("alice"), "secret"));
+  EXPECT_TRUE(metadata_shows(Authz(), "secret"));
 }
 
 TEST_F(AuthzTable, GroupApis) {
