@@ -55,6 +55,13 @@ listener.name.sasl_plaintext.plain.sasl.jaas.config={JAAS}
     return srv
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def add_acls(bootstrap, count):
     """`count` ACLs of other principals (a quarter PREFIXED), then the benchmark user's."""
     from kafka.admin import (ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, KafkaAdminClient,
@@ -99,7 +106,7 @@ def main():
         results["acl_load_s"] = time.monotonic() - t0
         time.sleep(1)
         cases = [(1, 100), (8, 100), (8, 1024)]
-        runs = {}
+        runs, cpu = {}, {}
         k = 0
         for r in range(a.rounds):
             for partitions, size in cases:
@@ -111,21 +118,30 @@ def main():
                                     "--partitions", str(partitions), "--replication-factor", "1"],
                                    check=True, capture_output=True, timeout=30)
                     count = max(1000, a.bytes // size)
+                    cpu0 = cpu_seconds(n.proc.pid)
                     p = run_json([binary, "perf", "produce", "--bootstrap-server", n.sasl, "--topic", topic,
                                   "--num-records", str(count), "--record-size", str(size), "--throughput", "-1",
                                   "--producer.config", client_cfg, "--producer-props", "acks=1", "--json"], timeout=900)
+                    # The server's CPU per GB produced: the authorizer's cost, less sensitive than MB/s to
+                    # what else runs on the machine.
+                    cpu_ms_per_gb = (cpu_seconds(n.proc.pid) - cpu0) * 1000 / (count * size / 1e9)
                     subprocess.run([binary, "topics", "--bootstrap-server", n.bootstrap, "--delete", "--topic", topic],
                                    check=True, capture_output=True, timeout=30)
                     wait_gone(os.path.join(n.dir, "data", f"{topic}-0"))
                     runs.setdefault((partitions, size, variant), []).append(p.get("mb_per_sec") or 0)
+                    cpu.setdefault((partitions, size, variant), []).append(cpu_ms_per_gb)
                     print(json.dumps({"round": r, "partitions": partitions, "record_size": size, "authorizer": variant,
-                                      "produce_MBps": p.get("mb_per_sec"), "records_per_sec": p.get("records_per_sec")}), flush=True)
+                                      "produce_MBps": p.get("mb_per_sec"), "records_per_sec": p.get("records_per_sec"),
+                                      "server_cpu_ms_per_GB": cpu_ms_per_gb}), flush=True)
         for partitions, size in cases:
             off = statistics.median(runs[(partitions, size, "off")])
             on = statistics.median(runs[(partitions, size, "on")])
+            cpu_off = statistics.median(cpu[(partitions, size, "off")])
+            cpu_on = statistics.median(cpu[(partitions, size, "on")])
             results["cases"].append({"partitions": partitions, "record_size": size, "off_MBps": off, "on_MBps": on,
                                      "ratio": on / off if off else None, "off_runs": runs[(partitions, size, "off")],
-                                     "on_runs": runs[(partitions, size, "on")]})
+                                     "on_runs": runs[(partitions, size, "on")], "off_cpu_ms_per_GB": cpu_off,
+                                     "on_cpu_ms_per_GB": cpu_on, "cpu_ratio": cpu_on / cpu_off if cpu_off else None})
     finally:
         for n in nodes.values():
             n.stop()
@@ -133,9 +149,10 @@ def main():
 
     print()
     print(f"{a.acls} ACLs loaded in {results.get('acl_load_s', 0):.1f} s; median of {a.rounds} rounds, acks=1, SASL PLAIN user")
-    print(f"{'parts':>5} {'size':>5} {'off MB/s':>9} {'on MB/s':>9} {'on/off':>7}")
+    print(f"{'parts':>5} {'size':>5} {'off MB/s':>9} {'on MB/s':>9} {'on/off':>7} {'off CPU ms/GB':>14} {'on CPU ms/GB':>13} {'CPU on/off':>10}")
     for c in results["cases"]:
-        print(f"{c['partitions']:>5} {c['record_size']:>5} {c['off_MBps']:>9.1f} {c['on_MBps']:>9.1f} {100 * (c['ratio'] or 0):>6.1f}%")
+        print(f"{c['partitions']:>5} {c['record_size']:>5} {c['off_MBps']:>9.1f} {c['on_MBps']:>9.1f} {100 * (c['ratio'] or 0):>6.1f}% "
+              f"{c['off_cpu_ms_per_GB']:>14.0f} {c['on_cpu_ms_per_GB']:>13.0f} {100 * (c['cpu_ratio'] or 0):>9.1f}%")
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:
