@@ -392,9 +392,9 @@ def test_controller_listener_accepts_quorum_rpcs_only_from_super_users(make_serv
 
 # ---------------------------------------------------------------- a cluster: every broker, within a second, after restarts
 
-def sasl_cluster(workdir):
+def sasl_cluster(workdir, extra=None):
     """1 controller, 3 brokers, each broker with a SASL_PLAINTEXT listener (node.sasl)."""
-    c = Cluster(workdir, controllers=1, brokers=3, extra={**AUTHZ, "sasl.enabled.mechanisms": "PLAIN"})
+    c = Cluster(workdir, controllers=1, brokers=3, extra={**AUTHZ, "sasl.enabled.mechanisms": "PLAIN", **(extra or {})})
     for b in c.brokers:
         b.sasl_port = free_port()
         b.sasl = f"127.0.0.1:{b.sasl_port}"
@@ -458,5 +458,56 @@ def test_acls_reach_every_broker_within_a_second_and_survive_restarts(workdir):
         wait_describe(c.brokers, "alice", "orders", 0)
         results, errors = ck_produce(b0, "alice", "orders", n=10, acks="all")
         assert results == [None] * 10, (results, errors)
+    finally:
+        c.stop()
+
+
+# Small metadata segments and snapshots, a short retention: a node that was
+# down long enough must catch up through FetchSnapshot (as test_playground.py).
+SNAPSHOTS = {
+    "metadata.log.max.record.bytes.between.snapshots": "4096",
+    "metadata.log.max.snapshot.interval.ms": "1000",
+    "metadata.log.segment.min.bytes": "1024",  # test-only key: allows the small segment.bytes below
+    "metadata.log.segment.bytes": "4096",
+    "metadata.log.segment.ms": "1000",
+    "metadata.max.retention.ms": "2000",
+    "metadata.max.retention.bytes": "20000",
+}
+
+
+def metadata_segments(node):
+    d = os.path.join(node.data, "__cluster_metadata-0")
+    return sorted(int(n[:20]) for n in os.listdir(d) if n.endswith(".log"))
+
+
+def leader_log_end(c):
+    p = run_tool("metadata-quorum", "--bootstrap-controller", c.controllers[0].controller, "describe", "--replication")
+    row = [line.split() for line in p.stdout.splitlines()[1:] if line.split() and line.split()[0] == str(c.controllers[0].node_id)]
+    return int(row[0][2])
+
+
+def test_a_broker_that_was_down_gets_the_acls_through_a_snapshot(workdir):
+    c = sasl_cluster(workdir, extra=SNAPSHOTS)
+    try:
+        c.start()
+        b0, down = c.brokers[0], c.brokers[2]
+        run_tool("topics", "--bootstrap-server", b0.bootstrap, "--create", "--topic", "orders", "--replication-factor", "1")
+        down.stop()
+        gone_at = leader_log_end(c)  # the stopped broker's log ends at or before this
+        acls(b0.bootstrap, "--add", "--allow-principal", "User:bob", "--operation", "Read", "--topic", "orders")
+        # More ACL records until the controller's log starts past what the stopped broker has.
+        deadline, i = time.time() + 60, 0
+        while metadata_segments(c.controllers[0])[0] <= gone_at and time.time() < deadline:
+            principals = sum((["--allow-principal", f"User:p{i}-{k}"] for k in range(10)), [])
+            topics = sum((["--topic", f"x{i}-{k}"] for k in range(5)), [])
+            acls(b0.bootstrap, "--add", *principals, "--operation", "Read", "--operation", "Write", *topics)
+            i += 1
+            time.sleep(0.5)
+        assert metadata_segments(c.controllers[0])[0] > gone_at, "the controller's metadata log was not cleaned"
+        log_from = os.path.getsize(down.log_path)
+        down.start()
+        wait_describe([down], "bob", "orders", 0)
+        assert describe_error(down.sasl, "carol", "orders") == TOPIC_AUTHORIZATION_FAILED
+        assert "Installed snapshot" in down.log_text()[log_from:], down.log_text()[log_from:][-3000:]
     finally:
         c.stop()
