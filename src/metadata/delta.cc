@@ -388,7 +388,7 @@ void MetadataDelta::replay(const msg::RemoveUserScramCredentialRecord& r) {
 // As Kafka's AclsDelta: the record puts the ACL under its id (replacing one
 // with the same id, which the controller never writes).
 void MetadataDelta::replay(const msg::AccessControlEntryRecord& r) {
-  acls_mut()[r.id] = standard_acl(r);
+  acls_mut().put(standard_acl(r));
   changed_acls_.insert(r.id);
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/uuid.h"
+#include "metadata/acl_map.h"
 #include "security/acl.h"
 #include "security/credential_cache.h"
 
@@ -131,8 +132,6 @@ struct ConfigResource {
 
 using ConfigMap = std::map<std::string, std::string>;
 
-// The ACLs of the image by the Uuid the controller gave each (Kafka's AclsImage).
-using AclMap = std::map<Uuid, security::StandardAcl>;
 
 class MetadataImage {
  public:
@@ -167,8 +166,9 @@ class MetadataImage {
   const security::CredentialCache::Map& scram() const { return *scram_; }
   const security::ScramCredential* scram_credential(const std::string& user, security::ScramMechanism m) const;
 
-  // ACLs by id, from AccessControlEntryRecords (RemoveAccessControlEntryRecord
-  // removes one). Every value's `id` is its key.
+  // ACLs by id (Kafka's AclsImage), from AccessControlEntryRecords
+  // (RemoveAccessControlEntryRecord removes one). Every value's `id` is its
+  // key. Read as a const std::map (acl_map.h: shared piecewise between images).
   const AclMap& acls() const { return *acls_; }
 
   // From the last ProducerIdsRecord (-1 if none).

@@ -23,6 +23,7 @@
 // between runs); here --add prints them in the order the flags name them and
 // --list sorts resources by type, name and pattern type, entries by their text.
 #include <algorithm>
+#include <functional>
 #include <istream>
 #include <map>
 #include <memory>
@@ -255,7 +256,11 @@ class AclCommand {
     return s;
   }
 
-  void add(client::Connection& c, std::ostream& out) const {
+  // Each action checks its options before it connects (Kafka's admin client
+  // connects lazily, so a usage mistake is reported without a cluster).
+  using Connect = std::function<client::Connection&()>;
+
+  void add(const Connect& connect, std::ostream& out) const {
     PatternType p = pattern_type();
     if (p != PatternType::LITERAL && p != PatternType::PREFIXED)
       throw UsageError("A '--resource-pattern-type' value of '" + std::string(security::pattern_type_name(p)) +
@@ -263,6 +268,7 @@ class AclCommand {
     Plan plan = resource_filter_to_acls();
     for (const auto& [f, acls] : plan.items)
       if (acls.empty()) throw UsageError("You must specify one of: --allow-principal, --deny-principal when trying to add ACLs.");
+    client::Connection& c = connect();
     for (const auto& [f, acls] : plan.items) {
       ResourcePattern pattern{f.resource_type, f.name.value_or(""), f.pattern_type};
       out << "Adding ACLs for resource `" << pattern.to_string() << "`: \n " << entry_lines(acls) << " \n\n";
@@ -284,8 +290,9 @@ class AclCommand {
     return line == "y" || line == "Y";
   }
 
-  void remove(client::Connection& c, std::istream& in, std::ostream& out) const {
+  void remove(const Connect& connect, std::istream& in, std::ostream& out) const {
     Plan plan = resource_filter_to_acls();
+    client::Connection& c = connect();
     for (const auto& [f, acls] : plan.items) {
       std::vector<AclBindingFilter> filters;
       if (acls.empty()) {
@@ -304,9 +311,10 @@ class AclCommand {
     }
   }
 
-  void list(client::Connection& c, std::ostream& out) const {
+  void list(const Connect& connect, std::ostream& out) const {
     auto filters = resource_filters(false);
     auto list_principals = principals(o_.list_principals);
+    client::Connection& c = connect();
     std::vector<AclBinding> bindings;
     auto describe = [&](const AclBindingFilter& f) {
       auto resp = client::describe_acls(c, f);
@@ -366,17 +374,17 @@ int run_acls(const AclsOptions& o, std::istream& in, std::ostream& out, std::ost
     }
     std::unique_ptr<client::KafkaClient> brokers;
     std::unique_ptr<client::Connection> controller;
-    client::Connection* c = nullptr;
-    if (o.bootstrap_server) {
-      brokers = std::make_unique<client::KafkaClient>(*o.bootstrap_server, copts);
-      c = &brokers->any();
-    } else {
-      controller = client::connect_active_controller(*o.bootstrap_controller, copts.client_id);
-      c = controller.get();
-    }
-    if (o.add) cmd.add(*c, out);
-    if (o.remove) cmd.remove(*c, in, out);
-    if (o.list) cmd.list(*c, out);
+    auto connect = [&]() -> client::Connection& {
+      if (o.bootstrap_server) {
+        if (!brokers) brokers = std::make_unique<client::KafkaClient>(*o.bootstrap_server, copts);
+        return brokers->any();
+      }
+      if (!controller) controller = client::connect_active_controller(*o.bootstrap_controller, copts.client_id);
+      return *controller;
+    };
+    if (o.add) cmd.add(connect, out);
+    if (o.remove) cmd.remove(connect, in, out);
+    if (o.list) cmd.list(connect, out);
     return 0;
   } catch (const acls_tool::UsageError& e) {
     err << e.what() << "\n";
@@ -388,7 +396,7 @@ int run_acls(const AclsOptions& o, std::istream& in, std::ostream& out, std::ost
     }
   } catch (const client::KafkaError& e) {
     std::string ex = kafka_exception(code(e.code()), std::string(e.what()));
-    out << "Error while executing ACL command: " << ex << "\n" << ex << "\n";
+    out << "Error while executing ACL command: " << ex << "\njava.util.concurrent.ExecutionException: " << ex << "\n";
   } catch (const std::exception& e) {
     out << "Error while executing ACL command: " << e.what() << "\n" << e.what() << "\n";
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "metadata/acls.h"
 #include "metadata/delta.h"
@@ -260,4 +261,51 @@ TEST(MetadataAcls, DescribeRefusesUnknownFilters) {
     EXPECT_EQ(r.error_message, "DescribeAclsRequest contains UNKNOWN elements") << field;
     EXPECT_TRUE(r.resources.empty()) << field;
   }
+}
+
+// AclMap: std::map's reads, Uuid order across shards, and a delta that
+// changes one ACL among many copies one shard, not the map.
+TEST(MetadataAcls, AclMapSharesUntouchedShards) {
+  AclMap m;
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.begin(), m.end());
+  std::vector<Uuid> ids;
+  for (uint64_t i = 0; i < 2000; ++i) {
+    Uuid id{(i * 0x9E3779B97F4A7C15ULL) ^ (i << 56), i};
+    ids.push_back(id);
+    security::StandardAcl a;
+    a.id = id;
+    a.resource_name = "r" + std::to_string(i);
+    m.put(a);
+  }
+  EXPECT_EQ(m.size(), 2000u);
+  std::sort(ids.begin(), ids.end());
+  std::vector<Uuid> seen;
+  for (const auto& [id, acl] : m) {
+    EXPECT_EQ(id, acl.id);
+    seen.push_back(id);
+  }
+  EXPECT_EQ(seen, ids);  // Uuid order
+  EXPECT_EQ(m.at(ids[7]).id, ids[7]);
+  EXPECT_EQ(m.find(ids[9])->second.id, ids[9]);
+  EXPECT_EQ(m.find(Uuid{1, 1}), m.end());
+
+  AclMap copy = m;
+  EXPECT_EQ(copy, m);
+  security::StandardAcl changed = m.at(ids[0]);
+  changed.resource_name = "other";
+  copy.put(changed);  // replaces: same size
+  EXPECT_EQ(copy.size(), 2000u);
+  EXPECT_EQ(copy.at(ids[0]).resource_name, "other");
+  EXPECT_NE(m.at(ids[0]).resource_name, "other");  // the original is untouched
+  EXPECT_FALSE(copy == m);
+  EXPECT_TRUE(copy.erase(ids[1]));
+  EXPECT_FALSE(copy.erase(ids[1]));
+  EXPECT_EQ(copy.size(), 1999u);
+  EXPECT_TRUE(m.contains(ids[1]));
+  // Only the touched shards differ: every other element is the same object.
+  size_t same_object = 0;
+  for (const auto& [id, acl] : copy)
+    if (&acl == &m.at(id)) ++same_object;
+  EXPECT_GT(same_object, 1999u - 2 * (2000u / 256 + 40));
 }
