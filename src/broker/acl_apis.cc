@@ -10,10 +10,7 @@
 // the broker"), CreateAcls/DeleteAcls from the controller ("No Authorizer is
 // configured.").
 // Kafka authorizes DescribeAcls with DESCRIBE on CLUSTER and the other two
-// with ALTER on CLUSTER: may_describe_acls / may_alter_acls below (the
-// same checks as scram_apis.cc's may_describe_cluster / may_alter_cluster) are
-// where that check goes (they allow every caller until the authorizer is
-// wired into the request path). A refused caller gets
+// with ALTER on CLUSTER (authorization.h); a refused caller gets
 // CLUSTER_AUTHORIZATION_FAILED.
 //
 // Threading: the broker's io_context thread.
@@ -29,11 +26,6 @@ namespace flotilla::broker {
 using namespace api::prelude;
 
 namespace {
-
-// DESCRIBE on CLUSTER (Kafka's DescribeAcls authorization).
-bool may_describe_acls(const net::Request&) { return true; }
-// ALTER on CLUSTER (Kafka's CreateAcls / DeleteAcls authorization).
-bool may_alter_acls(const net::Request&) { return true; }
 
 CreateAclsResponse create_error(const CreateAclsRequest& request, ErrorCode e) {
   CreateAclsResponse resp;
@@ -59,7 +51,7 @@ void RequestHandler::handle_describe_acls(std::shared_ptr<net::Request> req, net
   DescribeAclsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   DescribeAclsResponse resp;
-  if (!may_describe_acls(*req)) {
+  if (authorize_cluster(authz(*req), AclOperation::DESCRIBE) != ErrorCode::NONE) {
     resp.error_code = code(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
     resp.error_message = std::string(error_message(ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
     return send(*req, respond, resp);
@@ -77,7 +69,8 @@ void RequestHandler::handle_describe_acls(std::shared_ptr<net::Request> req, net
 void RequestHandler::handle_create_acls(std::shared_ptr<net::Request> req, net::Respond respond) {
   CreateAclsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  if (!may_alter_acls(*req)) return send(*req, respond, create_error(request, ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
+  if (authorize_cluster(authz(*req), AclOperation::ALTER) != ErrorCode::NONE)
+    return send(*req, respond, create_error(request, ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
   if (!controller_) return send(*req, respond, create_error(request, ErrorCode::NOT_CONTROLLER));
   controller_->create_acls(std::move(request), req->api_version,
                            [req, respond](CreateAclsResponse r) mutable { send(*req, respond, r); });
@@ -86,7 +79,8 @@ void RequestHandler::handle_create_acls(std::shared_ptr<net::Request> req, net::
 void RequestHandler::handle_delete_acls(std::shared_ptr<net::Request> req, net::Respond respond) {
   DeleteAclsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  if (!may_alter_acls(*req)) return send(*req, respond, delete_error(request, ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
+  if (authorize_cluster(authz(*req), AclOperation::ALTER) != ErrorCode::NONE)
+    return send(*req, respond, delete_error(request, ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
   if (!controller_) return send(*req, respond, delete_error(request, ErrorCode::NOT_CONTROLLER));
   controller_->delete_acls(std::move(request), req->api_version,
                            [req, respond](DeleteAclsResponse r) mutable { send(*req, respond, r); });

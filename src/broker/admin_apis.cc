@@ -21,6 +21,7 @@
 #include "common/config_def.h"
 #include "broker/api_util.h"
 #include "broker/dynamic_config.h"
+#include "broker/error_responses.h"
 #include "broker/request_handler.h"
 #include "broker/topic_config.h"
 #include "protocol/messages.h"
@@ -45,7 +46,7 @@ void fill(Out& out, int8_t type, const std::string& name, ErrorCode ec, const st
   out.resource_type = type;
   out.resource_name = name;
   out.error_code = code(ec);
-  out.error_message = ec == ErrorCode::NONE ? std::nullopt : std::optional<std::string>(message);
+  out.error_message = ec == ErrorCode::NONE || message.empty() ? std::nullopt : std::optional<std::string>(message);
 }
 
 // Kafka's validateResourceNameIsCurrentNodeId.
@@ -189,24 +190,9 @@ void forward_config_change(ControllerChannel* controller, std::shared_ptr<net::R
 void RequestHandler::handle_elect_leaders(std::shared_ptr<net::Request> req, net::Respond respond) {
   ElectLeadersRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  if (!controller_) {
-    ElectLeadersResponse resp;
-    resp.error_code = code(ErrorCode::NOT_CONTROLLER);
-    if (request.topic_partitions)
-      for (const auto& t : *request.topic_partitions) {
-        ElectLeadersResponse::ReplicaElectionResult r;
-        r.topic = t.topic;
-        for (int32_t p : t.partitions) {
-          ElectLeadersResponse::PartitionResult pr;
-          pr.partition_id = p;
-          pr.error_code = code(ErrorCode::NOT_CONTROLLER);
-          pr.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
-          r.partition_result.push_back(pr);
-        }
-        resp.replica_election_results.push_back(std::move(r));
-      }
-    return send(*req, respond, resp);
-  }
+  if (ErrorCode e = authorize_cluster(authz(*req), AclOperation::ALTER); e != ErrorCode::NONE)
+    return send(*req, respond, error_response(request, e));
+  if (!controller_) return send(*req, respond, error_response(request, ErrorCode::NOT_CONTROLLER));
   controller_->elect_leaders(std::move(request), req->api_version, [req, respond](ElectLeadersResponse r) mutable { send(*req, respond, r); });
 }
 
@@ -215,6 +201,7 @@ void RequestHandler::handle_elect_leaders(std::shared_ptr<net::Request> req, net
 void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
   auto request = std::make_shared<IncrementalAlterConfigsRequest>();
   if (!decode(*req, *request)) return close_connection(respond);
+  const Authz auth = authz(*req);
   auto image = replicas_.image();
   auto duplicates = config::duplicated(request->resources);
   auto screened = std::make_shared<std::vector<std::optional<Screened>>>();
@@ -224,7 +211,10 @@ void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Reque
     std::optional<Screened> s = screen_common(res, duplicates, true);
     if (!s) {
       if (res.resource_type == kBrokerLogger) {
-        s = check_node_id(res.resource_name, config_.node_id);
+        // Kafka's RuntimeLoggerManager: ALTER_CONFIGS on the cluster first.
+        if (authorize_config_resource(auth, AclOperation::ALTER_CONFIGS, res.resource_type, res.resource_name) != ErrorCode::NONE)
+          s = Screened{ErrorCode::CLUSTER_AUTHORIZATION_FAILED, std::string(error_message(ErrorCode::CLUSTER_AUTHORIZATION_FAILED))};
+        if (!s) s = check_node_id(res.resource_name, config_.node_id);
         for (const auto& c : res.configs) {
           if (s) break;
           if (c.config_operation == kAppend || c.config_operation == kSubtract)
@@ -251,6 +241,10 @@ void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Reque
         s = Screened{ErrorCode::INVALID_REQUEST, "Unknown resource type " + std::to_string(res.resource_type)};
       }
     }
+    // What passed the screening is authorized as Kafka's controller does (ALTER_CONFIGS).
+    if (!s)
+      if (ErrorCode e = authorize_config_resource(auth, AclOperation::ALTER_CONFIGS, res.resource_type, res.resource_name); e != ErrorCode::NONE)
+        s = Screened{e, ""};
     if (s && s->error != ErrorCode::NONE)
       spdlog::info("[KafkaApi] IncrementalAlterConfigs of resource {}:'{}' refused: {} ({})", res.resource_type, res.resource_name,
                    s->message, error_name(s->error));
@@ -264,6 +258,7 @@ void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Reque
 void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net::Respond respond) {
   auto request = std::make_shared<AlterConfigsRequest>();
   if (!decode(*req, *request)) return close_connection(respond);
+  const Authz auth = authz(*req);
   auto duplicates = config::duplicated(request->resources);
   auto screened = std::make_shared<std::vector<std::optional<Screened>>>();
   AlterConfigsRequest forward;
@@ -286,6 +281,9 @@ void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net
         s = Screened{ErrorCode::INVALID_REQUEST, "Unknown resource type " + std::to_string(res.resource_type)};
       }
     }
+    if (!s)
+      if (ErrorCode e = authorize_config_resource(auth, AclOperation::ALTER_CONFIGS, res.resource_type, res.resource_name); e != ErrorCode::NONE)
+        s = Screened{e, ""};
     if (s)
       spdlog::info("[KafkaApi] AlterConfigs of resource {}:'{}' refused: {} ({})", res.resource_type, res.resource_name, s->message,
                    error_name(s->error));
@@ -300,33 +298,35 @@ void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net
 namespace {
 // Hands a decoded request to the controller channel; without one (a listener
 // that has none) answers NOT_CONTROLLER with Kafka's message.
+// `op` on the CLUSTER first (CLUSTER_AUTHORIZATION_FAILED).
 template <class Req, class Resp, class Call>
-void forward_to_controller(ControllerChannel* controller, std::shared_ptr<net::Request> req, net::Respond respond, Call call) {
+void forward_to_controller(ControllerChannel* controller, const Authz& auth, AclOperation op, std::shared_ptr<net::Request> req,
+                           net::Respond respond, Call call) {
   Req request;
   if (!decode(*req, request)) return close_connection(respond);
-  if (!controller) {
-    Resp resp;
-    resp.error_code = code(ErrorCode::NOT_CONTROLLER);
-    resp.error_message = std::string(error_message(ErrorCode::NOT_CONTROLLER));
-    return send(*req, respond, resp);
-  }
+  auto refuse = [&](ErrorCode e) {
+    if constexpr (requires { error_response(request, e); }) send(*req, respond, error_response(request, e));
+    else send(*req, respond, top_level_error<Resp>(e));
+  };
+  if (ErrorCode e = authorize_cluster(auth, op); e != ErrorCode::NONE) return refuse(e);
+  if (!controller) return refuse(ErrorCode::NOT_CONTROLLER);
   (controller->*call)(std::move(request), req->api_version, [req, respond](Resp r) mutable { send(*req, respond, r); });
 }
 }  // namespace
 
 void RequestHandler::handle_alter_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond) {
   forward_to_controller<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse>(
-      controller_, std::move(req), std::move(respond), &ControllerChannel::alter_partition_reassignments);
+      controller_, authz(*req), AclOperation::ALTER, std::move(req), std::move(respond), &ControllerChannel::alter_partition_reassignments);
 }
 
 void RequestHandler::handle_list_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond) {
   forward_to_controller<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse>(
-      controller_, std::move(req), std::move(respond), &ControllerChannel::list_partition_reassignments);
+      controller_, authz(*req), AclOperation::DESCRIBE, std::move(req), std::move(respond), &ControllerChannel::list_partition_reassignments);
 }
 
 void RequestHandler::handle_unregister_broker(std::shared_ptr<net::Request> req, net::Respond respond) {
-  forward_to_controller<UnregisterBrokerRequest, UnregisterBrokerResponse>(controller_, std::move(req), std::move(respond),
-                                                                           &ControllerChannel::unregister_broker);
+  forward_to_controller<UnregisterBrokerRequest, UnregisterBrokerResponse>(controller_, authz(*req), AclOperation::ALTER, std::move(req),
+                                                                           std::move(respond), &ControllerChannel::unregister_broker);
 }
 
 // ---------------------------------------------------------------- DescribeConfigs
@@ -335,6 +335,7 @@ void RequestHandler::handle_describe_configs(std::shared_ptr<net::Request> req, 
   DescribeConfigsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   DescribeConfigsResponse resp;
+  const Authz auth = authz(*req);
   auto image = replicas_.image();
   BrokerConfigLayers layers;
   layers.per_broker = image->configs_of(metadata::ConfigResourceType::BROKER, std::to_string(config_.node_id));
@@ -372,7 +373,10 @@ void RequestHandler::handle_describe_configs(std::shared_ptr<net::Request> req, 
         out.configs.push_back(std::move(c));
       }
     };
-    if (res.resource_type == kTopic) {
+    if (ErrorCode e = authorize_config_resource(auth, AclOperation::DESCRIBE_CONFIGS, res.resource_type, res.resource_name);
+        e != ErrorCode::NONE) {
+      out.error_code = code(e);
+    } else if (res.resource_type == kTopic) {
       if (!image->topic(res.resource_name)) {
         out.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
         out.error_message = "The topic '" + res.resource_name + "' does not exist.";

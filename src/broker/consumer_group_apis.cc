@@ -69,6 +69,7 @@ void RequestHandler::handle_consumer_group_heartbeat(std::shared_ptr<net::Reques
     resp.error_message = std::move(message);
     send(*req, respond, resp);
   };
+  if (ErrorCode e = authorize_group_member(authz(*req), request.group_id); e != ErrorCode::NONE) return fail(e);
   if (!groups_) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
   if (request.group_id.empty()) return fail(ErrorCode::INVALID_REQUEST, "GroupId can't be empty.");
   GroupCoordinator& classic = groups_->coordinator();
@@ -131,13 +132,16 @@ void RequestHandler::handle_consumer_group_describe(std::shared_ptr<net::Request
     out.topic_partitions = assignment_entries<ConsumerGroupDescribeResponse::TopicPartitions>(a, topics.get());
     return out;
   };
+  const Authz auth = authz(*req);
   for (const auto& id : request.group_ids) {
     ConsumerGroupDescribeResponse::DescribedGroup g;
     g.group_id = id;
-    ErrorCode e = ErrorCode::NONE;
-    if (!groups_) e = ErrorCode::COORDINATOR_NOT_AVAILABLE;
-    else if (id.empty()) e = ErrorCode::INVALID_GROUP_ID;
-    else e = groups_->coordinator().check_coordinator(id);
+    ErrorCode e = authorize_describe_group(auth, id);
+    if (e == ErrorCode::NONE) {
+      if (!groups_) e = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+      else if (id.empty()) e = ErrorCode::INVALID_GROUP_ID;
+      else e = groups_->coordinator().check_coordinator(id);
+    }
     if (e != ErrorCode::NONE) {
       g.error_code = code(e);
       resp.groups.push_back(std::move(g));
@@ -167,6 +171,7 @@ void RequestHandler::handle_consumer_group_describe(std::shared_ptr<net::Request
         dm.target_assignment = assignment(m.target_assignment);
         g.members.push_back(std::move(dm));
       }
+      if (request.include_authorized_operations) g.authorized_operations = auth.operations(ResourceType::GROUP, id);
     }
     resp.groups.push_back(std::move(g));
   }

@@ -63,11 +63,22 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
   if (!decode(*req, *request)) return close_connection(respond);
   const int16_t v = req->api_version;
   const int32_t replica_id = v >= 15 ? request->replica_state.replica_id : request->replica_id;
+  // Authorization, once at arrival (the purgatory re-evaluates the reads only).
+  std::shared_ptr<const Verdict> verdict;
+  {
+    std::vector<std::string> names;
+    if (authorizer_)
+      for (const auto& ft : request->topics) {
+        if (v < 13) names.push_back(ft.topic);
+        else if (const metadata::TopicImage* t = replicas_.image()->topic(ft.topic_id)) names.push_back(t->name);
+      }
+    verdict = std::make_shared<const Verdict>(authorize_fetch(authz(*req), replica_id >= 0, names));
+  }
 
   // One evaluation of the fetch against the logs' current state. Returns the
   // bytes found and fills `out`; `has_error` reports a partition-level error
   // (which answers at once, as Kafka does).
-  auto evaluate = [this, request, v, replica_id](FetchResponse& out, bool& has_error) -> int64_t {
+  auto evaluate = [this, request, v, replica_id, verdict](FetchResponse& out, bool& has_error) -> int64_t {
     out = FetchResponse();
     out.session_id = 0;
     has_error = false;
@@ -88,9 +99,13 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
         FetchResponse::PartitionData pd;
         pd.partition_index = fp.partition;
         pd.records = Records::of_view({});
-        Partition* p = unknown_id ? nullptr : replicas_.find(name, fp.partition);
-        if (unknown_id) {
+        Partition* p = unknown_id || !verdict->ok() ? nullptr : replicas_.find(name, fp.partition);
+        if (!verdict->ok()) {
+          pd.error_code = code(verdict->error);
+        } else if (unknown_id) {
           pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_ID);
+        } else if (verdict->refuses(name)) {
+          pd.error_code = code(verdict->item_error);
         } else if (!p) {
           pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
         } else if (!p->is_leader(config_.node_id) && (replica_id >= 0 || v < 11)) {
@@ -149,7 +164,7 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
     return total;
   };
 
-  if (replica_id >= 0) {
+  if (replica_id >= 0 && verdict->ok()) {
     // A follower's FetchOffset is its log end offset: what the leader's high
     // watermark and ISR decisions go by. Recorded once, at arrival.
     const int64_t replica_epoch = v >= 15 ? request->replica_state.replica_epoch : -1;
@@ -225,6 +240,10 @@ int32_t RequestHandler::preferred_read_replica(const Partition& p, const std::st
 void RequestHandler::handle_offset_for_leader_epoch(std::shared_ptr<net::Request> req, net::Respond respond) {
   OffsetForLeaderEpochRequest request;
   if (!decode(*req, request)) return close_connection(respond);
+  std::vector<std::string> names;
+  if (authorizer_)
+    for (const auto& t : request.topics) names.push_back(t.topic);
+  const Verdict verdict = authorize_offset_for_leader_epoch(authz(*req), names);
   OffsetForLeaderEpochResponse resp;
   for (const auto& t : request.topics) {
     OffsetForLeaderEpochResponse::OffsetForLeaderTopicResult tr;
@@ -236,7 +255,9 @@ void RequestHandler::handle_offset_for_leader_epoch(std::shared_ptr<net::Request
       // Only the leader answers (a follower's log may still be behind or diverged);
       // the debugging replica id -2 may ask any replica, as in Kafka.
       bool leader_only = request.replica_id != -2;
-      if (!p) {
+      if (verdict.refuses(t.topic)) {
+        eo.error_code = code(verdict.item_error);
+      } else if (!p) {
         eo.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
       } else if (op.current_leader_epoch >= 0 && op.current_leader_epoch < p->leader_epoch) {
         eo.error_code = code(ErrorCode::FENCED_LEADER_EPOCH);
@@ -259,6 +280,10 @@ void RequestHandler::handle_offset_for_leader_epoch(std::shared_ptr<net::Request
 void RequestHandler::handle_list_offsets(std::shared_ptr<net::Request> req, net::Respond respond) {
   ListOffsetsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
+  std::vector<std::string> names;
+  if (authorizer_)
+    for (const auto& t : request.topics) names.push_back(t.name);
+  const Verdict verdict = authorize_topics(authz(*req), AclOperation::DESCRIBE, names);
   ListOffsetsResponse resp;
   for (const auto& t : request.topics) {
     ListOffsetsResponse::ListOffsetsTopicResponse tr;
@@ -267,7 +292,11 @@ void RequestHandler::handle_list_offsets(std::shared_ptr<net::Request> req, net:
       ListOffsetsResponse::ListOffsetsPartitionResponse out;
       out.partition_index = pr.partition_index;
       Partition* p = replicas_.find(t.name, pr.partition_index);
-      if (!p) {
+      if (verdict.refuses(t.name)) {
+        out.error_code = code(verdict.item_error);
+        out.timestamp = -1;
+        out.offset = -1;
+      } else if (!p) {
         out.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
       } else if (!p->is_leader(config_.node_id)) {
         out.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);

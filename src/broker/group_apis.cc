@@ -42,6 +42,7 @@ void RequestHandler::handle_find_coordinator(std::shared_ptr<net::Request> req, 
   const char* topic_name = txn ? kTransactionStateTopic : kGroupMetadataTopic;
   const bool served = txn ? txns_ != nullptr : groups_ != nullptr;
   bool create = false;
+  const Authz auth = authz(*req);
 
   auto find = [&](const std::string& key) {
     FindCoordinatorResponse::Coordinator c;
@@ -54,6 +55,7 @@ void RequestHandler::handle_find_coordinator(std::shared_ptr<net::Request> req, 
       c.error_code = code(e);
       return c;
     };
+    if (ErrorCode e = authorize_find_coordinator(auth, request.key_type, key); e != ErrorCode::NONE) return fail(e);
     if (request.key_type != 0 && request.key_type != 1) return fail(ErrorCode::INVALID_REQUEST);
     if (txn && key.empty()) return fail(ErrorCode::INVALID_REQUEST);
     if (!served) return fail(ErrorCode::COORDINATOR_NOT_AVAILABLE);
@@ -158,6 +160,11 @@ void RequestHandler::handle_join_group(std::shared_ptr<net::Request> req, net::R
     }
     send(*req, respond, resp);
   };
+  if (ErrorCode e = authorize_group_member(authz(*req), request.group_id); e != ErrorCode::NONE) {
+    JoinResult r;
+    r.error = e;
+    return answer(r);
+  }
   if (!groups_) {
     JoinResult r;
     r.error = ErrorCode::NOT_COORDINATOR;
@@ -200,6 +207,11 @@ void RequestHandler::handle_sync_group(std::shared_ptr<net::Request> req, net::R
     resp.assignment = std::move(r.assignment);
     send(*req, respond, resp);
   };
+  if (ErrorCode e = authorize_group_member(authz(*req), request.group_id); e != ErrorCode::NONE) {
+    SyncResult r;
+    r.error = e;
+    return answer(r);
+  }
   if (!groups_) {
     SyncResult r;
     r.error = ErrorCode::NOT_COORDINATOR;
@@ -220,8 +232,9 @@ void RequestHandler::handle_heartbeat(std::shared_ptr<net::Request> req, net::Re
   HeartbeatRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   HeartbeatResponse resp;
-  ErrorCode e = ErrorCode::NOT_COORDINATOR;
-  if (groups_)
+  ErrorCode e = authorize_group_member(authz(*req), request.group_id);
+  if (e == ErrorCode::NONE && !groups_) e = ErrorCode::NOT_COORDINATOR;
+  else if (e == ErrorCode::NONE)
     e = request.group_id.empty() ? ErrorCode::INVALID_GROUP_ID
                                  : groups_->coordinator().heartbeat(request.group_id, request.member_id, request.group_instance_id,
                                                                     request.generation_id);
@@ -239,7 +252,8 @@ void RequestHandler::handle_leave_group(std::shared_ptr<net::Request> req, net::
   } else {
     members.push_back(LeaveMember{request.member_id, std::nullopt});
   }
-  ErrorCode top = groups_ ? groups_->coordinator().leave_group(request.group_id, members) : ErrorCode::NOT_COORDINATOR;
+  ErrorCode top = authorize_group_member(authz(*req), request.group_id);
+  if (top == ErrorCode::NONE) top = groups_ ? groups_->coordinator().leave_group(request.group_id, members) : ErrorCode::NOT_COORDINATOR;
   LeaveGroupResponse resp;
   if (v >= 3) {
     resp.error_code = code(top);
@@ -257,18 +271,30 @@ void RequestHandler::handle_offset_commit(std::shared_ptr<net::Request> req, net
   OffsetCommitRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   const int16_t v = req->api_version;
-  std::vector<CommitPartition> parts;
+  const Verdict verdict = authorize_offset_commit(authz(*req), request);
+  std::vector<CommitPartition> parts, refused;  // refused: answered with their authorization error
   for (const auto& t : request.topics)
-    for (const auto& p : t.partitions)
-      parts.push_back(CommitPartition{t.name, p.partition_index, p.committed_offset, v >= 6 ? p.committed_leader_epoch : -1,
-                                      p.committed_metadata, v == 1 ? p.commit_timestamp : -1});
-  auto answer = [req, respond](ErrorCode, std::vector<CommitPartition> res) mutable {
+    for (const auto& p : t.partitions) {
+      CommitPartition c{t.name, p.partition_index, p.committed_offset, v >= 6 ? p.committed_leader_epoch : -1, p.committed_metadata,
+                        v == 1 ? p.commit_timestamp : -1};
+      if (!verdict.ok() || verdict.refuses(t.name)) {
+        c.error = verdict.ok() ? verdict.item_error : verdict.error;
+        refused.push_back(std::move(c));
+      } else {
+        parts.push_back(std::move(c));
+      }
+    }
+  auto answer = [req, respond, refused](ErrorCode, std::vector<CommitPartition> res) mutable {
     OffsetCommitResponse resp;
+    for (const auto& p : refused)
+      topic_entry(resp.topics, p.topic)
+          .partitions.push_back(OffsetCommitResponse::OffsetCommitResponsePartition{p.partition, code(p.error)});
     for (const auto& p : res)
       topic_entry(resp.topics, p.topic)
           .partitions.push_back(OffsetCommitResponse::OffsetCommitResponsePartition{p.partition, code(p.error)});
     send(*req, respond, resp);
   };
+  if (!refused.empty() && parts.empty()) return answer(ErrorCode::NONE, {});
   if (!groups_) {
     for (auto& p : parts) p.error = ErrorCode::NOT_COORDINATOR;
     return answer(ErrorCode::NONE, std::move(parts));
@@ -297,10 +323,39 @@ void RequestHandler::handle_offset_fetch(std::shared_ptr<net::Request> req, net:
   if (!decode(*req, request)) return close_connection(respond);
   const int16_t v = req->api_version;
   using Topics = std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>>;
+  const Authz auth = authz(*req);
+  // After the group's DESCRIBE (checked by the caller): named topics the
+  // caller may not DESCRIBE are answered TOPIC_AUTHORIZATION_FAILED, with all
+  // topics they are left out.
   auto fetch = [&](const std::string& group, const Topics& topics, std::vector<FetchedOffset>& out) {
     if (!groups_) return ErrorCode::NOT_COORDINATOR;
     if (group.empty() && v >= 2) return ErrorCode::INVALID_GROUP_ID;
-    return groups_->coordinator().fetch_offsets(group, topics, out, v >= 7 && request.require_stable);
+    const bool stable = v >= 7 && request.require_stable;
+    if (!auth.enabled()) return groups_->coordinator().fetch_offsets(group, topics, out, stable);
+    if (!topics) {
+      ErrorCode e = groups_->coordinator().fetch_offsets(group, topics, out, stable);
+      std::vector<std::string> names;
+      for (const auto& f : out)
+        if (names.empty() || names.back() != f.topic) names.push_back(f.topic);
+      const Verdict tv = authorize_offset_fetch_topics(auth, names);
+      std::erase_if(out, [&](const FetchedOffset& f) { return tv.refuses(f.topic); });
+      return e;
+    }
+    std::vector<std::string> names;
+    for (const auto& [t, ps] : *topics) names.push_back(t);
+    const Verdict tv = authorize_offset_fetch_topics(auth, names);
+    Topics allowed(std::in_place);
+    std::vector<FetchedOffset> refused;
+    for (const auto& [t, ps] : *topics) {
+      if (!tv.refuses(t)) {
+        allowed->emplace_back(t, ps);
+        continue;
+      }
+      for (int32_t p : ps) refused.push_back(FetchedOffset{t, p, -1, -1, "", tv.item_error});
+    }
+    ErrorCode e = groups_->coordinator().fetch_offsets(group, allowed, out, stable);
+    if (e == ErrorCode::NONE) out.insert(out.end(), refused.begin(), refused.end());
+    return e;
   };
   OffsetFetchResponse resp;
   if (v >= 8) {
@@ -313,6 +368,11 @@ void RequestHandler::handle_offset_fetch(std::shared_ptr<net::Request> req, net:
       std::vector<FetchedOffset> out;
       OffsetFetchResponse::OffsetFetchResponseGroup rg;
       rg.group_id = g.group_id;
+      if (ErrorCode ge = authorize_offset_fetch_group(auth, g.group_id); ge != ErrorCode::NONE) {
+        rg.error_code = code(ge);
+        resp.groups.push_back(std::move(rg));
+        continue;
+      }
       ErrorCode member_error = ErrorCode::NONE;  // KIP-848 groups: v9's member id and epoch
       if (v >= 9 && groups_ && groups_->coordinator().check_coordinator(g.group_id) == ErrorCode::NONE)
         member_error = groups_->consumer_groups().validate_offset_fetch(g.group_id, g.member_id.value_or(""), g.member_epoch).value_or(ErrorCode::NONE);
@@ -331,7 +391,8 @@ void RequestHandler::handle_offset_fetch(std::shared_ptr<net::Request> req, net:
     for (const auto& t : *request.topics) topics->emplace_back(t.name, t.partition_indexes);
   }
   std::vector<FetchedOffset> out;
-  ErrorCode e = fetch(request.group_id, topics, out);
+  ErrorCode e = authorize_offset_fetch_group(auth, request.group_id);
+  if (e == ErrorCode::NONE) e = fetch(request.group_id, topics, out);
   if (e != ErrorCode::NONE && v < 2 && topics) {
     // v0-1 have no top-level error: every partition carries it.
     for (const auto& [t, ps] : *topics)
@@ -372,6 +433,9 @@ void RequestHandler::handle_list_groups(std::shared_ptr<net::Request> req, net::
       if (states.empty() || states.count(lower(g.state)))
         resp.groups.push_back(ListGroupsResponse::ListedGroup{g.group_id, "consumer", g.state, "consumer"});
   }
+  // DESCRIBE on the cluster lists every group; without it, those the caller may DESCRIBE.
+  if (const Authz auth = authz(*req); auth.enabled() && !list_groups_all(auth))
+    std::erase_if(resp.groups, [&](const ListGroupsResponse::ListedGroup& g) { return !list_groups_shows(auth, g.group_id); });
   send(*req, respond, resp);
 }
 
@@ -379,10 +443,13 @@ void RequestHandler::handle_describe_groups(std::shared_ptr<net::Request> req, n
   DescribeGroupsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   DescribeGroupsResponse resp;
+  const Authz auth = authz(*req);
   for (const auto& id : request.groups) {
     DescribedGroup d;
     d.group_id = id;
-    if (!groups_) {
+    if (ErrorCode e = authorize_describe_group(auth, id); e != ErrorCode::NONE) {
+      d.error = e;
+    } else if (!groups_) {
       d.error = ErrorCode::NOT_COORDINATOR;
     } else if (id.empty()) {
       d.error = ErrorCode::INVALID_GROUP_ID;
@@ -411,6 +478,8 @@ void RequestHandler::handle_describe_groups(std::shared_ptr<net::Request> req, n
       dm.member_assignment = std::move(m.assignment);
       g.members.push_back(std::move(dm));
     }
+    if (req->api_version >= 3 && request.include_authorized_operations && d.error == ErrorCode::NONE)
+      g.authorized_operations = auth.operations(ResourceType::GROUP, id);
     resp.groups.push_back(std::move(g));
   }
   send(*req, respond, resp);
@@ -419,11 +488,16 @@ void RequestHandler::handle_describe_groups(std::shared_ptr<net::Request> req, n
 void RequestHandler::handle_delete_groups(std::shared_ptr<net::Request> req, net::Respond respond) {
   DeleteGroupsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  auto answer = [req, respond](std::vector<std::pair<std::string, ErrorCode>> results) mutable {
+  // DELETE on each group: the refused ones are answered after the others.
+  const Verdict verdict = authorize_delete_groups(authz(*req), request.groups_names);
+  std::erase_if(request.groups_names, [&](const std::string& g) { return verdict.refuses(g); });
+  auto answer = [req, respond, verdict](std::vector<std::pair<std::string, ErrorCode>> results) mutable {
     DeleteGroupsResponse resp;
     for (const auto& [id, e] : results) resp.results.push_back(DeleteGroupsResponse::DeletableGroupResult{id, code(e)});
+    for (const auto& id : verdict.refused.names()) resp.results.push_back(DeleteGroupsResponse::DeletableGroupResult{id, code(verdict.item_error)});
     send(*req, respond, resp);
   };
+  if (request.groups_names.empty() && !verdict.refused.empty()) return answer({});
   if (!groups_) {
     std::vector<std::pair<std::string, ErrorCode>> r;
     for (const auto& g : request.groups_names) r.emplace_back(g, ErrorCode::NOT_COORDINATOR);
@@ -457,13 +531,29 @@ void RequestHandler::handle_delete_groups(std::shared_ptr<net::Request> req, net
 void RequestHandler::handle_offset_delete(std::shared_ptr<net::Request> req, net::Respond respond) {
   OffsetDeleteRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  auto answer = [req, respond](ErrorCode e, std::vector<std::tuple<std::string, int32_t, ErrorCode>> parts) mutable {
+  using Parts = std::vector<std::tuple<std::string, int32_t, ErrorCode>>;
+  std::function<void(ErrorCode, Parts)> answer = [req, respond](ErrorCode e, Parts parts) mutable {
     OffsetDeleteResponse resp;
     resp.error_code = code(e);
     for (const auto& [t, p, pe] : parts)
       topic_entry(resp.topics, t).partitions.push_back(OffsetDeleteResponse::OffsetDeleteResponsePartition{p, code(pe)});
     send(*req, respond, resp);
   };
+  const Verdict verdict = authorize_offset_delete(authz(*req), request);
+  if (!verdict.ok()) return answer(verdict.error, {});
+  if (!verdict.refused.empty()) {
+    // Topics the caller may not READ: TOPIC_AUTHORIZATION_FAILED, the others go on.
+    std::vector<std::tuple<std::string, int32_t, ErrorCode>> refused;
+    for (const auto& t : request.topics)
+      if (verdict.refuses(t.name))
+        for (const auto& p : t.partitions) refused.emplace_back(t.name, p.partition_index, verdict.item_error);
+    std::erase_if(request.topics, [&](const auto& t) { return verdict.refuses(t.name); });
+    answer = [answer, refused](ErrorCode e, Parts parts) mutable {
+      if (e == ErrorCode::NONE) parts.insert(parts.begin(), refused.begin(), refused.end());
+      answer(e, std::move(parts));
+    };
+    if (request.topics.empty()) return answer(ErrorCode::NONE, {});
+  }
   if (!groups_) return answer(ErrorCode::NOT_COORDINATOR, {});
   std::vector<std::pair<std::string, std::vector<int32_t>>> topics;
   for (const auto& t : request.topics) {

@@ -40,6 +40,12 @@ int64_t clamp_bytes(unsigned long long blocks, unsigned long long block_size) {
 void RequestHandler::handle_describe_log_dirs(std::shared_ptr<net::Request> req, net::Respond respond) {
   msg::DescribeLogDirsRequest request;
   if (!api::decode(*req, request)) return api::close_connection(respond);
+  // DESCRIBE on the cluster, else an empty answer with the error (v3+ carry it).
+  if (ErrorCode e = authorize_cluster(authz(*req), AclOperation::DESCRIBE); e != ErrorCode::NONE) {
+    msg::DescribeLogDirsResponse refused;
+    refused.error_code = code(e);
+    return api::send(*req, respond, refused);
+  }
 
   // Null Topics means every partition this broker has a log for.
   std::set<std::pair<std::string, int32_t>> wanted;

@@ -16,6 +16,7 @@
 #include <algorithm>
 
 #include "broker/api_util.h"
+#include "broker/authorized_admin.h"
 #include "broker/request_handler.h"
 #include "protocol/messages.h"
 
@@ -61,11 +62,18 @@ int32_t RequestHandler::controller_id_for_clients() const {
 void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond) {
   MetadataRequest request;
   if (!decode(*req, request)) return close_connection(respond);
+  const Authz auth = authz(*req);
+  const int16_t v = req->api_version;
   auto image = replicas_.image();
   MetadataResponse resp;
   resp.brokers = reachable_brokers(*image, req->listener, &MetadataResponse::MetadataResponseBroker::node_id);
   resp.cluster_id = config_.cluster_id;
   resp.controller_id = controller_id_for_clients();
+  // KIP-430: the cluster's authorized operations (v8-10), only with DESCRIBE on it.
+  if (v >= 8 && v <= 10 && request.include_cluster_authorized_operations)
+    resp.cluster_authorized_operations =
+        auth.cluster(AclOperation::DESCRIBE) ? auth.operations(ResourceType::CLUSTER, security::kClusterResourceName) : 0;
+  const bool topic_operations = v >= 8 && request.include_topic_authorized_operations;
 
   auto describe = [&](const metadata::TopicImage& t) {
     MetadataResponse::MetadataResponseTopic mt;
@@ -87,18 +95,47 @@ void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Res
       mp.error_code = code(p.leader < 0 ? ErrorCode::LEADER_NOT_AVAILABLE : ErrorCode::NONE);
       mt.partitions.push_back(mp);
     }
+    if (topic_operations) mt.topic_authorized_operations = auth.operations(ResourceType::TOPIC, t.name);
+    return mt;
+  };
+  // A topic the caller may not DESCRIBE: its name (or, asked by id, its id) and the error only.
+  auto refused = [](std::optional<std::string> name, Uuid id) {
+    MetadataResponse::MetadataResponseTopic mt;
+    mt.name = std::move(name);
+    mt.topic_id = id;
+    mt.error_code = code(ErrorCode::TOPIC_AUTHORIZATION_FAILED);
     return mt;
   };
 
-  bool all = !request.topics.has_value() || (req->api_version == 0 && request.topics->empty());
+  bool all = !request.topics.has_value() || (v == 0 && request.topics->empty());
   if (all) {
-    for (const auto& [name, t] : image->topics_by_name()) resp.topics.push_back(describe(t));
+    // Topics the caller may not DESCRIBE are left out, without a word.
+    for (const auto& [name, t] : image->topics_by_name())
+      if (metadata_shows(auth, name)) resp.topics.push_back(describe(t));
   } else {
+    // The names asked for (ids resolved), checked for DESCRIBE at once.
+    std::vector<std::string> names;
+    if (auth.enabled())
+      for (const auto& rt : *request.topics) {
+        if (rt.name) names.push_back(*rt.name);
+        else if (const metadata::TopicImage* t = image->topic(rt.topic_id)) names.push_back(t->name);
+      }
+    const Refused undescribable = authorize_metadata(auth, names, false);
+    const bool auto_create = config_.auto_create_topics_enable && request.allow_auto_topic_creation && controller_;
+    Refused uncreatable;
+    if (auto_create && auth.enabled()) {
+      std::vector<std::string> missing;
+      for (const auto& rt : *request.topics)
+        if (rt.name && !undescribable.has(*rt.name) && !image->topic(*rt.name)) missing.push_back(*rt.name);
+      uncreatable = authorize_auto_create(auth, missing);
+    }
     std::vector<std::string> to_create;
     for (const auto& rt : *request.topics) {
       if (!rt.name.has_value()) {
         const metadata::TopicImage* t = image->topic(rt.topic_id);
-        if (t) {
+        if (t && undescribable.has(t->name)) {
+          resp.topics.push_back(refused(std::nullopt, rt.topic_id));  // ids are not secret; names are
+        } else if (t) {
           resp.topics.push_back(describe(*t));
         } else {
           MetadataResponse::MetadataResponseTopic mt;
@@ -110,20 +147,29 @@ void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Res
         continue;
       }
       const std::string& name = *rt.name;
+      if (undescribable.has(name)) {
+        resp.topics.push_back(refused(name, Uuid{}));
+        continue;
+      }
       if (const metadata::TopicImage* t = image->topic(name)) {
         resp.topics.push_back(describe(*t));
+        continue;
+      }
+      if (uncreatable.has(name)) {
+        resp.topics.push_back(refused(name, Uuid{}));
         continue;
       }
       MetadataResponse::MetadataResponseTopic mt;
       mt.name = name;
       if (!valid_topic_name(name)) {
         mt.error_code = code(ErrorCode::INVALID_TOPIC_EXCEPTION);
-      } else if (config_.auto_create_topics_enable && request.allow_auto_topic_creation && controller_) {
+      } else if (auto_create) {
         mt.error_code = code(ErrorCode::LEADER_NOT_AVAILABLE);
         to_create.push_back(name);
       } else {
         mt.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
       }
+      if (topic_operations) mt.topic_authorized_operations = auth.operations(ResourceType::TOPIC, name);
       resp.topics.push_back(mt);
     }
     if (!to_create.empty()) {
@@ -154,10 +200,18 @@ void RequestHandler::handle_create_topics(std::shared_ptr<net::Request> req, net
     resp.topics = topic_errors<CreateTopicsResponse::CreatableTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
     return send(*req, respond, resp);
   }
-  controller_->create_topics(std::move(request), req->api_version, [this, req, respond](CreateTopicsResponse resp) mutable {
+  // Authorized here with the caller's principal, as Kafka's controller does
+  // with the forwarded one: refused topics are answered here, not forwarded.
+  auto gate = std::make_shared<const CreateTopicsGate>(authz(*req), request);
+  auto finish = [req, respond, gate](CreateTopicsResponse resp) mutable {
+    gate->complete(resp);
+    send(*req, respond, resp);
+  };
+  if (request.topics.empty()) return finish(CreateTopicsResponse{});
+  controller_->create_topics(std::move(request), req->api_version, [this, finish](CreateTopicsResponse resp) mutable {
     // Answer once this broker's image holds what the controller committed, so
     // a Metadata request right after sees the topic and its logs exist.
-    replicas_.when_image_reaches(replicas_.image()->offset(), [req, respond, resp]() mutable { send(*req, respond, resp); });
+    replicas_.when_image_reaches(replicas_.image()->offset(), [finish, resp]() mutable { finish(std::move(resp)); });
   });
 }
 
@@ -182,7 +236,13 @@ void RequestHandler::handle_delete_topics(std::shared_ptr<net::Request> req, net
     }
     return send(*req, respond, resp);
   }
-  controller_->delete_topics(std::move(request), req->api_version, [req, respond](DeleteTopicsResponse resp) mutable { send(*req, respond, resp); });
+  auto gate = std::make_shared<const DeleteTopicsGate>(authz(*req), request, *replicas_.image());
+  auto finish = [req, respond, gate](DeleteTopicsResponse resp) mutable {
+    gate->complete(resp);
+    send(*req, respond, resp);
+  };
+  if (DeleteTopicsGate::empty(request)) return finish(DeleteTopicsResponse{});
+  controller_->delete_topics(std::move(request), req->api_version, [finish](DeleteTopicsResponse resp) mutable { finish(std::move(resp)); });
 }
 
 void RequestHandler::handle_create_partitions(std::shared_ptr<net::Request> req, net::Respond respond) {
@@ -193,8 +253,13 @@ void RequestHandler::handle_create_partitions(std::shared_ptr<net::Request> req,
     resp.results = topic_errors<CreatePartitionsResponse::CreatePartitionsTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
     return send(*req, respond, resp);
   }
-  controller_->create_partitions(std::move(request), req->api_version,
-                                 [req, respond](CreatePartitionsResponse resp) mutable { send(*req, respond, resp); });
+  auto gate = std::make_shared<const CreatePartitionsGate>(authz(*req), request);
+  auto finish = [req, respond, gate](CreatePartitionsResponse resp) mutable {
+    gate->complete(resp);
+    send(*req, respond, resp);
+  };
+  if (request.topics.empty()) return finish(CreatePartitionsResponse{});
+  controller_->create_partitions(std::move(request), req->api_version, [finish](CreatePartitionsResponse resp) mutable { finish(std::move(resp)); });
 }
 
 void RequestHandler::handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond) {
@@ -210,6 +275,12 @@ void RequestHandler::handle_describe_cluster(std::shared_ptr<net::Request> req, 
   }
   auto image = replicas_.image();
   resp.brokers = reachable_brokers(*image, req->listener, &DescribeClusterResponse::DescribeClusterBroker::broker_id);
+  // KIP-430: the cluster's authorized operations, only with DESCRIBE on it (else 0).
+  if (request.include_cluster_authorized_operations) {
+    const Authz auth = authz(*req);
+    resp.cluster_authorized_operations =
+        auth.cluster(AclOperation::DESCRIBE) ? auth.operations(ResourceType::CLUSTER, security::kClusterResourceName) : 0;
+  }
   send(*req, respond, resp);
 }
 

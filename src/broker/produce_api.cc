@@ -30,6 +30,7 @@ using namespace api::prelude;
 void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Respond respond) {
   ProduceRequest request;
   if (!decode(*req, request)) return close_connection(respond);
+  const Verdict verdict = authorize_produce(authz(*req), request);
   auto resp = std::make_shared<ProduceResponse>();
   bool any_error = false;
   const bool acks_ok = request.acks == 0 || request.acks == 1 || request.acks == -1;
@@ -51,7 +52,11 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
       ProduceResponse::PartitionProduceResponse pr;
       pr.index = pd.index;
       Partition* p = replicas_.find(td.name, pd.index);
-      if (!acks_ok) {
+      if (!verdict.ok()) {
+        pr.error_code = code(verdict.error);
+      } else if (verdict.refuses(td.name)) {
+        pr.error_code = code(verdict.item_error);
+      } else if (!acks_ok) {
         pr.error_code = code(ErrorCode::INVALID_REQUIRED_ACKS);
       } else if (!p) {
         pr.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);

@@ -24,6 +24,10 @@ void RequestHandler::handle_delete_records(std::shared_ptr<net::Request> req, ne
     int64_t offset;
   };
   auto waiting = std::make_shared<std::vector<Waiting>>();
+  std::vector<std::string> names;
+  if (authorizer_)
+    for (const auto& t : request.topics) names.push_back(t.name);
+  const Verdict verdict = authorize_topics(authz(*req), AclOperation::DELETE, names);
   for (const auto& t : request.topics) {
     DeleteRecordsResponse::DeleteRecordsTopicResult tr;
     tr.name = t.name;
@@ -32,7 +36,9 @@ void RequestHandler::handle_delete_records(std::shared_ptr<net::Request> req, ne
       pr.partition_index = dp.partition_index;
       pr.low_watermark = -1;
       Partition* p = replicas_.find(t.name, dp.partition_index);
-      if (!p) {
+      if (verdict.refuses(t.name)) {
+        pr.error_code = code(verdict.item_error);
+      } else if (!p) {
         pr.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
       } else if (!p->is_leader(config_.node_id)) {
         pr.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);

@@ -76,6 +76,12 @@ RequestHandler::RequestHandler(const BrokerConfig& config, ReplicaManager& repli
                                bool broker_apis)
     : config_(config), replicas_(replicas), controller_(controller), extra_(extra), broker_apis_(broker_apis) {}
 
+std::vector<RequestHandler::ServedApi> RequestHandler::broker_apis() {
+  std::vector<ServedApi> out;
+  for (const auto& s : kBrokerApis) out.push_back({s.key, s.min, s.max});
+  return out;
+}
+
 const std::vector<FeatureRange>& RequestHandler::supported_features() {
   // metadata.version 1 (3.0-IV1) .. 21 (3.9-IV0); kraft.version 0..1 (KIP-853).
   static const std::vector<FeatureRange> f = {{"kraft.version", 0, 1}, {"metadata.version", 1, 21}};

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/authorization.h"
 #include "broker/broker_config.h"
 #include "broker/controller_channel.h"
 #include "broker/replica_manager.h"
@@ -72,6 +73,14 @@ class RequestHandler : public net::Handler {
   void set_group_coordinator(coordinator::GroupCoordinatorService* groups) { groups_ = groups; }
   // The transaction coordinator and producer ids (txn_apis.cc); none: COORDINATOR_NOT_AVAILABLE.
   void set_txn_coordinator(coordinator::TxnCoordinatorService* txns) { txns_ = txns; }
+  // The node's authorizer (authorizer.class.name); none: everything is allowed.
+  // Every API checks what Kafka checks for it (authorization.h).
+  void set_authorizer(const security::StandardAuthorizer* authorizer) { authorizer_ = authorizer; }
+  // The API keys and version ranges a broker listener serves (tests, docs).
+  struct ServedApi {
+    int16_t key, min, max;
+  };
+  static std::vector<ServedApi> broker_apis();
 
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
@@ -137,6 +146,8 @@ class RequestHandler : public net::Handler {
   // The version range this listener serves for `key`; {-1,-1} if none.
   std::pair<int16_t, int16_t> served_range(int16_t key) const;
   int32_t controller_id_for_clients() const;
+  // The request's view of the authorizer: one ACL snapshot for all its decisions.
+  Authz authz(const net::Request& req) const { return Authz::of(authorizer_, req); }
 
   BrokerConfig config_;
   ReplicaManager& replicas_;
@@ -145,6 +156,7 @@ class RequestHandler : public net::Handler {
   bool broker_apis_;
   coordinator::GroupCoordinatorService* groups_ = nullptr;  // group_apis.cc
   coordinator::TxnCoordinatorService* txns_ = nullptr;      // txn_apis.cc
+  const security::StandardAuthorizer* authorizer_ = nullptr;  // authorization.h
 };
 
 }  // namespace flotilla::broker

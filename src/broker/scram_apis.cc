@@ -5,9 +5,8 @@
 //   (ControllerChannel), which validates it and writes the credential records;
 //   the answer comes once they are committed (and, through the forwarding
 //   channel, visible in this broker's image).
-// Kafka authorizes these with DESCRIBE and ALTER on the CLUSTER resource; the
-// two checks below are where that goes (they allow every caller until the
-// authorizer exists). A refused user gets CLUSTER_AUTHORIZATION_FAILED.
+// Kafka authorizes these with DESCRIBE and ALTER on the CLUSTER resource
+// (authorization.h); a refused caller gets CLUSTER_AUTHORIZATION_FAILED.
 //
 // Threading: the broker's io_context thread.
 #include <spdlog/spdlog.h>
@@ -24,11 +23,6 @@ namespace flotilla::broker {
 using namespace api::prelude;
 
 namespace {
-
-// DESCRIBE on CLUSTER (Kafka's DescribeUserScramCredentials authorization).
-bool may_describe_cluster(const net::Request&) { return true; }
-// ALTER on CLUSTER (Kafka's AlterUserScramCredentials authorization).
-bool may_alter_cluster(const net::Request&) { return true; }
 
 AlterUserScramCredentialsResponse alter_error(const AlterUserScramCredentialsRequest& request, ErrorCode e) {
   AlterUserScramCredentialsResponse resp;
@@ -50,7 +44,7 @@ AlterUserScramCredentialsResponse alter_error(const AlterUserScramCredentialsReq
 void RequestHandler::handle_describe_user_scram_credentials(std::shared_ptr<net::Request> req, net::Respond respond) {
   DescribeUserScramCredentialsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  if (!may_describe_cluster(*req)) {
+  if (authorize_cluster(authz(*req), AclOperation::DESCRIBE) != ErrorCode::NONE) {
     DescribeUserScramCredentialsResponse resp;
     resp.error_code = code(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
     resp.error_message = std::string(error_message(ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
@@ -64,7 +58,8 @@ void RequestHandler::handle_describe_user_scram_credentials(std::shared_ptr<net:
 void RequestHandler::handle_alter_user_scram_credentials(std::shared_ptr<net::Request> req, net::Respond respond) {
   AlterUserScramCredentialsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  if (!may_alter_cluster(*req)) return send(*req, respond, alter_error(request, ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
+  if (authorize_cluster(authz(*req), AclOperation::ALTER) != ErrorCode::NONE)
+    return send(*req, respond, alter_error(request, ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
   if (!controller_) return send(*req, respond, alter_error(request, ErrorCode::NOT_CONTROLLER));
   controller_->alter_user_scram_credentials(std::move(request), req->api_version,
                                             [req, respond](AlterUserScramCredentialsResponse r) mutable { send(*req, respond, r); });

@@ -59,6 +59,7 @@ void RequestHandler::handle_init_producer_id(std::shared_ptr<net::Request> req, 
     r.producer_epoch = e == ErrorCode::NONE ? epoch : -1;
     reply(r);
   };
+  if (ErrorCode e = authorize_init_producer_id(authz(*req), request.transactional_id); e != ErrorCode::NONE) return answer(e, -1, -1);
   if ((request.producer_id == -1) != (request.producer_epoch == -1)) return answer(ErrorCode::INVALID_REQUEST, -1, -1);
   if (request.transactional_id && request.transactional_id->empty()) return answer(ErrorCode::INVALID_REQUEST, -1, -1);
   if (!txns_) return answer(ErrorCode::COORDINATOR_NOT_AVAILABLE, -1, -1);
@@ -92,15 +93,18 @@ void RequestHandler::handle_add_partitions_to_txn(std::shared_ptr<net::Request> 
     }
     reply(r);
   };
+  const Verdict verdict = authorize_add_partitions_to_txn(authz(*req), request);
+  if (!verdict.ok()) return answer(verdict.error, {});
   if (!txns_) return answer(ErrorCode::COORDINATOR_NOT_AVAILABLE, {});
-  // As Kafka: partitions that do not exist fail alone, the others are not attempted.
+  // As Kafka: partitions refused or that do not exist fail alone, the others are not attempted.
   auto image = replicas_.image();
   std::map<TopicPartitionKey, ErrorCode> unknown;
   std::vector<TopicPartitionKey> parts;
   for (const auto& t : request.v3_and_below_topics) {
     const metadata::TopicImage* ti = image->topic(t.name);
     for (int32_t p : t.partitions) {
-      if (!ti || !ti->partitions.count(p)) unknown[{t.name, p}] = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+      if (verdict.refuses(t.name)) unknown[{t.name, p}] = verdict.item_error;
+      else if (!ti || !ti->partitions.count(p)) unknown[{t.name, p}] = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
       else parts.emplace_back(t.name, p);
     }
   }
@@ -113,6 +117,8 @@ void RequestHandler::handle_add_offsets_to_txn(std::shared_ptr<net::Request> req
   AddOffsetsToTxnRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   auto answer = error_only_answer<AddOffsetsToTxnResponse>(req, std::move(respond), kAddOffsetsToTxnKey);
+  if (ErrorCode e = authorize_add_offsets_to_txn(authz(*req), request.transactional_id, request.group_id); e != ErrorCode::NONE)
+    return answer(e);
   if (!txns_) return answer(ErrorCode::COORDINATOR_NOT_AVAILABLE);
   txns_->coordinator().add_offsets_to_txn(request.transactional_id, request.producer_id, request.producer_epoch, request.group_id, answer);
 }
@@ -121,6 +127,7 @@ void RequestHandler::handle_end_txn(std::shared_ptr<net::Request> req, net::Resp
   EndTxnRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   auto answer = error_only_answer<EndTxnResponse>(req, std::move(respond), kEndTxnKey);
+  if (ErrorCode e = authorize_end_txn(authz(*req), request.transactional_id); e != ErrorCode::NONE) return answer(e);
   if (!txns_) return answer(ErrorCode::COORDINATOR_NOT_AVAILABLE);
   txns_->coordinator().end_txn(request.transactional_id, request.producer_id, request.producer_epoch,
                                request.committed ? TxnResult::Commit : TxnResult::Abort, answer);
@@ -132,7 +139,8 @@ void RequestHandler::handle_txn_offset_commit(std::shared_ptr<net::Request> req,
   TxnOffsetCommitRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   auto reply = sender<TxnOffsetCommitResponse>(req, std::move(respond));
-  std::vector<CommitPartition> parts;
+  const Verdict verdict = authorize_txn_offset_commit(authz(*req), request);
+  std::vector<CommitPartition> parts, refused;  // refused: answered with their authorization error
   for (const auto& t : request.topics)
     for (const auto& p : t.partitions) {
       CommitPartition c;
@@ -141,13 +149,20 @@ void RequestHandler::handle_txn_offset_commit(std::shared_ptr<net::Request> req,
       c.offset = p.committed_offset;
       c.leader_epoch = p.committed_leader_epoch;
       c.metadata = p.committed_metadata;
-      parts.push_back(std::move(c));
+      if (!verdict.ok() || verdict.refuses(t.name)) {
+        c.error = verdict.ok() ? verdict.item_error : verdict.error;
+        refused.push_back(std::move(c));
+      } else {
+        parts.push_back(std::move(c));
+      }
     }
-  auto answer = [reply](std::vector<CommitPartition> done) {
+  auto answer = [reply, refused](std::vector<CommitPartition> done) {
     TxnOffsetCommitResponse r;
+    for (const auto& p : refused) topic_entry(r.topics, p.topic).partitions.push_back({p.partition, code(p.error)});
     for (const auto& p : done) topic_entry(r.topics, p.topic).partitions.push_back({p.partition, code(p.error)});
     reply(r);
   };
+  if (!refused.empty() && parts.empty()) return answer({});
   if (!groups_) {
     for (auto& p : parts) p.error = ErrorCode::COORDINATOR_NOT_AVAILABLE;
     return answer(std::move(parts));
@@ -185,6 +200,7 @@ void RequestHandler::handle_write_txn_markers(std::shared_ptr<net::Request> req,
   auto finish_one = [reply, resp, remaining] {
     if (--*remaining == 0) reply(*resp);
   };
+  const ErrorCode refused = authorize_write_txn_markers(authz(*req));
   for (size_t m = 0; m < request.markers.size(); ++m) {
     const auto& mk = request.markers[m];
     WriteTxnMarkersResponse::WritableTxnMarkerResult mr;
@@ -192,11 +208,12 @@ void RequestHandler::handle_write_txn_markers(std::shared_ptr<net::Request> req,
     for (size_t t = 0; t < mk.topics.size(); ++t) {
       WriteTxnMarkersResponse::WritableTxnMarkerTopicResult tr;
       tr.name = mk.topics[t].name;
-      for (int32_t p : mk.topics[t].partition_indexes) tr.partitions.push_back({p, code(ErrorCode::NONE)});
+      for (int32_t p : mk.topics[t].partition_indexes) tr.partitions.push_back({p, code(refused)});
       mr.topics.push_back(std::move(tr));
     }
     resp->markers.push_back(std::move(mr));
   }
+  if (refused != ErrorCode::NONE) return reply(*resp);  // every partition: CLUSTER_AUTHORIZATION_FAILED
   for (size_t m = 0; m < request.markers.size(); ++m) {
     const auto& mk = request.markers[m];
     for (size_t t = 0; t < mk.topics.size(); ++t) {
@@ -224,12 +241,18 @@ void RequestHandler::handle_describe_transactions(std::shared_ptr<net::Request> 
   DescribeTransactionsRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   DescribeTransactionsResponse resp;
+  const Authz auth = authz(*req);
   for (const auto& id : request.transactional_ids) {
     DescribeTransactionsResponse::TransactionState s;
     s.transactional_id = id;
     s.producer_id = -1;
     s.producer_epoch = -1;
     s.transaction_start_time_ms = -1;
+    if (ErrorCode e = authorize_describe_transaction(auth, id); e != ErrorCode::NONE) {
+      s.error_code = code(e);
+      resp.transaction_states.push_back(std::move(s));
+      continue;
+    }
     ErrorCode e = txns_ ? txns_->coordinator().check_coordinator(id) : ErrorCode::COORDINATOR_NOT_AVAILABLE;
     const TransactionMetadata* m = e == ErrorCode::NONE ? txns_->coordinator().metadata_of(id) : nullptr;
     if (e == ErrorCode::NONE && !m) e = ErrorCode::TRANSACTIONAL_ID_NOT_FOUND;
@@ -244,6 +267,8 @@ void RequestHandler::handle_describe_transactions(std::shared_ptr<net::Request> 
         if (s.topics.empty() || s.topics.back().topic != topic) s.topics.push_back({topic, {}});
         s.topics.back().partitions.push_back(p);
       }
+      // Only the topics the caller may DESCRIBE.
+      if (auth.enabled()) std::erase_if(s.topics, [&](const auto& td) { return !shows_topic(auth, td.topic); });
     }
     resp.transaction_states.push_back(std::move(s));
   }
@@ -267,6 +292,7 @@ void RequestHandler::handle_list_transactions(std::shared_ptr<net::Request> req,
   }
   const std::set<int64_t> pids(request.producer_id_filters.begin(), request.producer_id_filters.end());
   const int64_t now = wall_clock_ms();
+  const Authz auth = authz(*req);
   TxnCoordinator& c = txns_->coordinator();
   for (const auto& id : c.transactional_ids()) {
     const TransactionMetadata* m = c.metadata_of(id);
@@ -277,6 +303,7 @@ void RequestHandler::handle_list_transactions(std::shared_ptr<net::Request> req,
     if (req->api_version >= 1 && request.duration_filter >= 0 &&
         (m->state != TxnState::Ongoing || m->txn_start_timestamp < 0 || now - m->txn_start_timestamp < request.duration_filter))
       continue;
+    if (!list_transactions_shows(auth, id)) continue;  // only the ids the caller may DESCRIBE
     resp.transaction_states.push_back({id, m->producer_id, txn_state_name(m->state)});
   }
   send(*req, respond, resp);
@@ -288,6 +315,10 @@ void RequestHandler::handle_describe_producers(std::shared_ptr<net::Request> req
   DescribeProducersRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   DescribeProducersResponse resp;
+  std::vector<std::string> names;
+  if (authorizer_)
+    for (const auto& t : request.topics) names.push_back(t.name);
+  const Verdict verdict = authorize_topics(authz(*req), AclOperation::READ, names);
   for (const auto& t : request.topics) {
     DescribeProducersResponse::TopicResponse tr;
     tr.name = t.name;
@@ -295,7 +326,9 @@ void RequestHandler::handle_describe_producers(std::shared_ptr<net::Request> req
       DescribeProducersResponse::PartitionResponse pr;
       pr.partition_index = idx;
       Partition* p = replicas_.find(t.name, idx);
-      if (!p) {
+      if (verdict.refuses(t.name)) {
+        pr.error_code = code(verdict.item_error);
+      } else if (!p) {
         pr.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
       } else if (!p->is_leader(config_.node_id)) {
         pr.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);

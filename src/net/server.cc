@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "net/sasl_session.h"
+#include "security/acl.h"
 #include "net/transport.h"
 #include "security/principal_mapper.h"
 
@@ -44,6 +45,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     peer_ = ec ? "?" : host + ":" + std::to_string(ep.port());
     authentication_timeout_ms_ = security->authentication_timeout_ms;
     tls_done_ = !transport_->is_tls();
+    // The session's host in canonical form (an IPv4-mapped IPv6 address as its
+    // IPv4 one), as ACL hosts are compared (security::canonical_ip).
+    if (auto canonical = security::canonical_ip(host)) host = *canonical;
     sasl_ = std::make_unique<SaslSession>(listener_, std::move(security), host, peer_, monotonic_ms());
     socket_.set_option(tcp::no_delay(true), ec);
     if (limits_.send_buffer_bytes > 0) socket_.set_option(asio::socket_base::send_buffer_size(limits_.send_buffer_bytes), ec);

@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include "security/authorizer.h"
 #include "security/principal.h"
 #include "security/ssl_config.h"
 
@@ -119,7 +120,8 @@ const std::set<std::string>& known_keys() {
       "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
       "log4j.rootLogger", "zookeeper.connect", "broker.rack", "unclean.leader.election.enable", "controlled.shutdown.enable",
       "sasl.enabled.mechanisms", "sasl.jaas.config", "sasl.mechanism.inter.broker.protocol", "sasl.mechanism.controller.protocol",
-      "connections.max.reauth.ms", "security.inter.broker.protocol", "flotilla.connections.authentication.timeout.ms", "authorizer.class.name"};
+      "connections.max.reauth.ms", "security.inter.broker.protocol", "flotilla.connections.authentication.timeout.ms",
+      "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "early.start.listeners"};
   return k;
 }
 
@@ -177,6 +179,10 @@ std::map<std::string, std::string> load_properties_file(const std::string& path)
   return parse_properties(ss.str());
 }
 
+bool KafkaConfig::is_early_start_listener(const std::string& name) const {
+  return std::find(early_start_listeners.begin(), early_start_listeners.end(), name) != early_start_listeners.end();
+}
+
 bool KafkaConfig::is_controller_listener(const std::string& name) const {
   return std::find(controller_listener_names.begin(), controller_listener_names.end(), name) != controller_listener_names.end();
 }
@@ -197,6 +203,39 @@ Endpoint KafkaConfig::advertised(const std::string& listener) const {
   }
   return Endpoint{};
 }
+
+namespace {
+
+// authorizer.class.name, super.users, allow.everyone.if.no.acl.found,
+// early.start.listeners (KafkaConfig's authorizer and earlyStartListeners).
+template <class Get>
+void parse_authorization(KafkaConfig& c, Get& get) {
+  if (auto v = get("authorizer.class.name")) {
+    std::string cls = trim(*v);
+    if (!cls.empty() && cls != security::kStandardAuthorizerClass)
+      throw ConfigError("Invalid value " + cls + " for configuration authorizer.class.name: Flotilla provides " +
+                        std::string(security::kStandardAuthorizerClass) + " only (ACLs kept in the metadata log)");
+    c.authorizer_class_name = cls;
+  }
+  if (auto v = get("super.users")) {
+    if (auto err = security::parse_super_users(*v, c.super_users))
+      throw ConfigError("Invalid value " + *v + " for configuration super.users: " + *err);
+  }
+  if (auto v = get("allow.everyone.if.no.acl.found"))
+    c.allow_everyone_if_no_acl_found = parse_bool("allow.everyone.if.no.acl.found", *v);
+  if (auto v = get("early.start.listeners")) {
+    for (const auto& name : split(*v, ',')) {
+      if (!c.find_listener(name) && !c.is_controller_listener(name))
+        throw ConfigError("early.start.listeners contains listener " + name +
+                          ", but this is not contained in listeners or controller.listener.names");
+      c.early_start_listeners.push_back(name);
+    }
+  } else {
+    c.early_start_listeners = c.controller_listener_names;
+  }
+}
+
+}  // namespace
 
 KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string>& props, std::vector<std::string>* unknown) {
   KafkaConfig c;
@@ -453,8 +492,8 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
                       std::to_string(c.metadata_log_segment_bytes));
   set_long("connections.max.reauth.ms", c.connections_max_reauth_ms, 0);
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
-  if (auto v = get("authorizer.class.name")) c.authorizer_class_name = trim(*v);
   if (auto v = get("log.level")) c.log_level = *v;
+  parse_authorization(c, get);
   return c;
 }
 

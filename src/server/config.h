@@ -61,9 +61,19 @@ struct KafkaConfig {
   // it was accepted is closed (<= 0: unbounded).
   int64_t connections_authentication_timeout_ms = 10000;
 
-  // Authorization: authorizer.class.name (empty: none; the ACL APIs then answer
-  // SECURITY_DISABLED, as Kafka's do).
-  std::string authorizer_class_name;
+  // Authorization (Kafka's names and defaults). authorizer.class.name empty:
+  // no authorizer, everything is allowed; security::kStandardAuthorizerClass
+  // (org.apache.kafka.metadata.authorizer.StandardAuthorizer): ACLs from the
+  // metadata log; any other class refuses to start.
+  std::string authorizer_class_name;                 // authorizer.class.name
+  std::vector<std::string> super_users;              // super.users ("User:admin;User:broker"), parsed
+  bool allow_everyone_if_no_acl_found = false;       // allow.everyone.if.no.acl.found
+  // early.start.listeners: listeners that serve before the authorizer has
+  // loaded the ACLs (default: the controller listeners); every other
+  // listener opens only once it has.
+  std::vector<std::string> early_start_listeners;
+  bool authorizer_enabled() const { return !authorizer_class_name.empty(); }
+  bool is_early_start_listener(const std::string& name) const;
 
   // Storage.
   std::vector<std::string> log_dirs;  // log.dirs (or log.dir)

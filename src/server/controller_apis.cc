@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/api_util.h"
+#include "broker/authorized_admin.h"
+#include "broker/error_responses.h"
 #include "protocol/api.h"
 #include "raft/rpc.h"
 
@@ -40,7 +42,29 @@ const Served* find(int16_t key) {
 }
 
 using broker::api::send;
+using broker::AclOperation;
+using broker::Authz;
 using controller::QuorumController;
+
+// The answer of a request refused as a whole.
+template <class Request, class Response>
+Response refusal(const Request& request, ErrorCode e) {
+  if constexpr (requires { broker::error_response(request, e); }) return broker::error_response(request, e);
+  else return broker::top_level_error<Response>(e);
+}
+
+// A sender that holds CLUSTER_ACTION — what Kafka requires of an Envelope's
+// sender — is a broker forwarding a request it authorized with its client's
+// principal (or a controller): trusted as such (checked quietly).
+bool is_forwarder(const Authz& auth) { return auth.cluster(AclOperation::CLUSTER_ACTION, broker::kAuditNoDenial); }
+
+// Whether `auth` may send an API checked by one operation on the cluster;
+// `forwarded`: an admin write brokers forward (a forwarder passes).
+bool cluster_allowed(const Authz& auth, AclOperation op, bool forwarded) {
+  if (!auth.enabled()) return true;
+  if (forwarded && is_forwarder(auth)) return true;
+  return auth.cluster(op);
+}
 
 void close_connection(net::Respond& respond, const net::Request& req, const char* why) {
   spdlog::warn("[ControllerApis] Closing connection {} from {}: {} (api key {} v{})", req.connection_id, req.peer, why, req.api_key,
@@ -57,11 +81,15 @@ bool decode(const net::Request& req, net::Respond& respond, Msg& out) {
 
 // The APIs the quorum controller serves: the request decoded (or the
 // connection closed), handed to `serve`, its answer sent back when it comes.
+// Authorized first: `op` on the cluster (`forwarded`: an admin write brokers
+// forward, see is_forwarder); refused: the API's error response.
 template <class Request, class Response>
-void serve_with(QuorumController& controller, std::shared_ptr<net::Request> req, net::Respond respond,
-                void (QuorumController::*serve)(Request, int16_t, std::function<void(Response)>)) {
+void serve_with(QuorumController& controller, const Authz& auth, AclOperation op, bool forwarded, std::shared_ptr<net::Request> req,
+                net::Respond respond, void (QuorumController::*serve)(Request, int16_t, std::function<void(Response)>)) {
   Request request;
   if (!decode(*req, respond, request)) return;
+  if (!cluster_allowed(auth, op, forwarded))
+    return send(*req, respond, refusal<Request, Response>(request, ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
   int16_t version = req->api_version;
   (controller.*serve)(std::move(request), version, [req, respond](Response r) mutable { send(*req, respond, r); });
 }
@@ -90,61 +118,140 @@ int16_t ControllerApis::min_version(int16_t key) const {
 }
 
 void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond respond) {
+  const Authz auth = Authz::of(authorizer_, *req);
+  constexpr AclOperation kClusterAction = AclOperation::CLUSTER_ACTION, kAlter = AclOperation::ALTER, kDescribe = AclOperation::DESCRIBE;
+  // The RPCs refused as a whole by an operation on the cluster before they are read.
+  auto refused = [&](AclOperation op) {
+    if (cluster_allowed(auth, op, false)) return false;
+    net::Response r;
+    r.header_version = static_cast<int16_t>(protocol::response_header_version(req->api_key, req->api_version));
+    auto encode = [&](auto m) {
+      m.error_code = code(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+      if constexpr (requires { m.error_message; }) m.error_message = std::string(error_message(ErrorCode::CLUSTER_AUTHORIZATION_FAILED));
+      m.encode(r.body, req->api_version);
+    };
+    switch (req->api_key) {
+      case kVote: encode(msg::VoteResponse{}); break;
+      case kBeginQuorumEpoch: encode(msg::BeginQuorumEpochResponse{}); break;
+      case kEndQuorumEpoch: encode(msg::EndQuorumEpochResponse{}); break;
+      case kFetch: encode(msg::FetchResponse{}); break;
+      case kFetchSnapshot: encode(msg::FetchSnapshotResponse{}); break;
+      case kDescribeQuorum: encode(msg::DescribeQuorumResponse{}); break;
+      case kDescribeCluster: encode(msg::DescribeClusterResponse{}); break;
+      case kAddRaftVoter: encode(msg::AddRaftVoterResponse{}); break;
+      case kRemoveRaftVoter: encode(msg::RemoveRaftVoterResponse{}); break;
+      default: encode(msg::UpdateRaftVoterResponse{}); break;
+    }
+    respond(std::move(r));
+    return true;
+  };
   switch (req->api_key) {
     case kVote:
     case kBeginQuorumEpoch:
     case kEndQuorumEpoch:
     case kFetch:
     case kFetchSnapshot:
+      if (refused(kClusterAction)) return;
       return handle_raft(std::move(req), std::move(respond));
     case kDescribeQuorum: {
       msg::DescribeQuorumRequest request;
       if (!decode(*req, respond, request)) return;
+      if (refused(kDescribe)) return;
       return send(*req, respond, raft_.describe_quorum());
     }
     case kDescribeCluster:
+      // Unlike a broker's, the controllers' DescribeCluster needs ALTER on the cluster (KIP-919).
+      if (refused(kAlter)) return;
       return handle_describe_cluster(std::move(req), std::move(respond));
     case kAddRaftVoter:
     case kRemoveRaftVoter:
     case kUpdateRaftVoter:
+      if (refused(req->api_key == kUpdateRaftVoter ? kClusterAction : kAlter)) return;
       return handle_voter_change(std::move(req), std::move(respond));
     case kBrokerRegistration:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::register_broker);
+      return serve_with(*controller_, auth, kClusterAction, false, std::move(req), std::move(respond), &QuorumController::register_broker);
     case kBrokerHeartbeat:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::broker_heartbeat);
+      return serve_with(*controller_, auth, kClusterAction, false, std::move(req), std::move(respond), &QuorumController::broker_heartbeat);
     case kAlterPartition:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_partition);
-    case kCreateTopics:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::create_topics);
-    case kDeleteTopics:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::delete_topics);
-    case kCreatePartitions:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::create_partitions);
-    case kElectLeaders:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::elect_leaders);
-    case kIncrementalAlterConfigs:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::incremental_alter_configs);
-    case kAlterConfigs:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_configs);
-    case kAlterPartitionReassignments:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_partition_reassignments);
-    case kListPartitionReassignments:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::list_partition_reassignments);
-    case kUnregisterBroker:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::unregister_broker);
+      return serve_with(*controller_, auth, kClusterAction, false, std::move(req), std::move(respond), &QuorumController::alter_partition);
     case kAllocateProducerIds:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::allocate_producer_ids);
+      return serve_with(*controller_, auth, kClusterAction, false, std::move(req), std::move(respond),
+                        &QuorumController::allocate_producer_ids);
+    case kCreateTopics:
+    case kDeleteTopics:
+    case kCreatePartitions:
+    case kIncrementalAlterConfigs:
+    case kAlterConfigs:
+      return handle_gated(auth, std::move(req), std::move(respond));
+    case kElectLeaders:
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::elect_leaders);
+    case kAlterPartitionReassignments:
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond),
+                        &QuorumController::alter_partition_reassignments);
+    case kListPartitionReassignments:
+      return serve_with(*controller_, auth, kDescribe, true, std::move(req), std::move(respond),
+                        &QuorumController::list_partition_reassignments);
+    case kUnregisterBroker:
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::unregister_broker);
     case kAlterUserScramCredentials:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_user_scram_credentials);
-    // The ACL APIs (their CLUSTER DESCRIBE/ALTER check is the authorizer's, as on a broker listener).
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond),
+                        &QuorumController::alter_user_scram_credentials);
+    // The ACL APIs: DESCRIBE / ALTER on the cluster (CreateAcls and DeleteAcls are forwarded by brokers).
     case kDescribeAcls:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::describe_acls);
+      return serve_with(*controller_, auth, kDescribe, false, std::move(req), std::move(respond), &QuorumController::describe_acls);
     case kCreateAcls:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::create_acls);
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::create_acls);
     case kDeleteAcls:
-      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::delete_acls);
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::delete_acls);
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");
+  }
+}
+
+namespace {
+
+// Decodes, cuts out of the request what `auth` may not do (a Gate of
+// broker/authorized_admin.h), serves the rest, completes the answer.
+template <class Request, class Response, class MakeGate>
+void serve_gated(QuorumController& controller, std::shared_ptr<net::Request> req, net::Respond respond,
+                 void (QuorumController::*serve)(Request, int16_t, std::function<void(Response)>), MakeGate make_gate) {
+  Request request;
+  if (!decode(*req, respond, request)) return;
+  auto gate = std::make_shared<const decltype(make_gate(request))>(make_gate(request));
+  (controller.*serve)(std::move(request), req->api_version, [req, respond, gate](Response r) mutable {
+    gate->complete(r);
+    send(*req, respond, r);
+  });
+}
+
+}  // namespace
+
+void ControllerApis::handle_gated(const Authz& auth, std::shared_ptr<net::Request> req, net::Respond respond) {
+  // A forwarding broker authorized these already (is_forwarder).
+  const Authz direct = auth.enabled() && !is_forwarder(auth) ? auth : Authz();
+  switch (req->api_key) {
+    case kCreateTopics:
+      return serve_gated(*controller_, std::move(req), std::move(respond), &QuorumController::create_topics,
+                         [&](msg::CreateTopicsRequest& r) { return broker::CreateTopicsGate(direct, r); });
+    case kDeleteTopics: {
+      auto image = controller_->committed_image();
+      metadata::MetadataImage empty;
+      return serve_gated(*controller_, std::move(req), std::move(respond), &QuorumController::delete_topics,
+                         [&](msg::DeleteTopicsRequest& r) { return broker::DeleteTopicsGate(direct, r, image ? *image : empty); });
+    }
+    case kCreatePartitions:
+      return serve_gated(*controller_, std::move(req), std::move(respond), &QuorumController::create_partitions,
+                         [&](msg::CreatePartitionsRequest& r) { return broker::CreatePartitionsGate(direct, r); });
+    case kIncrementalAlterConfigs:
+      return serve_gated(*controller_, std::move(req), std::move(respond), &QuorumController::incremental_alter_configs,
+                         [&](msg::IncrementalAlterConfigsRequest& r) {
+                           return broker::AlterConfigsGate<msg::IncrementalAlterConfigsRequest, msg::IncrementalAlterConfigsResponse>(direct, r);
+                         });
+    default:
+      return serve_gated(*controller_, std::move(req), std::move(respond), &QuorumController::alter_configs,
+                         [&](msg::AlterConfigsRequest& r) {
+                           return broker::AlterConfigsGate<msg::AlterConfigsRequest, msg::AlterConfigsResponse>(direct, r);
+                         });
   }
 }
 
@@ -262,6 +369,9 @@ int16_t BrokerExtraApis::min_version(int16_t key) const { return key == kDescrib
 void BrokerExtraApis::handle(std::shared_ptr<net::Request> req, net::Respond respond) {
   msg::DescribeQuorumRequest request;
   if (!decode(*req, respond, request)) return;
+  // DESCRIBE on the cluster, with the caller's principal (Kafka's controller checks the forwarded one).
+  if (ErrorCode e = broker::authorize_cluster(Authz::of(authorizer_, *req), AclOperation::DESCRIBE); e != ErrorCode::NONE)
+    return send(*req, respond, broker::top_level_error<msg::DescribeQuorumResponse>(e));
   channel_.describe_quorum(std::move(request), req->api_version,
                            [req, respond](msg::DescribeQuorumResponse r) mutable { send(*req, respond, r); });
 }

@@ -6,6 +6,7 @@
 #include <thread>
 #include <csignal>
 #include <filesystem>
+#include <set>
 
 #include "broker/broker_lifecycle.h"
 #include "broker/controller_channel.h"
@@ -23,6 +24,8 @@
 #include "raft/driver.h"
 #include "raft/network.h"
 #include "raft/snapshot.h"
+#include "security/authorizer.h"
+#include "server/acl_publisher.h"
 #include "server/controller_apis.h"
 #include "server/forwarding_channel.h"
 #include "server/listener_security.h"
@@ -84,14 +87,25 @@ class NodeImpl {
   void await_signal();
   msg::BrokerRegistrationRequest registration() const;
   void schedule_housekeeping();
-  void open_listeners(bool controller_listeners);
+  // Opens every listener that may serve now and is not open yet: controller
+  // listeners at once, broker listeners once the broker is unfenced; with an
+  // authorizer, a listener not in early.start.listeners only once it has
+  // loaded the ACLs (as Kafka holds them until the authorizer is ready).
+  void open_ready_listeners();
   void when_unfenced();
+  // Completes the authorizer's initial load once this node has caught up
+  // with the metadata log (its image reached the high watermark of a known
+  // leader); then opens the listeners that waited for it.
+  void when_caught_up();
 
   KafkaConfig config;
   asio::io_context io;
   asio::signal_set signals;
   asio::steady_timer housekeeping_timer;
   asio::steady_timer unfence_timer{io};
+  asio::steady_timer catch_up_timer{io};
+  bool broker_ready = false;                   // unfenced: the broker listeners may open
+  std::set<std::string> opened_listeners;
   std::string cluster_id;
   Uuid incarnation_id = Uuid::random();
   bool stopping = false;
@@ -125,6 +139,10 @@ class NodeImpl {
   std::shared_ptr<const net::ClientSecurity> controller_client_security;
   std::shared_ptr<const net::ClientSecurity> inter_broker_client_security;
   std::unique_ptr<ScramCredentialPublisher> scram_publisher;
+  // authorizer.class.name: the StandardAuthorizer every listener's APIs ask
+  // (null: everything is allowed), fed by the metadata image.
+  std::unique_ptr<security::StandardAuthorizer> authorizer;
+  std::unique_ptr<AclPublisher> acl_publisher;
   void setup_security();
   // The TLS listeners' reloadable contexts, by listener name.
   TlsListeners tls_listeners() const {
@@ -198,6 +216,14 @@ void NodeImpl::start() {
                config.controller_role ? "controller" : "");
   broker_config = make_broker_config(config, cluster_id);
   setup_security();
+  if (config.authorizer_enabled()) {
+    security::AuthorizerConfig ac;
+    ac.super_users = config.super_users;
+    ac.allow_everyone_if_no_acl_found = config.allow_everyone_if_no_acl_found;
+    authorizer = std::make_unique<security::StandardAuthorizer>(ac);
+    spdlog::info("[KafkaRaftServer nodeId={}] Authorizer {} with super.users [{}], allow.everyone.if.no.acl.found={}", config.node_id,
+                 config.authorizer_class_name, fmt::join(config.super_users, ", "), config.allow_everyone_if_no_acl_found);
+  }
   broker_config.inter_broker_client_security = inter_broker_client_security;
   broker_config.validate_reconfiguration = [this, tls = tls_listeners()](const std::map<std::string, std::string>& dynamic) {
     return validate_dynamic_tls(config, tls, dynamic);
@@ -302,6 +328,10 @@ void NodeImpl::start() {
   loader->add_publisher(replicas.get());
   scram_publisher = std::make_unique<ScramCredentialPublisher>(scram_credentials);
   loader->add_publisher(scram_publisher.get());
+  if (authorizer) {
+    acl_publisher = std::make_unique<AclPublisher>(*authorizer);
+    loader->add_publisher(acl_publisher.get());
+  }
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;
   cc.num_partitions = config.num_partitions;
@@ -316,7 +346,7 @@ void NodeImpl::start() {
   cc.leader_imbalance_check_interval_ms = config.leader_imbalance_check_interval_seconds * 1000;
   cc.leader_imbalance_per_broker_percentage = config.leader_imbalance_per_broker_percentage;
   for (const auto& v : config.quorum_voters) cc.controller_ids.push_back(v.id);
-  cc.authorizer_configured = !config.authorizer_class_name.empty();
+  cc.authorizer_configured = config.authorizer_enabled();
   cc.describe_topic_configs = [bc = broker_config](const metadata::ConfigMap& overrides) {
     std::vector<controller::TopicConfigEntry> out;
     for (const auto& e : broker::effective_topic_configs(bc, overrides))
@@ -367,6 +397,8 @@ void NodeImpl::start() {
   }
   controller_apis = std::make_unique<ControllerApis>(*raft, controller.get(), cluster_id, voter_endpoints, raft_network.get());
   broker_apis = std::make_unique<BrokerExtraApis>(*channel);
+  controller_apis->set_authorizer(authorizer.get());
+  broker_apis->set_authorizer(authorizer.get());
 
   metadata::SnapshotGeneratorConfig sgc;
   sgc.committed_bytes = [l = loader.get()] { return l->committed_batch_bytes(); };
@@ -385,7 +417,8 @@ void NodeImpl::start() {
   if (controller) controller->start();
 
   await_signal();
-  open_listeners(true);
+  open_ready_listeners();
+  if (authorizer) when_caught_up();
   schedule_housekeeping();
   if (config.broker_role) {
     // While fenced the broker heartbeats every few ms: start-up is bounded by
@@ -437,25 +470,46 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
   return req;
 }
 
-void NodeImpl::open_listeners(bool controller_listeners) {
+void NodeImpl::open_ready_listeners() {
+  if (stopping) return;
   net::Limits limits;
   limits.max_request_bytes = config.socket_request_max_bytes;
   limits.send_buffer_bytes = config.socket_send_buffer_bytes;
   limits.receive_buffer_bytes = config.socket_receive_buffer_bytes;
   for (const auto& ep : config.listeners) {
+    if (opened_listeners.count(ep.listener)) continue;
     bool is_controller = config.is_controller_listener(ep.listener);
-    if (is_controller != controller_listeners) continue;
+    if (!is_controller && !broker_ready) continue;
+    if (authorizer && !authorizer->initial_load_complete() && !config.is_early_start_listener(ep.listener)) continue;
     broker::ExtraApis* extra = is_controller ? static_cast<broker::ExtraApis*>(controller_apis.get()) : broker_apis.get();
     auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), extra, !is_controller);
     h->set_group_coordinator(groups.get());
     h->set_txn_coordinator(txns.get());
+    h->set_authorizer(authorizer.get());
     auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits, listener_security.at(ep.listener));
     l->start();
     spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
                  config.node_id, ep.host.empty() ? "0.0.0.0" : ep.host, l->port(), ep.listener);
+    opened_listeners.insert(ep.listener);
     handlers.push_back(std::move(h));
     listeners.push_back(std::move(l));
   }
+}
+
+void NodeImpl::when_caught_up() {
+  if (stopping || authorizer->initial_load_complete()) return;
+  const int64_t hw = raft->high_watermark();
+  if (raft->leader_and_epoch().leader_id >= 0 && hw > 0 && loader->image()->offset() + 1 >= hw) {
+    authorizer->complete_initial_load();
+    spdlog::info("[KafkaRaftServer nodeId={}] The authorizer has loaded {} ACLs (metadata offset {})", config.node_id,
+                 authorizer->acl_count(), loader->image()->offset());
+    open_ready_listeners();
+    return;
+  }
+  catch_up_timer.expires_after(std::chrono::milliseconds(5));
+  catch_up_timer.async_wait([this](const asio::error_code& ec) {
+    if (!ec) when_caught_up();
+  });
 }
 
 // Kafka's broker serves clients only once it has caught up with the metadata
@@ -470,7 +524,8 @@ void NodeImpl::when_unfenced() {
     });
     return;
   }
-  open_listeners(false);
+  broker_ready = true;
+  open_ready_listeners();
   spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
                (monotonic_us() - started_us) / 1000.0);
 }
@@ -518,6 +573,7 @@ void NodeImpl::finish_shutdown() {
   for (auto& l : listeners) l->stop();
   housekeeping_timer.cancel();
   unfence_timer.cancel();
+  catch_up_timer.cancel();
   if (lifecycle) lifecycle->stop();
   if (groups) groups->shutdown();
   if (txns) txns->shutdown();
