@@ -30,6 +30,7 @@ MetadataDelta MetadataDelta::everything(std::shared_ptr<const MetadataImage> ima
   for (const auto& [id, b] : image->brokers()) d.changed_brokers_.insert(id);
   for (const auto& [res, m] : image->configs()) d.changed_configs_.insert(res);
   for (const auto& [key, c] : image->scram()) d.changed_scram_.insert(key);
+  for (const auto& [entity, q] : image->client_quotas()) d.changed_client_quotas_.insert(entity);
   d.features_changed_ = !image->features().empty();
   return d;
 }
@@ -93,6 +94,15 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
       if (!b.scram().count(key)) d.changed_scram_.insert(key);
   }
 
+  if (a.client_quotas_ != b.client_quotas_) {
+    for (const auto& [entity, q] : b.client_quotas()) {
+      auto it = a.client_quotas().find(entity);
+      if (it == a.client_quotas().end() || it->second != q) d.changed_client_quotas_.insert(entity);
+    }
+    for (const auto& [entity, q] : a.client_quotas())
+      if (!b.client_quotas().count(entity)) d.changed_client_quotas_.insert(entity);
+  }
+
   d.features_changed_ = a.features_ != b.features_ && a.features() != b.features();
   d.other_changed_ = a.next_producer_id_ != b.next_producer_id_ || a.cluster_id_ != b.cluster_id_;
   return d;
@@ -100,7 +110,8 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
 
 bool MetadataDelta::empty() const {
   return created_topics_.empty() && deleted_topics_.empty() && changed_topics_.empty() && changed_partitions_.empty() &&
-         changed_brokers_.empty() && changed_configs_.empty() && changed_scram_.empty() && !features_changed_ && !other_changed_;
+         changed_brokers_.empty() && changed_configs_.empty() && changed_scram_.empty() &&
+         changed_client_quotas_.empty() && !features_changed_ && !other_changed_;
 }
 
 std::map<std::string, int16_t>& MetadataDelta::features() { return *clone_into(features_, next_.features_); }
@@ -109,6 +120,7 @@ std::map<std::string, TopicImage>& MetadataDelta::topics_mut() { return *clone_i
 std::unordered_map<Uuid, std::string>& MetadataDelta::topic_names_mut() { return *clone_into(topic_names_, next_.topic_names_); }
 std::map<ConfigResource, ConfigMap>& MetadataDelta::configs_mut() { return *clone_into(configs_, next_.configs_); }
 security::CredentialCache::Map& MetadataDelta::scram_mut() { return *clone_into(scram_, next_.scram_); }
+security::ClientQuotaMap& MetadataDelta::client_quotas_mut() { return *clone_into(client_quotas_, next_.client_quotas_); }
 
 TopicImage* MetadataDelta::topic_mut(const Uuid& id) {
   auto nit = next_.topic_names_->find(id);
@@ -137,6 +149,7 @@ std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
   topic_names_.reset();
   configs_.reset();
   scram_.reset();
+  client_quotas_.reset();
   return img;
 }
 
@@ -365,6 +378,27 @@ void MetadataDelta::replay(const msg::RemoveUserScramCredentialRecord& r) {
   }
   scram_mut().erase({r.name, m});
   changed_scram_.insert({r.name, m});
+}
+
+// ---------------------------------------------------------------- client quotas
+
+// Kafka's ClientQuotasDelta: the record's entity (its entries as a map: a
+// type named twice keeps the last name) gets the key set, or removed with
+// Remove; an entity left without keys leaves the image.
+void MetadataDelta::replay(const msg::ClientQuotaRecord& r) {
+  security::ClientQuotaEntity entity;
+  for (const auto& e : r.entity) entity.entries[e.entity_type] = e.entity_name;
+  auto& quotas = client_quotas_mut();
+  if (r.remove) {
+    auto it = quotas.find(entity);
+    if (it != quotas.end()) {
+      it->second.erase(r.key);
+      if (it->second.empty()) quotas.erase(it);
+    }
+  } else {
+    quotas[entity][r.key] = r.value;
+  }
+  changed_client_quotas_.insert(std::move(entity));
 }
 
 }  // namespace flotilla::metadata

@@ -1,6 +1,7 @@
 // MetadataDelta: the changes of a run of metadata records on top of a base
 // image, and what they touched (created/deleted/changed topics and
-// partitions, brokers, configs, features, SCRAM users). apply() builds the next image,
+// partitions, brokers, configs, features, SCRAM users, client quota
+// entities). apply() builds the next image,
 // sharing every untouched part with the base.
 //
 // A delta is a short-lived, single-threaded value: built by the loader (or
@@ -58,6 +59,8 @@ class MetadataDelta {
   bool features_changed() const { return features_changed_; }
   // (user, mechanism) pairs whose SCRAM credential was upserted or removed.
   const std::set<std::pair<std::string, security::ScramMechanism>>& changed_scram() const { return changed_scram_; }
+  // Client quota entities with a key set or removed.
+  const std::set<security::ClientQuotaEntity>& changed_client_quotas() const { return changed_client_quotas_; }
   bool empty() const;
 
   // The working state (what apply() would return), for the controller's checks.
@@ -65,6 +68,7 @@ class MetadataDelta {
   const TopicImage* topic(const Uuid& id) const { return next_.topic(id); }
   const std::map<int32_t, BrokerRegistration>& brokers() const { return *next_.brokers_; }
   const security::CredentialCache::Map& scram() const { return *next_.scram_; }
+  const security::ClientQuotaMap& client_quotas() const { return *next_.client_quotas_; }
 
   // Typed replays (public so that tests and the controller can use them directly).
   void replay(const msg::RegisterBrokerRecord& r);
@@ -81,6 +85,7 @@ class MetadataDelta {
   void replay(const msg::ProducerIdsRecord& r);
   void replay(const msg::UserScramCredentialRecord& r);
   void replay(const msg::RemoveUserScramCredentialRecord& r);
+  void replay(const msg::ClientQuotaRecord& r);
   template <class T>
   void replay(const T&) {}  // records without image state (NoOp, transactions, ACLs...)
 
@@ -94,6 +99,7 @@ class MetadataDelta {
   std::unordered_map<Uuid, std::string>& topic_names_mut();
   std::map<ConfigResource, ConfigMap>& configs_mut();
   security::CredentialCache::Map& scram_mut();
+  security::ClientQuotaMap& client_quotas_mut();
   TopicImage* topic_mut(const Uuid& id);
 
   std::shared_ptr<const MetadataImage> base_;
@@ -106,6 +112,7 @@ class MetadataDelta {
   mutable std::shared_ptr<std::unordered_map<Uuid, std::string>> topic_names_;
   mutable std::shared_ptr<std::map<ConfigResource, ConfigMap>> configs_;
   mutable std::shared_ptr<security::CredentialCache::Map> scram_;
+  mutable std::shared_ptr<security::ClientQuotaMap> client_quotas_;
 
   std::set<Uuid> created_topics_;
   std::map<Uuid, std::string> deleted_topics_;
@@ -114,6 +121,7 @@ class MetadataDelta {
   std::set<int32_t> changed_brokers_;
   std::set<ConfigResource> changed_configs_;
   std::set<std::pair<std::string, security::ScramMechanism>> changed_scram_;
+  std::set<security::ClientQuotaEntity> changed_client_quotas_;
   bool features_changed_ = false;
   bool other_changed_ = false;
 };

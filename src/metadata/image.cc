@@ -8,7 +8,8 @@ MetadataImage::MetadataImage()
       topics_(std::make_shared<const std::map<std::string, TopicImage>>()),
       topic_names_(std::make_shared<const std::unordered_map<Uuid, std::string>>()),
       configs_(std::make_shared<const std::map<ConfigResource, ConfigMap>>()),
-      scram_(std::make_shared<const security::CredentialCache::Map>()) {}
+      scram_(std::make_shared<const security::CredentialCache::Map>()),
+      client_quotas_(std::make_shared<const security::ClientQuotaMap>()) {}
 
 int16_t MetadataImage::metadata_version() const {
   auto it = features_->find(kMetadataVersionFeature);

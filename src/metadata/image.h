@@ -1,8 +1,9 @@
 // MetadataImage: the cluster metadata as of one offset of __cluster_metadata —
-// features, brokers, topics with their partitions, configs, SCRAM credentials. Immutable once
+// features, brokers, topics with their partitions, configs, SCRAM credentials,
+// client quotas. Immutable once
 // built (handed around as std::shared_ptr<const MetadataImage>); readers
 // never lock. Built only by MetadataDelta::apply(), which shares unchanged
-// parts (features, brokers, topics, configs, SCRAM credentials) with the previous image.
+// parts (features, brokers, topics, configs, SCRAM credentials, client quotas) with the previous image.
 //
 // Invariants: topics_by_name() and topic(Uuid) index the same set of topics;
 // every partition belongs to a topic in the image; offset() only grows from
@@ -19,6 +20,7 @@
 
 #include "common/uuid.h"
 #include "security/credential_cache.h"
+#include "security/quota_entity.h"
 
 namespace flotilla::metadata {
 
@@ -163,6 +165,11 @@ class MetadataImage {
   const security::CredentialCache::Map& scram() const { return *scram_; }
   const security::ScramCredential* scram_credential(const std::string& user, security::ScramMechanism m) const;
 
+  // Client quotas by entity (Kafka's ClientQuotasImage), from ClientQuotaRecords:
+  // user, client-id, user+client-id and ip entities, a nullopt name being the
+  // default of its type; an entity whose last key was removed is gone.
+  const security::ClientQuotaMap& client_quotas() const { return *client_quotas_; }
+
   // From the last ProducerIdsRecord (-1 if none).
   int64_t next_producer_id() const { return next_producer_id_; }
 
@@ -179,6 +186,7 @@ class MetadataImage {
   std::shared_ptr<const std::unordered_map<Uuid, std::string>> topic_names_;  // id -> name
   std::shared_ptr<const std::map<ConfigResource, ConfigMap>> configs_;
   std::shared_ptr<const security::CredentialCache::Map> scram_;
+  std::shared_ptr<const security::ClientQuotaMap> client_quotas_;
 };
 
 }  // namespace flotilla::metadata
