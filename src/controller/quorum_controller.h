@@ -141,6 +141,10 @@ class QuorumController : public raft::RaftListener {
   // AlterUserScramCredentials (KIP-554): SCRAM credential records (scram.cc).
   void alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest request, int16_t version,
                                     std::function<void(msg::AlterUserScramCredentialsResponse)> done);
+  // AlterClientQuotas (KIP-546): ClientQuotaRecords, validated as Kafka's
+  // ClientQuotaControlManager (client_quotas.cc).
+  void alter_client_quotas(msg::AlterClientQuotasRequest request, int16_t version,
+                           std::function<void(msg::AlterClientQuotasResponse)> done);
   // KIP-455 reassignments (reassignment.cc).
   void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest request, int16_t version,
                                      std::function<void(msg::AlterPartitionReassignmentsResponse)> done);
@@ -310,6 +314,15 @@ struct ScramAlteration {
   std::vector<std::vector<uint8_t>> records;
 };
 ScramAlteration plan_scram_alteration(const metadata::MetadataImage& image, const msg::AlterUserScramCredentialsRequest& request);
+
+// An AlterClientQuotas request checked against `image` (client_quotas.cc):
+// one result per entity named (in Kafka's answer order), and the records of
+// the entities that passed.
+struct ClientQuotaAlteration {
+  msg::AlterClientQuotasResponse response;
+  std::vector<std::vector<uint8_t>> records;
+};
+ClientQuotaAlteration plan_client_quota_alteration(const metadata::MetadataImage& image, const msg::AlterClientQuotasRequest& request);
 
 // Kafka's Topic.validate: "" if legal, else the error message (INVALID_TOPIC_EXCEPTION).
 std::string validate_topic_name(const std::string& name);

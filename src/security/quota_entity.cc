@@ -50,14 +50,14 @@ uint32_t table_size_for(size_t c) {
 
 }  // namespace
 
-std::vector<size_t> java_hash_map_order(const std::vector<int32_t>& hashes, size_t initial_capacity) {
+std::vector<size_t> java_hash_map_order(const std::vector<int32_t>& hashes, int64_t initial_capacity) {
   // Replays HashMap's sizing: the table is allocated at the first put with
   // the capacity tableSizeFor(initial_capacity), and doubled whenever the
   // size exceeds the threshold. Splitting a bucket on resize keeps the
   // relative order of its keys, so the final order is: by bucket index in the
   // final table, then by insertion.
   uint64_t cap = 0;
-  uint64_t thr = table_size_for(initial_capacity);
+  uint64_t thr = initial_capacity < 0 ? 0 : table_size_for(static_cast<size_t>(initial_capacity));
   auto resize = [&]() {
     uint64_t old_cap = cap, old_thr = thr, new_thr = 0;
     if (old_cap > 0) {
@@ -104,7 +104,7 @@ std::string quota_entity_to_string(const ClientQuotaEntity& e) {
   for (const auto& [k, v] : items) hashes.push_back(java_string_hash(k));
   std::string out = "ClientQuotaEntity(entries={";
   bool first = true;
-  for (size_t i : java_hash_map_order(hashes, items.size())) {
+  for (size_t i : java_hash_map_order(hashes, static_cast<int64_t>(items.size()))) {
     out += (first ? "" : ", ") + items[i].first + "=" + items[i].second.value_or("null");
     first = false;
   }

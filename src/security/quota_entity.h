@@ -51,11 +51,11 @@ using ClientQuotaMap = std::map<ClientQuotaEntity, ClientQuotaValues>;
 
 // Java's String.hashCode over the UTF-16 code units of a UTF-8 string.
 int32_t java_string_hash(const std::string& s);
-// The order in which a `new HashMap<>(initial_capacity)` filled with `hashes`
-// (in that insertion order) iterates its keys: indexes into `hashes`. Follows
-// HashMap's table sizing, resizing and bucket order (buckets never hold
-// enough keys here to become trees).
-std::vector<size_t> java_hash_map_order(const std::vector<int32_t>& hashes, size_t initial_capacity);
+// The order in which a `new HashMap<>(initial_capacity)` (-1: `new
+// HashMap<>()`) filled with `hashes` (in that insertion order) iterates its
+// keys: indexes into `hashes`. Follows HashMap's table sizing, resizing and
+// bucket order (buckets never hold enough keys here to become trees).
+std::vector<size_t> java_hash_map_order(const std::vector<int32_t>& hashes, int64_t initial_capacity);
 // Java's Objects.hash(map) for a Map<String, String> (Kafka's
 // ClientQuotaEntity.hashCode()).
 int32_t java_entity_hash(const ClientQuotaEntity& e);

@@ -249,7 +249,7 @@ TEST(QuotaJavaText, HashMapOrderAndEntityString) {
   std::vector<std::string> keys = {kProducerByteRate, kConsumerByteRate, kRequestPercentage, kControllerMutationRate};
   std::vector<int32_t> hashes;
   for (const auto& k : keys) hashes.push_back(java_string_hash(k));
-  auto order = java_hash_map_order(hashes, keys.size());
+  auto order = java_hash_map_order(hashes, static_cast<int64_t>(keys.size()));
   ASSERT_EQ(order.size(), 4u);
   std::vector<std::string> ordered;
   for (size_t i : order) ordered.push_back(keys[i]);
