@@ -5,7 +5,7 @@
 // ListOffsets, OffsetForLeaderEpoch), metadata_apis.cc (Metadata,
 // DescribeCluster, topic creation and deletion), admin_apis.cc,
 // records_api.cc, log_dirs_api.cc, group_apis.cc, consumer_group_apis.cc,
-// txn_apis.cc.
+// txn_apis.cc, scram_apis.cc, quota_apis.cc.
 //
 // Invariants: a request reaches a handler only at a version this listener
 // serves (request_header_version returns -1 for the others, and the
@@ -41,6 +41,7 @@ constexpr int16_t kInitProducerId = 22, kAddPartitionsToTxn = 24, kAddOffsetsToT
 constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;  // admin_apis.cc
 constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials = 51;  // scram_apis.cc
+constexpr int16_t kDescribeClientQuotas = 48, kAlterClientQuotas = 49;                   // quota_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -62,6 +63,7 @@ constexpr Served kBrokerApis[] = {
     {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
+    {kDescribeClientQuotas, 0, 1}, {kAlterClientQuotas, 0, 1},
 };
 
 using api::close_connection;
@@ -159,6 +161,8 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kUnregisterBroker: return handle_unregister_broker(std::move(req), std::move(respond));
       case kDescribeUserScramCredentials: return handle_describe_user_scram_credentials(std::move(req), std::move(respond));
       case kAlterUserScramCredentials: return handle_alter_user_scram_credentials(std::move(req), std::move(respond));
+      case kDescribeClientQuotas: return handle_describe_client_quotas(std::move(req), std::move(respond));
+      case kAlterClientQuotas: return handle_alter_client_quotas(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {

@@ -101,6 +101,9 @@ class RequestHandler : public net::Handler {
   // SCRAM credentials, KIP-554 (scram_apis.cc): described from the image, altered through the controller.
   void handle_describe_user_scram_credentials(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_alter_user_scram_credentials(std::shared_ptr<net::Request> req, net::Respond respond);
+  // Client quotas, KIP-546 (quota_apis.cc): described from the image, altered through the controller.
+  void handle_describe_client_quotas(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_alter_client_quotas(std::shared_ptr<net::Request> req, net::Respond respond);
   // Transactions and producers (txn_apis.cc).
   void handle_init_producer_id(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_add_partitions_to_txn(std::shared_ptr<net::Request> req, net::Respond respond);

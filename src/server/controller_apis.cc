@@ -21,6 +21,7 @@ constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfi
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;
 constexpr int16_t kAllocateProducerIds = 67;  // brokers' InitProducerId (KIP-730)
 constexpr int16_t kAlterUserScramCredentials = 51;  // forwarded by brokers (KIP-554)
+constexpr int16_t kAlterClientQuotas = 49;          // forwarded by brokers (KIP-546)
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
     {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
@@ -28,7 +29,7 @@ constexpr Served kControllerApis[] = {
     {kAddRaftVoter, 0, 0},    {kRemoveRaftVoter, 0, 0}, {kUpdateRaftVoter, 0, 0},
     {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
-    {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0},
+    {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0}, {kAlterClientQuotas, 0, 1},
 };
 
 const Served* find(int16_t key) {
@@ -76,7 +77,8 @@ int16_t ControllerApis::max_version(int16_t key) const {
   bool needs_controller = key == kCreateTopics || key == kDeleteTopics || key == kCreatePartitions || key == kBrokerRegistration ||
                           key == kBrokerHeartbeat || key == kAlterPartition || key == kElectLeaders || key == kIncrementalAlterConfigs ||
                           key == kAlterConfigs || key == kAlterPartitionReassignments || key == kListPartitionReassignments ||
-                          key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials;
+                          key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials ||
+                          key == kAlterClientQuotas;
   if (needs_controller && !controller_) return -1;
   return s->max;
 }
@@ -133,6 +135,8 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
       return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::allocate_producer_ids);
     case kAlterUserScramCredentials:
       return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_user_scram_credentials);
+    case kAlterClientQuotas:
+      return serve_with(*controller_, std::move(req), std::move(respond), &QuorumController::alter_client_quotas);
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");
   }

@@ -112,6 +112,7 @@ bool wrong_controller(const msg::ListPartitionReassignmentsResponse& r) { return
 bool wrong_controller(const msg::UnregisterBrokerResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::AllocateProducerIdsResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::AlterUserScramCredentialsResponse& r) { return any_retriable(r.results); }
+bool wrong_controller(const msg::AlterClientQuotasResponse& r) { return any_retriable(r.entries); }
 
 msg::ElectLeadersResponse error_response(const msg::ElectLeadersRequest& req, ErrorCode e) {
   auto r = top_level_error<msg::ElectLeadersResponse>(e);
@@ -185,6 +186,41 @@ msg::AlterUserScramCredentialsResponse error_response(const msg::AlterUserScramC
   for (const auto& u : req.upsertions) users.insert(u.name);
   for (const auto& user : users) r.results.push_back({user, code(e), std::nullopt});
   return r;
+}
+
+msg::AlterClientQuotasResponse error_response(const msg::AlterClientQuotasRequest& req, ErrorCode e) {
+  msg::AlterClientQuotasResponse r;
+  for (const auto& entry : req.entries) {
+    msg::AlterClientQuotasResponse::EntryData d;
+    d.error_code = code(e);
+    d.error_message = std::string(error_message(e));
+    for (const auto& x : entry.entity) d.entity.push_back({x.entity_type, x.entity_name});
+    r.entries.push_back(std::move(d));
+  }
+  return r;
+}
+
+template <class EntityList>
+security::ClientQuotaEntity quota_entity_of(const EntityList& entity) {
+  security::ClientQuotaEntity e;
+  for (const auto& x : entity) e.entries[x.entity_type] = x.entity_name;
+  return e;
+}
+
+// Whether `image` shows the values the successful entries of an
+// AlterClientQuotas asked for: set keys at their value, removed keys gone.
+bool image_shows(const metadata::MetadataImage& image, const msg::AlterClientQuotasRequest& req,
+                 const std::set<security::ClientQuotaEntity>& ok) {
+  for (const auto& entry : req.entries) {
+    auto entity = quota_entity_of(entry.entity);
+    if (!ok.count(entity)) continue;
+    auto it = image.client_quotas().find(entity);
+    for (const auto& op : entry.ops) {
+      bool present = it != image.client_quotas().end() && it->second.count(op.key);
+      if (op.remove ? present : (!present || it->second.at(op.key) != op.value)) return false;
+    }
+  }
+  return true;
 }
 
 // Whether `image` shows what the successful users of an
@@ -515,6 +551,23 @@ void ForwardingControllerChannel::alter_user_scram_credentials(msg::AlterUserScr
   };
   forward<msg::AlterUserScramCredentialsRequest, msg::AlterUserScramCredentialsResponse>(
       std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped), &controller::QuorumController::alter_user_scram_credentials);
+}
+
+void ForwardingControllerChannel::alter_client_quotas(msg::AlterClientQuotasRequest req, int16_t v,
+                                                      std::function<void(msg::AlterClientQuotasResponse)> done) {
+  auto alive = alive_;
+  auto shape = std::make_shared<msg::AlterClientQuotasRequest>(req);
+  auto wrapped = [this, alive, done = std::move(done), shape](msg::AlterClientQuotasResponse r) mutable {
+    if (!*alive) return;
+    std::set<security::ClientQuotaEntity> ok;
+    if (!shape->validate_only)
+      for (const auto& e : r.entries)
+        if (e.error_code == 0) ok.insert(quota_entity_of(e.entity));
+    after_image_satisfies([shape, ok](const metadata::MetadataImage& image) { return image_shows(image, *shape, ok); },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward<msg::AlterClientQuotasRequest, msg::AlterClientQuotasResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
+                                                                         &controller::QuorumController::alter_client_quotas);
 }
 
 }  // namespace flotilla::server

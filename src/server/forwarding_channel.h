@@ -54,6 +54,9 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   // DescribeUserScramCredentials here right after sees them).
   void alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest req, int16_t v,
                                     std::function<void(msg::AlterUserScramCredentialsResponse)> done) override;
+  // Answered once this broker's image shows the quotas written (so that a
+  // DescribeClientQuotas here right after sees them).
+  void alter_client_quotas(msg::AlterClientQuotasRequest req, int16_t v, std::function<void(msg::AlterClientQuotasResponse)> done) override;
   int32_t active_controller_id() const override;
 
   void close();
