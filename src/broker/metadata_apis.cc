@@ -154,7 +154,9 @@ void RequestHandler::handle_create_topics(std::shared_ptr<net::Request> req, net
     resp.topics = topic_errors<CreateTopicsResponse::CreatableTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
     return send(*req, respond, resp);
   }
-  controller_->create_topics(std::move(request), req->api_version, [this, req, respond](CreateTopicsResponse resp) mutable {
+  auto charge = charge_create_topics(*req, request);  // controller mutation quota (quota_apis.cc)
+  controller_->create_topics(std::move(request), req->api_version, [this, req, respond, charge](CreateTopicsResponse resp) mutable {
+    settle_create_topics(*req, charge, resp);
     // Answer once this broker's image holds what the controller committed, so
     // a Metadata request right after sees the topic and its logs exist.
     replicas_.when_image_reaches(replicas_.image()->offset(), [req, respond, resp]() mutable { send(*req, respond, resp); });
@@ -182,7 +184,11 @@ void RequestHandler::handle_delete_topics(std::shared_ptr<net::Request> req, net
     }
     return send(*req, respond, resp);
   }
-  controller_->delete_topics(std::move(request), req->api_version, [req, respond](DeleteTopicsResponse resp) mutable { send(*req, respond, resp); });
+  auto charge = charge_delete_topics(*req, request);  // controller mutation quota (quota_apis.cc)
+  controller_->delete_topics(std::move(request), req->api_version, [this, req, respond, charge](DeleteTopicsResponse resp) mutable {
+    settle_delete_topics(*req, charge, resp);
+    send(*req, respond, resp);
+  });
 }
 
 void RequestHandler::handle_create_partitions(std::shared_ptr<net::Request> req, net::Respond respond) {
@@ -193,8 +199,11 @@ void RequestHandler::handle_create_partitions(std::shared_ptr<net::Request> req,
     resp.results = topic_errors<CreatePartitionsResponse::CreatePartitionsTopicResult>(request.topics, ErrorCode::NOT_CONTROLLER);
     return send(*req, respond, resp);
   }
-  controller_->create_partitions(std::move(request), req->api_version,
-                                 [req, respond](CreatePartitionsResponse resp) mutable { send(*req, respond, resp); });
+  auto charge = charge_create_partitions(*req, request);  // controller mutation quota (quota_apis.cc)
+  controller_->create_partitions(std::move(request), req->api_version, [this, req, respond, charge](CreatePartitionsResponse resp) mutable {
+    settle_create_partitions(*req, charge, resp);
+    send(*req, respond, resp);
+  });
 }
 
 void RequestHandler::handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond) {

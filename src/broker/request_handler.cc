@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "broker/api_util.h"
+#include "broker/client_quotas.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
 
@@ -115,6 +116,20 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
   if (extra_ && extra_->max_version(req->api_key) >= 0) {
     extra_->handle(std::move(req), std::move(respond));
     return;
+  }
+  // Client quotas: the request-time clock starts here; the handler's
+  // synchronous time is noted when it returns (the guard's destructor).
+  struct QuotaScope {
+    ClientQuotas* quotas;
+    std::shared_ptr<net::Request> req;
+    ~QuotaScope() {
+      if (quotas && req) quotas->end(*req);
+    }
+  } scope{quotas_, nullptr};
+  if (quotas_) {
+    quotas_->begin(*req);
+    if (req->api_key == kWriteTxnMarkers) ClientQuotas::exempt(*req);  // a cluster action, exempt as in Kafka
+    scope.req = req;
   }
   try {
     switch (req->api_key) {

@@ -163,6 +163,12 @@ ClientQuotaManager::MutationOutcome ClientQuotaManager::record_permissive_mutati
   return {true, clamp_ms(token_bucket_throttle_ms(tokens, *s.limit))};
 }
 
+void ClientQuotaManager::refund_mutation(const std::string& user, const std::string& client_id, double permits, int64_t now_ms) {
+  if (!quotas_enabled() || permits <= 0) return;
+  Sensor& s = sensor(user, client_id, now_ms);
+  if (s.limit) s.bucket.record(window_, *s.limit, -permits, now_ms);
+}
+
 ClientQuotaManager* ClientQuotaManagers::for_key(const std::string& key) {
   if (key == kProducerByteRate) return &produce;
   if (key == kConsumerByteRate) return &fetch;

@@ -90,6 +90,8 @@ class ClientQuotaManager {
   };
   MutationOutcome record_strict_mutation(const std::string& user, const std::string& client_id, double permits, int64_t now_ms);
   MutationOutcome record_permissive_mutation(const std::string& user, const std::string& client_id, double permits, int64_t now_ms);
+  // Gives back permits recorded for a mutation that did not happen.
+  void refund_mutation(const std::string& user, const std::string& client_id, double permits, int64_t now_ms);
 
   size_t sensor_count() const { return sensors_.size(); }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "broker/broker_lifecycle.h"
+#include "broker/client_quotas.h"
 #include "broker/controller_channel.h"
 #include "broker/coordinator_host.h"
 #include "broker/replica_manager.h"
@@ -125,6 +126,8 @@ class NodeImpl {
   std::shared_ptr<const net::ClientSecurity> controller_client_security;
   std::shared_ptr<const net::ClientSecurity> inter_broker_client_security;
   std::unique_ptr<ScramCredentialPublisher> scram_publisher;
+  // Client quotas, fed by the metadata image, enforced on the broker listeners.
+  std::unique_ptr<broker::ClientQuotas> client_quotas;
   void setup_security();
   // The TLS listeners' reloadable contexts, by listener name.
   TlsListeners tls_listeners() const {
@@ -301,6 +304,13 @@ void NodeImpl::start() {
   loader->add_publisher(replicas.get());
   scram_publisher = std::make_unique<ScramCredentialPublisher>(scram_credentials);
   loader->add_publisher(scram_publisher.get());
+  {
+    broker::ClientQuotaConfig qc;
+    qc.client = security::QuotaWindowConfig{config.quota_window_num, int64_t{config.quota_window_size_seconds} * 1000};
+    qc.controller = security::QuotaWindowConfig{config.controller_quota_window_num, int64_t{config.controller_quota_window_size_seconds} * 1000};
+    client_quotas = std::make_unique<broker::ClientQuotas>(qc);
+    loader->add_publisher(client_quotas.get());
+  }
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;
   cc.num_partitions = config.num_partitions;
@@ -447,6 +457,7 @@ void NodeImpl::open_listeners(bool controller_listeners) {
     auto h = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), extra, !is_controller);
     h->set_group_coordinator(groups.get());
     h->set_txn_coordinator(txns.get());
+    if (!is_controller) h->set_client_quotas(client_quotas.get());
     auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits, listener_security.at(ep.listener));
     l->start();
     spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",
