@@ -9,6 +9,11 @@
 namespace flotilla::broker {
 
 void ClientQuotas::publish(const metadata::MetadataDelta& delta, std::shared_ptr<const metadata::MetadataImage> image) {
+  if (first_ || !delta.changed_configs().empty()) {
+    leader_.update(*image, node_id_);
+    follower_.update(*image, node_id_);
+  }
+  first_ = false;
   if (delta.changed_client_quotas().empty()) return;
   managers_.apply(applied_, image->client_quotas());
   applied_ = image->client_quotas();  // a copy: holding the image would keep all of it alive

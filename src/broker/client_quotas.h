@@ -25,6 +25,9 @@
 //   broker that forwards the request (Kafka checks on the controller), and
 //   refunded for topics the controller then refuses.
 //
+// It also keeps the broker's replication throttles (broker/replication_quota.h),
+// read from the same images' configs.
+//
 // Threading: the broker's event loop only — it runs every request handler and
 // the metadata publishers, so the sensors need no lock and no request waits
 // on another. (Sensors are per (user, client-id) tags, shared by that
@@ -35,6 +38,7 @@
 #include <memory>
 #include <string>
 
+#include "broker/replication_quota.h"
 #include "metadata/publisher.h"
 #include "net/server.h"
 #include "security/quota_manager.h"
@@ -42,18 +46,28 @@
 namespace flotilla::broker {
 
 struct ClientQuotaConfig {
-  security::QuotaWindowConfig client;      // quota.window.num x quota.window.size.seconds
-  security::QuotaWindowConfig controller;  // controller.quota.window.num x controller.quota.window.size.seconds
+  int32_t node_id = -1;
+  security::QuotaWindowConfig client;       // quota.window.num x quota.window.size.seconds
+  security::QuotaWindowConfig controller;   // controller.quota.window.num x controller.quota.window.size.seconds
+  security::QuotaWindowConfig replication;  // replication.quota.window.num x replication.quota.window.size.seconds
 };
 
 class ClientQuotas : public metadata::Publisher, public net::RequestAccounting {
  public:
-  explicit ClientQuotas(ClientQuotaConfig config) : managers_(config.client, config.controller) {}
+  explicit ClientQuotas(ClientQuotaConfig config)
+      : node_id_(config.node_id),
+        managers_(config.client, config.controller),
+        leader_("leader.replication.throttled.rate", "leader.replication.throttled.replicas", config.replication),
+        follower_("follower.replication.throttled.rate", "follower.replication.throttled.replicas", config.replication) {}
 
-  // metadata::Publisher: applies the image's client quotas when they changed.
+  // metadata::Publisher: applies the image's client quotas when they changed,
+  // and its replication throttles when configs changed.
   void publish(const metadata::MetadataDelta& delta, std::shared_ptr<const metadata::MetadataImage> image) override;
 
   security::ClientQuotaManagers& managers() { return managers_; }
+  // Replication throttles: what this broker sends as a leader, and fetches as a follower.
+  ReplicationQuota& leader_replication() { return leader_; }
+  ReplicationQuota& follower_replication() { return follower_; }
 
   // Stamps a request as it reaches the handler (the request quota's clock).
   void begin(net::Request& req) const;
@@ -88,8 +102,12 @@ class ClientQuotas : public metadata::Publisher, public net::RequestAccounting {
   static const std::string& client_of(const net::Request& req);
   int32_t record_request_time(const net::Request& req);
 
+  int32_t node_id_;
   security::ClientQuotaManagers managers_;
   security::ClientQuotaMap applied_;  // the quotas the managers hold
+  ReplicationQuota leader_;
+  ReplicationQuota follower_;
+  bool first_ = true;
 };
 
 }  // namespace flotilla::broker

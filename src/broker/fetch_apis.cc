@@ -12,7 +12,10 @@
 // Client quotas (broker/client_quotas.h) apply to consumers only: a fetch is
 // capped at what one quota window allows, and a response that takes the
 // consumer over consumer_byte_rate (or the request quota) goes out without
-// data, with the throttle time, and mutes the connection.
+// data, with the throttle time, and mutes the connection. Followers are held
+// by the leader side of the replication throttles instead: a throttled
+// partition whose follower is out of the ISR gets no data while the
+// leader.replication.throttled.rate is exceeded.
 //
 // Threading: the broker's io_context thread.
 #include <algorithm>
@@ -136,10 +139,15 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
               for (const storage::AbortedTxn& a : p->log->collect_aborted_transactions(fp.fetch_offset, lso))
                 pd.aborted_transactions->push_back({a.producer_id, a.first_offset});
           }
+          // Replication throttle (leader side): out-of-sync followers of a
+          // throttled partition wait while the rate is exceeded.
+          bool throttled = replica_id >= 0 && quotas_ && quotas_->leader_replication().is_throttled(name, fp.partition) &&
+                           std::find(p->isr.begin(), p->isr.end(), replica_id) == p->isr.end() &&
+                           quotas_->leader_replication().is_quota_exceeded(monotonic_ms());
           try {
             int64_t limit = std::min<int64_t>(fp.partition_max_bytes, std::max<int64_t>(budget, 0));
             bool min_one = v >= 3 && total == 0;
-            if (limit > 0 || min_one) {
+            if (!throttled && (limit > 0 || min_one)) {
               storage::ReadResult rr = p->log->read(fp.fetch_offset, static_cast<int32_t>(std::max<int64_t>(limit, 0)), max_offset, min_one);
               pd.records = std::move(rr.records);
               pd.records.is_null = false;
@@ -221,6 +229,20 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
 // the fetch quota and the request time against the request quota; throttled,
 // the answer carries no data (the bytes are taken back) and the throttle time.
 void RequestHandler::send_fetch(const std::shared_ptr<net::Request>& req, net::Respond& respond, FetchResponse& resp, bool follower) {
+  if (follower && quotas_ && quotas_->leader_replication().any_throttled()) {
+    // Every throttled partition's bytes count against the leader's replication throttle.
+    ReplicationQuota& q = quotas_->leader_replication();
+    auto image = replicas_.image();
+    int64_t bytes = 0;
+    for (const auto& t : resp.responses) {
+      std::string name = t.topic;
+      if (name.empty())
+        if (const metadata::TopicImage* ti = image->topic(t.topic_id)) name = ti->name;
+      for (const auto& pd : t.partitions)
+        if (q.is_throttled(name, pd.partition_index)) bytes += pd.records.size();
+    }
+    q.record(bytes, monotonic_ms());
+  }
   if (follower || !quotas_ || req->accounted) return send(*req, respond, resp);
   net::Response r;
   r.header_version = static_cast<int16_t>(protocol::response_header_version(req->api_key, req->api_version));

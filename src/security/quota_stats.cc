@@ -80,6 +80,16 @@ int64_t SampledRate::window_size(const QuotaWindowConfig& c, int64_t now_ms) {
   return std::max<int64_t>(elapsed, 1);
 }
 
+int64_t SampledRate::simple_window_size(const QuotaWindowConfig& c, int64_t now_ms) {
+  purge_obsolete(c, now_ms);
+  return std::max<int64_t>(now_ms - oldest(now_ms).start_ms, c.window_ms);
+}
+
+double SampledRate::simple_measure(const QuotaWindowConfig& c, int64_t now_ms) {
+  double sum = total(c, now_ms);
+  return sum / (static_cast<double>(simple_window_size(c, now_ms)) / 1000.0);
+}
+
 double SampledRate::measure(const QuotaWindowConfig& c, int64_t now_ms) {
   double sum = total(c, now_ms);
   return sum / (static_cast<double>(window_size(c, now_ms)) / 1000.0);

@@ -39,6 +39,10 @@ class SampledRate {
   int64_t window_size(const QuotaWindowConfig& c, int64_t now_ms);
   // The summed value of the samples still in the window (after a purge at now_ms).
   double total(const QuotaWindowConfig& c, int64_t now_ms);
+  // Kafka's SimpleRate (replication throttles): the window is the time since
+  // the oldest sample started, but at least one window.
+  int64_t simple_window_size(const QuotaWindowConfig& c, int64_t now_ms);
+  double simple_measure(const QuotaWindowConfig& c, int64_t now_ms);
 
  private:
   struct Sample {

@@ -306,10 +306,14 @@ void NodeImpl::start() {
   loader->add_publisher(scram_publisher.get());
   {
     broker::ClientQuotaConfig qc;
+    qc.node_id = config.node_id;
+    qc.replication = security::QuotaWindowConfig{config.replication_quota_window_num,
+                                                 int64_t{config.replication_quota_window_size_seconds} * 1000};
     qc.client = security::QuotaWindowConfig{config.quota_window_num, int64_t{config.quota_window_size_seconds} * 1000};
     qc.controller = security::QuotaWindowConfig{config.controller_quota_window_num, int64_t{config.controller_quota_window_size_seconds} * 1000};
     client_quotas = std::make_unique<broker::ClientQuotas>(qc);
     loader->add_publisher(client_quotas.get());
+    replicas->set_follower_quota(&client_quotas->follower_replication());  // the replica fetchers' side
   }
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;

@@ -363,3 +363,52 @@ def test_user_quota_holds_a_producer_at_one_mib_per_second(make_server):
     with lock:
         assert throttles and max(throttles) > 0
     assert u["throttle_max"] == 0
+
+
+# ---------------------------------------------------------------- replication throttles
+
+def test_replication_throttle_bounds_reassignment_traffic(cluster):
+    """leader.replication.throttled.rate (broker 100) over the replicas that
+    leader.replication.throttled.replicas lists: moving 6 MiB to a new replica
+    takes ~6 s at 1 MiB/s, while the same move of an unthrottled topic beside
+    it is done in a fraction of that."""
+    ck = pytest.importorskip("confluent_kafka")
+    from test_admin import FAST, alter_reassignments, list_reassignments
+    c = cluster(controllers=1, brokers=2, extra=FAST)
+    b100 = c.brokers[0]
+    b = b100.bootstrap
+    for t in ("thr", "free"):
+        run_tool("topics", "--bootstrap-server", b, "--create", "--topic", t, "--replica-assignment", "100")
+    p = ck.Producer({"bootstrap.servers": b, "linger.ms": 5})
+    value = b"r" * 1024
+    for i in range(6 * 1024):
+        for t in ("thr", "free"):
+            while True:
+                try:
+                    p.produce(t, value=value)
+                    break
+                except BufferError:
+                    p.poll(0.01)
+        p.poll(0)
+    assert p.flush(60) == 0
+    del p
+    run_tool("configs", "--bootstrap-server", b, "--entity-type", "brokers", "--entity-name", "100", "--alter", "--add-config",
+             f"leader.replication.throttled.rate={MiB}")
+    run_tool("configs", "--bootstrap-server", b, "--entity-type", "topics", "--entity-name", "thr", "--alter", "--add-config",
+             "leader.replication.throttled.replicas=[0:100]")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    err, res = alter_reassignments(b, {("thr", 0): [100, 101], ("free", 0): [100, 101]})
+    assert err == 0 and res[("thr", 0)][0] == 0 and res[("free", 0)][0] == 0
+    done = {}
+    while len(done) < 2 and time.monotonic() - t0 < 60:
+        ongoing = list_reassignments(b)
+        for t in ("thr", "free"):
+            if t not in done and (t, 0) not in ongoing:
+                done[t] = time.monotonic() - t0
+        time.sleep(0.1)
+    print(f"reassignment times: {done}")
+    assert set(done) == {"thr", "free"}, done
+    # 6 MiB at 1 MiB/s: the first window's MiB goes at once, the rest at the rate.
+    assert done["thr"] >= 4.0, done
+    assert done["free"] < done["thr"] / 2, done
