@@ -114,3 +114,41 @@ TEST(ClientQuotasBroker, FollowsTheImageAndThrottlesResponses) {
   q.publish(d, next);
   EXPECT_EQ(q.managers().produce.quota("anyone", "app"), std::nullopt);
 }
+
+TEST(ClientQuotasBroker, RequestTimeAndFetchQuotas) {
+  auto quota = [](const std::string& key, double v) {
+    msg::ClientQuotaRecord r;
+    r.entity.push_back({"user", std::string("alice")});
+    r.key = key;
+    r.value = v;
+    return r;
+  };
+  auto img = with_configs({}, {quota("request_percentage", 0.1), quota("consumer_byte_rate", 100)});
+  ClientQuotas q(ClientQuotaConfig{1, {}, {}, {}});
+  q.publish(metadata::MetadataDelta::everything(img), img);
+  auto alice = std::make_shared<security::Session>();
+  alice->principal.name = "alice";
+
+  // 200 ms of handler time = 20 % of a thread's second, measured over ~10 s:
+  // 2 % against 0.1 %: throttled, capped at one window (1 s).
+  net::Request req;
+  req.session = alice;
+  q.begin(req);
+  req.handler_us = 200'000;
+  EXPECT_EQ(q.on_response(req), 1'000);
+  EXPECT_EQ(q.on_response(req), 1'000);  // accounted once; the throttle stays
+
+  // Fetch: a consumer is capped at 100 B/s x 10 windows per response, and a
+  // response over the quota is throttled (its bytes taken back).
+  net::Request fetch;
+  fetch.session = alice;
+  q.begin(fetch);
+  ClientQuotas::exempt(fetch);  // leave the request quota out of this one
+  EXPECT_EQ(q.max_fetch_bytes(fetch), 1'000);
+  EXPECT_GT(q.record_fetch(fetch, 5'000), 0);
+  net::Request again;
+  again.session = alice;
+  q.begin(again);
+  ClientQuotas::exempt(again);
+  EXPECT_EQ(q.record_fetch(again, 900), 0);  // the 5,000 B were taken back
+}
