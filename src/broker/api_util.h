@@ -17,10 +17,29 @@
 
 namespace flotilla::broker::api {
 
+// The throttle time a response to `req` announces: the request quota is
+// accounted (once) and the largest throttle any quota gave the request returned.
+inline int32_t response_throttle_ms(const net::Request& req) {
+  if (req.accounting && !req.accounted) return req.accounting->on_response(req);
+  return req.throttle_time_ms;
+}
+
+// Encodes and sends a response; a response with a ThrottleTimeMs field
+// carries the request's throttle time (client quotas).
 template <class Msg>
 void send(const net::Request& req, net::Respond& respond, const Msg& m) {
   net::Response r;
   r.header_version = static_cast<int16_t>(protocol::response_header_version(req.api_key, req.api_version));
+  const int32_t throttle = response_throttle_ms(req);
+  if constexpr (requires { m.throttle_time_ms; }) {
+    if (throttle > 0 && m.throttle_time_ms != throttle) {
+      Msg copy = m;  // throttled responses only: the common path encodes in place
+      copy.throttle_time_ms = throttle;
+      copy.encode(r.body, req.api_version);
+      respond(std::move(r));
+      return;
+    }
+  }
   m.encode(r.body, req.api_version);
   respond(std::move(r));
 }

@@ -80,6 +80,19 @@ class ControllerChannel {
     }
     done(std::move(r));
   }
+  // AlterClientQuotas (KIP-546): ClientQuotaRecords, answered once committed.
+  // The default (channels of tests) answers UNKNOWN_SERVER_ERROR for every entry.
+  virtual void alter_client_quotas(msg::AlterClientQuotasRequest req, int16_t, std::function<void(msg::AlterClientQuotasResponse)> done) {
+    msg::AlterClientQuotasResponse r;
+    for (const auto& e : req.entries) {
+      msg::AlterClientQuotasResponse::EntryData d;
+      d.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
+      d.error_message = std::nullopt;
+      for (const auto& x : e.entity) d.entity.push_back({x.entity_type, x.entity_name});
+      r.entries.push_back(std::move(d));
+    }
+    done(std::move(r));
+  }
   // The id of the active controller, -1 if none is known.
   virtual int32_t active_controller_id() const = 0;
 };

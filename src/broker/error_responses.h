@@ -107,4 +107,17 @@ inline msg::DeleteAclsResponse error_response(const msg::DeleteAclsRequest& req,
   return r;
 }
 
+// AlterClientQuotasRequest.getErrorResponse: every entry with the error and its message.
+inline msg::AlterClientQuotasResponse error_response(const msg::AlterClientQuotasRequest& req, ErrorCode e) {
+  msg::AlterClientQuotasResponse r;
+  for (const auto& entry : req.entries) {
+    msg::AlterClientQuotasResponse::EntryData d;
+    d.error_code = static_cast<int16_t>(e);
+    d.error_message = std::string(error_message(e));
+    for (const auto& x : entry.entity) d.entity.push_back({x.entity_type, x.entity_name});
+    r.entries.push_back(std::move(d));
+  }
+  return r;
+}
+
 }  // namespace flotilla::broker

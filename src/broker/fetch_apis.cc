@@ -9,11 +9,19 @@
 // by it); a fetch that found too little waits in the purgatory until
 // min.bytes arrive or max.wait.ms passes, and any partition error answers at
 // once. Followers serve consumers (KIP-392, Fetch v11+), never other replicas.
+// Client quotas (broker/client_quotas.h) apply to consumers only: a fetch is
+// capped at what one quota window allows, and a response that takes the
+// consumer over consumer_byte_rate (or the request quota) goes out without
+// data, with the throttle time, and mutes the connection. Followers are held
+// by the leader side of the replication throttles instead: a throttled
+// partition whose follower is out of the ISR gets no data while the
+// leader.replication.throttled.rate is exceeded.
 //
 // Threading: the broker's io_context thread.
 #include <algorithm>
 
 #include "broker/api_util.h"
+#include "broker/client_quotas.h"
 #include "broker/request_handler.h"
 #include "common/clock.h"
 #include "protocol/messages.h"
@@ -74,16 +82,23 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
       }
     verdict = std::make_shared<const Verdict>(authorize_fetch(authz(*req), replica_id >= 0, names));
   }
+  // Only an authorized follower (CLUSTER_ACTION) is exempt: a client that
+  // claims a replica id without it is refused and still counted.
+  const bool follower = replica_id >= 0 && verdict->ok();
+  if (follower && quotas_) ClientQuotas::exempt(*req);  // replication is never throttled by client quotas
+  // A consumer fetches at most what one quota window allows (Kafka's getMaxValueInQuotaWindow).
+  const int64_t quota_max_bytes = !follower && quotas_ ? quotas_->max_fetch_bytes(*req) : INT32_MAX;
 
   // One evaluation of the fetch against the logs' current state. Returns the
   // bytes found and fills `out`; `has_error` reports a partition-level error
   // (which answers at once, as Kafka does).
-  auto evaluate = [this, request, v, replica_id, verdict](FetchResponse& out, bool& has_error) -> int64_t {
+  auto evaluate = [this, request, v, replica_id, verdict, quota_max_bytes](FetchResponse& out, bool& has_error) -> int64_t {
     out = FetchResponse();
     out.session_id = 0;
     has_error = false;
     int64_t total = 0;
     int64_t budget = v >= 3 ? std::min<int64_t>(request->max_bytes, config_.fetch_max_bytes) : INT32_MAX;
+    budget = std::min(budget, quota_max_bytes);
     for (const auto& ft : request->topics) {
       FetchResponse::FetchableTopicResponse tr;
       tr.topic = ft.topic;
@@ -141,10 +156,15 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
               for (const storage::AbortedTxn& a : p->log->collect_aborted_transactions(fp.fetch_offset, lso))
                 pd.aborted_transactions->push_back({a.producer_id, a.first_offset});
           }
+          // Replication throttle (leader side): out-of-sync followers of a
+          // throttled partition wait while the rate is exceeded.
+          bool throttled = replica_id >= 0 && quotas_ && quotas_->leader_replication().is_throttled(name, fp.partition) &&
+                           std::find(p->isr.begin(), p->isr.end(), replica_id) == p->isr.end() &&
+                           quotas_->leader_replication().is_quota_exceeded(monotonic_ms());
           try {
             int64_t limit = std::min<int64_t>(fp.partition_max_bytes, std::max<int64_t>(budget, 0));
             bool min_one = v >= 3 && total == 0;
-            if (limit > 0 || min_one) {
+            if (!throttled && (limit > 0 || min_one)) {
               storage::ReadResult rr = p->log->read(fp.fetch_offset, static_cast<int32_t>(std::max<int64_t>(limit, 0)), max_offset, min_one);
               pd.records = std::move(rr.records);
               pd.records.is_null = false;
@@ -183,7 +203,7 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
   bool has_error = false;
   int64_t bytes = evaluate(*resp, has_error);
   if (has_error || bytes >= std::max(1, request->min_bytes) || request->max_wait_ms <= 0 || request->topics.empty()) {
-    send(*req, respond, *resp);
+    send_fetch(req, respond, *resp, follower);
     return;
   }
   // Wait in purgatory until enough data arrives or max.wait.ms passes.
@@ -202,24 +222,58 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
   }
   replicas_.delay(
       deadline, std::move(keys),
-      [req, request, evaluate, shared_respond, done]() {
+      [this, req, request, evaluate, shared_respond, done, follower]() {
         if (*done) return true;
         FetchResponse r;
         bool err = false;
         int64_t n = evaluate(r, err);
         if (!err && n < std::max(1, request->min_bytes)) return false;
         *done = true;
-        send(*req, *shared_respond, r);
+        send_fetch(req, *shared_respond, r, follower);
         return true;
       },
-      [req, evaluate, shared_respond, done]() {
+      [this, req, evaluate, shared_respond, done, follower]() {
         if (*done) return;
         *done = true;
         FetchResponse r;
         bool err = false;
         evaluate(r, err);
-        send(*req, *shared_respond, r);
+        send_fetch(req, *shared_respond, r, follower);
       });
+}
+
+// Kafka's processResponseCallback for consumers: the response's size against
+// the fetch quota and the request time against the request quota; throttled,
+// the answer carries no data (the bytes are taken back) and the throttle time.
+void RequestHandler::send_fetch(const std::shared_ptr<net::Request>& req, net::Respond& respond, FetchResponse& resp, bool follower) {
+  if (follower && quotas_ && quotas_->leader_replication().any_throttled()) {
+    // Every throttled partition's bytes count against the leader's replication throttle.
+    ReplicationQuota& q = quotas_->leader_replication();
+    auto image = replicas_.image();
+    int64_t bytes = 0;
+    for (const auto& t : resp.responses) {
+      std::string name = t.topic;
+      if (name.empty())
+        if (const metadata::TopicImage* ti = image->topic(t.topic_id)) name = ti->name;
+      for (const auto& pd : t.partitions)
+        if (q.is_throttled(name, pd.partition_index)) bytes += pd.records.size();
+    }
+    q.record(bytes, monotonic_ms());
+  }
+  if (follower || !quotas_ || req->accounted) return send(*req, respond, resp);
+  net::Response r;
+  r.header_version = static_cast<int16_t>(protocol::response_header_version(req->api_key, req->api_version));
+  resp.encode(r.body, req->api_version);  // file regions are referenced, not read: sizing is cheap
+  int32_t throttle = quotas_->record_fetch(*req, r.body.total_size());
+  if (throttle <= 0) {
+    respond(std::move(r));
+    return;
+  }
+  FetchResponse empty;
+  empty.error_code = code(ErrorCode::NONE);
+  empty.session_id = resp.session_id;
+  empty.throttle_time_ms = throttle;
+  send(*req, respond, empty);
 }
 
 int32_t RequestHandler::preferred_read_replica(const Partition& p, const std::string& client_rack) const {

@@ -202,8 +202,11 @@ void RequestHandler::handle_create_topics(std::shared_ptr<net::Request> req, net
   }
   // Authorized here with the caller's principal, as Kafka's controller does
   // with the forwarded one: refused topics are answered here, not forwarded.
+  // Then the controller mutation quota (quota_apis.cc) charges the authorized ones.
   auto gate = std::make_shared<const CreateTopicsGate>(authz(*req), request);
-  auto finish = [req, respond, gate](CreateTopicsResponse resp) mutable {
+  auto charge = charge_create_topics(*req, request);
+  auto finish = [this, req, respond, gate, charge](CreateTopicsResponse resp) mutable {
+    settle_create_topics(*req, charge, resp);
     gate->complete(resp);
     send(*req, respond, resp);
   };
@@ -237,7 +240,9 @@ void RequestHandler::handle_delete_topics(std::shared_ptr<net::Request> req, net
     return send(*req, respond, resp);
   }
   auto gate = std::make_shared<const DeleteTopicsGate>(authz(*req), request, *replicas_.image());
-  auto finish = [req, respond, gate](DeleteTopicsResponse resp) mutable {
+  auto charge = charge_delete_topics(*req, request);  // controller mutation quota (quota_apis.cc)
+  auto finish = [this, req, respond, gate, charge](DeleteTopicsResponse resp) mutable {
+    settle_delete_topics(*req, charge, resp);
     gate->complete(resp);
     send(*req, respond, resp);
   };
@@ -254,7 +259,9 @@ void RequestHandler::handle_create_partitions(std::shared_ptr<net::Request> req,
     return send(*req, respond, resp);
   }
   auto gate = std::make_shared<const CreatePartitionsGate>(authz(*req), request);
-  auto finish = [req, respond, gate](CreatePartitionsResponse resp) mutable {
+  auto charge = charge_create_partitions(*req, request);  // controller mutation quota (quota_apis.cc)
+  auto finish = [this, req, respond, gate, charge](CreatePartitionsResponse resp) mutable {
+    settle_create_partitions(*req, charge, resp);
     gate->complete(resp);
     send(*req, respond, resp);
   };

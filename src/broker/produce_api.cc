@@ -14,6 +14,7 @@
 // Threading: the broker's io_context thread; the AppendWriter's completion is
 // posted back to it (ReplicaManager::submit_writes).
 #include "broker/api_util.h"
+#include "broker/client_quotas.h"
 #include "broker/delayed_response.h"
 #include "broker/request_handler.h"
 #include "common/clock.h"
@@ -98,6 +99,9 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
     }
     resp->responses.push_back(std::move(tr));
   }
+  // Client quotas: the request's bytes against producer_byte_rate, now, so a
+  // throttled connection is muted before its next request is read.
+  if (quotas_) quotas_->record_produce(*req, static_cast<int64_t>(req->frame->size()));
   if (deferred->empty()) return finish_produce(std::move(req), std::move(respond), request.acks, request.timeout_ms, any_error, resp, waiting);
   // The request's frame holds the bytes being written.
   batch->keepalive = req;

@@ -4,6 +4,7 @@
 
 #include "broker/api_util.h"
 #include "broker/replica_manager.h"
+#include "broker/replication_quota.h"
 #include "common/clock.h"
 #include "protocol/messages.h"
 
@@ -209,6 +210,7 @@ void ReplicaFetcher::send_fetch(std::vector<Key> keys) {
   req.session_epoch = -1;  // no fetch session: every request is a full one
   std::map<std::string, size_t> topic_at;
   std::vector<Key> sent;
+  bool throttled_out = false;
   for (const Key& k : keys) {
     Partition* p = replicas_.find(k.first, k.second);
     if (!p) {
@@ -222,6 +224,13 @@ void ReplicaFetcher::send_fetch(std::vector<Key> keys) {
       t.topic_id = p->topic_id;
       req.topics.push_back(std::move(t));
     }
+    // Replication throttle (follower side): an out-of-sync replica of a
+    // throttled partition is left out while the rate is exceeded.
+    if (ReplicationQuota* q = replicas_.follower_quota();
+        q && q->is_throttled(k.first, k.second) && parts_[k].lag != 0 && q->is_quota_exceeded(monotonic_ms())) {
+      throttled_out = true;
+      continue;
+    }
     msg::FetchRequest::FetchPartition fp;
     fp.partition = k.second;
     fp.current_leader_epoch = parts_[k].leader_epoch;
@@ -231,7 +240,7 @@ void ReplicaFetcher::send_fetch(std::vector<Key> keys) {
     req.topics[it->second].partitions.push_back(fp);
     sent.push_back(k);
   }
-  if (sent.empty()) return round_done(false);
+  if (sent.empty()) return round_done(throttled_out);  // all throttled: back off, as Kafka's fetcher does
   if (auto e = replicas_.broker_epoch(); e >= 0) req.replica_state.replica_epoch = e;
   auto alive = alive_;
   client_->send(client_request(req, kFetchVersion), [this, alive](net::ClientResponse r) {
@@ -252,7 +261,10 @@ void ReplicaFetcher::send_fetch(std::vector<Key> keys) {
         ErrorCode e = ec(pd.error_code);
         try {
           if (e == ErrorCode::NONE) {
+            if (ReplicationQuota* q = replicas_.follower_quota(); q && q->is_throttled(p->topic, pd.partition_index))
+              q->record(pd.records.size(), monotonic_ms());
             replicas_.append_as_follower(*p, pd.records.view, pd.high_watermark, pd.log_start_offset);
+            s.lag = std::max<int64_t>(0, pd.high_watermark - p->log->log_end_offset());
           } else if (e == ErrorCode::OFFSET_OUT_OF_RANGE) {
             if (pd.log_start_offset > p->log->log_end_offset()) {
               replicas_.truncate_fully_and_start_at(*p, pd.log_start_offset);

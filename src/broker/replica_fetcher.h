@@ -51,6 +51,7 @@ class ReplicaFetcher {
     int32_t leader_epoch = -1;
     State state = State::Truncating;
     int64_t delayed_until_ms = 0;  // parked after an error
+    int64_t lag = -1;              // the leader's high watermark minus our log end at the last fetch; -1: unknown
   };
   using Key = std::pair<std::string, int32_t>;
 

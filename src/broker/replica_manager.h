@@ -48,6 +48,7 @@
 namespace flotilla::broker {
 
 class ReplicaFetcherManager;
+class ReplicationQuota;  // broker/replication_quota.h
 
 // What a leader knows of one follower.
 struct FollowerState {
@@ -114,6 +115,10 @@ class ReplicaManager : public metadata::Publisher {
 
   void publish(const metadata::MetadataDelta& delta, std::shared_ptr<const metadata::MetadataImage> image) override;
   std::shared_ptr<const metadata::MetadataImage> image() const { return image_; }
+  // The follower side of the replication throttles (broker/replication_quota.h),
+  // used by the replica fetchers; null: none.
+  void set_follower_quota(ReplicationQuota* q) { follower_quota_ = q; }
+  ReplicationQuota* follower_quota() const { return follower_quota_; }
 
   Partition* find(const std::string& topic, int32_t index);
   Partition* find(const Uuid& topic_id, int32_t index);
@@ -210,6 +215,7 @@ class ReplicaManager : public metadata::Publisher {
   ControllerChannel* controller_ = nullptr;
   std::function<int64_t()> broker_epoch_;
   std::shared_ptr<const metadata::MetadataImage> image_;
+  ReplicationQuota* follower_quota_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<Partition>> partitions_;
   std::unordered_map<Uuid, std::string> topic_names_;
   std::unique_ptr<ReplicaFetcherManager> fetchers_;

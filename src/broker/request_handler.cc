@@ -5,7 +5,7 @@
 // ListOffsets, OffsetForLeaderEpoch), metadata_apis.cc (Metadata,
 // DescribeCluster, topic creation and deletion), admin_apis.cc,
 // records_api.cc, log_dirs_api.cc, group_apis.cc, consumer_group_apis.cc,
-// txn_apis.cc.
+// txn_apis.cc, scram_apis.cc, quota_apis.cc.
 //
 // Invariants: a request reaches a handler only at a version this listener
 // serves (request_header_version returns -1 for the others, and the
@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "broker/api_util.h"
+#include "broker/client_quotas.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
 
@@ -42,6 +43,7 @@ constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfi
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;  // admin_apis.cc
 constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials = 51;  // scram_apis.cc
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // acl_apis.cc
+constexpr int16_t kDescribeClientQuotas = 48, kAlterClientQuotas = 49;                   // quota_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -64,6 +66,7 @@ constexpr Served kBrokerApis[] = {
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3},
+    {kDescribeClientQuotas, 0, 1}, {kAlterClientQuotas, 0, 1},
 };
 
 using api::close_connection;
@@ -122,6 +125,20 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
     extra_->handle(std::move(req), std::move(respond));
     return;
   }
+  // Client quotas: the request-time clock starts here; the handler's
+  // synchronous time is noted when it returns (the guard's destructor).
+  struct QuotaScope {
+    ClientQuotas* quotas;
+    std::shared_ptr<net::Request> req;
+    ~QuotaScope() {
+      if (quotas && req) quotas->end(*req);
+    }
+  } scope{quotas_, nullptr};
+  if (quotas_) {
+    quotas_->begin(*req);
+    if (req->api_key == kWriteTxnMarkers) ClientQuotas::exempt(*req);  // a cluster action, exempt as in Kafka
+    scope.req = req;
+  }
   try {
     switch (req->api_key) {
       case kApiVersions: return handle_api_versions(std::move(req), std::move(respond));
@@ -170,6 +187,8 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kDescribeAcls: return handle_describe_acls(std::move(req), std::move(respond));
       case kCreateAcls: return handle_create_acls(std::move(req), std::move(respond));
       case kDeleteAcls: return handle_delete_acls(std::move(req), std::move(respond));
+      case kDescribeClientQuotas: return handle_describe_client_quotas(std::move(req), std::move(respond));
+      case kAlterClientQuotas: return handle_alter_client_quotas(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {

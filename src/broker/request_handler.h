@@ -22,6 +22,13 @@
 
 namespace flotilla::msg {
 struct ProduceResponse;
+struct FetchResponse;
+struct CreateTopicsRequest;
+struct CreateTopicsResponse;
+struct CreatePartitionsRequest;
+struct CreatePartitionsResponse;
+struct DeleteTopicsRequest;
+struct DeleteTopicsResponse;
 }
 
 namespace flotilla::coordinator {
@@ -30,6 +37,9 @@ class TxnCoordinatorService;    // coordinator/txn_service.h
 }  // namespace flotilla::coordinator
 
 namespace flotilla::broker {
+
+class ClientQuotas;    // broker/client_quotas.h
+struct MutationCharge;  // quota_apis.cc
 
 // acks=all: a partition appended to, and the offset it must see under its
 // high watermark before the Produce is answered.
@@ -81,6 +91,8 @@ class RequestHandler : public net::Handler {
     int16_t key, min, max;
   };
   static std::vector<ServedApi> broker_apis();
+  // The client quotas enforced on this listener's requests (none: no quotas).
+  void set_client_quotas(ClientQuotas* quotas) { quotas_ = quotas; }
 
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
@@ -114,6 +126,21 @@ class RequestHandler : public net::Handler {
   void handle_describe_acls(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_create_acls(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_delete_acls(std::shared_ptr<net::Request> req, net::Respond respond);
+  // Client quotas, KIP-546 (quota_apis.cc): described from the image, altered through the controller.
+  void handle_describe_client_quotas(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_alter_client_quotas(std::shared_ptr<net::Request> req, net::Respond respond);
+  // The controller mutation quota of topic creation/deletion (quota_apis.cc):
+  // charge_* before forwarding (refused topics leave the request; null when
+  // the quota is off), settle_* on the controller's answer.
+  bool mutation_quota_on() const;
+  std::shared_ptr<MutationCharge> charge_create_topics(const net::Request& req, msg::CreateTopicsRequest& request);
+  void settle_create_topics(const net::Request& req, const std::shared_ptr<MutationCharge>& charge, msg::CreateTopicsResponse& resp);
+  std::shared_ptr<MutationCharge> charge_create_partitions(const net::Request& req, msg::CreatePartitionsRequest& request);
+  void settle_create_partitions(const net::Request& req, const std::shared_ptr<MutationCharge>& charge, msg::CreatePartitionsResponse& resp);
+  std::shared_ptr<MutationCharge> charge_delete_topics(const net::Request& req, msg::DeleteTopicsRequest& request);
+  void settle_delete_topics(const net::Request& req, const std::shared_ptr<MutationCharge>& charge, msg::DeleteTopicsResponse& resp);
+  // A Fetch response, after the consumer's fetch and request quotas (fetch_apis.cc).
+  void send_fetch(const std::shared_ptr<net::Request>& req, net::Respond& respond, msg::FetchResponse& resp, bool follower);
   // Transactions and producers (txn_apis.cc).
   void handle_init_producer_id(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_add_partitions_to_txn(std::shared_ptr<net::Request> req, net::Respond respond);
@@ -157,6 +184,7 @@ class RequestHandler : public net::Handler {
   coordinator::GroupCoordinatorService* groups_ = nullptr;  // group_apis.cc
   coordinator::TxnCoordinatorService* txns_ = nullptr;      // txn_apis.cc
   const security::StandardAuthorizer* authorizer_ = nullptr;  // authorization.h
+  ClientQuotas* quotas_ = nullptr;                          // client_quotas.h
 };
 
 }  // namespace flotilla::broker

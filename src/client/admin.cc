@@ -163,6 +163,25 @@ msg::DescribeUserScramCredentialsResponse describe_user_scram_credentials(Connec
   return c.call(req, admin_version<msg::DescribeUserScramCredentialsRequest>(c)).first;
 }
 
+msg::DescribeClientQuotasResponse describe_client_quotas(Connection& c, const std::vector<QuotaFilterComponent>& components, bool strict) {
+  msg::DescribeClientQuotasRequest req;
+  for (const auto& x : components) req.components.push_back({x.entity_type, x.match_type, x.match});
+  req.strict = strict;
+  return c.call(req, admin_version<msg::DescribeClientQuotasRequest>(c)).first;
+}
+
+msg::AlterClientQuotasResponse alter_client_quotas(Connection& c, const std::vector<QuotaAlteration>& entries, bool validate_only) {
+  msg::AlterClientQuotasRequest req;
+  for (const auto& e : entries) {
+    msg::AlterClientQuotasRequest::EntryData d;
+    for (const auto& [type, name] : e.entity) d.entity.push_back({type, name});
+    for (const auto& [key, value] : e.ops) d.ops.push_back({key, value.value_or(0.0), !value.has_value()});
+    req.entries.push_back(std::move(d));
+  }
+  req.validate_only = validate_only;
+  return c.call(req, admin_version<msg::AlterClientQuotasRequest>(c)).first;
+}
+
 msg::AlterUserScramCredentialsResponse alter_user_scram_credentials(Connection& c, const std::vector<ScramDeletion>& deletions,
                                                                     const std::vector<ScramUpsertion>& upsertions) {
   msg::AlterUserScramCredentialsRequest req;

@@ -106,6 +106,24 @@ struct ScramUpsertion {
 msg::AlterUserScramCredentialsResponse alter_user_scram_credentials(Connection& c, const std::vector<ScramDeletion>& deletions,
                                                                     const std::vector<ScramUpsertion>& upsertions);
 
+// ---- client quotas (KIP-546)
+
+// One DescribeClientQuotas filter component: entity type ("user", "client-id",
+// "ip") and match type 0 exact (with `match`), 1 default, 2 any.
+struct QuotaFilterComponent {
+  std::string entity_type;
+  int8_t match_type = 0;
+  std::optional<std::string> match;
+};
+msg::DescribeClientQuotasResponse describe_client_quotas(Connection& c, const std::vector<QuotaFilterComponent>& components, bool strict);
+// One AlterClientQuotas entry: the entity (type -> name, nullopt = default)
+// and its ops (key -> value, nullopt = remove).
+struct QuotaAlteration {
+  std::vector<std::pair<std::string, std::optional<std::string>>> entity;
+  std::vector<std::pair<std::string, std::optional<double>>> ops;
+};
+msg::AlterClientQuotasResponse alter_client_quotas(Connection& c, const std::vector<QuotaAlteration>& entries, bool validate_only);
+
 // ---- leader election
 
 // ElectLeaders: election_type 0 PREFERRED, 1 UNCLEAN; partitions nullopt means

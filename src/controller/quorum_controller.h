@@ -152,6 +152,10 @@ class QuorumController : public raft::RaftListener {
   void delete_acls(msg::DeleteAclsRequest request, int16_t version, std::function<void(msg::DeleteAclsResponse)> done);
   // DescribeAcls from the committed image (the controller listener's).
   void describe_acls(msg::DescribeAclsRequest request, int16_t version, std::function<void(msg::DescribeAclsResponse)> done);
+  // AlterClientQuotas (KIP-546): ClientQuotaRecords, validated as Kafka's
+  // ClientQuotaControlManager (client_quotas.cc).
+  void alter_client_quotas(msg::AlterClientQuotasRequest request, int16_t version,
+                           std::function<void(msg::AlterClientQuotasResponse)> done);
   // KIP-455 reassignments (reassignment.cc).
   void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest request, int16_t version,
                                      std::function<void(msg::AlterPartitionReassignmentsResponse)> done);
@@ -342,6 +346,14 @@ AclDeletion plan_acl_deletion(const metadata::MetadataImage& image, const msg::D
 // UNKNOWN; a v0 filter's ANY pattern type is LITERAL, as Kafka reads it).
 security::AclBinding acl_binding(const msg::CreateAclsRequest::AclCreation& c);
 security::AclBindingFilter acl_binding_filter(const msg::DeleteAclsRequest::DeleteAclsFilter& f, int16_t version);
+// An AlterClientQuotas request checked against `image` (client_quotas.cc):
+// one result per entity named (in Kafka's answer order), and the records of
+// the entities that passed.
+struct ClientQuotaAlteration {
+  msg::AlterClientQuotasResponse response;
+  std::vector<std::vector<uint8_t>> records;
+};
+ClientQuotaAlteration plan_client_quota_alteration(const metadata::MetadataImage& image, const msg::AlterClientQuotasRequest& request);
 
 // Kafka's Topic.validate: "" if legal, else the error message (INVALID_TOPIC_EXCEPTION).
 std::string validate_topic_name(const std::string& name);

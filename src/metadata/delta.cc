@@ -34,6 +34,7 @@ MetadataDelta MetadataDelta::everything(std::shared_ptr<const MetadataImage> ima
   for (const auto& [key, c] : image->scram()) d.changed_scram_.insert(key);
   for (const auto& [id, acl] : image->acls()) d.changed_acls_.insert(id);
   d.acls_snapshot_ = true;
+  for (const auto& [entity, q] : image->client_quotas()) d.changed_client_quotas_.insert(entity);
   d.features_changed_ = !image->features().empty();
   return d;
 }
@@ -106,6 +107,14 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
       if (!b.acls().count(id)) d.changed_acls_.insert(id);
   }
   d.acls_snapshot_ = true;
+  if (a.client_quotas_ != b.client_quotas_) {
+    for (const auto& [entity, q] : b.client_quotas()) {
+      auto it = a.client_quotas().find(entity);
+      if (it == a.client_quotas().end() || it->second != q) d.changed_client_quotas_.insert(entity);
+    }
+    for (const auto& [entity, q] : a.client_quotas())
+      if (!b.client_quotas().count(entity)) d.changed_client_quotas_.insert(entity);
+  }
 
   d.features_changed_ = a.features_ != b.features_ && a.features() != b.features();
   d.other_changed_ = a.next_producer_id_ != b.next_producer_id_ || a.cluster_id_ != b.cluster_id_;
@@ -114,7 +123,8 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
 
 bool MetadataDelta::empty() const {
   return created_topics_.empty() && deleted_topics_.empty() && changed_topics_.empty() && changed_partitions_.empty() &&
-         changed_brokers_.empty() && changed_configs_.empty() && changed_scram_.empty() && changed_acls_.empty() && !features_changed_ && !other_changed_;
+         changed_brokers_.empty() && changed_configs_.empty() && changed_scram_.empty() && changed_acls_.empty() &&
+         changed_client_quotas_.empty() && !features_changed_ && !other_changed_;
 }
 
 std::map<std::string, int16_t>& MetadataDelta::features() { return *clone_into(features_, next_.features_); }
@@ -124,6 +134,7 @@ std::unordered_map<Uuid, std::string>& MetadataDelta::topic_names_mut() { return
 std::map<ConfigResource, ConfigMap>& MetadataDelta::configs_mut() { return *clone_into(configs_, next_.configs_); }
 security::CredentialCache::Map& MetadataDelta::scram_mut() { return *clone_into(scram_, next_.scram_); }
 AclMap& MetadataDelta::acls_mut() { return *clone_into(acls_, next_.acls_); }
+security::ClientQuotaMap& MetadataDelta::client_quotas_mut() { return *clone_into(client_quotas_, next_.client_quotas_); }
 
 TopicImage* MetadataDelta::topic_mut(const Uuid& id) {
   auto nit = next_.topic_names_->find(id);
@@ -153,6 +164,7 @@ std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
   configs_.reset();
   scram_.reset();
   acls_.reset();
+  client_quotas_.reset();
   return img;
 }
 
@@ -420,6 +432,27 @@ MetadataDelta::AclChanges MetadataDelta::acl_changes() const {
     for (const auto& [id, acl] : after) c.all.push_back(acl);
   }
   return c;
+}
+
+// ---------------------------------------------------------------- client quotas
+
+// Kafka's ClientQuotasDelta: the record's entity (its entries as a map: a
+// type named twice keeps the last name) gets the key set, or removed with
+// Remove; an entity left without keys leaves the image.
+void MetadataDelta::replay(const msg::ClientQuotaRecord& r) {
+  security::ClientQuotaEntity entity;
+  for (const auto& e : r.entity) entity.entries[e.entity_type] = e.entity_name;
+  auto& quotas = client_quotas_mut();
+  if (r.remove) {
+    auto it = quotas.find(entity);
+    if (it != quotas.end()) {
+      it->second.erase(r.key);
+      if (it->second.empty()) quotas.erase(it);
+    }
+  } else {
+    quotas[entity][r.key] = r.value;
+  }
+  changed_client_quotas_.insert(std::move(entity));
 }
 
 }  // namespace flotilla::metadata

@@ -1,6 +1,7 @@
 // MetadataDelta: the changes of a run of metadata records on top of a base
 // image, and what they touched (created/deleted/changed topics and
-// partitions, brokers, configs, features, SCRAM users, ACLs). apply() builds the next image,
+// partitions, brokers, configs, features, SCRAM users, ACLs, client quota
+// entities). apply() builds the next image,
 // sharing every untouched part with the base.
 //
 // ACLs: acl_changes() is what an authorizer needs to follow the images
@@ -79,6 +80,8 @@ class MetadataDelta {
     std::vector<security::StandardAcl> all;      // when `snapshot`: every ACL of the new image
   };
   AclChanges acl_changes() const;
+  // Client quota entities with a key set or removed.
+  const std::set<security::ClientQuotaEntity>& changed_client_quotas() const { return changed_client_quotas_; }
   bool empty() const;
 
   // The working state (what apply() would return), for the controller's checks.
@@ -87,6 +90,7 @@ class MetadataDelta {
   const std::map<int32_t, BrokerRegistration>& brokers() const { return *next_.brokers_; }
   const security::CredentialCache::Map& scram() const { return *next_.scram_; }
   const AclMap& acls() const { return *next_.acls_; }
+  const security::ClientQuotaMap& client_quotas() const { return *next_.client_quotas_; }
 
   // Typed replays (public so that tests and the controller can use them directly).
   void replay(const msg::RegisterBrokerRecord& r);
@@ -105,6 +109,7 @@ class MetadataDelta {
   void replay(const msg::RemoveUserScramCredentialRecord& r);
   void replay(const msg::AccessControlEntryRecord& r);
   void replay(const msg::RemoveAccessControlEntryRecord& r);
+  void replay(const msg::ClientQuotaRecord& r);
   template <class T>
   void replay(const T&) {}  // records without image state (NoOp, transactions...)
 
@@ -119,6 +124,7 @@ class MetadataDelta {
   std::map<ConfigResource, ConfigMap>& configs_mut();
   security::CredentialCache::Map& scram_mut();
   AclMap& acls_mut();
+  security::ClientQuotaMap& client_quotas_mut();
   TopicImage* topic_mut(const Uuid& id);
 
   std::shared_ptr<const MetadataImage> base_;
@@ -132,6 +138,7 @@ class MetadataDelta {
   mutable std::shared_ptr<std::map<ConfigResource, ConfigMap>> configs_;
   mutable std::shared_ptr<security::CredentialCache::Map> scram_;
   mutable std::shared_ptr<AclMap> acls_;
+  mutable std::shared_ptr<security::ClientQuotaMap> client_quotas_;
 
   std::set<Uuid> created_topics_;
   std::map<Uuid, std::string> deleted_topics_;
@@ -142,6 +149,7 @@ class MetadataDelta {
   std::set<std::pair<std::string, security::ScramMechanism>> changed_scram_;
   std::set<Uuid> changed_acls_;
   bool acls_snapshot_ = false;  // between() / everything(): see AclChanges::snapshot
+  std::set<security::ClientQuotaEntity> changed_client_quotas_;
   bool features_changed_ = false;
   bool other_changed_ = false;
 };

@@ -9,7 +9,8 @@ MetadataImage::MetadataImage()
       topic_names_(std::make_shared<const std::unordered_map<Uuid, std::string>>()),
       configs_(std::make_shared<const std::map<ConfigResource, ConfigMap>>()),
       scram_(std::make_shared<const security::CredentialCache::Map>()),
-      acls_(std::make_shared<const AclMap>()) {}
+      acls_(std::make_shared<const AclMap>()),
+      client_quotas_(std::make_shared<const security::ClientQuotaMap>()) {}
 
 int16_t MetadataImage::metadata_version() const {
   auto it = features_->find(kMetadataVersionFeature);

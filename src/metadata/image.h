@@ -1,8 +1,9 @@
 // MetadataImage: the cluster metadata as of one offset of __cluster_metadata —
-// features, brokers, topics with their partitions, configs, SCRAM credentials, ACLs. Immutable once
+// features, brokers, topics with their partitions, configs, SCRAM credentials,
+// ACLs, client quotas. Immutable once
 // built (handed around as std::shared_ptr<const MetadataImage>); readers
 // never lock. Built only by MetadataDelta::apply(), which shares unchanged
-// parts (features, brokers, topics, configs, SCRAM credentials, ACLs) with the previous image.
+// parts (features, brokers, topics, configs, SCRAM credentials, ACLs, client quotas) with the previous image.
 //
 // Invariants: topics_by_name() and topic(Uuid) index the same set of topics;
 // every partition belongs to a topic in the image; offset() only grows from
@@ -21,6 +22,7 @@
 #include "metadata/acl_map.h"
 #include "security/acl.h"
 #include "security/credential_cache.h"
+#include "security/quota_entity.h"
 
 namespace flotilla::metadata {
 
@@ -170,6 +172,10 @@ class MetadataImage {
   // (RemoveAccessControlEntryRecord removes one). Every value's `id` is its
   // key. Read as a const std::map (acl_map.h: shared piecewise between images).
   const AclMap& acls() const { return *acls_; }
+  // Client quotas by entity (Kafka's ClientQuotasImage), from ClientQuotaRecords:
+  // user, client-id, user+client-id and ip entities, a nullopt name being the
+  // default of its type; an entity whose last key was removed is gone.
+  const security::ClientQuotaMap& client_quotas() const { return *client_quotas_; }
 
   // From the last ProducerIdsRecord (-1 if none).
   int64_t next_producer_id() const { return next_producer_id_; }
@@ -188,6 +194,7 @@ class MetadataImage {
   std::shared_ptr<const std::map<ConfigResource, ConfigMap>> configs_;
   std::shared_ptr<const security::CredentialCache::Map> scram_;
   std::shared_ptr<const AclMap> acls_;
+  std::shared_ptr<const security::ClientQuotaMap> client_quotas_;
 };
 
 }  // namespace flotilla::metadata

@@ -92,6 +92,17 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
       out.push_back(frame_metadata_record(c, 0));
     }
   }
+  // Client quotas (Kafka's ClientQuotasImage: after the configs), one record per key.
+  for (const auto& [entity, values] : image.client_quotas()) {
+    for (const auto& [key, value] : values) {
+      msg::ClientQuotaRecord q;
+      for (const auto& [type, name] : entity.entries) q.entity.push_back({type, name});
+      q.key = key;
+      q.value = value;
+      q.remove = false;
+      out.push_back(frame_metadata_record(q, 0));
+    }
+  }
   // SCRAM credentials (Kafka's ScramImage), by user then mechanism.
   for (const auto& [key, c] : image.scram()) {
     msg::UserScramCredentialRecord u;

@@ -4,7 +4,8 @@
 //
 // - image_records(): the records that re-create an image, in the order of
 //   Kafka's image writers (features, brokers, topics with their partitions,
-//   configs, SCRAM credentials, producer ids, ACLs), at the record versions of the metadata.version
+//   configs, client quotas, SCRAM credentials, producer ids, ACLs), at the record versions of the
+//   metadata.version
 //   in force.
 // - SnapshotGenerator: a Publisher on the MetadataLoader. After
 //   `metadata.log.max.record.bytes.between.snapshots` bytes of committed

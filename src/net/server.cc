@@ -36,6 +36,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
              std::shared_ptr<const ListenerSecurity> security)
       : transport_(make_transport(std::move(sock), *security)), socket_(transport_->socket()),
         wake_writer_(socket_.get_executor()), wake_reader_(socket_.get_executor()), auth_timer_(socket_.get_executor()),
+        mute_timer_(socket_.get_executor()),
         listener_(std::move(listener)), id_(id), handler_(handler), limits_(limits) {
     wake_writer_.expires_at(asio::steady_timer::time_point::max());
     wake_reader_.expires_at(asio::steady_timer::time_point::max());
@@ -85,6 +86,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     wake_writer_.cancel();
     wake_reader_.cancel();
     auth_timer_.cancel();
+    mute_timer_.cancel();
+  }
+
+  // KIP-219: no request is read (or dispatched) before `now + ms`.
+  void mute_for(int32_t ms) {
+    if (ms <= 0 || closed_) return;
+    muted_until_ms_ = std::max(muted_until_ms_, monotonic_ms() + ms);
   }
 
  private:
@@ -93,6 +101,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     int32_t correlation_id = 0;
     Response response;
   };
+
+  asio::awaitable<void> wait_while_muted() {
+    for (;;) {
+      int64_t now = monotonic_ms();
+      if (closed_ || now >= muted_until_ms_) co_return;
+      mute_timer_.expires_after(std::chrono::milliseconds(muted_until_ms_ - now));
+      asio::error_code ec;
+      co_await mute_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
 
   asio::awaitable<void> read_loop() {
     auto self = shared_from_this();
@@ -106,6 +124,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
           asio::error_code ec;
           co_await wake_reader_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }
+        if (closed_) break;
+        co_await wait_while_muted();
         if (closed_) break;
         uint8_t size_buf[4];
         co_await asio::async_read(*transport_, asio::buffer(size_buf, 4), asio::use_awaitable);
@@ -121,6 +141,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         auto frame = std::make_shared<FrameBuffer>(static_cast<size_t>(size));
         co_await asio::async_read(*transport_, asio::buffer(*frame), asio::use_awaitable);
+        // A throttle that began while this frame was being read holds it back too.
+        co_await wait_while_muted();
+        if (closed_) break;
         if (!dispatch(std::move(frame))) break;
       }
     } catch (const std::system_error& e) {
@@ -234,6 +257,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     req->peer = peer_;
     req->connection_id = id_;
     req->session = tls_session_ ? tls_session_ : sasl_->session();
+    req->connection = weak_from_this();
 
     slots_.emplace_back();
     slots_.back().correlation_id = req->correlation_id;
@@ -309,6 +333,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer wake_writer_;
   asio::steady_timer wake_reader_;
   asio::steady_timer auth_timer_;
+  asio::steady_timer mute_timer_;
+  int64_t muted_until_ms_ = 0;  // KIP-219 throttling: reads wait until then
   int64_t started_ms_ = monotonic_ms();
   std::string listener_;
   std::string peer_;
@@ -326,7 +352,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<const security::Session> tls_session_;  // SSL listeners: the principal of the peer certificate
 
   friend class Listener;
+  friend void throttle_connection(const Request& req, int32_t ms);
 };
+
+void throttle_connection(const Request& req, int32_t ms) {
+  if (ms <= 0) return;
+  if (auto c = req.connection.lock()) c->mute_for(ms);
+}
 
 Listener::Listener(asio::io_context& io, std::string name, const std::string& host, int port, Handler& handler, Limits limits,
                    std::shared_ptr<const ListenerSecurity> security)

@@ -10,6 +10,12 @@
 // within one time bound. Every Request carries its connection's Session (the
 // principal: SASL's, the client certificate's on SSL, else User:ANONYMOUS).
 //
+// Quotas (KIP-219): throttle_connection() mutes a connection — no further
+// request is read from it (or, if already read, handed to the handler) until
+// the throttle time has passed; responses keep going out. A Request may carry
+// the handler layer's RequestAccounting (the broker's client quotas), which
+// the response encoder asks once for the throttle time to announce.
+//
 // Threading: everything here runs on one asio::io_context thread; handlers are
 // called on it and may answer later (from that same thread) through Respond.
 #pragma once
@@ -28,6 +34,19 @@
 
 namespace flotilla::net {
 
+class Connection;
+struct Request;
+
+// What the handler layer accounts per request when its response is encoded
+// (the broker's request-time quota). on_response is called at most once per
+// request (Request::accounted) and returns the throttle time the response
+// announces.
+class RequestAccounting {
+ public:
+  virtual ~RequestAccounting() = default;
+  virtual int32_t on_response(const Request& req) = 0;
+};
+
 struct Request {
   // The frame without its size prefix. Handlers may modify bytes of the body in
   // place (offset assignment in produced batches); nothing else reads them.
@@ -43,6 +62,16 @@ struct Request {
   uint64_t connection_id = 0;
   // Who sent it: the connection's session when the request was read (never null).
   std::shared_ptr<const security::Session> session;
+  // The connection it came on (throttle_connection()); empty once that is gone.
+  std::weak_ptr<Connection> connection;
+
+  // Quota bookkeeping of the handler layer, single-threaded like everything
+  // here (hence mutable: handlers hold requests as const).
+  RequestAccounting* accounting = nullptr;
+  mutable int32_t throttle_time_ms = 0;  // the largest throttle a quota gave it so far
+  mutable int64_t handler_start_us = 0;  // when the handler got it
+  mutable int64_t handler_us = -1;       // the handler's synchronous time, once it returned
+  mutable bool accounted = false;        // on_response ran (or must not)
 
   ByteReader body() const { return ByteReader(frame->data() + body_offset, frame->size() - body_offset); }
 };
@@ -57,6 +86,11 @@ struct Response {
 
 // Called once per request; must eventually be invoked exactly once.
 using Respond = std::function<void(Response)>;
+
+// Mutes the connection `req` came on for `ms` from now (longer mutes win):
+// KIP-219's throttling of a client that exceeded a quota. No-op for ms <= 0
+// or a closed connection.
+void throttle_connection(const Request& req, int32_t ms);
 
 class Handler {
  public:

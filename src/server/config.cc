@@ -121,7 +121,9 @@ const std::set<std::string>& known_keys() {
       "log4j.rootLogger", "zookeeper.connect", "broker.rack", "unclean.leader.election.enable", "controlled.shutdown.enable",
       "sasl.enabled.mechanisms", "sasl.jaas.config", "sasl.mechanism.inter.broker.protocol", "sasl.mechanism.controller.protocol",
       "connections.max.reauth.ms", "security.inter.broker.protocol", "flotilla.connections.authentication.timeout.ms",
-      "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "early.start.listeners"};
+      "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "early.start.listeners",
+      "quota.window.num", "quota.window.size.seconds", "controller.quota.window.num", "controller.quota.window.size.seconds",
+      "replication.quota.window.num", "replication.quota.window.size.seconds"};
   return k;
 }
 
@@ -491,6 +493,13 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
     throw ConfigError("Cannot set metadata.log.segment.bytes below " + std::to_string(c.metadata_log_segment_min_bytes) + ": " +
                       std::to_string(c.metadata_log_segment_bytes));
   set_long("connections.max.reauth.ms", c.connections_max_reauth_ms, 0);
+  // Client quotas (Kafka's QuotaConfig: INTs, at least 1).
+  set_int("quota.window.num", c.quota_window_num, 1);
+  set_int("quota.window.size.seconds", c.quota_window_size_seconds, 1);
+  set_int("controller.quota.window.num", c.controller_quota_window_num, 1);
+  set_int("controller.quota.window.size.seconds", c.controller_quota_window_size_seconds, 1);
+  set_int("replication.quota.window.num", c.replication_quota_window_num, 1);
+  set_int("replication.quota.window.size.seconds", c.replication_quota_window_size_seconds, 1);
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
   if (auto v = get("log.level")) c.log_level = *v;
   parse_authorization(c, get);

@@ -55,6 +55,14 @@ struct KafkaConfig {
   std::vector<std::string> sasl_enabled_mechanisms = {"GSSAPI"};        // sasl.enabled.mechanisms
   std::string sasl_mechanism_inter_broker_protocol = "GSSAPI";          // sasl.mechanism.inter.broker.protocol
   std::string sasl_mechanism_controller_protocol = "GSSAPI";            // sasl.mechanism.controller.protocol
+  // Client quotas: rates over quota.window.num samples of quota.window.size.seconds
+  // (controller mutations and replication throttles: their own pairs).
+  int32_t quota_window_num = 11;
+  int32_t quota_window_size_seconds = 1;
+  int32_t controller_quota_window_num = 11;
+  int32_t controller_quota_window_size_seconds = 1;
+  int32_t replication_quota_window_num = 11;
+  int32_t replication_quota_window_size_seconds = 1;
   int64_t connections_max_reauth_ms = 0;                                // connections.max.reauth.ms (0: off)
   // flotilla.connections.authentication.timeout.ms (Flotilla's own): a
   // connection to a SASL listener that has not authenticated this long after

@@ -24,6 +24,7 @@ constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfi
 constexpr int16_t kAllocateProducerIds = 67;  // brokers' InitProducerId (KIP-730)
 constexpr int16_t kAlterUserScramCredentials = 51;  // forwarded by brokers (KIP-554)
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // create/delete forwarded by brokers
+constexpr int16_t kAlterClientQuotas = 49;          // forwarded by brokers (KIP-546)
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
     {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
@@ -32,7 +33,7 @@ constexpr Served kControllerApis[] = {
     {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0},
-    {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3},
+    {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3}, {kAlterClientQuotas, 0, 1},
 };
 
 const Served* find(int16_t key) {
@@ -107,7 +108,7 @@ int16_t ControllerApis::max_version(int16_t key) const {
                           key == kBrokerHeartbeat || key == kAlterPartition || key == kElectLeaders || key == kIncrementalAlterConfigs ||
                           key == kAlterConfigs || key == kAlterPartitionReassignments || key == kListPartitionReassignments ||
                           key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials ||
-                          key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls;
+                          key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls || key == kAlterClientQuotas;
   if (needs_controller && !controller_) return -1;
   return s->max;
 }
@@ -203,6 +204,9 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
       return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::create_acls);
     case kDeleteAcls:
       return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::delete_acls);
+    case kAlterClientQuotas:  // ALTER_CONFIGS on the cluster, as Kafka's ControllerApis
+      return serve_with(*controller_, auth, AclOperation::ALTER_CONFIGS, true, std::move(req), std::move(respond),
+                        &QuorumController::alter_client_quotas);
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");
   }

@@ -6,12 +6,16 @@
 #include <tuple>
 
 #include "broker/api_util.h"
+#include "broker/error_responses.h"
 #include "common/clock.h"
 #include "protocol/api.h"
 
 namespace flotilla::server {
 
 namespace {
+
+// The whole-request refusals shared with the authorization table.
+using broker::error_response;
 
 constexpr int64_t kRetryMs = 10;
 
@@ -87,11 +91,6 @@ Resp top_level_error_and_message(ErrorCode e) {
 msg::BrokerRegistrationResponse error_response(const msg::BrokerRegistrationRequest&, ErrorCode e) {
   return top_level_error<msg::BrokerRegistrationResponse>(e);
 }
-msg::BrokerHeartbeatResponse error_response(const msg::BrokerHeartbeatRequest&, ErrorCode e) {
-  auto r = top_level_error<msg::BrokerHeartbeatResponse>(e);
-  r.is_fenced = true;
-  return r;
-}
 msg::AlterPartitionResponse error_response(const msg::AlterPartitionRequest&, ErrorCode e) {
   return top_level_error<msg::AlterPartitionResponse>(e);
 }
@@ -115,24 +114,8 @@ bool wrong_controller(const msg::AllocateProducerIdsResponse& r) { return is_ret
 bool wrong_controller(const msg::AlterUserScramCredentialsResponse& r) { return any_retriable(r.results); }
 bool wrong_controller(const msg::CreateAclsResponse& r) { return any_retriable(r.results); }
 bool wrong_controller(const msg::DeleteAclsResponse& r) { return any_retriable(r.filter_results); }
+bool wrong_controller(const msg::AlterClientQuotasResponse& r) { return any_retriable(r.entries); }
 
-msg::ElectLeadersResponse error_response(const msg::ElectLeadersRequest& req, ErrorCode e) {
-  auto r = top_level_error<msg::ElectLeadersResponse>(e);
-  if (req.topic_partitions)
-    for (const auto& t : *req.topic_partitions) {
-      msg::ElectLeadersResponse::ReplicaElectionResult x;
-      x.topic = t.topic;
-      for (int32_t p : t.partitions) {
-        msg::ElectLeadersResponse::PartitionResult pr;
-        pr.partition_id = p;
-        pr.error_code = code(e);
-        pr.error_message = std::string(error_message(e));
-        x.partition_result.push_back(pr);
-      }
-      r.replica_election_results.push_back(std::move(x));
-    }
-  return r;
-}
 template <class Resp, class Req>
 Resp config_error_response(const Req& req, ErrorCode e) {
   Resp r;
@@ -152,58 +135,11 @@ msg::IncrementalAlterConfigsResponse error_response(const msg::IncrementalAlterC
 msg::AlterConfigsResponse error_response(const msg::AlterConfigsRequest& req, ErrorCode e) {
   return config_error_response<msg::AlterConfigsResponse>(req, e);
 }
-msg::AlterPartitionReassignmentsResponse error_response(const msg::AlterPartitionReassignmentsRequest& req, ErrorCode e) {
-  auto r = top_level_error_and_message<msg::AlterPartitionReassignmentsResponse>(e);
-  for (const auto& t : req.topics) {
-    msg::AlterPartitionReassignmentsResponse::ReassignableTopicResponse x;
-    x.name = t.name;
-    for (const auto& p : t.partitions) {
-      msg::AlterPartitionReassignmentsResponse::ReassignablePartitionResponse pr;
-      pr.partition_index = p.partition_index;
-      pr.error_code = code(e);
-      pr.error_message = std::string(error_message(e));
-      x.partitions.push_back(pr);
-    }
-    r.responses.push_back(std::move(x));
-  }
-  return r;
-}
 msg::ListPartitionReassignmentsResponse error_response(const msg::ListPartitionReassignmentsRequest&, ErrorCode e) {
   return top_level_error_and_message<msg::ListPartitionReassignmentsResponse>(e);
 }
-msg::AllocateProducerIdsResponse error_response(const msg::AllocateProducerIdsRequest&, ErrorCode e) {
-  auto r = top_level_error<msg::AllocateProducerIdsResponse>(e);
-  r.producer_id_start = -1;
-  r.producer_id_len = -1;
-  return r;
-}
 msg::UnregisterBrokerResponse error_response(const msg::UnregisterBrokerRequest&, ErrorCode e) {
   return top_level_error_and_message<msg::UnregisterBrokerResponse>(e);
-}
-
-msg::AlterUserScramCredentialsResponse error_response(const msg::AlterUserScramCredentialsRequest& req, ErrorCode e) {
-  msg::AlterUserScramCredentialsResponse r;
-  std::set<std::string> users;
-  for (const auto& d : req.deletions) users.insert(d.name);
-  for (const auto& u : req.upsertions) users.insert(u.name);
-  for (const auto& user : users) r.results.push_back({user, code(e), std::nullopt});
-  return r;
-}
-
-msg::CreateAclsResponse error_response(const msg::CreateAclsRequest& req, ErrorCode e) {
-  msg::CreateAclsResponse r;
-  for (size_t i = 0; i < req.creations.size(); ++i) r.results.push_back({code(e), std::nullopt});
-  return r;
-}
-msg::DeleteAclsResponse error_response(const msg::DeleteAclsRequest& req, ErrorCode e) {
-  msg::DeleteAclsResponse r;
-  for (size_t i = 0; i < req.filters.size(); ++i) {
-    msg::DeleteAclsResponse::DeleteAclsFilterResult x;
-    x.error_code = code(e);
-    x.error_message = std::nullopt;
-    r.filter_results.push_back(std::move(x));
-  }
-  return r;
 }
 
 // An ACL's seven fields as one comparable value (ids differ between equal ACLs).
@@ -221,6 +157,29 @@ bool image_shows_acls(const metadata::MetadataImage& image, const std::set<AclKe
     if (present.count(k)) ++found;
   }
   return found >= present.size();
+}
+
+template <class EntityList>
+security::ClientQuotaEntity quota_entity_of(const EntityList& entity) {
+  security::ClientQuotaEntity e;
+  for (const auto& x : entity) e.entries[x.entity_type] = x.entity_name;
+  return e;
+}
+
+// Whether `image` shows the values the successful entries of an
+// AlterClientQuotas asked for: set keys at their value, removed keys gone.
+bool image_shows(const metadata::MetadataImage& image, const msg::AlterClientQuotasRequest& req,
+                 const std::set<security::ClientQuotaEntity>& ok) {
+  for (const auto& entry : req.entries) {
+    auto entity = quota_entity_of(entry.entity);
+    if (!ok.count(entity)) continue;
+    auto it = image.client_quotas().find(entity);
+    for (const auto& op : entry.ops) {
+      bool present = it != image.client_quotas().end() && it->second.count(op.key);
+      if (op.remove ? present : (!present || it->second.at(op.key) != op.value)) return false;
+    }
+  }
+  return true;
 }
 
 // Whether `image` shows what the successful users of an
@@ -591,6 +550,23 @@ void ForwardingControllerChannel::delete_acls(msg::DeleteAclsRequest req, int16_
   };
   forward<msg::DeleteAclsRequest, msg::DeleteAclsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
                                                            &controller::QuorumController::delete_acls);
+}
+
+void ForwardingControllerChannel::alter_client_quotas(msg::AlterClientQuotasRequest req, int16_t v,
+                                                      std::function<void(msg::AlterClientQuotasResponse)> done) {
+  auto alive = alive_;
+  auto shape = std::make_shared<msg::AlterClientQuotasRequest>(req);
+  auto wrapped = [this, alive, done = std::move(done), shape](msg::AlterClientQuotasResponse r) mutable {
+    if (!*alive) return;
+    std::set<security::ClientQuotaEntity> ok;
+    if (!shape->validate_only)
+      for (const auto& e : r.entries)
+        if (e.error_code == 0) ok.insert(quota_entity_of(e.entity));
+    after_image_satisfies([shape, ok](const metadata::MetadataImage& image) { return image_shows(image, *shape, ok); },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward<msg::AlterClientQuotasRequest, msg::AlterClientQuotasResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
+                                                                         &controller::QuorumController::alter_client_quotas);
 }
 
 }  // namespace flotilla::server

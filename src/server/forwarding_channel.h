@@ -58,6 +58,9 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   // that a DescribeAcls here right after sees the change.
   void create_acls(msg::CreateAclsRequest req, int16_t v, std::function<void(msg::CreateAclsResponse)> done) override;
   void delete_acls(msg::DeleteAclsRequest req, int16_t v, std::function<void(msg::DeleteAclsResponse)> done) override;
+  // Answered once this broker's image shows the quotas written (so that a
+  // DescribeClientQuotas here right after sees them).
+  void alter_client_quotas(msg::AlterClientQuotasRequest req, int16_t v, std::function<void(msg::AlterClientQuotasResponse)> done) override;
   int32_t active_controller_id() const override;
 
   void close();

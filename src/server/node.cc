@@ -9,6 +9,7 @@
 #include <set>
 
 #include "broker/broker_lifecycle.h"
+#include "broker/client_quotas.h"
 #include "broker/controller_channel.h"
 #include "broker/coordinator_host.h"
 #include "broker/replica_manager.h"
@@ -143,6 +144,8 @@ class NodeImpl {
   // (null: everything is allowed), fed by the metadata image.
   std::unique_ptr<security::StandardAuthorizer> authorizer;
   std::unique_ptr<AclPublisher> acl_publisher;
+  // Client quotas, fed by the metadata image, enforced on the broker listeners.
+  std::unique_ptr<broker::ClientQuotas> client_quotas;
   void setup_security();
   // The TLS listeners' reloadable contexts, by listener name.
   TlsListeners tls_listeners() const {
@@ -332,6 +335,17 @@ void NodeImpl::start() {
     acl_publisher = std::make_unique<AclPublisher>(*authorizer);
     loader->add_publisher(acl_publisher.get());
   }
+  {
+    broker::ClientQuotaConfig qc;
+    qc.node_id = config.node_id;
+    qc.replication = security::QuotaWindowConfig{config.replication_quota_window_num,
+                                                 int64_t{config.replication_quota_window_size_seconds} * 1000};
+    qc.client = security::QuotaWindowConfig{config.quota_window_num, int64_t{config.quota_window_size_seconds} * 1000};
+    qc.controller = security::QuotaWindowConfig{config.controller_quota_window_num, int64_t{config.controller_quota_window_size_seconds} * 1000};
+    client_quotas = std::make_unique<broker::ClientQuotas>(qc);
+    loader->add_publisher(client_quotas.get());
+    replicas->set_follower_quota(&client_quotas->follower_replication());  // the replica fetchers' side
+  }
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;
   cc.num_partitions = config.num_partitions;
@@ -486,6 +500,7 @@ void NodeImpl::open_ready_listeners() {
     h->set_group_coordinator(groups.get());
     h->set_txn_coordinator(txns.get());
     h->set_authorizer(authorizer.get());
+    if (!is_controller) h->set_client_quotas(client_quotas.get());
     auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits, listener_security.at(ep.listener));
     l->start();
     spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",

@@ -279,15 +279,19 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
                "{\"partitions\": [{\"topic\": \"foo\", \"partition\": 1}, ...]}");
 
   // ---- configs
-  configs_ = app_.add_subcommand("configs", "Describe and alter topic and broker configs (kafka-configs.sh)");
+  configs_ = app_.add_subcommand("configs", "Describe and alter topic, broker, user and client configs (kafka-configs.sh)");
   add_optional(configs_, "--bootstrap-server", configs.bootstrap_server, "host:port of a broker");
   add_optional(configs_, "--command-config", configs.command_config, "Admin client properties file");
-  add_repeated(configs_, "--entity-type", configs.entity_types, "topics or brokers");
-  add_repeated(configs_, "--entity-name", configs.entity_names, "The topic name or broker id");
-  configs_->add_flag("--entity-default", configs.entity_default, "The cluster-wide default (brokers)");
+  add_repeated(configs_, "--entity-type", configs.entity_types, "topics, brokers, users or clients (users and clients together)");
+  add_repeated(configs_, "--entity-name", configs.entity_names, "The topic name, broker id, user principal name or client id");
+  configs_->add_flag("--entity-default", configs.entity_default, "The default entity (brokers, users, clients)");
   add_optional(configs_, "--topic", configs.topic, "Same as --entity-type topics --entity-name T");
   add_optional(configs_, "--broker", configs.broker, "Same as --entity-type brokers --entity-name B");
   configs_->add_flag("--broker-defaults", configs.broker_defaults, "Same as --entity-type brokers --entity-default");
+  add_optional(configs_, "--user", configs.user, "Same as --entity-type users --entity-name U");
+  add_optional(configs_, "--client", configs.client, "Same as --entity-type clients --entity-name C");
+  configs_->add_flag("--user-defaults", configs.user_defaults, "Same as --entity-type users --entity-default");
+  configs_->add_flag("--client-defaults", configs.client_defaults, "Same as --entity-type clients --entity-default");
   configs_->add_flag("--alter", configs.alter, "Alter the configs of the entity");
   configs_->add_flag("--describe", configs.describe, "List the configs of the entity");
   configs_->add_flag("--all", configs.all, "With --describe: every config, not only the dynamic ones");

@@ -207,6 +207,10 @@ struct ConfigsOptions {
   std::optional<std::string> topic;   // --topic: --entity-type topics --entity-name T
   std::optional<std::string> broker;  // --broker: --entity-type brokers --entity-name B
   bool broker_defaults = false;       // --broker-defaults: --entity-type brokers --entity-default
+  std::optional<std::string> user;    // --user: --entity-type users --entity-name U
+  std::optional<std::string> client;  // --client: --entity-type clients --entity-name C
+  bool user_defaults = false;         // --user-defaults: --entity-type users --entity-default
+  bool client_defaults = false;       // --client-defaults: --entity-type clients --entity-default
   bool alter = false, describe = false, all = false;
   std::optional<std::string> add_config;
   std::optional<std::string> add_config_file;

@@ -1,5 +1,5 @@
 // `flotilla configs` (Kafka's kafka-configs.sh) for topics and brokers (users'
-// SCRAM credentials: configs_users.h):
+// and clients' quotas: configs_quotas.h; users' SCRAM credentials: configs_users.h):
 // --describe prints a resource's dynamic configs (or --all of them) with their
 // synonyms; --alter applies --delete-config and --add-config (or
 // --add-config-file) with IncrementalAlterConfigs. A broker resource is sent
@@ -17,7 +17,10 @@
 #include "server/config.h"
 #include "tools/client_security.h"
 #include "tools/commands.h"
+#include "tools/configs_quotas.h"
 #include "tools/configs_users.h"
+#include "security/quota_entity.h"
+#include "security/scram.h"
 #include "tools/kafka_output.h"
 
 namespace flotilla::tools {
@@ -109,6 +112,80 @@ std::map<std::string, std::string> parse_add_config(const std::string& s) {
   return out;
 }
 
+// Kafka's entityNames for --entity-name / --entity-default: in the order the
+// options appear on the command line (CLI11 keeps the two apart).
+std::vector<std::string> entity_names_in_order(const std::vector<std::string>& raw, const std::vector<std::string>& names, bool entity_default) {
+  std::vector<std::string> out;
+  size_t next_name = 0;
+  bool default_seen = false;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const std::string& a = raw[i];
+    if (a == "--entity-name" || a.rfind("--entity-name=", 0) == 0) {
+      if (next_name < names.size()) out.push_back(names[next_name++]);
+      if (a == "--entity-name") ++i;  // its value
+    } else if (a == "--entity-default") {
+      out.push_back("");
+      default_seen = true;
+    }
+  }
+  while (next_name < names.size()) out.push_back(names[next_name++]);
+  if (entity_default && !default_seen) out.push_back("");
+  return out;
+}
+
+// Kafka's alterConfig for users and clients: which keys may go where, then
+// quotas (AlterClientQuotas) or SCRAM credentials (AlterUserScramCredentials).
+void alter_user_or_client(KafkaClient& client, const std::vector<std::string>& types, const std::vector<std::string>& names,
+                          const std::map<std::string, std::string>& to_add, const std::vector<std::string>& to_delete) {
+  auto is_scram = [](const std::string& k) { return security::parse_scram_mechanism(k).has_value(); };
+  auto is_quota = [](const std::string& k) { return security::is_client_or_user_quota_key(k); };
+  std::vector<std::string> unknown_add, scram_add, unknown_delete, scram_delete;
+  bool quota_add = false, quota_delete = false;
+  std::map<std::string, std::string> scram_to_add;
+  for (const auto& [k, v] : to_add) {
+    if (is_quota(k)) quota_add = true;
+    else if (is_scram(k)) {
+      scram_add.push_back(k);
+      scram_to_add[k] = v;
+    } else unknown_add.push_back(k);
+  }
+  for (const auto& k : to_delete) {
+    if (is_quota(k)) quota_delete = true;
+    else if (is_scram(k)) scram_delete.push_back(k);
+    else unknown_delete.push_back(k);
+  }
+  auto scala = [](const char* kind, std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    std::string s;
+    for (const auto& x : a) s += (s.empty() ? "" : ", ") + x;
+    return std::string(kind) + "(" + s + ")";
+  };
+  if (types.front() == "clients" || types.size() == 2) {
+    if (!unknown_add.empty() || !scram_add.empty())
+      throw UsageError("Only quota configs can be added for 'clients' using --bootstrap-server. Unexpected config names: " +
+                       scala("Set", unknown_add, scram_add));
+    if (!unknown_delete.empty() || !scram_delete.empty())
+      throw UsageError("Only quota configs can be deleted for 'clients' using --bootstrap-server. Unexpected config names: " +
+                       scala("List", unknown_delete, scram_delete));
+  } else {
+    if (!unknown_add.empty())
+      throw UsageError("Only quota and SCRAM credential configs can be added for 'users' using --bootstrap-server. Unexpected config names: " +
+                       scala("Set", unknown_add, {}));
+    if (!unknown_delete.empty())
+      throw UsageError(
+          "Only quota and SCRAM credential configs can be deleted for 'users' using --bootstrap-server. Unexpected config names: " +
+          scala("List", unknown_delete, {}));
+    if (!scram_add.empty() || !scram_delete.empty()) {
+      if (std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.empty(); }))
+        throw UsageError("The use of --entity-default or --user-defaults is not allowed with User SCRAM Credentials using --bootstrap-server.");
+      if (quota_add || quota_delete)
+        throw UsageError("Cannot alter both quota and SCRAM credential configs simultaneously for 'users' using --bootstrap-server.");
+    }
+  }
+  if (quota_add || quota_delete) return configs::alter_quota_configs(client, types, names, to_add, to_delete);
+  configs::alter_user_scram_configs(client, names.front(), scram_to_add, scram_delete);
+}
+
 struct Resource {
   std::string entity_type;  // "topics" | "brokers"
   std::string name;         // "" = the brokers' cluster default
@@ -144,34 +221,38 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
     if (o.describe && !o.delete_config.empty()) throw UsageError("Option \"[describe]\" can't be used with option \"[delete-config]\"");
     if (!o.bootstrap_server) throw UsageError("One of the required --bootstrap-server or --bootstrap-controller arguments must be specified");
 
+    // Kafka's entityTypes: --entity-type values, then the specific entity
+    // flags (topic, client, user, broker), then the defaults flags (client,
+    // user, broker). entityNames: --entity-name / --entity-default in command
+    // order ("" for a default), then the flags' names, then "" per defaults flag.
     std::vector<std::string> types = o.entity_types;
-    std::vector<std::string> names = o.entity_names;
-    if (o.entity_default) names.push_back("");
-    bool specific = o.topic || o.broker || o.broker_defaults;
+    std::vector<std::string> names = entity_names_in_order(o.raw_args, o.entity_names, o.entity_default);
+    bool specific = o.topic || o.broker || o.broker_defaults || o.user || o.client || o.user_defaults || o.client_defaults;
     if ((!o.entity_types.empty() || !o.entity_names.empty() || o.entity_default) && specific)
       throw UsageError("--entity-{type,name,default} should not be used in conjunction with specific entity flags");
-    if (o.topic) {
-      types.push_back("topics");
-      names.push_back(*o.topic);
-    }
-    if (o.broker) {
-      types.push_back("brokers");
-      names.push_back(*o.broker);
-    }
-    if (o.broker_defaults) {
-      types.push_back("brokers");
-      names.push_back("");
-    }
+    if (o.topic) types.push_back("topics");
+    if (o.client) types.push_back("clients");
+    if (o.user) types.push_back("users");
+    if (o.broker) types.push_back("brokers");
+    if (o.client_defaults) types.push_back("clients");
+    if (o.user_defaults) types.push_back("users");
+    if (o.broker_defaults) types.push_back("brokers");
+    for (const auto* flag : {&o.topic, &o.client, &o.user, &o.broker})
+      if (*flag) names.push_back(**flag);
+    for (bool d : {o.client_defaults, o.user_defaults, o.broker_defaults})
+      if (d) names.push_back("");
     std::set<std::string> distinct(types.begin(), types.end());
     if (distinct.size() != types.size()) throw UsageError("Duplicate entity type(s) specified: " + types.back());
     for (const auto& t : types)
-      if (t != "topics" && t != "brokers" && t != "users")
+      if (t != "topics" && t != "brokers" && t != "users" && t != "clients")
         throw UsageError("Invalid entity type " + t +
-                         ", the entity type must be one of topics, brokers, users (clients, ips, broker-loggers, client-metrics and groups "
-                         "are not supported by this tool) with a --bootstrap-server or --bootstrap-controller argument");
+                         ", the entity type must be one of topics, clients, users, brokers (broker-loggers, ips, client-metrics and "
+                         "groups are not supported by this tool) with a --bootstrap-server or --bootstrap-controller argument");
     if (types.empty()) throw UsageError("At least one entity type must be specified");
-    if (types.size() > 1) throw UsageError("Only 'users' and 'clients' entity types may be specified together");
+    if (types.size() > 1 && distinct != std::set<std::string>{"users", "clients"})
+      throw UsageError("Only 'users' and 'clients' entity types may be specified together");
     const std::string entity_type = types.front();
+    const bool quota_entity = entity_type == "users" || entity_type == "clients";
     bool has_name = std::any_of(names.begin(), names.end(), [](const std::string& n) { return !n.empty(); });
     bool has_default = std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.empty(); });
     if (has_name && entity_type == "brokers")
@@ -185,8 +266,10 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
             throw UsageError("The entity name for brokers must be a valid integer broker id, but it is: " + n);
           }
         }
+    if (o.describe && o.entity_default && !quota_entity && entity_type != "brokers")
+      throw UsageError("--entity-default must not be specified with --describe of " + entity_type);
     if (o.alter) {
-      if (entity_type == "brokers" || entity_type == "users") {
+      if (entity_type == "brokers" || quota_entity) {
         if (!has_name && !has_default)
           throw UsageError("an entity-name or default entity must be specified with --alter of users, clients, brokers or ips");
       } else if (!has_name) {
@@ -195,7 +278,7 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
       if (o.add_config && o.add_config_file) throw UsageError("Only one of --add-config or --add-config-file must be specified");
       if (!o.add_config && !o.add_config_file && o.delete_config.empty())
         throw UsageError("At least one of --add-config, --add-config-file, or --delete-config must be specified with --alter");
-      if (names.size() != types.size()) throw UsageError("An entity name must be specified for every entity type");
+      if (!quota_entity && names.size() != types.size()) throw UsageError("An entity name must be specified for every entity type");
     }
 
     ClientOptions copts;
@@ -208,21 +291,26 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
     }
     KafkaClient client(*o.bootstrap_server, copts);
 
-    if (entity_type == "users") {
-      std::vector<std::string> to_delete = delete_config_keys(o.delete_config);
+    if (quota_entity) {
       if (o.describe) {
-        std::vector<std::string> named;
-        for (const auto& n : names)
-          if (!n.empty()) named.push_back(n);
-        // Kafka describes SCRAM credentials only without --entity-default.
-        if (!has_default) configs::describe_user_scram_configs(client, named, out);
+        configs::describe_quota_configs(client, types, names, out);
+        // Kafka describes SCRAM credentials only for users alone and without a default.
+        if (std::find(types.begin(), types.end(), "clients") == types.end() && !has_default) {
+          std::vector<std::string> named;
+          for (const auto& n : names)
+            if (!n.empty()) named.push_back(n);
+          configs::describe_user_scram_configs(client, named, out);
+        }
         return 0;
       }
       std::map<std::string, std::string> to_add;
       if (o.add_config) to_add = parse_add_config(*o.add_config);
       if (o.add_config_file) to_add = server::load_properties_file(*o.add_config_file);
-      configs::alter_user_scram_configs(client, names.front(), to_add, to_delete);
-      out << "Completed updating config for user " << names.front() << ".\n";
+      alter_user_or_client(client, types, names, to_add, delete_config_keys(o.delete_config));
+      if (!names.front().empty())
+        out << "Completed updating config for " << entity_type.substr(0, entity_type.size() - 1) << " " << names.front() << ".\n";
+      else
+        out << "Completed updating default config for " << entity_type << " in the cluster.\n";
       return 0;
     }
 

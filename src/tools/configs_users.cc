@@ -63,7 +63,7 @@ void describe_user_scram_configs(client::KafkaClient& client, const std::vector<
 
 void alter_user_scram_configs(client::KafkaClient& client, const std::string& user, const std::map<std::string, std::string>& to_add,
                               const std::vector<std::string>& to_delete) {
-  // Kafka's alterConfig for users: only SCRAM configs here (quotas are not supported).
+  // Kafka's alterConfig for users: SCRAM configs only here (the caller sends quota keys to configs_quotas.h).
   std::string unknown_add, unknown_delete;
   for (const auto& [k, v] : to_add)
     if (!security::parse_scram_mechanism(k)) unknown_add += (unknown_add.empty() ? "" : ", ") + k;

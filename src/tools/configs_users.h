@@ -3,8 +3,9 @@
 // mechanisms and iteration counts; --alter turns
 // `SCRAM-SHA-256=[iterations=8192,password=...]` into an upsertion (salted on
 // this side, default 4096 iterations) and --delete-config SCRAM-SHA-512 into a
-// deletion, sent together in one AlterUserScramCredentials. Quota configs are
-// not supported (no client quotas yet). A password never reaches the output.
+// deletion, sent together in one AlterUserScramCredentials. Quota configs go
+// through configs_quotas.h (configs_tool.cc decides which keys go where, as
+// Kafka's alterConfig does). A password never reaches the output.
 #pragma once
 
 #include <map>

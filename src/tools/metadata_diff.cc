@@ -5,7 +5,9 @@
 #include <ostream>
 #include <set>
 
+#include "security/quota_entity.h"
 #include "security/scram.h"
+#include "tools/java_text.h"
 #include "tools/metadata_shell.h"
 
 namespace flotilla::tools {
@@ -200,6 +202,32 @@ ordered_json diff_images(const MetadataImage& a, const MetadataImage& b) {
   for (const auto& [id, acl] : a.acls())
     if (!b.acls().count(id)) aremoved.push_back(acl_json(acl));
   d["acls"] = {{"added", aadded}, {"removed", aremoved}};
+  // ---- client quotas: values set (new or changed) and removed, per entity
+  ordered_json qset = ordered_json::array(), qremoved = ordered_json::array();
+  auto entity_json = [](const security::ClientQuotaEntity& e) {
+    ordered_json j = ordered_json::object();
+    for (const auto& [type, name] : e.entries) j[type] = name ? ordered_json(*name) : ordered_json(nullptr);
+    return j;
+  };
+  static const security::ClientQuotaValues kNoValues;
+  std::set<security::ClientQuotaEntity> entities;
+  for (const auto& [e, v] : a.client_quotas()) entities.insert(e);
+  for (const auto& [e, v] : b.client_quotas()) entities.insert(e);
+  for (const auto& e : entities) {
+    auto ia = a.client_quotas().find(e);
+    auto ib = b.client_quotas().find(e);
+    const auto& va = ia == a.client_quotas().end() ? kNoValues : ia->second;
+    const auto& vb = ib == b.client_quotas().end() ? kNoValues : ib->second;
+    for (const auto& [k, v] : vb) {
+      auto old = va.find(k);
+      if (old != va.end() && old->second == v) continue;
+      qset.push_back({{"entity", entity_json(e)}, {"key", k}, {"old", old == va.end() ? ordered_json(nullptr) : ordered_json(old->second)},
+                      {"new", v}});
+    }
+    for (const auto& [k, v] : va)
+      if (!vb.count(k)) qremoved.push_back({{"entity", entity_json(e)}, {"key", k}, {"old", v}});
+  }
+  d["clientQuotas"] = {{"set", qset}, {"removed", qremoved}};
   return d;
 }
 
@@ -290,6 +318,28 @@ std::string format_diff(const ordered_json& d) {
   }
   for (const auto& a : d["acls"]["removed"]) {
     line("- ACL " + acl_text(a));
+    ++changes;
+  }
+  // Client quota entities as kafka-configs names them.
+  auto quota_entity = [](const ordered_json& e) {
+    std::string s;
+    for (const auto& [type, label] : {std::pair{"user", "user-principal"}, std::pair{"client-id", "client-id"}, std::pair{"ip", "ip"}}) {
+      if (!e.contains(type)) continue;
+      s += s.empty() ? "" : ", ";
+      s += e[type].is_null() ? std::string("the default ") + label : std::string(label) + " '" + e[type].get<std::string>() + "'";
+    }
+    return s;
+  };
+  for (const auto& q : d["clientQuotas"]["set"]) {
+    std::string l = "+ client quota " + quota_entity(q["entity"]) + " " + q["key"].get<std::string>() + "=" +
+                    java_double_to_string(q["new"].get<double>());
+    if (!q["old"].is_null()) l += " (was " + java_double_to_string(q["old"].get<double>()) + ")";
+    line(l);
+    ++changes;
+  }
+  for (const auto& q : d["clientQuotas"]["removed"]) {
+    line("- client quota " + quota_entity(q["entity"]) + " " + q["key"].get<std::string>() + " (was " +
+         java_double_to_string(q["old"].get<double>()) + ")");
     ++changes;
   }
   if (changes == 0) line("No changes.");

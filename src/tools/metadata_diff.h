@@ -4,7 +4,9 @@
 // to and including OFFSET). Reports topics added/removed, partitions added,
 // removed or changed (leader, leaderEpoch, isr, replicas, ...), brokers
 // registered/unregistered/re-registered/fenced/unfenced, configs set/removed
-// features changed, SCRAM credentials added/removed/replaced and ACLs added/removed: as text, or with --json as one JSON object.
+// features changed, SCRAM credentials added/removed/replaced, ACLs
+// added/removed and client quota values set/removed: as text, or with --json
+// as one JSON object.
 #pragma once
 
 #include <iosfwd>
@@ -28,7 +30,9 @@ namespace flotilla::tools {
 //  "scram":{"added":[{"user","mechanism","iterations"}],"removed":[{"user","mechanism"}],
 //           "changed":[{"user","mechanism","iterations":{"old","new"}}]},   (no salt or key)
 //  "acls":{"added":[{"id","resourceType","resourceName","patternType","principal","host","operation","permissionType"}],
-//          "removed":[...the same]}}   (Kafka's enum names)
+//          "removed":[...the same]},   (Kafka's enum names)
+//  "clientQuotas":{"set":[{"entity":{"<type>":name|null},"key","old","new"}],
+//                  "removed":[{"entity","key","old"}]}}   (a null name: the default entity)
 nlohmann::ordered_json diff_images(const metadata::MetadataImage& a, const metadata::MetadataImage& b);
 // The readable text of diff_images(): one line per change, "No changes." if none.
 std::string format_diff(const nlohmann::ordered_json& diff);

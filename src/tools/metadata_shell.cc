@@ -15,7 +15,9 @@
 #include "metadata/delta.h"
 #include "protocol/record_batch.h"
 #include "raft/snapshot.h"
+#include "security/quota_entity.h"
 #include "security/scram.h"
+#include "tools/java_text.h"
 #include "tools/mapped_file.h"
 
 namespace flotilla::tools {
@@ -245,6 +247,31 @@ ShellNode build_shell_tree(const MetadataImage& image) {
     if (map.empty()) continue;
     ShellNode& entity = configs.children[config_type_name(res.type)].children[res.name.empty() ? "<default>" : res.name];
     for (const auto& [k, v] : map) entity.children[k] = file_node(v);
+  }
+  // Kafka's ClientQuotasImageNode: /image/clientQuotas/<entity>/<key> = the
+  // value as Java prints a Double; an entity is named clientId(..)_ip(..)_user(..)
+  // (those it has, in that order; '\\', '(' and ')' escaped with '\\'). A
+  // default entity has an empty name in the parentheses ("user()"); Kafka's
+  // node leaves the part out, which makes the default entities unreachable.
+  ShellNode& quotas = img.children["clientQuotas"];
+  for (const auto& [entity, values] : image.client_quotas()) {
+    auto escape = [](const std::string& in) {
+      std::string out;
+      for (char c : in) {
+        if (c == '\\' || c == '(' || c == ')') out += '\\';
+        out += c;
+      }
+      return out;
+    };
+    std::string name;
+    for (const auto& [type, label] : {std::pair{security::kQuotaEntityClientId, "clientId"}, std::pair{security::kQuotaEntityIp, "ip"},
+                                      std::pair{security::kQuotaEntityUser, "user"}}) {
+      auto it = entity.entries.find(type);
+      if (it == entity.entries.end()) continue;
+      name += (name.empty() ? "" : "_") + std::string(label) + "(" + escape(it->second.value_or("")) + ")";
+    }
+    ShellNode& node = quotas.children[name];
+    for (const auto& [key, value] : values) node.children[key] = file_node(java_double_to_string(value));
   }
   // Kafka's ScramImageNode: /image/scram/<mechanism>/<user>, each credential
   // shown as the shell's strict redaction prints it (nothing of the secret).

@@ -1,11 +1,15 @@
 """ACL authorization end to end (authorizer.class.name=StandardAuthorizer):
-real clients (confluent-kafka, kafka-python, kcat) over SASL_PLAINTEXT as PLAIN
-users, ACLs written with `flotilla acls` (kafka-acls.sh's flags) through the
-metadata log.
+real clients (confluent-kafka, kafka-python, kcat, `flotilla acls`) over
+SASL_SSL as SCRAM-SHA-512 users, ACLs written with `flotilla acls`
+(kafka-acls.sh's flags) through the metadata log.
 
-Users (the SASL listener's JAAS config): alice (a producer), bob (a consumer),
-carol (no ACL at all), dave (transactions), admin (a super user). The PLAINTEXT
-listener's User:ANONYMOUS is a super user too: the tools and the harness use it.
+Users: alice (a producer), bob (a consumer), carol (no ACL at all), dave
+(transactions), admin (a super user) — SCRAM-SHA-512 credentials bootstrapped
+by `storage format --add-scram` for the SASL_SSL listener (s.secure), and the
+same names as PLAIN users of the SASL_PLAINTEXT listener (s.sasl), which the
+raw-wire checks of exact error codes and connection behaviour use. The
+PLAINTEXT listener's User:ANONYMOUS is a super user too: the tools and the
+harness use it. The 3-broker tests use SASL_PLAINTEXT brokers.
 """
 import os
 import shutil
@@ -38,7 +42,7 @@ TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 
 @pytest.fixture
 def authz_server(make_server):
-    return start_sasl_server(make_server, extra=AUTHZ)
+    return start_sasl_server(make_server, extra=AUTHZ, scram_over_tls=USERS)
 
 
 def acls(bootstrap, *args):
@@ -54,8 +58,14 @@ def create_topic(s, topic, partitions=1):
 
 
 def ck_conf(s, user, **extra):
-    return {"bootstrap.servers": s.sasl, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
-            "sasl.username": user, "sasl.password": USERS[user], **extra}
+    """librdkafka's settings for `user`: SCRAM-SHA-512 over SASL_SSL where the
+    node has that listener, else PLAIN over SASL_PLAINTEXT (the 3-broker tests)."""
+    if hasattr(s, "secure"):
+        security = {"bootstrap.servers": s.secure, "security.protocol": "SASL_SSL", "ssl.ca.location": s.ca,
+                    "sasl.mechanism": "SCRAM-SHA-512"}
+    else:
+        security = {"bootstrap.servers": s.sasl, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN"}
+    return {**security, "sasl.username": user, "sasl.password": USERS[user], **extra}
 
 
 def ck_produce(s, user, topic, n=5, **extra):
@@ -175,7 +185,8 @@ def test_producer_and_consumer_with_their_acls_kafka_python(authz_server):
     acls(s.bootstrap, "--add", "--allow-principal", "User:bob", "--consumer", "--topic", "kp-orders", "--group", "kp-g")
 
     def conf(user):
-        return dict(bootstrap_servers=s.sasl, security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN",
+        return dict(bootstrap_servers=s.secure, security_protocol="SASL_SSL", ssl_cafile=s.ca, ssl_check_hostname=False,
+                    sasl_mechanism="SCRAM-SHA-512",
                     sasl_plain_username=user, sasl_plain_password=USERS[user])
 
     p = kafka.KafkaProducer(**conf("alice"))
@@ -209,17 +220,18 @@ def test_kcat_with_acls(authz_server):
     acls(s.bootstrap, "--add", "--allow-principal", "User:bob", "--operation", "Read", "--topic", "kc-orders")
 
     def sec(user):
-        return ["-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=PLAIN", "-X", f"sasl.username={user}",
+        return ["-X", "security.protocol=SASL_SSL", "-X", f"ssl.ca.location={s.ca}", "-X", "sasl.mechanisms=SCRAM-SHA-512",
+                "-X", f"sasl.username={user}",
                 "-X", f"sasl.password={USERS[user]}"]
 
-    p = subprocess.run(["kcat", "-b", s.sasl, *sec("alice"), "-P", "-t", "kc-orders"], input="one\ntwo\nthree\n", text=True,
+    p = subprocess.run(["kcat", "-b", s.secure, *sec("alice"), "-P", "-t", "kc-orders"], input="one\ntwo\nthree\n", text=True,
                        capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    c = subprocess.run(["kcat", "-b", s.sasl, *sec("bob"), "-C", "-t", "kc-orders", "-o", "beginning", "-c", "3", "-e"],
+    c = subprocess.run(["kcat", "-b", s.secure, *sec("bob"), "-C", "-t", "kc-orders", "-o", "beginning", "-c", "3", "-e"],
                        text=True, capture_output=True, timeout=60)
     assert c.stdout.split() == ["one", "two", "three"], c.stderr
     # bob may not write; kcat reports the broker's error.
-    w = subprocess.run(["kcat", "-b", s.sasl, *sec("bob"), "-P", "-t", "kc-orders"], input="x\n", text=True,
+    w = subprocess.run(["kcat", "-b", s.secure, *sec("bob"), "-P", "-t", "kc-orders"], input="x\n", text=True,
                        capture_output=True, timeout=60)
     assert "Topic authorization failed" in w.stderr or "TOPIC_AUTHORIZATION_FAILED" in w.stderr, w.stderr
 
@@ -263,7 +275,7 @@ def test_admin_apis_need_their_cluster_and_topic_permissions(authz_server):
          "--resource-pattern-type", "prefixed")
     a.create_topics([NewTopic("carol-t", num_partitions=1, replication_factor=1)], request_timeout=10)["carol-t"].result(15)
     # The ACL APIs need ALTER / DESCRIBE on the cluster.
-    p = run_tool("acls", "--bootstrap-server", s.sasl, "--command-config", client_config(s, "carol"), "--list", check=False)
+    p = run_tool("acls", "--bootstrap-server", s.secure, "--command-config", client_config(s, "carol"), "--list", check=False)
     out = p.stdout + p.stderr
     assert p.returncode != 0 and ("ClusterAuthorization" in out or "Cluster authorization" in out), out
 
@@ -271,8 +283,9 @@ def test_admin_apis_need_their_cluster_and_topic_permissions(authz_server):
 def client_config(s, user):
     path = os.path.join(os.path.dirname(s.config), f"{user}.properties")
     with open(path, "w") as f:
-        f.write("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
-                f'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required '
+        f.write(f"security.protocol=SASL_SSL\nssl.truststore.type=PEM\nssl.truststore.location={s.ca}\n"
+                "sasl.mechanism=SCRAM-SHA-512\n"
+                f'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required '
                 f'username="{user}" password="{USERS[user]}";\n')
     return path
 

@@ -26,15 +26,37 @@ def rewrite_config(s):
             f.write(f"{k}={v}\n")
 
 
-def start_sasl_server(make_server, extra=None, format_args=()):
+def start_sasl_server(make_server, extra=None, format_args=(), scram_over_tls=None):
     """A combined node with a PLAINTEXT listener (for readiness checks) and a
-    SASL_PLAINTEXT listener (s.sasl) enabling PLAIN and SCRAM."""
+    SASL_PLAINTEXT listener (s.sasl) enabling PLAIN and SCRAM.
+
+    scram_over_tls ({user: password}): also a SASL_SSL listener (s.secure,
+    certificate signed by the CA at s.ca) whose users have SCRAM-SHA-512
+    credentials, bootstrapped into the metadata log by `storage format
+    --add-scram`."""
     s = make_server(start=False)
     s.sasl_port = free_port()
+    listeners = f"PLAINTEXT://127.0.0.1:{s.port},SASL_PLAINTEXT://127.0.0.1:{s.sasl_port}"
+    protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+    if scram_over_tls:
+        from pki import make_ca, make_cert
+        d = os.path.join(s.dir, "pki")
+        os.makedirs(d, exist_ok=True)
+        make_ca(d, "ca")
+        make_cert(d, "node", "/CN=node", "ca", san="IP:127.0.0.1,DNS:localhost")
+        s.ca = os.path.join(d, "ca.pem")
+        s.secure_port = free_port()
+        s.secure = f"127.0.0.1:{s.secure_port}"
+        listeners += f",SASL_SSL://127.0.0.1:{s.secure_port}"
+        protocols += ",SASL_SSL:SASL_SSL"
+        s.props.update({"ssl.keystore.type": "PEM", "ssl.keystore.location": os.path.join(d, "node-store.pem"),
+                        "ssl.keystore.password": "", "listener.name.sasl_ssl.sasl.enabled.mechanisms": "SCRAM-SHA-512"})
+        format_args = tuple(format_args) + tuple(
+            a for user, pw in scram_over_tls.items() for a in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={pw}]"))
     s.props.update({
-        "listeners": f"PLAINTEXT://127.0.0.1:{s.port},SASL_PLAINTEXT://127.0.0.1:{s.sasl_port},CONTROLLER://127.0.0.1:{s.cport}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{s.port},SASL_PLAINTEXT://127.0.0.1:{s.sasl_port}",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "listeners": f"{listeners},CONTROLLER://127.0.0.1:{s.cport}",
+        "advertised.listeners": listeners,
+        "listener.security.protocol.map": protocols,
         "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
         "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS,
         "flotilla.connections.authentication.timeout.ms": "3000",
