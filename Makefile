@@ -78,6 +78,9 @@ bench: build-all
 	$(BUILD)/bench/flotilla_bench --benchmark_min_time=0.2
 	$(BUILD)/bench/raft_bench --writers 1,100 --seconds 3
 	$(BUILD)/bench/snapshot_load_bench --partitions 100000 --topics 1000 --brokers 3 --rf 3 --tail-records 1000
+	$(BUILD)/bench/snapshot_load_bench --partitions 1000 --topics 100 --tail-records 0 --acls 100000
+	$(BUILD)/bench/authorizer_bench --benchmark_min_time=0.2
+	$(BUILD)/bench/produce_authz_bench --benchmark_min_time=0.2
 	$(PYTHON) bench/startup_bench.py --bin $(BUILD)/flotilla --runs 10 --topics 100 --out $(BUILD)/bench-results/startup.json
 	$(PYTHON) bench/quorum_bench.py --bin $(BUILD)/flotilla --runs 10 --creates 300 --out $(BUILD)/bench-results/quorum.json
 	$(PYTHON) bench/e2e_bench.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/e2e.json
@@ -86,6 +89,7 @@ bench: build-all
 	$(PYTHON) bench/group_rebalance_bench.py --bin $(BUILD)/flotilla --members 10 --partitions 100 --runs 5 --heartbeat-ms 100,3000 --out $(BUILD)/bench-results/group-rebalance.json
 	$(PYTHON) bench/txn_bench.py --bin $(BUILD)/flotilla --txns 500 --records 100 --partitions 4 --out $(BUILD)/bench-results/txn.json
 	$(PYTHON) bench/security_bench.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/security.json
+	$(PYTHON) bench/authz_bench.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/authz.json
 
 clean:
 	rm -rf $(BUILD)

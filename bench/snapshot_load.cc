@@ -19,11 +19,17 @@
 //   tail    read + CRC-check the tail file, MetadataLoader::handle_commit per
 //           batch (a delta and an image per batch, as the Raft driver delivers)
 //   total   all of it, up to the final image
+// With --acls N the image also holds N ACLs (AccessControlEntryRecords: topic
+// and group ACLs, a quarter PREFIXED, a tenth DENY), and one more phase is
+// timed:
+//   authz   the node's authorizer built from the loaded image's ACLs
+//           (StandardAuthorizer::load_snapshot, what server/acl_publisher
+//           does when an image is loaded from a snapshot)
 // Prints the snapshot's size and record count and the median (and min/max) of
 // each over --runs runs. Checks that the final image matches the expected one.
 //
 //   build/bench/snapshot_load_bench [--partitions 100000] [--topics 1000] [--brokers 3]
-//       [--rf 3] [--tail-records 10000] [--tail-batch 1] [--runs 5] [--dir /tmp] [--json]
+//       [--rf 3] [--tail-records 10000] [--tail-batch 1] [--acls 0] [--runs 5] [--dir /tmp] [--json]
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -40,6 +46,7 @@
 #include "common/bytes.h"
 #include "common/crc32c.h"
 #include "common/uuid.h"
+#include "metadata/acls.h"
 #include "metadata/bootstrap.h"
 #include "metadata/delta.h"
 #include "metadata/image.h"
@@ -49,6 +56,7 @@
 #include "protocol/record_batch.h"
 #include "raft/file_util.h"
 #include "raft/types.h"
+#include "security/authorizer.h"
 
 using namespace flotilla;
 namespace fs = std::filesystem;
@@ -63,6 +71,7 @@ struct Options {
   int rf = 3;
   int tail_records = 10000;
   int tail_batch = 1;
+  int acls = 0;
   int runs = 5;
   std::string dir = fs::temp_directory_path().string();
   bool json = false;
@@ -71,7 +80,7 @@ struct Options {
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--partitions 100000] [--topics 1000] [--brokers 3] [--rf 3] [--tail-records 10000]\n"
-               "          [--tail-batch 1] [--runs 5] [--dir /tmp] [--json]\n",
+               "          [--tail-batch 1] [--acls 0] [--runs 5] [--dir /tmp] [--json]\n",
                argv0);
   std::exit(2);
 }
@@ -93,6 +102,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--rf") o.rf = num();
     else if (a == "--tail-records") o.tail_records = num();
     else if (a == "--tail-batch") o.tail_batch = num();
+    else if (a == "--acls") o.acls = num();
     else if (a == "--runs") o.runs = num();
     else if (a == "--dir" && i + 1 < argc) o.dir = argv[++i];
     else if (a == "--json") o.json = true;
@@ -192,6 +202,20 @@ std::shared_ptr<const metadata::MetadataImage> build_image(const Options& o, std
   pid.broker_epoch = 100;
   pid.next_producer_id = 5000;
   d.replay(pid);
+  // ACLs: per principal, topic and group names, literal and prefixed.
+  for (int i = 0; i < o.acls; ++i) {
+    security::StandardAcl a;
+    a.id = Uuid{0xac1, static_cast<uint64_t>(i) + 1};
+    const bool group = i % 5 == 4;
+    a.resource_type = group ? security::ResourceType::GROUP : security::ResourceType::TOPIC;
+    a.pattern_type = i % 4 == 0 ? security::PatternType::PREFIXED : security::PatternType::LITERAL;
+    a.resource_name = (group ? "group-" : "topic-") + std::to_string(i / 2) + (a.pattern_type == security::PatternType::PREFIXED ? "-" : "");
+    a.principal = "User:app-" + std::to_string(i % 1000);
+    a.host = "*";
+    a.operation = group ? security::AclOperation::READ : (i % 2 ? security::AclOperation::WRITE : security::AclOperation::READ);
+    a.permission_type = i % 10 == 0 ? security::AclPermissionType::DENY : security::AclPermissionType::ALLOW;
+    d.replay(metadata::acl_record(a));
+  }
   // As if the image came from a log of that many records.
   d.set_offset(static_cast<int64_t>(o.partitions) + o.topics + o.brokers + 1000, 7);
   return d.apply();
@@ -268,7 +292,7 @@ std::vector<raft::CommittedBatch> read_tail(const fs::path& file) {
 }
 
 struct Sample {
-  double read_ms, replay_ms, tail_ms, total_ms;
+  double read_ms, replay_ms, tail_ms, authz_ms, total_ms;
 };
 
 struct Stat {
@@ -349,16 +373,31 @@ int main(int argc, char** argv) {
     for (const auto& b : read_tail(tail_path)) loader.handle_commit(b);
     auto final_image = loader.image();
     double tail_ms = ms_since(t2);
+    auto t3 = Clock::now();
+    double authz_ms = 0;
+    std::unique_ptr<security::StandardAuthorizer> authorizer;
+    if (o.acls > 0) {
+      std::vector<security::StandardAcl> all;
+      all.reserve(final_image->acls().size());
+      for (const auto& [id, acl] : final_image->acls()) all.push_back(acl);
+      authorizer = std::make_unique<security::StandardAuthorizer>();
+      if (auto refused = authorizer->load_snapshot(all); !refused.empty()) {
+        std::fprintf(stderr, "run %d: the authorizer refused %zu ACLs of the image: %s\n", run, refused.size(), refused[0].c_str());
+        return 1;
+      }
+      authz_ms = ms_since(t3);
+    }
     double total_ms = ms_since(t0);
 
     // Not timed: freeing the image, checking it.
     if (final_image->offset() != expected->offset() || final_image->topics_by_name() != expected->topics_by_name() ||
         final_image->brokers() != expected->brokers() || final_image->configs() != expected->configs() ||
-        final_image->features() != expected->features() || count_partitions(*final_image) != static_cast<size_t>(o.partitions)) {
+        final_image->features() != expected->features() || count_partitions(*final_image) != static_cast<size_t>(o.partitions) ||
+        final_image->acls().size() != static_cast<size_t>(o.acls)) {
       std::fprintf(stderr, "run %d: the loaded image differs from the expected one\n", run);
       return 1;
     }
-    samples.push_back({read_ms, replay_ms, tail_ms, total_ms});
+    samples.push_back({read_ms, replay_ms, tail_ms, authz_ms, total_ms});
   }
 
   auto col = [&](double Sample::*m) {
@@ -366,18 +405,21 @@ int main(int argc, char** argv) {
     for (const auto& s : samples) v.push_back(s.*m);
     return stat(v);
   };
-  Stat r = col(&Sample::read_ms), p = col(&Sample::replay_ms), t = col(&Sample::tail_ms), a = col(&Sample::total_ms);
+  Stat r = col(&Sample::read_ms), p = col(&Sample::replay_ms), t = col(&Sample::tail_ms), z = col(&Sample::authz_ms),
+       a = col(&Sample::total_ms);
   if (o.json) {
     std::printf(
-        "{\"partitions\":%d,\"topics\":%d,\"brokers\":%d,\"rf\":%d,\"tail_records\":%d,\"tail_batch\":%d,\"runs\":%d,"
-        "\"snapshot_bytes\":%lld,\"snapshot_records\":%zu,\"read_ms\":%.1f,\"replay_ms\":%.1f,\"tail_ms\":%.1f,\"total_ms\":%.1f}\n",
-        o.partitions, o.topics, o.brokers, o.rf, o.tail_records, o.tail_batch, o.runs, static_cast<long long>(snap_bytes), snap_records,
-        r.median, p.median, t.median, a.median);
+        "{\"partitions\":%d,\"topics\":%d,\"brokers\":%d,\"rf\":%d,\"tail_records\":%d,\"tail_batch\":%d,\"acls\":%d,\"runs\":%d,"
+        "\"snapshot_bytes\":%lld,\"snapshot_records\":%zu,\"read_ms\":%.1f,\"replay_ms\":%.1f,\"tail_ms\":%.1f,\"authz_ms\":%.1f,"
+        "\"total_ms\":%.1f}\n",
+        o.partitions, o.topics, o.brokers, o.rf, o.tail_records, o.tail_batch, o.acls, o.runs, static_cast<long long>(snap_bytes),
+        snap_records, r.median, p.median, t.median, z.median, a.median);
   } else {
     std::printf("median of %d runs (min..max):\n", o.runs);
     std::printf("  read   (file + CRC + decode)     %8.1f ms  (%.1f..%.1f)\n", r.median, r.min, r.max);
     std::printf("  replay (snapshot -> image)       %8.1f ms  (%.1f..%.1f)\n", p.median, p.min, p.max);
     std::printf("  tail   (%d records -> image)  %8.1f ms  (%.1f..%.1f)\n", o.tail_records, t.median, t.min, t.max);
+    if (o.acls > 0) std::printf("  authz  (%d ACLs -> authorizer) %8.1f ms  (%.1f..%.1f)\n", o.acls, z.median, z.min, z.max);
     std::printf("  total                            %8.1f ms  (%.1f..%.1f)  %s 1000 ms\n", a.median, a.min, a.max,
                 a.median < 1000 ? "<" : ">=");
   }
