@@ -28,7 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_bench import Server, free_port, run_json, wait_gone  # noqa: E402
+from e2e_bench import Server, cpu_seconds, free_port, run_json, wait_gone  # noqa: E402
 
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required username="bench" password="bench-secret" '
@@ -54,12 +54,6 @@ listener.name.sasl_plaintext.plain.sasl.jaas.config={JAAS}
     srv.sasl = f"127.0.0.1:{sasl_port}"
     return srv
 
-
-def cpu_seconds(pid):
-    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def add_acls(bootstrap, count):

@@ -42,11 +42,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_bench import cpu_seconds, free_port  # noqa: E402
 from security_login import LoginError, SaltedPasswordCache, api_versions, scram_login, tls_connect  # noqa: E402
 
 USER, PASSWORD, MECH = "bench", "bench-secret-512", "SCRAM-SHA-512"
 MB = 1024 * 1024
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 GOALS = {"ssl_produce_ratio": 0.60, "ssl_consume_ratio": 0.50, "logins_per_sec": 1000, "idle_kib_per_conn": 64}
 
 
@@ -54,19 +54,7 @@ class BenchTimeout(Exception):
     pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ------------------------------------------------------------------ /proc
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14 and 15)
-
 
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:

@@ -451,14 +451,7 @@ def test_acls_reach_every_broker_within_a_second_and_survive_restarts(workdir):
         # Every node restarted: the ACLs come back from the metadata log.
         for n in c.brokers + c.controllers:
             n.stop()
-        for n in c.controllers:
-            n.start(wait=False)
-        for n in c.controllers:
-            n.wait_ready()
-        for n in c.brokers:
-            n.start(wait=False)
-        for n in c.brokers:
-            n.wait_ready(timeout=30)
+        c.start()
         wait_describe(c.brokers, "alice", "orders", 0)
         wait_describe(c.brokers, "bob", "orders", 0)
         assert describe_error(c.brokers[1].sasl, "carol", "orders") == TOPIC_AUTHORIZATION_FAILED
