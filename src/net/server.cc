@@ -163,7 +163,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     co_await transport_->async_handshake(asio::redirect_error(asio::use_awaitable, ec));
     if (closed_) co_return false;
     if (ec) {
-      if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
+      if (peer_closed_handshake(ec))
         spdlog::info("[SocketServer listener={}] Closing connection {} from {}: closed by the peer during the TLS handshake", listener_, id_, peer_);
       else
         spdlog::warn("[SocketServer listener={}] Closing connection {} from {}: TLS handshake failed: {}", listener_, id_, peer_,

@@ -116,6 +116,12 @@ void Transport::close() {
   s.close(ec);
 }
 
+bool peer_closed_handshake(const asio::error_code& ec) {
+  if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated) return true;
+  return ec.category() == asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
 std::string tls_error_text(const asio::error_code& ec, SSL* ssl) {
   std::string text = ec.message();
   if (ec.category() == asio::error::get_ssl_category()) {

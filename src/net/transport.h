@@ -169,5 +169,9 @@ class Transport {
 // OpenSSL's reason for a failed handshake, for a log line ("wrong version
 // number", "certificate verify failed: unable to get local issuer certificate").
 std::string tls_error_text(const asio::error_code& ec, SSL* ssl);
+// Whether a failed handshake means only that the peer went away (EOF, reset,
+// OpenSSL 3's "unexpected eof while reading"): a client that gave up (a
+// probe, librdkafka dropping its bootstrap connection), not a TLS failure.
+bool peer_closed_handshake(const asio::error_code& ec);
 
 }  // namespace flotilla::net

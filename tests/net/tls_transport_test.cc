@@ -216,3 +216,18 @@ TEST(TlsClient, HandshakesVerifiesAndReadsFileRegions) {
   auto bad = run(client_context(false, "rogue-ca.pem"));
   EXPECT_TRUE(bad.error);
 }
+
+// A peer that goes away mid-handshake is not a TLS failure (logged at INFO,
+// not WARN): EOF, reset, truncation and OpenSSL 3's "unexpected eof".
+TEST(TlsHandshake, PeerClosedIsToldFromTlsFailures) {
+  EXPECT_TRUE(peer_closed_handshake(asio::error::eof));
+  EXPECT_TRUE(peer_closed_handshake(asio::error::connection_reset));
+  EXPECT_TRUE(peer_closed_handshake(asio::ssl::error::stream_truncated));
+  auto ssl = [](int reason) {
+    return asio::error_code(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, reason)), asio::error::get_ssl_category());
+  };
+  EXPECT_TRUE(peer_closed_handshake(ssl(SSL_R_UNEXPECTED_EOF_WHILE_READING)));
+  EXPECT_FALSE(peer_closed_handshake(ssl(SSL_R_WRONG_VERSION_NUMBER)));
+  EXPECT_FALSE(peer_closed_handshake(ssl(SSL_R_CERTIFICATE_VERIFY_FAILED)));
+  EXPECT_FALSE(peer_closed_handshake(asio::error::operation_aborted));
+}
