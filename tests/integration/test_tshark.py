@@ -37,9 +37,11 @@ EXPECTED_APIS = {
 }
 
 
-def capture(port, path):
-    """Starts tshark on lo for tcp port `port`; returns the process once it
-    reports capturing, or skips when capturing is not permitted."""
+def capture(bootstrap, port, path):
+    """Starts tshark on lo for tcp port `port`; returns the process once
+    frames of that port reach the file (probed with ApiVersions: "Capturing
+    on" is printed before the capture is live), or skips when capturing is
+    not permitted."""
     errpath = path + ".stderr"
     err = open(errpath, "w")
     proc = subprocess.Popen(["tshark", "-i", "lo", "-f", f"tcp port {port}", "-w", path, "-q"],
@@ -50,7 +52,7 @@ def capture(port, path):
             text = f.read()
         if "Capturing on" in text:
             err.close()
-            return proc
+            return wait_live(proc, bootstrap, path, deadline)
         if proc.poll() is not None:
             err.close()
             if re.search(r"permission|Operation not permitted|don't have permission", text, re.I):
@@ -60,6 +62,18 @@ def capture(port, path):
     proc.kill()
     proc.wait()
     raise AssertionError("tshark did not start capturing in 20s")
+
+
+def wait_live(proc, bootstrap, path, deadline):
+    from kafka_wire import api_versions
+    empty = os.path.getsize(path) if os.path.exists(path) else 0
+    while time.time() < deadline:
+        api_versions(bootstrap, version=3)
+        time.sleep(0.2)
+        if os.path.exists(path) and os.path.getsize(path) > empty:
+            return proc
+    stop_capture(proc)
+    raise AssertionError("no frame reached the capture file in 20s")
 
 
 def stop_capture(proc):
@@ -154,7 +168,7 @@ def dissector_limitation(line):
 def test_tshark_decodes_a_full_client_session(make_server, workdir):
     server = make_server(EXTRA)
     pcap = os.path.join(workdir, "session.pcapng")
-    proc = capture(server.port, pcap)
+    proc = capture(server.bootstrap, server.port, pcap)
     try:
         session(server.bootstrap)
         time.sleep(0.5)  # the last responses reach the capture
