@@ -4,7 +4,7 @@ Debian's packaged sources (/usr/share/gocode), in GOPATH mode.
 Go modules are off (GO111MODULE=off, GOPROXY=off, GOFLAGS empty): imports
 resolve from GOPATH=<build>/go/path:/usr/share/gocode, where Debian's
 golang-*-dev packages install their sources, so nothing is downloaded. The
-build cache (GOCACHE) lives in build/go/cache, so a second run only links.
+build cache (GOCACHE) lives in build/go/cache (beside FLOTILLA_BIN), so a second run only links.
 A client whose Debian package is missing is a pytest.skip naming the
 package; a failed build is an error.
 """
@@ -14,11 +14,11 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import BIN
 
 GO_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "go")
 GOCODE = "/usr/share/gocode/src"
-GO_BUILD = os.path.join(ROOT, "build", "go")
+GO_BUILD = os.path.join(os.path.dirname(os.path.abspath(BIN)), "go")  # beside the flotilla binary: build/go
 
 # client directory -> (Debian package, import path that must exist, extra check)
 PACKAGES = {

@@ -8,12 +8,14 @@
 // runs `write` and `group-read` as strict expected failures.
 //
 // Usage: kafkago <mode> <bootstrap> <topic> [n]
-//   admin       CreateTopics (2 partitions, twice: documented idempotent),
-//               ReadPartitions until both partitions have a leader
-//   offsets     ReadOffsets of each partition: {"0":[first,last],...}
-//   delete      DeleteTopics, then ReadPartitions until the topic is gone
-//   write       Writer with the Hash balancer, n keyed messages k<i>=v<i>
-//   group-read  Reader with GroupID <topic>-g reads n messages
+//
+//	admin       CreateTopics (2 partitions, twice: documented idempotent),
+//	            ReadPartitions until both partitions have a leader
+//	offsets     ReadOffsets of each partition: {"0":[first,last],...}
+//	delete      DeleteTopics, then ReadPartitions until the topic is gone
+//	write       Writer with the Hash balancer, n keyed messages k<i>=v<i>
+//	group-read  Reader with GroupID <topic>-g reads n messages
+//
 // A failed check exits 1 with a message on stderr; on success the last stdout
 // line is a JSON summary. Every wait is bounded.
 package main

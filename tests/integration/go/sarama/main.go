@@ -214,14 +214,14 @@ func transactions(addrs []string, topic, txid string) []string {
 	client, err := sarama.NewClient(addrs, conf)
 	check(err, "NewClient")
 	defer client.Close()
-	any, err := client.Controller()
+	ctrl, err := client.Controller()
 	check(err, "Controller")
 	// The first FindCoordinator creates __transaction_state and answers
 	// COORDINATOR_NOT_AVAILABLE until it is ready: retry, as clients do.
 	var fc *sarama.FindCoordinatorResponse
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		fc, err = any.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 1, CoordinatorKey: txid,
+		fc, err = ctrl.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 1, CoordinatorKey: txid,
 			CoordinatorType: sarama.CoordinatorTransaction})
 		check(err, "FindCoordinator")
 		if fc.Err == sarama.ErrNoError && fc.Coordinator != nil {
