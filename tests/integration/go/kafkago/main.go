@@ -5,7 +5,7 @@
 // Writer sends Produce v2 with message format v1 and its Reader sends Fetch
 // v2. Kafka 4.0 removed those produce/fetch versions (KIP-896) and Flotilla
 // serves neither message format v1 nor Fetch below v4, so test_go_clients.py
-// runs `write` and `group-read` as strict expected failures.
+// runs `write` and `group-read` as expected failures checked for that cause.
 //
 // Usage: kafkago <mode> <bootstrap> <topic> [n]
 //
