@@ -8,30 +8,37 @@ PYTHON := /usr/bin/python3
 DATA ?= data
 CONFIG ?= config/server.properties
 
-# Debian 12 packages the build, the tests and the benchmarks need (the one list).
+# The Debian 12 packages (the one list): what the server's build needs
+# (`make build`, `make run`), and what only the tests and benchmarks need
+# (installed by `make test`, `make bench`: independent clients and tools).
 DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
   libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev \
-  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev openssl \
-  libgtest-dev libgmock-dev libbenchmark-dev \
-  python3 python3-pytest python3-confluent-kafka python3-kafka python3-jwt python3-cryptography kcat iperf3
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev openssl
+DEB_TEST_PACKAGES := libgtest-dev libgmock-dev libbenchmark-dev \
+  python3 python3-pytest python3-confluent-kafka python3-kafka python3-jwt python3-cryptography kcat iperf3 \
+  golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
+  golang-github-confluentinc-confluent-kafka-go-dev librdkafka-dev burrow tshark
 
-.PHONY: all deps js-deps build build-all check-deps check-headers run test unit integration bench clean format-data
+.PHONY: all deps test-deps js-deps build build-all check-deps check-headers run test unit integration bench clean format-data
 
 all: build
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+deps: PACKAGES = $(DEB_PACKAGES)
+test-deps: PACKAGES = $(DEB_PACKAGES) $(DEB_TEST_PACKAGES)
+deps test-deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing missing Debian packages:" $$missing; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# npm packages for the JavaScript test client (KafkaJS), pinned by package-lock.json.
+# npm packages for the JavaScript test clients (KafkaJS, @platformatic/kafka), pinned by package-lock.json.
 js-deps:
 	@if command -v npm >/dev/null 2>&1; then \
-	  [ -d tests/integration/js/node_modules/kafkajs ] || (cd tests/integration/js && npm ci --no-audit --no-fund --loglevel=error); \
-	else echo "npm not found: the KafkaJS test will be skipped"; fi
+	  { [ -d tests/integration/js/node_modules/kafkajs ] && [ -d tests/integration/js/node_modules/@platformatic/kafka ]; } || \
+	    (cd tests/integration/js && npm ci --no-audit --no-fund --loglevel=error); \
+	else echo "npm not found: the JavaScript client tests will be skipped"; fi
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -41,7 +48,9 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target flotilla
 
-build-all: deps $(BUILD)/build.ninja
+# Configured again: the test packages may have come after the first `make build`.
+build-all: test-deps $(BUILD)/build.ninja
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Module dependencies point one way (docs/ARCHITECTURE.md).
@@ -66,7 +75,7 @@ run: format-data
 unit: build-all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-integration: build js-deps
+integration: build test-deps js-deps
 	FLOTILLA_BIN=$(abspath $(BUILD)/flotilla) $(PYTHON) -m pytest -q tests/integration
 
 test: build-all
