@@ -1,0 +1,65 @@
+"""Behaviours matched exactly with Kafka (issue 17, section 2), each through
+a real client against a real server: OffsetCommit's per-partition
+UNKNOWN_TOPIC_OR_PARTITION, KIP-467 record errors in Produce, LogAppendTime
+for records produced in the legacy message formats, and `perf produce`'s
+latency line."""
+import re
+import struct
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import create_topic, run_tool
+
+# One node: the internal topics have one replica; groups start at once.
+ONE_NODE = {"offsets.topic.replication.factor": "1", "group.initial.rebalance.delay.ms": "0"}
+UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_RECORD = 87
+
+
+def commit_errors(bootstrap, offsets):
+    """Commits `offsets` synchronously: {(topic, partition): error code or 0}."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "behave-commit", "enable.auto.commit": False})
+    try:
+        try:
+            res = c.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as e:
+            # librdkafka raises when a partition failed; the offsets it was
+            # answered for are in the exception's args only as text, so ask
+            # again one partition at a time.
+            res = []
+            for tp in offsets:
+                try:
+                    res += c.commit(offsets=[tp], asynchronous=False)
+                except KafkaException as e1:
+                    bad = TopicPartition(tp.topic, tp.partition, tp.offset)
+                    res.append((bad, e1.args[0].code()))
+        out = {}
+        for r in res:
+            if isinstance(r, tuple):
+                out[(r[0].topic, r[0].partition)] = r[1]
+            else:
+                out[(r.topic, r.partition)] = r.error.code() if r.error else 0
+        return out
+    finally:
+        c.close()
+
+
+def test_offset_commit_of_unknown_topic_or_partition_fails_that_partition(make_server):
+    server = make_server(ONE_NODE)
+    create_topic(server, "known", partitions=1)
+    errs = commit_errors(server.bootstrap, [TopicPartition("known", 0, 5)])
+    assert errs == {("known", 0): 0}
+    errs = commit_errors(server.bootstrap, [TopicPartition("nope", 0, 5)])
+    assert errs == {("nope", 0): UNKNOWN_TOPIC_OR_PARTITION}, errs
+    errs = commit_errors(server.bootstrap, [TopicPartition("known", 7, 5)])
+    assert errs == {("known", 7): UNKNOWN_TOPIC_OR_PARTITION}, errs
+    # Nothing was stored for them; the known partition's commit was.
+    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "behave-commit"})
+    try:
+        got = c.committed([TopicPartition("known", 0)], timeout=10)
+        assert got[0].offset == 5
+    finally:
+        c.close()
