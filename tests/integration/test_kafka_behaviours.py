@@ -63,3 +63,20 @@ def test_offset_commit_of_unknown_topic_or_partition_fails_that_partition(make_s
         assert got[0].offset == 5
     finally:
         c.close()
+
+
+PERF_LINE = re.compile(r"^(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, "
+                       r"([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99.9th\.$")
+
+
+def test_perf_produce_reports_consistent_latency_percentiles(server):
+    create_topic(server, "perf", partitions=2)
+    p = run_tool("perf", "produce", "--bootstrap-server", server.bootstrap, "--topic", "perf", "--num-records", "20000",
+                 "--record-size", "100", "--throughput", "20000", "--producer-props", "acks=1", timeout=60)
+    last = p.stdout.strip().splitlines()[-1]
+    m = PERF_LINE.match(last)
+    assert m, last
+    n, avg, mx, p50, p95, p99, p999 = int(m[1]), float(m[4]), float(m[5]), float(m[6]), float(m[7]), float(m[8]), float(m[9])
+    assert n == 20000
+    assert mx >= p999 >= p99 >= p95 >= p50 > 0, last
+    assert 0 < avg <= mx, last
