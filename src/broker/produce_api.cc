@@ -93,6 +93,12 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
         } else if (!ar.message.empty()) {
           pr.error_message = ar.message;
         }
+        for (const auto& e : ar.record_errors) {
+          ProduceResponse::BatchIndexAndErrorMessage be;
+          be.batch_index = e.batch_index;
+          be.batch_index_error_message = e.message;
+          pr.record_errors.push_back(std::move(be));
+        }
       }
       if (pr.error_code != 0) any_error = true;
       tr.partition_responses.push_back(std::move(pr));

@@ -80,3 +80,35 @@ def test_perf_produce_reports_consistent_latency_percentiles(server):
     assert n == 20000
     assert mx >= p999 >= p99 >= p95 >= p50 > 0, last
     assert 0 < avg <= mx, last
+
+
+def produce_reports(bootstrap, topic, items, **conf):
+    """Produces [(key, value)] in one flush: [(key, error code or 0)] in delivery order."""
+    p = Producer({"bootstrap.servers": bootstrap, "retries": 0, "linger.ms": 50, **conf})
+    out = []
+    for k, v in items:
+        p.produce(topic, key=k, value=v, on_delivery=lambda err, m: out.append((m.key(), err.code() if err else 0)))
+    assert p.flush(30) == 0
+    return out
+
+
+def test_keyless_record_in_compacted_topic_fails_with_invalid_record(make_server):
+    s = make_server(ONE_NODE)
+    a = AdminClient({"bootstrap.servers": s.bootstrap})
+    a.create_topics([NewTopic("cmp", num_partitions=1, replication_factor=1, config={"cleanup.policy": "compact"})])["cmp"].result(30)
+    assert produce_reports(s.bootstrap, "cmp", [(None, b"no key")]) == [(None, INVALID_RECORD)]
+    assert produce_reports(s.bootstrap, "cmp", [(b"k", b"keyed")]) == [(b"k", 0)]
+    # One batch of both: the keyless record is named in record_errors and
+    # fails with INVALID_RECORD; the whole batch is refused (Kafka appends
+    # nothing of it), so the keyed one fails too, with librdkafka's error for
+    # "another record of the batch was invalid".
+    got = produce_reports(s.bootstrap, "cmp", [(b"a", b"1"), (None, b"2"), (b"b", b"3")])
+    assert got[1] == (None, INVALID_RECORD), got
+    assert all(code != 0 for _, code in got), got
+    assert "Rejected produce to cmp-0: INVALID_RECORD (One or more records have been rejected due to 1 record errors" in s.log_text()
+    c = Consumer({"bootstrap.servers": s.bootstrap, "group.id": "cmp-read"})
+    try:
+        low, high = c.get_watermark_offsets(TopicPartition("cmp", 0), timeout=10)
+        assert (low, high) == (0, 1)  # only the keyed record of the second run
+    finally:
+        c.close()
