@@ -82,6 +82,19 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
       return refused;
     }
   }
+  // message.timestamp.type=LogAppendTime: every batch gets the broker's clock
+  // (timestamp-type bit, maxTimestamp, CRC), whatever its records carry.
+  int64_t append_time = -1;
+  if (p.log_append_time) {
+    append_time = wall_clock_ms();
+    records::set_log_append_time(payload, v, append_time);
+    for (auto& b : v.batches) {
+      b.header.attributes = static_cast<int16_t>(b.header.attributes | records::kTimestampTypeBit);
+      b.header.max_timestamp = append_time;
+    }
+    v.max_timestamp = append_time;
+    v.offset_of_max_timestamp_delta = 0;  // every record has it: the first one
+  }
   try {
     const size_t deferred_before = deferred ? deferred->writes.size() : 0;
     storage::AppendInfo info = p.log->append(payload, v, p.leader_epoch, origin == AppendOrigin::Coordinator, deferred);
@@ -89,7 +102,7 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
     if (info.error != ErrorCode::NONE) return rejected_produce(config_.node_id, p, info.error, info.error_message);
     r.base_offset = info.first_offset;
     r.last_offset = info.last_offset;
-    r.log_append_time = info.log_append_time;
+    r.log_append_time = append_time;
     r.log_start_offset = p.log->log_start_offset();
     if (deferred && deferred->writes.size() > deferred_before) return r;  // nothing visible until after_written
   } catch (const std::exception& e) {

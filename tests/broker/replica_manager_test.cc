@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "common/clock.h"
 #include "metadata/delta.h"
 
 using namespace flotilla;
@@ -234,4 +235,34 @@ TEST(RecordErrors, MessageShowsAtMostThree) {
   EXPECT_EQ(record_errors_message(e), "One or more records have been rejected due to 4 record errors in total, and only showing the first three "
                                        "errors at most: [RecordError(batchIndex=0, message='a'), RecordError(batchIndex=1, message='b'), "
                                        "RecordError(batchIndex=2, message='c')]");
+}
+
+// message.timestamp.type=LogAppendTime: the batch gets the broker's clock.
+TEST_F(Fixture, LogAppendTimeTopicStampsTheBatch) {
+  publish({1}, 1, {1}, true);
+  metadata::MetadataDelta d(image);
+  msg::ConfigRecord c;
+  c.resource_type = static_cast<int8_t>(metadata::ConfigResourceType::TOPIC);
+  c.resource_name = "t";
+  c.name = "message.timestamp.type";
+  c.value = "LogAppendTime";
+  d.replay(c);
+  image = d.apply();
+  rm->publish(d, image);
+  Partition* p = rm->find("t", 0);
+  std::string v = "v";
+  records::BatchBuilder b;
+  b.add(1000, std::nullopt, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+  auto bytes = b.build();
+  const int64_t before = wall_clock_ms();
+  AppendResult r = rm->append(*p, bytes);
+  const int64_t after = wall_clock_ms();
+  ASSERT_EQ(r.error, ErrorCode::NONE);
+  EXPECT_GE(r.log_append_time, before);
+  EXPECT_LE(r.log_append_time, after);
+  records::BatchHeader h;
+  ASSERT_TRUE(records::parse_header(bytes, h));
+  EXPECT_TRUE(h.log_append_time());
+  EXPECT_EQ(h.max_timestamp, r.log_append_time);
+  EXPECT_EQ(records::validate_batches(bytes, 1 << 20).error, ErrorCode::NONE);  // the CRC was recomputed
 }

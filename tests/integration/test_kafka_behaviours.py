@@ -112,3 +112,50 @@ def test_keyless_record_in_compacted_topic_fails_with_invalid_record(make_server
         assert (low, high) == (0, 1)  # only the keyed record of the second run
     finally:
         c.close()
+
+
+def consume_timestamps(bootstrap, topic, n):
+    """The first n records of partition 0: [(timestamp type, timestamp, value)]."""
+    from confluent_kafka import OFFSET_BEGINNING
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ts-{topic}", "enable.auto.commit": False})
+    try:
+        c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        out = []
+        deadline = time.time() + 20
+        while len(out) < n and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is None or m.error():
+                continue
+            out.append((*m.timestamp(), m.value()))
+        return out
+    finally:
+        c.close()
+
+
+def test_legacy_formats_get_log_append_time(make_server):
+    import kafka_wire as kw
+    from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME
+    s = make_server(ONE_NODE)
+    a = AdminClient({"bootstrap.servers": s.bootstrap})
+    for f in a.create_topics([NewTopic("lat", 1, 1, config={"message.timestamp.type": "LogAppendTime"}), NewTopic("ct", 1, 1)]).values():
+        f.result(30)
+    client_ts = 1000  # 1970: never the broker's clock
+    before = int(time.time() * 1000)
+    err, base, append_time = kw.produce_legacy(s.bootstrap, "lat", 0, kw.legacy_message(1, b"m1", key=b"k", timestamp=client_ts)
+                                               + kw.legacy_message(1, b"m1b", timestamp=client_ts, offset=1), version=2)
+    assert (err, base) == (0, 0)
+    err0, base0, append_time0 = kw.produce_legacy(s.bootstrap, "lat", 0, kw.legacy_message(0, b"m0"), version=2)
+    after = int(time.time() * 1000)
+    assert (err0, base0) == (0, 2)
+    assert before <= append_time <= append_time0 <= after
+    got = consume_timestamps(s.bootstrap, "lat", 3)
+    assert [(t, v) for t, _, v in got] == [(TIMESTAMP_LOG_APPEND_TIME, b"m1"), (TIMESTAMP_LOG_APPEND_TIME, b"m1b"),
+                                           (TIMESTAMP_LOG_APPEND_TIME, b"m0")], got
+    assert [ts for _, ts, _ in got] == [append_time, append_time, append_time0]
+    # A CreateTime topic keeps the client's (magic 1) timestamp.
+    err, base, append_time = kw.produce_legacy(s.bootstrap, "ct", 0, kw.legacy_message(1, b"c", timestamp=client_ts), version=2)
+    assert (err, base, append_time) == (0, 0, -1)
+    assert consume_timestamps(s.bootstrap, "ct", 1) == [(TIMESTAMP_CREATE_TIME, client_ts, b"c")]
+    # Produce v1 (no log append time in its answer) is converted too.
+    err, base, _ = kw.produce_legacy(s.bootstrap, "lat", 0, kw.legacy_message(1, b"v1", timestamp=client_ts), version=1)
+    assert (err, base) == (0, 3)
