@@ -9,6 +9,7 @@
 #include <set>
 
 #include "broker/api_util.h"
+#include "broker/commit_partitions.h"
 #include "broker/request_handler.h"
 #include "coordinator/consumer_group.h"
 #include "coordinator/group_service.h"
@@ -284,6 +285,7 @@ void RequestHandler::handle_offset_commit(std::shared_ptr<net::Request> req, net
         parts.push_back(std::move(c));
       }
     }
+  refuse_unknown_partitions(*replicas_.image(), parts, refused);
   auto answer = [req, respond, refused](ErrorCode, std::vector<CommitPartition> res) mutable {
     OffsetCommitResponse resp;
     for (const auto& p : refused)

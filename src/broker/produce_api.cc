@@ -9,7 +9,10 @@
 // acks=all is refused before appending (NOT_ENOUGH_REPLICAS) when the ISR is
 // below min.insync.replicas, and NOT_ENOUGH_REPLICAS_AFTER_APPEND if it
 // shrank below it by the time the high watermark got there; acks=0 sends
-// nothing (and closes the connection on an error, as Kafka does).
+// nothing (and closes the connection on an error, as Kafka does). Produce
+// v0-2's legacy message sets (magic 0/1) are converted to one v2 batch first
+// (protocol/legacy_records.h), so LogAppendTime and everything after treat
+// them as any batch.
 //
 // Threading: the broker's io_context thread; the AppendWriter's completion is
 // posted back to it (ReplicaManager::submit_writes).
@@ -18,6 +21,7 @@
 #include "broker/delayed_response.h"
 #include "broker/request_handler.h"
 #include "common/clock.h"
+#include "protocol/legacy_records.h"
 #include "protocol/messages.h"
 #include "storage/log.h"
 
@@ -46,6 +50,8 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
   auto batch = std::make_shared<storage::WriteBatch>();
   auto deferred = std::make_shared<std::vector<Deferred>>();
   uint8_t* frame_base = req->frame->data();
+  // Legacy message sets converted to v2 batches (their bytes are written from here).
+  auto converted = std::make_shared<std::vector<std::vector<uint8_t>>>();
   for (auto& td : request.topic_data) {
     ProduceResponse::TopicProduceResponse tr;
     tr.name = td.name;
@@ -78,8 +84,21 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
         // offsets are assigned in place, nothing is copied.
         size_t off = static_cast<size_t>(pd.records.view.data() - frame_base);
         std::span<uint8_t> payload(frame_base + off, pd.records.view.size());
+        AppendResult ar;
+        if (req->api_version <= 2 && records::is_legacy_message_set(payload)) {
+          // Magic 0/1 (Produce v0-2): converted to one v2 batch, as Kafka does
+          // for every v2 log; the copy lives until the write is done.
+          records::LegacyConversion conv = records::convert_legacy_message_set(payload);
+          if (conv.error == ErrorCode::NONE) {
+            converted->push_back(std::move(conv.batch));
+            payload = std::span<uint8_t>(converted->back());
+          } else {
+            ar.error = conv.error;
+            ar.message = conv.message;
+          }
+        }
         const size_t writes_before = batch->writes.size();
-        AppendResult ar = replicas_.append(*p, payload, AppendOrigin::Client, batch.get());
+        if (ar.error == ErrorCode::NONE) ar = replicas_.append(*p, payload, AppendOrigin::Client, batch.get());
         pr.error_code = code(ar.error);
         if (batch->writes.size() > writes_before)
           deferred->push_back(Deferred{resp->responses.size(), tr.partition_responses.size(), td.name, pd.index, writes_before, batch->writes.size()});
@@ -92,6 +111,12 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
                                        ar.last_offset + 1});
         } else if (!ar.message.empty()) {
           pr.error_message = ar.message;
+        }
+        for (const auto& e : ar.record_errors) {
+          ProduceResponse::BatchIndexAndErrorMessage be;
+          be.batch_index = e.batch_index;
+          be.batch_index_error_message = e.message;
+          pr.record_errors.push_back(std::move(be));
         }
       }
       if (pr.error_code != 0) any_error = true;
@@ -106,7 +131,7 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
   // The request's frame holds the bytes being written.
   batch->keepalive = req;
   replicas_.submit_writes(batch, [this, req = std::move(req), respond = std::move(respond), acks = request.acks, timeout_ms = request.timeout_ms,
-                                  any_error, resp, waiting, batch, deferred]() mutable {
+                                  any_error, resp, waiting, batch, deferred, converted]() mutable {
     for (const auto& d : *deferred) {
       auto& pr = resp->responses[d.topic].partition_responses[d.partition];
       Partition* p = replicas_.find(d.topic_name, d.index);

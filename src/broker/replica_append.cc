@@ -49,6 +49,16 @@ AppendResult storage_failure(int32_t node_id, const char* what, const Partition&
 
 }  // namespace
 
+std::string record_errors_message(const std::vector<RecordError>& errors) {
+  std::string m = "One or more records have been rejected due to " + std::to_string(errors.size()) +
+                  " record errors in total, and only showing the first three errors at most: [";
+  for (size_t i = 0; i < errors.size() && i < 3; ++i) {
+    if (i) m += ", ";
+    m += "RecordError(batchIndex=" + std::to_string(errors[i].batch_index) + ", message='" + errors[i].message + "')";
+  }
+  return m + "]";
+}
+
 // ---------------------------------------------------------------- leader
 
 AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, AppendOrigin origin, storage::WriteBatch* deferred) {
@@ -56,15 +66,34 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
   records::Validation v = records::validate_batches(payload, p.max_message_bytes);
   if (v.error != ErrorCode::NONE) return rejected_produce(config_.node_id, p, v.error, v.message);
   if (p.log->config().cleanup_compact) {
-    bool keyless = true;
+    // Kafka's LogValidator: every keyless record is named, and nothing of the batch is appended.
+    std::vector<int32_t> keyless;
     try {
-      keyless = storage::has_record_without_key(payload);
-    } catch (const std::exception&) {
+      keyless = storage::records_without_key(payload);
+    } catch (const std::exception& e) {
+      return rejected_produce(config_.node_id, p, ErrorCode::CORRUPT_MESSAGE, e.what());
     }
-    if (keyless)
-      return rejected_produce(config_.node_id, p, ErrorCode::INVALID_RECORD,
-                              "Compacted topic cannot accept message without key in topic partition " + p.topic + "-" +
-                                  std::to_string(p.index) + ".");
+    if (!keyless.empty()) {
+      const std::string why = "Compacted topic cannot accept message without key in topic partition " + p.topic + "-" + std::to_string(p.index) + ".";
+      std::vector<RecordError> errors;
+      for (int32_t i : keyless) errors.push_back(RecordError{i, why});
+      AppendResult refused = rejected_produce(config_.node_id, p, ErrorCode::INVALID_RECORD, record_errors_message(errors));
+      refused.record_errors = std::move(errors);
+      return refused;
+    }
+  }
+  // message.timestamp.type=LogAppendTime: every batch gets the broker's clock
+  // (timestamp-type bit, maxTimestamp, CRC), whatever its records carry.
+  int64_t append_time = -1;
+  if (p.log_append_time) {
+    append_time = wall_clock_ms();
+    records::set_log_append_time(payload, v, append_time);
+    for (auto& b : v.batches) {
+      b.header.attributes = static_cast<int16_t>(b.header.attributes | records::kTimestampTypeBit);
+      b.header.max_timestamp = append_time;
+    }
+    v.max_timestamp = append_time;
+    v.offset_of_max_timestamp_delta = 0;  // every record has it: the first one
   }
   try {
     const size_t deferred_before = deferred ? deferred->writes.size() : 0;
@@ -73,7 +102,7 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
     if (info.error != ErrorCode::NONE) return rejected_produce(config_.node_id, p, info.error, info.error_message);
     r.base_offset = info.first_offset;
     r.last_offset = info.last_offset;
-    r.log_append_time = info.log_append_time;
+    r.log_append_time = append_time;
     r.log_start_offset = p.log->log_start_offset();
     if (deferred && deferred->writes.size() > deferred_before) return r;  // nothing visible until after_written
   } catch (const std::exception& e) {

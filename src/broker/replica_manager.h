@@ -90,9 +90,23 @@ struct Partition {
   std::vector<int32_t> maximal_isr() const;
 };
 
+// KIP-467: one record a produce was refused for, by its index in its batch.
+struct RecordError {
+  int32_t batch_index = 0;
+  std::string message;
+  bool operator==(const RecordError&) const = default;
+};
+
+// The partition's error message when records were refused (Kafka's
+// LogValidator: "One or more records have been rejected due to N record
+// errors in total, and only showing the first three errors at most:
+// [RecordError(batchIndex=0, message='...')]").
+std::string record_errors_message(const std::vector<RecordError>& errors);
+
 struct AppendResult {
   ErrorCode error = ErrorCode::NONE;
   std::string message;
+  std::vector<RecordError> record_errors;  // INVALID_RECORD: the records refused (the batch is refused whole)
   int64_t base_offset = -1;
   int64_t last_offset = -1;
   int64_t log_append_time = -1;

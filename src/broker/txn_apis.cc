@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/api_util.h"
+#include "broker/commit_partitions.h"
 #include "broker/request_handler.h"
 #include "common/clock.h"
 #include "coordinator/consumer_group.h"
@@ -156,6 +157,7 @@ void RequestHandler::handle_txn_offset_commit(std::shared_ptr<net::Request> req,
         parts.push_back(std::move(c));
       }
     }
+  refuse_unknown_partitions(*replicas_.image(), parts, refused);
   auto answer = [reply, refused](std::vector<CommitPartition> done) {
     TxnOffsetCommitResponse r;
     for (const auto& p : refused) topic_entry(r.topics, p.topic).partitions.push_back({p.partition, code(p.error)});

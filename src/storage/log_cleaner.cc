@@ -136,18 +136,21 @@ std::vector<uint8_t> empty_batch_like(const BatchHeader& h, std::span<const uint
 
 }  // namespace
 
-bool has_record_without_key(std::span<const uint8_t> batches) {
-  bool found = false;
+std::vector<int32_t> records_without_key(std::span<const uint8_t> batches) {
+  std::vector<int32_t> found;
   records::for_each_batch(batches, [&](const BatchHeader& h, std::span<const uint8_t> batch) {
-    if (found || h.is_control()) return;
+    if (h.is_control()) return;
     std::span<const uint8_t> body = batch.subspan(kHeaderSize);
     std::vector<uint8_t> inflated;
     if (h.compression() != records::Compression::NONE) {
       inflated = records::decompress(h.compression(), body);
       body = inflated;
     }
-    for (const auto& r : parse_records(h, body))
-      if (!r.has_key) found = true;
+    int32_t index = 0;
+    for (const auto& r : parse_records(h, body)) {
+      if (!r.has_key) found.push_back(index);
+      ++index;
+    }
   });
   return found;
 }

@@ -71,10 +71,12 @@ struct CleanerStats {
   int64_t aborted = 0;
 };
 
-// Whether a produce payload (whole v2 batches, validated) holds a data record
-// without a key: a compacted topic refuses it (Kafka: INVALID_RECORD, "Compacted
-// topic cannot accept message without key"). Decompresses compressed batches.
-bool has_record_without_key(std::span<const uint8_t> batches);
+// The data records without a key in a produce payload (whole v2 batches,
+// validated), each as the index of the record within its batch (KIP-467's
+// batch_index), in order: a compacted topic refuses them (Kafka: INVALID_RECORD,
+// "Compacted topic cannot accept message without key"). Decompresses
+// compressed batches; throws what decompressing or parsing throws.
+std::vector<int32_t> records_without_key(std::span<const uint8_t> batches);
 
 class LogCleaner {
  public:

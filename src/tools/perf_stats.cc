@@ -9,27 +9,32 @@ namespace flotilla::tools {
 void LatencyStats::record(int64_t latency_us, int64_t records, int64_t bytes) {
   count_ += records;
   bytes_ += bytes;
-  int64_t ms = latency_us / 1000;
+  if (records <= 0) return;
+  latency_us = std::max<int64_t>(latency_us, 0);
   total_latency_ms_ += static_cast<double>(latency_us) / 1000.0 * static_cast<double>(records);
-  max_latency_ms_ = std::max(max_latency_ms_, ms);
-  hist_[ms] += records;
+  max_latency_us_ = std::max(max_latency_us_, latency_us);
+  hist_[latency_us] += records;
   window_count_ += records;
   window_bytes_ += bytes;
   window_total_latency_ms_ += static_cast<double>(latency_us) / 1000.0 * static_cast<double>(records);
-  window_max_latency_ms_ = std::max(window_max_latency_ms_, ms);
+  window_max_latency_us_ = std::max(window_max_latency_us_, latency_us);
 }
 
-int64_t LatencyStats::percentile(double p) const {
+namespace {
+double to_ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
+}  // namespace
+
+double LatencyStats::percentile(double p) const {
   if (count_ == 0) return 0;
   // Java: sorted[(int)(p * size)].
   int64_t index = static_cast<int64_t>(p * static_cast<double>(count_));
   if (index >= count_) index = count_ - 1;
   int64_t seen = 0;
-  for (const auto& [ms, n] : hist_) {
+  for (const auto& [us, n] : hist_) {
     seen += n;
-    if (seen > index) return ms;
+    if (seen > index) return to_ms(us);
   }
-  return hist_.empty() ? 0 : hist_.rbegin()->first;
+  return hist_.empty() ? 0 : to_ms(hist_.rbegin()->first);
 }
 
 std::string LatencyStats::window_line(int64_t now_ms) {
@@ -40,12 +45,12 @@ std::string LatencyStats::window_line(int64_t now_ms) {
   std::snprintf(buf, sizeof(buf), "%lld records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.",
                 static_cast<long long>(window_count_), recs_per_sec, mb_per_sec,
                 window_count_ ? window_total_latency_ms_ / static_cast<double>(window_count_) : 0.0,
-                static_cast<double>(window_max_latency_ms_));
+                to_ms(window_max_latency_us_));
   window_start_ms_ = now_ms;
   window_count_ = 0;
   window_bytes_ = 0;
   window_total_latency_ms_ = 0;
-  window_max_latency_ms_ = 0;
+  window_max_latency_us_ = 0;
   return buf;
 }
 
@@ -55,11 +60,10 @@ std::string LatencyStats::total_line(int64_t elapsed_ms) const {
   double mb_per_sec = 1000.0 * static_cast<double>(bytes_) / elapsed / (1024.0 * 1024.0);
   char buf[512];
   std::snprintf(buf, sizeof(buf),
-                "%lld records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %lld ms 50th, %lld ms "
-                "95th, %lld ms 99th, %lld ms 99.9th.",
+                "%lld records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %.2f ms 50th, %.2f ms "
+                "95th, %.2f ms 99th, %.2f ms 99.9th.",
                 static_cast<long long>(count_), recs_per_sec, mb_per_sec, count_ ? total_latency_ms_ / static_cast<double>(count_) : 0.0,
-                static_cast<double>(max_latency_ms_), static_cast<long long>(percentile(0.5)), static_cast<long long>(percentile(0.95)),
-                static_cast<long long>(percentile(0.99)), static_cast<long long>(percentile(0.999)));
+                to_ms(max_latency_us_), percentile(0.5), percentile(0.95), percentile(0.99), percentile(0.999));
   return buf;
 }
 
@@ -72,7 +76,7 @@ nlohmann::json LatencyStats::to_json(int64_t elapsed_ms) const {
   j["records_per_sec"] = 1000.0 * static_cast<double>(count_) / elapsed;
   j["mb_per_sec"] = 1000.0 * static_cast<double>(bytes_) / elapsed / (1024.0 * 1024.0);
   j["avg_latency_ms"] = count_ ? total_latency_ms_ / static_cast<double>(count_) : 0.0;
-  j["max_latency_ms"] = max_latency_ms_;
+  j["max_latency_ms"] = to_ms(max_latency_us_);
   j["p50_ms"] = percentile(0.5);
   j["p95_ms"] = percentile(0.95);
   j["p99_ms"] = percentile(0.99);

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "common/clock.h"
 #include "metadata/delta.h"
 
 using namespace flotilla;
@@ -190,4 +191,78 @@ TEST_F(Fixture, DynamicBrokerDefaultsApplyUnderTopicOverrides) {
   EXPECT_EQ(rm->find("t", 0)->log->config().retention_ms, 1234);
   config(static_cast<int8_t>(metadata::ConfigResourceType::TOPIC), "t", "min.insync.replicas", "3");
   EXPECT_EQ(rm->find("t", 0)->min_insync_replicas, 3);
+}
+
+// KIP-467: a compacted topic refuses a batch with keyless records whole,
+// naming each of them by its index in the batch.
+TEST_F(Fixture, CompactedTopicRefusesKeylessRecordsWithRecordErrors) {
+  publish({1}, 1, {1}, true);
+  metadata::MetadataDelta d(image);
+  msg::ConfigRecord c;
+  c.resource_type = static_cast<int8_t>(metadata::ConfigResourceType::TOPIC);
+  c.resource_name = "t";
+  c.name = "cleanup.policy";
+  c.value = "compact";
+  d.replay(c);
+  image = d.apply();
+  rm->publish(d, image);
+  Partition* p = rm->find("t", 0);
+  ASSERT_TRUE(p->log->config().cleanup_compact);
+  std::string k = "k", v = "v";
+  auto s = [](const std::string& x) { return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(x.data()), x.size()); };
+  records::BatchBuilder b;
+  b.add(1000, s(k), s(v));
+  b.add(1001, std::nullopt, s(v));
+  b.add(1002, s(k), s(v));
+  b.add(1003, std::nullopt, s(v));
+  auto bytes = b.build();
+  AppendResult r = rm->append(*p, bytes);
+  EXPECT_EQ(r.error, ErrorCode::INVALID_RECORD);
+  const std::string why = "Compacted topic cannot accept message without key in topic partition t-0.";
+  EXPECT_EQ(r.record_errors, (std::vector<RecordError>{{1, why}, {3, why}}));
+  EXPECT_EQ(r.message, "One or more records have been rejected due to 2 record errors in total, and only showing the first three errors at most: "
+                       "[RecordError(batchIndex=1, message='" + why + "'), RecordError(batchIndex=3, message='" + why + "')]");
+  EXPECT_EQ(p->log->log_end_offset(), 0);  // nothing of the batch was appended
+  records::BatchBuilder keyed;
+  keyed.add(1004, s(k), s(v));
+  auto ok = keyed.build();
+  EXPECT_EQ(rm->append(*p, ok).error, ErrorCode::NONE);
+  EXPECT_EQ(p->log->log_end_offset(), 1);
+}
+
+TEST(RecordErrors, MessageShowsAtMostThree) {
+  std::vector<RecordError> e{{0, "a"}, {1, "b"}, {2, "c"}, {5, "d"}};
+  EXPECT_EQ(record_errors_message(e), "One or more records have been rejected due to 4 record errors in total, and only showing the first three "
+                                       "errors at most: [RecordError(batchIndex=0, message='a'), RecordError(batchIndex=1, message='b'), "
+                                       "RecordError(batchIndex=2, message='c')]");
+}
+
+// message.timestamp.type=LogAppendTime: the batch gets the broker's clock.
+TEST_F(Fixture, LogAppendTimeTopicStampsTheBatch) {
+  publish({1}, 1, {1}, true);
+  metadata::MetadataDelta d(image);
+  msg::ConfigRecord c;
+  c.resource_type = static_cast<int8_t>(metadata::ConfigResourceType::TOPIC);
+  c.resource_name = "t";
+  c.name = "message.timestamp.type";
+  c.value = "LogAppendTime";
+  d.replay(c);
+  image = d.apply();
+  rm->publish(d, image);
+  Partition* p = rm->find("t", 0);
+  std::string v = "v";
+  records::BatchBuilder b;
+  b.add(1000, std::nullopt, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+  auto bytes = b.build();
+  const int64_t before = wall_clock_ms();
+  AppendResult r = rm->append(*p, bytes);
+  const int64_t after = wall_clock_ms();
+  ASSERT_EQ(r.error, ErrorCode::NONE);
+  EXPECT_GE(r.log_append_time, before);
+  EXPECT_LE(r.log_append_time, after);
+  records::BatchHeader h;
+  ASSERT_TRUE(records::parse_header(bytes, h));
+  EXPECT_TRUE(h.log_append_time());
+  EXPECT_EQ(h.max_timestamp, r.log_append_time);
+  EXPECT_EQ(records::validate_batches(bytes, 1 << 20).error, ErrorCode::NONE);  // the CRC was recomputed
 }

@@ -290,3 +290,31 @@ def delete_records_v0(bootstrap, topic, partition, offset, timeout_ms=10000):
     pos += 2 + tl + 4
     _, low, err = struct.unpack(">iqh", r[pos:pos + 14])
     return err, low
+
+
+def legacy_message(magic, value, key=None, timestamp=0, attributes=0, offset=0):
+    """One entry of a legacy message set (magic 0 or 1), with its CRC32."""
+    import zlib
+    body = struct.pack(">bb", magic, attributes)
+    if magic == 1:
+        body += struct.pack(">q", timestamp)
+    for b in (key, value):
+        body += struct.pack(">i", -1) if b is None else struct.pack(">i", len(b)) + b
+    msg = struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF) + body
+    return struct.pack(">qi", offset, len(msg)) + msg
+
+
+def produce_legacy(bootstrap, topic, partition, message_set, version=2, acks=1):
+    """Produce v0-2 (no transactional id) of a raw message set: (error code, base offset, log append time or None)."""
+    body = struct.pack(">hi", acks, 5000)
+    body += struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1) + struct.pack(">i", partition)
+    body += struct.pack(">i", len(message_set)) + message_set
+    with connect(bootstrap) as s:
+        request(s, 0, version, body)
+        r = response(s)
+    pos = 4 + 4
+    tl = struct.unpack(">h", r[pos:pos + 2])[0]
+    pos += 2 + tl + 4
+    _, err, base = struct.unpack(">ihq", r[pos:pos + 14])
+    append_time = struct.unpack(">q", r[pos + 14:pos + 22])[0] if version >= 2 else None
+    return err, base, append_time

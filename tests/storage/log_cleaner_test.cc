@@ -370,14 +370,19 @@ TEST(LogCleaner, BackgroundThreadCleans) {
 
 TEST(LogCleaner, RecordWithoutKeyIsDetected) {
   auto keyed = batch({{"a", "1"}, {"b", "2"}}, records::Compression::GZIP);
-  EXPECT_FALSE(has_record_without_key(keyed));
+  EXPECT_TRUE(records_without_key(keyed).empty());
   records::BatchBuilder nk(records::Compression::LZ4);
   std::string v = "nokey";
   nk.add(wall_clock_ms(), sp(v), sp(v));
   nk.add(wall_clock_ms(), std::nullopt, sp(v));
   auto keyless = nk.build();
-  EXPECT_TRUE(has_record_without_key(keyless));
+  EXPECT_EQ(records_without_key(keyless), std::vector<int32_t>{1});
   std::vector<uint8_t> both = keyed;
   both.insert(both.end(), keyless.begin(), keyless.end());
-  EXPECT_TRUE(has_record_without_key(both));
+  EXPECT_EQ(records_without_key(both), std::vector<int32_t>{1});  // the index within its own batch
+  records::BatchBuilder plain;
+  plain.add(wall_clock_ms(), std::nullopt, sp(v));
+  plain.add(wall_clock_ms(), sp(v), sp(v));
+  plain.add(wall_clock_ms(), std::nullopt, std::nullopt);
+  EXPECT_EQ(records_without_key(plain.build()), (std::vector<int32_t>{0, 2}));
 }

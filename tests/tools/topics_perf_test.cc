@@ -48,17 +48,17 @@ TEST(TopicsOutput, ReplicaAssignment) {
 TEST(PerfStats, PercentilesAreJavasIndexRule) {
   LatencyStats s;
   s.start_window(0);
-  // 100 records: 90 at 1 ms, 9 at 10 ms, 1 at 50 ms.
+  // 100 records: 90 at 1.5 ms, 9 at 10.2 ms, 1 at 50 ms.
   s.record(1500, 90, 9000);
   s.record(10200, 9, 900);
   s.record(50000, 1, 100);
   EXPECT_EQ(s.count(), 100);
   EXPECT_EQ(s.bytes(), 10000);
-  EXPECT_EQ(s.percentile(0.5), 1);
-  EXPECT_EQ(s.percentile(0.9), 10);   // index 90
-  EXPECT_EQ(s.percentile(0.95), 10);
-  EXPECT_EQ(s.percentile(0.99), 50);  // index 99
-  EXPECT_EQ(s.percentile(0.999), 50);
+  EXPECT_DOUBLE_EQ(s.percentile(0.5), 1.5);
+  EXPECT_DOUBLE_EQ(s.percentile(0.9), 10.2);  // index 90
+  EXPECT_DOUBLE_EQ(s.percentile(0.95), 10.2);
+  EXPECT_DOUBLE_EQ(s.percentile(0.99), 50);  // index 99
+  EXPECT_DOUBLE_EQ(s.percentile(0.999), 50);
   LatencyStats empty;
   EXPECT_EQ(empty.percentile(0.5), 0);
 }
@@ -67,13 +67,34 @@ TEST(PerfStats, TotalLineFormat) {
   LatencyStats s;
   s.record(2000, 1000, 100000);
   EXPECT_EQ(s.total_line(1000),
-            "1000 records sent, 1000.000000 records/sec (0.10 MB/sec), 2.00 ms avg latency, 2.00 ms max latency, 2 ms 50th, 2 ms 95th, "
-            "2 ms 99th, 2 ms 99.9th.");
+            "1000 records sent, 1000.000000 records/sec (0.10 MB/sec), 2.00 ms avg latency, 2.00 ms max latency, 2.00 ms 50th, 2.00 ms 95th, "
+            "2.00 ms 99th, 2.00 ms 99.9th.");
   auto j = s.to_json(1000);
   EXPECT_EQ(j["records"], 1000);
   EXPECT_DOUBLE_EQ(j["records_per_sec"].get<double>(), 1000.0);
-  EXPECT_EQ(j["p99_ms"], 2);
+  EXPECT_DOUBLE_EQ(j["p99_ms"].get<double>(), 2.0);
   EXPECT_TRUE(j.contains("mb_per_sec"));
+}
+
+// The reported bug: sub-millisecond latencies gave "0.20 ms avg latency, 0.00
+// ms max latency, 0 ms 50th": max and the percentiles were whole ms.
+TEST(PerfStats, SubMillisecondLatenciesAreConsistent) {
+  LatencyStats s;
+  s.start_window(0);
+  for (int i = 0; i < 1000; ++i) s.record(150 + i % 100, 10, 1000);  // 0.150 .. 0.249 ms
+  s.record(900, 10, 1000);                                             // one slow request
+  EXPECT_EQ(s.total_line(1000),
+            "10010 records sent, 10010.000000 records/sec (0.95 MB/sec), 0.20 ms avg latency, 0.90 ms max latency, 0.20 ms 50th, 0.24 ms "
+            "95th, 0.25 ms 99th, 0.25 ms 99.9th.");  // index 9999 of 10010: not the slow one
+  auto j = s.to_json(1000);
+  const double avg = j["avg_latency_ms"].get<double>(), max = j["max_latency_ms"].get<double>();
+  EXPECT_GT(j["p50_ms"].get<double>(), 0);
+  EXPECT_LE(j["p50_ms"].get<double>(), j["p95_ms"].get<double>());
+  EXPECT_LE(j["p95_ms"].get<double>(), j["p99_ms"].get<double>());
+  EXPECT_LE(j["p99_ms"].get<double>(), j["p999_ms"].get<double>());
+  EXPECT_LE(j["p999_ms"].get<double>(), max);
+  EXPECT_LE(avg, max);
+  EXPECT_EQ(s.window_line(1000), "10010 records sent, 10010.0 records/sec (0.95 MB/sec), 0.2 ms avg latency, 0.9 ms max latency.");
 }
 
 TEST(PerfStats, WindowLineFormatAndReset) {
