@@ -20,6 +20,7 @@
 // Kafka's examples on a virtual clock). Not thread-safe: one owner thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
