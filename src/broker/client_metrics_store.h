@@ -58,7 +58,9 @@ class ClientMetricsView {
 
 class ClientMetricsStore : public ClientMetricsView {
  public:
-  explicit ClientMetricsStore(size_t max_clients = 1024, size_t max_series = 2000) : max_clients_(max_clients), max_series_(max_series) {}
+  // Defaults: a librdkafka client pushes a few dozen series; 1000 x 200 series
+  // of ~200 bytes is the store's worst case (~40 MB).
+  explicit ClientMetricsStore(size_t max_clients = 1000, size_t max_series = 200) : max_clients_(max_clients), max_series_(max_series) {}
 
   void record(const TelemetryClientInfo& client, const otlp::MetricsData& data, int64_t now_ms);
   void forget(const Uuid& client_instance_id);

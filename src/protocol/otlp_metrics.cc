@@ -16,7 +16,10 @@ namespace {
 // Field numbers of opentelemetry/proto/{collector/metrics/v1,metrics/v1,common/v1,resource/v1}.
 struct Budget {
   const Limits& limits;
-  size_t metrics = 0, points = 0;
+  size_t metrics = 0, points = 0, attributes = 0;
+  void attribute() {
+    if (++attributes > limits.max_attributes) throw DecodeError("otlp: too many attributes");
+  }
 };
 
 void expect(const Field& f, WireType t) {
@@ -101,7 +104,7 @@ std::pair<std::string, std::string> key_value(std::span<const uint8_t> bytes) {
 //   as_double double = 4; as_int sfixed64 = 6; }
 // HistogramDataPoint / ExponentialHistogramDataPoint / SummaryDataPoint: attributes 9 (1 for the
 // exponential one: 1), start 2, time 3, count fixed64 4, sum double 5.
-DataPoint data_point(std::span<const uint8_t> bytes, MetricKind kind) {
+DataPoint data_point(std::span<const uint8_t> bytes, MetricKind kind, Budget& budget) {
   Reader r(bytes);
   Field f;
   DataPoint p;
@@ -110,6 +113,7 @@ DataPoint data_point(std::span<const uint8_t> bytes, MetricKind kind) {
   while (r.next(f)) {
     if (f.number == attributes_field) {
       expect(f, WireType::LEN);
+      budget.attribute();
       p.attributes.push_back(key_value(f.bytes));
     } else if (f.number == 2) {
       expect(f, WireType::FIXED64), p.start_time_unix_nano = f.varint;
@@ -137,7 +141,7 @@ void metric_data(std::span<const uint8_t> bytes, Metric& m, Budget& budget) {
     if (f.number == 1) {
       expect(f, WireType::LEN);
       if (++budget.points > budget.limits.max_points) throw DecodeError("otlp: too many data points");
-      m.points.push_back(data_point(f.bytes, m.kind));
+      m.points.push_back(data_point(f.bytes, m.kind, budget));
     } else if (f.number == 2 && m.kind != MetricKind::GAUGE && m.kind != MetricKind::SUMMARY) {
       expect(f, WireType::VARINT), m.temporality = static_cast<int32_t>(f.varint);
     } else if (f.number == 3 && m.kind == MetricKind::SUM) {
@@ -204,7 +208,7 @@ MetricsData decode_otlp_metrics(std::span<const uint8_t> payload, const Limits& 
         Reader res(f.bytes);
         Field a;
         while (res.next(a))
-          if (a.number == 1) expect(a, WireType::LEN), out.resource_attributes.push_back(key_value(a.bytes));
+          if (a.number == 1) expect(a, WireType::LEN), budget.attribute(), out.resource_attributes.push_back(key_value(a.bytes));
       } else if (f.number == 2) {
         expect(f, WireType::LEN);
         Reader sm(f.bytes);

@@ -8,7 +8,8 @@
 //
 // Invariants: decode_otlp_metrics throws DecodeError on any malformed input
 // (never reads outside the payload) and refuses payloads that would decode
-// into more than `max_metrics` metrics or `max_points` data points, so what a
+// into more than `max_metrics` metrics, `max_points` data points or
+// `max_attributes` attributes (resource and points together), so what a
 // client sends cannot make the node allocate more than a bounded multiple of
 // the payload's size. Unknown fields are skipped (forward compatible).
 //
@@ -55,6 +56,7 @@ struct MetricsData {
 struct Limits {
   size_t max_metrics = 10000;
   size_t max_points = 100000;
+  size_t max_attributes = 100000;
 };
 
 MetricsData decode_otlp_metrics(std::span<const uint8_t> payload, const Limits& limits = {});

@@ -133,4 +133,7 @@ TEST(OtlpMetrics, LimitsBoundWhatAPayloadDecodesInto) {
   EXPECT_EQ(decode_otlp_metrics(payload).metrics.size(), 50u);
   EXPECT_THROW(decode_otlp_metrics(payload, Limits{10, 1000}), DecodeError);
   EXPECT_THROW(decode_otlp_metrics(payload, Limits{1000, 10}), DecodeError);
+  Bytes attributed = librdkafka_producer_push();  // 3 resource + 2 point attributes
+  EXPECT_NO_THROW(decode_otlp_metrics(attributed, Limits{1000, 1000, 5}));
+  EXPECT_THROW(decode_otlp_metrics(attributed, Limits{1000, 1000, 4}), DecodeError);
 }
