@@ -11,6 +11,9 @@
 // read-only key, right types, per-broker keys only per broker) and a TLS key
 // store change that would not load on this node. What passes is
 // forwarded; the answer lists every resource of the request, in its order.
+// CLIENT_METRICS resources (KIP-714 subscriptions) are forwarded as they come:
+// the controller validates them; DescribeConfigs lists a subscription's own
+// configs (source CLIENT_METRICS_CONFIG), none for an unknown one, as Kafka.
 // BROKER_LOGGER (IncrementalAlterConfigs only) is answered here: this broker
 // exposes no loggers, so naming one fails as naming an unknown logger does.
 #include <spdlog/spdlog.h>
@@ -32,7 +35,7 @@ namespace {
 
 using namespace api::prelude;
 
-constexpr int8_t kTopic = 2, kBroker = 4, kBrokerLogger = 8;
+constexpr int8_t kTopic = 2, kBroker = 4, kBrokerLogger = 8, kClientMetrics = 16;
 constexpr int8_t kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3;
 
 struct Screened {
@@ -237,7 +240,7 @@ void RequestHandler::handle_incremental_alter_configs(std::shared_ptr<net::Reque
               s = Screened{ErrorCode::INVALID_REQUEST, e};
           if (!s) s = check_reconfiguration(config_, *image, res, props);
         }
-      } else if (res.resource_type != kTopic) {
+      } else if (res.resource_type != kTopic && res.resource_type != kClientMetrics) {
         s = Screened{ErrorCode::INVALID_REQUEST, "Unknown resource type " + std::to_string(res.resource_type)};
       }
     }
@@ -276,7 +279,7 @@ void RequestHandler::handle_alter_configs(std::shared_ptr<net::Request> req, net
             s = Screened{ErrorCode::INVALID_REQUEST, e};
           if (!s) s = check_reconfiguration(config_, *replicas_.image(), res, props);
         }
-      } else if (res.resource_type != kTopic) {
+      } else if (res.resource_type != kTopic && res.resource_type != kClientMetrics) {
         // BROKER_LOGGER included: the legacy API never had it.
         s = Screened{ErrorCode::INVALID_REQUEST, "Unknown resource type " + std::to_string(res.resource_type)};
       }
@@ -391,6 +394,26 @@ void RequestHandler::handle_describe_configs(std::shared_ptr<net::Request> req, 
       } else {
         // "": the cluster-wide dynamic defaults only; "<id>": everything this broker runs with.
         add_all(describe_broker_configs(layers, !res.resource_name.empty()));
+      }
+    } else if (res.resource_type == kClientMetrics) {
+      // Kafka's ConfigHelper: the subscription's own configs, as stored.
+      if (res.resource_name.empty()) {
+        out.error_code = code(ErrorCode::INVALID_REQUEST);
+        out.error_message = "Client metrics subscription name must not be empty";
+      } else {
+        for (const auto& [name, value] : image->configs_of(metadata::ConfigResourceType::CLIENT_METRICS, res.resource_name)) {
+          if (!wanted(name)) continue;
+          DescribeConfigsResponse::DescribeConfigsResourceResult c;
+          c.name = name;
+          c.value = value;
+          c.read_only = false;
+          c.is_default = false;
+          c.config_source = 7;  // CLIENT_METRICS_CONFIG
+          c.is_sensitive = false;
+          c.config_type = 0;  // Kafka leaves it UNKNOWN for these
+          c.documentation = std::nullopt;
+          out.configs.push_back(std::move(c));
+        }
       }
     } else if (res.resource_type == kBrokerLogger) {  // no per-logger levels exposed
     } else {

@@ -329,6 +329,10 @@ bool list_transactions_shows(const Authz& a, const std::string& transactional_id
 
 ErrorCode authorize_cluster(const Authz& a, AclOperation op) { return error_of(a.cluster(op), ErrorCode::CLUSTER_AUTHORIZATION_FAILED); }
 
+ErrorCode authorize_client_telemetry(const Authz&) { return ErrorCode::NONE; }
+
+ErrorCode authorize_list_client_metrics_resources(const Authz& a) { return authorize_cluster(a, AclOperation::DESCRIBE_CONFIGS); }
+
 // ---------------------------------------------------------------- the table as data
 
 namespace {
@@ -382,16 +386,16 @@ constexpr ApiCheck kApiChecks[] = {
     {29, "DESCRIBE_ACLS", "Describe", "Cluster", kClusterAuth, ""},
     {30, "CREATE_ACLS", "Alter", "Cluster", kClusterAuth, "every binding gets the error"},
     {31, "DELETE_ACLS", "Alter", "Cluster", kClusterAuth, "every filter gets the error"},
-    {32, "DESCRIBE_CONFIGS", "DescribeConfigs", "Cluster", kClusterAuth, "BROKER and BROKER_LOGGER resources"},
+    {32, "DESCRIBE_CONFIGS", "DescribeConfigs", "Cluster", kClusterAuth, "BROKER, BROKER_LOGGER and CLIENT_METRICS resources"},
     {32, "DESCRIBE_CONFIGS", "DescribeConfigs", "Topic", kTopicAuth, "TOPIC resources"},
-    {33, "ALTER_CONFIGS", "AlterConfigs", "Cluster", kClusterAuth, "BROKER resources"},
+    {33, "ALTER_CONFIGS", "AlterConfigs", "Cluster", kClusterAuth, "BROKER and CLIENT_METRICS resources"},
     {33, "ALTER_CONFIGS", "AlterConfigs", "Topic", kTopicAuth, "TOPIC resources"},
     {35, "DESCRIBE_LOG_DIRS", "Describe", "Cluster", kClusterAuth, "top-level error, no results"},
     {36, "SASL_AUTHENTICATE", "", "", "", "authentication: no authorization"},
     {37, "CREATE_PARTITIONS", "Alter", "Topic", kTopicAuth, "per topic"},
     {42, "DELETE_GROUPS", "Delete", "Group", kGroupAuth, "per group"},
     {43, "ELECT_LEADERS", "Alter", "Cluster", kClusterAuth, "top-level and every partition (the docs' ClusterAction is outdated)"},
-    {44, "INCREMENTAL_ALTER_CONFIGS", "AlterConfigs", "Cluster", kClusterAuth, "BROKER and BROKER_LOGGER resources"},
+    {44, "INCREMENTAL_ALTER_CONFIGS", "AlterConfigs", "Cluster", kClusterAuth, "BROKER, BROKER_LOGGER and CLIENT_METRICS resources"},
     {44, "INCREMENTAL_ALTER_CONFIGS", "AlterConfigs", "Topic", kTopicAuth, "TOPIC resources"},
     {45, "ALTER_PARTITION_REASSIGNMENTS", "Alter", "Cluster", kClusterAuth, ""},
     {46, "LIST_PARTITION_REASSIGNMENTS", "Describe", "Cluster", kClusterAuth, ""},
@@ -418,6 +422,9 @@ constexpr ApiCheck kApiChecks[] = {
     {67, "ALLOCATE_PRODUCER_IDS", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {68, "CONSUMER_GROUP_HEARTBEAT", "Read", "Group", kGroupAuth, ""},
     {69, "CONSUMER_GROUP_DESCRIBE", "Describe", "Group", kGroupAuth, "per group; authorized operations when asked"},
+    {71, "GET_TELEMETRY_SUBSCRIPTIONS", "", "", "", "none (KIP-714)"},
+    {72, "PUSH_TELEMETRY", "", "", "", "none (KIP-714)"},
+    {74, "LIST_CLIENT_METRICS_RESOURCES", "DescribeConfigs", "Cluster", kClusterAuth, ""},
     {80, "ADD_RAFT_VOTER", "Alter", "Cluster", kClusterAuth, "controller listener"},
     {81, "REMOVE_RAFT_VOTER", "Alter", "Cluster", kClusterAuth, "controller listener"},
     {82, "UPDATE_RAFT_VOTER", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},

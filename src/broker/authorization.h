@@ -241,7 +241,7 @@ ErrorCode authorize_write_txn_markers(const Authz& a);
 Verdict authorize_txn_offset_commit(const Authz& a, const msg::TxnOffsetCommitRequest& req);
 
 // DESCRIBE_CONFIGS (32), per resource: DESCRIBE_CONFIGS on the CLUSTER for a
-// BROKER or BROKER_LOGGER (CLUSTER_AUTHORIZATION_FAILED), on the TOPIC
+// BROKER, BROKER_LOGGER or CLIENT_METRICS (CLUSTER_AUTHORIZATION_FAILED), on the TOPIC
 // (TOPIC_AUTHORIZATION_FAILED), on the GROUP (GROUP_AUTHORIZATION_FAILED).
 // ALTER_CONFIGS (33), INCREMENTAL_ALTER_CONFIGS (44): ALTER_CONFIGS likewise.
 // NONE for other resource types (the API's own validation answers them).
@@ -259,6 +259,13 @@ bool list_transactions_shows(const Authz& a, const std::string& transactional_id
 // ELECT_LEADERS, the reassignments, UNREGISTER_BROKER, the SCRAM APIs,
 // DESCRIBE_QUORUM, the ACL APIs, the controller's RPCs: see api_checks()).
 ErrorCode authorize_cluster(const Authz& a, AclOperation op);
+
+// GET_TELEMETRY_SUBSCRIPTIONS (71), PUSH_TELEMETRY (72): nothing (KIP-714:
+// any client may ask for its subscription and push its metrics).
+ErrorCode authorize_client_telemetry(const Authz& a);
+// LIST_CLIENT_METRICS_RESOURCES (74): DESCRIBE_CONFIGS on the CLUSTER
+// (CLUSTER_AUTHORIZATION_FAILED, no resources).
+ErrorCode authorize_list_client_metrics_resources(const Authz& a);
 
 // ---------------------------------------------------------------- the table as data
 

@@ -5,7 +5,7 @@
 // ListOffsets, OffsetForLeaderEpoch), metadata_apis.cc (Metadata,
 // DescribeCluster, topic creation and deletion), admin_apis.cc,
 // records_api.cc, log_dirs_api.cc, group_apis.cc, consumer_group_apis.cc,
-// txn_apis.cc, scram_apis.cc, quota_apis.cc.
+// txn_apis.cc, scram_apis.cc, quota_apis.cc, telemetry_apis.cc.
 //
 // Invariants: a request reaches a handler only at a version this listener
 // serves (request_header_version returns -1 for the others, and the
@@ -22,6 +22,7 @@
 
 #include "broker/api_util.h"
 #include "broker/client_quotas.h"
+#include "broker/client_telemetry.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
 
@@ -44,6 +45,7 @@ constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfi
 constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials = 51;  // scram_apis.cc
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // acl_apis.cc
 constexpr int16_t kDescribeClientQuotas = 48, kAlterClientQuotas = 49;                   // quota_apis.cc
+constexpr int16_t kGetTelemetrySubscriptions = 71, kPushTelemetry = 72, kListClientMetricsResources = 74;  // telemetry_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -67,6 +69,8 @@ constexpr Served kBrokerApis[] = {
     {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3},
     {kDescribeClientQuotas, 0, 1}, {kAlterClientQuotas, 0, 1},
+    // KIP-714; 71 and 72 only with a ClientTelemetry (served_range).
+    {kGetTelemetrySubscriptions, 0, 0}, {kPushTelemetry, 0, 0}, {kListClientMetricsResources, 0, 0},
 };
 
 using api::close_connection;
@@ -103,6 +107,7 @@ std::pair<int16_t, int16_t> RequestHandler::served_range(int16_t key) const {
   if (key == kSaslHandshake) return {0, 1};
   if (key == kSaslAuthenticate) return {0, 2};
   if (!broker_apis_) return {-1, -1};
+  if ((key == kGetTelemetrySubscriptions || key == kPushTelemetry) && !telemetry_) return {-1, -1};
   for (const auto& s : kBrokerApis)
     if (s.key == key) return {s.min, s.max};
   return {-1, -1};
@@ -189,6 +194,9 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kDeleteAcls: return handle_delete_acls(std::move(req), std::move(respond));
       case kDescribeClientQuotas: return handle_describe_client_quotas(std::move(req), std::move(respond));
       case kAlterClientQuotas: return handle_alter_client_quotas(std::move(req), std::move(respond));
+      case kGetTelemetrySubscriptions: return handle_get_telemetry_subscriptions(std::move(req), std::move(respond));
+      case kPushTelemetry: return handle_push_telemetry(std::move(req), std::move(respond));
+      case kListClientMetricsResources: return handle_list_client_metrics_resources(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {
@@ -223,6 +231,9 @@ void RequestHandler::handle_api_versions(std::shared_ptr<net::Request> req, net:
   ApiVersionsRequest request;
   if (!decode(*req, request)) {
     resp.error_code = code(ErrorCode::INVALID_REQUEST);
+  } else if (telemetry_ && !request.client_software_name.empty()) {
+    // KIP-714's client_software_name/version selectors.
+    telemetry_->note_client_software(req->connection_id, request.client_software_name, request.client_software_version);
   }
   for (const auto& f : supported_features()) {
     ApiVersionsResponse::SupportedFeatureKey k;

@@ -39,6 +39,7 @@ class TxnCoordinatorService;    // coordinator/txn_service.h
 namespace flotilla::broker {
 
 class ClientQuotas;    // broker/client_quotas.h
+class ClientTelemetry;  // broker/client_telemetry.h
 struct MutationCharge;  // quota_apis.cc
 
 // acks=all: a partition appended to, and the offset it must see under its
@@ -93,6 +94,9 @@ class RequestHandler : public net::Handler {
   static std::vector<ServedApi> broker_apis();
   // The client quotas enforced on this listener's requests (none: no quotas).
   void set_client_quotas(ClientQuotas* quotas) { quotas_ = quotas; }
+  // The node's client telemetry (KIP-714); none: GetTelemetrySubscriptions and
+  // PushTelemetry are not served (as Kafka without a telemetry receiver).
+  void set_client_telemetry(ClientTelemetry* telemetry) { telemetry_ = telemetry; }
 
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
@@ -170,6 +174,10 @@ class RequestHandler : public net::Handler {
   // The new consumer group protocol, KIP-848 (consumer_group_apis.cc).
   void handle_consumer_group_heartbeat(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_consumer_group_describe(std::shared_ptr<net::Request> req, net::Respond respond);
+  // Client telemetry, KIP-714 (telemetry_apis.cc).
+  void handle_get_telemetry_subscriptions(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_push_telemetry(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_list_client_metrics_resources(std::shared_ptr<net::Request> req, net::Respond respond);
   // The version range this listener serves for `key`; {-1,-1} if none.
   std::pair<int16_t, int16_t> served_range(int16_t key) const;
   int32_t controller_id_for_clients() const;
@@ -185,6 +193,7 @@ class RequestHandler : public net::Handler {
   coordinator::TxnCoordinatorService* txns_ = nullptr;      // txn_apis.cc
   const security::StandardAuthorizer* authorizer_ = nullptr;  // authorization.h
   ClientQuotas* quotas_ = nullptr;                          // client_quotas.h
+  ClientTelemetry* telemetry_ = nullptr;                    // client_telemetry.h
 };
 
 }  // namespace flotilla::broker

@@ -163,6 +163,10 @@ msg::DescribeUserScramCredentialsResponse describe_user_scram_credentials(Connec
   return c.call(req, admin_version<msg::DescribeUserScramCredentialsRequest>(c)).first;
 }
 
+msg::ListClientMetricsResourcesResponse list_client_metrics_resources(Connection& c) {
+  return c.call(msg::ListClientMetricsResourcesRequest{}, admin_version<msg::ListClientMetricsResourcesRequest>(c)).first;
+}
+
 msg::DescribeClientQuotasResponse describe_client_quotas(Connection& c, const std::vector<QuotaFilterComponent>& components, bool strict) {
   msg::DescribeClientQuotasRequest req;
   for (const auto& x : components) req.components.push_back({x.entity_type, x.match_type, x.match});

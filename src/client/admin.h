@@ -70,7 +70,7 @@ struct ConfigResource {
   int8_t type = 0;
   std::string name;
 };
-constexpr int8_t kTopicResource = 2, kBrokerResource = 4;
+constexpr int8_t kTopicResource = 2, kBrokerResource = 4, kClientMetricsResource = 16;
 // Where a resource's config requests go: a broker's own configs to that broker
 // (a broker describes and screens only its own), the rest to any.
 Connection& config_connection(KafkaClient& client, const ConfigResource& r);
@@ -84,6 +84,8 @@ struct ConfigOp {
 };
 constexpr int8_t kSetConfig = 0, kDeleteConfig = 1;
 msg::IncrementalAlterConfigsResponse incremental_alter_configs(Connection& c, const ConfigResource& r, const std::vector<ConfigOp>& ops);
+// ListClientMetricsResources (KIP-714): the names of the client-metrics subscriptions.
+msg::ListClientMetricsResourcesResponse list_client_metrics_resources(Connection& c);
 
 // ---- SCRAM credentials (KIP-554)
 

@@ -1,5 +1,5 @@
 // QuorumController: IncrementalAlterConfigs and the legacy AlterConfigs for
-// TOPIC and BROKER resources, as Kafka's ControllerApis +
+// TOPIC, BROKER and CLIENT_METRICS resources, as Kafka's ControllerApis +
 // ConfigurationControlManager + ControllerConfigurationValidator answer them.
 //
 // Each resource is validated and written on its own (one resource failing
@@ -11,7 +11,9 @@
 // so that brokers reload it (KAFKA-14136). A record with a null value deletes
 // the key. Broker config names and values are validated by the broker that
 // forwards the request (it knows which configs are dynamic); the controller
-// checks the resource name and that the node exists.
+// checks the resource name and that the node exists. A CLIENT_METRICS resource
+// (a KIP-714 subscription) is validated whole as Kafka's ClientMetricsConfigs
+// does, and gets records only for keys whose value changes.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -19,6 +21,7 @@
 
 #include "common/config_def.h"
 #include "controller/quorum_controller.h"
+#include "metadata/client_metrics_config.h"
 #include "protocol/metadata_record.h"
 
 namespace flotilla::controller {
@@ -187,6 +190,13 @@ ErrorCode QuorumController::prepare_config_change(int8_t type, const std::string
       message = "The topic '" + name + "' does not exist.";
       return ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
     }
+  } else if (type == kClientMetrics) {
+    // Kafka's ClientMetricsConfigs.validate of the resulting whole set.
+    auto v = metadata::validate_client_metrics_configs(name, all);
+    if (v.error != ErrorCode::NONE) {
+      message = v.message;
+      return v.error;
+    }
   } else if (type == kBroker && !name.empty()) {
     int64_t id = -1;
     bool numeric = !name.empty() && name.size() <= 11 &&
@@ -229,7 +239,7 @@ std::optional<ResourceResult> screen(int8_t type, const std::string& name, const
   if (type != kTopic && type != kBroker && type != kBrokerLogger && type != kClientMetrics && type != kGroup)
     return ResourceResult{type, name, ErrorCode::UNSUPPORTED_VERSION, "Unknown resource type " + std::to_string(type) + "."};
   if (duplicates.count({type, name})) return ResourceResult{type, name, ErrorCode::INVALID_REQUEST, "Duplicate resource."};
-  if (type == kBrokerLogger || type == kClientMetrics || type == kGroup)
+  if (type == kBrokerLogger || type == kGroup)
     return ResourceResult{type, name, ErrorCode::INVALID_REQUEST, "Unknown resource type " + std::to_string(type)};
   return std::nullopt;
 }

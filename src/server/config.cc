@@ -123,7 +123,7 @@ const std::set<std::string>& known_keys() {
       "connections.max.reauth.ms", "security.inter.broker.protocol", "flotilla.connections.authentication.timeout.ms",
       "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "early.start.listeners",
       "quota.window.num", "quota.window.size.seconds", "controller.quota.window.num", "controller.quota.window.size.seconds",
-      "replication.quota.window.num", "replication.quota.window.size.seconds"};
+      "replication.quota.window.num", "replication.quota.window.size.seconds", "telemetry.max.bytes"};
   return k;
 }
 
@@ -500,6 +500,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("controller.quota.window.size.seconds", c.controller_quota_window_size_seconds, 1);
   set_int("replication.quota.window.num", c.replication_quota_window_num, 1);
   set_int("replication.quota.window.size.seconds", c.replication_quota_window_size_seconds, 1);
+  set_int("telemetry.max.bytes", c.telemetry_max_bytes, 1);  // Kafka's ServerConfigs: INT, at least 1
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
   if (auto v = get("log.level")) c.log_level = *v;
   parse_authorization(c, get);

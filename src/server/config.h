@@ -63,6 +63,7 @@ struct KafkaConfig {
   int32_t controller_quota_window_size_seconds = 1;
   int32_t replication_quota_window_num = 11;
   int32_t replication_quota_window_size_seconds = 1;
+  int32_t telemetry_max_bytes = 1048576;                                // telemetry.max.bytes (KIP-714)
   int64_t connections_max_reauth_ms = 0;                                // connections.max.reauth.ms (0: off)
   // flotilla.connections.authentication.timeout.ms (Flotilla's own): a
   // connection to a SASL listener that has not authenticated this long after

@@ -10,6 +10,7 @@
 
 #include "broker/broker_lifecycle.h"
 #include "broker/client_quotas.h"
+#include "broker/client_telemetry.h"
 #include "broker/controller_channel.h"
 #include "broker/coordinator_host.h"
 #include "broker/replica_manager.h"
@@ -146,6 +147,10 @@ class NodeImpl {
   std::unique_ptr<AclPublisher> acl_publisher;
   // Client quotas, fed by the metadata image, enforced on the broker listeners.
   std::unique_ptr<broker::ClientQuotas> client_quotas;
+  // Client telemetry (KIP-714): subscriptions, client instances, and the
+  // latest metrics each pushed (the store: what the /metrics endpoint reads).
+  std::unique_ptr<broker::ClientMetricsStore> client_metrics;
+  std::unique_ptr<broker::ClientTelemetry> client_telemetry;
   void setup_security();
   // The TLS listeners' reloadable contexts, by listener name.
   TlsListeners tls_listeners() const {
@@ -346,6 +351,12 @@ void NodeImpl::start() {
     loader->add_publisher(client_quotas.get());
     replicas->set_follower_quota(&client_quotas->follower_replication());  // the replica fetchers' side
   }
+  {
+    client_metrics = std::make_unique<broker::ClientMetricsStore>();
+    broker::ClientTelemetryConfig tc;
+    tc.telemetry_max_bytes = config.telemetry_max_bytes;
+    client_telemetry = std::make_unique<broker::ClientTelemetry>(tc, client_metrics.get());
+  }
   controller::ControllerConfig cc;
   cc.node_id = config.node_id;
   cc.num_partitions = config.num_partitions;
@@ -501,6 +512,7 @@ void NodeImpl::open_ready_listeners() {
     h->set_txn_coordinator(txns.get());
     h->set_authorizer(authorizer.get());
     if (!is_controller) h->set_client_quotas(client_quotas.get());
+    if (!is_controller) h->set_client_telemetry(client_telemetry.get());
     auto l = std::make_unique<net::Listener>(io, ep.listener, ep.host, ep.port, *h, limits, listener_security.at(ep.listener));
     l->start();
     spdlog::info("[SocketServer listenerType={}, nodeId={}] Listening on {}:{} ({})", is_controller ? "CONTROLLER" : "BROKER",

@@ -21,6 +21,28 @@ void add_ignored(CLI::App* app, const std::string& name, const std::string& desc
   app->add_option(name, desc)->allow_extra_args(false);
 }
 
+// A repeatable option whose values are also comma-separated (Kafka's withValuesSeparatedBy(',')).
+CLI::Option* add_list(CLI::App* app, const std::string& name, std::optional<std::vector<std::string>>& target, const std::string& desc) {
+  return app
+      ->add_option_function<std::vector<std::string>>(
+          name,
+          [&target](const std::vector<std::string>& values) {
+            if (!target) target.emplace();
+            for (const auto& v : values) {
+              size_t start = 0;
+              for (;;) {
+                size_t comma = v.find(',', start);
+                target->push_back(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+              }
+            }
+          },
+          desc)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
 }  // namespace
 
 Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools", "flotilla") {
@@ -282,7 +304,7 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   configs_ = app_.add_subcommand("configs", "Describe and alter topic, broker, user and client configs (kafka-configs.sh)");
   add_optional(configs_, "--bootstrap-server", configs.bootstrap_server, "host:port of a broker");
   add_optional(configs_, "--command-config", configs.command_config, "Admin client properties file");
-  add_repeated(configs_, "--entity-type", configs.entity_types, "topics, brokers, users or clients (users and clients together)");
+  add_repeated(configs_, "--entity-type", configs.entity_types, "topics, brokers, users, clients (users and clients together) or client-metrics");
   add_repeated(configs_, "--entity-name", configs.entity_names, "The topic name, broker id, user principal name or client id");
   configs_->add_flag("--entity-default", configs.entity_default, "The default entity (brokers, users, clients)");
   add_optional(configs_, "--topic", configs.topic, "Same as --entity-type topics --entity-name T");
@@ -292,12 +314,29 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   add_optional(configs_, "--client", configs.client, "Same as --entity-type clients --entity-name C");
   configs_->add_flag("--user-defaults", configs.user_defaults, "Same as --entity-type users --entity-default");
   configs_->add_flag("--client-defaults", configs.client_defaults, "Same as --entity-type clients --entity-default");
+  add_optional(configs_, "--client-metrics", configs.client_metrics, "Same as --entity-type client-metrics --entity-name N");
   configs_->add_flag("--alter", configs.alter, "Alter the configs of the entity");
   configs_->add_flag("--describe", configs.describe, "List the configs of the entity");
   configs_->add_flag("--all", configs.all, "With --describe: every config, not only the dynamic ones");
   add_optional(configs_, "--add-config", configs.add_config, "k1=v1,k2=[v1,v2,v2],k3=v3");
   add_optional(configs_, "--add-config-file", configs.add_config_file, "A properties file of configs to add");
   add_repeated(configs_, "--delete-config", configs.delete_config, "Config keys to remove: k1,k2");
+
+  // ---- client-metrics
+  client_metrics_ = app_.add_subcommand("client-metrics", "Manage client metrics subscriptions (kafka-client-metrics.sh, KIP-714)");
+  add_optional(client_metrics_, "--bootstrap-server", client_metrics.bootstrap_server, "REQUIRED: The Kafka server to connect to.");
+  add_optional(client_metrics_, "--command-config", client_metrics.command_config, "Property file containing configs to be passed to Admin Client.");
+  client_metrics_->add_flag("--alter", client_metrics.alter, "Alter the configuration for the client metrics resource.");
+  client_metrics_->add_flag("--delete", client_metrics.remove, "Delete the configuration for the client metrics resource.");
+  client_metrics_->add_flag("--describe", client_metrics.describe, "List configurations for the client metrics resource.");
+  client_metrics_->add_flag("--list", client_metrics.list, "List the client metrics resources.");
+  add_optional(client_metrics_, "--name", client_metrics.name, "Name of client metrics configuration resource.");
+  client_metrics_->add_flag("--generate-name", client_metrics.generate_name, "Generate a UUID to use as the name.");
+  add_optional(client_metrics_, "--interval", client_metrics.interval, "The metrics push interval in milliseconds.");
+  add_list(client_metrics_, "--match", client_metrics.match,
+           "Matching selector 'k1=v1,k2=v2'. Selectors: client_id, client_instance_id, client_software_name, client_software_version, "
+           "client_source_address, client_source_port");
+  add_list(client_metrics_, "--metrics", client_metrics.metrics, "Telemetry metric name prefixes 'm1,m2'.");
 
   // ---- acls
   acls_ = app_.add_subcommand("acls", "Add, remove and list ACLs (kafka-acls.sh)");
@@ -395,6 +434,7 @@ std::string Cli::selected() const {
   if (metadata_shell_->parsed()) return "metadata-shell";
   if (metadata_diff_->parsed()) return "metadata-diff";
   if (acls_->parsed()) return "acls";
+  if (client_metrics_->parsed()) return "client-metrics";
   return "";
 }
 
@@ -419,6 +459,7 @@ int Cli::run() {
   if (s == "metadata-shell") return run_metadata_shell(metadata_shell, std::cin, std::cout, std::cerr);
   if (s == "metadata-diff") return run_metadata_diff(metadata_diff, std::cout, std::cerr);
   if (s == "acls") return run_acls(acls, std::cin, std::cout, std::cerr);
+  if (s == "client-metrics") return run_client_metrics(client_metrics, std::cout, std::cerr);
   if (s == "metadata-quorum add-controller") {
     quorum.add_controller = true;
     return run_metadata_quorum(quorum, std::cout, std::cerr);

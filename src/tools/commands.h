@@ -211,6 +211,7 @@ struct ConfigsOptions {
   std::optional<std::string> client;  // --client: --entity-type clients --entity-name C
   bool user_defaults = false;         // --user-defaults: --entity-type users --entity-default
   bool client_defaults = false;       // --client-defaults: --entity-type clients --entity-default
+  std::optional<std::string> client_metrics;  // --client-metrics: --entity-type client-metrics --entity-name N
   bool alter = false, describe = false, all = false;
   std::optional<std::string> add_config;
   std::optional<std::string> add_config_file;
@@ -218,6 +219,19 @@ struct ConfigsOptions {
   std::vector<std::string> raw_args;       // the command line after `configs`, for Kafka's error line
 };
 int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err);
+
+// `flotilla client-metrics` (kafka-client-metrics.sh, KIP-714), see tools/client_metrics_tool.cc
+struct ClientMetricsOptions {
+  std::optional<std::string> bootstrap_server;
+  std::optional<std::string> command_config;
+  bool alter = false, remove = false, describe = false, list = false;  // remove: --delete
+  std::optional<std::string> name;
+  bool generate_name = false;
+  std::optional<int32_t> interval;
+  std::optional<std::vector<std::string>> metrics;  // --metrics m1,m2 (repeatable)
+  std::optional<std::vector<std::string>> match;    // --match k1=v1,k2=v2 (repeatable)
+};
+int run_client_metrics(const ClientMetricsOptions& o, std::ostream& out, std::ostream& err);
 
 // `flotilla acls` (kafka-acls.sh), see tools/acls_tool.cc
 struct AclsOptions {

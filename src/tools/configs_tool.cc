@@ -1,4 +1,5 @@
-// `flotilla configs` (Kafka's kafka-configs.sh) for topics and brokers (users'
+// `flotilla configs` (Kafka's kafka-configs.sh) for topics, brokers and
+// client-metrics subscriptions (KIP-714; listed with ListClientMetricsResources) (users'
 // and clients' quotas: configs_quotas.h; users' SCRAM credentials: configs_users.h):
 // --describe prints a resource's dynamic configs (or --all of them) with their
 // synonyms; --alter applies --delete-config and --add-config (or
@@ -52,7 +53,7 @@ std::vector<std::string> delete_config_keys(const std::vector<std::string>& args
 using configs::ServerError;
 using configs::UsageError;
 
-constexpr int8_t kTopic = client::kTopicResource, kBroker = client::kBrokerResource;
+constexpr int8_t kTopic = client::kTopicResource, kBroker = client::kBrokerResource, kClientMetrics = client::kClientMetricsResource;
 
 const char* source_name(int8_t s) {
   switch (s) {
@@ -187,9 +188,9 @@ void alter_user_or_client(KafkaClient& client, const std::vector<std::string>& t
 }
 
 struct Resource {
-  std::string entity_type;  // "topics" | "brokers"
+  std::string entity_type;  // "topics" | "brokers" | "client-metrics"
   std::string name;         // "" = the brokers' cluster default
-  int8_t type() const { return entity_type == "topics" ? kTopic : kBroker; }
+  int8_t type() const { return entity_type == "topics" ? kTopic : entity_type == "client-metrics" ? kClientMetrics : kBroker; }
   ConfigResource resource() const { return ConfigResource{type(), name}; }
 };
 
@@ -204,6 +205,7 @@ msg::DescribeConfigsResponse::DescribeConfigsResult describe(KafkaClient& client
 // The dynamic source of the resource's own configs (what --describe shows without --all).
 int8_t dynamic_source(const Resource& r) {
   if (r.type() == kTopic) return 1;
+  if (r.type() == kClientMetrics) return 7;  // CLIENT_METRICS_CONFIG
   return r.name.empty() ? 3 : 2;
 }
 
@@ -227,26 +229,27 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
     // order ("" for a default), then the flags' names, then "" per defaults flag.
     std::vector<std::string> types = o.entity_types;
     std::vector<std::string> names = entity_names_in_order(o.raw_args, o.entity_names, o.entity_default);
-    bool specific = o.topic || o.broker || o.broker_defaults || o.user || o.client || o.user_defaults || o.client_defaults;
+    bool specific = o.topic || o.broker || o.broker_defaults || o.user || o.client || o.user_defaults || o.client_defaults || o.client_metrics;
     if ((!o.entity_types.empty() || !o.entity_names.empty() || o.entity_default) && specific)
       throw UsageError("--entity-{type,name,default} should not be used in conjunction with specific entity flags");
     if (o.topic) types.push_back("topics");
     if (o.client) types.push_back("clients");
     if (o.user) types.push_back("users");
     if (o.broker) types.push_back("brokers");
+    if (o.client_metrics) types.push_back("client-metrics");
     if (o.client_defaults) types.push_back("clients");
     if (o.user_defaults) types.push_back("users");
     if (o.broker_defaults) types.push_back("brokers");
-    for (const auto* flag : {&o.topic, &o.client, &o.user, &o.broker})
+    for (const auto* flag : {&o.topic, &o.client, &o.user, &o.broker, &o.client_metrics})
       if (*flag) names.push_back(**flag);
     for (bool d : {o.client_defaults, o.user_defaults, o.broker_defaults})
       if (d) names.push_back("");
     std::set<std::string> distinct(types.begin(), types.end());
     if (distinct.size() != types.size()) throw UsageError("Duplicate entity type(s) specified: " + types.back());
     for (const auto& t : types)
-      if (t != "topics" && t != "brokers" && t != "users" && t != "clients")
+      if (t != "topics" && t != "brokers" && t != "users" && t != "clients" && t != "client-metrics")
         throw UsageError("Invalid entity type " + t +
-                         ", the entity type must be one of topics, clients, users, brokers (broker-loggers, ips, client-metrics and "
+                         ", the entity type must be one of topics, clients, users, brokers, client-metrics (broker-loggers, ips and "
                          "groups are not supported by this tool) with a --bootstrap-server or --bootstrap-controller argument");
     if (types.empty()) throw UsageError("At least one entity type must be specified");
     if (types.size() > 1 && distinct != std::set<std::string>{"users", "clients"})
@@ -321,6 +324,10 @@ int run_configs(const ConfigsOptions& o, std::ostream& out, std::ostream& err) {
       } else if (entity_type == "topics") {
         ClusterInfo ci = client.metadata(std::nullopt);
         for (const auto& [name, t] : ci.topics) resources.push_back(Resource{entity_type, name});
+      } else if (entity_type == "client-metrics") {
+        auto listed = client::list_client_metrics_resources(client.any());
+        if (listed.error_code != 0) throw ServerError(kafka_exception(listed.error_code, std::nullopt));
+        for (const auto& x : listed.client_metrics_resources) resources.push_back(Resource{entity_type, x.name});
       } else {
         ClusterInfo ci = client.metadata(std::vector<std::string>{});
         for (const auto& [id, b] : ci.brokers) resources.push_back(Resource{entity_type, std::to_string(id)});

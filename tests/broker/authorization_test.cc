@@ -252,6 +252,17 @@ TEST_F(AuthzTable, GroupApis) {
   EXPECT_FALSE(authorize_delete_groups(as("alice"), names({"g1"})).refuses("g1"));
 }
 
+TEST_F(AuthzTable, ClientTelemetryApis) {
+  // KIP-714: any client may get its subscription and push; listing the
+  // subscriptions and their configs needs the cluster's DESCRIBE_CONFIGS.
+  EXPECT_EQ(authorize_client_telemetry(as("nobody")), ErrorCode::NONE);
+  EXPECT_EQ(authorize_list_client_metrics_resources(as("alice")), ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+  EXPECT_EQ(authorize_config_resource(as("alice"), Op::DESCRIBE_CONFIGS, 16, "sub"), ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+  acl(RT::CLUSTER, "kafka-cluster", Op::ALTER_CONFIGS, "alice");  // implies DESCRIBE_CONFIGS
+  EXPECT_EQ(authorize_list_client_metrics_resources(as("alice")), ErrorCode::NONE);
+  EXPECT_EQ(authorize_config_resource(as("alice"), Op::ALTER_CONFIGS, 16, "sub"), ErrorCode::NONE);
+}
+
 TEST_F(AuthzTable, CreateAndDeleteTopics) {
   acl(RT::TOPIC, "team-", Op::CREATE, "alice", ALLOW, PREFIXED);
   CreateTopicsAuth c = authorize_create_topics(as("alice"), names({"team-a", "other"}));
