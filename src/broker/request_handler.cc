@@ -44,6 +44,8 @@ constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfi
 constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials = 51;  // scram_apis.cc
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // acl_apis.cc
 constexpr int16_t kDescribeClientQuotas = 48, kAlterClientQuotas = 49;                   // quota_apis.cc
+constexpr int16_t kCreateDelegationToken = 38, kRenewDelegationToken = 39, kExpireDelegationToken = 40,
+                  kDescribeDelegationToken = 41;  // delegation_token_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -67,6 +69,7 @@ constexpr Served kBrokerApis[] = {
     {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3},
     {kDescribeClientQuotas, 0, 1}, {kAlterClientQuotas, 0, 1},
+    {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kDescribeDelegationToken, 0, 3},
 };
 
 using api::close_connection;
@@ -189,6 +192,10 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kDeleteAcls: return handle_delete_acls(std::move(req), std::move(respond));
       case kDescribeClientQuotas: return handle_describe_client_quotas(std::move(req), std::move(respond));
       case kAlterClientQuotas: return handle_alter_client_quotas(std::move(req), std::move(respond));
+      case kCreateDelegationToken: return handle_create_delegation_token(std::move(req), std::move(respond));
+      case kRenewDelegationToken: return handle_renew_delegation_token(std::move(req), std::move(respond));
+      case kExpireDelegationToken: return handle_expire_delegation_token(std::move(req), std::move(respond));
+      case kDescribeDelegationToken: return handle_describe_delegation_token(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {

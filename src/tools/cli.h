@@ -43,6 +43,7 @@ class Cli {
   MetadataShellOptions metadata_shell;
   MetadataDiffOptions metadata_diff;
   AclsOptions acls;
+  DelegationTokensOptions tokens;
 
  private:
   CLI::App app_;
@@ -73,6 +74,7 @@ class Cli {
   CLI::App* metadata_shell_ = nullptr;
   CLI::App* metadata_diff_ = nullptr;
   CLI::App* acls_ = nullptr;
+  CLI::App* tokens_ = nullptr;
   // Optional-valued flags read after parsing.
   std::string compression_codec_;
   CLI::Option* compression_opt_ = nullptr;
