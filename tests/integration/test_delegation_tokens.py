@@ -139,3 +139,46 @@ def test_tokens_disabled_and_plaintext_refused(make_server):
     open(plain, "w").write("security.protocol=PLAINTEXT\n")
     p = run_tool("delegation-tokens", "--bootstrap-server", s.bootstrap, "--command-config", plain, "--describe", check=False)
     assert p.returncode == 1 and "UnsupportedByAuthenticationException" in p.stdout, p.stdout + p.stderr
+
+
+def test_tokens_through_a_remote_controller(workdir):
+    """Brokers forward Create/Renew/Expire to a separate controller in an
+    Envelope carrying the client's principal; every broker describes the token
+    from its image and lets it log in (SCRAM-SHA-256 over SASL_PLAINTEXT)."""
+    from test_authorization import sasl_cluster
+    c = sasl_cluster(workdir, extra={"delegation.token.secret.key": SECRET, "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256",
+                                     "listener.name.sasl_plaintext.plain.sasl.jaas.config": EXTRA[
+                                         "listener.name.sasl_plaintext.plain.sasl.jaas.config"]})
+    try:
+        c.start()
+        b0, b1 = c.brokers[0], c.brokers[1]
+        conf = os.path.join(workdir, "alice-plain.properties")
+        with open(conf, "w") as f:
+            f.write("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
+                    'username="alice" password="alice-pw";\n')
+        p = run_tool("delegation-tokens", "--bootstrap-server", b0.sasl, "--command-config", conf, "--create",
+                     "--max-life-time-period", "-1", check=False)
+        assert p.returncode == 0, p.stdout + p.stderr
+        token_id = re.search(r"tokenId : (\S+)", p.stdout).group(1)
+        hmac = [l for l in p.stdout.splitlines() if l.startswith(token_id)][0].split()[1]
+        token_conf = os.path.join(workdir, "token.properties")
+        with open(token_conf, "w") as f:
+            f.write("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n"
+                    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+                    f'username="{token_id}" password="{hmac}" tokenauth=true;\n')
+        deadline = time.time() + 10
+        while True:
+            p = run_tool("delegation-tokens", "--bootstrap-server", b1.sasl, "--command-config", conf, "--describe", check=False)
+            if token_id in p.stdout or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert token_id in p.stdout and "User:alice" in p.stdout, p.stdout + p.stderr
+        # The token session logs in on another broker (and may not manage tokens there).
+        p = run_tool("delegation-tokens", "--bootstrap-server", b1.sasl, "--command-config", token_conf, "--describe", check=False)
+        assert p.returncode == 1 and "UnsupportedByAuthenticationException" in p.stdout, p.stdout + p.stderr
+        p = run_tool("delegation-tokens", "--bootstrap-server", b1.sasl, "--command-config", conf, "--renew", "--hmac", hmac,
+                     "--renew-time-period", "30000", check=False)
+        assert p.returncode == 0 and "Completed renew operation" in p.stdout, p.stdout + p.stderr
+    finally:
+        c.stop()
