@@ -332,12 +332,30 @@ ErrorCode authorize_cluster(const Authz& a, AclOperation op) { return error_of(a
 ErrorCode authorize_client_telemetry(const Authz&) { return ErrorCode::NONE; }
 
 ErrorCode authorize_list_client_metrics_resources(const Authz& a) { return authorize_cluster(a, AclOperation::DESCRIBE_CONFIGS); }
+bool token_requests_allowed(const security::Session& s) {
+  if (s.token_authenticated || s.protocol == security::SecurityProtocol::PLAINTEXT) return false;
+  return !(s.protocol == security::SecurityProtocol::SSL && s.principal == security::KafkaPrincipal{});
+}
+
+ErrorCode authorize_create_token(const Authz& a, const security::KafkaPrincipal& owner) {
+  if (owner == a.principal()) return ErrorCode::NONE;
+  return error_of(a.allowed(AclOperation::CREATE_TOKENS, ResourceType::USER, owner.to_string()),
+                  ErrorCode::DELEGATION_TOKEN_AUTHORIZATION_FAILED);
+}
+
+bool describe_token_shows(const Authz& a, const security::KafkaPrincipal& caller, const std::string& token_id,
+                          const security::KafkaPrincipal& owner, const std::vector<security::KafkaPrincipal>& renewers) {
+  if (caller == owner || std::find(renewers.begin(), renewers.end(), caller) != renewers.end()) return true;
+  return a.allowed(AclOperation::DESCRIBE, ResourceType::DELEGATION_TOKEN, token_id, kAuditQuiet) ||
+         a.allowed(AclOperation::DESCRIBE_TOKENS, ResourceType::USER, owner.to_string(), kAuditQuiet);
+}
 
 // ---------------------------------------------------------------- the table as data
 
 namespace {
 constexpr std::string_view kTopicAuth = "TOPIC_AUTHORIZATION_FAILED", kGroupAuth = "GROUP_AUTHORIZATION_FAILED",
-                           kTxnAuth = "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", kClusterAuth = "CLUSTER_AUTHORIZATION_FAILED";
+                           kTxnAuth = "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", kClusterAuth = "CLUSTER_AUTHORIZATION_FAILED",
+                           kTokenAuth = "DELEGATION_TOKEN_AUTHORIZATION_FAILED";
 constexpr ApiCheck kApiChecks[] = {
     {0, "PRODUCE", "Write", "TransactionalId", kTxnAuth, "only when a batch is transactional; every partition gets the error"},
     {0, "PRODUCE", "Write", "Topic", kTopicAuth, "per topic; idempotent batches need nothing more (KIP-679)"},
@@ -393,6 +411,11 @@ constexpr ApiCheck kApiChecks[] = {
     {35, "DESCRIBE_LOG_DIRS", "Describe", "Cluster", kClusterAuth, "top-level error, no results"},
     {36, "SASL_AUTHENTICATE", "", "", "", "authentication: no authorization"},
     {37, "CREATE_PARTITIONS", "Alter", "Topic", kTopicAuth, "per topic"},
+    {38, "CREATE_DELEGATION_TOKEN", "CreateTokens", "User", kTokenAuth, "only for another owner (USER <Type>:<name>); NOT_ALLOWED on PLAINTEXT, anonymous SSL or a token session"},
+    {39, "RENEW_DELEGATION_TOKEN", "", "", "", "the token's owner or a renewer (DELEGATION_TOKEN_OWNER_MISMATCH); NOT_ALLOWED as for 38"},
+    {40, "EXPIRE_DELEGATION_TOKEN", "", "", "", "the token's owner or a renewer (DELEGATION_TOKEN_OWNER_MISMATCH); NOT_ALLOWED as for 38"},
+    {41, "DESCRIBE_DELEGATION_TOKEN", "Describe", "DelegationToken", "", "tokens the caller neither owns nor renews: only these are shown"},
+    {41, "DESCRIBE_DELEGATION_TOKEN", "DescribeTokens", "User", "", "or those of owners (USER <Type>:<name>) it may describe; NOT_ALLOWED as for 38"},
     {42, "DELETE_GROUPS", "Delete", "Group", kGroupAuth, "per group"},
     {43, "ELECT_LEADERS", "Alter", "Cluster", kClusterAuth, "top-level and every partition (the docs' ClusterAction is outdated)"},
     {44, "INCREMENTAL_ALTER_CONFIGS", "AlterConfigs", "Cluster", kClusterAuth, "BROKER, BROKER_LOGGER and CLIENT_METRICS resources"},
@@ -410,6 +433,7 @@ constexpr ApiCheck kApiChecks[] = {
     {54, "END_QUORUM_EPOCH", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {55, "DESCRIBE_QUORUM", "Describe", "Cluster", kClusterAuth, "controller listener, or a broker's (which forwards it)"},
     {56, "ALTER_PARTITION", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
+    {58, "ENVELOPE", "ClusterAction", "Cluster", kClusterAuth, "controller listener: brokers forwarding the delegation token APIs"},
     {59, "FETCH_SNAPSHOT", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {60, "DESCRIBE_CLUSTER", "Describe", "Cluster", "", "broker listener: cluster authorized operations are 0 without it"},
     {60, "DESCRIBE_CLUSTER", "Alter", "Cluster", kClusterAuth, "controller listener (KIP-919)"},

@@ -254,6 +254,22 @@ ErrorCode authorize_describe_transaction(const Authz& a, const std::string& tran
 bool shows_topic(const Authz& a, const std::string& topic);  // DESCRIBE on the TOPIC
 bool list_transactions_shows(const Authz& a, const std::string& transactional_id);
 
+// The delegation token APIs (KIP-48): CREATE (38), RENEW (39), EXPIRE (40) and
+// DESCRIBE (41) are refused with DELEGATION_TOKEN_REQUEST_NOT_ALLOWED on a
+// PLAINTEXT connection, an SSL one without a client certificate (ANONYMOUS)
+// or a session authenticated with a delegation token (Kafka's allowTokenRequests).
+bool token_requests_allowed(const security::Session& session);
+// CREATE_DELEGATION_TOKEN (38): a token for an owner other than the caller
+// needs CREATE_TOKENS on the USER "<Type>:<name>" of the owner
+// (DELEGATION_TOKEN_AUTHORIZATION_FAILED). RENEW/EXPIRE (39, 40) check no ACL:
+// only the owner or a renewer may (the controller's DELEGATION_TOKEN_OWNER_MISMATCH).
+ErrorCode authorize_create_token(const Authz& a, const security::KafkaPrincipal& owner);
+// DESCRIBE_DELEGATION_TOKEN (41), per token: its owner and renewers see it;
+// others with DESCRIBE on the DELEGATION_TOKEN <id> or DESCRIBE_TOKENS on the
+// USER "<Type>:<name>" of its owner (quiet: a filter).
+bool describe_token_shows(const Authz& a, const security::KafkaPrincipal& caller, const std::string& token_id,
+                          const security::KafkaPrincipal& owner, const std::vector<security::KafkaPrincipal>& renewers);
+
 // The APIs that check one operation on the CLUSTER and refuse the whole
 // request with CLUSTER_AUTHORIZATION_FAILED (DESCRIBE_LOG_DIRS,
 // ELECT_LEADERS, the reassignments, UNREGISTER_BROKER, the SCRAM APIs,

@@ -24,6 +24,9 @@ struct BrokerConfig {
   bool delete_topic_enable = true;
   // authorizer.class.name is set: DescribeAcls is answered (else SECURITY_DISABLED).
   bool authorizer_configured = false;
+  // delegation.token.secret.key (empty: tokens disabled): DescribeDelegationToken
+  // answers each token's HMAC, computed with it.
+  std::string delegation_token_secret_key;
   int32_t message_max_bytes = 1048588;
   int32_t fetch_max_bytes = 57671680;
   std::string log_message_timestamp_type = "CreateTime";

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "protocol/messages.h"
+#include "security/principal.h"
 
 namespace flotilla::broker {
 
@@ -91,6 +92,28 @@ class ControllerChannel {
       for (const auto& x : e.entity) d.entity.push_back({x.entity_type, x.entity_name});
       r.entries.push_back(std::move(d));
     }
+    done(std::move(r));
+  }
+  // Create/Renew/ExpireDelegationToken (KIP-48), answered once committed (and
+  // visible in this broker's image). `caller`: the client's principal, which
+  // the controller needs (owner, requester, renewer checks); forwarded in an
+  // Envelope (KIP-590). The defaults (channels of tests) answer UNKNOWN_SERVER_ERROR.
+  virtual void create_delegation_token(msg::CreateDelegationTokenRequest, int16_t, security::KafkaPrincipal,
+                                       std::function<void(msg::CreateDelegationTokenResponse)> done) {
+    msg::CreateDelegationTokenResponse r;
+    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
+    done(std::move(r));
+  }
+  virtual void renew_delegation_token(msg::RenewDelegationTokenRequest, int16_t, security::KafkaPrincipal,
+                                      std::function<void(msg::RenewDelegationTokenResponse)> done) {
+    msg::RenewDelegationTokenResponse r;
+    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
+    done(std::move(r));
+  }
+  virtual void expire_delegation_token(msg::ExpireDelegationTokenRequest, int16_t, security::KafkaPrincipal,
+                                       std::function<void(msg::ExpireDelegationTokenResponse)> done) {
+    msg::ExpireDelegationTokenResponse r;
+    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
     done(std::move(r));
   }
   // The id of the active controller, -1 if none is known.

@@ -46,6 +46,8 @@ constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // acl_apis.cc
 constexpr int16_t kDescribeClientQuotas = 48, kAlterClientQuotas = 49;                   // quota_apis.cc
 constexpr int16_t kGetTelemetrySubscriptions = 71, kPushTelemetry = 72, kListClientMetricsResources = 74;  // telemetry_apis.cc
+constexpr int16_t kCreateDelegationToken = 38, kRenewDelegationToken = 39, kExpireDelegationToken = 40,
+                  kDescribeDelegationToken = 41;  // delegation_token_apis.cc
 
 // The client APIs a broker listener serves, with the versions we serve. Fetch
 // starts at 4 because older versions need message-format down-conversion.
@@ -71,6 +73,7 @@ constexpr Served kBrokerApis[] = {
     {kDescribeClientQuotas, 0, 1}, {kAlterClientQuotas, 0, 1},
     // KIP-714; 71 and 72 only with a ClientTelemetry (served_range).
     {kGetTelemetrySubscriptions, 0, 0}, {kPushTelemetry, 0, 0}, {kListClientMetricsResources, 0, 0},
+    {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kDescribeDelegationToken, 0, 3},
 };
 
 using api::close_connection;
@@ -197,6 +200,10 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kGetTelemetrySubscriptions: return handle_get_telemetry_subscriptions(std::move(req), std::move(respond));
       case kPushTelemetry: return handle_push_telemetry(std::move(req), std::move(respond));
       case kListClientMetricsResources: return handle_list_client_metrics_resources(std::move(req), std::move(respond));
+      case kCreateDelegationToken: return handle_create_delegation_token(std::move(req), std::move(respond));
+      case kRenewDelegationToken: return handle_renew_delegation_token(std::move(req), std::move(respond));
+      case kExpireDelegationToken: return handle_expire_delegation_token(std::move(req), std::move(respond));
+      case kDescribeDelegationToken: return handle_describe_delegation_token(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {

@@ -133,6 +133,12 @@ class RequestHandler : public net::Handler {
   // Client quotas, KIP-546 (quota_apis.cc): described from the image, altered through the controller.
   void handle_describe_client_quotas(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_alter_client_quotas(std::shared_ptr<net::Request> req, net::Respond respond);
+  // Delegation tokens, KIP-48 (delegation_token_apis.cc): Create/Renew/Expire
+  // through the controller, Describe from the image.
+  void handle_create_delegation_token(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_renew_delegation_token(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_expire_delegation_token(std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_describe_delegation_token(std::shared_ptr<net::Request> req, net::Respond respond);
   // The controller mutation quota of topic creation/deletion (quota_apis.cc):
   // charge_* before forwarding (refused topics leave the request; null when
   // the quota is off), settle_* on the controller's answer.

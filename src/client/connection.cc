@@ -342,7 +342,7 @@ void set_default_security(std::shared_ptr<const net::ClientSecurity> security) {
 std::shared_ptr<const net::ClientSecurity> default_security() { return default_security_slot(); }
 
 void Connection::authenticate(const net::ClientSecurity& security) {
-  auto client = security::make_sasl_client(security.sasl_mechanism, security.username, security.password);
+  auto client = security::make_sasl_client(security.sasl_mechanism, security.username, security.password, security.token_auth);
   if (!client) throw KafkaError(ErrorCode::UNSUPPORTED_SASL_MECHANISM, "SASL mechanism " + security.sasl_mechanism + " is not supported");
   msg::SaslHandshakeRequest hs;
   hs.mechanism = security.sasl_mechanism;

@@ -131,6 +131,7 @@ void QuorumController::handle_leader_change(raft::LeaderAndEpoch leader) {
 void QuorumController::activate(int32_t epoch) {
   active_ = true;
   epoch_ = epoch;
+  token_sweep_due_ms_ = -1;
   latest_ = committed_;
   last_appended_offset_ = raft_.next_offset() - 1;
   last_write_ms_ = now_ms();
@@ -232,6 +233,7 @@ void QuorumController::tick() {
   maybe_fence_stale_brokers(now);
   maybe_balance_partition_leaders(now);  // elections.cc
   maybe_resume_reassignments();          // reassignment.cc
+  maybe_sweep_expired_tokens(now);       // delegation_tokens.cc
   maybe_write_noop(now);
 }
 

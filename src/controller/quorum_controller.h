@@ -57,6 +57,7 @@
 #include "protocol/messages.h"
 #include "raft/client.h"
 #include "security/acl.h"
+#include "security/delegation_token.h"
 
 namespace flotilla::controller {
 
@@ -104,6 +105,31 @@ struct ControllerConfig {
   // authorizer.class.name is set on this node: CreateAcls/DeleteAcls are
   // served (else SECURITY_DISABLED, as Kafka answers without an authorizer).
   bool authorizer_configured = false;
+  // Delegation tokens (delegation_tokens.cc): delegation.token.secret.key (or
+  // the older delegation.token.master.key; empty: tokens disabled),
+  // delegation.token.max.lifetime.ms, delegation.token.expiry.time.ms,
+  // delegation.token.expiry.check.interval.ms.
+  std::string delegation_token_secret_key;
+  int64_t delegation_token_max_lifetime_ms = 604800000;
+  int64_t delegation_token_expiry_time_ms = 86400000;
+  int64_t delegation_token_expiry_check_interval_ms = 3600000;
+  // Wall-clock milliseconds since the epoch (token timestamps). Default: the
+  // system clock. Tests inject.
+  std::function<int64_t()> wall_clock;
+};
+
+// What the delegation token plans need of the configuration.
+struct DelegationTokenSettings {
+  std::string secret_key;
+  int64_t max_lifetime_ms = 604800000;
+  int64_t renew_lifetime_ms = 86400000;  // delegation.token.expiry.time.ms
+};
+// Kafka's MetadataVersion.isDelegationTokenSupported: 3.6-IV2 and later.
+inline constexpr int16_t kDelegationTokenMetadataVersion = 14;
+template <class Response>
+struct DelegationTokenPlan {
+  Response response;
+  std::vector<std::vector<uint8_t>> records;  // empty when refused
 };
 
 class QuorumController : public raft::RaftListener {
@@ -156,6 +182,15 @@ class QuorumController : public raft::RaftListener {
   // ClientQuotaControlManager (client_quotas.cc).
   void alter_client_quotas(msg::AlterClientQuotasRequest request, int16_t version,
                            std::function<void(msg::AlterClientQuotasResponse)> done);
+  // Create/Renew/ExpireDelegationToken (KIP-48, KIP-900) as Kafka's
+  // DelegationTokenControlManager (delegation_tokens.cc). `caller` is the
+  // request's principal (a forwarding broker's client's).
+  void create_delegation_token(msg::CreateDelegationTokenRequest request, int16_t version, security::KafkaPrincipal caller,
+                               std::function<void(msg::CreateDelegationTokenResponse)> done);
+  void renew_delegation_token(msg::RenewDelegationTokenRequest request, int16_t version, security::KafkaPrincipal caller,
+                              std::function<void(msg::RenewDelegationTokenResponse)> done);
+  void expire_delegation_token(msg::ExpireDelegationTokenRequest request, int16_t version, security::KafkaPrincipal caller,
+                               std::function<void(msg::ExpireDelegationTokenResponse)> done);
   // KIP-455 reassignments (reassignment.cc).
   void alter_partition_reassignments(msg::AlterPartitionReassignmentsRequest request, int16_t version,
                                      std::function<void(msg::AlterPartitionReassignmentsResponse)> done);
@@ -279,6 +314,14 @@ class QuorumController : public raft::RaftListener {
   // completable (their ISR change committed, the completion did not).
   void maybe_resume_reassignments();
   int32_t reassignments_resumed_epoch_ = -1;
+  // Delegation tokens (delegation_tokens.cc).
+  DelegationTokenSettings token_settings() const;
+  int64_t wall_ms() const;
+  template <class Response>
+  void write_token_plan(DelegationTokenPlan<Response> plan, const char* what, std::function<void(Response)> done);
+  // Every tick: RemoveDelegationTokenRecords for expired tokens once the check interval passed.
+  void maybe_sweep_expired_tokens(int64_t now_ms);
+  int64_t token_sweep_due_ms_ = -1;
   // One config resource's new values (nullopt: delete the key), validated as
   // Kafka's ConfigurationControlManager does; appends its ConfigRecords.
   ErrorCode prepare_config_change(int8_t type, const std::string& name, const std::map<std::string, std::optional<std::string>>& changes,
@@ -354,6 +397,23 @@ struct ClientQuotaAlteration {
   std::vector<std::vector<uint8_t>> records;
 };
 ClientQuotaAlteration plan_client_quota_alteration(const metadata::MetadataImage& image, const msg::AlterClientQuotasRequest& request);
+
+// Delegation token requests checked against `image` (delegation_tokens.cc):
+// the answer and the records (none when refused). `now_ms` is wall-clock;
+// `token_id` the new token's id.
+DelegationTokenPlan<msg::CreateDelegationTokenResponse> plan_delegation_token_creation(
+    const metadata::MetadataImage& image, const DelegationTokenSettings& s, const security::KafkaPrincipal& caller,
+    const msg::CreateDelegationTokenRequest& request, int64_t now_ms, const std::string& token_id);
+DelegationTokenPlan<msg::RenewDelegationTokenResponse> plan_delegation_token_renewal(
+    const metadata::MetadataImage& image, const DelegationTokenSettings& s, const security::KafkaPrincipal& caller,
+    const msg::RenewDelegationTokenRequest& request, int64_t now_ms);
+DelegationTokenPlan<msg::ExpireDelegationTokenResponse> plan_delegation_token_expiry(
+    const metadata::MetadataImage& image, const DelegationTokenSettings& s, const security::KafkaPrincipal& caller,
+    const msg::ExpireDelegationTokenRequest& request, int64_t now_ms);
+// RemoveDelegationTokenRecords for the tokens of `image` expired at `now_ms`
+// (their ids appended to `removed`).
+std::vector<std::vector<uint8_t>> expired_delegation_token_records(const metadata::MetadataImage& image, int64_t now_ms,
+                                                                   std::vector<std::string>* removed = nullptr);
 
 // Kafka's Topic.validate: "" if legal, else the error message (INVALID_TOPIC_EXCEPTION).
 std::string validate_topic_name(const std::string& name);

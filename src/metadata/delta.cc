@@ -35,6 +35,7 @@ MetadataDelta MetadataDelta::everything(std::shared_ptr<const MetadataImage> ima
   for (const auto& [id, acl] : image->acls()) d.changed_acls_.insert(id);
   d.acls_snapshot_ = true;
   for (const auto& [entity, q] : image->client_quotas()) d.changed_client_quotas_.insert(entity);
+  for (const auto& [id, t] : image->delegation_tokens()) d.changed_delegation_tokens_.insert(id);
   d.features_changed_ = !image->features().empty();
   return d;
 }
@@ -116,6 +117,15 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
       if (!b.client_quotas().count(entity)) d.changed_client_quotas_.insert(entity);
   }
 
+  if (a.delegation_tokens_ != b.delegation_tokens_) {
+    for (const auto& [id, t] : b.delegation_tokens()) {
+      auto it = a.delegation_tokens().find(id);
+      if (it == a.delegation_tokens().end() || !(it->second == t)) d.changed_delegation_tokens_.insert(id);
+    }
+    for (const auto& [id, t] : a.delegation_tokens())
+      if (!b.delegation_tokens().count(id)) d.changed_delegation_tokens_.insert(id);
+  }
+
   d.features_changed_ = a.features_ != b.features_ && a.features() != b.features();
   d.other_changed_ = a.next_producer_id_ != b.next_producer_id_ || a.cluster_id_ != b.cluster_id_;
   return d;
@@ -124,7 +134,7 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
 bool MetadataDelta::empty() const {
   return created_topics_.empty() && deleted_topics_.empty() && changed_topics_.empty() && changed_partitions_.empty() &&
          changed_brokers_.empty() && changed_configs_.empty() && changed_scram_.empty() && changed_acls_.empty() &&
-         changed_client_quotas_.empty() && !features_changed_ && !other_changed_;
+         changed_client_quotas_.empty() && changed_delegation_tokens_.empty() && !features_changed_ && !other_changed_;
 }
 
 std::map<std::string, int16_t>& MetadataDelta::features() { return *clone_into(features_, next_.features_); }
@@ -135,6 +145,9 @@ std::map<ConfigResource, ConfigMap>& MetadataDelta::configs_mut() { return *clon
 security::CredentialCache::Map& MetadataDelta::scram_mut() { return *clone_into(scram_, next_.scram_); }
 AclMap& MetadataDelta::acls_mut() { return *clone_into(acls_, next_.acls_); }
 security::ClientQuotaMap& MetadataDelta::client_quotas_mut() { return *clone_into(client_quotas_, next_.client_quotas_); }
+security::DelegationTokenMap& MetadataDelta::delegation_tokens_mut() {
+  return *clone_into(delegation_tokens_, next_.delegation_tokens_);
+}
 
 TopicImage* MetadataDelta::topic_mut(const Uuid& id) {
   auto nit = next_.topic_names_->find(id);
@@ -165,6 +178,7 @@ std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
   scram_.reset();
   acls_.reset();
   client_quotas_.reset();
+  delegation_tokens_.reset();
   return img;
 }
 
@@ -453,6 +467,41 @@ void MetadataDelta::replay(const msg::ClientQuotaRecord& r) {
     quotas[entity][r.key] = r.value;
   }
   changed_client_quotas_.insert(std::move(entity));
+}
+
+// ---------------------------------------------------------------- delegation tokens
+
+// Kafka's DelegationTokenDelta: the record puts the token under its id (a
+// renewal or expiry rewrites it whole); principals are "Type:name" texts.
+void MetadataDelta::replay(const msg::DelegationTokenRecord& r) {
+  auto owner = security::parse_kafka_principal(r.owner);
+  auto requester = security::parse_kafka_principal(r.requester);
+  if (!owner || !requester) {
+    spdlog::warn("[MetadataDelta] DelegationTokenRecord for token {} with a malformed owner or requester principal", r.token_id);
+    return;
+  }
+  security::DelegationToken t;
+  t.token_id = r.token_id;
+  t.owner = std::move(*owner);
+  t.requester = std::move(*requester);
+  for (const auto& name : r.renewers) {
+    if (auto p = security::parse_kafka_principal(name)) t.renewers.push_back(std::move(*p));
+    else spdlog::warn("[MetadataDelta] DelegationTokenRecord for token {}: skipping a malformed renewer principal", r.token_id);
+  }
+  t.issue_timestamp_ms = r.issue_timestamp;
+  t.max_timestamp_ms = r.max_timestamp;
+  t.expiry_timestamp_ms = r.expiration_timestamp;
+  delegation_tokens_mut()[r.token_id] = std::move(t);
+  changed_delegation_tokens_.insert(r.token_id);
+}
+
+void MetadataDelta::replay(const msg::RemoveDelegationTokenRecord& r) {
+  if (!next_.delegation_tokens_->count(r.token_id)) {
+    spdlog::warn("[MetadataDelta] RemoveDelegationTokenRecord for unknown token {}", r.token_id);
+    return;
+  }
+  delegation_tokens_mut().erase(r.token_id);
+  changed_delegation_tokens_.insert(r.token_id);
 }
 
 }  // namespace flotilla::metadata

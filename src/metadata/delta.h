@@ -1,7 +1,7 @@
 // MetadataDelta: the changes of a run of metadata records on top of a base
 // image, and what they touched (created/deleted/changed topics and
 // partitions, brokers, configs, features, SCRAM users, ACLs, client quota
-// entities). apply() builds the next image,
+// entities, delegation tokens). apply() builds the next image,
 // sharing every untouched part with the base.
 //
 // ACLs: acl_changes() is what an authorizer needs to follow the images
@@ -82,6 +82,8 @@ class MetadataDelta {
   AclChanges acl_changes() const;
   // Client quota entities with a key set or removed.
   const std::set<security::ClientQuotaEntity>& changed_client_quotas() const { return changed_client_quotas_; }
+  // Ids of delegation tokens created, renewed/expired (rewritten) or removed.
+  const std::set<std::string>& changed_delegation_tokens() const { return changed_delegation_tokens_; }
   bool empty() const;
 
   // The working state (what apply() would return), for the controller's checks.
@@ -91,6 +93,7 @@ class MetadataDelta {
   const security::CredentialCache::Map& scram() const { return *next_.scram_; }
   const AclMap& acls() const { return *next_.acls_; }
   const security::ClientQuotaMap& client_quotas() const { return *next_.client_quotas_; }
+  const security::DelegationTokenMap& delegation_tokens() const { return *next_.delegation_tokens_; }
 
   // Typed replays (public so that tests and the controller can use them directly).
   void replay(const msg::RegisterBrokerRecord& r);
@@ -110,6 +113,8 @@ class MetadataDelta {
   void replay(const msg::AccessControlEntryRecord& r);
   void replay(const msg::RemoveAccessControlEntryRecord& r);
   void replay(const msg::ClientQuotaRecord& r);
+  void replay(const msg::DelegationTokenRecord& r);
+  void replay(const msg::RemoveDelegationTokenRecord& r);
   template <class T>
   void replay(const T&) {}  // records without image state (NoOp, transactions...)
 
@@ -125,6 +130,7 @@ class MetadataDelta {
   security::CredentialCache::Map& scram_mut();
   AclMap& acls_mut();
   security::ClientQuotaMap& client_quotas_mut();
+  security::DelegationTokenMap& delegation_tokens_mut();
   TopicImage* topic_mut(const Uuid& id);
 
   std::shared_ptr<const MetadataImage> base_;
@@ -139,6 +145,7 @@ class MetadataDelta {
   mutable std::shared_ptr<security::CredentialCache::Map> scram_;
   mutable std::shared_ptr<AclMap> acls_;
   mutable std::shared_ptr<security::ClientQuotaMap> client_quotas_;
+  mutable std::shared_ptr<security::DelegationTokenMap> delegation_tokens_;
 
   std::set<Uuid> created_topics_;
   std::map<Uuid, std::string> deleted_topics_;
@@ -150,6 +157,7 @@ class MetadataDelta {
   std::set<Uuid> changed_acls_;
   bool acls_snapshot_ = false;  // between() / everything(): see AclChanges::snapshot
   std::set<security::ClientQuotaEntity> changed_client_quotas_;
+  std::set<std::string> changed_delegation_tokens_;
   bool features_changed_ = false;
   bool other_changed_ = false;
 };

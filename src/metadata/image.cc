@@ -10,7 +10,8 @@ MetadataImage::MetadataImage()
       configs_(std::make_shared<const std::map<ConfigResource, ConfigMap>>()),
       scram_(std::make_shared<const security::CredentialCache::Map>()),
       acls_(std::make_shared<const AclMap>()),
-      client_quotas_(std::make_shared<const security::ClientQuotaMap>()) {}
+      client_quotas_(std::make_shared<const security::ClientQuotaMap>()),
+      delegation_tokens_(std::make_shared<const security::DelegationTokenMap>()) {}
 
 int16_t MetadataImage::metadata_version() const {
   auto it = features_->find(kMetadataVersionFeature);

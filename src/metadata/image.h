@@ -1,6 +1,6 @@
 // MetadataImage: the cluster metadata as of one offset of __cluster_metadata —
 // features, brokers, topics with their partitions, configs, SCRAM credentials,
-// ACLs, client quotas. Immutable once
+// ACLs, client quotas, delegation tokens. Immutable once
 // built (handed around as std::shared_ptr<const MetadataImage>); readers
 // never lock. Built only by MetadataDelta::apply(), which shares unchanged
 // parts (features, brokers, topics, configs, SCRAM credentials, ACLs, client quotas) with the previous image.
@@ -22,6 +22,7 @@
 #include "metadata/acl_map.h"
 #include "security/acl.h"
 #include "security/credential_cache.h"
+#include "security/delegation_token.h"
 #include "security/quota_entity.h"
 
 namespace flotilla::metadata {
@@ -176,6 +177,10 @@ class MetadataImage {
   // user, client-id, user+client-id and ip entities, a nullopt name being the
   // default of its type; an entity whose last key was removed is gone.
   const security::ClientQuotaMap& client_quotas() const { return *client_quotas_; }
+  // Delegation tokens by token id (Kafka's DelegationTokenImage), from
+  // DelegationTokenRecords (an upsert: a renewal rewrites the record with its
+  // new expiry) and RemoveDelegationTokenRecords. No HMAC: nodes compute it.
+  const security::DelegationTokenMap& delegation_tokens() const { return *delegation_tokens_; }
 
   // From the last ProducerIdsRecord (-1 if none).
   int64_t next_producer_id() const { return next_producer_id_; }
@@ -195,6 +200,7 @@ class MetadataImage {
   std::shared_ptr<const security::CredentialCache::Map> scram_;
   std::shared_ptr<const AclMap> acls_;
   std::shared_ptr<const security::ClientQuotaMap> client_quotas_;
+  std::shared_ptr<const security::DelegationTokenMap> delegation_tokens_;
 };
 
 }  // namespace flotilla::metadata

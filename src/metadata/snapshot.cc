@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "metadata/acls.h"
+#include "metadata/delegation_tokens.h"
 #include "metadata/bootstrap.h"
 #include "protocol/metadata_record.h"
 
@@ -123,6 +124,9 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
   }
   // ACLs (Kafka's AclsImage), by id.
   for (const auto& [id, acl] : image.acls()) out.push_back(frame_metadata_record(acl_record(acl), 0));
+  // Delegation tokens (Kafka's DelegationTokenImage, written after the SCRAM
+  // credentials and ACLs), by token id.
+  for (const auto& [id, t] : image.delegation_tokens()) out.push_back(frame_metadata_record(delegation_token_record(t), 0));
   return out;
 }
 

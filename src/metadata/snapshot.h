@@ -4,7 +4,7 @@
 //
 // - image_records(): the records that re-create an image, in the order of
 //   Kafka's image writers (features, brokers, topics with their partitions,
-//   configs, client quotas, SCRAM credentials, producer ids, ACLs), at the record versions of the
+//   configs, client quotas, SCRAM credentials, producer ids, ACLs, delegation tokens), at the record versions of the
 //   metadata.version
 //   in force.
 // - SnapshotGenerator: a Publisher on the MetadataLoader. After

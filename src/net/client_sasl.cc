@@ -51,7 +51,7 @@ asio::awaitable<SaslClientResult> sasl_client_authenticate(std::shared_ptr<Trans
                                                            std::shared_ptr<const ClientSecurity> security,
                                                            std::string client_id) {
   SaslClientResult result;
-  auto client = security::make_sasl_client(security->sasl_mechanism, security->username, security->password);
+  auto client = security::make_sasl_client(security->sasl_mechanism, security->username, security->password, security->token_auth);
   if (!client) co_return fail(std::errc::invalid_argument, "SASL mechanism " + security->sasl_mechanism + " is not supported");
   try {
     int32_t correlation = 1;

@@ -38,6 +38,11 @@ ClientSecurity client_security_from_properties(const std::map<std::string, std::
     auto opts = jaas_options(*jaas);
     s.username = opts.count("username") ? opts["username"] : "";
     s.password = opts.count("password") ? opts["password"] : "";
+    if (auto it = opts.find("tokenauth"); it != opts.end()) {
+      if (it->second != "true" && it->second != "false")
+        throw SecurityConfigError("Invalid value for the ScramLoginModule option tokenauth: expected true or false");
+      s.token_auth = it->second == "true";
+    }
   }
   if (auto v = get("sasl.username")) s.username = *v;
   if (auto v = get("sasl.password")) s.password = *v;

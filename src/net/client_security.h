@@ -24,6 +24,9 @@ struct ClientSecurity {
   std::string sasl_mechanism;  // sasl.mechanism.inter.broker.protocol / sasl.mechanism.controller.protocol
   std::string username;        // from the listener's JAAS config (username=..., password=...)
   std::string password;
+  // ScramLoginModule's tokenauth=true: username/password are a delegation
+  // token's id and HMAC (Kafka's ScramExtensions).
+  bool token_auth = false;
   // SSL / SASL_SSL: the client-side TLS context (trust store, optional key
   // store for client authentication, ssl.endpoint.identification.algorithm).
   std::shared_ptr<const security::TlsContext> tls;

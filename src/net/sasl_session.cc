@@ -159,6 +159,7 @@ bool SaslSession::finish_step(const security::SaslStep& step, int64_t now_ms, st
   auto s = std::make_shared<security::Session>(*session_);
   s->principal = principal;
   s->sasl_mechanism = std::string(server_->mechanism());
+  s->token_authenticated = server_->token_authenticated();
   session_ = std::move(s);
   session_lifetime_ms_ = 0;
   session_expiry_ms_ = 0;

@@ -34,6 +34,9 @@ struct Session {
   SecurityProtocol protocol = SecurityProtocol::PLAINTEXT;
   std::string client_host;      // address only, no port
   std::string sasl_mechanism;   // empty unless authenticated by SASL
+  // Authenticated with a delegation token (SCRAM tokenauth=true): Kafka's
+  // KafkaPrincipal.tokenAuthenticated; such a session may not manage tokens.
+  bool token_authenticated = false;
 };
 
 }  // namespace flotilla::security

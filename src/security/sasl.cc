@@ -38,9 +38,9 @@ std::unique_ptr<SaslServer> make_sasl_server(std::string_view mechanism, const S
 }
 
 std::unique_ptr<SaslClient> make_sasl_client(std::string_view mechanism, const std::string& username,
-                                             const std::string& password) {
-  if (mechanism == "PLAIN") return make_plain_client(username, password);
-  if (auto scram = parse_scram_mechanism(mechanism)) return make_scram_client(*scram, username, password);
+                                             const std::string& password, bool token_auth) {
+  if (mechanism == "PLAIN") return token_auth ? nullptr : make_plain_client(username, password);
+  if (auto scram = parse_scram_mechanism(mechanism)) return make_scram_client(*scram, username, password, {}, token_auth);
   return nullptr;
 }
 

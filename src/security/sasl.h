@@ -41,15 +41,20 @@ class SaslServer {
   // For OAUTHBEARER: when the token's validity ends (ms since epoch), which
   // bounds the session (KIP-368); nullopt for password mechanisms.
   virtual std::optional<int64_t> credential_expiry_ms() const { return std::nullopt; }
+  // SCRAM with the `tokenauth=true` extension: authenticated by a delegation
+  // token (authorized_id() is the token's owner), Kafka's tokenAuthenticated.
+  virtual bool token_authenticated() const { return false; }
 };
 
 struct OAuthBearerConfig;  // security/oauthbearer.h
+class DelegationTokenCredentials;  // security/delegation_token.h
 
 // What a listener's SASL servers authenticate against.
 struct SaslServerConfig {
   std::vector<std::string> enabled_mechanisms;          // sasl.enabled.mechanisms of the listener
   std::map<std::string, std::string> plain_users;       // PLAIN: user_<name>="<password>" of the JAAS config
   std::shared_ptr<const CredentialCache> scram;         // SCRAM-SHA-256/512: from the metadata log
+  std::shared_ptr<const DelegationTokenCredentials> tokens;  // SCRAM with tokenauth=true (null: refused)
   size_t max_token_bytes = 1 << 16;                     // larger tokens fail the exchange
   // OAUTHBEARER: the validator and its options (make_oauthbearer_config);
   // nullptr selects Kafka's default, the unsecured validator with default options.
@@ -80,7 +85,8 @@ class SaslClient {
 
 // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 with a username and password; nullptr for
 // others (OAUTHBEARER clients carry a token: make_oauthbearer_client in oauthbearer.h).
+// `token_auth`: SCRAM's tokenauth=true (a delegation token; PLAIN: nullptr).
 std::unique_ptr<SaslClient> make_sasl_client(std::string_view mechanism, const std::string& username,
-                                             const std::string& password);
+                                             const std::string& password, bool token_auth = false);
 
 }  // namespace flotilla::security

@@ -29,8 +29,11 @@ std::unique_ptr<SaslServer> make_scram_server(ScramMechanism mechanism, const Sa
                                               NonceGenerator server_nonce = {});
 
 std::unique_ptr<SaslClient> make_plain_client(const std::string& username, const std::string& password);
+// `token_auth`: the client-first message carries Kafka's extension
+// tokenauth=true (username and password are a delegation token's id and HMAC).
 std::unique_ptr<SaslClient> make_scram_client(ScramMechanism mechanism, const std::string& username,
-                                              const std::string& password, NonceGenerator client_nonce = {});
+                                              const std::string& password, NonceGenerator client_nonce = {},
+                                              bool token_auth = false);
 
 // The credential an unknown user is challenged with, so that the exchange goes
 // on to fail at the proof exactly as a wrong password does: salt and keys are

@@ -23,8 +23,9 @@ namespace {
 
 class ScramClient final : public SaslClient {
  public:
-  ScramClient(ScramMechanism mechanism, std::string username, std::string password, NonceGenerator nonce)
-      : mechanism_(mechanism),
+  ScramClient(ScramMechanism mechanism, std::string username, std::string password, NonceGenerator nonce, bool token_auth)
+      : token_auth_(token_auth),
+        mechanism_(mechanism),
         name_(scram_mechanism_name(mechanism)),
         username_(std::move(username)),
         password_(std::move(password)),
@@ -41,6 +42,7 @@ class ScramClient final : public SaslClient {
   Bytes initial() override {
     client_nonce_ = nonce_();
     first_bare_ = scram::format_client_first_bare(username_, client_nonce_);
+    if (token_auth_) first_bare_ += ",tokenauth=true";  // Kafka's ScramExtensions, part of AuthMessage
     std::string msg = std::string(kGs2Header) + first_bare_;
     state_ = State::kServerFirst;
     return Bytes(msg.begin(), msg.end());
@@ -95,6 +97,7 @@ class ScramClient final : public SaslClient {
     return Bytes{};
   }
 
+  bool token_auth_;
   ScramMechanism mechanism_;
   std::string name_;
   std::string username_;
@@ -109,9 +112,9 @@ class ScramClient final : public SaslClient {
 }  // namespace
 
 std::unique_ptr<SaslClient> make_scram_client(ScramMechanism mechanism, const std::string& username,
-                                              const std::string& password, NonceGenerator client_nonce) {
+                                              const std::string& password, NonceGenerator client_nonce, bool token_auth) {
   if (mechanism != ScramMechanism::SCRAM_SHA_256 && mechanism != ScramMechanism::SCRAM_SHA_512) return nullptr;
-  return std::make_unique<ScramClient>(mechanism, username, password, std::move(client_nonce));
+  return std::make_unique<ScramClient>(mechanism, username, password, std::move(client_nonce), token_auth);
 }
 
 }  // namespace flotilla::security

@@ -7,6 +7,12 @@
 // malformed message) answers Kafka's generic text; the cause goes to
 // log_detail, which never holds a value from the exchange.
 //
+// Delegation tokens (Kafka's ScramExtensions): a client-first message with the
+// extension tokenauth=true names a token id as its user; the credential is the
+// token's (DelegationTokenCredentials: derived from its HMAC, gone once the
+// token expires or is removed) and the authorized id is the token's owner. An
+// unknown or expired token fails at the proof, like an unknown user.
+//
 // Invariants: the server never runs PBKDF2 (credentials hold StoredKey and
 // ServerKey); evaluate() never throws; keys are wiped when the exchange ends.
 // Threading: one object per exchange, used by one thread at a time; the
@@ -14,7 +20,10 @@
 #include <openssl/crypto.h>
 
 
+#include <chrono>
+
 #include "security/base64.h"
+#include "security/delegation_token.h"
 #include "security/sasl_mechanisms.h"
 #include "security/scram_messages.h"
 
@@ -42,6 +51,7 @@ class ScramServer final : public SaslServer {
       : mechanism_(mechanism),
         name_(scram_mechanism_name(mechanism)),
         cache_(config.scram),
+        tokens_(config.tokens),
         max_token_bytes_(config.max_token_bytes),
         nonce_(nonce ? std::move(nonce) : NonceGenerator(random_scram_nonce)) {}
 
@@ -49,6 +59,11 @@ class ScramServer final : public SaslServer {
 
   std::string_view mechanism() const override { return name_; }
   const std::string& authorized_id() const override { return authorized_id_; }
+  bool token_authenticated() const override { return token_auth_ && state_ == State::kComplete; }
+  std::optional<int64_t> credential_expiry_ms() const override {
+    if (token_auth_ && state_ == State::kComplete) return token_expiry_ms_;
+    return std::nullopt;
+  }
 
   SaslStep evaluate(std::span<const uint8_t> token) override {
     SaslStep step;
@@ -91,8 +106,8 @@ class ScramServer final : public SaslServer {
     std::string why;
     auto first = scram::parse_client_first(text, why);
     if (!first) return failure("invalid client-first message: " + why);
-    if (auto it = first->extensions.find("tokenauth"); it != first->extensions.end() && it->second == "true")
-      return failure("delegation token authentication is not supported");
+    // Kafka's ScramExtensions: tokenauth=true names a delegation token id as the user.
+    if (auto it = first->extensions.find("tokenauth"); it != first->extensions.end() && it->second == "true") token_auth_ = true;
     // Checked before the credential lookup, so that the answer does not depend on the user existing.
     if (!first->authzid.empty() && first->authzid != first->username) {
       SaslStep s;
@@ -102,7 +117,18 @@ class ScramServer final : public SaslServer {
       return s;
     }
     std::optional<ScramCredential> credential;
-    if (cache_) credential = cache_->find(first->username, mechanism_);
+    if (token_auth_) {
+      int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      if (tokens_) {
+        if (auto login = tokens_->find(first->username, mechanism_, now)) {
+          credential = std::move(login->credential);
+          token_owner_ = login->owner.name;
+          token_expiry_ms_ = login->expiry_timestamp_ms;
+        }
+      }
+    } else if (cache_) {
+      credential = cache_->find(first->username, mechanism_);
+    }
     if (credential && credential->iterations < kScramMinIterations)
       return failure("stored credential has " + std::to_string(credential->iterations) + " iterations, less than " +
                      std::to_string(kScramMinIterations));
@@ -143,11 +169,12 @@ class ScramServer final : public SaslServer {
     Bytes computed = scram_hash(mechanism_, client_key);
     bool valid = constant_time_equal(computed, credential_.stored_key);
     OPENSSL_cleanse(client_key.data(), client_key.size());
-    if (!valid || !known_user_) return failure(known_user_ ? "invalid client proof" : "unknown user");
+    if (!valid || !known_user_)
+      return failure(known_user_ ? "invalid client proof" : token_auth_ ? "unknown or expired delegation token" : "unknown user");
 
     Bytes signature = scram_hmac(mechanism_, credential_.server_key, as_bytes(auth_message_));
     std::string server_final = "v=" + base64_encode(signature);
-    authorized_id_ = username_;
+    authorized_id_ = token_auth_ ? token_owner_ : username_;
     SaslStep s;
     s.complete = true;
     s.challenge.assign(server_final.begin(), server_final.end());
@@ -164,6 +191,10 @@ class ScramServer final : public SaslServer {
   ScramMechanism mechanism_;
   std::string name_;
   std::shared_ptr<const CredentialCache> cache_;
+  std::shared_ptr<const DelegationTokenCredentials> tokens_;
+  bool token_auth_ = false;
+  std::string token_owner_;
+  int64_t token_expiry_ms_ = 0;
   size_t max_token_bytes_;
   NonceGenerator nonce_;
   State state_ = State::kClientFirst;

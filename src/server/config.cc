@@ -123,7 +123,9 @@ const std::set<std::string>& known_keys() {
       "connections.max.reauth.ms", "security.inter.broker.protocol", "flotilla.connections.authentication.timeout.ms",
       "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "early.start.listeners",
       "quota.window.num", "quota.window.size.seconds", "controller.quota.window.num", "controller.quota.window.size.seconds",
-      "replication.quota.window.num", "replication.quota.window.size.seconds", "telemetry.max.bytes"};
+      "replication.quota.window.num", "replication.quota.window.size.seconds", "telemetry.max.bytes",
+      "delegation.token.secret.key", "delegation.token.master.key", "delegation.token.max.lifetime.ms",
+      "delegation.token.expiry.time.ms", "delegation.token.expiry.check.interval.ms"};
   return k;
 }
 
@@ -493,6 +495,11 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
     throw ConfigError("Cannot set metadata.log.segment.bytes below " + std::to_string(c.metadata_log_segment_min_bytes) + ": " +
                       std::to_string(c.metadata_log_segment_bytes));
   set_long("connections.max.reauth.ms", c.connections_max_reauth_ms, 0);
+  if (auto v = get("delegation.token.secret.key")) c.delegation_token_secret_key = *v;
+  else if (auto m = get("delegation.token.master.key")) c.delegation_token_secret_key = *m;
+  set_long("delegation.token.max.lifetime.ms", c.delegation_token_max_lifetime_ms, 1);
+  set_long("delegation.token.expiry.time.ms", c.delegation_token_expiry_time_ms, 1);
+  set_long("delegation.token.expiry.check.interval.ms", c.delegation_token_expiry_check_interval_ms, 1);
   // Client quotas (Kafka's QuotaConfig: INTs, at least 1).
   set_int("quota.window.num", c.quota_window_num, 1);
   set_int("quota.window.size.seconds", c.quota_window_size_seconds, 1);

@@ -65,6 +65,13 @@ struct KafkaConfig {
   int32_t replication_quota_window_size_seconds = 1;
   int32_t telemetry_max_bytes = 1048576;                                // telemetry.max.bytes (KIP-714)
   int64_t connections_max_reauth_ms = 0;                                // connections.max.reauth.ms (0: off)
+  // Delegation tokens (KIP-48): delegation.token.secret.key, or the deprecated
+  // delegation.token.master.key when it is absent (a secret: never logged);
+  // empty disables tokens.
+  std::string delegation_token_secret_key;
+  int64_t delegation_token_max_lifetime_ms = 604800000;        // delegation.token.max.lifetime.ms
+  int64_t delegation_token_expiry_time_ms = 86400000;          // delegation.token.expiry.time.ms
+  int64_t delegation_token_expiry_check_interval_ms = 3600000;  // delegation.token.expiry.check.interval.ms
   // flotilla.connections.authentication.timeout.ms (Flotilla's own): a
   // connection to a SASL listener that has not authenticated this long after
   // it was accepted is closed (<= 0: unbounded).

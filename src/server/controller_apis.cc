@@ -6,7 +6,9 @@
 #include "broker/authorized_admin.h"
 #include "broker/error_responses.h"
 #include "protocol/api.h"
+#include "broker/authorization.h"
 #include "raft/rpc.h"
+#include "server/envelope.h"
 
 namespace flotilla::server {
 
@@ -25,6 +27,8 @@ constexpr int16_t kAllocateProducerIds = 67;  // brokers' InitProducerId (KIP-73
 constexpr int16_t kAlterUserScramCredentials = 51;  // forwarded by brokers (KIP-554)
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // create/delete forwarded by brokers
 constexpr int16_t kAlterClientQuotas = 49;          // forwarded by brokers (KIP-546)
+// Delegation tokens (KIP-48): sent directly, or in an Envelope (58) by brokers.
+constexpr int16_t kCreateDelegationToken = 38, kRenewDelegationToken = 39, kExpireDelegationToken = 40, kEnvelope = 58;
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
     {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
@@ -34,6 +38,7 @@ constexpr Served kControllerApis[] = {
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3}, {kAlterClientQuotas, 0, 1},
+    {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kEnvelope, 0, 0},
 };
 
 const Served* find(int16_t key) {
@@ -108,7 +113,9 @@ int16_t ControllerApis::max_version(int16_t key) const {
                           key == kBrokerHeartbeat || key == kAlterPartition || key == kElectLeaders || key == kIncrementalAlterConfigs ||
                           key == kAlterConfigs || key == kAlterPartitionReassignments || key == kListPartitionReassignments ||
                           key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials ||
-                          key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls || key == kAlterClientQuotas;
+                          key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls || key == kAlterClientQuotas ||
+                          key == kCreateDelegationToken || key == kRenewDelegationToken || key == kExpireDelegationToken ||
+                          key == kEnvelope;
   if (needs_controller && !controller_) return -1;
   return s->max;
 }
@@ -207,8 +214,136 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
     case kAlterClientQuotas:  // ALTER_CONFIGS on the cluster, as Kafka's ControllerApis
       return serve_with(*controller_, auth, AclOperation::ALTER_CONFIGS, true, std::move(req), std::move(respond),
                         &QuorumController::alter_client_quotas);
+    case kCreateDelegationToken:
+    case kRenewDelegationToken:
+    case kExpireDelegationToken:
+      return handle_token_api(auth, std::move(req), std::move(respond));
+    case kEnvelope:
+      return handle_envelope(auth, std::move(req), std::move(respond));
     default:
       return close_connection(respond, *req, "unsupported API on the controller listener");
+  }
+}
+
+namespace {
+
+template <class Response>
+Response token_refusal(ErrorCode ec) {
+  Response r;
+  r.error_code = code(ec);
+  return r;
+}
+
+// One delegation token API for `session` (the connection's, or an Envelope's
+// forwarded one): Kafka's ControllerApis checks, then the controller. `answer`
+// gets the response. `forwarded`: from an Envelope (see handle_envelope).
+template <class Request, class Response, class Answer>
+void serve_token_api(QuorumController& controller, const Authz& auth, const security::Session& session, Request request, int16_t version,
+                     void (QuorumController::*serve)(Request, int16_t, security::KafkaPrincipal, std::function<void(Response)>),
+                     Answer answer, bool forwarded = false) {
+  // A forwarding broker checked its client's connection; its session is known here only as tokenAuthenticated.
+  if (forwarded ? session.token_authenticated : !broker::token_requests_allowed(session))
+    return answer(token_refusal<Response>(ErrorCode::DELEGATION_TOKEN_REQUEST_NOT_ALLOWED));
+  if constexpr (std::is_same_v<Request, msg::CreateDelegationTokenRequest>) {
+    security::KafkaPrincipal owner = session.principal;
+    if (request.owner_principal_name && !request.owner_principal_name->empty())
+      owner = {request.owner_principal_type.value_or("User"), *request.owner_principal_name};
+    if (ErrorCode ec = broker::authorize_create_token(auth, owner); ec != ErrorCode::NONE) {
+      auto r = token_refusal<Response>(ec);
+      r.principal_type = owner.type;
+      r.principal_name = owner.name;
+      r.token_requester_principal_type = session.principal.type;
+      r.token_requester_principal_name = session.principal.name;
+      return answer(std::move(r));
+    }
+  }
+  (controller.*serve)(std::move(request), version, session.principal, std::function<void(Response)>(std::move(answer)));
+}
+
+}  // namespace
+
+void ControllerApis::handle_token_api(const Authz& auth, std::shared_ptr<net::Request> req, net::Respond respond) {
+  auto reply = [req, respond](auto r) mutable { send(*req, respond, r); };
+  int16_t v = req->api_version;
+  switch (req->api_key) {
+    case kCreateDelegationToken: {
+      msg::CreateDelegationTokenRequest r;
+      if (!decode(*req, respond, r)) return;
+      return serve_token_api(*controller_, auth, *req->session, std::move(r), v, &QuorumController::create_delegation_token,
+                             [reply](msg::CreateDelegationTokenResponse x) mutable { reply(x); });
+    }
+    case kRenewDelegationToken: {
+      msg::RenewDelegationTokenRequest r;
+      if (!decode(*req, respond, r)) return;
+      return serve_token_api(*controller_, auth, *req->session, std::move(r), v, &QuorumController::renew_delegation_token,
+                             [reply](msg::RenewDelegationTokenResponse x) mutable { reply(x); });
+    }
+    default: {
+      msg::ExpireDelegationTokenRequest r;
+      if (!decode(*req, respond, r)) return;
+      return serve_token_api(*controller_, auth, *req->session, std::move(r), v, &QuorumController::expire_delegation_token,
+                             [reply](msg::ExpireDelegationTokenResponse x) mutable { reply(x); });
+    }
+  }
+}
+
+// KIP-590's Envelope, as Flotilla's brokers send it: only for the delegation
+// token APIs, only from a forwarder (CLUSTER_ACTION on the cluster); the inner
+// request is served as the forwarded principal's, its answer wrapped.
+void ControllerApis::handle_envelope(const Authz& auth, std::shared_ptr<net::Request> req, net::Respond respond) {
+  msg::EnvelopeRequest envelope;
+  if (!decode(*req, respond, envelope)) return;
+  auto fail = [&](ErrorCode ec) {
+    msg::EnvelopeResponse r;
+    r.error_code = code(ec);
+    r.response_data = std::nullopt;
+    send(*req, respond, r);
+  };
+  if (auth.enabled() && !is_forwarder(auth)) return fail(ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+  OpenedEnvelope inner;
+  try {
+    inner = open_envelope(envelope);
+  } catch (const DecodeError&) {
+    return close_connection(respond, *req, "malformed Envelope");
+  }
+  security::Session session = *req->session;
+  session.principal = inner.principal;
+  session.token_authenticated = inner.token_authenticated;
+  const Authz forwarded;  // the broker authorized the inner request already
+  int16_t key = inner.header.request_api_key, v = inner.header.request_api_version;
+  int32_t corr = inner.header.correlation_id;
+  auto wrap = [req, respond, key, v, corr](const auto& r) mutable {
+    msg::EnvelopeResponse e;
+    e.error_code = 0;
+    e.response_data = envelope_response_data(r, key, v, corr);
+    send(*req, respond, e);
+  };
+  try {
+    ByteReader body(inner.body.data(), inner.body.size());
+    switch (key) {
+      case kCreateDelegationToken: {
+        msg::CreateDelegationTokenRequest r;
+        r.decode(body, v);
+        return serve_token_api(*controller_, forwarded, session, std::move(r), v, &QuorumController::create_delegation_token,
+                               [wrap](msg::CreateDelegationTokenResponse x) mutable { wrap(x); }, true);
+      }
+      case kRenewDelegationToken: {
+        msg::RenewDelegationTokenRequest r;
+        r.decode(body, v);
+        return serve_token_api(*controller_, forwarded, session, std::move(r), v, &QuorumController::renew_delegation_token,
+                               [wrap](msg::RenewDelegationTokenResponse x) mutable { wrap(x); }, true);
+      }
+      case kExpireDelegationToken: {
+        msg::ExpireDelegationTokenRequest r;
+        r.decode(body, v);
+        return serve_token_api(*controller_, forwarded, session, std::move(r), v, &QuorumController::expire_delegation_token,
+                               [wrap](msg::ExpireDelegationTokenResponse x) mutable { wrap(x); }, true);
+      }
+      default:
+        return fail(ErrorCode::INVALID_REQUEST);
+    }
+  } catch (const DecodeError&) {
+    return close_connection(respond, *req, "malformed request in an Envelope");
   }
 }
 

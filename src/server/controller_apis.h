@@ -54,6 +54,10 @@ class ControllerApis : public broker::ExtraApis {
   void handle_raft(std::shared_ptr<net::Request> req, net::Respond respond);
   // The admin writes whose resources are authorized one by one (topics, configs).
   void handle_gated(const broker::Authz& auth, std::shared_ptr<net::Request> req, net::Respond respond);
+  // Create/Renew/ExpireDelegationToken sent directly, and Envelopes (KIP-590)
+  // carrying them from brokers with their client's principal.
+  void handle_token_api(const broker::Authz& auth, std::shared_ptr<net::Request> req, net::Respond respond);
+  void handle_envelope(const broker::Authz& auth, std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_describe_cluster(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_voter_change(std::shared_ptr<net::Request> req, net::Respond respond);
 

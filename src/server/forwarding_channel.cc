@@ -1,5 +1,7 @@
 #include "server/forwarding_channel.h"
 
+#include "server/envelope.h"
+
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -115,6 +117,13 @@ bool wrong_controller(const msg::AlterUserScramCredentialsResponse& r) { return 
 bool wrong_controller(const msg::CreateAclsResponse& r) { return any_retriable(r.results); }
 bool wrong_controller(const msg::DeleteAclsResponse& r) { return any_retriable(r.filter_results); }
 bool wrong_controller(const msg::AlterClientQuotasResponse& r) { return any_retriable(r.entries); }
+bool wrong_controller(const msg::EnvelopeResponse& r) { return is_retriable(ec(r.error_code)); }
+msg::EnvelopeResponse error_response(const msg::EnvelopeRequest&, ErrorCode e) {
+  msg::EnvelopeResponse r;
+  r.error_code = code(e);
+  r.response_data = std::nullopt;
+  return r;
+}
 
 template <class Resp, class Req>
 Resp config_error_response(const Req& req, ErrorCode e) {
@@ -567,6 +576,86 @@ void ForwardingControllerChannel::alter_client_quotas(msg::AlterClientQuotasRequ
   };
   forward<msg::AlterClientQuotasRequest, msg::AlterClientQuotasResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
                                                                          &controller::QuorumController::alter_client_quotas);
+}
+
+template <class Req, class Resp, class Local>
+void ForwardingControllerChannel::forward_as(Req req, int16_t v, security::KafkaPrincipal caller, std::function<void(Resp)> done,
+                                             Local local) {
+  using C = Call<msg::EnvelopeRequest, msg::EnvelopeResponse>;
+  security::Session session;
+  session.principal = caller;
+  auto inner = std::make_shared<Req>(std::move(req));
+  // The envelope's answer, opened; an envelope-level error becomes the inner response's.
+  auto unwrap = [done, v](msg::EnvelopeResponse e) {
+    Resp r;
+    if (e.error_code == 0 && e.response_data) {
+      try {
+        r = open_envelope_response<Resp>(*e.response_data, v);
+        return done(std::move(r));
+      } catch (const DecodeError&) {
+        e.error_code = code(ErrorCode::UNKNOWN_SERVER_ERROR);
+      }
+    }
+    r.error_code = e.error_code ? e.error_code : code(ErrorCode::UNKNOWN_SERVER_ERROR);
+    done(std::move(r));
+  };
+  auto call = std::make_shared<C>(C{make_envelope(*inner, v, session), 0, std::move(unwrap), now_ms() + timeout_ms_, nullptr});
+  call->try_local = [this, local, inner, v, caller, done](C&) {
+    if (!local_active()) return false;
+    (local_->*local)(*inner, v, caller, done);
+    return true;
+  };
+  attempt(call);
+}
+
+void ForwardingControllerChannel::create_delegation_token(msg::CreateDelegationTokenRequest req, int16_t v, security::KafkaPrincipal caller,
+                                                          std::function<void(msg::CreateDelegationTokenResponse)> done) {
+  auto alive = alive_;
+  auto wrapped = [this, alive, done = std::move(done)](msg::CreateDelegationTokenResponse r) mutable {
+    if (!*alive) return;
+    std::string id = r.error_code == 0 ? r.token_id : "";
+    after_image_satisfies([id](const metadata::MetadataImage& image) { return id.empty() || image.delegation_tokens().count(id) > 0; },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward_as<msg::CreateDelegationTokenRequest, msg::CreateDelegationTokenResponse>(std::move(req), v, std::move(caller), std::move(wrapped),
+                                                                                    &controller::QuorumController::create_delegation_token);
+}
+
+namespace {
+// Some token of `image` expires at `expiry` (what a renewal or expiry wrote).
+bool image_has_expiry(const metadata::MetadataImage& image, int64_t expiry) {
+  for (const auto& [id, t] : image.delegation_tokens())
+    if (t.expiry_timestamp_ms == expiry) return true;
+  return false;
+}
+}  // namespace
+
+void ForwardingControllerChannel::renew_delegation_token(msg::RenewDelegationTokenRequest req, int16_t v, security::KafkaPrincipal caller,
+                                                         std::function<void(msg::RenewDelegationTokenResponse)> done) {
+  auto alive = alive_;
+  auto wrapped = [this, alive, done = std::move(done)](msg::RenewDelegationTokenResponse r) mutable {
+    if (!*alive) return;
+    bool ok = r.error_code == 0;
+    int64_t expiry = r.expiry_timestamp_ms;
+    after_image_satisfies([ok, expiry](const metadata::MetadataImage& image) { return !ok || image_has_expiry(image, expiry); },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward_as<msg::RenewDelegationTokenRequest, msg::RenewDelegationTokenResponse>(std::move(req), v, std::move(caller), std::move(wrapped),
+                                                                                  &controller::QuorumController::renew_delegation_token);
+}
+
+void ForwardingControllerChannel::expire_delegation_token(msg::ExpireDelegationTokenRequest req, int16_t v, security::KafkaPrincipal caller,
+                                                          std::function<void(msg::ExpireDelegationTokenResponse)> done) {
+  auto alive = alive_;
+  auto wrapped = [this, alive, done = std::move(done)](msg::ExpireDelegationTokenResponse r) mutable {
+    if (!*alive) return;
+    bool wait = r.error_code == 0 && r.expiry_timestamp_ms >= 0;  // a removal cannot be matched without the HMAC
+    int64_t expiry = r.expiry_timestamp_ms;
+    after_image_satisfies([wait, expiry](const metadata::MetadataImage& image) { return !wait || image_has_expiry(image, expiry); },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward_as<msg::ExpireDelegationTokenRequest, msg::ExpireDelegationTokenResponse>(std::move(req), v, std::move(caller), std::move(wrapped),
+                                                                                    &controller::QuorumController::expire_delegation_token);
 }
 
 }  // namespace flotilla::server

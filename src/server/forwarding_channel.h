@@ -61,6 +61,15 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   // Answered once this broker's image shows the quotas written (so that a
   // DescribeClientQuotas here right after sees them).
   void alter_client_quotas(msg::AlterClientQuotasRequest req, int16_t v, std::function<void(msg::AlterClientQuotasResponse)> done) override;
+  // The delegation token APIs: in-process with the caller's principal, or in
+  // an Envelope (server/envelope.h) to a remote controller; answered once this
+  // broker's image shows the token created (or its new expiry).
+  void create_delegation_token(msg::CreateDelegationTokenRequest req, int16_t v, security::KafkaPrincipal caller,
+                               std::function<void(msg::CreateDelegationTokenResponse)> done) override;
+  void renew_delegation_token(msg::RenewDelegationTokenRequest req, int16_t v, security::KafkaPrincipal caller,
+                              std::function<void(msg::RenewDelegationTokenResponse)> done) override;
+  void expire_delegation_token(msg::ExpireDelegationTokenRequest req, int16_t v, security::KafkaPrincipal caller,
+                               std::function<void(msg::ExpireDelegationTokenResponse)> done) override;
   int32_t active_controller_id() const override;
 
   void close();
@@ -86,6 +95,10 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   // forward(), answered once this broker's image shows the changed configs.
   template <class Req, class Resp, class Local>
   void forward_config_change(Req req, int16_t v, std::function<void(Resp)> done, Local local);
+  // forward() of a request whose controller method takes the caller's principal:
+  // remote controllers get it in an Envelope.
+  template <class Req, class Resp, class Local>
+  void forward_as(Req req, int16_t v, security::KafkaPrincipal caller, std::function<void(Resp)> done, Local local);
   net::Client* client_for(int32_t node);
   bool local_active() const { return local_ && local_->is_active(); }
 

@@ -128,7 +128,8 @@ std::optional<std::string> listener_jaas_config(const KafkaConfig& config, const
 }
 
 std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaConfig& config, const Endpoint& endpoint,
-                                                                     std::shared_ptr<const security::CredentialCache> scram) {
+                                                                     std::shared_ptr<const security::CredentialCache> scram,
+                                                                     std::shared_ptr<const security::DelegationTokenCredentials> tokens) {
   auto s = std::make_shared<net::ListenerSecurity>();
   auto protocol = security::parse_security_protocol(endpoint.security_protocol);
   if (!protocol) throw ConfigError("Invalid security protocol " + endpoint.security_protocol + " for listener " + endpoint.listener);
@@ -170,6 +171,7 @@ std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaC
       sasl->enabled_mechanisms.end())
     sasl->oauthbearer = listener_oauthbearer_config(config, endpoint.listener);
   sasl->scram = std::move(scram);
+  sasl->tokens = std::move(tokens);
   s->sasl = std::move(sasl);
   return s;
 }

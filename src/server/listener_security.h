@@ -22,6 +22,7 @@
 #include "net/client_security.h"
 #include "net/listener_security.h"
 #include "security/credential_cache.h"
+#include "security/delegation_token.h"
 #include "server/config.h"
 
 namespace flotilla::server {
@@ -33,7 +34,8 @@ std::optional<std::string> listener_jaas_config(const KafkaConfig& config, const
 // PLAIN without a JAAS config, or an OAUTHBEARER validator that cannot be
 // built (unknown callback handler, unreadable JWKS file).
 std::shared_ptr<const net::ListenerSecurity> make_listener_security(const KafkaConfig& config, const Endpoint& endpoint,
-                                                                     std::shared_ptr<const security::CredentialCache> scram);
+                                                                     std::shared_ptr<const security::CredentialCache> scram,
+                                                                     std::shared_ptr<const security::DelegationTokenCredentials> tokens = nullptr);
 
 // SSL / SASL_SSL listeners: the server TLS context from
 // listener.name.<lower-case listener>.ssl.* over ssl.*; throws ConfigError

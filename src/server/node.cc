@@ -32,6 +32,7 @@
 #include "server/forwarding_channel.h"
 #include "server/listener_security.h"
 #include "server/scram_publisher.h"
+#include "server/delegation_token_publisher.h"
 #include "server/tls_reload.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
@@ -141,6 +142,9 @@ class NodeImpl {
   std::shared_ptr<const net::ClientSecurity> controller_client_security;
   std::shared_ptr<const net::ClientSecurity> inter_broker_client_security;
   std::unique_ptr<ScramCredentialPublisher> scram_publisher;
+  // Delegation tokens' SCRAM credentials (derived with delegation.token.secret.key).
+  std::shared_ptr<security::DelegationTokenCredentials> token_credentials;
+  std::unique_ptr<DelegationTokenPublisher> token_publisher;
   // authorizer.class.name: the StandardAuthorizer every listener's APIs ask
   // (null: everything is allowed), fed by the metadata image.
   std::unique_ptr<security::StandardAuthorizer> authorizer;
@@ -192,6 +196,7 @@ broker::BrokerConfig make_broker_config(const KafkaConfig& c, const std::string&
   b.auto_create_topics_enable = c.auto_create_topics_enable;
   b.delete_topic_enable = c.delete_topic_enable;
   b.authorizer_configured = !c.authorizer_class_name.empty();
+  b.delegation_token_secret_key = c.delegation_token_secret_key;
   b.message_max_bytes = c.message_max_bytes;
   b.fetch_max_bytes = c.fetch_max_bytes;
   b.producer_id_expiration_ms = c.producer_id_expiration_ms;
@@ -336,6 +341,9 @@ void NodeImpl::start() {
   loader->add_publisher(replicas.get());
   scram_publisher = std::make_unique<ScramCredentialPublisher>(scram_credentials);
   loader->add_publisher(scram_publisher.get());
+  if (!token_credentials) token_credentials = std::make_shared<security::DelegationTokenCredentials>(config.delegation_token_secret_key);
+  token_publisher = std::make_unique<DelegationTokenPublisher>(token_credentials);
+  loader->add_publisher(token_publisher.get());
   if (authorizer) {
     acl_publisher = std::make_unique<AclPublisher>(*authorizer);
     loader->add_publisher(acl_publisher.get());
@@ -372,6 +380,10 @@ void NodeImpl::start() {
   cc.leader_imbalance_per_broker_percentage = config.leader_imbalance_per_broker_percentage;
   for (const auto& v : config.quorum_voters) cc.controller_ids.push_back(v.id);
   cc.authorizer_configured = config.authorizer_enabled();
+  cc.delegation_token_secret_key = config.delegation_token_secret_key;
+  cc.delegation_token_max_lifetime_ms = config.delegation_token_max_lifetime_ms;
+  cc.delegation_token_expiry_time_ms = config.delegation_token_expiry_time_ms;
+  cc.delegation_token_expiry_check_interval_ms = config.delegation_token_expiry_check_interval_ms;
   cc.describe_topic_configs = [bc = broker_config](const metadata::ConfigMap& overrides) {
     std::vector<controller::TopicConfigEntry> out;
     for (const auto& e : broker::effective_topic_configs(bc, overrides))
@@ -460,7 +472,9 @@ void NodeImpl::start() {
 }
 
 void NodeImpl::setup_security() {
-  for (const auto& ep : config.listeners) listener_security[ep.listener] = make_listener_security(config, ep, scram_credentials);
+  if (!token_credentials) token_credentials = std::make_shared<security::DelegationTokenCredentials>(config.delegation_token_secret_key);
+  for (const auto& ep : config.listeners)
+    listener_security[ep.listener] = make_listener_security(config, ep, scram_credentials, token_credentials);
   if (!config.controller_listener_names.empty())
     controller_client_security = make_client_security(config, config.controller_listener_names.front(),
                                                       config.sasl_mechanism_controller_protocol, "sasl.mechanism.controller.protocol");

@@ -337,6 +337,20 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
            "Matching selector 'k1=v1,k2=v2'. Selectors: client_id, client_instance_id, client_software_name, client_software_version, "
            "client_source_address, client_source_port");
   add_list(client_metrics_, "--metrics", client_metrics.metrics, "Telemetry metric name prefixes 'm1,m2'.");
+  // ---- delegation-tokens
+  tokens_ = app_.add_subcommand("delegation-tokens", "Create, renew, expire and describe delegation tokens (kafka-delegation-tokens.sh)");
+  add_optional(tokens_, "--bootstrap-server", tokens.bootstrap_server, "REQUIRED: server(s) to use for bootstrapping.");
+  add_optional(tokens_, "--command-config", tokens.command_config, "REQUIRED: A property file containing configs to be passed to Admin Client.");
+  tokens_->add_flag("--create", tokens.create, "Create a new delegation token. Use --renewer-principal option to pass renewers principals.");
+  tokens_->add_flag("--renew", tokens.renew, "Renew delegation token. Use --renew-time-period option to set renew time period.");
+  tokens_->add_flag("--expire", tokens.expire, "Expire delegation token. Use --expiry-time-period option to expire the token.");
+  tokens_->add_flag("--describe", tokens.describe, "Describe delegation tokens for the given principals. Use --owner-principal to pass owner/renewer principals.");
+  add_optional(tokens_, "--max-life-time-period", tokens.max_life_time_period, "Max life period for the token in milliseconds.");
+  add_repeated(tokens_, "--renewer-principal", tokens.renewer_principals, "renewer is a KafkaPrincipal in principalType:name format.");
+  add_repeated(tokens_, "--owner-principal", tokens.owner_principals, "owner is a KafkaPrincipal in principalType:name format.");
+  add_optional(tokens_, "--hmac", tokens.hmac, "HMAC of the delegation token");
+  add_optional(tokens_, "--renew-time-period", tokens.renew_time_period, "Renew time period in milliseconds.");
+  add_optional(tokens_, "--expiry-time-period", tokens.expiry_time_period, "Expiry time period in milliseconds.");
 
   // ---- acls
   acls_ = app_.add_subcommand("acls", "Add, remove and list ACLs (kafka-acls.sh)");
@@ -435,6 +449,7 @@ std::string Cli::selected() const {
   if (metadata_diff_->parsed()) return "metadata-diff";
   if (acls_->parsed()) return "acls";
   if (client_metrics_->parsed()) return "client-metrics";
+  if (tokens_->parsed()) return "delegation-tokens";
   return "";
 }
 
@@ -460,6 +475,7 @@ int Cli::run() {
   if (s == "metadata-diff") return run_metadata_diff(metadata_diff, std::cout, std::cerr);
   if (s == "acls") return run_acls(acls, std::cin, std::cout, std::cerr);
   if (s == "client-metrics") return run_client_metrics(client_metrics, std::cout, std::cerr);
+  if (s == "delegation-tokens") return run_delegation_tokens(tokens, std::cout, std::cerr);
   if (s == "metadata-quorum add-controller") {
     quorum.add_controller = true;
     return run_metadata_quorum(quorum, std::cout, std::cerr);

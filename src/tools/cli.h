@@ -44,6 +44,7 @@ class Cli {
   MetadataDiffOptions metadata_diff;
   AclsOptions acls;
   ClientMetricsOptions client_metrics;
+  DelegationTokensOptions tokens;
 
  private:
   CLI::App app_;
@@ -75,6 +76,7 @@ class Cli {
   CLI::App* metadata_diff_ = nullptr;
   CLI::App* acls_ = nullptr;
   CLI::App* client_metrics_ = nullptr;
+  CLI::App* tokens_ = nullptr;
   // Optional-valued flags read after parsing.
   std::string compression_codec_;
   CLI::Option* compression_opt_ = nullptr;

@@ -251,6 +251,19 @@ struct AclsOptions {
 // --remove without --force reads its confirmation from `in`.
 int run_acls(const AclsOptions& o, std::istream& in, std::ostream& out, std::ostream& err);
 
+// `flotilla delegation-tokens` (kafka-delegation-tokens.sh), see tools/delegation_tokens_tool.cc
+struct DelegationTokensOptions {
+  std::optional<std::string> bootstrap_server;
+  std::optional<std::string> command_config;
+  bool create = false, renew = false, expire = false, describe = false;
+  std::optional<int64_t> max_life_time_period;
+  std::vector<std::string> renewer_principals, owner_principals;
+  std::optional<std::string> hmac;
+  std::optional<int64_t> renew_time_period;
+  std::optional<int64_t> expiry_time_period;
+};
+int run_delegation_tokens(const DelegationTokensOptions& o, std::ostream& out, std::ostream& err);
+
 // `flotilla metadata-shell` (kafka-metadata-shell.sh), see tools/metadata_shell.h
 struct MetadataShellOptions {
   std::optional<std::string> snapshot;   // --snapshot: a .checkpoint file

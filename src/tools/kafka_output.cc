@@ -36,6 +36,12 @@ const char* exception_name(int16_t code) {
     case ErrorCode::BROKER_ID_NOT_REGISTERED: return "BrokerIdNotRegisteredException";
     case ErrorCode::THROTTLING_QUOTA_EXCEEDED: return "ThrottlingQuotaExceededException";
     case ErrorCode::SECURITY_DISABLED: return "SecurityDisabledException";
+    case ErrorCode::DELEGATION_TOKEN_AUTH_DISABLED: return "DelegationTokenDisabledException";
+    case ErrorCode::DELEGATION_TOKEN_NOT_FOUND: return "DelegationTokenNotFoundException";
+    case ErrorCode::DELEGATION_TOKEN_OWNER_MISMATCH: return "DelegationTokenOwnerMismatchException";
+    case ErrorCode::DELEGATION_TOKEN_REQUEST_NOT_ALLOWED: return "UnsupportedByAuthenticationException";
+    case ErrorCode::DELEGATION_TOKEN_AUTHORIZATION_FAILED: return "DelegationTokenAuthorizationException";
+    case ErrorCode::DELEGATION_TOKEN_EXPIRED: return "DelegationTokenExpiredException";
     default: return "ApiException";
   }
 }

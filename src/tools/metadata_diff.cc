@@ -228,6 +228,30 @@ ordered_json diff_images(const MetadataImage& a, const MetadataImage& b) {
       if (!vb.count(k)) qremoved.push_back({{"entity", entity_json(e)}, {"key", k}, {"old", v}});
   }
   d["clientQuotas"] = {{"set", qset}, {"removed", qremoved}};
+
+  // ---- delegation tokens, by id (the HMAC is in no image: nothing to hide)
+  auto token_json = [](const security::DelegationToken& t) {
+    ordered_json renewers = ordered_json::array();
+    for (const auto& p : t.renewers) renewers.push_back(p.to_string());
+    return ordered_json{{"tokenId", t.token_id},
+                        {"owner", t.owner.to_string()},
+                        {"requester", t.requester.to_string()},
+                        {"renewers", renewers},
+                        {"issueTimestamp", t.issue_timestamp_ms},
+                        {"expiryTimestamp", t.expiry_timestamp_ms},
+                        {"maxTimestamp", t.max_timestamp_ms}};
+  };
+  ordered_json tadded = ordered_json::array(), tremoved = ordered_json::array(), tchanged = ordered_json::array();
+  for (const auto& [id, t] : b.delegation_tokens()) {
+    auto it = a.delegation_tokens().find(id);
+    if (it == a.delegation_tokens().end())
+      tadded.push_back(token_json(t));
+    else if (!(it->second == t))
+      tchanged.push_back({{"tokenId", id}, {"expiryTimestamp", change(it->second.expiry_timestamp_ms, t.expiry_timestamp_ms)}});
+  }
+  for (const auto& [id, t] : a.delegation_tokens())
+    if (!b.delegation_tokens().count(id)) tremoved.push_back({{"tokenId", id}, {"owner", t.owner.to_string()}});
+  d["delegationTokens"] = {{"added", tadded}, {"removed", tremoved}, {"changed", tchanged}};
   return d;
 }
 
@@ -340,6 +364,23 @@ std::string format_diff(const ordered_json& d) {
   for (const auto& q : d["clientQuotas"]["removed"]) {
     line("- client quota " + quota_entity(q["entity"]) + " " + q["key"].get<std::string>() + " (was " +
          java_double_to_string(q["old"].get<double>()) + ")");
+    ++changes;
+  }
+  for (const auto& t : d["delegationTokens"]["added"]) {
+    std::string renewers;
+    for (const auto& r : t["renewers"]) renewers += (renewers.empty() ? "" : ",") + r.get<std::string>();
+    line("+ delegation token " + t["tokenId"].get<std::string>() + " owner=" + t["owner"].get<std::string>() +
+         " requester=" + t["requester"].get<std::string>() + " renewers=[" + renewers + "] expiry=" +
+         std::to_string(t["expiryTimestamp"].get<int64_t>()) + " max=" + std::to_string(t["maxTimestamp"].get<int64_t>()));
+    ++changes;
+  }
+  for (const auto& t : d["delegationTokens"]["changed"]) {
+    line("~ delegation token " + t["tokenId"].get<std::string>() + " expiry " +
+         std::to_string(t["expiryTimestamp"]["old"].get<int64_t>()) + " -> " + std::to_string(t["expiryTimestamp"]["new"].get<int64_t>()));
+    ++changes;
+  }
+  for (const auto& t : d["delegationTokens"]["removed"]) {
+    line("- delegation token " + t["tokenId"].get<std::string>() + " owner=" + t["owner"].get<std::string>());
     ++changes;
   }
   if (changes == 0) line("No changes.");

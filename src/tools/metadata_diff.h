@@ -32,7 +32,10 @@ namespace flotilla::tools {
 //  "acls":{"added":[{"id","resourceType","resourceName","patternType","principal","host","operation","permissionType"}],
 //          "removed":[...the same]},   (Kafka's enum names)
 //  "clientQuotas":{"set":[{"entity":{"<type>":name|null},"key","old","new"}],
-//                  "removed":[{"entity","key","old"}]}}   (a null name: the default entity)
+//                  "removed":[{"entity","key","old"}]},   (a null name: the default entity)
+//  "delegationTokens":{"added":[{"tokenId","owner","requester","renewers","issueTimestamp","expiryTimestamp","maxTimestamp"}],
+//                      "removed":[{"tokenId","owner"}],"changed":[{"tokenId","expiryTimestamp":{"old","new"}}]}}
+//                      (never an HMAC: no image holds one)
 nlohmann::ordered_json diff_images(const metadata::MetadataImage& a, const metadata::MetadataImage& b);
 // The readable text of diff_images(): one line per change, "No changes." if none.
 std::string format_diff(const nlohmann::ordered_json& diff);

@@ -283,6 +283,10 @@ ShellNode build_shell_tree(const MetadataImage& image) {
   // (AclsImageNode / AclsImageByIdNode).
   ShellNode& acls = img.children["acls"].children["byId"];
   for (const auto& [id, acl] : image.acls()) acls.children[id.to_string()] = file_node(acl.to_string());
+  // Kafka's DelegationTokenImageNode: /image/delegationToken/<token id>, each
+  // shown as Kafka's DelegationTokenData prints it (the token's data hidden).
+  ShellNode& tokens = img.children["delegationToken"];
+  for (const auto& [id, t] : image.delegation_tokens()) tokens.children[id] = file_node("DelegationTokenData(tokenInformation=[hidden])");
   nlohmann::ordered_json prov;
   prov["offset"] = image.offset();
   prov["epoch"] = image.epoch();

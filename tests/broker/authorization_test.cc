@@ -388,6 +388,37 @@ TEST_F(AuthzTable, ClusterOperations) {
   EXPECT_FALSE(ops & (1 << security::code(Op::CLUSTER_ACTION)));
 }
 
+TEST_F(AuthzTable, DelegationTokens) {
+  // Kafka's allowTokenRequests: SASL, or SSL with a client certificate; never a token session.
+  security::Session s;
+  s.principal = {"User", "alice"};
+  s.protocol = security::SecurityProtocol::SASL_SSL;
+  EXPECT_TRUE(token_requests_allowed(s));
+  s.token_authenticated = true;
+  EXPECT_FALSE(token_requests_allowed(s));
+  s.token_authenticated = false;
+  s.protocol = security::SecurityProtocol::PLAINTEXT;
+  EXPECT_FALSE(token_requests_allowed(s));
+  s.protocol = security::SecurityProtocol::SSL;
+  EXPECT_TRUE(token_requests_allowed(s));  // a certificate's principal
+  s.principal = security::KafkaPrincipal{};
+  EXPECT_FALSE(token_requests_allowed(s));  // one-way SSL: ANONYMOUS
+  // CREATE_TOKENS on USER:<owner> for another owner.
+  acl(RT::USER, "User:carol", Op::CREATE_TOKENS, "ops");
+  EXPECT_EQ(authorize_create_token(as("alice"), {"User", "alice"}), ErrorCode::NONE);
+  EXPECT_EQ(authorize_create_token(as("alice"), {"User", "carol"}), ErrorCode::DELEGATION_TOKEN_AUTHORIZATION_FAILED);
+  EXPECT_EQ(authorize_create_token(as("ops"), {"User", "carol"}), ErrorCode::NONE);
+  // Describe: owner, renewer, DESCRIBE on the token, DESCRIBE_TOKENS on the owner.
+  acl(RT::DELEGATION_TOKEN, "tok1", Op::DESCRIBE, "dave");
+  acl(RT::USER, "User:alice", Op::DESCRIBE_TOKENS, "erin");
+  std::vector<security::KafkaPrincipal> renewers = {{"User", "bob"}};
+  security::KafkaPrincipal alice{"User", "alice"};
+  for (const char* who : {"alice", "bob", "dave", "erin"})
+    EXPECT_TRUE(describe_token_shows(as(who), {"User", who}, "tok1", alice, renewers)) << who;
+  EXPECT_FALSE(describe_token_shows(as("dave"), {"User", "dave"}, "tok2", alice, renewers));
+  EXPECT_FALSE(describe_token_shows(as("frank"), {"User", "frank"}, "tok1", alice, renewers));
+}
+
 // ---------------------------------------------------------------- gates of forwarded requests
 
 TEST_F(AuthzTable, CreateTopicsGateCutsRefusedTopicsAndHidesConfigs) {
@@ -499,7 +530,7 @@ TEST(AuthorizationTable, EveryApiABrokerServesHasItsRows) {
   for (const ApiCheck& c : api_checks()) in_table.insert(c.api_key);
   for (const auto& s : RequestHandler::broker_apis()) EXPECT_TRUE(in_table.count(s.key)) << "API key " << s.key;
   // and the controller listener's (server/controller_apis.cc)
-  for (int16_t key : {1, 19, 20, 33, 37, 43, 44, 45, 46, 51, 52, 53, 54, 55, 56, 59, 60, 62, 63, 64, 67, 80, 81, 82})
+  for (int16_t key : {1, 19, 20, 33, 37, 38, 39, 40, 43, 44, 45, 46, 51, 52, 53, 54, 55, 56, 58, 59, 60, 62, 63, 64, 67, 80, 81, 82})
     EXPECT_TRUE(in_table.count(key)) << "API key " << key;
   for (const ApiCheck& c : api_checks()) {
     EXPECT_FALSE(c.api.empty());

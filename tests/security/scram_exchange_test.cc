@@ -334,9 +334,15 @@ TEST(ScramServer, AuthzidMustBeTheUser) {
   }
 }
 
-TEST(ScramServer, DelegationTokensAreRefusedUnknownExtensionsIgnored) {
+// tokenauth=true names a delegation token, not a user: "user" is no token here
+// (no token credentials at all), so the exchange fails at the proof like an
+// unknown user (delegation_token_test.cc has tokens that log in).
+TEST(ScramServer, TokenAuthWithoutTheTokenFailsUnknownExtensionsIgnored) {
   auto server = make_scram_server(k256, scram_config(), fixed(kServerNonce));
-  expect_generic_failure(server->evaluate(bytes(kClientFirst + ",tokenauth=true")));
+  SaslStep first = server->evaluate(bytes(kClientFirst + ",tokenauth=true"));
+  EXPECT_FALSE(first.failed) << first.log_detail;
+  EXPECT_NE(text(first.challenge), kServerFirst);  // a fake credential's salt, not the user's
+  expect_generic_failure(server->evaluate(bytes(kClientFinal)));
   auto server2 = make_scram_server(k256, scram_config(), fixed(kServerNonce));
   SaslStep s = server2->evaluate(bytes(kClientFirst + ",foo=bar"));
   EXPECT_FALSE(s.failed) << s.log_detail;

@@ -121,7 +121,7 @@ TEST(MetadataShell, OneCommand) {
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, "bar\nfoo\n");
   EXPECT_EQ(shell({"--directory", dir, "ls"}).out, "image\n");
-  EXPECT_EQ(shell({"--directory", dir, "ls", "/image"}).out, "acls\nclientQuotas\ncluster\nconfigs\nfeatures\nprovenance\nscram\ntopics\n");
+  EXPECT_EQ(shell({"--directory", dir, "ls", "/image"}).out, "acls\nclientQuotas\ncluster\nconfigs\ndelegationToken\nfeatures\nprovenance\nscram\ntopics\n");
 
   r = shell({"--directory", dir, "cat", "/image/topics/byName/foo/0"});
   auto p = nlohmann::json::parse(r.out);
