@@ -218,7 +218,9 @@ TEST(MetadataLoaderCatchUp, BatchesThatMoreFollowArePublishedOnceAtTheLast) {
   for (size_t i = 0; i < log.size(); ++i) {
     log[i].more_follow = i + 1 < log.size();
     loader.handle_commit(log[i]);
-    if (log[i].more_follow) EXPECT_TRUE(pub.seen.empty()) << "published before the last batch " << i;
+    if (log[i].more_follow) {
+      EXPECT_TRUE(pub.seen.empty()) << "published before the last batch " << i;
+    }
   }
   ASSERT_EQ(pub.seen.size(), 1u);
   const auto& seen = pub.seen[0];
