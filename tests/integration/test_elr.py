@@ -180,6 +180,7 @@ def test_describe_topic_partitions_paging(cluster):
 def test_storage_format_feature_checks(workdir):
     import os
     from conftest import Server
+    os.makedirs(os.path.join(workdir, "fmt"))
     s = Server(os.path.join(workdir, "fmt"))
     bad = run_tool("storage", "format", "--config", s.config, "--cluster-id", run_tool("storage", "random-uuid").stdout.strip(),
                    "--feature", "eligible.leader.replicas.version=1", check=False)
