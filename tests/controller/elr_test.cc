@@ -258,7 +258,9 @@ TEST(ElrController, DisabledKeepsTheLastIsrMember) {
   EXPECT_EQ(c.t0().leader, -1);
   auto batch = decode_batch(c.raft.log().back());
   for (const auto& r : batch) {
-    if (std::holds_alternative<msg::PartitionChangeRecord>(r.record)) EXPECT_EQ(r.version, 2);  // 4.0-IV1+: v2 either way
+    if (std::holds_alternative<msg::PartitionChangeRecord>(r.record)) {
+      EXPECT_EQ(r.version, 2);  // 4.0-IV1+: v2 either way
+    }
   }
 }
 
