@@ -161,6 +161,10 @@ bool metadata_shows(const Authz& a, const std::string& topic) {
   return a.allowed(AclOperation::DESCRIBE, ResourceType::TOPIC, topic, AuditLog{true, false});
 }
 
+bool describe_topic_partitions_shows(const Authz& a, const std::string& topic) {
+  return a.allowed(AclOperation::DESCRIBE, ResourceType::TOPIC, topic, kAudit);
+}
+
 Refused authorize_auto_create(const Authz& a, std::span<const std::string> missing_topics) {
   if (missing_topics.empty() || a.cluster(AclOperation::CREATE, kAuditNoDenial)) return {};
   return topic_verdict(a, AclOperation::CREATE, missing_topics).refused;
@@ -449,6 +453,7 @@ constexpr ApiCheck kApiChecks[] = {
     {71, "GET_TELEMETRY_SUBSCRIPTIONS", "", "", "", "none (KIP-714)"},
     {72, "PUSH_TELEMETRY", "", "", "", "none (KIP-714)"},
     {74, "LIST_CLIENT_METRICS_RESOURCES", "DescribeConfigs", "Cluster", kClusterAuth, ""},
+    {75, "DESCRIBE_TOPIC_PARTITIONS", "Describe", "Topic", kTopicAuth, "named topics refused are reported with a zero id; all-topics lists leave them out"},
     {80, "ADD_RAFT_VOTER", "Alter", "Cluster", kClusterAuth, "controller listener"},
     {81, "REMOVE_RAFT_VOTER", "Alter", "Cluster", kClusterAuth, "controller listener"},
     {82, "UPDATE_RAFT_VOTER", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},

@@ -166,6 +166,8 @@ Verdict authorize_topics(const Authz& a, AclOperation op, std::span<const std::s
 Refused authorize_metadata(const Authz& a, std::span<const std::string> topics, bool all_topics);
 // One topic of an all-topics Metadata (no copy of the names): DESCRIBE, a denial logged at TRACE.
 bool metadata_shows(const Authz& a, const std::string& topic);
+// DescribeTopicPartitions (KIP-966): DESCRIBE on the topic, named or listed, every decision logged.
+bool describe_topic_partitions_shows(const Authz& a, const std::string& topic);
 Refused authorize_auto_create(const Authz& a, std::span<const std::string> missing_topics);
 
 // OFFSET_COMMIT (8): READ on the GROUP (every partition GROUP_AUTHORIZATION_FAILED),

@@ -21,6 +21,7 @@ struct BrokerConfig {
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;
   bool auto_create_topics_enable = true;
+  int32_t max_request_partition_size_limit = 2000;  // max.request.partition.size.limit: DescribeTopicPartitions answers at most this many
   bool delete_topic_enable = true;
   // authorizer.class.name is set: DescribeAcls is answered (else SECURITY_DISABLED).
   bool authorizer_configured = false;

@@ -5,7 +5,8 @@
 // ListOffsets, OffsetForLeaderEpoch), metadata_apis.cc (Metadata,
 // DescribeCluster, topic creation and deletion), admin_apis.cc,
 // records_api.cc, log_dirs_api.cc, group_apis.cc, consumer_group_apis.cc,
-// txn_apis.cc, scram_apis.cc, quota_apis.cc, telemetry_apis.cc.
+// txn_apis.cc, scram_apis.cc, quota_apis.cc, telemetry_apis.cc,
+// delegation_token_apis.cc, describe_topic_partitions_api.cc.
 //
 // Invariants: a request reaches a handler only at a version this listener
 // serves (request_header_version returns -1 for the others, and the
@@ -23,6 +24,7 @@
 #include "broker/api_util.h"
 #include "broker/client_quotas.h"
 #include "broker/client_telemetry.h"
+#include "metadata/features.h"
 #include "protocol/api.h"
 #include "protocol/messages.h"
 
@@ -34,6 +36,7 @@ using namespace flotilla::msg;
 constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kMetadata = 3, kApiVersions = 18, kCreateTopics = 19, kDeleteTopics = 20,
                   kDescribeConfigs = 32, kCreatePartitions = 37, kDescribeCluster = 60, kOffsetForLeaderEpoch = 23, kDeleteRecords = 21;
 constexpr int16_t kDescribeLogDirs = 35;
+constexpr int16_t kDescribeTopicPartitions = 75;  // describe_topic_partitions_api.cc
 constexpr int16_t kSaslHandshake = 17, kSaslAuthenticate = 36;
 constexpr int16_t kOffsetCommit = 8, kOffsetFetch = 9, kFindCoordinator = 10, kJoinGroup = 11, kHeartbeat = 12, kLeaveGroup = 13,
                   kSyncGroup = 14, kDescribeGroups = 15, kListGroups = 16, kDeleteGroups = 42, kOffsetDelete = 47;  // group_apis.cc
@@ -74,6 +77,7 @@ constexpr Served kBrokerApis[] = {
     // KIP-714; 71 and 72 only with a ClientTelemetry (served_range).
     {kGetTelemetrySubscriptions, 0, 0}, {kPushTelemetry, 0, 0}, {kListClientMetricsResources, 0, 0},
     {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kDescribeDelegationToken, 0, 3},
+    {kDescribeTopicPartitions, 0, 0},
 };
 
 using api::close_connection;
@@ -93,8 +97,13 @@ std::vector<RequestHandler::ServedApi> RequestHandler::broker_apis() {
 }
 
 const std::vector<FeatureRange>& RequestHandler::supported_features() {
-  // metadata.version 1 (3.0-IV1) .. 21 (3.9-IV0); kraft.version 0..1 (KIP-853).
-  static const std::vector<FeatureRange> f = {{"kraft.version", 0, 1}, {"metadata.version", 1, 21}};
+  // metadata/features.h: metadata.version 1 (3.0-IV1) .. 25 (4.0-IV3); kraft.version 0..1 (KIP-853);
+  // eligible.leader.replicas.version 0..1 (KIP-966).
+  static const std::vector<FeatureRange> f = [] {
+    std::vector<FeatureRange> v;
+    for (const auto& s : metadata::supported_features()) v.push_back({s.name, s.min_level, s.max_level});
+    return v;
+  }();
   return f;
 }
 
@@ -204,6 +213,7 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kRenewDelegationToken: return handle_renew_delegation_token(std::move(req), std::move(respond));
       case kExpireDelegationToken: return handle_expire_delegation_token(std::move(req), std::move(respond));
       case kDescribeDelegationToken: return handle_describe_delegation_token(std::move(req), std::move(respond));
+      case kDescribeTopicPartitions: return handle_describe_topic_partitions(std::move(req), std::move(respond));
       default: break;
     }
   } catch (const std::exception& e) {

@@ -101,6 +101,7 @@ class RequestHandler : public net::Handler {
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond);  // metadata_apis.cc
+  void handle_describe_topic_partitions(std::shared_ptr<net::Request> req, net::Respond respond);  // describe_topic_partitions_api.cc
   void handle_produce(std::shared_ptr<net::Request> req, net::Respond respond);   // produce_api.cc
   void finish_produce(std::shared_ptr<net::Request> req, net::Respond respond, int16_t acks, int32_t timeout_ms, bool any_error,
                       std::shared_ptr<msg::ProduceResponse> resp, std::shared_ptr<std::vector<ProduceWaiting>> waiting);

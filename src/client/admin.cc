@@ -1,5 +1,7 @@
 #include "client/admin.h"
 
+#include <algorithm>
+
 #include <thread>
 
 namespace flotilla::client {
@@ -118,6 +120,38 @@ TopicConfigs describe_topic_configs(KafkaClient& client, const std::vector<std::
   TopicConfigs out;
   out.version = c.version_for(msg::DescribeConfigsRequest::kApiKey);
   out.response = describe_resources(c, resources, false, out.version);
+  return out;
+}
+
+std::vector<msg::DescribeTopicPartitionsResponse::DescribeTopicPartitionsResponseTopic> describe_topic_partitions(
+    Connection& c, const std::vector<std::string>& names, int32_t partition_limit) {
+  using Topic = msg::DescribeTopicPartitionsResponse::DescribeTopicPartitionsResponseTopic;
+  const int16_t v = admin_version<msg::DescribeTopicPartitionsRequest>(c);
+  msg::DescribeTopicPartitionsRequest req;
+  std::vector<std::string> sorted(names.begin(), names.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& n : sorted) req.topics.push_back({n});
+  req.response_partition_limit = partition_limit;
+  std::vector<Topic> out;
+  // Each page goes on from the last: a topic split over pages is merged.
+  for (int page = 0; page < 1000000; ++page) {
+    auto resp = c.call(req, v).first;
+    for (auto& t : resp.topics) {
+      if (!out.empty() && out.back().name == t.name && t.error_code == 0 && out.back().error_code == 0) {
+        for (auto& p : t.partitions) out.back().partitions.push_back(std::move(p));
+      } else if (t.error_code != 0 &&
+                 std::any_of(out.begin(), out.end(), [&](const Topic& o) { return o.name == t.name && o.error_code == t.error_code; })) {
+        continue;  // a refused or unknown topic is answered again on every page
+      } else {
+        out.push_back(std::move(t));
+      }
+    }
+    if (!resp.next_cursor) break;
+    msg::DescribeTopicPartitionsRequest::Cursor cursor;
+    cursor.topic_name = resp.next_cursor->topic_name;
+    cursor.partition_index = resp.next_cursor->partition_index;
+    req.cursor = cursor;
+  }
   return out;
 }
 

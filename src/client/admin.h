@@ -63,6 +63,15 @@ struct TopicConfigs {
 };
 TopicConfigs describe_topic_configs(KafkaClient& client, const std::vector<std::string>& names);
 
+// DescribeTopicPartitions (API 75, KIP-966) of `names` (every topic the caller
+// may describe when empty), following NextCursor until the broker has
+// answered every partition, `partition_limit` partitions per request (Kafka's
+// partitionSizeLimitPerResponse). The topics in the order answered (by
+// name), each with its partitions of every page. Throws
+// KafkaError(UNSUPPORTED_VERSION) if the broker lacks the API.
+std::vector<msg::DescribeTopicPartitionsResponse::DescribeTopicPartitionsResponseTopic> describe_topic_partitions(
+    Connection& c, const std::vector<std::string>& names, int32_t partition_limit = 2000);
+
 // ---- configs
 
 // A config resource: type 2 a topic, 4 a broker (name "": the brokers' cluster default).

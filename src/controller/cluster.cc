@@ -33,7 +33,11 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
   }
   const int32_t id = request.broker_id;
   int64_t now = now_ms();
+  // KIP-966: a broker that did not record a clean shutdown of its previous
+  // registration (PreviousBrokerEpoch, v3+) may have lost unflushed records.
+  bool unclean_restart = false;
   if (const auto* existing = latest_->broker(id)) {
+    unclean_restart = request.previous_broker_epoch != existing->epoch;
     auto s = sessions_.find(id);
     // Kafka's hasValidSession: an unfenced registration heard from within the
     // session timeout. A fenced one (e.g. after its controlled shutdown) may
@@ -86,7 +90,9 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
   // this one retrying) leaves every leadership and ISR, as if fenced, so that
   // no partition is led by a fenced broker and a restarted broker — which may
   // have lost unflushed data — rejoins ISRs only through its leaders.
-  leader_and_isr_updates(id, -1, records);
+  // With ELR, after an unclean shutdown it also leaves every ELR (Kafka's
+  // handleBrokerUncleanShutdown).
+  leader_and_isr_updates(id, -1, records, unclean_restart && elr_enabled() ? id : -1);
   size_t n = records.size();
   auto off = write(std::move(records));
   if (!off) return reply(ErrorCode::NOT_CONTROLLER);

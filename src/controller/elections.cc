@@ -53,6 +53,7 @@ ErrorCode QuorumController::elect_leader(const metadata::TopicImage& topic, int3
   if (!unclean && !imbalanced(p)) return ErrorCode::ELECTION_NOT_NEEDED;
   if (unclean && p.leader >= 0) return ErrorCode::ELECTION_NOT_NEEDED;
   PartitionChange change(p, topic.id, partition, [this](int32_t b) { return is_live(b); }, mv());
+  configure_elr(change, topic);
   change.set_election(unclean ? Election::UNCLEAN : Election::PREFERRED);
   change.set_default_dir([this](int32_t b) { return directories_for({b}).front(); });
   auto record = change.build();
@@ -186,6 +187,7 @@ void QuorumController::maybe_balance_partition_leaders(int64_t now) {
         break;
       }
       PartitionChange change(p, t.id, idx, [this](int32_t b) { return is_live(b); }, mv());
+      configure_elr(change, t);
       change.set_election(Election::PREFERRED);
       change.set_default_dir([this](int32_t b) { return directories_for({b}).front(); });
       if (auto r = change.build()) records.push_back(partition_change(*r));

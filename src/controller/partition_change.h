@@ -1,9 +1,9 @@
 // PartitionChange: the one way this controller computes a PartitionChangeRecord
 // from a partition's current registration and the state it should move to
-// (Kafka's PartitionChangeBuilder, without eligible leader replicas): a
-// target ISR, replica list and reassignment sets, and the kind of leader
-// election to run. build() returns the record that gets the partition there,
-// or nothing when it is already there.
+// (Kafka's PartitionChangeBuilder): a target ISR, replica list and
+// reassignment sets, and the kind of leader election to run. build() returns
+// the record that gets the partition there, or nothing when it is already
+// there.
 //
 // What build() guarantees, in order:
 //  1. An in-progress reassignment completes when the target ISR holds every
@@ -18,7 +18,21 @@
 //     3.2-IV0+). No valid leader: -1 (the partition goes offline).
 //  3. The leader epoch is bumped (Leader set to the unchanged leader) when a
 //     replica leaves the replica list, and, before 3.6-IV0, when the ISR shrinks.
-//  4. Only changed fields are set; an empty ISR is never written.
+//  4. Only changed fields are set; an empty ISR is never written unless ELR
+//     is enabled.
+//
+// With eligible leader replicas (KIP-966, set_eligible_leader_replicas):
+//  - ISR >= min.insync.replicas: the ELR is cleared. Below it, the ELR becomes
+//    (current ELR + current ISR) - target ISR - unclean-shutdown replicas
+//    (sorted): a replica that left an ISR which still guaranteed min ISR has
+//    every committed record.
+//  - A valid leader is in the target ISR, or in the ELR when the ISR is empty;
+//    a leader elected from the ELR becomes the ISR alone and leaves the ELR.
+//  - With ISR and ELR empty, LastKnownElr holds the last leader (set the first
+//    time the partition loses it) and an election may pick that leader back
+//    if it is acceptable (an unclean election: ISR = it, RECOVERING); any
+//    election that yields a leader clears LastKnownElr.
+//  - An unclean election clears the ELR.
 //
 // Single-threaded value type; the caller supplies who is an acceptable leader
 // (registered, unfenced, not shutting down) and each new replica's default
@@ -70,6 +84,13 @@ class PartitionChange {
   // The directory of a replica the partition does not have yet (needed from
   // metadata.version 3.7-IV2, which records directories).
   PartitionChange& set_default_dir(std::function<Uuid(int32_t)> default_dir);
+  // KIP-966: maintain EligibleLeaderReplicas/LastKnownElr against the topic's
+  // min.insync.replicas (needs metadata.version 4.0-IV1; see metadata/features.h).
+  PartitionChange& set_eligible_leader_replicas(bool enabled, int32_t min_isr);
+  // Replicas whose broker restarted after an unclean shutdown: never kept in the ELR.
+  PartitionChange& set_unclean_shutdown_replicas(std::vector<int32_t> replicas);
+  // The leader recovery state to move to (AlterPartition); default: unchanged.
+  PartitionChange& set_target_leader_recovery_state(int8_t state);
 
   std::optional<msg::PartitionChangeRecord> build();
   // After build(): whether the record completes a reassignment.
@@ -81,8 +102,12 @@ class PartitionChange {
     bool unclean;
   };
   bool is_valid_leader(int32_t replica) const;
+  bool can_elect_last_known_leader() const;
   ElectionResult elect() const;
   void complete_reassignment_if_needed();
+  void populate_target_elr();
+  void update_record_elr(msg::PartitionChangeRecord& r);
+  void update_last_known_leader(msg::PartitionChangeRecord& r) const;
 
   const metadata::PartitionRegistration& partition_;
   Uuid topic_id_;
@@ -94,6 +119,11 @@ class PartitionChange {
   std::vector<int32_t> target_replicas_;
   std::vector<int32_t> target_removing_;
   std::vector<int32_t> target_adding_;
+  std::vector<int32_t> target_elr_;
+  std::vector<int32_t> unclean_shutdown_;
+  int8_t target_recovery_;
+  bool elr_enabled_ = false;
+  int32_t min_isr_ = 1;
   Election election_ = Election::ONLINE;
   bool completed_reassignment_ = false;
 };

@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "controller/partition_change.h"
 #include "metadata/bootstrap.h"
 #include "metadata/delta.h"
 #include "metadata/image.h"
@@ -88,6 +89,9 @@ struct ControllerConfig {
   // unclean.leader.election.enable of this node's server.properties; a topic's
   // override and the dynamic broker configs (ConfigRecords) take precedence.
   bool unclean_leader_election_enable = false;
+  // min.insync.replicas of this node's server.properties (the ELR's bound when
+  // neither the topic nor the dynamic broker configs override it).
+  int32_t min_insync_replicas = 1;
   // Milliseconds on a monotonic clock (sessions, idle NoOps). Default:
   // monotonic_ms(). Tests inject virtual time.
   std::function<int64_t()> clock;
@@ -280,12 +284,23 @@ class QuorumController : public raft::RaftListener {
   // leader; else elects the first live ISR member in replica order; else, if
   // unclean election is enabled for the topic, the first live replica (ISR =
   // [it], RECOVERING); else none. nullopt when nothing changes.
+  // With ELR enabled the change is PartitionChange's (the ISR may empty into
+  // the ELR); `unclean_shutdown` (or -1) is a broker that restarted after an
+  // unclean shutdown: out of the ISR and the ELR, not a leader.
   std::optional<msg::PartitionChangeRecord> leader_and_isr_change(const metadata::TopicImage& topic, int32_t index,
                                                                   const metadata::PartitionRegistration& p, int32_t remove,
-                                                                  int32_t add) const;
+                                                                  int32_t add, int32_t unclean_shutdown = -1) const;
   // The changes for every partition that has `remove` in its ISR or as leader
-  // (remove >= 0), or that has no leader (add >= 0), framed.
-  void leader_and_isr_updates(int32_t remove, int32_t add, std::vector<std::vector<uint8_t>>& out) const;
+  // (remove >= 0), or that has no leader (add >= 0), or that has
+  // `unclean_shutdown` in its ISR or ELR, framed.
+  void leader_and_isr_updates(int32_t remove, int32_t add, std::vector<std::vector<uint8_t>>& out, int32_t unclean_shutdown = -1) const;
+  // KIP-966: whether the ELR is maintained (metadata/features.h), and a
+  // topic's effective min.insync.replicas (override, dynamic broker default,
+  // server.properties; at most the replication factor).
+  bool elr_enabled() const;
+  int32_t effective_min_isr(const metadata::TopicImage& topic) const;
+  // Sets ELR maintenance on a change of `topic`'s partition.
+  void configure_elr(PartitionChange& change, const metadata::TopicImage& topic) const;
   std::vector<uint8_t> partition_change(const msg::PartitionChangeRecord& r) const;
   bool unclean_election_enabled(const std::string& topic) const;
   bool leads_partitions(int32_t broker_id) const;

@@ -81,6 +81,7 @@ void QuorumController::alter_partition_reassignments(msg::AlterPartitionReassign
                          "Unable to find partition " + t.name + ":" + std::to_string(target.partition_index) + "."};
         const metadata::PartitionRegistration& part = pit->second;
         PartitionChange change(part, topic->id, target.partition_index, acceptable, mv());
+        configure_elr(change, *topic);
         change.set_default_dir(default_dir);
         if (!target.replicas) {
           // Cancel: back to the replicas without the ones being added.
@@ -224,6 +225,7 @@ void QuorumController::maybe_complete_reassignments(std::vector<std::pair<Uuid, 
     auto it = t->partitions.find(idx);
     if (it == t->partitions.end() || !is_reassigning(it->second)) continue;
     PartitionChange change(it->second, topic_id, idx, [this](int32_t b) { return is_live(b); }, mv());
+    configure_elr(change, *t);
     change.set_default_dir([this](int32_t b) { return directories_for({b}).front(); });
     auto record = change.build();
     if (!record || !change.completed_reassignment()) continue;

@@ -9,6 +9,7 @@
 
 #include "controller/partition_change.h"
 #include "controller/quorum_controller.h"
+#include "metadata/features.h"
 #include "protocol/metadata_record.h"
 
 namespace flotilla::controller {
@@ -44,14 +45,60 @@ bool QuorumController::unclean_election_enabled(const std::string& topic) const 
   return config_.unclean_leader_election_enable;
 }
 
+bool QuorumController::elr_enabled() const { return metadata::eligible_leader_replicas_enabled(*latest_); }
+
+int32_t QuorumController::effective_min_isr(const metadata::TopicImage& topic) const {
+  static const std::string kName = "min.insync.replicas";
+  int32_t v = config_.min_insync_replicas;
+  auto try_map = [&](const metadata::ConfigMap& m) {
+    auto it = m.find(kName);
+    if (it == m.end()) return false;
+    try {
+      v = std::stoi(it->second);
+      return true;
+    } catch (const std::logic_error&) {
+      return false;
+    }
+  };
+  if (!try_map(latest_->topic_configs(topic.name)) &&
+      !try_map(latest_->configs_of(metadata::ConfigResourceType::BROKER, std::to_string(config_.node_id))))
+    try_map(latest_->configs_of(metadata::ConfigResourceType::BROKER, ""));
+  // Kafka's getTopicEffectiveMinIsr: never more than the replication factor.
+  if (auto p0 = topic.partitions.find(0); p0 != topic.partitions.end())
+    v = std::min<int32_t>(v, static_cast<int32_t>(p0->second.replicas.size()));
+  return v;
+}
+
+void QuorumController::configure_elr(PartitionChange& change, const metadata::TopicImage& topic) const {
+  bool enabled = elr_enabled();
+  change.set_eligible_leader_replicas(enabled, enabled ? effective_min_isr(topic) : 1);
+}
+
 std::vector<uint8_t> QuorumController::partition_change(const msg::PartitionChangeRecord& r) const {
   return frame_metadata_record(r, partition_record_version());
 }
 
 std::optional<msg::PartitionChangeRecord> QuorumController::leader_and_isr_change(const metadata::TopicImage& topic, int32_t index,
                                                                                   const metadata::PartitionRegistration& p,
-                                                                                  int32_t remove, int32_t add) const {
-  auto acceptable = [&](int32_t r) { return r >= 0 && r != remove && (r == add || is_live(r)); };
+                                                                                  int32_t remove, int32_t add, int32_t unclean_shutdown) const {
+  auto acceptable = [&](int32_t r) { return r >= 0 && r != remove && r != unclean_shutdown && (r == add || is_live(r)); };
+  if (elr_enabled()) {
+    // Kafka's generateLeaderAndIsrUpdates with eligible leader replicas.
+    PartitionChange change(p, topic.id, index, acceptable, mv());
+    configure_elr(change, topic);
+    if (unclean_election_enabled(topic.name)) change.set_election(Election::UNCLEAN);
+    if (unclean_shutdown >= 0) change.set_unclean_shutdown_replicas({unclean_shutdown});
+    std::vector<int32_t> isr;
+    for (int32_t r : p.isr)
+      if (r != remove && r != unclean_shutdown) isr.push_back(r);
+    change.set_target_isr(std::move(isr));
+    change.set_default_dir([this](int32_t b) { return directories_for({b}).front(); });
+    auto c = change.build();
+    if (c && c->isr && c->isr->size() == 1 && c->leader_recovery_state == kLeaderRecovering)
+      spdlog::warn("[QuorumController id={}] Unclean leader election for {}-{}: broker {} becomes leader", config_.node_id, topic.name,
+                   index, c->isr->front());
+    return c;
+  }
   std::vector<int32_t> isr;
   isr.reserve(p.isr.size());
   for (int32_t r : p.isr)
@@ -102,12 +149,15 @@ std::optional<msg::PartitionChangeRecord> QuorumController::leader_and_isr_chang
   return c;
 }
 
-void QuorumController::leader_and_isr_updates(int32_t remove, int32_t add, std::vector<std::vector<uint8_t>>& out) const {
+void QuorumController::leader_and_isr_updates(int32_t remove, int32_t add, std::vector<std::vector<uint8_t>>& out,
+                                              int32_t unclean_shutdown) const {
   for (const auto& [name, t] : latest_->topics_by_name()) {
     for (const auto& [idx, p] : t.partitions) {
-      bool touched = (remove >= 0 && (p.leader == remove || contains(p.isr, remove))) || (add >= 0 && p.leader < 0);
+      bool touched = (remove >= 0 && (p.leader == remove || contains(p.isr, remove))) || (add >= 0 && p.leader < 0) ||
+                     (unclean_shutdown >= 0 && (p.leader == unclean_shutdown || contains(p.isr, unclean_shutdown) ||
+                                                contains(p.elr, unclean_shutdown)));
       if (!touched) continue;
-      if (auto c = leader_and_isr_change(t, idx, p, remove, add)) out.push_back(partition_change(*c));
+      if (auto c = leader_and_isr_change(t, idx, p, remove, add, unclean_shutdown)) out.push_back(partition_change(*c));
     }
   }
 }
@@ -251,6 +301,21 @@ void QuorumController::alter_partition(msg::AlterPartitionRequest request, int16
       }
       if (!eligible) {
         reject(version >= 2 ? ErrorCode::INELIGIBLE_REPLICA : ErrorCode::OPERATION_NOT_ATTEMPTED, "ineligible replica in the new ISR");
+        continue;
+      }
+      if (elr_enabled()) {
+        // The leader stays (it is in the new ISR); the ELR follows the ISR's size.
+        PartitionChange change(p, topic_id, pd.partition_index, [&](int32_t b) { return b == requester || is_live(b); }, mv());
+        configure_elr(change, *work.topic(topic_id));
+        change.set_target_isr(isr).set_target_leader_recovery_state(recovery);
+        change.set_default_dir([this](int32_t b) { return directories_for({b}).front(); });
+        if (auto c = change.build()) {
+          work.replay(*c);
+          records.push_back(partition_change(*c));
+        }
+        rp.error_code = 0;
+        fill_after.emplace_back(response->topics.size(), rt.partitions.size());
+        rt.partitions.push_back(rp);
         continue;
       }
       msg::PartitionChangeRecord c;

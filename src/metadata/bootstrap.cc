@@ -24,6 +24,7 @@ constexpr Release kReleases[] = {
     {1, "3.0-IV1"},  {2, "3.1-IV0"},  {3, "3.2-IV0"},  {4, "3.3-IV0"},  {5, "3.3-IV1"},  {6, "3.3-IV2"},  {7, "3.3-IV3"},
     {8, "3.4-IV0"},  {9, "3.5-IV0"},  {10, "3.5-IV1"}, {11, "3.5-IV2"}, {12, "3.6-IV0"}, {13, "3.6-IV1"}, {14, "3.6-IV2"},
     {15, "3.7-IV0"}, {16, "3.7-IV1"}, {17, "3.7-IV2"}, {18, "3.7-IV3"}, {19, "3.7-IV4"}, {20, "3.8-IV0"}, {21, "3.9-IV0"},
+    {22, "4.0-IV0"}, {23, "4.0-IV1"}, {24, "4.0-IV2"}, {25, "4.0-IV3"},
 };
 }  // namespace
 
@@ -52,13 +53,23 @@ BootstrapMetadata bootstrap_for_version(int16_t level, std::string source) {
   r.name = kMetadataVersionFeature;
   r.feature_level = level;
   b.records.push_back(frame_metadata_record(r, 0));
+  b.features[kMetadataVersionFeature] = level;
   return b;
 }
 
-void write_bootstrap_checkpoint(const std::filesystem::path& dir, int16_t level, const std::vector<std::vector<uint8_t>>& extra) {
+void write_bootstrap_checkpoint(const std::filesystem::path& dir, int16_t level, const std::vector<std::vector<uint8_t>>& extra,
+                                const std::map<std::string, int16_t>& features) {
   std::filesystem::create_directories(dir);
   raft::SnapshotWriter w(raft::SnapshotId{0, 0}, 0, wall_clock_ms());
   auto records = bootstrap_for_version(level, "").records;
+  for (const auto& [name, feature_level] : features) {
+    // kraft.version is the quorum's (KRaftVersionRecord), not a FeatureLevelRecord.
+    if (name == kMetadataVersionFeature || name == "kraft.version" || feature_level == 0) continue;
+    msg::FeatureLevelRecord f;
+    f.name = name;
+    f.feature_level = feature_level;
+    records.push_back(frame_metadata_record(f, 0));
+  }
   records.insert(records.end(), extra.begin(), extra.end());
   w.append(records);
   w.write_file(dir / kBootstrapFileName);
@@ -87,7 +98,10 @@ BootstrapMetadata read_bootstrap(const std::filesystem::path& dir) {
       } catch (const std::exception& e) {
         throw std::runtime_error("Unable to decode a record of " + path.string() + ": " + e.what());
       }
-      if (auto* f = std::get_if<msg::FeatureLevelRecord>(&rec.record); f && f->name == kMetadataVersionFeature) mv = f->feature_level;
+      if (auto* f = std::get_if<msg::FeatureLevelRecord>(&rec.record)) {
+        b.features[f->name] = f->feature_level;
+        if (f->name == kMetadataVersionFeature) mv = f->feature_level;
+      }
       b.records.push_back(v);
     }
   }

@@ -290,6 +290,8 @@ void MetadataDelta::replay(const msg::PartitionRecord& r) {
   p.partition_epoch = r.partition_epoch;
   p.leader_recovery_state = r.leader_recovery_state;
   p.directories = r.directories;
+  p.elr = r.eligible_leader_replicas.value_or(std::vector<int32_t>{});
+  p.last_known_elr = r.last_known_elr.value_or(std::vector<int32_t>{});
   t->partitions.mut()[r.partition_id] = std::move(p);
   changed_topics_.insert(r.topic_id);
   changed_partitions_.insert({r.topic_id, r.partition_id});
@@ -312,6 +314,8 @@ void MetadataDelta::replay(const msg::PartitionChangeRecord& r) {
   if (r.adding_replicas) p.adding_replicas = *r.adding_replicas;
   if (r.directories) p.directories = *r.directories;
   if (r.leader_recovery_state != -1) p.leader_recovery_state = r.leader_recovery_state;
+  if (r.eligible_leader_replicas) p.elr = *r.eligible_leader_replicas;
+  if (r.last_known_elr) p.last_known_elr = *r.last_known_elr;
   if (r.leader != -2) {
     // Kafka's PartitionRegistration.merge: a leader change bumps the leader epoch.
     p.leader = r.leader;

@@ -66,6 +66,12 @@ struct PartitionRegistration {
   int32_t partition_epoch = 0;
   int8_t leader_recovery_state = 0;
   std::vector<Uuid> directories;
+  // KIP-966 (eligible.leader.replicas.version >= 1): replicas that left the
+  // ISR while it was below min.insync.replicas but still hold every committed
+  // record (elr), and the last leader(s) known before the partition lost them
+  // all (last_known_elr). Both empty when ELR is off.
+  std::vector<int32_t> elr;
+  std::vector<int32_t> last_known_elr;
   bool operator==(const PartitionRegistration&) const = default;
 };
 

@@ -79,6 +79,10 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
       pr.leader_epoch = p.leader_epoch;
       pr.partition_epoch = p.partition_epoch;
       pr.directories = p.directories;
+      if (partition_record_version(mv) >= 2) {
+        pr.eligible_leader_replicas = p.elr;
+        pr.last_known_elr = p.last_known_elr;
+      }
       out.push_back(frame_metadata_record(pr, partition_record_version(mv)));
     }
   }

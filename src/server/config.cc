@@ -100,7 +100,7 @@ const std::set<std::string>& known_keys() {
       "log.cleaner.min.cleanable.ratio", "log.cleaner.delete.retention.ms", "log.cleaner.min.compaction.lag.ms",
       "log.cleaner.max.compaction.lag.ms", "log.cleaner.io.buffer.size", "log.cleaner.io.buffer.load.factor",
       "log.cleaner.io.max.bytes.per.second",
-      "message.max.bytes", "min.insync.replicas", "compression.type", "log.message.timestamp.type",
+      "message.max.bytes", "min.insync.replicas", "max.request.partition.size.limit", "compression.type", "log.message.timestamp.type",
       "socket.request.max.bytes", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.network.threads",
       "num.io.threads", "num.recovery.threads.per.data.dir", "offsets.topic.replication.factor",
       "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
@@ -407,6 +407,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_long("log.cleaner.max.compaction.lag.ms", c.log_cleaner_max_compaction_lag_ms, 1);
   set_int("message.max.bytes", c.message_max_bytes, 0);
   set_int("min.insync.replicas", c.min_insync_replicas, 1);
+  set_int("max.request.partition.size.limit", c.max_request_partition_size_limit, 1);
   // The group coordinator.
   set_int("group.min.session.timeout.ms", c.group_min_session_timeout_ms, 0);
   set_int("group.max.session.timeout.ms", c.group_max_session_timeout_ms, 0);

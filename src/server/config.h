@@ -99,6 +99,7 @@ struct KafkaConfig {
   int32_t num_partitions = 1;
   int16_t default_replication_factor = 1;
   bool auto_create_topics_enable = true;
+  int32_t max_request_partition_size_limit = 2000;  // max.request.partition.size.limit (DescribeTopicPartitions)
   bool delete_topic_enable = true;
   int64_t log_segment_bytes = 1073741824;
   int64_t log_roll_ms = 604800000;  // log.roll.ms, else log.roll.hours * 3600000 (168 h)

@@ -194,6 +194,7 @@ broker::BrokerConfig make_broker_config(const KafkaConfig& c, const std::string&
   b.num_partitions = c.num_partitions;
   b.default_replication_factor = c.default_replication_factor;
   b.auto_create_topics_enable = c.auto_create_topics_enable;
+  b.max_request_partition_size_limit = c.max_request_partition_size_limit;
   b.delete_topic_enable = c.delete_topic_enable;
   b.authorizer_configured = !c.authorizer_class_name.empty();
   b.delegation_token_secret_key = c.delegation_token_secret_key;
@@ -375,6 +376,7 @@ void NodeImpl::start() {
   cc.cluster_id = cluster_id;
   cc.delete_topic_enable = config.delete_topic_enable;
   cc.unclean_leader_election_enable = config.unclean_leader_election_enable;
+  cc.min_insync_replicas = config.min_insync_replicas;
   cc.auto_leader_rebalance_enable = config.auto_leader_rebalance_enable;
   cc.leader_imbalance_check_interval_ms = config.leader_imbalance_check_interval_seconds * 1000;
   cc.leader_imbalance_per_broker_percentage = config.leader_imbalance_per_broker_percentage;
@@ -506,6 +508,8 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
     req.features.push_back(feat);
   }
   req.rack = config.broker_rack;
+  // KIP-966: the epoch of the registration a clean shutdown ended (-1 after a crash).
+  req.previous_broker_epoch = logs ? logs->previous_broker_epoch() : -1;
   return req;
 }
 
@@ -628,6 +632,7 @@ void NodeImpl::finish_shutdown() {
     if (tls_reloader) loader->remove_publisher(tls_reloader.get());
     snapshots->stop();  // a snapshot being written is finished (or left as .part, deleted at start-up)
   }
+  if (logs && lifecycle) logs->set_broker_epoch(lifecycle->broker_epoch());
   if (logs) logs->close_all();
   spdlog::info("[KafkaRaftServer nodeId={}] shut down completed in {} ms", config.node_id, (monotonic_us() - t0) / 1000.0);
   // Give queued requests (EndQuorumEpoch, so the next leader is elected at

@@ -4,6 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
+#include <regex>
+
 #include "storage/checkpoints.h"
 
 namespace flotilla::storage {
@@ -16,6 +20,16 @@ namespace {
 // it has been flushed and closed; removed (durably) at start-up before anything
 // is appended, so that it vouches only for the logs as that shutdown left them.
 constexpr const char* kCleanShutdownFile = ".kafka_cleanshutdown";
+
+// The brokerEpoch of a marker's JSON, or -1.
+int64_t marker_broker_epoch(const fs::path& marker) {
+  std::ifstream in(marker);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  static const std::regex re("\"brokerEpoch\"\\s*:\\s*(-?[0-9]{1,18})");
+  std::smatch m;
+  if (!std::regex_search(text, m, re)) return -1;
+  return std::stoll(m[1].str());
+}
 
 void sync_dir(const fs::path& d) {
   int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -34,6 +48,8 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
     auto starts = read_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint");
     const fs::path marker = fs::path(d) / kCleanShutdownFile;
     const bool clean = fs::exists(marker);
+    const int64_t epoch = clean ? marker_broker_epoch(marker) : -1;
+    previous_broker_epoch_ = d == dirs_.front() ? epoch : (epoch == previous_broker_epoch_ ? epoch : -1);
     size_t loaded = 0;
     for (const auto& e : fs::directory_iterator(d)) {
       if (!e.is_directory()) continue;
@@ -144,7 +160,8 @@ void LogManager::close_all() {
   }
   for (auto& [k, log] : logs_) log->close();  // flushes; a failure throws before the marker
   checkpoint_recovery_points();
-  for (const auto& d : dirs_) write_file_atomically(fs::path(d) / kCleanShutdownFile, "", Durability::Synced);
+  const std::string marker = broker_epoch_ >= 0 ? "{\"version\":0,\"brokerEpoch\":" + std::to_string(broker_epoch_) + "}" : "";
+  for (const auto& d : dirs_) write_file_atomically(fs::path(d) / kCleanShutdownFile, marker, Durability::Synced);
   logs_.clear();
   home_.clear();
   closed_ = true;

@@ -38,6 +38,12 @@ class LogManager {
   // The thread that performs the deferred writes of client appends.
   AppendWriter& writer() { return writer_; }
   void close_all();
+  // KIP-966's clean-shutdown record (Kafka's CleanShutdownFileHandler): the
+  // broker epoch the marker of every log dir recorded at the last clean
+  // shutdown (-1: a dir had no marker, or one without an epoch), and the epoch
+  // close_all() records next ({"version":0,"brokerEpoch":N}).
+  int64_t previous_broker_epoch() const { return previous_broker_epoch_; }
+  void set_broker_epoch(int64_t epoch) { broker_epoch_ = epoch; }
 
   static std::string dir_name(const std::string& topic, int32_t partition) { return topic + "-" + std::to_string(partition); }
 
@@ -48,6 +54,8 @@ class LogManager {
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Log>> logs_;
   std::map<std::pair<std::string, int32_t>, std::string> home_;  // which log dir holds it
   std::unique_ptr<LogCleaner> cleaner_;
+  int64_t previous_broker_epoch_ = -1;
+  int64_t broker_epoch_ = -1;
   bool closed_ = false;  // close_all() ran: a second call (the destructor's) must not checkpoint an empty map
 };
 

@@ -60,11 +60,13 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   format_->add_option("-c,--config", format.config, "The server.properties file")->required();
   format_->add_option("-t,--cluster-id", format.cluster_id, "The cluster id (from `storage random-uuid`)")->required();
   format_->add_flag("-g,--ignore-formatted", format.ignore_formatted, "Skip directories that are already formatted");
-  add_optional(format_, "-r,--release-version", format.release_version, "The metadata.version release (default 3.9-IV0)");
+  add_optional(format_, "-r,--release-version", format.release_version, "The release version to use for the initial feature settings (default 3.9-IV0)");
   format_->add_flag("-s,--standalone", format.standalone, "Bootstrap a dynamic quorum with this controller as its only voter");
   format_->add_flag("-N,--no-initial-controllers", format.no_initial_controllers, "Dynamic quorum: do not write initial voters");
   add_optional(format_, "-I,--initial-controllers", format.initial_controllers,
                "Dynamic quorum voters: id@host:port:directoryId,...");
+  add_repeated(format_, "-f,--feature", format.features,
+               "The setting to use for a specific feature, in feature=level format. For example: `kraft.version=1`.");
   add_repeated(format_, "-S,--add-scram", format.add_scram,
                "A SCRAM credential for the bootstrap metadata: SCRAM-SHA-256=[name=alice,password=alice-secret]");
 
@@ -88,6 +90,8 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   topics_->add_flag("--topics-with-overrides", topics.topics_with_overrides, "With --describe: only topics with overridden configs");
   topics_->add_flag("--under-replicated-partitions", topics.under_replicated_partitions, "With --describe: under-replicated partitions only");
   topics_->add_flag("--unavailable-partitions", topics.unavailable_partitions, "With --describe: partitions without a live leader only");
+  add_optional(topics_, "--partition-size-limit-per-response", topics.partition_size_limit_per_response,
+               "The maximum partition size to be included in one DescribeTopicPartitions response.");
 
   // ---- console-producer
   producer_ = app_.add_subcommand("console-producer", "Produce stdin lines to a topic (kafka-console-producer.sh)");

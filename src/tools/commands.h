@@ -21,6 +21,7 @@ struct StorageFormatOptions {
   bool no_initial_controllers = false;
   std::optional<std::string> initial_controllers;  // "id@host:port:directoryId,..."
   std::vector<std::string> add_scram;              // --add-scram, repeatable (tools/storage_scram.h)
+  std::vector<std::string> features;               // --feature name=level, repeatable
 };
 int run_storage_random_uuid(std::ostream& out);
 int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::ostream& err);
@@ -41,6 +42,7 @@ struct TopicsOptions {
   bool topics_with_overrides = false;
   bool under_replicated_partitions = false;
   bool unavailable_partitions = false;
+  std::optional<int32_t> partition_size_limit_per_response;  // --partition-size-limit-per-response (DescribeTopicPartitions)
 };
 int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err);
 

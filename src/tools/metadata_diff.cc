@@ -31,7 +31,7 @@ std::string list_text(const ordered_json& v) {
 ordered_json partition_fields(const ordered_json& registration) {
   ordered_json j;
   for (const char* k : {"leader", "leaderEpoch", "isr", "replicas", "addingReplicas", "removingReplicas", "leaderRecoveryState",
-                        "partitionEpoch"})
+                        "eligibleLeaderReplicas", "lastKnownElr", "partitionEpoch"})
     j[k] = registration.at(k);
   return j;
 }

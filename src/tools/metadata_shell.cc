@@ -193,6 +193,8 @@ nlohmann::ordered_json partition_registration_json(const metadata::PartitionRegi
   auto dirs = nlohmann::ordered_json::array();
   for (const auto& d : p.directories) dirs.push_back(d.to_string());
   j["directories"] = dirs;
+  j["eligibleLeaderReplicas"] = p.elr;
+  j["lastKnownElr"] = p.last_known_elr;
   return j;
 }
 

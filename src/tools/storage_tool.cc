@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/uuid.h"
 #include "metadata/bootstrap.h"
+#include "metadata/features.h"
 #include "tools/storage_scram.h"
 #include "raft/snapshot.h"
 #include "server/config.h"
@@ -33,6 +34,54 @@ class FormatError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// "--feature name=level" arguments, by name (Kafka's StorageTool).
+std::map<std::string, int16_t> parse_feature_levels(const std::vector<std::string>& args) {
+  std::map<std::string, int16_t> out;
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    if (eq == std::string::npos) throw FormatError("Can't parse feature=level string " + a + ": equals sign not found.");
+    std::string name = a.substr(0, eq), value = a.substr(eq + 1);
+    int level = -1;
+    try {
+      size_t used = 0;
+      level = std::stoi(value, &used);
+      if (used != value.size() || level < 0 || level > 32767) level = -1;
+    } catch (const std::logic_error&) {
+    }
+    if (level < 0) throw FormatError("Can't parse feature=level string " + a + ": unable to parse " + value + " as a short.");
+    out[name] = static_cast<int16_t>(level);
+  }
+  return out;
+}
+
+// Every named feature is known, within its supported range, and has the
+// levels of the features it depends on (Kafka's calculateEffectiveFeatureLevels).
+void check_feature_levels(const std::map<std::string, int16_t>& levels, bool dynamic_quorum) {
+  std::string names;
+  for (const auto& f : metadata::supported_features()) {
+    if (std::string(f.name) == metadata::kMetadataVersionFeature) continue;
+    names += names.empty() ? f.name : std::string(", ") + f.name;
+  }
+  for (const auto& [name, level] : levels) {
+    if (name == metadata::kMetadataVersionFeature) continue;
+    const metadata::FeatureSupport* s = nullptr;
+    for (const auto& f : metadata::supported_features())
+      if (name == f.name) s = &f;
+    if (!s) throw FormatError("Unsupported feature: " + name + ". Supported features are: " + names);
+    if (level < s->min_level || level > s->max_level) throw FormatError("No feature:" + name + " with feature level " + std::to_string(level));
+    if (name == metadata::kKraftVersionFeature) {
+      // kraft.version follows the quorum's kind (storage format writes it with the voters).
+      if (level >= 1 && !dynamic_quorum)
+        throw FormatError("Cannot set kraft.version to " + std::to_string(level) +
+                          " unless KIP-853 configuration is present. Try removing the --feature flag for kraft.version.");
+      if (level == 0 && dynamic_quorum)
+        throw FormatError("Cannot set kraft.version to 0 if KIP-853 configuration is present. Try removing the --feature flag for kraft.version.");
+      continue;
+    }
+    if (auto e = metadata::feature_dependency_error(name, level, levels)) throw FormatError(*e);
+  }
+}
 
 }  // namespace
 
@@ -123,23 +172,31 @@ int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::os
       throw FormatError(e.what());
     }
 
-    // metadata.version.
+    // --feature name=level, then metadata.version (Kafka's Formatter).
+    std::map<std::string, int16_t> features = parse_feature_levels(o.features);
     int16_t mv = metadata::kLatestProductionMetadataVersion;
-    if (o.release_version) {
+    if (auto f = features.find(metadata::kMetadataVersionFeature); f != features.end()) {
+      if (o.release_version)
+        throw FormatError(std::string("Use --release-version instead of --feature ") + metadata::kMetadataVersionFeature + "=X to avoid ambiguity.");
+      if (metadata::metadata_version_name(f->second).empty()) throw FormatError("Unknown metadata.version " + std::to_string(f->second));
+      mv = f->second;
+    } else if (o.release_version) {
       auto v = metadata::metadata_version_from_release(*o.release_version);
       if (!v) {
         std::string supported;
-        for (int16_t l = metadata::kMetadataVersion_3_3_IV3; l <= metadata::kLatestProductionMetadataVersion; ++l) {
+        for (int16_t l = metadata::kMetadataVersion_3_3_IV3; l <= metadata::kLatestMetadataVersion; ++l) {
           if (!supported.empty()) supported += ", ";
           supported += metadata::metadata_version_name(l);
         }
         throw FormatError("Unknown release version '" + *o.release_version + "'. Supported versions are: " + supported);
       }
-      if (*v < metadata::kMetadataVersion_3_3_IV3)
-        throw FormatError("The metadata.version " + metadata::metadata_version_name(*v) + " is not supported for bootstrapping; the minimum is " +
-                          metadata::metadata_version_name(metadata::kMetadataVersion_3_3_IV3) + ".");
       mv = *v;
     }
+    if (mv < metadata::kMetadataVersion_3_3_IV3)
+      throw FormatError("The metadata.version " + metadata::metadata_version_name(mv) + " is not supported for bootstrapping; the minimum is " +
+                        metadata::metadata_version_name(metadata::kMetadataVersion_3_3_IV3) + ".");
+    features[metadata::kMetadataVersionFeature] = mv;
+    check_feature_levels(features, o.standalone || o.no_initial_controllers || o.initial_controllers.has_value());
     std::string mv_name = metadata::metadata_version_name(mv);
     std::vector<std::vector<uint8_t>> scram_records;
     try {
@@ -230,7 +287,7 @@ int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::os
         out << "Formatting data directory " << d << " with metadata.version " << mv_name << ".\n";
       if (d == config.metadata_log_dir) {
         try {
-          metadata::write_bootstrap_checkpoint(dir, mv, scram_records);
+          metadata::write_bootstrap_checkpoint(dir, mv, scram_records, features);
           if (!voters.empty()) {
             fs::path partition_dir = dir / "__cluster_metadata-0";
             if (o.standalone) {

@@ -274,6 +274,18 @@ int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err) {
     }
     std::set<int32_t> live;
     for (const auto& [id, b] : ci.brokers) live.insert(id);
+    // Partitions as Kafka 4.x's tool reads them: DescribeTopicPartitions,
+    // paged, with the eligible leader replicas.
+    using DescribedPartition = msg::DescribeTopicPartitionsResponse::DescribeTopicPartitionsResponsePartition;
+    std::map<std::string, std::map<int32_t, DescribedPartition>> described_partitions;
+    if (describe_partitions) {
+      for (auto& t : client::describe_topic_partitions(client.any(), names, o.partition_size_limit_per_response.value_or(2000))) {
+        if (!t.name) continue;
+        if (t.error_code != 0) throw CommandError(throw_text(t.error_code, std::nullopt, *t.name));
+        auto& m = described_partitions[*t.name];
+        for (auto& p : t.partitions) m[p.partition_index] = std::move(p);
+      }
+    }
     for (const auto& n : names) {
       const TopicInfo& t = ci.topics[n];
       if (t.partitions.empty()) continue;
@@ -283,11 +295,16 @@ int run_topics(const TopicsOptions& o, std::ostream& out, std::ostream& err) {
           out << describe_topic_line(n, t.id, t.partitions.size(), t.partitions.front().replicas.size(), cfg) << "\n";
       }
       if (describe_partitions) {
-        for (const auto& p : t.partitions) {
+        for (const auto& [index, p] : described_partitions[n]) {
+          // Kafka's TopicPartitionInfo: the leader is a node only while it is live.
+          int32_t leader = live.count(p.leader_id) ? p.leader_id : -1;
           bool print = describe_configs;
-          if (o.under_replicated_partitions && p.replicas.size() > p.isr.size()) print = true;
-          if (o.unavailable_partitions && (p.leader < 0 || !live.count(p.leader))) print = true;
-          if (print) out << describe_partition_line(n, p.partition, p.leader, p.replicas, p.isr, {}, {}) << "\n";
+          if (o.under_replicated_partitions && p.replica_nodes.size() > p.isr_nodes.size()) print = true;
+          if (o.unavailable_partitions && leader < 0) print = true;
+          if (print)
+            out << describe_partition_line(n, index, leader, p.replica_nodes, p.isr_nodes, p.eligible_leader_replicas.value_or(std::vector<int32_t>{}),
+                                           p.last_known_elr.value_or(std::vector<int32_t>{}))
+                << "\n";
         }
       }
     }

@@ -141,7 +141,7 @@ struct Harness {
     config.clock = [this] { return now; };
     config.tick_interval_ms = 0;
     if (!config.random_seed) config.random_seed = 11;
-    config.bootstrap = metadata::bootstrap_for_version(metadata_version, "the test");
+    if (!config.bootstrap) config.bootstrap = metadata::bootstrap_for_version(metadata_version, "the test");
     make_controller(node_id);
     if (activate) {
       raft.elect(node_id);

@@ -29,7 +29,7 @@ inline msg::BrokerRegistrationRequest registration(int32_t id, std::optional<std
   msg::BrokerRegistrationRequest::Feature f;
   f.name = "metadata.version";
   f.min_supported_version = 1;
-  f.max_supported_version = 21;
+  f.max_supported_version = 25;  // 4.0-IV3
   r.features.push_back(f);
   r.rack = std::move(rack);
   return r;
