@@ -225,9 +225,10 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 bool is_secret_config_name(const std::string& name) {
-  // ssl.keystore.key: an inline PEM private key (KIP-651), a password-type config in Kafka.
+  // ssl.keystore.key: an inline PEM private key (KIP-651), a password-type config in Kafka;
+  // the delegation token secret likewise.
   return ends_with(name, "sasl.jaas.config") || ends_with(name, ".password") || ends_with(name, "sasl.password") ||
-         ends_with(name, "ssl.keystore.key");
+         ends_with(name, "ssl.keystore.key") || name == "delegation.token.secret.key" || name == "delegation.token.master.key";
 }
 }  // namespace
 

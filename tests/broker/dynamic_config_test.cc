@@ -93,3 +93,23 @@ TEST(DynamicBrokerConfig, DescribeTopicThroughTheBrokerLayers) {
   EXPECT_EQ(remote->source, kDefaultConfig);
   EXPECT_EQ(remote->value, std::optional<std::string>("false"));
 }
+
+// Secrets of server.properties are described as sensitive, without a value.
+TEST(DynamicBrokerConfig, SecretsAreSensitiveAndHidden) {
+  BrokerConfigLayers l;
+  l.static_configs = {{"delegation.token.secret.key", "s3cret"},
+                      {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config", "x required password=\"p\";"},
+                      {"ssl.keystore.password", "ks"},
+                      {"log.retention.ms", "1000"}};
+  auto all = describe_broker_configs(l, true);
+  for (const char* name : {"delegation.token.secret.key", "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config", "ssl.keystore.password"}) {
+    const DescribedConfig* c = find(all, name);
+    ASSERT_NE(c, nullptr) << name;
+    EXPECT_TRUE(c->sensitive) << name;
+    EXPECT_FALSE(c->value) << name;
+    for (const auto& s : c->synonyms) EXPECT_FALSE(s.value) << name;
+  }
+  const DescribedConfig* r = find(all, "log.retention.ms");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->value, "1000");
+}
