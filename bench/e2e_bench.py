@@ -26,6 +26,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(proc):
+    """SIGTERM (a node's clean shutdown), then SIGKILL after 20 s; only our own process."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def cpu_seconds(pid):
     """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
     with open(f"/proc/{pid}/stat") as f:
@@ -99,13 +110,7 @@ log.level=warn
         raise RuntimeError("server did not start")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     @property
     def bootstrap(self):

@@ -42,7 +42,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_bench import cpu_seconds, free_port  # noqa: E402
+from e2e_bench import cpu_seconds, free_port, stop_process  # noqa: E402
 from security_login import LoginError, SaltedPasswordCache, api_versions, scram_login, tls_connect  # noqa: E402
 
 USER, PASSWORD, MECH = "bench", "bench-secret-512", "SCRAM-SHA-512"
@@ -142,13 +142,7 @@ log.level=warn
         raise RuntimeError("server did not start")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     @property
     def pid(self):
