@@ -137,6 +137,20 @@ def dump_segments(node, attempts=5):
     raise last
 
 
+def dump_first_segment(node, attempts=5):
+    """dump-log of the node's oldest metadata log segment; retried when cleaning
+    (which goes on while the test reads) deletes it between the listing and the dump."""
+    last = None
+    for _ in range(attempts):
+        segs = segments(node)
+        try:
+            return segs, dump(segs[0][1])
+        except AssertionError as e:
+            last = e
+            time.sleep(0.2)
+    raise last
+
+
 def log_end_offset_on_disk(node):
     """One past the last offset of the node's metadata log segments."""
     segs, out = dump_segments(node)
@@ -450,8 +464,7 @@ def test_kraft_playground(cluster, admins, workdir):
                             f"({len(segments(n))} segments)")
     assert not failures, "metadata log not cleaned:\n" + "\n".join(failures)
     for n in (leader_node, watcher):
-        segs = segments(n)
-        out = dump(segs[0][1])
+        segs, out = dump_first_segment(n)
         start = int(re.search(r"^Log starting offset: (\d+)$", out, re.M).group(1))
         bases = [int(x) for x in re.findall(r"^baseOffset: (\d+) ", out, re.M)]
         assert start > 0 and start == segs[0][0], out[:500]
