@@ -437,6 +437,7 @@ constexpr ApiCheck kApiChecks[] = {
     {54, "END_QUORUM_EPOCH", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {55, "DESCRIBE_QUORUM", "Describe", "Cluster", kClusterAuth, "controller listener, or a broker's (which forwards it)"},
     {56, "ALTER_PARTITION", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
+    {57, "UPDATE_FEATURES", "Alter", "Cluster", kClusterAuth, "forwarded to the controller; every feature gets the error"},
     {58, "ENVELOPE", "ClusterAction", "Cluster", kClusterAuth, "controller listener: brokers forwarding the delegation token APIs"},
     {59, "FETCH_SNAPSHOT", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {60, "DESCRIBE_CLUSTER", "Describe", "Cluster", "", "broker listener: cluster authorized operations are 0 without it"},

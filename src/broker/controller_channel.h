@@ -94,6 +94,22 @@ class ControllerChannel {
     }
     done(std::move(r));
   }
+  // UpdateFeatures (KIP-584): FeatureLevelRecords, answered once committed
+  // (and visible in this broker's image). The default (channels of tests)
+  // answers UNKNOWN_SERVER_ERROR.
+  virtual void update_features(msg::UpdateFeaturesRequest req, int16_t, std::function<void(msg::UpdateFeaturesResponse)> done) {
+    msg::UpdateFeaturesResponse r;
+    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
+    r.error_message = std::nullopt;
+    for (const auto& u : req.feature_updates) {
+      msg::UpdateFeaturesResponse::UpdatableFeatureResult x;
+      x.feature = u.feature;
+      x.error_code = r.error_code;
+      x.error_message = std::nullopt;
+      r.results.push_back(std::move(x));
+    }
+    done(std::move(r));
+  }
   // Create/Renew/ExpireDelegationToken (KIP-48), answered once committed (and
   // visible in this broker's image). `caller`: the client's principal, which
   // the controller needs (owner, requester, renewer checks); forwarded in an

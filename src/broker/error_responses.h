@@ -120,4 +120,20 @@ inline msg::AlterClientQuotasResponse error_response(const msg::AlterClientQuota
   return r;
 }
 
+// UpdateFeaturesRequest.getErrorResponse: the top-level error and, for
+// versions 0-1 (the field is not written at v2), every feature with it.
+inline msg::UpdateFeaturesResponse error_response(const msg::UpdateFeaturesRequest& req, ErrorCode e) {
+  msg::UpdateFeaturesResponse r;
+  r.error_code = static_cast<int16_t>(e);
+  r.error_message = std::string(error_message(e));
+  for (const auto& u : req.feature_updates) {
+    msg::UpdateFeaturesResponse::UpdatableFeatureResult x;
+    x.feature = u.feature;
+    x.error_code = static_cast<int16_t>(e);
+    x.error_message = std::string(error_message(e));
+    r.results.push_back(std::move(x));
+  }
+  return r;
+}
+
 }  // namespace flotilla::broker

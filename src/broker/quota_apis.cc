@@ -61,6 +61,24 @@ void RequestHandler::handle_alter_client_quotas(std::shared_ptr<net::Request> re
                                    [req, respond](AlterClientQuotasResponse r) mutable { send(*req, respond, r); });
 }
 
+// UpdateFeatures (57, KIP-584): ALTER on the cluster, then forwarded to the
+// active controller (which validates it: controller/features.cc); answered
+// once this broker's image shows the new levels.
+void RequestHandler::handle_update_features(std::shared_ptr<net::Request> req, net::Respond respond) {
+  UpdateFeaturesRequest request;
+  if (!decode(*req, request)) return close_connection(respond);
+  if (authorize_cluster(authz(*req), AclOperation::ALTER) != ErrorCode::NONE) {
+    auto resp = error_response(request, ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+    return send(*req, respond, resp);
+  }
+  if (!controller_) {
+    auto resp = error_response(request, ErrorCode::NOT_CONTROLLER);
+    return send(*req, respond, resp);
+  }
+  controller_->update_features(std::move(request), req->api_version,
+                               [req, respond](UpdateFeaturesResponse r) mutable { send(*req, respond, r); });
+}
+
 // ---------------------------------------------------------------- controller mutation quota
 
 namespace {

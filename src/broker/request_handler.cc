@@ -48,6 +48,7 @@ constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfi
 constexpr int16_t kDescribeUserScramCredentials = 50, kAlterUserScramCredentials = 51;  // scram_apis.cc
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // acl_apis.cc
 constexpr int16_t kDescribeClientQuotas = 48, kAlterClientQuotas = 49;                   // quota_apis.cc
+constexpr int16_t kUpdateFeatures = 57;                                                   // quota_apis.cc
 constexpr int16_t kGetTelemetrySubscriptions = 71, kPushTelemetry = 72, kListClientMetricsResources = 74;  // telemetry_apis.cc
 constexpr int16_t kCreateDelegationToken = 38, kRenewDelegationToken = 39, kExpireDelegationToken = 40,
                   kDescribeDelegationToken = 41;  // delegation_token_apis.cc
@@ -73,7 +74,7 @@ constexpr Served kBrokerApis[] = {
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3},
-    {kDescribeClientQuotas, 0, 1}, {kAlterClientQuotas, 0, 1},
+    {kDescribeClientQuotas, 0, 1}, {kAlterClientQuotas, 0, 1}, {kUpdateFeatures, 0, 2},
     // KIP-714; 71 and 72 only with a ClientTelemetry (served_range).
     {kGetTelemetrySubscriptions, 0, 0}, {kPushTelemetry, 0, 0}, {kListClientMetricsResources, 0, 0},
     {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kDescribeDelegationToken, 0, 3},
@@ -206,6 +207,7 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kDeleteAcls: return handle_delete_acls(std::move(req), std::move(respond));
       case kDescribeClientQuotas: return handle_describe_client_quotas(std::move(req), std::move(respond));
       case kAlterClientQuotas: return handle_alter_client_quotas(std::move(req), std::move(respond));
+      case kUpdateFeatures: return handle_update_features(std::move(req), std::move(respond));
       case kGetTelemetrySubscriptions: return handle_get_telemetry_subscriptions(std::move(req), std::move(respond));
       case kPushTelemetry: return handle_push_telemetry(std::move(req), std::move(respond));
       case kListClientMetricsResources: return handle_list_client_metrics_resources(std::move(req), std::move(respond));

@@ -134,6 +134,8 @@ class RequestHandler : public net::Handler {
   // Client quotas, KIP-546 (quota_apis.cc): described from the image, altered through the controller.
   void handle_describe_client_quotas(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_alter_client_quotas(std::shared_ptr<net::Request> req, net::Respond respond);
+  // UpdateFeatures, KIP-584 (quota_apis.cc): through the controller.
+  void handle_update_features(std::shared_ptr<net::Request> req, net::Respond respond);
   // Delegation tokens, KIP-48 (delegation_token_apis.cc): Create/Renew/Expire
   // through the controller, Describe from the image.
   void handle_create_delegation_token(std::shared_ptr<net::Request> req, net::Respond respond);

@@ -186,6 +186,9 @@ class QuorumController : public raft::RaftListener {
   // ClientQuotaControlManager (client_quotas.cc).
   void alter_client_quotas(msg::AlterClientQuotasRequest request, int16_t version,
                            std::function<void(msg::AlterClientQuotasResponse)> done);
+  // UpdateFeatures (KIP-584/778): FeatureLevelRecords, validated as Kafka's
+  // FeatureControlManager (features.cc).
+  void update_features(msg::UpdateFeaturesRequest request, int16_t version, std::function<void(msg::UpdateFeaturesResponse)> done);
   // Create/Renew/ExpireDelegationToken (KIP-48, KIP-900) as Kafka's
   // DelegationTokenControlManager (delegation_tokens.cc). `caller` is the
   // request's principal (a forwarding broker's client's).
@@ -412,6 +415,17 @@ struct ClientQuotaAlteration {
   std::vector<std::vector<uint8_t>> records;
 };
 ClientQuotaAlteration plan_client_quota_alteration(const metadata::MetadataImage& image, const msg::AlterClientQuotasRequest& request);
+
+// An UpdateFeatures request checked against `image` (features.cc) on
+// controller `node_id` (whose supported ranges are metadata/features.h's):
+// the answer for request version `version` and the FeatureLevelRecords to
+// write (none when refused or ValidateOnly).
+struct FeatureUpdate {
+  msg::UpdateFeaturesResponse response;
+  std::vector<std::vector<uint8_t>> records;
+};
+FeatureUpdate plan_feature_update(const metadata::MetadataImage& image, int32_t node_id, const msg::UpdateFeaturesRequest& request,
+                                  int16_t version);
 
 // Delegation token requests checked against `image` (delegation_tokens.cc):
 // the answer and the records (none when refused). `now_ms` is wall-clock;

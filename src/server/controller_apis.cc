@@ -27,6 +27,7 @@ constexpr int16_t kAllocateProducerIds = 67;  // brokers' InitProducerId (KIP-73
 constexpr int16_t kAlterUserScramCredentials = 51;  // forwarded by brokers (KIP-554)
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // create/delete forwarded by brokers
 constexpr int16_t kAlterClientQuotas = 49;          // forwarded by brokers (KIP-546)
+constexpr int16_t kUpdateFeatures = 57;             // forwarded by brokers (KIP-584)
 // Delegation tokens (KIP-48): sent directly, or in an Envelope (58) by brokers.
 constexpr int16_t kCreateDelegationToken = 38, kRenewDelegationToken = 39, kExpireDelegationToken = 40, kEnvelope = 58;
 constexpr Served kControllerApis[] = {
@@ -37,7 +38,7 @@ constexpr Served kControllerApis[] = {
     {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 0},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0},
-    {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3}, {kAlterClientQuotas, 0, 1},
+    {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3}, {kAlterClientQuotas, 0, 1}, {kUpdateFeatures, 0, 2},
     {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kEnvelope, 0, 0},
 };
 
@@ -113,7 +114,7 @@ int16_t ControllerApis::max_version(int16_t key) const {
                           key == kBrokerHeartbeat || key == kAlterPartition || key == kElectLeaders || key == kIncrementalAlterConfigs ||
                           key == kAlterConfigs || key == kAlterPartitionReassignments || key == kListPartitionReassignments ||
                           key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials ||
-                          key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls || key == kAlterClientQuotas ||
+                          key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls || key == kAlterClientQuotas || key == kUpdateFeatures ||
                           key == kCreateDelegationToken || key == kRenewDelegationToken || key == kExpireDelegationToken ||
                           key == kEnvelope;
   if (needs_controller && !controller_) return -1;
@@ -214,6 +215,8 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
     case kAlterClientQuotas:  // ALTER_CONFIGS on the cluster, as Kafka's ControllerApis
       return serve_with(*controller_, auth, AclOperation::ALTER_CONFIGS, true, std::move(req), std::move(respond),
                         &QuorumController::alter_client_quotas);
+    case kUpdateFeatures:  // ALTER on the cluster, as Kafka's ControllerApis
+      return serve_with(*controller_, auth, kAlter, true, std::move(req), std::move(respond), &QuorumController::update_features);
     case kCreateDelegationToken:
     case kRenewDelegationToken:
     case kExpireDelegationToken:

@@ -117,6 +117,7 @@ bool wrong_controller(const msg::AlterUserScramCredentialsResponse& r) { return 
 bool wrong_controller(const msg::CreateAclsResponse& r) { return any_retriable(r.results); }
 bool wrong_controller(const msg::DeleteAclsResponse& r) { return any_retriable(r.filter_results); }
 bool wrong_controller(const msg::AlterClientQuotasResponse& r) { return any_retriable(r.entries); }
+bool wrong_controller(const msg::UpdateFeaturesResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::EnvelopeResponse& r) { return is_retriable(ec(r.error_code)); }
 msg::EnvelopeResponse error_response(const msg::EnvelopeRequest&, ErrorCode e) {
   msg::EnvelopeResponse r;
@@ -186,6 +187,19 @@ bool image_shows(const metadata::MetadataImage& image, const msg::AlterClientQuo
     for (const auto& op : entry.ops) {
       bool present = it != image.client_quotas().end() && it->second.count(op.key);
       if (op.remove ? present : (!present || it->second.at(op.key) != op.value)) return false;
+    }
+  }
+  return true;
+}
+
+// Whether `image` shows the levels an UpdateFeatures asked for.
+bool image_shows(const metadata::MetadataImage& image, const msg::UpdateFeaturesRequest& req) {
+  for (const auto& u : req.feature_updates) {
+    if (u.feature == metadata::kMetadataVersionFeature) {
+      if (image.metadata_version() != u.max_version_level) return false;
+    } else if (u.feature != "kraft.version") {
+      auto it = image.features().find(u.feature);
+      if ((it == image.features().end() ? 0 : it->second) != u.max_version_level) return false;
     }
   }
   return true;
@@ -576,6 +590,20 @@ void ForwardingControllerChannel::alter_client_quotas(msg::AlterClientQuotasRequ
   };
   forward<msg::AlterClientQuotasRequest, msg::AlterClientQuotasResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
                                                                          &controller::QuorumController::alter_client_quotas);
+}
+
+void ForwardingControllerChannel::update_features(msg::UpdateFeaturesRequest req, int16_t v,
+                                                  std::function<void(msg::UpdateFeaturesResponse)> done) {
+  auto alive = alive_;
+  auto shape = std::make_shared<msg::UpdateFeaturesRequest>(req);
+  auto wrapped = [this, alive, done = std::move(done), shape](msg::UpdateFeaturesResponse r) mutable {
+    if (!*alive) return;
+    const bool wait = r.error_code == 0 && !shape->validate_only;
+    after_image_satisfies([shape, wait](const metadata::MetadataImage& image) { return !wait || image_shows(image, *shape); },
+                          now_ms() + timeout_ms_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+  };
+  forward<msg::UpdateFeaturesRequest, msg::UpdateFeaturesResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(wrapped),
+                                                                   &controller::QuorumController::update_features);
 }
 
 template <class Req, class Resp, class Local>

@@ -61,6 +61,7 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   // Answered once this broker's image shows the quotas written (so that a
   // DescribeClientQuotas here right after sees them).
   void alter_client_quotas(msg::AlterClientQuotasRequest req, int16_t v, std::function<void(msg::AlterClientQuotasResponse)> done) override;
+  void update_features(msg::UpdateFeaturesRequest req, int16_t v, std::function<void(msg::UpdateFeaturesResponse)> done) override;
   // The delegation token APIs: in-process with the caller's principal, or in
   // an Envelope (server/envelope.h) to a remote controller; answered once this
   // broker's image shows the token created (or its new expiry).

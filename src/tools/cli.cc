@@ -262,6 +262,30 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   quorum_remove_->add_option("--controller-id", quorum.controller_id, "The id of the controller to remove")->required();
   quorum_remove_->add_option("--controller-directory-id", quorum.controller_directory_id, "Its metadata directory id")->required();
 
+  // ---- features (kafka-features.sh)
+  features_ = app_.add_subcommand("features", "Describe and update the finalized feature levels (kafka-features.sh)");
+  auto* features_server = add_optional(features_, "--bootstrap-server", features.bootstrap_server,
+                                       "A comma-separated list of host:port of brokers (they forward updates to the controller)");
+  auto* features_controller = add_optional(features_, "--bootstrap-controller", features.bootstrap_controller,
+                                           "A comma-separated list of host:port of controller listeners");
+  features_server->excludes(features_controller);
+  add_optional(features_, "--command-config", features.command_config, "Admin client properties file");
+  features_->require_subcommand(1);
+  features_describe_ = features_->add_subcommand("describe", "Describes the current active feature flags.");
+  features_upgrade_ = features_->add_subcommand("upgrade", "Upgrade one or more feature flags.");
+  features_downgrade_ = features_->add_subcommand("downgrade", "Downgrade one or more feature flags.");
+  features_disable_ = features_->add_subcommand("disable", "Disable one or more feature flags. This is the same as downgrading the version to zero.");
+  for (CLI::App* sub : {features_upgrade_, features_downgrade_}) {
+    add_optional(sub, "--metadata", features.metadata, "The level to which we should upgrade (downgrade) the metadata. For example 3.3-IV3.");
+    add_optional(sub, "--release-version", features.release_version,
+                 "The release version to upgrade (downgrade) to, e.g. 4.0: metadata.version and the other features at their defaults.");
+    sub->add_option("--feature", features.features, "A feature upgrade (downgrade) we should perform, in feature=level format.");
+    sub->add_flag("--dry-run", features.dry_run, "Validate this operation, but do not perform it.");
+  }
+  features_downgrade_->add_flag("--unsafe", features.unsafe, "Perform this downgrade even if it may irreversibly destroy metadata.");
+  features_disable_->add_option("--feature", features.features, "A feature flag to disable.");
+  features_disable_->add_flag("--dry-run", features.dry_run, "Validate this operation, but do not perform it.");
+
   // ---- dump-log
   dump_log_ = app_.add_subcommand("dump-log",
                                   "Print the record batches of log segments and snapshots (kafka-dump-log.sh)");
@@ -446,6 +470,7 @@ std::string Cli::selected() const {
   if (quorum_describe_->parsed()) return "metadata-quorum describe";
   if (quorum_add_->parsed()) return "metadata-quorum add-controller";
   if (quorum_remove_->parsed()) return "metadata-quorum remove-controller";
+  if (features_->parsed()) return "features";
   if (dump_log_->parsed()) return "dump-log";
   if (leader_election_->parsed()) return "leader-election";
   if (configs_->parsed()) return "configs";
@@ -472,6 +497,13 @@ int Cli::run() {
   if (s == "perf produce") return run_perf_produce(perf_produce);
   if (s == "perf consume") return run_perf_consume(perf_consume);
   if (s == "metadata-quorum describe") return run_metadata_quorum(quorum, std::cout, std::cerr);
+  if (s == "features") {
+    features.command = features_describe_->parsed()  ? "describe"
+                       : features_upgrade_->parsed() ? "upgrade"
+                       : features_downgrade_->parsed() ? "downgrade"
+                                                       : "disable";
+    return run_features(features, std::cout, std::cerr);
+  }
   if (s == "dump-log") return run_dump_log(dump_log, std::cout, std::cerr);
   if (s == "leader-election") return run_leader_election(leader_election, std::cout, std::cerr);
   if (s == "configs") return run_configs(configs, std::cout, std::cerr);

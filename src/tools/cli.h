@@ -37,6 +37,7 @@ class Cli {
   PerfProduceOptions perf_produce;
   PerfConsumeOptions perf_consume;
   MetadataQuorumOptions quorum;
+  FeaturesOptions features;
   DumpLogOptions dump_log;
   LeaderElectionOptions leader_election;
   ConfigsOptions configs;
@@ -66,6 +67,11 @@ class Cli {
   CLI::App* perf_consume_ = nullptr;
   CLI::App* server_ = nullptr;
   CLI::App* quorum_ = nullptr;
+  CLI::App* features_ = nullptr;
+  CLI::App* features_describe_ = nullptr;
+  CLI::App* features_upgrade_ = nullptr;
+  CLI::App* features_downgrade_ = nullptr;
+  CLI::App* features_disable_ = nullptr;
   CLI::App* quorum_describe_ = nullptr;
   CLI::App* quorum_add_ = nullptr;
   CLI::App* quorum_remove_ = nullptr;

@@ -151,6 +151,20 @@ struct PerfConsumeOptions {
 };
 int run_perf_consume(const PerfConsumeOptions& o);
 
+// `flotilla features` (kafka-features.sh): describe | upgrade | downgrade | disable.
+struct FeaturesOptions {
+  std::optional<std::string> bootstrap_server;
+  std::optional<std::string> bootstrap_controller;
+  std::optional<std::string> command_config;
+  std::string command;                          // describe, upgrade, downgrade, disable
+  std::optional<std::string> metadata;          // --metadata 3.9 (metadata.version)
+  std::optional<std::string> release_version;   // --release-version 4.0
+  std::vector<std::string> features;            // --feature name=level (disable: --feature name)
+  bool unsafe = false;                          // downgrade --unsafe
+  bool dry_run = false;
+};
+int run_features(const FeaturesOptions& o, std::ostream& out, std::ostream& err);
+
 // `flotilla metadata-quorum` (kafka-metadata-quorum.sh)
 struct MetadataQuorumOptions {
   std::optional<std::string> bootstrap_server;
