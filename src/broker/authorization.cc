@@ -451,6 +451,7 @@ constexpr ApiCheck kApiChecks[] = {
     {67, "ALLOCATE_PRODUCER_IDS", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {68, "CONSUMER_GROUP_HEARTBEAT", "Read", "Group", kGroupAuth, ""},
     {69, "CONSUMER_GROUP_DESCRIBE", "Describe", "Group", kGroupAuth, "per group; authorized operations when asked"},
+    {70, "CONTROLLER_REGISTRATION", "ClusterAction", "Cluster", kClusterAuth, "controller listener (KIP-919)"},
     {71, "GET_TELEMETRY_SUBSCRIPTIONS", "", "", "", "none (KIP-714)"},
     {72, "PUSH_TELEMETRY", "", "", "", "none (KIP-714)"},
     {74, "LIST_CLIENT_METRICS_RESOURCES", "DescribeConfigs", "Cluster", kClusterAuth, ""},

@@ -94,6 +94,16 @@ class ControllerChannel {
     }
     done(std::move(r));
   }
+  // ControllerRegistration (KIP-919): a controller node's own registration,
+  // answered once committed. The default (channels of tests) answers
+  // UNKNOWN_SERVER_ERROR.
+  virtual void register_controller(msg::ControllerRegistrationRequest, int16_t,
+                                   std::function<void(msg::ControllerRegistrationResponse)> done) {
+    msg::ControllerRegistrationResponse r;
+    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
+    r.error_message = std::nullopt;
+    done(std::move(r));
+  }
   // UpdateFeatures (KIP-584): FeatureLevelRecords, answered once committed
   // (and visible in this broker's image). The default (channels of tests)
   // answers UNKNOWN_SERVER_ERROR.

@@ -83,6 +83,13 @@ inline msg::AllocateProducerIdsResponse error_response(const msg::AllocateProduc
   return r;
 }
 
+inline msg::ControllerRegistrationResponse error_response(const msg::ControllerRegistrationRequest&, ErrorCode e) {
+  msg::ControllerRegistrationResponse r;
+  r.error_code = static_cast<int16_t>(e);
+  r.error_message = std::nullopt;
+  return r;
+}
+
 inline msg::BrokerHeartbeatResponse error_response(const msg::BrokerHeartbeatRequest&, ErrorCode e) {
   msg::BrokerHeartbeatResponse r;
   r.error_code = static_cast<int16_t>(e);

@@ -13,6 +13,8 @@ using protocol::frame_metadata_record;
 namespace {
 // 3.3-IV2: fencing and unfencing are BrokerRegistrationChangeRecords (Fenced 1 / -1).
 constexpr int16_t kMetadataVersion_3_3_IV2 = 6;
+// 3.7-IV0: controllers register (KIP-919).
+constexpr int16_t kControllerRegistrationMV = 15;
 }  // namespace
 
 // ---------------------------------------------------------------- registration
@@ -112,6 +114,39 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
     msg::BrokerRegistrationResponse resp;
     resp.error_code = code(ec);
     resp.broker_epoch = ec == ErrorCode::NONE ? broker_epoch : -1;
+    done(std::move(resp));
+  });
+}
+
+// ---------------------------------------------------------------- controller registration
+
+void QuorumController::register_controller(msg::ControllerRegistrationRequest request, int16_t,
+                                           std::function<void(msg::ControllerRegistrationResponse)> done) {
+  auto reply = [this, &done](ErrorCode ec, std::optional<std::string> message) {
+    msg::ControllerRegistrationResponse r;
+    r.error_code = code(ec);
+    r.error_message = std::move(message);
+    answer_now(done, std::move(r));
+  };
+  if (!active_) return reply(ErrorCode::NOT_CONTROLLER, std::nullopt);
+  if (mv() < kControllerRegistrationMV)
+    return reply(ErrorCode::UNSUPPORTED_VERSION, "The current MetadataVersion is too old to support controller registrations.");
+  msg::RegisterControllerRecord r;
+  r.controller_id = request.controller_id;
+  r.incarnation_id = request.incarnation_id;
+  r.zk_migration_ready = request.zk_migration_ready;
+  for (const auto& l : request.listeners) r.end_points.push_back({l.name, l.host, l.port, l.security_protocol});
+  for (const auto& f : request.features) r.features.push_back({f.name, f.min_supported_version, f.max_supported_version});
+  std::vector<std::vector<uint8_t>> records;
+  records.push_back(frame_metadata_record(r, 0));
+  auto off = write(std::move(records));
+  if (!off) return reply(ErrorCode::NOT_CONTROLLER, std::nullopt);
+  spdlog::info("[QuorumController id={}] Registering controller {} (incarnation {})", config_.node_id, request.controller_id,
+               request.incarnation_id.to_string());
+  after_commit_of(off, [done = std::move(done)](ErrorCode ec) mutable {
+    msg::ControllerRegistrationResponse resp;
+    resp.error_code = code(ec);
+    resp.error_message = std::nullopt;
     done(std::move(resp));
   });
 }

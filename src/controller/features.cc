@@ -35,6 +35,7 @@
 // differ).
 //
 // Threading: the io_context thread, like the rest of QuorumController.
+#include <set>
 #include <spdlog/spdlog.h>
 
 #include "controller/quorum_controller.h"
@@ -44,6 +45,10 @@
 namespace flotilla::controller {
 
 namespace {
+
+// 3.7-IV0: controllers register (KIP-919).
+constexpr int16_t kControllerRegistrationMetadataVersion = 15;
+
 
 constexpr int8_t kUpgrade = 1, kSafeDowngrade = 2, kUnsafeDowngrade = 3;
 
@@ -92,8 +97,8 @@ const metadata::FeatureSupport* local_support(const std::string& feature) {
 
 // FeatureControlManager.updateFeature for one update; `proposed` holds the
 // finalized levels with the request's updates applied.
-Refusal check_update(const metadata::MetadataImage& image, int32_t node_id, const std::string& feature, int16_t level,
-                     int8_t upgrade_type, const std::map<std::string, int16_t>& proposed,
+Refusal check_update(const metadata::MetadataImage& image, int32_t node_id, const std::vector<int32_t>& quorum_ids,
+                     const std::string& feature, int16_t level, int8_t upgrade_type, const std::map<std::string, int16_t>& proposed,
                      std::vector<std::vector<uint8_t>>& records) {
   if (upgrade_type != kUpgrade && upgrade_type != kSafeDowngrade && upgrade_type != kUnsafeDowngrade)
     return invalid_update(feature, level, "The controller does not support the given upgrade type.");
@@ -117,6 +122,26 @@ Refusal check_update(const metadata::MetadataImage& image, int32_t node_id, cons
                             "Broker " + std::to_string(id) + " only supports versions " +
                                 range_string(it->second.min_version, it->second.max_version));
     }
+  }
+  // Controllers register from 3.7-IV0 (KIP-919): every other registered
+  // controller must support the level, and every voter must have registered.
+  if (image.metadata_version() >= kControllerRegistrationMetadataVersion) {
+    std::set<int32_t> found{node_id};
+    for (const auto& [id, c] : image.controllers()) {
+      if (id == node_id) continue;
+      auto it = c.supported_features.find(feature);
+      if (it == c.supported_features.end()) {
+        if (level != 0) return invalid_update(feature, level, "Controller " + std::to_string(id) + " does not support this feature.");
+      } else if (level < it->second.min_version || level > it->second.max_version) {
+        return invalid_update(feature, level,
+                              "Controller " + std::to_string(id) + " only supports versions " +
+                                  range_string(it->second.min_version, it->second.max_version));
+      }
+      found.insert(id);
+    }
+    for (int32_t id : quorum_ids)
+      if (!found.count(id))
+        return invalid_update(feature, level, "controller " + std::to_string(id) + " has not registered, and may not support this feature");
   }
   if (level < current) {
     if (upgrade_type == kUpgrade)
@@ -151,7 +176,7 @@ Refusal check_update(const metadata::MetadataImage& image, int32_t node_id, cons
 }  // namespace
 
 FeatureUpdate plan_feature_update(const metadata::MetadataImage& image, int32_t node_id, const msg::UpdateFeaturesRequest& request,
-                                  int16_t version) {
+                                  int16_t version, const std::vector<int32_t>& quorum_ids) {
   // The updates as Kafka's maps: a feature named twice keeps its last level and type.
   std::vector<std::string> order;
   std::map<std::string, std::pair<int16_t, int8_t>> updates;
@@ -168,7 +193,7 @@ FeatureUpdate plan_feature_update(const metadata::MetadataImage& image, int32_t 
   plan.response.error_message = std::nullopt;  // null unless refused
   Refusal refusal;
   for (const auto& f : order) {
-    refusal = check_update(image, node_id, f, updates[f].first, updates[f].second, proposed, plan.records);
+    refusal = check_update(image, node_id, quorum_ids, f, updates[f].first, updates[f].second, proposed, plan.records);
     if (refusal.error != ErrorCode::NONE) break;
   }
   std::optional<std::string> message;
@@ -208,7 +233,7 @@ void QuorumController::update_features(msg::UpdateFeaturesRequest request, int16
     }
     return answer_now(done, std::move(r));
   }
-  FeatureUpdate plan = plan_feature_update(*latest_, config_.node_id, request, version);
+  FeatureUpdate plan = plan_feature_update(*latest_, config_.node_id, request, version, config_.controller_ids);
   if (plan.response.error_code != code(ErrorCode::NONE))
     spdlog::warn("[QuorumController id={}] {}", config_.node_id, plan.response.error_message.value_or(""));
   if (plan.records.empty()) return answer_now(done, std::move(plan.response));

@@ -157,6 +157,11 @@ class QuorumController : public raft::RaftListener {
                        std::function<void(msg::BrokerRegistrationResponse)> done);
   void broker_heartbeat(msg::BrokerHeartbeatRequest request, int16_t version,
                         std::function<void(msg::BrokerHeartbeatResponse)> done);
+  // ControllerRegistration (KIP-919, API 70): a controller's listeners and
+  // supported feature ranges as a RegisterControllerRecord (metadata.version
+  // 3.7-IV0 and later), answered once committed (cluster.cc).
+  void register_controller(msg::ControllerRegistrationRequest request, int16_t version,
+                           std::function<void(msg::ControllerRegistrationResponse)> done);
 
   // AlterPartition (KIP-497, KIP-841): a partition leader's ISR change.
   void alter_partition(msg::AlterPartitionRequest request, int16_t version, std::function<void(msg::AlterPartitionResponse)> done);
@@ -424,8 +429,10 @@ struct FeatureUpdate {
   msg::UpdateFeaturesResponse response;
   std::vector<std::vector<uint8_t>> records;
 };
+// `quorum_ids`: the voters, each of which must have registered (KIP-919)
+// before a level changes at metadata.version 3.7-IV0 or later.
 FeatureUpdate plan_feature_update(const metadata::MetadataImage& image, int32_t node_id, const msg::UpdateFeaturesRequest& request,
-                                  int16_t version);
+                                  int16_t version, const std::vector<int32_t>& quorum_ids = {});
 
 // Delegation token requests checked against `image` (delegation_tokens.cc):
 // the answer and the records (none when refused). `now_ms` is wall-clock;

@@ -37,6 +37,7 @@ MetadataDelta MetadataDelta::everything(std::shared_ptr<const MetadataImage> ima
   for (const auto& [entity, q] : image->client_quotas()) d.changed_client_quotas_.insert(entity);
   for (const auto& [id, t] : image->delegation_tokens()) d.changed_delegation_tokens_.insert(id);
   d.features_changed_ = !image->features().empty();
+  d.other_changed_ = !image->controllers().empty();
   return d;
 }
 
@@ -127,7 +128,8 @@ MetadataDelta MetadataDelta::between(std::shared_ptr<const MetadataImage> from, 
   }
 
   d.features_changed_ = a.features_ != b.features_ && a.features() != b.features();
-  d.other_changed_ = a.next_producer_id_ != b.next_producer_id_ || a.cluster_id_ != b.cluster_id_;
+  d.other_changed_ = a.next_producer_id_ != b.next_producer_id_ || a.cluster_id_ != b.cluster_id_ ||
+                     (a.controllers_ != b.controllers_ && *a.controllers_ != *b.controllers_);
   return d;
 }
 
@@ -172,6 +174,7 @@ std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
   // From now on the parts belong to the published image: clone again on change.
   features_.reset();
   brokers_.reset();
+  controllers_.reset();
   topics_.reset();
   topic_names_.reset();
   configs_.reset();
@@ -197,6 +200,17 @@ void MetadataDelta::replay(const protocol::AnyMetadataRecord& record) {
 }
 
 // ---------------------------------------------------------------- brokers
+
+void MetadataDelta::replay(const msg::RegisterControllerRecord& r) {
+  ControllerRegistration c;
+  c.id = r.controller_id;
+  c.incarnation_id = r.incarnation_id;
+  c.zk_migration_ready = r.zk_migration_ready;
+  for (const auto& e : r.end_points) c.listeners.push_back(BrokerEndpoint{e.name, e.host, e.port, e.security_protocol});
+  for (const auto& f : r.features) c.supported_features[f.name] = SupportedFeature{f.min_supported_version, f.max_supported_version};
+  (*clone_into(controllers_, next_.controllers_))[c.id] = std::move(c);
+  other_changed_ = true;
+}
 
 void MetadataDelta::replay(const msg::RegisterBrokerRecord& r) {
   BrokerRegistration b;

@@ -90,6 +90,7 @@ class MetadataDelta {
   const std::map<std::string, TopicImage>& topics() const { return *next_.topics_; }
   const TopicImage* topic(const Uuid& id) const { return next_.topic(id); }
   const std::map<int32_t, BrokerRegistration>& brokers() const { return *next_.brokers_; }
+  const std::map<int32_t, ControllerRegistration>& controllers() const { return *next_.controllers_; }
   const security::CredentialCache::Map& scram() const { return *next_.scram_; }
   const AclMap& acls() const { return *next_.acls_; }
   const security::ClientQuotaMap& client_quotas() const { return *next_.client_quotas_; }
@@ -97,6 +98,7 @@ class MetadataDelta {
 
   // Typed replays (public so that tests and the controller can use them directly).
   void replay(const msg::RegisterBrokerRecord& r);
+  void replay(const msg::RegisterControllerRecord& r);
   void replay(const msg::UnregisterBrokerRecord& r);
   void replay(const msg::FenceBrokerRecord& r);
   void replay(const msg::UnfenceBrokerRecord& r);
@@ -139,6 +141,7 @@ class MetadataDelta {
   // apply() drops them (mutable) so that a published image is never modified.
   mutable std::shared_ptr<std::map<std::string, int16_t>> features_;
   mutable std::shared_ptr<std::map<int32_t, BrokerRegistration>> brokers_;
+  mutable std::shared_ptr<std::map<int32_t, ControllerRegistration>> controllers_;
   mutable std::shared_ptr<std::map<std::string, TopicImage>> topics_;
   mutable std::shared_ptr<std::unordered_map<Uuid, std::string>> topic_names_;
   mutable std::shared_ptr<std::map<ConfigResource, ConfigMap>> configs_;

@@ -9,6 +9,13 @@
 // needs metadata.version 4.0-IV1 (the PartitionRecord and
 // PartitionChangeRecord versions that carry them). Level 0 is the default
 // (as in Kafka 4.0).
+//
+// group.version (KIP-848) and transaction.version (KIP-890) are known with
+// Kafka's levels and defaults so that clusters formatted or upgraded by
+// release carry the same FeatureLevelRecords as Kafka's; what each level
+// turns on is decided where the feature is used (group.version 0 does not
+// switch the KIP-848 consumer protocol off here: Flotilla serves it at every
+// metadata.version).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +31,11 @@ namespace flotilla::metadata {
 
 inline constexpr const char* kKraftVersionFeature = "kraft.version";
 inline constexpr const char* kEligibleLeaderReplicasFeature = "eligible.leader.replicas.version";
+inline constexpr const char* kGroupVersionFeature = "group.version";
+inline constexpr const char* kTransactionVersionFeature = "transaction.version";
+inline constexpr int16_t kMetadataVersion_3_9_IV0 = 21;
+inline constexpr int16_t kMetadataVersion_4_0_IV0 = 22;
+inline constexpr int16_t kMetadataVersion_4_0_IV2 = 24;
 
 struct FeatureSupport {
   const char* name;
@@ -35,10 +47,31 @@ struct FeatureSupport {
 inline const std::vector<FeatureSupport>& supported_features() {
   static const std::vector<FeatureSupport> f = {
       {kEligibleLeaderReplicasFeature, 0, 1},
+      {kGroupVersionFeature, 0, 1},
       {kKraftVersionFeature, 0, 1},
       {kMetadataVersionFeature, kMinimumKraftMetadataVersion, kLatestMetadataVersion},
+      {kTransactionVersionFeature, 0, 2},
   };
   return f;
+}
+
+// Kafka's Features.defaultValue: the level a release's metadata.version
+// brings a feature to (the newest level whose bootstrap metadata.version is
+// at or below it) — what `storage format --release-version` and
+// `features upgrade --release-version` set. eligible.leader.replicas.version
+// becomes a default only in 4.1, which this build does not know: 0.
+inline int16_t default_feature_level(const std::string& feature, int16_t metadata_version) {
+  if (feature == kKraftVersionFeature) return metadata_version >= kMetadataVersion_3_9_IV0 ? 1 : 0;
+  if (feature == kGroupVersionFeature) return metadata_version >= kMetadataVersion_4_0_IV0 ? 1 : 0;
+  if (feature == kTransactionVersionFeature) return metadata_version >= kMetadataVersion_4_0_IV2 ? 2 : 0;
+  return 0;
+}
+
+// The supported range of a feature, or nullptr if this build does not know it.
+inline const FeatureSupport* find_supported_feature(const std::string& name) {
+  for (const auto& f : supported_features())
+    if (name == f.name) return &f;
+  return nullptr;
 }
 
 // The features (other than metadata.version) a level of `feature` needs, as

@@ -5,6 +5,7 @@ namespace flotilla::metadata {
 MetadataImage::MetadataImage()
     : features_(std::make_shared<const std::map<std::string, int16_t>>()),
       brokers_(std::make_shared<const std::map<int32_t, BrokerRegistration>>()),
+      controllers_(std::make_shared<const std::map<int32_t, ControllerRegistration>>()),
       topics_(std::make_shared<const std::map<std::string, TopicImage>>()),
       topic_names_(std::make_shared<const std::unordered_map<Uuid, std::string>>()),
       configs_(std::make_shared<const std::map<ConfigResource, ConfigMap>>()),

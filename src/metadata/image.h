@@ -56,6 +56,18 @@ struct BrokerRegistration {
   bool operator==(const BrokerRegistration&) const = default;
 };
 
+// A controller's registration (KIP-919, RegisterControllerRecord, from
+// metadata.version 3.7-IV0): what it listens on and the feature levels it
+// supports, which the active controller checks before finalizing a level.
+struct ControllerRegistration {
+  int32_t id = -1;
+  Uuid incarnation_id;
+  bool zk_migration_ready = false;
+  std::vector<BrokerEndpoint> listeners;
+  std::map<std::string, SupportedFeature> supported_features;
+  bool operator==(const ControllerRegistration&) const = default;
+};
+
 struct PartitionRegistration {
   std::vector<int32_t> replicas;
   std::vector<int32_t> isr;
@@ -159,6 +171,7 @@ class MetadataImage {
 
   const std::map<int32_t, BrokerRegistration>& brokers() const { return *brokers_; }
   const BrokerRegistration* broker(int32_t id) const;
+  const std::map<int32_t, ControllerRegistration>& controllers() const { return *controllers_; }
 
   const std::map<std::string, TopicImage>& topics_by_name() const { return *topics_; }
   const TopicImage* topic(const std::string& name) const;
@@ -200,6 +213,7 @@ class MetadataImage {
   int64_t next_producer_id_ = -1;
   std::shared_ptr<const std::map<std::string, int16_t>> features_;
   std::shared_ptr<const std::map<int32_t, BrokerRegistration>> brokers_;
+  std::shared_ptr<const std::map<int32_t, ControllerRegistration>> controllers_;
   std::shared_ptr<const std::map<std::string, TopicImage>> topics_;
   std::shared_ptr<const std::unordered_map<Uuid, std::string>> topic_names_;  // id -> name
   std::shared_ptr<const std::map<ConfigResource, ConfigMap>> configs_;

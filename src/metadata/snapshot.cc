@@ -60,6 +60,29 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
     r.log_dirs = b.log_dirs;
     out.push_back(frame_metadata_record(r, register_broker_record_version(mv)));
   }
+  // Controllers (KIP-919).
+  for (const auto& [id, c] : image.controllers()) {
+    msg::RegisterControllerRecord r;
+    r.controller_id = c.id;
+    r.incarnation_id = c.incarnation_id;
+    r.zk_migration_ready = c.zk_migration_ready;
+    for (const auto& l : c.listeners) {
+      msg::RegisterControllerRecord::ControllerEndpoint e;
+      e.name = l.name;
+      e.host = l.host;
+      e.port = l.port;
+      e.security_protocol = l.security_protocol;
+      r.end_points.push_back(std::move(e));
+    }
+    for (const auto& [name, f] : c.supported_features) {
+      msg::RegisterControllerRecord::ControllerFeature x;
+      x.name = name;
+      x.min_supported_version = f.min_version;
+      x.max_supported_version = f.max_version;
+      r.features.push_back(std::move(x));
+    }
+    out.push_back(frame_metadata_record(r, 0));
+  }
   // Topics and their partitions.
   for (const auto& [name, t] : image.topics_by_name()) {
     msg::TopicRecord tr;

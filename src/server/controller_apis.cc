@@ -28,6 +28,7 @@ constexpr int16_t kAlterUserScramCredentials = 51;  // forwarded by brokers (KIP
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // create/delete forwarded by brokers
 constexpr int16_t kAlterClientQuotas = 49;          // forwarded by brokers (KIP-546)
 constexpr int16_t kUpdateFeatures = 57;             // forwarded by brokers (KIP-584)
+constexpr int16_t kControllerRegistration = 70;     // controllers register with the active one (KIP-919)
 // Delegation tokens (KIP-48): sent directly, or in an Envelope (58) by brokers.
 constexpr int16_t kCreateDelegationToken = 38, kRenewDelegationToken = 39, kExpireDelegationToken = 40, kEnvelope = 58;
 constexpr Served kControllerApis[] = {
@@ -39,6 +40,7 @@ constexpr Served kControllerApis[] = {
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3}, {kAlterClientQuotas, 0, 1}, {kUpdateFeatures, 0, 2},
+    {kControllerRegistration, 0, 0},
     {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kEnvelope, 0, 0},
 };
 
@@ -116,7 +118,7 @@ int16_t ControllerApis::max_version(int16_t key) const {
                           key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials ||
                           key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls || key == kAlterClientQuotas || key == kUpdateFeatures ||
                           key == kCreateDelegationToken || key == kRenewDelegationToken || key == kExpireDelegationToken ||
-                          key == kEnvelope;
+                          key == kEnvelope || key == kControllerRegistration;
   if (needs_controller && !controller_) return -1;
   return s->max;
 }
@@ -177,6 +179,9 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
     case kUpdateRaftVoter:
       if (refused(req->api_key == kUpdateRaftVoter ? kClusterAction : kAlter)) return;
       return handle_voter_change(std::move(req), std::move(respond));
+    case kControllerRegistration:
+      return serve_with(*controller_, auth, kClusterAction, false, std::move(req), std::move(respond),
+                        &QuorumController::register_controller);
     case kBrokerRegistration:
       return serve_with(*controller_, auth, kClusterAction, false, std::move(req), std::move(respond), &QuorumController::register_broker);
     case kBrokerHeartbeat:

@@ -40,6 +40,7 @@ bool wrong_controller(const msg::DeleteTopicsResponse& r) { return any_retriable
 bool wrong_controller(const msg::CreatePartitionsResponse& r) { return any_retriable(r.results); }
 bool wrong_controller(const msg::BrokerRegistrationResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::BrokerHeartbeatResponse& r) { return is_retriable(ec(r.error_code)); }
+bool wrong_controller(const msg::ControllerRegistrationResponse& r) { return is_retriable(ec(r.error_code)); }
 // Only the top-level error: partition errors (FENCED_LEADER_EPOCH, ...) are the leader's to handle.
 bool wrong_controller(const msg::AlterPartitionResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::DescribeQuorumResponse& r) {
@@ -387,6 +388,12 @@ void ForwardingControllerChannel::register_broker(msg::BrokerRegistrationRequest
                                                   std::function<void(msg::BrokerRegistrationResponse)> done) {
   forward<msg::BrokerRegistrationRequest, msg::BrokerRegistrationResponse>(std::move(req), v, now_ms() + 200, std::move(done),
                                                                            &controller::QuorumController::register_broker);
+}
+
+void ForwardingControllerChannel::register_controller(msg::ControllerRegistrationRequest req, int16_t v,
+                                                      std::function<void(msg::ControllerRegistrationResponse)> done) {
+  forward<msg::ControllerRegistrationRequest, msg::ControllerRegistrationResponse>(
+      std::move(req), v, now_ms() + 5000, std::move(done), &controller::QuorumController::register_controller);
 }
 
 void ForwardingControllerChannel::broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t v,

@@ -37,6 +37,8 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   void create_partitions(msg::CreatePartitionsRequest req, int16_t v, std::function<void(msg::CreatePartitionsResponse)> done) override;
   void register_broker(msg::BrokerRegistrationRequest req, int16_t v, std::function<void(msg::BrokerRegistrationResponse)> done) override;
   void broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t v, std::function<void(msg::BrokerHeartbeatResponse)> done) override;
+  void register_controller(msg::ControllerRegistrationRequest req, int16_t v,
+                           std::function<void(msg::ControllerRegistrationResponse)> done) override;
   void alter_partition(msg::AlterPartitionRequest req, int16_t v, std::function<void(msg::AlterPartitionResponse)> done) override;
   void describe_quorum(msg::DescribeQuorumRequest req, int16_t v, std::function<void(msg::DescribeQuorumResponse)> done) override;
   void elect_leaders(msg::ElectLeadersRequest req, int16_t v, std::function<void(msg::ElectLeadersResponse)> done) override;

@@ -31,6 +31,8 @@
 #include "server/controller_apis.h"
 #include "server/forwarding_channel.h"
 #include "server/listener_security.h"
+#include "server/controller_registration.h"
+#include "server/feature_guard.h"
 #include "server/scram_publisher.h"
 #include "server/delegation_token_publisher.h"
 #include "server/tls_reload.h"
@@ -89,6 +91,7 @@ class NodeImpl {
   void finish_shutdown();
   void await_signal();
   msg::BrokerRegistrationRequest registration() const;
+  msg::ControllerRegistrationRequest controller_registration_request() const;
   void schedule_housekeeping();
   // Opens every listener that may serve now and is not open yet: controller
   // listeners at once, broker listeners once the broker is unfenced; with an
@@ -141,6 +144,8 @@ class NodeImpl {
   std::map<std::string, std::shared_ptr<const net::ListenerSecurity>> listener_security;
   std::shared_ptr<const net::ClientSecurity> controller_client_security;
   std::shared_ptr<const net::ClientSecurity> inter_broker_client_security;
+  std::unique_ptr<FeatureGuard> feature_guard;
+  std::unique_ptr<ControllerRegistrationManager> controller_registration;
   std::unique_ptr<ScramCredentialPublisher> scram_publisher;
   // Delegation tokens' SCRAM credentials (derived with delegation.token.secret.key).
   std::shared_ptr<security::DelegationTokenCredentials> token_credentials;
@@ -319,6 +324,9 @@ void NodeImpl::start() {
   // Listeners on commits, in this order: the broker's image first (so logs of
   // new partitions exist), then the controller (which answers its callers).
   loader = std::make_unique<metadata::MetadataLoader>(cluster_id);
+  // First: nothing may act on an image holding a feature level this build does not know.
+  feature_guard = std::make_unique<FeatureGuard>(config.node_id);
+  loader->add_publisher(feature_guard.get());
   replicas = std::make_unique<broker::ReplicaManager>(io, broker_config, *logs);
   if (config.broker_role) {
     coordinator_host = std::make_unique<broker::CoordinatorHost>(io, *replicas);
@@ -450,6 +458,10 @@ void NodeImpl::start() {
   loader->add_publisher(snapshots.get());
   tls_reloader = std::make_unique<TlsReloader>(config, tls_listeners());
   loader->add_publisher(tls_reloader.get());
+  if (config.controller_role) {
+    controller_registration = std::make_unique<ControllerRegistrationManager>(io, *channel, controller_registration_request(), 1000);
+    loader->add_publisher(controller_registration.get());
+  }
 
   raft->start();
   if (auto latest = raft->latest_snapshot()) snapshots->set_latest(*latest);
@@ -510,6 +522,33 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
   req.rack = config.broker_rack;
   // KIP-966: the epoch of the registration a clean shutdown ended (-1 after a crash).
   req.previous_broker_epoch = logs ? logs->previous_broker_epoch() : -1;
+  return req;
+}
+
+// KIP-919: the controller listeners (as advertised) and the feature ranges
+// this build supports.
+msg::ControllerRegistrationRequest NodeImpl::controller_registration_request() const {
+  msg::ControllerRegistrationRequest req;
+  req.controller_id = config.node_id;
+  req.incarnation_id = incarnation_id;
+  req.zk_migration_ready = false;
+  for (const auto& ep : config.listeners) {
+    if (!config.is_controller_listener(ep.listener)) continue;
+    Endpoint adv = config.advertised(ep.listener);
+    msg::ControllerRegistrationRequest::Listener l;
+    l.name = ep.listener;
+    l.host = adv.host;
+    l.port = static_cast<uint16_t>(adv.port);
+    l.security_protocol = static_cast<int16_t>(security::parse_security_protocol(ep.security_protocol).value_or(security::SecurityProtocol::PLAINTEXT));
+    req.listeners.push_back(l);
+  }
+  for (const auto& f : broker::RequestHandler::supported_features()) {
+    msg::ControllerRegistrationRequest::Feature feat;
+    feat.name = f.name;
+    feat.min_supported_version = f.min_version;
+    feat.max_supported_version = f.max_version;
+    req.features.push_back(feat);
+  }
   return req;
 }
 
@@ -630,6 +669,7 @@ void NodeImpl::finish_shutdown() {
   if (snapshots) {
     loader->remove_publisher(snapshots.get());
     if (tls_reloader) loader->remove_publisher(tls_reloader.get());
+    if (controller_registration) loader->remove_publisher(controller_registration.get());
     snapshots->stop();  // a snapshot being written is finished (or left as .part, deleted at start-up)
   }
   if (logs && lifecycle) logs->set_broker_epoch(lifecycle->broker_epoch());

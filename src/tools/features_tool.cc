@@ -9,7 +9,8 @@
 //   "<f> can be ..." or "Could not upgrade <f> to <level>. <message>"; any
 //   failure ends with "<n> out of <m> operation(s) failed." and exit code 1.
 //   --release-version sets metadata.version and the other features at their
-//   defaults for that release (eligible.leader.replicas.version: 0 up to 4.0).
+//   defaults for that release (Kafka's Features.defaultValue; kraft.version
+//   is left as it is, see updates_of).
 // A request error (network, NOT_CONTROLLER, ...) prints "Error: ..." and exits 1.
 #include <fmt/format.h>
 
@@ -35,7 +36,7 @@ using client::Connection;
 using client::KafkaError;
 using client::NetworkError;
 
-constexpr const char* kClientId = "flotilla-features";
+constexpr const char* kFeaturesClientId = "flotilla-features";
 constexpr int16_t kApiVersionsKey = 18, kUpdateFeaturesKey = 57;
 constexpr int8_t kUpgrade = 1, kSafeDowngrade = 2, kUnsafeDowngrade = 3;
 
@@ -58,7 +59,7 @@ std::unique_ptr<Connection> connect_first(const std::string& bootstrap) {
     if (addr.empty()) continue;
     auto [host, port] = client::parse_host_port(addr);
     try {
-      return std::make_unique<Connection>(host, port, kClientId, 10000);
+      return std::make_unique<Connection>(host, port, kFeaturesClientId, 10000);
     } catch (const NetworkError& e) {
       last_error = e.what();
     }
@@ -112,7 +113,14 @@ std::map<std::string, std::pair<int16_t, int8_t>> updates_of(const FeaturesOptio
     auto level = metadata::metadata_version_from_release(*o.release_version);
     if (!level) throw Usage("Unknown release version '" + *o.release_version + "'.");
     u[metadata::kMetadataVersionFeature] = {*level, type};
-    u[metadata::kEligibleLeaderReplicasFeature] = {0, type};  // its default up to 4.0
+    // Every other feature at the release's default (Kafka's FeatureCommand),
+    // except kraft.version: changing it is a change of the Raft quorum
+    // (KIP-853) that this controller does not make through UpdateFeatures.
+    for (const auto& f : metadata::supported_features()) {
+      std::string name = f.name;
+      if (name == metadata::kMetadataVersionFeature || name == metadata::kKraftVersionFeature) continue;
+      u[name] = {metadata::default_feature_level(name, *level), type};
+    }
     return u;
   }
   if (o.metadata) {

@@ -180,6 +180,22 @@ std::string broker_json(const metadata::BrokerRegistration& b) {
   return j.dump();
 }
 
+// /image/cluster/controllers/<id> (KIP-919 registrations).
+std::string controller_json(const metadata::ControllerRegistration& c) {
+  nlohmann::ordered_json j;
+  j["id"] = c.id;
+  j["incarnationId"] = c.incarnation_id.to_string();
+  j["zkMigrationReady"] = c.zk_migration_ready;
+  auto listeners = nlohmann::ordered_json::array();
+  for (const auto& l : c.listeners)
+    listeners.push_back({{"name", l.name}, {"host", l.host}, {"port", l.port}, {"securityProtocol", l.security_protocol}});
+  j["listeners"] = listeners;
+  auto features = nlohmann::ordered_json::object();
+  for (const auto& [name, f] : c.supported_features) features[name] = {{"minVersion", f.min_version}, {"maxVersion", f.max_version}};
+  j["supportedFeatures"] = features;
+  return j.dump();
+}
+
 nlohmann::ordered_json partition_registration_json(const metadata::PartitionRegistration& p) {
   nlohmann::ordered_json j;
   j["replicas"] = p.replicas;
@@ -237,6 +253,8 @@ ShellNode build_shell_tree(const MetadataImage& image) {
   for (const auto& [name, level] : image.features()) features.children[name] = file_node(std::to_string(level));
   ShellNode& brokers = img.children["cluster"].children["brokers"];
   for (const auto& [id, b] : image.brokers()) brokers.children[std::to_string(id)] = file_node(broker_json(b));
+  ShellNode& controllers = img.children["cluster"].children["controllers"];
+  for (const auto& [id, c] : image.controllers()) controllers.children[std::to_string(id)] = file_node(controller_json(c));
   ShellNode& topics = img.children["topics"];
   ShellNode& by_name = topics.children["byName"];
   ShellNode& by_id = topics.children["byId"];

@@ -196,6 +196,13 @@ int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::os
       throw FormatError("The metadata.version " + metadata::metadata_version_name(mv) + " is not supported for bootstrapping; the minimum is " +
                         metadata::metadata_version_name(metadata::kMetadataVersion_3_3_IV3) + ".");
     features[metadata::kMetadataVersionFeature] = mv;
+    // Features not named take the release's defaults (Kafka's Formatter);
+    // kraft.version follows the quorum's kind instead (below).
+    for (const auto& f : metadata::supported_features()) {
+      std::string name = f.name;
+      if (name == metadata::kMetadataVersionFeature || name == metadata::kKraftVersionFeature) continue;
+      features.try_emplace(name, metadata::default_feature_level(name, mv));
+    }
     check_feature_levels(features, o.standalone || o.no_initial_controllers || o.initial_controllers.has_value());
     std::string mv_name = metadata::metadata_version_name(mv);
     std::vector<std::vector<uint8_t>> scram_records;

@@ -141,6 +141,61 @@ TEST(UpdateFeatures, EveryBrokerMustSupportTheLevel) {
   EXPECT_EQ(metadata::feature_level(*h.image(), kElr), 0);
 }
 
+// KIP-919: controllers register (API 70 -> RegisterControllerRecord) and
+// every registered controller must support the level too.
+TEST(UpdateFeatures, EveryRegisteredControllerMustSupportTheLevel) {
+  Features h(23);
+  msg::ControllerRegistrationRequest req;
+  req.controller_id = 7;  // another controller than the harness's own
+  req.incarnation_id = Uuid::random();
+  req.listeners.push_back({"CONTROLLER", "127.0.0.1", 9093, 0});
+  req.features.push_back({kMv, 1, 23});
+  auto reg = h.call<msg::ControllerRegistrationResponse>([&](auto done) { h.controller->register_controller(req, 0, done); });
+  ASSERT_EQ(reg.error_code, 0);
+  ASSERT_EQ(h.image()->controllers().count(7), 1u);
+  EXPECT_EQ(h.image()->controllers().at(7).listeners.at(0).port, 9093);
+  auto r = h.update({{kMv, 25}});
+  EXPECT_EQ(r.results[0].error_message.value_or(""),
+            "Invalid update version 25 for feature metadata.version. Controller 7 only supports versions 1-23");
+  auto e = h.update({{kElr, 1}});
+  EXPECT_EQ(e.results[0].error_message.value_or(""),
+            "Invalid update version 1 for feature eligible.leader.replicas.version. Controller 7 does not support this feature.");
+  EXPECT_EQ(h.image()->metadata_version(), 23);
+}
+
+TEST(UpdateFeatures, EveryVoterMustHaveRegistered) {
+  Features h(23);
+  msg::UpdateFeaturesRequest req;
+  msg::UpdateFeaturesRequest::FeatureUpdateKey k;
+  k.feature = kMv;
+  k.max_version_level = 24;
+  k.upgrade_type = 1;
+  req.feature_updates.push_back(k);
+  auto plan = plan_feature_update(*h.image(), 1, req, 1, {1, 2});
+  EXPECT_EQ(plan.response.results.at(0).error_message.value_or(""),
+            "Invalid update version 24 for feature metadata.version. controller 2 has not registered, and may not support this feature");
+  EXPECT_TRUE(plan.records.empty());
+  // Below 3.7-IV0 controllers do not register, and nothing waits for them.
+  Features old(14);
+  k.max_version_level = 15;
+  req.feature_updates = {k};
+  auto ok = plan_feature_update(*old.image(), 1, req, 1, {1, 2});
+  EXPECT_EQ(ok.response.results.at(0).error_code, 0);
+  EXPECT_EQ(ok.records.size(), 1u);
+}
+
+// Too old a metadata.version: controllers cannot register (Kafka's message).
+TEST(UpdateFeatures, ControllerRegistrationNeedsMetadataVersion37) {
+  Features h(14);
+  msg::ControllerRegistrationRequest req;
+  req.controller_id = 2;
+  req.incarnation_id = Uuid::random();
+  auto reg = h.call<msg::ControllerRegistrationResponse>([&](auto done) { h.controller->register_controller(req, 0, done); });
+  EXPECT_EQ(reg.error_code, static_cast<int16_t>(ErrorCode::UNSUPPORTED_VERSION));
+  EXPECT_EQ(reg.error_message.value_or(""), "The current MetadataVersion is too old to support controller registrations.");
+  EXPECT_TRUE(h.image()->controllers().empty());
+}
+
 TEST(UpdateFeatures, DependenciesAreCheckedAgainstTheRequestsLevels) {
   Features h(21);
   h.register_with_elr(1, 1);
