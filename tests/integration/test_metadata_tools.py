@@ -32,6 +32,11 @@ def test_metadata_shell_and_diff(server):
     reg = json.loads(shell(server, "cat", "/image/cluster/brokers/1").stdout)
     assert reg["brokerId"] == 1 and reg["fenced"] is False
     assert "metadata.version" in shell(server, "ls", "/image/features").stdout.split()
+    # The controller registered itself (KIP-919) with its controller listener and feature ranges.
+    assert shell(server, "ls", "/image/cluster/controllers").stdout.split() == ["1"]
+    ctl = json.loads(shell(server, "cat", "/image/cluster/controllers/1").stdout)
+    assert ctl["id"] == 1 and [l["port"] for l in ctl["listeners"]] == [server.cport], ctl
+    assert ctl["supportedFeatures"]["metadata.version"]["maxVersion"] >= 25, ctl
 
     # Commands from stdin (not a tty: no prompt).
     p = run_tool("metadata-shell", "--directory", metadata_dir(server),

@@ -151,7 +151,7 @@ TEST(MetadataShell, OneCommand) {
             "dr-xr-xr-x        2 byId\ndr-xr-xr-x        2 byName\n");
   // Two directories: headed.
   EXPECT_EQ(shell({"--directory", dir, "ls", "/image/cluster", "/image/features"}).out,
-            "/image/cluster:\nbrokers\n\n/image/features:\nmetadata.version\n");
+            "/image/cluster:\nbrokers\ncontrollers\n\n/image/features:\nmetadata.version\n");
 
   EXPECT_EQ(shell({"--directory", dir, "find", "/image/topics/byName/bar"}).out,
             "/image/topics/byName/bar\n/image/topics/byName/bar/0\n/image/topics/byName/bar/id\n/image/topics/byName/bar/name\n");
