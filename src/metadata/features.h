@@ -50,7 +50,10 @@ inline const std::vector<FeatureSupport>& supported_features() {
       {kGroupVersionFeature, 0, 1},
       {kKraftVersionFeature, 0, 1},
       {kMetadataVersionFeature, kMinimumKraftMetadataVersion, kLatestMetadataVersion},
-      {kTransactionVersionFeature, 0, 2},
+      // Level 2 (KIP-890 part 2) waits for the partition leaders' implicit
+      // AddPartitionsToTxn on transactional Produce v12+: with it finalized,
+      // Kafka 4.x clients stop sending AddPartitionsToTxn themselves.
+      {kTransactionVersionFeature, 0, 1},
   };
   return f;
 }
@@ -59,19 +62,25 @@ inline const std::vector<FeatureSupport>& supported_features() {
 // brings a feature to (the newest level whose bootstrap metadata.version is
 // at or below it) — what `storage format --release-version` and
 // `features upgrade --release-version` set. eligible.leader.replicas.version
-// becomes a default only in 4.1, which this build does not know: 0.
-inline int16_t default_feature_level(const std::string& feature, int16_t metadata_version) {
-  if (feature == kKraftVersionFeature) return metadata_version >= kMetadataVersion_3_9_IV0 ? 1 : 0;
-  if (feature == kGroupVersionFeature) return metadata_version >= kMetadataVersion_4_0_IV0 ? 1 : 0;
-  if (feature == kTransactionVersionFeature) return metadata_version >= kMetadataVersion_4_0_IV2 ? 2 : 0;
-  return 0;
-}
+// becomes a default only in 4.1, which this build does not know: 0. Kafka's
+// default is capped at this build's supported maximum (transaction.version:
+// Kafka's 4.0 default is 2, Flotilla supports up to 1).
+inline int16_t default_feature_level(const std::string& feature, int16_t metadata_version);
 
 // The supported range of a feature, or nullptr if this build does not know it.
 inline const FeatureSupport* find_supported_feature(const std::string& name) {
   for (const auto& f : supported_features())
     if (name == f.name) return &f;
   return nullptr;
+}
+
+inline int16_t default_feature_level(const std::string& feature, int16_t metadata_version) {
+  int16_t level = 0;
+  if (feature == kKraftVersionFeature) level = metadata_version >= kMetadataVersion_3_9_IV0 ? 1 : 0;
+  if (feature == kGroupVersionFeature) level = metadata_version >= kMetadataVersion_4_0_IV0 ? 1 : 0;
+  if (feature == kTransactionVersionFeature) level = metadata_version >= kMetadataVersion_4_0_IV2 ? 2 : 0;
+  const FeatureSupport* s = find_supported_feature(feature);
+  return s && level > s->max_level ? s->max_level : level;
 }
 
 // The features (other than metadata.version) a level of `feature` needs, as

@@ -37,7 +37,7 @@ def test_upgrade_release_version_while_producing(make_server):
     assert before["eligible.leader.replicas.version"]["FinalizedVersionLevel"] == "0"
     assert before["group.version"]["FinalizedVersionLevel"] == "0", before
     assert before["transaction.version"]["FinalizedVersionLevel"] == "0", before
-    assert before["transaction.version"]["SupportedMaxVersion"] == "2", before
+    assert before["transaction.version"]["SupportedMaxVersion"] == "1", before
     epoch0 = int(mv["Epoch"])
 
     # --dry-run validates and writes nothing.
@@ -75,9 +75,10 @@ def test_upgrade_release_version_while_producing(make_server):
 
     after = describe("--bootstrap-server", s.bootstrap)
     assert after["metadata.version"]["FinalizedVersionLevel"] == "4.0-IV3", after
-    # --release-version 4.0 brings the other features to 4.0's defaults (Kafka's Features.defaultValue).
+    # --release-version 4.0 brings the other features to 4.0's defaults (Kafka's Features.defaultValue),
+    # capped at the supported maximum (transaction.version 1 until the leaders' implicit AddPartitionsToTxn exists).
     assert after["group.version"]["FinalizedVersionLevel"] == "1", after
-    assert after["transaction.version"]["FinalizedVersionLevel"] == "2", after
+    assert after["transaction.version"]["FinalizedVersionLevel"] == "1", after  # Kafka: 2 (see metadata/features.h)
     assert after["eligible.leader.replicas.version"]["FinalizedVersionLevel"] == "0", after
     assert int(after["metadata.version"]["Epoch"]) > epoch0
     assert describe("--bootstrap-controller", ctrl)["metadata.version"]["FinalizedVersionLevel"] == "4.0-IV3"
@@ -108,13 +109,13 @@ def test_upgrade_release_version_while_producing(make_server):
 
 
 def test_format_release_defaults(make_server):
-    """storage format --release-version 4.0 finalizes 4.0's feature defaults; --feature overrides one."""
+    """storage format --release-version 4.0 finalizes 4.0's feature defaults (capped at the supported maxima); --feature overrides one."""
     s = make_server(start=False)
     s.format(args=("--release-version", "4.0", "--feature", "group.version=0"))
     s.start()
     f = describe("--bootstrap-server", s.bootstrap)
     assert f["metadata.version"]["FinalizedVersionLevel"] == "4.0-IV3", f
-    assert f["transaction.version"]["FinalizedVersionLevel"] == "2", f
+    assert f["transaction.version"]["FinalizedVersionLevel"] == "1", f
     assert f["group.version"]["FinalizedVersionLevel"] == "0", f
 
 
@@ -213,7 +214,7 @@ def test_cluster_upgrade_from_3_7_while_serving(cluster):
     assert not errors, errors[:5]
     assert len(delivered) > 100, len(delivered)
 
-    want = {"metadata.version": "4.0-IV3", "group.version": "1", "transaction.version": "2",
+    want = {"metadata.version": "4.0-IV3", "group.version": "1", "transaction.version": "1",
             "eligible.leader.replicas.version": "1"}
     for b in c.brokers:
         f = describe("--bootstrap-server", b.bootstrap)
