@@ -365,3 +365,34 @@ def test_alter_partition_reassignments_v1_echoes_the_flag(server):
     assert (allowed, err) == (False, 0) and parts == [(0, 0, None)]
     allowed, err, parts = alter_reassignments_v1(server.bootstrap, "ra41", [1], True)
     assert (allowed, err) == (True, 0) and parts == [(0, 0, None)]
+
+
+def add_partitions_v5(bootstrap, txn_id, pid, epoch, topic, partitions, verify_only):
+    """AddPartitionsToTxn v5 (the batched form partition leaders send): (top-level error, {partition: error})."""
+    topics = compact_array([compact_string(topic) + compact_array(partitions, lambda p: struct.pack(">i", p)) + TAGS])
+    txn = compact_string(txn_id) + struct.pack(">qh", pid, epoch) + (b"\x01" if verify_only else b"\x00") + topics + TAGS
+    r = flex_call(bootstrap, 24, 5, compact_array([txn]) + TAGS)
+    r.i32()
+    err = r.i16()
+    results = r.array(lambda r: (r.compact_string(), r.array(lambda r: (r.compact_string(), r.array(
+        lambda r: (r.i32(), r.i16(), r.tags())), r.tags())), r.tags()))
+    r.tags()
+    assert r.p == len(r.d)
+    return err, {p: e for _, ts, _ in results for _, ps, _ in ts for p, e, _ in ps}
+
+
+def test_add_partitions_to_txn_v5_verifies_and_adds(server):
+    create_topic(server, "apt41", partitions=2)
+    until(lambda: find_coordinator_v6(server.bootstrap, 1, ["tx-v5"]), lambda r: r[0][1] == 0)
+    err, pid, epoch = until(lambda: init_producer_id_v4(server.bootstrap, "tx-v5"), lambda r: r[0] not in RETRIABLE | {51})
+    assert err == 0
+    # Verification (KIP-890 part 1): not in the transaction yet, nothing added.
+    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "apt41", [0], True) == (0, {0: INVALID_TXN_STATE})
+    # Not VerifyOnly: added (what a TV2 partition leader asks for a Produce v12).
+    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "apt41", [0], False) == (0, {0: 0})
+    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "apt41", [0, 1], True) == (0, {0: 0, 1: INVALID_TXN_STATE})
+    # A stale epoch is fenced; an unknown partition fails alone, the others are not attempted.
+    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch + 1, "apt41", [0], True) == (0, {0: 90})
+    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "nope41", [0], False) == (0, {0: 3})
+    # The transaction holds what was added: EndTxn v5 (KIP-98 rules here) commits it, same id and epoch.
+    assert end_txn_v5(server.bootstrap, "tx-v5", pid, epoch, True) == (0, pid, epoch)
