@@ -275,6 +275,8 @@ Verdict authorize_add_partitions_to_txn(const Authz& a, const msg::AddPartitions
   return v;
 }
 
+ErrorCode authorize_add_partitions_to_txn_batched(const Authz& a) { return authorize_cluster(a, AclOperation::CLUSTER_ACTION); }
+
 ErrorCode authorize_add_offsets_to_txn(const Authz& a, const std::string& transactional_id, const std::string& group) {
   if (!a.allowed(AclOperation::WRITE, ResourceType::TRANSACTIONAL_ID, transactional_id)) return ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
   return error_of(a.allowed(AclOperation::READ, ResourceType::GROUP, group), ErrorCode::GROUP_AUTHORIZATION_FAILED);
@@ -395,8 +397,9 @@ constexpr ApiCheck kApiChecks[] = {
     {22, "INIT_PRODUCER_ID", "IdempotentWrite", "Cluster", kClusterAuth, "without one, or else Write on any topic (KIP-679)"},
     {23, "OFFSET_FOR_LEADER_EPOCH", "ClusterAction", "Cluster", "", "allows every topic; if refused, Describe on the topic decides"},
     {23, "OFFSET_FOR_LEADER_EPOCH", "Describe", "Topic", kTopicAuth, "per topic"},
-    {24, "ADD_PARTITIONS_TO_TXN", "Write", "TransactionalId", kTxnAuth, "every partition gets the error"},
-    {24, "ADD_PARTITIONS_TO_TXN", "Write", "Topic", kTopicAuth, "per topic (internal topics always refused); the others OPERATION_NOT_ATTEMPTED"},
+    {24, "ADD_PARTITIONS_TO_TXN", "Write", "TransactionalId", kTxnAuth, "v0-3 (clients): every partition gets the error"},
+    {24, "ADD_PARTITIONS_TO_TXN", "Write", "Topic", kTopicAuth, "v0-3: per topic (internal topics always refused); the others OPERATION_NOT_ATTEMPTED"},
+    {24, "ADD_PARTITIONS_TO_TXN", "ClusterAction", "Cluster", kClusterAuth, "v4-5 (from brokers): the only check, answered as the top-level error"},
     {25, "ADD_OFFSETS_TO_TXN", "Write", "TransactionalId", kTxnAuth, "checked first"},
     {25, "ADD_OFFSETS_TO_TXN", "Read", "Group", kGroupAuth, ""},
     {26, "END_TXN", "Write", "TransactionalId", kTxnAuth, ""},
@@ -440,21 +443,21 @@ constexpr ApiCheck kApiChecks[] = {
     {57, "UPDATE_FEATURES", "Alter", "Cluster", kClusterAuth, "forwarded to the controller; every feature gets the error"},
     {58, "ENVELOPE", "ClusterAction", "Cluster", kClusterAuth, "controller listener: brokers forwarding the delegation token APIs"},
     {59, "FETCH_SNAPSHOT", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
-    {60, "DESCRIBE_CLUSTER", "Describe", "Cluster", "", "broker listener: cluster authorized operations are 0 without it"},
+    {60, "DESCRIBE_CLUSTER", "Describe", "Cluster", "", "broker listener: cluster authorized operations are 0 without it; fenced brokers (v2) need nothing more"},
     {60, "DESCRIBE_CLUSTER", "Alter", "Cluster", kClusterAuth, "controller listener (KIP-919)"},
     {61, "DESCRIBE_PRODUCERS", "Read", "Topic", kTopicAuth, "per topic"},
     {62, "BROKER_REGISTRATION", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {63, "BROKER_HEARTBEAT", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {64, "UNREGISTER_BROKER", "Alter", "Cluster", kClusterAuth, ""},
     {65, "DESCRIBE_TRANSACTIONS", "Describe", "TransactionalId", kTxnAuth, "per id; its topics only with Describe on each"},
-    {66, "LIST_TRANSACTIONS", "Describe", "TransactionalId", "", "only these ids are listed"},
+    {66, "LIST_TRANSACTIONS", "Describe", "TransactionalId", "", "only these ids are listed (after the v2 pattern filter)"},
     {67, "ALLOCATE_PRODUCER_IDS", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {68, "CONSUMER_GROUP_HEARTBEAT", "Read", "Group", kGroupAuth, ""},
     {69, "CONSUMER_GROUP_DESCRIBE", "Describe", "Group", kGroupAuth, "per group; authorized operations when asked"},
     {70, "CONTROLLER_REGISTRATION", "ClusterAction", "Cluster", kClusterAuth, "controller listener (KIP-919)"},
     {71, "GET_TELEMETRY_SUBSCRIPTIONS", "", "", "", "none (KIP-714)"},
     {72, "PUSH_TELEMETRY", "", "", "", "none (KIP-714)"},
-    {74, "LIST_CLIENT_METRICS_RESOURCES", "DescribeConfigs", "Cluster", kClusterAuth, ""},
+    {74, "LIST_CLIENT_METRICS_RESOURCES", "DescribeConfigs", "Cluster", kClusterAuth, "every version and resource type (v1: Kafka 4.1 ListConfigResources)"},
     {75, "DESCRIBE_TOPIC_PARTITIONS", "Describe", "Topic", kTopicAuth, "named topics refused are reported with a zero id; all-topics lists leave them out"},
     {80, "ADD_RAFT_VOTER", "Alter", "Cluster", kClusterAuth, "controller listener"},
     {81, "REMOVE_RAFT_VOTER", "Alter", "Cluster", kClusterAuth, "controller listener"},

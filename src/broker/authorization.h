@@ -231,6 +231,8 @@ Verdict authorize_offset_for_leader_epoch(const Authz& a, std::span<const std::s
 // internal topics are always refused — (TOPIC_AUTHORIZATION_FAILED; the other
 // partitions OPERATION_NOT_ATTEMPTED).
 Verdict authorize_add_partitions_to_txn(const Authz& a, const msg::AddPartitionsToTxnRequest& req);
+// AddPartitionsToTxn v4+: CLUSTER_ACTION on the cluster (sent by brokers).
+ErrorCode authorize_add_partitions_to_txn_batched(const Authz& a);
 // ADD_OFFSETS_TO_TXN (25): WRITE on the TRANSACTIONAL_ID, then READ on the GROUP.
 ErrorCode authorize_add_offsets_to_txn(const Authz& a, const std::string& transactional_id, const std::string& group);
 // END_TXN (26): WRITE on the TRANSACTIONAL_ID.

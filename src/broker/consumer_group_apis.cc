@@ -169,6 +169,7 @@ void RequestHandler::handle_consumer_group_describe(std::shared_ptr<net::Request
         dm.subscribed_topic_regex = m.subscribed_topic_regex;
         dm.assignment = assignment(m.assignment);
         dm.target_assignment = assignment(m.target_assignment);
+        dm.member_type = 1;  // v1 (KIP-1099): 1 = consumer protocol; members never join with the classic protocol here
         g.members.push_back(std::move(dm));
       }
       if (request.include_authorized_operations) g.authorized_operations = auth.operations(ResourceType::GROUP, id);

@@ -449,6 +449,7 @@ void RequestHandler::handle_describe_groups(std::shared_ptr<net::Request> req, n
   for (const auto& id : request.groups) {
     DescribedGroup d;
     d.group_id = id;
+    std::optional<std::string> message;
     if (ErrorCode e = authorize_describe_group(auth, id); e != ErrorCode::NONE) {
       d.error = e;
     } else if (!groups_) {
@@ -458,14 +459,25 @@ void RequestHandler::handle_describe_groups(std::shared_ptr<net::Request> req, n
     } else {
       d = groups_->coordinator().describe_group(id);
       if (d.error == ErrorCode::NONE && groups_->consumer_groups().has_group(id)) {
-        // A KIP-848 group is not a classic group: Kafka answers Dead (below DescribeGroups v6).
+        // A KIP-848 group is not a classic group: Kafka answers Dead below
+        // DescribeGroups v6, GROUP_ID_NOT_FOUND from v6 (KIP-1043).
         d = DescribedGroup{};
         d.group_id = id;
         d.state = "Dead";
+        if (req->api_version >= 6) {
+          d.error = ErrorCode::GROUP_ID_NOT_FOUND;
+          message = "Group " + id + " is not a classic group.";
+        }
+      } else if (d.error == ErrorCode::NONE && d.state == "Dead" && req->api_version >= 6) {
+        d.error = ErrorCode::GROUP_ID_NOT_FOUND;
+        message = "Group " + id + " not found.";
       }
     }
     DescribeGroupsResponse::DescribedGroup g;
     g.error_code = code(d.error);
+    // v6: the error's message (Kafka's exception text where it has one).
+    if (d.error != ErrorCode::NONE) g.error_message = message ? message : std::optional<std::string>(std::string(error_message(d.error)));
+    if (d.error == ErrorCode::GROUP_ID_NOT_FOUND) d.state = "";
     g.group_id = d.group_id;
     g.group_state = d.state;
     g.protocol_type = d.protocol_type;

@@ -32,12 +32,14 @@ bool valid_topic_name(const std::string& n) {
 
 // The brokers a client on `listener` can reach — each unfenced broker's
 // endpoint of that name — as a response's broker entries (`id`: the field
-// that holds the node id).
+// that holds the node id). Fenced brokers only with `include_fenced`
+// (DescribeCluster v2, KIP-1073).
 template <class Entry>
-std::vector<Entry> reachable_brokers(const metadata::MetadataImage& image, const std::string& listener, int32_t Entry::*id) {
+std::vector<Entry> reachable_brokers(const metadata::MetadataImage& image, const std::string& listener, int32_t Entry::*id,
+                                     bool include_fenced = false) {
   std::vector<Entry> out;
   for (const auto& [node, b] : image.brokers()) {
-    if (b.fenced) continue;
+    if (b.fenced && !include_fenced) continue;
     for (const auto& ep : b.listeners) {
       if (ep.name != listener) continue;
       Entry e;
@@ -281,7 +283,10 @@ void RequestHandler::handle_describe_cluster(std::shared_ptr<net::Request> req, 
     return send(*req, respond, resp);
   }
   auto image = replicas_.image();
-  resp.brokers = reachable_brokers(*image, req->listener, &DescribeClusterResponse::DescribeClusterBroker::broker_id);
+  const bool fenced = req->api_version >= 2 && request.include_fenced_brokers;
+  resp.brokers = reachable_brokers(*image, req->listener, &DescribeClusterResponse::DescribeClusterBroker::broker_id, fenced);
+  for (auto& b : resp.brokers)
+    if (const metadata::BrokerRegistration* r = image->broker(b.broker_id)) b.is_fenced = r->fenced;
   // KIP-430: the cluster's authorized operations, only with DESCRIBE on it (else 0).
   if (request.include_cluster_authorized_operations) {
     const Authz auth = authz(*req);

@@ -35,6 +35,15 @@ using namespace api::prelude;
 void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Respond respond) {
   ProduceRequest request;
   if (!decode(*req, request)) return close_connection(respond);
+  // v13 (KIP-516) names topics by id: resolved to names first, so that
+  // authorization and everything after work on names; an unknown id keeps an
+  // empty name and is answered UNKNOWN_TOPIC_ID.
+  const bool by_id = req->api_version >= 13;
+  if (by_id)
+    for (auto& td : request.topic_data) {
+      const metadata::TopicImage* t = replicas_.image()->topic(td.topic_id);
+      td.name = t ? t->name : std::string();
+    }
   const Verdict verdict = authorize_produce(authz(*req), request);
   auto resp = std::make_shared<ProduceResponse>();
   bool any_error = false;
@@ -55,12 +64,15 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
   for (auto& td : request.topic_data) {
     ProduceResponse::TopicProduceResponse tr;
     tr.name = td.name;
+    tr.topic_id = td.topic_id;
     for (auto& pd : td.partition_data) {
       ProduceResponse::PartitionProduceResponse pr;
       pr.index = pd.index;
       Partition* p = replicas_.find(td.name, pd.index);
       if (!verdict.ok()) {
         pr.error_code = code(verdict.error);
+      } else if (by_id && td.name.empty()) {
+        pr.error_code = code(ErrorCode::UNKNOWN_TOPIC_ID);
       } else if (verdict.refuses(td.name)) {
         pr.error_code = code(verdict.item_error);
       } else if (!acks_ok) {

@@ -59,24 +59,26 @@ struct Served {
   int16_t key, min, max;
 };
 constexpr Served kBrokerApis[] = {
-    {kProduce, 0, 11},       {kFetch, 4, 17},         {kListOffsets, 0, 10},       {kMetadata, 0, 12},       {kApiVersions, 0, 4},
-    {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},   {kDescribeConfigs, 0, 4},    {kCreatePartitions, 0, 3}, {kDescribeCluster, 0, 1},
+    {kProduce, 0, 13},       {kFetch, 4, 18},         {kListOffsets, 0, 10},       {kMetadata, 0, 13},       {kApiVersions, 0, 4},
+    {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},   {kDescribeConfigs, 0, 4},    {kCreatePartitions, 0, 3}, {kDescribeCluster, 0, 2},
     {kOffsetForLeaderEpoch, 0, 4}, {kDeleteRecords, 0, 2},
     {kDescribeLogDirs, 0, 4},
-    {kOffsetCommit, 0, 9}, {kOffsetFetch, 0, 9}, {kFindCoordinator, 0, 5}, {kJoinGroup, 0, 9}, {kHeartbeat, 0, 4}, {kLeaveGroup, 0, 5},
-    {kSyncGroup, 0, 5}, {kDescribeGroups, 0, 5}, {kListGroups, 0, 5}, {kDeleteGroups, 0, 2}, {kOffsetDelete, 0, 0},  // group_apis.cc
-    {kConsumerGroupHeartbeat, 0, 1}, {kConsumerGroupDescribe, 0, 0},  // consumer_group_apis.cc
-    // Transactions as Kafka 3.9 serves them to clients (transaction.version 0:
-    // no KIP-890 part 2 versions); AddPartitionsToTxn v4+ is broker-to-broker verification (not used).
-    {kInitProducerId, 0, 5}, {kAddPartitionsToTxn, 0, 3}, {kAddOffsetsToTxn, 0, 3}, {kEndTxn, 0, 3}, {kWriteTxnMarkers, 0, 1},
-    {kTxnOffsetCommit, 0, 3}, {kDescribeProducers, 0, 0}, {kDescribeTransactions, 0, 0}, {kListTransactions, 0, 1},
-    {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 0},
+    {kOffsetCommit, 0, 9}, {kOffsetFetch, 0, 9}, {kFindCoordinator, 0, 6}, {kJoinGroup, 0, 9}, {kHeartbeat, 0, 4}, {kLeaveGroup, 0, 5},
+    {kSyncGroup, 0, 5}, {kDescribeGroups, 0, 6}, {kListGroups, 0, 5}, {kDeleteGroups, 0, 2}, {kOffsetDelete, 0, 0},  // group_apis.cc
+    {kConsumerGroupHeartbeat, 0, 1}, {kConsumerGroupDescribe, 0, 1},  // consumer_group_apis.cc
+    // Transactions: the versions Kafka 4.1 serves. AddPartitionsToTxn v4-5 are
+    // the batched broker-to-broker form (KIP-890 part 1, CLUSTER_ACTION);
+    // EndTxn v5 / TxnOffsetCommit v5 / Produce v12 are the KIP-890 part 2
+    // (transaction.version 2) versions — txn_apis.cc.
+    {kInitProducerId, 0, 5}, {kAddPartitionsToTxn, 0, 5}, {kAddOffsetsToTxn, 0, 4}, {kEndTxn, 0, 5}, {kWriteTxnMarkers, 0, 1},
+    {kTxnOffsetCommit, 0, 5}, {kDescribeProducers, 0, 0}, {kDescribeTransactions, 0, 0}, {kListTransactions, 0, 2},
+    {kAlterConfigs, 0, 2}, {kElectLeaders, 0, 2}, {kIncrementalAlterConfigs, 0, 1}, {kAlterPartitionReassignments, 0, 1},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kDescribeUserScramCredentials, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3},
     {kDescribeClientQuotas, 0, 1}, {kAlterClientQuotas, 0, 1}, {kUpdateFeatures, 0, 2},
     // KIP-714; 71 and 72 only with a ClientTelemetry (served_range).
-    {kGetTelemetrySubscriptions, 0, 0}, {kPushTelemetry, 0, 0}, {kListClientMetricsResources, 0, 0},
+    {kGetTelemetrySubscriptions, 0, 0}, {kPushTelemetry, 0, 0}, {kListClientMetricsResources, 0, 1},
     {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kDescribeDelegationToken, 0, 3},
     {kDescribeTopicPartitions, 0, 0},
 };

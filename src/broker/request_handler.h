@@ -100,6 +100,10 @@ class RequestHandler : public net::Handler {
 
  private:
   void handle_api_versions(std::shared_ptr<net::Request> req, net::Respond respond);
+  // AddPartitionsToTxn v4+ (txn_apis.cc).
+  void add_partitions_to_txn_batched(std::shared_ptr<net::Request> req, net::Respond respond, msg::AddPartitionsToTxnRequest request);
+  // The finalized transaction.version (0 if none).
+  int16_t transaction_version() const;
   void handle_metadata(std::shared_ptr<net::Request> req, net::Respond respond);  // metadata_apis.cc
   void handle_describe_topic_partitions(std::shared_ptr<net::Request> req, net::Respond respond);  // describe_topic_partitions_api.cc
   void handle_produce(std::shared_ptr<net::Request> req, net::Respond respond);   // produce_api.cc

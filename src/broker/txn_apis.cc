@@ -1,11 +1,14 @@
 // Transactions and producers: InitProducerId (v0-5; idempotent and
-// transactional producers), AddPartitionsToTxn (v0-3), AddOffsetsToTxn
-// (v0-3), EndTxn (v0-3), TxnOffsetCommit (v0-3), WriteTxnMarkers (v0-1, from
-// transaction coordinators to partition leaders), DescribeTransactions (v0),
-// ListTransactions (v0-1), DescribeProducers (v0). Decoding and encoding per
+// transactional producers), AddPartitionsToTxn (v0-3 from clients, v4-5
+// batched from partition leaders), AddOffsetsToTxn (v0-4), EndTxn (v0-5; v5
+// with transaction.version >= 2 is KIP-890 part 2), TxnOffsetCommit (v0-5),
+// WriteTxnMarkers (v0-1, from transaction coordinators to partition leaders),
+// DescribeTransactions (v0), ListTransactions (v0-2), DescribeProducers (v0). Decoding and encoding per
 // version; the state machine is coordinator/txn_coordinator, the markers and
 // ids coordinator/txn_service.
 #include <spdlog/spdlog.h>
+
+#include <regex>
 
 #include "broker/api_util.h"
 #include "broker/commit_partitions.h"
@@ -78,6 +81,7 @@ void RequestHandler::handle_add_partitions_to_txn(std::shared_ptr<net::Request> 
   AddPartitionsToTxnRequest request;
   if (!decode(*req, request)) return close_connection(respond);
   const int16_t v = req->api_version;
+  if (v >= 4) return add_partitions_to_txn_batched(std::move(req), std::move(respond), std::move(request));
   auto reply = sender<AddPartitionsToTxnResponse>(req, std::move(respond));
   // Every partition gets `e`, except those already answered in `per`.
   auto answer = [reply, v, topics = request.v3_and_below_topics](ErrorCode e, std::map<TopicPartitionKey, ErrorCode> per) {
@@ -114,6 +118,69 @@ void RequestHandler::handle_add_partitions_to_txn(std::shared_ptr<net::Request> 
                                              request.v3_and_below_producer_epoch, parts, [answer](ErrorCode e) { answer(e, {}); });
 }
 
+// AddPartitionsToTxn v4+ (KIP-890 part 1): from partition leaders, many
+// transactions at once, each verified (VerifyOnly) or added; CLUSTER_ACTION
+// on the cluster, no transactional-id or topic ACLs (as Kafka: brokers ask).
+void RequestHandler::add_partitions_to_txn_batched(std::shared_ptr<net::Request> req, net::Respond respond,
+                                                   AddPartitionsToTxnRequest request) {
+  using Resp = AddPartitionsToTxnResponse;
+  auto resp = std::make_shared<Resp>();
+  auto reply = sender<Resp>(req, std::move(respond));
+  if (ErrorCode e = authorize_add_partitions_to_txn_batched(authz(*req)); e != ErrorCode::NONE) {
+    resp->error_code = code(e);
+    return reply(*resp);
+  }
+  const int16_t v = req->api_version;
+  // One result per transaction, filled as each is answered.
+  auto result = [v](const AddPartitionsToTxnRequest::AddPartitionsToTxnTransaction& t, ErrorCode all,
+                    const std::map<TopicPartitionKey, ErrorCode>& per) {
+    Resp::AddPartitionsToTxnResult r;
+    r.transactional_id = t.transactional_id;
+    for (const auto& topic : t.topics) {
+      Resp::AddPartitionsToTxnTopicResult tr;
+      tr.name = topic.name;
+      for (int32_t p : topic.partitions) {
+        auto it = per.find({topic.name, p});
+        const ErrorCode e = it != per.end() ? it->second : all;
+        tr.results_by_partition.push_back({p, code(txn_error_for_version(kAddPartitionsToTxnKey, v, e))});
+      }
+      r.topic_results.push_back(std::move(tr));
+    }
+    return r;
+  };
+  resp->results_by_transaction.resize(request.transactions.size());
+  auto pending = std::make_shared<size_t>(request.transactions.size());
+  auto finish_one = [resp, reply, pending](size_t i, Resp::AddPartitionsToTxnResult r) {
+    resp->results_by_transaction[i] = std::move(r);
+    if (--*pending == 0) reply(*resp);
+  };
+  if (request.transactions.empty()) return reply(*resp);
+  auto image = replicas_.image();
+  for (size_t i = 0; i < request.transactions.size(); ++i) {
+    const auto& t = request.transactions[i];
+    std::map<TopicPartitionKey, ErrorCode> unknown;
+    std::vector<TopicPartitionKey> parts;
+    for (const auto& topic : t.topics) {
+      const metadata::TopicImage* ti = image->topic(topic.name);
+      for (int32_t p : topic.partitions) {
+        if (!ti || !ti->partitions.count(p)) unknown[{topic.name, p}] = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+        else parts.emplace_back(topic.name, p);
+      }
+    }
+    if (!unknown.empty()) {
+      finish_one(i, result(t, ErrorCode::OPERATION_NOT_ATTEMPTED, unknown));
+    } else if (!txns_) {
+      finish_one(i, result(t, ErrorCode::COORDINATOR_NOT_AVAILABLE, {}));
+    } else if (t.verify_only) {
+      TxnVerifyResult vr = txns_->coordinator().verify_partitions_in_txn(t.transactional_id, t.producer_id, t.producer_epoch, parts);
+      finish_one(i, result(t, vr.error, vr.partitions));
+    } else {
+      txns_->coordinator().add_partitions_to_txn(t.transactional_id, t.producer_id, t.producer_epoch, parts,
+                                                 [finish_one, result, t, i](ErrorCode e) { finish_one(i, result(t, e, {})); });
+    }
+  }
+}
+
 void RequestHandler::handle_add_offsets_to_txn(std::shared_ptr<net::Request> req, net::Respond respond) {
   AddOffsetsToTxnRequest request;
   if (!decode(*req, request)) return close_connection(respond);
@@ -127,11 +194,27 @@ void RequestHandler::handle_add_offsets_to_txn(std::shared_ptr<net::Request> req
 void RequestHandler::handle_end_txn(std::shared_ptr<net::Request> req, net::Respond respond) {
   EndTxnRequest request;
   if (!decode(*req, request)) return close_connection(respond);
-  auto answer = error_only_answer<EndTxnResponse>(req, std::move(respond), kEndTxnKey);
-  if (ErrorCode e = authorize_end_txn(authz(*req), request.transactional_id); e != ErrorCode::NONE) return answer(e);
-  if (!txns_) return answer(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+  const int16_t v = req->api_version;
+  auto reply = sender<EndTxnResponse>(req, std::move(respond));
+  // v5 also carries the producer id and epoch the client continues with.
+  auto answer = [reply, v](EndTxnResult r) {
+    EndTxnResponse out;
+    out.error_code = code(txn_error_for_version(kEndTxnKey, v, r.error));
+    out.producer_id = r.error == ErrorCode::NONE ? r.producer_id : kNoProducerId;
+    out.producer_epoch = r.error == ErrorCode::NONE ? r.producer_epoch : kNoProducerEpoch;
+    reply(out);
+  };
+  if (ErrorCode e = authorize_end_txn(authz(*req), request.transactional_id); e != ErrorCode::NONE) return answer({e});
+  if (!txns_) return answer({ErrorCode::COORDINATOR_NOT_AVAILABLE});
+  // KIP-890 part 2 as Kafka decides it: an EndTxn v5+ while transaction.version >= 2 is finalized.
   txns_->coordinator().end_txn(request.transactional_id, request.producer_id, request.producer_epoch,
-                               request.committed ? TxnResult::Commit : TxnResult::Abort, answer);
+                               request.committed ? TxnResult::Commit : TxnResult::Abort, v >= 5 && transaction_version() >= 2, answer);
+}
+
+int16_t RequestHandler::transaction_version() const {
+  const auto& f = replicas_.image()->features();
+  auto it = f.find("transaction.version");
+  return it == f.end() ? 0 : it->second;
 }
 
 // ---------------------------------------------------------------- TxnOffsetCommit
@@ -293,6 +376,18 @@ void RequestHandler::handle_list_transactions(std::shared_ptr<net::Request> req,
     else states.insert(f);
   }
   const std::set<int64_t> pids(request.producer_id_filters.begin(), request.producer_id_filters.end());
+  // v2 (KIP-1152): only the ids the pattern matches in full (Kafka: Java's
+  // Pattern.matches); none or "" filters nothing; a pattern that does not
+  // compile fails the request with INVALID_REGULAR_EXPRESSION.
+  std::optional<std::regex> pattern;
+  if (req->api_version >= 2 && request.transactional_id_pattern && !request.transactional_id_pattern->empty()) {
+    try {
+      pattern.emplace(*request.transactional_id_pattern);
+    } catch (const std::regex_error&) {
+      resp.error_code = code(ErrorCode::INVALID_REGULAR_EXPRESSION);
+      return send(*req, respond, resp);
+    }
+  }
   const int64_t now = wall_clock_ms();
   const Authz auth = authz(*req);
   TxnCoordinator& c = txns_->coordinator();
@@ -301,6 +396,7 @@ void RequestHandler::handle_list_transactions(std::shared_ptr<net::Request> req,
     if (!m) continue;
     if (!request.state_filters.empty() && !states.count(txn_state_name(m->state))) continue;
     if (!pids.empty() && !pids.count(m->producer_id)) continue;
+    if (pattern && !std::regex_match(id, *pattern)) continue;
     // v1 (KIP-994): only transactions running longer than the filter.
     if (req->api_version >= 1 && request.duration_filter >= 0 &&
         (m->state != TxnState::Ongoing || m->txn_start_timestamp < 0 || now - m->txn_start_timestamp < request.duration_filter))

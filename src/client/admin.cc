@@ -198,7 +198,10 @@ msg::DescribeUserScramCredentialsResponse describe_user_scram_credentials(Connec
 }
 
 msg::ListClientMetricsResourcesResponse list_client_metrics_resources(Connection& c) {
-  return c.call(msg::ListClientMetricsResourcesRequest{}, admin_version<msg::ListClientMetricsResourcesRequest>(c)).first;
+  // v1 (Kafka 4.1's ListConfigResources) lists any config type: only client metrics here.
+  msg::ListClientMetricsResourcesRequest req;
+  req.resource_types = {static_cast<int8_t>(16)};  // CLIENT_METRICS
+  return c.call(req, admin_version<msg::ListClientMetricsResourcesRequest>(c)).first;
 }
 
 msg::DescribeClientQuotasResponse describe_client_quotas(Connection& c, const std::vector<QuotaFilterComponent>& components, bool strict) {

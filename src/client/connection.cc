@@ -117,6 +117,8 @@ int16_t client_max_version(int16_t api_key) {
   if (cap >= 0) {
     if (const auto* info = protocol::api_info(api_key); info && info->unstable && cap > info->min_version) cap = static_cast<int16_t>(cap - 1);
   }
+  // Produce v13 names topics by id (KIP-516); this client produces by name.
+  if (api_key == msg::ProduceRequest::kApiKey) cap = std::min<int16_t>(cap, 12);
   return cap;
 }
 

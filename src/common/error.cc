@@ -133,6 +133,7 @@ std::string_view error_name(int16_t c) {
     case 125: return "INVALID_VOTER_KEY";
     case 126: return "DUPLICATE_VOTER";
     case 127: return "VOTER_NOT_FOUND";
+    case 128: return "INVALID_REGULAR_EXPRESSION";
     default: return "UNKNOWN";
   }
 }

@@ -136,6 +136,7 @@ enum class ErrorCode : int16_t {
   INVALID_VOTER_KEY = 125,
   DUPLICATE_VOTER = 126,
   VOTER_NOT_FOUND = 127,
+  INVALID_REGULAR_EXPRESSION = 128,
 };
 
 inline int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }

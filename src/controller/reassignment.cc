@@ -42,6 +42,7 @@ void QuorumController::alter_partition_reassignments(msg::AlterPartitionReassign
   using PartitionResponse = msg::AlterPartitionReassignmentsResponse::ReassignablePartitionResponse;
   auto response = std::make_shared<msg::AlterPartitionReassignmentsResponse>();
   response->error_message = std::nullopt;
+  response->allow_replication_factor_change = request.allow_replication_factor_change;  // v1 echoes it
   auto result = [](int32_t partition, ErrorCode ec, std::optional<std::string> message) {
     PartitionResponse r;
     r.partition_index = partition;
@@ -120,6 +121,21 @@ void QuorumController::alter_partition_reassignments(msg::AlterPartitionReassign
             if (i > 0 && sorted[i] == sorted[i - 1])
               return Failure{ErrorCode::INVALID_REPLICA_ASSIGNMENT,
                              "The manual partition assignment includes the broker " + std::to_string(sorted[i]) + " more than once."};
+          }
+          // v1 (Kafka 4.1): AllowReplicationFactorChange false
+          // refuses a target whose size differs from the partition's replication
+          // factor — that of the reassignment in progress, if any (its target
+          // replicas: the replicas without the removing ones).
+          if (version >= 1 && !request.allow_replication_factor_change) {
+            size_t current = part.replicas.size();
+            if (is_reassigning(part)) {
+              current = 0;
+              for (int32_t r : part.replicas)
+                if (!contains(part.removing_replicas, r)) ++current;
+            }
+            if (current != want.size())
+              return Failure{ErrorCode::INVALID_REPLICATION_FACTOR,
+                             "The replication factor is changed from " + std::to_string(current) + " to " + std::to_string(want.size())};
           }
           ReassignmentReplicas rr = reassignment_replicas(part.replicas, want);
           if (rr.replicas != part.replicas) change.set_target_replicas(rr.replicas);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/bytes.h"
 #include "protocol/messages.h"
 
@@ -56,7 +58,7 @@ std::vector<uint8_t> encode_txn_value(const TransactionMetadata& m, int16_t vers
   msg::TransactionLogValue v;
   v.producer_id = m.producer_id;
   v.previous_producer_id = m.last_producer_id;
-  v.next_producer_id = kNoProducerId;
+  v.next_producer_id = m.next_producer_id;
   v.producer_epoch = m.producer_epoch;
   v.transaction_timeout_ms = m.txn_timeout_ms;
   v.transaction_status = static_cast<int8_t>(m.state);
@@ -75,7 +77,10 @@ std::vector<uint8_t> encode_txn_value(const TransactionMetadata& m, int16_t vers
   }
   v.transaction_last_update_timestamp_ms = m.txn_last_update_timestamp;
   v.transaction_start_timestamp_ms = m.txn_start_timestamp;
-  v.client_transaction_version = 0;
+  v.client_transaction_version = m.client_transaction_version;
+  // The tagged fields exist from version 1: a transaction of a KIP-890 part 2
+  // client is written at version 1 (as Kafka), whatever the configured one.
+  if (m.client_transaction_version >= 2 || m.next_producer_id != kNoProducerId) version = std::max<int16_t>(version, 1);
   return encode_versioned_value(v, version);
 }
 
@@ -96,6 +101,8 @@ TxnLogRecord decode_txn_log_record(std::span<const uint8_t> key, const std::opti
   m.transactional_id = k.transactional_id;
   m.producer_id = v.producer_id;
   m.last_producer_id = v.previous_producer_id;
+  m.next_producer_id = v.next_producer_id;
+  m.client_transaction_version = v.client_transaction_version;
   m.producer_epoch = v.producer_epoch;
   m.last_producer_epoch = kNoProducerEpoch;
   m.txn_timeout_ms = v.transaction_timeout_ms;
@@ -181,11 +188,7 @@ void TxnCoordinator::on_leadership(int32_t partition, int32_t epoch, bool leader
     spdlog::info("[TxnCoordinator] Loaded {} transactional ids of partition {} in epoch {}", state->txns.size(), partition, epoch);
     for (auto& [id, result] : to_complete) {
       TransactionMetadata* m = find(id);
-      TransactionMetadata target = *m;
-      target.state = result == TxnResult::Commit ? TxnState::CompleteCommit : TxnState::CompleteAbort;
-      target.partitions.clear();
-      target.txn_last_update_timestamp = now_ms_();
-      target.pending_state.reset();
+      TransactionMetadata target = complete_target(*m, now_ms_());
       m->pending_state = target.state;
       send_markers(id, epoch, result, std::move(target));
     }
@@ -272,7 +275,7 @@ void TxnCoordinator::fence_and_abort(const std::string& id, std::function<void(E
   const int16_t bumped = m->has_failed_epoch_fence ? m->producer_epoch : static_cast<int16_t>(m->producer_epoch + 1);
   const int64_t pid = m->producer_id;
   m->pending_state = TxnState::PrepareEpochFence;
-  end_txn_internal(id, pid, bumped, TxnResult::Abort, false, std::move(done));
+  end_txn_internal(id, pid, bumped, TxnResult::Abort, false, [done = std::move(done)](EndTxnResult r) { done(r.error); });
   if (TransactionMetadata* after = find(id); after && after->pending_state == TxnState::PrepareEpochFence) after->pending_state.reset();
 }
 
@@ -423,97 +426,6 @@ void TxnCoordinator::add_offsets_to_txn(const std::string& id, int64_t producer_
                                         const std::string& group_id, std::function<void(ErrorCode)> done) {
   const TopicPartitionKey tp{kGroupMetadataTopic, group_partition(group_id, config_.offsets_topic_num_partitions)};
   add_partitions_to_txn(id, producer_id, producer_epoch, {tp}, std::move(done));
-}
-
-// ---------------------------------------------------------------- EndTxn
-
-void TxnCoordinator::end_txn(const std::string& id, int64_t producer_id, int16_t producer_epoch, TxnResult result,
-                             std::function<void(ErrorCode)> done) {
-  end_txn_internal(id, producer_id, producer_epoch, result, true, std::move(done));
-}
-
-void TxnCoordinator::end_txn_internal(const std::string& id, int64_t producer_id, int16_t producer_epoch, TxnResult result,
-                                      bool from_client, std::function<void(ErrorCode)> done) {
-  if (id.empty()) return done(ErrorCode::INVALID_REQUEST);
-  if (ErrorCode e = check_coordinator(id); e != ErrorCode::NONE) return done(e);
-  TransactionMetadata* m = find(id);
-  if (!m || m->producer_id != producer_id) return done(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
-  // Client requests must not bump the epoch; the coordinator's own aborts bump it.
-  if ((from_client && producer_epoch != m->producer_epoch) || producer_epoch < m->producer_epoch)
-    return done(ErrorCode::PRODUCER_FENCED);
-  if (m->pending_state && *m->pending_state != TxnState::PrepareEpochFence) return done(ErrorCode::CONCURRENT_TRANSACTIONS);
-  const bool commit = result == TxnResult::Commit;
-  switch (m->state) {
-    case TxnState::Ongoing: {
-      const TxnState next = commit ? TxnState::PrepareCommit : TxnState::PrepareAbort;
-      bool epoch_fence = false;
-      if (next == TxnState::PrepareAbort && m->pending_state == TxnState::PrepareEpochFence) {
-        // The fence: the bumped epoch goes into memory now (never returned to
-        // a client if the write fails; see has_failed_epoch_fence).
-        epoch_fence = true;
-        m->pending_state.reset();
-        m->producer_epoch = producer_epoch;
-        m->last_producer_epoch = kNoProducerEpoch;
-      }
-      TransactionMetadata target = *m;
-      target.state = next;
-      target.txn_last_update_timestamp = now_ms_();
-      const int32_t coordinator_epoch = epoch_of(id);
-      auto alive = alive_;
-      append_transition(id, std::move(target),
-                        [this, alive, id, coordinator_epoch, producer_id, producer_epoch, result, epoch_fence,
-                         done = std::move(done)](ErrorCode e) mutable {
-                          if (!*alive) return;
-                          if (e != ErrorCode::NONE) {
-                            if (epoch_fence && epoch_of(id) == coordinator_epoch) {
-                              if (TransactionMetadata* mm = find(id)) mm->has_failed_epoch_fence = true;
-                              spdlog::warn("[TxnCoordinator] Writing the epoch fence of {} failed with {}", id, error_name(e));
-                            }
-                            return done(e);
-                          }
-                          after_prepare_written(id, coordinator_epoch, producer_id, producer_epoch, result, std::move(done));
-                        });
-      return;
-    }
-    case TxnState::CompleteCommit:
-      return done(commit ? ErrorCode::NONE : ErrorCode::INVALID_TXN_STATE);  // a retry of the commit
-    case TxnState::CompleteAbort:
-      return done(!commit ? ErrorCode::NONE : ErrorCode::INVALID_TXN_STATE);
-    case TxnState::PrepareCommit:
-      return done(commit ? ErrorCode::CONCURRENT_TRANSACTIONS : ErrorCode::INVALID_TXN_STATE);
-    case TxnState::PrepareAbort:
-      return done(!commit ? ErrorCode::CONCURRENT_TRANSACTIONS : ErrorCode::INVALID_TXN_STATE);
-    case TxnState::Empty:
-      return done(ErrorCode::INVALID_TXN_STATE);
-    case TxnState::Dead:
-    case TxnState::PrepareEpochFence:
-      spdlog::error("[TxnCoordinator] Found transactional id {} in state {}, which is illegal", id, txn_state_name(m->state));
-      return done(ErrorCode::UNKNOWN_SERVER_ERROR);
-  }
-}
-
-void TxnCoordinator::after_prepare_written(const std::string& id, int32_t coordinator_epoch, int64_t producer_id,
-                                           int16_t producer_epoch, TxnResult result, std::function<void(ErrorCode)> done) {
-  if (epoch_of(id) != coordinator_epoch) return done(ErrorCode::NOT_COORDINATOR);
-  TransactionMetadata* m = find(id);
-  if (!m || m->producer_id != producer_id) return done(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
-  if (m->producer_epoch != producer_epoch) return done(ErrorCode::PRODUCER_FENCED);
-  if (m->pending_state) return done(ErrorCode::CONCURRENT_TRANSACTIONS);
-  const TxnState expected = result == TxnResult::Commit ? TxnState::PrepareCommit : TxnState::PrepareAbort;
-  if (m->state != expected) return done(ErrorCode::INVALID_TXN_STATE);
-  // prepareComplete.
-  TransactionMetadata target = *m;
-  target.state = result == TxnResult::Commit ? TxnState::CompleteCommit : TxnState::CompleteAbort;
-  target.partitions.clear();
-  target.txn_last_update_timestamp = now_ms_();
-  target.has_failed_epoch_fence = false;
-  m->has_failed_epoch_fence = false;  // the abort is durable: a later fence bumps again
-  m->pending_state = target.state;
-  // The client is answered as soon as Prepare* is durable; the markers follow.
-  auto alive = alive_;
-  done(ErrorCode::NONE);
-  if (!*alive) return;
-  send_markers(id, coordinator_epoch, result, std::move(target));
 }
 
 void TxnCoordinator::send_markers(const std::string& id, int32_t coordinator_epoch, TxnResult result, TransactionMetadata target) {

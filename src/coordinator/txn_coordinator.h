@@ -1,9 +1,11 @@
-// The transaction coordinator (Kafka 3.9's TransactionCoordinator with
-// transaction.version 0, i.e. KIP-98 transactions without the KIP-890 part 2
-// epoch bump per transaction): InitProducerId for transactional ids,
-// AddPartitionsToTxn (v0-3 semantics), AddOffsetsToTxn, EndTxn, the abort of
-// transactions past transaction.timeout.ms, and the coordinator's state in
-// __transaction_state.
+// The transaction coordinator (Kafka's TransactionCoordinator): InitProducerId
+// for transactional ids, AddPartitionsToTxn (v0-3 semantics, and the v4+
+// verification of KIP-890 part 1), AddOffsetsToTxn, EndTxn — with
+// transaction.version 0/1 semantics (KIP-98), or, for an EndTxn that asks for
+// it (`tv2`: EndTxn v5+ with transaction.version >= 2 finalized), KIP-890
+// part 2's epoch bump at every transaction end (txn_end.cc) — the abort of
+// transactions past transaction.timeout.ms (always with the KIP-98 fence), and
+// the coordinator's state in __transaction_state.
 //
 // On a broker it runs inside TxnCoordinatorService (txn_service.h), which
 // provides the store, the marker channel and the producer ids.
@@ -71,6 +73,11 @@ struct TransactionMetadata {
   int64_t last_producer_id = kNoProducerId;  // the id before the last rotation (PreviousProducerId)
   int16_t producer_epoch = kNoProducerEpoch;
   int16_t last_producer_epoch = kNoProducerEpoch;  // in memory only; -1 after a load
+  // KIP-890 part 2: the id a Prepare* state moves to when its epoch bump
+  // exhausted the epoch (NextProducerId; -1 otherwise), and the client's
+  // transaction version (ClientTransactionVersion: 2 once an EndTxn used TV2).
+  int64_t next_producer_id = kNoProducerId;
+  int16_t client_transaction_version = 0;
   int32_t txn_timeout_ms = 0;
   TxnState state = TxnState::Empty;
   std::set<TopicPartitionKey> partitions;
@@ -195,6 +202,22 @@ struct InitProducerIdResult {
   int16_t producer_epoch = kNoProducerEpoch;
 };
 
+struct EndTxnResult {
+  ErrorCode error = ErrorCode::NONE;
+  int64_t producer_id = kNoProducerId;  // NONE: the id and epoch to continue with
+  int16_t producer_epoch = kNoProducerEpoch;
+};
+
+struct TxnVerifyResult {
+  ErrorCode error = ErrorCode::NONE;  // not NONE: every partition has it
+  std::map<TopicPartitionKey, ErrorCode> partitions;
+};
+
+// The Complete* state a Prepare* state moves to once its markers are written:
+// no partitions, and the next producer id at epoch 0 if the bump exhausted
+// the epoch (KIP-890 part 2).
+TransactionMetadata complete_target(const TransactionMetadata& prepared, int64_t now_ms);
+
 class TxnCoordinator {
  public:
   TxnCoordinator(TxnCoordinatorConfig config, TxnStore& store, TxnMarkerWriter& markers, ProducerIdSource& ids,
@@ -234,6 +257,19 @@ class TxnCoordinator {
   // `done` runs once Prepare* is written (before the markers, as Kafka).
   void end_txn(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch, TxnResult result,
                std::function<void(ErrorCode)> done);
+  // The same with KIP-890 part 2 when `tv2`: every end bumps the epoch (in
+  // the Prepare* record, so the markers carry the bumped epoch); an exhausted
+  // epoch moves to a new producer id at epoch 0 on completion; aborting with
+  // no transaction (Empty or Complete*) is allowed; a retry (the epoch one
+  // below, or the old id after a rotation) answers NONE again. The result
+  // carries the producer id and epoch the client continues with (EndTxn v5).
+  void end_txn(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch, TxnResult result, bool tv2,
+               std::function<void(EndTxnResult)> done);
+  // AddPartitionsToTxn v4+ VerifyOnly (KIP-890 part 1): whether each
+  // partition is in the ongoing transaction of this producer id and epoch
+  // (NONE, else INVALID_TXN_STATE), without adding any; or one error for all.
+  TxnVerifyResult verify_partitions_in_txn(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch,
+                                           const std::vector<TopicPartitionKey>& partitions) const;
 
   // NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a transactional id.
   ErrorCode check_coordinator(const std::string& transactional_id) const;
@@ -256,9 +292,15 @@ class TxnCoordinator {
   void generate_then_init(const std::string& id, int32_t timeout_ms, std::optional<ProducerIdAndEpoch> expected,
                           std::function<void(InitProducerIdResult)> done);
   void end_txn_internal(const std::string& id, int64_t producer_id, int16_t producer_epoch, TxnResult result, bool from_client,
-                        std::function<void(ErrorCode)> done);
+                        std::function<void(EndTxnResult)> done);
+  // KIP-890 part 2's EndTxn (txn_end.cc).
+  void end_txn_v2(const std::string& id, int64_t producer_id, int16_t producer_epoch, TxnResult result,
+                  std::function<void(EndTxnResult)> done);
+  // Writes Prepare* with the bumped epoch (and `next_producer_id`, -1 unless the epoch is exhausted).
+  void prepare_end_v2(const std::string& id, TxnState next, bool no_partition_added, int64_t next_producer_id,
+                      std::function<void(EndTxnResult)> done);
   void after_prepare_written(const std::string& id, int32_t coordinator_epoch, int64_t producer_id, int16_t producer_epoch,
-                             TxnResult result, std::function<void(ErrorCode)> done);
+                             TxnResult result, std::function<void(EndTxnResult)> done);
   void send_markers(const std::string& id, int32_t coordinator_epoch, TxnResult result, TransactionMetadata target);
   void write_complete(const std::string& id, int32_t coordinator_epoch, TransactionMetadata target);
   // Writes `target` as the next state of the transactional id (pending

@@ -33,10 +33,10 @@ constexpr int16_t kControllerRegistration = 70;     // controllers register with
 constexpr int16_t kCreateDelegationToken = 38, kRenewDelegationToken = 39, kExpireDelegationToken = 40, kEnvelope = 58;
 constexpr Served kControllerApis[] = {
     {kFetch, 13, 17},         {kVote, 0, 2},           {kBeginQuorumEpoch, 0, 1}, {kEndQuorumEpoch, 0, 1},
-    {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 1},  {kBrokerRegistration, 0, 4},
+    {kDescribeQuorum, 0, 2},  {kFetchSnapshot, 0, 1},  {kDescribeCluster, 0, 2},  {kBrokerRegistration, 0, 4},
     {kBrokerHeartbeat, 0, 1}, {kAlterPartition, 0, 3}, {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},     {kCreatePartitions, 0, 3},
     {kAddRaftVoter, 0, 0},    {kRemoveRaftVoter, 0, 0}, {kUpdateRaftVoter, 0, 0},
-    {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 0},
+    {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 1},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
     {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3}, {kAlterClientQuotas, 0, 1}, {kUpdateFeatures, 0, 2},

@@ -351,6 +351,19 @@ TEST_F(AuthzTable, TransactionApis) {
   EXPECT_FALSE(shows_topic(as("alice"), "audit"));
 }
 
+TEST_F(AuthzTable, BatchedAddPartitionsToTxnNeedsClusterAction) {
+  // AddPartitionsToTxn v4+ comes from partition leaders (KIP-890): CLUSTER_ACTION
+  // on the cluster, whatever the caller may do on the transactional ids or topics.
+  acl(RT::TRANSACTIONAL_ID, "tx", Op::WRITE);
+  acl(RT::TOPIC, "orders", Op::WRITE);
+  EXPECT_EQ(authorize_add_partitions_to_txn_batched(as("alice")), ErrorCode::CLUSTER_AUTHORIZATION_FAILED);
+  acl(RT::CLUSTER, "kafka-cluster", Op::CLUSTER_ACTION, "broker");
+  EXPECT_EQ(authorize_add_partitions_to_txn_batched(as("broker")), ErrorCode::NONE);
+  EXPECT_EQ(authorize_add_partitions_to_txn_batched(as("admin")), ErrorCode::NONE);  // super user
+  acl(RT::CLUSTER, "kafka-cluster", Op::ALTER, "ops");
+  EXPECT_EQ(authorize_add_partitions_to_txn_batched(as("ops")), ErrorCode::CLUSTER_AUTHORIZATION_FAILED);  // ALTER is not enough
+}
+
 TEST_F(AuthzTable, OffsetForLeaderEpochClusterActionOrDescribe) {
   acl(RT::TOPIC, "orders", Op::DESCRIBE);
   Verdict v = authorize_offset_for_leader_epoch(as("alice"), names({"orders", "audit"}));

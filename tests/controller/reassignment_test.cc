@@ -21,8 +21,10 @@ using Ints = std::vector<int32_t>;
 struct Reassign : LiveBrokers {
   explicit Reassign(Assignment assignment, int brokers = 3, std::vector<std::pair<std::string, std::string>> configs = {})
       : LiveBrokers(metadata::kLatestProductionMetadataVersion, {}, brokers, std::move(assignment), std::move(configs)) {}
-  msg::AlterPartitionReassignmentsResponse reassign(std::vector<std::tuple<std::string, int32_t, std::optional<Ints>>> targets) {
+  msg::AlterPartitionReassignmentsResponse reassign(std::vector<std::tuple<std::string, int32_t, std::optional<Ints>>> targets,
+                                                    int16_t version = 0, bool allow_rf_change = true) {
     msg::AlterPartitionReassignmentsRequest req;
+    req.allow_replication_factor_change = allow_rf_change;
     for (auto& [topic, p, replicas] : targets) {
       if (req.topics.empty() || req.topics.back().name != topic) {
         req.topics.emplace_back();
@@ -33,7 +35,7 @@ struct Reassign : LiveBrokers {
       rp.replicas = replicas;
       req.topics.back().partitions.push_back(rp);
     }
-    return call<msg::AlterPartitionReassignmentsResponse>([&](auto done) { controller->alter_partition_reassignments(req, 0, done); });
+    return call<msg::AlterPartitionReassignmentsResponse>([&](auto done) { controller->alter_partition_reassignments(req, version, done); });
   }
   // One partition: its error code and message.
   std::pair<int16_t, std::string> one(const std::string& topic, int32_t p, std::optional<Ints> replicas) {
@@ -199,4 +201,23 @@ TEST(Reassignment, ANewControllerCompletesWhatItsPredecessorLeftCompletable) {
   EXPECT_FALSE(is_reassigning(p));
   EXPECT_EQ(p.replicas, (Ints{2, 3}));
   EXPECT_EQ(p.leader, 2);
+}
+
+TEST(Reassignment, V1RefusesAReplicationFactorChangeWhenNotAllowed) {
+  Reassign c(Assignment{{1, 2}});
+  // v1 with AllowReplicationFactorChange false: a different size is refused, as Kafka words it.
+  auto r = c.reassign({{"t", 0, Ints{1, 2, 3}}}, 1, false);
+  EXPECT_FALSE(r.allow_replication_factor_change);  // echoed
+  const auto& x = r.responses.at(0).partitions.at(0);
+  EXPECT_EQ(x.error_code, code(ErrorCode::INVALID_REPLICATION_FACTOR));
+  EXPECT_EQ(x.error_message, "The replication factor is changed from 2 to 3");
+  EXPECT_EQ(c.partition("t", 0).replicas, (Ints{1, 2}));
+  // The same size moves.
+  EXPECT_EQ(c.reassign({{"t", 0, Ints{2, 3}}}, 1, false).responses.at(0).partitions.at(0).error_code, 0);
+  // While that reassignment runs, its target's size (2) is the one compared.
+  auto again = c.reassign({{"t", 0, Ints{3}}}, 1, false);
+  EXPECT_EQ(again.responses.at(0).partitions.at(0).error_message, "The replication factor is changed from 2 to 1");
+  // Allowed (v1 true, or v0 whatever the field holds): the size may change.
+  EXPECT_EQ(c.reassign({{"t", 0, Ints{1, 2, 3}}}, 1, true).responses.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(c.reassign({{"t", 0, Ints{1, 2}}}, 0, false).responses.at(0).partitions.at(0).error_code, 0);
 }

@@ -318,3 +318,59 @@ def produce_legacy(bootstrap, topic, partition, message_set, version=2, acks=1):
     _, err, base = struct.unpack(">ihq", r[pos:pos + 14])
     append_time = struct.unpack(">q", r[pos + 14:pos + 22])[0] if version >= 2 else None
     return err, base, append_time
+
+
+# ---------------------------------------------------------------- flexible versions (compact encodings)
+
+def compact_string(v):
+    if v is None:
+        return b"\x00"
+    b = v.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def compact_bytes(b):
+    return b"\x00" if b is None else uvarint(len(b) + 1) + b
+
+
+def compact_array(items, encode=lambda x: x):
+    """A compact array of already-encoded items (None: the null array)."""
+    if items is None:
+        return b"\x00"
+    return uvarint(len(items) + 1) + b"".join(encode(i) for i in items)
+
+
+TAGS = b"\x00"  # no tagged fields
+
+
+class FlexReader(Reader):
+    """Reader with the flexible versions' types."""
+
+    def i8(self):
+        return struct.unpack(">b", self.take(1))[0]
+
+    def boolean(self):
+        return self.take(1) != b"\x00"
+
+    def uuid(self):
+        return self.take(16)
+
+    def compact_bytes(self):
+        n = self.uvarint()
+        return None if n == 0 else self.take(n - 1)
+
+    def array(self, item):
+        n = self.uvarint()
+        return None if n == 0 else [item(self) for _ in range(n - 1)]
+
+
+def flex_call(bootstrap, api_key, version, body, timeout=10):
+    """Sends one flexible-version request (header v2) and returns a FlexReader
+    positioned at the response body (past the correlation id and the header's
+    tagged fields)."""
+    with connect(bootstrap, timeout=timeout) as s:
+        request(s, api_key, version, body, flexible_header=True)
+        r = FlexReader(response(s))
+    r.i32()
+    r.tags()
+    return r

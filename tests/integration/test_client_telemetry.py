@@ -151,8 +151,9 @@ def wait_for(cond, timeout=10):
 def test_api_versions_lists_the_telemetry_apis(server):
     err, apis = kw.api_versions(server.bootstrap, version=3)
     assert err == 0
-    for key in (GET_TELEMETRY, PUSH_TELEMETRY, LIST_CLIENT_METRICS):
+    for key in (GET_TELEMETRY, PUSH_TELEMETRY):
         assert apis.get(key) == (0, 0), key
+    assert apis.get(LIST_CLIENT_METRICS) == (0, 1)  # v1: Kafka 4.1's ListConfigResources (KIP-1142)
 
 
 def test_client_metrics_subscriptions_through_configs(server):

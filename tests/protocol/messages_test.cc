@@ -240,6 +240,6 @@ TEST(Api, HeaderVersionRules) {
   const auto* p = protocol::api_info(0);
   ASSERT_NE(p, nullptr);
   EXPECT_STREQ(p->name, "Produce");
-  EXPECT_EQ(p->max_version, 11);
+  EXPECT_EQ(p->max_version, 13);  // Kafka 4.1 (v13: topic ids, KIP-516)
   EXPECT_EQ(protocol::api_info(999), nullptr);
 }
