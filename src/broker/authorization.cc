@@ -453,6 +453,7 @@ constexpr ApiCheck kApiChecks[] = {
     {69, "CONSUMER_GROUP_DESCRIBE", "Describe", "Group", kGroupAuth, "per group; authorized operations when asked"},
     {71, "GET_TELEMETRY_SUBSCRIPTIONS", "", "", "", "none (KIP-714)"},
     {72, "PUSH_TELEMETRY", "", "", "", "none (KIP-714)"},
+    {73, "ASSIGN_REPLICAS_TO_DIRS", "ClusterAction", "Cluster", kClusterAuth, "controller listener"},
     {74, "LIST_CLIENT_METRICS_RESOURCES", "DescribeConfigs", "Cluster", kClusterAuth, ""},
     {75, "DESCRIBE_TOPIC_PARTITIONS", "Describe", "Topic", kTopicAuth, "named topics refused are reported with a zero id; all-topics lists leave them out"},
     {80, "ADD_RAFT_VOTER", "Alter", "Cluster", kClusterAuth, "controller listener"},

@@ -2,6 +2,9 @@
 // partition logs and their sizes, and (v4+) the file system's total and
 // usable bytes, as Kafka's ReplicaManager.describeLogDirs answers.
 //
+// A dir taken offline by an I/O error (KIP-858) answers KAFKA_STORAGE_ERROR
+// and no partitions, as Kafka's "Log directory ... is offline".
+//
 // The partitions listed are this broker's replicas (each Partition's log
 // lives in one log dir: the parent of its directory); the metadata log is the
 // Raft layer's, not a partition log, so it is not listed, as in Kafka.
@@ -57,7 +60,7 @@ void RequestHandler::handle_describe_log_dirs(std::shared_ptr<net::Request> req,
   // dir -> topic -> partition -> size. Sorted, so the answer is stable.
   std::map<std::string, std::map<std::string, std::map<int32_t, int64_t>>> by_dir;
   for (Partition* p : replicas_.partitions()) {
-    if (!p || !p->log) continue;
+    if (!p || !p->log || p->offline) continue;
     if (!all && !wanted.count({p->topic, p->index})) continue;
     by_dir[absolute_dir(p->log->dir().parent_path())][p->topic][p->index] = p->log->size_bytes();
   }
@@ -70,7 +73,7 @@ void RequestHandler::handle_describe_log_dirs(std::shared_ptr<net::Request> req,
     msg::DescribeLogDirsResponse::DescribeLogDirsResult result;
     result.log_dir = dir;
     struct statvfs st{};
-    if (::statvfs(dir.c_str(), &st) != 0) {
+    if (replicas_.logs().is_offline(configured) || ::statvfs(dir.c_str(), &st) != 0) {
       // The directory cannot be read: Kafka reports an offline dir this way.
       result.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);
       resp.results.push_back(std::move(result));

@@ -35,7 +35,7 @@ using client::Connection;
 using client::KafkaError;
 using client::NetworkError;
 
-constexpr const char* kClientId = "flotilla-features";
+constexpr const char* kFeaturesClientId = "flotilla-features";
 constexpr int16_t kApiVersionsKey = 18, kUpdateFeaturesKey = 57;
 constexpr int8_t kUpgrade = 1, kSafeDowngrade = 2, kUnsafeDowngrade = 3;
 
@@ -58,7 +58,7 @@ std::unique_ptr<Connection> connect_first(const std::string& bootstrap) {
     if (addr.empty()) continue;
     auto [host, port] = client::parse_host_port(addr);
     try {
-      return std::make_unique<Connection>(host, port, kClientId, 10000);
+      return std::make_unique<Connection>(host, port, kFeaturesClientId, 10000);
     } catch (const NetworkError& e) {
       last_error = e.what();
     }
