@@ -412,6 +412,7 @@ constexpr ApiCheck kApiChecks[] = {
     {32, "DESCRIBE_CONFIGS", "DescribeConfigs", "Topic", kTopicAuth, "TOPIC resources"},
     {33, "ALTER_CONFIGS", "AlterConfigs", "Cluster", kClusterAuth, "BROKER and CLIENT_METRICS resources"},
     {33, "ALTER_CONFIGS", "AlterConfigs", "Topic", kTopicAuth, "TOPIC resources"},
+    {34, "ALTER_REPLICA_LOG_DIRS", "Alter", "Cluster", kClusterAuth, "every partition gets the error"},
     {35, "DESCRIBE_LOG_DIRS", "Describe", "Cluster", kClusterAuth, "top-level error, no results"},
     {36, "SASL_AUTHENTICATE", "", "", "", "authentication: no authorization"},
     {37, "CREATE_PARTITIONS", "Alter", "Topic", kTopicAuth, "per topic"},

@@ -50,7 +50,8 @@ ReplicaManager::ReplicaManager(asio::io_context& io, const BrokerConfig& config,
       image_(std::make_shared<metadata::MetadataImage>()),
       delay_timer_(io),
       isr_timer_(io),
-      hw_checkpoint_timer_(io) {
+      hw_checkpoint_timer_(io),
+      mover_timer_(io) {
   fetchers_ = std::make_unique<ReplicaFetcherManager>(io, *this);
   logs_.set_dir_failure_handler([this](const std::string& dir, const std::string& why) { handle_log_dir_failure(dir, why); });
   for (const auto& dir : config_.log_dirs) {
@@ -399,6 +400,7 @@ void ReplicaManager::shutdown() {
   fetchers_->shutdown();
   isr_timer_.cancel();
   hw_checkpoint_timer_.cancel();
+  mover_timer_.cancel();
   delay_timer_.cancel();
   auto pending = std::move(delayed_);
   delayed_.clear();

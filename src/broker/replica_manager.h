@@ -207,6 +207,10 @@ class ReplicaManager : public metadata::Publisher {
   // After a storage exception on `p` (or its log failed a deferred write):
   // an I/O error takes its dir offline. True if the partition is offline.
   bool fail_dir_if_io_error(Partition& p, const std::exception* e);
+  // AlterReplicaLogDirs (replica_alter_dirs.cc): starts moving the replica to
+  // `dir` (an absolute log dir path), or cancels a move when it is already
+  // there. NONE, LOG_DIR_NOT_FOUND, KAFKA_STORAGE_ERROR or REPLICA_NOT_AVAILABLE.
+  ErrorCode alter_replica_log_dir(const std::string& topic, int32_t partition, const std::string& dir);
   void set_log_dir_failure_listener(std::function<void(const std::string& dir)> fn) { dir_failure_listener_ = std::move(fn); }
   storage::LogManager& logs() { return logs_; }
 
@@ -226,6 +230,8 @@ class ReplicaManager : public metadata::Publisher {
   void on_delay_timer();
 
   void apply_image();
+  void arm_mover();
+  void move_step();
   // The image records this broker's replica of the partition in one of our offline dirs.
   bool in_offline_dir(const metadata::PartitionRegistration& reg) const;
   void become_leader(Partition& p);
@@ -259,6 +265,8 @@ class ReplicaManager : public metadata::Publisher {
   int64_t delay_timer_at_ = INT64_MAX;
   asio::steady_timer isr_timer_;
   asio::steady_timer hw_checkpoint_timer_;
+  asio::steady_timer mover_timer_;  // AlterReplicaLogDirs copies
+  bool mover_armed_ = false;
   void arm_hw_checkpoint_timer();
   std::multimap<int64_t, std::function<void()>> image_waiters_;
   std::vector<std::pair<std::string, int32_t>> isr_queue_;  // ISR changes not sent yet

@@ -64,7 +64,15 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
         std::string name = e.path().filename().string();
         auto dash = name.rfind('-');
         if (dash == std::string::npos || dash == 0 || name == "__cluster_metadata-0") continue;
-        if (name.find('.') != std::string::npos && (name.ends_with("-delete") || name.ends_with("-future") || name.ends_with("-stray")))
+        if (name.find('.') != std::string::npos && name.ends_with("-future")) {
+          // A move (AlterReplicaLogDirs) the last run did not finish: the
+          // current log is intact elsewhere; the copy starts over if asked again.
+          spdlog::info("[LogManager] Deleting the unfinished future log {}", e.path().string());
+          std::error_code rm;
+          fs::remove_all(e.path(), rm);
+          continue;
+        }
+        if (name.find('.') != std::string::npos && (name.ends_with("-delete") || name.ends_with("-stray")))
           continue;
         int32_t partition;
         try {
@@ -192,8 +200,88 @@ std::vector<Uuid> LogManager::offline_dir_ids() const {
   return out;
 }
 
+namespace {
+// Kafka's LogManager naming of a log being moved or deleted: `<topic>-<partition>.<uuid hex>-<suffix>`.
+std::string renamed(const std::string& topic, int32_t partition, const char* suffix) {
+  Uuid u = Uuid::random();
+  return LogManager::dir_name(topic, partition) + "." + fmt::format("{:016x}{:016x}", u.hi, u.lo) + "-" + suffix;
+}
+}  // namespace
+
+Log* LogManager::create_future(const std::string& topic, int32_t partition, const std::string& dir) {
+  auto key = std::make_pair(topic, partition);
+  auto cur = logs_.find(key);
+  if (cur == logs_.end()) throw std::runtime_error("no log for " + dir_name(topic, partition));
+  if (auto f = futures_.find(key); f != futures_.end()) {
+    if (f->second.dir == dir) return f->second.log.get();
+    remove_future(topic, partition);
+  }
+  std::unique_ptr<Log> log;
+  try {
+    log = Log::open(fs::path(dir) / renamed(topic, partition, "future"), cur->second->config(), cur->second->topic_id(), 0);
+  } catch (LogDirIoError& e) {
+    e.dir = dir;
+    throw;
+  }
+  Log* raw = log.get();
+  futures_[key] = Future{std::move(log), dir};
+  return raw;
+}
+
+Log* LogManager::future(const std::string& topic, int32_t partition) const {
+  auto it = futures_.find({topic, partition});
+  return it == futures_.end() ? nullptr : it->second.log.get();
+}
+
+std::string LogManager::future_dir_of(const std::string& topic, int32_t partition) const {
+  auto it = futures_.find({topic, partition});
+  return it == futures_.end() ? std::string() : it->second.dir;
+}
+
+void LogManager::remove_future(const std::string& topic, int32_t partition) {
+  auto it = futures_.find({topic, partition});
+  if (it == futures_.end()) return;
+  it->second.log->remove();
+  futures_.erase(it);
+}
+
+Log* LogManager::promote_future(const std::string& topic, int32_t partition) {
+  auto key = std::make_pair(topic, partition);
+  auto f = futures_.find(key);
+  auto cur = logs_.find(key);
+  if (f == futures_.end() || cur == logs_.end()) throw std::runtime_error("no future log for " + dir_name(topic, partition));
+  const LogConfig config = cur->second->config();
+  const Uuid topic_id = cur->second->topic_id();
+  const int64_t start = cur->second->log_start_offset();
+  if (cleaner_) cleaner_->remove_log(cur->second.get());
+  // The current log leaves first (renamed, then deleted), then the future takes its name.
+  const fs::path old_dir = cur->second->dir();
+  cur->second->close();
+  const fs::path doomed = old_dir.parent_path() / renamed(topic, partition, "delete");
+  fs::rename(old_dir, doomed);
+  logs_.erase(cur);
+  std::error_code ec;
+  fs::remove_all(doomed, ec);
+  Log& fut = *f->second.log;
+  const fs::path future_dir = fut.dir();
+  const int64_t end = fut.log_end_offset();
+  fut.close();
+  const fs::path target = fs::path(f->second.dir) / dir_name(topic, partition);
+  fs::rename(future_dir, target);
+  const std::string dir = f->second.dir;
+  futures_.erase(f);
+  auto log = Log::open(target, config, topic_id, end, true);
+  if (log->log_start_offset() < start) log->set_log_start_offset(start);
+  Log* raw = log.get();
+  logs_[key] = std::move(log);
+  home_[key] = dir;
+  if (cleaner_) cleaner_->add_log(topic, partition, raw);
+  return raw;
+}
+
 void LogManager::remove(const std::string& topic, int32_t partition) {
   auto key = std::make_pair(topic, partition);
+  remove_future(topic, partition);
   auto it = logs_.find(key);
   if (it == logs_.end()) return;
   if (cleaner_) cleaner_->remove_log(it->second.get());
@@ -241,6 +329,9 @@ void LogManager::close_all() {
     cleaner_->stop();
     for (const auto& [k, l] : logs_) cleaner_->remove_log(l.get());
   }
+  for (auto& [k, f] : futures_)
+    if (!offline_.count(f.dir)) f.log->close();  // left for a restart to ignore (Kafka would resume the move)
+  futures_.clear();
   for (auto& [k, log] : logs_) {
     if (offline_.count(home_[k])) continue;  // an offline dir is never touched again
     log->close();  // flushes; a failure throws before the marker

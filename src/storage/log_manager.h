@@ -76,6 +76,18 @@ class LogManager {
   int64_t previous_broker_epoch() const { return previous_broker_epoch_; }
   void set_broker_epoch(int64_t epoch) { broker_epoch_ = epoch; }
 
+  // AlterReplicaLogDirs (KIP-113): a future log `<topic>-<partition>.<id>-future`
+  // in `dir` (another online dir), filled by the broker while the current log
+  // serves, then promoted in its place. One per partition.
+  Log* create_future(const std::string& topic, int32_t partition, const std::string& dir);
+  Log* future(const std::string& topic, int32_t partition) const;
+  std::string future_dir_of(const std::string& topic, int32_t partition) const;
+  void remove_future(const std::string& topic, int32_t partition);
+  // The future log becomes the partition's log (renamed `<topic>-<partition>`
+  // in its dir); the current one is closed, renamed `.<id>-delete` and
+  // deleted. Returns the new log (the old pointer is dangling afterwards).
+  Log* promote_future(const std::string& topic, int32_t partition);
+
   static std::string dir_name(const std::string& topic, int32_t partition) { return topic + "-" + std::to_string(partition); }
 
  private:
@@ -89,6 +101,11 @@ class LogManager {
   AppendWriter writer_;  // declared before logs_: outlives every log, whose close waits for its writes
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Log>> logs_;
   std::map<std::pair<std::string, int32_t>, std::string> home_;  // which log dir holds it
+  struct Future {
+    std::unique_ptr<Log> log;
+    std::string dir;
+  };
+  std::map<std::pair<std::string, int32_t>, Future> futures_;
   std::unique_ptr<LogCleaner> cleaner_;
   int64_t previous_broker_epoch_ = -1;
   int64_t broker_epoch_ = -1;

@@ -11,7 +11,10 @@ import time
 
 import pytest
 
+import struct
+
 from conftest import Server, create_topic, run_tool
+from kafka_wire import Reader, connect, request, response, string
 from test_tools import describe_log_dirs
 
 
@@ -70,6 +73,9 @@ def jbod(workdir):
             s.stop()
         except AssertionError:
             s.kill9()
+        if os.environ.get("FLOTILLA_KEEP_LOGS"):
+            with open(os.environ["FLOTILLA_KEEP_LOGS"], "a") as f:
+                f.write(s.log_text())
 
 
 def partition_dirs(server, topic, partitions):
@@ -228,3 +234,81 @@ def test_failed_dir_takes_only_its_replicas_offline(cluster, workdir):
         if c is not None:
             c.stop()
         subprocess.run(["umount", "-l", small], capture_output=True)
+
+
+# ---------------------------------------------------------------- AlterReplicaLogDirs
+
+def alter_replica_log_dirs(bootstrap, moves):
+    """AlterReplicaLogDirs v1: moves {dir: [(topic, [partitions])]}.
+    Returns {(topic, partition): error}."""
+    body = struct.pack(">i", len(moves))
+    for d, topics in moves.items():
+        body += string(d) + struct.pack(">i", len(topics))
+        for name, parts in topics:
+            body += string(name) + struct.pack(">i", len(parts)) + b"".join(struct.pack(">i", p) for p in parts)
+    sock = connect(bootstrap)
+    try:
+        request(sock, 34, 1, body)
+        r = Reader(response(sock))
+    finally:
+        sock.close()
+    r.i32()  # correlation id
+    r.i32()  # throttle
+    out = {}
+    for _ in range(r.i32()):
+        name = r.take(r.i16()).decode()
+        for _ in range(r.i32()):
+            p = r.i32()
+            out[(name, p)] = r.i16()
+    return out
+
+
+def test_alter_replica_log_dirs_moves_a_partition_while_producing(jbod):
+    from replication_util import BackgroundProducer, check_acked_present, read_all
+
+    s = jbod(n_dirs=2)
+    s.format()
+    s.start()
+    create_topic(s, "mv", partitions=2)
+    placed = wait_for(lambda: partition_dirs(s, "mv", 2), what="logs created")
+    assert sorted(placed.values()) == [0, 1]
+    src = placed[0]
+    dst = 1 - src
+    ids = [meta_properties(d)["directory.id"] for d in s.dirs]
+
+    # Errors first: an unknown dir, a relative path, an unknown partition.
+    errs = alter_replica_log_dirs(s.bootstrap, {"/nonexistent/dir": [("mv", [0])], "relative": [("mv", [1])],
+                                                os.path.abspath(s.dirs[dst]): [("nope", [0])]})
+    assert errs == {("mv", 0): 57, ("mv", 1): 57, ("nope", 0): 9}, errs  # LOG_DIR_NOT_FOUND, REPLICA_NOT_AVAILABLE
+
+    producer = BackgroundProducer(s.bootstrap, "mv", 2, rate=2000)
+    producer.start()
+    try:
+        producer.wait_acked(3000, 30)
+        # Already there: nothing to do.
+        assert alter_replica_log_dirs(s.bootstrap, {os.path.abspath(s.dirs[src]): [("mv", [0])]}) == {("mv", 0): 0}
+        assert alter_replica_log_dirs(s.bootstrap, {os.path.abspath(s.dirs[dst]): [("mv", [0])]}) == {("mv", 0): 0}
+        wait_for(lambda: partition_dirs(s, "mv", 2)[0] == dst, 30, what="partition 0 moved")
+        n = producer.acked_count()
+        producer.wait_acked(n + 500, 30)  # still taking records after the swap
+    finally:
+        producer.stop()
+    assert not producer.errors, producer.errors[:5]
+    assert not any(".future" in f or "-future" in f for d in s.dirs for f in os.listdir(d))
+
+    # The metadata names the new dir; DescribeLogDirs lists it there.
+    wait_for(lambda: json.loads(shell(s, "cat", "/image/topics/byName/mv/0").stdout)["directories"] == [ids[dst]],
+             what="assignment of the moved replica")
+    _, results = describe_log_dirs(s.bootstrap, 4)
+    by_dir = {x["log_dir"]: x for x in results}
+    assert 0 in by_dir[os.path.abspath(s.dirs[dst])]["topics"]["mv"]
+    assert 0 not in by_dir[os.path.abspath(s.dirs[src])]["topics"].get("mv", {})
+
+    got, _ = read_all(s.bootstrap, "mv", 2)
+    assert check_acked_present(producer.acked, got) == len(producer.acked)
+
+    # After a restart it is found in its new dir, with every record.
+    s.restart()
+    assert partition_dirs(s, "mv", 2)[0] == dst
+    got, _ = read_all(s.bootstrap, "mv", 2)
+    assert check_acked_present(producer.acked, got) == len(producer.acked)

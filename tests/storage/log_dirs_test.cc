@@ -114,5 +114,37 @@ TEST(LogDirs, AnUnloadableDirGoesOfflineUnlessItIsTheOnlyOne) {
   EXPECT_THROW(LogManager({t.dirs[1]}, LogConfig{}), std::exception);
 }
 
+TEST(LogDirs, AFutureLogIsPromotedInPlaceOfTheCurrentOne) {
+  ThreeDirs t;
+  LogManager m(t.dirs, LogConfig{}, 1, t.ids);
+  Log* cur = m.get_or_create("t", 0, Uuid{2, 2}, LogConfig{});
+  const std::string from = m.dir_of("t", 0);
+  const std::string to = from == t.dirs[0] ? t.dirs[1] : t.dirs[0];
+  Log* fut = m.create_future("t", 0, to);
+  EXPECT_EQ(m.future("t", 0), fut);
+  EXPECT_EQ(m.future_dir_of("t", 0), to);
+  EXPECT_EQ(fut->dir().parent_path(), fs::path(to));
+  const std::string name = fut->dir().filename().string();
+  EXPECT_TRUE(name.starts_with("t-0.") && name.ends_with("-future")) << name;
+  EXPECT_EQ(m.create_future("t", 0, to), fut);  // one per partition
+  (void)cur;
+
+  Log* promoted = m.promote_future("t", 0);
+  EXPECT_EQ(m.get("t", 0), promoted);
+  EXPECT_EQ(m.dir_of("t", 0), to);
+  EXPECT_EQ(m.future("t", 0), nullptr);
+  EXPECT_TRUE(fs::exists(fs::path(to) / "t-0"));
+  EXPECT_FALSE(fs::exists(fs::path(from) / "t-0"));
+  for (const auto& d : t.dirs)
+    for (const auto& e : fs::directory_iterator(d)) EXPECT_EQ(e.path().filename().string().find("-future"), std::string::npos);
+
+  // An unfinished future log is deleted at the next start.
+  m.create_future("t", 0, from);
+  m.close_all();
+  LogManager again(t.dirs, LogConfig{}, 1, t.ids);
+  EXPECT_EQ(again.dir_of("t", 0), to);
+  for (const auto& e : fs::directory_iterator(from)) EXPECT_EQ(e.path().filename().string().find("-future"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace flotilla::storage
