@@ -208,11 +208,14 @@ void ReplicaManager::truncate_to(Partition& p, int64_t offset) {
   int64_t leo = p.log->log_end_offset();
   p.epochs->truncate_from_end(leo);
   p.hw = std::min(p.hw, leo);
+  // A copy in progress (AlterReplicaLogDirs) follows the current log.
+  if (storage::Log* fut = logs_.future(p.topic, p.index); fut && fut->log_end_offset() > leo) fut->truncate_to(leo);
 }
 
 void ReplicaManager::truncate_fully_and_start_at(Partition& p, int64_t offset) {
   spdlog::info("[ReplicaManager broker={}] {}-{} starts over at {} (the leader's log starts there)", config_.node_id, p.topic, p.index, offset);
   p.log->truncate_fully_and_start_at(offset);
+  if (storage::Log* fut = logs_.future(p.topic, p.index)) fut->truncate_fully_and_start_at(offset);
   p.epochs->clear();
   p.hw = offset;
 }

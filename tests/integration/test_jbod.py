@@ -128,6 +128,22 @@ def test_format_placement_assignment_describe_restart(jbod):
             if version >= 4:
                 assert r["total_bytes"] > 0 and 0 <= r["usable_bytes"] <= r["total_bytes"]
 
+    # `flotilla log-dirs --describe` (kafka-log-dirs.sh): the same per dir, as JSON.
+    out = run_tool("log-dirs", "--describe", "--bootstrap-server", s.bootstrap, "--topic-list", "spread").stdout.splitlines()
+    assert out[0] == "Querying brokers for log directories information"
+    assert out[1] == "Received log directory information from brokers 1"
+    js = json.loads(out[2])
+    assert js["version"] == 1 and [b["broker"] for b in js["brokers"]] == [1]
+    dirs = {d["logDir"]: d for d in js["brokers"][0]["logDirs"]}
+    for i, d in enumerate(s.dirs):
+        entry = dirs[os.path.abspath(d)]
+        assert entry["error"] is None
+        assert sorted(x["partition"] for x in entry["partitions"]) == sorted(f"spread-{p}" for p, j in placed.items() if j == i)
+        assert all(x["isFuture"] is False and x["offsetLag"] == 0 for x in entry["partitions"])
+    bad = run_tool("log-dirs", "--describe", "--bootstrap-server", s.bootstrap, "--broker-list", "1,7", check=False)
+    assert bad.returncode == 1
+    assert "ERROR: The given brokers do not exist from --broker-list: 7. Current existent brokers: 1" in bad.stderr
+
     # A restart finds every partition in its dir; nothing moves.
     s.restart()
     assert partition_dirs(s, "spread", 6) == placed
@@ -219,6 +235,11 @@ def test_failed_dir_takes_only_its_replicas_offline(cluster, workdir):
         assert by_dir[os.path.abspath(f"{small}/d")]["error"] == KAFKA_STORAGE_ERROR
         assert by_dir[os.path.abspath(b100.data)]["error"] == 0
         assert sorted(by_dir[os.path.abspath(b100.data)]["topics"]["jbod-fail"]) == [0, 2]
+
+        out = run_tool("log-dirs", "--describe", "--bootstrap-server", b100.bootstrap, "--broker-list", "100").stdout.splitlines()
+        dirs = {d["logDir"]: d for d in json.loads(out[2])["brokers"][0]["logDirs"]}
+        assert dirs[os.path.abspath(f"{small}/d")]["error"] == "org.apache.kafka.common.errors.KafkaStorageException"
+        assert dirs[os.path.abspath(b100.data)]["error"] is None
 
         # Every partition keeps taking records: 0 and 2 on 100, 1 and 3 on 101.
         for p, via in ((0, b100), (2, b100), (1, b101), (3, b101)):
