@@ -40,7 +40,7 @@ REASONS = {
     0: "v0-2 kept for magic 0/1 clients (legacy message sets converted on append); Kafka 4.1 advertises 0 too (KAFKA-18659)",
     2: KEPT, 8: KEPT, 9: KEPT, 19: KEPT, 20: KEPT, 23: KEPT, 27: KEPT, 29: KEPT, 30: KEPT, 31: KEPT, 32: KEPT,
     35: KEPT, 38: KEPT, 39: KEPT, 40: KEPT, 41: KEPT,
-    34: "JBOD (AlterReplicaLogDirs) is its own change",
+    34: KEPT,
     71: "client telemetry: served only when configured", 72: "client telemetry: served only when configured",
     74: "Kafka 4.1 calls it ListConfigResources (KIP-1142); Flotilla's schema keeps the 3.x name",
     80: "controller listener only", 81: "controller listener only",

@@ -80,6 +80,11 @@ void BrokerLifecycle::finish_controlled_shutdown(const char* why) {
   asio::post(io_, std::move(fn));
 }
 
+void BrokerLifecycle::log_dirs_changed(std::vector<Uuid> online) {
+  registration_.log_dirs = std::move(online);
+  if (!in_flight_) schedule(0);
+}
+
 void BrokerLifecycle::schedule(int64_t delay_ms) {
   if (!running_) return;
   timer_.expires_after(std::chrono::milliseconds(delay_ms));
@@ -117,6 +122,7 @@ void BrokerLifecycle::tick() {
   h.broker_id = registration_.broker_id;
   h.broker_epoch = broker_epoch_;
   h.current_metadata_offset = metadata_offset_ ? metadata_offset_() : 0;
+  if (offline_dirs_) h.offline_log_dirs = offline_dirs_();
   h.want_fence = false;
   h.want_shut_down = shutting_down_;
   controller_.broker_heartbeat(h, 1, [this, alive, asked = h.want_shut_down](msg::BrokerHeartbeatResponse r) {

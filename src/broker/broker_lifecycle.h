@@ -32,6 +32,12 @@ class BrokerLifecycle {
   ~BrokerLifecycle();
 
   void start();
+  // KIP-858: the ids of the log dirs that went offline, sent with every
+  // heartbeat (OfflineLogDirs, v1); the registration holds the online ones.
+  void set_offline_dirs(std::function<std::vector<Uuid>()> fn) { offline_dirs_ = std::move(fn); }
+  // A log dir went offline: the next registration lists only `online`, and a
+  // heartbeat goes out now (Kafka's propagateDirectoryFailure).
+  void log_dirs_changed(std::vector<Uuid> online);
   static constexpr int32_t kControlledShutdownHeartbeatMs = 50;
   // Controlled shutdown: asks to be fenced and shut down; `done` runs once (on
   // the io_context, never inside this call) when the controller agreed, when
@@ -56,6 +62,7 @@ class BrokerLifecycle {
   msg::BrokerRegistrationRequest registration_;
   int32_t heartbeat_interval_ms_;
   std::function<int64_t()> metadata_offset_;
+  std::function<std::vector<Uuid>()> offline_dirs_;
   asio::steady_timer timer_;
   asio::steady_timer shutdown_timer_;  // the controlled shutdown's bound
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -53,6 +53,14 @@ class ControllerChannel {
     r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
     done(std::move(r));
   }
+  // AssignReplicasToDirs (KIP-858): the log dirs of this broker's replicas.
+  // The default (channels of tests) answers UNKNOWN_SERVER_ERROR.
+  virtual void assign_replicas_to_dirs(msg::AssignReplicasToDirsRequest, int16_t,
+                                       std::function<void(msg::AssignReplicasToDirsResponse)> done) {
+    msg::AssignReplicasToDirsResponse r;
+    r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
+    done(std::move(r));
+  }
   // AlterUserScramCredentials (KIP-554): SCRAM credential records, answered
   // once committed. The default (channels of tests) answers
   // UNKNOWN_SERVER_ERROR for every user named.

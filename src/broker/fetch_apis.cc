@@ -123,6 +123,8 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
           pd.error_code = code(verdict->item_error);
         } else if (!p) {
           pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        } else if (p->offline) {
+          pd.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);  // its log dir failed (KIP-858)
         } else if (!p->is_leader(config_.node_id) && (replica_id >= 0 || v < 11)) {
           // Followers serve consumers (KIP-392, Fetch v11+), never other replicas.
           pd.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
@@ -193,7 +195,7 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
       if (!t) continue;
       for (const auto& fp : ft.partitions) {
         Partition* p = replicas_.find(t->name, fp.partition);
-        if (p && p->is_leader(config_.node_id) && (fp.current_leader_epoch < 0 || fp.current_leader_epoch == p->leader_epoch))
+        if (p && !p->offline && p->is_leader(config_.node_id) && (fp.current_leader_epoch < 0 || fp.current_leader_epoch == p->leader_epoch))
           replicas_.on_follower_fetch(*p, replica_id, replica_epoch, fp.fetch_offset, v >= 5 ? fp.log_start_offset : -1);
       }
     }

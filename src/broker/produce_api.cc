@@ -79,6 +79,8 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
         pr.error_code = code(ErrorCode::INVALID_REQUIRED_ACKS);
       } else if (!p) {
         pr.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+      } else if (p->offline) {
+        pr.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);  // its log dir failed (KIP-858)
       } else if (!p->is_leader(config_.node_id)) {
         pr.error_code = code(ErrorCode::NOT_LEADER_OR_FOLLOWER);
         pr.current_leader.leader_id = p->leader_id;

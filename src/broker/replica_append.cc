@@ -63,6 +63,7 @@ std::string record_errors_message(const std::vector<RecordError>& errors) {
 
 AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, AppendOrigin origin, storage::WriteBatch* deferred) {
   AppendResult r;
+  if (p.offline) return rejected_produce(config_.node_id, p, ErrorCode::KAFKA_STORAGE_ERROR, "the log dir of the partition is offline");
   records::Validation v = records::validate_batches(payload, p.max_message_bytes);
   if (v.error != ErrorCode::NONE) return rejected_produce(config_.node_id, p, v.error, v.message);
   if (p.log->config().cleanup_compact) {
@@ -106,7 +107,9 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
     r.log_start_offset = p.log->log_start_offset();
     if (deferred && deferred->writes.size() > deferred_before) return r;  // nothing visible until after_written
   } catch (const std::exception& e) {
-    return storage_failure(config_.node_id, "Append", p, e);
+    AppendResult failed = storage_failure(config_.node_id, "Append", p, e);
+    fail_dir_if_io_error(p, &e);
+    return failed;
   }
   // Followers waiting for data (and consumers, if the HW moved) re-check once.
   if (!maybe_advance_hw(p)) wake(key(p.topic, p.index));
@@ -114,7 +117,9 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
 }
 
 void ReplicaManager::after_written(Partition& p) {
+  if (p.offline) return;
   p.log->apply_written();
+  if (p.log->failed() && fail_dir_if_io_error(p, nullptr)) return;
   if (!maybe_advance_hw(p)) wake(key(p.topic, p.index));
 }
 
@@ -130,6 +135,7 @@ void ReplicaManager::submit_writes(std::shared_ptr<storage::WriteBatch> batch, s
 
 AppendResult ReplicaManager::append_marker(Partition& p, int64_t producer_id, int16_t producer_epoch, int32_t coordinator_epoch, bool commit) {
   AppendResult r;
+  if (p.offline) return rejected_produce(config_.node_id, p, ErrorCode::KAFKA_STORAGE_ERROR, "the log dir of the partition is offline");
   try {
     storage::AppendInfo info = p.log->append_marker(producer_id, producer_epoch, coordinator_epoch, commit, p.leader_epoch, wall_clock_ms());
     if (info.error != ErrorCode::NONE) {
@@ -143,7 +149,9 @@ AppendResult ReplicaManager::append_marker(Partition& p, int64_t producer_id, in
     r.last_offset = info.last_offset;
     r.log_start_offset = p.log->log_start_offset();
   } catch (const std::exception& e) {
-    return storage_failure(config_.node_id, "Marker append", p, e);
+    AppendResult failed = storage_failure(config_.node_id, "Marker append", p, e);
+    fail_dir_if_io_error(p, &e);
+    return failed;
   }
   if (!maybe_advance_hw(p)) wake(key(p.topic, p.index));
   return r;
@@ -200,11 +208,14 @@ void ReplicaManager::truncate_to(Partition& p, int64_t offset) {
   int64_t leo = p.log->log_end_offset();
   p.epochs->truncate_from_end(leo);
   p.hw = std::min(p.hw, leo);
+  // A copy in progress (AlterReplicaLogDirs) follows the current log.
+  if (storage::Log* fut = logs_.future(p.topic, p.index); fut && fut->log_end_offset() > leo) fut->truncate_to(leo);
 }
 
 void ReplicaManager::truncate_fully_and_start_at(Partition& p, int64_t offset) {
   spdlog::info("[ReplicaManager broker={}] {}-{} starts over at {} (the leader's log starts there)", config_.node_id, p.topic, p.index, offset);
   p.log->truncate_fully_and_start_at(offset);
+  if (storage::Log* fut = logs_.future(p.topic, p.index)) fut->truncate_fully_and_start_at(offset);
   p.epochs->clear();
   p.hw = offset;
 }

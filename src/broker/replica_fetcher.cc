@@ -280,6 +280,8 @@ void ReplicaFetcher::send_fetch(std::vector<Key> keys) {
         } catch (const std::exception& ex) {
           spdlog::error("[ReplicaFetcher broker={} leader={}] Cannot append to {}-{}: {}", replicas_.node_id(), leader_id_, p->topic,
                         pd.partition_index, ex.what());
+          // An I/O error takes the log dir offline (and unfollows the partition).
+          if (replicas_.fail_dir_if_io_error(*p, &ex)) continue;
           s.state = State::Truncating;
           park(s);
         }

@@ -101,7 +101,7 @@ void ReplicaManager::check_isr_shrink() {
   int64_t now = monotonic_ms();
   for (auto& [k, pp] : partitions_) {
     Partition& p = *pp;
-    if (!p.is_leader(config_.node_id) || p.alter_in_flight) continue;
+    if (!p.is_leader(config_.node_id) || p.alter_in_flight || p.offline) continue;
     std::vector<int32_t> isr;
     for (int32_t r : p.isr) {
       if (r == config_.node_id) {

@@ -23,6 +23,7 @@
 #include "broker/topic_config.h"
 #include "common/clock.h"
 #include "storage/checkpoints.h"
+#include "storage/log_files.h"
 
 namespace flotilla::broker {
 
@@ -49,8 +50,10 @@ ReplicaManager::ReplicaManager(asio::io_context& io, const BrokerConfig& config,
       image_(std::make_shared<metadata::MetadataImage>()),
       delay_timer_(io),
       isr_timer_(io),
-      hw_checkpoint_timer_(io) {
+      hw_checkpoint_timer_(io),
+      mover_timer_(io) {
   fetchers_ = std::make_unique<ReplicaFetcherManager>(io, *this);
+  logs_.set_dir_failure_handler([this](const std::string& dir, const std::string& why) { handle_log_dir_failure(dir, why); });
   for (const auto& dir : config_.log_dirs) {
     try {
       for (const auto& [tp, hw] : storage::read_offset_checkpoint(std::filesystem::path(dir) / kHwCheckpoint)) initial_hw_[tp] = hw;
@@ -62,7 +65,10 @@ ReplicaManager::ReplicaManager(asio::io_context& io, const BrokerConfig& config,
   arm_hw_checkpoint_timer();
 }
 
-ReplicaManager::~ReplicaManager() { *alive_ = false; }
+ReplicaManager::~ReplicaManager() {
+  *alive_ = false;
+  logs_.set_dir_failure_handler(nullptr);  // the LogManager outlives this
+}
 
 void ReplicaManager::set_controller(ControllerChannel* channel, std::function<int64_t()> broker_epoch) {
   controller_ = channel;
@@ -165,6 +171,19 @@ void ReplicaManager::apply_image() {
         more = true;
         continue;
       }
+      if (found != partitions_.end() && found->second->offline) continue;  // its log dir failed: never touched again
+      if (found == partitions_.end() && !logs_.get(name, idx) && in_offline_dir(reg)) continue;  // its log is in a failed dir
+      storage::Log* log = nullptr;
+      if (found == partitions_.end()) {
+        try {
+          log = logs_.get_or_create(name, idx, t.id, lc);
+        } catch (const storage::LogDirIoError& e) {
+          spdlog::error("[ReplicaManager broker={}] Cannot create the log of {}-{}: {}", self, name, idx, e.what());
+          if (!e.dir.empty()) handle_log_dir_failure(e.dir, e.what());
+          more = true;  // another dir, on the next pass
+          continue;
+        }
+      }
       auto& slot = partitions_[k];
       if (!slot) {
         created = true;
@@ -172,7 +191,7 @@ void ReplicaManager::apply_image() {
         slot->topic = name;
         slot->index = idx;
         slot->topic_id = t.id;
-        slot->log = logs_.get_or_create(name, idx, t.id, lc);
+        slot->log = log;
         slot->epochs = std::make_unique<storage::LeaderEpochCache>(slot->log->dir());
         // Recovery may have cut the log under epochs the cache still lists.
         slot->epochs->truncate_from_end(slot->log->log_end_offset());
@@ -317,8 +336,10 @@ void ReplicaManager::notify_leadership(const std::string& topic, int32_t index, 
 
 void ReplicaManager::write_hw_checkpoints() {
   std::map<std::string, storage::TopicPartitionOffsets> by_dir;
-  for (const auto& dir : config_.log_dirs) by_dir[std::filesystem::path(dir).lexically_normal().string()];
+  for (const auto& dir : config_.log_dirs)
+    if (!logs_.is_offline(dir)) by_dir[std::filesystem::path(dir).lexically_normal().string()];
   for (auto& [k, p] : partitions_) {
+    if (p->offline) continue;
     std::string dir = p->log->dir().parent_path().lexically_normal().string();
     by_dir[dir][{p->topic, p->index}] = p->hw;
   }
@@ -327,6 +348,9 @@ void ReplicaManager::write_hw_checkpoints() {
       storage::write_offset_checkpoint(std::filesystem::path(dir) / kHwCheckpoint, offsets);
     } catch (const std::exception& e) {
       spdlog::error("[ReplicaManager broker={}] Cannot write {} in {}: {}", config_.node_id, kHwCheckpoint, dir, e.what());
+      if (dynamic_cast<const storage::LogDirIoError*>(&e))
+        for (const auto& configured : config_.log_dirs)
+          if (std::filesystem::path(configured).lexically_normal().string() == dir) handle_log_dir_failure(configured, e.what());
     }
   }
 }
@@ -345,6 +369,7 @@ void ReplicaManager::housekeeping() {
   if (stopped_) return;
   int64_t now = wall_clock_ms();
   for (auto& [k, p] : partitions_) {
+    if (p->offline) continue;
     try {
       p->log->roll_if_needed(now);
       p->log->set_cleanable_limit(p->hw);
@@ -356,12 +381,13 @@ void ReplicaManager::housekeeping() {
       }
     } catch (const std::exception& e) {
       spdlog::error("[ReplicaManager broker={}] Housekeeping of {} failed: {}", config_.node_id, k, e.what());
+      fail_dir_if_io_error(*p, &e);  // flags partitions only: the loop goes on
     }
   }
   if (now - last_producer_expiry_check_ms_ >= config_.producer_id_expiration_check_interval_ms) {
     last_producer_expiry_check_ms_ = now;
     for (auto& [k, p] : partitions_)
-      if (size_t n = p->log->remove_expired_producers(now, config_.producer_id_expiration_ms); n > 0)
+      if (size_t n = p->offline ? 0 : p->log->remove_expired_producers(now, config_.producer_id_expiration_ms); n > 0)
         spdlog::info("[ReplicaManager broker={}] Removed {} expired producer id(s) of {}", config_.node_id, n, k);
   }
   logs_.checkpoint_recovery_points();
@@ -374,6 +400,7 @@ void ReplicaManager::shutdown() {
   fetchers_->shutdown();
   isr_timer_.cancel();
   hw_checkpoint_timer_.cancel();
+  mover_timer_.cancel();
   delay_timer_.cancel();
   auto pending = std::move(delayed_);
   delayed_.clear();
@@ -384,6 +411,7 @@ void ReplicaManager::shutdown() {
       d->expire();
     }
   for (auto& [k, p] : partitions_) {
+    if (p->offline) continue;
     try {
       p->log->flush(p->log->log_end_offset());
     } catch (const std::exception& e) {

@@ -71,6 +71,9 @@ struct Partition {
   int32_t partition_epoch = -1;
   std::vector<int32_t> replicas;
   std::vector<int32_t> isr;  // as committed (image or AlterPartition response, whichever is newer)
+  // Its log dir failed (KIP-858): answered KAFKA_STORAGE_ERROR, no role,
+  // its log never touched again (until a restart).
+  bool offline = false;
   int32_t max_message_bytes = 1048588;
   int32_t min_insync_replicas = 1;
   bool log_append_time = false;
@@ -195,6 +198,22 @@ class ReplicaManager : public metadata::Publisher {
   using LeadershipListener = std::function<void(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader)>;
   void add_leadership_listener(LeadershipListener fn) { leadership_listeners_.push_back(std::move(fn)); }
 
+  // JBOD (KIP-858), Kafka's ReplicaManager.handleLogDirFailure: the log dir
+  // goes offline (storage::LogManager::mark_offline), every replica in it
+  // stops (no fetcher, no role, KAFKA_STORAGE_ERROR to clients), the others
+  // keep serving; the listener then hears of it (the node tells the
+  // controller, or halts when no dir is left). Once per dir.
+  void handle_log_dir_failure(const std::string& dir, const std::string& why);
+  // After a storage exception on `p` (or its log failed a deferred write):
+  // an I/O error takes its dir offline. True if the partition is offline.
+  bool fail_dir_if_io_error(Partition& p, const std::exception* e);
+  // AlterReplicaLogDirs (replica_alter_dirs.cc): starts moving the replica to
+  // `dir` (an absolute log dir path), or cancels a move when it is already
+  // there. NONE, LOG_DIR_NOT_FOUND, KAFKA_STORAGE_ERROR or REPLICA_NOT_AVAILABLE.
+  ErrorCode alter_replica_log_dir(const std::string& topic, int32_t partition, const std::string& dir);
+  void set_log_dir_failure_listener(std::function<void(const std::string& dir)> fn) { dir_failure_listener_ = std::move(fn); }
+  storage::LogManager& logs() { return logs_; }
+
   int32_t node_id() const { return config_.node_id; }
   int64_t broker_epoch() const { return broker_epoch_ ? broker_epoch_() : -1; }
   const BrokerConfig& config() const { return config_; }
@@ -211,6 +230,10 @@ class ReplicaManager : public metadata::Publisher {
   void on_delay_timer();
 
   void apply_image();
+  void arm_mover();
+  void move_step();
+  // The image records this broker's replica of the partition in one of our offline dirs.
+  bool in_offline_dir(const metadata::PartitionRegistration& reg) const;
   void become_leader(Partition& p);
   void become_follower(Partition& p);
   // True if the high watermark moved (waiters on the partition were woken).
@@ -242,6 +265,8 @@ class ReplicaManager : public metadata::Publisher {
   int64_t delay_timer_at_ = INT64_MAX;
   asio::steady_timer isr_timer_;
   asio::steady_timer hw_checkpoint_timer_;
+  asio::steady_timer mover_timer_;  // AlterReplicaLogDirs copies
+  bool mover_armed_ = false;
   void arm_hw_checkpoint_timer();
   std::multimap<int64_t, std::function<void()>> image_waiters_;
   std::vector<std::pair<std::string, int32_t>> isr_queue_;  // ISR changes not sent yet
@@ -250,6 +275,7 @@ class ReplicaManager : public metadata::Publisher {
   bool apply_posted_ = false;
   int64_t last_producer_expiry_check_ms_ = 0;  // producer.id.expiration.check.interval.ms
   std::vector<LeadershipListener> leadership_listeners_;  // the coordinators' hooks
+  std::function<void(const std::string& dir)> dir_failure_listener_;
   void notify_leadership(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

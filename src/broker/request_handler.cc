@@ -35,7 +35,7 @@ using namespace flotilla::msg;
 
 constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kMetadata = 3, kApiVersions = 18, kCreateTopics = 19, kDeleteTopics = 20,
                   kDescribeConfigs = 32, kCreatePartitions = 37, kDescribeCluster = 60, kOffsetForLeaderEpoch = 23, kDeleteRecords = 21;
-constexpr int16_t kDescribeLogDirs = 35;
+constexpr int16_t kDescribeLogDirs = 35, kAlterReplicaLogDirs = 34;  // log_dirs_api.cc
 constexpr int16_t kDescribeTopicPartitions = 75;  // describe_topic_partitions_api.cc
 constexpr int16_t kSaslHandshake = 17, kSaslAuthenticate = 36;
 constexpr int16_t kOffsetCommit = 8, kOffsetFetch = 9, kFindCoordinator = 10, kJoinGroup = 11, kHeartbeat = 12, kLeaveGroup = 13,
@@ -62,7 +62,7 @@ constexpr Served kBrokerApis[] = {
     {kProduce, 0, 13},       {kFetch, 4, 18},         {kListOffsets, 0, 10},       {kMetadata, 0, 13},       {kApiVersions, 0, 4},
     {kCreateTopics, 0, 7},   {kDeleteTopics, 0, 6},   {kDescribeConfigs, 0, 4},    {kCreatePartitions, 0, 3}, {kDescribeCluster, 0, 2},
     {kOffsetForLeaderEpoch, 0, 4}, {kDeleteRecords, 0, 2},
-    {kDescribeLogDirs, 0, 4},
+    {kDescribeLogDirs, 0, 4}, {kAlterReplicaLogDirs, 0, 2},
     {kOffsetCommit, 0, 9}, {kOffsetFetch, 0, 9}, {kFindCoordinator, 0, 6}, {kJoinGroup, 0, 9}, {kHeartbeat, 0, 4}, {kLeaveGroup, 0, 5},
     {kSyncGroup, 0, 5}, {kDescribeGroups, 0, 6}, {kListGroups, 0, 5}, {kDeleteGroups, 0, 2}, {kOffsetDelete, 0, 0},  // group_apis.cc
     {kConsumerGroupHeartbeat, 0, 1}, {kConsumerGroupDescribe, 0, 1},  // consumer_group_apis.cc
@@ -174,6 +174,7 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
       case kDescribeCluster: return handle_describe_cluster(std::move(req), std::move(respond));
       case kDescribeConfigs: return handle_describe_configs(std::move(req), std::move(respond));
       case kDescribeLogDirs: return handle_describe_log_dirs(std::move(req), std::move(respond));
+      case kAlterReplicaLogDirs: return handle_alter_replica_log_dirs(std::move(req), std::move(respond));
       case kFindCoordinator: return handle_find_coordinator(std::move(req), std::move(respond));
       case kJoinGroup: return handle_join_group(std::move(req), std::move(respond));
       case kSyncGroup: return handle_sync_group(std::move(req), std::move(respond));

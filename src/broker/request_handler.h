@@ -128,6 +128,7 @@ class RequestHandler : public net::Handler {
   void handle_list_partition_reassignments(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_unregister_broker(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_describe_log_dirs(std::shared_ptr<net::Request> req, net::Respond respond);  // log_dirs_api.cc
+  void handle_alter_replica_log_dirs(std::shared_ptr<net::Request> req, net::Respond respond);  // log_dirs_api.cc
   // SCRAM credentials, KIP-554 (scram_apis.cc): described from the image, altered through the controller.
   void handle_describe_user_scram_credentials(std::shared_ptr<net::Request> req, net::Respond respond);
   void handle_alter_user_scram_credentials(std::shared_ptr<net::Request> req, net::Respond respond);

@@ -94,6 +94,7 @@ template <class Req> struct ResponseOf;
   template <> struct ResponseOf<msg::R##Request> { using type = msg::R##Response; };
 FLOTILLA_RESPONSE_OF(ApiVersions)
 FLOTILLA_RESPONSE_OF(Metadata)
+FLOTILLA_RESPONSE_OF(DescribeLogDirs)
 FLOTILLA_RESPONSE_OF(CreateTopics)
 FLOTILLA_RESPONSE_OF(DeleteTopics)
 FLOTILLA_RESPONSE_OF(CreateDelegationToken)

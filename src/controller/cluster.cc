@@ -61,6 +61,11 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
       return reply(ErrorCode::UNSUPPORTED_VERSION);
     }
   }
+  // KIP-858: from 3.7-IV2 the registration lists the broker's online log dirs.
+  if (std::string why = invalid_registration_dirs(request); !why.empty()) {
+    spdlog::warn("[QuorumController id={}] Broker {} registration refused: {}", config_.node_id, id, why);
+    return reply(ErrorCode::INVALID_REGISTRATION);
+  }
   int64_t broker_epoch = raft_.next_offset();  // Kafka: the offset of the registration record (the batch's first)
   msg::RegisterBrokerRecord r;
   r.broker_id = id;
@@ -225,6 +230,13 @@ void QuorumController::broker_heartbeat(msg::BrokerHeartbeatRequest request, int
   if (!records.empty()) {
     off = write(std::move(records));
     if (off && s.shutting_down && !fenced && !shut_down) s.shutdown_offset = *off;
+  }
+  // KIP-858: log dirs the broker reports offline (v1+, 3.7-IV2+): its
+  // replicas there leave ISRs and leaderships (after the state change above).
+  if (mv() >= kMvDirectories && !request.offline_log_dirs.empty()) {
+    std::vector<std::vector<uint8_t>> dir_records;
+    directories_offline_records(id, broker_epoch, request.offline_log_dirs, dir_records);
+    if (auto o = write(std::move(dir_records))) off = o;
   }
   after_commit_of(off, [done = std::move(done), fenced, caught_up, shut_down](ErrorCode ec) mutable {
     msg::BrokerHeartbeatResponse resp;

@@ -251,10 +251,7 @@ int16_t QuorumController::register_broker_record_version() const { return metada
 
 std::vector<Uuid> QuorumController::directories_for(const std::vector<int32_t>& replicas) const {
   std::vector<Uuid> dirs;
-  for (int32_t r : replicas) {
-    const auto* b = latest_->broker(r);
-    dirs.push_back(b && b->log_dirs.size() == 1 ? b->log_dirs[0] : Uuid{});  // else DirectoryId.UNASSIGNED
-  }
+  for (int32_t r : replicas) dirs.push_back(default_dir(r));
   return dirs;
 }
 

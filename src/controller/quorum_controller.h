@@ -166,6 +166,12 @@ class QuorumController : public raft::RaftListener {
   // AlterPartition (KIP-497, KIP-841): a partition leader's ISR change.
   void alter_partition(msg::AlterPartitionRequest request, int16_t version, std::function<void(msg::AlterPartitionResponse)> done);
 
+  // AssignReplicasToDirs (KIP-858, directories.cc): a broker reports the log
+  // dirs its replicas live in; PartitionChangeRecords set their Directories,
+  // and a replica assigned to an offline dir leaves the ISR / leadership.
+  void assign_replicas_to_dirs(msg::AssignReplicasToDirsRequest request, int16_t version,
+                               std::function<void(msg::AssignReplicasToDirsResponse)> done);
+
   // ElectLeaders (KIP-460): PREFERRED or UNCLEAN elections (elections.cc).
   void elect_leaders(msg::ElectLeadersRequest request, int16_t version, std::function<void(msg::ElectLeadersResponse)> done);
   // UnregisterBroker (KIP-631): drops a broker's registration (elections.cc).
@@ -284,6 +290,21 @@ class QuorumController : public raft::RaftListener {
   // that each partition's replicas span as many racks as possible.
   Placement place(int32_t num_partitions, int16_t replication_factor, int32_t first_partition);
   std::vector<Uuid> directories_for(const std::vector<int32_t>& replicas) const;
+  // KIP-858 (directories.cc). Kafka's ClusterControlManager.defaultDir: the
+  // dir of a new replica on `broker` (its only dir, else UNASSIGNED; MIGRATING
+  // when it registered none or before 3.7-IV2).
+  Uuid default_dir(int32_t broker) const;
+  // Whether `replica`'s dir of the partition is online on its broker (Kafka's
+  // LeaderAcceptor): a replica in an offline dir may not lead.
+  bool replica_dir_online(const metadata::PartitionRegistration& p, int32_t replica) const;
+  // The registration's LogDirs as Kafka's ClusterControlManager checks them
+  // (3.7-IV2+): an error message, or empty when valid.
+  std::string invalid_registration_dirs(const msg::BrokerRegistrationRequest& request) const;
+  // Kafka's handleDirectoriesOffline: the broker's replicas in newly offline
+  // dirs leave ISRs and leaderships, and its registration keeps the remaining
+  // dirs (BrokerRegistrationChangeRecord v2).
+  void directories_offline_records(int32_t broker, int64_t broker_epoch, const std::vector<Uuid>& offline,
+                                   std::vector<std::vector<uint8_t>>& out) const;
   std::vector<uint8_t> partition_record(const Uuid& topic_id, int32_t index, const std::vector<int32_t>& replicas);
   // Leader/ISR maintenance (Kafka's generateLeaderAndIsrUpdates) for one
   // partition of latest_: `remove` (or -1) leaves the ISR (unless it is the last

@@ -81,7 +81,9 @@ std::vector<uint8_t> QuorumController::partition_change(const msg::PartitionChan
 std::optional<msg::PartitionChangeRecord> QuorumController::leader_and_isr_change(const metadata::TopicImage& topic, int32_t index,
                                                                                   const metadata::PartitionRegistration& p,
                                                                                   int32_t remove, int32_t add, int32_t unclean_shutdown) const {
-  auto acceptable = [&](int32_t r) { return r >= 0 && r != remove && r != unclean_shutdown && (r == add || is_live(r)); };
+  auto acceptable = [&](int32_t r) {
+    return r >= 0 && r != remove && r != unclean_shutdown && (r == add || is_live(r)) && replica_dir_online(p, r);
+  };
   if (elr_enabled()) {
     // Kafka's generateLeaderAndIsrUpdates with eligible leader replicas.
     PartitionChange change(p, topic.id, index, acceptable, mv());

@@ -24,6 +24,7 @@ constexpr int16_t kFetch = 1, kCreateTopics = 19, kDeleteTopics = 20, kCreatePar
 constexpr int16_t kAlterConfigs = 33, kElectLeaders = 43, kIncrementalAlterConfigs = 44, kAlterPartitionReassignments = 45,
                   kListPartitionReassignments = 46, kUnregisterBroker = 64;
 constexpr int16_t kAllocateProducerIds = 67;  // brokers' InitProducerId (KIP-730)
+constexpr int16_t kAssignReplicasToDirs = 73;  // brokers' log dirs (KIP-858)
 constexpr int16_t kAlterUserScramCredentials = 51;  // forwarded by brokers (KIP-554)
 constexpr int16_t kDescribeAcls = 29, kCreateAcls = 30, kDeleteAcls = 31;  // create/delete forwarded by brokers
 constexpr int16_t kAlterClientQuotas = 49;          // forwarded by brokers (KIP-546)
@@ -38,7 +39,7 @@ constexpr Served kControllerApis[] = {
     {kAddRaftVoter, 0, 0},    {kRemoveRaftVoter, 0, 0}, {kUpdateRaftVoter, 0, 0},
     {kElectLeaders, 0, 2},    {kIncrementalAlterConfigs, 0, 1}, {kAlterConfigs, 0, 2}, {kAlterPartitionReassignments, 0, 1},
     {kListPartitionReassignments, 0, 0}, {kUnregisterBroker, 0, 0},
-    {kAllocateProducerIds, 0, 0}, {kAlterUserScramCredentials, 0, 0},
+    {kAllocateProducerIds, 0, 0}, {kAssignReplicasToDirs, 0, 0}, {kAlterUserScramCredentials, 0, 0},
     {kDescribeAcls, 0, 3}, {kCreateAcls, 0, 3}, {kDeleteAcls, 0, 3}, {kAlterClientQuotas, 0, 1}, {kUpdateFeatures, 0, 2},
     {kControllerRegistration, 0, 0},
     {kCreateDelegationToken, 0, 3}, {kRenewDelegationToken, 0, 2}, {kExpireDelegationToken, 0, 2}, {kEnvelope, 0, 0},
@@ -115,7 +116,7 @@ int16_t ControllerApis::max_version(int16_t key) const {
   bool needs_controller = key == kCreateTopics || key == kDeleteTopics || key == kCreatePartitions || key == kBrokerRegistration ||
                           key == kBrokerHeartbeat || key == kAlterPartition || key == kElectLeaders || key == kIncrementalAlterConfigs ||
                           key == kAlterConfigs || key == kAlterPartitionReassignments || key == kListPartitionReassignments ||
-                          key == kUnregisterBroker || key == kAllocateProducerIds || key == kAlterUserScramCredentials ||
+                          key == kUnregisterBroker || key == kAllocateProducerIds || key == kAssignReplicasToDirs || key == kAlterUserScramCredentials ||
                           key == kDescribeAcls || key == kCreateAcls || key == kDeleteAcls || key == kAlterClientQuotas || key == kUpdateFeatures ||
                           key == kCreateDelegationToken || key == kRenewDelegationToken || key == kExpireDelegationToken ||
                           key == kEnvelope || key == kControllerRegistration;
@@ -191,6 +192,9 @@ void ControllerApis::handle(std::shared_ptr<net::Request> req, net::Respond resp
     case kAllocateProducerIds:
       return serve_with(*controller_, auth, kClusterAction, false, std::move(req), std::move(respond),
                         &QuorumController::allocate_producer_ids);
+    case kAssignReplicasToDirs:
+      return serve_with(*controller_, auth, kClusterAction, false, std::move(req), std::move(respond),
+                        &QuorumController::assign_replicas_to_dirs);
     case kCreateTopics:
     case kDeleteTopics:
     case kCreatePartitions:

@@ -120,6 +120,12 @@ bool wrong_controller(const msg::DeleteAclsResponse& r) { return any_retriable(r
 bool wrong_controller(const msg::AlterClientQuotasResponse& r) { return any_retriable(r.entries); }
 bool wrong_controller(const msg::UpdateFeaturesResponse& r) { return is_retriable(ec(r.error_code)); }
 bool wrong_controller(const msg::EnvelopeResponse& r) { return is_retriable(ec(r.error_code)); }
+bool wrong_controller(const msg::AssignReplicasToDirsResponse& r) { return is_retriable(ec(r.error_code)); }
+msg::AssignReplicasToDirsResponse error_response(const msg::AssignReplicasToDirsRequest&, ErrorCode e) {
+  msg::AssignReplicasToDirsResponse r;
+  r.error_code = code(e);
+  return r;
+}
 msg::EnvelopeResponse error_response(const msg::EnvelopeRequest&, ErrorCode e) {
   msg::EnvelopeResponse r;
   r.error_code = code(e);
@@ -518,6 +524,13 @@ void ForwardingControllerChannel::allocate_producer_ids(msg::AllocateProducerIds
                                                         std::function<void(msg::AllocateProducerIdsResponse)> done) {
   forward<msg::AllocateProducerIdsRequest, msg::AllocateProducerIdsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(done),
                                                                              &controller::QuorumController::allocate_producer_ids);
+}
+
+// The AssignmentsManager retries on its own: give up after one request timeout.
+void ForwardingControllerChannel::assign_replicas_to_dirs(msg::AssignReplicasToDirsRequest req, int16_t v,
+                                                          std::function<void(msg::AssignReplicasToDirsResponse)> done) {
+  forward<msg::AssignReplicasToDirsRequest, msg::AssignReplicasToDirsResponse>(std::move(req), v, now_ms() + timeout_ms_, std::move(done),
+                                                                               &controller::QuorumController::assign_replicas_to_dirs);
 }
 
 void ForwardingControllerChannel::alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest req, int16_t v,

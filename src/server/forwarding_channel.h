@@ -52,6 +52,8 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   void unregister_broker(msg::UnregisterBrokerRequest req, int16_t v, std::function<void(msg::UnregisterBrokerResponse)> done) override;
   void allocate_producer_ids(msg::AllocateProducerIdsRequest req, int16_t v,
                              std::function<void(msg::AllocateProducerIdsResponse)> done) override;
+  void assign_replicas_to_dirs(msg::AssignReplicasToDirsRequest req, int16_t v,
+                               std::function<void(msg::AssignReplicasToDirsResponse)> done) override;
   // Answered once this broker's image shows the credentials written (so that a
   // DescribeUserScramCredentials here right after sees them).
   void alter_user_scram_credentials(msg::AlterUserScramCredentialsRequest req, int16_t v,

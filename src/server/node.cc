@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <thread>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
+#include "broker/assignments.h"
 #include "broker/broker_lifecycle.h"
 #include "broker/client_quotas.h"
 #include "broker/client_telemetry.h"
@@ -38,6 +40,7 @@
 #include "server/tls_reload.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
+#include "common/directory_id.h"
 
 namespace flotilla::server {
 
@@ -50,11 +53,12 @@ namespace fs = std::filesystem;
 // minutes; a process manager's kill timeout is usually shorter than that.
 constexpr int64_t kControlledShutdownMaxWaitMs = 5000;
 
-std::string verify_formatted_storage(const KafkaConfig& config) {
+std::string verify_formatted_storage(const KafkaConfig& config, std::map<std::string, Uuid>* dir_ids) {
   std::vector<std::string> dirs = config.log_dirs;
   if (std::find(dirs.begin(), dirs.end(), config.metadata_log_dir) == dirs.end()) dirs.push_back(config.metadata_log_dir);
   std::string cluster_id;
   std::string first_dir;
+  std::map<Uuid, std::string> seen_ids;
   for (const auto& d : dirs) {
     fs::path p = fs::path(d) / "meta.properties";
     if (!fs::exists(p))
@@ -74,6 +78,26 @@ std::string verify_formatted_storage(const KafkaConfig& config) {
       throw std::runtime_error("Invalid cluster.id in: " + p.string() + ". Expected " + cluster_id + ", but read " + mp.cluster_id +
                                " (from " + first_dir + ")");
     }
+    Uuid id;
+    if (mp.directory_id.empty()) {
+      // Formatted before directory ids (as Kafka's start-up does): give it one.
+      do id = directory_id::random();
+      while (seen_ids.count(id));
+      mp.directory_id = id.to_string();
+      storage::write_meta_properties(p, mp);
+      spdlog::info("[KafkaRaftServer nodeId={}] Assigned directory.id {} to {}", config.node_id, mp.directory_id, d);
+    } else {
+      auto parsed = Uuid::parse(mp.directory_id);
+      if (!parsed) throw std::runtime_error("Malformed directory.id " + mp.directory_id + " in " + p.string());
+      id = *parsed;
+    }
+    if (directory_id::reserved(id))
+      throw std::runtime_error("Invalid resrved directory ID " + id.to_string() + " found in " + d);
+    if (auto prev = seen_ids.find(id); prev != seen_ids.end())
+      throw std::runtime_error("Duplicate directory ID " + id.to_string() + " found. It was the ID of " + prev->second +
+                               ", but also of " + d);
+    seen_ids[id] = d;
+    if (dir_ids) (*dir_ids)[d] = id;
   }
   return cluster_id;
 }
@@ -126,6 +150,7 @@ class NodeImpl {
   std::unique_ptr<TlsReloader> tls_reloader;  // dynamic listener.name.<l>.ssl.* updates
   std::unique_ptr<controller::QuorumController> controller;
   std::unique_ptr<broker::ReplicaManager> replicas;
+  std::unique_ptr<broker::AssignmentsManager> assignments;  // KIP-858 (broker role)
   std::unique_ptr<broker::CoordinatorHost> coordinator_host;     // the coordinators' view of the replicas (broker role)
   std::unique_ptr<coordinator::GroupCoordinatorService> groups;  // the group coordinators (broker role)
   std::unique_ptr<coordinator::TxnCoordinatorService> txns;      // the transaction coordinator and producer ids (broker role)
@@ -229,7 +254,8 @@ broker::BrokerConfig make_broker_config(const KafkaConfig& c, const std::string&
 
 void NodeImpl::start() {
   started_us = monotonic_us();
-  cluster_id = verify_formatted_storage(config);
+  std::map<std::string, Uuid> dir_ids;
+  cluster_id = verify_formatted_storage(config, &dir_ids);
   spdlog::info("[KafkaRaftServer nodeId={}] Starting with cluster id {} (process.roles={}{}{})", config.node_id, cluster_id,
                config.broker_role ? "broker" : "", config.broker_role && config.controller_role ? "," : "",
                config.controller_role ? "controller" : "");
@@ -255,7 +281,9 @@ void NodeImpl::start() {
   // competes with the event loop, which then reads requests later.
   const int writer_threads =
       std::clamp<int>(static_cast<int>(config.log_dirs.size()), 1, std::max<int>(1, static_cast<int>(std::thread::hardware_concurrency())));
-  logs = std::make_unique<storage::LogManager>(config.log_dirs, broker_config.log, writer_threads);
+  std::vector<Uuid> log_dir_ids;
+  for (const auto& d : config.log_dirs) log_dir_ids.push_back(dir_ids[d]);
+  logs = std::make_unique<storage::LogManager>(config.log_dirs, broker_config.log, writer_threads, log_dir_ids);
   {
     storage::CleanerConfig cc;
     cc.enable = config.log_cleaner_enable && config.log_cleaner_threads > 0;
@@ -427,6 +455,10 @@ void NodeImpl::start() {
   // Leaders send their ISR changes to the controller with this broker's epoch.
   replicas->set_controller(channel.get(), [this] { return lifecycle ? lifecycle->broker_epoch() : int64_t{-1}; });
   if (config.broker_role) {
+    // KIP-858: the log dir of every local replica, told to the controller.
+    assignments = std::make_unique<broker::AssignmentsManager>(io, *channel, *replicas, *logs, config.node_id,
+                                                               [this] { return lifecycle ? lifecycle->broker_epoch() : int64_t{-1}; });
+    loader->add_publisher(assignments.get());
     coordinator_host->set_controller(channel.get());  // producer-id blocks
     coordinator::TxnCoordinatorConfig tc;
     tc.transaction_max_timeout_ms = config.transaction_max_timeout_ms;
@@ -477,7 +509,23 @@ void NodeImpl::start() {
     int32_t retry_ms = controller && config.quorum_voters.size() == 1 ? 5 : 20;
     lifecycle = std::make_unique<broker::BrokerLifecycle>(io, *channel, registration(), config.broker_heartbeat_interval_ms, retry_ms,
                                                           [this] { return replicas->image()->offset(); });
+    lifecycle->set_offline_dirs([this] { return logs->offline_dir_ids(); });
+    // Kafka's LogDirFailureHandler: the controller hears of a failed dir at
+    // once; with no dir left, or the metadata log's, the broker halts.
+    replicas->set_log_dir_failure_listener([this](const std::string& dir) {
+      if (logs->offline_dirs().size() >= logs->dirs().size()) {
+        spdlog::critical("[KafkaRaftServer nodeId={}] Shutdown broker because all log dirs in {} have failed", config.node_id,
+                         fmt::join(logs->dirs(), ", "));
+        std::_Exit(1);
+      }
+      if (fs::path(dir).lexically_normal() == fs::path(config.metadata_log_dir).lexically_normal()) {
+        spdlog::critical("[KafkaRaftServer nodeId={}] Shutdown broker because the metadata log dir {} has failed", config.node_id, dir);
+        std::_Exit(1);
+      }
+      lifecycle->log_dirs_changed(logs->online_dir_ids());
+    });
     lifecycle->start();
+    assignments->start();
     when_unfenced();
   } else {
     spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
@@ -520,6 +568,8 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
     req.features.push_back(feat);
   }
   req.rack = config.broker_rack;
+  // KIP-858: the online log dirs (the controller keeps them from 3.7-IV2).
+  if (logs) req.log_dirs = logs->online_dir_ids();
   // KIP-966: the epoch of the registration a clean shutdown ended (-1 after a crash).
   req.previous_broker_epoch = logs ? logs->previous_broker_epoch() : -1;
   return req;
@@ -659,6 +709,7 @@ void NodeImpl::finish_shutdown() {
   unfence_timer.cancel();
   catch_up_timer.cancel();
   if (lifecycle) lifecycle->stop();
+  if (assignments) assignments->stop();
   if (groups) groups->shutdown();
   if (txns) txns->shutdown();
   if (replicas) replicas->shutdown();

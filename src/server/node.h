@@ -12,10 +12,12 @@
 #pragma once
 
 #include <asio.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/uuid.h"
 #include "server/config.h"
 
 namespace flotilla::server {
@@ -38,7 +40,11 @@ class Node {
 };
 
 // Reads meta.properties of every directory; returns the cluster id. Throws
-// std::runtime_error naming the directory when one is unformatted or they disagree.
-std::string verify_formatted_storage(const KafkaConfig& config);
+// std::runtime_error naming the directory when one is unformatted or they
+// disagree (cluster.id, node.id), or when two share a directory.id or one has a
+// reserved id (Kafka's MetaPropertiesEnsemble.verify). A dir formatted without
+// a directory.id gets a fresh one written into its meta.properties. `dir_ids`
+// (optional) receives each configured dir's id.
+std::string verify_formatted_storage(const KafkaConfig& config, std::map<std::string, Uuid>* dir_ids = nullptr);
 
 }  // namespace flotilla::server

@@ -25,6 +25,16 @@ class StorageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A system call on a log's files failed (Kafka's KafkaStorageException from
+// an IOException): the log dir under it is taken offline (KIP-112/858).
+// `err`: the errno (EIO, ENOSPC, EROFS, ...).
+class LogDirIoError : public StorageError {
+ public:
+  LogDirIoError(const std::string& what, int err) : StorageError(what), err(err) {}
+  int err;
+  std::string dir;  // the log dir, when the thrower knows it (LogManager)
+};
+
 // `<20-digit zero-padded offset><suffix>`, Kafka's file names.
 std::string offset_file_name(int64_t offset, const std::string& suffix);
 

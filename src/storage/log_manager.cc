@@ -16,6 +16,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string fmt_dirs(const std::vector<std::string>& dirs) {
+  std::string s;
+  for (const auto& d : dirs) s += (s.empty() ? "" : ",") + d;
+  return s;
+}
+
 // Kafka's clean-shutdown marker: written into each log dir once every log in
 // it has been flushed and closed; removed (durably) at start-up before anything
 // is appended, so that it vouches only for the logs as that shutdown left them.
@@ -40,47 +46,73 @@ void sync_dir(const fs::path& d) {
 
 }  // namespace
 
-LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads)
-    : dirs_(std::move(log_dirs)), default_config_(default_config), writer_(writer_threads) {
+LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads, std::vector<Uuid> dir_ids)
+    : dirs_(std::move(log_dirs)), dir_ids_(std::move(dir_ids)), default_config_(default_config), writer_(writer_threads) {
+  dir_ids_.resize(dirs_.size());
   for (const auto& d : dirs_) {
-    fs::create_directories(d);
-    auto recovery = read_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint");
-    auto starts = read_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint");
-    const fs::path marker = fs::path(d) / kCleanShutdownFile;
-    const bool clean = fs::exists(marker);
-    const int64_t epoch = clean ? marker_broker_epoch(marker) : -1;
-    previous_broker_epoch_ = d == dirs_.front() ? epoch : (epoch == previous_broker_epoch_ ? epoch : -1);
-    size_t loaded = 0;
-    for (const auto& e : fs::directory_iterator(d)) {
-      if (!e.is_directory()) continue;
-      std::string name = e.path().filename().string();
-      auto dash = name.rfind('-');
-      if (dash == std::string::npos || dash == 0 || name == "__cluster_metadata-0") continue;
-      if (name.find('.') != std::string::npos && (name.ends_with("-delete") || name.ends_with("-future") || name.ends_with("-stray")))
-        continue;
-      int32_t partition;
-      try {
-        size_t used;
-        partition = std::stoi(name.substr(dash + 1), &used);
-        if (used != name.size() - dash - 1) continue;
-      } catch (...) {
-        continue;
+    try {
+      fs::create_directories(d);
+      auto recovery = read_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint");
+      auto starts = read_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint");
+      const fs::path marker = fs::path(d) / kCleanShutdownFile;
+      const bool clean = fs::exists(marker);
+      const int64_t epoch = clean ? marker_broker_epoch(marker) : -1;
+      previous_broker_epoch_ = d == dirs_.front() ? epoch : (epoch == previous_broker_epoch_ ? epoch : -1);
+      size_t loaded = 0;
+      for (const auto& e : fs::directory_iterator(d)) {
+        if (!e.is_directory()) continue;
+        std::string name = e.path().filename().string();
+        auto dash = name.rfind('-');
+        if (dash == std::string::npos || dash == 0 || name == "__cluster_metadata-0") continue;
+        if (name.find('.') != std::string::npos && name.ends_with("-future")) {
+          // A move (AlterReplicaLogDirs) the last run did not finish: the
+          // current log is intact elsewhere; the copy starts over if asked again.
+          spdlog::info("[LogManager] Deleting the unfinished future log {}", e.path().string());
+          std::error_code rm;
+          fs::remove_all(e.path(), rm);
+          continue;
+        }
+        if (name.find('.') != std::string::npos && (name.ends_with("-delete") || name.ends_with("-stray")))
+          continue;
+        int32_t partition;
+        try {
+          size_t used;
+          partition = std::stoi(name.substr(dash + 1), &used);
+          if (used != name.size() - dash - 1) continue;
+        } catch (...) {
+          continue;
+        }
+        std::string topic = name.substr(0, dash);
+        auto key = std::make_pair(topic, partition);
+        int64_t rp = recovery.count(key) ? recovery[key] : 0;
+        auto log = Log::open(e.path(), default_config_, Uuid{}, rp, clean);
+        if (starts.count(key)) log->set_log_start_offset(starts[key]);
+        logs_[key] = std::move(log);
+        home_[key] = d;
+        ++loaded;
       }
-      std::string topic = name.substr(0, dash);
-      auto key = std::make_pair(topic, partition);
-      int64_t rp = recovery.count(key) ? recovery[key] : 0;
-      auto log = Log::open(e.path(), default_config_, Uuid{}, rp, clean);
-      if (starts.count(key)) log->set_log_start_offset(starts[key]);
-      logs_[key] = std::move(log);
-      home_[key] = d;
-      ++loaded;
-    }
-    if (clean) {
-      fs::remove(marker);
-      sync_dir(d);
-      spdlog::info("[LogManager] Skipped the CRC checks of {} log(s) in {}: it was shut down cleanly", loaded, d);
+      if (clean) {
+        fs::remove(marker);
+        sync_dir(d);
+        spdlog::info("[LogManager] Skipped the CRC checks of {} log(s) in {}: it was shut down cleanly", loaded, d);
+      }
+    } catch (const std::exception& e) {
+      // Kafka's LogManager: a dir that cannot be loaded goes offline; with
+      // no other dir the broker cannot run.
+      if (dirs_.size() == 1) throw;
+      spdlog::error("[LogManager] Error while loading log dir {}: {}", d, e.what());
+      offline_.insert(d);
+      for (auto it = home_.begin(); it != home_.end();) {
+        if (it->second == d) {
+          logs_.erase(it->first);
+          it = home_.erase(it);
+        } else {
+          ++it;
+        }
+      }
     }
   }
+  if (offline_.size() == dirs_.size()) throw std::runtime_error("No log directories available. Tried " + fmt_dirs(dirs_));
   if (!logs_.empty()) spdlog::info("[LogManager] Loaded {} partition logs from {} log dir(s)", logs_.size(), dirs_.size());
 }
 
@@ -102,13 +134,15 @@ Log* LogManager::get_or_create(const std::string& topic, int32_t partition, cons
     it->second->set_config(config);
     return it->second.get();
   }
-  std::map<std::string, int> load;
-  for (const auto& d : dirs_) load[d] = 0;
-  for (const auto& [k, d] : home_) ++load[d];
-  std::string best = dirs_.front();
-  for (const auto& d : dirs_)
-    if (load[d] < load[best]) best = d;
-  auto log = Log::open(fs::path(best) / dir_name(topic, partition), config, topic_id, 0);
+  std::string best = next_dir();
+  if (best.empty()) throw std::runtime_error("No log directories available. Tried " + fmt_dirs(dirs_));
+  std::unique_ptr<Log> log;
+  try {
+    log = Log::open(fs::path(best) / dir_name(topic, partition), config, topic_id, 0);
+  } catch (LogDirIoError& e) {
+    e.dir = best;  // the caller takes that dir offline
+    throw;
+  }
   Log* raw = log.get();
   logs_[key] = std::move(log);
   home_[key] = best;
@@ -116,8 +150,138 @@ Log* LogManager::get_or_create(const std::string& topic, int32_t partition, cons
   return raw;
 }
 
+std::string LogManager::next_dir() const {
+  // Kafka's nextLogDirs: the online dir with the fewest partitions (the
+  // first configured among equals).
+  std::map<std::string, int> load;
+  for (const auto& d : dirs_) load[d] = 0;
+  for (const auto& [k, d] : home_) ++load[d];
+  std::string best;
+  for (const auto& d : dirs_)
+    if (!offline_.count(d) && (best.empty() || load[d] < load[best])) best = d;
+  return best;
+}
+
+Uuid LogManager::dir_id(const std::string& dir) const {
+  for (size_t i = 0; i < dirs_.size(); ++i)
+    if (dirs_[i] == dir) return dir_ids_[i];
+  return Uuid{};
+}
+
+std::string LogManager::dir_of(const std::string& topic, int32_t partition) const {
+  auto it = home_.find({topic, partition});
+  return it == home_.end() ? std::string() : it->second;
+}
+
+Uuid LogManager::dir_id_of(const std::string& topic, int32_t partition) const {
+  std::string d = dir_of(topic, partition);
+  return d.empty() ? Uuid{} : dir_id(d);
+}
+
+std::string LogManager::dir_with_id(const Uuid& id) const {
+  for (size_t i = 0; i < dirs_.size(); ++i)
+    if (dir_ids_[i] == id && !id.is_zero()) return dirs_[i];
+  return {};
+}
+
+bool LogManager::mark_offline(const std::string& dir) { return offline_.insert(dir).second; }
+
+std::vector<Uuid> LogManager::online_dir_ids() const {
+  std::vector<Uuid> out;
+  for (size_t i = 0; i < dirs_.size(); ++i)
+    if (!offline_.count(dirs_[i]) && !dir_ids_[i].is_zero()) out.push_back(dir_ids_[i]);
+  return out;
+}
+
+std::vector<Uuid> LogManager::offline_dir_ids() const {
+  std::vector<Uuid> out;
+  for (size_t i = 0; i < dirs_.size(); ++i)
+    if (offline_.count(dirs_[i]) && !dir_ids_[i].is_zero()) out.push_back(dir_ids_[i]);
+  return out;
+}
+
+namespace {
+// Kafka's LogManager naming of a log being moved or deleted: `<topic>-<partition>.<uuid hex>-<suffix>`.
+std::string renamed(const std::string& topic, int32_t partition, const char* suffix) {
+  Uuid u = Uuid::random();
+  return LogManager::dir_name(topic, partition) + "." + fmt::format("{:016x}{:016x}", u.hi, u.lo) + "-" + suffix;
+}
+}  // namespace
+
+Log* LogManager::create_future(const std::string& topic, int32_t partition, const std::string& dir) {
+  auto key = std::make_pair(topic, partition);
+  auto cur = logs_.find(key);
+  if (cur == logs_.end()) throw std::runtime_error("no log for " + dir_name(topic, partition));
+  if (auto f = futures_.find(key); f != futures_.end()) {
+    if (f->second.dir == dir) return f->second.log.get();
+    remove_future(topic, partition);
+  }
+  std::unique_ptr<Log> log;
+  try {
+    log = Log::open(fs::path(dir) / renamed(topic, partition, "future"), cur->second->config(), cur->second->topic_id(), 0);
+  } catch (LogDirIoError& e) {
+    e.dir = dir;
+    throw;
+  }
+  Log* raw = log.get();
+  futures_[key] = Future{std::move(log), dir};
+  return raw;
+}
+
+Log* LogManager::future(const std::string& topic, int32_t partition) const {
+  auto it = futures_.find({topic, partition});
+  return it == futures_.end() ? nullptr : it->second.log.get();
+}
+
+std::string LogManager::future_dir_of(const std::string& topic, int32_t partition) const {
+  auto it = futures_.find({topic, partition});
+  return it == futures_.end() ? std::string() : it->second.dir;
+}
+
+void LogManager::remove_future(const std::string& topic, int32_t partition) {
+  auto it = futures_.find({topic, partition});
+  if (it == futures_.end()) return;
+  it->second.log->remove();
+  futures_.erase(it);
+}
+
+Log* LogManager::promote_future(const std::string& topic, int32_t partition) {
+  auto key = std::make_pair(topic, partition);
+  auto f = futures_.find(key);
+  auto cur = logs_.find(key);
+  if (f == futures_.end() || cur == logs_.end()) throw std::runtime_error("no future log for " + dir_name(topic, partition));
+  const LogConfig config = cur->second->config();
+  const Uuid topic_id = cur->second->topic_id();
+  const int64_t start = cur->second->log_start_offset();
+  if (cleaner_) cleaner_->remove_log(cur->second.get());
+  // The current log leaves first (renamed, then deleted), then the future takes its name.
+  const fs::path old_dir = cur->second->dir();
+  cur->second->close();
+  const fs::path doomed = old_dir.parent_path() / renamed(topic, partition, "delete");
+  fs::rename(old_dir, doomed);
+  logs_.erase(cur);
+  std::error_code ec;
+  fs::remove_all(doomed, ec);
+  Log& fut = *f->second.log;
+  const fs::path future_dir = fut.dir();
+  const int64_t end = fut.log_end_offset();
+  fut.close();
+  const fs::path target = fs::path(f->second.dir) / dir_name(topic, partition);
+  fs::rename(future_dir, target);
+  const std::string dir = f->second.dir;
+  futures_.erase(f);
+  auto log = Log::open(target, config, topic_id, end, true);
+  if (log->log_start_offset() < start) log->set_log_start_offset(start);
+  Log* raw = log.get();
+  logs_[key] = std::move(log);
+  home_[key] = dir;
+  if (cleaner_) cleaner_->add_log(topic, partition, raw);
+  return raw;
+}
+
 void LogManager::remove(const std::string& topic, int32_t partition) {
   auto key = std::make_pair(topic, partition);
+  remove_future(topic, partition);
   auto it = logs_.find(key);
   if (it == logs_.end()) return;
   if (cleaner_) cleaner_->remove_log(it->second.get());
@@ -134,14 +298,21 @@ std::vector<std::pair<std::pair<std::string, int32_t>, Log*>> LogManager::all() 
 
 void LogManager::checkpoint_recovery_points() {
   for (const auto& d : dirs_) {
+    if (offline_.count(d)) continue;
     TopicPartitionOffsets rp, starts;
     for (const auto& [k, log] : logs_) {
       if (home_[k] != d) continue;
       rp[k] = log->flushed_offset();
       starts[k] = log->log_start_offset();
     }
-    write_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint", rp);
-    write_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint", starts);
+    try {
+      write_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint", rp);
+      write_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint", starts);
+    } catch (const LogDirIoError& e) {
+      spdlog::error("[LogManager] Cannot write the checkpoints of {}: {}", d, e.what());
+      if (!dir_failure_handler_) throw;
+      dir_failure_handler_(d, e.what());
+    }
   }
 }
 
@@ -158,10 +329,17 @@ void LogManager::close_all() {
     cleaner_->stop();
     for (const auto& [k, l] : logs_) cleaner_->remove_log(l.get());
   }
-  for (auto& [k, log] : logs_) log->close();  // flushes; a failure throws before the marker
+  for (auto& [k, f] : futures_)
+    if (!offline_.count(f.dir)) f.log->close();  // left for a restart to ignore (Kafka would resume the move)
+  futures_.clear();
+  for (auto& [k, log] : logs_) {
+    if (offline_.count(home_[k])) continue;  // an offline dir is never touched again
+    log->close();  // flushes; a failure throws before the marker
+  }
   checkpoint_recovery_points();
   const std::string marker = broker_epoch_ >= 0 ? "{\"version\":0,\"brokerEpoch\":" + std::to_string(broker_epoch_) + "}" : "";
-  for (const auto& d : dirs_) write_file_atomically(fs::path(d) / kCleanShutdownFile, marker, Durability::Synced);
+  for (const auto& d : dirs_)
+    if (!offline_.count(d)) write_file_atomically(fs::path(d) / kCleanShutdownFile, marker, Durability::Synced);
   logs_.clear();
   home_.clear();
   closed_ = true;

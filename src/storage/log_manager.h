@@ -3,11 +3,20 @@
 // topic is deleted; checkpoint files written periodically and at shutdown.
 // `__cluster_metadata-0` is skipped: the Raft layer owns it.
 //
+// JBOD (KIP-858): each log dir has a directory id (its meta.properties'); a
+// new partition goes to the online dir holding the fewest partitions (Kafka's
+// LogManager.nextLogDirs); at start a partition is found in whichever dir
+// holds it. A dir marked offline (an I/O error) takes no new partitions and
+// gets no checkpoints or clean-shutdown marker; its logs stay registered (the
+// broker answers KAFKA_STORAGE_ERROR for them) and are never touched again.
+//
 // Threading: the broker's io_context thread.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +30,8 @@ namespace flotilla::storage {
 class LogManager {
  public:
   // `writer_threads`: the AppendWriter's threads.
-  LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads = 1);
+  // `dir_ids`: the directory id of each of `log_dirs` (same order), or empty.
+  LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads = 1, std::vector<Uuid> dir_ids = {});
   ~LogManager();
 
   Log* get(const std::string& topic, int32_t partition) const;
@@ -29,6 +39,27 @@ class LogManager {
   // the fewest partitions), applying `config`.
   Log* get_or_create(const std::string& topic, int32_t partition, const Uuid& topic_id, const LogConfig& config);
   void remove(const std::string& topic, int32_t partition);
+
+  // Log dirs (as configured) and their ids (zero when not given).
+  const std::vector<std::string>& dirs() const { return dirs_; }
+  Uuid dir_id(const std::string& dir) const;
+  // The dir holding the partition ("" if none) and its id.
+  std::string dir_of(const std::string& topic, int32_t partition) const;
+  Uuid dir_id_of(const std::string& topic, int32_t partition) const;
+  // The dir whose id is `id` ("" if none).
+  std::string dir_with_id(const Uuid& id) const;
+  // Offline dirs (Kafka's LogDirFailureChannel): marked once, never online again.
+  // Returns false if it already was offline.
+  bool mark_offline(const std::string& dir);
+  bool is_offline(const std::string& dir) const { return offline_.count(dir) > 0; }
+  std::vector<std::string> offline_dirs() const { return {offline_.begin(), offline_.end()}; }
+  std::vector<Uuid> online_dir_ids() const;
+  std::vector<Uuid> offline_dir_ids() const;
+  // Told of an I/O error on a dir's own files (checkpoints), Kafka's
+  // LogDirFailureChannel: the owner takes the dir offline (ReplicaManager).
+  void set_dir_failure_handler(std::function<void(const std::string& dir, const std::string& why)> fn) {
+    dir_failure_handler_ = std::move(fn);
+  }
   std::vector<std::pair<std::pair<std::string, int32_t>, Log*>> all() const;
 
   void checkpoint_recovery_points();
@@ -45,14 +76,36 @@ class LogManager {
   int64_t previous_broker_epoch() const { return previous_broker_epoch_; }
   void set_broker_epoch(int64_t epoch) { broker_epoch_ = epoch; }
 
+  // AlterReplicaLogDirs (KIP-113): a future log `<topic>-<partition>.<id>-future`
+  // in `dir` (another online dir), filled by the broker while the current log
+  // serves, then promoted in its place. One per partition.
+  Log* create_future(const std::string& topic, int32_t partition, const std::string& dir);
+  Log* future(const std::string& topic, int32_t partition) const;
+  std::string future_dir_of(const std::string& topic, int32_t partition) const;
+  void remove_future(const std::string& topic, int32_t partition);
+  // The future log becomes the partition's log (renamed `<topic>-<partition>`
+  // in its dir); the current one is closed, renamed `.<id>-delete` and
+  // deleted. Returns the new log (the old pointer is dangling afterwards).
+  Log* promote_future(const std::string& topic, int32_t partition);
+
   static std::string dir_name(const std::string& topic, int32_t partition) { return topic + "-" + std::to_string(partition); }
 
  private:
+  std::string next_dir() const;  // "" when every dir is offline
+
   std::vector<std::string> dirs_;
+  std::vector<Uuid> dir_ids_;  // parallel to dirs_ (zeros when not given)
+  std::set<std::string> offline_;
+  std::function<void(const std::string&, const std::string&)> dir_failure_handler_;
   LogConfig default_config_;
   AppendWriter writer_;  // declared before logs_: outlives every log, whose close waits for its writes
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Log>> logs_;
   std::map<std::pair<std::string, int32_t>, std::string> home_;  // which log dir holds it
+  struct Future {
+    std::unique_ptr<Log> log;
+    std::string dir;
+  };
+  std::map<std::pair<std::string, int32_t>, Future> futures_;
   std::unique_ptr<LogCleaner> cleaner_;
   int64_t previous_broker_epoch_ = -1;
   int64_t broker_epoch_ = -1;

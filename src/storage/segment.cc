@@ -19,7 +19,10 @@ FileHandle::~FileHandle() {
   if (fd >= 0) ::close(fd);
 }
 
-void fail(const std::string& what, const fs::path& p) { throw StorageError(what + " " + p.string() + ": " + std::strerror(errno)); }
+void fail(const std::string& what, const fs::path& p) {
+  const int err = errno;
+  throw LogDirIoError(what + " " + p.string() + ": " + std::strerror(err), err);
+}
 
 int open_file(const fs::path& p, int flags) {
   int fd = ::open(p.c_str(), flags | O_CLOEXEC, 0644);

@@ -315,6 +315,14 @@ Cli::Cli() : app_("Flotilla: a Kafka-compatible streaming server and its tools",
   dump_log_->add_flag("--offsets-decoder", dump_log.offsets_decoder, "Not supported (no __consumer_offsets yet)");
   dump_log_->add_flag("--transaction-log-decoder", dump_log.transaction_log_decoder, "Not supported (no __transaction_state yet)");
   dump_log_->add_flag("--remote-log-metadata-decoder", dump_log.remote_log_metadata_decoder, "Not supported (no tiered storage)");
+  // ---- log-dirs (kafka-log-dirs.sh; options checked by the tool)
+  log_dirs_ = app_.add_subcommand("log-dirs", "Query log directory usage on the specified brokers (kafka-log-dirs.sh)");
+  add_optional(log_dirs_, "--bootstrap-server", log_dirs.bootstrap_server, "REQUIRED: the server(s) to use for bootstrapping");
+  add_optional(log_dirs_, "--command-config", log_dirs.command_config, "Property file containing configs to be passed to Admin Client.");
+  log_dirs_->add_flag("--describe", log_dirs.describe, "Describe the specified log directories on the specified brokers.");
+  log_dirs_->add_option("--topic-list", log_dirs.topic_list, "The list of topics to be queried in the form \"topic1,topic2,topic3\"");
+  log_dirs_->add_option("--broker-list", log_dirs.broker_list, "The list of brokers to be queried in the form \"0,1,2\"");
+
   // ---- leader-election (options checked by the tool, with Kafka's messages)
   leader_election_ = app_.add_subcommand("leader-election",
                                          "Elect preferred or unclean leaders for partitions (kafka-leader-election.sh)");
@@ -473,6 +481,7 @@ std::string Cli::selected() const {
   if (features_->parsed()) return "features";
   if (dump_log_->parsed()) return "dump-log";
   if (leader_election_->parsed()) return "leader-election";
+  if (log_dirs_->parsed()) return "log-dirs";
   if (configs_->parsed()) return "configs";
   if (metadata_shell_->parsed()) return "metadata-shell";
   if (metadata_diff_->parsed()) return "metadata-diff";
@@ -506,6 +515,7 @@ int Cli::run() {
   }
   if (s == "dump-log") return run_dump_log(dump_log, std::cout, std::cerr);
   if (s == "leader-election") return run_leader_election(leader_election, std::cout, std::cerr);
+  if (s == "log-dirs") return run_log_dirs(log_dirs, std::cout, std::cerr);
   if (s == "configs") return run_configs(configs, std::cout, std::cerr);
   if (s == "metadata-shell") return run_metadata_shell(metadata_shell, std::cin, std::cout, std::cerr);
   if (s == "metadata-diff") return run_metadata_diff(metadata_diff, std::cout, std::cerr);

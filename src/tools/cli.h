@@ -40,6 +40,7 @@ class Cli {
   FeaturesOptions features;
   DumpLogOptions dump_log;
   LeaderElectionOptions leader_election;
+  LogDirsOptions log_dirs;
   ConfigsOptions configs;
   MetadataShellOptions metadata_shell;
   MetadataDiffOptions metadata_diff;
@@ -77,6 +78,7 @@ class Cli {
   CLI::App* quorum_remove_ = nullptr;
   CLI::App* dump_log_ = nullptr;
   CLI::App* leader_election_ = nullptr;
+  CLI::App* log_dirs_ = nullptr;
   CLI::App* configs_ = nullptr;
   CLI::App* metadata_shell_ = nullptr;
   CLI::App* metadata_diff_ = nullptr;

@@ -213,6 +213,16 @@ struct LeaderElectionOptions {
 };
 int run_leader_election(const LeaderElectionOptions& o, std::ostream& out, std::ostream& err);
 
+// `flotilla log-dirs` (kafka-log-dirs.sh)
+struct LogDirsOptions {
+  std::optional<std::string> bootstrap_server;
+  std::optional<std::string> command_config;
+  bool describe = false;
+  std::string topic_list;   // "t1,t2"; empty: every topic
+  std::string broker_list;  // "1,2"; empty: every broker
+};
+int run_log_dirs(const LogDirsOptions& o, std::ostream& out, std::ostream& err);
+
 // `flotilla configs` (kafka-configs.sh), topics and brokers
 struct ConfigsOptions {
   std::optional<std::string> bootstrap_server;

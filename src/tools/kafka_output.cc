@@ -34,6 +34,8 @@ const char* exception_name(int16_t code) {
     case ErrorCode::UNSUPPORTED_SASL_MECHANISM: return "UnsupportedSaslMechanismException";
     case ErrorCode::UNKNOWN_TOPIC_ID: return "UnknownTopicIdException";
     case ErrorCode::BROKER_ID_NOT_REGISTERED: return "BrokerIdNotRegisteredException";
+    case ErrorCode::KAFKA_STORAGE_ERROR: return "KafkaStorageException";
+    case ErrorCode::LOG_DIR_NOT_FOUND: return "LogDirNotFoundException";
     case ErrorCode::THROTTLING_QUOTA_EXCEEDED: return "ThrottlingQuotaExceededException";
     case ErrorCode::SECURITY_DISABLED: return "SecurityDisabledException";
     case ErrorCode::DELEGATION_TOKEN_AUTH_DISABLED: return "DelegationTokenDisabledException";

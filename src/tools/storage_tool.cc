@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/directory_id.h"
 #include "common/clock.h"
 #include "common/uuid.h"
 #include "metadata/bootstrap.h"
@@ -243,7 +244,7 @@ int run_storage_format(const StorageFormatOptions& o, std::ostream& out, std::os
     std::set<Uuid> used;
     for (const auto& d : empty) {
       Uuid u;
-      do u = Uuid::random();
+      do u = directory_id::random();
       while (used.count(u));
       used.insert(u);
       dir_ids[d] = u;

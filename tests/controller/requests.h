@@ -15,7 +15,12 @@
 
 namespace flotilla::controller::testing {
 
-// Broker `id` on PLAINTEXT localhost:(9092 + id), supporting metadata.version 1-21.
+// The log dir a test broker registers (one each, as from 3.7-IV2 a broker
+// must list its dirs): distinct per broker, never a reserved id.
+inline Uuid broker_dir(int32_t id) { return Uuid{0xD1D1000000000000ull + static_cast<uint32_t>(id), 0x1234}; }
+
+// Broker `id` on PLAINTEXT localhost:(9092 + id), supporting metadata.version
+// 1-25, with one log dir (broker_dir(id)).
 inline msg::BrokerRegistrationRequest registration(int32_t id, std::optional<std::string> rack, Uuid incarnation) {
   msg::BrokerRegistrationRequest r;
   r.broker_id = id;
@@ -32,6 +37,7 @@ inline msg::BrokerRegistrationRequest registration(int32_t id, std::optional<std
   f.max_supported_version = 25;  // 4.0-IV3
   r.features.push_back(f);
   r.rack = std::move(rack);
+  r.log_dirs = {broker_dir(id)};
   return r;
 }
 

@@ -24,7 +24,6 @@ def kafka_41_table():
 
 # Kafka 4.1 keys a broker listener does not serve, and why (the report's table).
 NOT_SERVED = {
-    34: "AlterReplicaLogDirs: JBOD (its own change)",
     71: "GetTelemetrySubscriptions: only with client telemetry configured",
     72: "PushTelemetry: only with client telemetry configured",
     76: "share groups", 77: "share groups", 78: "share groups", 79: "share groups",

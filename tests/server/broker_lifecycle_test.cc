@@ -82,6 +82,7 @@ TEST(BrokerLifecycle, RegistersUnfencesAndShutsDown) {
   reg.broker_id = 1;
   reg.cluster_id = "cluster";
   reg.incarnation_id = Uuid::random();
+  reg.log_dirs = {Uuid::random()};  // from 3.7-IV2 a registration lists its log dirs
   msg::BrokerRegistrationRequest::Listener l;
   l.name = "PLAINTEXT";
   l.host = "localhost";
@@ -114,6 +115,7 @@ TEST(BrokerLifecycle, ControlledShutdownOfAThousandLeadershipsIsFast) {
   reg.broker_id = 1;
   reg.cluster_id = "cluster";
   reg.incarnation_id = Uuid::random();
+  reg.log_dirs = {Uuid::random()};  // from 3.7-IV2 a registration lists its log dirs
   DirectChannel channel(*n.controller);
   broker::BrokerLifecycle life(n.io, channel, reg, 2000, 5, [&] { return n.loader->image()->offset(); });
   life.start();
@@ -166,6 +168,7 @@ TEST(BrokerLifecycle, ControlledShutdownIsBounded) {
   reg.broker_id = 1;
   reg.cluster_id = "cluster";
   reg.incarnation_id = Uuid::random();
+  reg.log_dirs = {Uuid::random()};  // from 3.7-IV2 a registration lists its log dirs
   broker::BrokerLifecycle life(n.io, channel, reg, 2000, 5, [&] { return n.loader->image()->offset(); });
   life.start();
   ASSERT_TRUE(run_until(n.io, [&] { return life.registered() && !life.fenced(); }));

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "common/directory_id.h"
 #include "server/config.h"
 #include "server/node.h"
 #include "storage/meta_properties.h"
@@ -24,9 +25,9 @@ server::KafkaConfig config_for(const std::vector<std::string>& dirs) {
   return server::KafkaConfig::from_properties(server::testing::props({{"log.dirs", joined}}));
 }
 
-void format(const fs::path& dir, const std::string& cluster, int node = 1) {
+void format(const fs::path& dir, const std::string& cluster, int node = 1, std::string dir_id = directory_id::random().to_string()) {
   fs::create_directories(dir);
-  storage::write_meta_properties(dir / "meta.properties", {1, cluster, node, "AAAAAAAAAAAAAAAAAAAAAQ"});
+  storage::write_meta_properties(dir / "meta.properties", {1, cluster, node, dir_id});
 }
 
 std::string error_of(const server::KafkaConfig& c) {
@@ -63,4 +64,28 @@ TEST(VerifyStorage, RefusesClusterIdAndNodeIdMismatches) {
   format(d.root / "c", "MkU3OEVBNTcwNTJENDM2Qg", 7);
   err = error_of(config_for({(d.root / "c").string()}));
   EXPECT_NE(err.find("Stored node id 7"), std::string::npos) << err;
+}
+
+TEST(VerifyStorage, RefusesDuplicateAndReservedDirectoryIdsAndAssignsMissingOnes) {
+  Dirs d;
+  const std::string a = (d.root / "a").string(), b = (d.root / "b").string();
+  const std::string id = directory_id::random().to_string();
+  format(a, "MkU3OEVBNTcwNTJENDM2Qg", 1, id);
+  format(b, "MkU3OEVBNTcwNTJENDM2Qg", 1, id);
+  auto err = error_of(config_for({a, b}));
+  EXPECT_NE(err.find("Duplicate directory ID " + id + " found. It was the ID of " + a + ", but also of " + b), std::string::npos) << err;
+
+  format(b, "MkU3OEVBNTcwNTJENDM2Qg", 1, "AAAAAAAAAAAAAAAAAAAAAQ");  // DirectoryId.UNASSIGNED
+  err = error_of(config_for({a, b}));
+  EXPECT_NE(err.find("AAAAAAAAAAAAAAAAAAAAAQ found in " + b), std::string::npos) << err;
+
+  // Formatted without a directory.id: start-up writes a fresh one.
+  format(b, "MkU3OEVBNTcwNTJENDM2Qg", 1, "");
+  std::map<std::string, Uuid> ids;
+  EXPECT_EQ(server::verify_formatted_storage(config_for({a, b}), &ids), "MkU3OEVBNTcwNTJENDM2Qg");
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[a].to_string(), id);
+  EXPECT_FALSE(directory_id::reserved(ids[b]));
+  EXPECT_NE(ids[b], ids[a]);
+  EXPECT_EQ(storage::read_meta_properties(fs::path(b) / "meta.properties").directory_id, ids[b].to_string());
 }
