@@ -109,7 +109,6 @@ class ControllerChannel {
                                    std::function<void(msg::ControllerRegistrationResponse)> done) {
     msg::ControllerRegistrationResponse r;
     r.error_code = static_cast<int16_t>(ErrorCode::UNKNOWN_SERVER_ERROR);
-    r.error_message = std::nullopt;
     done(std::move(r));
   }
   // UpdateFeatures (KIP-584): FeatureLevelRecords, answered once committed

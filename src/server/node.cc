@@ -545,15 +545,17 @@ void NodeImpl::setup_security() {
                                                         config.sasl_mechanism_inter_broker_protocol, "sasl.mechanism.inter.broker.protocol");
 }
 
-msg::BrokerRegistrationRequest NodeImpl::registration() const {
-  msg::BrokerRegistrationRequest req;
-  req.broker_id = config.node_id;
-  req.cluster_id = cluster_id;
-  req.incarnation_id = incarnation_id;
+namespace {
+
+// The listeners (as advertised: the controller listeners or the others) and
+// the supported feature ranges, the same in a broker's and a controller's
+// registration.
+template <class Request>
+void fill_registration(Request& req, const KafkaConfig& config, bool controller_listeners) {
   for (const auto& ep : config.listeners) {
-    if (config.is_controller_listener(ep.listener)) continue;
+    if (config.is_controller_listener(ep.listener) != controller_listeners) continue;
     Endpoint adv = config.advertised(ep.listener);
-    msg::BrokerRegistrationRequest::Listener l;
+    typename Request::Listener l;
     l.name = ep.listener;
     l.host = adv.host;
     l.port = static_cast<uint16_t>(adv.port);
@@ -561,12 +563,22 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
     req.listeners.push_back(l);
   }
   for (const auto& f : broker::RequestHandler::supported_features()) {
-    msg::BrokerRegistrationRequest::Feature feat;
+    typename Request::Feature feat;
     feat.name = f.name;
     feat.min_supported_version = f.min_version;
     feat.max_supported_version = f.max_version;
     req.features.push_back(feat);
   }
+}
+
+}  // namespace
+
+msg::BrokerRegistrationRequest NodeImpl::registration() const {
+  msg::BrokerRegistrationRequest req;
+  req.broker_id = config.node_id;
+  req.cluster_id = cluster_id;
+  req.incarnation_id = incarnation_id;
+  fill_registration(req, config, false);
   req.rack = config.broker_rack;
   // KIP-858: the online log dirs (the controller keeps them from 3.7-IV2).
   if (logs) req.log_dirs = logs->online_dir_ids();
@@ -575,30 +587,13 @@ msg::BrokerRegistrationRequest NodeImpl::registration() const {
   return req;
 }
 
-// KIP-919: the controller listeners (as advertised) and the feature ranges
-// this build supports.
+// KIP-919: a controller's registration.
 msg::ControllerRegistrationRequest NodeImpl::controller_registration_request() const {
   msg::ControllerRegistrationRequest req;
   req.controller_id = config.node_id;
   req.incarnation_id = incarnation_id;
   req.zk_migration_ready = false;
-  for (const auto& ep : config.listeners) {
-    if (!config.is_controller_listener(ep.listener)) continue;
-    Endpoint adv = config.advertised(ep.listener);
-    msg::ControllerRegistrationRequest::Listener l;
-    l.name = ep.listener;
-    l.host = adv.host;
-    l.port = static_cast<uint16_t>(adv.port);
-    l.security_protocol = static_cast<int16_t>(security::parse_security_protocol(ep.security_protocol).value_or(security::SecurityProtocol::PLAINTEXT));
-    req.listeners.push_back(l);
-  }
-  for (const auto& f : broker::RequestHandler::supported_features()) {
-    msg::ControllerRegistrationRequest::Feature feat;
-    feat.name = f.name;
-    feat.min_supported_version = f.min_version;
-    feat.max_supported_version = f.max_version;
-    req.features.push_back(feat);
-  }
+  fill_registration(req, config, true);
   return req;
 }
 
