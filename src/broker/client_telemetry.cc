@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/bounded_regex.h"
 #include "common/crc32c.h"
 #include "metadata/client_metrics_config.h"
 #include "protocol/compression.h"
@@ -118,7 +119,7 @@ void ClientTelemetry::evaluate(Instance& in) const {
       const std::string& v = attrs[m.first];
       // Java's null attribute (unknown software) never matches.
       if (v.empty() && (m.first == "client_software_name" || m.first == "client_software_version")) return false;
-      return std::regex_match(v, m.second);
+      return bounded_regex_match(v, m.second);
     });
     if (!match) continue;
     for (const auto& m : s.metrics) {

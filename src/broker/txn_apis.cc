@@ -13,6 +13,7 @@
 #include "broker/api_util.h"
 #include "broker/commit_partitions.h"
 #include "broker/request_handler.h"
+#include "common/bounded_regex.h"
 #include "common/clock.h"
 #include "coordinator/consumer_group.h"
 #include "coordinator/group_service.h"
@@ -396,7 +397,7 @@ void RequestHandler::handle_list_transactions(std::shared_ptr<net::Request> req,
     if (!m) continue;
     if (!request.state_filters.empty() && !states.count(txn_state_name(m->state))) continue;
     if (!pids.empty() && !pids.count(m->producer_id)) continue;
-    if (pattern && !std::regex_match(id, *pattern)) continue;
+    if (pattern && !bounded_regex_match(id, *pattern)) continue;
     // v1 (KIP-994): only transactions running longer than the filter.
     if (req->api_version >= 1 && request.duration_filter >= 0 &&
         (m->state != TxnState::Ongoing || m->txn_start_timestamp < 0 || now - m->txn_start_timestamp < request.duration_filter))
