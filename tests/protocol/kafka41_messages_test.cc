@@ -4,6 +4,8 @@
 // to the same message.
 #include <gtest/gtest.h>
 
+#include "golden.h"
+
 #include <algorithm>
 
 #include "protocol/messages.h"
@@ -11,21 +13,6 @@
 using namespace flotilla;
 
 namespace {
-
-std::vector<uint8_t> encode41(const auto& m, int16_t v) {
-  ByteWriter w;
-  m.encode(w, v);
-  return w.flatten();
-}
-
-template <class M>
-void golden41(const M& m, int16_t v, const std::vector<uint8_t>& want) {
-  EXPECT_EQ(encode41(m, v), want);
-  M back;
-  ByteReader rd(want);
-  back.decode(rd, v);
-  EXPECT_EQ(back, m);
-}
 
 // The uuid whose 16 wire bytes (big-endian: hi, then lo) are b, b+1, ..., b+15.
 Uuid uuid_of(uint8_t b) {
@@ -56,11 +43,11 @@ TEST(Kafka41, ProduceRequestV13NamesTopicsById) {
   std::vector<uint8_t> want = {0, 0xff, 0xff, 0, 0, 3, 0xe8, 2};  // txn id null, acks, timeout, 1 topic
   append_uuid(want, 0x10);                                          // topic id (no name from v13)
   want.insert(want.end(), {2, 0, 0, 0, 2, 4, 9, 8, 7, 0, 0, 0});   // partition 2, records, tags x3
-  golden41(p, 13, want);
+  golden::expect_golden(p, 13, want);
   // v12 still names it.
   p.topic_data[0].name = "t";
   std::vector<uint8_t> v12 = {0, 0xff, 0xff, 0, 0, 3, 0xe8, 2, 2, 't', 2, 0, 0, 0, 2, 4, 9, 8, 7, 0, 0, 0};
-  EXPECT_EQ(encode41(p, 12), v12);
+  EXPECT_EQ(golden::encode_of(p, 12), v12);
 }
 
 TEST(Kafka41, ProduceResponseV13) {
@@ -78,7 +65,7 @@ TEST(Kafka41, ProduceResponseV13) {
   want.insert(want.end(), {2, 0, 0, 0, 0, 0, 100});                  // partition 0, error
   want.insert(want.end(), 24, 0xff);                                 // base offset, log append time, log start: -1
   want.insert(want.end(), {1, 0, 0, 0, 0, 0, 0, 0, 0});             // record errors [], message null, tags x2, throttle, tags
-  golden41(r, 13, want);
+  golden::expect_golden(r, 13, want);
 }
 
 TEST(Kafka41, FetchRequestV18HighWatermarkTag) {
@@ -105,13 +92,13 @@ TEST(Kafka41, FetchRequestV18HighWatermarkTag) {
   want.insert(want.end(), {0, 0, 1, 0});                                     // partition max bytes
   want.insert(want.end(), {1, 1, 8, 0, 0, 0, 0, 0, 0, 0, 5});               // tags: HighWatermark (tag 1) = 5
   want.insert(want.end(), {0, 1, 1, 0});                                     // topic tags, forgotten [], rack "", tags
-  golden41(f, 18, want);
+  golden::expect_golden(f, 18, want);
   // At its default (Long.MAX_VALUE) the tag is not written; before v18 it does not exist.
   f.topics[0].partitions[0].high_watermark = INT64_MAX;
-  auto b = encode41(f, 18);
+  auto b = golden::encode_of(f, 18);
   EXPECT_EQ(b.size(), want.size() - 10);
   f.topics[0].partitions[0].high_watermark = 5;
-  EXPECT_EQ(encode41(f, 17).size(), want.size() - 10);
+  EXPECT_EQ(golden::encode_of(f, 17).size(), want.size() - 10);
 }
 
 TEST(Kafka41, MetadataResponseV13TopLevelError) {
@@ -119,16 +106,16 @@ TEST(Kafka41, MetadataResponseV13TopLevelError) {
   m.error_code = 129;  // REBOOTSTRAP_REQUIRED's code: any int16 goes
   // throttle, brokers [], cluster id null, controller -1, topics [], error, tags
   std::vector<uint8_t> want = {0, 0, 0, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 1, 0, 129, 0};
-  golden41(m, 13, want);
+  golden::expect_golden(m, 13, want);
   m.error_code = 0;
-  EXPECT_EQ(encode41(m, 12).size(), want.size() - 2);
+  EXPECT_EQ(golden::encode_of(m, 12).size(), want.size() - 2);
 }
 
 TEST(Kafka41, DescribeClusterV2Fenced) {
   msg::DescribeClusterRequest q;
   q.include_fenced_brokers = true;
-  golden41(q, 2, {0, 1, 1, 0});  // include ops false, endpoint type 1, include fenced, tags
-  EXPECT_EQ(encode41(q, 1), (std::vector<uint8_t>{0, 1, 0}));
+  golden::expect_golden(q, 2, {0, 1, 1, 0});  // include ops false, endpoint type 1, include fenced, tags
+  EXPECT_EQ(golden::encode_of(q, 1), (std::vector<uint8_t>{0, 1, 0}));
   msg::DescribeClusterResponse r;
   r.cluster_id = "c";
   r.controller_id = 1;
@@ -141,25 +128,25 @@ TEST(Kafka41, DescribeClusterV2Fenced) {
   std::vector<uint8_t> want = {0, 0, 0, 0, 0, 0, 0, 1, 2, 'c', 0, 0, 0, 1,  // throttle, error, msg null, endpoint 1, cluster, controller
                                2, 0, 0, 0, 2, 2, 'h', 0, 0, 0x23, 0x84, 0, 1, 0,  // broker 2, host, port, rack null, fenced, tags
                                0x80, 0, 0, 0, 0};                               // cluster authorized ops INT32_MIN, tags
-  golden41(r, 2, want);
+  golden::expect_golden(r, 2, want);
 }
 
 TEST(Kafka41, EndTxnResponseV5CarriesTheProducer) {
   msg::EndTxnResponse r;
   r.producer_id = 1000;
   r.producer_epoch = 3;
-  golden41(r, 5, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xe8, 0, 3, 0});
+  golden::expect_golden(r, 5, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xe8, 0, 3, 0});
   r.producer_id = -1;
   r.producer_epoch = -1;
-  EXPECT_EQ(encode41(r, 4), (std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(golden::encode_of(r, 4), (std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0}));
 }
 
 TEST(Kafka41, ListTransactionsRequestV2Pattern) {
   msg::ListTransactionsRequest q;
   q.transactional_id_pattern = "a.*";
-  golden41(q, 2, {1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 4, 'a', '.', '*', 0});
+  golden::expect_golden(q, 2, {1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 4, 'a', '.', '*', 0});
   q.transactional_id_pattern.reset();
-  golden41(q, 2, {1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0});
+  golden::expect_golden(q, 2, {1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0});
 }
 
 TEST(Kafka41, DescribeGroupsResponseV6ErrorMessage) {
@@ -172,15 +159,15 @@ TEST(Kafka41, DescribeGroupsResponseV6ErrorMessage) {
   std::vector<uint8_t> want = {0, 0, 0, 0, 2, 0, 69, 19};
   for (char c : std::string("Group g not found.")) want.push_back(static_cast<uint8_t>(c));
   want.insert(want.end(), {2, 'g', 1, 1, 1, 1, 0x80, 0, 0, 0, 0, 0});  // id, state/type/data "", members [], ops, tags x2
-  golden41(r, 6, want);
+  golden::expect_golden(r, 6, want);
 }
 
 TEST(Kafka41, AlterPartitionReassignmentsV1) {
   msg::AlterPartitionReassignmentsRequest q;
   q.timeout_ms = 60000;
   q.allow_replication_factor_change = false;
-  golden41(q, 1, {0, 0, 0xea, 0x60, 0, 1, 0});
-  EXPECT_EQ(encode41(q, 0), (std::vector<uint8_t>{0, 0, 0xea, 0x60, 1, 0}));
+  golden::expect_golden(q, 1, {0, 0, 0xea, 0x60, 0, 1, 0});
+  EXPECT_EQ(golden::encode_of(q, 0), (std::vector<uint8_t>{0, 0, 0xea, 0x60, 1, 0}));
   msg::AlterPartitionReassignmentsRequest v0;
   const std::vector<uint8_t> v0_bytes = {0, 0, 0xea, 0x60, 1, 0};
   ByteReader rd(v0_bytes);
@@ -189,21 +176,21 @@ TEST(Kafka41, AlterPartitionReassignmentsV1) {
   msg::AlterPartitionReassignmentsResponse r;
   r.allow_replication_factor_change = false;
   r.error_message = std::nullopt;
-  golden41(r, 1, {0, 0, 0, 0, 0, 0, 0, 0, 1, 0});
+  golden::expect_golden(r, 1, {0, 0, 0, 0, 0, 0, 0, 0, 1, 0});
 }
 
 TEST(Kafka41, ListConfigResourcesV1) {
   msg::ListClientMetricsResourcesRequest q;
   q.resource_types = {2, 16};
-  golden41(q, 1, {3, 2, 16, 0});
-  EXPECT_EQ(encode41(q, 0), (std::vector<uint8_t>{0}));
+  golden::expect_golden(q, 1, {3, 2, 16, 0});
+  EXPECT_EQ(golden::encode_of(q, 0), (std::vector<uint8_t>{0}));
   msg::ListClientMetricsResourcesResponse r;
   msg::ListClientMetricsResourcesResponse::ClientMetricsResource c;
   c.name = "t";
   c.type = 2;
   r.client_metrics_resources.push_back(c);
-  golden41(r, 1, {0, 0, 0, 0, 0, 0, 2, 2, 't', 2, 0, 0});
-  EXPECT_EQ(encode41(r, 0), (std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 2, 2, 't', 0, 0}));
+  golden::expect_golden(r, 1, {0, 0, 0, 0, 0, 0, 2, 2, 't', 2, 0, 0});
+  EXPECT_EQ(golden::encode_of(r, 0), (std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 2, 2, 't', 0, 0}));
 }
 
 TEST(Kafka41, ConsumerGroupDescribeV1MemberType) {
@@ -215,8 +202,8 @@ TEST(Kafka41, ConsumerGroupDescribeV1MemberType) {
   m.member_type = 1;
   g.members.push_back(m);
   r.groups.push_back(g);
-  auto v1 = encode41(r, 1);
-  auto v0 = encode41(r, 0);
+  auto v1 = golden::encode_of(r, 1);
+  auto v0 = golden::encode_of(r, 0);
   ASSERT_EQ(v1.size(), v0.size() + 1);
   // The member ends: target assignment (empty topic partitions, tags), member type, member tags.
   const std::vector<uint8_t> tail = {1, 0, 1, 0};

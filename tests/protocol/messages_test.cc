@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "golden.h"
+
 #include "protocol/api.h"
 #include "protocol/messages.h"
 #include "protocol/metadata_record.h"
@@ -25,21 +27,6 @@ TEST(Messages, EveryMessageRoundTripsAtEveryVersion) {
 }
 
 namespace {
-std::vector<uint8_t> encode_of(const auto& m, int16_t v) {
-  ByteWriter w;
-  m.encode(w, v);
-  return w.flatten();
-}
-
-// `m` encodes at `v` to exactly `want`, which decodes back to `m`.
-template <class M>
-void expect_golden(const M& m, int16_t v, const std::vector<uint8_t>& want) {
-  EXPECT_EQ(encode_of(m, v), want);
-  M back;
-  ByteReader rd(want);
-  back.decode(rd, v);
-  EXPECT_EQ(back, m);
-}
 }  // namespace
 
 // Byte-exact goldens: the expected bytes are laid out by hand from the schemas.
@@ -49,11 +36,11 @@ TEST(Golden, RequestHeaderV1AndV2) {
   h.request_api_version = 3;
   h.correlation_id = 7;
   h.client_id = "ab";
-  EXPECT_EQ(encode_of(h, 1), (std::vector<uint8_t>{0, 18, 0, 3, 0, 0, 0, 7, 0, 2, 'a', 'b'}));
+  EXPECT_EQ(golden::encode_of(h, 1), (std::vector<uint8_t>{0, 18, 0, 3, 0, 0, 0, 7, 0, 2, 'a', 'b'}));
   // v2: client id stays an int16-length string (flexibleVersions "none"), then empty tagged fields.
-  EXPECT_EQ(encode_of(h, 2), (std::vector<uint8_t>{0, 18, 0, 3, 0, 0, 0, 7, 0, 2, 'a', 'b', 0}));
+  EXPECT_EQ(golden::encode_of(h, 2), (std::vector<uint8_t>{0, 18, 0, 3, 0, 0, 0, 7, 0, 2, 'a', 'b', 0}));
   h.client_id.reset();
-  EXPECT_EQ(encode_of(h, 1), (std::vector<uint8_t>{0, 18, 0, 3, 0, 0, 0, 7, 0xff, 0xff}));
+  EXPECT_EQ(golden::encode_of(h, 1), (std::vector<uint8_t>{0, 18, 0, 3, 0, 0, 0, 7, 0xff, 0xff}));
 }
 
 TEST(Golden, ApiVersionsRequestV3) {
@@ -61,8 +48,8 @@ TEST(Golden, ApiVersionsRequestV3) {
   r.client_software_name = "k";
   r.client_software_version = "1.0";
   // compact strings: length+1 as uvarint; then empty tagged fields.
-  EXPECT_EQ(encode_of(r, 3), (std::vector<uint8_t>{2, 'k', 4, '1', '.', '0', 0}));
-  EXPECT_TRUE(encode_of(r, 0).empty());
+  EXPECT_EQ(golden::encode_of(r, 3), (std::vector<uint8_t>{2, 'k', 4, '1', '.', '0', 0}));
+  EXPECT_TRUE(golden::encode_of(r, 0).empty());
 }
 
 TEST(Golden, ApiVersionsResponseV0AndV3) {
@@ -73,7 +60,7 @@ TEST(Golden, ApiVersionsResponseV0AndV3) {
   a.min_version = 0;
   a.max_version = 4;
   r.api_keys.push_back(a);
-  EXPECT_EQ(encode_of(r, 0), (std::vector<uint8_t>{0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4}));
+  EXPECT_EQ(golden::encode_of(r, 0), (std::vector<uint8_t>{0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4}));
   r.throttle_time_ms = 1;
   msg::ApiVersionsResponse::FinalizedFeatureKey f;
   f.name = "m";
@@ -88,7 +75,7 @@ TEST(Golden, ApiVersionsResponseV0AndV3) {
                                2,                         // two tagged fields (1, 2)
                                1, 8, 0, 0, 0, 0, 0, 0, 0, 5,  // tag 1: FinalizedFeaturesEpoch int64
                                2, 8, 2, 2, 'm', 0, 21, 0, 21, 0};  // tag 2 (8 bytes): array of 1 {name, max, min, tags}
-  expect_golden(r, 3, want);
+  golden::expect_golden(r, 3, want);
 }
 
 TEST(Golden, MetadataRequestV1AndV12) {
@@ -97,15 +84,15 @@ TEST(Golden, MetadataRequestV1AndV12) {
   msg::MetadataRequest::MetadataRequestTopic t;
   t.name = "t";
   m.topics->push_back(t);
-  EXPECT_EQ(encode_of(m, 1), (std::vector<uint8_t>{0, 0, 0, 1, 0, 1, 't'}));
+  EXPECT_EQ(golden::encode_of(m, 1), (std::vector<uint8_t>{0, 0, 0, 1, 0, 1, 't'}));
   m.allow_auto_topic_creation = false;
   std::vector<uint8_t> v12 = {2};                       // compact array of 1
   for (int i = 0; i < 16; ++i) v12.push_back(0);        // topic id (zero uuid)
   v12.insert(v12.end(), {2, 't', 0});                   // compact nullable string + element tags
   v12.insert(v12.end(), {0, 0, 0});                     // allow auto create=false, include topic ops=false, tags
-  EXPECT_EQ(encode_of(m, 12), v12);
+  EXPECT_EQ(golden::encode_of(m, 12), v12);
   m.topics.reset();
-  EXPECT_EQ(encode_of(m, 1), (std::vector<uint8_t>{0xff, 0xff, 0xff, 0xff}));
+  EXPECT_EQ(golden::encode_of(m, 1), (std::vector<uint8_t>{0xff, 0xff, 0xff, 0xff}));
 }
 
 TEST(Golden, ProduceRequestV3AndV9) {
@@ -124,9 +111,9 @@ TEST(Golden, ProduceRequestV3AndV9) {
   v3.insert(v3.begin(), {0xff, 0xff});  // transactional id null
   v3.erase(v3.begin() + 2, v3.begin() + 4);
   std::vector<uint8_t> want3 = {0xff, 0xff, 0xff, 0xff, 0, 0, 3, 0xe8, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 9, 8, 7};
-  EXPECT_EQ(encode_of(p, 3), want3);
+  EXPECT_EQ(golden::encode_of(p, 3), want3);
   std::vector<uint8_t> want9 = {0, 0xff, 0xff, 0, 0, 3, 0xe8, 2, 2, 't', 2, 0, 0, 0, 2, 4, 9, 8, 7, 0, 0, 0};
-  expect_golden(p, 9, want9);
+  golden::expect_golden(p, 9, want9);
 }
 
 TEST(Golden, FetchResponseV4AndV12WithTaggedField) {
@@ -146,10 +133,10 @@ TEST(Golden, FetchResponseV4AndV12WithTaggedField) {
                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // lso -1
                                 0xff, 0xff, 0xff, 0xff,          // aborted txns: null
                                 0, 0, 0, 0};                     // records: empty
-  EXPECT_EQ(encode_of(f, 4), want4);
+  EXPECT_EQ(golden::encode_of(f, 4), want4);
   f.responses[0].partitions[0].current_leader.leader_id = 1;
   f.responses[0].partitions[0].current_leader.leader_epoch = 2;
-  auto b = encode_of(f, 12);
+  auto b = golden::encode_of(f, 12);
   // ... partition tail: preferred read replica -1, records (compact, empty = 1), then tags:
   // one tagged field, tag 1, size 9: leader id, leader epoch, empty tags.
   std::vector<uint8_t> tail = {0xff, 0xff, 0xff, 0xff, 1, 1, 1, 9, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0};
@@ -169,7 +156,7 @@ TEST(Golden, CreateTopicsRequestV5) {
   t.replication_factor = 1;
   c.topics.push_back(t);
   c.timeout_ms = 1;
-  EXPECT_EQ(encode_of(c, 5), (std::vector<uint8_t>{2, 2, 'a', 0, 0, 0, 3, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0}));
+  EXPECT_EQ(golden::encode_of(c, 5), (std::vector<uint8_t>{2, 2, 'a', 0, 0, 0, 3, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0}));
 }
 
 TEST(Golden, MetadataRecordFraming) {
@@ -213,7 +200,7 @@ TEST(Golden, LeaderChangeMessageV0) {
   v.voter_id = 1;
   l.voters.push_back(v);
   l.granting_voters.push_back(v);
-  EXPECT_EQ(encode_of(l, 0), (std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 1, 0, 2, 0, 0, 0, 1, 0, 0}));
+  EXPECT_EQ(golden::encode_of(l, 0), (std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 1, 0, 2, 0, 0, 0, 1, 0, 0}));
   EXPECT_EQ(protocol::control_record_key(protocol::ControlType::LEADER_CHANGE), (std::vector<uint8_t>{0, 0, 0, 2}));
 }
 
@@ -224,7 +211,7 @@ TEST(Golden, QuorumStateDataV0) {
   q.leader_epoch = 2;
   q.voted_id = -1;
   q.applied_offset = 0;
-  auto b = encode_of(q, 0);
+  auto b = golden::encode_of(q, 0);
   ASSERT_GE(b.size(), 9u);
   EXPECT_EQ(b[0], 1);  // compact empty string
   EXPECT_EQ((std::vector<uint8_t>(b.begin() + 1, b.begin() + 9)), (std::vector<uint8_t>{0, 0, 0, 1, 0, 0, 0, 2}));
