@@ -16,6 +16,27 @@ namespace flotilla::metadata {
 using protocol::frame_metadata_record;
 
 namespace {
+
+// A registration's listeners and supported feature ranges into its record
+// (RegisterBrokerRecord and RegisterControllerRecord carry the same fields).
+template <class Record, class Registration>
+void put_registration(Record& r, const Registration& reg) {
+  for (const auto& l : reg.listeners) {
+    typename decltype(r.end_points)::value_type e;
+    e.name = l.name;
+    e.host = l.host;
+    e.port = l.port;
+    e.security_protocol = l.security_protocol;
+    r.end_points.push_back(std::move(e));
+  }
+  for (const auto& [name, f] : reg.supported_features) {
+    typename decltype(r.features)::value_type x;
+    x.name = name;
+    x.min_supported_version = f.min_version;
+    x.max_supported_version = f.max_version;
+    r.features.push_back(std::move(x));
+  }
+}
 constexpr size_t kMaxRecordsPerBatch = 1000;
 constexpr size_t kMaxBytesPerBatch = 1 << 20;
 }  // namespace
@@ -39,21 +60,7 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
     r.broker_id = b.id;
     r.broker_epoch = b.epoch;
     r.incarnation_id = b.incarnation_id;
-    for (const auto& l : b.listeners) {
-      msg::RegisterBrokerRecord::BrokerEndpoint e;
-      e.name = l.name;
-      e.host = l.host;
-      e.port = l.port;
-      e.security_protocol = l.security_protocol;
-      r.end_points.push_back(std::move(e));
-    }
-    for (const auto& [name, f] : b.supported_features) {
-      msg::RegisterBrokerRecord::BrokerFeature x;
-      x.name = name;
-      x.min_supported_version = f.min_version;
-      x.max_supported_version = f.max_version;
-      r.features.push_back(std::move(x));
-    }
+    put_registration(r, b);
     r.rack = b.rack;
     r.fenced = b.fenced;
     r.in_controlled_shutdown = b.in_controlled_shutdown;
@@ -66,21 +73,7 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
     r.controller_id = c.id;
     r.incarnation_id = c.incarnation_id;
     r.zk_migration_ready = c.zk_migration_ready;
-    for (const auto& l : c.listeners) {
-      msg::RegisterControllerRecord::ControllerEndpoint e;
-      e.name = l.name;
-      e.host = l.host;
-      e.port = l.port;
-      e.security_protocol = l.security_protocol;
-      r.end_points.push_back(std::move(e));
-    }
-    for (const auto& [name, f] : c.supported_features) {
-      msg::RegisterControllerRecord::ControllerFeature x;
-      x.name = name;
-      x.min_supported_version = f.min_version;
-      x.max_supported_version = f.max_version;
-      r.features.push_back(std::move(x));
-    }
+    put_registration(r, c);
     out.push_back(frame_metadata_record(r, 0));
   }
   // Topics and their partitions.
