@@ -12,12 +12,13 @@ CONFIG ?= config/server.properties
 # (`make build`, `make run`), and what only the tests and benchmarks need
 # (installed by `make test`, `make bench`: independent clients and tools).
 DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
-  libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev \
+  libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev \
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev openssl
 DEB_TEST_PACKAGES := libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-confluent-kafka python3-kafka python3-jwt python3-cryptography kcat iperf3 \
   golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
-  golang-github-confluentinc-confluent-kafka-go-dev librdkafka-dev burrow tshark
+  golang-github-confluentinc-confluent-kafka-go-dev librdkafka-dev burrow tshark \
+  prometheus chromium chromium-driver python3-selenium python3-jsonschema python3-yaml wrk
 
 .PHONY: all deps test-deps js-deps build build-all check-deps check-headers run test unit integration bench clean format-data
 

@@ -12,7 +12,7 @@ import re
 import sys
 
 # What each module may use directly. The picture:
-#   tools -> server -> broker/controller -> coordinator -> metadata -> raft -> storage -> protocol -> common
+#   tools -> server -> http -> broker/controller -> coordinator -> metadata -> raft -> storage -> protocol -> common
 #   net beside (below raft: the Raft driver and the coordinators' marker channel send over it);
 #   security (principals, SASL, SCRAM, TLS contexts) below net, on common only;
 #   client -> protocol/net/security/common, used by tools, benchmarks and tests.
@@ -27,9 +27,10 @@ ALLOWED = {
     "coordinator": {"metadata", "raft", "storage", "net", "security", "protocol", "common"},
     "controller": {"coordinator", "metadata", "raft", "storage", "net", "security", "protocol", "common"},
     "broker": {"coordinator", "metadata", "raft", "storage", "net", "security", "protocol", "common"},
+    "http": {"broker", "controller", "coordinator", "metadata", "raft", "storage", "net", "security", "protocol", "common"},
     "client": {"net", "security", "protocol", "common"},
-    "server": {"broker", "controller", "coordinator", "metadata", "raft", "storage", "net", "security", "protocol", "common"},
-    "tools": {"client", "server", "broker", "controller", "coordinator", "metadata", "raft", "storage", "net", "security",
+    "server": {"http", "broker", "controller", "coordinator", "metadata", "raft", "storage", "net", "security", "protocol", "common"},
+    "tools": {"client", "server", "http", "broker", "controller", "coordinator", "metadata", "raft", "storage", "net", "security",
               "protocol", "common"},
 }
 

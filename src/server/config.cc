@@ -89,7 +89,8 @@ Endpoint parse_endpoint(const std::string& key, const std::string& s) {
 
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> k = {
-      "process.roles", "node.id", "broker.id", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
+      "http.listeners", "confluent.http.server.listeners", "flotilla.http.server.threads",
+      "flotilla.metrics.partition.series", "process.roles", "node.id", "broker.id", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
       "listeners", "advertised.listeners", "controller.listener.names", "listener.security.protocol.map",
       "inter.broker.listener.name", "log.dirs", "log.dir", "metadata.log.dir", "num.partitions",
       "default.replication.factor", "auto.create.topics.enable", "delete.topic.enable", "log.segment.bytes",
@@ -509,6 +510,11 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("replication.quota.window.num", c.replication_quota_window_num, 1);
   set_int("replication.quota.window.size.seconds", c.replication_quota_window_size_seconds, 1);
   set_int("telemetry.max.bytes", c.telemetry_max_bytes, 1);  // Kafka's ServerConfigs: INT, at least 1
+  if (auto v = get("http.listeners")) c.http_listeners = trim(*v);
+  else if (auto cv = get("confluent.http.server.listeners")) c.http_listeners = trim(*cv);
+  set_int("flotilla.http.server.threads", c.http_server_threads, 1);
+  if (auto v = get("flotilla.metrics.partition.series"))
+    c.metrics_partition_series = parse_bool("flotilla.metrics.partition.series", *v);
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
   if (auto v = get("log.level")) c.log_level = *v;
   parse_authorization(c, get);

@@ -38,6 +38,10 @@
 #include "server/scram_publisher.h"
 #include "server/delegation_token_publisher.h"
 #include "server/tls_reload.h"
+#include "server/http_view.h"
+#include "http/http_server.h"
+#include "http/routes.h"
+#include "common/metrics.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
 #include "common/directory_id.h"
@@ -185,6 +189,12 @@ class NodeImpl {
   // latest metrics each pushed (the store: what the /metrics endpoint reads).
   std::unique_ptr<broker::ClientMetricsStore> client_metrics;
   std::unique_ptr<broker::ClientTelemetry> client_telemetry;
+  // The HTTP listener (http.listeners): /metrics, REST v3, the console. Its
+  // own threads; it sees the node through http_view's snapshots only.
+  std::unique_ptr<HttpNodeView> http_view;
+  std::unique_ptr<broker::RequestHandler> http_handler;  // REST calls' broker API (broker role)
+  std::unique_ptr<http::HttpServer> http_server;
+  void setup_http();
   void setup_security();
   // The TLS listeners' reloadable contexts, by listener name.
   TlsListeners tls_listeners() const {
@@ -495,9 +505,14 @@ void NodeImpl::start() {
     loader->add_publisher(controller_registration.get());
   }
 
+  setup_http();
   raft->start();
   if (auto latest = raft->latest_snapshot()) snapshots->set_latest(*latest);
   if (controller) controller->start();
+  if (http_view) {
+    http_view->start();
+    http_server->start();
+  }
 
   await_signal();
   open_ready_listeners();
@@ -531,6 +546,46 @@ void NodeImpl::start() {
     spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
                  (monotonic_us() - started_us) / 1000.0);
   }
+}
+
+void NodeImpl::setup_http() {
+  if (config.http_listeners.empty()) return;
+  std::vector<http::HttpListener> http_listeners;
+  try {
+    http_listeners = http::parse_http_listeners(config.http_listeners);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(std::string(e.what()) + " (configuration http.listeners)");
+  }
+  HttpViewConfig vc;
+  vc.node_id = config.node_id;
+  vc.cluster_id = cluster_id;
+  vc.broker_role = config.broker_role;
+  vc.controller_role = config.controller_role;
+  vc.metadata_log_dir = config.metadata_log_dir;
+  vc.metadata_partition_dir = raft->partition_dir().string();
+  vc.inter_broker_listener_name = config.inter_broker_listener_name;
+  vc.start_time_ms = wall_clock_ms();
+  http_view = std::make_unique<HttpNodeView>(io, vc, *raft);
+  loader->add_publisher(http_view.get());
+  http_view->set_authorizer(authorizer.get());
+  http_view->set_inter_broker_security(inter_broker_client_security);
+  if (config.broker_role) {
+    http_handler = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), broker_apis.get(), true);
+    http_handler->set_group_coordinator(groups.get());
+    http_handler->set_txn_coordinator(txns.get());
+    http_handler->set_authorizer(authorizer.get());
+    http_view->set_handler(http_handler.get());
+  }
+  http::HttpOptions options;
+  options.partition_series = config.metrics_partition_series;
+  http::Router router;
+  http::add_metrics_routes(router, *http_view, options);
+  http::add_rest_routes(router, *http_view, options);
+  http::add_console_routes(router, *http_view, options);
+  http::HttpServerConfig hc;
+  hc.listeners = std::move(http_listeners);
+  hc.threads = config.http_server_threads;
+  http_server = std::make_unique<http::HttpServer>(std::move(hc), std::move(router));
 }
 
 void NodeImpl::setup_security() {
@@ -699,6 +754,12 @@ void NodeImpl::finish_shutdown() {
   stopping = true;
   signals.cancel();
   int64_t t0 = monotonic_us();
+  if (http_server) {
+    http_view->begin_stop();  // waiting REST calls give up, so the workers can be joined
+    http_server->stop();
+    http_view->stop();
+    loader->remove_publisher(http_view.get());
+  }
   for (auto& l : listeners) l->stop();
   housekeeping_timer.cancel();
   unfence_timer.cancel();

@@ -1,0 +1,15 @@
+// GET /metrics: the process registry (metrics::global()) in Prometheus's text
+// exposition format 0.0.4.
+#include "common/metrics.h"
+#include "http/routes.h"
+
+namespace flotilla::http {
+
+void add_metrics_routes(Router& router, NodeView& node, const HttpOptions& options) {
+  router.get("/metrics", [](const HttpRequest&, HttpResponse& resp) {
+    resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    metrics::global().render(resp.body);
+  });
+}
+
+}  // namespace flotilla::http
