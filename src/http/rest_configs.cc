@@ -95,6 +95,19 @@ json config_json(const HttpRequest& req, const std::string& cid, const Scope& s,
   return j;
 }
 
+// A broker describes and alters only its own broker resource (Kafka answers
+// "Unexpected broker id" otherwise): another broker's go to that broker, sent
+// as this node, so the HTTP user's right to `op` the CLUSTER is checked here
+// first, as that broker would. -1: this node.
+int32_t target_broker(NodeView& node, const HttpRequest& req, const Scope& s, security::AclOperation op) {
+  if (s.type != kBrokerResource || s.resource.empty()) return -1;
+  int32_t target = std::stoi(s.resource);
+  if (target == node.node_id()) return -1;
+  if (!authorized(node, req, op, security::ResourceType::CLUSTER, security::kClusterResourceName))
+    throw kafka_error(code(ErrorCode::CLUSTER_AUTHORIZATION_FAILED), "Cluster authorization failed.");
+  return target;
+}
+
 std::vector<ConfigEntry> describe(NodeView& node, const HttpRequest& req, const Scope& s,
                                   const std::string* key = nullptr) {
   msg::DescribeConfigsRequest request;
@@ -105,16 +118,7 @@ std::vector<ConfigEntry> describe(NodeView& node, const HttpRequest& req, const 
   else r.configuration_keys = std::nullopt;
   request.resources.push_back(std::move(r));
   request.include_synonyms = true;
-  // A broker answers DescribeConfigs for its own broker resource only: another
-  // broker's go to that broker, once the HTTP user is known to be allowed.
-  int32_t target = -1;
-  if (s.type == kBrokerResource && !s.resource.empty()) {
-    target = std::stoi(s.resource);
-    if (target != node.node_id() &&
-        !authorized(node, req, security::AclOperation::DESCRIBE_CONFIGS, security::ResourceType::CLUSTER,
-                    security::kClusterResourceName))
-      throw kafka_error(code(ErrorCode::CLUSTER_AUTHORIZATION_FAILED), "Cluster authorization failed.");
-  }
+  int32_t target = target_broker(node, req, s, security::AclOperation::DESCRIBE_CONFIGS);
   auto reply = kafka_call<msg::DescribeConfigsResponse>(node, req, request, 4, kKafkaCallTimeout, target);
   if (reply.results.empty()) fail(500, kKafkaErrorCode, "Empty DescribeConfigs response");
   auto& result = reply.results.front();
@@ -131,7 +135,8 @@ void alter(NodeView& node, const HttpRequest& req, const Scope& s, std::vector<A
   r.configs = std::move(configs);
   request.resources.push_back(std::move(r));
   request.validate_only = validate_only;
-  auto reply = kafka_call<msg::IncrementalAlterConfigsResponse>(node, req, request, 1);
+  int32_t target = target_broker(node, req, s, security::AclOperation::ALTER_CONFIGS);
+  auto reply = kafka_call<msg::IncrementalAlterConfigsResponse>(node, req, request, 1, kKafkaCallTimeout, target);
   if (reply.responses.empty()) fail(500, kKafkaErrorCode, "Empty IncrementalAlterConfigs response");
   check_kafka(reply.responses.front().error_code, reply.responses.front().error_message);
 }

@@ -158,10 +158,31 @@ void create_topic(NodeView& node, const HttpRequest& req, HttpResponse& resp) {
   set_json(resp, topic_json(req, cid, r.name, r.num_partitions, r.replication_factor), validate_only ? 200 : 201);
 }
 
+// The topic operations the user may perform (Kafka's authorized operations
+// of a TOPIC resource), for ?include_authorized_operations=true.
+json authorized_topic_operations(NodeView& node, const HttpRequest& req, const std::string& topic) {
+  using security::AclOperation;
+  static constexpr std::pair<AclOperation, const char*> kOps[] = {
+      {AclOperation::READ, "READ"},       {AclOperation::WRITE, "WRITE"},
+      {AclOperation::CREATE, "CREATE"},   {AclOperation::DELETE, "DELETE"},
+      {AclOperation::ALTER, "ALTER"},     {AclOperation::DESCRIBE, "DESCRIBE"},
+      {AclOperation::DESCRIBE_CONFIGS, "DESCRIBE_CONFIGS"}, {AclOperation::ALTER_CONFIGS, "ALTER_CONFIGS"}};
+  json ops = json::array();
+  for (const auto& [op, name] : kOps)
+    if (authorized(node, req, op, security::ResourceType::TOPIC, topic)) ops.push_back(name);
+  return ops;
+}
+
 void get_topic(NodeView& node, const HttpRequest& req, HttpResponse& resp) {
   const std::string& cid = req.matches[1];
   auto image = require_cluster(node, cid);
-  set_json(resp, topic_json(req, cid, require_topic(node, req, *image, req.matches[2])));
+  const auto& t = require_topic(node, req, *image, req.matches[2]);
+  json j = topic_json(req, cid, t);
+  auto include = req.query_param("include_authorized_operations");
+  if (include && *include != "true" && *include != "false")
+    bad_request("include_authorized_operations must be true or false");
+  if (include && *include == "true") j["authorized_operations"] = authorized_topic_operations(node, req, t.name);
+  set_json(resp, j);
 }
 
 void update_partition_count(NodeView& node, const HttpRequest& req, HttpResponse& resp) {

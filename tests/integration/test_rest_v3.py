@@ -160,6 +160,12 @@ def test_topic_created_over_rest_is_seen_by_admin_client(node, c):
                      node.rest.call("GET", c + "/topics/rest-a")[0] == 200 else None, what="rest-a over REST")
     validate(got, "TopicData")
     assert got == t
+    # authorized_operations on request: everything (no ACL names rest-a).
+    ops = node.rest.get(c + "/topics/rest-a?include_authorized_operations=true", "TopicData")["authorized_operations"]
+    assert sorted(ops) == sorted(["READ", "WRITE", "CREATE", "DELETE", "ALTER", "DESCRIBE", "DESCRIBE_CONFIGS",
+                                  "ALTER_CONFIGS"])
+    assert "authorized_operations" not in node.rest.get(c + "/topics/rest-a?include_authorized_operations=false")
+    node.rest.error("GET", c + "/topics/rest-a?include_authorized_operations=maybe", 400, 400)
 
 
 def test_topic_created_by_admin_client_is_seen_over_rest(node, c):
@@ -345,6 +351,13 @@ def test_cluster_broker_configs(node, c):
     assert "log.cleaner.backoff.ms=16000 " in shown, shown
     assert node.rest.call("DELETE", base + "/log.cleaner.backoff.ms")[0] == 204
     node.rest.error("GET", base + "/log.cleaner.backoff.ms", 404, 404)
+    assert node.rest.call("POST", base + ":alter", {"data": [
+        {"name": "log.cleaner.backoff.ms", "value": "17000"}, {"name": "log.cleaner.io.buffer.load.factor",
+                                                               "operation": "DELETE"}]})[0] == 204
+    assert node.rest.get(base + "/log.cleaner.backoff.ms", "ClusterConfigData")["value"] == "17000"
+    assert node.rest.call("POST", base + ":alter", {"data": [{"name": "log.cleaner.backoff.ms",
+                                                               "operation": "DELETE"}]})[0] == 204
+    assert "log.cleaner.backoff.ms" not in {x["name"] for x in node.rest.get(base)["data"]}
 
 
 def acls_tool(node, *args):
@@ -414,6 +427,7 @@ def test_topic_hidden_from_user_without_describe(node, c):
         assert "open-t" in names
         node.rest.error("GET", c + "/topics/hidden-t", 403, 40301)
         node.rest.error("GET", c + "/topics/hidden-t/partitions", 403, 40301)
+        node.rest.error("GET", c + "/topics/hidden-t?include_authorized_operations=true", 403, 40301)
         node.rest.error("GET", c + "/topics/hidden-t/configs", 403, 40301)
         assert "hidden-t" not in {x["topic_name"] for x in node.rest.get(c + "/brokers/1/partition-replicas")["data"]}
     finally:
@@ -431,3 +445,48 @@ def test_odd_input_never_crashes(node, c):
         assert 400 <= st < 500, (method, path, st, body)
         validate(body, "Error")
     assert node.rest.call("GET", "/v3/clusters")[0] == 200
+
+
+def test_split_cluster_two_brokers(workdir):
+    """Controller-only node 1, brokers 100 and 101, each with its own HTTP
+    listener: another broker's configs come from that broker; replicas span
+    both brokers; the controller link names a broker."""
+    from conftest import Cluster
+    ports = {}
+
+    def configure(n):
+        ports[n.node_id] = free_port()
+        n.props["http.listeners"] = f"http://127.0.0.1:{ports[n.node_id]}"
+
+    cl = Cluster(workdir, controllers=1, brokers=2, configure=configure).start()
+    try:
+        rest = Rest(f"http://127.0.0.1:{ports[100]}")
+        c = f"/v3/clusters/{cl.cluster_id}"
+        wait_until(lambda: len(rest.get(c + "/brokers")["data"]) == 2, what="two brokers")
+        brokers = rest.get(c + "/brokers", "BrokerDataList")["data"]
+        assert [b["broker_id"] for b in brokers] == [100, 101]
+        cluster = rest.get(c, "ClusterData")
+        assert cluster["controller"]["related"] == rest.base + c + "/brokers/100"
+        other = rest.get(c + "/brokers/101/configs", "BrokerConfigDataList")["data"]
+        assert other and all(x["broker_id"] == 101 for x in other)
+        st, b = rest.call("PUT", c + "/brokers/101/configs/log.cleaner.threads", {"value": "2"})
+        assert st == 204, b
+        mine = rest.get(c + "/brokers/101/configs/log.cleaner.threads", "BrokerConfigData")
+        assert (mine["broker_id"], mine["value"], mine["source"]) == (101, "2", "DYNAMIC_BROKER_CONFIG")
+        theirs = rest.get(c + "/brokers/100/configs/log.cleaner.threads", "BrokerConfigData")
+        assert (theirs["broker_id"], theirs["source"]) == (100, "DEFAULT_CONFIG")
+        st, t = rest.call("POST", c + "/topics", {"topic_name": "two", "partitions_count": 2, "replication_factor": 2})
+        assert st == 201, t
+        assert t["replication_factor"] == 2
+        # The other broker's listener sees it too.
+        rest101 = Rest(f"http://127.0.0.1:{ports[101]}")
+        wait_until(lambda: rest101.call("GET", c + "/topics/two")[0] == 200, what="topic on broker 101")
+        def in_sync():
+            data = rest101.get(c + "/topics/two/partitions/0/replicas", "ReplicaDataList")["data"]
+            ok = sorted(r["broker_id"] for r in data) == [100, 101] and all(r["is_in_sync"] for r in data)
+            return data if ok else None
+
+        reps = wait_until(in_sync, what="both replicas in sync")
+        assert sum(r["is_leader"] for r in reps) == 1
+    finally:
+        cl.stop()
