@@ -205,6 +205,20 @@ def test_topic_create_errors_and_validate_only(node, c):
     node.rest.error("POST", c + "/topics", 400, 400, body={"topic_name": "x", "configs": "a=b"})
 
 
+def test_topic_create_with_replicas_assignments(node, c):
+    st, t = node.rest.call("POST", c + "/topics", {"topic_name": "rest-assigned",
+                                                   "replicas_assignments": {"0": [1], "1": [1], "2": [1]}})
+    assert st == 201, t
+    validate(t, "TopicData")
+    meta = wait_until(lambda: admin_topics(node).get("rest-assigned"), what="rest-assigned in Metadata")
+    assert sorted(meta.partitions) == [0, 1, 2]
+    assert all(p.replicas == [1] for p in meta.partitions.values())
+    node.rest.error("POST", c + "/topics", 400, 40002, body={"topic_name": "rest-assigned2",
+                                                             "replicas_assignments": {"0": [7]}})
+    node.rest.error("POST", c + "/topics", 400, 400, body={"topic_name": "rest-assigned3",
+                                                           "replicas_assignments": {"x": [1]}})
+
+
 def ensure_topic(node, c, name, partitions=1):
     st, _ = node.rest.call("POST", c + "/topics", {"topic_name": name, "partitions_count": partitions})
     assert st in (201, 400)
