@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "coordinator/group_log.h"
 #include "http/rest_groups_calls.h"
 #include "protocol/messages.h"
 
@@ -19,7 +20,7 @@ using security::AclOperation;
 using security::ResourceType;
 
 constexpr int16_t kListGroupsVersion = 5;
-constexpr int16_t kFindCoordinatorVersion = 3;
+constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
 constexpr int16_t kDescribeGroupsVersion = 5;  // v6 answers GROUP_ID_NOT_FOUND for Dead groups; v5 says Dead
 constexpr int16_t kConsumerGroupDescribeVersion = 1;
 constexpr int16_t kOffsetFetchVersion = 7;
@@ -85,22 +86,26 @@ void sort_members(GroupInfo& g) {
             [](const GroupMember& a, const GroupMember& b) { return a.consumer_id < b.consumer_id; });
 }
 
-// The group's coordinator; nullopt when the user may not describe the group.
+// The group's coordinator: the leader of its __consumer_offsets partition
+// (Kafka's Utils.abs(groupId.hashCode()) % partitions), as FindCoordinator
+// answers, read from the image (FindCoordinator itself answers with the
+// endpoint of the listener asked, which the HTTP listener is not). Nullopt
+// when the user may not DESCRIBE the group (FindCoordinator's check) or no
+// group can exist yet (no __consumer_offsets).
 std::optional<int32_t> find_coordinator(NodeView& node, const HttpRequest& req, const std::string& group_id) {
-  msg::FindCoordinatorRequest fc;
-  fc.key = group_id;
-  fc.key_type = 0;
+  if (!authorized(node, req, AclOperation::DESCRIBE, ResourceType::GROUP, group_id)) return std::nullopt;
   std::optional<int32_t> coordinator;
-  bool denied = false;
+  bool none = false;
   with_retries([&] {
-    auto resp = kafka_call<msg::FindCoordinatorResponse>(node, req, fc, kFindCoordinatorVersion);
-    if (resp.error_code == code(ErrorCode::GROUP_AUTHORIZATION_FAILED)) return denied = true;
-    if (retriable(resp.error_code)) return false;
-    check_kafka(resp.error_code, resp.error_message);
-    coordinator = resp.node_id;
+    auto image = node.image();
+    const auto* t = image ? image->topic(std::string(kOffsetsTopic)) : nullptr;
+    if (!t || t->partitions.empty()) return none = true;
+    auto it = t->partitions.find(coordinator::group_partition(group_id, static_cast<int32_t>(t->partitions.size())));
+    if (it == t->partitions.end() || it->second.leader < 0) return false;  // electing a leader
+    coordinator = it->second.leader;
     return true;
   });
-  if (denied) return std::nullopt;
+  if (none) return std::nullopt;
   return coordinator;
 }
 

@@ -2,7 +2,8 @@
 // with Kafka requests as Kafka's Admin client gathers it for kafka-rest:
 //   list_group_ids   ListGroups at every registered broker (each answers for
 //                    the groups it coordinates), consumer groups only;
-//   describe_group   FindCoordinator, then DescribeGroups at the coordinator
+//   describe_group   the coordinator (the leader of the group's __consumer_offsets
+//                    partition, as FindCoordinator finds it), then DescribeGroups there
 //                    (classic groups) or ConsumerGroupDescribe (KIP-848);
 //   group_offsets    OffsetFetch at the coordinator (all committed offsets);
 //   end_offsets      ListOffsets (latest, READ_COMMITTED as kafka-rest asks)

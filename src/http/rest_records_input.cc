@@ -12,12 +12,6 @@ namespace flotilla::http::rest {
 
 namespace {
 
-bool blank(std::string_view s) {
-  for (char c : s)
-    if (!std::isspace(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
 // Jackson's text of a JSON value, as kafka-rest quotes it in messages.
 std::string shown(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
