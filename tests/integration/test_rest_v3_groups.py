@@ -8,6 +8,10 @@ against a real node with an HTTP listener, driven by curl:
   summary (max and total);
 * a group whose only member committed and left: EMPTY, no consumers, lags
   without a consumer;
+* a KIP-848 consumer group (ConsumerGroupHeartbeat members from
+  test_consumer_group_protocol): type CONSUMER, its assignor, members and lags;
+* a cluster of two brokers where the group's coordinator and one partition's
+  leader are the other broker (the calls go there, as this node);
 * 404s for an unknown cluster, group, consumer, assignment and lag;
 * every body validated against tests/http/rest_v3_schemas.yaml.
 """
@@ -18,15 +22,19 @@ import time
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
+from confluent_kafka.admin import AdminClient
+
 from conftest import Server, create_topic, free_port
 from rest_schema import curl, curl_json, self_test
+from test_consumer_group_protocol import Member, converge, offset_commit
 
 TOPIC = "rest-lag"
 PARTITIONS = 3
 PRODUCED = {0: 10, 1: 7, 2: 12}          # records per partition
 ACTIVE_COMMITS = {0: 4, 1: 7, 2: 1}      # lags 6, 0, 11
 EMPTY_COMMITS = {0: 10, 1: 2}            # lags 0, 5 (partition 2: nothing committed)
-ACTIVE, EMPTY = "rest-active", "rest-empty"
+KIP848_COMMITS = {0: 3, 1: 7, 2: 12}     # lags 7, 0, 0
+ACTIVE, EMPTY, KIP848 = "rest-active", "rest-empty", "rest-kip848"
 CK = {"session.timeout.ms": 10000, "heartbeat.interval.ms": 500, "enable.auto.commit": False,
       "auto.offset.reset": "earliest"}
 
@@ -95,8 +103,15 @@ def env():
                 return all(got) and sum(len(a) for a in got) == PARTITIONS
             bounded(balanced, 60, "two members share the topic")
             commit(consumers[0], ACTIVE_COMMITS)
+            # KIP-848: one member holding every partition, with commits.
+            m848 = Member(s.bootstrap, KIP848, [TOPIC])
+            m848.join()
+            converge([m848])
+            errs = offset_commit(s.bootstrap, KIP848, m848.id, m848.epoch, TOPIC, KIP848_COMMITS)
+            assert set(errs.values()) == {0}, errs
             base = f"http://127.0.0.1:{http_port}/v3/clusters/{s.cluster_id}"
             yield {"server": s, "base": base, "cluster": s.cluster_id, "members": consumers,
+                   "kip848_member": m848.id,
                    # client id -> what the client says it was assigned
                    "assigned": {name: sorted((tp.topic, tp.partition) for tp in m.assignment())
                                 for name, m in zip(("client-a", "client-b"), consumers)}}
@@ -259,3 +274,87 @@ def test_unknown_cluster(env):
 def test_wrong_method(env):
     code, _ = curl("DELETE", f"{env['base']}/consumer-groups/{ACTIVE}/lag-summary")
     assert code == 405
+
+
+def test_kip848_consumer_group(env):
+    g = curl_json("GET", f"{env['base']}/consumer-groups/{KIP848}", schema_name="ConsumerGroupData")
+    assert (g["type"], g["state"], g["partition_assignor"]) == ("CONSUMER", "STABLE", "uniform")
+    assert g["is_simple"] is False and g["is_mixed_consumer_group"] is False
+    listed = curl_json("GET", f"{env['base']}/consumer-groups", schema_name="ConsumerGroupDataList")
+    assert g in listed["data"]
+    c = curl_json("GET", f"{env['base']}/consumer-groups/{KIP848}/consumers", schema_name="ConsumerDataList")
+    assert [x["consumer_id"] for x in c["data"]] == [env["kip848_member"]]
+    a = curl_json("GET", c["data"][0]["assignments"]["related"], schema_name="ConsumerAssignmentDataList")
+    assert [(x["topic_name"], x["partition_id"]) for x in a["data"]] == [(TOPIC, p) for p in range(PARTITIONS)]
+    lags = curl_json("GET", f"{env['base']}/consumer-groups/{KIP848}/lags", schema_name="ConsumerLagDataList")
+    got = {r["partition_id"]: (r["current_offset"], r["log_end_offset"], r["lag"], r["consumer_id"]) for r in lags["data"]}
+    assert got == {p: (KIP848_COMMITS[p], PRODUCED[p], PRODUCED[p] - KIP848_COMMITS[p], env["kip848_member"])
+                   for p in range(PARTITIONS)}
+
+
+def java_group_partition(group, partitions):
+    """Kafka's Utils.abs(groupId.hashCode()) % partitions (ASCII ids)."""
+    h = 0
+    for ch in group:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    h = h - (1 << 32) if h & 0x80000000 else h
+    return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
+def test_coordinator_and_leader_on_another_broker(cluster):
+    http_port = free_port()
+
+    def configure(node):
+        if node.node_id == 100:
+            node.props["http.listeners"] = f"http://127.0.0.1:{http_port}"
+    c = cluster(controllers=1, brokers=2, configure=configure,
+                extra={"offsets.topic.replication.factor": "1", "offsets.topic.num.partitions": "2",
+                       "group.initial.rebalance.delay.ms": "0"})
+    bootstrap = ",".join(b.bootstrap for b in c.brokers)
+    topic = "remote-lag"
+    create_topic(c.brokers[0], topic, 2)
+    p = Producer({"bootstrap.servers": bootstrap})
+    for part, n in {0: 5, 1: 8}.items():
+        for i in range(n):
+            p.produce(topic, value=b"x", partition=part)
+    assert p.flush(30) == 0
+
+    def committer(group):
+        return Consumer({"bootstrap.servers": bootstrap, "group.id": group, **CK})
+
+    def commit_on(group, offsets):
+        m = committer(group)
+        try:
+            tps = [TopicPartition(topic, q, o) for q, o in offsets.items()]
+            deadline = time.time() + 30
+            while True:
+                try:
+                    m.commit(offsets=tps, asynchronous=False)
+                    return
+                except KafkaException:
+                    assert time.time() < deadline
+                    m.poll(0.2)
+        finally:
+            m.close()
+
+    commit_on("warm-up", {0: 0})  # creates __consumer_offsets
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    offsets_leaders = {q: pm.leader for q, pm in md.topics["__consumer_offsets"].partitions.items()}
+    topic_leaders = {q: pm.leader for q, pm in md.topics[topic].partitions.items()}
+    assert sorted(topic_leaders.values()) == [100, 101]  # one partition led by the other broker
+    assert 101 in offsets_leaders.values()
+    group = next(g for g in (f"remote-{i}" for i in range(100))
+                 if offsets_leaders[java_group_partition(g, 2)] == 101)
+    commit_on(group, {0: 2, 1: 3})
+
+    base = f"http://127.0.0.1:{http_port}/v3/clusters/{c.cluster_id}"
+    g = curl_json("GET", f"{base}/consumer-groups/{group}", schema_name="ConsumerGroupData")
+    assert g["coordinator"]["related"] == f"{base}/brokers/101"
+    assert g["state"] == "EMPTY" and g["is_simple"] is True
+    listed = curl_json("GET", f"{base}/consumer-groups", schema_name="ConsumerGroupDataList")
+    assert group in {x["consumer_group_id"] for x in listed["data"]}
+    lags = curl_json("GET", f"{base}/consumer-groups/{group}/lags", schema_name="ConsumerLagDataList")
+    got = {r["partition_id"]: (r["current_offset"], r["log_end_offset"], r["lag"]) for r in lags["data"]}
+    assert got == {0: (2, 5, 3), 1: (3, 8, 5)}
+    s = curl_json("GET", f"{base}/consumer-groups/{group}/lag-summary", schema_name="ConsumerGroupLagSummaryData")
+    assert (s["max_lag"], s["total_lag"], s["max_lag_partition_id"]) == (5, 8, 1)

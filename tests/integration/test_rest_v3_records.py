@@ -11,6 +11,7 @@ POST /v3/clusters/{id}/topics/{t}/records against a real node, driven by curl.
   without stopping the others;
 * malformed JSON 400, empty body 422, unknown topic 404/40403, unknown
   cluster 404, bad partitions 404/40403;
+* a partition led by another broker: produced there (as this node), read back;
 * every answer validated against tests/http/rest_v3_schemas.yaml.
 """
 import base64
@@ -21,6 +22,7 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from conftest import Server, create_topic, free_port
 from rest_schema import curl, curl_json, validate
@@ -80,10 +82,10 @@ def env():
             s.stop()
 
 
-def read_back(server, partition, offset):
-    c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "rest-reader", "enable.auto.commit": False})
+def read_back(server, partition, offset, topic=TOPIC):
+    c = Consumer({"bootstrap.servers": server if isinstance(server, str) else server.bootstrap, "group.id": "rest-reader", "enable.auto.commit": False})
     try:
-        c.assign([TopicPartition(TOPIC, partition, offset)])
+        c.assign([TopicPartition(topic, partition, offset)])
         deadline = time.time() + 30
         while time.time() < deadline:
             m = c.poll(0.5)
@@ -204,3 +206,30 @@ def test_unknown_topic_and_cluster(env):
     r = curl_json("POST", f"{env['root']}/no-such-cluster/topics/{TOPIC}/records",
                   '{"value":{"type":"STRING","data":"x"}}', schema_name="Error", status=404)
     assert r == {"error_code": 404, "message": "Cluster no-such-cluster cannot be found."}
+
+
+def test_leader_on_another_broker(cluster):
+    http_port = free_port()
+
+    def configure(node):
+        if node.node_id == 100:
+            node.props["http.listeners"] = f"http://127.0.0.1:{http_port}"
+    c = cluster(controllers=1, brokers=2, configure=configure)
+    bootstrap = ",".join(b.bootstrap for b in c.brokers)
+    topic = "remote-records"
+    create_topic(c.brokers[0], topic, 2)
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    leaders = {q: pm.leader for q, pm in md.topics[topic].partitions.items()}
+    assert sorted(leaders.values()) == [100, 101]
+    url = f"http://127.0.0.1:{http_port}/v3/clusters/{c.cluster_id}/topics/{topic}/records"
+    for q in (0, 1):
+        body = "".join(json.dumps({"partition_id": q, "key": {"type": "STRING", "data": f"k{q}-{i}"},
+                                   "headers": [{"name": "n", "value": b64(bytes([q, i]))}],
+                                   "value": {"type": "BINARY", "data": b64(bytes([i] * 3))}}) for i in range(2))
+        code, text = curl("POST", url, body)
+        assert code == 200
+        answers = stream_answers(text)
+        assert [(a["error_code"], a["partition_id"], a["offset"]) for a in answers] == [(200, q, 0), (200, q, 1)]
+        for i in range(2):
+            m = read_back(bootstrap, q, i, topic=topic)
+            assert (m.key(), m.value(), m.headers()) == (f"k{q}-{i}".encode(), bytes([i] * 3), [("n", bytes([q, i]))])
