@@ -233,3 +233,28 @@ def test_leader_on_another_broker(cluster):
         for i in range(2):
             m = read_back(bootstrap, q, i, topic=topic)
             assert (m.key(), m.value(), m.headers()) == (f"k{q}-{i}".encode(), bytes([i] * 3), [("n", bytes([q, i]))])
+
+
+def test_stream_of_many_records_keeps_body_order(env):
+    """200 records over every partition, then 3 of 300 KiB to one partition
+    (more than one batch): each partition's offsets follow the body's order."""
+    recs = [{"key": {"type": "STRING", "data": f"key-{i}"}, "value": {"type": "STRING", "data": f"n{i}"}}
+            for i in range(200)]
+    big = "y" * (300 * 1024)
+    recs += [{"partition_id": 2, "value": {"type": "STRING", "data": big + str(i)}} for i in range(3)]
+    code, text = curl("POST", env["url"], "\n".join(json.dumps(r) for r in recs))
+    assert code == 200
+    answers = stream_answers(text)
+    assert len(answers) == len(recs) and {a["error_code"] for a in answers} == {200}
+    last = {}
+    for i, a in enumerate(answers[:200]):
+        assert a["partition_id"] == kafka_partition(f"key-{i}".encode(), PARTITIONS)
+        p = a["partition_id"]
+        assert a["offset"] > last.get(p, -1)
+        last[p] = a["offset"]
+    offs = [a["offset"] for a in answers[200:]]
+    assert offs == [offs[0], offs[0] + 1, offs[0] + 2]
+    for i in (0, 2):
+        assert read_back(env["server"], 2, offs[i]).value() == (big + str(i)).encode()
+    m = read_back(env["server"], answers[123]["partition_id"], answers[123]["offset"])
+    assert (m.key(), m.value()) == (b"key-123", b"n123")
