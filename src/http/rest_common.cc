@@ -203,8 +203,10 @@ RestError kafka_error(int16_t error_code, std::string_view message) {
 }
 
 std::vector<uint8_t> kafka_call_raw(NodeView& node, const HttpRequest& req, int16_t api_key, int16_t version,
-                                    std::vector<uint8_t> body, std::chrono::milliseconds timeout) {
-  auto reply = node.kafka_call(api_key, version, std::move(body), req.session, timeout);
+                                    std::vector<uint8_t> body, std::chrono::milliseconds timeout,
+                                    int32_t target_node) {
+  if (target_node == node.node_id()) target_node = -1;
+  auto reply = node.kafka_call(api_key, version, std::move(body), req.session, timeout, target_node);
   if (!reply.ok) fail(500, kKafkaRetriableCode, reply.error.empty() ? "The Kafka request failed" : reply.error);
   return std::move(reply.body);
 }

@@ -118,16 +118,18 @@ inline constexpr std::chrono::milliseconds kKafkaCallTimeout{30000};
 
 // Runs `request` (a generated msg::XxxRequest) at `version` through this
 // node's broker API as the HTTP user; decodes the response as Resp. A call
-// that fails (timeout, no broker API) answers 500/50003.
+// that fails (timeout, no broker API) answers 500/50003. target_node (another
+// broker's id) sends it there as this node: authorize the HTTP user first.
 std::vector<uint8_t> kafka_call_raw(NodeView& node, const HttpRequest& req, int16_t api_key, int16_t version,
-                                    std::vector<uint8_t> body, std::chrono::milliseconds timeout);
+                                    std::vector<uint8_t> body, std::chrono::milliseconds timeout,
+                                    int32_t target_node = -1);
 
 template <class Resp, class Req>
 Resp kafka_call(NodeView& node, const HttpRequest& req, const Req& request, int16_t version,
-                std::chrono::milliseconds timeout = kKafkaCallTimeout) {
+                std::chrono::milliseconds timeout = kKafkaCallTimeout, int32_t target_node = -1) {
   ByteWriter w;
   request.encode(w, version);
-  auto reply = kafka_call_raw(node, req, Req::kApiKey, version, std::move(w.buffer()), timeout);
+  auto reply = kafka_call_raw(node, req, Req::kApiKey, version, std::move(w.buffer()), timeout, target_node);
   Resp resp;
   ByteReader r(reply);
   try {
