@@ -55,8 +55,8 @@ std::string rest_state(const std::string& kafka_state) {
     if (i > 0 && std::isupper(static_cast<unsigned char>(c))) out += '_';
     out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
-  static const std::set<std::string> kKnown{"PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSIGNING", "RECONCILING",
-                                            "STABLE", "DEAD", "EMPTY"};
+  static const std::set<std::string> kKnown{
+      "PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSIGNING", "RECONCILING", "STABLE", "DEAD", "EMPTY"};
   return kKnown.count(out) ? out : "UNKNOWN";
 }
 
@@ -115,7 +115,8 @@ std::optional<GroupInfo> describe_classic(NodeView& node, const HttpRequest& req
   dg.groups = {group_id};
   std::optional<GroupInfo> out;
   with_retries([&] {
-    auto resp = call_at<msg::DescribeGroupsResponse>(node, req, dg, kDescribeGroupsVersion, coordinator);
+    auto resp =
+        kafka_call<msg::DescribeGroupsResponse>(node, req, dg, kDescribeGroupsVersion, kKafkaCallTimeout, coordinator);
     if (resp.groups.empty()) fail(500, kKafkaErrorCode, "DescribeGroups answered no group");
     const auto& d = resp.groups.front();
     if (retriable(d.error_code)) return false;
@@ -153,7 +154,8 @@ std::optional<GroupInfo> describe_consumer(NodeView& node, const HttpRequest& re
   cd.group_ids = {group_id};
   std::optional<GroupInfo> out;
   with_retries([&] {
-    auto resp = call_at<msg::ConsumerGroupDescribeResponse>(node, req, cd, kConsumerGroupDescribeVersion, coordinator);
+    auto resp = kafka_call<msg::ConsumerGroupDescribeResponse>(node, req, cd, kConsumerGroupDescribeVersion,
+                                                               kKafkaCallTimeout, coordinator);
     if (resp.groups.empty()) fail(500, kKafkaErrorCode, "ConsumerGroupDescribe answered no group");
     const auto& d = resp.groups.front();
     if (retriable(d.error_code)) return false;
@@ -201,15 +203,15 @@ std::map<TopicPartition, const GroupMember*> GroupInfo::assignment() const {
   return out;
 }
 
-std::vector<std::string> list_group_ids(NodeView& node, const HttpRequest& req,
-                                        const metadata::MetadataImage& image) {
+std::vector<std::string> list_group_ids(NodeView& node, const HttpRequest& req, const metadata::MetadataImage& image) {
   std::set<std::string> ids;
   const bool cluster_describe = authorized(node, req, AclOperation::DESCRIBE, ResourceType::CLUSTER, "kafka-cluster");
   for (const auto& [id, broker] : image.brokers()) {
     if (broker.fenced) continue;
     msg::ListGroupsResponse resp;
     try {
-      resp = call_at<msg::ListGroupsResponse>(node, req, msg::ListGroupsRequest{}, kListGroupsVersion, id);
+      resp = kafka_call<msg::ListGroupsResponse>(node, req, msg::ListGroupsRequest{}, kListGroupsVersion,
+                                                 kKafkaCallTimeout, id);
     } catch (const RestError&) {
       continue;  // as the Admin client's listConsumerGroups().valid(): what the other brokers know
     }
@@ -253,7 +255,8 @@ std::map<TopicPartition, int64_t> group_offsets(NodeView& node, const HttpReques
     authorize_or_fail(node, req, AclOperation::DESCRIBE, ResourceType::GROUP, group.group_id,
                       code(ErrorCode::GROUP_AUTHORIZATION_FAILED));
   with_retries([&] {
-    auto resp = call_at<msg::OffsetFetchResponse>(node, req, of, kOffsetFetchVersion, group.coordinator);
+    auto resp =
+        kafka_call<msg::OffsetFetchResponse>(node, req, of, kOffsetFetchVersion, kKafkaCallTimeout, group.coordinator);
     if (retriable(resp.error_code)) return false;
     check_kafka(resp.error_code);
     for (const auto& t : resp.topics) {
@@ -299,7 +302,7 @@ std::map<TopicPartition, int64_t> end_offsets(NodeView& node, const HttpRequest&
     if (lo.topics.empty()) continue;
     msg::ListOffsetsResponse resp;
     try {
-      resp = call_at<msg::ListOffsetsResponse>(node, req, lo, kListOffsetsVersion, leader);
+      resp = kafka_call<msg::ListOffsetsResponse>(node, req, lo, kListOffsetsVersion, kKafkaCallTimeout, leader);
     } catch (const RestError&) {
       continue;  // that leader's partitions have no end offset this time
     }

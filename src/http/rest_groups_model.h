@@ -39,11 +39,11 @@ struct GroupMember {
 
 struct GroupInfo {
   std::string group_id;
-  bool is_simple = false;       // no protocol type: offsets committed without membership
+  bool is_simple = false;  // no protocol type: offsets committed without membership
   std::string partition_assignor;
-  std::string state;            // kafka-rest's ConsumerGroupState: STABLE, EMPTY, ...
-  std::string type;             // CLASSIC or CONSUMER
-  bool is_mixed = false;        // a KIP-848 group with classic members
+  std::string state;      // kafka-rest's ConsumerGroupState: STABLE, EMPTY, ...
+  std::string type;       // CLASSIC or CONSUMER
+  bool is_mixed = false;  // a KIP-848 group with classic members
   int32_t coordinator = -1;
   std::vector<GroupMember> members;  // sorted by consumer id
 
@@ -60,8 +60,7 @@ struct LagRow {
 };
 
 // The consumer groups' ids the HTTP user may see, sorted.
-std::vector<std::string> list_group_ids(NodeView& node, const HttpRequest& req,
-                                        const metadata::MetadataImage& image);
+std::vector<std::string> list_group_ids(NodeView& node, const HttpRequest& req, const metadata::MetadataImage& image);
 
 // The group, or nullopt when it does not exist (or the user may not describe it).
 std::optional<GroupInfo> describe_group(NodeView& node, const HttpRequest& req, const std::string& group_id);

@@ -71,7 +71,7 @@ json error_json(int code, std::string_view message) { return json{{"error_code",
 // One record of the body, parsed and placed (or answered already).
 struct Slot {
   int status = 200;
-  json answer;                  // set once answered
+  json answer;  // set once answered
   ProduceInput in;
   int32_t partition = -1;
   int32_t leader = -1;
@@ -150,7 +150,7 @@ class Sender {
     }
     produce.topic_data.push_back(std::move(td));
     try {
-      auto resp = call_at<msg::ProduceResponse>(node_, req_, produce, kProduceVersion, leader);
+      auto resp = kafka_call<msg::ProduceResponse>(node_, req_, produce, kProduceVersion, kKafkaCallTimeout, leader);
       for (const auto& t : resp.responses)
         for (const auto& pr : t.partition_responses) {
           auto it = batches.find(pr.index);
@@ -235,7 +235,8 @@ void add_rest_record_routes(Router& router, NodeView& node, const HttpOptions& /
                 auto image = require_cluster(node, cluster);
                 require_topic(node, req, *image, topic);
                 auto values = split_records(req.body);
-                if (values.empty()) fail(422, kPayloadErrorCode, "Payload error. Request body is empty. Data is required.");
+                if (values.empty())
+                  fail(422, kPayloadErrorCode, "Payload error. Request body is empty. Data is required.");
                 auto slots = produce_all(node, req, cluster, topic, values);
                 if (slots.size() == 1) {
                   set_json(resp, slots.front().answer, slots.front().status);

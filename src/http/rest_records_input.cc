@@ -29,8 +29,9 @@ std::optional<RecordPart> parse_part(const json& record, const char* field) {
   if (*type == "AVRO" || *type == "JSONSCHEMA" || *type == "PROTOBUF")
     bad_request("Bad Request: " + *type + " needs a Schema Registry, which this server does not use");
   if (*type != "BINARY" && *type != "JSON" && *type != "STRING")
-    bad_request("Cannot deserialize value of type `EmbeddedFormat` from String \"" + *type +
-                "\": not one of the values accepted for Enum class: [BINARY, JSON, STRING, AVRO, JSONSCHEMA, PROTOBUF]");
+    bad_request(
+        "Cannot deserialize value of type `EmbeddedFormat` from String \"" + *type +
+        "\": not one of the values accepted for Enum class: [BINARY, JSON, STRING, AVRO, JSONSCHEMA, PROTOBUF]");
   RecordPart out;
   out.type = *type;
   auto d = part.find("data");

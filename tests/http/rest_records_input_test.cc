@@ -62,10 +62,10 @@ TEST(RestRecordsInput, BadInputAsKafkaRestAnswersIt) {
   EXPECT_EQ(status_of(R"({"value": {"type": "BINARY", "data": "abc"}})"), 400 * 100000 + 400);  // not base64
   EXPECT_EQ(status_of(R"({"value": {"type": "BINARY", "data": 1}})"), 400 * 100000 + 400);
   EXPECT_EQ(status_of(R"({"value": {"type": "STRING", "data": {}}})"), 400 * 100000 + 400);
-  EXPECT_EQ(status_of(R"({"value": {"type": "AVRO", "data": "x"}})"), 400 * 100000 + 400);   // needs a registry
+  EXPECT_EQ(status_of(R"({"value": {"type": "AVRO", "data": "x"}})"), 400 * 100000 + 400);  // needs a registry
   EXPECT_EQ(status_of(R"({"value": {"data": "x"}})"), 400 * 100000 + 400);
   EXPECT_EQ(status_of(R"({"value": "x"})"), 400 * 100000 + 400);
-  EXPECT_EQ(status_of(R"({"headers": [{"value": "AA=="}]})"), 400 * 100000 + 400);          // no name
+  EXPECT_EQ(status_of(R"({"headers": [{"value": "AA=="}]})"), 400 * 100000 + 400);  // no name
   EXPECT_EQ(status_of(R"({"headers": [{"name": "h", "value": "A"}]})"), 400 * 100000 + 400);
   EXPECT_EQ(status_of(R"({"timestamp": "2021-02-30T00:00:00Z"})"), 400 * 100000 + 400);
   EXPECT_EQ(status_of(R"({"partition_id": -1})"), 404 * 100000 + 40403);
