@@ -24,7 +24,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from confluent_kafka.admin import AdminClient
 
-from conftest import Server, create_topic, free_port
+from conftest import Server, create_topic, free_port, run_tool
 from rest_schema import curl, curl_json, self_test
 from test_consumer_group_protocol import Member, converge, offset_commit
 
@@ -358,3 +358,39 @@ def test_coordinator_and_leader_on_another_broker(cluster):
     assert got == {0: (2, 5, 3), 1: (3, 8, 5)}
     s = curl_json("GET", f"{base}/consumer-groups/{group}/lag-summary", schema_name="ConsumerGroupLagSummaryData")
     assert (s["max_lag"], s["total_lag"], s["max_lag_partition_id"]) == (5, 8, 1)
+
+
+def test_group_the_user_may_not_describe_is_not_found(make_server):
+    """kafka-rest leaves out a group the user may not DESCRIBE: 404, not listed."""
+    http_port = free_port()
+    s = make_server({"http.listeners": f"http://127.0.0.1:{http_port}",
+                     "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                     "allow.everyone.if.no.acl.found": "true", "offsets.topic.replication.factor": "1"})
+    create_topic(s, "guarded-t", 1)
+    for group in ("hidden", "shown"):
+        c = Consumer({"bootstrap.servers": s.bootstrap, "group.id": group, **CK})
+        deadline = time.time() + 30
+        while True:
+            try:
+                c.commit(offsets=[TopicPartition("guarded-t", 0, 0)], asynchronous=False)
+                break
+            except KafkaException:
+                assert time.time() < deadline
+                c.poll(0.2)
+        c.close()
+    base = f"http://127.0.0.1:{http_port}/v3/clusters/{s.cluster_id}"
+    assert curl_json("GET", f"{base}/consumer-groups/hidden", schema_name="ConsumerGroupData")["state"] == "EMPTY"
+    # Then the user loses DESCRIBE on "hidden" (FindCoordinator needs it, so not before its commit).
+    for args in (("--allow-principal", "User:ANONYMOUS", "--operation", "All"),
+                 ("--deny-principal", "User:ANONYMOUS", "--operation", "Describe")):
+        run_tool("acls", "--bootstrap-server", s.bootstrap, "--add", *args, "--group", "hidden")
+    deadline = time.time() + 20  # until the ACLs reach the image
+    while curl("GET", f"{base}/consumer-groups/hidden")[0] != 404:
+        assert time.time() < deadline
+        time.sleep(0.2)
+    assert curl_json("GET", f"{base}/consumer-groups/shown", schema_name="ConsumerGroupData")["state"] == "EMPTY"
+    for path in ("", "/lags", "/lag-summary", "/consumers"):
+        curl_json("GET", f"{base}/consumer-groups/hidden{path}", schema_name="Error", status=404)
+    listed = {g["consumer_group_id"] for g in
+              curl_json("GET", f"{base}/consumer-groups", schema_name="ConsumerGroupDataList")["data"]}
+    assert "shown" in listed and "hidden" not in listed

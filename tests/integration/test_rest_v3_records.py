@@ -24,7 +24,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from conftest import Server, create_topic, free_port
+from conftest import Server, create_topic, free_port, run_tool
 from rest_schema import curl, curl_json, validate
 
 TOPIC = "rest-records"
@@ -258,3 +258,42 @@ def test_stream_of_many_records_keeps_body_order(env):
         assert read_back(env["server"], 2, offs[i]).value() == (big + str(i)).encode()
     m = read_back(env["server"], answers[123]["partition_id"], answers[123]["offset"])
     assert (m.key(), m.value()) == (b"key-123", b"n123")
+
+
+AUTHZ = {"authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+         "allow.everyone.if.no.acl.found": "true"}
+
+
+def test_write_denied_locally_and_on_another_broker(cluster):
+    """The HTTP user (User:ANONYMOUS) may DESCRIBE but not WRITE a topic: the
+    partition led here is refused by this node's broker API, the one led by
+    the other broker by the check made here before sending (as this node)."""
+    http_port = free_port()
+
+    def configure(node):
+        if node.node_id == 100:
+            node.props["http.listeners"] = f"http://127.0.0.1:{http_port}"
+    c = cluster(controllers=1, brokers=2, configure=configure, extra=AUTHZ)
+    b = c.brokers[0]
+    create_topic(b, "guarded", 2)
+    create_topic(b, "open", 2)
+    for args in (("--allow-principal", "User:ANONYMOUS", "--operation", "All"),
+                 ("--deny-principal", "User:ANONYMOUS", "--operation", "Write")):
+        run_tool("acls", "--bootstrap-server", b.bootstrap, "--add", *args, "--topic", "guarded")
+    md = AdminClient({"bootstrap.servers": b.bootstrap}).list_topics(timeout=10)
+    assert sorted(pm.leader for pm in md.topics["guarded"].partitions.values()) == [100, 101]
+    root = f"http://127.0.0.1:{http_port}/v3/clusters/{c.cluster_id}/topics"
+    body = "".join(json.dumps({"partition_id": q, "value": {"type": "STRING", "data": "x"}}) for q in (0, 1))
+
+    def answers(topic):
+        code, text = curl("POST", f"{root}/{topic}/records", body)
+        assert code == 200
+        return [(a["error_code"], a.get("partition_id")) for a in stream_answers(text)]
+    deadline = time.time() + 20  # until the ACLs reach broker 100's image
+    while answers("guarded") != [(40301, None), (40301, None)]:
+        assert time.time() < deadline, answers("guarded")
+        time.sleep(0.2)
+    assert answers("open") == [(200, 0), (200, 1)]
+    one = curl_json("POST", f"{root}/guarded/records", json.dumps({"value": {"type": "STRING", "data": "x"}}),
+                    schema_name="Error", status=403)
+    assert one["error_code"] == 40301
