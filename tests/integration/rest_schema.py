@@ -7,10 +7,11 @@ and required lists merged) and, in strict mode (the default), closes every
 object so a field the spec does not name is an error, as a misspelled
 optional field would otherwise pass silently.
 
-    from rest_schema import validate
+    from rest_schema import curl, curl_json, validate
     validate(body, "TopicDataList")            # raises SchemaError
     validate(body, "TopicData", strict=False)  # the spec's open objects
-    status, body = curl("GET", url)            # the REST tests' HTTP client (curl)
+    status, text = curl("GET", url)            # the REST tests' HTTP client (curl)
+    body = curl_json("GET", url, schema_name="TopicData", status=200)  # both at once
 
 Run directly (`/usr/bin/python3 rest_schema.py`) for a self-test.
 """
@@ -92,9 +93,12 @@ def validate(body, name, strict=True):
     return body
 
 
-def curl(method, url, body=None, content_type="application/json", timeout=60):
-    """One request with curl; returns (HTTP status, response text). `body` (str or bytes) is sent as is."""
+def curl(method, url, body=None, content_type="application/json", timeout=60, headers=()):
+    """One request with curl; returns (HTTP status, response text). `body` (str or bytes) is sent as is,
+    with `headers` ("Name: value") added."""
     args = ["curl", "-sS", "-X", method, "--max-time", str(timeout), "-o", "-", "-w", "\n%{http_code}", url]
+    for h in headers:
+        args += ["-H", h]
     data = None
     if body is not None:
         args += ["-H", f"Content-Type: {content_type}", "--data-binary", "@-"]

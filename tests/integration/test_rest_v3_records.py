@@ -156,7 +156,7 @@ def test_streaming_three_records_in_order(env):
     keys = [b"alpha", b"beta", b"gamma"]
     body = "".join(json.dumps({"key": {"type": "STRING", "data": k.decode()},
                                "value": {"type": "STRING", "data": f"v{i}"}}) for i, k in enumerate(keys))
-    code, text = curl("POST", env["url"], body)
+    code, text = curl("POST", env["url"], body, headers=["Transfer-Encoding: chunked"])  # as streaming clients send
     assert code == 200
     answers = stream_answers(text)
     assert len(answers) == 3
