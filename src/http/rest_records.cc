@@ -44,7 +44,7 @@ namespace {
 using namespace rest;
 
 constexpr int16_t kProduceVersion = 9;  // flexible, by topic name
-constexpr int32_t kProduceTimeoutMs = 30000;
+constexpr int32_t kProduceTimeoutMs = 25000;  // answered before kafka_call gives up (30 s)
 
 std::atomic<uint32_t> g_round_robin{0};
 
