@@ -20,6 +20,7 @@
 #include <string>
 
 #include "http/rest_common.h"
+#include "http/rest_core.h"
 #include "http/rest_groups_model.h"
 #include "http/rest_routes.h"
 
@@ -42,7 +43,8 @@ std::string group_url(const HttpRequest& req, const std::string& cluster, const 
 json group_json(const HttpRequest& req, const std::string& cluster, const GroupInfo& g) {
   json j = json::object();
   j["kind"] = "KafkaConsumerGroup";
-  j["metadata"] = resource_metadata(group_url(req, cluster, g.group_id), crn(cluster, {{"consumer-group", g.group_id}}));
+  j["metadata"] =
+      resource_metadata(group_url(req, cluster, g.group_id), crn(cluster, {{"consumer-group", g.group_id}}));
   j["cluster_id"] = cluster;
   j["consumer_group_id"] = g.group_id;
   j["is_simple"] = g.is_simple;
@@ -79,8 +81,8 @@ json assignment_json(const HttpRequest& req, const std::string& cluster, const G
   j["kind"] = "KafkaConsumerAssignment";
   j["metadata"] = resource_metadata(
       group_url(req, cluster, g.group_id, {"consumers", m.consumer_id, "assignments", tp.first, "partitions", p}),
-      crn(cluster, {{"consumer-group", g.group_id}, {"consumer", m.consumer_id}, {"assignment", tp.first},
-                    {"partition", p}}));
+      crn(cluster,
+          {{"consumer-group", g.group_id}, {"consumer", m.consumer_id}, {"assignment", tp.first}, {"partition", p}}));
   j["cluster_id"] = cluster;
   j["consumer_group_id"] = g.group_id;
   j["consumer_id"] = m.consumer_id;
@@ -95,8 +97,9 @@ json lag_json(const HttpRequest& req, const std::string& cluster, const GroupInf
   const std::string p = std::to_string(row.tp.second);
   json j = json::object();
   j["kind"] = "KafkaConsumerLag";
-  j["metadata"] = resource_metadata(group_url(req, cluster, g.group_id, {"lags", row.tp.first, "partitions", p}),
-                                    crn(cluster, {{"consumer-group", g.group_id}, {"lag", row.tp.first}, {"partition", p}}));
+  j["metadata"] =
+      resource_metadata(group_url(req, cluster, g.group_id, {"lags", row.tp.first, "partitions", p}),
+                        crn(cluster, {{"consumer-group", g.group_id}, {"lag", row.tp.first}, {"partition", p}}));
   j["cluster_id"] = cluster;
   j["consumer_group_id"] = g.group_id;
   j["topic_name"] = row.tp.first;
@@ -139,8 +142,8 @@ json lag_summary_json(const HttpRequest& req, const std::string& cluster, const 
   j["max_lag"] = max_lag;
   j["total_lag"] = total;
   j["max_lag_consumer"] = related(group_url(req, cluster, g.group_id, {"consumers", consumer}));
-  j["max_lag_partition"] =
-      related(cluster_url(req, cluster, {"topics", max_row->tp.first, "partitions", std::to_string(max_row->tp.second)}));
+  j["max_lag_partition"] = related(
+      cluster_url(req, cluster, {"topics", max_row->tp.first, "partitions", std::to_string(max_row->tp.second)}));
   return j;
 }
 
@@ -173,81 +176,85 @@ void add_rest_group_routes(Router& router, NodeView& node, const HttpOptions& /*
   const std::string consumer = group + "/consumers/([^/]+)";
 
   router.get(base, rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
-    const std::string& cluster = req.matches.at(1);
-    auto image = require_cluster(node, cluster);
-    json data = json::array();
-    for (const auto& id : list_group_ids(node, req, *image))
-      if (auto g = describe_group(node, req, id)) data.push_back(group_json(req, cluster, *g));
-    set_json(resp, collection("KafkaConsumerGroupList", cluster_url(req, cluster, {"consumer-groups"}), std::move(data)));
-  }));
+               const std::string& cluster = req.matches.at(1);
+               auto image = require_cluster(node, cluster);
+               json data = json::array();
+               for (const auto& id : list_group_ids(node, req, *image))
+                 if (auto g = describe_group(node, req, id)) data.push_back(group_json(req, cluster, *g));
+               set_json(resp, collection("KafkaConsumerGroupList", cluster_url(req, cluster, {"consumer-groups"}),
+                                         std::move(data)));
+             }));
 
   router.get(group, rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
-    auto p = group_path(node, req);
-    set_json(resp, group_json(req, p.cluster, p.group));
-  }));
+               auto p = group_path(node, req);
+               set_json(resp, group_json(req, p.cluster, p.group));
+             }));
 
   router.get(group + "/consumers", rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
-    auto p = group_path(node, req);
-    json data = json::array();
-    for (const auto& m : p.group.members) data.push_back(consumer_json(req, p.cluster, p.group, m));
-    set_json(resp, collection("KafkaConsumerList", group_url(req, p.cluster, p.group.group_id, {"consumers"}),
-                              std::move(data)));
-  }));
+               auto p = group_path(node, req);
+               json data = json::array();
+               for (const auto& m : p.group.members) data.push_back(consumer_json(req, p.cluster, p.group, m));
+               set_json(resp, collection("KafkaConsumerList",
+                                         group_url(req, p.cluster, p.group.group_id, {"consumers"}), std::move(data)));
+             }));
 
   router.get(consumer, rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
-    auto p = group_path(node, req);
-    set_json(resp, consumer_json(req, p.cluster, p.group, require_member(p.group, req.matches.at(3))));
-  }));
+               auto p = group_path(node, req);
+               set_json(resp, consumer_json(req, p.cluster, p.group, require_member(p.group, req.matches.at(3))));
+             }));
 
   router.get(consumer + "/assignments", rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
-    auto p = group_path(node, req);
-    const auto& m = require_member(p.group, req.matches.at(3));
-    json data = json::array();
-    for (const auto& tp : m.assignments) data.push_back(assignment_json(req, p.cluster, p.group, m, tp));
-    set_json(resp, collection("KafkaConsumerAssignmentList",
-                              group_url(req, p.cluster, p.group.group_id, {"consumers", m.consumer_id, "assignments"}),
-                              std::move(data)));
-  }));
+               auto p = group_path(node, req);
+               const auto& m = require_member(p.group, req.matches.at(3));
+               json data = json::array();
+               for (const auto& tp : m.assignments) data.push_back(assignment_json(req, p.cluster, p.group, m, tp));
+               set_json(resp, collection("KafkaConsumerAssignmentList",
+                                         group_url(req, p.cluster, p.group.group_id,
+                                                   {"consumers", m.consumer_id, "assignments"}),
+                                         std::move(data)));
+             }));
 
   router.get(consumer + "/assignments/([^/]+)/partitions/([^/]+)",
              rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
                auto p = group_path(node, req);
                const auto& m = require_member(p.group, req.matches.at(3));
-               TopicPartition tp{req.matches.at(4), parse_int32(req.matches.at(5), "partition_id")};
-               if (!std::binary_search(m.assignments.begin(), m.assignments.end(), tp)) fail(404, kNotFoundCode, kNotFound);
+               TopicPartition tp{req.matches.at(4), path_int32(req.matches.at(5))};
+               if (!std::binary_search(m.assignments.begin(), m.assignments.end(), tp))
+                 fail(404, kNotFoundCode, kNotFound);
                set_json(resp, assignment_json(req, p.cluster, p.group, m, tp));
              }));
 
   router.get(group + "/lags", rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
-    auto p = group_path(node, req);
-    auto rows = group_lags(node, req, *p.image, p.group);
-    if (rows.empty()) fail(404, kNotFoundCode, "Consumer lags not found.");
-    // kafka-rest's order: lag descending, then topic, then partition.
-    std::stable_sort(rows.begin(), rows.end(), [](const LagRow& a, const LagRow& b) {
-      int64_t la = a.log_end_offset - a.current_offset, lb = b.log_end_offset - b.current_offset;
-      if (la != lb) return la > lb;
-      return a.tp < b.tp;
-    });
-    json data = json::array();
-    for (const auto& r : rows) data.push_back(lag_json(req, p.cluster, p.group, r));
-    set_json(resp, collection("KafkaConsumerLagList", group_url(req, p.cluster, p.group.group_id, {"lags"}),
-                              std::move(data)));
-  }));
+               auto p = group_path(node, req);
+               auto rows = group_lags(node, req, *p.image, p.group);
+               if (rows.empty()) fail(404, kNotFoundCode, "Consumer lags not found.");
+               // kafka-rest's order: lag descending, then topic, then partition.
+               std::stable_sort(rows.begin(), rows.end(), [](const LagRow& a, const LagRow& b) {
+                 int64_t la = a.log_end_offset - a.current_offset, lb = b.log_end_offset - b.current_offset;
+                 if (la != lb) return la > lb;
+                 return a.tp < b.tp;
+               });
+               json data = json::array();
+               for (const auto& r : rows) data.push_back(lag_json(req, p.cluster, p.group, r));
+               set_json(resp, collection("KafkaConsumerLagList", group_url(req, p.cluster, p.group.group_id, {"lags"}),
+                                         std::move(data)));
+             }));
 
-  router.get(group + "/lags/([^/]+)/partitions/([^/]+)", rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
-    auto p = group_path(node, req);
-    TopicPartition tp{req.matches.at(3), parse_int32(req.matches.at(4), "partition_id")};
-    auto rows = group_lags(node, req, *p.image, p.group);
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const LagRow& r) { return r.tp == tp; });
-    if (it == rows.end()) fail(404, kNotFoundCode, kNotFound);
-    set_json(resp, lag_json(req, p.cluster, p.group, *it));
-  }));
+  router.get(group + "/lags/([^/]+)/partitions/([^/]+)",
+             rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
+               auto p = group_path(node, req);
+               TopicPartition tp{req.matches.at(3), path_int32(req.matches.at(4))};
+               auto rows = group_lags(node, req, *p.image, p.group);
+               auto it = std::find_if(rows.begin(), rows.end(), [&](const LagRow& r) { return r.tp == tp; });
+               if (it == rows.end()) fail(404, kNotFoundCode, kNotFound);
+               set_json(resp, lag_json(req, p.cluster, p.group, *it));
+             }));
 
   router.get(group + "/lag-summary", rest_handler([&node](const HttpRequest& req, HttpResponse& resp) {
-    auto p = group_path(node, req);
-    auto rows = group_lags(node, req, *p.image, p.group);
-    set_json(resp, lag_summary_json(req, p.cluster, p.group, rows));
-  }));
+               auto p = group_path(node, req);
+               auto rows = group_lags(node, req, *p.image, p.group);
+               set_json(resp, lag_summary_json(req, p.cluster, p.group, rows));
+             }));
 }
 
 }  // namespace flotilla::http

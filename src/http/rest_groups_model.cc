@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "coordinator/group_log.h"
 #include "http/rest_groups_calls.h"
 #include "protocol/messages.h"
 
@@ -19,7 +20,7 @@ using security::AclOperation;
 using security::ResourceType;
 
 constexpr int16_t kListGroupsVersion = 5;
-constexpr int16_t kFindCoordinatorVersion = 3;
+constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
 constexpr int16_t kDescribeGroupsVersion = 5;  // v6 answers GROUP_ID_NOT_FOUND for Dead groups; v5 says Dead
 constexpr int16_t kConsumerGroupDescribeVersion = 1;
 constexpr int16_t kOffsetFetchVersion = 7;
@@ -54,8 +55,8 @@ std::string rest_state(const std::string& kafka_state) {
     if (i > 0 && std::isupper(static_cast<unsigned char>(c))) out += '_';
     out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
-  static const std::set<std::string> kKnown{"PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSIGNING", "RECONCILING",
-                                            "STABLE", "DEAD", "EMPTY"};
+  static const std::set<std::string> kKnown{
+      "PREPARING_REBALANCE", "COMPLETING_REBALANCE", "ASSIGNING", "RECONCILING", "STABLE", "DEAD", "EMPTY"};
   return kKnown.count(out) ? out : "UNKNOWN";
 }
 
@@ -85,22 +86,26 @@ void sort_members(GroupInfo& g) {
             [](const GroupMember& a, const GroupMember& b) { return a.consumer_id < b.consumer_id; });
 }
 
-// The group's coordinator; nullopt when the user may not describe the group.
+// The group's coordinator: the leader of its __consumer_offsets partition
+// (Kafka's Utils.abs(groupId.hashCode()) % partitions), as FindCoordinator
+// answers, read from the image (FindCoordinator itself answers with the
+// endpoint of the listener asked, which the HTTP listener is not). Nullopt
+// when the user may not DESCRIBE the group (FindCoordinator's check) or no
+// group can exist yet (no __consumer_offsets).
 std::optional<int32_t> find_coordinator(NodeView& node, const HttpRequest& req, const std::string& group_id) {
-  msg::FindCoordinatorRequest fc;
-  fc.key = group_id;
-  fc.key_type = 0;
+  if (!authorized(node, req, AclOperation::DESCRIBE, ResourceType::GROUP, group_id)) return std::nullopt;
   std::optional<int32_t> coordinator;
-  bool denied = false;
+  bool none = false;
   with_retries([&] {
-    auto resp = kafka_call<msg::FindCoordinatorResponse>(node, req, fc, kFindCoordinatorVersion);
-    if (resp.error_code == code(ErrorCode::GROUP_AUTHORIZATION_FAILED)) return denied = true;
-    if (retriable(resp.error_code)) return false;
-    check_kafka(resp.error_code, resp.error_message);
-    coordinator = resp.node_id;
+    auto image = node.image();
+    const auto* t = image ? image->topic(std::string(kOffsetsTopic)) : nullptr;
+    if (!t || t->partitions.empty()) return none = true;
+    auto it = t->partitions.find(coordinator::group_partition(group_id, static_cast<int32_t>(t->partitions.size())));
+    if (it == t->partitions.end() || it->second.leader < 0) return false;  // electing a leader
+    coordinator = it->second.leader;
     return true;
   });
-  if (denied) return std::nullopt;
+  if (none) return std::nullopt;
   return coordinator;
 }
 
@@ -110,7 +115,8 @@ std::optional<GroupInfo> describe_classic(NodeView& node, const HttpRequest& req
   dg.groups = {group_id};
   std::optional<GroupInfo> out;
   with_retries([&] {
-    auto resp = call_at<msg::DescribeGroupsResponse>(node, req, dg, kDescribeGroupsVersion, coordinator);
+    auto resp =
+        kafka_call<msg::DescribeGroupsResponse>(node, req, dg, kDescribeGroupsVersion, kKafkaCallTimeout, coordinator);
     if (resp.groups.empty()) fail(500, kKafkaErrorCode, "DescribeGroups answered no group");
     const auto& d = resp.groups.front();
     if (retriable(d.error_code)) return false;
@@ -148,7 +154,8 @@ std::optional<GroupInfo> describe_consumer(NodeView& node, const HttpRequest& re
   cd.group_ids = {group_id};
   std::optional<GroupInfo> out;
   with_retries([&] {
-    auto resp = call_at<msg::ConsumerGroupDescribeResponse>(node, req, cd, kConsumerGroupDescribeVersion, coordinator);
+    auto resp = kafka_call<msg::ConsumerGroupDescribeResponse>(node, req, cd, kConsumerGroupDescribeVersion,
+                                                               kKafkaCallTimeout, coordinator);
     if (resp.groups.empty()) fail(500, kKafkaErrorCode, "ConsumerGroupDescribe answered no group");
     const auto& d = resp.groups.front();
     if (retriable(d.error_code)) return false;
@@ -196,15 +203,15 @@ std::map<TopicPartition, const GroupMember*> GroupInfo::assignment() const {
   return out;
 }
 
-std::vector<std::string> list_group_ids(NodeView& node, const HttpRequest& req,
-                                        const metadata::MetadataImage& image) {
+std::vector<std::string> list_group_ids(NodeView& node, const HttpRequest& req, const metadata::MetadataImage& image) {
   std::set<std::string> ids;
   const bool cluster_describe = authorized(node, req, AclOperation::DESCRIBE, ResourceType::CLUSTER, "kafka-cluster");
   for (const auto& [id, broker] : image.brokers()) {
     if (broker.fenced) continue;
     msg::ListGroupsResponse resp;
     try {
-      resp = call_at<msg::ListGroupsResponse>(node, req, msg::ListGroupsRequest{}, kListGroupsVersion, id);
+      resp = kafka_call<msg::ListGroupsResponse>(node, req, msg::ListGroupsRequest{}, kListGroupsVersion,
+                                                 kKafkaCallTimeout, id);
     } catch (const RestError&) {
       continue;  // as the Admin client's listConsumerGroups().valid(): what the other brokers know
     }
@@ -248,7 +255,8 @@ std::map<TopicPartition, int64_t> group_offsets(NodeView& node, const HttpReques
     authorize_or_fail(node, req, AclOperation::DESCRIBE, ResourceType::GROUP, group.group_id,
                       code(ErrorCode::GROUP_AUTHORIZATION_FAILED));
   with_retries([&] {
-    auto resp = call_at<msg::OffsetFetchResponse>(node, req, of, kOffsetFetchVersion, group.coordinator);
+    auto resp =
+        kafka_call<msg::OffsetFetchResponse>(node, req, of, kOffsetFetchVersion, kKafkaCallTimeout, group.coordinator);
     if (retriable(resp.error_code)) return false;
     check_kafka(resp.error_code);
     for (const auto& t : resp.topics) {
@@ -294,7 +302,7 @@ std::map<TopicPartition, int64_t> end_offsets(NodeView& node, const HttpRequest&
     if (lo.topics.empty()) continue;
     msg::ListOffsetsResponse resp;
     try {
-      resp = call_at<msg::ListOffsetsResponse>(node, req, lo, kListOffsetsVersion, leader);
+      resp = kafka_call<msg::ListOffsetsResponse>(node, req, lo, kListOffsetsVersion, kKafkaCallTimeout, leader);
     } catch (const RestError&) {
       continue;  // that leader's partitions have no end offset this time
     }

@@ -2,7 +2,8 @@
 // with Kafka requests as Kafka's Admin client gathers it for kafka-rest:
 //   list_group_ids   ListGroups at every registered broker (each answers for
 //                    the groups it coordinates), consumer groups only;
-//   describe_group   FindCoordinator, then DescribeGroups at the coordinator
+//   describe_group   the coordinator (the leader of the group's __consumer_offsets
+//                    partition, as FindCoordinator finds it), then DescribeGroups there
 //                    (classic groups) or ConsumerGroupDescribe (KIP-848);
 //   group_offsets    OffsetFetch at the coordinator (all committed offsets);
 //   end_offsets      ListOffsets (latest, READ_COMMITTED as kafka-rest asks)
@@ -38,11 +39,11 @@ struct GroupMember {
 
 struct GroupInfo {
   std::string group_id;
-  bool is_simple = false;       // no protocol type: offsets committed without membership
+  bool is_simple = false;  // no protocol type: offsets committed without membership
   std::string partition_assignor;
-  std::string state;            // kafka-rest's ConsumerGroupState: STABLE, EMPTY, ...
-  std::string type;             // CLASSIC or CONSUMER
-  bool is_mixed = false;        // a KIP-848 group with classic members
+  std::string state;      // kafka-rest's ConsumerGroupState: STABLE, EMPTY, ...
+  std::string type;       // CLASSIC or CONSUMER
+  bool is_mixed = false;  // a KIP-848 group with classic members
   int32_t coordinator = -1;
   std::vector<GroupMember> members;  // sorted by consumer id
 
@@ -59,8 +60,7 @@ struct LagRow {
 };
 
 // The consumer groups' ids the HTTP user may see, sorted.
-std::vector<std::string> list_group_ids(NodeView& node, const HttpRequest& req,
-                                        const metadata::MetadataImage& image);
+std::vector<std::string> list_group_ids(NodeView& node, const HttpRequest& req, const metadata::MetadataImage& image);
 
 // The group, or nullopt when it does not exist (or the user may not describe it).
 std::optional<GroupInfo> describe_group(NodeView& node, const HttpRequest& req, const std::string& group_id);

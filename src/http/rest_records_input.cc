@@ -12,12 +12,6 @@ namespace flotilla::http::rest {
 
 namespace {
 
-bool blank(std::string_view s) {
-  for (char c : s)
-    if (!std::isspace(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
 // Jackson's text of a JSON value, as kafka-rest quotes it in messages.
 std::string shown(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -35,8 +29,9 @@ std::optional<RecordPart> parse_part(const json& record, const char* field) {
   if (*type == "AVRO" || *type == "JSONSCHEMA" || *type == "PROTOBUF")
     bad_request("Bad Request: " + *type + " needs a Schema Registry, which this server does not use");
   if (*type != "BINARY" && *type != "JSON" && *type != "STRING")
-    bad_request("Cannot deserialize value of type `EmbeddedFormat` from String \"" + *type +
-                "\": not one of the values accepted for Enum class: [BINARY, JSON, STRING, AVRO, JSONSCHEMA, PROTOBUF]");
+    bad_request(
+        "Cannot deserialize value of type `EmbeddedFormat` from String \"" + *type +
+        "\": not one of the values accepted for Enum class: [BINARY, JSON, STRING, AVRO, JSONSCHEMA, PROTOBUF]");
   RecordPart out;
   out.type = *type;
   auto d = part.find("data");

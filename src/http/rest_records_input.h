@@ -27,14 +27,14 @@
 namespace flotilla::http::rest {
 
 struct RecordPart {
-  std::string type;                            // BINARY, JSON or STRING
-  std::optional<std::vector<uint8_t>> bytes;   // nullopt for null data
+  std::string type;                           // BINARY, JSON or STRING
+  std::optional<std::vector<uint8_t>> bytes;  // nullopt for null data
 };
 
 struct ProduceInput {
   std::optional<int32_t> partition_id;
   std::vector<records::Header> headers;
-  std::optional<RecordPart> key;    // nullopt when the request has no key (or key: null)
+  std::optional<RecordPart> key;  // nullopt when the request has no key (or key: null)
   std::optional<RecordPart> value;
   std::optional<int64_t> timestamp_ms;
 };

@@ -7,16 +7,20 @@ and required lists merged) and, in strict mode (the default), closes every
 object so a field the spec does not name is an error, as a misspelled
 optional field would otherwise pass silently.
 
-    from rest_schema import validate
+    from rest_schema import curl, curl_json, validate
     validate(body, "TopicDataList")            # raises SchemaError
     validate(body, "TopicData", strict=False)  # the spec's open objects
+    status, text = curl("GET", url)            # the REST tests' HTTP client (curl)
+    body = curl_json("GET", url, schema_name="TopicData", status=200)  # both at once
 
 Run directly (`/usr/bin/python3 rest_schema.py`) for a self-test.
 """
 
 import copy
 import functools
+import json
 import os
+import subprocess
 
 import jsonschema
 import yaml
@@ -87,6 +91,33 @@ def validate(body, name, strict=True):
         lines = [f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}" for e in errors]
         raise SchemaError(f"body does not match {name}:\n  " + "\n  ".join(lines))
     return body
+
+
+def curl(method, url, body=None, content_type="application/json", timeout=60, headers=()):
+    """One request with curl; returns (HTTP status, response text). `body` (str or bytes) is sent as is,
+    with `headers` ("Name: value") added."""
+    args = ["curl", "-sS", "-X", method, "--max-time", str(timeout), "-o", "-", "-w", "\n%{http_code}", url]
+    for h in headers:
+        args += ["-H", h]
+    data = None
+    if body is not None:
+        args += ["-H", f"Content-Type: {content_type}", "--data-binary", "@-"]
+        data = body.encode() if isinstance(body, str) else body
+    p = subprocess.run(args, input=data, capture_output=True, timeout=timeout + 10)
+    if p.returncode != 0:
+        raise AssertionError(f"curl {method} {url} failed ({p.returncode}): {p.stderr.decode(errors='replace')}")
+    text, _, code = p.stdout.decode().rpartition("\n")
+    return int(code), text
+
+
+def curl_json(method, url, body=None, schema_name=None, status=200):
+    """curl, then: the status must be `status`, the body JSON (validated against `schema_name` if given)."""
+    code, text = curl(method, url, body)
+    assert code == status, f"{method} {url}: HTTP {code}, expected {status}: {text[:2000]}"
+    parsed = json.loads(text)
+    if schema_name:
+        validate(parsed, schema_name)
+    return parsed
 
 
 def self_test():
