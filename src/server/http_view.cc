@@ -70,7 +70,9 @@ void HttpNodeView::refresh_raft_status() {
   s->log_end_offset = raft_.next_offset();
   s->log_start_offset = raft_.log().log_start_offset();
   const auto& core = raft_.core();
-  s->voted_id = core.election_state().voted_id;
+  // Kafka's current-vote: a leader or candidate has voted for itself.
+  s->voted_id = core.role() == raft::Role::Leader || core.role() == raft::Role::Candidate ? config_.node_id
+                                                                                          : core.election_state().voted_id;
   s->state = !core.is_voter() && core.role() != raft::Role::Leader ? "observer" : raft::role_name(core.role());
   for (auto& c : s->state) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto dq = raft_.describe_quorum();

@@ -15,6 +15,8 @@
 namespace flotilla::http {
 namespace {
 
+using protocol::frame_metadata_record;
+
 class FakeNode : public NodeView {
  public:
   bool controller = true, broker = false;
