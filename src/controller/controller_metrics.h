@@ -21,6 +21,11 @@ struct ControllerMetrics {
   std::atomic<int64_t> metadata_errors{0};             // MetadataErrorCount: records that failed to decode
   std::atomic<int64_t> last_applied_offset{-1};        // LastAppliedRecordOffset (the active one: its own appends too)
   std::atomic<int64_t> last_applied_timestamp{0};      // LastAppliedRecordTimestamp (Unix ms of the batch's append)
+  // ControllerStats: committed leader changes that elected a replica outside
+  // the ISR (LeaderRecoveryState RECOVERING: UncleanLeaderElectionsPerSec) or
+  // a member of the ELR (KIP-966: ElectionFromEligibleLeaderReplicasPerSec).
+  std::atomic<int64_t> unclean_leader_elections{0};
+  std::atomic<int64_t> elr_elections{0};
   std::atomic<int64_t> timed_out_broker_heartbeats{0};  // TimedOutBrokerHeartbeatCount: heartbeats are answered on the
                                                         // loop without a queue deadline, so none times out
 };

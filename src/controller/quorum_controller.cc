@@ -63,6 +63,26 @@ void QuorumController::post(std::function<void()> fn) {
 
 // ---------------------------------------------------------------- Raft listener
 
+namespace {
+// ControllerStats (controller_metrics.h): the unclean and ELR elections a
+// committed batch made, from the partitions `d` changed from `previous` to `next`.
+void count_elections(const metadata::MetadataImage& previous, const metadata::MetadataImage& next, const metadata::MetadataDelta& d) {
+  auto& m = controller_metrics();
+  for (const auto& [topic, index] : d.changed_partitions()) {
+    const auto* now = next.partition(topic, index);
+    if (!now || now->leader < 0) continue;
+    const auto* before = previous.partition(topic, index);
+    if (before && before->leader == now->leader) continue;
+    if (now->leader_recovery_state == 1) {  // RECOVERING: elected from outside the ISR
+      m.unclean_leader_elections.fetch_add(1, std::memory_order_relaxed);
+    } else if (before && std::ranges::find(before->isr, now->leader) == before->isr.end() &&
+               std::ranges::find(before->elr, now->leader) != before->elr.end()) {
+      m.elr_elections.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+}  // namespace
+
 void QuorumController::handle_commit(const raft::CommittedBatch& batch) {
   metadata::MetadataDelta d(committed_);
   auto& m = controller_metrics();
@@ -70,7 +90,9 @@ void QuorumController::handle_commit(const raft::CommittedBatch& batch) {
     for (const auto& v : batch.records)
       if (!d.replay_value(v)) m.metadata_errors.fetch_add(1, std::memory_order_relaxed);
   d.set_offset(batch.last_offset, batch.epoch);
+  auto previous = std::move(committed_);
   committed_ = d.apply();
+  if (!batch.is_control) count_elections(*previous, *committed_, d);
   if (!active_ || batch.last_offset > last_appended_offset_) m.last_applied_offset.store(batch.last_offset, std::memory_order_relaxed);
   m.last_applied_timestamp.store(batch.append_timestamp, std::memory_order_relaxed);
   if (!active_ || batch.last_offset > last_appended_offset_) {

@@ -88,6 +88,11 @@ void render_controller(metrics::Exposition& e, const NodeView& node, const RaftS
         active || ts <= 0 ? 0.0 : static_cast<double>(std::max<int64_t>(0, wall_clock_ms() - ts)));
   gauge(e, p + "timedoutbrokerheartbeatcount", "Broker heartbeats that timed out in this controller",
         static_cast<double>(cm.timed_out_broker_heartbeats.load(kRelaxed)));
+  counter(e, "kafka_controller_controllerstats_uncleanleaderelections_total",
+          "Committed leader elections of a replica outside the ISR (LeaderRecoveryState RECOVERING)",
+          static_cast<double>(cm.unclean_leader_elections.load(kRelaxed)));
+  counter(e, "kafka_controller_controllerstats_electionfromeligibleleaderreplicas_total",
+          "Committed leader elections of a member of the ELR (KIP-966)", static_cast<double>(cm.elr_elections.load(kRelaxed)));
   gauge(e, p + "newactivecontrollerscount", "Times this node saw a new active controller elected",
         static_cast<double>(cm.new_active_controllers.load(kRelaxed)));
 }

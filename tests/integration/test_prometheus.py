@@ -216,6 +216,7 @@ def test_prometheus_scrapes_the_cluster(cluster, prometheus_factory):
                   "the killed broker fenced")
     fenced_after = time.time() - killed
     assert fenced_after <= SESSION_TIMEOUT_MS / 1000 + 5
+    print(f"fencedbrokercount 0 -> 1 in Prometheus {fenced_after:.1f} s after kill -9 (session timeout {SESSION_TIMEOUT_MS} ms)")
     # Every controller's image sees it (Kafka's controllers report from their own image).
     prom.wait_for("min(kafka_controller_kafkacontroller_fencedbrokercount)", lambda v: v == 1, 5, "every controller sees it")
     assert prom.scalar("max(kafka_controller_kafkacontroller_activebrokercount)") == 2
