@@ -37,6 +37,35 @@ void HttpNodeView::publish(const metadata::MetadataDelta&, std::shared_ptr<const
   image_ = std::move(image);
 }
 
+std::shared_ptr<const broker::BrokerSnapshot> HttpNodeView::broker_snapshot() {
+  if (!snapshot_source_) return nullptr;
+  auto last = [this] {
+    std::lock_guard lock(snapshot_mu_);
+    return last_snapshot_;
+  };
+  if (stopping_) return last();
+  // The loop takes it between its other work; this HTTP thread waits.
+  auto promise = std::make_shared<std::promise<std::shared_ptr<const broker::BrokerSnapshot>>>();
+  auto future = promise->get_future();
+  asio::post(io_, [this, promise] {
+    std::shared_ptr<const broker::BrokerSnapshot> s;
+    if (!stopped_) {
+      try {
+        s = snapshot_source_();
+      } catch (const std::exception& e) {
+        spdlog::warn("[HttpServer] Taking the broker's metrics snapshot failed: {}", e.what());
+      }
+    }
+    promise->set_value(std::move(s));
+  });
+  if (future.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return last();
+  auto s = future.get();
+  if (!s) return last();
+  std::lock_guard lock(snapshot_mu_);
+  last_snapshot_ = s;
+  return s;
+}
+
 std::shared_ptr<const metadata::MetadataImage> HttpNodeView::image() const {
   std::lock_guard lock(mu_);
   return image_;

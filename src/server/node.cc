@@ -10,6 +10,7 @@
 #include <set>
 
 #include "broker/assignments.h"
+#include "broker/broker_metrics.h"
 #include "broker/broker_lifecycle.h"
 #include "broker/client_quotas.h"
 #include "broker/client_telemetry.h"
@@ -585,6 +586,7 @@ void NodeImpl::setup_http() {
     http_handler->set_txn_coordinator(txns.get());
     http_handler->set_authorizer(authorizer.get());
     http_view->set_handler(http_handler.get());
+    http_view->set_broker_snapshot_source([this] { return broker::take_broker_snapshot(*replicas, groups.get()); });
   }
   http::HttpOptions options;
   options.partition_series = config.metrics_partition_series;
