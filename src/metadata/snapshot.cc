@@ -297,8 +297,8 @@ bool SnapshotGenerator::maybe_start(const std::shared_ptr<const MetadataImage>& 
       ok = false;
       spdlog::error("[SnapshotGenerator] Writing snapshot {} failed: {}", raft::snapshot_file_name(id), e.what());
     }
-    const int64_t took_ms = (monotonic_us() - started_us) / 1000;
-    asio::post(io_, [this, alive, id, ok, size, took_ms] {
+    const int64_t took_us = monotonic_us() - started_us;
+    asio::post(io_, [this, alive, id, ok, size, took_us] {
       if (!*alive) return;
       writing_ = false;
       if (ok) {
@@ -308,7 +308,7 @@ bool SnapshotGenerator::maybe_start(const std::shared_ptr<const MetadataImage>& 
         m.latest_snapshot_end_offset.store(id.end_offset, std::memory_order_relaxed);
         m.latest_snapshot_bytes.store(size, std::memory_order_relaxed);
         m.latest_snapshot_time_ms.store(wall_clock_ms(), std::memory_order_relaxed);
-        m.latest_snapshot_generation_ms.store(took_ms, std::memory_order_relaxed);
+        m.latest_snapshot_generation_us.store(took_us, std::memory_order_relaxed);
         m.snapshots_generated.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("[SnapshotGenerator] Wrote snapshot {}", raft::snapshot_file_name(id));
         if (on_written_) on_written_(id);

@@ -31,7 +31,7 @@ struct MetadataMetrics {
   std::atomic<int64_t> latest_snapshot_end_offset{-1};
   std::atomic<int64_t> latest_snapshot_bytes{0};
   std::atomic<int64_t> latest_snapshot_time_ms{wall_clock_ms()};
-  std::atomic<int64_t> latest_snapshot_generation_ms{0};
+  std::atomic<int64_t> latest_snapshot_generation_us{0};
   std::atomic<int64_t> snapshots_generated{0};
 };
 

@@ -13,7 +13,8 @@
 #include "protocol/metadata_record.h"
 
 namespace flotilla::http {
-namespace {
+// Named, not anonymous: the http tests are compiled in one unity batch.
+namespace quorum_metrics_test {
 
 using protocol::frame_metadata_record;
 
@@ -150,5 +151,5 @@ TEST(ControllerMetrics, ABrokerHasRaftButNoControllerSeries) {
   EXPECT_NE(sample(text, "kafka_server_brokermetadatametrics_last_applied_record_offset"), "");
 }
 
-}  // namespace
+}  // namespace quorum_metrics_test
 }  // namespace flotilla::http

@@ -14,6 +14,7 @@ Prometheus is started and stopped by PID; every wait is bounded.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -184,6 +185,15 @@ def test_prometheus_scrapes_the_cluster(cluster, prometheus_factory):
     assert prom.scalar("max(kafka_controller_kafkacontroller_activebrokercount)") == 3
     assert prom.scalar("min(kafka_controller_kafkacontroller_activebrokercount)") == 3
 
+    # Prometheus's own linter accepts what a controller and a broker expose.
+    promtool = shutil.which("promtool")
+    if promtool:
+        for n in (active_node, c.brokers[0]):
+            with urllib.request.urlopen(f"http://127.0.0.1:{n.http_port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, f"node {n.node_id}: " + p.stdout + p.stderr
+
     # Produce while Prometheus watches; the rate is asserted at the end.
     bootstrap = ",".join(b.bootstrap for b in c.brokers)
     run_tool("topics", "--bootstrap-server", bootstrap, "--create", "--topic", "t", "--partitions", "3",
@@ -206,6 +216,7 @@ def test_prometheus_scrapes_the_cluster(cluster, prometheus_factory):
         stop.set()
         producer.join(timeout=20)
     assert counts["acked"] > 0, counts
+    print(f"produce rate seen by Prometheus: {produce_rate} records/s ({counts['acked']} acknowledged)")
 
     # A broker killed with SIGKILL is fenced once its session expires.
     assert prom.scalar("max(kafka_controller_kafkacontroller_fencedbrokercount)") == 0
