@@ -10,7 +10,8 @@
 #include "http/process_stats.h"
 
 namespace flotilla::http {
-namespace {
+// Named, not anonymous: the unity batch shares one translation unit with the other tests' fakes.
+namespace broker_metrics_test {
 
 class FakeNode : public NodeView {
  public:
@@ -152,5 +153,5 @@ TEST(ProcessStats, BootTimeAndLiveProcess) {
   EXPECT_GT(s.start_time_seconds, 1.6e9);
 }
 
-}  // namespace
+}  // namespace broker_metrics_test
 }  // namespace flotilla::http

@@ -15,7 +15,8 @@
 #include "security/authorizer.h"
 
 namespace flotilla::http {
-namespace {
+// Named, not anonymous: the unity batch shares one translation unit with the other tests' fakes.
+namespace rest_core_test {
 
 using rest::json;
 
@@ -261,5 +262,5 @@ TEST(RestLinks, PercentEncodingAndCrn) {
   EXPECT_EQ(rest::cluster_url(req, "c1", {"topics", "a b"}), "https://h:8/v3/clusters/c1/topics/a%20b");
 }
 
-}  // namespace
+}  // namespace rest_core_test
 }  // namespace flotilla::http
