@@ -8,6 +8,7 @@ namespace flotilla::http {
 
 namespace {
 
+constexpr int16_t kDescribeQuorumVersion = 2;
 constexpr int16_t kListOffsetsVersion = 4;
 constexpr int16_t kListGroupsVersion = 3;
 constexpr int16_t kDescribeGroupsVersion = 5;
@@ -45,6 +46,44 @@ bool live_broker(const metadata::MetadataImage& image, int32_t id) {
 }
 
 }  // namespace
+
+std::optional<RaftStatus> console_describe_quorum(NodeView& node, const HttpRequest& req,
+                                                  const metadata::MetadataImage* image) {
+  int32_t target = -1;
+  if (!node.broker_role()) {
+    if (!image || !may_describe(node, req, security::ResourceType::CLUSTER, "kafka-cluster")) return std::nullopt;
+    for (const auto& [id, b] : image->brokers())
+      if (!b.fenced) {
+        target = id;
+        break;
+      }
+    if (target < 0) return std::nullopt;
+  }
+  msg::DescribeQuorumRequest r;
+  auto& t = r.topics.emplace_back();
+  t.topic_name = "__cluster_metadata";
+  t.partitions.emplace_back().partition_index = 0;
+  auto resp = call<msg::DescribeQuorumResponse>(node, req, r, kDescribeQuorumVersion, target);
+  if (!resp || resp->error_code != 0 || resp->topics.empty() || resp->topics[0].partitions.empty()) return std::nullopt;
+  const auto& p = resp->topics[0].partitions[0];
+  if (p.error_code != 0) return std::nullopt;
+  RaftStatus s;
+  s.leader_id = p.leader_id;
+  s.epoch = p.leader_epoch;
+  s.high_watermark = p.high_watermark;
+  auto replica = [](const msg::DescribeQuorumResponse::ReplicaState& x) {
+    RaftReplicaStatus o;
+    o.replica_id = x.replica_id;
+    if (!(x.replica_directory_id == Uuid{})) o.directory_id = x.replica_directory_id.to_string();
+    o.log_end_offset = x.log_end_offset;
+    o.last_fetch_timestamp = x.last_fetch_timestamp;
+    o.last_caught_up_timestamp = x.last_caught_up_timestamp;
+    return o;
+  };
+  for (const auto& v : p.current_voters) s.voters.push_back(replica(v));
+  for (const auto& o : p.observers) s.observers.push_back(replica(o));
+  return s;
+}
 
 std::map<TopicPartitionKey, int64_t> console_end_offsets(NodeView& node, const HttpRequest& req,
                                                          const metadata::MetadataImage& image) {

@@ -1,4 +1,5 @@
-// The console's live numbers that only the brokers know: log end offsets
+// The console's live numbers that only the brokers know: the quorum's
+// replica states (DescribeQuorum), log end offsets
 // (ListOffsets to each partition's leader) and consumer groups with their
 // lag (ListGroups to every unfenced broker -- each lists the groups it
 // coordinates -- then DescribeGroups and OffsetFetch to that coordinator).
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -25,6 +27,13 @@ namespace flotilla::http {
 using TopicPartitionKey = std::pair<std::string, int32_t>;
 
 constexpr std::chrono::milliseconds kConsoleCallTimeout{1500};
+
+// The voters and observers as the quorum leader reports them: DescribeQuorum
+// through this node's broker API (a broker forwards it to the controllers)
+// or, on a controller-only node, through an unfenced broker. Fills leader_id,
+// epoch, high_watermark, voters and observers; nullopt when none answered.
+std::optional<RaftStatus> console_describe_quorum(NodeView& node, const HttpRequest& req,
+                                                  const metadata::MetadataImage* image);
 
 // The latest offset of every partition with a live leader that answered.
 std::map<TopicPartitionKey, int64_t> console_end_offsets(NodeView& node, const HttpRequest& req,

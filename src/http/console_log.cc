@@ -127,6 +127,7 @@ void MetadataLogTimeline::scan_segment(const std::string& path, int64_t base, si
     } catch (const std::exception& ex) {
       TimelineEntry e;
       e.offset = h.base_offset;
+      e.batch = h.base_offset;
       e.epoch = h.partition_leader_epoch;
       e.timestamp = h.base_timestamp;
       e.type = "CORRUPT_BATCH";
@@ -139,6 +140,7 @@ void MetadataLogTimeline::scan_segment(const std::string& path, int64_t base, si
       if (rec.offset < next_offset_) continue;
       TimelineEntry e;
       e.offset = rec.offset;
+      e.batch = h.base_offset;
       e.epoch = h.partition_leader_epoch;
       e.timestamp = rec.timestamp;
       if (h.is_control()) {

@@ -27,6 +27,7 @@ namespace flotilla::http {
 
 struct TimelineEntry {
   int64_t offset = 0;
+  int64_t batch = 0;        // the base offset of its batch (the controller writes an event's records as one batch)
   int32_t epoch = -1;       // the batch's partition leader epoch
   int64_t timestamp = -1;   // the record's timestamp (ms)
   std::string type;         // "TOPIC_RECORD", ..., or a control type ("LEADER_CHANGE", ...)

@@ -127,18 +127,30 @@ ordered_json node_json(NodeView& node) {
   return {{"nodeId", node.node_id()}, {"clusterId", node.cluster_id()}, {"roles", roles}, {"now", now_ms()}};
 }
 
-void quorum(NodeView& node, ConsoleState& st, HttpResponse& resp) {
+void quorum(NodeView& node, ConsoleState& st, const HttpRequest& req, HttpResponse& resp) {
   RaftStatus s = node.raft_status();
   st.observe(s);
   ordered_json j = node_json(node);
-  // The leader's log end offset: the leader knows it as its own; lags are
-  // measured against it (as kafka-metadata-quorum does).
+  // Replica states are known only on the leader: elsewhere ask it (DescribeQuorum).
+  std::vector<RaftReplicaStatus> voters_src = s.voters, observers_src = s.observers;
+  std::string source = "raft status of this node";
+  bool known = std::any_of(s.voters.begin(), s.voters.end(), [](const auto& v) { return v.log_end_offset >= 0; });
+  if (!known) {
+    auto image = node.image();
+    if (auto dq = console_describe_quorum(node, req, image.get())) {
+      voters_src = dq->voters;
+      observers_src = dq->observers;
+      source = "DescribeQuorum (leader " + std::to_string(dq->leader_id) + ")";
+    }
+  }
+  j["replicaSource"] = source;
+  // Lags are measured against the leader's log end offset (as kafka-metadata-quorum does).
   int64_t leader_leo = -1;
-  for (const auto& v : s.voters)
+  for (const auto& v : voters_src)
     if (v.replica_id == s.leader_id) leader_leo = v.log_end_offset;
   ordered_json voters = ordered_json::array(), observers = ordered_json::array();
-  for (const auto& v : s.voters) voters.push_back(replica_json(v, leader_leo));
-  for (const auto& o : s.observers) observers.push_back(replica_json(o, leader_leo));
+  for (const auto& v : voters_src) voters.push_back(replica_json(v, leader_leo));
+  for (const auto& o : observers_src) observers.push_back(replica_json(o, leader_leo));
   j["raft"] = {{"state", s.state},         {"leaderId", s.leader_id},         {"epoch", s.epoch},
                {"votedId", s.voted_id},     {"highWatermark", s.high_watermark}, {"logEndOffset", s.log_end_offset},
                {"logStartOffset", s.log_start_offset}, {"voters", voters},   {"observers", observers}};
@@ -272,7 +284,7 @@ void log_page(ConsoleState& st, NodeView& node, const HttpRequest& req, HttpResp
   ordered_json j = node_json(node);
   ordered_json entries = ordered_json::array();
   for (const auto& e : page.entries)
-    entries.push_back({{"offset", e.offset}, {"epoch", e.epoch}, {"time", e.timestamp}, {"type", e.type}, {"control", e.control},
+    entries.push_back({{"offset", e.offset}, {"batch", e.batch}, {"epoch", e.epoch}, {"time", e.timestamp}, {"type", e.type}, {"control", e.control},
                        {"data", e.data}});
   j["entries"] = entries;
   j["nextBefore"] = page.next_before;
@@ -373,7 +385,7 @@ void add_console_routes(Router& router, NodeView& node, const HttpOptions&) {
   router.get("/console/?", page);
   router.get("/console/(quorum|brokers|topics|log|snapshots)", page);
   router.get("/console/static/([A-Za-z0-9_.-]+)", [](const HttpRequest& req, HttpResponse& resp) { send_asset(resp, req.matches[1]); });
-  router.get("/console/api/quorum", [n, st](const HttpRequest&, HttpResponse& resp) { quorum(*n, *st, resp); });
+  router.get("/console/api/quorum", [n, st](const HttpRequest& req, HttpResponse& resp) { quorum(*n, *st, req, resp); });
   router.get("/console/api/brokers", [n, st](const HttpRequest&, HttpResponse& resp) {
     st->observe(n->raft_status());
     brokers(*n, resp);

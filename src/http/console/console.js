@@ -83,9 +83,8 @@ async function drawQuorum() {
   const d = await getJson("/console/api/quorum");
   setNode(d);
   const r = d.raft;
-  const leaderNote = r.voters.some((v) => v.logEndOffset >= 0) ? null :
-    h("p", { class: "muted" }, "Replica offsets and fetch times are known only on the leader (node " + num(r.leaderId) +
-      "); this node reports what it sees.");
+  const leaderNote = h("p", { class: "muted", id: "replica-source" }, "Replica states from the " + d.replicaSource +
+    (r.voters.some((v) => v.logEndOffset >= 0) ? "" : "; offsets and fetch times are known only on the quorum leader"));
   const replicaRows = (rs, kind) => rs.map((v) => h("tr", { "data-replica-id": v.replicaId },
     h("td", {}, v.replicaId, v.replicaId === r.leaderId ? [" ", badge("leader", "ok")] : null),
     h("td", {}, kind),
@@ -230,6 +229,10 @@ function summarize(e, names) {
   }
 }
 
+function isFencing(e) {
+  return (e.type === "BROKER_REGISTRATION_CHANGE_RECORD" && e.data && e.data.fenced === 1) || e.type === "FENCE_BROKER_RECORD";
+}
+
 function typeKind(t) {
   if (t === "LEADER_CHANGE" || t.startsWith("KRAFT")) return "info";
   if (t === "BROKER_REGISTRATION_CHANGE_RECORD" || t === "FENCE_BROKER_RECORD" || t === "UNREGISTER_BROKER_RECORD" || t === "REMOVE_TOPIC_RECORD") return "bad";
@@ -249,13 +252,33 @@ async function drawLog() {
     class: "chip" + (logState.types.has(t) ? " on" : ""), "data-type": t,
     onclick: () => { logState.types.has(t) ? logState.types.delete(t) : logState.types.add(t); logState.before = -1; logState.pages = []; refresh(); },
   }, t.replace(/_RECORD$/, "") + " " + d.counts[t]));
-  const rows = d.entries.map((e) => h("tr", { "data-type": e.type, "data-offset": e.offset },
+  const row = (e, cause) => h("tr", { "data-type": e.type, "data-offset": e.offset, "data-caused-by": cause, class: cause !== undefined ? "caused" : null },
     h("td", { class: "num" }, e.offset),
     h("td", { class: "num" }, e.epoch),
     h("td", {}, fmtTime(e.time)),
     h("td", {}, badge(e.type, typeKind(e.type))),
-    h("td", { class: "summary" }, summarize(e, names),
-      h("details", {}, h("summary", {}, "fields"), h("pre", { class: "mono" }, JSON.stringify(e.data))))));
+    h("td", { class: "summary" }, cause !== undefined ? h("span", { class: "cause" }, "↳ after broker " + cause + " was fenced: ") : null,
+      summarize(e, names),
+      h("details", {}, h("summary", {}, "fields"), h("pre", { class: "mono" }, JSON.stringify(e.data)))));
+  // The controller writes an event's records as one batch: a broker's fencing
+  // record comes with the leader elections and ISR shrinks it caused (Kafka
+  // writes those first). Such a batch shows the fencing record first, then
+  // what it caused, in log order.
+  const rows = [];
+  for (let i = 0; i < d.entries.length;) {
+    let j = i;
+    while (j < d.entries.length && d.entries[j].batch === d.entries[i].batch) j++;
+    const group = d.entries.slice(i, j);
+    const fences = group.filter(isFencing);
+    if (fences.length) {
+      const broker = fences[0].data.brokerId !== undefined ? fences[0].data.brokerId : fences[0].data.id;
+      for (const f of fences) rows.push(row(f));
+      for (const e of group.filter((x) => !isFencing(x)).reverse()) rows.push(row(e, broker));
+    } else {
+      for (const e of group) rows.push(row(e));
+    }
+    i = j;
+  }
   const nav = h("div", { class: "toolbar" },
     h("button", { id: "log-newest", disabled: logState.before < 0, onclick: () => { logState.before = -1; logState.pages = []; refresh(); } }, "Newest"),
     h("button", { id: "log-older", disabled: d.nextBefore < 0, onclick: () => { logState.pages.push(logState.before); logState.before = d.nextBefore; refresh(); } }, "Older"),
@@ -272,7 +295,8 @@ async function drawLog() {
 
 // ------------------------------------------------------------ snapshots
 
-const snapState = { from: null, to: null, lastKey: "" };
+// ?from=&to= (snapshot file names or "current") choose the pair on load.
+const snapState = { from: params.get("from"), to: params.get("to") };
 
 function diffLines(text) {
   return text.split("\n").filter((l) => l.length).map((l) =>
@@ -295,7 +319,7 @@ async function drawSnapshots() {
   } catch (e) {
     diffErr = e.message;
   }
-  const rows = d.snapshots.map((s) => h("tr", { "data-snapshot": s.file },
+  const rows = d.snapshots.slice().reverse().map((s) => h("tr", { "data-snapshot": s.file },
     h("td", { class: "mono" }, s.file), h("td", { class: "num" }, s.endOffset), h("td", { class: "num" }, s.epoch),
     h("td", { class: "num" }, fmtBytes(s.sizeBytes)), h("td", {}, fmtTime(s.lastContainedLogTimestamp))));
   const select = (id, value, set) => h("select", { id, onchange: (ev) => { snapState[set] = ev.target.value; refresh(); } },
