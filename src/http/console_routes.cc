@@ -24,6 +24,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -63,6 +64,11 @@ struct ConsoleState {
     history.push_back({{"time", now_ms()}, {"leaderId", s.leader_id}, {"epoch", s.epoch}});
     while (history.size() > kMaxHistory) history.pop_front();
   }
+
+  // Snapshot files' LastContainedLogTimestamp by name (a file never changes;
+  // only listed files are kept).
+  std::mutex stamps_mu;
+  std::map<std::string, int64_t> stamps;
 
   // Snapshot images by file name (bounded: images can be large).
   static constexpr size_t kMaxImages = 4;
@@ -312,10 +318,17 @@ std::vector<SnapshotFile> list_snapshot_files(const std::string& dir) {
   return out;
 }
 
-void snapshots(NodeView& node, HttpResponse& resp) {
+void snapshots(NodeView& node, ConsoleState& st, HttpResponse& resp) {
   ordered_json j = node_json(node);
   ordered_json list = ordered_json::array();
-  for (const auto& s : list_snapshot_files(node.metadata_partition_dir())) {
+  auto files = list_snapshot_files(node.metadata_partition_dir());
+  std::map<std::string, int64_t> stamps;
+  {
+    std::lock_guard lock(st.stamps_mu);
+    stamps = st.stamps;
+  }
+  std::map<std::string, int64_t> listed;
+  for (const auto& s : files) {
     std::error_code ec;
     auto size = fs::file_size(s.path, ec);
     if (ec) continue;  // deleted by the cleaner since listed
@@ -324,11 +337,22 @@ void snapshots(NodeView& node, HttpResponse& resp) {
                         {"epoch", s.id.epoch},
                         {"sizeBytes", size},
                         {"lastContainedLogTimestamp", nullptr}};
-    try {
-      one["lastContainedLogTimestamp"] = raft::read_snapshot_timestamp(s.path);
-    } catch (const std::exception&) {
+    std::string name = s.path.filename().string();
+    auto known = stamps.find(name);
+    if (known != stamps.end()) {
+      listed[name] = known->second;
+    } else {
+      try {
+        listed[name] = raft::read_snapshot_timestamp(s.path);
+      } catch (const std::exception&) {
+      }
     }
+    if (listed.count(name)) one["lastContainedLogTimestamp"] = listed[name];
     list.push_back(std::move(one));
+  }
+  {
+    std::lock_guard lock(st.stamps_mu);
+    st.stamps = std::move(listed);
   }
   j["snapshots"] = list;
   auto image = node.image();
@@ -393,7 +417,7 @@ void add_console_routes(Router& router, NodeView& node, const HttpOptions&) {
   router.get("/console/api/topics", [n](const HttpRequest& req, HttpResponse& resp) { topics(*n, req, resp); });
   router.get("/console/api/groups", [n](const HttpRequest& req, HttpResponse& resp) { groups(*n, req, resp); });
   router.get("/console/api/log", [n, st](const HttpRequest& req, HttpResponse& resp) { log_page(*st, *n, req, resp); });
-  router.get("/console/api/snapshots", [n](const HttpRequest&, HttpResponse& resp) { snapshots(*n, resp); });
+  router.get("/console/api/snapshots", [n, st](const HttpRequest&, HttpResponse& resp) { snapshots(*n, *st, resp); });
   router.get("/console/api/snapshots/diff",
              [n, st](const HttpRequest& req, HttpResponse& resp) { snapshot_diff(*n, *st, req, resp); });
 }
