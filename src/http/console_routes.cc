@@ -139,7 +139,7 @@ void quorum(NodeView& node, ConsoleState& st, const HttpRequest& req, HttpRespon
   ordered_json j = node_json(node);
   // Replica states are known only on the leader: elsewhere ask it (DescribeQuorum).
   std::vector<RaftReplicaStatus> voters_src = s.voters, observers_src = s.observers;
-  std::string source = "raft status of this node";
+  std::string source = "this node's Raft status";
   bool known = std::any_of(s.voters.begin(), s.voters.end(), [](const auto& v) { return v.log_end_offset >= 0; });
   if (!known) {
     auto image = node.image();

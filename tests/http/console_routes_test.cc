@@ -154,7 +154,7 @@ TEST_F(Console, QuorumLagsAgainstTheLeader) {
   EXPECT_EQ(q["raft"]["leaderId"], 1);
   EXPECT_EQ(q["raft"]["voters"][0]["lag"], 0);
   EXPECT_EQ(q["raft"]["voters"][1]["lag"], 13);
-  EXPECT_EQ(q["replicaSource"], "raft status of this node");
+  EXPECT_EQ(q["replicaSource"], "this node's Raft status");
   ASSERT_EQ(q["history"].size(), 1u);
   EXPECT_EQ(q["history"][0]["epoch"], 3);
   EXPECT_TRUE(q["elections"].empty());  // no log segments here

@@ -83,7 +83,7 @@ async function drawQuorum() {
   const d = await getJson("/console/api/quorum");
   setNode(d);
   const r = d.raft;
-  const leaderNote = h("p", { class: "muted", id: "replica-source" }, "Replica states from the " + d.replicaSource +
+  const leaderNote = h("p", { class: "muted", id: "replica-source" }, "Replica states from " + d.replicaSource +
     (r.voters.some((v) => v.logEndOffset >= 0) ? "" : "; offsets and fetch times are known only on the quorum leader"));
   const replicaRows = (rs, kind) => rs.map((v) => h("tr", { "data-replica-id": v.replicaId },
     h("td", {}, v.replicaId, v.replicaId === r.leaderId ? [" ", badge("leader", "ok")] : null),
@@ -140,7 +140,7 @@ async function drawBrokers() {
   replace(h("div", {},
     h("h2", {}, "Brokers"),
     h("div", { class: "cards" },
-      card("Registered", d.brokers.length), card("Fenced", fenced, "brokers-fenced"),
+      card("Registrations", d.brokers.length), card("Fenced", fenced, "brokers-fenced"),
       card("Metadata offset", num(d.metadataOffset))),
     h("h2", {}, "Registrations"),
     table("brokers-table", ["Id", "State", h("th", { class: "num" }, "Epoch"), "Rack", "Listeners", "Incarnation"], rows),
