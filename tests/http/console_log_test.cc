@@ -14,7 +14,7 @@
 #include "protocol/metadata_record.h"
 #include "protocol/record_batch.h"
 
-namespace flotilla::http {
+namespace flotilla::http::console_log_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -166,4 +166,4 @@ TEST(ConsoleLog, MissingDirectoryIsEmpty) {
 }
 
 }  // namespace
-}  // namespace flotilla::http
+}  // namespace flotilla::http::console_log_test

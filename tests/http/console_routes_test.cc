@@ -10,7 +10,7 @@
 #include "http/routes.h"
 #include "metadata/delta.h"
 
-namespace flotilla::http {
+namespace flotilla::http::console_routes_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -175,4 +175,4 @@ TEST_F(Console, BadParametersGetJsonErrors) {
 }
 
 }  // namespace
-}  // namespace flotilla::http
+}  // namespace flotilla::http::console_routes_test
