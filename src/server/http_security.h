@@ -48,6 +48,7 @@
 
 #include "http/http_server.h"
 #include "security/credential_cache.h"
+#include "security/ssl_config.h"
 #include "server/config.h"
 
 namespace flotilla::server {
