@@ -189,6 +189,12 @@ void configure_http_security(const KafkaConfig& config, std::shared_ptr<const se
     auto auth = std::make_shared<BasicAuthenticator>(std::move(credentials));
     hc.authenticate = [auth](const std::string& header) { return auth->authenticate(header); };
     hc.auth_realm = get(kAuthenticationRealm).value_or("KafkaRest");
+    // A quoted-string in WWW-Authenticate: no quote, backslash or control character.
+    std::erase_if(hc.auth_realm, [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
+    for (const auto& l : hc.listeners)
+      if (l.scheme == "http")
+        spdlog::warn("[HttpServer] {}=BASIC on the plain listener http://{}:{}: passwords cross the network in clear "
+                     "(use an https:// listener)", kAuthenticationMethod, l.host, l.port);
   } else if (method != "NONE" && !method.empty()) {
     throw ConfigError("Invalid value " + method + " for configuration " + kAuthenticationMethod + ": NONE or BASIC expected");
   }
