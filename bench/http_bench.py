@@ -180,10 +180,18 @@ def perf_produce(srv, topic, records, size, throughput=-1):
 
 # --- (a) /metrics on 10,000 partitions, produce p99 with and without a 1/s scrape ---------------------------------
 
-def latency_phase(bootstrap, topic, seconds, rate, size, scrape_url=None):
-    """Produces `rate` records/s for `seconds` with confluent_kafka; returns (p50, p99 ms, scrape times)."""
+def make_producer(bootstrap, topic):
+    """A connected librdkafka producer (metadata known, connections open) for latency_phase."""
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 1, "enable.idempotence": False})
+    for i in range(64):
+        p.produce(topic, b"warm", partition=i % 8)
+    p.flush(30)
+    return p
+
+
+def latency_phase(p, topic, seconds, rate, size, scrape_url=None):
+    """Produces `rate` records/s for `seconds` with producer p; returns (p50, p99 ms, records, scrape times)."""
     lat = []
     payload = b"x" * size
 
@@ -223,43 +231,69 @@ def latency_phase(bootstrap, topic, seconds, rate, size, scrape_url=None):
     return statistics.median(ms), percentile(ms, 0.99), len(ms), scrapes
 
 
+def scrape_times(srv, n):
+    get(srv.http + "/metrics")  # warm
+    times, body = [], b""
+    for _ in range(n):
+        status, body, secs = get(srv.http + "/metrics")
+        assert status == 200, status
+        times.append(secs * 1000)
+        time.sleep(0.2)
+    series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
+    return times, len(body), series
+
+
 def part_scrape(args, results):
+    import resource
+    # A partition holds 3 open files (log, offset index, time index): the node
+    # needs 3 per partition plus headroom, within this process's RLIMIT_NOFILE.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by the server
+        soft = hard
+    except (ValueError, OSError):
+        pass
+    topics = args.topics
+    fit = max(1, (soft - 2000) // 3 // args.partitions)
+    if fit < topics:
+        print(f"note: RLIMIT_NOFILE {soft} holds {fit * args.partitions} partitions (3 files each), not "
+              f"{topics * args.partitions}: measuring {fit} topics", file=sys.stderr)
+        topics = fit
+    checkpoints = sorted({max(1, topics // 3), max(1, 2 * topics // 3), topics})
     work = tempfile.mkdtemp(prefix="flotilla-httpbench-a-")
     srv = Server(args.bin, work, "num.network.threads=2").start()
     try:
         t0 = time.time()
-        for i in range(args.topics):
-            srv.create_topic(f"t{i:03d}", args.partitions)
-        total = args.topics * args.partitions
-        # Wait until the broker hosts every partition (its log directories exist).
-        deadline = time.time() + 600
-        while time.time() < deadline:
-            n = sum(1 for d in os.listdir(os.path.join(work, "data")) if d.startswith("t") and "-" in d)
-            if n >= total:
-                break
-            time.sleep(0.5)
-        setup_s = time.time() - t0
-        get(srv.http + "/metrics")  # warm
-        times, size = [], 0
-        for _ in range(args.scrapes):
-            status, body, secs = get(srv.http + "/metrics")
-            assert status == 200, status
-            times.append(secs * 1000)
-            size = len(body)
-            time.sleep(0.2)
-        series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
-        emit(results, "scrape", {"partitions": total, "setup_s": round(setup_s, 1), "scrapes": len(times),
-                                 "metrics_bytes": size, "series": series,
-                                 "scrape_median_ms": round(statistics.median(times), 2),
-                                 "scrape_p99_ms": round(percentile(times, 0.99), 2), "goal_ms": 50})
+        created = 0
+        for cp in checkpoints:
+            while created < cp:
+                srv.create_topic(f"t{created:03d}", args.partitions)
+                created += 1
+            total = created * args.partitions
+            # Wait until the broker hosts every partition (its log directories exist).
+            deadline = time.time() + 600
+            while time.time() < deadline:
+                if srv.proc.poll() is not None:
+                    raise RuntimeError(f"the server exited: see {work}/server.log")
+                n = sum(1 for d in os.listdir(os.path.join(work, "data")) if d.startswith("t") and "-" in d)
+                if n >= total:
+                    break
+                time.sleep(0.5)
+            times, size, series = scrape_times(srv, args.scrapes)
+            emit(results, "scrape", {"partitions": total, "setup_s": round(time.time() - t0, 1), "scrapes": len(times),
+                                     "metrics_bytes": size, "series": series,
+                                     "scrape_median_ms": round(statistics.median(times), 2),
+                                     "scrape_p99_ms": round(percentile(times, 0.99), 2), "goal_ms": 50,
+                                     "goal_partitions": args.topics * args.partitions})
         srv.create_topic("lat", 8)
         time.sleep(1)
-        latency_phase(srv.bootstrap, "lat", 3, args.lat_rate, args.lat_size)  # warm the producer path
+        producer = make_producer(srv.bootstrap, "lat")
+        latency_phase(producer, "lat", 3, args.lat_rate, args.lat_size)  # warm the produce path
         rows = {"none": [], "scrape_1s": []}
         for r in range(args.lat_rounds):
             for mode in ("none", "scrape_1s"):
                 url = srv.http + "/metrics" if mode == "scrape_1s" else None
-                p50, p99, n, scrapes = latency_phase(srv.bootstrap, "lat", args.lat_seconds, args.lat_rate,
+                p50, p99, n, scrapes = latency_phase(producer, "lat", args.lat_seconds, args.lat_rate,
                                                      args.lat_size, url)
                 rows[mode].append(p99)
                 emit(results, "scrape_latency_phase", {"round": r, "mode": mode, "records": n, "p50_ms": round(p50, 3),
