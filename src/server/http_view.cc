@@ -133,7 +133,9 @@ http::KafkaReply HttpNodeView::kafka_call(int16_t api_key, int16_t api_version, 
       req->header_version = protocol::request_header_version(api_key, api_version);
       req->correlation_id = 0;
       req->client_id = "flotilla-http";
-      req->listener = "HTTP";
+      // Answers that name endpoints (Metadata, FindCoordinator) give the
+      // inter-broker listener's: the HTTP listener has no Kafka endpoint.
+      req->listener = config_.inter_broker_listener_name;
       req->peer = session ? session->client_host : "";
       req->session = session ? session : std::make_shared<security::Session>();
       handler_->handle(req, [promise](net::Response resp) {
