@@ -8,12 +8,18 @@
 #include <string>
 #include <vector>
 
+#include "broker/broker_metrics.h"
 #include "common/bytes.h"
 #include "common/error.h"
 #include "net/client.h"
 #include "net/client_request.h"
 #include "net/server.h"
 #include "protocol/api.h"
+
+namespace flotilla::msg {
+struct ProduceResponse;
+struct FetchResponse;
+}  // namespace flotilla::msg
 
 namespace flotilla::broker::api {
 
@@ -24,6 +30,16 @@ inline int32_t response_throttle_ms(const net::Request& req) {
   return req.throttle_time_ms;
 }
 
+// RequestMetrics' ErrorsPerSec (broker_metrics.h) of a response: a top-level
+// error code where the response has one; Produce and Fetch count every
+// partition's (and Fetch its top-level one), as Kafka's errorCounts.
+template <class Msg>
+void count_errors(const net::Request& req, const Msg& m) {
+  if constexpr (requires { m.error_code; }) BrokerMetrics::get().errors(req.api_key, ec(m.error_code)).inc();
+}
+void count_errors(const net::Request& req, const msg::ProduceResponse& m);  // produce_api.cc
+void count_errors(const net::Request& req, const msg::FetchResponse& m);    // fetch_apis.cc
+
 // Encodes and sends a response; a response with a ThrottleTimeMs field
 // carries the request's throttle time (client quotas).
 template <class Msg>
@@ -31,6 +47,7 @@ void send(const net::Request& req, net::Respond& respond, const Msg& m) {
   net::Response r;
   r.header_version = static_cast<int16_t>(protocol::response_header_version(req.api_key, req.api_version));
   const int32_t throttle = response_throttle_ms(req);
+  count_errors(req, m);
   if constexpr (requires { m.throttle_time_ms; }) {
     if (throttle > 0 && m.throttle_time_ms != throttle) {
       Msg copy = m;  // throttled responses only: the common path encodes in place

@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "broker/api_util.h"
+#include "broker/broker_metrics.h"
 #include "broker/client_quotas.h"
 #include "broker/request_handler.h"
 #include "common/clock.h"
@@ -32,6 +33,32 @@ namespace flotilla::broker {
 namespace {
 
 using namespace api::prelude;
+
+// BrokerTopicMetrics of an answered Fetch: each partition's request (and
+// failure, by Kafka's rule), the bytes sent to a consumer per topic, or to a
+// follower as replication bytes (all topics only, as Kafka). A topic's
+// counters come from any of its partitions hosted here (one lookup per topic).
+void count_fetch(ReplicaManager& replicas, const FetchResponse& resp, bool follower) {
+  BrokerMetrics& bm = BrokerMetrics::get();
+  int64_t replication = 0;
+  for (const auto& t : resp.responses) {
+    const TopicMetrics* m = nullptr;
+    for (const auto& pd : t.partitions) {
+      if (!m) {
+        Partition* p = t.topic.empty() ? replicas.find(t.topic_id, pd.partition_index) : replicas.find(t.topic, pd.partition_index);
+        if (p) m = p->metrics.get();
+      }
+      if (!m) continue;  // not hosted here: no series for names nobody created
+      m->fetch_request();
+      if (counts_as_failed_fetch(ec(pd.error_code))) m->fetch_failed();
+      const int64_t n = pd.records.size();
+      if (n <= 0) continue;
+      if (follower) replication += n;
+      else m->bytes_out(static_cast<uint64_t>(n));
+    }
+  }
+  if (replication > 0) bm.replication_bytes_out().inc(static_cast<uint64_t>(replication));
+}
 
 // The first record with timestamp >= ts, as Kafka answers ListOffsets: the
 // log finds the batch (by its time index), then that batch's records decide.
@@ -248,6 +275,7 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
 // the fetch quota and the request time against the request quota; throttled,
 // the answer carries no data (the bytes are taken back) and the throttle time.
 void RequestHandler::send_fetch(const std::shared_ptr<net::Request>& req, net::Respond& respond, FetchResponse& resp, bool follower) {
+  count_fetch(replicas_, resp, follower);
   if (follower && quotas_ && quotas_->leader_replication().any_throttled()) {
     // Every throttled partition's bytes count against the leader's replication throttle.
     ReplicationQuota& q = quotas_->leader_replication();
@@ -268,6 +296,7 @@ void RequestHandler::send_fetch(const std::shared_ptr<net::Request>& req, net::R
   resp.encode(r.body, req->api_version);  // file regions are referenced, not read: sizing is cheap
   int32_t throttle = quotas_->record_fetch(*req, r.body.total_size());
   if (throttle <= 0) {
+    api::count_errors(*req, resp);
     respond(std::move(r));
     return;
   }
@@ -277,6 +306,15 @@ void RequestHandler::send_fetch(const std::shared_ptr<net::Request>& req, net::R
   empty.throttle_time_ms = throttle;
   send(*req, respond, empty);
 }
+
+namespace api {
+void count_errors(const net::Request& req, const msg::FetchResponse& m) {
+  BrokerMetrics& bm = BrokerMetrics::get();
+  bm.errors(req.api_key, ec(m.error_code)).inc();
+  for (const auto& t : m.responses)
+    for (const auto& p : t.partitions) bm.errors(req.api_key, ec(p.error_code)).inc();
+}
+}  // namespace api
 
 int32_t RequestHandler::preferred_read_replica(const Partition& p, const std::string& client_rack) const {
   if (!config_.rack_aware_replica_selector || client_rack.empty()) return -1;

@@ -17,6 +17,7 @@
 // Threading: the broker's io_context thread; the AppendWriter's completion is
 // posted back to it (ReplicaManager::submit_writes).
 #include "broker/api_util.h"
+#include "broker/broker_metrics.h"
 #include "broker/client_quotas.h"
 #include "broker/delayed_response.h"
 #include "broker/request_handler.h"
@@ -30,7 +31,22 @@ namespace {
 
 using namespace api::prelude;
 
+// BrokerTopicMetrics of one produced partition's append (Kafka's
+// appendToLocalLog): records and bytes appended, or bytes refused as too large.
+void count_append(const TopicMetrics& m, const AppendResult& ar, size_t bytes) {
+  if (ar.error == ErrorCode::NONE) m.produced(static_cast<uint64_t>(ar.last_offset - ar.base_offset + 1), bytes);
+  else if (ar.error == ErrorCode::MESSAGE_TOO_LARGE || ar.error == ErrorCode::RECORD_LIST_TOO_LARGE) m.bytes_rejected(bytes);
+}
+
 }  // namespace
+
+namespace api {
+void count_errors(const net::Request& req, const msg::ProduceResponse& m) {
+  BrokerMetrics& bm = BrokerMetrics::get();
+  for (const auto& t : m.responses)
+    for (const auto& p : t.partition_responses) bm.errors(req.api_key, ec(p.error_code)).inc();
+}
+}  // namespace api
 
 void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Respond respond) {
   ProduceRequest request;
@@ -113,6 +129,7 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
         }
         const size_t writes_before = batch->writes.size();
         if (ar.error == ErrorCode::NONE) ar = replicas_.append(*p, payload, AppendOrigin::Client, batch.get());
+        if (p->metrics) count_append(*p->metrics, ar, payload.size());
         pr.error_code = code(ar.error);
         if (batch->writes.size() > writes_before)
           deferred->push_back(Deferred{resp->responses.size(), tr.partition_responses.size(), td.name, pd.index, writes_before, batch->writes.size()});
@@ -134,6 +151,12 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
         }
       }
       if (pr.error_code != 0) any_error = true;
+      // TotalProduceRequestsPerSec / FailedProduceRequestsPerSec: each
+      // authorized partition of a valid request that is hosted here.
+      if (p && p->metrics && acks_ok && verdict.ok() && !verdict.refuses(td.name)) {
+        p->metrics->produce_request();
+        if (counts_as_failed_produce(ec(pr.error_code))) p->metrics->produce_failed();
+      }
       tr.partition_responses.push_back(std::move(pr));
     }
     resp->responses.push_back(std::move(tr));
@@ -171,6 +194,7 @@ void RequestHandler::finish_produce(std::shared_ptr<net::Request> req, net::Resp
   if (acks == 0) {
     // No response is expected; on error Kafka closes the connection so the
     // producer notices and refreshes its metadata.
+    api::count_errors(*req, *resp);
     net::Response r;
     r.send = false;
     r.close_after = any_error;

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 
+#include "broker/broker_metrics.h"
 #include "common/clock.h"
 #include "storage/log_cleaner.h"
 
@@ -185,6 +186,7 @@ void ReplicaManager::append_as_follower(Partition& p, std::span<const uint8_t> b
     }
     if (whole > 0) {
       p.log->append_as_follower(batches.first(whole));
+      BrokerMetrics::get().replication_bytes_in().inc(whole);  // ReplicationBytesInPerSec
       for (const auto& [e, off] : epochs)
         if (e > p.epochs->latest_epoch()) p.epochs->assign(e, off);
     }

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 
+#include "broker/broker_metrics.h"
 #include "common/clock.h"
 
 namespace flotilla::broker {
@@ -186,7 +187,12 @@ void ReplicaManager::send_isr_changes() {
         Partition* p = find(name, pd.partition_index);
         if (!p || p->leader_epoch != s->second) continue;  // moved on; the image has the truth
         ErrorCode e = top != ErrorCode::NONE ? top : ec(pd.error_code);
-        if (e == ErrorCode::NONE && pd.leader_epoch == p->leader_epoch) adopt_partition_state(*p, pd.isr, pd.partition_epoch);
+        if (e == ErrorCode::NONE && pd.leader_epoch == p->leader_epoch) {
+          // IsrShrinksPerSec / IsrExpandsPerSec: the change took effect.
+          if (pd.isr.size() < p->isr.size()) BrokerMetrics::get().isr_shrinks().inc();
+          else if (pd.isr.size() > p->isr.size()) BrokerMetrics::get().isr_expands().inc();
+          adopt_partition_state(*p, pd.isr, pd.partition_epoch);
+        }
         else errors[{name, pd.partition_index}] = e;
         p->alter_in_flight = false;
         sent->erase(s);

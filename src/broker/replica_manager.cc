@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <set>
 
+#include "broker/broker_metrics.h"
 #include "broker/replica_fetcher.h"
 #include "broker/topic_config.h"
 #include "common/clock.h"
@@ -132,6 +133,7 @@ void ReplicaManager::apply_image() {
     fetchers_->unfollow(p.topic, p.index);
     if (p.is_leader(self)) notify_leadership(p.topic, p.index, p.leader_epoch, false);
     std::string k = it->first;
+    if (!t || t->id != p.topic_id) BrokerMetrics::get().remove_topic(p.topic);  // the topic is gone: its series too
     logs_.remove(p.topic, p.index);
     // topic_names_ keeps the id: other partitions of the topic may stay here.
     it = partitions_.erase(it);
@@ -191,6 +193,7 @@ void ReplicaManager::apply_image() {
         slot->topic = name;
         slot->index = idx;
         slot->topic_id = t.id;
+        slot->metrics = BrokerMetrics::get().topic(name);
         slot->log = log;
         slot->epochs = std::make_unique<storage::LeaderEpochCache>(slot->log->dir());
         // Recovery may have cut the log under epochs the cache still lists.

@@ -49,6 +49,7 @@ namespace flotilla::broker {
 
 class ReplicaFetcherManager;
 class ReplicationQuota;  // broker/replication_quota.h
+class TopicMetrics;      // broker/broker_metrics.h
 
 // What a leader knows of one follower.
 struct FollowerState {
@@ -77,6 +78,9 @@ struct Partition {
   int32_t max_message_bytes = 1048588;
   int32_t min_insync_replicas = 1;
   bool log_append_time = false;
+  // Its topic's BrokerTopicMetrics (set at creation): the produce and fetch
+  // paths count with relaxed atomic adds, no lookup.
+  std::shared_ptr<const TopicMetrics> metrics;
 
   int64_t hw = 0;  // the high watermark
   // Leader only.

@@ -22,6 +22,10 @@ namespace flotilla::security {
 class StandardAuthorizer;
 }
 
+namespace flotilla::broker {
+struct BrokerSnapshot;  // broker/broker_metrics.h
+}
+
 namespace flotilla::http {
 
 // The Raft state as the driver last published it (DescribeQuorum's view,
@@ -74,6 +78,11 @@ class NodeView {
   virtual RaftStatus raft_status() const = 0;
   // Null when no authorizer is configured (everything allowed).
   virtual const security::StandardAuthorizer* authorizer() const = 0;
+  // The broker's partitions (log sizes and offsets, roles, ISR sizes) and
+  // group counts, as the event loop took them for this call (the HTTP thread
+  // waits for the loop, at most about a second, then gets the last one).
+  // Null on a node without the broker role, or before the first one.
+  virtual std::shared_ptr<const broker::BrokerSnapshot> broker_snapshot() { return nullptr; }
 
   // Runs a Kafka request (body encoded at `api_version`, no header) and waits
   // at most `timeout` for its response body. target_node < 0 or this node:

@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "common/clock.h"
+#include "net/net_metrics.h"
 #include "net/sasl_session.h"
 #include "security/acl.h"
 #include "net/transport.h"
@@ -100,6 +101,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool ready = false;
     int32_t correlation_id = 0;
     Response response;
+    const RequestSeries* series = nullptr;  // RequestMetrics (null: answered by this layer)
+    int64_t read_us = 0;                    // when its frame was read
   };
 
   asio::awaitable<void> wait_while_muted() {
@@ -141,10 +144,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         auto frame = std::make_shared<FrameBuffer>(static_cast<size_t>(size));
         co_await asio::async_read(*transport_, asio::buffer(*frame), asio::use_awaitable);
+        const int64_t read_us = monotonic_us();
         // A throttle that began while this frame was being read holds it back too.
         co_await wait_while_muted();
         if (closed_) break;
-        if (!dispatch(std::move(frame))) break;
+        if (!dispatch(std::move(frame), read_us)) break;
       }
     } catch (const std::system_error& e) {
       if (e.code() != asio::error::eof && e.code() != asio::error::operation_aborted && e.code() != asio::error::connection_reset)
@@ -213,7 +217,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Parses the header and hands the request over; false closes the connection.
-  bool dispatch(std::shared_ptr<FrameBuffer> frame) {
+  bool dispatch(std::shared_ptr<FrameBuffer> frame, int64_t read_us) {
     auto req = std::make_shared<Request>();
     ByteReader r(frame->data(), frame->size());
     try {
@@ -261,6 +265,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     slots_.emplace_back();
     slots_.back().correlation_id = req->correlation_id;
+    slots_.back().series = request_series(req->api_key, req->api_version);
+    slots_.back().read_us = read_us;
     size_t seq = next_seq_++;
     std::weak_ptr<Connection> weak = shared_from_this();
     handler_.handle(std::move(req), [weak, seq](Response resp) {
@@ -296,6 +302,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         ++first_seq_;
         wake_reader_.cancel();
         if (slot.response.send) co_await send_response(slot.correlation_id, slot.response);
+        if (slot.series) slot.series->observe(monotonic_us() - slot.read_us);
         if (slot.response.close_after) break;
       }
     } catch (const std::system_error& e) {

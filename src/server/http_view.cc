@@ -37,6 +37,35 @@ void HttpNodeView::publish(const metadata::MetadataDelta&, std::shared_ptr<const
   image_ = std::move(image);
 }
 
+std::shared_ptr<const broker::BrokerSnapshot> HttpNodeView::broker_snapshot() {
+  if (!snapshot_source_) return nullptr;
+  auto last = [this] {
+    std::lock_guard lock(snapshot_mu_);
+    return last_snapshot_;
+  };
+  if (stopping_) return last();
+  // The loop takes it between its other work; this HTTP thread waits.
+  auto promise = std::make_shared<std::promise<std::shared_ptr<const broker::BrokerSnapshot>>>();
+  auto future = promise->get_future();
+  asio::post(io_, [this, promise] {
+    std::shared_ptr<const broker::BrokerSnapshot> s;
+    if (!stopped_) {
+      try {
+        s = snapshot_source_();
+      } catch (const std::exception& e) {
+        spdlog::warn("[HttpServer] Taking the broker's metrics snapshot failed: {}", e.what());
+      }
+    }
+    promise->set_value(std::move(s));
+  });
+  if (future.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return last();
+  auto s = future.get();
+  if (!s) return last();
+  std::lock_guard lock(snapshot_mu_);
+  last_snapshot_ = s;
+  return s;
+}
+
 std::shared_ptr<const metadata::MetadataImage> HttpNodeView::image() const {
   std::lock_guard lock(mu_);
   return image_;
@@ -70,6 +99,9 @@ void HttpNodeView::refresh_raft_status() {
   s->log_end_offset = raft_.next_offset();
   s->log_start_offset = raft_.log().log_start_offset();
   const auto& core = raft_.core();
+  // Kafka's current-vote: a leader or candidate has voted for itself.
+  s->voted_id = core.role() == raft::Role::Leader || core.role() == raft::Role::Candidate ? config_.node_id
+                                                                                          : core.election_state().voted_id;
   s->state = !core.is_voter() && core.role() != raft::Role::Leader ? "observer" : raft::role_name(core.role());
   for (auto& c : s->state) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto dq = raft_.describe_quorum();

@@ -28,6 +28,10 @@ namespace flotilla::raft {
 class RaftDriver;
 }
 
+namespace flotilla::broker {
+struct BrokerSnapshot;
+}
+
 namespace flotilla::server {
 
 struct HttpViewConfig {
@@ -78,6 +82,10 @@ class HttpNodeView : public http::NodeView, public metadata::Publisher {
                               std::shared_ptr<const security::Session> session, std::chrono::milliseconds timeout,
                               int32_t target_node) override;
 
+  // How the event loop takes the broker's snapshot (broker role only).
+  void set_broker_snapshot_source(std::function<std::shared_ptr<const broker::BrokerSnapshot>()> f) { snapshot_source_ = std::move(f); }
+  std::shared_ptr<const broker::BrokerSnapshot> broker_snapshot() override;
+
   // Called on the event loop after each Raft status refresh (the Raft metrics' gauges).
   void set_on_raft_status(std::function<void(const http::RaftStatus&)> f) { on_raft_status_ = std::move(f); }
 
@@ -97,6 +105,9 @@ class HttpNodeView : public http::NodeView, public metadata::Publisher {
   std::shared_ptr<const net::ClientSecurity> inter_broker_security_;
   std::map<int32_t, std::shared_ptr<net::Client>> clients_;  // event loop only
   std::function<void(const http::RaftStatus&)> on_raft_status_;
+  std::function<std::shared_ptr<const broker::BrokerSnapshot>()> snapshot_source_;  // run on the event loop
+  std::mutex snapshot_mu_;  // guards last_snapshot_, held only to copy it
+  std::shared_ptr<const broker::BrokerSnapshot> last_snapshot_;
 
   mutable std::mutex mu_;  // guards the two pointers below, held only to copy them
   std::shared_ptr<const metadata::MetadataImage> image_;
