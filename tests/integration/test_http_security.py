@@ -41,7 +41,7 @@ def certs(workdir):
     os.makedirs(d)
     pki.make_ca(d, "ca")
     pki.make_cert(d, "server", "/CN=localhost", "ca", san="IP:127.0.0.1,DNS:localhost")
-    pki.make_cert(d, "client", "/CN=alice/OU=eng/O=Example", "ca")
+    pki.make_cert(d, "client", "/O=Example/OU=eng/CN=alice", "ca")
     pki.make_ca(d, "rogue")
     pki.make_cert(d, "mallory", "/CN=mallory", "rogue")
     return d
@@ -61,6 +61,7 @@ def test_https_uses_the_broker_ssl_settings(make_server, certs):
     status, headers, body = curl(s.http + "/metrics", "--cacert", ca)
     assert status == 200, body
     assert "text/plain" in headers.get("content-type", ""), headers
+    assert "kafka_server_" in body  # the metrics themselves, over TLS
     # A client that does not trust the CA refuses the server (curl: certificate problem).
     status, _, err = curl(s.http + "/metrics", "--cacert", os.path.join(certs, "rogue.pem"))
     assert status == 0 and "certificate" in err.lower()
