@@ -122,7 +122,7 @@ struct HttpServer::Impl {
       if (!auth.ok) {
         out.status = 401;
         out.set_header("WWW-Authenticate", "Basic realm=\"" + config.auth_realm + "\"");
-        out.set_content(error_json(401, "Unauthorized"), "application/json");
+        out.set_content(error_json(40101, "Unauthorized"), "application/json");
         return;
       }
       session->principal = auth.principal;
