@@ -311,9 +311,22 @@ def part_scrape(args, results):
 
 # --- (b) wrk against REST/console reads while a producer runs -----------------------------------------------------
 
-def wrk(url, seconds, threads, connections):
-    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", url],
-                         capture_output=True, text=True, timeout=seconds + 60)
+def wrk(url, seconds, threads, connections, paths=None):
+    """wrk's requests/s, non-2xx count and p99 for url, or for `paths` in turn on url's host (a Lua script)."""
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    script = None
+    if paths:
+        fd, script = tempfile.mkstemp(suffix=".lua")
+        with os.fdopen(fd, "w") as f:
+            f.write("paths = {" + ", ".join(json.dumps(p) for p in paths) + "}\n"
+                    "i = 0\n"
+                    "request = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n")
+        cmd += ["-s", script]
+    try:
+        out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60)
+    finally:
+        if script:
+            os.unlink(script)
     rps, non2xx, p99 = None, 0, None
     for line in out.stdout.splitlines():
         s = line.strip()
@@ -324,7 +337,7 @@ def wrk(url, seconds, threads, connections):
         elif s.startswith("99%"):
             v = s.split()[1]
             p99 = float(v[:-2]) if v.endswith("ms") else float(v[:-2]) / 1000 if v.endswith("us") else float(v[:-1]) * 1000
-    return {"url": url, "requests_per_sec": rps, "non_2xx": non2xx, "p99_ms": p99}
+    return {"url": url, "paths": paths, "requests_per_sec": rps, "non_2xx": non2xx, "p99_ms": p99}
 
 
 def part_wrk(args, results):
@@ -349,16 +362,17 @@ def part_wrk(args, results):
                 topic = f"pw-{r}-{mode}"
                 srv.create_topic(topic, 8)
                 load = []
-                threads = []
+                th = None
                 if mode == "wrk":
+                    # One wrk over all the read routes in turn, with fewer connections than HTTP
+                    # worker threads (cpp-httplib keeps a worker per kept-alive connection).
                     per = max(3, int(records / rate) + 2) if rate > 0 else 20
-                    for u in urls:
-                        th = threading.Thread(target=lambda u=u: load.append(wrk(u, per, 1, 8)))
-                        threads.append(th)
-                        th.start()
+                    paths = [u.replace(srv.http, "") for u in urls]
+                    th = threading.Thread(target=lambda: load.append(wrk(srv.http, per, 2, args.wrk_connections, paths)))
+                    th.start()
                     time.sleep(0.5)
                 p = perf_produce(srv, topic, records, args.record_size, rate)
-                for th in threads:
+                if th:
                     th.join()
                 srv.delete_topic(topic)
                 row = {"round": r, "mode": mode, "offered_records_per_sec": rate,
@@ -368,20 +382,16 @@ def part_wrk(args, results):
                 emit(results, "wrk_phase", row)
         base = statistics.median(x["produce_MBps"] for x in rounds["none"])
         loaded = statistics.median(x["produce_MBps"] for x in rounds["wrk"])
-        per_url = {}
-        for row in rounds["wrk"]:
-            for w in row["wrk"]:
-                per_url.setdefault(w["url"].replace(srv.http, ""), []).append(w["requests_per_sec"] or 0)
         emit(results, "wrk", {"produce_MBps_no_load": base, "produce_MBps_wrk": loaded,
                               "change_pct": round(100 * (loaded - base) / base, 1),
                               "produce_p99_ms_no_load": statistics.median(x["produce_p99_ms"] for x in rounds["none"]),
                               "produce_p99_ms_wrk": statistics.median(x["produce_p99_ms"] for x in rounds["wrk"]),
-                              "requests_per_sec": {u: statistics.median(v) for u, v in per_url.items()},
-                              "requests_per_sec_total": round(sum(statistics.median(v) for v in per_url.values())),
+                              "paths": [u.replace(srv.http, "") for u in urls],
+                              "requests_per_sec": statistics.median(x["wrk"][0]["requests_per_sec"] or 0 for x in rounds["wrk"]),
                               "goal_rps": 2000, "goal_pct": 5})
         # The same reads without a producer: what the listener serves alone.
         for u in urls:
-            emit(results, "wrk_alone", wrk(u, args.wrk_seconds, 2, 16))
+            emit(results, "wrk_alone", wrk(u, args.wrk_seconds, 2, args.wrk_connections))
     finally:
         srv.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -446,6 +456,8 @@ def main():
     ap.add_argument("--wrk-produce-rate", type=int, default=20000,
                     help="offered records/s in part b (-1: as fast as possible)")
     ap.add_argument("--wrk-seconds", type=int, default=5)
+    ap.add_argument("--wrk-connections", type=int, default=4,
+                    help="wrk connections (keep below flotilla.http.server.threads: a kept-alive connection holds a worker)")
     ap.add_argument("--overhead-mb", type=int, default=500, help="MB produced per round (part c)")
     ap.add_argument("--out", help="write the results as JSON to this file")
     args = ap.parse_args()
