@@ -116,17 +116,25 @@ struct HttpServer::Impl {
     session->listener = "HTTP";
     session->protocol = l.scheme == "https" ? security::SecurityProtocol::SSL : security::SecurityProtocol::PLAINTEXT;
     session->client_host = in.remote_addr;
-        HttpResponse resp;
+    HttpResponse resp;
     if (config.authenticate) {
       AuthResult auth = config.authenticate(in.get_header_value("Authorization"));
       if (!auth.ok) {
         out.status = 401;
-        out.set_header("WWW-Authenticate", "Basic realm=\"flotilla\"");
+        out.set_header("WWW-Authenticate", "Basic realm=\"" + config.auth_realm + "\"");
         out.set_content(error_json(40101, "Unauthorized"), "application/json");
         return;
       }
       session->principal = auth.principal;
       session->sasl_mechanism = "BASIC";
+    } else if (config.tls_principal && in.ssl) {
+      auto principal = config.tls_principal(in.ssl);
+      if (!principal) {
+        out.status = 403;
+        out.set_content(error_json(403, "Forbidden: the client certificate maps to no principal"), "application/json");
+        return;
+      }
+      session->principal = *principal;
     }
     req.session = std::move(session);
     router.dispatch(req, resp);

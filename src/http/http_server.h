@@ -49,9 +49,14 @@ struct HttpServerConfig {
   // Credentials check (Basic auth): called with the Authorization header (empty
   // when absent). Unset: every request is User:ANONYMOUS.
   std::function<AuthResult(const std::string& authorization)> authenticate;
+  std::string auth_realm = "flotilla";  // WWW-Authenticate: Basic realm="<auth_realm>"
   // https listeners: configures the TLS context httplib creates (certificate,
   // key, client auth). Unset with an https listener: start() throws.
   std::function<bool(void* ssl_ctx)> setup_tls;
+  // https listeners with client certificates: the principal of the verified
+  // peer (called with the connection's SSL*); nullopt refuses the request
+  // (403). Basic auth, when set, decides instead.
+  std::function<std::optional<security::KafkaPrincipal>(const void* ssl)> tls_principal;
 };
 
 class HttpServer {

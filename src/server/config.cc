@@ -90,6 +90,7 @@ Endpoint parse_endpoint(const std::string& key, const std::string& s) {
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> k = {
       "http.listeners", "confluent.http.server.listeners", "flotilla.http.server.threads",
+      "kafka.rest.authentication.method", "kafka.rest.authentication.realm",
       "flotilla.metrics.partition.series", "process.roles", "node.id", "broker.id", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
       "listeners", "advertised.listeners", "controller.listener.names", "listener.security.protocol.map",
       "inter.broker.listener.name", "log.dirs", "log.dir", "metadata.log.dir", "num.partitions",
@@ -252,7 +253,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   };
   if (unknown)
     for (const auto& [k, v] : props)
-      if (!known_keys().count(k) && k.rfind("listener.name.", 0) != 0 && std::count(security::ssl_config_keys().begin(), security::ssl_config_keys().end(), k) == 0) unknown->push_back(k);
+      if (!known_keys().count(k) && k.rfind("listener.name.", 0) != 0 && k.rfind("confluent.http.server.ssl.", 0) != 0 && std::count(security::ssl_config_keys().begin(), security::ssl_config_keys().end(), k) == 0) unknown->push_back(k);
 
   auto roles = get("process.roles");
   if (!roles || trim(*roles).empty())

@@ -39,6 +39,7 @@
 #include "server/scram_publisher.h"
 #include "server/delegation_token_publisher.h"
 #include "server/tls_reload.h"
+#include "server/http_security.h"
 #include "server/http_view.h"
 #include "http/http_server.h"
 #include "http/routes.h"
@@ -597,6 +598,7 @@ void NodeImpl::setup_http() {
   http::HttpServerConfig hc;
   hc.listeners = std::move(http_listeners);
   hc.threads = config.http_server_threads;
+  configure_http_security(config, scram_credentials, hc);  // https (ssl.*), Basic auth against SCRAM users
   http_server = std::make_unique<http::HttpServer>(std::move(hc), std::move(router));
 }
 
