@@ -166,7 +166,11 @@ void HttpServer::start() {
     auto& s = *r.server;
     int threads = std::max(1, impl_->config.threads);
     s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-    s.set_keep_alive_max_count(100000);
+    // cpp-httplib holds a worker for each kept-alive connection until it
+    // idles out: a short idle timeout and a request cap per connection bound
+    // how long a few clients can keep the workers from the others.
+    s.set_keep_alive_max_count(1000);
+    s.set_keep_alive_timeout(2);
     // Small JSON answers on kept-alive connections: without TCP_NODELAY, Nagle
     // and the client's delayed ACK hold each one ~40 ms.
     s.set_tcp_nodelay(true);

@@ -42,7 +42,7 @@ struct AuthResult {
 
 struct HttpServerConfig {
   std::vector<HttpListener> listeners;
-  int threads = 8;                    // worker threads (shared by the listeners)
+  int threads = 16;                   // worker threads (shared by the listeners)
   size_t max_body_bytes = 16 << 20;   // a larger request body is refused (413)
   int read_timeout_ms = 30000;
   int write_timeout_ms = 30000;

@@ -67,7 +67,7 @@ struct KafkaConfig {
   // The HTTP listener (issue 18): http.listeners, or Confluent Server's
   // confluent.http.server.listeners when that is the one set; empty: off.
   std::string http_listeners;
-  int32_t http_server_threads = 8;                 // flotilla.http.server.threads
+  int32_t http_server_threads = 16;                // flotilla.http.server.threads
   bool metrics_partition_series = true;            // flotilla.metrics.partition.series: per-partition log series in /metrics
   int64_t connections_max_reauth_ms = 0;                                // connections.max.reauth.ms (0: off)
   // Delegation tokens (KIP-48): delegation.token.secret.key, or the deprecated
