@@ -25,6 +25,7 @@
 #include "broker/client_quotas.h"
 #include "broker/request_handler.h"
 #include "common/clock.h"
+#include "net/net_metrics.h"
 #include "protocol/messages.h"
 #include "protocol/record_batch.h"
 #include "storage/log.h"
@@ -98,6 +99,7 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
   if (!decode(*req, *request)) return close_connection(respond);
   const int16_t v = req->api_version;
   const int32_t replica_id = v >= 15 ? request->replica_state.replica_id : request->replica_id;
+  if (req->handler_start_us == 0) req->handler_start_us = monotonic_us();  // FetchConsumer/FetchFollower time (client quotas set it already)
   // Authorization, once at arrival (the purgatory re-evaluates the reads only).
   std::shared_ptr<const Verdict> verdict;
   {
@@ -276,6 +278,7 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
 // the answer carries no data (the bytes are taken back) and the throttle time.
 void RequestHandler::send_fetch(const std::shared_ptr<net::Request>& req, net::Respond& respond, FetchResponse& resp, bool follower) {
   count_fetch(replicas_, resp, follower);
+  if (const net::RequestSeries* s = net::fetch_series(follower, req->api_version)) s->observe(monotonic_us() - req->handler_start_us);
   if (follower && quotas_ && quotas_->leader_replication().any_throttled()) {
     // Every throttled partition's bytes count against the leader's replication throttle.
     ReplicationQuota& q = quotas_->leader_replication();
