@@ -222,19 +222,28 @@ def test_replication_metrics_and_isr_shrink_and_expand(cluster):
     expands0 = value(sl, "kafka_server_replicamanager_isrexpands_total")
 
     import signal
+    def wait_leader(what, done):
+        # The new ISR may reach the leader in its metadata image before the
+        # AlterPartition response (which counts the change): wait for both.
+        deadline = time.time() + 20
+        while True:
+            sl = scrape_node(leader)
+            if done(sl):
+                return sl
+            assert time.time() < deadline, what
+            time.sleep(0.2)
+
     follower.proc.send_signal(signal.SIGSTOP)
     try:
-        deadline = time.time() + 20
-        while value(scrape_node(leader), "kafka_server_replicamanager_underreplicatedpartitions") != 1:
-            assert time.time() < deadline, "the leader did not shrink the ISR"
-            time.sleep(0.2)
+        sl = wait_leader("the leader did not shrink the ISR", lambda sl: value(
+            sl, "kafka_server_replicamanager_underreplicatedpartitions") == 1 and value(
+            sl, "kafka_server_replicamanager_isrshrinks_total") > shrinks0)
     finally:
         follower.proc.send_signal(signal.SIGCONT)
-    sl = scrape_node(leader)
     assert value(sl, "kafka_server_replicamanager_isrshrinks_total") == shrinks0 + 1
     assert value(sl, "kafka_server_replicamanager_atminisrpartitioncount") == 1  # ISR 1 = min.insync.replicas 1
-    deadline = time.time() + 20
-    while value(scrape_node(leader), "kafka_server_replicamanager_underreplicatedpartitions") != 0:
-        assert time.time() < deadline, "the follower did not rejoin the ISR"
-        time.sleep(0.2)
-    assert value(scrape_node(leader), "kafka_server_replicamanager_isrexpands_total") == expands0 + 1
+    sl = wait_leader("the follower did not rejoin the ISR", lambda sl: value(
+        sl, "kafka_server_replicamanager_underreplicatedpartitions") == 0 and value(
+        sl, "kafka_server_replicamanager_isrexpands_total") > expands0)
+    assert value(sl, "kafka_server_replicamanager_isrexpands_total") == expands0 + 1
+    assert value(sl, "kafka_server_replicamanager_isrshrinks_total") == shrinks0 + 1
