@@ -10,16 +10,15 @@
 #include <random>
 #include <span>
 
+#include "protocol/murmur2.h"
+
 namespace flotilla::client {
 
-// Kafka's Utils.murmur2 (seed 0x9747b28c), returned as Java's signed int.
-int32_t murmur2(std::span<const uint8_t> data);
-// Utils.toPositive: clears the sign bit.
-inline int32_t to_positive(int32_t n) { return n & 0x7fffffff; }
-// The partition for a keyed record.
-inline int32_t partition_for_key(std::span<const uint8_t> key, int32_t num_partitions) {
-  return to_positive(murmur2(key)) % num_partitions;
-}
+// Kafka's murmur2 partitioning of keyed records lives in protocol/murmur2.h
+// (the REST produce route uses it too).
+using protocol::murmur2;
+using protocol::partition_for_key;
+using protocol::to_positive;
 
 // Sticky partitioning for null keys: the same partition until next_batch().
 class StickyPartitioner {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "controller/controller_metrics.h"
 #include "protocol/metadata_record.h"
 #include "raft/snapshot.h"
 
@@ -47,6 +48,7 @@ void QuorumController::shutdown() {
   tick_timer_.cancel();
   raft_.unregister_listener(this);
   active_ = false;
+  controller_metrics().active.store(0, std::memory_order_relaxed);
   fail_pending();
 }
 
@@ -61,12 +63,38 @@ void QuorumController::post(std::function<void()> fn) {
 
 // ---------------------------------------------------------------- Raft listener
 
+namespace {
+// ControllerStats (controller_metrics.h): the unclean and ELR elections a
+// committed batch made, from the partitions `d` changed from `previous` to `next`.
+void count_elections(const metadata::MetadataImage& previous, const metadata::MetadataImage& next, const metadata::MetadataDelta& d) {
+  auto& m = controller_metrics();
+  for (const auto& [topic, index] : d.changed_partitions()) {
+    const auto* now = next.partition(topic, index);
+    if (!now || now->leader < 0) continue;
+    const auto* before = previous.partition(topic, index);
+    if (before && before->leader == now->leader) continue;
+    if (now->leader_recovery_state == 1) {  // RECOVERING: elected from outside the ISR
+      m.unclean_leader_elections.fetch_add(1, std::memory_order_relaxed);
+    } else if (before && std::ranges::find(before->isr, now->leader) == before->isr.end() &&
+               std::ranges::find(before->elr, now->leader) != before->elr.end()) {
+      m.elr_elections.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+}  // namespace
+
 void QuorumController::handle_commit(const raft::CommittedBatch& batch) {
   metadata::MetadataDelta d(committed_);
+  auto& m = controller_metrics();
   if (!batch.is_control)
-    for (const auto& v : batch.records) d.replay_value(v);
+    for (const auto& v : batch.records)
+      if (!d.replay_value(v)) m.metadata_errors.fetch_add(1, std::memory_order_relaxed);
   d.set_offset(batch.last_offset, batch.epoch);
+  auto previous = std::move(committed_);
   committed_ = d.apply();
+  if (!batch.is_control) count_elections(*previous, *committed_, d);
+  if (!active_ || batch.last_offset > last_appended_offset_) m.last_applied_offset.store(batch.last_offset, std::memory_order_relaxed);
+  m.last_applied_timestamp.store(batch.append_timestamp, std::memory_order_relaxed);
   if (!active_ || batch.last_offset > last_appended_offset_) {
     // Not our write (standby, or history before activation): follow the log.
     latest_ = committed_;
@@ -120,6 +148,8 @@ void QuorumController::handle_load_snapshot(const raft::SnapshotId& id, const ra
 }
 
 void QuorumController::handle_leader_change(raft::LeaderAndEpoch leader) {
+  if (leader.leader_id >= 0 && (leader.leader_id != leader_.leader_id || leader.epoch != leader_.epoch))
+    controller_metrics().new_active_controllers.fetch_add(1, std::memory_order_relaxed);
   leader_ = leader;
   if (leader.leader_id == config_.node_id && leader.leader_id >= 0) {
     if (!active_ || epoch_ != leader.epoch) activate(leader.epoch);
@@ -130,6 +160,7 @@ void QuorumController::handle_leader_change(raft::LeaderAndEpoch leader) {
 
 void QuorumController::activate(int32_t epoch) {
   active_ = true;
+  controller_metrics().active.store(1, std::memory_order_relaxed);
   epoch_ = epoch;
   token_sweep_due_ms_ = -1;
   latest_ = committed_;
@@ -167,6 +198,7 @@ void QuorumController::activate(int32_t epoch) {
 void QuorumController::deactivate() {
   spdlog::info("[QuorumController id={}] Renouncing leadership of epoch {}", config_.node_id, epoch_);
   active_ = false;
+  controller_metrics().active.store(0, std::memory_order_relaxed);
   latest_ = committed_;
   fail_pending();
 }
@@ -193,6 +225,7 @@ std::optional<int64_t> QuorumController::write(std::vector<std::vector<uint8_t>>
   d.set_offset(*off, epoch_);
   latest_ = d.apply();
   last_appended_offset_ = *off;
+  controller_metrics().last_applied_offset.store(*off, std::memory_order_relaxed);
   last_write_ms_ = now_ms();
   return off;
 }

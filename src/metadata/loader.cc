@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
+#include "metadata/snapshot_metrics.h"
 #include "raft/snapshot.h"
 
 namespace flotilla::metadata {
@@ -25,6 +26,10 @@ void MetadataLoader::remove_publisher(Publisher* publisher) {
 
 void MetadataLoader::publish(const MetadataDelta& delta) {
   image_ = delta.apply();
+  auto& m = metadata_metrics();
+  m.last_applied_offset.store(image_->offset(), std::memory_order_relaxed);
+  m.last_applied_timestamp.store(last_append_timestamp_, std::memory_order_relaxed);
+  m.current_metadata_version.store(image_->metadata_version(), std::memory_order_relaxed);
   auto pubs = publishers_;  // a publisher may add/remove publishers
   for (Publisher* p : pubs) p->publish(delta, image_);
 }
@@ -78,6 +83,7 @@ void MetadataLoader::handle_load_snapshot(const raft::SnapshotId& id, const raft
   // committed_record_bytes_ stays: it counts what came through handle_commit,
   // and a snapshot brings no new records to snapshot.
   last_append_timestamp_ = contents.last_contained_log_timestamp;
+  metadata_metrics().handle_load_snapshot_count.fetch_add(1, std::memory_order_relaxed);
   publish(MetadataDelta::between(image_, next));
   spdlog::info("[MetadataLoader] Loaded snapshot {} ({} batches): image at offset {} (was {})", raft::snapshot_file_name(id),
                contents.batches.size(), image_->offset(), before);

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "metadata/acls.h"
 #include "metadata/delegation_tokens.h"
+#include "metadata/snapshot_metrics.h"
 #include "metadata/bootstrap.h"
 #include "protocol/metadata_record.h"
 
@@ -224,6 +225,12 @@ void SnapshotGenerator::set_latest(raft::SnapshotId id) {
   latest_ = id;
   bytes_at_last_ = committed_bytes();
   last_time_ms_ = now_ms();
+  // Kafka's LatestSnapshotGeneratedBytes is the loaded snapshot's size until one is generated.
+  std::error_code ec;
+  auto size = std::filesystem::file_size(dir_ / raft::snapshot_file_name(id), ec);
+  auto& m = metadata_metrics();
+  m.latest_snapshot_end_offset.store(id.end_offset, std::memory_order_relaxed);
+  m.latest_snapshot_bytes.store(ec ? 0 : static_cast<int64_t>(size), std::memory_order_relaxed);
 }
 
 bool SnapshotGenerator::has_new_records(const std::shared_ptr<const MetadataImage>& image) const {
@@ -279,18 +286,30 @@ bool SnapshotGenerator::maybe_start(const std::shared_ptr<const MetadataImage>& 
   auto alive = alive_;
   asio::post(*thread_, [this, alive, image, kraft, id, now, last_ts] {
     bool ok = true;
+    int64_t size = 0;
+    const int64_t started_us = monotonic_us();
     try {
-      write_image_snapshot(dir_, *image, kraft, now, last_ts);
+      auto path = write_image_snapshot(dir_, *image, kraft, now, last_ts);
+      std::error_code ec;
+      auto n = std::filesystem::file_size(path, ec);
+      size = ec ? 0 : static_cast<int64_t>(n);
     } catch (const std::exception& e) {
       ok = false;
       spdlog::error("[SnapshotGenerator] Writing snapshot {} failed: {}", raft::snapshot_file_name(id), e.what());
     }
-    asio::post(io_, [this, alive, id, ok] {
+    const int64_t took_us = monotonic_us() - started_us;
+    asio::post(io_, [this, alive, id, ok, size, took_us] {
       if (!*alive) return;
       writing_ = false;
       if (ok) {
         latest_ = id;
         ++written_;
+        auto& m = metadata_metrics();
+        m.latest_snapshot_end_offset.store(id.end_offset, std::memory_order_relaxed);
+        m.latest_snapshot_bytes.store(size, std::memory_order_relaxed);
+        m.latest_snapshot_time_ms.store(wall_clock_ms(), std::memory_order_relaxed);
+        m.latest_snapshot_generation_us.store(took_us, std::memory_order_relaxed);
+        m.snapshots_generated.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("[SnapshotGenerator] Wrote snapshot {}", raft::snapshot_file_name(id));
         if (on_written_) on_written_(id);
       }

@@ -199,6 +199,8 @@ void RaftDriver::pump() {
     apply(a);
   }
   pumping_ = false;
+  const Role role = core_->role();
+  sensors_.role(role == Role::Prospective || role == Role::Candidate, role == Role::Leader || leader_.leader_id >= 0, monotonic_ms());
   arm_timer();
 }
 
@@ -211,6 +213,10 @@ void RaftDriver::apply(Action& action) {
                           RAFT_ASSERT(info.last_offset == a.last_offset, "appended up to {} expected {}", info.last_offset,
                                       a.last_offset);
                           scan_for_voters(std::span<const uint8_t>(a.batches->data(), a.batches->size()), a.base_offset, nullptr);
+                          if (core_->role() == Role::Leader)
+                            sensors_.appended_as_leader(a.last_offset, a.last_offset - a.base_offset + 1, monotonic_ms());
+                          else
+                            sensors_.fetched_as_follower(a.last_offset - a.base_offset + 1, monotonic_ms());
                         },
                         [&](TruncateLog& t) {
                           log_->truncate_to(t.offset);
@@ -236,6 +242,7 @@ void RaftDriver::apply(Action& action) {
                         [&](SendResponse& r) { respond(r); },
                         [&](HighWatermarkChanged& h) {
                           applied_hw_ = std::max(applied_hw_, h.high_watermark);
+                          sensors_.high_watermark(applied_hw_, monotonic_ms());
                           for (auto it = pending_voter_changes_.begin(); it != pending_voter_changes_.end();) {
                             if (it->offset < applied_hw_) {
                               auto done = std::move(it->done);
@@ -250,6 +257,7 @@ void RaftDriver::apply(Action& action) {
                         [&](LeaderChanged& l) {
                           leader_ = l.leader;
                           leader_is_self_ = l.is_self;
+                          sensors_.leader_changed();
                           for (auto& p : pending_voter_changes_) {
                             auto done = std::move(p.done);
                             asio::post(io_, [done] { done(ErrorCode::NOT_LEADER_OR_FOLLOWER, "leadership changed"); });
@@ -338,6 +346,10 @@ void RaftDriver::schedule_poll() {
     core_->poll(now_ms());
     pump();
   });
+}
+
+void RaftDriver::publish_metrics(int32_t unknown_voters) {
+  sensors_.publish(core_ ? core_->log().last_epoch() : 0, unknown_voters, monotonic_ms());
 }
 
 // ---------------------------------------------------------------- appends

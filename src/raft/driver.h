@@ -38,6 +38,7 @@
 #include "raft/client.h"
 #include "raft/core.h"
 #include "raft/quorum_state.h"
+#include "raft/raft_metrics.h"
 #include "raft/snapshot.h"
 #include "storage/log.h"
 
@@ -136,6 +137,9 @@ class RaftDriver : public RaftClient {
   const storage::Log& log() const { return *log_; }
   const std::filesystem::path& partition_dir() const { return partition_dir_; }
   bool is_leader() const { return core_ && core_->role() == Role::Leader; }
+  // Copies the Raft sensors' current figures for /metrics (raft_metrics.h);
+  // `unknown_voters`: voters whose address this node does not know.
+  void publish_metrics(int32_t unknown_voters);
 
  private:
   struct ListenerCtx {
@@ -213,6 +217,7 @@ class RaftDriver : public RaftClient {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   std::deque<Action> pending_;
+  RaftSensors sensors_;  // raft_metrics.h: recorded as actions are applied
   bool pumping_ = false;
   bool persist_in_flight_ = false;
   bool flush_in_flight_ = false;

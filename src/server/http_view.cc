@@ -99,6 +99,9 @@ void HttpNodeView::refresh_raft_status() {
   s->log_end_offset = raft_.next_offset();
   s->log_start_offset = raft_.log().log_start_offset();
   const auto& core = raft_.core();
+  // Kafka's current-vote: a leader or candidate has voted for itself.
+  s->voted_id = core.role() == raft::Role::Leader || core.role() == raft::Role::Candidate ? config_.node_id
+                                                                                          : core.election_state().voted_id;
   s->state = !core.is_voter() && core.role() != raft::Role::Leader ? "observer" : raft::role_name(core.role());
   for (auto& c : s->state) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto dq = raft_.describe_quorum();
@@ -162,7 +165,9 @@ http::KafkaReply HttpNodeView::kafka_call(int16_t api_key, int16_t api_version, 
       req->header_version = protocol::request_header_version(api_key, api_version);
       req->correlation_id = 0;
       req->client_id = "flotilla-http";
-      req->listener = "HTTP";
+      // Answers that name endpoints (Metadata, FindCoordinator) give the
+      // inter-broker listener's: the HTTP listener has no Kafka endpoint.
+      req->listener = config_.inter_broker_listener_name;
       req->peer = session ? session->client_host : "";
       req->session = session ? session : std::make_shared<security::Session>();
       handler_->handle(req, [promise](net::Response resp) {

@@ -570,6 +570,16 @@ void NodeImpl::setup_http() {
   loader->add_publisher(http_view.get());
   http_view->set_authorizer(authorizer.get());
   http_view->set_inter_broker_security(inter_broker_client_security);
+  // Every 250 ms on the loop: the Raft sensors' figures for /metrics, with
+  // the voters whose address this node does not know (Kafka's
+  // number-unknown-voter-connections).
+  http_view->set_on_raft_status([this](const http::RaftStatus&) {
+    int32_t unknown = 0;
+    if (!raft->core().voter_history().empty())
+      for (int32_t id : raft->core().voters_at(raft->next_offset()))
+        if (id != config.node_id && !raft_network->address(id)) ++unknown;
+    raft->publish_metrics(unknown);
+  });
   if (config.broker_role) {
     http_handler = std::make_unique<broker::RequestHandler>(broker_config, *replicas, channel.get(), broker_apis.get(), true);
     http_handler->set_group_coordinator(groups.get());

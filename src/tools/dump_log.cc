@@ -384,59 +384,6 @@ void dump_log_file(Context& ctx, const std::string& file, const std::string& nam
 
 using namespace dump;  // this file's own pieces, for the two entry points below
 
-std::string format_metadata_record(std::optional<std::span<const uint8_t>> value, int64_t offset) {
-  std::string error;
-  auto fail = [&](const std::string& why) { return "Error at " + std::to_string(offset) + ", skipping. " + why; };
-  std::span<const uint8_t> v = value.value_or(std::span<const uint8_t>{});
-  ByteReader r(v);
-  // Kafka's AbstractApiMessageSerde.read: three unsigned varints, each at most
-  // Short.MAX_VALUE, then the body; nothing may follow it.
-  auto read_short = [&](const char* entity) -> int16_t {
-    uint64_t x;
-    try {
-      x = r.get_uvarint();
-      if (x > 0xffffffffULL) throw DecodeError("varint too long");
-    } catch (const DecodeError&) {
-      throw DumpError(std::string("Error while reading ") + entity);
-    }
-    if (x > 0x7fff) throw DumpError(std::string("Value for ") + entity + " was too large.");
-    return static_cast<int16_t>(x);
-  };
-  try {
-    int16_t frame = read_short("frame version");
-    if (frame == 0)
-      throw DumpError(
-          "Could not deserialize metadata record with frame version 0. Note that upgrades from the preview release of "
-          "KRaft in 2.8 to newer versions are not supported.");
-    if (frame != 1)
-      throw DumpError("Could not deserialize metadata record due to unknown frame version " + std::to_string(frame) +
-                      "(only frame version 1 is supported)");
-    int16_t api_key = read_short("type");
-    int16_t version = read_short("version");
-    if (!protocol::metadata_record_type_name(api_key))
-      throw DumpError("org.apache.kafka.common.errors.UnsupportedVersionException: Unknown metadata id " +
-                      std::to_string(api_key));
-    protocol::MetadataRecordVariant rec;
-    try {
-      protocol::decode_metadata_body(api_key, version, r, rec);
-    } catch (const DecodeError&) {
-      throw DumpError("Failed to deserialize record with type " + std::to_string(api_key));
-    }
-    if (!r.empty())
-      throw DumpError("Found " + std::to_string(r.remaining()) + " byte(s) of garbage after " + std::to_string(api_key));
-    nlohmann::ordered_json j = nlohmann::ordered_json::object();
-    j["type"] = protocol::metadata_record_type_name(api_key);
-    j["version"] = version;
-    j["data"] = std::visit([&](const auto& m) { return msg::to_json(m, version); }, rec);
-    // A UserScramCredentialRecord prints as Kafka's converter prints it:
-    // user, mechanism, salt, StoredKey, ServerKey (base64) and iterations —
-    // what the segment file holds; no password or salted password is ever in it.
-    return jackson_json(j);
-  } catch (const DumpError& e) {
-    return fail(e.what());
-  }
-}
-
 int run_dump_log(const DumpLogOptions& o, std::ostream& out, std::ostream& err) {
   if (o.offsets_decoder || o.transaction_log_decoder || o.remote_log_metadata_decoder) {
     err << "dump-log: --offsets-decoder, --transaction-log-decoder and --remote-log-metadata-decoder are not supported "

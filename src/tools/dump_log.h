@@ -19,13 +19,13 @@
 #include <span>
 #include <string>
 
+#include "metadata/record_json.h"
 #include "tools/java_text.h"
 
 namespace flotilla::tools {
 
 // The payload Kafka's ClusterMetadataLogMessageParser prints for one record
-// value of __cluster_metadata: {"type":"TOPIC_RECORD","version":0,"data":{...}},
-// or "Error at <offset>, skipping. <reason>" when it does not decode.
-std::string format_metadata_record(std::optional<std::span<const uint8_t>> value, int64_t offset);
+// value of __cluster_metadata (metadata/record_json.h, shared with the console).
+using metadata::format_metadata_record;
 
 }  // namespace flotilla::tools

@@ -13,31 +13,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "metadata/image_diff.h"
 #include "metadata/image.h"
 #include "tools/commands.h"
 
 namespace flotilla::tools {
 
-// The differences from `a` to `b` as a JSON object:
-// {"from":{"offset","epoch"},"to":{...},
-//  "topics":{"added":[{"name","id","partitions"}],"removed":[{"name","id"}]},
-//  "partitions":{"added":[{"topic","partition",...registration}],"removed":[{"topic","partition"}],
-//                "changed":[{"topic","partition","<field>":{"old","new"},...}]},
-//  "brokers":{"registered":[id],"unregistered":[id],"reregistered":[id],"fenced":[id],"unfenced":[id],
-//             "changed":[{"id","<field>":{"old","new"}}]},
-//  "configs":{"set":[{"type","name","key","old","new"}],"removed":[{"type","name","key","old"}]},
-//  "features":{"changed":[{"name","old","new"}]},   (old/new null when absent)
-//  "scram":{"added":[{"user","mechanism","iterations"}],"removed":[{"user","mechanism"}],
-//           "changed":[{"user","mechanism","iterations":{"old","new"}}]},   (no salt or key)
-//  "acls":{"added":[{"id","resourceType","resourceName","patternType","principal","host","operation","permissionType"}],
-//          "removed":[...the same]},   (Kafka's enum names)
-//  "clientQuotas":{"set":[{"entity":{"<type>":name|null},"key","old","new"}],
-//                  "removed":[{"entity","key","old"}]},   (a null name: the default entity)
-//  "delegationTokens":{"added":[{"tokenId","owner","requester","renewers","issueTimestamp","expiryTimestamp","maxTimestamp"}],
-//                      "removed":[{"tokenId","owner"}],"changed":[{"tokenId","expiryTimestamp":{"old","new"}}]}}
-//                      (never an HMAC: no image holds one)
-nlohmann::ordered_json diff_images(const metadata::MetadataImage& a, const metadata::MetadataImage& b);
-// The readable text of diff_images(): one line per change, "No changes." if none.
-std::string format_diff(const nlohmann::ordered_json& diff);
+// The engine (the JSON object's members, the text) is metadata/image_diff.h.
+using metadata::diff_images;
+using metadata::format_diff;
 
 }  // namespace flotilla::tools

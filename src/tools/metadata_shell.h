@@ -26,29 +26,20 @@
 #include <vector>
 
 #include "metadata/image.h"
+#include "metadata/image_files.h"
+#include "metadata/image_json.h"
 #include "tools/commands.h"
 
 namespace flotilla::tools {
 
-// Replays a metadata directory or snapshot into an image. Throws
-// std::runtime_error with a readable message.
-//  - a `.checkpoint` file (a snapshot, or bootstrap.checkpoint): its records;
-//  - a directory: the newest `<offset>-<epoch>.checkpoint` in it if any (else
-//    `bootstrap.checkpoint` in it or its parent), then every record of the
-//    `.log` segments at or after the snapshot's end offset.
-// `up_to`: replay only the records with offsets <= up_to.
-std::shared_ptr<const metadata::MetadataImage> load_metadata_image(const std::string& path,
-                                                                    std::optional<int64_t> up_to = std::nullopt);
-// "DIR@OFFSET" / "FILE" → load_metadata_image(DIR, OFFSET).
-std::shared_ptr<const metadata::MetadataImage> load_metadata_spec(const std::string& spec);
-
-// The JSON texts the shell shows (also used by metadata-diff).
-std::string broker_json(const metadata::BrokerRegistration& b);
-std::string partition_json(const metadata::PartitionRegistration& p);
-// The fields of partition_json, named as Kafka's shell names them.
-nlohmann::ordered_json partition_registration_json(const metadata::PartitionRegistration& p);
-// "topic", "broker", "broker_logger", "client_metrics", "group", else the number.
-std::string config_type_name(int8_t type);
+// The file loader (metadata/image_files.h) and the JSON texts of an image's
+// parts (metadata/image_json.h) are shared with metadata-diff and the console.
+using metadata::broker_json;
+using metadata::config_type_name;
+using metadata::load_metadata_image;
+using metadata::load_metadata_spec;
+using metadata::partition_json;
+using metadata::partition_registration_json;
 
 // The image as a tree of directories and files.
 struct ShellNode {

@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "controller/controller_metrics.h"
 #include "controller/partition_change.h"
 #include "harness.h"
 
@@ -149,15 +150,19 @@ TEST(ElectLeaders, UncleanElectionPicksALiveReplicaOutsideTheIsr) {
   ASSERT_EQ(c.partition("t", 0).leader, -1);
 
   EXPECT_EQ(Brokers::only(c.elect(kPreferred, {{{"t", {0}}}})).error_code, ec(ErrorCode::PREFERRED_LEADER_NOT_AVAILABLE));
+  const int64_t unclean_before = controller_metrics().unclean_leader_elections.load();
   auto r = c.elect(kUnclean, {{{"t", {0}}}});
   EXPECT_EQ(Brokers::only(r).error_code, 0);
   const auto& p = c.partition("t", 0);
   EXPECT_EQ(p.leader, 2);
   EXPECT_EQ(p.isr, std::vector<int32_t>{2});
   EXPECT_EQ(p.leader_recovery_state, 1);  // RECOVERING until the new leader says otherwise
+  // Counted once committed (kafka_controller_controllerstats_uncleanleaderelections_total).
+  EXPECT_EQ(controller_metrics().unclean_leader_elections.load(), unclean_before + 1);
   // It has a leader now.
   auto again = c.elect(kUnclean, {{{"t", {0}}}});
   EXPECT_EQ(Brokers::only(again).error_code, ec(ErrorCode::ELECTION_NOT_NEEDED));
+  EXPECT_EQ(controller_metrics().unclean_leader_elections.load(), unclean_before + 1);
 }
 
 TEST(ElectLeaders, UncleanElectionWithoutALiveReplica) {

@@ -13,7 +13,8 @@
 #include "http/process_stats.h"
 
 namespace flotilla::http {
-namespace {
+// Named, not anonymous: the unity batch shares one translation unit with the other tests' fakes.
+namespace broker_metrics_test {
 
 class FakeNode : public NodeView {
  public:
@@ -168,5 +169,5 @@ TEST(ProcessStats, OpenFdsCountExactly) {
   EXPECT_EQ(count_open_fds(), before);
 }
 
-}  // namespace
+}  // namespace broker_metrics_test
 }  // namespace flotilla::http

@@ -1,10 +1,10 @@
-#include "tools/java_text.h"
+#include "metadata/java_text.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 
-namespace flotilla::tools {
+namespace flotilla::metadata {
 
 namespace {
 
@@ -231,4 +231,4 @@ std::string jackson_json(const nlohmann::ordered_json& j) {
   return out;
 }
 
-}  // namespace flotilla::tools
+}  // namespace flotilla::metadata
