@@ -35,7 +35,7 @@ inline int32_t response_throttle_ms(const net::Request& req) {
 // partition's (and Fetch its top-level one), as Kafka's errorCounts.
 template <class Msg>
 void count_errors(const net::Request& req, const Msg& m) {
-  if constexpr (requires { m.error_code; }) BrokerMetrics::get().errors(req.api_key, ec(m.error_code)).inc();
+  if constexpr (metrics::kEnabled && requires { m.error_code; }) BrokerMetrics::get().errors(req.api_key, ec(m.error_code)).inc();
 }
 void count_errors(const net::Request& req, const msg::ProduceResponse& m);  // produce_api.cc
 void count_errors(const net::Request& req, const msg::FetchResponse& m);    // fetch_apis.cc

@@ -181,7 +181,8 @@ std::shared_ptr<const BrokerSnapshot> take_broker_snapshot(ReplicaManager& repli
     s->partitions.push_back(std::move(st));
   }
   std::sort(s->partitions.begin(), s->partitions.end(), [](const PartitionStat& a, const PartitionStat& b) {
-    return *a.topic != *b.topic ? *a.topic < *b.topic : a.partition < b.partition;
+    if (a.topic != b.topic) return *a.topic < *b.topic;  // one shared name per topic
+    return a.partition < b.partition;
   });
   if (groups) {
     s->has_groups = true;

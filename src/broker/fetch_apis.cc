@@ -25,6 +25,7 @@
 #include "broker/client_quotas.h"
 #include "broker/request_handler.h"
 #include "common/clock.h"
+#include "net/net_metrics.h"
 #include "protocol/messages.h"
 #include "protocol/record_batch.h"
 #include "storage/log.h"
@@ -39,6 +40,7 @@ using namespace api::prelude;
 // follower as replication bytes (all topics only, as Kafka). A topic's
 // counters come from any of its partitions hosted here (one lookup per topic).
 void count_fetch(ReplicaManager& replicas, const FetchResponse& resp, bool follower) {
+  if constexpr (!metrics::kEnabled) return;
   BrokerMetrics& bm = BrokerMetrics::get();
   int64_t replication = 0;
   for (const auto& t : resp.responses) {
@@ -98,6 +100,7 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
   if (!decode(*req, *request)) return close_connection(respond);
   const int16_t v = req->api_version;
   const int32_t replica_id = v >= 15 ? request->replica_state.replica_id : request->replica_id;
+  if (metrics::kEnabled && req->handler_start_us == 0) req->handler_start_us = monotonic_us();  // FetchConsumer/FetchFollower time (client quotas set it already)
   // Authorization, once at arrival (the purgatory re-evaluates the reads only).
   std::shared_ptr<const Verdict> verdict;
   {
@@ -276,6 +279,7 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
 // the answer carries no data (the bytes are taken back) and the throttle time.
 void RequestHandler::send_fetch(const std::shared_ptr<net::Request>& req, net::Respond& respond, FetchResponse& resp, bool follower) {
   count_fetch(replicas_, resp, follower);
+  if (const net::RequestSeries* s = metrics::kEnabled ? net::fetch_series(follower, req->api_version) : nullptr) s->observe(monotonic_us() - req->handler_start_us);
   if (follower && quotas_ && quotas_->leader_replication().any_throttled()) {
     // Every throttled partition's bytes count against the leader's replication throttle.
     ReplicationQuota& q = quotas_->leader_replication();
@@ -309,6 +313,7 @@ void RequestHandler::send_fetch(const std::shared_ptr<net::Request>& req, net::R
 
 namespace api {
 void count_errors(const net::Request& req, const msg::FetchResponse& m) {
+  if constexpr (!metrics::kEnabled) return;
   BrokerMetrics& bm = BrokerMetrics::get();
   bm.errors(req.api_key, ec(m.error_code)).inc();
   for (const auto& t : m.responses)

@@ -42,6 +42,7 @@ void count_append(const TopicMetrics& m, const AppendResult& ar, size_t bytes) {
 
 namespace api {
 void count_errors(const net::Request& req, const msg::ProduceResponse& m) {
+  if constexpr (!metrics::kEnabled) return;
   BrokerMetrics& bm = BrokerMetrics::get();
   for (const auto& t : m.responses)
     for (const auto& p : t.partition_responses) bm.errors(req.api_key, ec(p.error_code)).inc();

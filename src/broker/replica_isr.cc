@@ -139,6 +139,9 @@ void ReplicaManager::send_isr_changes() {
   req.broker_epoch = broker_epoch_();
   std::map<std::string, size_t> topic_at;
   auto sent = std::make_shared<std::map<std::pair<std::string, int32_t>, int32_t>>();  // -> leader epoch asked at
+  // -> the ISR size change asked for (IsrShrinksPerSec / IsrExpandsPerSec once accepted: the
+  // image may carry the new ISR before the response does)
+  auto growth = std::make_shared<std::map<std::pair<std::string, int32_t>, int64_t>>();
   for (const auto& [topic, index] : isr_queue_) {
     Partition* p = find(topic, index);
     if (!p || !p->alter_in_flight || !p->is_leader(config_.node_id) || sent->count({topic, index})) continue;
@@ -167,12 +170,13 @@ void ReplicaManager::send_isr_changes() {
     }
     req.topics[it->second].partitions.push_back(std::move(pd));
     (*sent)[{topic, index}] = p->leader_epoch;
+    (*growth)[{topic, index}] = static_cast<int64_t>(p->pending_isr.size()) - static_cast<int64_t>(p->isr.size());
   }
   isr_queue_.clear();
   if (sent->empty()) return;
   isr_request_in_flight_ = true;
   auto alive = alive_;
-  controller_->alter_partition(std::move(req), 3, [this, alive, sent](msg::AlterPartitionResponse resp) {
+  controller_->alter_partition(std::move(req), 3, [this, alive, sent, growth](msg::AlterPartitionResponse resp) {
     if (!*alive) return;
     isr_request_in_flight_ = false;
     ErrorCode top = ec(resp.error_code);
@@ -188,9 +192,10 @@ void ReplicaManager::send_isr_changes() {
         if (!p || p->leader_epoch != s->second) continue;  // moved on; the image has the truth
         ErrorCode e = top != ErrorCode::NONE ? top : ec(pd.error_code);
         if (e == ErrorCode::NONE && pd.leader_epoch == p->leader_epoch) {
-          // IsrShrinksPerSec / IsrExpandsPerSec: the change took effect.
-          if (pd.isr.size() < p->isr.size()) BrokerMetrics::get().isr_shrinks().inc();
-          else if (pd.isr.size() > p->isr.size()) BrokerMetrics::get().isr_expands().inc();
+          // IsrShrinksPerSec / IsrExpandsPerSec: the change asked for took effect.
+          const int64_t g = (*growth)[{name, pd.partition_index}];
+          if (g < 0) BrokerMetrics::get().isr_shrinks().inc();
+          else if (g > 0) BrokerMetrics::get().isr_expands().inc();
           adopt_partition_state(*p, pd.isr, pd.partition_epoch);
         }
         else errors[{name, pd.partition_index}] = e;

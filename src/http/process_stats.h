@@ -28,6 +28,9 @@ bool parse_proc_stat(std::string_view stat, double ticks_per_second, int64_t pag
 // `btime` of /proc/stat (boot time, Unix seconds); 0 if absent.
 double parse_boot_time(std::string_view proc_stat);
 
+// The process's open file descriptors; -1 if unknown.
+int64_t count_open_fds();
+
 ProcessStats read_process_stats();
 
 }  // namespace flotilla::http

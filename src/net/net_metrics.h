@@ -35,4 +35,9 @@ struct RequestSeries {
 // what any Kafka API has (nothing is counted then).
 const RequestSeries* request_series(int16_t api_key, int16_t api_version);
 
+// Kafka's Fetch by who sent it, counted beside "Fetch" by the broker's Fetch
+// handler: request="FetchFollower" (a replica) or "FetchConsumer". Their time
+// runs from the handler's start to the response handed to this layer.
+const RequestSeries* fetch_series(bool follower, int16_t api_version);
+
 }  // namespace flotilla::net

@@ -144,7 +144,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         auto frame = std::make_shared<FrameBuffer>(static_cast<size_t>(size));
         co_await asio::async_read(*transport_, asio::buffer(*frame), asio::use_awaitable);
-        const int64_t read_us = monotonic_us();
+        const int64_t read_us = metrics::kEnabled ? monotonic_us() : 0;
         // A throttle that began while this frame was being read holds it back too.
         co_await wait_while_muted();
         if (closed_) break;
@@ -265,7 +265,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     slots_.emplace_back();
     slots_.back().correlation_id = req->correlation_id;
-    slots_.back().series = request_series(req->api_key, req->api_version);
+    slots_.back().series = metrics::kEnabled ? request_series(req->api_key, req->api_version) : nullptr;
     slots_.back().read_us = read_us;
     size_t seq = next_seq_++;
     std::weak_ptr<Connection> weak = shared_from_this();

@@ -3,6 +3,9 @@
 // partitions take to render; and the /proc parsing of the process metrics.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include "broker/broker_metrics.h"
@@ -151,6 +154,19 @@ TEST(ProcessStats, BootTimeAndLiveProcess) {
   EXPECT_GT(s.resident_bytes, 0);
   EXPECT_GT(s.open_fds, 2);
   EXPECT_GT(s.start_time_seconds, 1.6e9);
+}
+
+TEST(ProcessStats, OpenFdsCountExactly) {
+  const int64_t before = count_open_fds();
+  ASSERT_GT(before, 2);
+  std::vector<int> fds;
+  for (int i = 0; i < 100; ++i) fds.push_back(open("/dev/null", O_RDONLY));
+  EXPECT_EQ(count_open_fds(), before + 100);
+  close(fds[50]);  // a hole in the table
+  EXPECT_EQ(count_open_fds(), before + 99);
+  for (size_t i = 0; i < fds.size(); ++i)
+    if (i != 50) close(fds[i]);
+  EXPECT_EQ(count_open_fds(), before);
 }
 
 }  // namespace broker_metrics_test

@@ -150,6 +150,9 @@ def test_produce_and_fetch_are_counted_with_kafka_names(metrics_node):
     assert value(s2, "kafka_server_brokertopicmetrics_bytesout_total", topic="metrics-a") > N * 100
     assert value(s2, "kafka_server_brokertopicmetrics_totalfetchrequests_total", topic="metrics-a") >= 1
     assert total(s2, "kafka_network_requestmetrics_requests_total", request="Fetch") >= 1
+    assert total(s2, "kafka_network_requestmetrics_requests_total", request="FetchConsumer") >= 1
+    assert value(s2, "kafka_network_requestmetrics_totaltimems_count", request="FetchConsumer") >= 1
+    assert total(s2, "kafka_network_requestmetrics_requests_total", request="FetchFollower") == 0
     assert value(s2, "kafka_network_requestmetrics_errors_total", request="Fetch", error="NONE") >= 1
     assert value(s2, "kafka_coordinator_group_groupmetadatamanager_numgroups") is not None
 
@@ -172,3 +175,75 @@ def test_partition_series_switch(metrics_node):
     s = parse(text)
     assert value(s, "kafka_server_replicamanager_partitioncount") == 2
     assert value(s, "kafka_server_brokertopicmetrics_messagesin_total", topic="metrics-c") == 10
+
+
+def test_replication_metrics_and_isr_shrink_and_expand(cluster):
+    """Two brokers, one partition with 2 replicas: replication bytes both ways,
+    FetchFollower requests on the leader; a follower paused (SIGSTOP) past
+    replica.lag.time.max.ms is shrunk out of the ISR by the leader, and
+    expands back in once resumed."""
+    ports = {}
+
+    def configure(n):
+        if "broker" in n.roles:
+            ports[n.node_id] = free_port()
+            n.props["http.listeners"] = f"http://127.0.0.1:{ports[n.node_id]}"
+
+    c = cluster(controllers=1, brokers=2, configure=configure,
+                extra={"replica.lag.time.max.ms": "1500", "broker.session.timeout.ms": "30000"})
+    b1, b2 = c.brokers
+    from conftest import run_tool
+    run_tool("topics", "--bootstrap-server", b1.bootstrap, "--create", "--topic", "rep",
+             "--partitions", "1", "--replication-factor", "2")
+    produce(b1.bootstrap, "rep", 100)
+
+    def scrape_node(n):
+        return parse(scrape(ports[n.node_id])[0])
+
+    deadline = time.time() + 20
+    while True:
+        s = {n.node_id: scrape_node(n) for n in (b1, b2)}
+        leader = next((n for n in (b1, b2) if value(s[n.node_id], "kafka_server_replicamanager_leadercount") == 1), None)
+        follower = b2 if leader is b1 else b1
+        if leader and value(s[follower.node_id], "kafka_log_log_logendoffset", topic="rep", partition="0") == 100:
+            break
+        assert time.time() < deadline, "the follower did not catch up"
+        time.sleep(0.2)
+    sl, sf = s[leader.node_id], s[follower.node_id]
+    assert value(sl, "kafka_server_brokertopicmetrics_messagesin_total", topic="rep") == 100
+    assert value(sf, "kafka_server_brokertopicmetrics_messagesin_total", topic="rep") == 0  # replicated, not produced
+    assert value(sl, "kafka_server_brokertopicmetrics_replicationbytesout_total") > 100 * 100
+    assert value(sf, "kafka_server_brokertopicmetrics_replicationbytesin_total") > 100 * 100
+    assert total(sl, "kafka_network_requestmetrics_requests_total", request="FetchFollower") >= 1
+    assert value(sf, "kafka_server_replicamanager_partitioncount") == 1
+    assert value(sf, "kafka_server_replicamanager_leadercount") == 0
+    assert value(sl, "kafka_server_replicamanager_underreplicatedpartitions") == 0
+    shrinks0 = value(sl, "kafka_server_replicamanager_isrshrinks_total")
+    expands0 = value(sl, "kafka_server_replicamanager_isrexpands_total")
+
+    import signal
+    def wait_leader(what, done):
+        # The new ISR may reach the leader in its metadata image before the
+        # AlterPartition response (which counts the change): wait for both.
+        deadline = time.time() + 20
+        while True:
+            sl = scrape_node(leader)
+            if done(sl):
+                return sl
+            assert time.time() < deadline, what
+            time.sleep(0.2)
+
+    follower.proc.send_signal(signal.SIGSTOP)
+    try:
+        sl = wait_leader("the leader did not shrink the ISR", lambda sl: value(
+            sl, "kafka_server_replicamanager_underreplicatedpartitions") == 1 and value(
+            sl, "kafka_server_replicamanager_isrshrinks_total") > shrinks0)
+    finally:
+        follower.proc.send_signal(signal.SIGCONT)
+    assert value(sl, "kafka_server_replicamanager_isrshrinks_total") == shrinks0 + 1
+    assert value(sl, "kafka_server_replicamanager_atminisrpartitioncount") == 1  # ISR 1 = min.insync.replicas 1
+    sl = wait_leader("the follower did not rejoin the ISR", lambda sl: value(
+        sl, "kafka_server_replicamanager_underreplicatedpartitions") == 0 and value(
+        sl, "kafka_server_replicamanager_isrexpands_total") > expands0)
+    assert value(sl, "kafka_server_replicamanager_isrexpands_total") == expands0 + 1
+    assert value(sl, "kafka_server_replicamanager_isrshrinks_total") == shrinks0 + 1
