@@ -99,6 +99,9 @@ bench: build-all
 	$(PYTHON) bench/group_rebalance_bench.py --bin $(BUILD)/flotilla --members 10 --partitions 100 --runs 5 --heartbeat-ms 100,3000 --out $(BUILD)/bench-results/group-rebalance.json
 	$(PYTHON) bench/txn_bench.py --bin $(BUILD)/flotilla --txns 500 --records 100 --partitions 4 --out $(BUILD)/bench-results/txn.json
 	$(PYTHON) bench/security_bench.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/security.json
+	cmake -S . -B $(BUILD)-nometrics -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLOTILLA_METRICS=OFF -DFLOTILLA_TESTS=OFF -DFLOTILLA_BENCH=OFF >/dev/null
+	cmake --build $(BUILD)-nometrics -j $(JOBS) --target flotilla
+	$(PYTHON) bench/http_bench.py --bin $(BUILD)/flotilla --bin-nometrics $(BUILD)-nometrics/flotilla --out $(BUILD)/bench-results/http.json
 	$(PYTHON) bench/authz_bench.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/authz.json
 
 clean:
