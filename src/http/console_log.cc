@@ -10,6 +10,7 @@
 #include "common/bytes.h"
 #include "metadata/record_json.h"
 #include "protocol/messages.h"
+#include "protocol/metadata_record.h"
 #include "protocol/record_batch.h"
 
 namespace flotilla::http {
@@ -36,19 +37,6 @@ struct Fd {
   }
 };
 
-const char* control_type_name(int16_t id) {
-  switch (id) {
-    case 0: return "ABORT";
-    case 1: return "COMMIT";
-    case 2: return "LEADER_CHANGE";
-    case 3: return "SNAPSHOT_HEADER";
-    case 4: return "SNAPSHOT_FOOTER";
-    case 5: return "KRAFT_VERSION";
-    case 6: return "KRAFT_VOTERS";
-  }
-  return "UNKNOWN_CONTROL";
-}
-
 template <class T>
 nlohmann::ordered_json control_body(const std::optional<std::vector<uint8_t>>& value) {
   T m;
@@ -67,7 +55,7 @@ void describe_control(const records::Record& rec, TimelineEntry& e) {
   ByteReader kr(*rec.key);
   kr.get_i16();
   int16_t type = kr.get_i16();
-  e.type = control_type_name(type);
+  e.type = protocol::control_type_constant(type);
   try {
     switch (type) {
       case 2: e.data = control_body<msg::LeaderChangeMessage>(rec.value); break;

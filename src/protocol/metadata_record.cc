@@ -57,4 +57,17 @@ const char* control_type_name(ControlType t) {
   return "Unknown";
 }
 
+const char* control_type_constant(int16_t id) {
+  switch (id) {
+    case 0: return "ABORT";
+    case 1: return "COMMIT";
+    case 2: return "LEADER_CHANGE";
+    case 3: return "SNAPSHOT_HEADER";
+    case 4: return "SNAPSHOT_FOOTER";
+    case 5: return "KRAFT_VERSION";
+    case 6: return "KRAFT_VOTERS";
+  }
+  return "UNKNOWN";
+}
+
 }  // namespace flotilla::protocol

@@ -54,5 +54,9 @@ enum class ControlType : int16_t {
 std::vector<uint8_t> control_record_key(ControlType type);
 ControlType parse_control_key(std::span<const uint8_t> key);  // throws DecodeError
 const char* control_type_name(ControlType t);                // "LeaderChange"
+// Kafka's ControlRecordType constant name of a control key's type id
+// ("LEADER_CHANGE"; "UNKNOWN" for an id Kafka does not define), as
+// kafka-dump-log.sh prints it.
+const char* control_type_constant(int16_t id);
 
 }  // namespace flotilla::protocol

@@ -12,6 +12,7 @@
 #include "common/crc32c.h"
 #include "protocol/compression.h"
 #include "protocol/messages.h"
+#include "protocol/metadata_record.h"
 #include "protocol/metadata_records.h"
 #include "protocol/record_batch.h"
 #include "tools/dump_log_internal.h"
@@ -109,19 +110,6 @@ RecordView read_record(ByteReader& r, const records::BatchHeader& h) {
   return v;
 }
 
-const char* control_type_name(int16_t id) {
-  switch (id) {
-    case 0: return "ABORT";
-    case 1: return "COMMIT";
-    case 2: return "LEADER_CHANGE";
-    case 3: return "SNAPSHOT_HEADER";
-    case 4: return "SNAPSHOT_FOOTER";
-    case 5: return "KRAFT_VERSION";
-    case 6: return "KRAFT_VOTERS";
-  }
-  return "UNKNOWN";
-}
-
 // A KRaft control body, decoded at version 0 as Kafka's ControlRecordUtils
 // does, printed by its JsonConverter at the version its Version field names.
 template <class T>
@@ -163,7 +151,7 @@ std::string describe_control_record(const RecordView& rec) {
         throw DumpError("Invalid version found for end transaction marker: " + std::to_string(version) +
                         ". May indicate data corruption");
       int32_t coordinator_epoch = vr.get_i32();
-      return std::string(" endTxnMarker: ") + control_type_name(type) + " coordinatorEpoch: " + std::to_string(coordinator_epoch);
+      return std::string(" endTxnMarker: ") + protocol::control_type_constant(type) + " coordinatorEpoch: " + std::to_string(coordinator_epoch);
     }
     case 3: return control_json<msg::SnapshotHeaderRecord>("SnapshotHeader", value);
     case 4: return control_json<msg::SnapshotFooterRecord>("SnapshotFooter", value);
@@ -171,7 +159,7 @@ std::string describe_control_record(const RecordView& rec) {
     case 6: return control_json<msg::VotersRecord>("KRaftVoters", value);
     default:
       // LEADER_CHANGE and unknown types: only the type (Kafka 3.9 prints no body).
-      return std::string(" controlType: ") + control_type_name(type) + "(" + std::to_string(type) + ")";
+      return std::string(" controlType: ") + protocol::control_type_constant(type) + "(" + std::to_string(type) + ")";
   }
 }
 
