@@ -34,7 +34,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_bench import cpu_seconds, free_port, stop_process  # noqa: E402
+import e2e_bench  # noqa: E402
+from e2e_bench import cpu_seconds, free_port  # noqa: E402
 
 
 def percentile(values, q):
@@ -50,61 +51,30 @@ def emit(results, part, row):
     print(json.dumps(row), flush=True)
 
 
-class Server:
-    """One combined broker+controller with an HTTP listener, on free ports."""
+class Server(e2e_bench.Server):
+    """e2e_bench's node with an HTTP listener on a free port."""
 
     def __init__(self, binary, workdir, extra=""):
-        self.binary = binary
-        self.dir = workdir
-        self.port = free_port()
-        self.cport = free_port()
         self.hport = free_port()
-        self.proc = None
-        cfg = os.path.join(workdir, "server.properties")
-        with open(cfg, "w") as f:
-            f.write(f"""process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{self.cport}
-listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.cport}
-advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs={workdir}/data
-num.partitions=1
-auto.create.topics.enable=false
-http.listeners=http://127.0.0.1:{self.hport}
-log.level=warn
-{extra}
-""")
-        self.config = cfg
-        cid = subprocess.run([binary, "storage", "random-uuid"], capture_output=True, text=True, check=True).stdout.strip()
-        self.cluster_id = cid
-        subprocess.run([binary, "storage", "format", "--config", cfg, "--cluster-id", cid], check=True, capture_output=True)
+        super().__init__(binary, workdir, f"http.listeners=http://127.0.0.1:{self.hport}\n{extra}")
+        with open(os.path.join(workdir, "data", "meta.properties")) as f:
+            self.cluster_id = dict(l.strip().split("=", 1) for l in f if "=" in l)["cluster.id"]
 
     def start(self):
-        self.log = open(os.path.join(self.dir, "server.log"), "a")
-        self.proc = subprocess.Popen([self.binary, "server", self.config], stdout=self.log, stderr=subprocess.STDOUT)
+        super().start()
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: see {self.dir}/server.log")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 socket.create_connection(("127.0.0.1", self.hport), timeout=0.5).close()
                 return self
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def stop(self):
-        stop_process(self.proc)
+        raise RuntimeError("the HTTP listener did not open")
 
     def cpu(self):
         return cpu_seconds(self.proc.pid)
-
-    @property
-    def bootstrap(self):
-        return f"127.0.0.1:{self.port}"
 
     @property
     def http(self):

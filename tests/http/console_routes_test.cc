@@ -9,6 +9,7 @@
 
 #include "http/routes.h"
 #include "metadata/delta.h"
+#include "metadata/test_records.h"
 
 namespace flotilla::http::console_routes_test {
 namespace {
@@ -16,17 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 msg::RegisterBrokerRecord broker(int32_t id, bool fenced) {
-  msg::RegisterBrokerRecord r;
-  r.broker_id = id;
-  r.broker_epoch = 10 + id;
-  r.incarnation_id = Uuid{7, static_cast<uint64_t>(id)};
-  msg::RegisterBrokerRecord::BrokerEndpoint e;
-  e.name = "PLAINTEXT";
-  e.host = "localhost";
-  e.port = static_cast<uint16_t>(9092 + id);
-  r.end_points.push_back(e);
-  r.fenced = fenced;
-  return r;
+  return metadata::testing::broker_record(id, 10 + id, Uuid{7, static_cast<uint64_t>(id)}, fenced);
 }
 
 msg::PartitionRecord partition(Uuid topic, int32_t index, std::vector<int32_t> replicas, std::vector<int32_t> isr) {
