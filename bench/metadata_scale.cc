@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -132,6 +133,8 @@ class SimBrokers {
     if (thread_.joinable()) thread_.join();
   }
 
+  void reset_active() { ctrl_.reset(); }
+
   // The active controller's connection (the caller holds no lock: the
   // heartbeat thread uses its own).
   client::Connection& active() {
@@ -210,31 +213,54 @@ msg::CreateTopicsRequest::CreatableTopic topic_of(const Args& a, const std::stri
 }
 
 // Creates topics until the image holds a.partitions; returns the seconds taken.
-double fill(const Args& a, client::Connection& c) {
+// A controller that loses leadership meanwhile (NOT_CONTROLLER) is left: the
+// unanswered topics go again to the new one (TOPIC_ALREADY_EXISTS is then fine).
+double fill(const Args& a, SimBrokers& sims) {
   auto t0 = Clock::now();
-  int64_t cursor = 0, made = 0;
   int topics = static_cast<int>((a.partitions + a.per_topic - 1) / a.per_topic);
-  int16_t v = version_of<msg::CreateTopicsRequest>(c);
-  int next = 0, in_flight = 0, done = 0;
+  int next = 0, done = 0;
+  std::deque<int> in_flight;
+  int failovers = 0;
   while (done < topics) {
-    while (next < topics && in_flight < a.in_flight) {
-      msg::CreateTopicsRequest req;
-      char name[32];
-      std::snprintf(name, sizeof name, "scale-%06d", next);
-      req.topics.push_back(topic_of(a, name, a.per_topic, cursor));
-      c.send(req, v);
-      ++next, ++in_flight;
+    client::Connection& c = sims.active();
+    int16_t v = version_of<msg::CreateTopicsRequest>(c);
+    bool moved = false;
+    try {
+      while (next < topics && static_cast<int>(in_flight.size()) < a.in_flight) {
+        msg::CreateTopicsRequest req;
+        char name[32];
+        std::snprintf(name, sizeof name, "scale-%06d", next);
+        int64_t cursor = static_cast<int64_t>(next) * a.per_topic;
+        req.topics.push_back(topic_of(a, name, a.per_topic, cursor));
+        c.send(req, v);
+        in_flight.push_back(next++);
+      }
+      auto resp = c.receive().decode<msg::CreateTopicsResponse>();
+      int index = in_flight.front();
+      in_flight.pop_front();
+      for (const auto& t : resp.topics) {
+        if (t.error_code == 41 /* NOT_CONTROLLER */) {
+          moved = true;
+          in_flight.push_front(index);
+        } else if (t.error_code != 0 && t.error_code != 36 /* TOPIC_ALREADY_EXISTS */) {
+          die("CreateTopics " + t.name + ": error " + std::to_string(t.error_code) + " " + t.error_message.value_or(""));
+        } else {
+          ++done;
+          if (done % 100 == 0) std::fprintf(stderr, "  %d/%d topics (%.0f s)\n", done, topics, ms_since(t0) / 1000);
+        }
+      }
+    } catch (const client::NetworkError& e) {
+      moved = true;
     }
-    auto resp = c.receive().decode<msg::CreateTopicsResponse>();
-    --in_flight, ++done;
-    for (const auto& t : resp.topics) {
-      if (t.error_code != 0 && t.error_code != 36 /* TOPIC_ALREADY_EXISTS */)
-        die("CreateTopics " + t.name + ": error " + std::to_string(t.error_code) + " " + t.error_message.value_or(""));
-      made += a.per_topic;
+    if (moved) {
+      if (++failovers > 20) die("the active controller moved more than 20 times");
+      std::fprintf(stderr, "  the active controller moved (%d): resending %zu topic(s)\n", failovers, in_flight.size());
+      next = in_flight.empty() ? next : *std::min_element(in_flight.begin(), in_flight.end());
+      in_flight.clear();
+      sims.reset_active();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    if (done % 100 == 0) std::fprintf(stderr, "  %d/%d topics (%.0f s)\n", done, topics, ms_since(t0) / 1000);
   }
-  (void)made;
   return ms_since(t0) / 1000;
 }
 
@@ -293,7 +319,7 @@ int main(int argc, char** argv) {
     sims.register_all();
     double register_ms = ms_since(t0);
     std::fprintf(stderr, "registered %d simulated brokers in %.0f ms\n", a.sim_brokers, register_ms);
-    double fill_s = fill(a, sims.active());
+    double fill_s = fill(a, sims);
     std::fprintf(stderr, "image holds %lld partitions after %.1f s\n", static_cast<long long>(a.partitions), fill_s);
 
     std::vector<std::unique_ptr<client::Connection>> brokers;
@@ -312,8 +338,14 @@ int main(int argc, char** argv) {
       req.topics.push_back(topic_of(a, name, a.probe_partitions, cursor));
       auto p0 = Clock::now();
       auto resp = call<msg::CreateTopicsResponse>(sims.active(), req);
+      for (int retry = 0; retry < 10 && !resp.topics.empty() && resp.topics[0].error_code == 41; ++retry) {
+        sims.reset_active();  // the controller moved: time the probe on the new one
+        p0 = Clock::now();
+        resp = call<msg::CreateTopicsResponse>(sims.active(), req);
+      }
       double committed = ms_since(p0);
-      if (resp.topics.empty() || resp.topics[0].error_code != 0) die("probe CreateTopics failed");
+      if (resp.topics.empty() || resp.topics[0].error_code != 0)
+        die("probe CreateTopics failed: " + std::to_string(resp.topics.empty() ? -1 : resp.topics[0].error_code));
       wait_visible(brokers, name, a.probe_partitions);
       double visible = ms_since(p0);
       commit_ms.push_back(committed);
