@@ -481,9 +481,35 @@ class Gen:
             recs = gzip.compress(recs, mtime=0)
             attrs = 1
         ts = 1_700_000_000_000
-        after_crc = struct.pack(">hiqqqhii", attrs, n - 1, ts, ts, -1, -1, -1, n) + recs
-        batch = struct.pack(">ib", 0, 2) + struct.pack(">I", crc32c(after_crc)) + after_crc
-        return struct.pack(">qi", 0, len(batch)) + batch
+        last_delta, count, magic = n - 1, n, 2
+        if self.mutate and self.r.random() < 0.5:
+            # Odd contents under a valid CRC: these reach record decoding.
+            kind = self.r.choice(["flip", "count", "delta", "attrs", "magic", "cut", "pad"])
+            self.notes.append(f"records:{kind}")
+            b = bytearray(recs)
+            if kind == "flip" and b:
+                for _ in range(self.r.randint(1, 4)):
+                    b[self.r.randrange(len(b))] ^= 1 << self.r.randrange(8)
+            elif kind == "count":
+                count = self.r.choice([0, -1, n + 1, 2**31 - 1, 1000000])
+            elif kind == "delta":
+                last_delta = self.r.choice([-1, n, 2**31 - 1, -2**31])
+            elif kind == "attrs":
+                attrs = self.r.choice([2, 3, 4, 5, 7, 0x10, 0x20, 0x30, -1])
+            elif kind == "magic":
+                magic = self.r.choice([0, 1, 3, -1])
+            elif kind == "cut" and b:
+                b = b[:self.r.randrange(len(b))]
+            elif kind == "pad":
+                b += bytes(self.r.choice([1, 9, 61]))
+            recs = bytes(b)
+        after_crc = struct.pack(">hiqqqhii", attrs, last_delta, ts, ts, -1, -1, -1, count) + recs
+        batch = struct.pack(">ib", 0, magic) + struct.pack(">I", crc32c(after_crc)) + after_crc
+        out = struct.pack(">qi", 0, len(batch)) + batch
+        if self.mutate and self.r.random() < 0.1:
+            out += out  # two batches, both with base offset 0
+            self.notes.append("records:twice")
+        return out
 
 
 # ------------------------------------------------------------------ requests
@@ -561,7 +587,7 @@ class Mutator:
         if api in PROTECTED_APIS and level not in PROTECTED_APIS[api]:
             level = "valid"
         flexible = version in sch.flexible
-        g = Gen(rng, self.pools, sch, version, flexible, mutate=level == "field", p=0.15)
+        g = Gen(rng, self.pools, sch, version, flexible, mutate=level == "field", p=rng.choice([0.03, 0.1, 0.25]))
         body = g.fields(sch.fields, [])
         if level == "field" and not g.notes:
             # Nothing was swapped: force one odd value at the end of the body.
@@ -683,20 +709,88 @@ def skip_tags(r):
         r.take(r.uvarint())
 
 
+class ResponseChecker:
+    """Decodes a response body by its schema (as Kafka's generated readers do) and
+    says why it does not decode, or None. Used on answers to unmutated requests."""
+
+    def __init__(self, schemas):
+        self.schemas = schemas
+
+    def check(self, api, version, data):
+        sch = self.schemas.get(api)
+        if sch is None or version not in sch.versions:
+            return None
+        flexible = version in sch.flexible
+        r = Reader(data)
+        try:
+            r.take(4)  # correlation id
+            if flexible and api != 18:  # ApiVersions answers with header v0 always
+                skip_tags(r)
+            self.fields(r, sch, sch.fields, version, flexible)
+        except (ValueError, struct.error, UnicodeDecodeError) as e:
+            return f"{e} at byte {r.p} of {len(data)}"
+        if r.p != len(data):
+            return f"{len(data) - r.p} trailing bytes"
+        return None
+
+    def fields(self, r, sch, fields, v, flexible):
+        for f in fields:
+            if f.tagged is None and v in f.versions:
+                self.field(r, sch, f, v, flexible)
+        if flexible:
+            skip_tags(r)
+
+    def field(self, r, sch, f, v, flexible):
+        flex = (v in f.flex) if f.flex is not None else flexible
+        nullable = v in f.nullable
+        if f.is_array or f.type in ("string", "bytes", "records"):
+            n = r.length(flex, f.is_array or f.type != "string")
+            if n < 0:
+                if n == -1 and nullable:
+                    return
+                raise ValueError(f"{f.name}: length {n}" + ("" if nullable else " in a non-nullable field"))
+            if f.is_array:
+                for _ in range(n):
+                    if f.elem in PRIMS:
+                        self.prim(r, f.elem, flex)
+                    else:
+                        self.fields(r, sch, sch.structs[f.elem], v, flexible)
+            else:
+                b = r.take(n)
+                if f.type == "string":
+                    b.decode()
+            return
+        if f.elem not in PRIMS:
+            if nullable and struct.unpack(">b", r.take(1))[0] < 0:
+                return
+            self.fields(r, sch, sch.structs[f.elem], v, flexible)
+            return
+        self.prim(r, f.type, flex)
+
+    def prim(self, r, t, flex):
+        if t in ("string", "bytes"):
+            n = r.length(flex, t == "bytes")
+            if n > 0:
+                r.take(n)
+            return
+        r.take({"bool": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "uint16": 2, "uint32": 4, "float64": 8,
+                "uuid": 16}[t])
+
+
 class Stats:
     def __init__(self):
         self.per_api = {}
 
     def add(self, api, what):
-        row = self.per_api.setdefault(api, {"sent": 0, "answered": 0, "closed": 0, "timeouts": 0})
+        row = self.per_api.setdefault(api, {"sent": 0, "answered": 0, "closed": 0, "timeouts": 0, "malformed": 0})
         row[what] += 1
 
     def table(self, names):
-        lines = [f"{'api':>4} {'name':<34} {'sent':>6} {'answered':>8} {'closed':>6} {'timeouts':>8}"]
+        lines = [f"{'api':>4} {'name':<34} {'sent':>6} {'answered':>8} {'closed':>6} {'timeouts':>8} {'malformed':>9}"]
         for api in sorted(self.per_api):
             r = self.per_api[api]
             lines.append(f"{api:>4} {names.get(api, '?'):<34} {r['sent']:>6} {r['answered']:>8} {r['closed']:>6} "
-                         f"{r['timeouts']:>8}")
+                         f"{r['timeouts']:>8} {r['malformed']:>9}")
         return "\n".join(lines)
 
 
@@ -735,8 +829,10 @@ class NodeDead(Exception):
     pass
 
 
-def exchange(conn, req, stats):
-    """Sends one frame and reads its answer; returns 'answered', 'closed' or 'timeouts'."""
+def exchange(conn, req, stats, checker=None, bad=None):
+    """Sends one frame and reads its answer; returns 'answered', 'closed' or 'timeouts'.
+    The answer to an unmutated request must decode by its response schema (else it
+    is also counted as malformed and noted in `bad`)."""
     s = conn.get()
     stats.add(req.api, "sent")
     try:
@@ -746,8 +842,14 @@ def exchange(conn, req, stats):
         else:
             # One request in flight per connection: the next frame is its answer
             # (its correlation id is whatever the mutated header carried).
-            read_response(s)
+            resp = read_response(s)
             outcome = "answered"
+            if checker is not None and req.level == "valid":
+                why = checker.check(req.api, req.version, resp)
+                if why:
+                    stats.add(req.api, "malformed")
+                    if bad is not None and len(bad) < 50:
+                        bad.append(f"{req.line()} response={resp.hex()} why={why!r}")
     except socket.timeout:
         outcome = "timeouts"
         conn.close()
@@ -776,6 +878,8 @@ def run(args):
     stats = Stats()
     conn = Conn(addr, args.timeout)
     recent = []
+    checker = ResponseChecker(load_schemas("Response", args.schemas))
+    bad = []
     start = time.time()
     indexes = [args.only_index] if args.only_index is not None else None
     replay = load_replay(args.replay) if args.replay else None
@@ -797,7 +901,7 @@ def run(args):
                 req = m.make(i)
             recent.append(req)
             del recent[:-args.keep]
-            outcome = exchange(conn, req, stats)
+            outcome = exchange(conn, req, stats, checker, bad)
             if args.verbose:
                 print(f"{req.line()} outcome={outcome}", flush=True)
             i += 1
@@ -810,6 +914,8 @@ def run(args):
     conn.close()
     elapsed = time.time() - start
     print(stats.table(names))
+    for line in bad:
+        print("MALFORMED", line[:3000], file=sys.stderr)
     total = sum(r["sent"] for r in stats.per_api.values())
     print(f"seed={args.seed} requests={total} seconds={elapsed:.1f} rate={total / max(elapsed, 1e-9):.0f}/s")
     if args.json:
@@ -817,7 +923,7 @@ def run(args):
             json.dump({"seed": args.seed, "requests": total, "seconds": elapsed, "exit": code,
                        "listed": sorted(versions), "per_api": {str(k): v for k, v in stats.per_api.items()},
                        "names": {str(k): v for k, v in names.items()},
-                       "last": [r.line() for r in recent] if code else []}, f, indent=1)
+                       "last": [r.line() for r in recent] if code else [], "malformed": bad}, f, indent=1)
     return code
 
 
