@@ -219,6 +219,13 @@ class Pools:
         self.quota_keys = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "unknown_key", ""]
         self.entity_types = ["user", "client-id", "unknown-entity", ""]
         self.generic = ["fuzz", "x", "", "a.b", "ü", "*"]
+        self.producer_ids, self.epochs, self.generations = [], [], []
+
+    def harvest(self, pool, value):
+        values = getattr(self, pool)
+        if value not in values:
+            values.append(value)
+            del values[:-20]  # the latest 20
 
 
 class Gen:
@@ -385,7 +392,13 @@ class Gen:
         if n in ("brokerid", "nodeid", "leaderid", "replicaid", "controllerid") or n.endswith("brokers") \
                 or n.endswith("ids") or n.endswith("replicas") or n.endswith("nodes"):
             return self.r.choice([1, 2, -1, 0])
-        if "epoch" in n:
+        if "producerid" in n and self.pools.producer_ids and self.r.random() < 0.6:
+            return self.r.choice(self.pools.producer_ids)
+        if ("epoch" in n or "generation" in n) and self.r.random() < 0.5:
+            pool = self.pools.generations if "generation" in n else self.pools.epochs
+            if pool:
+                return self.r.choice(pool)
+        if "epoch" in n or "generation" in n:
             return self.r.choice([-1, 0, 1])
         if "offset" in n:
             return self.r.choice([0, 1, 5, -1, -2])
@@ -503,7 +516,14 @@ class Gen:
             elif kind == "pad":
                 b += bytes(self.r.choice([1, 9, 61]))
             recs = bytes(b)
-        after_crc = struct.pack(">hiqqqhii", attrs, last_delta, ts, ts, -1, -1, -1, count) + recs
+        pid, epoch, seq = -1, -1, -1
+        if self.pools.producer_ids and self.r.random() < 0.3:
+            pid = self.r.choice(self.pools.producer_ids)
+            epoch = min(self.r.choice(self.pools.epochs or [0]), 32767)
+            seq = self.r.choice([0, 0, 1, 5])
+            if self.s.key == 0 and self.r.random() < 0.3:
+                attrs |= 0x10  # transactional
+        after_crc = struct.pack(">hiqqqhii", attrs, last_delta, ts, ts, pid, epoch, seq, count) + recs
         batch = struct.pack(">ib", 0, magic) + struct.pack(">I", crc32c(after_crc)) + after_crc
         out = struct.pack(">qi", 0, len(batch)) + batch
         if self.mutate and self.r.random() < 0.1:
@@ -709,12 +729,19 @@ def skip_tags(r):
         r.take(r.uvarint())
 
 
+# Response fields whose values later requests reuse (stateful paths: a JoinGroup's
+# member id in SyncGroup, an InitProducerId's id and epoch in Produce and EndTxn).
+HARVESTED = {"ProducerId": "producer_ids", "ProducerEpoch": "epochs", "GenerationId": "generations",
+             "MemberEpoch": "epochs", "GenerationIdOrMemberEpoch": "generations"}
+
+
 class ResponseChecker:
     """Decodes a response body by its schema (as Kafka's generated readers do) and
     says why it does not decode, or None. Used on answers to unmutated requests."""
 
-    def __init__(self, schemas):
+    def __init__(self, schemas, pools=None):
         self.schemas = schemas
+        self.pools = pools  # values answered (member ids, producer ids, epochs) go here
 
     def check(self, api, version, data):
         sch = self.schemas.get(api)
@@ -756,16 +783,21 @@ class ResponseChecker:
                     else:
                         self.fields(r, sch, sch.structs[f.elem], v, flexible)
             else:
-                b = r.take(n)
-                if f.type == "string":
-                    b.decode()
+                b = r.take(n)  # (invalid UTF-8 echoed from a request is no decoding error: Java replaces it)
+                if f.name == "MemberId" and b and self.pools is not None:
+                    self.pools.harvest("members", b.decode(errors="replace"))
             return
         if f.elem not in PRIMS:
             if nullable and struct.unpack(">b", r.take(1))[0] < 0:
                 return
             self.fields(r, sch, sch.structs[f.elem], v, flexible)
             return
+        at = r.p
         self.prim(r, f.type, flex)
+        if self.pools is not None and f.name in HARVESTED:
+            v = int.from_bytes(r.d[at:r.p], "big", signed=True)
+            if v >= 0:
+                self.pools.harvest(HARVESTED[f.name], v)
 
     def prim(self, r, t, flex):
         if t in ("string", "bytes"):
@@ -831,7 +863,7 @@ class NodeDead(Exception):
 
 def exchange(conn, req, stats, checker=None, bad=None):
     """Sends one frame and reads its answer; returns 'answered', 'closed' or 'timeouts'.
-    The answer to an unmutated request must decode by its response schema (else it
+    The answer to a request with an intact header must decode by its response schema (else it
     is also counted as malformed and noted in `bad`)."""
     s = conn.get()
     stats.add(req.api, "sent")
@@ -844,7 +876,7 @@ def exchange(conn, req, stats, checker=None, bad=None):
             # (its correlation id is whatever the mutated header carried).
             resp = read_response(s)
             outcome = "answered"
-            if checker is not None and req.level == "valid":
+            if checker is not None and req.level in ("valid", "field"):
                 why = checker.check(req.api, req.version, resp)
                 if why:
                     stats.add(req.api, "malformed")
@@ -878,7 +910,7 @@ def run(args):
     stats = Stats()
     conn = Conn(addr, args.timeout)
     recent = []
-    checker = ResponseChecker(load_schemas("Response", args.schemas))
+    checker = ResponseChecker(load_schemas("Response", args.schemas), pools)
     bad = []
     start = time.time()
     indexes = [args.only_index] if args.only_index is not None else None
