@@ -170,3 +170,15 @@ def test_metadata_before_v12_asked_by_topic_id_is_invalid_request(server):
     assert r.compact_string() == ""
     assert r.take(16) == bytes(range(1, 17))
     assert_alive(server)
+
+
+def test_creating_the_metadata_topic_is_refused_and_the_node_lives(server):
+    """CreateTopics of __cluster_metadata was accepted: its partition's directory is the
+    metadata log's (__cluster_metadata-0), and the node exited ("partition.metadata ...
+    names topic id AAAAAAAAAAAAAAAAAAAAAQ"). Kafka refuses it with INVALID_REQUEST."""
+    assert kw.create_topic_v0(server.bootstrap, "__cluster_metadata") == 42
+    time.sleep(0.5)
+    assert server.proc.poll() is None
+    assert_alive(server)
+    server.restart()
+    assert_alive(server)

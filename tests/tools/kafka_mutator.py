@@ -861,21 +861,22 @@ class NodeDead(Exception):
     pass
 
 
-def exchange(conn, req, stats, checker=None, bad=None):
-    """Sends one frame and reads its answer; returns 'answered', 'closed' or 'timeouts'.
-    The answer to a request with an intact header must decode by its response schema (else it
-    is also counted as malformed and noted in `bad`)."""
+def exchange(conn, reqs, stats, checker=None, bad=None):
+    """Sends the frames back to back on one connection and reads their answers, in
+    order; returns one outcome per request: 'answered', 'closed' or 'timeouts'. The
+    answer to a request with an intact header must decode by its response schema
+    (else it is also counted as malformed and noted in `bad`)."""
     s = conn.get()
-    stats.add(req.api, "sent")
+    outcomes = []
     try:
-        s.sendall(req.data)
-        if not req.expect_response:
-            outcome = "answered"
-        else:
-            # One request in flight per connection: the next frame is its answer
-            # (its correlation id is whatever the mutated header carried).
+        for req in reqs:
+            stats.add(req.api, "sent")
+        s.sendall(b"".join(req.data for req in reqs))
+        for req in reqs:
+            # The node answers in order; an answer's correlation id is whatever the
+            # (possibly mutated) header carried, so it is not matched.
             resp = read_response(s)
-            outcome = "answered"
+            outcomes.append("answered")
             if checker is not None and req.level in ("valid", "field"):
                 why = checker.check(req.api, req.version, resp)
                 if why:
@@ -883,13 +884,16 @@ def exchange(conn, req, stats, checker=None, bad=None):
                     if bad is not None and len(bad) < 50:
                         bad.append(f"{req.line()} response={resp.hex()} why={why!r}")
     except socket.timeout:
-        outcome = "timeouts"
+        outcomes.append("timeouts")
         conn.close()
     except (OSError, ConnectionError, ValueError, struct.error):
-        outcome = "closed"
+        outcomes.append("closed")
         conn.close()
-    stats.add(req.api, outcome)
-    return outcome
+    # Requests after the one that failed were lost with the connection.
+    outcomes += ["closed"] * (len(reqs) - len(outcomes))
+    for req, outcome in zip(reqs, outcomes):
+        stats.add(req.api, outcome)
+    return outcomes
 
 
 def run(args):
@@ -919,24 +923,30 @@ def run(args):
     code = 0
     try:
         while True:
-            if replay is not None:
-                if i >= len(replay):
-                    break
-                req = replay[i]
-            elif indexes is not None:
-                if i >= len(indexes):
-                    break
-                req = m.make(indexes[i])
-            else:
-                if i >= args.max_requests or time.time() - start > args.duration:
-                    break
-                req = m.make(i)
-            recent.append(req)
+            batch = []
+            while len(batch) < args.pipeline:
+                if replay is not None:
+                    if i >= len(replay):
+                        break
+                    req = replay[i]
+                elif indexes is not None:
+                    if i >= len(indexes):
+                        break
+                    req = m.make(indexes[i])
+                else:
+                    if i >= args.max_requests or time.time() - start > args.duration:
+                        break
+                    req = m.make(i)
+                batch.append(req)
+                i += 1
+            if not batch:
+                break
+            recent += batch
             del recent[:-args.keep]
-            outcome = exchange(conn, req, stats, checker, bad)
+            outcomes = exchange(conn, batch, stats, checker, bad)
             if args.verbose:
-                print(f"{req.line()} outcome={outcome}", flush=True)
-            i += 1
+                for req, outcome in zip(batch, outcomes):
+                    print(f"{req.line()} outcome={outcome}", flush=True)
     except NodeDead:
         code = 2
         print(f"kafka_mutator: the node at {args.bootstrap} refused connections for 5 s after request "
@@ -977,6 +987,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run (bound)")
     p.add_argument("--max-requests", type=int, default=10**9)
+    p.add_argument("--pipeline", type=int, default=1, help="requests sent back to back before their answers are read")
     p.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for one response")
     p.add_argument("--topics", default="", help="comma-separated known topic names")
     p.add_argument("--groups", default="", help="comma-separated known group ids")
