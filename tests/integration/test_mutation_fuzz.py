@@ -1,14 +1,16 @@
 """Issue 21: a mutation fuzzer (tests/tools/kafka_mutator.py) sends valid and mutated
 requests of every API the node lists to one live node for FLOTILLA_FUZZ_SECONDS
-(default 60; half before a kill -9 and restart, half after). The node must stay up
-(its process runs, a real client produces and consumes), every listed API must have
-been answered at least once, a SIGTERM stop and restart must serve again, and the
-metadata image of its log (latest snapshot + tail) must equal a replay of the whole
-log from offset 0 (`flotilla metadata-diff` shows nothing). The node's fd count and
-RSS are sampled during the run and printed (FLOTILLA_FUZZ_REPORT writes them as JSON).
+(default 60): half, a kill -9 and restart, then half pipelined four at a time. The node
+must stay up (its process runs, a real client produces and consumes), every listed API
+must have been answered at least once, every answer to a request with an intact header
+must decode by its response schema, a SIGTERM stop and restart must serve again, and
+the metadata image of its log (latest snapshot + tail) must equal a replay of the whole
+log from offset 0 (`flotilla metadata-diff` shows nothing). The node's fd count and RSS
+are sampled during the run and printed (FLOTILLA_FUZZ_REPORT writes them as JSON).
 
-Reproduce a failure: the test prints the mutator's command and seed; the mutator prints
-the last requests as REPLAY lines, which `kafka_mutator.py --replay FILE` sends again.
+Reproduce a failure: the test prints the mutator's command and seed (FLOTILLA_FUZZ_SEED
+runs that seed again); the mutator prints the last requests as REPLAY lines, which
+`kafka_mutator.py --replay FILE` sends again.
 """
 import json
 import os
@@ -57,8 +59,8 @@ class Sampler:
         self._t.join(5)
 
 
-def fuzz(server, seed, seconds, out_json):
-    cmd = ["/usr/bin/python3", MUTATOR,
+def fuzz(server, seed, seconds, out_json, pipeline=1):
+    cmd = ["/usr/bin/python3", MUTATOR, "--pipeline", str(pipeline),
            "--bootstrap", server.bootstrap, "--seed", str(seed), "--duration", str(seconds),
            "--topics", ",".join(TOPICS), "--groups", GROUP, "--json", out_json]
     print("mutator:", " ".join(cmd))
@@ -157,7 +159,8 @@ def test_mutation_fuzzer_leaves_the_node_up_and_its_metadata_consistent(make_ser
         server.kill9()
         server.start()
         sampler.pid = server.proc.pid
-        second = fuzz(server, seed + 1, seconds / 2, os.path.join(workdir, "fuzz2.json"))
+        # Then requests pipelined four at a time (answered in order, some handlers slow).
+        second = fuzz(server, seed + 1, seconds / 2, os.path.join(workdir, "fuzz2.json"), pipeline=4)
     finally:
         sampler.stop()
 
@@ -169,6 +172,9 @@ def test_mutation_fuzzer_leaves_the_node_up_and_its_metadata_consistent(make_ser
     listed = set(first["listed"]) & set(int(k) for k in first["names"])
     missing = sorted(k for k in listed if answered.get(k, 0) == 0)
     assert not missing, f"APIs never answered: {missing}"
+    # Every answer to a request with an intact header decodes by its response schema.
+    malformed = first["malformed"] + second["malformed"]
+    assert not malformed, "\n".join(malformed)[:20000]
     print(f"fuzz seed={seed} requests={first['requests'] + second['requests']} max_fds={sampler.max_fds} "
           f"max_rss_mb={sampler.max_rss_kb // 1024}")
     if os.environ.get("FLOTILLA_FUZZ_REPORT"):
