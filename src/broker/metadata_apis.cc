@@ -110,6 +110,23 @@ void RequestHandler::handle_metadata(std::shared_ptr<net::Request> req, net::Res
   };
 
   bool all = !request.topics.has_value() || (v == 0 && request.topics->empty());
+  // Before v12 a topic is asked for by name only (v10-11 carry the id field
+  // but no response can name a topic asked by id): as Kafka, an id or a null
+  // name fails the request, every topic answered INVALID_REQUEST ("" for null).
+  if (!all && v < 12) {
+    bool by_id = false;
+    for (const auto& rt : *request.topics) by_id = by_id || !rt.name || !rt.topic_id.is_zero();
+    if (by_id) {
+      for (const auto& rt : *request.topics) {
+        MetadataResponse::MetadataResponseTopic mt;
+        mt.name = rt.name.value_or("");
+        mt.topic_id = rt.topic_id;
+        mt.error_code = code(ErrorCode::INVALID_REQUEST);
+        resp.topics.push_back(std::move(mt));
+      }
+      return send(*req, respond, resp);
+    }
+  }
   if (all) {
     // Topics the caller may not DESCRIBE are left out, without a word.
     for (const auto& [name, t] : image->topics_by_name())

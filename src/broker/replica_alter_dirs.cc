@@ -56,10 +56,12 @@ std::vector<uint8_t> materialize(const Records& r) {
 }  // namespace
 
 ErrorCode ReplicaManager::alter_replica_log_dir(const std::string& topic, int32_t partition, const std::string& dir) {
+  // Only an absolute path can name a configured dir (and "" has no absolute form: checked first).
+  if (dir.empty() || dir.front() != '/') return ErrorCode::LOG_DIR_NOT_FOUND;
   std::string configured;
   for (const auto& d : config_.log_dirs)
     if (absolute_dir(d) == absolute_dir(dir)) configured = d;
-  if (dir.empty() || dir.front() != '/' || configured.empty()) return ErrorCode::LOG_DIR_NOT_FOUND;
+  if (configured.empty()) return ErrorCode::LOG_DIR_NOT_FOUND;
   if (logs_.is_offline(configured)) return ErrorCode::KAFKA_STORAGE_ERROR;
   Partition* p = find(topic, partition);
   if (!p || !p->log) return ErrorCode::REPLICA_NOT_AVAILABLE;

@@ -159,6 +159,8 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
     if (req->api_key == kWriteTxnMarkers) ClientQuotas::exempt(*req);  // a cluster action, exempt as in Kafka
     scope.req = req;
   }
+  // The handlers take req and respond (moved): the catch below must not touch them.
+  const int16_t api_key = req->api_key, api_version = req->api_version;
   try {
     switch (req->api_key) {
       case kApiVersions: return handle_api_versions(std::move(req), std::move(respond));
@@ -223,8 +225,11 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
     }
   } catch (const std::exception& e) {
     // A bug, not bad input (decoding errors are handled per API): keep serving
-    // everyone else, drop this connection so the client retries cleanly.
-    spdlog::error("[KafkaApi] Unexpected error handling API key {} v{} from {}: {}", req->api_key, req->api_version, req->peer, e.what());
+    // everyone else, drop this connection so the client retries cleanly. req
+    // and respond were moved into the handler: respond is gone unless the
+    // switch fell through (the connection then waits for the client to leave).
+    spdlog::error("[KafkaApi] Unexpected error handling API key {} v{}: {}", api_key, api_version, e.what());
+    if (!respond) return;
   }
   close_connection(respond);
 }

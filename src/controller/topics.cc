@@ -117,6 +117,11 @@ void QuorumController::create_topics(msg::CreateTopicsRequest request, int16_t v
       fail(t.name, ErrorCode::INVALID_TOPIC_EXCEPTION, err);
       continue;
     }
+    // The metadata log's name (its directory is __cluster_metadata-0): refused as Kafka does.
+    if (t.name == "__cluster_metadata") {
+      fail(t.name, ErrorCode::INVALID_REQUEST, "Creation of internal topic __cluster_metadata is prohibited.");
+      continue;
+    }
     if (latest_->topic(t.name)) {
       fail(t.name, ErrorCode::TOPIC_ALREADY_EXISTS, "Topic '" + t.name + "' already exists.");
       continue;

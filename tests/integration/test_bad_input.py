@@ -121,3 +121,64 @@ def test_pipelined_produces_naming_a_partition_several_times_append_in_order(mak
     assert got == [f"r{r}-b{k}-{i}" for r in range(10) for k in range(per_request) for i in range(4)]
     assert len([f for f in os.listdir(os.path.join(server.data, "twice-0")) if f.endswith(".log")]) > 10
     assert_alive(server)
+
+
+# Found by tests/tools/kafka_mutator.py (issue 21).
+
+def test_alter_replica_log_dirs_to_an_empty_path_is_log_dir_not_found(server):
+    """AlterReplicaLogDirs v1 naming the dir "" (which has no absolute form) answered
+    LOG_DIR_NOT_FOUND; it threw, and the handler's catch then read the moved-from
+    request (the node died of SIGSEGV)."""
+    create_topic(server, "moving", 1)
+    body = struct.pack(">i", 1) + kw.string("")  # one dir: ""
+    body += struct.pack(">i", 1) + kw.string("moving") + struct.pack(">ii", 1, 0)  # moving: [0]
+    with kw.connect(server.bootstrap) as s:
+        kw.request(s, 34, 1, body)
+        r = kw.Reader(kw.response(s))
+    r.i32()  # correlation id
+    assert r.i32() == 0  # throttle
+    assert r.i32() == 1 and r.take(r.i16()) == b"moving"
+    assert r.i32() == 1
+    assert r.i32() == 0 and r.i16() == 57  # partition 0: LOG_DIR_NOT_FOUND
+    assert server.proc.poll() is None
+    assert_alive(server)
+
+
+def test_metadata_before_v12_asked_by_topic_id_is_invalid_request(server):
+    """Metadata v10-11 cannot name a topic asked by id (the response's Name is not
+    nullable before v12): as Kafka, every topic is answered INVALID_REQUEST, a null
+    name as "". The node answered with a null name, which no client can decode."""
+    create_topic(server, "by-id", 1)
+    body = kw.uvarint(2) + bytes(range(1, 17)) + kw.uvarint(0) + b"\x00"  # one topic: an id, a null name
+    body += b"\x00" + b"\x00" + b"\x00"  # allow auto create, topic authorized ops, tags
+    with kw.connect(server.bootstrap) as s:
+        kw.request(s, 3, 11, body, flexible_header=True)
+        r = kw.Reader(kw.response(s))
+    r.i32()
+    r.tags()
+    r.i32()  # throttle
+    for _ in range(r.uvarint() - 1):  # brokers: node id, host, port, rack, tags
+        r.i32()
+        r.compact_string()
+        r.i32()
+        r.compact_string()
+        r.tags()
+    r.compact_string()  # cluster id
+    r.i32()  # controller id
+    assert r.uvarint() - 1 == 1
+    assert r.i16() == 42  # INVALID_REQUEST
+    assert r.compact_string() == ""
+    assert r.take(16) == bytes(range(1, 17))
+    assert_alive(server)
+
+
+def test_creating_the_metadata_topic_is_refused_and_the_node_lives(server):
+    """CreateTopics of __cluster_metadata was accepted: its partition's directory is the
+    metadata log's (__cluster_metadata-0), and the node exited ("partition.metadata ...
+    names topic id AAAAAAAAAAAAAAAAAAAAAQ"). Kafka refuses it with INVALID_REQUEST."""
+    assert kw.create_topic_v0(server.bootstrap, "__cluster_metadata") == 42
+    time.sleep(0.5)
+    assert server.proc.poll() is None
+    assert_alive(server)
+    server.restart()
+    assert_alive(server)
