@@ -285,7 +285,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     // Oversized tokens are refused by the session; reading one first keeps the
     // frame boundary, and max_request_bytes bounds it.
-    std::shared_ptr<FrameBuffer> token = size > 0 ? co_await read_frame(size) : std::make_shared<FrameBuffer>();
+    // (No co_await inside a conditional expression: GCC 12 miscompiles it.)
+    std::shared_ptr<FrameBuffer> token = std::make_shared<FrameBuffer>();
+    if (size > 0) token = co_await read_frame(size);
     if (!token) co_return false;
     auto outcome = sasl_->on_raw_token(std::span<const uint8_t>(token->data(), token->size()), monotonic_ms());
     if (outcome.kind != SaslSession::Outcome::kReply) co_return false;
