@@ -148,12 +148,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     for (;;) {
       if (closed_) co_return false;
       if (lease.grow(n)) break;
-      std::weak_ptr<Connection> weak = weak_from_this();
-      limits_.pool->add_waiter([weak, ex = socket_.get_executor()] {
-        asio::post(ex, [weak] {
-          if (auto c = weak.lock()) c->pool_timer_.cancel();
+      if (!pool_waiter_registered_) {  // one registration at a time: a wait that timed out keeps its place
+        pool_waiter_registered_ = true;
+        std::weak_ptr<Connection> weak = weak_from_this();
+        limits_.pool->add_waiter([weak, ex = socket_.get_executor()] {
+          asio::post(ex, [weak] {
+            if (auto c = weak.lock()) {
+              c->pool_waiter_registered_ = false;
+              c->pool_timer_.cancel();
+            }
+          });
         });
-      });
+      }
       if (lease.grow(n)) break;  // released between the refusal and the registration
       if (!waited) spdlog::debug("[SocketServer listener={}] connection {} from {} waits for request memory (queued.max.request.bytes)",
                                  listener_, id_, peer_);
@@ -432,6 +438,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer mute_timer_;
   asio::steady_timer pool_timer_;  // waits for request memory (MemoryPool::add_waiter cancels it)
   asio::steady_timer idle_timer_;  // connections.max.idle.ms
+  bool pool_waiter_registered_ = false;  // a MemoryPool wake-up is pending for this connection
   int64_t muted_until_ms_ = 0;  // KIP-219 throttling: reads wait until then
   int64_t started_ms_ = monotonic_ms();
   int64_t last_active_ms_ = started_ms_;  // bytes last read or a response last written

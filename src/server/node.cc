@@ -28,6 +28,7 @@
 #include "net/connection_quotas.h"
 #include "net/memory_pool.h"
 #include "net/server.h"
+#include "net/socket_server_metrics.h"
 #include "raft/driver.h"
 #include "raft/network.h"
 #include "raft/snapshot.h"
@@ -174,6 +175,7 @@ class NodeImpl {
   // and Kafka's ConnectionQuotas; made at the first open_ready_listeners().
   std::shared_ptr<net::MemoryPool> request_pool;
   std::shared_ptr<net::ConnectionQuotas> connection_quotas;
+  std::unique_ptr<net::SocketServerMetrics> socket_server_metrics;
   // Security: each listener's settings (checked before anything starts), the
   // SCRAM credentials its SASL servers check (fed by the metadata image), and
   // how this node's own connections authenticate.
@@ -707,6 +709,9 @@ void NodeImpl::open_ready_listeners() {
       if (config.is_controller_listener(ep.listener)) cl.controller_listeners.insert(ep.listener);
     }
     connection_quotas = std::make_shared<net::ConnectionQuotas>(std::move(cl));
+    std::vector<std::string> names;
+    for (const auto& ep : config.listeners) names.push_back(ep.listener);
+    socket_server_metrics = std::make_unique<net::SocketServerMetrics>(request_pool, connection_quotas, std::move(names));
   }
   limits.pool = request_pool;
   limits.quotas = connection_quotas;

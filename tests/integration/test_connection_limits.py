@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import BIN
@@ -56,13 +56,16 @@ def create_topic(bootstrap, topic):
 
 
 def produce_and_consume(bootstrap, topic, n=50, timeout=30):
-    """A normal client: n messages produced (acks=all) and consumed back."""
+    """A normal client: n messages produced (acks=all) and read back from where they start."""
     p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "message.timeout.ms": int(timeout * 1000)})
+    offsets = []
     for i in range(n):
-        p.produce(topic, value=f"m{i}".encode())
+        p.produce(topic, value=f"m{i}".encode(), on_delivery=lambda err, msg: offsets.append(None if err else msg.offset()))
     assert p.flush(timeout) == 0, "producer did not deliver"
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}-{time.time()}", "auto.offset.reset": "earliest"})
-    c.subscribe([topic])
+    assert len(offsets) == n and None not in offsets, "a message failed"
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}", "enable.auto.commit": False,
+                  "auto.offset.reset": "earliest", "enable.partition.eof": False})
+    c.assign([TopicPartition(topic, 0, min(offsets))])
     got = []
     deadline = time.time() + timeout
     while len(got) < n and time.time() < deadline:
@@ -131,6 +134,16 @@ def test_slow_senders_of_huge_requests_cost_bounded_memory(make_server):
     assert sent[0] > q, "the test did not offer more than the pool"
     assert peak <= bound, f"RSS {peak} above {bound}"
     assert server.proc.poll() is None
+
+    def still_open(s):
+        try:
+            return s.recv(1) != b""
+        except BlockingIOError:
+            return True  # nothing to read, not closed
+        except OSError:
+            return False
+
+    assert all(still_open(s) for s in socks), "slow senders are held back (backpressure), not closed"
     for s in socks:
         s.close()
 
