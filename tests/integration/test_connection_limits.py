@@ -221,3 +221,23 @@ def test_accept_survives_running_out_of_descriptors(make_server):
     s.close()
     # Logged once per interval, not once per failure.
     assert server.log_text().count("Error accepting connections") < 20
+
+
+def test_invalid_limits_stop_start_up_naming_the_property(make_server):
+    server = make_server(start=False)
+    cases = [
+        ({"queued.max.request.bytes": "-2"}, "queued.max.request.bytes"),
+        ({"max.connections": "-1"}, "max.connections"),
+        ({"max.connections.per.ip": "0"}, "max.connections.per.ip"),
+        ({"max.connections.per.ip.overrides": "127.0.0.1"}, "max.connections.per.ip.overrides"),
+        ({"max.connection.creation.rate": "fast"}, "max.connection.creation.rate"),
+        ({"listener.name.plaintext.max.connections": "-5"}, "listener.name.plaintext.max.connections"),
+        ({"connections.max.idle.ms": "soon"}, "connections.max.idle.ms"),
+    ]
+    base = dict(server.props)
+    for extra, name in cases:
+        server.props = {**base, **extra}
+        server.write_config()
+        p = subprocess.run([BIN, "server", server.config], capture_output=True, text=True, timeout=20)
+        assert p.returncode != 0, f"{extra} was accepted"
+        assert f"for configuration {name}" in p.stdout + p.stderr, (extra, p.stdout, p.stderr)

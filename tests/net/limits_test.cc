@@ -11,9 +11,11 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "net/connection_quotas.h"
 #include "net/memory_pool.h"
 #include "net/server.h"
+#include "net/socket_server_metrics.h"
 
 using namespace flotilla;
 using namespace flotilla::net;
@@ -431,4 +433,25 @@ TEST(ListenerLimits, AcceptSurvivesRunningOutOfDescriptors) {
     asio::write(*socks[i], asio::buffer(frame(static_cast<int32_t>(i), 6)));
     EXPECT_EQ(read_response(*socks[i], static_cast<int32_t>(i)), 6);
   }
+}
+
+TEST(SocketServerMetrics, GaugesFollowThePoolAndTheCounts) {
+  if (!metrics::kEnabled) GTEST_SKIP() << "metrics compiled out";
+  auto pool = std::make_shared<MemoryPool>(1 * MiB);
+  ConnectionLimits cl;
+  auto quotas = std::make_shared<ConnectionQuotas>(cl);
+  FrameLease lease(pool, counter(), 1000);
+  ASSERT_TRUE(lease.grow(1000));
+  ASSERT_EQ(quotas->on_accept("EXTERNAL", "10.1.1.1", 0), ConnectionQuotas::Verdict::kAccepted);
+  std::string out;
+  {
+    SocketServerMetrics m(pool, quotas, {"EXTERNAL"});
+    metrics::global().render(out);
+  }
+  EXPECT_NE(out.find("kafka_network_socketserver_memorypoolused 1000\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("kafka_network_socketserver_memorypoolavailable " + std::to_string(MiB - 1000) + "\n"), std::string::npos);
+  EXPECT_NE(out.find("kafka_server_socket_server_metrics_connection_count{listener=\"EXTERNAL\"} 1\n"), std::string::npos);
+  std::string after;
+  metrics::global().render(after);
+  EXPECT_EQ(after.find("memorypoolused"), std::string::npos);  // the registration ended with the object
 }
