@@ -16,6 +16,20 @@
 // the handler layer's RequestAccounting (the broker's client quotas), which
 // the response encoder asks once for the throttle time to announce.
 //
+// Memory (net/memory_pool.h): a frame's buffer grows as its bytes arrive,
+// charged to the node's MemoryPool (queued.max.request.bytes) until the last
+// holder of the frame releases it; when the pool refuses the next step the
+// connection stops reading until memory is released. A frame larger than the
+// pool can hold is refused like one over socket.request.max.bytes.
+//
+// Connection limits (net/connection_quotas.h): the listener waits while
+// max.connections is reached, closes a connection right after accept when
+// its address is over max.connections.per.ip or the creation rate is
+// exceeded; connections.max.idle.ms closes a connection with no request in
+// flight and no bytes moved for that long. Accept errors (EMFILE, ENFILE,
+// ENOBUFS, ...) back off 100 ms doubling to 1 s, logged once per interval:
+// the accept loop never ends before stop().
+//
 // Threading: everything here runs on one asio::io_context thread; handlers are
 // called on it and may answer later (from that same thread) through Respond.
 #pragma once
@@ -35,6 +49,8 @@
 namespace flotilla::net {
 
 class Connection;
+class ConnectionQuotas;  // net/connection_quotas.h
+class MemoryPool;        // net/memory_pool.h
 struct Request;
 
 // What the handler layer accounts per request when its response is encoded
@@ -106,6 +122,9 @@ struct Limits {
   int32_t max_in_flight = 64;             // pipelined requests per connection before reading pauses
   int32_t send_buffer_bytes = 102400;     // socket.send.buffer.bytes (-1: OS default)
   int32_t receive_buffer_bytes = 102400;  // socket.receive.buffer.bytes
+  int64_t connections_max_idle_ms = 600000;  // connections.max.idle.ms (<= 0: never)
+  std::shared_ptr<MemoryPool> pool;          // the node's (queued.max.request.bytes); null: unbounded
+  std::shared_ptr<ConnectionQuotas> quotas;  // the node's; null: no connection limits
 };
 
 class Connection;
@@ -123,6 +142,10 @@ class Listener {
 
  private:
   asio::awaitable<void> accept_loop();
+  // Counts and starts a connection, or closes it (per-ip limit, creation rate).
+  void admit(asio::ip::tcp::socket sock);
+  // Logs (at most once a second) and waits the back-off after a failed accept.
+  asio::awaitable<void> after_accept_error(const asio::error_code& ec);
 
   asio::io_context& io_;
   std::string name_;
@@ -134,6 +157,11 @@ class Listener {
   std::vector<std::weak_ptr<Connection>> connections_;
   uint64_t next_id_ = 1;
   bool stopped_ = false;
+  asio::steady_timer wait_timer_;  // accept back-off and max.connections waits
+  int64_t backoff_ms_ = 0;          // the next back-off after an accept error
+  int consecutive_errors_ = 0;
+  int64_t errors_since_log_ = 0, last_error_log_ms_ = 0;
+  int64_t refused_since_log_ = 0, last_refused_log_ms_ = 0;  // creation-rate refusals
 };
 
 }  // namespace flotilla::net

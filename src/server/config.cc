@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "net/connection_quotas.h"
+
 #include "security/authorizer.h"
 #include "security/principal.h"
 #include "security/ssl_config.h"
@@ -127,7 +129,9 @@ const std::set<std::string>& known_keys() {
       "quota.window.num", "quota.window.size.seconds", "controller.quota.window.num", "controller.quota.window.size.seconds",
       "replication.quota.window.num", "replication.quota.window.size.seconds", "telemetry.max.bytes",
       "delegation.token.secret.key", "delegation.token.master.key", "delegation.token.max.lifetime.ms",
-      "delegation.token.expiry.time.ms", "delegation.token.expiry.check.interval.ms"};
+      "delegation.token.expiry.time.ms", "delegation.token.expiry.check.interval.ms",
+      "queued.max.request.bytes", "max.connections", "max.connections.per.ip", "max.connections.per.ip.overrides",
+      "max.connection.creation.rate", "connections.max.idle.ms"};
   return k;
 }
 
@@ -238,6 +242,39 @@ void parse_authorization(KafkaConfig& c, Get& get) {
     }
   } else {
     c.early_start_listeners = c.controller_listener_names;
+  }
+}
+
+// Request memory and connection limits (issue 21): Kafka's names, types and
+// validators (INTs at least 0; per.ip 0 only with overrides).
+template <typename Get>
+void parse_socket_server_limits(KafkaConfig& c, const std::map<std::string, std::string>& props, Get& get) {
+  if (auto v = get("queued.max.request.bytes")) c.queued_max_request_bytes = parse_long("queued.max.request.bytes", *v, -1);
+  if (auto v = get("max.connections")) c.max_connections = parse_int("max.connections", *v, 0);
+  if (auto v = get("max.connections.per.ip")) c.max_connections_per_ip = parse_int("max.connections.per.ip", *v, 0);
+  if (auto v = get("max.connections.per.ip.overrides")) {
+    try {
+      c.max_connections_per_ip_overrides = net::parse_ip_overrides(*v);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("Invalid value " + *v + " for configuration max.connections.per.ip.overrides: " + e.what());
+    }
+  }
+  if (c.max_connections_per_ip == 0 && c.max_connections_per_ip_overrides.empty())
+    throw ConfigError("Invalid value 0 for configuration max.connections.per.ip: There should be at least one override specified "
+                      "in max.connections.per.ip.overrides when max.connections.per.ip is 0");
+  if (auto v = get("max.connection.creation.rate")) c.max_connection_creation_rate = parse_int("max.connection.creation.rate", *v, 0);
+  if (auto v = get("connections.max.idle.ms")) c.connections_max_idle_ms = parse_long("connections.max.idle.ms", *v);
+  // listener.name.<l>.max.connections / .max.connection.creation.rate
+  for (const auto& [k, v] : props) {
+    if (k.rfind("listener.name.", 0) != 0) continue;
+    const std::string rest = k.substr(14);
+    for (auto [suffix, dst] : {std::pair{std::string(".max.connections"), &c.listener_max_connections},
+                               std::pair{std::string(".max.connection.creation.rate"), &c.listener_max_connection_creation_rate}}) {
+      if (rest.size() <= suffix.size() || rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+      std::string name = rest.substr(0, rest.size() - suffix.size());
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      (*dst)[name] = parse_int(k, v, 0);
+    }
   }
 }
 
@@ -519,6 +556,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
   if (auto v = get("log.level")) c.log_level = *v;
   parse_authorization(c, get);
+  parse_socket_server_limits(c, props, get);
   return c;
 }
 

@@ -82,6 +82,18 @@ struct KafkaConfig {
   // it was accepted is closed (<= 0: unbounded).
   int64_t connections_authentication_timeout_ms = 10000;
 
+  // Request memory and connection limits (issue 21: net/memory_pool.h,
+  // net/connection_quotas.h). Kafka's names; queued.max.request.bytes is
+  // bounded by default here (Kafka's -1 = unbounded is accepted: <= 0).
+  int64_t queued_max_request_bytes = 268435456;                   // queued.max.request.bytes (256 MiB)
+  int32_t max_connections = INT32_MAX;                            // max.connections (KIP-402)
+  int32_t max_connections_per_ip = INT32_MAX;                     // max.connections.per.ip
+  std::map<std::string, int32_t> max_connections_per_ip_overrides;  // max.connections.per.ip.overrides (canonical IPs)
+  int32_t max_connection_creation_rate = INT32_MAX;               // max.connection.creation.rate (KIP-612)
+  std::map<std::string, int32_t> listener_max_connections;        // listener.name.<l>.max.connections (key: lower case)
+  std::map<std::string, int32_t> listener_max_connection_creation_rate;  // listener.name.<l>.max.connection.creation.rate
+  int64_t connections_max_idle_ms = 600000;                       // connections.max.idle.ms (<= 0: never)
+
   // Authorization (Kafka's names and defaults). authorizer.class.name empty:
   // no authorizer, everything is allowed; security::kStandardAuthorizerClass
   // (org.apache.kafka.metadata.authorizer.StandardAuthorizer): ACLs from the

@@ -25,7 +25,10 @@
 #include "coordinator/txn_service.h"
 #include "metadata/loader.h"
 #include "metadata/snapshot.h"
+#include "net/connection_quotas.h"
+#include "net/memory_pool.h"
 #include "net/server.h"
+#include "net/socket_server_metrics.h"
 #include "raft/driver.h"
 #include "raft/network.h"
 #include "raft/snapshot.h"
@@ -168,6 +171,11 @@ class NodeImpl {
   std::unique_ptr<broker::BrokerLifecycle> lifecycle;
   std::vector<std::unique_ptr<broker::RequestHandler>> handlers;
   std::vector<std::unique_ptr<net::Listener>> listeners;
+  // Node-wide, shared by every listener (issue 21): queued.max.request.bytes
+  // and Kafka's ConnectionQuotas; made at the first open_ready_listeners().
+  std::shared_ptr<net::MemoryPool> request_pool;
+  std::shared_ptr<net::ConnectionQuotas> connection_quotas;
+  std::unique_ptr<net::SocketServerMetrics> socket_server_metrics;
   // Security: each listener's settings (checked before anything starts), the
   // SCRAM credentials its SASL servers check (fed by the metadata image), and
   // how this node's own connections authenticate.
@@ -672,6 +680,42 @@ void NodeImpl::open_ready_listeners() {
   limits.max_request_bytes = config.socket_request_max_bytes;
   limits.send_buffer_bytes = config.socket_send_buffer_bytes;
   limits.receive_buffer_bytes = config.socket_receive_buffer_bytes;
+  // Request memory and connection limits (issue 21).
+  if (!request_pool) {
+    request_pool = std::make_shared<net::MemoryPool>(config.queued_max_request_bytes > 0 ? config.queued_max_request_bytes : -1);
+    if (request_pool->bounded() && config.queued_max_request_bytes < config.socket_request_max_bytes)
+      spdlog::warn("queued.max.request.bytes ({}) is below socket.request.max.bytes ({}): larger requests are refused",
+                   config.queued_max_request_bytes, config.socket_request_max_bytes);
+    net::ConnectionLimits cl;
+    const auto broker_listeners = std::count_if(config.listeners.begin(), config.listeners.end(),
+                                                [&](const auto& ep) { return !config.is_controller_listener(ep.listener); });
+    cl.max_connections = config.max_connections;
+    cl.max_connections_per_ip = config.max_connections_per_ip;
+    cl.per_ip_overrides = config.max_connections_per_ip_overrides;
+    cl.max_connection_creation_rate = config.max_connection_creation_rate;
+    for (const auto& ep : config.listeners) {
+      std::string lower = ep.listener;
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      if (auto it = config.listener_max_connections.find(lower); it != config.listener_max_connections.end())
+        cl.listener_max_connections[ep.listener] = it->second;
+      if (auto it = config.listener_max_connection_creation_rate.find(lower); it != config.listener_max_connection_creation_rate.end())
+        cl.listener_creation_rate[ep.listener] = it->second;
+      // Kafka's protected listener: the inter-broker one when the broker has
+      // another listener; the controller's (a SocketServer of its own in
+      // Kafka) when there are broker listeners.
+      if (config.is_controller_listener(ep.listener) ? broker_listeners > 0
+                                                     : broker_listeners > 1 && ep.listener == config.inter_broker_listener_name)
+        cl.protected_listeners.insert(ep.listener);
+      if (config.is_controller_listener(ep.listener)) cl.controller_listeners.insert(ep.listener);
+    }
+    connection_quotas = std::make_shared<net::ConnectionQuotas>(std::move(cl));
+    std::vector<std::string> names;
+    for (const auto& ep : config.listeners) names.push_back(ep.listener);
+    socket_server_metrics = std::make_unique<net::SocketServerMetrics>(request_pool, connection_quotas, std::move(names));
+  }
+  limits.pool = request_pool;
+  limits.quotas = connection_quotas;
+  limits.connections_max_idle_ms = config.connections_max_idle_ms;
   for (const auto& ep : config.listeners) {
     if (opened_listeners.count(ep.listener)) continue;
     bool is_controller = config.is_controller_listener(ep.listener);
