@@ -161,6 +161,7 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
   }
   // The handlers take req and respond (moved): the catch below must not touch them.
   const int16_t api_key = req->api_key, api_version = req->api_version;
+  std::weak_ptr<net::Connection> connection = req->connection;
   try {
     switch (req->api_key) {
       case kApiVersions: return handle_api_versions(std::move(req), std::move(respond));
@@ -226,10 +227,13 @@ void RequestHandler::handle(std::shared_ptr<net::Request> req, net::Respond resp
   } catch (const std::exception& e) {
     // A bug, not bad input (decoding errors are handled per API): keep serving
     // everyone else, drop this connection so the client retries cleanly. req
-    // and respond were moved into the handler: respond is gone unless the
-    // switch fell through (the connection then waits for the client to leave).
+    // and respond were moved into the handler, which will never answer: the
+    // connection is closed through the handle taken before.
     spdlog::error("[KafkaApi] Unexpected error handling API key {} v{}: {}", api_key, api_version, e.what());
-    if (!respond) return;
+    if (!respond) {
+      net::close_connection(connection);
+      return;
+    }
   }
   close_connection(respond);
 }

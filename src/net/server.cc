@@ -461,7 +461,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   friend class Listener;
   friend void throttle_connection(const Request& req, int32_t ms);
+  friend void close_connection(const std::weak_ptr<Connection>& connection);
 };
+
+void close_connection(const std::weak_ptr<Connection>& connection) {
+  if (auto c = connection.lock()) c->close();
+}
 
 void throttle_connection(const Request& req, int32_t ms) {
   if (ms <= 0) return;

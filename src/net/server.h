@@ -108,6 +108,11 @@ using Respond = std::function<void(Response)>;
 // or a closed connection.
 void throttle_connection(const Request& req, int32_t ms);
 
+// Closes a request's connection when its handler failed and will never answer
+// (a bug, not bad input): the client sees the connection drop and retries,
+// instead of waiting for an answer that cannot come. No-op once it is gone.
+void close_connection(const std::weak_ptr<Connection>& connection);
+
 class Handler {
  public:
   virtual ~Handler() = default;
