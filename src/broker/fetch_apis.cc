@@ -18,6 +18,9 @@
 // leader.replication.throttled.rate is exceeded.
 //
 // Threading: the broker's io_context thread.
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
 #include <algorithm>
 
 #include "broker/api_util.h"
@@ -29,6 +32,7 @@
 #include "protocol/messages.h"
 #include "protocol/record_batch.h"
 #include "storage/log.h"
+#include "storage/log_files.h"
 
 namespace flotilla::broker {
 namespace {
@@ -152,7 +156,9 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
         } else if (verdict->refuses(name)) {
           pd.error_code = code(verdict->item_error);
         } else if (!p) {
-          pd.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+          // A partition whose files could not be opened at start-up is offline, not unknown.
+          pd.error_code = code(replicas_.logs().is_failed(name, fp.partition) ? ErrorCode::KAFKA_STORAGE_ERROR
+                                                                               : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
         } else if (p->offline) {
           pd.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);  // its log dir failed (KIP-858)
         } else if (!p->is_leader(config_.node_id) && (replica_id >= 0 || v < 11)) {
@@ -206,6 +212,18 @@ void RequestHandler::handle_fetch(std::shared_ptr<net::Request> req, net::Respon
             }
           } catch (const storage::OffsetOutOfRange&) {
             pd.error_code = code(ErrorCode::OFFSET_OUT_OF_RANGE);
+          } catch (const storage::PartitionIoError& e) {
+            if (e.err == EMFILE || e.err == ENFILE) {
+              // Out of descriptors for now (this response's regions pin many):
+              // nothing read, nothing lost; the client asks again.
+              spdlog::debug("[Fetch] No descriptor for {}-{}: {}", name, fp.partition, e.what());
+            } else {
+              pd.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);
+              replicas_.fail_dir_if_io_error(*p, &e);  // this partition goes offline
+            }
+          } catch (const storage::StorageError& e) {
+            pd.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);
+            replicas_.fail_dir_if_io_error(*p, &e);  // an I/O error takes its dir offline
           }
         }
         if (pd.error_code != 0) has_error = true;

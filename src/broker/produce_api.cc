@@ -95,7 +95,9 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
       } else if (!acks_ok) {
         pr.error_code = code(ErrorCode::INVALID_REQUIRED_ACKS);
       } else if (!p) {
-        pr.error_code = code(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        // A partition whose files could not be opened at start-up is offline, not unknown.
+        pr.error_code = code(replicas_.logs().is_failed(td.name, pd.index) ? ErrorCode::KAFKA_STORAGE_ERROR
+                                                                          : ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
       } else if (p->offline) {
         pr.error_code = code(ErrorCode::KAFKA_STORAGE_ERROR);  // its log dir failed (KIP-858)
       } else if (!p->is_leader(config_.node_id)) {

@@ -7,6 +7,11 @@
 // serving. The node then reports the dir in its heartbeats (OfflineLogDirs)
 // and the controller moves leaderships and ISRs away from those replicas.
 //
+// A partition whose own files cannot be opened (storage::PartitionIoError:
+// EMFILE/ENFILE, EACCES, ENOENT) stops alone, the same way, without failing
+// its dir; nothing reports it to the controller (no per-partition channel in
+// KRaft heartbeats), so its leadership stays until a restart or reassignment.
+//
 // Threading: the broker's io_context thread.
 #include <spdlog/spdlog.h>
 
@@ -18,6 +23,22 @@ namespace flotilla::broker {
 
 bool ReplicaManager::fail_dir_if_io_error(Partition& p, const std::exception* e) {
   if (p.offline) return true;
+  if (const auto* own = e ? dynamic_cast<const storage::PartitionIoError*>(e) : nullptr) {
+    // Its files cannot be opened (out of descriptors, permissions, gone): this
+    // partition alone stops, as a replica in a failed dir does; the dir and
+    // the other partitions keep serving.
+    const std::string name = p.topic + "-" + std::to_string(p.index);
+    logs_.mark_failed(p.topic, p.index, own->what());
+    spdlog::error("[ReplicaManager broker={}] Stopping serving partition {}: its files cannot be opened: {}", config_.node_id, name,
+                  own->what());
+    p.offline = true;
+    fetchers_->unfollow(p.topic, p.index);
+    if (logs_.cleaner() && p.log) logs_.cleaner()->remove_log(p.log);
+    if (p.is_leader(config_.node_id)) notify_leadership(p.topic, p.index, p.leader_epoch, false);
+    p.followers.clear();
+    wake(name);
+    return true;
+  }
   const auto* io = e ? dynamic_cast<const storage::LogDirIoError*>(e) : nullptr;
   // A log that failed a deferred write failed on the file system too.
   if (!io && !(p.log && p.log->failed())) return false;

@@ -175,6 +175,7 @@ void ReplicaManager::apply_image() {
       }
       if (found != partitions_.end() && found->second->offline) continue;  // its log dir failed: never touched again
       if (found == partitions_.end() && !logs_.get(name, idx) && in_offline_dir(reg)) continue;  // its log is in a failed dir
+      if (found == partitions_.end() && logs_.is_failed(name, idx)) continue;  // its files could not be opened (LogManager logged it)
       storage::Log* log = nullptr;
       if (found == partitions_.end()) {
         try {
@@ -183,6 +184,10 @@ void ReplicaManager::apply_image() {
           spdlog::error("[ReplicaManager broker={}] Cannot create the log of {}-{}: {}", self, name, idx, e.what());
           if (!e.dir.empty()) handle_log_dir_failure(e.dir, e.what());
           more = true;  // another dir, on the next pass
+          continue;
+        } catch (const storage::PartitionIoError& e) {
+          // This partition alone is offline (LogManager::is_failed); the others go on.
+          spdlog::error("[ReplicaManager broker={}] Cannot create the log of {}-{}; the partition is offline: {}", self, name, idx, e.what());
           continue;
         }
       }

@@ -93,7 +93,7 @@ const std::set<std::string>& known_keys() {
   static const std::set<std::string> k = {
       "http.listeners", "confluent.http.server.listeners", "flotilla.http.server.threads",
       "kafka.rest.authentication.method", "kafka.rest.authentication.realm",
-      "flotilla.metrics.partition.series", "process.roles", "node.id", "broker.id", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
+      "flotilla.metrics.partition.series", "flotilla.log.fd.cache.size", "process.roles", "node.id", "broker.id", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
       "listeners", "advertised.listeners", "controller.listener.names", "listener.security.protocol.map",
       "inter.broker.listener.name", "log.dirs", "log.dir", "metadata.log.dir", "num.partitions",
       "default.replication.factor", "auto.create.topics.enable", "delete.topic.enable", "log.segment.bytes",
@@ -554,6 +554,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   if (auto v = get("flotilla.metrics.partition.series"))
     c.metrics_partition_series = parse_bool("flotilla.metrics.partition.series", *v);
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
+  set_int("flotilla.log.fd.cache.size", c.log_fd_cache_size, 0);  // 0: half of RLIMIT_NOFILE
   if (auto v = get("log.level")) c.log_level = *v;
   parse_authorization(c, get);
   parse_socket_server_limits(c, props, get);

@@ -69,6 +69,11 @@ struct KafkaConfig {
   std::string http_listeners;
   int32_t http_server_threads = 16;                // flotilla.http.server.threads
   bool metrics_partition_series = true;            // flotilla.metrics.partition.series: per-partition log series in /metrics
+  // flotilla.log.fd.cache.size: how many log file descriptors (segments'
+  // .log/.index/.timeindex/.txnindex) stay open in the fd cache
+  // (storage/fd_cache.h); 0: half of the soft RLIMIT_NOFILE, which start-up
+  // raises to the hard limit.
+  int32_t log_fd_cache_size = 0;
   int64_t connections_max_reauth_ms = 0;                                // connections.max.reauth.ms (0: off)
   // Delegation tokens (KIP-48): delegation.token.secret.key, or the deprecated
   // delegation.token.master.key when it is absent (a secret: never logged);

@@ -303,6 +303,13 @@ void NodeImpl::start() {
       std::clamp<int>(static_cast<int>(config.log_dirs.size()), 1, std::max<int>(1, static_cast<int>(std::thread::hardware_concurrency())));
   std::vector<Uuid> log_dir_ids;
   for (const auto& d : config.log_dirs) log_dir_ids.push_back(dir_ids[d]);
+  // The fd cache's bound, before any log opens (storage/fd_cache.h).
+  {
+    const size_t fd_cache = config.log_fd_cache_size > 0 ? static_cast<size_t>(config.log_fd_cache_size) : storage::FdCache::default_capacity();
+    storage::FdCache::global().set_capacity(fd_cache);
+    spdlog::info("[KafkaRaftServer nodeId={}] Log file descriptor cache: at most {} open (flotilla.log.fd.cache.size{})", config.node_id, fd_cache,
+                 config.log_fd_cache_size > 0 ? "" : ": half of RLIMIT_NOFILE");
+  }
   logs = std::make_unique<storage::LogManager>(config.log_dirs, broker_config.log, writer_threads, log_dir_ids);
   {
     storage::CleanerConfig cc;

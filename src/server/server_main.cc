@@ -1,7 +1,9 @@
 #include "server/server_main.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -11,6 +13,26 @@
 #include "server/node.h"
 
 namespace flotilla::server {
+
+namespace {
+// Every partition's segments are opened through the fd cache, sized from the
+// soft RLIMIT_NOFILE: raise it to the hard limit first (as Kafka's scripts
+// and systemd units are told to), and say both.
+void raise_fd_limit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t before = rl.rlim_cur;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      spdlog::warn("Cannot raise the open files limit (RLIMIT_NOFILE) from {} to its hard limit {}: {}", before, rl.rlim_max,
+                   std::strerror(errno));
+      rl.rlim_cur = before;
+    }
+  }
+  spdlog::info("Open files limit (RLIMIT_NOFILE): soft {} (was {}), hard {}", rl.rlim_cur, before, rl.rlim_max);
+}
+}  // namespace
 
 int run_server(int argc, char** argv) {
   // A peer that goes away mid-sendfile must cost one connection, not the process.
@@ -54,6 +76,7 @@ int run_server(int argc, char** argv) {
   }
   init_logging(config.log_level);
   for (const auto& k : unknown) spdlog::warn("The configuration '{}' was supplied but isn't a known config.", k);
+  raise_fd_limit();
   try {
     Node node(std::move(config));
     node.start();

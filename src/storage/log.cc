@@ -41,9 +41,12 @@ std::shared_ptr<Segment> Log::new_segment(int64_t base_offset) {
   s->base_offset = base_offset;
   s->next_offset = base_offset;
   s->log_path = dir_ / offset_file_name(base_offset, ".log");
-  s->file = std::make_shared<FileHandle>(open_file(s->log_path, O_RDWR | O_CREAT));
-  s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
-  s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+  s->attach_files();
+  // Created now (the indexes empty); they stay cached as the active segment's
+  // files are the most recently used.
+  s->file->open_with(O_RDWR | O_CREAT);
+  s->index_file->open_with(O_RDWR | O_CREAT | O_TRUNC);
+  s->time_file->open_with(O_RDWR | O_CREAT | O_TRUNC);
   // A new segment holds no markers yet: a stale index of that name (none is
   // expected) must not describe it.
   std::error_code ec;
@@ -72,17 +75,27 @@ int Log::segment_count() const {
 }
 
 void Log::flush(int64_t up_to) {
-  std::vector<std::pair<std::shared_ptr<Segment>, int64_t>> todo;
+  struct ToSync {
+    std::shared_ptr<Segment> s;
+    int64_t size;
+    std::shared_ptr<FileHandle> file;
+  };
+  std::vector<ToSync> todo;
   int64_t end;
   {
     std::lock_guard<std::mutex> g(mu_);
     end = log_end_offset_.load();
+    // Pinned here, while the segments are surely listed (a segment deleted
+    // meanwhile must not be reopened by path). If the cache had closed the
+    // descriptor the data was written through, nothing is lost (it is in the
+    // page cache): fdatasync of a reopened descriptor flushes the file's
+    // dirty pages (Linux).
     for (const auto& s : segments_)
-      if (s->base_offset < up_to && s->flushed_size < s->size) todo.emplace_back(s, s->size);
+      if (s->base_offset < up_to && s->flushed_size < s->size) todo.push_back({s, s->size, s->file->acquire()});
   }
-  for (auto& [s, size] : todo) s->txn->flush();
-  for (auto& [s, size] : todo) {
-    if (::fdatasync(s->file->fd) != 0) fail("fdatasync of", s->log_path);
+  for (auto& t : todo) t.s->txn->flush();
+  for (auto& [s, size, f] : todo) {
+    if (::fdatasync(f->fd) != 0) fail("fdatasync of", s->log_path);
     s->flushed_size = std::max(s->flushed_size, size);
   }
   int64_t done = std::min(up_to, end);
@@ -106,24 +119,26 @@ void Log::truncate_to(int64_t offset) {
     segments_.pop_back();
   }
   auto& s = *segments_.back();
+  auto f = s.file->acquire();
   BatchHeader h;
-  int64_t pos = locate(s, offset, &h);
+  int64_t pos = locate(s, f->fd, offset, &h);
   // Truncation is at batch boundaries: a batch straddling `offset` goes entirely (as in Kafka).
-  if (::ftruncate(s.file->fd, pos) != 0) fail("cannot truncate", s.log_path);
+  if (::ftruncate(f->fd, pos) != 0) fail("cannot truncate", s.log_path);
   s.size = pos;
   s.allocated = pos;
   s.flushed_size = std::min(s.flushed_size, pos);
   // Rebuild this segment's indexes.
   s.index.clear();
   s.tindex.clear();
-  if (::ftruncate(s.index_fd, 0) != 0 || ::ftruncate(s.time_fd, 0) != 0) fail("cannot truncate index of", s.log_path);
+  IndexPins pins{s.index_file->acquire(), s.time_file->acquire()};
+  if (::ftruncate(pins.index->fd, 0) != 0 || ::ftruncate(pins.time->fd, 0) != 0) fail("cannot truncate index of", s.log_path);
   s.bytes_since_index = 0;
   s.max_timestamp = -1;
   s.first_timestamp = -1;
   s.next_offset = s.base_offset;
   int64_t p = 0;
-  while (p < s.size && read_header(s, p, h)) {
-    track_batch(s, h, p, config_.index_interval_bytes);
+  while (p < s.size && read_header(s, f->fd, p, h)) {
+    track_batch(s, h, p, config_.index_interval_bytes, pins);
     p += h.total_size();
   }
   log_end_offset_ = std::max(s.next_offset, s.base_offset);
@@ -167,6 +182,11 @@ void Log::set_log_start_offset(int64_t offset) {
 
 void Log::delete_segment(const std::shared_ptr<Segment>& s) {
   // Open fds (held by in-flight fetches) keep the data readable after unlink.
+  // The cache forgets them first: a later acquire must not find the deleted files.
+  s->retired = true;
+  s->file->close_cached();
+  s->index_file->close_cached();
+  s->time_file->close_cached();
   std::error_code ec;
   fs::remove(s->log_path, ec);
   fs::remove(s->path(".index"), ec);
@@ -249,6 +269,12 @@ void Log::remove() {
   std::lock_guard<std::mutex> g(mu_);
   closed_ = true;
   ++change_epoch_;
+  for (auto& s : segments_) {
+    s->retired = true;
+    s->file->close_cached();
+    s->index_file->close_cached();
+    s->time_file->close_cached();
+  }
   segments_.clear();
   std::error_code ec;
   fs::remove_all(dir_, ec);

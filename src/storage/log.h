@@ -48,6 +48,7 @@
 #include "common/uuid.h"
 #include "protocol/record_batch.h"
 #include "storage/append_writer.h"
+#include "storage/fd_cache.h"
 #include "storage/log_files.h"
 #include "storage/producer_state.h"
 #include "storage/txn_index.h"
@@ -78,8 +79,6 @@ struct LogConfig {
   int64_t delete_retention_ms = 86400000;       // delete.retention.ms / log.cleaner.delete.retention.ms
 };
 
-struct FileHandle;
-
 // A segment as the log cleaner sees it (a snapshot taken under the log's mutex).
 struct SegmentView {
   int64_t base_offset = 0;
@@ -89,7 +88,7 @@ struct SegmentView {
   int64_t max_timestamp = -1;
   int64_t last_modified_ms = 0;  // the .log file's mtime
   size_t index_entries = 0;
-  std::shared_ptr<FileHandle> file;
+  std::shared_ptr<CachedFile> file;  // the .log (acquire() it while reading)
   std::vector<AbortedTxn> aborted_txns;  // the segment's .txnindex entries
 };
 
@@ -115,16 +114,6 @@ struct ReadResult {
 class OffsetOutOfRange : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-// An open file descriptor; shared so that a fetch's FileRegion keeps it open
-// even if the segment is deleted or truncated meanwhile.
-struct FileHandle {
-  int fd = -1;
-  explicit FileHandle(int f) : fd(f) {}
-  ~FileHandle();
-  FileHandle(const FileHandle&) = delete;
-  FileHandle& operator=(const FileHandle&) = delete;
 };
 
 struct Segment;
@@ -269,6 +258,9 @@ class Log {
   void throw_if_failed() const;  // StorageError once a deferred write failed
   void delete_segment(const std::shared_ptr<Segment>& s);
   size_t segment_index_for(int64_t offset) const;  // index into segments_ of the segment holding offset
+  // s's .log pinned, unless s left the list (null then): under mu_, so a
+  // segment deleted or replaced since it was copied out is never reopened by path.
+  std::shared_ptr<FileHandle> pin_listed(Segment& s) const;
   // Producer state: replays the batch headers in [from, log end) into producers_.
   void replay_producer_state_from(int64_t from);
   // Loads the newest snapshot at or below the log end (dropping later ones) and replays the rest.

@@ -31,8 +31,8 @@ using records::BatchHeader;
 namespace {
 constexpr int64_t kPreallocateStep = 256 << 10;
 
-// Zero-fills the segment's file so that [0, end) is allocated and written.
-void preallocate_to(Segment& s, int64_t end, int64_t limit) {
+// Zero-fills the segment's file (`fd`) so that [0, end) is allocated and written.
+void preallocate_to(Segment& s, int fd, int64_t end, int64_t limit) {
   if (end <= s.allocated) return;
   static const std::vector<uint8_t> zeros(1 << 16, 0);
   int64_t target = std::min(std::max(end, s.allocated + kPreallocateStep), std::max(end, limit));
@@ -42,7 +42,7 @@ void preallocate_to(Segment& s, int64_t end, int64_t limit) {
   // bytes of the next fdatasync small.
   for (int64_t pos = from; pos < target;) {
     size_t n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(zeros.size()), target - pos));
-    pwrite_all(s.file->fd, zeros.data(), n, pos, s.log_path);
+    pwrite_all(fd, zeros.data(), n, pos, s.log_path);
     pos += static_cast<int64_t>(n);
   }
   s.allocated = target;
@@ -189,10 +189,13 @@ void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, i
     s = segments_.back();
     at = s->size;
   }
-  if (config_.preallocate) preallocate_to(*s, at + static_cast<int64_t>(data.size()), config_.segment_bytes);
+  // Pinned for this append (and, deferred, until the writer thread is done
+  // with it): the active segment's file is normally the cache's most recent entry.
+  std::shared_ptr<FileHandle> file = s->file->acquire();
+  if (config_.preallocate) preallocate_to(*s, file->fd, at + static_cast<int64_t>(data.size()), config_.segment_bytes);
   if (deferred) {
     auto w = std::make_shared<PendingWrite>();
-    w->file = s->file;
+    w->file = std::move(file);
     w->position = at;
     w->data = data.data();
     w->size = data.size();
@@ -200,10 +203,12 @@ void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, i
     pending_.push_back(w);
     deferred->writes.push_back(std::move(w));
   } else {
-    pwrite_all(s->file->fd, data.data(), data.size(), at, s->log_path);
+    pwrite_all(file->fd, data.data(), data.size(), at, s->log_path);
   }
   s->allocated = std::max(s->allocated, at + static_cast<int64_t>(data.size()));
-  for (size_t i = 0; i < headers.size(); ++i) track_batch(*s, headers[i], at + static_cast<int64_t>(positions[i]), config_.index_interval_bytes);
+  IndexPins pins;
+  for (size_t i = 0; i < headers.size(); ++i)
+    track_batch(*s, headers[i], at + static_cast<int64_t>(positions[i]), config_.index_interval_bytes, pins);
   if (!deferred) {
     s->size = at + static_cast<int64_t>(data.size());
     log_end_offset_ = last_offset + 1;

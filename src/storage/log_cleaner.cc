@@ -42,14 +42,16 @@ template <class F>
 void for_each_segment_batch(const SegmentView& s, const std::atomic<bool>& abort, F&& f) {
   std::vector<uint8_t> buf;
   uint8_t hb[kHeaderSize];
+  const auto file = s.file->acquire();  // pinned while this segment is read
+  const int fd = file->fd;
   for (int64_t pos = 0; pos + static_cast<int64_t>(kHeaderSize) <= s.size;) {
     if (abort.load()) throw Aborted{};
     BatchHeader h;
-    if (!pread_fully(s.file->fd, hb, kHeaderSize, pos) || !records::parse_header(std::span<const uint8_t>(hb, kHeaderSize), h) ||
+    if (!pread_fully(fd, hb, kHeaderSize, pos) || !records::parse_header(std::span<const uint8_t>(hb, kHeaderSize), h) ||
         h.batch_length < static_cast<int32_t>(kHeaderSize - kLogOverhead) || pos + h.total_size() > s.size)
       throw StorageError("unreadable batch at position " + std::to_string(pos) + " of segment " + std::to_string(s.base_offset));
     buf.resize(static_cast<size_t>(h.total_size()));
-    if (!pread_fully(s.file->fd, buf.data(), buf.size(), pos)) throw StorageError("short read of segment " + std::to_string(s.base_offset));
+    if (!pread_fully(fd, buf.data(), buf.size(), pos)) throw StorageError("short read of segment " + std::to_string(s.base_offset));
     f(h, std::span<const uint8_t>(buf));
     pos += h.total_size();
   }

@@ -32,9 +32,9 @@ using records::kHeaderSize;
 using records::kLogOverhead;
 
 namespace {
-int64_t mtime_ms(int fd) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return 0;
+int64_t mtime_ms(const fs::path& p) {
+  struct stat st;  // by path: no descriptor needed
+  if (::stat(p.c_str(), &st) != 0) return 0;
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
@@ -122,7 +122,7 @@ std::vector<SegmentView> Log::segment_views() const {
     v.size = s->size;
     v.first_timestamp = s->first_timestamp;
     v.max_timestamp = s->max_timestamp;
-    v.last_modified_ms = mtime_ms(s->file->fd);
+    v.last_modified_ms = mtime_ms(s->log_path);
     v.index_entries = s->index.size();
     v.file = s->file;
     v.aborted_txns = s->txn->entries();
@@ -138,21 +138,24 @@ bool Log::replace_segments(int64_t first_base, size_t count, const fs::path& cle
   s->base_offset = first_base;
   s->next_offset = first_base;
   s->log_path = dir_ / offset_file_name(first_base, ".log");
-  s->file = std::make_shared<FileHandle>(open_file(cleaned, O_RDWR));
+  // Read through its own descriptor while it is still `cleaned`; the
+  // segment's cached files name the final paths (attached after the renames).
+  FileHandle built(open_file(cleaned, O_RDONLY));
   struct stat st;
-  ::fstat(s->file->fd, &st);
+  if (::fstat(built.fd, &st) != 0) fail("cannot stat", cleaned);
   s->size = st.st_size;
   s->allocated = st.st_size;
   s->flushed_size = st.st_size;
   s->created_ms = wall_clock_ms();
   int32_t interval = config_copy().index_interval_bytes;
+  IndexPins no_pins;
   for (int64_t pos = 0; pos < s->size;) {
     BatchHeader h;
-    if (!read_header(*s, pos, h) || pos + h.total_size() > s->size) {
+    if (!read_header(*s, built.fd, pos, h) || pos + h.total_size() > s->size) {
       fs::remove(cleaned, ec);
       throw StorageError("cleaned segment " + cleaned.string() + " is corrupt at position " + std::to_string(pos));
     }
-    track_batch(*s, h, pos, interval);
+    track_batch(*s, h, pos, interval, no_pins);  // in memory only: no index files attached yet
     pos += h.total_size();
   }
   std::lock_guard<std::mutex> g(mu_);
@@ -186,21 +189,28 @@ bool Log::replace_segments(int64_t first_base, size_t count, const fs::path& cle
     fs::remove(old->path(".index"), ec);
     fs::remove(old->path(".timeindex"), ec);
   }
+  // The old segments' cached descriptors go: their paths are removed or replaced.
+  for (size_t k = i; k < i + count; ++k) {
+    segments_[k]->retired = true;
+    segments_[k]->file->close_cached();
+    segments_[k]->index_file->close_cached();
+    segments_[k]->time_file->close_cached();
+  }
   fs::rename(swap, s->log_path);  // replaces the first old segment's .log atomically
-  s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
-  s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+  s->attach_files();
+  IndexPins pins{s->index_file->open_with(O_RDWR | O_CREAT | O_TRUNC), s->time_file->open_with(O_RDWR | O_CREAT | O_TRUNC)};
   std::vector<uint8_t> buf(s->index.size() * 8);
   for (size_t k = 0; k < s->index.size(); ++k) {
     store_be32(buf.data() + k * 8, static_cast<uint32_t>(s->index[k].first));
     store_be32(buf.data() + k * 8 + 4, static_cast<uint32_t>(s->index[k].second));
   }
-  if (!buf.empty()) pwrite_all(s->index_fd, buf.data(), buf.size(), 0, s->path(".index"));
+  if (!buf.empty()) pwrite_all(pins.index->fd, buf.data(), buf.size(), 0, s->path(".index"));
   buf.assign(s->tindex.size() * 12, 0);
   for (size_t k = 0; k < s->tindex.size(); ++k) {
     store_be64(buf.data() + k * 12, static_cast<uint64_t>(s->tindex[k].first));
     store_be32(buf.data() + k * 12 + 8, static_cast<uint32_t>(s->tindex[k].second));
   }
-  if (!buf.empty()) pwrite_all(s->time_fd, buf.data(), buf.size(), 0, s->path(".timeindex"));
+  if (!buf.empty()) pwrite_all(pins.time->fd, buf.data(), buf.size(), 0, s->path(".timeindex"));
   // Keep the segment contiguous with the next one even if its tail records went.
   s->next_offset = std::max(s->next_offset, segments_[i + count - 1]->next_offset);
   segments_.erase(segments_.begin() + static_cast<long>(i), segments_.begin() + static_cast<long>(i + count));

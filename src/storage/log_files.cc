@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 
 #include "storage/segment.h"
@@ -11,6 +12,21 @@
 namespace flotilla::storage {
 
 namespace fs = std::filesystem;
+
+bool is_log_dir_errno(int err) {
+  switch (err) {
+    case EIO:
+    case EROFS:
+    case ENOSPC:
+    case EDQUOT:
+    case ENODEV:
+    case ENXIO:
+    case EUCLEAN:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string offset_file_name(int64_t offset, const std::string& suffix) {
   char buf[32];

@@ -35,6 +35,19 @@ class LogDirIoError : public StorageError {
   std::string dir;  // the log dir, when the thrower knows it (LogManager)
 };
 
+// One partition's files cannot be opened for a reason of their own, not of
+// the file system under the dir (EMFILE/ENFILE: out of descriptors; EACCES,
+// ENOENT, ...): that partition alone goes offline, not its log dir.
+class PartitionIoError : public StorageError {
+ public:
+  PartitionIoError(const std::string& what, int err) : StorageError(what), err(err) {}
+  int err;
+};
+
+// Whether an errno means the file system under a log dir failed (EIO, EROFS,
+// ENOSPC, EDQUOT, ENODEV, ENXIO, EUCLEAN): Kafka's log dir failure.
+bool is_log_dir_errno(int err);
+
 // `<20-digit zero-padded offset><suffix>`, Kafka's file names.
 std::string offset_file_name(int64_t offset, const std::string& suffix);
 

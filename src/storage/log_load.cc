@@ -49,10 +49,10 @@ std::unique_ptr<Log> Log::open(const fs::path& dir, const LogConfig& config, Uui
 
 namespace {
 // A preallocated, never written tail: zeros where the next batch header would be.
-bool zero_tail(const Segment& s, int64_t pos, int64_t file_size) {
+bool zero_tail(int fd, int64_t pos, int64_t file_size) {
   uint8_t b[records::kLogOverhead];
   size_t n = static_cast<size_t>(std::min<int64_t>(sizeof b, file_size - pos));
-  if (n == 0 || !pread_fully(s.file->fd, b, n, pos)) return false;
+  if (n == 0 || !pread_fully(fd, b, n, pos)) return false;
   return std::all_of(b, b + n, [](uint8_t x) { return x == 0; });
 }
 }  // namespace
@@ -96,15 +96,18 @@ void Log::load(int64_t recovery_point, bool clean_shutdown) {
       fs::remove(s->path(".txnindex"));
       continue;
     }
-    s->file = std::make_shared<FileHandle>(open_file(s->log_path, O_RDWR));
-    s->index_fd = open_file(s->path(".index"), O_RDWR | O_CREAT | O_TRUNC);
-    s->time_fd = open_file(s->path(".timeindex"), O_RDWR | O_CREAT | O_TRUNC);
+    // Opened, walked and released: pinned only for this segment's walk, so a
+    // start-up never holds more descriptors than the cache's bound (+ these).
+    s->attach_files();
+    const auto file = s->file->acquire();
+    const int fd = file->fd;
+    IndexPins pins{s->index_file->open_with(O_RDWR | O_CREAT | O_TRUNC), s->time_file->open_with(O_RDWR | O_CREAT | O_TRUNC)};
     s->txn = std::make_unique<TxnIndex>(s->path(".txnindex"));
     // The markers at or after the replay start are applied again below and
     // re-add their entries: drop them first (idempotent recovery).
     s->txn->truncate_to(producer_replay_from);
     struct stat st;
-    ::fstat(s->file->fd, &st);
+    if (::fstat(fd, &st) != 0) fail("cannot stat", s->log_path);
     int64_t file_size = st.st_size;
     s->size = file_size;
     s->allocated = file_size;
@@ -117,7 +120,7 @@ void Log::load(int64_t recovery_point, bool clean_shutdown) {
     int64_t pos = 0;
     std::vector<uint8_t> buf;
     while (pos < file_size) {
-      if (zero_tail(*s, pos, file_size)) {
+      if (zero_tail(fd, pos, file_size)) {
         // Preallocated and never written (a crash before the trim): the
         // segment's data ends here; the active one keeps its zeros.
         s->size = pos;
@@ -126,32 +129,32 @@ void Log::load(int64_t recovery_point, bool clean_shutdown) {
       }
       BatchHeader h;
       const char* bad = nullptr;
-      if (!read_header(*s, pos, h)) bad = "torn batch header";
+      if (!read_header(*s, fd, pos, h)) bad = "torn batch header";
       else if (h.magic != 2) bad = "bad magic";
       else if (h.batch_length < static_cast<int32_t>(kHeaderSize - kLogOverhead)) bad = "bad batch length";
       else if (pos + h.total_size() > file_size) bad = "torn batch";
       else if (h.base_offset < s->next_offset || h.last_offset_delta < 0) bad = "offsets out of order";
       else if (verify) {
         buf.resize(static_cast<size_t>(h.total_size()));
-        if (!pread_fully(s->file->fd, buf.data(), buf.size(), pos)) bad = "unreadable batch";
+        if (!pread_fully(fd, buf.data(), buf.size(), pos)) bad = "unreadable batch";
         else if (crc32c(buf.data() + records::kAttributesOffset, buf.size() - records::kAttributesOffset) != h.crc) bad = "CRC mismatch";
       }
       if (bad) {
         spdlog::warn("[Log partition={}] {} at position {} of {}: truncating {} bytes (the log ends at offset {})", dir_.filename().string(),
                      bad, pos, s->log_path.filename().string(), file_size - pos, s->next_offset);
         truncated_bytes += file_size - pos;
-        if (::ftruncate(s->file->fd, pos) != 0) fail("cannot truncate", s->log_path);
+        if (::ftruncate(fd, pos) != 0) fail("cannot truncate", s->log_path);
         s->size = pos;
         s->allocated = pos;
         stop = true;
         break;
       }
-      track_batch(*s, h, pos, config_.index_interval_bytes);
+      track_batch(*s, h, pos, config_.index_interval_bytes, pins);
       if (h.base_offset >= producer_replay_from) {
         std::vector<uint8_t> marker_bytes;
         if (h.is_control() && h.producer_id >= 0) {
           marker_bytes.resize(static_cast<size_t>(h.total_size()));
-          if (!pread_fully(s->file->fd, marker_bytes.data(), marker_bytes.size(), pos)) marker_bytes.clear();
+          if (!pread_fully(fd, marker_bytes.data(), marker_bytes.size(), pos)) marker_bytes.clear();
         }
         std::lock_guard<std::mutex> pg(pstate_mu_);
         std::vector<CompletedTxn> completed;

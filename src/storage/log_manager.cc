@@ -85,9 +85,20 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
         std::string topic = name.substr(0, dash);
         auto key = std::make_pair(topic, partition);
         int64_t rp = recovery.count(key) ? recovery[key] : 0;
-        auto log = Log::open(e.path(), default_config_, Uuid{}, rp, clean);
-        if (starts.count(key)) log->set_log_start_offset(starts[key]);
-        logs_[key] = std::move(log);
+        try {
+          auto log = Log::open(e.path(), default_config_, Uuid{}, rp, clean);
+          if (starts.count(key)) log->set_log_start_offset(starts[key]);
+          logs_[key] = std::move(log);
+        } catch (const std::exception& ex) {
+          if (!is_partition_error(ex)) throw;  // the dir's own failure
+          // This partition alone: the rest of the dir is served.
+          spdlog::error("[LogManager] Cannot load the log of partition {} in dir {} during startup; the partition is offline: {}", name, d,
+                        ex.what());
+          Failed f{d, ex.what(), std::nullopt, std::nullopt};
+          if (recovery.count(key)) f.recovery_point = recovery[key];
+          if (starts.count(key)) f.log_start = starts[key];
+          failed_[key] = std::move(f);
+        }
         home_[key] = d;
         ++loaded;
       }
@@ -105,6 +116,7 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
       for (auto it = home_.begin(); it != home_.end();) {
         if (it->second == d) {
           logs_.erase(it->first);
+          failed_.erase(it->first);
           it = home_.erase(it);
         } else {
           ++it;
@@ -134,6 +146,9 @@ Log* LogManager::get_or_create(const std::string& topic, int32_t partition, cons
     it->second->set_config(config);
     return it->second.get();
   }
+  // Its files are somewhere but could not be opened: a new log elsewhere would hide them.
+  if (auto f = failed_.find(key); f != failed_.end())
+    throw PartitionIoError("the log of " + dir_name(topic, partition) + " cannot be opened: " + f->second.why, 0);
   std::string best = next_dir();
   if (best.empty()) throw std::runtime_error("No log directories available. Tried " + fmt_dirs(dirs_));
   std::unique_ptr<Log> log;
@@ -142,6 +157,13 @@ Log* LogManager::get_or_create(const std::string& topic, int32_t partition, cons
   } catch (LogDirIoError& e) {
     e.dir = best;  // the caller takes that dir offline
     throw;
+  } catch (const std::exception& e) {
+    if (!is_partition_error(e)) throw;
+    // This partition alone (its directory may exist now): failed, as at start-up.
+    mark_failed(topic, partition, e.what());
+    failed_[key].dir = best;
+    home_[key] = best;
+    throw PartitionIoError(e.what(), 0);
   }
   Log* raw = log.get();
   logs_[key] = std::move(log);
@@ -279,8 +301,43 @@ Log* LogManager::promote_future(const std::string& topic, int32_t partition) {
   return raw;
 }
 
+bool LogManager::is_partition_error(const std::exception& e) {
+  if (dynamic_cast<const PartitionIoError*>(&e)) return true;
+  if (dynamic_cast<const LogDirIoError*>(&e)) return false;
+  if (const auto* fe = dynamic_cast<const fs::filesystem_error*>(&e))
+    return fe->code().category() == std::generic_category() || fe->code().category() == std::system_category()
+               ? !is_log_dir_errno(fe->code().value())
+               : false;
+  return false;
+}
+
+bool LogManager::mark_failed(const std::string& topic, int32_t partition, const std::string& why) {
+  auto key = std::make_pair(topic, partition);
+  if (failed_.count(key)) return false;
+  Failed f{dir_of(topic, partition), why, std::nullopt, std::nullopt};
+  if (auto it = logs_.find(key); it != logs_.end()) {
+    f.recovery_point = it->second->flushed_offset();
+    f.log_start = it->second->log_start_offset();
+    if (cleaner_) cleaner_->remove_log(it->second.get());
+  }
+  failed_[key] = std::move(f);
+  return true;
+}
+
+std::map<std::pair<std::string, int32_t>, std::string> LogManager::failed_partitions() const {
+  std::map<std::pair<std::string, int32_t>, std::string> out;
+  for (const auto& [k, f] : failed_) out[k] = f.why;
+  return out;
+}
+
 void LogManager::remove(const std::string& topic, int32_t partition) {
   auto key = std::make_pair(topic, partition);
+  if (auto f = failed_.find(key); f != failed_.end()) {
+    // A deleted topic's partition that could not be opened: its files go too (as far as they can).
+    std::error_code ec;
+    if (!f->second.dir.empty() && !logs_.count(key)) fs::remove_all(fs::path(f->second.dir) / dir_name(topic, partition), ec);
+    failed_.erase(f);
+  }
   remove_future(topic, partition);
   auto it = logs_.find(key);
   if (it == logs_.end()) return;
@@ -301,9 +358,14 @@ void LogManager::checkpoint_recovery_points() {
     if (offline_.count(d)) continue;
     TopicPartitionOffsets rp, starts;
     for (const auto& [k, log] : logs_) {
-      if (home_[k] != d) continue;
+      if (home_[k] != d || failed_.count(k)) continue;
       rp[k] = log->flushed_offset();
       starts[k] = log->log_start_offset();
+    }
+    for (const auto& [k, f] : failed_) {  // carried over as loaded, so a restart that opens them loses nothing
+      if (f.dir != d) continue;
+      if (f.recovery_point) rp[k] = *f.recovery_point;
+      if (f.log_start) starts[k] = *f.log_start;
     }
     try {
       write_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint", rp);
@@ -332,14 +394,22 @@ void LogManager::close_all() {
   for (auto& [k, f] : futures_)
     if (!offline_.count(f.dir)) f.log->close();  // left for a restart to ignore (Kafka would resume the move)
   futures_.clear();
+  std::set<std::string> unvouched;  // dirs holding a failed partition: their marker would vouch for logs never recovered
+  for (const auto& [k, f] : failed_) unvouched.insert(f.dir);
   for (auto& [k, log] : logs_) {
-    if (offline_.count(home_[k])) continue;  // an offline dir is never touched again
+    if (offline_.count(home_[k]) || failed_.count(k)) continue;  // an offline dir or partition is never touched again
     log->close();  // flushes; a failure throws before the marker
   }
   checkpoint_recovery_points();
   const std::string marker = broker_epoch_ >= 0 ? "{\"version\":0,\"brokerEpoch\":" + std::to_string(broker_epoch_) + "}" : "";
-  for (const auto& d : dirs_)
-    if (!offline_.count(d)) write_file_atomically(fs::path(d) / kCleanShutdownFile, marker, Durability::Synced);
+  for (const auto& d : dirs_) {
+    if (offline_.count(d)) continue;
+    if (unvouched.count(d)) {
+      spdlog::warn("[LogManager] No clean-shutdown marker in {}: partitions in it could not be opened", d);
+      continue;
+    }
+    write_file_atomically(fs::path(d) / kCleanShutdownFile, marker, Durability::Synced);
+  }
   logs_.clear();
   home_.clear();
   closed_ = true;

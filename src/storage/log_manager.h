@@ -10,6 +10,14 @@
 // gets no checkpoints or clean-shutdown marker; its logs stay registered (the
 // broker answers KAFKA_STORAGE_ERROR for them) and are never touched again.
 //
+// A partition whose files cannot be opened for a reason of its own (out of
+// descriptors: EMFILE/ENFILE; EACCES, ENOENT, ...: a PartitionIoError, or a
+// filesystem_error with such an errno) is failed alone: at start-up it is
+// left unloaded and listed in failed_partitions() (one error line names it),
+// the rest of its dir loads; it is never created afresh elsewhere (that would
+// hide its data), and its checkpoint entries are carried over. An I/O error
+// of the dir itself (EIO, EROFS, ENOSPC) still takes the dir offline.
+//
 // Threading: the broker's io_context thread.
 #pragma once
 
@@ -18,6 +26,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +70,18 @@ class LogManager {
     dir_failure_handler_ = std::move(fn);
   }
   std::vector<std::pair<std::pair<std::string, int32_t>, Log*>> all() const;
+
+  // Partitions whose log could not be opened (never served until a restart
+  // opens them): topic-partition -> why.
+  bool is_failed(const std::string& topic, int32_t partition) const { return failed_.count({topic, partition}) > 0; }
+  std::map<std::pair<std::string, int32_t>, std::string> failed_partitions() const;
+  // Records that the partition's files failed (at runtime: its log stays
+  // registered but is never touched again). Returns false if it already was.
+  bool mark_failed(const std::string& topic, int32_t partition, const std::string& why);
+  // Whether an exception opening one partition's log is that partition's
+  // alone (PartitionIoError, or a filesystem_error whose errno is not a
+  // failure of the dir's file system).
+  static bool is_partition_error(const std::exception& e);
 
   void checkpoint_recovery_points();
   // Starts the log cleaner (compaction) over every log, present and future.
@@ -106,6 +127,12 @@ class LogManager {
     std::string dir;
   };
   std::map<std::pair<std::string, int32_t>, Future> futures_;
+  struct Failed {
+    std::string dir;  // where its files are ("" if it failed before one was chosen)
+    std::string why;
+    std::optional<int64_t> recovery_point, log_start;  // its checkpoint entries, written back unchanged
+  };
+  std::map<std::pair<std::string, int32_t>, Failed> failed_;
   std::unique_ptr<LogCleaner> cleaner_;
   int64_t previous_broker_epoch_ = -1;
   int64_t broker_epoch_ = -1;

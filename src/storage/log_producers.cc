@@ -76,16 +76,17 @@ void Log::replay_producer_state_from(int64_t from) {
     Segment& s = *segments_[i];
     // The markers replayed below re-add their entries (idempotent replay).
     s.txn->truncate_to(from);
+    auto file = s.file->acquire();  // pinned for this segment's walk
     BatchHeader h;
-    int64_t pos = locate(s, from, nullptr);
+    int64_t pos = locate(s, file->fd, from, nullptr);
     std::vector<uint8_t> marker_bytes;
     std::vector<CompletedTxn> completed;
-    while (pos < s.size && read_header(s, pos, h)) {
+    while (pos < s.size && read_header(s, file->fd, pos, h)) {
       if (h.base_offset >= from) {
         marker_bytes.clear();
         if (h.is_control() && h.producer_id >= 0) {
           marker_bytes.resize(static_cast<size_t>(h.total_size()));
-          if (!pread_fully(s.file->fd, marker_bytes.data(), marker_bytes.size(), pos)) marker_bytes.clear();
+          if (!pread_fully(file->fd, marker_bytes.data(), marker_bytes.size(), pos)) marker_bytes.clear();
         }
         apply_to_producers(h, marker_bytes, completed);
         complete_txns(completed, s);

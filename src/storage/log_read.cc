@@ -24,7 +24,7 @@ using records::BatchHeader;
 namespace {
 // The largest batch boundary in [from, limit] of s, walking headers from the
 // nearest index entry below `limit` (or from `from`).
-int64_t boundary_at_or_below(const Segment& s, int64_t from, int64_t limit) {
+int64_t boundary_at_or_below(const Segment& s, int fd, int64_t from, int64_t limit) {
   if (limit >= s.size) return s.size;
   int64_t pos = from;
   auto it = std::upper_bound(s.index.begin(), s.index.end(), static_cast<int32_t>(limit),
@@ -32,13 +32,19 @@ int64_t boundary_at_or_below(const Segment& s, int64_t from, int64_t limit) {
   if (it != s.index.begin() && std::prev(it)->second > from) pos = std::prev(it)->second;
   BatchHeader h;
   while (pos < s.size) {
-    if (!read_header(s, pos, h)) break;
+    if (!read_header(s, fd, pos, h)) break;
     if (pos + h.total_size() > limit) break;
     pos += h.total_size();
   }
   return pos;
 }
 }  // namespace
+
+std::shared_ptr<FileHandle> Log::pin_listed(Segment& s) const {
+  std::lock_guard<std::mutex> g(mu_);
+  if (s.retired) return nullptr;
+  return s.file->acquire();
+}
 
 ReadResult Log::read(int64_t offset, int32_t max_bytes, int64_t max_offset, bool min_one) const {
   ReadResult rr;
@@ -51,22 +57,30 @@ ReadResult Log::read(int64_t offset, int32_t max_bytes, int64_t max_offset, bool
                            std::to_string(leo) + "] of " + dir_.filename().string());
   if (offset == leo || offset >= max_offset) return rr;
   std::vector<std::shared_ptr<Segment>> segs;
+  std::shared_ptr<FileHandle> first_file;
   {
     std::lock_guard<std::mutex> g(mu_);
     segs.assign(segments_.begin() + static_cast<long>(segment_index_for(offset)), segments_.end());
+    // The usual read takes one segment: pinned with no second lock.
+    if (!segs.empty() && offset < segs.front()->next_offset && segs.front()->base_offset < max_offset)
+      first_file = segs.front()->file->acquire();
   }
   int64_t budget = max_bytes;
   bool first = true;
   for (const auto& s : segs) {
     if (s->base_offset >= max_offset) break;
+    if (offset >= s->next_offset) continue;
+    // Pinned: the response's FileRegion keeps it until sent (sendfile).
+    std::shared_ptr<FileHandle> file = s == segs.front() ? std::move(first_file) : pin_listed(*s);
+    if (!file) break;  // deleted or replaced since: the reader asks again
     BatchHeader h;
-    int64_t start = locate(*s, offset, &h);
+    int64_t start = locate(*s, file->fd, offset, &h);
     if (start >= s->size) continue;
     // End: before the first batch at or past max_offset, and within budget.
     int64_t end = s->size;
     if (max_offset < s->next_offset) {
       BatchHeader hm;
-      int64_t p = locate(*s, max_offset, &hm);
+      int64_t p = locate(*s, file->fd, max_offset, &hm);
       end = (p < s->size && hm.base_offset < max_offset) ? p + hm.total_size() : p;
       // A batch holding max_offset-1 and max_offset: only batches wholly below.
       if (p < s->size && hm.last_offset() >= max_offset) end = p;
@@ -75,10 +89,11 @@ ReadResult Log::read(int64_t offset, int32_t max_bytes, int64_t max_offset, bool
     if (first && min_one && start + h.total_size() > start + budget) {
       take = std::min<int64_t>(h.total_size(), end - start);
     } else {
-      take = boundary_at_or_below(*s, start, std::min(end, start + std::max<int64_t>(budget, 0))) - start;
+      take = boundary_at_or_below(*s, file->fd, start, std::min(end, start + std::max<int64_t>(budget, 0))) - start;
     }
     if (take <= 0) break;
-    rr.records.files.push_back(FileRegion{s->file->fd, start, take, s->file});
+    const int fd = file->fd;
+    rr.records.files.push_back(FileRegion{fd, start, take, std::move(file)});
     budget -= take;
     first = false;
     if (budget <= 0 || start + take < s->size) break;
@@ -119,9 +134,11 @@ std::optional<std::pair<int64_t, int64_t>> Log::offset_for_timestamp(int64_t ts)
         start_offset = s->base_offset + it->second + 1;
         break;
       }
-    int64_t pos = locate(*s, start_offset, nullptr);
+    auto file = pin_listed(*s);
+    if (!file) continue;
+    int64_t pos = locate(*s, file->fd, start_offset, nullptr);
     BatchHeader h;
-    while (pos < s->size && read_header(*s, pos, h)) {
+    while (pos < s->size && read_header(*s, file->fd, pos, h)) {
       if (h.max_timestamp >= ts && h.last_offset() >= log_start_offset_) return std::make_pair(std::max(h.base_offset, log_start_offset_), h.max_timestamp);
       pos += h.total_size();
     }

@@ -19,6 +19,7 @@
 // flush() and the cleaner, which work on the segments they copied out of it.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "protocol/record_batch.h"
+#include "storage/fd_cache.h"
 #include "storage/file_io.h"
 #include "storage/log.h"
 #include "storage/txn_index.h"
@@ -38,9 +40,11 @@ namespace flotilla::storage {
 struct Segment {
   int64_t base_offset = 0;
   std::filesystem::path log_path;
-  std::shared_ptr<FileHandle> file;
-  int index_fd = -1;
-  int time_fd = -1;
+  // The files, reached through the fd cache (storage/fd_cache.h): no
+  // descriptor is held while idle; an operation pins what it uses.
+  std::shared_ptr<CachedFile> file;        // .log (shared with the cleaner's views)
+  std::unique_ptr<CachedFile> index_file;  // .index
+  std::unique_ptr<CachedFile> time_file;   // .timeindex
   int64_t size = 0;
   int64_t next_offset = 0;  // last offset + 1
   std::vector<std::pair<int32_t, int32_t>> index;   // (relative offset, position)
@@ -53,16 +57,29 @@ struct Segment {
   int64_t flushed_size = 0;
   int64_t allocated = 0;  // the file's size when preallocated beyond `size` (zeros), else `size`
   std::unique_ptr<TxnIndex> txn;  // `.txnindex`: the ABORT markers in this segment (never null once listed)
+  // Taken out of the log's list (deleted, truncated away, replaced by the
+  // cleaner): its paths may name nothing or another file now, so nothing may
+  // reopen them. Set and read under the log's mutex.
+  bool retired = false;
 
   std::filesystem::path path(const char* suffix) const {
     std::filesystem::path p = log_path;
     p.replace_extension(suffix);
     return p;
   }
-  ~Segment() {
-    if (index_fd >= 0) ::close(index_fd);
-    if (time_fd >= 0) ::close(time_fd);
+  // Sets the files up for log_path: the .log reopened read-write (never
+  // created on a reopen: a deleted segment stays deleted), the indexes likewise.
+  void attach_files() {
+    file = std::make_shared<CachedFile>(log_path, O_RDWR);
+    index_file = std::make_unique<CachedFile>(path(".index"), O_RDWR);
+    time_file = std::make_unique<CachedFile>(path(".timeindex"), O_RDWR);
   }
+};
+
+// The index files an operation writes through, acquired on first use and
+// held until it ends (one acquire per operation, not per batch).
+struct IndexPins {
+  std::shared_ptr<FileHandle> index, time;
 };
 
 // Throws StorageError "<what> <path>: <strerror(errno)>".
@@ -77,22 +94,26 @@ inline void pwrite_all(int fd, const uint8_t* p, size_t n, int64_t off, const st
   }
 }
 
-// open(2) with O_CLOEXEC and mode 0644; throws StorageError on failure.
+// open(2) with O_CLOEXEC and mode 0644; throws StorageError on failure
+// (LogDirIoError, or PartitionIoError for EMFILE, EACCES, ... — open_log_file).
 int open_file(const std::filesystem::path& p, int flags);
 
-// The batch header at `pos` of s (false if it does not fit in s or does not parse).
-inline bool read_header(const Segment& s, int64_t pos, records::BatchHeader& h) {
+// The batch header at `pos` of s, read through `fd` (s's .log, pinned by the
+// caller); false if it does not fit in s or does not parse.
+inline bool read_header(const Segment& s, int fd, int64_t pos, records::BatchHeader& h) {
   uint8_t buf[records::kHeaderSize];
   if (pos + static_cast<int64_t>(records::kHeaderSize) > s.size) return false;
-  if (!pread_fully(s.file->fd, buf, records::kHeaderSize, pos)) return false;
+  if (!pread_fully(fd, buf, records::kHeaderSize, pos)) return false;
   return records::parse_header(std::span<const uint8_t>(buf, records::kHeaderSize), h);
 }
 
-// Records a batch that now sits at `pos` in segment s (indexes, timestamps).
-void track_batch(Segment& s, const records::BatchHeader& h, int64_t pos, int32_t interval);
+// Records a batch that now sits at `pos` in segment s (indexes, timestamps);
+// index entries are written through `pins` (acquired when first needed).
+void track_batch(Segment& s, const records::BatchHeader& h, int64_t pos, int32_t interval, IndexPins& pins);
 
-// Position of the batch containing `offset` in s (or s.size if past its end), with its header.
-int64_t locate(const Segment& s, int64_t offset, records::BatchHeader* out);
+// Position of the batch containing `offset` in s (or s.size if past its end),
+// with its header; `fd`: s's .log, pinned by the caller.
+int64_t locate(const Segment& s, int fd, int64_t offset, records::BatchHeader* out);
 
 // Cuts a preallocated segment's file back to its data.
 void trim(Segment& s);

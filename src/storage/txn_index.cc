@@ -46,38 +46,30 @@ std::vector<AbortedTxn> TxnIndex::read_file(const fs::path& path) {
   return decode_all(data);
 }
 
-TxnIndex::TxnIndex(fs::path path) : path_(std::move(path)) {
+TxnIndex::TxnIndex(fs::path path) : path_(std::move(path)), file_(path_, O_RDWR | O_CREAT) {
   std::error_code ec;
   if (!fs::exists(path_, ec)) return;
   entries_ = read_file(path_);
   auto size = fs::file_size(path_, ec);
   if (!ec && size != entries_.size() * kEntrySize) {  // a torn trailing entry
-    open_locked();
-    if (::ftruncate(fd_, static_cast<off_t>(entries_.size() * kEntrySize)) != 0)
+    if (::ftruncate(file_.acquire()->fd, static_cast<off_t>(entries_.size() * kEntrySize)) != 0)
       throw StorageError("cannot truncate " + path_.string() + ": " + std::strerror(errno));
   }
 }
 
-TxnIndex::~TxnIndex() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void TxnIndex::open_locked() {
-  if (fd_ >= 0) return;
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw StorageError("cannot open " + path_.string() + ": " + std::strerror(errno));
-}
+TxnIndex::~TxnIndex() = default;
 
 void TxnIndex::append(const AbortedTxn& t) {
   std::lock_guard<std::mutex> g(mu_);
   if (!entries_.empty() && t.last_offset <= entries_.back().last_offset) return;
-  open_locked();
+  const auto file = file_.acquire();
+  const int fd = file->fd;
   uint8_t buf[kEntrySize];
   encode(t, buf);
   const off_t at = static_cast<off_t>(entries_.size() * kEntrySize);
   size_t done = 0;
   while (done < kEntrySize) {
-    ssize_t w = ::pwrite(fd_, buf + done, kEntrySize - done, at + static_cast<off_t>(done));
+    ssize_t w = ::pwrite(fd, buf + done, kEntrySize - done, at + static_cast<off_t>(done));
     if (w < 0) {
       if (errno == EINTR) continue;
       throw StorageError("write to " + path_.string() + ": " + std::strerror(errno));
@@ -94,18 +86,14 @@ void TxnIndex::truncate_to(int64_t offset) {
   while (keep > 0 && entries_[keep - 1].last_offset >= offset) --keep;
   if (keep == entries_.size()) return;
   entries_.resize(keep);
-  open_locked();
-  if (::ftruncate(fd_, static_cast<off_t>(keep * kEntrySize)) != 0)
+  if (::ftruncate(file_.acquire()->fd, static_cast<off_t>(keep * kEntrySize)) != 0)
     throw StorageError("cannot truncate " + path_.string() + ": " + std::strerror(errno));
   dirty_ = true;
 }
 
 void TxnIndex::reset(std::vector<AbortedTxn> entries) {
   std::lock_guard<std::mutex> g(mu_);
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
+  file_.close_cached();  // the path is replaced (or removed) below
   entries_ = std::move(entries);
   if (entries_.empty()) {
     std::error_code ec;
@@ -120,17 +108,15 @@ void TxnIndex::reset(std::vector<AbortedTxn> entries) {
 
 void TxnIndex::flush() {
   std::lock_guard<std::mutex> g(mu_);
-  if (!dirty_ || fd_ < 0) return;
-  if (::fdatasync(fd_) != 0) throw StorageError("fdatasync of " + path_.string() + ": " + std::strerror(errno));
+  if (!dirty_) return;
+  // A reopened descriptor syncs what an evicted one wrote (the page cache is the file's).
+  if (::fdatasync(file_.acquire()->fd) != 0) throw StorageError("fdatasync of " + path_.string() + ": " + std::strerror(errno));
   dirty_ = false;
 }
 
 void TxnIndex::remove_file() {
   std::lock_guard<std::mutex> g(mu_);
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
+  file_.close_cached();
   entries_.clear();
   dirty_ = false;
   std::error_code ec;

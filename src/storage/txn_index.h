@@ -11,16 +11,22 @@
 // The file is created on the first append (Kafka also creates it lazily and
 // accepts a missing or empty one). Entries are kept in memory too.
 //
+// The file is reached through the fd cache (storage/fd_cache.h): no
+// descriptor is held between operations.
+//
 // Threading: a mutex guards the entries, so the log cleaner's thread may copy
 // them while the owning thread appends to the active segment's index.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "storage/fd_cache.h"
 
 namespace flotilla::storage {
 
@@ -77,12 +83,10 @@ class TxnIndex {
   static std::vector<AbortedTxn> read_file(const std::filesystem::path& path);
 
  private:
-  void open_locked();
-
   std::filesystem::path path_;
   mutable std::mutex mu_;
   std::vector<AbortedTxn> entries_;
-  int fd_ = -1;
+  CachedFile file_;  // opened O_RDWR | O_CREAT when first needed
   bool dirty_ = false;
 };
 

@@ -6,8 +6,10 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "common/directory_id.h"
@@ -112,6 +114,49 @@ TEST(LogDirs, AnUnloadableDirGoesOfflineUnlessItIsTheOnlyOne) {
   EXPECT_TRUE(m.is_offline(t.dirs[1]));
   EXPECT_FALSE(m.is_offline(t.dirs[0]));
   EXPECT_THROW(LogManager({t.dirs[1]}, LogConfig{}), std::exception);
+}
+
+TEST(LogDirs, APartitionWhoseFilesCannotBeOpenedIsOfflineAloneAndKeptForTheNextStart) {
+  TempDir root{"flotilla-failed"};
+  const std::string dir = (root.path / "d").string();
+  {
+    LogManager m({dir}, LogConfig{}, 1);
+    for (int p = 0; p < 3; ++p) m.get_or_create("t", p, Uuid{1, 1}, LogConfig{});
+    m.close_all();
+  }
+  // t-1's index cannot be opened for writing (a directory where the file
+  // is: EISDIR, an error of that partition, not of the dir).
+  const fs::path index = fs::path(dir) / "t-1" / "00000000000000000000.index";
+  fs::remove(index);
+  fs::create_directory(index);
+  LogManager m({dir}, LogConfig{}, 1);
+  EXPECT_FALSE(m.is_offline(dir));
+  EXPECT_NE(m.get("t", 0), nullptr);
+  EXPECT_NE(m.get("t", 2), nullptr);
+  EXPECT_EQ(m.get("t", 1), nullptr);
+  ASSERT_TRUE(m.is_failed("t", 1));
+  EXPECT_NE(m.failed_partitions().at({"t", 1}).find("00000000000000000000.index"), std::string::npos);
+  // Never created afresh (it would hide its data).
+  EXPECT_THROW(m.get_or_create("t", 1, Uuid{1, 1}, LogConfig{}), PartitionIoError);
+  m.close_all();
+  // Its checkpoint entry is carried over; no clean-shutdown marker vouches for it.
+  std::ifstream cp(fs::path(dir) / "recovery-point-offset-checkpoint");
+  std::string text((std::istreambuf_iterator<char>(cp)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("t 1 "), std::string::npos) << text;
+  EXPECT_FALSE(fs::exists(fs::path(dir) / ".kafka_cleanshutdown"));
+  // Once its files can be opened, the next start serves it.
+  fs::remove(index);
+  LogManager again({dir}, LogConfig{}, 1);
+  EXPECT_FALSE(again.is_failed("t", 1));
+  EXPECT_NE(again.get("t", 1), nullptr);
+}
+
+TEST(LogDirs, AnErrorOfTheDirsFileSystemIsNotAPartitionError) {
+  EXPECT_TRUE(LogManager::is_partition_error(PartitionIoError("x", EMFILE)));
+  EXPECT_FALSE(LogManager::is_partition_error(LogDirIoError("x", EIO)));
+  EXPECT_TRUE(LogManager::is_partition_error(fs::filesystem_error("x", std::error_code(EACCES, std::generic_category()))));
+  EXPECT_FALSE(LogManager::is_partition_error(fs::filesystem_error("x", std::error_code(EROFS, std::generic_category()))));
+  EXPECT_FALSE(LogManager::is_partition_error(StorageError("corrupt")));
 }
 
 TEST(LogDirs, AFutureLogIsPromotedInPlaceOfTheCurrentOne) {
