@@ -166,7 +166,17 @@ void MetadataDelta::set_offset(int64_t offset, int32_t epoch) {
 
 void MetadataDelta::set_cluster_id(std::string id) { next_.cluster_id_ = std::move(id); }
 
+void MetadataDelta::compact() const {
+  if (topics_) {
+    topics_->shrink_owned_chunks();
+    topics_->for_each_owned([](TopicImage& t) { t.partitions.shrink_owned_chunks(); });
+  }
+  if (topic_names_) topic_names_->shrink_owned_chunks();
+  if (configs_) configs_->shrink_owned_chunks();
+}
+
 std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
+  compact();
   auto img = std::make_shared<const MetadataImage>(next_);
   // From now on the parts belong to the published image: clone again on change.
   features_.reset();
@@ -280,6 +290,7 @@ void MetadataDelta::replay(const msg::TopicRecord& r) {
   t.id = r.topic_id;
   topics_mut().insert_or_assign(r.name, std::move(t));
   topic_names_mut().insert_or_assign(r.topic_id, r.name);
+  if (!track_) return;
   created_topics_.insert(r.topic_id);
   changed_topics_.insert(r.topic_id);
   deleted_topics_.erase(r.topic_id);
@@ -304,6 +315,7 @@ void MetadataDelta::replay(const msg::PartitionRecord& r) {
   p.elr = r.eligible_leader_replicas.value_or(std::vector<int32_t>{});
   p.last_known_elr = r.last_known_elr.value_or(std::vector<int32_t>{});
   t->partitions.insert_or_assign(r.partition_id, std::move(p));
+  if (!track_) return;
   changed_topics_.insert(r.topic_id);
   changed_partitions_.insert({r.topic_id, r.partition_id});
 }
@@ -334,6 +346,7 @@ void MetadataDelta::replay(const msg::PartitionChangeRecord& r) {
     p.leader_epoch += 1;
   }
   p.partition_epoch += 1;
+  if (!track_) return;
   changed_topics_.insert(r.topic_id);
   changed_partitions_.insert({r.topic_id, r.partition_id});
 }
@@ -373,7 +386,7 @@ void MetadataDelta::replay(const msg::ConfigRecord& r) {
     m->erase(r.name);
     if (m->empty()) cs.erase(res);
   }
-  changed_configs_.insert(res);
+  if (track_) changed_configs_.insert(res);
 }
 
 void MetadataDelta::replay(const msg::FeatureLevelRecord& r) {

@@ -55,6 +55,12 @@ class MetadataDelta {
 
   std::shared_ptr<const MetadataImage> apply() const;
 
+  // Off: replays skip the topic, partition and config change sets (they stay
+  // empty) — for a delta whose changes nobody reads, such as a snapshot being
+  // built into a new image (MetadataLoader then publishes between(old, new)):
+  // 1,000,000 set inserts less on a snapshot of 1,000,000 partitions.
+  void track_changes(bool on) { track_ = on; }
+
   const MetadataImage& base() const { return *base_; }
   // What the records changed.
   const std::set<Uuid>& created_topics() const { return created_topics_; }
@@ -134,6 +140,9 @@ class MetadataDelta {
   security::ClientQuotaMap& client_quotas_mut();
   security::DelegationTokenMap& delegation_tokens_mut();
   TopicImage* topic_mut(const Uuid& id);
+  // Gives back the spare capacity of the map chunks this delta owns (an
+  // ascending load reserves whole chunks): a published chunk is never grown.
+  void compact() const;
 
   std::shared_ptr<const MetadataImage> base_;
   MetadataImage next_;
@@ -163,6 +172,7 @@ class MetadataDelta {
   std::set<std::string> changed_delegation_tokens_;
   bool features_changed_ = false;
   bool other_changed_ = false;
+  bool track_ = true;
 };
 
 }  // namespace flotilla::metadata

@@ -19,9 +19,11 @@
 // partitions in all spread over topics) the root copy is a few hundred
 // pointers (~1-3 µs), below the chunk copy. A deeper tree would only pay off
 // past ~10^6 keys in ONE map. Inserting keys in ascending order (a snapshot
-// load) fills chunks completely (an append to the last chunk splits off only
-// the new key); other splits halve a chunk; an erase that leaves a chunk
-// under a quarter full merges it with its right neighbour when they fit.
+// load) fills chunks completely (an append past the last key of a full last
+// chunk starts a new one, reserved whole: shrink_owned_chunks() gives back
+// what stays unused); other inserts into a full chunk halve it; an erase that
+// leaves a chunk under a quarter full merges it with its right neighbour when
+// they fit.
 //
 // Reads: find/at/count/contains/lower_bound/upper_bound, bidirectional
 // iteration in key order (value_type is std::pair<K, V>: `auto& [k, v]` and
@@ -212,9 +214,30 @@ class SharedMap {
       return it->second;
     }
     size_t pos = static_cast<size_t>(it - c.begin());
-    c.emplace(it, k, std::forward<VV>(v));
     ++r.size;
-    return split_if_full(r, ci, pos);
+    if (c.size() < MaxChunk) {
+      c.emplace(it, k, std::forward<VV>(v));
+      return c[pos].second;
+    }
+    // Full. An append past the last key starts a new chunk, with room for a
+    // whole one (an ascending load fills it next; see shrink_owned_chunks),
+    // and keeps this one full; any other insert halves this chunk first.
+    if (ci + 1 == r.chunks.size() && pos == c.size()) {
+      auto tail = std::make_shared<Chunk>();
+      tail->reserve(MaxChunk);
+      tail->emplace_back(k, std::forward<VV>(v));
+      r.chunks.push_back(tail);
+      return tail->back().second;
+    }
+    size_t cut = c.size() / 2;
+    auto tail = std::make_shared<Chunk>(std::make_move_iterator(c.begin() + static_cast<std::ptrdiff_t>(cut)),
+                                        std::make_move_iterator(c.end()));
+    c.erase(c.begin() + static_cast<std::ptrdiff_t>(cut), c.end());
+    r.chunks.insert(r.chunks.begin() + static_cast<std::ptrdiff_t>(ci + 1), tail);
+    Chunk& into = pos <= cut ? c : *tail;
+    size_t at = pos <= cut ? pos : pos - cut;
+    into.emplace(into.begin() + static_cast<std::ptrdiff_t>(at), k, std::forward<VV>(v));
+    return into[at].second;
   }
   // The value under k (a default one inserted if absent), like std::map's [].
   V& get_or_insert(const K& k) {
@@ -254,6 +277,22 @@ class SharedMap {
   }
   void clear() { r_.reset(); }
 
+  // Calls f(value&) on every value whose chunk only this map owns (values
+  // shared with another map are skipped: they are not this map's to change).
+  template <class F>
+  void for_each_owned(F&& f) {
+    if (!r_ || r_.use_count() != 1) return;
+    for (auto& p : const_cast<Root&>(*r_).chunks)
+      if (p.use_count() == 1)
+        for (auto& kv : const_cast<Chunk&>(*p)) f(kv.second);
+  }
+  // Gives back the spare capacity of the chunks only this map owns.
+  void shrink_owned_chunks() {
+    if (!r_ || r_.use_count() != 1) return;
+    for (auto& p : const_cast<Root&>(*r_).chunks)
+      if (p.use_count() == 1) const_cast<Chunk&>(*p).shrink_to_fit();
+  }
+
  private:
   static bool key_less(const value_type& e, const K& k) { return Less{}(e.first, k); }
 
@@ -282,22 +321,6 @@ class SharedMap {
     auto& p = r.chunks[ci];
     if (p.use_count() != 1) p = std::make_shared<Chunk>(*p);
     return const_cast<Chunk&>(*p);
-  }
-
-  // After an insert at `pos` of chunk ci: splits the chunk if it is over
-  // MaxChunk; returns the inserted value.
-  V& split_if_full(Root& r, size_t ci, size_t pos) {
-    Chunk& c = const_cast<Chunk&>(*r.chunks[ci]);
-    if (c.size() <= MaxChunk) return c[pos].second;
-    // An append past the last key keeps this chunk full (ascending loads);
-    // anything else halves it.
-    size_t cut = (ci + 1 == r.chunks.size() && pos + 1 == c.size()) ? c.size() - 1 : c.size() / 2;
-    auto tail = std::make_shared<Chunk>(std::make_move_iterator(c.begin() + static_cast<std::ptrdiff_t>(cut)),
-                                        std::make_move_iterator(c.end()));
-    c.erase(c.begin() + static_cast<std::ptrdiff_t>(cut), c.end());
-    c.shrink_to_fit();  // it grew to twice MaxChunk's capacity to take the one over
-    r.chunks.insert(r.chunks.begin() + static_cast<std::ptrdiff_t>(ci + 1), tail);
-    return pos < cut ? c[pos].second : (*tail)[pos - cut].second;
   }
 
   std::shared_ptr<const Root> r_;  // null when empty
