@@ -179,3 +179,65 @@ TEST(SharedMapTest, RandomOperationsMatchAStdMapModel) {
 }
 
 }  // namespace
+
+// The image's maps through MetadataDelta: a topic of 1,000 partitions, one of
+// them changed by a later delta — the old image keeps its value, the untouched
+// chunks are shared, and a delta built without change tracking yields the
+// same image with empty change sets.
+#include "metadata/delta.h"
+
+namespace {
+
+using namespace flotilla;
+
+std::shared_ptr<const metadata::MetadataImage> big_topic(bool track, const Uuid& id) {
+  metadata::MetadataDelta d(nullptr);
+  d.track_changes(track);
+  msg::TopicRecord t;
+  t.name = "big";
+  t.topic_id = id;
+  d.replay(t);
+  for (int p = 0; p < 1000; ++p) {
+    msg::PartitionRecord r;
+    r.topic_id = id;
+    r.partition_id = p;
+    r.replicas = {p % 3, (p + 1) % 3};
+    r.isr = r.replicas;
+    r.leader = p % 3;
+    r.leader_epoch = 0;
+    r.partition_epoch = 0;
+    d.replay(r);
+  }
+  EXPECT_EQ(d.changed_partitions().size(), track ? 1000u : 0u);
+  EXPECT_EQ(d.created_topics().size(), track ? 1u : 0u);
+  d.set_offset(1000, 1);
+  return d.apply();
+}
+
+TEST(SharedMapImageTest, ADeltaCopiesOnlyTheChunkItChanges) {
+  const Uuid id{1, 2};
+  auto img = big_topic(true, id);
+  EXPECT_EQ(big_topic(false, id)->topics_by_name(), img->topics_by_name()) << "untracked build, same topics";
+  metadata::MetadataDelta d(img);
+  msg::PartitionChangeRecord c;
+  c.topic_id = id;
+  c.partition_id = 500;
+  c.isr = std::vector<int32_t>{2};
+  d.replay(c);
+  auto next = d.apply();
+  EXPECT_EQ(img->partition(id, 500)->isr, (std::vector<int32_t>{2, 0}));  // the old image is unchanged
+  EXPECT_EQ(next->partition(id, 500)->isr, (std::vector<int32_t>{2}));
+  EXPECT_EQ(next->partition(id, 500)->partition_epoch, 1);
+  const auto& a = img->topic(id)->partitions;
+  const auto& b = next->topic(id)->partitions;
+  EXPECT_FALSE(a.shares_root_with(b));
+  EXPECT_EQ(a.chunk_count(), b.chunk_count());
+  EXPECT_EQ(a.size(), 1000u);
+  // Same addresses for partitions of untouched chunks, a new one for the changed one.
+  EXPECT_EQ(img->partition(id, 0), next->partition(id, 0));
+  EXPECT_EQ(img->partition(id, 999), next->partition(id, 999));
+  EXPECT_NE(img->partition(id, 500), next->partition(id, 500));
+  EXPECT_EQ(d.changed_partitions().size(), 1u);
+}
+
+}  // namespace
