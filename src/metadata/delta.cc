@@ -141,9 +141,9 @@ bool MetadataDelta::empty() const {
 
 std::map<std::string, int16_t>& MetadataDelta::features() { return *clone_into(features_, next_.features_); }
 std::map<int32_t, BrokerRegistration>& MetadataDelta::brokers_mut() { return *clone_into(brokers_, next_.brokers_); }
-std::map<std::string, TopicImage>& MetadataDelta::topics_mut() { return *clone_into(topics_, next_.topics_); }
-std::unordered_map<Uuid, std::string>& MetadataDelta::topic_names_mut() { return *clone_into(topic_names_, next_.topic_names_); }
-std::map<ConfigResource, ConfigMap>& MetadataDelta::configs_mut() { return *clone_into(configs_, next_.configs_); }
+TopicMap& MetadataDelta::topics_mut() { return *clone_into(topics_, next_.topics_); }
+TopicIdMap& MetadataDelta::topic_names_mut() { return *clone_into(topic_names_, next_.topic_names_); }
+ConfigsMap& MetadataDelta::configs_mut() { return *clone_into(configs_, next_.configs_); }
 security::CredentialCache::Map& MetadataDelta::scram_mut() { return *clone_into(scram_, next_.scram_); }
 AclMap& MetadataDelta::acls_mut() { return *clone_into(acls_, next_.acls_); }
 security::ClientQuotaMap& MetadataDelta::client_quotas_mut() { return *clone_into(client_quotas_, next_.client_quotas_); }
@@ -154,10 +154,7 @@ security::DelegationTokenMap& MetadataDelta::delegation_tokens_mut() {
 TopicImage* MetadataDelta::topic_mut(const Uuid& id) {
   auto nit = next_.topic_names_->find(id);
   if (nit == next_.topic_names_->end()) return nullptr;
-  std::string name = nit->second;
-  auto& topics = topics_mut();
-  auto it = topics.find(name);
-  return it == topics.end() ? nullptr : &it->second;
+  return topics_mut().find_mut(nit->second);
 }
 
 void MetadataDelta::set_offset(int64_t offset, int32_t epoch) {
@@ -169,7 +166,17 @@ void MetadataDelta::set_offset(int64_t offset, int32_t epoch) {
 
 void MetadataDelta::set_cluster_id(std::string id) { next_.cluster_id_ = std::move(id); }
 
+void MetadataDelta::compact() const {
+  if (topics_) {
+    topics_->shrink_owned_chunks();
+    topics_->for_each_owned([](TopicImage& t) { t.partitions.shrink_owned_chunks(); });
+  }
+  if (topic_names_) topic_names_->shrink_owned_chunks();
+  if (configs_) configs_->shrink_owned_chunks();
+}
+
 std::shared_ptr<const MetadataImage> MetadataDelta::apply() const {
+  compact();
   auto img = std::make_shared<const MetadataImage>(next_);
   // From now on the parts belong to the published image: clone again on change.
   features_.reset();
@@ -281,8 +288,9 @@ void MetadataDelta::replay(const msg::TopicRecord& r) {
   TopicImage t;
   t.name = r.name;
   t.id = r.topic_id;
-  topics_mut()[r.name] = std::move(t);
-  topic_names_mut()[r.topic_id] = r.name;
+  topics_mut().insert_or_assign(r.name, std::move(t));
+  topic_names_mut().insert_or_assign(r.topic_id, r.name);
+  if (!track_) return;
   created_topics_.insert(r.topic_id);
   changed_topics_.insert(r.topic_id);
   deleted_topics_.erase(r.topic_id);
@@ -306,7 +314,8 @@ void MetadataDelta::replay(const msg::PartitionRecord& r) {
   p.directories = r.directories;
   p.elr = r.eligible_leader_replicas.value_or(std::vector<int32_t>{});
   p.last_known_elr = r.last_known_elr.value_or(std::vector<int32_t>{});
-  t->partitions.mut()[r.partition_id] = std::move(p);
+  t->partitions.insert_or_assign(r.partition_id, std::move(p));
+  if (!track_) return;
   changed_topics_.insert(r.topic_id);
   changed_partitions_.insert({r.topic_id, r.partition_id});
 }
@@ -317,11 +326,12 @@ void MetadataDelta::replay(const msg::PartitionChangeRecord& r) {
     spdlog::warn("[MetadataDelta] PartitionChangeRecord for unknown topic id {}", r.topic_id.to_string());
     return;
   }
-  if (!t->partitions.contains(r.partition_id)) {
+  PartitionRegistration* pp = t->partitions.find_mut(r.partition_id);
+  if (!pp) {
     spdlog::warn("[MetadataDelta] PartitionChangeRecord for unknown partition {}-{}", t->name, r.partition_id);
     return;
   }
-  PartitionRegistration& p = t->partitions.mut().find(r.partition_id)->second;
+  PartitionRegistration& p = *pp;
   if (r.isr) p.isr = *r.isr;
   if (r.replicas) p.replicas = *r.replicas;
   if (r.removing_replicas) p.removing_replicas = *r.removing_replicas;
@@ -336,6 +346,7 @@ void MetadataDelta::replay(const msg::PartitionChangeRecord& r) {
     p.leader_epoch += 1;
   }
   p.partition_epoch += 1;
+  if (!track_) return;
   changed_topics_.insert(r.topic_id);
   changed_partitions_.insert({r.topic_id, r.partition_id});
 }
@@ -370,15 +381,12 @@ void MetadataDelta::replay(const msg::ConfigRecord& r) {
   ConfigResource res{r.resource_type, r.resource_name};
   auto& cs = configs_mut();
   if (r.value) {
-    cs[res][r.name] = *r.value;
-  } else {
-    auto it = cs.find(res);
-    if (it != cs.end()) {
-      it->second.erase(r.name);
-      if (it->second.empty()) cs.erase(it);
-    }
+    cs.get_or_insert(res)[r.name] = *r.value;
+  } else if (ConfigMap* m = cs.find_mut(res)) {
+    m->erase(r.name);
+    if (m->empty()) cs.erase(res);
   }
-  changed_configs_.insert(res);
+  if (track_) changed_configs_.insert(res);
 }
 
 void MetadataDelta::replay(const msg::FeatureLevelRecord& r) {

@@ -55,6 +55,12 @@ class MetadataDelta {
 
   std::shared_ptr<const MetadataImage> apply() const;
 
+  // Off: replays skip the topic, partition and config change sets (they stay
+  // empty) — for a delta whose changes nobody reads, such as a snapshot being
+  // built into a new image (MetadataLoader then publishes between(old, new)):
+  // 1,000,000 set inserts less on a snapshot of 1,000,000 partitions.
+  void track_changes(bool on) { track_ = on; }
+
   const MetadataImage& base() const { return *base_; }
   // What the records changed.
   const std::set<Uuid>& created_topics() const { return created_topics_; }
@@ -87,7 +93,7 @@ class MetadataDelta {
   bool empty() const;
 
   // The working state (what apply() would return), for the controller's checks.
-  const std::map<std::string, TopicImage>& topics() const { return *next_.topics_; }
+  const TopicMap& topics() const { return *next_.topics_; }
   const TopicImage* topic(const Uuid& id) const { return next_.topic(id); }
   const std::map<int32_t, BrokerRegistration>& brokers() const { return *next_.brokers_; }
   const std::map<int32_t, ControllerRegistration>& controllers() const { return *next_.controllers_; }
@@ -126,14 +132,17 @@ class MetadataDelta {
   // The registered broker a record changes (marked changed), or nullptr
   // (logged) if `id` is not registered.
   BrokerRegistration* changed_broker(int32_t id, std::string_view record);
-  std::map<std::string, TopicImage>& topics_mut();
-  std::unordered_map<Uuid, std::string>& topic_names_mut();
-  std::map<ConfigResource, ConfigMap>& configs_mut();
+  TopicMap& topics_mut();
+  TopicIdMap& topic_names_mut();
+  ConfigsMap& configs_mut();
   security::CredentialCache::Map& scram_mut();
   AclMap& acls_mut();
   security::ClientQuotaMap& client_quotas_mut();
   security::DelegationTokenMap& delegation_tokens_mut();
   TopicImage* topic_mut(const Uuid& id);
+  // Gives back the spare capacity of the map chunks this delta owns (an
+  // ascending load reserves whole chunks): a published chunk is never grown.
+  void compact() const;
 
   std::shared_ptr<const MetadataImage> base_;
   MetadataImage next_;
@@ -142,9 +151,9 @@ class MetadataDelta {
   mutable std::shared_ptr<std::map<std::string, int16_t>> features_;
   mutable std::shared_ptr<std::map<int32_t, BrokerRegistration>> brokers_;
   mutable std::shared_ptr<std::map<int32_t, ControllerRegistration>> controllers_;
-  mutable std::shared_ptr<std::map<std::string, TopicImage>> topics_;
-  mutable std::shared_ptr<std::unordered_map<Uuid, std::string>> topic_names_;
-  mutable std::shared_ptr<std::map<ConfigResource, ConfigMap>> configs_;
+  mutable std::shared_ptr<TopicMap> topics_;
+  mutable std::shared_ptr<TopicIdMap> topic_names_;
+  mutable std::shared_ptr<ConfigsMap> configs_;
   mutable std::shared_ptr<security::CredentialCache::Map> scram_;
   mutable std::shared_ptr<AclMap> acls_;
   mutable std::shared_ptr<security::ClientQuotaMap> client_quotas_;
@@ -163,6 +172,7 @@ class MetadataDelta {
   std::set<std::string> changed_delegation_tokens_;
   bool features_changed_ = false;
   bool other_changed_ = false;
+  bool track_ = true;
 };
 
 }  // namespace flotilla::metadata

@@ -72,6 +72,7 @@ void MetadataLoader::handle_load_snapshot(const raft::SnapshotId& id, const raft
     publish(ready);
   }
   MetadataDelta build(std::make_shared<const MetadataImage>());
+  build.track_changes(false);  // publishers get between(image_, next)
   build.set_cluster_id(cluster_id_);
   replay_batches(build, contents.batches);
   build.set_offset(id.end_offset - 1, id.epoch);
