@@ -143,8 +143,9 @@ TEST(ControllerCapacity, PlacementSkipsAFullBroker) {
   EXPECT_LE(h.hosted(1), 2);
   EXPECT_EQ(h.hosted(1) + h.hosted(2) + h.hosted(3), 12);
   // Fill broker 1, then RF 2 goes to brokers 2 and 3 only.
-  if (const int64_t room = 2 - h.hosted(1); room > 0)
+  if (const int64_t room = 2 - h.hosted(1); room > 0) {
     ASSERT_EQ(h.create_assigned("fill", std::vector<std::vector<int32_t>>(static_cast<size_t>(room), {1})).topics.at(0).error_code, 0);
+  }
   ASSERT_EQ(h.hosted(1), 2);
   auto r2 = h.create("pairs", 6, 2);
   ASSERT_EQ(r2.topics.at(0).error_code, 0) << r2.topics.at(0).error_message.value_or("");

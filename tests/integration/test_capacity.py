@@ -21,7 +21,6 @@ from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # noqa: 
 
 POLICY_VIOLATION = 44
 NOFILE = 512
-PER_TOPIC = 50
 
 
 def admin(node):
@@ -74,59 +73,60 @@ def produce_and_consume(node, topic):
     assert out.stdout.strip() == value
 
 
-def fill_until_refused(node, max_topics):
+def fill_until_refused(node, max_topics, per_topic):
     a = admin(node)
     accepted = []
     for i in range(max_topics):
         name = f"cap-{i}"
-        err = create(a, name, PER_TOPIC)
+        err = create(a, name, per_topic)
         if err is not None:
             return a, accepted, name, err
         accepted.append(name)
-    raise AssertionError(f"{max_topics} topics of {PER_TOPIC} partitions were all accepted")
+    raise AssertionError(f"{max_topics} topics of {per_topic} partitions were all accepted")
 
 
-def check_create_until_refused(make_server, extra, budget):
+def check_create_until_refused(make_server, extra, budget, per_topic):
     node = make_server(extra=extra, nofile=NOFILE)
-    a, accepted, refused, err = fill_until_refused(node, budget // PER_TOPIC + 3)
-    assert len(accepted) == budget // PER_TOPIC
+    a, accepted, refused, err = fill_until_refused(node, budget // per_topic + 3, per_topic)
+    assert len(accepted) == budget // per_topic
     assert err.code() == KafkaError.POLICY_VIOLATION == POLICY_VIOLATION, err
     msg = err.str()
     assert "max.broker.partitions" in msg, msg
     assert f"above its limit of {budget:,}" in msg, msg
     # validateOnly says the same, and nothing was created.
-    again = create(a, refused, PER_TOPIC, validate_only=True)
+    again = create(a, refused, per_topic, validate_only=True)
     assert again is not None and again.code() == POLICY_VIOLATION and again.str() == msg
     # The node stays up and serves what it accepted.
     assert node.proc.poll() is None
     md = a.list_topics(timeout=10)
     assert refused not in md.topics
-    served(a, accepted, PER_TOPIC)
+    served(a, accepted, per_topic)
     produce_and_consume(node, accepted[0])
 
     # Restarted with the same limit, every accepted topic is served.
     node.stop()
     node.start()
     a = admin(node)
-    served(a, accepted, PER_TOPIC)
+    served(a, accepted, per_topic)
     for t in (accepted[0], accepted[len(accepted) // 2], accepted[-1]):
         produce_and_consume(node, t)
     # Still refused after the restart (the budget came back with the registration).
-    late = create(a, refused, PER_TOPIC)
+    late = create(a, refused, per_topic)
     assert late is not None and late.code() == POLICY_VIOLATION
     assert f"Partition budget {budget} replicas" in node.log_text()
 
 
 def test_create_until_refused(make_server):
-    """An explicit max.broker.partitions of 150 under RLIMIT_NOFILE 512: three topics of 50, the fourth refused."""
-    check_create_until_refused(make_server, {"max.broker.partitions": "150"}, 150)
+    """An explicit max.broker.partitions of 120 under RLIMIT_NOFILE 512 (a partition holds 3 descriptors
+    until segments close idle files): three topics of 40, the fourth refused."""
+    check_create_until_refused(make_server, {"max.broker.partitions": "120"}, 120, 40)
 
 
 @pytest.mark.skipif(os.environ.get("FLOTILLA_CAPACITY_DERIVED") != "1",
                     reason="needs idle segments without descriptors (the fd cache); set FLOTILLA_CAPACITY_DERIVED=1")
 def test_create_until_refused_derived(make_server):
     """The derived budget: RLIMIT_NOFILE 512 x flotilla.partitions.per.fd 5 = 2,560 replicas."""
-    check_create_until_refused(make_server, {}, NOFILE * 5)
+    check_create_until_refused(make_server, {}, NOFILE * 5, 50)
 
 
 def test_create_partitions_beyond_budget_refused(make_server):
