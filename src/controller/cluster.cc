@@ -91,6 +91,9 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
   r.in_controlled_shutdown = false;
   int16_t rv = register_broker_record_version();
   if (rv >= 3) r.log_dirs = request.log_dirs;
+  // Flotilla's tagged extension (not in Kafka's schema): the broker's
+  // partition budget, kept in the record so a new controller knows it.
+  r.flotilla_max_partitions = request.flotilla_max_partitions;
   std::vector<std::vector<uint8_t>> records;
   records.push_back(frame_metadata_record(r, rv));
   // The new registration is fenced: the previous one (another incarnation, or
@@ -112,8 +115,9 @@ void QuorumController::register_broker(msg::BrokerRegistrationRequest request, i
   s = Session{};
   s.last_contact_ms = now;
   s.heard = true;
-  spdlog::info("[QuorumController id={}] Registering broker {} (incarnation {}) with epoch {}{}", config_.node_id, id,
+  spdlog::info("[QuorumController id={}] Registering broker {} (incarnation {}) with epoch {}, partition budget {}{}", config_.node_id, id,
                request.incarnation_id.to_string(), broker_epoch,
+               request.flotilla_max_partitions < 0 ? std::string("unlimited") : std::to_string(request.flotilla_max_partitions),
                n > 1 ? fmt::format("; {} partition(s) change leader or ISR", n - 1) : std::string());
   after_commit_of(off, [done = std::move(done), broker_epoch](ErrorCode ec) mutable {
     msg::BrokerRegistrationResponse resp;

@@ -13,6 +13,8 @@
 // a replica yet (once every rack has one, any broker without one). So leaders
 // spread evenly, and a partition's replicas span min(RF, #racks) racks.
 // Brokers without broker.rack (null or "") count as one rack of their own.
+// Brokers a placement would take past their partition budget are left out
+// by place_within_capacity (capacity.cc), which calls this again without them.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -35,9 +37,11 @@ std::vector<int32_t> QuorumController::usable_brokers() const {
   return out;
 }
 
-QuorumController::Placement QuorumController::place(int32_t num_partitions, int16_t replication_factor, int32_t first_partition) {
+QuorumController::Placement QuorumController::place(int32_t num_partitions, int16_t replication_factor, int32_t first_partition,
+                                                     const std::set<int32_t>& excluded) {
   Placement p;
   auto brokers = usable_brokers();  // sorted by id
+  std::erase_if(brokers, [&](int32_t id) { return excluded.count(id) > 0; });
   const std::string prefix = "Unable to replicate the partition " + std::to_string(replication_factor) + " time(s): ";
   if (brokers.empty()) {
     p.error = ErrorCode::INVALID_REPLICATION_FACTOR;

@@ -92,12 +92,14 @@ void QuorumController::handle_commit(const raft::CommittedBatch& batch) {
   d.set_offset(batch.last_offset, batch.epoch);
   auto previous = std::move(committed_);
   committed_ = d.apply();
+  committed_counts_.apply(*previous, *committed_, d);
   if (!batch.is_control) count_elections(*previous, *committed_, d);
   if (!active_ || batch.last_offset > last_appended_offset_) m.last_applied_offset.store(batch.last_offset, std::memory_order_relaxed);
   m.last_applied_timestamp.store(batch.append_timestamp, std::memory_order_relaxed);
   if (!active_ || batch.last_offset > last_appended_offset_) {
     // Not our write (standby, or history before activation): follow the log.
     latest_ = committed_;
+    latest_counts_ = committed_counts_;
   }
   // Brokers registered through the log get a session from now (standby -> active).
   if (!batch.is_control) {
@@ -126,6 +128,7 @@ void QuorumController::handle_load_snapshot(const raft::SnapshotId& id, const ra
       for (const auto& v : b.records) d.replay_value(v);
   d.set_offset(id.end_offset - 1, id.epoch);
   committed_ = d.apply();
+  committed_counts_.recount(*committed_);
   if (active_) {
     // The leader's log is never behind a snapshot; uncommitted writes of this
     // controller are dropped from latest_ rather than layered on another state.
@@ -133,6 +136,7 @@ void QuorumController::handle_load_snapshot(const raft::SnapshotId& id, const ra
                   epoch_);
   }
   latest_ = committed_;
+  latest_counts_ = committed_counts_;
   spdlog::info("[QuorumController id={}] Loaded snapshot {}: committed offset {}", config_.node_id, raft::snapshot_file_name(id),
                committed_->offset());
   // As in handle_commit: every registered broker has a session, and only those.
@@ -164,6 +168,7 @@ void QuorumController::activate(int32_t epoch) {
   epoch_ = epoch;
   token_sweep_due_ms_ = -1;
   latest_ = committed_;
+  latest_counts_ = committed_counts_;
   last_appended_offset_ = raft_.next_offset() - 1;
   last_write_ms_ = now_ms();
   // Every registered broker gets a fresh session with the new controller.
@@ -200,6 +205,7 @@ void QuorumController::deactivate() {
   active_ = false;
   controller_metrics().active.store(0, std::memory_order_relaxed);
   latest_ = committed_;
+  latest_counts_ = committed_counts_;
   fail_pending();
 }
 
@@ -223,7 +229,9 @@ std::optional<int64_t> QuorumController::write(std::vector<std::vector<uint8_t>>
   metadata::MetadataDelta d(latest_);
   for (const auto& v : copy) d.replay_value(v);
   d.set_offset(*off, epoch_);
+  auto before = std::move(latest_);
   latest_ = d.apply();
+  latest_counts_.apply(*before, *latest_, d);
   last_appended_offset_ = *off;
   controller_metrics().last_applied_offset.store(*off, std::memory_order_relaxed);
   last_write_ms_ = now_ms();

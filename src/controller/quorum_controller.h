@@ -47,10 +47,12 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "controller/capacity.h"
 #include "controller/partition_change.h"
 #include "metadata/bootstrap.h"
 #include "metadata/delta.h"
@@ -120,6 +122,9 @@ struct ControllerConfig {
   // Wall-clock milliseconds since the epoch (token timestamps). Default: the
   // system clock. Tests inject.
   std::function<int64_t()> wall_clock;
+  // max.partitions (KIP-578): the most partitions the cluster may have; -1:
+  // unlimited. Each broker's own budget comes with its registration.
+  int32_t max_partitions = -1;
 };
 
 // What the delegation token plans need of the configuration.
@@ -288,7 +293,27 @@ class QuorumController : public raft::RaftListener {
   // Replica placement over the usable brokers: round-robin from a rotating
   // start; with broker.rack set, over Kafka's rack-alternated broker list so
   // that each partition's replicas span as many racks as possible.
-  Placement place(int32_t num_partitions, int16_t replication_factor, int32_t first_partition);
+  // `excluded`: brokers not to use (full ones, capacity.cc).
+  Placement place(int32_t num_partitions, int16_t replication_factor, int32_t first_partition,
+                  const std::set<int32_t>& excluded = {});
+  // Capacity (capacity.cc). What a request adds on top of latest_ so far
+  // (its earlier topics), so that its later topics are checked with them.
+  struct CapacityPlan {
+    std::map<int32_t, int64_t> replicas;  // broker -> new replicas
+    int64_t partitions = 0;
+    void add(const std::vector<std::vector<int32_t>>& assignment);
+  };
+  // "" if `assignment` fits every broker's budget and max.partitions on top
+  // of latest_ and `plan`; else the POLICY_VIOLATION message. `verb`:
+  // "Creating" / "Adding".
+  std::string capacity_error(const CapacityPlan& plan, const std::vector<std::vector<int32_t>>& assignment, const char* verb) const;
+  // The per-broker part alone: `adding` new replicas per broker (a
+  // reassignment's targets, which add no partition).
+  std::string broker_capacity_error(const CapacityPlan& plan, const std::map<int32_t, int64_t>& adding, const char* verb) const;
+  // place(), avoiding brokers the placement would take past their budget
+  // while the others can take the replicas; POLICY_VIOLATION when they
+  // cannot (or max.partitions would be exceeded).
+  Placement place_within_capacity(const CapacityPlan& plan, int32_t num_partitions, int16_t replication_factor, int32_t first_partition);
   std::vector<Uuid> directories_for(const std::vector<int32_t>& replicas) const;
   // KIP-858 (directories.cc). Kafka's ClusterControlManager.defaultDir: the
   // dir of a new replica on `broker` (its only dir, else UNASSIGNED; MIGRATING
@@ -392,6 +417,9 @@ class QuorumController : public raft::RaftListener {
 
   std::shared_ptr<const metadata::MetadataImage> committed_;
   std::shared_ptr<const metadata::MetadataImage> latest_;
+  // Replicas per broker of committed_ and of latest_ (capacity.h).
+  ReplicaCounts committed_counts_;
+  ReplicaCounts latest_counts_;
   raft::LeaderAndEpoch leader_;
   bool active_ = false;
   int32_t epoch_ = -1;

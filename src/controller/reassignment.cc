@@ -65,6 +65,7 @@ void QuorumController::alter_partition_reassignments(msg::AlterPartitionReassign
   }
 
   std::vector<std::vector<uint8_t>> records;
+  CapacityPlan capacity;  // replicas the accepted reassignments add (capacity.cc)
   auto acceptable = [this](int32_t b) { return is_live(b); };
   auto default_dir = [this](int32_t b) { return directories_for({b}).front(); };
   int successes = 0, total = 0;
@@ -138,6 +139,12 @@ void QuorumController::alter_partition_reassignments(msg::AlterPartitionReassign
                              "The replication factor is changed from " + std::to_string(current) + " to " + std::to_string(want.size())};
           }
           ReassignmentReplicas rr = reassignment_replicas(part.replicas, want);
+          // Issue 21: the new replicas must fit their brokers' partition budgets (capacity.cc).
+          std::map<int32_t, int64_t> new_replicas;
+          for (int32_t b : rr.adding) ++new_replicas[b];
+          if (std::string cap = broker_capacity_error(capacity, new_replicas, "Reassigning to add"); !cap.empty())
+            return Failure{ErrorCode::POLICY_VIOLATION, cap};
+          for (int32_t b : rr.adding) ++capacity.replicas[b];
           if (rr.replicas != part.replicas) change.set_target_replicas(rr.replicas);
           if (!rr.removing.empty()) change.set_target_removing(rr.removing);
           if (!rr.adding.empty()) change.set_target_adding(rr.adding);

@@ -1,5 +1,7 @@
 // QuorumController: CreateTopics, DeleteTopics, CreatePartitions, as Kafka's
-// ControllerApis + ReplicationControlManager answer them.
+// ControllerApis + ReplicationControlManager answer them; new partitions are
+// checked against the brokers' partition budgets and max.partitions
+// (capacity.cc: POLICY_VIOLATION, nothing written, validateOnly alike).
 #include <algorithm>
 #include <set>
 #include <spdlog/spdlog.h>
@@ -104,6 +106,7 @@ void QuorumController::create_topics(msg::CreateTopicsRequest request, int16_t v
 
   std::vector<std::vector<uint8_t>> records;
   std::vector<size_t> created;  // indexes into response->topics that succeed once committed
+  CapacityPlan capacity;        // what the topics accepted so far add (capacity.cc)
   std::set<std::string> names_in_request;
   std::map<std::string, std::string> collisions;  // normalized -> name, existing topics and this request
   for (const auto& [name, t] : latest_->topics_by_name()) collisions[normalize_collision(name)] = name;
@@ -193,6 +196,10 @@ void QuorumController::create_topics(msg::CreateTopicsRequest request, int16_t v
         fail(t.name, ErrorCode::INVALID_REPLICA_ASSIGNMENT, err);
         continue;
       }
+      if (std::string cap = capacity_error(capacity, assignment, "Creating"); !cap.empty()) {
+        fail(t.name, ErrorCode::POLICY_VIOLATION, cap);
+        continue;
+      }
     } else {
       int32_t np = t.num_partitions == -1 ? config_.num_partitions : t.num_partitions;
       int16_t rf = t.replication_factor == -1 ? config_.default_replication_factor : t.replication_factor;
@@ -208,13 +215,14 @@ void QuorumController::create_topics(msg::CreateTopicsRequest request, int16_t v
         fail(t.name, ErrorCode::INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0, or -1 to use the default value.");
         continue;
       }
-      Placement p = place(np, rf, 0);
+      Placement p = place_within_capacity(capacity, np, rf, 0);
       if (p.error != ErrorCode::NONE) {
         fail(t.name, p.error, p.message);
         continue;
       }
       assignment = std::move(p.replicas);
     }
+    capacity.add(assignment);
 
     Uuid topic_id = Uuid::random();
     Result r;
@@ -391,6 +399,7 @@ void QuorumController::create_partitions(msg::CreatePartitionsRequest request, i
   std::set<std::string> reported;
   std::vector<std::vector<uint8_t>> records;
   std::vector<size_t> changed;
+  CapacityPlan capacity;  // what the topics accepted so far add (capacity.cc)
   for (const auto& t : request.topics) {
     if (counts[t.name] > 1) {
       if (reported.insert(t.name).second) add(t.name, ErrorCode::INVALID_REQUEST, "Duplicate topic name.");
@@ -443,14 +452,19 @@ void QuorumController::create_partitions(msg::CreatePartitionsRequest request, i
         add(t.name, ErrorCode::INVALID_REPLICA_ASSIGNMENT, err);
         continue;
       }
+      if (std::string cap = capacity_error(capacity, assignment, "Adding"); !cap.empty()) {
+        add(t.name, ErrorCode::POLICY_VIOLATION, cap);
+        continue;
+      }
     } else {
-      Placement p = place(additional, static_cast<int16_t>(rf), current);
+      Placement p = place_within_capacity(capacity, additional, static_cast<int16_t>(rf), current);
       if (p.error != ErrorCode::NONE) {
         add(t.name, p.error, p.message);
         continue;
       }
       assignment = std::move(p.replicas);
     }
+    capacity.add(assignment);
     if (!request.validate_only) {
       for (int32_t i = 0; i < additional; ++i) records.push_back(partition_record(topic->id, current + i, assignment[i]));
       spdlog::info("[QuorumController id={}] Adding {} partition(s) to topic {}", config_.node_id, additional, t.name);

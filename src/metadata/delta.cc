@@ -230,6 +230,7 @@ void MetadataDelta::replay(const msg::RegisterBrokerRecord& r) {
   b.fenced = r.fenced;
   b.in_controlled_shutdown = r.in_controlled_shutdown;
   b.log_dirs = r.log_dirs;
+  b.max_partitions = r.flotilla_max_partitions;
   brokers_mut()[b.id] = std::move(b);
   changed_brokers_.insert(r.broker_id);
 }

@@ -57,6 +57,9 @@ struct BrokerRegistration {
   bool fenced = true;
   bool in_controlled_shutdown = false;
   std::vector<Uuid> log_dirs;
+  // The most partition replicas the broker may host (Flotilla's tagged
+  // FlotillaMaxPartitions of its registration); -1: unknown, unlimited.
+  int32_t max_partitions = -1;
   bool operator==(const BrokerRegistration&) const = default;
 };
 

@@ -66,6 +66,7 @@ std::vector<std::vector<uint8_t>> image_records(const MetadataImage& image) {
     r.fenced = b.fenced;
     r.in_controlled_shutdown = b.in_controlled_shutdown;
     r.log_dirs = b.log_dirs;
+    r.flotilla_max_partitions = b.max_partitions;
     out.push_back(frame_metadata_record(r, register_broker_record_version(mv)));
   }
   // Controllers (KIP-919).

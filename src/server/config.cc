@@ -131,7 +131,10 @@ const std::set<std::string>& known_keys() {
       "delegation.token.secret.key", "delegation.token.master.key", "delegation.token.max.lifetime.ms",
       "delegation.token.expiry.time.ms", "delegation.token.expiry.check.interval.ms",
       "queued.max.request.bytes", "max.connections", "max.connections.per.ip", "max.connections.per.ip.overrides",
-      "max.connection.creation.rate", "connections.max.idle.ms"};
+      "max.connection.creation.rate", "connections.max.idle.ms",
+
+      "max.broker.partitions", "max.partitions", "flotilla.partitions.per.fd", "flotilla.partition.memory.fraction",
+      "flotilla.memory.per.partition.bytes"};
   return k;
 }
 
@@ -555,6 +558,25 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
     c.metrics_partition_series = parse_bool("flotilla.metrics.partition.series", *v);
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);
   set_int("flotilla.log.fd.cache.size", c.log_fd_cache_size, 0);  // 0: half of RLIMIT_NOFILE
+  // Partition capacity (issue 21).
+  set_int("max.broker.partitions", c.max_broker_partitions, -1);
+  set_int("max.partitions", c.max_partitions, -1);
+  auto set_positive_double = [&](const char* k, double& dst, double max) {
+    if (auto v = get(k)) {
+      try {
+        size_t pos = 0;
+        double d = std::stod(*v, &pos);
+        if (pos != v->size() || !(d > 0) || d > max) throw std::invalid_argument("range");
+        dst = d;
+      } catch (...) {
+        throw ConfigError("Invalid value " + *v + " for configuration " + k +
+                          (max == 1 ? ": Value must be a number in (0,...,1]" : ": Value must be a positive number"));
+      }
+    }
+  };
+  set_positive_double("flotilla.partitions.per.fd", c.partitions_per_fd, 1e9);
+  set_positive_double("flotilla.partition.memory.fraction", c.partition_memory_fraction, 1);
+  set_long("flotilla.memory.per.partition.bytes", c.memory_per_partition_bytes, 1);
   if (auto v = get("log.level")) c.log_level = *v;
   parse_authorization(c, get);
   parse_socket_server_limits(c, props, get);

@@ -223,6 +223,17 @@ struct KafkaConfig {
   int64_t metadata_snapshot_max_new_record_bytes = 20971520;  // metadata.log.max.record.bytes.between.snapshots (>= 1)
   int64_t metadata_snapshot_max_interval_ms = 3600000;        // metadata.log.max.snapshot.interval.ms (>= 0; 0: time never triggers)
 
+  // Partition capacity (issue 21; KIP-578's names). max.broker.partitions:
+  // the partition replicas this broker may host (-1: derived, see
+  // broker/partition_budget.h, from the flotilla.* rows below);
+  // max.partitions: the partitions the cluster may have, read by the
+  // controllers (-1: unlimited).
+  int32_t max_broker_partitions = -1;                 // max.broker.partitions
+  int32_t max_partitions = -1;                        // max.partitions
+  double partitions_per_fd = 5;                       // flotilla.partitions.per.fd (> 0)
+  double partition_memory_fraction = 0.5;             // flotilla.partition.memory.fraction (0, 1]
+  int64_t memory_per_partition_bytes = 16384;         // flotilla.memory.per.partition.bytes (>= 1)
+
   std::string log_level = "info";
 
   // Everything as given, for DescribeConfigs (source STATIC_BROKER_CONFIG).

@@ -16,6 +16,7 @@
 #include "broker/client_telemetry.h"
 #include "broker/controller_channel.h"
 #include "broker/coordinator_host.h"
+#include "broker/partition_budget.h"
 #include "broker/replica_manager.h"
 #include "broker/request_handler.h"
 #include "broker/topic_config.h"
@@ -438,6 +439,7 @@ void NodeImpl::start() {
   cc.metadata_log_dir = config.metadata_log_dir;
   cc.cluster_id = cluster_id;
   cc.delete_topic_enable = config.delete_topic_enable;
+  cc.max_partitions = config.max_partitions;  // max.partitions (issue 21)
   cc.unclean_leader_election_enable = config.unclean_leader_election_enable;
   cc.min_insync_replicas = config.min_insync_replicas;
   cc.auto_leader_rebalance_enable = config.auto_leader_rebalance_enable;
@@ -539,7 +541,14 @@ void NodeImpl::start() {
     // While fenced the broker heartbeats every few ms: start-up is bounded by
     // how fast it catches up, not by the heartbeat interval.
     int32_t retry_ms = controller && config.quorum_voters.size() == 1 ? 5 : 20;
-    lifecycle = std::make_unique<broker::BrokerLifecycle>(io, *channel, registration(), config.broker_heartbeat_interval_ms, retry_ms,
+    // Issue 21: the partition budget this broker registers with (capacity checks by the controller).
+    broker::PartitionBudgetConfig pbc{config.max_broker_partitions, config.partitions_per_fd, config.partition_memory_fraction,
+                                      config.memory_per_partition_bytes};
+    auto budget = broker::derive_partition_budget(pbc, broker::probe_machine_resources());
+    spdlog::info("[KafkaRaftServer nodeId={}] {}", config.node_id, budget.describe());
+    auto reg = registration();
+    reg.flotilla_max_partitions = budget.limit;
+    lifecycle = std::make_unique<broker::BrokerLifecycle>(io, *channel, std::move(reg), config.broker_heartbeat_interval_ms, retry_ms,
                                                           [this] { return replicas->image()->offset(); });
     lifecycle->set_offline_dirs([this] { return logs->offline_dir_ids(); });
     // Kafka's LogDirFailureHandler: the controller hears of a failed dir at

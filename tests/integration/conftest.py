@@ -5,6 +5,7 @@ Every wait is bounded; only processes started here are stopped, by PID.
 import os
 import signal
 import random
+import resource
 import socket
 import subprocess
 import tempfile
@@ -61,8 +62,11 @@ def run_tool(*args, input=None, timeout=60, check=True):
 class Server:
     """One combined broker+controller node in its own temporary directory."""
 
-    def __init__(self, workdir, extra=None):
+    nofile = None  # RLIMIT_NOFILE (soft and hard) for the process, if set (subclasses too)
+
+    def __init__(self, workdir, extra=None, nofile=None):
         self.dir = workdir
+        self.nofile = nofile
         self.port = free_port()
         self.cport = free_port()
         self.data = os.path.join(workdir, "data")
@@ -105,7 +109,10 @@ class Server:
     def start(self, wait=True):
         assert self.proc is None or self.proc.poll() is not None
         self.logf = open(self.log_path, "a")
-        self.proc = subprocess.Popen([BIN, "server", self.config], stdout=self.logf, stderr=subprocess.STDOUT)
+        limit = self.nofile
+        preexec = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) if limit else None
+        self.proc = subprocess.Popen([BIN, "server", self.config], stdout=self.logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=preexec)
         if wait:
             self.wait_ready()
         return self
@@ -171,10 +178,10 @@ def workdir():
 def make_server(workdir):
     servers = []
 
-    def make(extra=None, start=True, sub="node"):
+    def make(extra=None, start=True, sub="node", nofile=None):
         d = os.path.join(workdir, sub)
         os.makedirs(d, exist_ok=True)
-        s = Server(d, extra)
+        s = Server(d, extra, nofile=nofile)
         servers.append(s)
         if start:
             s.format()
