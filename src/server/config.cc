@@ -132,7 +132,6 @@ const std::set<std::string>& known_keys() {
       "delegation.token.expiry.time.ms", "delegation.token.expiry.check.interval.ms",
       "queued.max.request.bytes", "max.connections", "max.connections.per.ip", "max.connections.per.ip.overrides",
       "max.connection.creation.rate", "connections.max.idle.ms",
-
       "max.broker.partitions", "max.partitions", "flotilla.partitions.per.fd", "flotilla.partition.memory.fraction",
       "flotilla.memory.per.partition.bytes"};
   return k;
