@@ -6,10 +6,9 @@ alike, while the node keeps serving; after a restart every accepted topic is
 served.
 
 test_create_until_refused_derived uses the derived budget (RLIMIT_NOFILE 512
-x flotilla.partitions.per.fd 5 = 2,560 replicas): it needs segments that hold
-no descriptor while idle, so it runs only with FLOTILLA_CAPACITY_DERIVED=1.
+x flotilla.partitions.per.fd 5 = 2,560 replicas, five partitions per
+descriptor: idle segments hold none, storage/fd_cache.h).
 """
-import os
 import subprocess
 import time
 
@@ -117,13 +116,10 @@ def check_create_until_refused(make_server, extra, budget, per_topic):
 
 
 def test_create_until_refused(make_server):
-    """An explicit max.broker.partitions of 120 under RLIMIT_NOFILE 512 (a partition holds 3 descriptors
-    until segments close idle files): three topics of 40, the fourth refused."""
+    """An explicit max.broker.partitions of 120 under RLIMIT_NOFILE 512: three topics of 40, the fourth refused."""
     check_create_until_refused(make_server, {"max.broker.partitions": "120"}, 120, 40)
 
 
-@pytest.mark.skipif(os.environ.get("FLOTILLA_CAPACITY_DERIVED") != "1",
-                    reason="needs idle segments without descriptors (the fd cache); set FLOTILLA_CAPACITY_DERIVED=1")
 def test_create_until_refused_derived(make_server):
     """The derived budget: RLIMIT_NOFILE 512 x flotilla.partitions.per.fd 5 = 2,560 replicas."""
     check_create_until_refused(make_server, {}, NOFILE * 5, 50)
