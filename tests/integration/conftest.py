@@ -161,8 +161,9 @@ class Server:
         return self.start()
 
     def log_text(self):
+        # errors="replace": a log line may quote a client's bytes that are not UTF-8.
         try:
-            with open(self.log_path) as f:
+            with open(self.log_path, errors="replace") as f:
                 return f.read()
         except OSError:
             return ""

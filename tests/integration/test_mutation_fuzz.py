@@ -89,6 +89,31 @@ def make_group(server):
     c.close()
 
 
+# The entities whose dynamic configs reach any new topic or client: the
+# fuzzer may legitimately set them (min.insync.replicas=1000 as the cluster
+# default makes every acks=all produce fail, as in Kafka).
+CLUSTER_WIDE = (["--entity-type", "brokers", "--entity-default"], ["--entity-type", "brokers", "--entity-name", "1"],
+                ["--entity-type", "users", "--entity-default"], ["--entity-type", "clients", "--entity-default"],
+                ["--entity-type", "users", "--entity-default", "--entity-type", "clients", "--entity-default"])
+
+
+def reset_cluster_wide_configs(server):
+    """Deletes the dynamic broker defaults and default client quotas the fuzzer set, as an operator would."""
+    for entity in CLUSTER_WIDE:
+        out = run_tool("configs", "--bootstrap-server", server.bootstrap, *entity, "--describe", check=False).stdout
+        keys = set()
+        for line in out.splitlines():
+            if line.startswith("  ") and "=" in line:  # broker configs: "  key=value sensitive=... synonyms=..."
+                keys.add(line.strip().split("=", 1)[0])
+            elif " are " in line:  # quotas: "Quota configs for ... are k=v, k2=v2"
+                for kv in line.split(" are ", 1)[1].split(", "):
+                    if "=" in kv:
+                        keys.add(kv.split("=", 1)[0])
+        if keys:
+            run_tool("configs", "--bootstrap-server", server.bootstrap, *entity, "--alter", "--delete-config",
+                     ",".join(sorted(keys)), check=False)
+
+
 def round_trip(server, topic, n=10):
     """A real client produces n records to `topic` and reads them back: the node serves."""
     p = Producer({"bootstrap.servers": server.bootstrap, "acks": "all", "message.timeout.ms": 20000})
@@ -96,7 +121,7 @@ def round_trip(server, topic, n=10):
     for i in range(n):
         p.produce(topic, value=b"check-%d" % i, partition=0,
                   on_delivery=lambda err, msg: errors.append(err) if err else None)
-    assert p.flush(30) == 0 and not errors, errors
+    assert p.flush(30) == 0 and not errors, f"{errors[:3]}\n--- server log (tail) ---\n{server.log_text()[-6000:]}"
     c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "fuzz-check", "enable.auto.commit": False,
                   "auto.offset.reset": "earliest"})
     c.assign([TopicPartition(topic, 0, 0)])
@@ -184,6 +209,7 @@ def test_mutation_fuzzer_leaves_the_node_up_and_its_metadata_consistent(make_ser
     # Alive: the process runs and a real client is served.
     assert server.proc.poll() is None
     check = "fuzz-check-topic"
+    reset_cluster_wide_configs(server)
     create_topic(server, check, 1)
     assert len(round_trip(server, check)) == 10
 
