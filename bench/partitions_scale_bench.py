@@ -77,7 +77,7 @@ def read_oldest(server, topics, per_topic, sample, expect_data):
     """Reads offset 0 of `sample` random partitions; returns how many held a record."""
     from confluent_kafka import Consumer, TopicPartition
     rng = random.Random(7)
-    picks = [(rng.choice(topics), rng.randrange(per_topic)) for _ in range(sample)]
+    picks = sorted({(rng.choice(topics), rng.randrange(per_topic)) for _ in range(sample)})
     c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "scale-bench", "enable.auto.commit": False,
                   "fetch.wait.max.ms": 10})
     found = 0
@@ -94,11 +94,11 @@ def read_oldest(server, topics, per_topic, sample, expect_data):
             found += len(chunk) - len(want)
     finally:
         c.close()
-    return found
+    return found, len(picks)
 
 
 def fd_bound(server):
-    m = re.findall(r"fd cache[^\n]*?(\d+) descriptors", server.log_text())
+    m = re.findall(r"descriptor cache: at most (\d+) open", server.log_text())
     return int(m[-1]) if m else None
 
 
@@ -109,7 +109,8 @@ def restart_and_measure(server, topics, args, expect_data):
     serving = wait_serving(server, topics, args.per_topic)
     out = {"restart_seconds": round(time.monotonic() - t0, 2), "serving_after_exec_s": round(serving, 2)}
     if expect_data:
-        out["oldest_read_of_sample"] = f"{read_oldest(server, topics, args.per_topic, args.sample, True)}/{args.sample}"
+        found, asked = read_oldest(server, topics, args.per_topic, args.sample, True)
+        out["oldest_read_of_sample"] = f"{found}/{asked}"
     out["rss_mib"] = rss_mib(server.proc.pid)
     out["open_fds"] = open_fds(server.proc.pid)
     out["fd_cache_bound"] = fd_bound(server)
