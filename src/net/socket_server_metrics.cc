@@ -18,9 +18,9 @@ SocketServerMetrics::SocketServerMetrics(std::shared_ptr<const MemoryPool> pool,
       e.sample("kafka_network_socketserver_memorypoolused", static_cast<double>(pool->used()));
     }
     if (quotas) {
-      e.family("kafka_server_socket_server_metrics_connection_count", "Open connections, by listener (connection-count)", "gauge");
+      e.family("kafka_server_socket_server_metrics_connections", "Open connections, by listener (socket-server-metrics connection-count; promtool reserves a _count suffix for summaries)", "gauge");
       for (const auto& l : listeners)
-        e.sample("kafka_server_socket_server_metrics_connection_count", {{"listener", l}}, static_cast<double>(quotas->count(l)));
+        e.sample("kafka_server_socket_server_metrics_connections", {{"listener", l}}, static_cast<double>(quotas->count(l)));
     }
   });
 }

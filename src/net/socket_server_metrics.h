@@ -3,7 +3,7 @@
 // metrics::global(): nothing on a request's path):
 //   kafka_network_socketserver_memorypoolavailable    MemoryPoolAvailable (bytes)
 //   kafka_network_socketserver_memorypoolused         MemoryPoolUsed (bytes)
-//   kafka_server_socket_server_metrics_connection_count{listener}   connection-count
+//   kafka_server_socket_server_metrics_connections{listener}   connection-count (promtool: no _count on a gauge)
 // Threading: the collector reads atomics and ConnectionQuotas (its own mutex)
 // from the scraping thread. The registration ends with this object.
 #pragma once

@@ -13,6 +13,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -76,8 +78,14 @@ def produce_and_consume(bootstrap, topic, n=50, timeout=30):
     assert len(got) >= n, f"consumed {len(got)} of {n}"
 
 
-def test_slow_senders_of_huge_requests_cost_bounded_memory(make_server):
-    q = 32 * MiB
+# (pool, announced request size, bytes per send, seconds): issue 21's 100 MB
+# requests under a pool that can hold one, and 30 MB requests under a 32 MiB
+# pool that the senders overfill within the run (backpressure).
+SLOW_SENDER_CASES = [(100 * MiB, 100 * 1000 * 1000, 16384, 14), (32 * MiB, 30 * 1000 * 1000, 4096, 20)]
+
+
+@pytest.mark.parametrize("q,size,step,seconds", SLOW_SENDER_CASES, ids=["100MB-requests", "30MB-requests"])
+def test_slow_senders_of_huge_requests_cost_bounded_memory(make_server, q, size, step, seconds):
     server = make_server({"queued.max.request.bytes": str(q), "socket.request.max.bytes": str(200 * 1000 * 1000)})
     create_topic(server.bootstrap, "normal")
     produce_and_consume(server.bootstrap, "normal", n=20)
@@ -85,13 +93,14 @@ def test_slow_senders_of_huge_requests_cost_bounded_memory(make_server):
 
     # A request larger than the pool can ever hold is refused at once.
     s = connect_from(server.bootstrap)
-    s.sendall(struct.pack(">i", 100 * 1000 * 1000) + b"\x00\x00")
+    s.sendall(struct.pack(">i", q + 1) + b"\x00\x00")
     assert is_closed(s, timeout=5)
     s.close()
 
-    # 300 connections announce 30 MB requests (each > the 16 MiB partial share)
-    # and trickle them in at ~8 KB/s: 48 MB offered in 20 s, more than the pool.
-    n, size, step = 300, 30 * 1000 * 1000, 4096
+    # 300 connections announce huge requests (each > half the pool, the share
+    # partial large frames may hold) and trickle them in at 2 sends a second:
+    # more than the pool is offered within the run.
+    n = 300
     socks = []
     for _ in range(n):
         s = connect_from(server.bootstrap)
@@ -117,7 +126,7 @@ def test_slow_senders_of_huge_requests_cost_bounded_memory(make_server):
     t.start()
     peak = 0
     try:
-        deadline = time.time() + 20
+        deadline = time.time() + seconds
         # A normal client produces and consumes meanwhile.
         produce_and_consume(server.bootstrap, "normal", n=50, timeout=20)
         while time.time() < deadline:

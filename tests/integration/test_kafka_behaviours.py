@@ -102,7 +102,8 @@ def test_keyless_record_in_compacted_topic_fails_with_invalid_record(make_server
     # fails with INVALID_RECORD; the whole batch is refused (Kafka appends
     # nothing of it), so the keyed one fails too, with librdkafka's error for
     # "another record of the batch was invalid".
-    got = produce_reports(s.bootstrap, "cmp", [(b"a", b"1"), (None, b"2"), (b"b", b"3")])
+    # (A long linger: on a loaded machine 50 ms between two produce calls would split the batch.)
+    got = produce_reports(s.bootstrap, "cmp", [(b"a", b"1"), (None, b"2"), (b"b", b"3")], **{"linger.ms": 1000})
     assert got[1] == (None, INVALID_RECORD), got
     assert all(code != 0 for _, code in got), got
     assert "Rejected produce to cmp-0: INVALID_RECORD (One or more records have been rejected due to 1 record errors" in s.log_text()

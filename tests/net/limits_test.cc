@@ -450,7 +450,7 @@ TEST(SocketServerMetrics, GaugesFollowThePoolAndTheCounts) {
   }
   EXPECT_NE(out.find("kafka_network_socketserver_memorypoolused 1000\n"), std::string::npos) << out;
   EXPECT_NE(out.find("kafka_network_socketserver_memorypoolavailable " + std::to_string(MiB - 1000) + "\n"), std::string::npos);
-  EXPECT_NE(out.find("kafka_server_socket_server_metrics_connection_count{listener=\"EXTERNAL\"} 1\n"), std::string::npos);
+  EXPECT_NE(out.find("kafka_server_socket_server_metrics_connections{listener=\"EXTERNAL\"} 1\n"), std::string::npos);
   std::string after;
   metrics::global().render(after);
   EXPECT_EQ(after.find("memorypoolused"), std::string::npos);  // the registration ended with the object
