@@ -116,12 +116,12 @@ def reset_cluster_wide_configs(server):
 
 def round_trip(server, topic, n=10):
     """A real client produces n records to `topic` and reads them back: the node serves."""
-    p = Producer({"bootstrap.servers": server.bootstrap, "acks": "all", "message.timeout.ms": 20000})
+    p = Producer({"bootstrap.servers": server.bootstrap, "acks": "all", "message.timeout.ms": 60000})
     errors = []
     for i in range(n):
         p.produce(topic, value=b"check-%d" % i, partition=0,
                   on_delivery=lambda err, msg: errors.append(err) if err else None)
-    assert p.flush(30) == 0 and not errors, f"{errors[:3]}\n--- server log (tail) ---\n{server.log_text()[-6000:]}"
+    assert p.flush(90) == 0 and not errors, f"{errors[:3]}\n--- server log (tail) ---\n{server.log_text()[-6000:]}"
     c = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "fuzz-check", "enable.auto.commit": False,
                   "auto.offset.reset": "earliest"})
     c.assign([TopicPartition(topic, 0, 0)])
@@ -169,7 +169,10 @@ def test_mutation_fuzzer_leaves_the_node_up_and_its_metadata_consistent(make_ser
     seconds = float(os.environ.get("FLOTILLA_FUZZ_SECONDS", "60"))
     seed = int(os.environ.get("FLOTILLA_FUZZ_SEED", str(int(time.time()) % 100000)))
     # Snapshots every few KB of metadata records: the image is loaded from one + the tail.
-    server = make_server({"metadata.log.max.record.bytes.between.snapshots": "8192",
+    # A partition budget (max.broker.partitions): fuzzed CreateTopics of
+    # thousands of partitions are refused with POLICY_VIOLATION rather than
+    # keeping the broker creating logs past the client check's timeout.
+    server = make_server({"metadata.log.max.record.bytes.between.snapshots": "8192", "max.broker.partitions": "3000",
                           "offsets.topic.replication.factor": "1", "transaction.state.log.replication.factor": "1",
                           "transaction.state.log.min.isr": "1", "group.initial.rebalance.delay.ms": "0"})
     for t in TOPICS:
