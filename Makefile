@@ -103,6 +103,9 @@ bench: build-all
 	cmake --build $(BUILD)-nometrics -j $(JOBS) --target flotilla
 	$(PYTHON) bench/http_bench.py --bin $(BUILD)/flotilla --bin-nometrics $(BUILD)-nometrics/flotilla --out $(BUILD)/bench-results/http.json
 	$(PYTHON) bench/authz_bench.py --bin $(BUILD)/flotilla --out $(BUILD)/bench-results/authz.json
+	$(BUILD)/bench/delta_apply_bench --iters 1000
+	$(PYTHON) bench/metadata_scale_bench.py --bin $(BUILD)/flotilla --tool $(BUILD)/bench/metadata_scale --partitions 200000 --out $(BUILD)/bench-results/metadata-scale.json
+	$(PYTHON) bench/partitions_scale_bench.py --bin $(BUILD)/flotilla --partitions 20000 --per-topic 1000 --data-gb 1 --out $(BUILD)/bench-results/partitions-scale.json
 
 clean:
 	rm -rf $(BUILD)
