@@ -6,91 +6,24 @@ Used by tests/tools/kafka_mutator.py. Python 3 standard library only; no state s
 between calls except a ResponseChecker's pools (the caller's).
 """
 import os
-import shlex
 import struct
+import sys
 
-MAXV = 0x7FFF
-PRIMS = {"bool", "int8", "int16", "int32", "int64", "uint16", "uint32", "float64", "uuid", "string", "bytes",
-         "records"}
+# The schema files' one parser is the code generator's (src/protocol/gen/generate.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "src", "protocol", "gen"))
+from generate import MAXV, PRIMS, collect_structs  # noqa: E402
+from generate import parse_schema as _parse_schema  # noqa: E402
 
 # ------------------------------------------------------------------ schemas
 
 
-class Range:
-    def __init__(self, s):
-        s = s.strip()
-        if s == "none":
-            self.lo, self.hi = 1, 0
-        elif s.endswith("+"):
-            self.lo, self.hi = int(s[:-1]), MAXV
-        elif "-" in s:
-            a, b = s.split("-")
-            self.lo, self.hi = int(a), int(b)
-        else:
-            self.lo = self.hi = int(s)
-
-    def __contains__(self, v):
-        return self.lo <= v <= self.hi
-
-
-class Field:
-    def __init__(self, name, type_, attrs):
-        self.name = name
-        self.type = type_
-        self.versions = Range(attrs.get("v", attrs.get("tagged", "0+")))
-        self.nullable = Range(attrs.get("null", "none"))
-        self.tagged = Range(attrs["tagged"]) if "tagged" in attrs else None
-        self.tag = int(attrs["tag"]) if "tag" in attrs else None
-        self.flex = Range(attrs["flex"]) if "flex" in attrs else None
-        self.default = attrs.get("default")
-        self.children = []
-
-    @property
-    def is_array(self):
-        return self.type.startswith("[]")
-
-    @property
-    def elem(self):
-        return self.type[2:] if self.is_array else self.type
-
-
-class Schema:
-    def __init__(self, name, kind, attrs):
-        self.name = name
-        self.kind = kind
-        self.key = int(attrs["key"]) if "key" in attrs else -1
-        self.versions = Range(attrs["versions"])
-        self.flexible = Range(attrs.get("flexible", "none"))
-        self.fields = []
-        self.structs = {}  # struct type name -> fields (inline and common structs)
-
-
 def parse_schema(path):
-    lines = [l.rstrip("\n") for l in open(path) if l.strip() and not l.strip().startswith("#")]
-    head = shlex.split(lines[0])
-    attrs = dict(t.split("=", 1) for t in head[3:] if "=" in t)
-    sch = Schema(head[1], head[2], attrs)
-    containers = {1: sch.fields}
-    for line in lines[1:]:
-        depth = (len(line) - len(line.lstrip(" "))) // 2
-        toks = shlex.split(line)
-        if toks[0] == "struct":
-            fields = []
-            sch.structs[toks[1]] = fields
-            containers[depth + 1] = fields
-            continue
-        f = Field(toks[0], toks[1], dict(t.split("=", 1) for t in toks[2:]))
-        containers[depth].append(f)
-        containers[depth + 1] = f.children
-    register_structs(sch, sch.fields)
+    """The generator's Schema, with `structs` as struct type name -> fields (inline and common structs)."""
+    sch = _parse_schema(path)
+    collect_structs(sch)
+    sch.structs = {name: d.fields for name, d in sch.defs.items()}
     return sch
-
-
-def register_structs(sch, fields):
-    for f in fields:
-        if f.elem not in PRIMS and f.children:
-            sch.structs.setdefault(f.elem, f.children)
-            register_structs(sch, f.children)
 
 
 def load_schemas(kind, schema_dir):

@@ -56,6 +56,8 @@ class Range:
     def contains(self, v):
         return self.lo <= v <= self.hi
 
+
+    __contains__ = contains  # `v in r` (the test tools read schemas through this parser too)
     def intersect(self, lo, hi):
         r = Range("none")
         r.lo, r.hi = max(self.lo, lo), min(self.hi, hi)
