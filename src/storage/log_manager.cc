@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <thread>
 
 #include "storage/checkpoints.h"
 
@@ -46,7 +48,8 @@ void sync_dir(const fs::path& d) {
 
 }  // namespace
 
-LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads, std::vector<Uuid> dir_ids)
+LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads, std::vector<Uuid> dir_ids,
+                       int recovery_threads)
     : dirs_(std::move(log_dirs)), dir_ids_(std::move(dir_ids)), default_config_(default_config), writer_(writer_threads) {
   dir_ids_.resize(dirs_.size());
   for (const auto& d : dirs_) {
@@ -58,7 +61,17 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
       const bool clean = fs::exists(marker);
       const int64_t epoch = clean ? marker_broker_epoch(marker) : -1;
       previous_broker_epoch_ = d == dirs_.front() ? epoch : (epoch == previous_broker_epoch_ ? epoch : -1);
-      size_t loaded = 0;
+      // The partition dirs first; then their logs opened by recovery_threads
+      // threads (Kafka's num.recovery.threads.per.data.dir): each open is a
+      // dozen system calls, mostly waiting on the file system, and 100,000
+      // of them in a row would hold the start-up for tens of seconds.
+      struct Pending {
+        fs::path path;
+        TopicPartition key;
+        std::unique_ptr<Log> log;
+        std::exception_ptr error;
+      };
+      std::vector<Pending> pending;
       for (const auto& e : fs::directory_iterator(d)) {
         if (!e.is_directory()) continue;
         std::string name = e.path().filename().string();
@@ -82,24 +95,45 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
         } catch (...) {
           continue;
         }
-        std::string topic = name.substr(0, dash);
-        auto key = std::make_pair(topic, partition);
-        int64_t rp = recovery.count(key) ? recovery[key] : 0;
+        pending.push_back({e.path(), {name.substr(0, dash), partition}, nullptr, nullptr});
+      }
+      std::atomic<size_t> next{0};
+      auto work = [&] {
+        for (size_t i; (i = next.fetch_add(1)) < pending.size();) {
+          Pending& p = pending[i];
+          try {
+            auto rp = recovery.find(p.key);
+            p.log = Log::open(p.path, default_config_, Uuid{}, rp == recovery.end() ? 0 : rp->second, clean);
+          } catch (...) {
+            p.error = std::current_exception();
+          }
+        }
+      };
+      {
+        const size_t helpers = std::min<size_t>(pending.size() / 64, static_cast<size_t>(std::max(recovery_threads, 1) - 1));
+        std::vector<std::thread> threads;
+        for (size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
+        work();
+        for (auto& t : threads) t.join();
+      }
+      size_t loaded = 0;
+      for (Pending& p : pending) {
+        const auto& key = p.key;
         try {
-          auto log = Log::open(e.path(), default_config_, Uuid{}, rp, clean);
-          if (starts.count(key)) log->set_log_start_offset(starts[key]);
-          logs_[key] = std::move(log);
+          if (p.error) std::rethrow_exception(p.error);
+          if (starts.count(key)) p.log->set_log_start_offset(starts[key]);
+          logs_[key] = std::move(p.log);
         } catch (const std::exception& ex) {
           if (!is_partition_error(ex)) throw;  // the dir's own failure
           // This partition alone: the rest of the dir is served.
-          spdlog::error("[LogManager] Cannot load the log of partition {} in dir {} during startup; the partition is offline: {}", name, d,
-                        ex.what());
+          spdlog::error("[LogManager] Cannot load the log of partition {} in dir {} during startup; the partition is offline: {}",
+                        p.path.filename().string(), d, ex.what());
           Failed f{d, ex.what(), std::nullopt, std::nullopt};
           if (recovery.count(key)) f.recovery_point = recovery[key];
           if (starts.count(key)) f.log_start = starts[key];
           failed_[key] = std::move(f);
         }
-        home_[key] = d;
+        set_home(key, d);
         ++loaded;
       }
       if (clean) {
@@ -117,6 +151,7 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
         if (it->second == d) {
           logs_.erase(it->first);
           failed_.erase(it->first);
+          --load_[it->second];
           it = home_.erase(it);
         } else {
           ++it;
@@ -162,12 +197,12 @@ Log* LogManager::get_or_create(const std::string& topic, int32_t partition, cons
     // This partition alone (its directory may exist now): failed, as at start-up.
     mark_failed(topic, partition, e.what());
     failed_[key].dir = best;
-    home_[key] = best;
+    set_home(key, best);
     throw PartitionIoError(e.what(), 0);
   }
   Log* raw = log.get();
   logs_[key] = std::move(log);
-  home_[key] = best;
+  set_home(key, best);
   if (cleaner_) cleaner_->add_log(topic, partition, raw);
   return raw;
 }
@@ -175,13 +210,35 @@ Log* LogManager::get_or_create(const std::string& topic, int32_t partition, cons
 std::string LogManager::next_dir() const {
   // Kafka's nextLogDirs: the online dir with the fewest partitions (the
   // first configured among equals).
-  std::map<std::string, int> load;
-  for (const auto& d : dirs_) load[d] = 0;
-  for (const auto& [k, d] : home_) ++load[d];
   std::string best;
-  for (const auto& d : dirs_)
-    if (!offline_.count(d) && (best.empty() || load[d] < load[best])) best = d;
+  size_t best_load = 0;
+  for (const auto& d : dirs_) {
+    if (offline_.count(d)) continue;
+    auto l = load_.find(d);
+    const size_t n = l == load_.end() ? 0 : l->second;
+    if (best.empty() || n < best_load) {
+      best = d;
+      best_load = n;
+    }
+  }
   return best;
+}
+
+void LogManager::set_home(const TopicPartition& key, const std::string& dir) {
+  auto [it, added] = home_.try_emplace(key, dir);
+  if (!added) {
+    if (it->second == dir) return;
+    --load_[it->second];
+    it->second = dir;
+  }
+  ++load_[dir];
+}
+
+void LogManager::drop_home(const TopicPartition& key) {
+  auto it = home_.find(key);
+  if (it == home_.end()) return;
+  --load_[it->second];
+  home_.erase(it);
 }
 
 Uuid LogManager::dir_id(const std::string& dir) const {
@@ -296,7 +353,7 @@ Log* LogManager::promote_future(const std::string& topic, int32_t partition) {
   if (log->log_start_offset() < start) log->set_log_start_offset(start);
   Log* raw = log.get();
   logs_[key] = std::move(log);
-  home_[key] = dir;
+  set_home(key, dir);
   if (cleaner_) cleaner_->add_log(topic, partition, raw);
   return raw;
 }
@@ -344,7 +401,7 @@ void LogManager::remove(const std::string& topic, int32_t partition) {
   if (cleaner_) cleaner_->remove_log(it->second.get());
   it->second->remove();
   logs_.erase(it);
-  home_.erase(key);
+  drop_home(key);
 }
 
 std::vector<std::pair<std::pair<std::string, int32_t>, Log*>> LogManager::all() const {
@@ -412,6 +469,7 @@ void LogManager::close_all() {
   }
   logs_.clear();
   home_.clear();
+  load_.clear();
   closed_ = true;
 }
 

@@ -40,7 +40,10 @@ class LogManager {
  public:
   // `writer_threads`: the AppendWriter's threads.
   // `dir_ids`: the directory id of each of `log_dirs` (same order), or empty.
-  LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads = 1, std::vector<Uuid> dir_ids = {});
+  // `recovery_threads`: threads opening a dir's logs at start-up
+  // (num.recovery.threads.per.data.dir; Kafka 4's default is 2).
+  LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads = 1, std::vector<Uuid> dir_ids = {},
+             int recovery_threads = 2);
   ~LogManager();
 
   Log* get(const std::string& topic, int32_t partition) const;
@@ -122,6 +125,10 @@ class LogManager {
   AppendWriter writer_;  // declared before logs_: outlives every log, whose close waits for its writes
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<Log>> logs_;
   std::map<std::pair<std::string, int32_t>, std::string> home_;  // which log dir holds it
+  std::map<std::string, size_t> load_;  // partitions per dir (home_ counted), for next_dir()
+  using TopicPartition = std::pair<std::string, int32_t>;
+  void set_home(const TopicPartition& key, const std::string& dir);
+  void drop_home(const TopicPartition& key);
   struct Future {
     std::unique_ptr<Log> log;
     std::string dir;
