@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "broker/broker_metrics.h"
@@ -97,55 +98,68 @@ std::vector<Partition*> ReplicaManager::partitions() {
 
 // ---------------------------------------------------------------- metadata
 
-void ReplicaManager::publish(const metadata::MetadataDelta&, std::shared_ptr<const metadata::MetadataImage> image) {
+void ReplicaManager::publish(const metadata::MetadataDelta& delta, std::shared_ptr<const metadata::MetadataImage> image) {
   if (stopped_) return;
+  const std::shared_ptr<const metadata::MetadataImage> previous = image_;
+  const int32_t self = config_.node_id;
   image_ = image;
+
+  // Deleted topics (or a name re-created under a new id): drop their logs
+  // now. The previous image lists every partition of the topic, so every one
+  // this broker may hold.
+  for (const auto& [id, name] : delta.deleted_topics()) {
+    const metadata::TopicImage* old = previous->topic(id);
+    if (!old) continue;
+    for (const auto& [idx, reg] : old->partitions) drop_partition(name, idx, id, true);
+  }
+
+  // A broker config (this broker's or the cluster default) stands under every
+  // topic's own overrides: every partition held here is visited again.
+  bool all = false;
+  for (const auto& res : delta.changed_configs()) {
+    if (res.type == static_cast<int8_t>(metadata::ConfigResourceType::BROKER) && (res.name.empty() || res.name == std::to_string(self))) {
+      all = true;
+    } else if (res.type == static_cast<int8_t>(metadata::ConfigResourceType::TOPIC)) {
+      if (const metadata::TopicImage* t = image->topic(res.name))
+        for (const auto& [idx, reg] : t->partitions)
+          if (contains(reg.replicas, self)) to_apply_.insert({t->id, idx});
+    }
+  }
+  if (all) {
+    for (const auto& [name, t] : image->topics_by_name())
+      for (const auto& [idx, reg] : t.partitions)
+        if (contains(reg.replicas, self)) to_apply_.insert({t.id, idx});
+  }
+  // Changed partitions: new ones, new leaders or ISRs, replicas moved here or
+  // away (the visit drops a replica no longer listed).
+  for (const auto& tp : delta.changed_partitions()) to_apply_.insert(tp);
   apply_image();
 }
 
-// Brings the partitions in line with image_. Creating a log costs a few file
-// creations (milliseconds each on a busy file system): an image with
-// thousands of new partitions is worked off in slices of kCreateSliceMs, the
-// event loop serving heartbeats and requests in between (a partition not
-// created yet answers UNKNOWN_TOPIC_OR_PARTITION, which clients retry).
-// Waiters on the image run once every partition it lists exists.
-void ReplicaManager::apply_image() {
-  constexpr int64_t kCreateSliceMs = 20;
-  const std::shared_ptr<const metadata::MetadataImage> image = image_;
+void ReplicaManager::drop_partition(const std::string& topic, int32_t index, const Uuid& topic_id, bool topic_gone) {
+  const std::string k = key(topic, index);
+  auto it = partitions_.find(k);
+  if (it == partitions_.end() || it->second->topic_id != topic_id) return;
+  Partition& p = *it->second;
+  spdlog::info("[ReplicaManager broker={}] Deleting log for {}-{} (topic removed or replica moved)", config_.node_id, p.topic, p.index);
+  fetchers_->unfollow(p.topic, p.index);
+  if (p.is_leader(config_.node_id)) notify_leadership(p.topic, p.index, p.leader_epoch, false);
+  if (topic_gone) BrokerMetrics::get().remove_topic(p.topic);  // the topic is gone: its series too
+  logs_.remove(p.topic, p.index);
+  // topic_names_ keeps the id: other partitions of the topic may stay here.
+  partitions_.erase(it);
+  wake(k);
+}
+
+// The configuration a topic's partitions take from image_: the broker's
+// (dynamic broker configs, KIP-226, this broker's over the cluster default,
+// standing in for server.properties) under the topic's own overrides.
+ReplicaManager::TopicSettings ReplicaManager::topic_settings(const std::string& topic) const {
   const int32_t self = config_.node_id;
-  const int64_t slice_end = monotonic_ms() + kCreateSliceMs;
-  bool more = false;
-
-  // Topics gone from the image (or re-created under a new id): drop their logs.
-  for (auto it = partitions_.begin(); it != partitions_.end();) {
-    Partition& p = *it->second;
-    const metadata::TopicImage* t = image->topic(p.topic);
-    bool keep = t && t->id == p.topic_id;
-    if (keep) {
-      auto pit = t->partitions.find(p.index);
-      keep = pit != t->partitions.end() && contains(pit->second.replicas, self);
-    }
-    if (keep) {
-      ++it;
-      continue;
-    }
-    spdlog::info("[ReplicaManager broker={}] Deleting log for {}-{} (topic removed or replica moved)", self, p.topic, p.index);
-    fetchers_->unfollow(p.topic, p.index);
-    if (p.is_leader(self)) notify_leadership(p.topic, p.index, p.leader_epoch, false);
-    std::string k = it->first;
-    if (!t || t->id != p.topic_id) BrokerMetrics::get().remove_topic(p.topic);  // the topic is gone: its series too
-    logs_.remove(p.topic, p.index);
-    // topic_names_ keeps the id: other partitions of the topic may stay here.
-    it = partitions_.erase(it);
-    wake(k);
-  }
-
-  // Dynamic broker configs (KIP-226: this broker's, over the cluster default)
-  // stand in for server.properties under each topic's own overrides.
-  metadata::ConfigMap defaults;
+  metadata::ConfigMap overrides;
   {
-    metadata::ConfigMap dyn = image->configs_of(metadata::ConfigResourceType::BROKER, "");
-    for (const auto& [k, v] : image->configs_of(metadata::ConfigResourceType::BROKER, std::to_string(self))) dyn[k] = v;
+    metadata::ConfigMap dyn = image_->configs_of(metadata::ConfigResourceType::BROKER, "");
+    for (const auto& [k, v] : image_->configs_of(metadata::ConfigResourceType::BROKER, std::to_string(self))) dyn[k] = v;
     static const std::pair<const char*, const char*> kTopicNameOf[] = {
         {"log.retention.ms", "retention.ms"},         {"log.retention.bytes", "retention.bytes"},
         {"log.segment.bytes", "segment.bytes"},       {"log.roll.ms", "segment.ms"},
@@ -154,104 +168,140 @@ void ReplicaManager::apply_image() {
         {"log.flush.interval.messages", "flush.messages"},        {"log.segment.delete.delay.ms", "file.delete.delay.ms"},
     };
     for (const auto& [broker_name, topic_name] : kTopicNameOf)
-      if (auto it = dyn.find(broker_name); it != dyn.end()) defaults[topic_name] = it->second;
+      if (auto it = dyn.find(broker_name); it != dyn.end()) overrides[topic_name] = it->second;
   }
-  for (const auto& [name, t] : image->topics_by_name()) {
-    metadata::ConfigMap overrides = defaults;
-    for (const auto& [k, v] : image->topic_configs(name)) overrides[k] = v;
-    storage::LogConfig lc = log_config_for(config_, overrides);
-    int32_t max_bytes = int_override(overrides, "max.message.bytes", config_.message_max_bytes);
-    int32_t min_isr = int_override(overrides, "min.insync.replicas", config_.min_insync_replicas);
-    std::string ts_type = config_.log_message_timestamp_type;
-    if (auto o = overrides.find("message.timestamp.type"); o != overrides.end()) ts_type = o->second;
-    for (const auto& [idx, reg] : t.partitions) {
-      if (!contains(reg.replicas, self)) continue;
-      const std::string k = key(name, idx);
-      auto found = partitions_.find(k);
-      bool created = false;
-      if (found == partitions_.end() && monotonic_ms() > slice_end) {
-        more = true;
+  for (const auto& [k, v] : image_->topic_configs(topic)) overrides[k] = v;
+  TopicSettings s;
+  s.log = log_config_for(config_, overrides);
+  s.max_message_bytes = int_override(overrides, "max.message.bytes", config_.message_max_bytes);
+  s.min_insync_replicas = int_override(overrides, "min.insync.replicas", config_.min_insync_replicas);
+  s.log_append_time = config_.log_message_timestamp_type == "LogAppendTime";
+  if (auto o = overrides.find("message.timestamp.type"); o != overrides.end()) s.log_append_time = o->second == "LogAppendTime";
+  return s;
+}
+
+// Brings the partitions publish() queued in to_apply_ in line with image_.
+// Each is visited once per image that changed it, so a change costs what it
+// touches, not the partitions held here. Creating a log costs a few file
+// creations (milliseconds each on a busy file system): thousands of new
+// partitions are worked off in slices of kCreateSliceMs, the event loop
+// serving heartbeats and requests in between (a partition not created yet
+// answers UNKNOWN_TOPIC_OR_PARTITION, which clients retry). Waiters on the
+// image run once nothing is left to apply.
+void ReplicaManager::apply_image() {
+  constexpr int64_t kCreateSliceMs = 20;
+  const std::shared_ptr<const metadata::MetadataImage> image = image_;
+  const int32_t self = config_.node_id;
+  const int64_t slice_end = monotonic_ms() + kCreateSliceMs;
+  std::vector<std::pair<Uuid, int32_t>> retry;  // a log dir failed under them: another dir, next pass
+
+  // to_apply_ is ordered by topic id: a topic's settings are worked out once per run of its partitions.
+  const metadata::TopicImage* t = nullptr;
+  std::optional<TopicSettings> settings;
+  auto it = to_apply_.begin();
+  for (; it != to_apply_.end(); it = to_apply_.erase(it)) {
+    const auto& [topic_id, idx] = *it;
+    if (!t || t->id != topic_id) {
+      t = image->topic(topic_id);
+      settings.reset();
+    }
+    if (!t) continue;  // deleted since (publish() dropped its logs)
+    const std::string& name = t->name;
+    auto pit = t->partitions.find(idx);
+    if (pit == t->partitions.end() || !contains(pit->second.replicas, self)) {
+      drop_partition(name, idx, topic_id, false);
+      continue;
+    }
+    const metadata::PartitionRegistration& reg = pit->second;
+    const std::string k = key(name, idx);
+    auto found = partitions_.find(k);
+    if (found != partitions_.end() && found->second->topic_id != topic_id) {
+      drop_partition(name, idx, found->second->topic_id, true);  // an older topic of the name lingers
+      found = partitions_.end();
+    }
+    if (found == partitions_.end() && monotonic_ms() > slice_end) break;  // the rest on the next slice
+    if (found != partitions_.end() && found->second->offline) continue;  // its log dir failed: never touched again
+    if (found == partitions_.end() && !logs_.get(name, idx) && in_offline_dir(reg)) continue;  // its log is in a failed dir
+    if (found == partitions_.end() && logs_.is_failed(name, idx)) continue;  // its files could not be opened (LogManager logged it)
+    if (!settings) settings = topic_settings(name);
+    storage::Log* log = nullptr;
+    if (found == partitions_.end()) {
+      try {
+        log = logs_.get_or_create(name, idx, topic_id, settings->log);
+      } catch (const storage::LogDirIoError& e) {
+        spdlog::error("[ReplicaManager broker={}] Cannot create the log of {}-{}: {}", self, name, idx, e.what());
+        if (!e.dir.empty()) handle_log_dir_failure(e.dir, e.what());
+        retry.push_back(*it);
         continue;
-      }
-      if (found != partitions_.end() && found->second->offline) continue;  // its log dir failed: never touched again
-      if (found == partitions_.end() && !logs_.get(name, idx) && in_offline_dir(reg)) continue;  // its log is in a failed dir
-      if (found == partitions_.end() && logs_.is_failed(name, idx)) continue;  // its files could not be opened (LogManager logged it)
-      storage::Log* log = nullptr;
-      if (found == partitions_.end()) {
-        try {
-          log = logs_.get_or_create(name, idx, t.id, lc);
-        } catch (const storage::LogDirIoError& e) {
-          spdlog::error("[ReplicaManager broker={}] Cannot create the log of {}-{}: {}", self, name, idx, e.what());
-          if (!e.dir.empty()) handle_log_dir_failure(e.dir, e.what());
-          more = true;  // another dir, on the next pass
-          continue;
-        } catch (const storage::PartitionIoError& e) {
-          // This partition alone is offline (LogManager::is_failed); the others go on.
-          spdlog::error("[ReplicaManager broker={}] Cannot create the log of {}-{}; the partition is offline: {}", self, name, idx, e.what());
-          continue;
-        }
-      }
-      auto& slot = partitions_[k];
-      if (!slot) {
-        created = true;
-        slot = std::make_unique<Partition>();
-        slot->topic = name;
-        slot->index = idx;
-        slot->topic_id = t.id;
-        slot->metrics = BrokerMetrics::get().topic(name);
-        slot->log = log;
-        slot->epochs = std::make_unique<storage::LeaderEpochCache>(slot->log->dir());
-        // Recovery may have cut the log under epochs the cache still lists.
-        slot->epochs->truncate_from_end(slot->log->log_end_offset());
-        auto hw = initial_hw_.find({name, idx});
-        slot->hw = std::min(hw == initial_hw_.end() ? 0 : hw->second, slot->log->log_end_offset());
-        slot->hw = std::max(slot->hw, slot->log->log_start_offset());
-        topic_names_[t.id] = name;
-        spdlog::info("[ReplicaManager broker={}] Created log for partition {}-{} with leader epoch {}, log end offset {}, high watermark {}",
-                     self, name, idx, reg.leader_epoch, slot->log->log_end_offset(), slot->hw);
-      }
-      Partition& p = *slot;
-      if (!created) p.log->set_config(lc);  // a topic or broker config changed since
-      p.replicas = reg.replicas;
-      p.max_message_bytes = max_bytes;
-      p.min_insync_replicas = min_isr;
-      p.log_append_time = ts_type == "LogAppendTime";
-      bool role_change = created || reg.leader != p.leader_id || reg.leader_epoch != p.leader_epoch;
-      if (role_change && reg.leader_epoch < p.leader_epoch && !created) {
-        // An image never goes back; a newer epoch learned from an AlterPartition
-        // response stays (the image will catch up).
+      } catch (const storage::PartitionIoError& e) {
+        // This partition alone is offline (LogManager::is_failed); the others go on.
+        spdlog::error("[ReplicaManager broker={}] Cannot create the log of {}-{}; the partition is offline: {}", self, name, idx, e.what());
         continue;
-      }
-      if (role_change) {
-        p.leader_id = reg.leader;
-        p.leader_epoch = reg.leader_epoch;
-        p.partition_epoch = reg.partition_epoch;
-        p.isr = reg.isr;
-        p.alter_in_flight = false;
-        // The new role starts from the whole log: its epoch start offset, or
-        // the offset its fetcher asks for, must count the writes in flight.
-        p.log->drain();
-        if (p.log->failed()) spdlog::error("[ReplicaManager broker={}] The log of {}-{} failed a write; restart to recover it", self, p.topic, p.index);
-        if (reg.leader == self) {
-          become_leader(p);
-        } else {
-          become_follower(p);
-        }
-        wake(k);
-        notify_leadership(p.topic, p.index, p.leader_epoch, reg.leader == self);
-      } else if (reg.partition_epoch > p.partition_epoch) {
-        if (p.is_leader(self)) {
-          // Reassignment may add replicas (new followers to track) or remove some.
-          for (int32_t r : reg.replicas)
-            if (r != self && !p.followers.count(r)) p.followers[r] = FollowerState{};
-          std::erase_if(p.followers, [&](const auto& f) { return !contains(reg.replicas, f.first); });
-        }
-        adopt_partition_state(p, reg.isr, reg.partition_epoch);
       }
     }
+    bool created = false;
+    auto& slot = partitions_[k];
+    if (!slot) {
+      created = true;
+      slot = std::make_unique<Partition>();
+      slot->topic = name;
+      slot->index = idx;
+      slot->topic_id = topic_id;
+      slot->metrics = BrokerMetrics::get().topic(name);
+      slot->log = log;
+      slot->epochs = std::make_unique<storage::LeaderEpochCache>(slot->log->dir());
+      // Recovery may have cut the log under epochs the cache still lists.
+      slot->epochs->truncate_from_end(slot->log->log_end_offset());
+      auto hw = initial_hw_.find({name, idx});
+      slot->hw = std::min(hw == initial_hw_.end() ? 0 : hw->second, slot->log->log_end_offset());
+      slot->hw = std::max(slot->hw, slot->log->log_start_offset());
+      topic_names_[topic_id] = name;
+      notify_replica(topic_id, idx);
+      spdlog::info("[ReplicaManager broker={}] Created log for partition {}-{} with leader epoch {}, log end offset {}, high watermark {}",
+                   self, name, idx, reg.leader_epoch, slot->log->log_end_offset(), slot->hw);
+    }
+    Partition& p = *slot;
+    if (!created) p.log->set_config(settings->log);  // a topic or broker config changed since
+    p.replicas = reg.replicas;
+    p.max_message_bytes = settings->max_message_bytes;
+    p.min_insync_replicas = settings->min_insync_replicas;
+    p.log_append_time = settings->log_append_time;
+    bool role_change = created || reg.leader != p.leader_id || reg.leader_epoch != p.leader_epoch;
+    if (role_change && reg.leader_epoch < p.leader_epoch && !created) {
+      // An image never goes back; a newer epoch learned from an AlterPartition
+      // response stays (the image will catch up).
+      continue;
+    }
+    if (role_change) {
+      p.leader_id = reg.leader;
+      p.leader_epoch = reg.leader_epoch;
+      p.partition_epoch = reg.partition_epoch;
+      p.isr = reg.isr;
+      p.alter_in_flight = false;
+      // The new role starts from the whole log: its epoch start offset, or
+      // the offset its fetcher asks for, must count the writes in flight.
+      p.log->drain();
+      if (p.log->failed()) spdlog::error("[ReplicaManager broker={}] The log of {}-{} failed a write; restart to recover it", self, p.topic, p.index);
+      if (reg.leader == self) {
+        become_leader(p);
+      } else {
+        become_follower(p);
+      }
+      wake(k);
+      notify_leadership(p.topic, p.index, p.leader_epoch, reg.leader == self);
+    } else if (reg.partition_epoch > p.partition_epoch) {
+      if (p.is_leader(self)) {
+        // Reassignment may add replicas (new followers to track) or remove some.
+        for (int32_t r : reg.replicas)
+          if (r != self && !p.followers.count(r)) p.followers[r] = FollowerState{};
+        std::erase_if(p.followers, [&](const auto& f) { return !contains(reg.replicas, f.first); });
+      }
+      adopt_partition_state(p, reg.isr, reg.partition_epoch);
+    }
   }
+  to_apply_.insert(retry.begin(), retry.end());
 
-  if (more) {
+  if (!to_apply_.empty()) {
     if (!apply_posted_) {
       apply_posted_ = true;
       auto alive = alive_;
@@ -342,25 +392,51 @@ void ReplicaManager::notify_leadership(const std::string& topic, int32_t index, 
 
 // ---------------------------------------------------------------- housekeeping
 
-void ReplicaManager::write_hw_checkpoints() {
-  std::map<std::string, storage::TopicPartitionOffsets> by_dir;
+// The high watermarks are gathered here, on the event loop, and written (a
+// file per dir, synced) on checkpoint_thread_: an fsync can take tens of
+// milliseconds, which every request behind it would wait. One write at a
+// time; a round due while one is in flight is skipped (the next carries
+// newer values). `wait` writes on the caller's thread, after any in flight
+// (shutdown).
+void ReplicaManager::write_hw_checkpoints(bool wait) {
+  auto by_dir = std::make_shared<std::map<std::string, storage::TopicPartitionOffsets>>();
   for (const auto& dir : config_.log_dirs)
-    if (!logs_.is_offline(dir)) by_dir[std::filesystem::path(dir).lexically_normal().string()];
+    if (!logs_.is_offline(dir)) (*by_dir)[dir];
+  const bool one_dir = config_.log_dirs.size() == 1;
   for (auto& [k, p] : partitions_) {
     if (p->offline) continue;
-    std::string dir = p->log->dir().parent_path().lexically_normal().string();
-    by_dir[dir][{p->topic, p->index}] = p->hw;
+    const std::string dir = one_dir ? config_.log_dirs.front() : logs_.dir_of(p->topic, p->index);
+    auto d = by_dir->find(dir);
+    if (d != by_dir->end()) d->second[{p->topic, p->index}] = p->hw;
   }
-  for (const auto& [dir, offsets] : by_dir) {
-    try {
-      storage::write_offset_checkpoint(std::filesystem::path(dir) / kHwCheckpoint, offsets);
-    } catch (const std::exception& e) {
-      spdlog::error("[ReplicaManager broker={}] Cannot write {} in {}: {}", config_.node_id, kHwCheckpoint, dir, e.what());
-      if (dynamic_cast<const storage::LogDirIoError*>(&e))
-        for (const auto& configured : config_.log_dirs)
-          if (std::filesystem::path(configured).lexically_normal().string() == dir) handle_log_dir_failure(configured, e.what());
+  auto write = [node_id = config_.node_id, by_dir] {
+    std::vector<std::pair<std::string, std::string>> failed;  // dir, why
+    for (const auto& [dir, offsets] : *by_dir) {
+      try {
+        storage::write_offset_checkpoint(std::filesystem::path(dir) / kHwCheckpoint, offsets);
+      } catch (const std::exception& e) {
+        spdlog::error("[ReplicaManager broker={}] Cannot write {} in {}: {}", node_id, kHwCheckpoint, dir, e.what());
+        if (dynamic_cast<const storage::LogDirIoError*>(&e)) failed.emplace_back(dir, e.what());
+      }
     }
+    return failed;
+  };
+  if (wait) {
+    checkpoint_pool_.wait();
+    for (const auto& [dir, why] : write()) handle_log_dir_failure(dir, why);
+    return;
   }
+  if (checkpoint_in_flight_->exchange(true)) return;
+  auto alive = alive_;
+  asio::post(checkpoint_pool_, [this, alive, write, in_flight = checkpoint_in_flight_] {
+    auto failed = write();
+    in_flight->store(false);
+    if (failed.empty()) return;
+    asio::post(io_, [this, alive, failed] {
+      if (!*alive) return;
+      for (const auto& [dir, why] : failed) handle_log_dir_failure(dir, why);
+    });
+  });
 }
 
 void ReplicaManager::arm_hw_checkpoint_timer() {
@@ -368,7 +444,7 @@ void ReplicaManager::arm_hw_checkpoint_timer() {
   hw_checkpoint_timer_.expires_after(std::chrono::milliseconds(config_.replica_high_watermark_checkpoint_interval_ms));
   hw_checkpoint_timer_.async_wait([this, alive](const asio::error_code& ec) {
     if (ec || !*alive) return;
-    if (!partitions_.empty()) write_hw_checkpoints();
+    if (!partitions_.empty()) write_hw_checkpoints(false);
     arm_hw_checkpoint_timer();
   });
 }
@@ -399,7 +475,7 @@ void ReplicaManager::housekeeping() {
         spdlog::info("[ReplicaManager broker={}] Removed {} expired producer id(s) of {}", config_.node_id, n, k);
   }
   logs_.checkpoint_recovery_points();
-  write_hw_checkpoints();
+  write_hw_checkpoints(false);
 }
 
 void ReplicaManager::shutdown() {
@@ -427,7 +503,7 @@ void ReplicaManager::shutdown() {
     }
   }
   logs_.checkpoint_recovery_points();
-  write_hw_checkpoints();
+  write_hw_checkpoints(true);
   // The logs close after this: nothing may reach them through a partition
   // any more (a request still in a connection's pipeline finds no partition).
   partitions_.clear();

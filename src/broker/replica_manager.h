@@ -26,10 +26,12 @@
 #pragma once
 
 #include <asio.hpp>
+#include <atomic>
 #include <functional>
 #include <list>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -201,6 +203,12 @@ class ReplicaManager : public metadata::Publisher {
   // its own liveness.
   using LeadershipListener = std::function<void(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader)>;
   void add_leadership_listener(LeadershipListener fn) { leadership_listeners_.push_back(std::move(fn)); }
+  // Called when a replica's log appears here (created or loaded), moves to
+  // another log dir (AlterReplicaLogDirs) or stops because its own files
+  // cannot be opened: what the AssignmentsManager reports to the controller.
+  // Same lifetime rule as leadership listeners.
+  using ReplicaListener = std::function<void(const Uuid& topic_id, int32_t index)>;
+  void add_replica_listener(ReplicaListener fn) { replica_listeners_.push_back(std::move(fn)); }
 
   // JBOD (KIP-858), Kafka's ReplicaManager.handleLogDirFailure: the log dir
   // goes offline (storage::LogManager::mark_offline), every replica in it
@@ -233,7 +241,17 @@ class ReplicaManager : public metadata::Publisher {
   void arm_delay_timer();
   void on_delay_timer();
 
+  // The settings a topic's partitions take from the image (see topic_settings()).
+  struct TopicSettings {
+    storage::LogConfig log;
+    int32_t max_message_bytes = 0;
+    int32_t min_insync_replicas = 1;
+    bool log_append_time = false;
+  };
+  TopicSettings topic_settings(const std::string& topic) const;
   void apply_image();
+  // Drops the local replica (its log too) if it belongs to `topic_id`.
+  void drop_partition(const std::string& topic, int32_t index, const Uuid& topic_id, bool topic_gone);
   void arm_mover();
   void move_step();
   // The image records this broker's replica of the partition in one of our offline dirs.
@@ -248,7 +266,7 @@ class ReplicaManager : public metadata::Publisher {
   void alter_isr(Partition& p, std::vector<int32_t> new_isr);
   void send_isr_changes();
   void adopt_partition_state(Partition& p, const std::vector<int32_t>& isr, int32_t partition_epoch);
-  void write_hw_checkpoints();
+  void write_hw_checkpoints(bool wait);
 
   asio::io_context& io_;
   BrokerConfig config_;
@@ -277,10 +295,21 @@ class ReplicaManager : public metadata::Publisher {
   bool isr_request_in_flight_ = false;
   bool stopped_ = false;
   bool apply_posted_ = false;
+  // Partitions (topic id, index) the last images changed and apply_image has
+  // not brought in line yet; ordered by topic id so that a topic's partitions
+  // come together.
+  std::set<std::pair<Uuid, int32_t>> to_apply_;
   int64_t last_producer_expiry_check_ms_ = 0;  // producer.id.expiration.check.interval.ms
   std::vector<LeadershipListener> leadership_listeners_;  // the coordinators' hooks
   std::function<void(const std::string& dir)> dir_failure_listener_;
   void notify_leadership(const std::string& topic, int32_t index, int32_t leader_epoch, bool leader);
+  std::vector<ReplicaListener> replica_listeners_;
+  void notify_replica(const Uuid& topic_id, int32_t index) {
+    for (const auto& fn : replica_listeners_) fn(topic_id, index);
+  }
+  // replication-offset-checkpoint writes (write_hw_checkpoints), off the event loop.
+  asio::thread_pool checkpoint_pool_{1};
+  std::shared_ptr<std::atomic<bool>> checkpoint_in_flight_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -18,7 +18,7 @@ namespace {
 
 const Uuid kTopic = *Uuid::parse("AAAAAAAAAAAAAAAAAAAAAA");
 
-msg::RegisterBrokerRecord broker(int32_t id) {
+msg::RegisterBrokerRecord registration(int32_t id) {
   msg::RegisterBrokerRecord r;
   r.broker_id = id;
   r.broker_epoch = 10 + id;
@@ -32,7 +32,11 @@ msg::RegisterBrokerRecord broker(int32_t id) {
   return r;
 }
 
-struct Fixture : ::testing::Test {
+}  // namespace
+
+// Named and outside the anonymous namespace: the unity build puts the TEST_F
+// classes (external linkage) of several files in one translation unit.
+struct ReplicaManagerFixture : ::testing::Test {
   fs::path dir = fs::temp_directory_path() / ("rm-test-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
   asio::io_context io;
   std::unique_ptr<storage::LogManager> logs;
@@ -57,7 +61,7 @@ struct Fixture : ::testing::Test {
   void publish(std::vector<int32_t> replicas, int32_t leader, std::vector<int32_t> isr, bool first) {
     metadata::MetadataDelta d(image);
     if (first) {
-      for (int32_t id : {1, 2, 3}) d.replay(broker(id));
+      for (int32_t id : {1, 2, 3}) d.replay(registration(id));
       msg::TopicRecord t;
       t.name = "t";
       t.topic_id = kTopic;
@@ -94,9 +98,8 @@ struct Fixture : ::testing::Test {
   }
 };
 
-}  // namespace
 
-TEST_F(Fixture, LeaderHighWatermarkIsTheSmallestLogEndOffsetInTheIsr) {
+TEST_F(ReplicaManagerFixture, LeaderHighWatermarkIsTheSmallestLogEndOffsetInTheIsr) {
   publish({1, 2, 3}, 1, {1, 2, 3}, true);
   Partition* p = rm->find("t", 0);
   ASSERT_TRUE(p && p->is_leader(1));
@@ -114,7 +117,7 @@ TEST_F(Fixture, LeaderHighWatermarkIsTheSmallestLogEndOffsetInTheIsr) {
   EXPECT_EQ(p->followers[2].log_end_offset, 3);
 }
 
-TEST_F(Fixture, ShrunkIsrLetsTheHighWatermarkMoveAndWakesTheWaiter) {
+TEST_F(ReplicaManagerFixture, ShrunkIsrLetsTheHighWatermarkMoveAndWakesTheWaiter) {
   publish({1, 2, 3}, 1, {1, 2, 3}, true);
   Partition* p = rm->find("t", 0);
   append(5);
@@ -129,7 +132,7 @@ TEST_F(Fixture, ShrunkIsrLetsTheHighWatermarkMoveAndWakesTheWaiter) {
   EXPECT_EQ(p->high_watermark(), 5);
 }
 
-TEST_F(Fixture, LosingLeadershipWakesWaitersAndFollowerAppendsKeepEpochs) {
+TEST_F(ReplicaManagerFixture, LosingLeadershipWakesWaitersAndFollowerAppendsKeepEpochs) {
   publish({1, 2, 3}, 1, {1, 2, 3}, true);
   append(2);
   int wakes = 0;
@@ -158,7 +161,7 @@ TEST_F(Fixture, LosingLeadershipWakesWaitersAndFollowerAppendsKeepEpochs) {
   EXPECT_EQ(rm->end_offset_for_epoch(*p, 1), std::make_pair(1, int64_t{2}));
 }
 
-TEST_F(Fixture, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
+TEST_F(ReplicaManagerFixture, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
   publish({1, 2}, 1, {1, 2}, true);
   Partition* p = rm->find("t", 0);
   append(4);
@@ -171,7 +174,7 @@ TEST_F(Fixture, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
   EXPECT_EQ(rm->low_watermark(*p), 3);
 }
 
-TEST_F(Fixture, DynamicBrokerDefaultsApplyUnderTopicOverrides) {
+TEST_F(ReplicaManagerFixture, DynamicBrokerDefaultsApplyUnderTopicOverrides) {
   publish({1, 2, 3}, 1, {1, 2, 3}, true);
   EXPECT_EQ(rm->find("t", 0)->min_insync_replicas, 1);
   auto config = [&](int8_t type, const std::string& resource, const std::string& name, const std::string& value) {
@@ -195,7 +198,7 @@ TEST_F(Fixture, DynamicBrokerDefaultsApplyUnderTopicOverrides) {
 
 // KIP-467: a compacted topic refuses a batch with keyless records whole,
 // naming each of them by its index in the batch.
-TEST_F(Fixture, CompactedTopicRefusesKeylessRecordsWithRecordErrors) {
+TEST_F(ReplicaManagerFixture, CompactedTopicRefusesKeylessRecordsWithRecordErrors) {
   publish({1}, 1, {1}, true);
   metadata::MetadataDelta d(image);
   msg::ConfigRecord c;
@@ -238,7 +241,7 @@ TEST(RecordErrors, MessageShowsAtMostThree) {
 }
 
 // message.timestamp.type=LogAppendTime: the batch gets the broker's clock.
-TEST_F(Fixture, LogAppendTimeTopicStampsTheBatch) {
+TEST_F(ReplicaManagerFixture, LogAppendTimeTopicStampsTheBatch) {
   publish({1}, 1, {1}, true);
   metadata::MetadataDelta d(image);
   msg::ConfigRecord c;
@@ -265,4 +268,106 @@ TEST_F(Fixture, LogAppendTimeTopicStampsTheBatch) {
   EXPECT_TRUE(h.log_append_time());
   EXPECT_EQ(h.max_timestamp, r.log_append_time);
   EXPECT_EQ(records::validate_batches(bytes, 1 << 20).error, ErrorCode::NONE);  // the CRC was recomputed
+}
+
+// apply_image visits what a delta changed: a deleted topic's logs go at once,
+// a name re-created under a new id gets a fresh log, a replica moved away is
+// dropped, and the partitions the delta did not touch keep their state.
+TEST_F(ReplicaManagerFixture, DeltasDropDeletedTopicsAndReplicasMovedAway) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  append(2);
+  auto add_topic = [&](const std::string& name, const Uuid& id, int n, std::vector<int32_t> replicas) {
+    metadata::MetadataDelta d(image);
+    msg::TopicRecord t;
+    t.name = name;
+    t.topic_id = id;
+    d.replay(t);
+    for (int i = 0; i < n; ++i) {
+      msg::PartitionRecord p;
+      p.topic_id = id;
+      p.partition_id = i;
+      p.replicas = replicas;
+      p.isr = replicas;
+      p.leader = replicas.front();
+      d.replay(p);
+    }
+    image = d.apply();
+    rm->publish(d, image);
+  };
+  const Uuid u1 = Uuid::random();
+  add_topic("u", u1, 3, {1});
+  ASSERT_TRUE(rm->find("u", 2));
+  rm->find("u", 2)->hw = 7;  // state a re-visit would not reset, but a new log would
+
+  // u-1 moves to broker 2: dropped here; u-0 and u-2 stay as they were.
+  {
+    metadata::MetadataDelta d(image);
+    msg::PartitionChangeRecord c;
+    c.topic_id = u1;
+    c.partition_id = 1;
+    c.replicas = std::vector<int32_t>{2};
+    c.isr = std::vector<int32_t>{2};
+    c.leader = 2;
+    d.replay(c);
+    image = d.apply();
+    rm->publish(d, image);
+  }
+  EXPECT_EQ(rm->find("u", 1), nullptr);
+  EXPECT_FALSE(fs::exists(dir / "u-1"));
+  ASSERT_TRUE(rm->find("u", 2));
+  EXPECT_EQ(rm->find("u", 2)->hw, 7);
+  EXPECT_EQ(rm->find("t", 0)->log->log_end_offset(), 2);
+
+  // u deleted and re-created under a new id in one delta: fresh, empty logs.
+  {
+    metadata::MetadataDelta d(image);
+    msg::RemoveTopicRecord r;
+    r.topic_id = u1;
+    d.replay(r);
+    image = d.apply();
+    rm->publish(d, image);
+  }
+  EXPECT_EQ(rm->find("u", 0), nullptr);
+  EXPECT_EQ(rm->find("u", 2), nullptr);
+  const Uuid u2 = Uuid::random();
+  add_topic("u", u2, 2, {1});
+  ASSERT_TRUE(rm->find("u", 0));
+  EXPECT_EQ(rm->find("u", 0)->topic_id, u2);
+  EXPECT_EQ(rm->find(u2, 1), rm->find("u", 1));
+  EXPECT_EQ(rm->find(u1, 0), nullptr);
+  EXPECT_EQ(rm->find("u", 2), nullptr);
+  EXPECT_TRUE(rm->find("t", 0));  // untouched throughout
+}
+
+// Thousands of new partitions are created in slices of the event loop; the
+// image's waiters run once every one exists.
+TEST_F(ReplicaManagerFixture, ManyNewPartitionsAreCreatedInSlicesAndWaitersRunAtTheEnd) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  metadata::MetadataDelta d(image);
+  msg::TopicRecord t;
+  t.name = "many";
+  t.topic_id = Uuid::random();
+  d.replay(t);
+  constexpr int kN = 3000;
+  for (int i = 0; i < kN; ++i) {
+    msg::PartitionRecord p;
+    p.topic_id = t.topic_id;
+    p.partition_id = i;
+    p.replicas = {1};
+    p.isr = {1};
+    p.leader = 1;
+    d.replay(p);
+  }
+  d.set_offset(image->offset() + 100, 1);
+  image = d.apply();
+  bool reached = false;
+  rm->when_image_reaches(image->offset(), [&] { reached = true; });
+  rm->publish(d, image);
+  // One slice (20 ms) cannot create 3,000 logs (directories and files each).
+  EXPECT_FALSE(reached);
+  EXPECT_FALSE(rm->find("many", kN - 1));
+  io.restart();
+  for (int turns = 0; turns < 100000 && !reached; ++turns) io.run_one_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(reached);
+  for (int i = 0; i < kN; ++i) ASSERT_TRUE(rm->find("many", i)) << i;
 }
