@@ -22,12 +22,20 @@ AssignmentsManager::AssignmentsManager(asio::io_context& io, ControllerChannel& 
       logs_(logs),
       node_id_(node_id),
       broker_epoch_(std::move(broker_epoch)),
-      timer_(io) {}
+      timer_(io) {
+  auto alive = alive_;
+  replicas_.add_replica_listener([this, alive](const Uuid& topic_id, int32_t index) {
+    if (*alive) dirty_.insert({topic_id, index});  // checked on the next tick
+  });
+}
 
 AssignmentsManager::~AssignmentsManager() { *alive_ = false; }
 
-void AssignmentsManager::publish(const metadata::MetadataDelta&, std::shared_ptr<const metadata::MetadataImage> image) {
+void AssignmentsManager::publish(const metadata::MetadataDelta& delta, std::shared_ptr<const metadata::MetadataImage> image) {
+  if (!image_ || delta.features_changed()) check_all_ = true;
   image_ = std::move(image);
+  if (!check_all_)
+    for (const auto& tp : delta.changed_partitions()) dirty_.insert(tp);
   if (!running_) return;
   reconcile();
   maybe_send();
@@ -35,6 +43,7 @@ void AssignmentsManager::publish(const metadata::MetadataDelta&, std::shared_ptr
 
 void AssignmentsManager::start() {
   running_ = true;
+  check_all_ = true;
   arm();
 }
 
@@ -48,6 +57,9 @@ void AssignmentsManager::arm() {
   timer_.expires_after(std::chrono::milliseconds(kTickMs));
   timer_.async_wait([this, alive](const asio::error_code& ec) {
     if (ec || !*alive || !running_) return;
+    const int64_t now = monotonic_ms();
+    for (const auto& [key, s] : sent_)
+      if (now - s.second >= kResendAfterMs) dirty_.insert(key);
     reconcile();
     maybe_send();
     arm();
@@ -57,30 +69,58 @@ void AssignmentsManager::arm() {
 void AssignmentsManager::reconcile() {
   if (!image_ || image_->metadata_version() < kMvDirectories) return;
   const int64_t now = monotonic_ms();
-  for (Partition* p : replicas_.partitions()) {
-    if (!p || !p->log || p->topic_id.is_zero()) continue;
-    const std::string dir = logs_.dir_of(p->topic, p->index);
-    if (dir.empty() || logs_.is_offline(dir)) continue;
-    const Uuid actual = logs_.dir_id(dir);
-    if (actual.is_zero()) continue;  // dir ids unknown (tests without meta.properties)
-    const metadata::PartitionRegistration* reg = image_->partition(p->topic_id, p->index);
-    if (!reg) continue;
-    Uuid recorded = directory_id::kUnassigned;
-    if (reg->directories.size() == reg->replicas.size())
-      for (size_t i = 0; i < reg->replicas.size(); ++i)
-        if (reg->replicas[i] == node_id_) recorded = reg->directories[i];
-    const Key key{p->topic_id, p->index};
-    if (recorded == actual) {
-      pending_.erase(key);
-      sent_.erase(key);
-      continue;
-    }
-    if (auto s = sent_.find(key); s != sent_.end() && s->second.first == actual && now - s->second.second < kResendAfterMs) continue;
-    auto [it, added] = pending_.insert_or_assign(key, actual);
-    if (added)
-      spdlog::info("[AssignmentsManager id={}] Assigning {}-{} to dir {} ({}) (the metadata has {})", node_id_, p->topic, p->index,
-                   actual.to_string(), dir, recorded.to_string());
+  if (check_all_) {
+    check_all_ = false;
+    dirty_.clear();
+    for (Partition* p : replicas_.partitions())
+      if (p && !p->topic_id.is_zero()) dirty_.insert({p->topic_id, p->index});
+    for (const auto& [tp, why] : logs_.failed_partitions())
+      if (const metadata::TopicImage* t = image_->topic(tp.first)) dirty_.insert({t->id, tp.second});
   }
+  std::set<Key> keys = std::move(dirty_);
+  dirty_.clear();
+  for (const Key& key : keys) check(key, now);
+}
+
+void AssignmentsManager::check(const Key& key, int64_t now) {
+  // Nothing to report (the replica is gone or cannot be placed): forget it.
+  auto forget = [&] {
+    pending_.erase(key);
+    sent_.erase(key);
+  };
+  const metadata::TopicImage* t = image_->topic(key.first);
+  auto pit = t ? t->partitions.find(key.second) : metadata::PartitionMap::const_iterator{};
+  if (!t || pit == t->partitions.end()) return forget();
+  const metadata::PartitionRegistration& reg = pit->second;
+  bool listed = false;
+  Uuid recorded = directory_id::kUnassigned;
+  for (size_t i = 0; i < reg.replicas.size(); ++i) {
+    if (reg.replicas[i] != node_id_) continue;
+    listed = true;
+    if (reg.directories.size() == reg.replicas.size()) recorded = reg.directories[i];
+  }
+  if (!listed) return forget();
+
+  Uuid actual;
+  std::string dir;
+  if (logs_.is_failed(t->name, key.second)) {
+    // Its own files cannot be opened: out of ISR and leadership if another replica can lead.
+    if (reg.replicas.size() < 2) return forget();
+    actual = directory_id::kLost;
+  } else {
+    Partition* p = replicas_.find(key.first, key.second);
+    if (!p || !p->log || p->offline) return forget();
+    dir = logs_.dir_of(t->name, key.second);
+    if (dir.empty() || logs_.is_offline(dir)) return forget();
+    actual = logs_.dir_id(dir);
+    if (actual.is_zero()) return forget();  // dir ids unknown (tests without meta.properties)
+  }
+  if (recorded == actual) return forget();
+  if (auto s = sent_.find(key); s != sent_.end() && s->second.first == actual && now - s->second.second < kResendAfterMs) return;
+  auto [it, added] = pending_.insert_or_assign(key, actual);
+  if (added)
+    spdlog::info("[AssignmentsManager id={}] Assigning {}-{} to dir {} ({}) (the metadata has {})", node_id_, t->name, key.second,
+                 actual.to_string(), actual == directory_id::kLost ? "lost: its files cannot be opened" : dir, recorded.to_string());
 }
 
 void AssignmentsManager::maybe_send() {

@@ -137,6 +137,7 @@ void ReplicaManager::move_step() {
       p.epochs = std::make_unique<storage::LeaderEpochCache>(promoted->dir());
       spdlog::info("[ReplicaManager broker={}] The log of {}-{} is now in {} (log end offset {})", config_.node_id, p.topic, p.index, dest,
                    promoted->log_end_offset());
+      notify_replica(p.topic_id, p.index);
       wake(k);
     } catch (const storage::LogDirIoError& e) {
       spdlog::error("[ReplicaManager broker={}] Moving {}-{} to {} failed: {}", config_.node_id, p.topic, p.index, dest, e.what());

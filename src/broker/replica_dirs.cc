@@ -9,8 +9,12 @@
 //
 // A partition whose own files cannot be opened (storage::PartitionIoError:
 // EMFILE/ENFILE, EACCES, ENOENT) stops alone, the same way, without failing
-// its dir; nothing reports it to the controller (no per-partition channel in
-// KRaft heartbeats), so its leadership stays until a restart or reassignment.
+// its dir. KRaft heartbeats name whole dirs only, so the AssignmentsManager
+// reports the replica in the LOST directory (AssignReplicasToDirs, KIP-858)
+// when it has replicas elsewhere: the controller takes it out of the ISR and
+// leadership as for a failed dir. A replica without others keeps its
+// leadership (clients get KAFKA_STORAGE_ERROR, not "no leader"). Once its
+// files open again (a restart), the real dir is assigned back.
 //
 // Threading: the broker's io_context thread.
 #include <spdlog/spdlog.h>
@@ -36,6 +40,7 @@ bool ReplicaManager::fail_dir_if_io_error(Partition& p, const std::exception* e)
     if (logs_.cleaner() && p.log) logs_.cleaner()->remove_log(p.log);
     if (p.is_leader(config_.node_id)) notify_leadership(p.topic, p.index, p.leader_epoch, false);
     p.followers.clear();
+    notify_replica(p.topic_id, p.index);  // the controller moves its leadership if it has replicas elsewhere
     wake(name);
     return true;
   }

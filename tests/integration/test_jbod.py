@@ -257,6 +257,57 @@ def test_failed_dir_takes_only_its_replicas_offline(cluster, workdir):
         subprocess.run(["umount", "-l", small], capture_output=True)
 
 
+def test_partition_whose_files_fail_moves_its_leadership(cluster):
+    """Issue 21 §3: a replica whose own files cannot be opened (here its next
+    segment's .log is a directory: EISDIR on the roll) stops alone, and the
+    broker assigns it to the LOST dir (AssignReplicasToDirs), so the controller
+    moves its leadership and ISR to the other replica, as for a failed dir.
+    After a restart with its files openable, the real dir is assigned back and
+    the replica rejoins the ISR."""
+    from replication_util import partitions, produce_many, wait_for as wait_until
+
+    c = cluster(controllers=1, brokers=2)
+    b100, b101 = c.brokers
+    run_tool("topics", "--bootstrap-server", b100.bootstrap, "--create", "--topic", "own-fail",
+             "--replica-assignment", "100:101,100:101", "--config", "segment.bytes=200")
+    wait_until("full ISRs led by 100", lambda: (lambda ps: len(ps) == 2 and all(
+        x["isr"] == [100, 101] and x["leader"] == 100 for x in ps.values()))(partitions(b100.bootstrap, "own-fail")), 30)
+    part0 = os.path.join(b100.data, "own-fail-0")
+    # Wherever partition 0 rolls next, its new segment file cannot be created.
+    blockers = []
+    for off in range(0, 200):
+        d = os.path.join(part0, f"{off:020d}.log")
+        if not os.path.exists(d):
+            os.mkdir(d)
+            blockers.append(d)
+    errors = []
+    for i in range(40):
+        r = produce_many(b100.bootstrap, "own-fail", {0: [f"r{i}".encode() * 8]})
+        errors.append(r[0][0])
+        if r[0][0] != 0:
+            break
+    assert errors[-1] == KAFKA_STORAGE_ERROR, errors
+
+    def moved():
+        ps = partitions(b101.bootstrap, "own-fail")
+        return ps[0]["leader"] == 101 and ps[0]["isr"] == [101] and ps[1]["leader"] == 100 and ps[1]["isr"] == [100, 101]
+    wait_until("leadership of the failed partition moved to 101", moved, 30)
+    assert b100.proc.poll() is None, "broker 100 must keep serving"
+    text = b100.log_text()
+    assert "Stopping serving partition own-fail-0: its files cannot be opened" in text
+    assert "Assigning own-fail-0 to dir" in text and "lost: its files cannot be opened" in text
+    r = wait_until("produce to partition 0 on 101", lambda: (lambda x: x if x[0][0] == 0 else None)(
+        produce_many(b101.bootstrap, "own-fail", {0: [b"after"]})), 20)
+    assert r[0][0] == 0
+
+    # Its files open again: after a restart 100 assigns the real dir and catches up.
+    b100.stop()
+    for d in blockers:
+        os.rmdir(d)
+    b100.start()
+    wait_until("100 back in the ISR of partition 0", lambda: sorted(partitions(b101.bootstrap, "own-fail")[0]["isr"]) == [100, 101], 60)
+
+
 # ---------------------------------------------------------------- AlterReplicaLogDirs
 
 def alter_replica_log_dirs(bootstrap, moves):
