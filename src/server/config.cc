@@ -492,6 +492,7 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   set_int("socket.receive.buffer.bytes", c.socket_receive_buffer_bytes, -1);
   set_int("num.network.threads", c.num_network_threads, 1);
   set_int("num.io.threads", c.num_io_threads, 1);
+  set_int("num.recovery.threads.per.data.dir", c.num_recovery_threads_per_data_dir, 1);
   set_int("replica.fetch.max.bytes", c.replica_fetch_max_bytes, 0);
   set_long("replica.lag.time.max.ms", c.replica_lag_time_max_ms, 1);
   set_int("replica.fetch.wait.max.ms", c.replica_fetch_wait_max_ms, 0);

@@ -180,6 +180,7 @@ struct KafkaConfig {
   int32_t socket_receive_buffer_bytes = 102400;
   int32_t num_network_threads = 3;
   int32_t num_io_threads = 8;
+  int32_t num_recovery_threads_per_data_dir = 2;  // num.recovery.threads.per.data.dir (Kafka 4's default)
   int32_t replica_fetch_max_bytes = 1048576;
   int64_t replica_lag_time_max_ms = 30000;
   int32_t replica_fetch_wait_max_ms = 500;

@@ -311,7 +311,8 @@ void NodeImpl::start() {
     spdlog::info("[KafkaRaftServer nodeId={}] Log file descriptor cache: at most {} open (flotilla.log.fd.cache.size{})", config.node_id, fd_cache,
                  config.log_fd_cache_size > 0 ? "" : ": half of RLIMIT_NOFILE");
   }
-  logs = std::make_unique<storage::LogManager>(config.log_dirs, broker_config.log, writer_threads, log_dir_ids);
+  logs = std::make_unique<storage::LogManager>(config.log_dirs, broker_config.log, writer_threads, log_dir_ids,
+                                               config.num_recovery_threads_per_data_dir);
   {
     storage::CleanerConfig cc;
     cc.enable = config.log_cleaner_enable && config.log_cleaner_threads > 0;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "common/clock.h"
 #include "common/crc32c.h"
@@ -55,31 +56,54 @@ bool zero_tail(int fd, int64_t pos, int64_t file_size) {
   if (n == 0 || !pread_fully(fd, b, n, pos)) return false;
   return std::all_of(b, b + n, [](uint8_t x) { return x == 0; });
 }
+// An index file rebuilt in place ends where its entries end (a longer one
+// held entries of data since truncated, or of another index interval).
+void fit_index_file(int fd, int64_t size, const fs::path& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) fail("cannot stat", path);
+  if (st.st_size != size && ::ftruncate(fd, size) != 0) fail("cannot truncate", path);
+}
 }  // namespace
 
 void Log::load(int64_t recovery_point, bool clean_shutdown) {
-  complete_swaps(dir_);  // the log cleaner's interrupted segment replacements
+  // One listing of the directory serves every question below (a start-up
+  // opens thousands of partitions: each listing is several system calls).
+  auto list = [&] {
+    std::vector<fs::path> names;
+    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path());
+    return names;
+  };
+  std::vector<fs::path> entries = list();
+  // The log cleaner's interrupted segment replacements first (they may still
+  // need files the loop below removes); then the directory as they left it.
+  if (std::any_of(entries.begin(), entries.end(), [](const fs::path& p) { return p.filename().string().ends_with(".swap"); })) {
+    complete_swaps(dir_);
+    entries = list();
+  }
   std::vector<int64_t> bases;
-  for (const auto& e : fs::directory_iterator(dir_)) {
-    std::string name = e.path().filename().string();
+  std::vector<fs::path> txn_indexes;
+  std::map<int64_t, fs::path> producer_snapshots;
+  for (const auto& path : entries) {
+    std::string name = path.filename().string();
     if (name.ends_with(".deleted") || name.ends_with(".cleaned") || name.ends_with(".swap") || name.ends_with(".tmp")) {
-      fs::remove(e.path());
+      fs::remove(path);
       continue;
     }
     if (name.size() == 24 && name.ends_with(".log")) bases.push_back(std::stoll(name.substr(0, 20)));
+    else if (name.size() == 29 && name.ends_with(".txnindex")) txn_indexes.push_back(path);
+    else if (name.size() == 29 && name.ends_with(".snapshot") && name.find_first_not_of("0123456789") == 20)
+      producer_snapshots.emplace(std::stoll(name.substr(0, 20)), path);
   }
   std::sort(bases.begin(), bases.end());
   // A .txnindex without its segment (left by a crash during a deletion) describes nothing.
-  for (const auto& e : fs::directory_iterator(dir_)) {
-    std::string name = e.path().filename().string();
-    if (name.size() == 29 && name.ends_with(".txnindex") &&
-        !std::binary_search(bases.begin(), bases.end(), std::stoll(name.substr(0, 20)))) {
+  for (const auto& path : txn_indexes) {
+    if (!std::binary_search(bases.begin(), bases.end(), std::stoll(path.filename().string().substr(0, 20)))) {
       std::error_code ec;
-      fs::remove(e.path(), ec);
+      fs::remove(path, ec);
     }
   }
   // Producer state: the newest snapshot, then the batches after it as the walk finds them.
-  const std::optional<int64_t> producer_snapshot = producers_.load_latest_snapshot(dir_, INT64_MAX, 0);
+  const std::optional<int64_t> producer_snapshot = producers_.load_latest_snapshot(std::move(producer_snapshots), INT64_MAX, 0);
   const int64_t producer_replay_from = producer_snapshot.value_or(INT64_MIN);
   int64_t truncated_bytes = 0;
   bool stop = false;
@@ -101,7 +125,11 @@ void Log::load(int64_t recovery_point, bool clean_shutdown) {
     s->attach_files();
     const auto file = s->file->acquire();
     const int fd = file->fd;
-    IndexPins pins{s->index_file->open_with(O_RDWR | O_CREAT | O_TRUNC), s->time_file->open_with(O_RDWR | O_CREAT | O_TRUNC)};
+    // The indexes are rebuilt from the walk, written over what the files hold
+    // and cut to their length after it. Not O_TRUNC: ext4 (auto_da_alloc)
+    // writes a file's pending data back before truncating it to zero, which
+    // made a start-up after a clean shutdown wait on the disk for every segment.
+    IndexPins pins{s->index_file->open_with(O_RDWR | O_CREAT), s->time_file->open_with(O_RDWR | O_CREAT)};
     s->txn = std::make_unique<TxnIndex>(s->path(".txnindex"));
     // The markers at or after the replay start are applied again below and
     // re-add their entries: drop them first (idempotent recovery).
@@ -163,6 +191,8 @@ void Log::load(int64_t recovery_point, bool clean_shutdown) {
       }
       pos += h.total_size();
     }
+    fit_index_file(pins.index->fd, static_cast<int64_t>(s->index.size()) * 8, s->path(".index"));
+    fit_index_file(pins.time->fd, static_cast<int64_t>(s->tindex.size()) * 12, s->path(".timeindex"));
     s->flushed_size = s->size;
     segments_.push_back(s);
   }

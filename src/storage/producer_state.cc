@@ -336,7 +336,11 @@ void ProducerStateManager::write_snapshot(const fs::path& dir, bool sync) const 
 }
 
 std::optional<int64_t> ProducerStateManager::load_latest_snapshot(const fs::path& dir, int64_t max_offset, int64_t fallback_offset) {
-  auto snaps = list_snapshots(dir);
+  return load_latest_snapshot(list_snapshots(dir), max_offset, fallback_offset);
+}
+
+std::optional<int64_t> ProducerStateManager::load_latest_snapshot(std::map<int64_t, fs::path> snaps, int64_t max_offset,
+                                                                  int64_t fallback_offset) {
   for (auto it = snaps.rbegin(); it != snaps.rend(); ++it) {
     if (it->first > max_offset) continue;
     std::ifstream f(it->second, std::ios::binary);

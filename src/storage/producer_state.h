@@ -201,6 +201,8 @@ class ProducerStateManager {
   // corrupt ones on the way); the offset loaded, or nullopt (state cleared to
   // `fallback_offset`).
   std::optional<int64_t> load_latest_snapshot(const std::filesystem::path& dir, int64_t max_offset, int64_t fallback_offset);
+  // The same over snapshots already listed (list_snapshots' form).
+  std::optional<int64_t> load_latest_snapshot(std::map<int64_t, std::filesystem::path> snaps, int64_t max_offset, int64_t fallback_offset);
   // Deletes snapshot files with offset > `offset` / < `offset`.
   static void delete_snapshots_after(const std::filesystem::path& dir, int64_t offset);
   static void delete_snapshots_before(const std::filesystem::path& dir, int64_t offset);
