@@ -18,7 +18,7 @@ DEB_TEST_PACKAGES := libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-pytest python3-confluent-kafka python3-kafka python3-jwt python3-cryptography kcat iperf3 \
   golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev \
   golang-github-confluentinc-confluent-kafka-go-dev librdkafka-dev burrow tshark \
-  prometheus chromium chromium-driver python3-selenium python3-jsonschema python3-yaml wrk
+  prometheus chromium chromium-driver python3-selenium python3-jsonschema python3-yaml wrk curl
 
 .PHONY: all deps test-deps js-deps build build-all check-deps check-headers run test unit integration bench clean format-data
 
@@ -44,8 +44,9 @@ js-deps:
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
 
-# `make build` (and so `make run`) builds only the server binary; tests and
-# benchmarks build with `make build-all`, which `make test` and `make bench` use.
+# `make build` (and so `make run`) builds only the server binary; the tests build
+# with `make build-all`, which `make test` and `make bench` use; the benchmarks
+# (target `benches`) only with `make bench`.
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target flotilla
 
@@ -77,7 +78,7 @@ unit: build-all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 integration: build test-deps js-deps
-	FLOTILLA_BIN=$(abspath $(BUILD)/flotilla) $(PYTHON) -m pytest -q tests/integration
+	FLOTILLA_BIN=$(abspath $(BUILD)/flotilla) $(PYTHON) -m pytest -q --durations=20 tests/integration
 
 test: build-all
 	$(MAKE) check-deps
@@ -85,6 +86,7 @@ test: build-all
 	$(MAKE) integration
 
 bench: build-all
+	cmake --build $(BUILD) -j $(JOBS) --target benches
 	$(BUILD)/bench/flotilla_bench --benchmark_min_time=0.2
 	$(BUILD)/bench/raft_bench --writers 1,100 --seconds 3
 	$(BUILD)/bench/snapshot_load_bench --partitions 100000 --topics 1000 --brokers 3 --rf 3 --tail-records 1000

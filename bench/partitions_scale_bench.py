@@ -3,10 +3,12 @@
 (topics of --per-topic), empty and then holding --data-gb GB, each time
 restarted and measured:
 
-  create      CreateTopics of all of them (AdminClient, --per-topic a request)
+  create      CreateTopics of all of them (AdminClient, --per-topic a request):
+              until Metadata lists them led, and until their logs exist
   restart     SIGTERM, start: from exec until the node serves — Metadata lists
               every topic with a leader for every partition, and the oldest
-              record of --sample partitions is read back (with data)
+              record of --sample partitions is read back (with data; the
+              time until that is done too)
   rss_mib     the node's resident memory once it serves
   open_fds    the node's open descriptors once it serves, next to the fd
               cache's bound (flotilla.log.fd.cache.size, from its start-up log)
@@ -15,7 +17,7 @@ restarted and measured:
 
 Usage:
   bench/partitions_scale_bench.py --bin build/flotilla [--partitions 100000]
-      [--per-topic 1000] [--data-gb 10] [--sample 1000] [--dir /tmp] [--out F]
+      [--per-topic 1000] [--data-gb 10] [--sample 1000] [--dir /tmp] [--out F] [--keep]
 """
 import argparse
 import json
@@ -108,9 +110,20 @@ def restart_and_measure(server, topics, args, expect_data):
     server.start(wait=False)
     serving = wait_serving(server, topics, args.per_topic)
     out = {"restart_seconds": round(time.monotonic() - t0, 2), "serving_after_exec_s": round(serving, 2)}
+    # The node's own account: it opens its client listeners once its logs are
+    # loaded and it is unfenced with every partition led ("startup took");
+    # the client-side time above adds fetching and parsing Metadata of every
+    # partition (about a second at 100,000) and the polling interval.
+    took = re.findall(r"startup took ([0-9.]+) ms", server.log_text())
+    loaded = re.findall(r"\[(\d\d:\d\d:\d\d,\d+)\] info \[LogManager\] Loaded (\d+) partition logs", server.log_text())
+    if took:
+        out["node_startup_s"] = round(float(took[-1]) / 1000, 2)
+    if loaded:
+        out["logs_loaded"] = int(loaded[-1][1])
     if expect_data:
         found, asked = read_oldest(server, topics, args.per_topic, args.sample, True)
         out["oldest_read_of_sample"] = f"{found}/{asked}"
+        out["sample_read_after_exec_s"] = round(time.monotonic() - t0, 2)
     out["rss_mib"] = rss_mib(server.proc.pid)
     out["open_fds"] = open_fds(server.proc.pid)
     out["fd_cache_bound"] = fd_bound(server)
@@ -126,6 +139,7 @@ def main():
     ap.add_argument("--sample", type=int, default=1000)
     ap.add_argument("--dir", default=tempfile.gettempdir())
     ap.add_argument("--out")
+    ap.add_argument("--keep", action="store_true", help="keep the node's directory (its server.log) afterwards")
     args = ap.parse_args()
     os.environ["FLOTILLA_BIN"] = os.path.abspath(args.bin)
     import conftest
@@ -149,6 +163,11 @@ def main():
                 f.result()
         wait_serving(server, topics, args.per_topic)
         result["create_seconds"] = round(time.monotonic() - t0, 1)
+        # The metadata is there; the broker creates the logs in slices after it.
+        data = os.path.join(work, "data")
+        while sum(1 for d in os.listdir(data) if d.startswith("scale-")) < args.partitions:
+            time.sleep(0.2)
+        result["logs_created_seconds"] = round(time.monotonic() - t0, 1)
         result["after_create"] = {"rss_mib": rss_mib(server.proc.pid), "open_fds": open_fds(server.proc.pid)}
         result["empty_restart"] = restart_and_measure(server, topics, args, expect_data=False)
 
@@ -184,7 +203,10 @@ def main():
         try:
             server.stop(timeout=120)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if args.keep:
+                print(f"kept {work}", file=sys.stderr)
+            else:
+                shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, indent=2))
     if args.out:
         with open(args.out, "w") as f:

@@ -199,7 +199,11 @@ void ReplicaManager::apply_image() {
   const metadata::TopicImage* t = nullptr;
   std::optional<TopicSettings> settings;
   auto it = to_apply_.begin();
+  size_t visited = 0;
   for (; it != to_apply_.end(); it = to_apply_.erase(it)) {
+    // Visits of partitions held elsewhere are cheap, but a first image of a
+    // large cluster lists millions: the slice bounds them too.
+    if (++visited % 1024 == 0 && monotonic_ms() > slice_end) break;
     const auto& [topic_id, idx] = *it;
     if (!t || t->id != topic_id) {
       t = image->topic(topic_id);
