@@ -91,8 +91,7 @@ void Log::load(int64_t recovery_point, bool clean_shutdown) {
     }
     if (name.size() == 24 && name.ends_with(".log")) bases.push_back(std::stoll(name.substr(0, 20)));
     else if (name.size() == 29 && name.ends_with(".txnindex")) txn_indexes.push_back(path);
-    else if (name.size() == 29 && name.ends_with(".snapshot") && name.find_first_not_of("0123456789") == 20)
-      producer_snapshots.emplace(std::stoll(name.substr(0, 20)), path);
+    else if (auto offset = ProducerStateManager::snapshot_offset(name)) producer_snapshots.emplace(*offset, path);
   }
   std::sort(bases.begin(), bases.end());
   // A .txnindex without its segment (left by a crash during a deletion) describes nothing.

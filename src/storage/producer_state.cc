@@ -322,13 +322,14 @@ fs::path ProducerStateManager::snapshot_path(const fs::path& dir, int64_t offset
 std::map<int64_t, fs::path> ProducerStateManager::list_snapshots(const fs::path& dir) {
   std::map<int64_t, fs::path> out;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
-    if (name.size() != 29 || !name.ends_with(".snapshot")) continue;
-    if (name.find_first_not_of("0123456789") != 20) continue;
-    out.emplace(std::stoll(name.substr(0, 20)), e.path());
-  }
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (auto offset = snapshot_offset(e.path().filename().string())) out.emplace(*offset, e.path());
   return out;
+}
+
+std::optional<int64_t> ProducerStateManager::snapshot_offset(const std::string& name) {
+  if (name.size() != 29 || !name.ends_with(".snapshot") || name.find_first_not_of("0123456789") != 20) return std::nullopt;
+  return std::stoll(name.substr(0, 20));
 }
 
 void ProducerStateManager::write_snapshot(const fs::path& dir, bool sync) const {

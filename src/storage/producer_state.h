@@ -195,6 +195,8 @@ class ProducerStateManager {
   static std::filesystem::path snapshot_path(const std::filesystem::path& dir, int64_t offset);
   // offset -> path of every `<20 digits>.snapshot` file.
   static std::map<int64_t, std::filesystem::path> list_snapshots(const std::filesystem::path& dir);
+  // The offset a `<20 digits>.snapshot` file name stands for, or nullopt for any other name.
+  static std::optional<int64_t> snapshot_offset(const std::string& filename);
   // Writes `<map_end_offset>.snapshot` atomically (synced or rename-only).
   void write_snapshot(const std::filesystem::path& dir, bool sync) const;
   // Loads the newest valid snapshot with offset <= max_offset (deleting

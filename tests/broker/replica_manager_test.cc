@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "metadata/delta.h"
+#include "metadata/test_records.h"
 
 using namespace flotilla;
 using namespace flotilla::broker;
@@ -278,19 +279,8 @@ TEST_F(ReplicaManagerFixture, DeltasDropDeletedTopicsAndReplicasMovedAway) {
   append(2);
   auto add_topic = [&](const std::string& name, const Uuid& id, int n, std::vector<int32_t> replicas) {
     metadata::MetadataDelta d(image);
-    msg::TopicRecord t;
-    t.name = name;
-    t.topic_id = id;
-    d.replay(t);
-    for (int i = 0; i < n; ++i) {
-      msg::PartitionRecord p;
-      p.topic_id = id;
-      p.partition_id = i;
-      p.replicas = replicas;
-      p.isr = replicas;
-      p.leader = replicas.front();
-      d.replay(p);
-    }
+    d.replay(metadata::testing::topic_record(name, id));
+    for (int i = 0; i < n; ++i) d.replay(metadata::testing::partition_record(id, i, replicas));
     image = d.apply();
     rm->publish(d, image);
   };
@@ -344,20 +334,10 @@ TEST_F(ReplicaManagerFixture, DeltasDropDeletedTopicsAndReplicasMovedAway) {
 TEST_F(ReplicaManagerFixture, ManyNewPartitionsAreCreatedInSlicesAndWaitersRunAtTheEnd) {
   publish({1, 2, 3}, 1, {1, 2, 3}, true);
   metadata::MetadataDelta d(image);
-  msg::TopicRecord t;
-  t.name = "many";
-  t.topic_id = Uuid::random();
-  d.replay(t);
+  const Uuid many = Uuid::random();
+  d.replay(metadata::testing::topic_record("many", many));
   constexpr int kN = 3000;
-  for (int i = 0; i < kN; ++i) {
-    msg::PartitionRecord p;
-    p.topic_id = t.topic_id;
-    p.partition_id = i;
-    p.replicas = {1};
-    p.isr = {1};
-    p.leader = 1;
-    d.replay(p);
-  }
+  for (int i = 0; i < kN; ++i) d.replay(metadata::testing::partition_record(many, i, {1}));
   d.set_offset(image->offset() + 100, 1);
   image = d.apply();
   bool reached = false;
