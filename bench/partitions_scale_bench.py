@@ -8,7 +8,9 @@ restarted and measured:
   restart     SIGTERM, start: from exec until the node serves — Metadata lists
               every topic with a leader for every partition, and the oldest
               record of --sample partitions is read back (with data; the
-              time until that is done too)
+              time until that is done too); all_partitions_served_s: from the
+              node's start to the end of its replica manager's first large
+              run (every partition's log up as leader), from its own log
   rss_mib     the node's resident memory once it serves
   open_fds    the node's open descriptors once it serves, next to the fd
               cache's bound (flotilla.log.fd.cache.size, from its start-up log)
@@ -99,6 +101,13 @@ def read_oldest(server, topics, per_topic, sample, expect_data):
     return found, len(picks)
 
 
+def clock_seconds(hms):
+    """Seconds since midnight of a log line's HH:MM:SS,mmm."""
+    h, m, rest = hms.split(":")
+    sec, ms = rest.split(",")
+    return int(h) * 3600 + int(m) * 60 + int(sec) + int(ms) / 1000
+
+
 def fd_bound(server):
     m = re.findall(r"descriptor cache: at most (\d+) open", server.log_text())
     return int(m[-1]) if m else None
@@ -118,6 +127,21 @@ def restart_and_measure(server, topics, args, expect_data):
     loaded = re.findall(r"\[(\d\d:\d\d:\d\d,\d+)\] info \[LogManager\] Loaded (\d+) partition logs", server.log_text())
     if took:
         out["node_startup_s"] = round(float(took[-1]) / 1000, 2)
+    # Every partition served (its log brought up as leader): the end of the
+    # replica manager's first large run, from the node's own log (wall clock).
+    deadline = time.monotonic() + 120
+    applied = None
+    while time.monotonic() < deadline:
+        text = server.log_text()
+        start = text.rfind("Starting with cluster id")
+        m = re.findall(r"\[(\d\d:\d\d:\d\d,\d+)\] info \[ReplicaManager broker=\d+\] Applied \d+ partition changes", text[start:])
+        if m:
+            t0s = re.findall(r"\[(\d\d:\d\d:\d\d,\d+)\] info \[KafkaRaftServer nodeId=\d+\] Starting with cluster id", text)[-1]
+            applied = clock_seconds(m[0]) - clock_seconds(t0s)
+            break
+        time.sleep(0.2)
+    if applied is not None:
+        out["all_partitions_served_s"] = round(applied, 2)
     if loaded:
         out["logs_loaded"] = int(loaded[-1][1])
     if expect_data:

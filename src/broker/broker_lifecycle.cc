@@ -30,6 +30,12 @@ void BrokerLifecycle::start() {
   schedule(0);
 }
 
+void BrokerLifecycle::set_ready_to_unfence(bool ready) {
+  const bool now_ready = ready && !ready_to_unfence_;
+  ready_to_unfence_ = ready;
+  if (now_ready && !in_flight_ && running_) schedule(0);  // no need to wait for the next heartbeat
+}
+
 void BrokerLifecycle::stop() {
   running_ = false;
   timer_.cancel();
@@ -123,7 +129,7 @@ void BrokerLifecycle::tick() {
   h.broker_epoch = broker_epoch_;
   h.current_metadata_offset = metadata_offset_ ? metadata_offset_() : 0;
   if (offline_dirs_) h.offline_log_dirs = offline_dirs_();
-  h.want_fence = false;
+  h.want_fence = !ready_to_unfence_;
   h.want_shut_down = shutting_down_;
   controller_.broker_heartbeat(h, 1, [this, alive, asked = h.want_shut_down](msg::BrokerHeartbeatResponse r) {
     if (!*alive) return;

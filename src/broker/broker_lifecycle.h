@@ -35,6 +35,9 @@ class BrokerLifecycle {
   // KIP-858: the ids of the log dirs that went offline, sent with every
   // heartbeat (OfflineLogDirs, v1); the registration holds the online ones.
   void set_offline_dirs(std::function<std::vector<Uuid>()> fn) { offline_dirs_ = std::move(fn); }
+  // Kafka's readyToUnfence: until set, heartbeats ask to stay fenced
+  // (want_fence) — the broker registers and catches up while its logs open.
+  void set_ready_to_unfence(bool ready);
   // A log dir went offline: the next registration lists only `online`, and a
   // heartbeat goes out now (Kafka's propagateDirectoryFailure).
   void log_dirs_changed(std::vector<Uuid> online);
@@ -52,6 +55,7 @@ class BrokerLifecycle {
   int64_t broker_epoch() const { return broker_epoch_; }
 
  private:
+  bool ready_to_unfence_ = true;
   void schedule(int64_t delay_ms);
   void tick();
   void finish_controlled_shutdown(const char* why);

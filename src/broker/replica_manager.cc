@@ -110,6 +110,12 @@ void ReplicaManager::publish(const metadata::MetadataDelta& delta, std::shared_p
   for (const auto& [id, name] : delta.deleted_topics()) {
     const metadata::TopicImage* old = previous->topic(id);
     if (!old) continue;
+    if (logs_opening_) {
+      std::vector<int32_t> held;
+      for (const auto& [idx, reg] : old->partitions)
+        if (contains(reg.replicas, self)) held.push_back(idx);
+      if (!held.empty()) deleted_while_opening_.emplace_back(id, name, std::move(held));
+    }
     for (const auto& [idx, reg] : old->partitions) drop_partition(name, idx, id, true);
   }
 
@@ -188,11 +194,29 @@ ReplicaManager::TopicSettings ReplicaManager::topic_settings(const std::string& 
 // serving heartbeats and requests in between (a partition not created yet
 // answers UNKNOWN_TOPIC_OR_PARTITION, which clients retry). Waiters on the
 // image run once nothing is left to apply.
+void ReplicaManager::logs_opened() {
+  logs_opening_ = false;
+  for (const auto& [id, name, partitions] : deleted_while_opening_) {
+    if (image_->topic(id)) continue;
+    for (int32_t idx : partitions) {
+      storage::Log* log = logs_.get(name, idx);
+      if (!log || log->topic_id() != id) continue;
+      spdlog::info("[ReplicaManager broker={}] Deleting log for {}-{} (topic removed)", config_.node_id, name, idx);
+      logs_.remove(name, idx);
+    }
+  }
+  deleted_while_opening_.clear();
+  if (!stopped_) apply_image();
+}
+
 void ReplicaManager::apply_image() {
+  if (logs_opening_) return;  // logs_opened() applies what is queued
   constexpr int64_t kCreateSliceMs = 20;
   const std::shared_ptr<const metadata::MetadataImage> image = image_;
   const int32_t self = config_.node_id;
-  const int64_t slice_end = monotonic_ms() + kCreateSliceMs;
+  const int64_t slice_start = monotonic_ms();
+  const int64_t slice_end = slice_start + kCreateSliceMs;
+  if (apply_run_start_ms_ < 0) apply_run_start_ms_ = slice_start;
   std::vector<std::pair<Uuid, int32_t>> retry;  // a log dir failed under them: another dir, next pass
 
   // to_apply_ is ordered by topic id: a topic's settings are worked out once per run of its partitions.
@@ -204,6 +228,7 @@ void ReplicaManager::apply_image() {
     // Visits of partitions held elsewhere are cheap, but a first image of a
     // large cluster lists millions: the slice bounds them too.
     if (++visited % 1024 == 0 && monotonic_ms() > slice_end) break;
+    ++apply_run_visited_;
     const auto& [topic_id, idx] = *it;
     if (!t || t->id != topic_id) {
       t = image->topic(topic_id);
@@ -229,9 +254,11 @@ void ReplicaManager::apply_image() {
     if (found == partitions_.end() && logs_.is_failed(name, idx)) continue;  // its files could not be opened (LogManager logged it)
     if (!settings) settings = topic_settings(name);
     storage::Log* log = nullptr;
+    storage::Log* existing = nullptr;
     if (found == partitions_.end()) {
       try {
-        log = logs_.get_or_create(name, idx, topic_id, settings->log);
+        existing = logs_.get(name, idx);
+        log = existing ? existing : logs_.get_or_create(name, idx, topic_id, settings->log);
       } catch (const storage::LogDirIoError& e) {
         spdlog::error("[ReplicaManager broker={}] Cannot create the log of {}-{}: {}", self, name, idx, e.what());
         if (!e.dir.empty()) handle_log_dir_failure(e.dir, e.what());
@@ -253,16 +280,17 @@ void ReplicaManager::apply_image() {
       slot->topic_id = topic_id;
       slot->metrics = BrokerMetrics::get().topic(name);
       slot->log = log;
-      slot->epochs = std::make_unique<storage::LeaderEpochCache>(slot->log->dir());
-      // Recovery may have cut the log under epochs the cache still lists.
-      slot->epochs->truncate_from_end(slot->log->log_end_offset());
+      slot->epochs = std::make_unique<storage::LeaderEpochCache>(slot->log->dir(), slot->log->take_loaded_epoch_checkpoint());
+      // Recovery may have cut the log under epochs the cache still lists (the
+      // file keeps them until the next change: each load cuts them again).
+      slot->epochs->truncate_from_end(slot->log->log_end_offset(), false);
       auto hw = initial_hw_.find({name, idx});
       slot->hw = std::min(hw == initial_hw_.end() ? 0 : hw->second, slot->log->log_end_offset());
       slot->hw = std::max(slot->hw, slot->log->log_start_offset());
       topic_names_[topic_id] = name;
       notify_replica(topic_id, idx);
-      spdlog::info("[ReplicaManager broker={}] Created log for partition {}-{} with leader epoch {}, log end offset {}, high watermark {}",
-                   self, name, idx, reg.leader_epoch, slot->log->log_end_offset(), slot->hw);
+      spdlog::log(partition_line_level(), "[ReplicaManager broker={}] {} log for partition {}-{} with leader epoch {}, log end offset {}, high watermark {}",
+                  self, existing ? "Loaded" : "Created", name, idx, reg.leader_epoch, slot->log->log_end_offset(), slot->hw);
     }
     Partition& p = *slot;
     if (!created) p.log->set_config(settings->log);  // a topic or broker config changed since
@@ -318,11 +346,31 @@ void ReplicaManager::apply_image() {
     return;
   }
   int64_t offset = image->offset();
+  // The end of a large run: every partition of the image is served from here
+  // (a start-up's time to serve them all, which benchmarks read).
+  if (apply_run_visited_ >= 1000 || apply_run_lines_ > kPartitionLinesPerRun)
+    spdlog::info("[ReplicaManager broker={}] Applied {} partition changes up to metadata offset {} in {} ms{}", self, apply_run_visited_,
+                 offset, monotonic_ms() - apply_run_start_ms_,
+                 apply_run_lines_ > kPartitionLinesPerRun
+                     ? fmt::format(" ({} role changes logged at debug level after the first {})", apply_run_lines_ - kPartitionLinesPerRun,
+                                   kPartitionLinesPerRun)
+                     : std::string());
+  apply_run_start_ms_ = -1;
+  apply_run_visited_ = 0;
+  apply_run_lines_ = 0;
   while (!image_waiters_.empty() && image_waiters_.begin()->first <= offset) {
     auto fn = std::move(image_waiters_.begin()->second);
     image_waiters_.erase(image_waiters_.begin());
     fn();
   }
+}
+
+// A partition's role lines: info for the first kPartitionLinesPerRun of a
+// run of apply_image slices, debug after them (a start-up of 100,000
+// partitions wrote 300,000 lines, a write each, a tenth of its event loop's
+// time); the run's end logs how many went to debug.
+spdlog::level::level_enum ReplicaManager::partition_line_level() {
+  return ++apply_run_lines_ <= kPartitionLinesPerRun ? spdlog::level::info : spdlog::level::debug;
 }
 
 void ReplicaManager::become_leader(Partition& p) {
@@ -342,7 +390,7 @@ void ReplicaManager::become_leader(Partition& p) {
     f.last_caught_up_ms = contains(p.isr, r) ? now : 0;
     p.followers[r] = f;
   }
-  spdlog::info("[ReplicaManager broker={}] Leader of {}-{} at epoch {} from offset {} (high watermark {}, ISR [{}])", config_.node_id,
+  spdlog::log(partition_line_level(), "[ReplicaManager broker={}] Leader of {}-{} at epoch {} from offset {} (high watermark {}, ISR [{}])", config_.node_id,
                p.topic, p.index, p.leader_epoch, leo, p.hw, fmt::join(p.isr, ","));
   maybe_advance_hw(p);
 }
@@ -351,7 +399,7 @@ void ReplicaManager::become_follower(Partition& p) {
   p.followers.clear();
   if (p.leader_id < 0) {
     fetchers_->unfollow(p.topic, p.index);
-    spdlog::info("[ReplicaManager broker={}] {}-{} has no leader (epoch {})", config_.node_id, p.topic, p.index, p.leader_epoch);
+    spdlog::log(partition_line_level(), "[ReplicaManager broker={}] {}-{} has no leader (epoch {})", config_.node_id, p.topic, p.index, p.leader_epoch);
     return;
   }
   const metadata::BrokerRegistration* leader = image_->broker(p.leader_id);
@@ -366,7 +414,7 @@ void ReplicaManager::become_follower(Partition& p) {
     fetchers_->unfollow(p.topic, p.index);
     return;
   }
-  spdlog::info("[ReplicaManager broker={}] Follower of {}-{} at epoch {}: leader {} ({}:{}), log end offset {}", config_.node_id, p.topic,
+  spdlog::log(partition_line_level(), "[ReplicaManager broker={}] Follower of {}-{} at epoch {}: leader {} ({}:{}), log end offset {}", config_.node_id, p.topic,
                p.index, p.leader_epoch, p.leader_id, ep->host, ep->port, p.log->log_end_offset());
   fetchers_->follow(p.topic, p.index, p.leader_id, p.leader_epoch, ep->host, ep->port);
 }
@@ -403,6 +451,7 @@ void ReplicaManager::notify_leadership(const std::string& topic, int32_t index, 
 // newer values). `wait` writes on the caller's thread, after any in flight
 // (shutdown).
 void ReplicaManager::write_hw_checkpoints(bool wait) {
+  if (logs_opening_) return;  // nothing applied yet: the file keeps what the last run wrote
   auto by_dir = std::make_shared<std::map<std::string, storage::TopicPartitionOffsets>>();
   for (const auto& dir : config_.log_dirs)
     if (!logs_.is_offline(dir)) (*by_dir)[dir];
@@ -454,7 +503,7 @@ void ReplicaManager::arm_hw_checkpoint_timer() {
 }
 
 void ReplicaManager::housekeeping() {
-  if (stopped_) return;
+  if (stopped_ || logs_opening_) return;
   int64_t now = wall_clock_ms();
   for (auto& [k, p] : partitions_) {
     if (p->offline) continue;

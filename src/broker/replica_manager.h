@@ -25,6 +25,8 @@
 // AlterPartition), purgatory.cc (delayed operations).
 #pragma once
 
+#include <spdlog/common.h>
+
 #include <asio.hpp>
 #include <atomic>
 #include <functional>
@@ -34,6 +36,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "broker/broker_config.h"
@@ -137,6 +140,13 @@ class ReplicaManager : public metadata::Publisher {
   void set_controller(ControllerChannel* channel, std::function<int64_t()> broker_epoch);
 
   void publish(const metadata::MetadataDelta& delta, std::shared_ptr<const metadata::MetadataImage> image) override;
+  // Start-up with the LogManager still opening its logs (defer_opening):
+  // images are taken and their changes queued, but nothing is applied until
+  // logs_opened() (after LogManager::finish_opening()), which first removes
+  // the logs of topics deleted meanwhile (as their deletion would have), then
+  // applies the queue. No high-watermark checkpoint is written before.
+  void set_logs_opening() { logs_opening_ = true; }
+  void logs_opened();
   std::shared_ptr<const metadata::MetadataImage> image() const { return image_; }
   // The follower side of the replication throttles (broker/replication_quota.h),
   // used by the replica fetchers; null: none.
@@ -294,11 +304,21 @@ class ReplicaManager : public metadata::Publisher {
   std::vector<std::pair<std::string, int32_t>> isr_queue_;  // ISR changes not sent yet
   bool isr_request_in_flight_ = false;
   bool stopped_ = false;
+  bool logs_opening_ = false;  // set_logs_opening()
+  // Topics deleted while the logs were opening: id, name, its partitions.
+  std::vector<std::tuple<Uuid, std::string, std::vector<int32_t>>> deleted_while_opening_;
   bool apply_posted_ = false;
   // Partitions (topic id, index) the last images changed and apply_image has
   // not brought in line yet; ordered by topic id so that a topic's partitions
   // come together.
   std::set<std::pair<Uuid, int32_t>> to_apply_;
+  // The current run of apply_image slices (to_apply_ non-empty until it ends):
+  // when it started and how many partitions it visited, logged when large.
+  int64_t apply_run_start_ms_ = -1;
+  size_t apply_run_visited_ = 0;
+  size_t apply_run_lines_ = 0;  // partition_line_level()
+  static constexpr size_t kPartitionLinesPerRun = 1000;
+  spdlog::level::level_enum partition_line_level();
   int64_t last_producer_expiry_check_ms_ = 0;  // producer.id.expiration.check.interval.ms
   std::vector<LeadershipListener> leadership_listeners_;  // the coordinators' hooks
   std::function<void(const std::string& dir)> dir_failure_listener_;

@@ -133,6 +133,9 @@ class NodeImpl {
   // loaded the ACLs (as Kafka holds them until the authorizer is ready).
   void open_ready_listeners();
   void when_unfenced();
+  void when_logs_opened();
+  void start_broker_lifecycle();
+  void start_cleaner();
   // Completes the authorizer's initial load once this node has caught up
   // with the metadata log (its image reached the high watermark of a known
   // leader); then opens the listeners that waited for it.
@@ -144,6 +147,7 @@ class NodeImpl {
   asio::steady_timer housekeeping_timer;
   asio::steady_timer unfence_timer{io};
   asio::steady_timer catch_up_timer{io};
+  asio::steady_timer logs_timer{io};
   bool broker_ready = false;                   // unfenced: the broker listeners may open
   std::set<std::string> opened_listeners;
   std::string cluster_id;
@@ -311,16 +315,11 @@ void NodeImpl::start() {
     spdlog::info("[KafkaRaftServer nodeId={}] Log file descriptor cache: at most {} open (flotilla.log.fd.cache.size{})", config.node_id, fd_cache,
                  config.log_fd_cache_size > 0 ? "" : ": half of RLIMIT_NOFILE");
   }
+  // A broker's logs open on the recovery threads while the metadata log is
+  // replayed (on_logs_opened() carries on); a controller's dirs hold none.
   logs = std::make_unique<storage::LogManager>(config.log_dirs, broker_config.log, writer_threads, log_dir_ids,
-                                               config.num_recovery_threads_per_data_dir);
-  {
-    storage::CleanerConfig cc;
-    cc.enable = config.log_cleaner_enable && config.log_cleaner_threads > 0;
-    cc.threads = config.log_cleaner_threads;
-    cc.backoff_ms = config.log_cleaner_backoff_ms;
-    cc.dedupe_buffer_size = config.log_cleaner_dedupe_buffer_size;
-    logs->start_cleaner(cc);
-  }
+                                               config.num_recovery_threads_per_data_dir, config.broker_role);
+  if (!config.broker_role) start_cleaner();
 
   // The metadata log and Raft.
   raft::RaftConfig rc;
@@ -385,6 +384,7 @@ void NodeImpl::start() {
   feature_guard = std::make_unique<FeatureGuard>(config.node_id);
   loader->add_publisher(feature_guard.get());
   replicas = std::make_unique<broker::ReplicaManager>(io, broker_config, *logs);
+  if (config.broker_role) replicas->set_logs_opening();
   if (config.broker_role) {
     coordinator_host = std::make_unique<broker::CoordinatorHost>(io, *replicas);
     coordinator::GroupCoordinatorConfig gc;
@@ -539,6 +539,47 @@ void NodeImpl::start() {
   if (authorizer) when_caught_up();
   schedule_housekeeping();
   if (config.broker_role) {
+    start_broker_lifecycle();
+    when_logs_opened();
+  } else {
+    spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
+                 (monotonic_us() - started_us) / 1000.0);
+  }
+}
+
+void NodeImpl::start_cleaner() {
+  storage::CleanerConfig cc;
+  cc.enable = config.log_cleaner_enable && config.log_cleaner_threads > 0;
+  cc.threads = config.log_cleaner_threads;
+  cc.backoff_ms = config.log_cleaner_backoff_ms;
+  cc.dedupe_buffer_size = config.log_cleaner_dedupe_buffer_size;
+  logs->start_cleaner(cc);
+}
+
+// The broker's logs open on their threads while the loop replays the metadata
+// log (and the broker registers); once they are all open: the replica manager
+// applies what it queued, and the broker asks to be unfenced.
+void NodeImpl::when_logs_opened() {
+  if (stopping) return;
+  if (!logs->opening_done()) {
+    logs_timer.expires_after(std::chrono::milliseconds(2));
+    logs_timer.async_wait([this](const asio::error_code& ec) {
+      if (!ec) when_logs_opened();
+    });
+    return;
+  }
+  logs->finish_opening();  // throws (out of run(): a fatal start-up error) when no dir is left
+  start_cleaner();
+  replicas->logs_opened();
+  lifecycle->set_ready_to_unfence(true);  // a dir that failed to load is in its heartbeats' offline dirs
+  assignments->start();
+  when_unfenced();
+}
+
+// The broker registers (KIP-858: with its log dirs) and catches up while its
+// logs open; it asks to stay fenced until they are (Kafka's readyToUnfence).
+void NodeImpl::start_broker_lifecycle() {
+  {
     // While fenced the broker heartbeats every few ms: start-up is bounded by
     // how fast it catches up, not by the heartbeat interval.
     int32_t retry_ms = controller && config.quorum_voters.size() == 1 ? 5 : 20;
@@ -566,12 +607,8 @@ void NodeImpl::start() {
       }
       lifecycle->log_dirs_changed(logs->online_dir_ids());
     });
+    lifecycle->set_ready_to_unfence(false);
     lifecycle->start();
-    assignments->start();
-    when_unfenced();
-  } else {
-    spdlog::info("[KafkaRaftServer nodeId={}] Kafka Server started (startup took {} ms)", config.node_id,
-                 (monotonic_us() - started_us) / 1000.0);
   }
 }
 
@@ -839,6 +876,7 @@ void NodeImpl::finish_shutdown() {
   housekeeping_timer.cancel();
   unfence_timer.cancel();
   catch_up_timer.cancel();
+  logs_timer.cancel();
   if (lifecycle) lifecycle->stop();
   if (assignments) assignments->stop();
   if (groups) groups->shutdown();

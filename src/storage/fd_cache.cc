@@ -105,9 +105,10 @@ FdCache::Stats FdCache::stats() const {
   return stats_;
 }
 
-int open_log_file(const fs::path& p, int flags) {
+int open_log_file(const fs::path& p, int flags, int dir_fd) {
+  const fs::path name = dir_fd == AT_FDCWD ? p : p.filename();
   for (int attempt = 0;; ++attempt) {
-    int fd = ::open(p.c_str(), flags | O_CLOEXEC, 0644);
+    int fd = ::openat(dir_fd, name.c_str(), flags | O_CLOEXEC, 0644);
     if (fd >= 0) return fd;
     const int err = errno;
     if (err == EINTR) continue;
@@ -125,7 +126,7 @@ CachedFile::CachedFile(fs::path path, int flags, FdCache& cache) : cache_(cache)
 
 CachedFile::~CachedFile() { close_cached(); }
 
-std::shared_ptr<FileHandle> CachedFile::acquire() {
+std::shared_ptr<FileHandle> CachedFile::acquire(int dir_fd) {
   {
     std::lock_guard<std::mutex> g(cache_.mu_);
     if (node_.handle) {
@@ -137,7 +138,7 @@ std::shared_ptr<FileHandle> CachedFile::acquire() {
       return node_.handle;
     }
   }
-  return install(std::make_shared<FileHandle>(open_log_file(path_, flags_)));
+  return install(std::make_shared<FileHandle>(open_log_file(path_, flags_, dir_fd)));
 }
 
 std::shared_ptr<FileHandle> CachedFile::open_with(int flags) {

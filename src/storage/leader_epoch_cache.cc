@@ -4,15 +4,26 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "storage/log.h"
 
 namespace flotilla::storage {
 
-LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir) : path_(std::move(dir) / kFileName) {
-  std::ifstream in(path_);
-  if (!in) return;
+LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir) : LeaderEpochCache(std::move(dir), std::nullopt) {}
+
+LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir, std::optional<std::string> content) : path_(std::move(dir) / kFileName) {
+  if (!content) {
+    std::ifstream file(path_, std::ios::binary);
+    content = file ? std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>()) : std::string();
+  }
+  file_size_ = static_cast<int64_t>(content->size());  // 0 also when there is no file: the first write creates it
+  if (!content->empty()) parse(*content);
+}
+
+void LeaderEpochCache::parse(const std::string& content) {
+  std::istringstream in(content);
   std::string line;
   std::vector<EpochEntry> loaded;
   bool ok = static_cast<bool>(std::getline(in, line)) && line == "0";
@@ -40,10 +51,10 @@ void LeaderEpochCache::assign(int32_t epoch, int64_t start_offset) {
   persist();
 }
 
-void LeaderEpochCache::truncate_from_end(int64_t end_offset) {
+void LeaderEpochCache::truncate_from_end(int64_t end_offset, bool write) {
   size_t before = entries_.size();
   while (!entries_.empty() && entries_.back().start_offset >= end_offset) entries_.pop_back();
-  if (entries_.size() != before) persist();
+  if (write && entries_.size() != before) persist();
 }
 
 void LeaderEpochCache::truncate_from_start(int64_t start_offset) {
@@ -88,9 +99,12 @@ void LeaderEpochCache::persist() {
     // nothing; after a machine crash an older or torn file (rejected as
     // malformed) can only make a follower truncate more than needed, and it
     // fetches the rest again.
-    rewrite_file_in_place(path_, out.str());
+    const std::string content = out.str();
+    rewrite_file_in_place(path_, content, file_size_);
+    file_size_ = static_cast<int64_t>(content.size());
   } catch (const std::exception& ex) {
     // The cache in memory stays right; a restart would then truncate to the HW.
+    file_size_ = -1;  // whatever part was written: cut at the next write
     spdlog::error("[LeaderEpochCache] Cannot write {}: {}", path_.string(), ex.what());
   }
 }

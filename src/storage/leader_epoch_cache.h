@@ -31,13 +31,19 @@ class LeaderEpochCache {
   // Loads `dir/leader-epoch-checkpoint` if present (a malformed file is logged
   // and treated as empty: the replica then truncates to its high watermark).
   explicit LeaderEpochCache(std::filesystem::path dir);
+  // The same from the file's content as already read ("": no file;
+  // Log::take_loaded_epoch_checkpoint); nullopt reads the file.
+  LeaderEpochCache(std::filesystem::path dir, std::optional<std::string> content);
 
   // Epoch `epoch` starts at `start_offset`. Ignored if not newer than the
   // latest epoch. Entries at or after `start_offset` (from a log that was
   // truncated under them) are dropped first.
   void assign(int32_t epoch, int64_t start_offset);
   // The log was truncated to end at `end_offset`: entries starting at or after it go.
-  void truncate_from_end(int64_t end_offset);
+  // `write` false leaves the file as it is: at a log's load the same cut is
+  // made again from the file each time, so only the next change need write it
+  // (a start-up of 100,000 partitions skips as many file writes).
+  void truncate_from_end(int64_t end_offset, bool write = true);
   // The log now starts at `start_offset` (retention, DeleteRecords): earlier
   // entries collapse into one starting there.
   void truncate_from_start(int64_t start_offset);
@@ -56,9 +62,11 @@ class LeaderEpochCache {
 
  private:
   void persist();
+  void parse(const std::string& content);
 
   std::filesystem::path path_;
   std::vector<EpochEntry> entries_;
+  int64_t file_size_ = -1;  // the file's size as last read or written (-1: unknown)
 };
 
 }  // namespace flotilla::storage

@@ -2,10 +2,13 @@
 #include "storage/log_files.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "storage/segment.h"
 
@@ -53,16 +56,74 @@ void write_file_atomically(const fs::path& path, const std::string& content, Dur
   }
 }
 
-void rewrite_file_in_place(const fs::path& path, const std::string& content) {
+void rewrite_file_in_place(const fs::path& path, const std::string& content, int64_t known_size) {
   int fd = open_file(path, O_WRONLY | O_CREAT);
   try {
     pwrite_all(fd, reinterpret_cast<const uint8_t*>(content.data()), content.size(), 0, path);
-    if (::ftruncate(fd, static_cast<off_t>(content.size())) != 0) fail("cannot truncate", path);
+    if ((known_size < 0 || known_size > static_cast<int64_t>(content.size())) && ::ftruncate(fd, static_cast<off_t>(content.size())) != 0)
+      fail("cannot truncate", path);
   } catch (...) {
     ::close(fd);
     throw;
   }
   ::close(fd);
+}
+
+std::vector<std::string> list_dir_names(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw fs::filesystem_error("cannot list", dir, std::error_code(errno, std::generic_category()));
+  std::vector<std::string> names;
+  try {
+    names = list_dir_names(fd, dir);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return names;
+}
+
+std::vector<std::string> list_dir_names(int fd, const fs::path& dir) {
+  if (::lseek(fd, 0, SEEK_SET) != 0) throw fs::filesystem_error("cannot list", dir, std::error_code(errno, std::generic_category()));
+  std::vector<std::string> names;
+  alignas(8) char buf[8192];
+  for (;;) {
+    const long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw fs::filesystem_error("cannot list", dir, std::error_code(errno, std::generic_category()));
+    }
+    if (n == 0) break;
+    for (long pos = 0; pos < n;) {
+      // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name (NUL-terminated).
+      unsigned short reclen;
+      std::memcpy(&reclen, buf + pos + 16, sizeof reclen);
+      const char* name = buf + pos + 19;
+      if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0) names.emplace_back(name);
+      pos += reclen;
+    }
+  }
+  return names;
+}
+
+std::optional<std::string> read_small_file(int dir_fd, const char* name) {
+  const int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < sizeof buf) break;  // a regular file's short read is its end
+  }
+  ::close(fd);
+  return out;
 }
 
 void write_partition_metadata(const fs::path& dir, const Uuid& topic_id) {
@@ -72,9 +133,8 @@ void write_partition_metadata(const fs::path& dir, const Uuid& topic_id) {
   write_file_atomically(dir / "partition.metadata", "version: 0\ntopic_id: " + topic_id.to_string() + "\n", Durability::RenameOnly);
 }
 
-std::optional<Uuid> read_partition_metadata(const fs::path& dir) {
-  std::ifstream f(dir / "partition.metadata");
-  if (!f) return std::nullopt;
+namespace {
+std::optional<Uuid> parse_partition_metadata(std::istream& f) {
   std::string line;
   while (std::getline(f, line)) {
     if (line.rfind("topic_id:", 0) == 0) {
@@ -84,6 +144,20 @@ std::optional<Uuid> read_partition_metadata(const fs::path& dir) {
     }
   }
   return std::nullopt;
+}
+}  // namespace
+
+std::optional<Uuid> read_partition_metadata(const fs::path& dir) {
+  std::ifstream f(dir / "partition.metadata");
+  if (!f) return std::nullopt;
+  return parse_partition_metadata(f);
+}
+
+std::optional<Uuid> read_partition_metadata(int dir_fd) {
+  auto content = read_small_file(dir_fd, "partition.metadata");
+  if (!content) return std::nullopt;
+  std::istringstream f(*content);
+  return parse_partition_metadata(f);
 }
 
 }  // namespace flotilla::storage

@@ -49,29 +49,21 @@ void sync_dir(const fs::path& d) {
 }  // namespace
 
 LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads, std::vector<Uuid> dir_ids,
-                       int recovery_threads)
+                       int recovery_threads, bool defer_opening)
     : dirs_(std::move(log_dirs)), dir_ids_(std::move(dir_ids)), default_config_(default_config), writer_(writer_threads) {
   dir_ids_.resize(dirs_.size());
+  // 1. Each dir's checkpoints, clean-shutdown marker and partition directories.
   for (const auto& d : dirs_) {
+    DirLoad load;
+    load.dir = d;
     try {
       fs::create_directories(d);
-      auto recovery = read_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint");
-      auto starts = read_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint");
+      load.recovery = read_offset_checkpoint(fs::path(d) / "recovery-point-offset-checkpoint");
+      load.starts = read_offset_checkpoint(fs::path(d) / "log-start-offset-checkpoint");
       const fs::path marker = fs::path(d) / kCleanShutdownFile;
-      const bool clean = fs::exists(marker);
-      const int64_t epoch = clean ? marker_broker_epoch(marker) : -1;
+      load.clean = fs::exists(marker);
+      const int64_t epoch = load.clean ? marker_broker_epoch(marker) : -1;
       previous_broker_epoch_ = d == dirs_.front() ? epoch : (epoch == previous_broker_epoch_ ? epoch : -1);
-      // The partition dirs first; then their logs opened by recovery_threads
-      // threads (Kafka's num.recovery.threads.per.data.dir): each open is a
-      // dozen system calls, mostly waiting on the file system, and 100,000
-      // of them in a row would hold the start-up for tens of seconds.
-      struct Pending {
-        fs::path path;
-        TopicPartition key;
-        std::unique_ptr<Log> log;
-        std::exception_ptr error;
-      };
-      std::vector<Pending> pending;
       for (const auto& e : fs::directory_iterator(d)) {
         if (!e.is_directory()) continue;
         std::string name = e.path().filename().string();
@@ -95,33 +87,77 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
         } catch (...) {
           continue;
         }
-        pending.push_back({e.path(), {name.substr(0, dash), partition}, nullptr, nullptr});
+        load.pending.push_back({e.path(), {name.substr(0, dash), partition}, nullptr, nullptr});
       }
-      std::atomic<size_t> next{0};
-      auto work = [&] {
-        for (size_t i; (i = next.fetch_add(1)) < pending.size();) {
-          Pending& p = pending[i];
-          try {
-            auto rp = recovery.find(p.key);
-            p.log = Log::open(p.path, default_config_, Uuid{}, rp == recovery.end() ? 0 : rp->second, clean);
-          } catch (...) {
-            p.error = std::current_exception();
-          }
-        }
-      };
-      {
-        const size_t helpers = std::min<size_t>(pending.size() / 64, static_cast<size_t>(std::max(recovery_threads, 1) - 1));
-        std::vector<std::thread> threads;
-        for (size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
-        work();
-        for (auto& t : threads) t.join();
+    } catch (const std::exception& e) {
+      load.error = std::current_exception();
+    }
+    loads_.push_back(std::move(load));
+  }
+  // 2. The logs, opened by recovery_threads threads per dir (Kafka's
+  // num.recovery.threads.per.data.dir): each open is a dozen system calls,
+  // mostly waiting on the file system, and 100,000 of them in a row would hold
+  // the start-up for tens of seconds. Deferred: the caller goes on meanwhile
+  // (a broker replays its metadata log) and calls finish_opening() later.
+  size_t total = 0;
+  for (const auto& l : loads_) total += l.error ? 0 : l.pending.size();
+  // Synchronous: the calling thread is one of them.
+  const size_t threads = std::min<size_t>((total + 63) / 64, static_cast<size_t>(std::max(recovery_threads, 1)) * dirs_.size() -
+                                                                 (defer_opening ? 0 : 1));
+  opening_ = true;
+  openers_running_ = static_cast<int>(threads);
+  for (size_t t = 0; t < threads; ++t)
+    openers_.emplace_back([this] {
+      open_pending();
+      openers_running_.fetch_sub(1);
+    });
+  if (!defer_opening) finish_opening();
+}
+
+void LogManager::open_pending() {
+  for (;;) {
+    const size_t i = next_pending_.fetch_add(1);
+    // The i-th partition over every dir's list.
+    size_t k = i;
+    DirLoad* load = nullptr;
+    for (auto& l : loads_) {
+      if (l.error) continue;
+      if (k < l.pending.size()) {
+        load = &l;
+        break;
       }
+      k -= l.pending.size();
+    }
+    if (!load) return;
+    Pending& p = load->pending[k];
+    try {
+      auto rp = load->recovery.find(p.key);
+      p.log = Log::open(p.path, default_config_, Uuid{}, rp == load->recovery.end() ? 0 : rp->second, load->clean);
+    } catch (...) {
+      p.error = std::current_exception();
+    }
+  }
+}
+
+bool LogManager::opening_done() const { return !opening_ || openers_running_.load() == 0; }
+
+void LogManager::finish_opening() {
+  if (!opening_) return;
+  open_pending();  // with nobody deferring (or few partitions: no threads) this thread opens them
+  for (auto& t : openers_) t.join();
+  openers_.clear();
+  opening_ = false;
+  // 3. Each dir's logs registered, in order; a dir that failed goes offline.
+  for (auto& load : loads_) {
+    const std::string& d = load.dir;
+    try {
+      if (load.error) std::rethrow_exception(load.error);
       size_t loaded = 0;
-      for (Pending& p : pending) {
+      for (Pending& p : load.pending) {
         const auto& key = p.key;
         try {
           if (p.error) std::rethrow_exception(p.error);
-          if (starts.count(key)) p.log->set_log_start_offset(starts[key]);
+          if (load.starts.count(key)) p.log->set_log_start_offset(load.starts[key]);
           logs_[key] = std::move(p.log);
         } catch (const std::exception& ex) {
           if (!is_partition_error(ex)) throw;  // the dir's own failure
@@ -129,15 +165,15 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
           spdlog::error("[LogManager] Cannot load the log of partition {} in dir {} during startup; the partition is offline: {}",
                         p.path.filename().string(), d, ex.what());
           Failed f{d, ex.what(), std::nullopt, std::nullopt};
-          if (recovery.count(key)) f.recovery_point = recovery[key];
-          if (starts.count(key)) f.log_start = starts[key];
+          if (load.recovery.count(key)) f.recovery_point = load.recovery[key];
+          if (load.starts.count(key)) f.log_start = load.starts[key];
           failed_[key] = std::move(f);
         }
         set_home(key, d);
         ++loaded;
       }
-      if (clean) {
-        fs::remove(marker);
+      if (load.clean) {
+        fs::remove(fs::path(d) / kCleanShutdownFile);
         sync_dir(d);
         spdlog::info("[LogManager] Skipped the CRC checks of {} log(s) in {}: it was shut down cleanly", loaded, d);
       }
@@ -159,6 +195,7 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
       }
     }
   }
+  loads_.clear();
   if (offline_.size() == dirs_.size()) throw std::runtime_error("No log directories available. Tried " + fmt_dirs(dirs_));
   if (!logs_.empty()) spdlog::info("[LogManager] Loaded {} partition logs from {} log dir(s)", logs_.size(), dirs_.size());
 }
@@ -444,6 +481,7 @@ void LogManager::start_cleaner(const CleanerConfig& config) {
 
 void LogManager::close_all() {
   if (closed_) return;
+  finish_opening();  // a shutdown during start-up: the logs being opened are closed like the rest
   if (cleaner_) {
     cleaner_->stop();
     for (const auto& [k, l] : logs_) cleaner_->remove_log(l.get());

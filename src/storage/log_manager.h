@@ -21,6 +21,8 @@
 // Threading: the broker's io_context thread.
 #pragma once
 
+#include <atomic>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -28,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/append_writer.h"
@@ -42,9 +45,17 @@ class LogManager {
   // `dir_ids`: the directory id of each of `log_dirs` (same order), or empty.
   // `recovery_threads`: threads opening a dir's logs at start-up
   // (num.recovery.threads.per.data.dir; Kafka 4's default is 2).
+  // `defer_opening`: the logs open on those threads while the caller goes on;
+  // nothing else may be called until finish_opening() (a broker replays its
+  // metadata log meanwhile: start-up takes the longer of the two, not the sum).
   LogManager(std::vector<std::string> log_dirs, LogConfig default_config, int writer_threads = 1, std::vector<Uuid> dir_ids = {},
-             int recovery_threads = 2);
+             int recovery_threads = 2, bool defer_opening = false);
   ~LogManager();
+  // Whether the deferred opening has finished (finish_opening() then returns at once).
+  bool opening_done() const;
+  // Waits for the logs being opened and registers them (failed partitions and
+  // dirs as the constructor would); throws if no dir is left. Idempotent.
+  void finish_opening();
 
   Log* get(const std::string& topic, int32_t partition) const;
   // Opens the partition's log (creating its directory in the log dir holding
@@ -144,6 +155,28 @@ class LogManager {
   int64_t previous_broker_epoch_ = -1;
   int64_t broker_epoch_ = -1;
   bool closed_ = false;  // close_all() ran: a second call (the destructor's) must not checkpoint an empty map
+
+  // Start-up: the partitions found in each dir, opened by openers_ (each
+  // Pending written by the one thread that took its index, read after the join).
+  struct Pending {
+    std::filesystem::path path;
+    TopicPartition key;
+    std::unique_ptr<Log> log;
+    std::exception_ptr error;
+  };
+  struct DirLoad {
+    std::string dir;
+    bool clean = false;  // the clean-shutdown marker was there
+    std::map<TopicPartition, int64_t> recovery, starts;
+    std::vector<Pending> pending;
+    std::exception_ptr error;  // the dir itself could not be read
+  };
+  void open_pending();
+  std::vector<DirLoad> loads_;
+  std::vector<std::thread> openers_;
+  std::atomic<size_t> next_pending_{0};
+  std::atomic<int> openers_running_{0};
+  bool opening_ = false;
 };
 
 }  // namespace flotilla::storage

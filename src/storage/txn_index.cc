@@ -46,9 +46,9 @@ std::vector<AbortedTxn> TxnIndex::read_file(const fs::path& path) {
   return decode_all(data);
 }
 
-TxnIndex::TxnIndex(fs::path path) : path_(std::move(path)), file_(path_, O_RDWR | O_CREAT) {
+TxnIndex::TxnIndex(fs::path path, bool listed) : path_(std::move(path)), file_(path_, O_RDWR | O_CREAT) {
   std::error_code ec;
-  if (!fs::exists(path_, ec)) return;
+  if (!listed || !fs::exists(path_, ec)) return;
   entries_ = read_file(path_);
   auto size = fs::file_size(path_, ec);
   if (!ec && size != entries_.size() * kEntrySize) {  // a torn trailing entry

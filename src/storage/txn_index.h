@@ -44,7 +44,9 @@ class TxnIndex {
   static constexpr int16_t kVersion = 0;
 
   // Reads the file if it exists (a trailing partial entry is dropped and cut off).
-  explicit TxnIndex(std::filesystem::path path);
+  // `listed`: false when the caller's directory listing shows no such file
+  // (a start-up lists each partition once; this saves a stat per segment).
+  explicit TxnIndex(std::filesystem::path path, bool listed = true);
   ~TxnIndex();
   TxnIndex(const TxnIndex&) = delete;
   TxnIndex& operator=(const TxnIndex&) = delete;

@@ -329,6 +329,46 @@ TEST_F(ReplicaManagerFixture, DeltasDropDeletedTopicsAndReplicasMovedAway) {
   EXPECT_TRUE(rm->find("t", 0));  // untouched throughout
 }
 
+// While its LogManager still opens the logs (a broker's start-up), the
+// replica manager only queues what images change; logs_opened() removes the
+// logs of topics deleted meanwhile and applies the rest.
+TEST_F(ReplicaManagerFixture, ImagesPublishedWhileTheLogsOpenAreAppliedOnceTheyAre) {
+  const Uuid gone = Uuid::random(), kept = Uuid::random();
+  {
+    // The previous run's logs: one of each topic.
+    logs->get_or_create("gone", 0, gone, storage::LogConfig{});
+    logs->get_or_create("kept", 0, kept, storage::LogConfig{});
+  }
+  rm->set_logs_opening();
+  auto delta = [&](auto&& fill) {
+    metadata::MetadataDelta d(image);
+    fill(d);
+    image = d.apply();
+    rm->publish(d, image);
+  };
+  delta([&](metadata::MetadataDelta& d) {
+    d.replay(registration(1));
+    d.replay(metadata::testing::topic_record("gone", gone));
+    d.replay(metadata::testing::partition_record(gone, 0, {1}));
+    d.replay(metadata::testing::topic_record("kept", kept));
+    d.replay(metadata::testing::partition_record(kept, 0, {1}));
+  });
+  EXPECT_EQ(rm->find("kept", 0), nullptr) << "nothing applied while the logs open";
+  delta([&](metadata::MetadataDelta& d) {
+    msg::RemoveTopicRecord r;
+    r.topic_id = gone;
+    d.replay(r);
+  });
+  EXPECT_EQ(rm->find("gone", 0), nullptr);
+  EXPECT_TRUE(fs::exists(dir / "gone-0")) << "its log is not open yet";
+  rm->logs_opened();
+  ASSERT_NE(rm->find("kept", 0), nullptr);
+  EXPECT_EQ(rm->find("kept", 0)->leader_id, 1);
+  EXPECT_EQ(logs->get("gone", 0), nullptr);
+  EXPECT_FALSE(fs::exists(dir / "gone-0")) << "the deleted topic's log is removed as its deletion would have";
+  EXPECT_NE(logs->get("kept", 0), nullptr);
+}
+
 // Thousands of new partitions are created in slices of the event loop; the
 // image's waiters run once every one exists.
 TEST_F(ReplicaManagerFixture, ManyNewPartitionsAreCreatedInSlicesAndWaitersRunAtTheEnd) {

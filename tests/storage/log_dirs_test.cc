@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <thread>
 
 #include "common/directory_id.h"
 #include "storage/log_manager.h"
@@ -149,6 +151,36 @@ TEST(LogDirs, APartitionWhoseFilesCannotBeOpenedIsOfflineAloneAndKeptForTheNextS
   LogManager again({dir}, LogConfig{}, 1);
   EXPECT_FALSE(again.is_failed("t", 1));
   EXPECT_NE(again.get("t", 1), nullptr);
+}
+
+// A broker's LogManager opens its logs on the recovery threads while the
+// caller goes on (defer_opening); finish_opening() registers them, and a
+// close during the opening waits for it and closes them all cleanly.
+TEST(LogDirs, DeferredOpeningLoadsEveryLogAndACloseMeanwhileFinishesIt) {
+  ThreeDirs t;
+  {
+    LogManager m(t.dirs, LogConfig{}, 1, t.ids);
+    for (int32_t p = 0; p < 300; ++p) m.get_or_create("t", p, Uuid{3, 3}, LogConfig{});
+    m.close_all();
+  }
+  {
+    LogManager m(t.dirs, LogConfig{}, 1, t.ids, 2, /*defer_opening=*/true);
+    while (!m.opening_done()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    m.finish_opening();
+    m.finish_opening();  // idempotent
+    EXPECT_EQ(m.all().size(), 300u);
+    for (int32_t p = 0; p < 300; ++p) ASSERT_NE(m.get("t", p), nullptr) << p;
+    for (const auto& d : t.dirs) EXPECT_FALSE(fs::exists(fs::path(d) / ".kafka_cleanshutdown")) << "removed once loaded";
+    m.close_all();
+  }
+  {
+    LogManager m(t.dirs, LogConfig{}, 1, t.ids, 2, /*defer_opening=*/true);
+    m.close_all();  // at once: the opening is finished, then every log closed
+  }
+  for (const auto& d : t.dirs) EXPECT_TRUE(fs::exists(fs::path(d) / ".kafka_cleanshutdown")) << d;
+  LogManager again(t.dirs, LogConfig{}, 1, t.ids, 2, /*defer_opening=*/true);
+  again.finish_opening();
+  EXPECT_EQ(again.all().size(), 300u);
 }
 
 TEST(LogDirs, AnErrorOfTheDirsFileSystemIsNotAPartitionError) {

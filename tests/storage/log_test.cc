@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "log_helpers.h"
@@ -279,6 +280,64 @@ TEST(LogManager, ACleanShutdownSkipsTheCrcChecksOnceACrashDoesNot) {
   LogManager m({d.path.string()}, LogConfig{});
   EXPECT_EQ(m.get("t", 0)->log_end_offset(), 6);
   EXPECT_EQ(fs::file_size(seg), batch_size * 6);
+}
+
+static std::vector<uint8_t> whole_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// After a clean shutdown a log's index files are trusted when their sizes
+// match what the walk of its batches finds, and rewritten when they do not;
+// after a crash they are always rewritten from the walk.
+TEST(Log, ACleanLoadChecksTheIndexFilesBySizeAndRewritesOnesThatDiffer) {
+  TempDir d;
+  const fs::path dir = d.path / "t-0";
+  const fs::path index = dir / "00000000000000000000.index";
+  const fs::path time_index = dir / "00000000000000000000.timeindex";
+  LogConfig c = small_segments(1 << 20);  // an index entry every 100 bytes
+  std::vector<uint8_t> written_index, written_time_index;
+  {
+    auto log = Log::open(dir, c, Uuid{1, 2});
+    for (int i = 0; i < 20; ++i) append(*log, batch(2, 1000 + 10 * i, 100));
+    log->close();
+  }
+  written_index = whole_file(index);
+  written_time_index = whole_file(time_index);
+  ASSERT_GT(written_index.size(), 0u);
+  ASSERT_GT(written_time_index.size(), 0u);
+  {
+    // As written: left as they are (the load does not write them).
+    const auto before = fs::last_write_time(index);
+    auto log = Log::open(dir, c, Uuid{1, 2}, 0, /*clean_shutdown=*/true);
+    EXPECT_EQ(log->log_end_offset(), 40);
+    EXPECT_EQ(fs::last_write_time(index), before);
+    log->close();
+  }
+  // Cut short, and one extended with a stale entry: both rewritten from the walk.
+  fs::resize_file(index, 8);
+  {
+    std::ofstream f(time_index, std::ios::binary | std::ios::app);
+    f << std::string(12, '\x7f');
+  }
+  {
+    auto log = Log::open(dir, c, Uuid{1, 2}, 0, /*clean_shutdown=*/true);
+    EXPECT_EQ(log->log_end_offset(), 40);
+    EXPECT_EQ(whole_file(index), written_index);
+    EXPECT_EQ(whole_file(time_index), written_time_index);
+    // Appends go on writing them where the walk's entries end.
+    append(*log, batch(2, 2000, 100));
+    log->close();
+  }
+  EXPECT_GT(whole_file(index).size(), written_index.size());
+  // A missing index file after a clean shutdown: built again.
+  fs::remove(index);
+  {
+    auto log = Log::open(dir, c, Uuid{1, 2}, 0, /*clean_shutdown=*/true);
+    EXPECT_EQ(log->log_end_offset(), 42);
+    log->close();
+  }
+  EXPECT_GT(whole_file(index).size(), written_index.size());
 }
 
 TEST(Log, PreallocatedSegmentsSurviveCrashRollAndClose) {
