@@ -124,21 +124,25 @@ def restart_and_measure(server, topics, args, expect_data):
     # the client-side time above adds fetching and parsing Metadata of every
     # partition (about a second at 100,000) and the polling interval.
     took = re.findall(r"startup took ([0-9.]+) ms", server.log_text())
-    loaded = re.findall(r"\[(\d\d:\d\d:\d\d,\d+)\] info \[LogManager\] Loaded (\d+) partition logs", server.log_text())
+    loaded = re.findall(r"\[\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d,\d+)\] info \[LogManager\] Loaded (\d+) partition logs", server.log_text())
     if took:
         out["node_startup_s"] = round(float(took[-1]) / 1000, 2)
     # Every partition served (its log brought up as leader): the end of the
-    # replica manager's first large run, from the node's own log (wall clock).
+    # replica manager's first large run that ends after the broker was
+    # unfenced (the leaders are elected then), from the node's own log.
+    stamp = r"\[\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d,\d+)\] info "
     deadline = time.monotonic() + 120
     applied = None
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and applied is None:
         text = server.log_text()
-        start = text.rfind("Starting with cluster id")
-        m = re.findall(r"\[(\d\d:\d\d:\d\d,\d+)\] info \[ReplicaManager broker=\d+\] Applied \d+ partition changes", text[start:])
-        if m:
-            t0s = re.findall(r"\[(\d\d:\d\d:\d\d,\d+)\] info \[KafkaRaftServer nodeId=\d+\] Starting with cluster id", text)[-1]
-            applied = clock_seconds(m[0]) - clock_seconds(t0s)
-            break
+        text = text[text.rfind("\n", 0, max(text.rfind("Starting with cluster id"), 0)) + 1:]  # this start's lines
+        started = re.findall(stamp + r"\[KafkaRaftServer nodeId=\d+\] Starting with cluster id", text)
+        unfenced = re.findall(stamp + r"\[KafkaRaftServer nodeId=\d+\] Kafka Server started", text)
+        runs = re.findall(stamp + r"\[ReplicaManager broker=\d+\] Applied \d+ partition changes", text)
+        if started and unfenced:
+            ends = [clock_seconds(r) for r in runs if clock_seconds(r) >= clock_seconds(unfenced[0])]
+            if ends:
+                applied = ends[0] - clock_seconds(started[0])
         time.sleep(0.2)
     if applied is not None:
         out["all_partitions_served_s"] = round(applied, 2)
