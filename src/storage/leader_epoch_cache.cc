@@ -4,19 +4,24 @@
 
 #include <algorithm>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "storage/log.h"
+#include "storage/log_files.h"
 
 namespace flotilla::storage {
 
 LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir) : LeaderEpochCache(std::move(dir), std::nullopt) {}
 
 LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir, std::optional<std::string> content) : path_(std::move(dir) / kFileName) {
-  if (!content) {
+  if (!content) {  // as the load reads it: at most kMaxSmallFileBytes
+    content.emplace();
     std::ifstream file(path_, std::ios::binary);
-    content = file ? std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>()) : std::string();
+    char buf[4096];
+    while (file && content->size() < kMaxSmallFileBytes) {
+      file.read(buf, sizeof buf);
+      content->append(buf, static_cast<size_t>(file.gcount()));
+    }
   }
   file_size_ = static_cast<int64_t>(content->size());  // 0 also when there is no file: the first write creates it
   if (!content->empty()) parse(*content);

@@ -69,20 +69,6 @@ void rewrite_file_in_place(const fs::path& path, const std::string& content, int
   ::close(fd);
 }
 
-std::vector<std::string> list_dir_names(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw fs::filesystem_error("cannot list", dir, std::error_code(errno, std::generic_category()));
-  std::vector<std::string> names;
-  try {
-    names = list_dir_names(fd, dir);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  return names;
-}
-
 std::vector<std::string> list_dir_names(int fd, const fs::path& dir) {
   if (::lseek(fd, 0, SEEK_SET) != 0) throw fs::filesystem_error("cannot list", dir, std::error_code(errno, std::generic_category()));
   std::vector<std::string> names;
@@ -120,7 +106,7 @@ std::optional<std::string> read_small_file(int dir_fd, const char* name) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
-    if (static_cast<size_t>(n) < sizeof buf) break;  // a regular file's short read is its end
+    if (static_cast<size_t>(n) < sizeof buf || out.size() >= kMaxSmallFileBytes) break;  // a regular file's short read is its end
   }
   ::close(fd);
   return out;

@@ -78,17 +78,18 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 // change ext4 journals even when the size stays).
 void rewrite_file_in_place(const std::filesystem::path& path, const std::string& content, int64_t known_size = -1);
 
-// The names in a directory ("." and ".." left out), read with getdents64: a
-// start-up lists every partition's directory, and opendir's extra fstat and
-// fcntl calls were a sixth of the system calls of opening a log. Throws
-// std::filesystem::filesystem_error as directory_iterator does.
-std::vector<std::string> list_dir_names(const std::filesystem::path& dir);
-// The same through an open directory descriptor (read from its start; left
-// open); `dir` names it in errors.
+// The names in the directory open as `dir_fd` ("." and ".." left out; read
+// from its start, the descriptor left open), with getdents64: a start-up lists
+// every partition's directory, and opendir's extra fstat and fcntl calls were
+// a sixth of the system calls of opening a log. `dir` names it in errors
+// (std::filesystem::filesystem_error, as directory_iterator throws).
 std::vector<std::string> list_dir_names(int dir_fd, const std::filesystem::path& dir);
 // partition.metadata of the directory open as `dir_fd`.
 std::optional<Uuid> read_partition_metadata(int dir_fd);
 // A small file's bytes, relative to `dir_fd`; nullopt if it cannot be read.
+// At most kMaxSmallFileBytes are read: a file grown past any valid content
+// (corrupt, or not ours) costs bounded memory and fails its parser.
+constexpr size_t kMaxSmallFileBytes = 1 << 20;
 std::optional<std::string> read_small_file(int dir_fd, const char* name);
 
 }  // namespace flotilla::storage

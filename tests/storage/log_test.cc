@@ -11,7 +11,9 @@
 #include "read_all.h"
 #include "temp_dir.h"
 #include "storage/checkpoints.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/log.h"
+#include "storage/log_files.h"
 #include "storage/log_manager.h"
 #include "storage/meta_properties.h"
 
@@ -338,6 +340,33 @@ TEST(Log, ACleanLoadChecksTheIndexFilesBySizeAndRewritesOnesThatDiffer) {
     log->close();
   }
   EXPECT_GT(whole_file(index).size(), written_index.size());
+}
+
+// The small files a load reads (partition.metadata, leader-epoch-checkpoint)
+// are read up to a bound: one grown huge costs bounded memory and is rejected
+// by its parser (an epoch cache starts empty), not loaded whole.
+TEST(Log, AnOversizedEpochCheckpointIsReadBoundedAndIgnored) {
+  TempDir d;
+  const fs::path dir = d.path / "t-0";
+  {
+    auto log = Log::open(dir, LogConfig{}, Uuid{1, 2});
+    append(*log, batch(1));
+    log->close();
+  }
+  {
+    std::ofstream f(dir / LeaderEpochCache::kFileName, std::ios::binary | std::ios::trunc);
+    f << "0\n200000\n";
+    for (int i = 0; i < 200000; ++i) f << i << " " << i << "\n";  // ~2.2 MB
+  }
+  ASSERT_GT(fs::file_size(dir / LeaderEpochCache::kFileName), 2 * kMaxSmallFileBytes);
+  auto log = Log::open(dir, LogConfig{}, Uuid{1, 2}, 0, /*clean_shutdown=*/true);
+  auto content = log->take_loaded_epoch_checkpoint();
+  ASSERT_TRUE(content.has_value());
+  EXPECT_LE(content->size(), kMaxSmallFileBytes + 4096);
+  EXPECT_TRUE(LeaderEpochCache(dir, content).entries().empty());
+  EXPECT_TRUE(LeaderEpochCache(dir).entries().empty());  // read from the file: the same bound
+  EXPECT_EQ(log->log_end_offset(), 1);
+  log->close();
 }
 
 TEST(Log, PreallocatedSegmentsSurviveCrashRollAndClose) {
