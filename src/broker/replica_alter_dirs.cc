@@ -132,6 +132,7 @@ void ReplicaManager::move_step() {
         for (const auto& e : p.epochs->entries()) moved.assign(e.epoch, e.start_offset);
       }
       fut->flush(fut->log_end_offset());
+      p.epochs->discard_queued();  // the old dir goes; the future dir has them all
       storage::Log* promoted = logs_.promote_future(p.topic, p.index);
       p.log = promoted;
       p.epochs = std::make_unique<storage::LeaderEpochCache>(promoted->dir());

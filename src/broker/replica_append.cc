@@ -99,6 +99,7 @@ AppendResult ReplicaManager::append(Partition& p, std::span<uint8_t> payload, Ap
   }
   try {
     const size_t deferred_before = deferred ? deferred->writes.size() : 0;
+    p.epochs->ensure_written();  // the file lists this epoch before a batch of it exists
     storage::AppendInfo info = p.log->append(payload, v, p.leader_epoch, origin == AppendOrigin::Coordinator, deferred);
     // Idempotent producer: INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER, ...
     if (info.error != ErrorCode::NONE) return rejected_produce(config_.node_id, p, info.error, info.error_message);
@@ -138,6 +139,7 @@ AppendResult ReplicaManager::append_marker(Partition& p, int64_t producer_id, in
   AppendResult r;
   if (p.offline) return rejected_produce(config_.node_id, p, ErrorCode::KAFKA_STORAGE_ERROR, "the log dir of the partition is offline");
   try {
+    p.epochs->ensure_written();
     storage::AppendInfo info = p.log->append_marker(producer_id, producer_epoch, coordinator_epoch, commit, p.leader_epoch, wall_clock_ms());
     if (info.error != ErrorCode::NONE) {
       r.error = info.error;

@@ -151,6 +151,7 @@ void ReplicaManager::drop_partition(const std::string& topic, int32_t index, con
   fetchers_->unfollow(p.topic, p.index);
   if (p.is_leader(config_.node_id)) notify_leadership(p.topic, p.index, p.leader_epoch, false);
   if (topic_gone) BrokerMetrics::get().remove_topic(p.topic);  // the topic is gone: its series too
+  p.epochs->discard_queued();  // its directory goes: a re-created one must not get this
   logs_.remove(p.topic, p.index);
   // topic_names_ keeps the id: other partitions of the topic may stay here.
   partitions_.erase(it);
@@ -380,7 +381,9 @@ void ReplicaManager::become_leader(Partition& p) {
   const int64_t now = monotonic_ms();
   fetchers_->unfollow(p.topic, p.index);
   int64_t leo = p.log->log_end_offset();
-  p.epochs->assign(p.leader_epoch, leo);
+  // Written by epoch_files_ (ensure_written before this epoch's first batch):
+  // a start-up elects every partition's leader here at once.
+  p.epochs->assign_deferred(p.leader_epoch, leo, &epoch_files_);
   p.leader_epoch_start_offset = leo;
   p.followers.clear();
   for (int32_t r : p.replicas) {
@@ -557,6 +560,7 @@ void ReplicaManager::shutdown() {
   }
   logs_.checkpoint_recovery_points();
   write_hw_checkpoints(true);
+  epoch_files_.flush();  // before the logs close and mark the shutdown clean
   // The logs close after this: nothing may reach them through a partition
   // any more (a request still in a connection's pipeline finds no partition).
   partitions_.clear();

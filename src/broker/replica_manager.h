@@ -46,6 +46,7 @@
 #include "metadata/image.h"
 #include "metadata/publisher.h"
 #include "protocol/record_batch.h"
+#include "storage/background_file_writer.h"
 #include "storage/leader_epoch_cache.h"
 #include "storage/log.h"
 #include "storage/log_manager.h"
@@ -285,6 +286,9 @@ class ReplicaManager : public metadata::Publisher {
   std::function<int64_t()> broker_epoch_;
   std::shared_ptr<const metadata::MetadataImage> image_;
   ReplicationQuota* follower_quota_ = nullptr;
+  // The leader-epoch-checkpoint writes of elections (become_leader); declared
+  // before partitions_, whose caches may still queue on it until destroyed.
+  storage::BackgroundFileWriter epoch_files_;
   std::unordered_map<std::string, std::unique_ptr<Partition>> partitions_;
   std::unordered_map<Uuid, std::string> topic_names_;
   std::unique_ptr<ReplicaFetcherManager> fetchers_;

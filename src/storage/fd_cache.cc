@@ -105,10 +105,11 @@ FdCache::Stats FdCache::stats() const {
   return stats_;
 }
 
-int open_log_file(const fs::path& p, int flags, int dir_fd) {
-  const fs::path name = dir_fd == AT_FDCWD ? p : p.filename();
+int open_log_file(const std::string& p, int flags, int dir_fd) {
+  const size_t slash = p.rfind('/');
+  const char* name = dir_fd == AT_FDCWD || slash == std::string::npos ? p.c_str() : p.c_str() + slash + 1;
   for (int attempt = 0;; ++attempt) {
-    int fd = ::openat(dir_fd, name.c_str(), flags | O_CLOEXEC, 0644);
+    int fd = ::openat(dir_fd, name, flags | O_CLOEXEC, 0644);
     if (fd >= 0) return fd;
     const int err = errno;
     if (err == EINTR) continue;
@@ -116,13 +117,13 @@ int open_log_file(const fs::path& p, int flags, int dir_fd) {
       FdCache::global().shed();  // descriptors ran out: give some of the cache's back, once
       continue;
     }
-    std::string what = "cannot open " + p.string() + ": " + std::strerror(err);
+    std::string what = "cannot open " + p + ": " + std::strerror(err);
     if (is_log_dir_errno(err)) throw LogDirIoError(what, err);
     throw PartitionIoError(what, err);
   }
 }
 
-CachedFile::CachedFile(fs::path path, int flags, FdCache& cache) : cache_(cache), path_(std::move(path)), flags_(flags & ~O_TRUNC) {}
+CachedFile::CachedFile(std::string path, int flags, FdCache& cache) : cache_(cache), path_(std::move(path)), flags_(flags & ~O_TRUNC) {}
 
 CachedFile::~CachedFile() { close_cached(); }
 

@@ -96,7 +96,7 @@ class FdCache {
 class CachedFile {
  public:
   // `flags`: open(2) flags of every (re)open (O_CLOEXEC is added; never O_TRUNC).
-  CachedFile(std::filesystem::path path, int flags, FdCache& cache = FdCache::global());
+  CachedFile(std::string path, int flags, FdCache& cache = FdCache::global());
   ~CachedFile();  // drops the cache's entry (its fd closes once no pin holds it)
   CachedFile(const CachedFile&) = delete;
   CachedFile& operator=(const CachedFile&) = delete;
@@ -114,13 +114,13 @@ class CachedFile {
   // Whether the cache holds a descriptor of it now (tests).
   bool is_cached() const;
 
-  const std::filesystem::path& path() const { return path_; }
+  const std::string& path() const { return path_; }
 
  private:
   std::shared_ptr<FileHandle> install(std::shared_ptr<FileHandle> h);
 
   FdCache& cache_;
-  std::filesystem::path path_;
+  std::string path_;  // a string, not a path: see Segment::path
   int flags_;
   FdCache::Node node_;
 };
@@ -128,6 +128,6 @@ class CachedFile {
 // open(2) of a log file with O_CLOEXEC and mode 0644; on EMFILE/ENFILE the
 // global cache sheds entries and it retries once. Throws via storage::fail.
 // `dir_fd` (not AT_FDCWD): p's directory, open; p's file name is opened in it.
-int open_log_file(const std::filesystem::path& p, int flags, int dir_fd = AT_FDCWD);
+int open_log_file(const std::string& p, int flags, int dir_fd = AT_FDCWD);
 
 }  // namespace flotilla::storage

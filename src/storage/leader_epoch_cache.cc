@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "storage/background_file_writer.h"
 #include "storage/log.h"
 #include "storage/log_files.h"
 
@@ -13,7 +14,7 @@ namespace flotilla::storage {
 
 LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir) : LeaderEpochCache(std::move(dir), std::nullopt) {}
 
-LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir, std::optional<std::string> content) : path_(std::move(dir) / kFileName) {
+LeaderEpochCache::LeaderEpochCache(std::filesystem::path dir, std::optional<std::string> content) : path_((std::move(dir) / kFileName).string()) {
   if (!content) {  // as the load reads it: at most kMaxSmallFileBytes
     content.emplace();
     std::ifstream file(path_, std::ios::binary);
@@ -41,20 +42,49 @@ void LeaderEpochCache::parse(const std::string& content) {
     if (ok) loaded.push_back(e);
   }
   if (!ok) {
-    spdlog::warn("[LeaderEpochCache] Ignoring malformed {}", path_.string());
+    spdlog::warn("[LeaderEpochCache] Ignoring malformed {}", path_);
     return;
   }
   entries_ = std::move(loaded);
 }
 
-void LeaderEpochCache::assign(int32_t epoch, int64_t start_offset) {
-  if (!entries_.empty() && epoch <= entries_.back().epoch) return;
+bool LeaderEpochCache::add_entry(int32_t epoch, int64_t start_offset) {
+  if (!entries_.empty() && epoch <= entries_.back().epoch) return false;
   while (!entries_.empty() && entries_.back().start_offset > start_offset) entries_.pop_back();
   // Two epochs starting at one offset: the earlier wrote nothing; keep the newer only.
   if (!entries_.empty() && entries_.back().start_offset == start_offset) entries_.pop_back();
   entries_.push_back({epoch, start_offset});
-  persist();
+  return true;
 }
+
+void LeaderEpochCache::assign(int32_t epoch, int64_t start_offset) {
+  if (add_entry(epoch, start_offset)) persist();
+}
+
+void LeaderEpochCache::assign_deferred(int32_t epoch, int64_t start_offset, BackgroundFileWriter* writer) {
+  if (!writer) return assign(epoch, start_offset);
+  if (!add_entry(epoch, start_offset)) return;
+  if (queued_on_ && queued_on_ != writer) ensure_written();
+  std::string c = content();
+  const int64_t size = static_cast<int64_t>(c.size());
+  writer->put(path_, {std::move(c), file_size_});
+  file_size_ = size;
+  queued_on_ = writer;
+}
+
+void LeaderEpochCache::ensure_written() {
+  if (!queued_on_) return;
+  BackgroundFileWriter* writer = std::exchange(queued_on_, nullptr);
+  if (auto w = writer->take(path_)) BackgroundFileWriter::write_now(path_, *w);
+}
+
+void LeaderEpochCache::discard_queued() {
+  if (!queued_on_) return;
+  std::exchange(queued_on_, nullptr)->take(path_);
+  file_size_ = -1;  // whatever the file holds now: cut at the next write
+}
+
+LeaderEpochCache::~LeaderEpochCache() { ensure_written(); }
 
 void LeaderEpochCache::truncate_from_end(int64_t end_offset, bool write) {
   size_t before = entries_.size();
@@ -92,25 +122,30 @@ std::pair<int32_t, int64_t> LeaderEpochCache::end_offset_for(int32_t epoch, int6
   return {std::prev(higher)->epoch, higher->start_offset};
 }
 
+std::string LeaderEpochCache::content() const {
+  std::string out = "0\n" + std::to_string(entries_.size()) + "\n";
+  for (const auto& e : entries_) out += std::to_string(e.epoch) + " " + std::to_string(e.start_offset) + "\n";
+  return out;
+}
+
 void LeaderEpochCache::persist() {
-  std::ostringstream out;
-  out << "0\n" << entries_.size() << "\n";
-  for (const auto& e : entries_) out << e.epoch << " " << e.start_offset << "\n";
+  // A queued write of older content must not land after this one.
+  if (queued_on_ && std::exchange(queued_on_, nullptr)->take(path_)) file_size_ = -1;
   try {
     // Not synced (as Kafka since KAFKA-15046) and rewritten in place, not
     // through a temporary file: it changes on the event loop for every
     // partition whose leader changes, thousands at once. The reader stops after
     // the count on line 2, so a stale tail is never read. A process crash loses
-    // nothing; after a machine crash an older or torn file (rejected as
+    // nothing a batch depends on (deferred writes: see the header); after a machine crash an older or torn file (rejected as
     // malformed) can only make a follower truncate more than needed, and it
     // fetches the rest again.
-    const std::string content = out.str();
-    rewrite_file_in_place(path_, content, file_size_);
-    file_size_ = static_cast<int64_t>(content.size());
+    const std::string c = content();
+    rewrite_file_in_place(path_, c, file_size_);
+    file_size_ = static_cast<int64_t>(c.size());
   } catch (const std::exception& ex) {
     // The cache in memory stays right; a restart would then truncate to the HW.
     file_size_ = -1;  // whatever part was written: cut at the next write
-    spdlog::error("[LeaderEpochCache] Cannot write {}: {}", path_.string(), ex.what());
+    spdlog::error("[LeaderEpochCache] Cannot write {}: {}", path_, ex.what());
   }
 }
 

@@ -6,8 +6,13 @@
 //
 // Invariants: entries are strictly increasing in epoch and non-decreasing in
 // start offset; every start offset is < the log end offset once truncate_from_end
-// has been applied for a truncation. The file is rewritten atomically on every
-// change (changes come with leader elections and truncations: rare).
+// has been applied for a truncation. The file is rewritten on every change
+// (changes come with leader elections and truncations: rare, but a start-up
+// elects every partition's leader at once): at once, or, for an election with
+// a BackgroundFileWriter set, on its thread — written before the first batch
+// of that epoch is appended (ensure_written), so a crash never leaves a batch
+// whose epoch the file lacks (an entry without batches is harmless to lose: a
+// log's epochs are told by its batches).
 //
 // Threading: the owning partition's thread.
 #pragma once
@@ -15,10 +20,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
 namespace flotilla::storage {
+
+class BackgroundFileWriter;
 
 struct EpochEntry {
   int32_t epoch = -1;
@@ -39,6 +47,17 @@ class LeaderEpochCache {
   // latest epoch. Entries at or after `start_offset` (from a log that was
   // truncated under them) are dropped first.
   void assign(int32_t epoch, int64_t start_offset);
+  // The same with the file written by `writer` (null: now); ensure_written()
+  // before appending a batch of that epoch.
+  void assign_deferred(int32_t epoch, int64_t start_offset, BackgroundFileWriter* writer);
+  // A deferred write still queued is written now.
+  void ensure_written();
+  // A deferred write still queued is dropped: the log's directory goes away
+  // (a re-created topic's log could get it otherwise).
+  void discard_queued();
+  ~LeaderEpochCache();  // writes a queued write now (unless discarded)
+  LeaderEpochCache(const LeaderEpochCache&) = delete;
+  LeaderEpochCache& operator=(const LeaderEpochCache&) = delete;
   // The log was truncated to end at `end_offset`: entries starting at or after it go.
   // `write` false leaves the file as it is: at a log's load the same cut is
   // made again from the file each time, so only the next change need write it
@@ -61,12 +80,15 @@ class LeaderEpochCache {
   static constexpr const char* kFileName = "leader-epoch-checkpoint";
 
  private:
+  bool add_entry(int32_t epoch, int64_t start_offset);  // false: not newer, ignored
   void persist();
+  std::string content() const;
   void parse(const std::string& content);
 
-  std::filesystem::path path_;
+  std::string path_;  // not a std::filesystem::path (~600 bytes each, one per partition)
   std::vector<EpochEntry> entries_;
   int64_t file_size_ = -1;  // the file's size as last read or written (-1: unknown)
+  BackgroundFileWriter* queued_on_ = nullptr;  // a write of ours may be queued there
 };
 
 }  // namespace flotilla::storage

@@ -27,7 +27,7 @@ namespace flotilla::storage {
 namespace fs = std::filesystem;
 using records::BatchHeader;
 
-Log::Log(fs::path dir, LogConfig config, Uuid topic_id) : dir_(std::move(dir)), config_(config), topic_id_(topic_id) {}
+Log::Log(fs::path dir, LogConfig config, Uuid topic_id) : dir_(std::move(dir).string()), config_(config), topic_id_(topic_id) {}
 
 Log::~Log() {
   try {
@@ -40,7 +40,7 @@ std::shared_ptr<Segment> Log::new_segment(int64_t base_offset) {
   auto s = std::make_shared<Segment>();
   s->base_offset = base_offset;
   s->next_offset = base_offset;
-  s->log_path = dir_ / offset_file_name(base_offset, ".log");
+  s->log_path = dir_ + "/" + offset_file_name(base_offset, ".log");
   s->attach_files();
   // Created now (the indexes empty); they stay cached as the active segment's
   // files are the most recently used.
@@ -207,7 +207,7 @@ int Log::apply_retention(int64_t now_ms) {
     if (!config_.cleanup_delete) by_time = by_size = false;  // cleanup.policy=compact: the cleaner's
     if (!by_time && !by_size) break;
     ++change_epoch_;
-    spdlog::info("[Log partition={}] Deleting segment {} by retention ({})", dir_.filename().string(), s->log_path.filename().string(),
+    spdlog::info("[Log partition={}] Deleting segment {} by retention ({})", name(), fs::path(s->log_path).filename().string(),
                  by_time ? "retention.ms" : "retention.bytes");
     total -= s->size;
     delete_segment(s);

@@ -200,7 +200,8 @@ class Log {
   void close();
   void remove();
 
-  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path dir() const { return dir_; }
+  const std::string& dir_string() const { return dir_; }
   // The leader-epoch-checkpoint as the load read it ("" when there was none),
   // handed over once: the broker's LeaderEpochCache then need not read it on
   // the event loop (a start-up's load threads read 100,000 of them). nullopt
@@ -289,7 +290,8 @@ class Log {
   // Republishes first_unstable_offset_ from producers_. Under pstate_mu_.
   void publish_first_unstable();
 
-  std::filesystem::path dir_;
+  std::string dir_;  // not a std::filesystem::path: see Segment::path
+  std::string name() const { return dir_.substr(dir_.rfind('/') + 1); }  // "<topic>-<partition>", for log lines
   LogConfig config_;
   Uuid topic_id_;
   mutable std::mutex mu_;  // guards segments_ (the vector) against flush() from other threads

@@ -217,7 +217,7 @@ void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, i
 }
 
 void Log::throw_if_failed() const {
-  if (failed_) throw StorageError("an earlier write to " + dir_.filename().string() + " failed; the log takes no more appends");
+  if (failed_) throw StorageError("an earlier write to " + name() + " failed; the log takes no more appends");
 }
 
 void Log::apply_front_pending() {
@@ -228,7 +228,7 @@ void Log::apply_front_pending() {
     // What follows it may be written, but after a hole: nothing more becomes
     // visible, and a restart's recovery cuts the tail at the last valid batch.
     failed_ = true;
-    spdlog::error("[Log partition={}] Write of {} bytes at position {} failed: {}; the log takes no more appends", dir_.filename().string(),
+    spdlog::error("[Log partition={}] Write of {} bytes at position {} failed: {}; the log takes no more appends", name(),
                   w->size, w->position, std::strerror(w->error));
     return;
   }

@@ -217,12 +217,12 @@ void LogCleaner::add_log(const std::string& topic, int32_t partition, Log* log) 
   e->topic = topic;
   e->partition = partition;
   e->log = log;
-  e->log_dir = log->dir().parent_path();
+  e->log_dir = log->dir_string().substr(0, log->dir_string().rfind('/'));
   if (!checkpoints_.count(e->log_dir)) {
     try {
-      checkpoints_[e->log_dir] = read_offset_checkpoint(e->log_dir / kCheckpointFile);
+      checkpoints_[e->log_dir] = read_offset_checkpoint(fs::path(e->log_dir) / kCheckpointFile);
     } catch (const std::exception& ex) {
-      spdlog::warn("[LogCleaner] Ignoring {}: {}", (e->log_dir / kCheckpointFile).string(), ex.what());
+      spdlog::warn("[LogCleaner] Ignoring {}: {}", (fs::path(e->log_dir) / kCheckpointFile).string(), ex.what());
       checkpoints_[e->log_dir];
     }
   }
@@ -507,11 +507,11 @@ bool LogCleaner::clean(Entry& e, Plan& p) {
 }
 
 // Under mu_.
-void LogCleaner::write_checkpoint(const fs::path& log_dir) {
+void LogCleaner::write_checkpoint(const std::string& log_dir) {
   try {
-    write_offset_checkpoint(log_dir / kCheckpointFile, checkpoints_[log_dir]);
+    write_offset_checkpoint(fs::path(log_dir) / kCheckpointFile, checkpoints_[log_dir]);
   } catch (const std::exception& ex) {
-    spdlog::error("[LogCleaner] Cannot write {}: {}", (log_dir / kCheckpointFile).string(), ex.what());
+    spdlog::error("[LogCleaner] Cannot write {}: {}", (fs::path(log_dir) / kCheckpointFile).string(), ex.what());
   }
 }
 

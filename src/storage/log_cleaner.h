@@ -107,7 +107,7 @@ class LogCleaner {
     std::string topic;
     int32_t partition = 0;
     Log* log = nullptr;
-    std::filesystem::path log_dir;  // the log.dirs entry holding it
+    std::string log_dir;  // the log.dirs entry holding it (a string: one per log, see Segment::path)
     bool in_progress = false;
     std::atomic<bool> abort{false};
   };
@@ -117,13 +117,13 @@ class LogCleaner {
   void run();
   bool plan(Entry& e, Plan& p);
   bool clean(Entry& e, Plan& p);
-  void write_checkpoint(const std::filesystem::path& log_dir);
+  void write_checkpoint(const std::string& log_dir);
 
   CleanerConfig config_;
   mutable std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
   std::map<Log*, std::unique_ptr<Entry>> logs_;
-  std::map<std::filesystem::path, TopicPartitionOffsets> checkpoints_;  // per log dir
+  std::map<std::string, TopicPartitionOffsets> checkpoints_;  // per log dir
   CleanerStats stats_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

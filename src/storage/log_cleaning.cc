@@ -137,7 +137,7 @@ bool Log::replace_segments(int64_t first_base, size_t count, const fs::path& cle
   auto s = std::make_shared<Segment>();
   s->base_offset = first_base;
   s->next_offset = first_base;
-  s->log_path = dir_ / offset_file_name(first_base, ".log");
+  s->log_path = dir_ + "/" + offset_file_name(first_base, ".log");
   // Read through its own descriptor while it is still `cleaned`; the
   // segment's cached files name the final paths (attached after the renames).
   FileHandle built(open_file(cleaned, O_RDONLY));

@@ -61,9 +61,9 @@ std::unique_ptr<Log> Log::open(const fs::path& dir, const LogConfig& config, Uui
 namespace {
 // Whether an index file is as long as the entries the walk found (a clean
 // shutdown's are: they are written entry by entry and cut at each load).
-bool index_file_matches(int dir_fd, const fs::path& path, int64_t size) {
+bool index_file_matches(int dir_fd, const std::string& name, int64_t size) {
   struct stat st;
-  return ::fstatat(dir_fd, path.filename().c_str(), &st, 0) == 0 && st.st_size == size;
+  return ::fstatat(dir_fd, name.c_str(), &st, 0) == 0 && st.st_size == size;
 }
 // Writes a segment's in-memory indexes over its files, cut to length (an
 // index that does not match its log after a clean shutdown: the walk
@@ -84,7 +84,7 @@ void rewrite_index_files(Segment& s) {
 }
 // An index file rebuilt in place ends where its entries end (a longer one
 // held entries of data since truncated, or of another index interval).
-void fit_index_file(int fd, int64_t size, const fs::path& path) {
+void fit_index_file(int fd, int64_t size, const std::string& path) {
   struct stat st;
   if (::fstat(fd, &st) != 0) fail("cannot stat", path);
   if (st.st_size != size && ::ftruncate(fd, size) != 0) fail("cannot truncate", path);
@@ -107,17 +107,18 @@ void Log::load(int64_t recovery_point, bool clean_shutdown, int dir_fd) {
   // The segments whose .index / .timeindex exist (a clean shutdown's are trusted, below).
   std::vector<int64_t> with_index, with_time_index;
   for (const auto& name : entries) {
-    const fs::path path = dir_ / name;
+    // A path only where one is needed: each costs several allocations.
+    auto path = [&] { return fs::path(dir_) / name; };
     if (name.ends_with(".deleted") || name.ends_with(".cleaned") || name.ends_with(".swap") || name.ends_with(".tmp")) {
-      fs::remove(path);
+      fs::remove(path());
       continue;
     }
     if (name.size() == 24 && name.ends_with(".log")) bases.push_back(std::stoll(name.substr(0, 20)));
     else if (name.size() == 26 && name.ends_with(".index")) with_index.push_back(std::stoll(name.substr(0, 20)));
     else if (name.size() == 30 && name.ends_with(".timeindex")) with_time_index.push_back(std::stoll(name.substr(0, 20)));
-    else if (name.size() == 29 && name.ends_with(".txnindex")) txn_indexes.push_back(path);
+    else if (name.size() == 29 && name.ends_with(".txnindex")) txn_indexes.push_back(path());
     else if (name == "leader-epoch-checkpoint") loaded_epoch_checkpoint_ = read_small_file(dir_fd, name.c_str());
-    else if (auto offset = ProducerStateManager::snapshot_offset(name)) producer_snapshots.emplace(*offset, path);
+    else if (auto offset = ProducerStateManager::snapshot_offset(name)) producer_snapshots.emplace(*offset, path());
   }
   if (!loaded_epoch_checkpoint_) loaded_epoch_checkpoint_ = std::string();  // listed: there is none
   std::sort(with_index.begin(), with_index.end());
@@ -144,7 +145,7 @@ void Log::load(int64_t recovery_point, bool clean_shutdown, int dir_fd) {
     auto s = std::make_shared<Segment>();
     s->base_offset = bases[i];
     s->next_offset = bases[i];
-    s->log_path = dir_ / offset_file_name(bases[i], ".log");
+    s->log_path = dir_ + "/" + offset_file_name(bases[i], ".log");
     if (stop) {  // everything after a corrupt batch goes
       truncated_bytes += static_cast<int64_t>(fs::file_size(s->log_path));
       fs::remove(s->log_path);
@@ -220,8 +221,8 @@ void Log::load(int64_t recovery_point, bool clean_shutdown, int dir_fd) {
         else if (crc32c(buf.data() + records::kAttributesOffset, buf.size() - records::kAttributesOffset) != h.crc) bad = "CRC mismatch";
       }
       if (bad) {
-        spdlog::warn("[Log partition={}] {} at position {} of {}: truncating {} bytes (the log ends at offset {})", dir_.filename().string(),
-                     bad, pos, s->log_path.filename().string(), file_size - pos, s->next_offset);
+        spdlog::warn("[Log partition={}] {} at position {} of {}: truncating {} bytes (the log ends at offset {})", name(),
+                     bad, pos, fs::path(s->log_path).filename().string(), file_size - pos, s->next_offset);
         truncated_bytes += file_size - pos;
         if (::ftruncate(fd, pos) != 0) fail("cannot truncate", s->log_path);
         s->size = pos;
@@ -246,8 +247,8 @@ void Log::load(int64_t recovery_point, bool clean_shutdown, int dir_fd) {
     if (check_indexes) {
       s->index_file = std::move(index_file);
       s->time_file = std::move(time_file);
-      if (!index_file_matches(dir_fd, s->path(".index"), static_cast<int64_t>(s->index.size()) * 8) ||
-          !index_file_matches(dir_fd, s->path(".timeindex"), static_cast<int64_t>(s->tindex.size()) * 12))
+      if (!index_file_matches(dir_fd, offset_file_name(s->base_offset, ".index"), static_cast<int64_t>(s->index.size()) * 8) ||
+          !index_file_matches(dir_fd, offset_file_name(s->base_offset, ".timeindex"), static_cast<int64_t>(s->tindex.size()) * 12))
         rewrite_index_files(*s);
     } else {
       fit_index_file(pins.index->fd, static_cast<int64_t>(s->index.size()) * 8, s->path(".index"));
@@ -257,7 +258,7 @@ void Log::load(int64_t recovery_point, bool clean_shutdown, int dir_fd) {
     segments_.push_back(s);
   }
   if (truncated_bytes > 0)
-    spdlog::warn("[Log partition={}] Recovery truncated {} bytes of torn or corrupt data", dir_.filename().string(), truncated_bytes);
+    spdlog::warn("[Log partition={}] Recovery truncated {} bytes of torn or corrupt data", name(), truncated_bytes);
   if (segments_.empty()) segments_.push_back(new_segment(std::max<int64_t>(recovery_point, 0) > 0 ? 0 : 0));
   // An empty trailing segment may sit behind a non-empty one after truncation.
   log_start_offset_ = segments_.front()->base_offset;
@@ -274,7 +275,7 @@ void Log::load(int64_t recovery_point, bool clean_shutdown, int dir_fd) {
     publish_first_unstable();
     producers_.set_map_end_offset(end);
     if (producer_snapshot || !producers_.empty())
-      spdlog::info("[Log partition={}] Producer state: {} producer(s), from {} and the batches after it", dir_.filename().string(),
+      spdlog::info("[Log partition={}] Producer state: {} producer(s), from {} and the batches after it", name(),
                    producers_.size(), producer_snapshot ? offset_file_name(*producer_snapshot, ".snapshot") : std::string("the whole log"));
   }
 }

@@ -115,7 +115,7 @@ void Log::take_producer_snapshot(bool sync) {
   try {
     producers_.write_snapshot(dir_, sync);
   } catch (const std::exception& e) {
-    spdlog::warn("[Log partition={}] Cannot write the producer snapshot: {}", dir_.filename().string(), e.what());
+    spdlog::warn("[Log partition={}] Cannot write the producer snapshot: {}", name(), e.what());
     return;
   }
   int64_t first_base;

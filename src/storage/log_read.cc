@@ -54,7 +54,7 @@ ReadResult Log::read(int64_t offset, int32_t max_bytes, int64_t max_offset, bool
   rr.records = Records::of_view({});
   if (offset < log_start_offset_ || offset > leo)
     throw OffsetOutOfRange("offset " + std::to_string(offset) + " is outside [" + std::to_string(log_start_offset_) + ", " +
-                           std::to_string(leo) + "] of " + dir_.filename().string());
+                           std::to_string(leo) + "] of " + name());
   if (offset == leo || offset >= max_offset) return rr;
   std::vector<std::shared_ptr<Segment>> segs;
   std::shared_ptr<FileHandle> first_file;

@@ -20,7 +20,7 @@ void fail(const std::string& what, const fs::path& p) {
   throw LogDirIoError(what + " " + p.string() + ": " + std::strerror(err), err);
 }
 
-int open_file(const fs::path& p, int flags) { return open_log_file(p, flags); }
+int open_file(const fs::path& p, int flags) { return open_log_file(p.string(), flags); }
 
 namespace {
 

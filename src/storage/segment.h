@@ -39,7 +39,7 @@ namespace flotilla::storage {
 
 struct Segment {
   int64_t base_offset = 0;
-  std::filesystem::path log_path;
+  std::string log_path;
   // The files, reached through the fd cache (storage/fd_cache.h): no
   // descriptor is held while idle; an operation pins what it uses.
   std::shared_ptr<CachedFile> file;        // .log (shared with the cleaner's views)
@@ -62,10 +62,14 @@ struct Segment {
   // reopen them. Set and read under the log's mutex.
   bool retired = false;
 
-  std::filesystem::path path(const char* suffix) const {
-    std::filesystem::path p = log_path;
-    p.replace_extension(suffix);
-    return p;
+  // log_path with `suffix` for its extension. Paths are held as strings: a
+  // std::filesystem::path costs ~600 bytes (its parsed components), and a
+  // node holds several per partition (100,000 partitions: hundreds of MB).
+  std::string path(const char* suffix) const {
+    const size_t slash = log_path.rfind('/');
+    const size_t dot = log_path.rfind('.');
+    const bool has_ext = dot != std::string::npos && (slash == std::string::npos ? dot > 0 : dot > slash + 1);
+    return log_path.substr(0, has_ext ? dot : log_path.size()) + suffix;
   }
   // Sets the files up for log_path: the .log reopened read-write (never
   // created on a reopen: a deleted segment stays deleted), the indexes likewise.
@@ -87,7 +91,7 @@ struct IndexPins {
 
 // pwrite_fully, throwing StorageError on failure. Inline: the produce path
 // writes through it.
-inline void pwrite_all(int fd, const uint8_t* p, size_t n, int64_t off, const std::filesystem::path& path) {
+inline void pwrite_all(int fd, const uint8_t* p, size_t n, int64_t off, const std::string& path) {
   if (int e = pwrite_fully(fd, p, n, off); e != 0) {
     errno = e;
     fail("write to", path);

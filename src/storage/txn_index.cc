@@ -46,14 +46,14 @@ std::vector<AbortedTxn> TxnIndex::read_file(const fs::path& path) {
   return decode_all(data);
 }
 
-TxnIndex::TxnIndex(fs::path path, bool listed) : path_(std::move(path)), file_(path_, O_RDWR | O_CREAT) {
+TxnIndex::TxnIndex(std::string path, bool listed) : path_(std::move(path)), file_(path_, O_RDWR | O_CREAT) {
   std::error_code ec;
   if (!listed || !fs::exists(path_, ec)) return;
   entries_ = read_file(path_);
   auto size = fs::file_size(path_, ec);
   if (!ec && size != entries_.size() * kEntrySize) {  // a torn trailing entry
     if (::ftruncate(file_.acquire()->fd, static_cast<off_t>(entries_.size() * kEntrySize)) != 0)
-      throw StorageError("cannot truncate " + path_.string() + ": " + std::strerror(errno));
+      throw StorageError("cannot truncate " + path_ + ": " + std::strerror(errno));
   }
 }
 
@@ -72,7 +72,7 @@ void TxnIndex::append(const AbortedTxn& t) {
     ssize_t w = ::pwrite(fd, buf + done, kEntrySize - done, at + static_cast<off_t>(done));
     if (w < 0) {
       if (errno == EINTR) continue;
-      throw StorageError("write to " + path_.string() + ": " + std::strerror(errno));
+      throw StorageError("write to " + path_ + ": " + std::strerror(errno));
     }
     done += static_cast<size_t>(w);
   }
@@ -87,7 +87,7 @@ void TxnIndex::truncate_to(int64_t offset) {
   if (keep == entries_.size()) return;
   entries_.resize(keep);
   if (::ftruncate(file_.acquire()->fd, static_cast<off_t>(keep * kEntrySize)) != 0)
-    throw StorageError("cannot truncate " + path_.string() + ": " + std::strerror(errno));
+    throw StorageError("cannot truncate " + path_ + ": " + std::strerror(errno));
   dirty_ = true;
 }
 
@@ -110,7 +110,7 @@ void TxnIndex::flush() {
   std::lock_guard<std::mutex> g(mu_);
   if (!dirty_) return;
   // A reopened descriptor syncs what an evicted one wrote (the page cache is the file's).
-  if (::fdatasync(file_.acquire()->fd) != 0) throw StorageError("fdatasync of " + path_.string() + ": " + std::strerror(errno));
+  if (::fdatasync(file_.acquire()->fd) != 0) throw StorageError("fdatasync of " + path_ + ": " + std::strerror(errno));
   dirty_ = false;
 }
 

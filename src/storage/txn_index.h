@@ -46,12 +46,12 @@ class TxnIndex {
   // Reads the file if it exists (a trailing partial entry is dropped and cut off).
   // `listed`: false when the caller's directory listing shows no such file
   // (a start-up lists each partition once; this saves a stat per segment).
-  explicit TxnIndex(std::filesystem::path path, bool listed = true);
+  explicit TxnIndex(std::string path, bool listed = true);
   ~TxnIndex();
   TxnIndex(const TxnIndex&) = delete;
   TxnIndex& operator=(const TxnIndex&) = delete;
 
-  const std::filesystem::path& path() const { return path_; }
+  const std::string& path() const { return path_; }
 
   // Appends an entry (creating the file). Invariant: last offsets strictly
   // increase; an entry at or below the last one is ignored (a replay of an
@@ -85,7 +85,7 @@ class TxnIndex {
   static std::vector<AbortedTxn> read_file(const std::filesystem::path& path);
 
  private:
-  std::filesystem::path path_;
+  std::string path_;  // not a std::filesystem::path: see Segment::path
   mutable std::mutex mu_;
   std::vector<AbortedTxn> entries_;
   CachedFile file_;  // opened O_RDWR | O_CREAT when first needed

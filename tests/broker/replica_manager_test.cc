@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "common/clock.h"
 #include "metadata/delta.h"
@@ -390,4 +391,19 @@ TEST_F(ReplicaManagerFixture, ManyNewPartitionsAreCreatedInSlicesAndWaitersRunAt
   for (int turns = 0; turns < 100000 && !reached; ++turns) io.run_one_for(std::chrono::milliseconds(100));
   ASSERT_TRUE(reached);
   for (int i = 0; i < kN; ++i) ASSERT_TRUE(rm->find("many", i)) << i;
+}
+
+// An election's leader-epoch-checkpoint is written off the event loop
+// (a start-up elects 100,000 leaders at once), but always before a batch of
+// the new epoch reaches the log: a crash then never leaves a batch whose
+// epoch the file lacks.
+TEST_F(ReplicaManagerFixture, AnElectionsEpochFileIsWrittenBeforeTheFirstBatchOfItsEpoch) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  Partition* p = rm->find("t", 0);
+  ASSERT_TRUE(p->is_leader(1));
+  const int32_t epoch = p->leader_epoch;
+  append(1);
+  std::ifstream in(dir / "t-0" / "leader-epoch-checkpoint");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "0\n1\n" + std::to_string(epoch) + " 0\n");
 }
