@@ -154,39 +154,12 @@ bool counts_as_failed_fetch(ErrorCode e) {
   }
 }
 
-std::shared_ptr<const BrokerSnapshot> take_broker_snapshot(ReplicaManager& replicas, coordinator::GroupCoordinatorService* groups) {
-  auto s = std::make_shared<BrokerSnapshot>();
-  s->taken_ms = wall_clock_ms();
-  const int32_t self = replicas.node_id();
-  std::vector<Partition*> parts = replicas.partitions();
-  s->partitions.reserve(parts.size());
-  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> names;
-  for (Partition* p : parts) {
-    PartitionStat st;
-    auto& name = names[p->topic];
-    if (!name) name = std::make_shared<const std::string>(p->topic);
-    st.topic = name;
-    st.partition = p->index;
-    st.offline = p->offline;
-    if (p->log && !p->offline) {
-      st.size = p->log->size_bytes();
-      st.log_end_offset = p->log->log_end_offset();
-      st.log_start_offset = p->log->log_start_offset();
-      st.segments = p->log->segment_count();
-    }
-    st.leader = p->is_leader(self);
-    st.replicas = static_cast<int32_t>(p->replicas.size());
-    st.isr = static_cast<int32_t>(p->isr.size());
-    st.min_isr = p->min_insync_replicas;
-    s->partitions.push_back(std::move(st));
-  }
-  std::sort(s->partitions.begin(), s->partitions.end(), [](const PartitionStat& a, const PartitionStat& b) {
-    if (a.topic != b.topic) return *a.topic < *b.topic;  // one shared name per topic
-    return a.partition < b.partition;
-  });
+namespace {
+// The group coordinator's counts (a handful of groups per broker: one piece).
+void count_groups(BrokerSnapshot& s, coordinator::GroupCoordinatorService* groups) {
   if (groups) {
-    s->has_groups = true;
-    GroupCounts& g = s->groups;
+    s.has_groups = true;
+    GroupCounts& g = s.groups;
     std::vector<coordinator::ListedGroup> classic;
     groups->coordinator().list_groups({}, classic);  // COORDINATOR_LOAD_IN_PROGRESS still lists the loaded ones
     for (const auto& lg : classic) {
@@ -208,7 +181,53 @@ std::shared_ptr<const BrokerSnapshot> take_broker_snapshot(ReplicaManager& repli
       else if (st == "Dead" || st == "dead") ++g.dead;
     }
   }
-  return s;
+}
+}  // namespace
+
+BrokerSnapshotTaker::BrokerSnapshotTaker(ReplicaManager& replicas, coordinator::GroupCoordinatorService* groups)
+    : replicas_(replicas), groups_(groups), snapshot_(std::make_shared<BrokerSnapshot>()) {}
+
+bool BrokerSnapshotTaker::step(size_t max_partitions) {
+  if (!listed_) {
+    listed_ = true;
+    snapshot_->taken_ms = wall_clock_ms();
+    keys_ = replicas_.partition_keys();
+    snapshot_->partitions.reserve(keys_.size());
+    count_groups(*snapshot_, groups_);
+    return keys_.empty();
+  }
+  const int32_t self = replicas_.node_id();
+  const size_t end = std::min(keys_.size(), next_ + max_partitions);
+  for (; next_ < end; ++next_) {
+    Partition* p = replicas_.find_key(keys_[next_]);
+    if (!p) continue;  // deleted since the listing
+    PartitionStat st;
+    auto& name = names_[p->topic];
+    if (!name) name = std::make_shared<const std::string>(p->topic);
+    st.topic = name;
+    st.partition = p->index;
+    st.offline = p->offline;
+    if (p->log && !p->offline) {
+      st.size = p->log->size_bytes();
+      st.log_end_offset = p->log->log_end_offset();
+      st.log_start_offset = p->log->log_start_offset();
+      st.segments = p->log->segment_count();
+    }
+    st.leader = p->is_leader(self);
+    st.replicas = static_cast<int32_t>(p->replicas.size());
+    st.isr = static_cast<int32_t>(p->isr.size());
+    st.min_isr = p->min_insync_replicas;
+    snapshot_->partitions.push_back(std::move(st));
+  }
+  return next_ >= keys_.size();
+}
+
+std::shared_ptr<const BrokerSnapshot> BrokerSnapshotTaker::take() {
+  std::sort(snapshot_->partitions.begin(), snapshot_->partitions.end(), [](const PartitionStat& a, const PartitionStat& b) {
+    if (a.topic != b.topic) return *a.topic < *b.topic;  // one shared name per topic
+    return a.partition < b.partition;
+  });
+  return std::move(snapshot_);
 }
 
 ReplicaCounts replica_counts(const BrokerSnapshot& s) {

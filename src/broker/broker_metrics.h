@@ -15,10 +15,11 @@
 //
 // Threading: updates from any thread; topic()/remove_topic() take the
 // families' mutex (partition creation and deletion, never per request);
-// take_broker_snapshot() on the broker's event loop only.
+// BrokerSnapshotTaker::step() on the broker's event loop only.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -112,8 +113,32 @@ struct BrokerSnapshot {
   GroupCounts groups;
 };
 
-// Event loop only. `groups` may be null (no group coordinator).
-std::shared_ptr<const BrokerSnapshot> take_broker_snapshot(ReplicaManager& replicas, coordinator::GroupCoordinatorService* groups);
+// A BrokerSnapshot taken in slices: step() on the event loop, a bounded number
+// of partitions at a time, the loop serving requests in between (a scrape of
+// 10,000 partitions in one piece held the loop 2.5-14 ms, which the produce
+// requests behind it waited: their p99 doubled under a 1/s scrape). Each
+// partition's values are consistent; the partitions are read over a few
+// turns of the loop, as a JMX exporter reads one MBean after another.
+class BrokerSnapshotTaker {
+ public:
+  // `groups` may be null (no group coordinator).
+  BrokerSnapshotTaker(ReplicaManager& replicas, coordinator::GroupCoordinatorService* groups);
+  // Reads up to `max_partitions` more (the first call lists them and counts
+  // the groups); true once every partition is read.
+  bool step(size_t max_partitions);
+  // The snapshot, sorted by topic and partition: once step() returned true, on any thread, once.
+  std::shared_ptr<const BrokerSnapshot> take();
+
+ private:
+  ReplicaManager& replicas_;
+  coordinator::GroupCoordinatorService* groups_;
+  std::shared_ptr<BrokerSnapshot> snapshot_;
+  std::vector<std::string> keys_;  // partition keys, listed by the first step
+  size_t next_ = 0;
+  bool listed_ = false;
+  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> names_;  // one shared name per topic
+};
+
 
 // The counts of a snapshot's ReplicaManager gauges.
 struct ReplicaCounts {

@@ -89,6 +89,13 @@ Partition* ReplicaManager::find(const Uuid& topic_id, int32_t index) {
   return p && p->topic_id == topic_id ? p : nullptr;  // the name may belong to a re-created topic now
 }
 
+std::vector<std::string> ReplicaManager::partition_keys() const {
+  std::vector<std::string> out;
+  out.reserve(partitions_.size());
+  for (const auto& [k, p] : partitions_) out.push_back(k);
+  return out;
+}
+
 std::vector<Partition*> ReplicaManager::partitions() {
   std::vector<Partition*> out;
   out.reserve(partitions_.size());

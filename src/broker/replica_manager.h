@@ -157,6 +157,14 @@ class ReplicaManager : public metadata::Publisher {
   Partition* find(const std::string& topic, int32_t index);
   Partition* find(const Uuid& topic_id, int32_t index);
   std::vector<Partition*> partitions();
+  // The keys (key()) of the partitions held here, and the one of a key (null:
+  // gone): for work spread over several turns of the loop, where a Partition*
+  // might not outlive a turn.
+  std::vector<std::string> partition_keys() const;
+  Partition* find_key(const std::string& k) {
+    auto it = partitions_.find(k);
+    return it == partitions_.end() ? nullptr : it->second.get();
+  }
 
   // Validates and appends a produced payload (mutable: offsets are assigned in place).
   // `deferred`: the write is left in it for the AppendWriter (see

@@ -9,11 +9,27 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "common/config_def.h"
 
 namespace flotilla::http {
+
+namespace {
+// setpriority on the calling thread (Linux: a thread id is a PRIO_PROCESS
+// target; nice applies per thread). Failure is harmless: logged, ignored.
+bool lower_priority(int nice) {
+  if (nice <= 0) return true;
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0)
+    spdlog::debug("[HttpServer] Cannot set the HTTP thread's nice value to {}: {}", nice, std::strerror(errno));
+  return true;
+}
+}  // namespace
 
 std::optional<std::string> HttpRequest::header(const std::string& key) const {
   for (const auto& [k, v] : headers)
@@ -102,6 +118,9 @@ struct HttpServer::Impl {
   std::vector<Running> running;
 
   void serve(const HttpListener& l, const httplib::Request& in, httplib::Response& out) {
+    // httplib's pool makes its threads: each lowers its own priority on its first request.
+    thread_local const bool niced = lower_priority(config.thread_nice);
+    (void)niced;
     HttpRequest req;
     req.method = in.method;
     req.path = in.path;
@@ -203,7 +222,10 @@ void HttpServer::start() {
   }
   for (auto& r : impl_->running) {
     auto* s = r.server.get();
-    r.thread = std::thread([s] { s->listen_after_bind(); });
+    r.thread = std::thread([s, nice = impl_->config.thread_nice] {
+      lower_priority(nice);
+      s->listen_after_bind();
+    });
   }
 }
 

@@ -91,7 +91,7 @@ Endpoint parse_endpoint(const std::string& key, const std::string& s) {
 
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> k = {
-      "http.listeners", "confluent.http.server.listeners", "flotilla.http.server.threads",
+      "http.listeners", "confluent.http.server.listeners", "flotilla.http.server.threads", "flotilla.http.server.thread.nice",
       "kafka.rest.authentication.method", "kafka.rest.authentication.realm",
       "flotilla.metrics.partition.series", "flotilla.log.fd.cache.size", "process.roles", "node.id", "broker.id", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
       "listeners", "advertised.listeners", "controller.listener.names", "listener.security.protocol.map",
@@ -554,6 +554,10 @@ KafkaConfig KafkaConfig::from_properties(const std::map<std::string, std::string
   if (auto v = get("http.listeners")) c.http_listeners = trim(*v);
   else if (auto cv = get("confluent.http.server.listeners")) c.http_listeners = trim(*cv);
   set_int("flotilla.http.server.threads", c.http_server_threads, 1);
+  set_int("flotilla.http.server.thread.nice", c.http_server_thread_nice, 0);
+  if (c.http_server_thread_nice > 19)
+    throw ConfigError("Invalid value " + std::to_string(c.http_server_thread_nice) +
+                      " for configuration flotilla.http.server.thread.nice: Value must be no more than 19");
   if (auto v = get("flotilla.metrics.partition.series"))
     c.metrics_partition_series = parse_bool("flotilla.metrics.partition.series", *v);
   set_long("flotilla.connections.authentication.timeout.ms", c.connections_authentication_timeout_ms);

@@ -68,6 +68,7 @@ struct KafkaConfig {
   // confluent.http.server.listeners when that is the one set; empty: off.
   std::string http_listeners;
   int32_t http_server_threads = 16;                // flotilla.http.server.threads
+  int32_t http_server_thread_nice = 10;            // flotilla.http.server.thread.nice (0-19)
   bool metrics_partition_series = true;            // flotilla.metrics.partition.series: per-partition log series in /metrics
   // flotilla.log.fd.cache.size: how many log file descriptors (segments'
   // .log/.index/.timeindex/.txnindex) stay open in the fd cache

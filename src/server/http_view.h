@@ -82,8 +82,10 @@ class HttpNodeView : public http::NodeView, public metadata::Publisher {
                               std::shared_ptr<const security::Session> session, std::chrono::milliseconds timeout,
                               int32_t target_node) override;
 
-  // How the event loop takes the broker's snapshot (broker role only).
-  void set_broker_snapshot_source(std::function<std::shared_ptr<const broker::BrokerSnapshot>()> f) { snapshot_source_ = std::move(f); }
+  // How the event loop starts taking the broker's snapshot (broker role only):
+  // it is taken kSnapshotSlice partitions per turn of the loop.
+  void set_broker_snapshot_source(std::function<std::unique_ptr<broker::BrokerSnapshotTaker>()> f) { snapshot_source_ = std::move(f); }
+  static constexpr size_t kSnapshotSlice = 500;
   std::shared_ptr<const broker::BrokerSnapshot> broker_snapshot() override;
 
   // Called on the event loop after each Raft status refresh (the Raft metrics' gauges).
@@ -105,7 +107,7 @@ class HttpNodeView : public http::NodeView, public metadata::Publisher {
   std::shared_ptr<const net::ClientSecurity> inter_broker_security_;
   std::map<int32_t, std::shared_ptr<net::Client>> clients_;  // event loop only
   std::function<void(const http::RaftStatus&)> on_raft_status_;
-  std::function<std::shared_ptr<const broker::BrokerSnapshot>()> snapshot_source_;  // run on the event loop
+  std::function<std::unique_ptr<broker::BrokerSnapshotTaker>()> snapshot_source_;  // run on the event loop
   std::mutex snapshot_mu_;  // guards last_snapshot_, held only to copy it
   std::shared_ptr<const broker::BrokerSnapshot> last_snapshot_;
 

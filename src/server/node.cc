@@ -649,7 +649,7 @@ void NodeImpl::setup_http() {
     http_handler->set_txn_coordinator(txns.get());
     http_handler->set_authorizer(authorizer.get());
     http_view->set_handler(http_handler.get());
-    http_view->set_broker_snapshot_source([this] { return broker::take_broker_snapshot(*replicas, groups.get()); });
+    http_view->set_broker_snapshot_source([this] { return std::make_unique<broker::BrokerSnapshotTaker>(*replicas, groups.get()); });
   }
   http::HttpOptions options;
   options.partition_series = config.metrics_partition_series;
@@ -660,6 +660,7 @@ void NodeImpl::setup_http() {
   http::HttpServerConfig hc;
   hc.listeners = std::move(http_listeners);
   hc.threads = config.http_server_threads;
+  hc.thread_nice = config.http_server_thread_nice;
   configure_http_security(config, scram_credentials, hc);  // https (ssl.*), Basic auth against SCRAM users
   http_server = std::make_unique<http::HttpServer>(std::move(hc), std::move(router));
 }

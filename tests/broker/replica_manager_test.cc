@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+
+#include "broker/broker_metrics.h"
 
 #include "common/clock.h"
 #include "metadata/delta.h"
@@ -406,4 +409,46 @@ TEST_F(ReplicaManagerFixture, AnElectionsEpochFileIsWrittenBeforeTheFirstBatchOf
   std::ifstream in(dir / "t-0" / "leader-epoch-checkpoint");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "0\n1\n" + std::to_string(epoch) + " 0\n");
+}
+
+// The metrics snapshot is read a slice at a time between the loop's other
+// work: a partition deleted meanwhile is left out, the rest come sorted.
+TEST_F(ReplicaManagerFixture, TheMetricsSnapshotIsTakenInSlicesAndSkipsPartitionsDeletedMeanwhile) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  const Uuid other = *Uuid::parse("BBBBBBBBBBBBBBBBBBBBBB");
+  {
+    namespace mt = metadata::testing;
+    metadata::MetadataDelta d(image);
+    for (int32_t i = 1; i < 4; ++i) d.replay(mt::partition_record(kTopic, i, {1}));
+    d.replay(mt::topic_record("a", other));
+    for (int32_t i = 0; i < 3; ++i) d.replay(mt::partition_record(other, i, {1}));
+    image = d.apply();
+    rm->publish(d, image);
+  }
+  ASSERT_EQ(rm->partition_keys().size(), 7u);
+  BrokerSnapshotTaker taker(*rm, nullptr);
+  EXPECT_FALSE(taker.step(2));  // lists the 7
+  EXPECT_FALSE(taker.step(2));
+  {
+    metadata::MetadataDelta d(image);
+    msg::RemoveTopicRecord r;
+    r.topic_id = other;
+    d.replay(r);
+    image = d.apply();
+    rm->publish(d, image);
+  }
+  EXPECT_FALSE(taker.step(2));
+  EXPECT_TRUE(taker.step(2) || taker.step(2));
+  auto s = taker.take();
+  ASSERT_FALSE(s->partitions.empty());
+  std::vector<std::string> names;
+  for (const auto& p : s->partitions) names.push_back(*p.topic + "-" + std::to_string(p.partition));
+  EXPECT_TRUE(std::is_sorted(s->partitions.begin(), s->partitions.end(), [](const PartitionStat& x, const PartitionStat& y) {
+    return *x.topic != *y.topic ? *x.topic < *y.topic : x.partition < y.partition;
+  }));
+  // Every t partition is there; of a, only those read before its deletion.
+  for (int i = 0; i < 4; ++i) EXPECT_NE(std::find(names.begin(), names.end(), "t-" + std::to_string(i)), names.end()) << i;
+  EXPECT_LT(names.size(), 7u + 1);
+  EXPECT_EQ(s->partitions.size(), 4u + static_cast<size_t>(std::count_if(names.begin(), names.end(), [](const std::string& n) { return n[0] == 'a'; })));
+  EXPECT_LE(std::count_if(names.begin(), names.end(), [](const std::string& n) { return n[0] == 'a'; }), 2);
 }

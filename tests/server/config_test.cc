@@ -88,6 +88,14 @@ TEST(KafkaConfig, InvalidValuesNameTheProperty) {
   p = base();
   p["controller.listener.names"] = "NOPE";
   expect_error(p, "controller.listener.names");
+  for (const char* nice : {"20", "-1"}) {
+    p = base();
+    p["flotilla.http.server.thread.nice"] = nice;
+    expect_error(p, "flotilla.http.server.thread.nice");
+  }
+  p = base();
+  p["flotilla.http.server.thread.nice"] = "19";
+  EXPECT_EQ(KafkaConfig::from_properties(p).http_server_thread_nice, 19);
 }
 
 TEST(KafkaConfig, UnknownKeysAreReported) {
