@@ -27,7 +27,7 @@ namespace flotilla::storage {
 namespace fs = std::filesystem;
 using records::BatchHeader;
 
-Log::Log(fs::path dir, LogConfig config, Uuid topic_id) : dir_(std::move(dir).string()), config_(config), topic_id_(topic_id) {}
+Log::Log(std::string dir, LogConfig config, Uuid topic_id) : dir_(std::move(dir)), config_(config), topic_id_(topic_id) {}
 
 Log::~Log() {
   try {

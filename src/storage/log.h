@@ -31,6 +31,8 @@
 // share, storage/log_files.h the directory's other files.
 #pragma once
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -128,8 +130,11 @@ class Log {
   // checked (size, magic, CRC); the log is truncated at the first bad one.
   // `clean_shutdown`: the log was flushed and closed by a clean shutdown
   // (LogManager's marker file), so no CRC is checked (sizes and offsets still are).
-  static std::unique_ptr<Log> open(const std::filesystem::path& dir, const LogConfig& config, Uuid topic_id,
-                                   int64_t recovery_point = 0, bool clean_shutdown = false);
+  // `parent_fd`: the log dir holding `dir`, open: the partition directory is
+  // opened relative to it (a start-up opens 100,000; each full-path lookup
+  // walks every component again).
+  static std::unique_ptr<Log> open(const std::string& dir, const LogConfig& config, Uuid topic_id,
+                                   int64_t recovery_point = 0, bool clean_shutdown = false, int parent_fd = AT_FDCWD);
 
   // Appends validated batches, assigning offsets in place from the end of
   // the log (pending writes included). `coordinator`: written by a
@@ -255,7 +260,7 @@ class Log {
   bool replace_segments(int64_t first_base, size_t count, const std::filesystem::path& cleaned, uint64_t epoch);
 
  private:
-  Log(std::filesystem::path dir, LogConfig config, Uuid topic_id);
+  Log(std::string dir, LogConfig config, Uuid topic_id);
   // `dir_fd`: dir_ opened (O_DIRECTORY): the partition's small files are
   // reached relative to it (a path of one component, not six: path lookups
   // were a quarter of a start-up's time spent opening logs).

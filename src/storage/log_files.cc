@@ -1,7 +1,9 @@
 // The files of a log directory besides its segments (storage/log_files.h).
 #include "storage/log_files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,7 +71,7 @@ void rewrite_file_in_place(const fs::path& path, const std::string& content, int
   ::close(fd);
 }
 
-std::vector<std::string> list_dir_names(int fd, const fs::path& dir) {
+std::vector<std::string> list_dir_names(int fd, const fs::path& dir, bool dirs_only) {
   if (::lseek(fd, 0, SEEK_SET) != 0) throw fs::filesystem_error("cannot list", dir, std::error_code(errno, std::generic_category()));
   std::vector<std::string> names;
   alignas(8) char buf[8192];
@@ -84,9 +86,17 @@ std::vector<std::string> list_dir_names(int fd, const fs::path& dir) {
       // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name (NUL-terminated).
       unsigned short reclen;
       std::memcpy(&reclen, buf + pos + 16, sizeof reclen);
+      const unsigned char type = static_cast<unsigned char>(buf[pos + 18]);
       const char* name = buf + pos + 19;
-      if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0) names.emplace_back(name);
       pos += reclen;
+      if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
+      if (dirs_only && type != DT_DIR) {
+        // A symbolic link (followed, as std::filesystem's is_directory does),
+        // or DT_UNKNOWN (a file system without d_type): asked of the inode.
+        struct stat st;
+        if ((type != DT_UNKNOWN && type != DT_LNK) || ::fstatat(fd, name, &st, 0) != 0 || !S_ISDIR(st.st_mode)) continue;
+      }
+      names.emplace_back(name);
     }
   }
   return names;

@@ -83,7 +83,8 @@ void rewrite_file_in_place(const std::filesystem::path& path, const std::string&
 // every partition's directory, and opendir's extra fstat and fcntl calls were
 // a sixth of the system calls of opening a log. `dir` names it in errors
 // (std::filesystem::filesystem_error, as directory_iterator throws).
-std::vector<std::string> list_dir_names(int dir_fd, const std::filesystem::path& dir);
+// `dirs_only`: the subdirectories only (and symbolic links to directories).
+std::vector<std::string> list_dir_names(int dir_fd, const std::filesystem::path& dir, bool dirs_only = false);
 // partition.metadata of the directory open as `dir_fd`.
 std::optional<Uuid> read_partition_metadata(int dir_fd);
 // A small file's bytes, relative to `dir_fd`; nullopt if it cannot be read.

@@ -34,8 +34,11 @@ using records::BatchHeader;
 using records::kHeaderSize;
 using records::kLogOverhead;
 
-std::unique_ptr<Log> Log::open(const fs::path& dir, const LogConfig& config, Uuid topic_id, int64_t recovery_point, bool clean_shutdown) {
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+std::unique_ptr<Log> Log::open(const std::string& dir, const LogConfig& config, Uuid topic_id, int64_t recovery_point, bool clean_shutdown,
+                               int parent_fd) {
+  const size_t slash = dir.rfind('/');
+  const char* name = parent_fd == AT_FDCWD || slash == std::string::npos ? dir.c_str() : dir.c_str() + slash + 1;
+  int dir_fd = ::openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0 && errno == ENOENT) {
     fs::create_directories(dir);
     dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -48,7 +51,7 @@ std::unique_ptr<Log> Log::open(const fs::path& dir, const LogConfig& config, Uui
   std::unique_ptr<Log> log(new Log(dir, config, topic_id));
   if (auto existing = read_partition_metadata(dir_fd)) {
     if (!topic_id.is_zero() && *existing != topic_id)
-      throw StorageError("partition.metadata in " + dir.string() + " names topic id " + existing->to_string() + ", expected " +
+      throw StorageError("partition.metadata in " + dir + " names topic id " + existing->to_string() + ", expected " +
                          topic_id.to_string());
     log->topic_id_ = *existing;
   } else if (!topic_id.is_zero()) {

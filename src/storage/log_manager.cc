@@ -9,6 +9,7 @@
 #include <iterator>
 #include <regex>
 #include <thread>
+#include <utility>
 
 #include "storage/checkpoints.h"
 
@@ -64,17 +65,20 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
       load.clean = fs::exists(marker);
       const int64_t epoch = load.clean ? marker_broker_epoch(marker) : -1;
       previous_broker_epoch_ = d == dirs_.front() ? epoch : (epoch == previous_broker_epoch_ ? epoch : -1);
-      for (const auto& e : fs::directory_iterator(d)) {
-        if (!e.is_directory()) continue;
-        std::string name = e.path().filename().string();
+      // Listed with getdents64 on the dir kept open for the opening (each log's
+      // directory is opened relative to it), names as strings: a path per
+      // entry cost ~600 bytes and a parse, 100,000 times.
+      load.fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (load.fd < 0) throw fs::filesystem_error("cannot open", d, std::error_code(errno, std::generic_category()));
+      for (const std::string& name : list_dir_names(load.fd, d, true)) {
         auto dash = name.rfind('-');
         if (dash == std::string::npos || dash == 0 || name == "__cluster_metadata-0") continue;
         if (name.find('.') != std::string::npos && name.ends_with("-future")) {
           // A move (AlterReplicaLogDirs) the last run did not finish: the
           // current log is intact elsewhere; the copy starts over if asked again.
-          spdlog::info("[LogManager] Deleting the unfinished future log {}", e.path().string());
+          spdlog::info("[LogManager] Deleting the unfinished future log {}", d + "/" + name);
           std::error_code rm;
-          fs::remove_all(e.path(), rm);
+          fs::remove_all(fs::path(d) / name, rm);
           continue;
         }
         if (name.find('.') != std::string::npos && (name.ends_with("-delete") || name.ends_with("-stray")))
@@ -87,7 +91,7 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
         } catch (...) {
           continue;
         }
-        load.pending.push_back({e.path(), {name.substr(0, dash), partition}, nullptr, nullptr});
+        load.pending.push_back({(d.ends_with('/') ? d : d + "/") + name, {name.substr(0, dash), partition}, nullptr, nullptr});
       }
     } catch (const std::exception& e) {
       load.error = std::current_exception();
@@ -132,7 +136,7 @@ void LogManager::open_pending() {
     Pending& p = load->pending[k];
     try {
       auto rp = load->recovery.find(p.key);
-      p.log = Log::open(p.path, default_config_, Uuid{}, rp == load->recovery.end() ? 0 : rp->second, load->clean);
+      p.log = Log::open(p.path, default_config_, Uuid{}, rp == load->recovery.end() ? 0 : rp->second, load->clean, load->fd);
     } catch (...) {
       p.error = std::current_exception();
     }
@@ -147,6 +151,8 @@ void LogManager::finish_opening() {
   for (auto& t : openers_) t.join();
   openers_.clear();
   opening_ = false;
+  for (auto& load : loads_)
+    if (load.fd >= 0) ::close(std::exchange(load.fd, -1));
   // 3. Each dir's logs registered, in order; a dir that failed goes offline.
   for (auto& load : loads_) {
     const std::string& d = load.dir;
@@ -163,7 +169,7 @@ void LogManager::finish_opening() {
           if (!is_partition_error(ex)) throw;  // the dir's own failure
           // This partition alone: the rest of the dir is served.
           spdlog::error("[LogManager] Cannot load the log of partition {} in dir {} during startup; the partition is offline: {}",
-                        p.path.filename().string(), d, ex.what());
+                        fs::path(p.path).filename().string(), d, ex.what());
           Failed f{d, ex.what(), std::nullopt, std::nullopt};
           if (load.recovery.count(key)) f.recovery_point = load.recovery[key];
           if (load.starts.count(key)) f.log_start = load.starts[key];

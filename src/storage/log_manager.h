@@ -159,13 +159,14 @@ class LogManager {
   // Start-up: the partitions found in each dir, opened by openers_ (each
   // Pending written by the one thread that took its index, read after the join).
   struct Pending {
-    std::filesystem::path path;
+    std::string path;  // <log dir>/<topic>-<partition>
     TopicPartition key;
     std::unique_ptr<Log> log;
     std::exception_ptr error;
   };
   struct DirLoad {
     std::string dir;
+    int fd = -1;  // the dir, open while its logs open (closed by finish_opening)
     bool clean = false;  // the clean-shutdown marker was there
     std::map<TopicPartition, int64_t> recovery, starts;
     std::vector<Pending> pending;

@@ -178,9 +178,15 @@ TEST(LogDirs, DeferredOpeningLoadsEveryLogAndACloseMeanwhileFinishesIt) {
     m.close_all();  // at once: the opening is finished, then every log closed
   }
   for (const auto& d : t.dirs) EXPECT_TRUE(fs::exists(fs::path(d) / ".kafka_cleanshutdown")) << d;
+  // What the listing takes for a partition: directories (and links to them), not files of that name.
+  std::ofstream(fs::path(t.dirs[0]) / "stray-0") << "not a log";
+  fs::create_directory_symlink(fs::path(t.dirs[0]) / "t-0", fs::path(t.dirs[1]) / "linked-0");
   LogManager again(t.dirs, LogConfig{}, 1, t.ids, 2, /*defer_opening=*/true);
   again.finish_opening();
-  EXPECT_EQ(again.all().size(), 300u);
+  EXPECT_EQ(again.all().size(), 301u);
+  EXPECT_EQ(again.get("stray", 0), nullptr);
+  EXPECT_NE(again.get("linked", 0), nullptr);
+  EXPECT_FALSE(again.is_failed("stray", 0));
 }
 
 TEST(LogDirs, AnErrorOfTheDirsFileSystemIsNotAPartitionError) {
