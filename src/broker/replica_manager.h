@@ -161,6 +161,8 @@ class ReplicaManager : public metadata::Publisher {
   // gone): for work spread over several turns of the loop, where a Partition*
   // might not outlive a turn.
   std::vector<std::string> partition_keys() const;
+  // The writer of elections' leader-epoch-checkpoint files (tests hold it busy).
+  storage::BackgroundFileWriter& epoch_file_writer() { return epoch_files_; }
   Partition* find_key(const std::string& k) {
     auto it = partitions_.find(k);
     return it == partitions_.end() ? nullptr : it->second.get();

@@ -65,11 +65,11 @@ bool BackgroundFileWriter::write_one(std::unique_lock<std::mutex>& lock) {
     }
     Write w = std::move(it->second);
     queued_.erase(it);
-    ++writing_[path];
+    writing_.insert(path);
     lock.unlock();
     write_now(path, w);
     lock.lock();
-    if (--writing_[path] == 0) writing_.erase(path);
+    writing_.erase(path);
     done_cv_.notify_all();
     return true;
   }

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace flotilla::storage {
 
@@ -57,7 +58,7 @@ class BackgroundFileWriter {
   std::condition_variable done_cv_;  // a write finished
   std::unordered_map<std::string, Write> queued_;
   std::deque<std::string> order_;  // paths in put order; a taken path's entry is skipped
-  std::unordered_map<std::string, int> writing_;  // paths being written now, by how many threads
+  std::unordered_set<std::string> writing_;  // paths being written now (one writer per path at a time)
   bool stop_ = false;
   std::thread thread_;
 };

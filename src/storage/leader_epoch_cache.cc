@@ -72,8 +72,7 @@ void LeaderEpochCache::assign_deferred(int32_t epoch, int64_t start_offset, Back
   queued_on_ = writer;
 }
 
-void LeaderEpochCache::ensure_written() {
-  if (!queued_on_) return;
+void LeaderEpochCache::write_queued() {
   BackgroundFileWriter* writer = std::exchange(queued_on_, nullptr);
   if (auto w = writer->take(path_)) BackgroundFileWriter::write_now(path_, *w);
 }

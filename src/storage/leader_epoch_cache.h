@@ -50,8 +50,11 @@ class LeaderEpochCache {
   // The same with the file written by `writer` (null: now); ensure_written()
   // before appending a batch of that epoch.
   void assign_deferred(int32_t epoch, int64_t start_offset, BackgroundFileWriter* writer);
-  // A deferred write still queued is written now.
-  void ensure_written();
+  // A deferred write still queued is written now. Inline: called before every
+  // leader append, almost always with nothing queued.
+  void ensure_written() {
+    if (queued_on_) write_queued();
+  }
   // A deferred write still queued is dropped: the log's directory goes away
   // (a re-created topic's log could get it otherwise).
   void discard_queued();
@@ -80,7 +83,8 @@ class LeaderEpochCache {
   static constexpr const char* kFileName = "leader-epoch-checkpoint";
 
  private:
-  bool add_entry(int32_t epoch, int64_t start_offset);  // false: not newer, ignored
+  bool add_entry(int32_t epoch, int64_t start_offset);
+  void write_queued();  // false: not newer, ignored
   void persist();
   std::string content() const;
   void parse(const std::string& content);

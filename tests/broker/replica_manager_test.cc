@@ -405,10 +405,17 @@ TEST_F(ReplicaManagerFixture, AnElectionsEpochFileIsWrittenBeforeTheFirstBatchOf
   Partition* p = rm->find("t", 0);
   ASSERT_TRUE(p->is_leader(1));
   const int32_t epoch = p->leader_epoch;
+  // The writer busy with other files: the election's write is still queued at
+  // the append unless the append writes it first.
+  fs::create_directories(dir / "busy");
+  for (int i = 0; i < 5000; ++i) rm->epoch_file_writer().put((dir / "busy" / std::to_string(i)).string(), {"x", -1});
+  p->epochs->assign_deferred(epoch + 1, p->log->log_end_offset(), &rm->epoch_file_writer());
+  p->leader_epoch = epoch + 1;
   append(1);
   std::ifstream in(dir / "t-0" / "leader-epoch-checkpoint");
   std::string text((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(text, "0\n1\n" + std::to_string(epoch) + " 0\n");
+  // Both epochs start at offset 0 (no batch of the first): the newer one alone.
+  EXPECT_EQ(text, "0\n1\n" + std::to_string(epoch + 1) + " 0\n");
 }
 
 // The metrics snapshot is read a slice at a time between the loop's other
