@@ -257,7 +257,7 @@ void Log::roll() {
 void Log::close() {
   drain();
   if (closed_) return;
-  take_producer_snapshot(true);
+  close_snapshot_ = take_producer_snapshot(true);
   flush(log_end_offset_.load());
   std::lock_guard<std::mutex> g(mu_);
   closed_ = true;

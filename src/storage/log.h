@@ -52,6 +52,7 @@
 #include "common/uuid.h"
 #include "protocol/record_batch.h"
 #include "storage/append_writer.h"
+#include "storage/clean_shutdown_summary.h"
 #include "storage/fd_cache.h"
 #include "storage/log_files.h"
 #include "storage/producer_state.h"
@@ -204,6 +205,20 @@ class Log {
   void roll();
   void close();
   void remove();
+  // After close(): what the dir's clean-shutdown summary keeps of this log
+  // (storage/clean_shutdown_summary.h), or nullopt when the next start-up
+  // must load it from its files (a failed log, a producer snapshot that could
+  // not be written). `epoch_checkpoint`: the leader-epoch-checkpoint's bytes
+  // as the broker left them ("" when there is none).
+  std::optional<LogSummary> summarize(std::string epoch_checkpoint) const;
+  // The log a summary describes, without opening a file (a dir whose
+  // clean-shutdown marker vouches for its summary): the segments, indexes and
+  // epoch checkpoint as the summary holds them; the producer state from the
+  // snapshot it names (rebuilt from the log, as a load would, if that cannot
+  // be read). Each segment's .log is checked by size (one stat, relative to
+  // `parent_fd`, the log dir open): a file changed since the shutdown (a torn
+  // or cut tail) returns nullptr, and the log must be opened from its files.
+  static std::unique_ptr<Log> restore(const std::string& dir, const LogConfig& config, LogSummary&& summary, int parent_fd = AT_FDCWD);
 
   std::filesystem::path dir() const { return dir_; }
   const std::string& dir_string() const { return dir_; }
@@ -281,8 +296,12 @@ class Log {
   void replay_producer_state_from(int64_t from);
   // Loads the newest snapshot at or below the log end (dropping later ones) and replays the rest.
   void rebuild_producer_state();
-  // Writes the producer snapshot at the log end (if there is state or were snapshots) and prunes old ones.
-  void take_producer_snapshot(bool sync);
+  // Writes the producer snapshot at the log end (if there is state or were
+  // snapshots) and prunes old ones: the snapshot's offset, kNoProducerSnapshot
+  // if there was nothing to write, kProducerSnapshotFailed.
+  static constexpr int64_t kNoProducerSnapshot = -1;
+  static constexpr int64_t kProducerSnapshotFailed = -2;
+  int64_t take_producer_snapshot(bool sync);
   // Applies one written batch (`batch`: its bytes, read for control batches)
   // to the producer state, queueing the transaction it completes. Under pstate_mu_.
   void apply_to_producers(const records::BatchHeader& h, std::span<const uint8_t> batch, std::vector<CompletedTxn>& completed);
@@ -320,6 +339,7 @@ class Log {
   // 576-byte block, a tenth of an idle log's memory at 100,000 partitions.
   std::list<std::shared_ptr<PendingWrite>> pending_;
   bool failed_ = false;  // a deferred write failed: nothing more is appended or made visible
+  int64_t close_snapshot_ = kProducerSnapshotFailed;  // take_producer_snapshot's result at close()
 };
 
 // Start-up half of the cleaner's crash safety (Kafka's rules): each

@@ -284,3 +284,98 @@ void Log::load(int64_t recovery_point, bool clean_shutdown, int dir_fd) {
 }
 
 }  // namespace flotilla::storage
+
+namespace flotilla::storage {
+
+std::optional<LogSummary> Log::summarize(std::string epoch_checkpoint) const {
+  std::lock_guard<std::mutex> g(mu_);
+  // Only what a load would rebuild the same way: a closed log whose producer
+  // state is in a snapshot at its end (or was empty with no snapshot at all).
+  if (!closed_ || failed_ || !pending_.empty() || segments_.empty() || close_snapshot_ == kProducerSnapshotFailed ||
+      (close_snapshot_ >= 0 && close_snapshot_ != log_end_offset_.load()))
+    return std::nullopt;
+  LogSummary out;
+  out.name = name();
+  out.topic_id = topic_id_;
+  out.epoch_checkpoint = std::move(epoch_checkpoint);
+  out.producer_snapshot = close_snapshot_;
+  out.segments.reserve(segments_.size());
+  for (const auto& s : segments_) {
+    if (s->allocated != s->size) return std::nullopt;  // close() trims; a preallocated tail is for a load to find
+    SegmentSummary ss;
+    ss.base_offset = s->base_offset;
+    ss.next_offset = s->next_offset;
+    ss.size = s->size;
+    ss.bytes_since_index = s->bytes_since_index;
+    ss.max_timestamp = s->max_timestamp;
+    ss.max_timestamp_offset = s->max_timestamp_offset;
+    ss.first_timestamp = s->first_timestamp;
+    ss.has_txn_index = !s->txn->empty();
+    ss.index = s->index;
+    ss.tindex = s->tindex;
+    out.segments.push_back(std::move(ss));
+  }
+  return out;
+}
+
+std::unique_ptr<Log> Log::restore(const std::string& dir, const LogConfig& config, LogSummary&& summary, int parent_fd) {
+  const size_t slash = dir.rfind('/');
+  const std::string relative = parent_fd == AT_FDCWD || slash == std::string::npos ? dir : dir.substr(slash + 1);
+  for (const auto& ss : summary.segments) {
+    struct stat st;
+    const std::string file = relative + "/" + offset_file_name(ss.base_offset, ".log");
+    if (::fstatat(parent_fd, file.c_str(), &st, 0) != 0 || st.st_size != ss.size) {
+      spdlog::info("[Log partition={}] {} is not as the clean shutdown left it: loading the log from its files", summary.name,
+                   offset_file_name(ss.base_offset, ".log"));
+      return nullptr;
+    }
+  }
+  std::unique_ptr<Log> log(new Log(dir, config, summary.topic_id));
+  const int64_t now = wall_clock_ms();
+  int64_t end = 0;
+  for (auto& ss : summary.segments) {
+    auto s = std::make_shared<Segment>();
+    s->base_offset = ss.base_offset;
+    s->next_offset = ss.next_offset;
+    s->size = ss.size;
+    s->allocated = ss.size;
+    s->flushed_size = ss.size;
+    s->log_path = dir + "/" + offset_file_name(ss.base_offset, ".log");
+    s->attach_files();  // opened on first use, through the fd cache
+    s->index = std::move(ss.index);
+    s->tindex = std::move(ss.tindex);
+    s->bytes_since_index = ss.bytes_since_index;
+    s->max_timestamp = ss.max_timestamp;
+    s->max_timestamp_offset = ss.max_timestamp_offset;
+    s->first_timestamp = ss.first_timestamp;
+    s->created_ms = now;
+    s->txn = std::make_unique<TxnIndex>(s->path(".txnindex"), ss.has_txn_index);
+    end = std::max(end, s->next_offset);
+    log->segments_.push_back(std::move(s));
+  }
+  log->log_start_offset_ = log->segments_.front()->base_offset;
+  log->log_end_offset_ = end;
+  log->flushed_offset_ = end;
+  log->loaded_epoch_checkpoint_ = std::move(summary.epoch_checkpoint);
+  if (summary.producer_snapshot >= 0) {
+    std::optional<int64_t> loaded;
+    {
+      std::lock_guard<std::mutex> pg(log->pstate_mu_);
+      std::map<int64_t, fs::path> snaps{{summary.producer_snapshot, fs::path(dir) / offset_file_name(summary.producer_snapshot, ".snapshot")}};
+      loaded = log->producers_.load_latest_snapshot(std::move(snaps), INT64_MAX, 0);
+    }
+    if (loaded != end) {
+      // Unreadable (or not at the end): from the older snapshots and the log, as a load does.
+      spdlog::warn("[Log partition={}] The producer snapshot at {} could not be loaded: rebuilding the producer state from the log",
+                   log->name(), summary.producer_snapshot);
+      log->rebuild_producer_state();
+      return log;
+    }
+  }
+  std::lock_guard<std::mutex> pg(log->pstate_mu_);
+  log->publish_first_unstable();
+  log->producers_.set_map_end_offset(end);
+  return log;
+}
+
+}  // namespace flotilla::storage

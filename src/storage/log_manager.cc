@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "storage/checkpoints.h"
+#include "storage/file_io.h"
 
 namespace flotilla::storage {
 
@@ -40,6 +42,39 @@ int64_t marker_broker_epoch(const fs::path& marker) {
   return std::stoll(m[1].str());
 }
 
+// The dir's clean-shutdown summary by partition directory name; empty when
+// there is none or it is not whole (the logs are then loaded from their files).
+std::unordered_map<std::string, LogSummary> read_clean_shutdown_summary(const std::string& d) {
+  std::unordered_map<std::string, LogSummary> out;
+  const fs::path path = fs::path(d) / kCleanShutdownSummaryFile;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  std::vector<uint8_t> bytes;
+  struct stat st;
+  bool read_all = ::fstat(fd, &st) == 0;
+  if (read_all) {
+    bytes.resize(static_cast<size_t>(st.st_size));
+    read_all = pread_fully(fd, bytes.data(), bytes.size(), 0);
+  }
+  ::close(fd);
+  if (!read_all) {
+    spdlog::warn("[LogManager] Cannot read the clean-shutdown summary {}: its logs are loaded from their files", path.string());
+    return out;
+  }
+  std::string error;
+  auto logs = decode_log_summaries(bytes, &error);
+  if (!logs) {
+    spdlog::warn("[LogManager] Ignoring the clean-shutdown summary {} ({}): its logs are loaded from their files", path.string(), error);
+    return out;
+  }
+  out.reserve(logs->size());
+  for (auto& l : *logs) {
+    std::string name = l.name;
+    out.emplace(std::move(name), std::move(l));
+  }
+  return out;
+}
+
 void sync_dir(const fs::path& d) {
   int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
@@ -65,6 +100,7 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
       load.clean = fs::exists(marker);
       const int64_t epoch = load.clean ? marker_broker_epoch(marker) : -1;
       previous_broker_epoch_ = d == dirs_.front() ? epoch : (epoch == previous_broker_epoch_ ? epoch : -1);
+      if (load.clean) load.summaries = read_clean_shutdown_summary(d);
       // Listed with getdents64 on the dir kept open for the opening (each log's
       // directory is opened relative to it), names as strings: a path per
       // entry cost ~600 bytes and a parse, 100,000 times.
@@ -91,7 +127,9 @@ LogManager::LogManager(std::vector<std::string> log_dirs, LogConfig default_conf
         } catch (...) {
           continue;
         }
-        load.pending.push_back({(d.ends_with('/') ? d : d + "/") + name, {name.substr(0, dash), partition}, nullptr, nullptr});
+        auto summary = load.summaries.find(name);
+        load.pending.push_back({(d.ends_with('/') ? d : d + "/") + name, {name.substr(0, dash), partition}, nullptr, nullptr,
+                                summary == load.summaries.end() ? nullptr : &summary->second});
       }
     } catch (const std::exception& e) {
       load.error = std::current_exception();
@@ -135,8 +173,12 @@ void LogManager::open_pending() {
     if (!load) return;
     Pending& p = load->pending[k];
     try {
-      auto rp = load->recovery.find(p.key);
-      p.log = Log::open(p.path, default_config_, Uuid{}, rp == load->recovery.end() ? 0 : rp->second, load->clean, load->fd);
+      if (p.summary) p.log = Log::restore(p.path, default_config_, std::move(*p.summary), load->fd);
+      p.restored = p.log != nullptr;
+      if (!p.log) {
+        auto rp = load->recovery.find(p.key);
+        p.log = Log::open(p.path, default_config_, Uuid{}, rp == load->recovery.end() ? 0 : rp->second, load->clean, load->fd);
+      }
     } catch (...) {
       p.error = std::current_exception();
     }
@@ -158,8 +200,9 @@ void LogManager::finish_opening() {
     const std::string& d = load.dir;
     try {
       if (load.error) std::rethrow_exception(load.error);
-      size_t loaded = 0;
+      size_t loaded = 0, restored = 0;
       for (Pending& p : load.pending) {
+        if (p.restored) ++restored;
         const auto& key = p.key;
         try {
           if (p.error) std::rethrow_exception(p.error);
@@ -178,11 +221,19 @@ void LogManager::finish_opening() {
         set_home(key, d);
         ++loaded;
       }
+      // The summary goes before the marker: never one without the other's vouching.
+      std::error_code no_summary;
+      const bool had_summary = fs::remove(fs::path(d) / kCleanShutdownSummaryFile, no_summary);
       if (load.clean) {
         fs::remove(fs::path(d) / kCleanShutdownFile);
         sync_dir(d);
-        spdlog::info("[LogManager] Skipped the CRC checks of {} log(s) in {}: it was shut down cleanly", loaded, d);
+        spdlog::info("[LogManager] Skipped the CRC checks of {} log(s) in {}: it was shut down cleanly ({} of them as its "
+                     "clean-shutdown summary describes them, without opening their files)",
+                     loaded, d, restored);
+      } else if (had_summary) {
+        sync_dir(d);
       }
+      load.summaries.clear();
     } catch (const std::exception& e) {
       // Kafka's LogManager: a dir that cannot be loaded goes offline; with
       // no other dir the broker cannot run.
@@ -497,9 +548,16 @@ void LogManager::close_all() {
   futures_.clear();
   std::set<std::string> unvouched;  // dirs holding a failed partition: their marker would vouch for logs never recovered
   for (const auto& [k, f] : failed_) unvouched.insert(f.dir);
+  std::map<std::string, std::vector<LogSummary>> summaries;  // by dir
   for (auto& [k, log] : logs_) {
     if (offline_.count(home_[k]) || failed_.count(k)) continue;  // an offline dir or partition is never touched again
     log->close();  // flushes; a failure throws before the marker
+    // The broker wrote the epoch file (its writer is drained by now); a file
+    // that exists but cannot be read leaves the log to be loaded from its files.
+    errno = 0;
+    std::optional<std::string> epochs = read_small_file(AT_FDCWD, (log->dir_string() + "/leader-epoch-checkpoint").c_str());
+    if (!epochs && errno != ENOENT) continue;
+    if (auto summary = log->summarize(epochs.value_or(std::string()))) summaries[home_[k]].push_back(std::move(*summary));
   }
   checkpoint_recovery_points();
   const std::string marker = broker_epoch_ >= 0 ? "{\"version\":0,\"brokerEpoch\":" + std::to_string(broker_epoch_) + "}" : "";
@@ -508,6 +566,11 @@ void LogManager::close_all() {
     if (unvouched.count(d)) {
       spdlog::warn("[LogManager] No clean-shutdown marker in {}: partitions in it could not be opened", d);
       continue;
+    }
+    try {
+      write_file_atomically(fs::path(d) / kCleanShutdownSummaryFile, encode_log_summaries(summaries[d]), Durability::Synced);
+    } catch (const std::exception& e) {  // the next start-up opens every log's files instead
+      spdlog::warn("[LogManager] Cannot write the clean-shutdown summary of {}: {}", d, e.what());
     }
     write_file_atomically(fs::path(d) / kCleanShutdownFile, marker, Durability::Synced);
   }

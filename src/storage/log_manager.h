@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "storage/append_writer.h"
@@ -163,6 +164,8 @@ class LogManager {
     TopicPartition key;
     std::unique_ptr<Log> log;
     std::exception_ptr error;
+    LogSummary* summary = nullptr;  // its entry in the dir's clean-shutdown summary, if any
+    bool restored = false;          // from that entry (Log::restore), not from its files
   };
   struct DirLoad {
     std::string dir;
@@ -171,6 +174,9 @@ class LogManager {
     std::map<TopicPartition, int64_t> recovery, starts;
     std::vector<Pending> pending;
     std::exception_ptr error;  // the dir itself could not be read
+    // The clean-shutdown summary (storage/clean_shutdown_summary.h) by
+    // partition directory name: only while the marker vouches for it.
+    std::unordered_map<std::string, LogSummary> summaries;
   };
   void open_pending();
   std::vector<DirLoad> loads_;

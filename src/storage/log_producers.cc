@@ -109,14 +109,15 @@ void Log::rebuild_producer_state() {
   publish_first_unstable();
 }
 
-void Log::take_producer_snapshot(bool sync) {
-  if (producers_.empty() && ProducerStateManager::list_snapshots(dir_).empty()) return;
-  producers_.set_map_end_offset(log_end_offset_.load());
+int64_t Log::take_producer_snapshot(bool sync) {
+  if (producers_.empty() && ProducerStateManager::list_snapshots(dir_).empty()) return kNoProducerSnapshot;
+  const int64_t end = log_end_offset_.load();
+  producers_.set_map_end_offset(end);
   try {
     producers_.write_snapshot(dir_, sync);
   } catch (const std::exception& e) {
     spdlog::warn("[Log partition={}] Cannot write the producer snapshot: {}", name(), e.what());
-    return;
+    return kProducerSnapshotFailed;
   }
   int64_t first_base;
   {
@@ -124,6 +125,7 @@ void Log::take_producer_snapshot(bool sync) {
     first_base = segments_.empty() ? 0 : segments_.front()->base_offset;
   }
   ProducerStateManager::delete_snapshots_before(dir_, first_base);
+  return end;
 }
 
 }  // namespace flotilla::storage
