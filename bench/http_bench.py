@@ -129,6 +129,19 @@ def perf_produce(srv, topic, records, size, throughput=-1):
 
 # --- (a) /metrics on 10,000 partitions, produce p99 with and without a 1/s scrape ---------------------------------
 
+def scrape_loop(url, scrapes, stop):
+    """GET url once a second until stop is set, appending each 200's seconds to scrapes. The
+    scrape is another process (curl), as Prometheus is: reading 2 MB in this one would hold
+    the GIL and delay a Python producer's callbacks, which would count as produce latency
+    the broker never added."""
+    while not stop.wait(1.0):
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", url],
+                             capture_output=True, text=True, timeout=30)
+        code, _, secs = out.stdout.partition(" ")
+        if code == "200":
+            scrapes.append(float(secs))
+
+
 def make_producer(bootstrap, topic):
     """A connected librdkafka producer (metadata known, connections open) for latency_phase."""
     from confluent_kafka import Producer
@@ -139,29 +152,37 @@ def make_producer(bootstrap, topic):
     return p
 
 
+RDKAFKA_LOAD = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "bench", "rdkafka_load")
+
+
 def latency_phase(p, topic, seconds, rate, size, scrape_url=None):
-    """Produces `rate` records/s for `seconds` with producer p; returns (p50, p99 ms, records, scrape times)."""
+    """Produces `rate` records/s for `seconds` with producer p; returns (p50, p99 ms, records, scrape times).
+
+    With bench/rdkafka_load built (`make bench`), the records are produced by
+    it instead (librdkafka in C, its own process): a Python producer's GIL and
+    interpreter add milliseconds of jitter to the p99 it measures. `p` is then
+    a dict {"bootstrap": ...}."""
+    scrapes = []
+    stop = threading.Event()
+    if isinstance(p, dict):
+        t = threading.Thread(target=scrape_loop, args=(scrape_url, scrapes, stop), daemon=True) if scrape_url else None
+        if t:
+            t.start()
+        out = subprocess.run([RDKAFKA_LOAD, "--bootstrap", p["bootstrap"], "--topic", topic, "--partitions", "8",
+                              "--size", str(size), "--seconds", str(seconds), "--rate", str(rate), "--acks", "1",
+                              "--linger-ms", "1"], capture_output=True, text=True, timeout=seconds + 120)
+        stop.set()
+        if t:
+            t.join()
+        r = json.loads(out.stdout)
+        return r["p50_ms"], r["p99_ms"], r["delivered"], scrapes
     lat = []
     payload = b"x" * size
 
     def cb(sent):
         return lambda err, msg: None if err else lat.append(time.perf_counter() - sent)
 
-    scrapes = []
-    stop = threading.Event()
-
-    def scraper():
-        # The scrape is another process, as Prometheus is: reading 2 MB in
-        # this one would hold the GIL and delay the producer's callbacks,
-        # which would count as produce latency the broker never added.
-        while not stop.wait(1.0):
-            out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", scrape_url],
-                                 capture_output=True, text=True, timeout=30)
-            code, _, secs = out.stdout.partition(" ")
-            if code == "200":
-                scrapes.append(float(secs))
-
-    t = threading.Thread(target=scraper, daemon=True) if scrape_url else None
+    t = threading.Thread(target=scrape_loop, args=(scrape_url, scrapes, stop), daemon=True) if scrape_url else None
     if t:
         t.start()
     start = time.perf_counter()
@@ -229,7 +250,9 @@ def part_scrape(args, results):
                                      "goal_partitions": args.topics * args.partitions})
         srv.create_topic("lat", 8)
         time.sleep(1)
-        producer = make_producer(srv.bootstrap, "lat")
+        producer = {"bootstrap": srv.bootstrap} if os.path.exists(RDKAFKA_LOAD) else make_producer(srv.bootstrap, "lat")
+        print(f"latency producer: {'bench/rdkafka_load (librdkafka, C)' if isinstance(producer, dict) else 'confluent_kafka (Python)'}",
+              file=sys.stderr)
         latency_phase(producer, "lat", 3, args.lat_rate, args.lat_size)  # warm the produce path
         rows = {"none": [], "scrape_1s": []}
         for r in range(args.lat_rounds):

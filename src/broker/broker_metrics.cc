@@ -192,19 +192,20 @@ bool BrokerSnapshotTaker::step(size_t max_partitions) {
     listed_ = true;
     snapshot_->taken_ms = wall_clock_ms();
     keys_ = replicas_.partition_keys();
-    snapshot_->partitions.reserve(keys_.size());
+    snapshot_->partitions.reserve(keys_->keys.size());
     count_groups(*snapshot_, groups_);
-    return keys_.empty();
+    return keys_->keys.empty();
   }
   const int32_t self = replicas_.node_id();
-  const size_t end = std::min(keys_.size(), next_ + max_partitions);
+  const size_t end = std::min(keys_->keys.size(), next_ + max_partitions);
+  // No partition added or removed since the listing: its pointers and names
+  // serve (no lookup by key, ~a third of the loop's cost per partition).
+  const bool current = replicas_.listing_is_current(keys_.get());
   for (; next_ < end; ++next_) {
-    Partition* p = replicas_.find_key(keys_[next_]);
+    Partition* p = current ? keys_->partitions[next_] : replicas_.find_key(keys_->keys[next_]);
     if (!p) continue;  // deleted since the listing
     PartitionStat st;
-    auto& name = names_[p->topic];
-    if (!name) name = std::make_shared<const std::string>(p->topic);
-    st.topic = name;
+    st.topic = keys_->topics[next_];  // the key's topic: one shared name per topic (take() sorts by it)
     st.partition = p->index;
     st.offline = p->offline;
     if (p->log && !p->offline) {
@@ -219,7 +220,7 @@ bool BrokerSnapshotTaker::step(size_t max_partitions) {
     st.min_isr = p->min_insync_replicas;
     snapshot_->partitions.push_back(std::move(st));
   }
-  return next_ >= keys_.size();
+  return next_ >= keys_->keys.size();
 }
 
 std::shared_ptr<const BrokerSnapshot> BrokerSnapshotTaker::take() {

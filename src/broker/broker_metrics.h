@@ -34,6 +34,7 @@ class GroupCoordinatorService;
 namespace flotilla::broker {
 
 class ReplicaManager;
+struct PartitionListing;  // broker/replica_manager.h
 
 // One label set of the BrokerTopicMetrics counters (a topic, or all topics).
 struct TopicCounters {
@@ -133,10 +134,9 @@ class BrokerSnapshotTaker {
   ReplicaManager& replicas_;
   coordinator::GroupCoordinatorService* groups_;
   std::shared_ptr<BrokerSnapshot> snapshot_;
-  std::vector<std::string> keys_;  // partition keys, listed by the first step
+  std::shared_ptr<const PartitionListing> keys_;  // listed by the first step (ReplicaManager's shared listing)
   size_t next_ = 0;
   bool listed_ = false;
-  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> names_;  // one shared name per topic
 };
 
 

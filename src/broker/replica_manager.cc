@@ -89,11 +89,23 @@ Partition* ReplicaManager::find(const Uuid& topic_id, int32_t index) {
   return p && p->topic_id == topic_id ? p : nullptr;  // the name may belong to a re-created topic now
 }
 
-std::vector<std::string> ReplicaManager::partition_keys() const {
-  std::vector<std::string> out;
-  out.reserve(partitions_.size());
-  for (const auto& [k, p] : partitions_) out.push_back(k);
-  return out;
+std::shared_ptr<const PartitionListing> ReplicaManager::partition_keys() const {
+  if (!keys_cache_) {
+    auto out = std::make_shared<PartitionListing>();
+    out->keys.reserve(partitions_.size());
+    out->partitions.reserve(partitions_.size());
+    out->topics.reserve(partitions_.size());
+    std::unordered_map<std::string, std::shared_ptr<const std::string>> names;
+    for (const auto& [k, p] : partitions_) {
+      out->keys.push_back(k);
+      out->partitions.push_back(p.get());
+      auto& name = names[p->topic];
+      if (!name) name = std::make_shared<const std::string>(p->topic);
+      out->topics.push_back(name);
+    }
+    keys_cache_ = std::move(out);
+  }
+  return keys_cache_;
 }
 
 std::vector<Partition*> ReplicaManager::partitions() {
@@ -162,6 +174,7 @@ void ReplicaManager::drop_partition(const std::string& topic, int32_t index, con
   logs_.remove(p.topic, p.index);
   // topic_names_ keeps the id: other partitions of the topic may stay here.
   partitions_.erase(it);
+  keys_cache_.reset();
   wake(k);
 }
 
@@ -282,6 +295,7 @@ void ReplicaManager::apply_image() {
     auto& slot = partitions_[k];
     if (!slot) {
       created = true;
+      keys_cache_.reset();
       slot = std::make_unique<Partition>();
       slot->topic = name;
       slot->index = idx;
@@ -571,6 +585,7 @@ void ReplicaManager::shutdown() {
   // The logs close after this: nothing may reach them through a partition
   // any more (a request still in a connection's pipeline finds no partition).
   partitions_.clear();
+  keys_cache_.reset();
   topic_names_.clear();
 }
 

@@ -104,6 +104,13 @@ struct Partition {
 };
 
 // KIP-467: one record a produce was refused for, by its index in its batch.
+// ReplicaManager::partition_keys(): the partitions held, by key.
+struct PartitionListing {
+  std::vector<std::string> keys;
+  std::vector<Partition*> partitions;                       // by index of keys
+  std::vector<std::shared_ptr<const std::string>> topics;  // one shared name per topic
+};
+
 struct RecordError {
   int32_t batch_index = 0;
   std::string message;
@@ -159,8 +166,13 @@ class ReplicaManager : public metadata::Publisher {
   std::vector<Partition*> partitions();
   // The keys (key()) of the partitions held here, and the one of a key (null:
   // gone): for work spread over several turns of the loop, where a Partition*
-  // might not outlive a turn.
-  std::vector<std::string> partition_keys() const;
+  // might not outlive a turn. Shared and kept until the set of partitions
+  // changes: a metrics scrape every second must not copy 10,000 keys on the
+  // loop each time (3.7 ms in one piece). While a listing is current
+  // (listing_is_current), its Partition pointers are valid: no partition was
+  // added or removed since it was made.
+  std::shared_ptr<const PartitionListing> partition_keys() const;
+  bool listing_is_current(const PartitionListing* l) const { return keys_cache_.get() == l; }
   // The writer of elections' leader-epoch-checkpoint files (tests hold it busy).
   storage::BackgroundFileWriter& epoch_file_writer() { return epoch_files_; }
   Partition* find_key(const std::string& k) {
@@ -300,6 +312,7 @@ class ReplicaManager : public metadata::Publisher {
   // before partitions_, whose caches may still queue on it until destroyed.
   storage::BackgroundFileWriter epoch_files_;
   std::unordered_map<std::string, std::unique_ptr<Partition>> partitions_;
+  mutable std::shared_ptr<const PartitionListing> keys_cache_;  // partition_keys(); reset when partitions_ gains or loses one
   std::unordered_map<Uuid, std::string> topic_names_;
   std::unique_ptr<ReplicaFetcherManager> fetchers_;
   // High watermarks read from replication-offset-checkpoint at start.

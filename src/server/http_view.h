@@ -85,7 +85,7 @@ class HttpNodeView : public http::NodeView, public metadata::Publisher {
   // How the event loop starts taking the broker's snapshot (broker role only):
   // it is taken kSnapshotSlice partitions per turn of the loop.
   void set_broker_snapshot_source(std::function<std::unique_ptr<broker::BrokerSnapshotTaker>()> f) { snapshot_source_ = std::move(f); }
-  static constexpr size_t kSnapshotSlice = 500;
+  static constexpr size_t kSnapshotSlice = 64;
   std::shared_ptr<const broker::BrokerSnapshot> broker_snapshot() override;
 
   // Called on the event loop after each Raft status refresh (the Raft metrics' gauges).
