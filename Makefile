@@ -20,13 +20,18 @@ DEB_TEST_PACKAGES := libgtest-dev libgmock-dev libbenchmark-dev \
   golang-github-confluentinc-confluent-kafka-go-dev librdkafka-dev burrow tshark \
   prometheus chromium chromium-driver python3-selenium python3-jsonschema python3-yaml wrk curl
 
-.PHONY: all deps test-deps js-deps build build-all check-deps check-headers run test unit integration bench clean format-data
+# Fuzzing only (`make fuzz`): clang with libFuzzer and the sanitizers' runtimes.
+DEB_FUZZ_PACKAGES := clang libclang-rt-14-dev libfuzzer-14-dev
+
+.PHONY: all deps test-deps fuzz-deps js-deps build build-all check-deps check-headers run test unit integration bench clean format-data \
+  fuzz fuzz-smoke fuzz-build fuzz-seeds
 
 all: build
 
 deps: PACKAGES = $(DEB_PACKAGES)
 test-deps: PACKAGES = $(DEB_PACKAGES) $(DEB_TEST_PACKAGES)
-deps test-deps:
+fuzz-deps: PACKAGES = $(DEB_PACKAGES) $(DEB_FUZZ_PACKAGES)
+deps test-deps fuzz-deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing missing Debian packages:" $$missing; \
@@ -111,3 +116,34 @@ bench: build-all
 
 clean:
 	rm -rf $(BUILD)
+
+# Fuzzing (issue 19): the libFuzzer targets of tests/fuzz in their own build
+# (clang, ASan + UBSan), each run FUZZ_SECONDS over its committed corpus
+# (tests/fuzz/corpus/<target>) plus what earlier runs found ($(FUZZ_BUILD)/corpus/<target>).
+# A crash stops the run and leaves its input in $(FUZZ_BUILD)/crashes/<target>/: fix it,
+# then copy the input into tests/fuzz/corpus/<target>/ (make test replays it for good).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := request records metadata_records startup_files
+fuzz-build: fuzz-deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DFLOTILLA_FUZZ=ON -DFLOTILLA_TESTS=OFF -DFLOTILLA_BENCH=OFF >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
+	    grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Done)" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+# Each target for 60 s.
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=60
+
+# The seed corpora again, from Flotilla's own encoders (tests/fuzz/seed_corpus.cc).
+fuzz-seeds: build-all
+	$(BUILD)/tests/fuzz/seed_corpus tests/fuzz/corpus

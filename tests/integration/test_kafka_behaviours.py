@@ -104,13 +104,17 @@ def test_keyless_record_in_compacted_topic_fails_with_invalid_record(make_server
     # "another record of the batch was invalid".
     # (A long linger: on a loaded machine 50 ms between two produce calls would split the batch.)
     got = produce_reports(s.bootstrap, "cmp", [(b"a", b"1"), (None, b"2"), (b"b", b"3")], **{"linger.ms": 1000})
+    # On a loaded machine librdkafka may still send "a" alone (seen once in CI:
+    # [(b'a', 0), (None, 87), (b'b', 87)]): it is then appended, and the batch of
+    # the other two must still fail as a whole.
+    split = got[0] == (b"a", 0)
     assert got[1] == (None, INVALID_RECORD), got
-    assert all(code != 0 for _, code in got), got
+    assert all(code != 0 for _, code in got[1:]), got
     assert "Rejected produce to cmp-0: INVALID_RECORD (One or more records have been rejected due to 1 record errors" in s.log_text()
     c = Consumer({"bootstrap.servers": s.bootstrap, "group.id": "cmp-read"})
     try:
         low, high = c.get_watermark_offsets(TopicPartition("cmp", 0), timeout=10)
-        assert (low, high) == (0, 1)  # only the keyed record of the second run
+        assert (low, high) == (0, 2 if split else 1)  # the keyed record of the second run (and "a" if sent alone)
     finally:
         c.close()
 
