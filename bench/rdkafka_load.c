@@ -11,7 +11,9 @@
  *
  *   rdkafka_load --bootstrap 127.0.0.1:9092 --topic t [--partitions 8] [--size 1024]
  *                [--records N | --seconds S] [--rate R] [--acks 1] [--linger-ms 1]
- *                [--batch-size 1000000] [--compression none] [-X key=value ...]
+ *                [--batch-size 1000000] [--compression none] [--latencies-out F] [-X key=value ...]
+ * --latencies-out F writes every delivered record's "<sent, CLOCK_MONOTONIC s> <latency us>"
+ * line to F (to pool phases, or to see when the slow ones were sent).
  */
 #include <librdkafka/rdkafka.h>
 #include <stdint.h>
@@ -27,8 +29,9 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Latencies in microseconds, one per delivered record (sent time in the opaque). */
-static double *lat_us;
+/* Latencies in microseconds, one per delivered record (sent time in the opaque),
+ * and when each was sent (CLOCK_MONOTONIC seconds, for --latencies-out). */
+static double *lat_us, *sent_s;
 static size_t lat_n, lat_cap;
 static long long delivered, failed;
 static char first_error[256];
@@ -47,8 +50,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   if (lat_n == lat_cap) {
     lat_cap = lat_cap ? lat_cap * 2 : 1 << 16;
     lat_us = realloc(lat_us, lat_cap * sizeof *lat_us);
-    if (!lat_us) abort();
+    sent_s = realloc(sent_s, lat_cap * sizeof *sent_s);
+    if (!lat_us || !sent_s) abort();
   }
+  sent_s[lat_n] = sent;
   lat_us[lat_n++] = (now_s() - sent) * 1e6;
 }
 
@@ -75,12 +80,14 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v) {
 static void usage(void) {
   fprintf(stderr,
           "usage: rdkafka_load --bootstrap HOST:PORT --topic T [--partitions N] [--size B] [--records N | --seconds S]\n"
-          "                    [--rate R] [--acks A] [--linger-ms MS] [--batch-size B] [--compression C] [-X k=v]...\n");
+          "                    [--rate R] [--acks A] [--linger-ms MS] [--batch-size B] [--compression C] [--latencies-out F]\n"
+          "                    [-X k=v]...\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *bootstrap = NULL, *topic = NULL, *acks = "1", *linger = "1", *batch_size = "1000000", *compression = "none";
+  const char *latencies_out = NULL;
   long long records = -1;
   double seconds = -1, rate = -1;
   int partitions = 8;
@@ -100,6 +107,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--linger-ms")) linger = v;
     else if (!strcmp(a, "--batch-size")) batch_size = v;
     else if (!strcmp(a, "--compression")) compression = v;
+    else if (!strcmp(a, "--latencies-out")) latencies_out = v;
     else if (!strcmp(a, "-X")) {
       char *kv = strdup(v), *eq = strchr(kv, '=');
       if (!eq) usage();
@@ -170,6 +178,15 @@ int main(int argc, char **argv) {
   rd_kafka_flush(rk, 120000);
   const double secs = now_s() - start;
   getrusage(RUSAGE_SELF, &ru1);
+  if (latencies_out) {
+    FILE *f = fopen(latencies_out, "w");
+    if (!f) {
+      perror(latencies_out);
+      return 2;
+    }
+    for (size_t i = 0; i < lat_n; i++) fprintf(f, "%.6f %.1f\n", sent_s[i], lat_us[i]);
+    fclose(f);
+  }
   qsort(lat_us, lat_n, sizeof *lat_us, cmp_double);
   const double user = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6;
   const double sys = (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) + (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
@@ -182,5 +199,6 @@ int main(int argc, char **argv) {
   rd_kafka_destroy(rk);
   free(payload);
   free(lat_us);
+  free(sent_s);
   return failed ? 1 : 0;
 }

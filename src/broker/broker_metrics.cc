@@ -187,43 +187,35 @@ void count_groups(BrokerSnapshot& s, coordinator::GroupCoordinatorService* group
 BrokerSnapshotTaker::BrokerSnapshotTaker(ReplicaManager& replicas, coordinator::GroupCoordinatorService* groups)
     : replicas_(replicas), groups_(groups), snapshot_(std::make_shared<BrokerSnapshot>()) {}
 
-bool BrokerSnapshotTaker::step(size_t max_partitions) {
-  if (!listed_) {
-    listed_ = true;
-    snapshot_->taken_ms = wall_clock_ms();
-    keys_ = replicas_.partition_keys();
-    snapshot_->partitions.reserve(keys_->keys.size());
-    count_groups(*snapshot_, groups_);
-    return keys_->keys.empty();
-  }
-  const int32_t self = replicas_.node_id();
-  const size_t end = std::min(keys_->keys.size(), next_ + max_partitions);
-  // No partition added or removed since the listing: its pointers and names
-  // serve (no lookup by key, ~a third of the loop's cost per partition).
-  const bool current = replicas_.listing_is_current(keys_.get());
-  for (; next_ < end; ++next_) {
-    Partition* p = current ? keys_->partitions[next_] : replicas_.find_key(keys_->keys[next_]);
-    if (!p) continue;  // deleted since the listing
-    PartitionStat st;
-    st.topic = keys_->topics[next_];  // the key's topic: one shared name per topic (take() sorts by it)
-    st.partition = p->index;
-    st.offline = p->offline;
-    if (p->log && !p->offline) {
-      st.size = p->log->size_bytes();
-      st.log_end_offset = p->log->log_end_offset();
-      st.log_start_offset = p->log->log_start_offset();
-      st.segments = p->log->segment_count();
-    }
-    st.leader = p->is_leader(self);
-    st.replicas = static_cast<int32_t>(p->replicas.size());
-    st.isr = static_cast<int32_t>(p->isr.size());
-    st.min_isr = p->min_insync_replicas;
-    snapshot_->partitions.push_back(std::move(st));
-  }
-  return next_ >= keys_->keys.size();
+void BrokerSnapshotTaker::list() {
+  snapshot_->taken_ms = wall_clock_ms();
+  listing_ = replicas_.partition_keys();
+  count_groups(*snapshot_, groups_);
 }
 
 std::shared_ptr<const BrokerSnapshot> BrokerSnapshotTaker::take() {
+  constexpr auto r = std::memory_order_relaxed;
+  const PartitionListing& l = *listing_;
+  snapshot_->names = listing_;
+  snapshot_->partitions.reserve(l.gauges.size());
+  for (size_t i = 0; i < l.gauges.size(); ++i) {
+    const PartitionGauges& g = *l.gauges[i];
+    PartitionStat st;
+    st.topic = l.topics[i].get();  // one name per topic (sorted by below), held by snapshot_->names
+    st.partition = l.indexes[i];  // not l.partitions[i]->index: the Partition is the loop's, and may be gone
+    st.offline = g.offline.load(r);
+    if (!st.offline) {
+      st.size = g.log.size_bytes.load(r);
+      st.log_end_offset = g.log.log_end_offset.load(r);
+      st.log_start_offset = g.log.log_start_offset.load(r);
+      st.segments = g.log.segments.load(r);
+    }
+    st.leader = g.leader.load(r);
+    st.replicas = g.replicas.load(r);
+    st.isr = g.isr.load(r);
+    st.min_isr = g.min_isr.load(r);
+    snapshot_->partitions.push_back(std::move(st));
+  }
   std::sort(snapshot_->partitions.begin(), snapshot_->partitions.end(), [](const PartitionStat& a, const PartitionStat& b) {
     if (a.topic != b.topic) return *a.topic < *b.topic;  // one shared name per topic
     return a.partition < b.partition;

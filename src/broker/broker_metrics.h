@@ -6,7 +6,8 @@
 //   RequestMetrics       kafka_network_requestmetrics_errors_total{request,error}
 // The ReplicaManager gauges, the per-partition log series and the group
 // coordinator's counts are computed at scrape time (http/metrics_broker.cc)
-// from a BrokerSnapshot the event loop takes on request.
+// from a BrokerSnapshot: the event loop lists the partitions (a kept listing)
+// and counts the groups, the HTTP thread reads each partition's gauges.
 //
 // Invariants: a Partition holds its topic's TopicMetrics (looked up once, when
 // the partition is created here), so the produce and fetch paths update it
@@ -15,7 +16,7 @@
 //
 // Threading: updates from any thread; topic()/remove_topic() take the
 // families' mutex (partition creation and deletion, never per request);
-// BrokerSnapshotTaker::step() on the broker's event loop only.
+// BrokerSnapshotTaker::list() on the broker's event loop only.
 #pragma once
 
 #include <cstdint>
@@ -93,9 +94,9 @@ class BrokerMetrics {
 bool counts_as_failed_produce(ErrorCode e);
 bool counts_as_failed_fetch(ErrorCode e);
 
-// What the scrape-time gauges read, taken on the event loop.
+// What the scrape-time gauges read.
 struct PartitionStat {
-  std::shared_ptr<const std::string> topic;  // shared by a topic's partitions
+  const std::string* topic = nullptr;  // one per topic, kept alive by BrokerSnapshot::names
   int32_t partition = 0;
   int64_t size = 0, log_end_offset = 0, log_start_offset = 0;
   int32_t segments = 0;
@@ -109,34 +110,36 @@ struct GroupCounts {
 
 struct BrokerSnapshot {
   int64_t taken_ms = 0;
+  std::shared_ptr<const void> names;  // holds the topic names the partitions point to (no refcount per partition)
   std::vector<PartitionStat> partitions;
   bool has_groups = false;
   GroupCounts groups;
 };
 
-// A BrokerSnapshot taken in slices: step() on the event loop, a bounded number
-// of partitions at a time, the loop serving requests in between (a scrape of
-// 10,000 partitions in one piece held the loop 2.5-14 ms, which the produce
-// requests behind it waited: their p99 doubled under a 1/s scrape). Each
-// partition's values are consistent; the partitions are read over a few
-// turns of the loop, as a JMX exporter reads one MBean after another.
+// A BrokerSnapshot taken in two parts. list() on the event loop: ReplicaManager's
+// partition listing (kept until a partition comes or goes, so usually a
+// pointer copy) and the group counts. take() on the HTTP thread: every listed
+// partition's gauges (PartitionGauges, storage::LogGauges: relaxed atomics the
+// loop republishes as they change). The loop's share no longer grows with the
+// partitions: copying 10,000 partitions' values on the loop, even 64 per turn,
+// held each produce request behind a slice per turn of the loop and moved the
+// produce p99 under a 1/s scrape. A partition deleted after list() is still
+// reported by this scrape (its gauges outlive it): its offsets as they were,
+// no segments and no bytes (its files are gone).
 class BrokerSnapshotTaker {
  public:
   // `groups` may be null (no group coordinator).
   BrokerSnapshotTaker(ReplicaManager& replicas, coordinator::GroupCoordinatorService* groups);
-  // Reads up to `max_partitions` more (the first call lists them and counts
-  // the groups); true once every partition is read.
-  bool step(size_t max_partitions);
-  // The snapshot, sorted by topic and partition: once step() returned true, on any thread, once.
+  // On the event loop, once.
+  void list();
+  // The snapshot, sorted by topic and partition: after list(), on any thread, once.
   std::shared_ptr<const BrokerSnapshot> take();
 
  private:
   ReplicaManager& replicas_;
   coordinator::GroupCoordinatorService* groups_;
   std::shared_ptr<BrokerSnapshot> snapshot_;
-  std::shared_ptr<const PartitionListing> keys_;  // listed by the first step (ReplicaManager's shared listing)
-  size_t next_ = 0;
-  bool listed_ = false;
+  std::shared_ptr<const PartitionListing> listing_;  // ReplicaManager's, as list() found it
 };
 
 

@@ -135,6 +135,7 @@ void ReplicaManager::move_step() {
       p.epochs->discard_queued();  // the old dir goes; the future dir has them all
       storage::Log* promoted = logs_.promote_future(p.topic, p.index);
       p.log = promoted;
+      p.publish_gauges(config_.node_id);
       p.epochs = std::make_unique<storage::LeaderEpochCache>(promoted->dir());
       spdlog::info("[ReplicaManager broker={}] The log of {}-{} is now in {} (log end offset {})", config_.node_id, p.topic, p.index, dest,
                    promoted->log_end_offset());

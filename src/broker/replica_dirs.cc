@@ -36,6 +36,7 @@ bool ReplicaManager::fail_dir_if_io_error(Partition& p, const std::exception* e)
     spdlog::error("[ReplicaManager broker={}] Stopping serving partition {}: its files cannot be opened: {}", config_.node_id, name,
                   own->what());
     p.offline = true;
+    p.publish_gauges(config_.node_id);
     fetchers_->unfollow(p.topic, p.index);
     if (logs_.cleaner() && p.log) logs_.cleaner()->remove_log(p.log);
     if (p.is_leader(config_.node_id)) notify_leadership(p.topic, p.index, p.leader_epoch, false);
@@ -70,6 +71,7 @@ void ReplicaManager::handle_log_dir_failure(const std::string& dir, const std::s
     Partition& p = *pp;
     if (p.offline || logs_.dir_of(p.topic, p.index) != dir) continue;
     p.offline = true;
+    p.publish_gauges(config_.node_id);
     fetchers_->unfollow(p.topic, p.index);
     if (logs_.cleaner() && p.log) logs_.cleaner()->remove_log(p.log);
     if (p.is_leader(config_.node_id)) notify_leadership(p.topic, p.index, p.leader_epoch, false);

@@ -94,11 +94,15 @@ std::shared_ptr<const PartitionListing> ReplicaManager::partition_keys() const {
     auto out = std::make_shared<PartitionListing>();
     out->keys.reserve(partitions_.size());
     out->partitions.reserve(partitions_.size());
+    out->gauges.reserve(partitions_.size());
+    out->indexes.reserve(partitions_.size());
     out->topics.reserve(partitions_.size());
     std::unordered_map<std::string, std::shared_ptr<const std::string>> names;
     for (const auto& [k, p] : partitions_) {
       out->keys.push_back(k);
       out->partitions.push_back(p.get());
+      out->gauges.push_back(p->gauges);
+      out->indexes.push_back(p->index);
       auto& name = names[p->topic];
       if (!name) name = std::make_shared<const std::string>(p->topic);
       out->topics.push_back(name);
@@ -320,6 +324,7 @@ void ReplicaManager::apply_image() {
     p.max_message_bytes = settings->max_message_bytes;
     p.min_insync_replicas = settings->min_insync_replicas;
     p.log_append_time = settings->log_append_time;
+    p.publish_gauges(self);
     bool role_change = created || reg.leader != p.leader_id || reg.leader_epoch != p.leader_epoch;
     if (role_change && reg.leader_epoch < p.leader_epoch && !created) {
       // An image never goes back; a newer epoch learned from an AlterPartition
@@ -352,6 +357,7 @@ void ReplicaManager::apply_image() {
       }
       adopt_partition_state(p, reg.isr, reg.partition_epoch);
     }
+    p.publish_gauges(self);
   }
   to_apply_.insert(retry.begin(), retry.end());
 
@@ -448,6 +454,7 @@ void ReplicaManager::adopt_partition_state(Partition& p, const std::vector<int32
   p.isr = isr;
   p.partition_epoch = partition_epoch;
   p.alter_in_flight = false;
+  p.publish_gauges(config_.node_id);
   if (p.is_leader(config_.node_id)) {
     maybe_advance_hw(p);
     wake(key(p.topic, p.index));  // acks=all waits re-check min.insync.replicas

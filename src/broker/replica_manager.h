@@ -67,6 +67,17 @@ struct FollowerState {
   int64_t log_start_offset = -1;   // its last reported LogStartOffset (DeleteRecords' low watermark)
 };
 
+// What the metrics scrape reads of a partition on an HTTP thread: its role as
+// relaxed atomics, republished by ReplicaManager whenever the role, replicas,
+// ISR, min.insync.replicas or log change (Partition::publish_gauges), and its
+// log's own gauges. Shared, so the scrape never touches a Partition (the
+// event loop's) nor runs on the loop, and outlives a deleted partition.
+struct PartitionGauges {
+  storage::LogGauges log;  // the partition's log publishes here (Log::share_gauges)
+  std::atomic<bool> leader{false}, offline{false};
+  std::atomic<int32_t> replicas{0}, isr{0}, min_isr{1};
+};
+
 struct Partition {
   std::string topic;
   int32_t index = 0;
@@ -95,6 +106,18 @@ struct Partition {
   bool alter_in_flight = false;
   std::vector<int32_t> pending_isr;  // the ISR asked for while alter_in_flight
 
+  // The scrape's view (above); publish_gauges() after changing what it shows.
+  std::shared_ptr<PartitionGauges> gauges = std::make_shared<PartitionGauges>();
+  void publish_gauges(int32_t self) {
+    constexpr auto r = std::memory_order_relaxed;
+    gauges->leader.store(is_leader(self), r);
+    gauges->offline.store(offline, r);
+    gauges->replicas.store(static_cast<int32_t>(replicas.size()), r);
+    gauges->isr.store(static_cast<int32_t>(isr.size()), r);
+    gauges->min_isr.store(min_insync_replicas, r);
+    if (log && !log->publishes_to(&gauges->log)) log->share_gauges(std::shared_ptr<storage::LogGauges>(gauges, &gauges->log));
+  }
+
   bool is_leader(int32_t self) const { return leader_id == self; }
   int64_t high_watermark() const { return hw; }
   // The ISR as far as the high watermark goes: while an expansion is in flight
@@ -108,6 +131,9 @@ struct Partition {
 struct PartitionListing {
   std::vector<std::string> keys;
   std::vector<Partition*> partitions;                       // by index of keys
+  // By index of keys, for an HTTP thread (which must not touch a Partition):
+  std::vector<std::shared_ptr<const PartitionGauges>> gauges;
+  std::vector<int32_t> indexes;  // the partition numbers
   std::vector<std::shared_ptr<const std::string>> topics;  // one shared name per topic
 };
 

@@ -60,11 +60,23 @@ std::vector<double> Histogram::latency_ms_bounds() {
   return b;
 }
 
+void append_value(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[40];  // a double's shortest form is at most 24 characters
+    const char* end = v == std::floor(v) && std::fabs(v) < 1e15 ? fmt::format_to_n(buf, sizeof buf, "{}", static_cast<int64_t>(v)).out
+                                                                 : fmt::format_to_n(buf, sizeof buf, "{}", v).out;
+    out.append(buf, static_cast<size_t>(end - buf));
+  }
+}
+
 std::string format_value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<int64_t>(v));
-  return fmt::format("{}", v);
+  std::string out;
+  append_value(out, v);
+  return out;
 }
 
 std::string sanitize_name(std::string_view s) {
@@ -129,7 +141,7 @@ void Exposition::sample(std::string_view name, const Labels& labels, std::string
   out_ += name;
   append_labels(out_, labels, extra_key, extra_value);
   out_ += ' ';
-  out_ += format_value(value);
+  append_value(out_, value);
   out_ += '\n';
 }
 

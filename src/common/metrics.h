@@ -118,6 +118,7 @@ class Exposition {
 // A formatted number as Prometheus reads it: integers without a fraction,
 // +Inf/-Inf/NaN spelled its way.
 std::string format_value(double v);
+void append_value(std::string& out, double v);  // the same, appended (no allocation per sample)
 // Kafka's `Foo-Bar.baz` becomes `foo_bar_baz`: the JMX exporter's
 // lowercaseOutputName and its replacement of characters Prometheus refuses.
 std::string sanitize_name(std::string_view s);

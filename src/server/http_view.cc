@@ -44,35 +44,24 @@ std::shared_ptr<const broker::BrokerSnapshot> HttpNodeView::broker_snapshot() {
     return last_snapshot_;
   };
   if (stopping_) return last();
-  // The loop takes it a slice at a time between its other work (each slice
-  // posts the next); this HTTP thread waits, then sorts it.
-  struct Job {
-    std::promise<std::shared_ptr<broker::BrokerSnapshotTaker>> done;
-    std::shared_ptr<broker::BrokerSnapshotTaker> taker;
-  };
-  auto job = std::make_shared<Job>();
-  auto future = job->done.get_future();
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [this, job, weak = std::weak_ptr<std::function<void()>>(step)] {
+  // The loop lists the partitions (one short turn); this HTTP thread waits,
+  // then reads their gauges and sorts them.
+  auto done = std::make_shared<std::promise<std::shared_ptr<broker::BrokerSnapshotTaker>>>();
+  auto future = done->get_future();
+  asio::post(io_, [this, done] {
     try {
       if (stopped_) {
-        job->done.set_value(nullptr);
+        done->set_value(nullptr);
         return;
       }
-      if (!job->taker) job->taker = snapshot_source_();
-      if (job->taker->step(kSnapshotSlice)) {
-        job->done.set_value(std::move(job->taker));
-        return;
-      }
+      std::shared_ptr<broker::BrokerSnapshotTaker> taker = snapshot_source_();
+      taker->list();
+      done->set_value(std::move(taker));
     } catch (const std::exception& e) {
       spdlog::warn("[HttpServer] Taking the broker's metrics snapshot failed: {}", e.what());
-      job->done.set_value(nullptr);
-      return;
+      done->set_value(nullptr);
     }
-    if (auto next = weak.lock()) asio::post(io_, [next] { (*next)(); });
-  };
-  // The posted handlers hold the step function; the weak self-reference breaks the cycle.
-  asio::post(io_, [step] { (*step)(); });
+  });
   if (future.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return last();
   std::shared_ptr<broker::BrokerSnapshotTaker> taker = future.get();
   if (!taker) return last();

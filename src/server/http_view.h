@@ -83,9 +83,8 @@ class HttpNodeView : public http::NodeView, public metadata::Publisher {
                               int32_t target_node) override;
 
   // How the event loop starts taking the broker's snapshot (broker role only):
-  // it is taken kSnapshotSlice partitions per turn of the loop.
+  // the loop lists the partitions in one short turn, the HTTP thread reads their gauges.
   void set_broker_snapshot_source(std::function<std::unique_ptr<broker::BrokerSnapshotTaker>()> f) { snapshot_source_ = std::move(f); }
-  static constexpr size_t kSnapshotSlice = 64;
   std::shared_ptr<const broker::BrokerSnapshot> broker_snapshot() override;
 
   // Called on the event loop after each Raft status refresh (the Raft metrics' gauges).

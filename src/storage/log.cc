@@ -74,6 +74,33 @@ int Log::segment_count() const {
   return static_cast<int>(segments_.size());
 }
 
+int64_t Log::segment_size(const Segment& s) { return s.size; }
+
+void Log::publish_gauges() {
+  int64_t closed = 0;
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) closed += segments_[i]->size;
+  closed_bytes_.store(closed, std::memory_order_relaxed);
+  constexpr auto r = std::memory_order_relaxed;
+  gauges_->size_bytes.store(closed + (segments_.empty() ? 0 : segments_.back()->size), r);
+  gauges_->segments.store(static_cast<int32_t>(segments_.size()), r);
+  gauges_->log_start_offset.store(log_start_offset_, r);
+  gauges_->log_end_offset.store(log_end_offset_.load(r), r);
+}
+
+void Log::share_gauges(std::shared_ptr<LogGauges> g) {
+  std::lock_guard<std::mutex> lock(mu_);  // publish_cleaned reads gauges_ on the cleaner's thread
+  gauges_ = std::move(g);
+  publish_gauges();
+}
+
+void Log::publish_cleaned() {
+  int64_t closed = 0;
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) closed += segments_[i]->size;
+  const int64_t before = closed_bytes_.exchange(closed, std::memory_order_relaxed);
+  gauges_->size_bytes.fetch_add(closed - before, std::memory_order_relaxed);
+  gauges_->segments.store(static_cast<int32_t>(segments_.size()), std::memory_order_relaxed);
+}
+
 void Log::flush(int64_t up_to) {
   struct ToSync {
     std::shared_ptr<Segment> s;
@@ -144,6 +171,7 @@ void Log::truncate_to(int64_t offset) {
   log_end_offset_ = std::max(s.next_offset, s.base_offset);
   if (flushed_offset_.load() > log_end_offset_.load()) flushed_offset_ = log_end_offset_.load();
   s.txn->truncate_to(log_end_offset_.load());  // the markers cut off (the replay below also redoes later ones)
+  publish_gauges();
   rebuild_producer_state();  // Kafka's truncateAndReload: the snapshot below the new end + replay
 }
 
@@ -157,6 +185,7 @@ void Log::truncate_fully_and_start_at(int64_t offset) {
   log_start_offset_ = offset;
   log_end_offset_ = offset;
   flushed_offset_ = offset;
+  publish_gauges();
   std::lock_guard<std::mutex> pg(pstate_mu_);
   producers_.clear(offset);
   publish_first_unstable();
@@ -173,6 +202,7 @@ void Log::set_log_start_offset(int64_t offset) {
     delete_segment(segments_.front());
     segments_.erase(segments_.begin());
   }
+  publish_gauges();
   // The state itself stays (Kafka's onLogStartOffsetIncremented); snapshots of deleted segments go.
   ProducerStateManager::delete_snapshots_before(dir_, segments_.front()->base_offset);
   std::lock_guard<std::mutex> pg(pstate_mu_);
@@ -215,6 +245,7 @@ int Log::apply_retention(int64_t now_ms) {
     ++deleted;
   }
   log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset);
+  publish_gauges();
   if (deleted > 0) {
     ProducerStateManager::delete_snapshots_before(dir_, segments_.front()->base_offset);
     std::lock_guard<std::mutex> pg(pstate_mu_);
@@ -250,6 +281,7 @@ void Log::roll() {
     std::lock_guard<std::mutex> g(mu_);
     trim(*old);
     segments_.push_back(std::move(s));
+    publish_gauges();
   }
   take_producer_snapshot(false);  // `<new segment base>.snapshot`: small, not synced (a process crash loses nothing)
 }
@@ -276,6 +308,7 @@ void Log::remove() {
     s->time_file->close_cached();
   }
   segments_.clear();
+  publish_gauges();
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }

@@ -123,6 +123,17 @@ class OffsetOutOfRange : public std::runtime_error {
 
 struct Segment;
 
+// A log's sizes as the metrics scrape reads them on an HTTP thread: relaxed
+// atomics the log republishes after each change (an append, a roll, a
+// truncation, retention, cleaning), so a scrape neither runs on the event
+// loop nor takes the log's mutex. Shared: a scrape holding it outlives a
+// deleted log. Each value is exact when written; together they may be a
+// change apart (as a JMX exporter reads one attribute after another).
+struct LogGauges {
+  std::atomic<int64_t> size_bytes{0}, log_start_offset{0}, log_end_offset{0};
+  std::atomic<int32_t> segments{0};
+};
+
 class Log {
  public:
   ~Log();
@@ -189,6 +200,12 @@ class Log {
   int64_t log_end_offset() const { return log_end_offset_.load(); }
   int64_t size_bytes() const;
   int segment_count() const;
+  std::shared_ptr<const LogGauges> gauges() const { return gauges_; }
+  // From now on publishes into `g` (its owner's: a partition embeds its log's
+  // gauges, so a scrape reads one object per partition), republished at once.
+  // Owning thread.
+  void share_gauges(std::shared_ptr<LogGauges> g);
+  bool publishes_to(const LogGauges* g) const { return gauges_.get() == g; }
 
   // First batch whose max timestamp >= ts: (its base offset, its max timestamp).
   std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t ts) const;
@@ -313,6 +330,18 @@ class Log {
   void apply_appended(std::span<const uint8_t> batches, const std::vector<records::BatchHeader>& headers, const std::vector<size_t>& positions);
   // Republishes first_unstable_offset_ from producers_. Under pstate_mu_.
   void publish_first_unstable();
+  // Republishes gauges_ after the segment list or the log start offset
+  // changed (owning thread, under mu_): O(segments), never per append.
+  void publish_gauges();
+  // replace_segments, on the cleaner's thread (under mu_): only the closed
+  // segments changed, and the active one's size is the owning thread's to read.
+  void publish_cleaned();
+  // After an append to `active` (the closed segments' bytes unchanged): O(1).
+  void publish_appended(const Segment& active) {
+    gauges_->size_bytes.store(closed_bytes_.load(std::memory_order_relaxed) + segment_size(active), std::memory_order_relaxed);
+    gauges_->log_end_offset.store(log_end_offset_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  }
+  static int64_t segment_size(const Segment& s);
 
   std::string dir_;  // not a std::filesystem::path: see Segment::path
   std::string name() const { return dir_.substr(dir_.rfind('/') + 1); }  // "<topic>-<partition>", for log lines
@@ -323,6 +352,10 @@ class Log {
   int64_t log_start_offset_ = 0;
   std::atomic<int64_t> log_end_offset_{0};
   std::atomic<int64_t> flushed_offset_{0};
+  std::shared_ptr<LogGauges> gauges_ = std::make_shared<LogGauges>();
+  // The bytes of every segment but the active one (publish_gauges): atomic
+  // because the cleaner's replace_segments republishes from its thread.
+  std::atomic<int64_t> closed_bytes_{0};
   int64_t unflushed_messages_ = 0;
   bool closed_ = false;
   ProducerStateManager producers_;  // idempotent producers (owning thread)

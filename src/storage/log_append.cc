@@ -212,6 +212,7 @@ void Log::write_to_active(std::span<const uint8_t> data, int64_t first_offset, i
   if (!deferred) {
     s->size = at + static_cast<int64_t>(data.size());
     log_end_offset_ = last_offset + 1;
+    publish_appended(*s);
   }
   (void)first_offset;
 }
@@ -236,6 +237,7 @@ void Log::apply_front_pending() {
   Segment& s = *segments_.back();  // pending writes are all in the active segment (a roll drains first)
   s.size = w->position + static_cast<int64_t>(w->size);
   log_end_offset_ = w->end_offset;
+  publish_appended(s);
 }
 
 void Log::apply_written() {

@@ -215,6 +215,7 @@ bool Log::replace_segments(int64_t first_base, size_t count, const fs::path& cle
   s->next_offset = std::max(s->next_offset, segments_[i + count - 1]->next_offset);
   segments_.erase(segments_.begin() + static_cast<long>(i), segments_.begin() + static_cast<long>(i + count));
   segments_.insert(segments_.begin() + static_cast<long>(i), std::move(s));
+  publish_cleaned();
   return true;
 }
 

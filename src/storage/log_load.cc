@@ -269,6 +269,10 @@ void Log::load(int64_t recovery_point, bool clean_shutdown, int dir_fd) {
   for (const auto& s : segments_) end = std::max(end, s->next_offset);
   log_end_offset_ = end;
   flushed_offset_ = end;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    publish_gauges();
+  }
   // The index ends with the log (entries of markers cut off by the recovery go).
   for (const auto& s : segments_) s->txn->truncate_to(end);
   if (producer_snapshot && *producer_snapshot > end) {
@@ -356,6 +360,10 @@ std::unique_ptr<Log> Log::restore(const std::string& dir, const LogConfig& confi
   log->log_start_offset_ = log->segments_.front()->base_offset;
   log->log_end_offset_ = end;
   log->flushed_offset_ = end;
+  {
+    std::lock_guard<std::mutex> g(log->mu_);
+    log->publish_gauges();
+  }
   log->loaded_epoch_checkpoint_ = std::move(summary.epoch_checkpoint);
   if (summary.producer_snapshot >= 0) {
     std::optional<int64_t> loaded;

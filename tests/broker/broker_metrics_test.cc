@@ -67,9 +67,10 @@ TEST(BrokerMetrics, KafkasFailedRequestRules) {
 
 TEST(BrokerMetrics, ReplicaCountsOfASnapshot) {
   BrokerSnapshot s;
+  static const std::string kT = "t";
   auto add = [&](bool leader, int replicas, int isr, int min_isr, bool offline = false) {
     PartitionStat p;
-    p.topic = std::make_shared<const std::string>("t");
+    p.topic = &kT;
     p.leader = leader;
     p.replicas = replicas;
     p.isr = isr;

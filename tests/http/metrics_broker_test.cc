@@ -41,8 +41,11 @@ class FakeNode : public NodeView {
 
 std::shared_ptr<broker::BrokerSnapshot> make_snapshot(int topics, int partitions_each) {
   auto s = std::make_shared<broker::BrokerSnapshot>();
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (int t = 0; t < topics; ++t) names->push_back("topic-" + std::to_string(t));
+  s->names = names;
   for (int t = 0; t < topics; ++t) {
-    auto name = std::make_shared<const std::string>("topic-" + std::to_string(t));
+    const std::string* name = &(*names)[static_cast<size_t>(t)];
     for (int p = 0; p < partitions_each; ++p) {
       broker::PartitionStat st;
       st.topic = name;

@@ -8,6 +8,7 @@
 
 #include <future>
 
+#include "log_helpers.h"
 #include "protocol/record_batch.h"
 #include "read_all.h"
 #include "storage/append_writer.h"
@@ -68,8 +69,10 @@ TEST(AppendWriter, APendingWriteIsCountedButInvisibleUntilApplied) {
 
   write_and_wait(writer, wb);
   EXPECT_EQ(log->log_end_offset(), 0);  // still invisible: only apply_written publishes
+  EXPECT_EQ(log->gauges()->log_end_offset.load(), 0);
   log->apply_written();
   EXPECT_EQ(log->log_end_offset(), 5);
+  st::expect_gauges_match(*log, "applied");
   auto seen = st::read_all(*log);
   ASSERT_EQ(seen.records.size(), 5u);
   EXPECT_EQ(seen.records[0].value->front(), 'a');

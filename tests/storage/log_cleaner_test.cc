@@ -20,6 +20,7 @@ using namespace flotilla;
 using namespace flotilla::storage;
 namespace fs = std::filesystem;
 using flotilla::storage::testing::bytes_of;
+using flotilla::storage::testing::expect_gauges_match;
 using flotilla::storage::testing::read_all;
 using flotilla::storage::testing::Seen;
 using flotilla::storage::testing::sp;
@@ -89,8 +90,11 @@ TEST(LogCleaner, KeepsTheLatestValuePerKeyAndOffsets) {
   Fixture f;
   f.fill(100, 5, 10);  // 10 segments; the last (offsets 90-99) is active
   ASSERT_EQ(f.log->segment_count(), 10);
+  const int64_t before_cleaning = f.log->gauges()->size_bytes.load();
   ASSERT_TRUE(f.cleaner->clean_once());
   EXPECT_FALSE(f.cleaner->clean_once());  // nothing dirty left
+  expect_gauges_match(*f.log, "cleaned");
+  EXPECT_LT(f.log->gauges()->size_bytes.load(), before_cleaning);
   EXPECT_EQ(f.cleaner->checkpoint("t", 0), 90);
   auto s = read_all(*f.log);
   // The cleaned part has one value per key (the latest before 90: offsets 85-89),

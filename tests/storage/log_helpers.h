@@ -48,6 +48,16 @@ inline LogConfig compact_config() {
   return c;
 }
 
+// The gauges the metrics scrape reads off the loop (LogGauges) say what the
+// log itself says.
+inline void expect_gauges_match(const Log& log, const char* where) {
+  const auto g = log.gauges();
+  EXPECT_EQ(g->size_bytes.load(), log.size_bytes()) << where;
+  EXPECT_EQ(g->segments.load(), log.segment_count()) << where;
+  EXPECT_EQ(g->log_start_offset.load(), log.log_start_offset()) << where;
+  EXPECT_EQ(g->log_end_offset.load(), log.log_end_offset()) << where;
+}
+
 // ProducerStateManager's checks of one client batch.
 inline ProducerCheck check(const ProducerStateManager& m, const records::BatchHeader& h) { return m.check_client(std::span(&h, 1)); }
 

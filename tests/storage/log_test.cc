@@ -104,6 +104,45 @@ TEST(Log, RollsBySizeAndReadsAcrossSegments) {
   EXPECT_TRUE(twenty_digit);
 }
 
+// The scrape's gauges follow every change: appends, rolls, retention, the
+// log start offset, truncation, a full truncation, a reopen.
+TEST(Log, ItsGaugesFollowEveryChange) {
+  TempDir d;
+  LogConfig c = small_segments(300);
+  c.retention_bytes = 1000;
+  auto log = Log::open(d.path / "t-0", c, Uuid{1, 2});
+  expect_gauges_match(*log, "empty");
+  for (int i = 0; i < 40; ++i) {
+    append(*log, batch(1, 1000 + i, 50));
+    expect_gauges_match(*log, "append");
+  }
+  EXPECT_GT(log->gauges()->segments.load(), 3);
+  EXPECT_GT(log->apply_retention(2000), 0);
+  expect_gauges_match(*log, "retention");
+  log->set_log_start_offset(log->log_start_offset() + 3);
+  expect_gauges_match(*log, "log start offset");
+  log->truncate_to(log->log_end_offset() - 5);
+  expect_gauges_match(*log, "truncation");
+  log->roll();
+  append(*log, batch(2));
+  expect_gauges_match(*log, "roll");
+  const auto kept = log->gauges();
+  log->close();
+  log = Log::open(d.path / "t-0", c, Uuid{1, 2});
+  expect_gauges_match(*log, "reopened");
+  EXPECT_EQ(log->gauges()->size_bytes.load(), kept->size_bytes.load());
+  log->truncate_fully_and_start_at(500);
+  expect_gauges_match(*log, "full truncation");
+  EXPECT_EQ(log->gauges()->log_start_offset.load(), 500);
+  auto own = std::make_shared<LogGauges>();  // a partition's, which its log publishes into
+  log->share_gauges(own);
+  EXPECT_EQ(own->log_start_offset.load(), 500) << "republished at once";
+  append(*log, batch(2));
+  EXPECT_EQ(own->log_end_offset.load(), 502);
+  expect_gauges_match(*log, "shared");
+  EXPECT_EQ(kept->log_end_offset.load(), 37) << "a held gauge outlives its log";
+}
+
 TEST(Log, OffsetForTimestampAndMaxTimestamp) {
   TempDir d;
   auto log = Log::open(d.path / "t-0", small_segments(500), Uuid{1, 2});
