@@ -1,0 +1,178 @@
+"""The chaos test in `make test`: the checkers on synthetic histories (each
+must catch the violation planted in it), the schedule's determinism, and a
+few short seeded chaos runs (FLOTILLA_CHAOS_SEEDS, default "1,2";
+FLOTILLA_CHAOS_DURATION seconds of faults each, default 20). `make chaos`
+runs the long randomized ones (chaos.py)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import chaos
+import checkers
+
+# ---------------------------------------------------------------------------- idempotent producer
+
+
+def idem_log():
+    # instance 0 wrote seq 0..5 round-robin over 2 partitions.
+    return {0: [(0, b"0:0"), (1, b"0:2"), (2, b"0:4")], 1: [(0, b"0:1"), (1, b"0:3"), (2, b"0:5")]}
+
+
+def idem_acked():
+    return {b"0:%d" % s: (s % 2, s // 2) for s in range(6)}
+
+
+def test_idempotent_checker_accepts_a_correct_history():
+    assert checkers.check_idempotent_producer(idem_acked(), idem_log()) == []
+
+
+def test_idempotent_checker_catches_a_lost_record():
+    log = idem_log()
+    del log[1][2]
+    v = checkers.check_idempotent_producer(idem_acked(), log)
+    assert any("lost 1 acknowledged" in x and "0:5" in x for x in v), v
+
+
+def test_idempotent_checker_catches_a_duplicate():
+    log = idem_log()
+    log[0].append((3, b"0:4"))
+    v = checkers.check_idempotent_producer(idem_acked(), log)
+    assert any("duplicated" in x and "0:4 x2" in x for x in v), v
+
+
+def test_idempotent_checker_catches_reordering():
+    log = {0: [(0, b"0:0"), (1, b"0:4"), (2, b"0:2")], 1: idem_log()[1]}
+    acked = {b"0:0": (0, 0), b"0:2": (0, 2), b"0:4": (0, 1), b"0:1": (1, 0), b"0:3": (1, 1), b"0:5": (1, 2)}
+    v = checkers.check_idempotent_producer(acked, log)
+    assert any("out of send order" in x for x in v), v
+
+
+def test_idempotent_checker_catches_an_ack_at_the_wrong_offset():
+    acked = idem_acked()
+    acked[b"0:2"] = (0, 7)
+    v = checkers.check_idempotent_producer(acked, idem_log())
+    assert any("not at their acked offset" in x for x in v), v
+
+
+# ---------------------------------------------------------------------------- transactions
+
+
+def txn_history():
+    txns = [{"id": 1, "status": "committed", "values": [b"1|a", b"1|b"]},
+            {"id": 2, "status": "aborted", "values": [b"2|c"]},
+            {"id": 3, "status": "committed", "values": [b"3|c"]},
+            {"id": 4, "status": "unknown", "values": [b"4|d", b"4|e"]}]
+    return txns, [b"1|a", b"1|b", b"3|c"], [b"a", b"b", b"c"]
+
+
+def test_txn_checker_accepts_a_correct_history():
+    txns, read, inputs = txn_history()
+    assert checkers.check_transactions(txns, read, inputs, processed_all=True) == []
+    assert checkers.check_transactions(txns, read + [b"4|d", b"4|e"], inputs + [b"d", b"e"], True) == []
+
+
+def test_txn_checker_catches_aborted_records_visible():
+    txns, read, inputs = txn_history()
+    v = checkers.check_transactions(txns, read + [b"2|c"], inputs, True)
+    assert any("aborted txn 2" in x for x in v), v
+    assert any("more than once" in x for x in v), v
+
+
+def test_txn_checker_catches_a_committed_record_missing_or_twice():
+    txns, read, inputs = txn_history()
+    assert any("committed txn 1" in x for x in checkers.check_transactions(txns, [b"1|a", b"3|c"], inputs))
+    assert any("committed txn 3" in x for x in checkers.check_transactions(txns, read + [b"3|c"], inputs))
+
+
+def test_txn_checker_catches_half_an_unknown_txn_and_phantoms():
+    txns, read, inputs = txn_history()
+    v = checkers.check_transactions(txns, read + [b"4|d", b"9|z"], inputs)
+    assert any("txn 4 of unknown outcome" in x for x in v), v
+    assert any("written by no transaction" in x for x in v), v
+
+
+def test_txn_checker_catches_an_unprocessed_input():
+    txns, read, inputs = txn_history()
+    v = checkers.check_transactions(txns, read, inputs + [b"f"], processed_all=True)
+    assert any("never processed" in x for x in v), v
+
+
+# ---------------------------------------------------------------------------- consumer groups
+
+
+def test_offsets_checker_catches_a_committed_offset_going_back():
+    obs = [(1.0, 0, 10), (2.0, 0, 20), (3.0, 0, 15)]
+    assert checkers.check_committed_offsets(obs[:2], []) == []
+    v = checkers.check_committed_offsets(obs, [])
+    assert any("went back from 20" in x for x in v), v
+
+
+def test_offsets_checker_catches_a_lost_acknowledged_commit():
+    obs = [(1.0, 0, 10), (3.0, 0, 10)]
+    v = checkers.check_committed_offsets(obs, [(2.0, 0, 30)])
+    assert any("commit of 30 acknowledged" in x for x in v), v
+    assert checkers.check_committed_offsets([(1.0, 0, 10), (3.0, 0, 30)], [(2.0, 0, 30)]) == []
+
+
+def test_at_least_once_checker_catches_a_skipped_record():
+    consumed = {(0, o) for o in range(10)} - {(0, 4)}
+    v = checkers.check_consumed_at_least_once(consumed, {0: 10}, {0: 10})
+    assert any("never consumed" in x and "[4]" in x for x in v), v
+    assert checkers.check_consumed_at_least_once(consumed | {(0, 4)}, {0: 10}, {0: 10}) == []
+    assert checkers.check_consumed_at_least_once(consumed | {(0, 4)}, {0: 10}, {0: 12})
+
+
+# ---------------------------------------------------------------------------- metadata
+
+
+def test_metadata_checker_catches_divergence_and_lost_operations():
+    same = {"c2": "Comparing metadata at offset 27, epoch 1 with offset 27, epoch 1\nNo changes.\n"}
+    assert checkers.check_metadata(same, ["a", "b"], {"a"}, {"c"}) == []
+    differ = {"c2": "Comparing metadata ...\nTopics added:\n  x\n"}
+    assert any("c2 differs" in x for x in checkers.check_metadata(differ, ["a"], set(), set()))
+    assert any("creations missing" in x for x in checkers.check_metadata(same, ["b"], {"a"}, set()))
+    assert any("deletions still" in x for x in checkers.check_metadata(same, ["a", "c"], {"a"}, {"c"}))
+
+
+# ---------------------------------------------------------------------------- the schedule
+
+
+def test_schedule_is_a_function_of_the_seed():
+    assert chaos.make_schedule(7, 40) == chaos.make_schedule(7, 40)
+    assert chaos.make_schedule(7, 40) != chaos.make_schedule(8, 40)
+    kinds = {e[2] for s in range(20) for e in chaos.make_schedule(s, 40)}
+    assert kinds == {"kill", "pause", "isolate", "partition", "one-way", "latency", "loss"}
+    for s in range(20):
+        for t, lane, kind, params, length in chaos.make_schedule(s, 40):
+            assert 0 < t < 40 and 0 < length and t + length <= 40 + 1e-9
+
+
+# ---------------------------------------------------------------------------- short chaos runs
+
+SEEDS = [int(s) for s in os.environ.get("FLOTILLA_CHAOS_SEEDS", "1,2").split(",") if s.strip()]
+DURATION = float(os.environ.get("FLOTILLA_CHAOS_DURATION", "20"))
+
+
+def can_run():
+    if os.geteuid() != 0:
+        return "needs root (ip netns)"
+    for tool in ("ip", "nft", "iptables"):
+        if not shutil.which(tool):
+            return f"{tool} not installed (make test-deps)"
+    if not os.access(chaos.BIN, os.X_OK):
+        return f"no server binary at {chaos.BIN}"
+    return None
+
+
+@pytest.mark.skipif(can_run() is not None, reason=str(can_run()))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_chaos_run(seed):
+    ok, violations, timeline, elapsed = chaos.run_one(seed, DURATION)
+    prefix = f"flc{os.getpid()}"
+    left = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout + \
+        subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert prefix not in left, f"namespaces or links {prefix}* left behind"
+    assert ok, f"chaos seed {seed} ({DURATION:g} s of faults) failed:\n" + "\n".join(violations) + \
+        f"\nfault timeline:\n{timeline}"
