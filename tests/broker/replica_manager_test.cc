@@ -3,6 +3,8 @@
 // leader epochs.
 #include "broker/replica_manager.h"
 
+#include "storage/checkpoints.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -495,4 +497,26 @@ TEST_F(ReplicaManagerFixture, TheMetricsSnapshotIsReadOffTheLoopFromGaugesThatOu
     EXPECT_EQ(st.isr, want.isr) << name;
     EXPECT_EQ(st.min_isr, want.min_isr) << name;
   }
+}
+
+// replication-offset-checkpoint holds every partition's high watermark (the
+// loop hands the pool its values in the listing's order; the pool builds the
+// file's map): what a restart starts each partition's high watermark from.
+TEST_F(ReplicaManagerFixture, TheHighWatermarkCheckpointHoldsEveryPartitionsHighWatermark) {
+  publish({1}, 1, {1}, true);
+  {
+    namespace mt = metadata::testing;
+    metadata::MetadataDelta d(image);
+    for (int32_t i = 1; i < 3; ++i) d.replay(mt::partition_record(kTopic, i, {1}));
+    image = d.apply();
+    rm->publish(d, image);
+  }
+  for (int turns = 0; turns < 5000 && !rm->find("t", 2); ++turns) io.run_one_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(rm->find("t", 2));
+  append(3);
+  storage::TopicPartitionOffsets want;
+  for (int32_t i = 0; i < 3; ++i) want[{"t", i}] = rm->find("t", i)->hw;
+  EXPECT_EQ(want[std::make_pair(std::string("t"), 0)], 3) << "a single-replica leader's high watermark follows its appends";
+  rm->shutdown();  // writes the checkpoints and waits for them
+  EXPECT_EQ(storage::read_offset_checkpoint(dir / "replication-offset-checkpoint"), want);
 }
