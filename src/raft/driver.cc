@@ -17,6 +17,16 @@ namespace flotilla::raft {
 
 namespace {
 
+// The metadata log could not be written or synced (its dir failed: EIO,
+// ENOSPC). As Kafka, which halts when the metadata log's dir fails: stop,
+// rather than go on serving metadata this node can no longer keep, and
+// never acknowledge what it could not make durable.
+[[noreturn]] void halt_on_metadata_log_failure(int32_t node_id, const std::string& dir, const char* what) {
+  spdlog::critical("[RaftDriver id={}] Shutdown broker because the metadata log dir {} has failed: {}", node_id, dir, what);
+  spdlog::default_logger()->flush();
+  std::_Exit(1);
+}
+
 std::filesystem::path partition_dir_of(const std::filesystem::path& p) {
   if (p.filename() == kMetadataPartitionDir) return p;
   return p / kMetadataPartitionDir;
@@ -209,7 +219,12 @@ void RaftDriver::apply(Action& action) {
                         [&](AppendToLog& a) {
                           RAFT_ASSERT(log_->log_end_offset() == a.base_offset, "append at {} but the log ends at {}", a.base_offset,
                                       log_->log_end_offset());
-                          auto info = log_->append_as_follower(std::span<const uint8_t>(a.batches->data(), a.batches->size()));
+                          storage::AppendInfo info;
+                          try {
+                            info = log_->append_as_follower(std::span<const uint8_t>(a.batches->data(), a.batches->size()));
+                          } catch (const storage::StorageError& e) {
+                            halt_on_metadata_log_failure(config_.node_id, log_->dir_string(), e.what());
+                          }
                           RAFT_ASSERT(info.last_offset == a.last_offset, "appended up to {} expected {}", info.last_offset,
                                       a.last_offset);
                           scan_for_voters(std::span<const uint8_t>(a.batches->data(), a.batches->size()), a.base_offset, nullptr);
@@ -303,8 +318,12 @@ void RaftDriver::start_flush() {
   int64_t target = std::min(flush_wanted_, log_->log_end_offset());
   auto alive = alive_;
   storage::Log* log = log_.get();
-  asio::post(*io_thread_, [this, alive, log, target] {
-    log->flush(target);
+  asio::post(*io_thread_, [this, alive, log, target, node_id = config_.node_id] {
+    try {
+      log->flush(target);
+    } catch (const storage::StorageError& e) {
+      halt_on_metadata_log_failure(node_id, log->dir_string(), e.what());
+    }
     asio::post(io_, [this, alive, target] {
       if (!*alive || stopped_) return;
       flush_in_flight_ = false;

@@ -111,8 +111,9 @@ class Server:
         self.logf = open(self.log_path, "a")
         limit = self.nofile
         preexec = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) if limit else None
+        # `env` (when a test sets it): the server's environment, e.g. LD_PRELOAD of a fault shim.
         self.proc = subprocess.Popen([BIN, "server", self.config], stdout=self.logf, stderr=subprocess.STDOUT,
-                                     preexec_fn=preexec)
+                                     preexec_fn=preexec, env=getattr(self, "env", None))
         if wait:
             self.wait_ready()
         return self
