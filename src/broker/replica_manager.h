@@ -190,21 +190,15 @@ class ReplicaManager : public metadata::Publisher {
   Partition* find(const std::string& topic, int32_t index);
   Partition* find(const Uuid& topic_id, int32_t index);
   std::vector<Partition*> partitions();
-  // The keys (key()) of the partitions held here, and the one of a key (null:
-  // gone): for work spread over several turns of the loop, where a Partition*
-  // might not outlive a turn. Shared and kept until the set of partitions
-  // changes: a metrics scrape every second must not copy 10,000 keys on the
-  // loop each time (3.7 ms in one piece). While a listing is current
-  // (listing_is_current), its Partition pointers are valid: no partition was
-  // added or removed since it was made.
+  // The partitions held here (keys, and per partition its gauges, number and
+  // topic name for other threads), shared and kept until the set of
+  // partitions changes: a metrics scrape every second must not list 10,000
+  // partitions on the loop each time (3.7 ms in one piece). Its Partition
+  // pointers are valid on the loop only while it is the current listing
+  // (no partition added or removed since): read them right after the call.
   std::shared_ptr<const PartitionListing> partition_keys() const;
-  bool listing_is_current(const PartitionListing* l) const { return keys_cache_.get() == l; }
   // The writer of elections' leader-epoch-checkpoint files (tests hold it busy).
   storage::BackgroundFileWriter& epoch_file_writer() { return epoch_files_; }
-  Partition* find_key(const std::string& k) {
-    auto it = partitions_.find(k);
-    return it == partitions_.end() ? nullptr : it->second.get();
-  }
 
   // Validates and appends a produced payload (mutable: offsets are assigned in place).
   // `deferred`: the write is left in it for the AppendWriter (see
