@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "net/connection_quotas.h"
 #include "net/memory_pool.h"
 #include "net/net_metrics.h"
@@ -329,7 +330,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       req->header_version = static_cast<int16_t>(hv);
       if (hv >= 1) {
         int16_t n = r.get_i16();
-        if (n >= 0) req->client_id = r.get_string(static_cast<size_t>(n));
+        if (n >= 0) {
+          req->client_id = r.get_string(static_cast<size_t>(n));
+          make_valid_utf8(*req->client_id);  // it reaches logs, quotas and metric labels
+        }
       }
       if (hv >= 2) {
         uint32_t tags = r.get_uvarint32();

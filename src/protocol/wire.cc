@@ -1,5 +1,7 @@
 #include "protocol/wire.h"
 
+#include "common/utf8.h"
+
 namespace flotilla::wire {
 namespace {
 // Reads a length: compact (uvarint of len+1, 0 = null) or classic signed.
@@ -25,12 +27,16 @@ void put_nstring(ByteWriter& w, const std::optional<std::string>& s, bool flex) 
 std::string get_string(ByteReader& r, bool flex) {
   int64_t n = get_len(r, flex, false);
   if (n < 0) throw DecodeError("null string in a non-nullable field");
-  return r.get_string(static_cast<size_t>(n));
+  std::string s = r.get_string(static_cast<size_t>(n));
+  make_valid_utf8(s);
+  return s;
 }
 std::optional<std::string> get_nstring(ByteReader& r, bool flex) {
   int64_t n = get_len(r, flex, false);
   if (n < 0) return std::nullopt;
-  return r.get_string(static_cast<size_t>(n));
+  std::string s = r.get_string(static_cast<size_t>(n));
+  make_valid_utf8(s);
+  return s;
 }
 
 void put_bytes(ByteWriter& w, const std::vector<uint8_t>& b, bool flex) {

@@ -230,3 +230,25 @@ TEST(Api, HeaderVersionRules) {
   EXPECT_EQ(p->max_version, 13);  // Kafka 4.1 (v13: topic ids, KIP-516)
   EXPECT_EQ(protocol::api_info(999), nullptr);
 }
+
+// Java decodes protocol strings with replacement, so a config name of raw
+// 0xFF bytes reaches Kafka's controller as U+FFFD text, never as bytes that
+// would break a JSON body, a metric label or a tool's output later.
+TEST(Messages, IllFormedUtf8InAStringDecodesAsJavaDoesWithReplacementCharacters) {
+  msg::IncrementalAlterConfigsRequest m;
+  auto& res = m.resources.emplace_back();
+  res.resource_type = 4;
+  res.resource_name = "\xC3";
+  auto& c = res.configs.emplace_back();
+  c.name = "max.messag\xFF\xFF" "es";
+  c.value = std::string("gz\x80ip");
+  for (int16_t v : {0, 1}) {
+    auto bytes = golden::encode_of(m, v);
+    msg::IncrementalAlterConfigsRequest back;
+    ByteReader rd(bytes);
+    back.decode(rd, v);
+    EXPECT_EQ(back.resources[0].resource_name, "\xEF\xBF\xBD");
+    EXPECT_EQ(back.resources[0].configs[0].name, "max.messag\xEF\xBF\xBD\xEF\xBF\xBD" "es");
+    EXPECT_EQ(back.resources[0].configs[0].value, "gz\xEF\xBF\xBDip");
+  }
+}
