@@ -11,7 +11,7 @@ CONFIG ?= config/server.properties
 # The Debian 12 packages (the one list): what the server's build needs
 # (`make build`, `make run`), and what only the tests and benchmarks need
 # (installed by `make test`, `make bench`: independent clients and tools).
-DEB_PACKAGES := g++ cmake ninja-build make pkg-config \
+DEB_PACKAGES := libre2-dev g++ cmake ninja-build make pkg-config \
   libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev \
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev openssl
 DEB_TEST_PACKAGES := libgtest-dev libgmock-dev libbenchmark-dev \
@@ -143,7 +143,7 @@ clean:
 # then copy the input into tests/fuzz/corpus/<target>/ (make test replays it for good).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS := request records metadata_records startup_files
+FUZZ_TARGETS := request records metadata_records startup_files sasl config
 fuzz-build: fuzz-deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DFLOTILLA_FUZZ=ON -DFLOTILLA_TESTS=OFF -DFLOTILLA_BENCH=OFF >/dev/null

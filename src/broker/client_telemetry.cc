@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "common/bounded_regex.h"
+#include "common/client_pattern.h"
 #include "common/crc32c.h"
 #include "metadata/client_metrics_config.h"
 #include "protocol/compression.h"
@@ -63,10 +63,10 @@ void ClientTelemetry::refresh(const metadata::MetadataImage& image) {
     Subscription s{name, parsed.metrics, parsed.interval_ms, {}};
     bool ok = true;
     for (const auto& [selector, source] : parsed.match) {
-      try {
-        s.match.emplace_back(selector, std::regex(source));
-      } catch (const std::regex_error&) {
-        ok = false;  // the controller validated it: only a pattern std::regex reads otherwise than Java
+      if (auto re = ClientPattern::compile(source)) {
+        s.match.emplace_back(selector, std::move(*re));
+      } else {
+        ok = false;  // the controller validated it: only a record written before it did so
       }
     }
     if (!ok) {
@@ -119,7 +119,7 @@ void ClientTelemetry::evaluate(Instance& in) const {
       const std::string& v = attrs[m.first];
       // Java's null attribute (unknown software) never matches.
       if (v.empty() && (m.first == "client_software_name" || m.first == "client_software_version")) return false;
-      return bounded_regex_match(v, m.second);
+      return m.second.full_match(v);
     });
     if (!match) continue;
     for (const auto& m : s.metrics) {

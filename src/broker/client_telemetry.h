@@ -31,12 +31,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
+
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "broker/client_metrics_store.h"
+#include "common/client_pattern.h"
 #include "common/error.h"
 #include "metadata/image.h"
 #include "protocol/messages.h"
@@ -80,7 +81,7 @@ class ClientTelemetry {
     std::string name;
     std::vector<std::string> metrics;
     int32_t interval_ms;
-    std::vector<std::pair<std::string, std::regex>> match;
+    std::vector<std::pair<std::string, ClientPattern>> match;
   };
   struct Instance {
     TelemetryClientInfo info;

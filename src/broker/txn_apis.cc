@@ -13,7 +13,7 @@
 #include "broker/api_util.h"
 #include "broker/commit_partitions.h"
 #include "broker/request_handler.h"
-#include "common/bounded_regex.h"
+#include "common/client_pattern.h"
 #include "common/clock.h"
 #include "coordinator/consumer_group.h"
 #include "coordinator/group_service.h"
@@ -380,11 +380,10 @@ void RequestHandler::handle_list_transactions(std::shared_ptr<net::Request> req,
   // v2 (KIP-1152): only the ids the pattern matches in full (Kafka: Java's
   // Pattern.matches); none or "" filters nothing; a pattern that does not
   // compile fails the request with INVALID_REGULAR_EXPRESSION.
-  std::optional<std::regex> pattern;
+  std::optional<ClientPattern> pattern;
   if (req->api_version >= 2 && request.transactional_id_pattern && !request.transactional_id_pattern->empty()) {
-    try {
-      pattern.emplace(*request.transactional_id_pattern);
-    } catch (const std::regex_error&) {
+    pattern = ClientPattern::compile(*request.transactional_id_pattern);
+    if (!pattern) {
       resp.error_code = code(ErrorCode::INVALID_REGULAR_EXPRESSION);
       return send(*req, respond, resp);
     }
@@ -397,7 +396,7 @@ void RequestHandler::handle_list_transactions(std::shared_ptr<net::Request> req,
     if (!m) continue;
     if (!request.state_filters.empty() && !states.count(txn_state_name(m->state))) continue;
     if (!pids.empty() && !pids.count(m->producer_id)) continue;
-    if (pattern && !bounded_regex_match(id, *pattern)) continue;
+    if (pattern && !pattern->full_match(id)) continue;
     // v1 (KIP-994): only transactions running longer than the filter.
     if (req->api_version >= 1 && request.duration_filter >= 0 &&
         (m->state != TxnState::Ongoing || m->txn_start_timestamp < 0 || now - m->txn_start_timestamp < request.duration_filter))

@@ -13,10 +13,12 @@
 // Threading: the broker's io_context thread.
 #include "coordinator/consumer_group.h"
 
+#include "common/client_pattern.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <regex>
+
 
 #include "coordinator/consumer_group_state.h"
 
@@ -147,11 +149,9 @@ bool ConsumerGroupCoordinator::refresh_subscriptions(Group& g, const CgTopics& t
     }
     if (!new_topics) continue;
     std::set<std::string> resolved;
-    try {
-      std::regex re(*m.regex);
+    if (auto re = ClientPattern::compile(*m.regex)) {
       for (const auto& [name, t] : topics.by_name)
-        if (!is_internal_topic(name) && std::regex_match(name, re)) resolved.insert(name);
-    } catch (const std::regex_error&) {
+        if (!is_internal_topic(name) && re->full_match(name)) resolved.insert(name);
     }
     if (resolved != m.resolved) {
       m.resolved = std::move(resolved);
@@ -282,11 +282,9 @@ CgHeartbeatResult ConsumerGroupCoordinator::heartbeat(const CgHeartbeat& req, co
     return Result::error(ErrorCode::INVALID_REQUEST, "MemberEpoch is invalid.");
   }
   if (req.subscribed_topic_regex && !req.subscribed_topic_regex->empty()) {
-    try {
-      std::regex re(*req.subscribed_topic_regex);
-    } catch (const std::regex_error& e) {
-      return Result::error(kInvalidRegularExpression, "SubscribedTopicRegex `" + *req.subscribed_topic_regex + "` is not a valid regular expression: " + e.what() + ".");
-    }
+    std::string why;
+    if (!ClientPattern::compile(*req.subscribed_topic_regex, &why))
+      return Result::error(kInvalidRegularExpression, "SubscribedTopicRegex `" + *req.subscribed_topic_regex + "` is not a valid regular expression: " + why + ".");
   }
   if (req.server_assignor &&
       std::find(config_.assignors.begin(), config_.assignors.end(), *req.server_assignor) == config_.assignors.end()) {

@@ -1,8 +1,9 @@
 #include "metadata/client_metrics_config.h"
 
 #include <algorithm>
-#include <regex>
 
+
+#include "common/client_pattern.h"
 #include "common/config_def.h"
 
 namespace flotilla::metadata {
@@ -72,13 +73,7 @@ ClientMetricsValidation validate_client_metrics_configs(const std::string& name,
       if (config::trim(it->second).empty()) break;
       std::string selector, regex;
       bool ok = split_match_pattern(p, selector, regex);
-      if (ok) {
-        try {
-          std::regex re(regex);
-        } catch (const std::regex_error&) {
-          ok = false;
-        }
-      }
+      if (ok) ok = ClientPattern::compile(regex).has_value();
       if (!ok) return {ErrorCode::INVALID_CONFIG, "Illegal client matching pattern: " + p};
     }
   }

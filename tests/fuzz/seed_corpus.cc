@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -25,6 +26,8 @@
 #include "protocol/request_dispatch.h"
 #include "raft/quorum_state.h"
 #include "raft/snapshot.h"
+#include "security/oauthbearer.h"
+#include "security/sasl_mechanisms.h"
 #include "storage/clean_shutdown_summary.h"
 #include "storage/producer_state.h"
 
@@ -46,6 +49,96 @@ void seed(const std::string& target, uint8_t selector, const std::vector<uint8_t
   std::ofstream(out_dir / target / name, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+
+// Tokens as sasl_fuzz.cc reads them: each behind a 2-byte big-endian length.
+std::vector<uint8_t> sasl_input(uint8_t which, uint8_t sub, const std::vector<std::vector<uint8_t>>& tokens) {
+  std::vector<uint8_t> out{which, sub};
+  for (const auto& t : tokens) {
+    out.push_back(static_cast<uint8_t>(t.size() >> 8));
+    out.push_back(static_cast<uint8_t>(t.size()));
+    out.insert(out.end(), t.begin(), t.end());
+  }
+  return out;
+}
+
+// sasl: a valid exchange for each mechanism with sasl_fuzz.cc's fixed user,
+// password and nonces (so mutations of the client-final message reach the
+// proof check), the server's side of it for the client case, and one text for
+// each parser.
+void sasl_seeds() {
+  using namespace flotilla::security;
+  const std::string user = "alice", password = "fuzz-secret-password";
+  const std::string server_nonce = "fuzzservernonce0123456789", client_nonce = "fuzzclientnonce";
+  SaslServerConfig config;
+  config.enabled_mechanisms = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"};
+  const Bytes salt = {'f', 'u', 'z', 'z', '-', 's', 'a', 'l', 't'};
+  CredentialCache::Map creds;
+  for (auto m : {ScramMechanism::SCRAM_SHA_256, ScramMechanism::SCRAM_SHA_512})
+    creds[{user, m}] = scram_credential(m, password, salt, kScramMinIterations);
+  auto cache = std::make_shared<CredentialCache>();
+  cache->publish(std::move(creds));
+  config.scram = cache;
+  for (uint8_t sub : {1, 2}) {
+    auto m = sub == 1 ? ScramMechanism::SCRAM_SHA_256 : ScramMechanism::SCRAM_SHA_512;
+    auto server = make_scram_server(m, config, [&] { return server_nonce; });
+    auto client = make_scram_client(m, user, password, [&] { return client_nonce; });
+    std::vector<std::vector<uint8_t>> sent, answered;
+    Bytes token = client->initial();
+    bool authenticated = false;
+    for (int step = 0; step < 3; ++step) {
+      sent.push_back(token);
+      SaslStep r = server->evaluate(token);
+      answered.push_back(r.challenge);
+      authenticated = r.complete && !r.failed;
+      if (r.complete || r.failed) break;
+      auto next = client->evaluate(r.challenge);
+      if (!next) break;
+      token = *next;
+    }
+    if (!authenticated) {
+      std::fprintf(stderr, "seed_corpus: the SCRAM seed exchange did not authenticate\n");
+      std::exit(1);
+    }
+    seed("sasl", 0, sasl_input(0, sub, sent), false);
+    seed("sasl", 5, sasl_input(5, sub == 1 ? 0 : 1, answered), false);
+    const auto text = [](const std::vector<uint8_t>& b) { return std::vector<uint8_t>(b.begin(), b.end()); };
+    auto parser_seed = [&](uint8_t which, const std::vector<uint8_t>& msg) {
+      std::vector<uint8_t> in{1, which};
+      in.insert(in.end(), msg.begin(), msg.end());
+      seed("sasl", 1, in, false);
+    };
+    parser_seed(0, text(sent[0]));
+    if (sent.size() > 1) parser_seed(1, text(sent[1]));
+    parser_seed(2, text(answered[0]));
+    if (answered.size() > 1) parser_seed(3, text(answered[1]));
+  }
+  // tokenauth=true: a delegation token's id as the user name.
+  auto token_client = make_scram_client(ScramMechanism::SCRAM_SHA_256, "tokenid", "hmac", [&] { return client_nonce; }, true);
+  seed("sasl", 0, sasl_input(0, 1, {token_client->initial()}), false);
+  std::string nul(1, '\0');
+  seed("sasl", 0, sasl_input(0, 0, {bytes_of(nul + user + nul + password)}), false);
+  seed("sasl", 0, sasl_input(0, 0, {bytes_of(user + nul + user + nul + "wrong")}), false);
+  // OAUTHBEARER: an unsecured JWS ({"alg":"none"}; sub=alice, far-off expiry).
+  const std::string jws = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwfQ.";
+  OAuthBearerInitialResponse ir;
+  ir.token = jws;
+  ir.extensions["traceId"] = "123";
+  seed("sasl", 0, sasl_input(0, 3, {bytes_of(format_oauthbearer_initial_response(ir)), bytes_of("\x01")}), false);
+  auto with = [](uint8_t which, const std::string& t) {
+    std::vector<uint8_t> in{which, 0};
+    in.insert(in.end(), t.begin(), t.end());
+    return in;
+  };
+  seed("sasl", 1, with(1, "n=a=3Dlice=2Cx"), false);
+  std::vector<uint8_t> saslname{1, 4};
+  for (char c : std::string("a=3Db=2Cc")) saslname.push_back(static_cast<uint8_t>(c));
+  seed("sasl", 1, saslname, false);
+  seed("sasl", 2, with(2, "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"alice\" password=\"x\";"), false);
+  seed("sasl", 2, with(2, "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"a\" user_bob='b' debug=true;"), false);
+  seed("sasl", 3, with(3, jws), false);
+  seed("sasl", 3, with(3, format_oauthbearer_initial_response(ir)), false);
+  seed("sasl", 4, with(4, "RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/L,RULE:^CN=(.*?),OU=(.*?),O=(.*?)$/$1@$2/U,DEFAULT\nCN=Alice,OU=ServiceUsers,O=fuzz"), false);
+}
 
 std::vector<uint8_t> a_batch(records::Compression c) {
   records::BatchBuilder b(c);
@@ -190,6 +283,7 @@ int main(int argc, char** argv) {
     log.insert(log.end(), log2.begin(), log2.end());
     seed("startup_files", 8, log);
   }
+  sasl_seeds();
   std::printf("wrote %d seed(s) under %s\n", written, out_dir.c_str());
   return 0;
 }

@@ -397,18 +397,20 @@ def test_add_partitions_to_txn_v5_verifies_and_adds(server):
     assert end_txn_v5(server.bootstrap, "tx-v5", pid, epoch, True) == (0, pid, epoch)
 
 
-def test_list_transactions_v2_pattern_survives_a_long_id(server):
-    """std::regex recurses per character: a 20,000-character transactional id
-    matched against '.*' would overflow the event loop's stack. Subjects over
-    1,024 characters are not matched (common/bounded_regex.h): the node answers
-    and stays up."""
+def test_list_transactions_v2_pattern_survives_a_long_id_and_hostile_patterns(server):
+    """Patterns are RE2 (common/client_pattern.h): a 20,000-character
+    transactional id is matched in full in linear time (std::regex recursed
+    per character and overflowed the stack), and a pattern that would overflow
+    a recursive compiler (100,000 nested groups) is INVALID_REGULAR_EXPRESSION;
+    the node answers and stays up."""
     long_id = "L" * 20000
     for t in ("tx-short", long_id):
         assert until(lambda: find_coordinator_v6(server.bootstrap, 1, [t]), lambda r: r[0][1] == 0)[0][1] == 0
         err, _, _ = until(lambda: init_producer_id_v4(server.bootstrap, t), lambda r: r[0] not in RETRIABLE | {51})
         assert err == 0
-    assert list_transactions_v2(server.bootstrap, ".*") == (0, ["tx-short"])
-    assert list_transactions_v2(server.bootstrap, "(L|M)*") == (0, [])
+    assert list_transactions_v2(server.bootstrap, ".*") == (0, sorted(["tx-short", long_id]))
+    assert list_transactions_v2(server.bootstrap, "(L|M)*") == (0, [long_id])
+    assert list_transactions_v2(server.bootstrap, "(" * 100000 + "L" + ")" * 100000)[0] == 128  # INVALID_REGULAR_EXPRESSION
     # Without a pattern both are listed, and the node is still there.
     err, ids = list_transactions_v2(server.bootstrap, None)
     assert err == 0 and ids == sorted(["tx-short", long_id])

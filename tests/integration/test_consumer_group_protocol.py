@@ -321,6 +321,33 @@ def test_describe_unknown_group_and_range_assignor(make_server):
     assert members[b.id]["target"] == {"cgr": {2, 3}}
 
 
+def test_subscription_regex_is_re2_and_a_hostile_one_is_refused(make_server):
+    """A topic regex of 100,000 nested groups overflowed std::regex's recursive
+    compiler (the node died); RE2 refuses it with INVALID_REGULAR_EXPRESSION.
+    A plain regex still subscribes, matched in full as Kafka's RE2/J does."""
+    s = make_server(GROUP_PROPS)
+    create_topic(s, "rx-orders", partitions=2)
+    create_topic(s, "rx-other", partitions=1)
+    find_coordinator(s.bootstrap, "rx")
+    hostile = "(" * 100000 + "rx" + ")" * 100000
+    member = str(uuid.uuid4())
+    r = heartbeat(s.bootstrap, "rx", member, 0, owned={}, rebalance_timeout=30000, regex=hostile)
+    assert r["error"] == 128, (r, r["message"][:300] if r["message"] else None)  # INVALID_REGULAR_EXPRESSION
+    assert s.proc.poll() is None
+    r = heartbeat(s.bootstrap, "rx", member, 0, owned={}, rebalance_timeout=30000, regex="rx-ord.*")
+    assert r["error"] == NONE, r
+    deadline = time.time() + 30
+    while True:
+        [g] = describe(s.bootstrap, ["rx"])
+        [m] = g["members"]
+        if m["target"]:
+            break
+        assert time.time() < deadline, g
+        time.sleep(0.2)
+        heartbeat(s.bootstrap, "rx", member, r["epoch"], owned={})
+    assert m["target"] == {"rx-orders": {0, 1}}
+
+
 def test_session_timeout_and_list_groups(make_server):
     props = dict(GROUP_PROPS)
     props["group.consumer.session.timeout.ms"] = "1500"
