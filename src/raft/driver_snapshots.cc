@@ -41,7 +41,17 @@ void RaftDriver::recover_snapshots(InitialLogState& s) {
   for (const auto& id : list_snapshots(partition_dir_))
     if (id.end_offset > 0) ids.push_back(id);  // 0-0 is the bootstrap checkpoint, not metadata state
   // The newest snapshot that is whole and valid; newer broken ones are skipped, never loaded.
+  // Invariant: no snapshot file that failed this validation stays behind a
+  // start-up that succeeded. Only the newest is read (snapshots are large):
+  // a broken one left on disk would be registered unread by a later start-up
+  // that has a newer valid one (then loaded, served to followers, or made the
+  // log start by the cleaner). Deleting it loses nothing: what it held is in
+  // the older snapshot and the log, or (fetched past the log end) still on
+  // the leader. A crash tears only the `.part` (written, fsynced, renamed); a
+  // torn `.checkpoint` means the rename outran the data, or damage. When the
+  // start-up fails below (no valid snapshot at the log start) it stays, as evidence.
   std::optional<SnapshotId> latest;
+  std::vector<SnapshotId> broken;
   while (!ids.empty()) {
     std::string why;
     auto c = read_valid_snapshot(snapshot_path(ids.back()), why);
@@ -52,6 +62,7 @@ void RaftDriver::recover_snapshots(InitialLogState& s) {
       break;
     }
     spdlog::error("[RaftDriver id={}] Skipping corrupt snapshot {}: {}", config_.node_id, name_of(ids.back()), why);
+    broken.push_back(ids.back());
     ids.pop_back();
   }
   if (latest && latest->end_offset > log_->log_end_offset()) {
@@ -85,6 +96,11 @@ void RaftDriver::recover_snapshots(InitialLogState& s) {
     snapshots_[id.end_offset] = f;
   }
   s.start_epoch = start > 0 ? snapshots_.at(start).id.epoch : 0;
+  for (const auto& id : broken) {
+    fs::remove(snapshot_path(id), ec);
+    spdlog::warn("[RaftDriver id={}] Deleted the corrupt snapshot {}: starting from {} and the log", config_.node_id, name_of(id),
+                 latest ? name_of(*latest) : std::string("the log alone"));
+  }
   if (latest) s.latest_snapshot = to_offset_and_epoch(*latest);
   if (latest)
     spdlog::info("[RaftDriver id={}] Latest snapshot {} ({} snapshots kept); log start {}", config_.node_id, name_of(*latest),

@@ -4,9 +4,12 @@
 #include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <re2/re2.h>
 
 #include <cctype>
 #include <memory>
+#include <regex>
+#include <vector>
 
 namespace flotilla::security {
 
@@ -75,8 +78,9 @@ std::string escape_literal_back_references(const std::string& unescaped, size_t 
   return value;
 }
 
-// Java's Matcher.appendReplacement for one match.
-void append_replacement(std::string& out, const std::string& replacement, const std::smatch& m) {
+// Java's Matcher.appendReplacement for one match (m[0] the match, m[i] group
+// i; a group that did not take part has a null data()).
+void append_replacement(std::string& out, const std::string& replacement, const std::vector<re2::StringPiece>& m) {
   size_t groups = m.size() - 1;
   for (size_t i = 0; i < replacement.size();) {
     char c = replacement[i];
@@ -96,7 +100,7 @@ void append_replacement(std::string& out, const std::string& replacement, const 
         ++i;
       }
       if (ref > groups) throw std::runtime_error("No group " + std::to_string(ref));
-      if (m[ref].matched) out += m[ref].str();
+      if (m[ref].data() != nullptr) out.append(m[ref].data(), m[ref].size());
     } else {
       out += c;
       ++i;
@@ -136,11 +140,12 @@ SslPrincipalMapper SslPrincipalMapper::from_rules(std::string_view rules) {
       Rule r;
       r.is_default = false;
       r.pattern_text = m[2].str();
-      try {
-        r.pattern = std::regex(r.pattern_text, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        throw std::invalid_argument("Invalid rule: `" + text + "`: bad pattern: " + e.what());
-      }
+      RE2::Options options;
+      options.set_log_errors(false);
+      options.set_max_mem(2 << 20);
+      auto re = std::make_shared<const RE2>(r.pattern_text, options);
+      if (!re->ok()) throw std::invalid_argument("Invalid rule: `" + text + "`: bad pattern: " + re->error());
+      r.pattern = std::move(re);
       r.replacement = m[4].str();
       r.to_lower = m[6].str() == "L";
       r.to_upper = m[6].str() == "U";
@@ -156,17 +161,21 @@ std::optional<std::string> SslPrincipalMapper::Rule::apply(const std::string& dn
   if (dn.size() > kMaxRuleInput)
     throw std::runtime_error("the distinguished name is longer than " + std::to_string(kMaxRuleInput) +
                              " bytes, too long for mapping rules");
-  std::smatch whole;
-  if (!std::regex_match(dn, whole, pattern)) return std::nullopt;
-  std::string replacement_text = escape_literal_back_references(replacement, pattern.mark_count());
-  // String.replaceAll(pattern, replacement): every match, left to right.
+  if (!RE2::FullMatch(dn, *pattern)) return std::nullopt;
+  const int groups = pattern->NumberOfCapturingGroups();
+  std::string replacement_text = escape_literal_back_references(replacement, static_cast<size_t>(groups));
+  // String.replaceAll(pattern, replacement): every match, left to right, the
+  // next search one further on after an empty match (Java's find() loop).
   std::string result;
-  size_t copied = 0;
-  for_each_find(dn, pattern, [&](const std::smatch& m, size_t start) {
+  std::vector<re2::StringPiece> m(static_cast<size_t>(groups) + 1);
+  size_t copied = 0, pos = 0;
+  while (pos <= dn.size() && pattern->Match(dn, pos, dn.size(), RE2::UNANCHORED, m.data(), groups + 1)) {
+    const size_t start = static_cast<size_t>(m[0].data() - dn.data());
     result.append(dn, copied, start - copied);
     append_replacement(result, replacement_text, m);
-    copied = start + static_cast<size_t>(m.length(0));
-  });
+    copied = start + m[0].size();
+    pos = m[0].empty() ? copied + 1 : copied;
+  }
   result.append(dn, copied, std::string::npos);
   if (to_lower) return ascii_case(std::move(result), false);
   if (to_upper) return ascii_case(std::move(result), true);

@@ -13,17 +13,19 @@
 // Kafka does). Whitespace around rules and empty rules are ignored; a newline is
 // not a separator (Kafka splits on commas only). When no rule matches, Kafka
 // fails the authentication: map() returns nullopt and principal_from_peer
-// throws. Patterns are ECMAScript regexes (std::regex), which agree with Java's
-// for the usual constructs (groups, classes, lazy quantifiers, anchors) but not
-// for Java-only ones (possessive quantifiers, (?i), named groups, lookbehind).
-// Case conversion (L/U) is ASCII-only.
+// throws. Patterns are RE2's, which agree with Java's for the usual constructs
+// (groups, classes, lazy quantifiers, anchors, (?i)) but refuse backreferences
+// and lookaround: a rule is matched against the subject of a client's
+// certificate during its handshake, so it must take time linear in the subject
+// whatever the rule (a backtracking engine takes exponential time on a rule
+// such as (a|aa)*b, found by the fuzzer). Case conversion (L/U) is ASCII-only.
 //
 // Threading: an SslPrincipalMapper is immutable after construction; map() is
-// const and safe from any thread (std::regex matching is).
+// const and safe from any thread (RE2 matching is).
 #pragma once
 
+#include <memory>
 #include <optional>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -35,6 +37,10 @@ typedef struct x509_st X509;
 typedef struct X509_name_st X509_NAME;
 typedef struct ssl_st SSL;
 
+namespace re2 {
+class RE2;
+}
+
 namespace flotilla::security {
 
 class SslPrincipalMapper {
@@ -45,10 +51,9 @@ class SslPrincipalMapper {
   // The short name for a DN, or nullopt when no rule matches. Throws
   // std::runtime_error when a replacement refers to a missing group (Kafka:
   // IndexOutOfBoundsException -> failed authentication), and when a RULE would
-  // have to match a DN longer than kMaxRuleInput: libstdc++'s std::regex
-  // recurses once per character (some 200 bytes of stack each), so an
-  // absurdly long subject in a client certificate could otherwise overflow
-  // the stack of the thread doing the handshake. Real DNs are far shorter.
+  // have to match a DN longer than kMaxRuleInput, which bounds the work of a
+  // handshake (each match is linear, but replaceAll may match many times).
+  // Real DNs are far shorter.
   static constexpr size_t kMaxRuleInput = 4096;
   std::optional<std::string> map(std::string_view distinguished_name) const;
 
@@ -61,7 +66,7 @@ class SslPrincipalMapper {
   struct Rule {
     bool is_default = true;
     std::string pattern_text;
-    std::regex pattern;
+    std::shared_ptr<const re2::RE2> pattern;
     std::string replacement;
     bool to_lower = false;
     bool to_upper = false;
