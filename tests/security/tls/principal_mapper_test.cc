@@ -184,6 +184,17 @@ TEST(Rfc2253NameTest, MultiValuedRdn) {
   EXPECT_EQ(rfc2253_name(name), "CN=alice+UID=a1,O=Example");
 }
 
+// The sasl fuzzer held a handshake for minutes on a rule of this shape:
+// std::regex backtracked exponentially. RE2 matches in linear time and
+// refuses what only a backtracking engine can do.
+TEST(SslPrincipalMapperTest, ABacktrackingRuleTakesLinearTimeOnALongSubject) {
+  auto mapper = SslPrincipalMapper::from_rules("RULE:^CN=(a|aa)*b$/$1/,DEFAULT");
+  const std::string dn = "CN=" + std::string(4000, 'a');
+  EXPECT_EQ(mapper.map(dn), dn);  // the rule fails to match (fast), DEFAULT answers
+  EXPECT_EQ(SslPrincipalMapper::from_rules("RULE:^CN=(?i)ALICE$/x/").map("CN=alice"), "x");
+  EXPECT_THROW(SslPrincipalMapper::from_rules("RULE:^CN=(a)\\1$/x/"), std::invalid_argument);  // a backreference
+}
+
 TEST(PeerPrincipalTest, NoSslOrNoCertificateIsAnonymous) {
   auto mapper = SslPrincipalMapper::from_rules("DEFAULT");
   EXPECT_EQ(principal_from_peer(nullptr, mapper).to_string(), "User:ANONYMOUS");
