@@ -99,7 +99,7 @@ std::vector<BodyValue> split_records(std::string_view body) {
       json j;
       in >> j;
       v.value = std::move(j);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too large (1e999)
       v.error = std::string("Error processing JSON: ") + e.what();
       out.push_back(std::move(v));
       break;  // no way to find where the next value starts
@@ -132,6 +132,10 @@ ProduceInput parse_record(const json& record) {
     } else {
       bad_request("Cannot deserialize value of type `java.time.Instant` for timestamp");
     }
+    // As Kafka's ProducerRecord (a batch's timestamp deltas are then within int64).
+    if (*in.timestamp_ms < 0)
+      bad_request("Invalid timestamp: " + std::to_string(*in.timestamp_ms) +
+                  ". Timestamp should always be non-negative or null.");
   }
   return in;
 }

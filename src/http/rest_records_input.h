@@ -10,7 +10,8 @@
 //                         BINARY base64-decoded, JSON the compact JSON text,
 //                         STRING the UTF-8 text, null data a null key/value.
 //                         Bad input: RestError 400 (a negative partition
-//                         404/40403), as kafka-rest answers it.
+//                         404/40403), as kafka-rest answers it; a negative
+//                         timestamp 400, as Kafka's ProducerRecord refuses it.
 //   iso8601_ms / format_iso8601   the timestamps (Java's Instant text).
 // Pure functions; thread-safe.
 #pragma once

@@ -26,6 +26,17 @@ TEST(RestRecordsInput, AValueThatDoesNotParseEndsTheList) {
   EXPECT_NE(v[1].error.find("Error processing JSON"), std::string::npos);
 }
 
+// Found writing the http fuzz target (its input crashed it): json's
+// out_of_range (a number too large for a double) escaped split_records, so the
+// route refused the whole stream.
+TEST(RestRecordsInput, ANumberTooLargeEndsTheListLikeAnyBadValue) {
+  auto v = split_records("{\"a\":1} {\"value\": {\"type\": \"JSON\", \"data\": 1e999}} {\"c\":3}");
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_TRUE(v[0].value);
+  EXPECT_FALSE(v[1].value);
+  EXPECT_NE(v[1].error.find("number overflow"), std::string::npos);
+}
+
 TEST(RestRecordsInput, ParsesFormatsHeadersAndPartition) {
   auto in = parse_record(json::parse(R"({"partition_id": 2,
       "headers": [{"name": "h", "value": "AAE="}, {"name": "n", "value": null}],
@@ -69,6 +80,11 @@ TEST(RestRecordsInput, BadInputAsKafkaRestAnswersIt) {
   EXPECT_EQ(status_of(R"({"headers": [{"name": "h", "value": "A"}]})"), 400 * 100000 + 400);
   EXPECT_EQ(status_of(R"({"timestamp": "2021-02-30T00:00:00Z"})"), 400 * 100000 + 400);
   EXPECT_EQ(status_of(R"({"partition_id": -1})"), 404 * 100000 + 40403);
+  // Negative timestamps (found writing the http fuzz target: two records of one
+  // batch at INT64_MIN and INT64_MAX overflowed the batch's timestamp delta).
+  EXPECT_EQ(status_of(R"({"timestamp": -9223372036854775808})"), 400 * 100000 + 400);
+  EXPECT_EQ(status_of(R"({"timestamp": "1969-12-31T23:59:59.999Z"})"), 400 * 100000 + 400);
+  EXPECT_EQ(status_of(R"({"timestamp": 9223372036854775807})"), 0);
   EXPECT_EQ(status_of(R"([1])"), 400 * 100000 + 400);
   EXPECT_EQ(status_of(R"({"partition_id": 0})"), 0);
 }
