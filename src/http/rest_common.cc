@@ -2,6 +2,8 @@
 // See rest_common.h.
 #include "http/rest_common.h"
 
+#include "common/json_depth.h"
+
 #include <charconv>
 
 #include "common/error.h"
@@ -51,6 +53,8 @@ json parse_body(const HttpRequest& req) {
     }
   }
   if (blank) fail(400, kPayloadErrorCode, "Payload error. Request body is empty. Data is required.");
+  if (!json_depth_within(req.body))
+    bad_request("Cannot deserialize the request body: JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded()) bad_request("Unexpected character in the request body: malformed JSON");
   if (!j.is_object()) bad_request("Cannot deserialize the request body: a JSON object is required");

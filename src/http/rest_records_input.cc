@@ -1,6 +1,8 @@
 // See rest_records_input.h.
 #include "http/rest_records_input.h"
 
+#include "common/json_depth.h"
+
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -90,6 +92,10 @@ int parse_digits(std::string_view s, size_t pos, size_t n, bool& ok) {
 
 std::vector<BodyValue> split_records(std::string_view body) {
   std::vector<BodyValue> out;
+  if (!json_depth_within(body)) {  // checked whole: a value's end is not known before it parses
+    out.push_back(BodyValue{std::nullopt, "Error processing JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"});
+    return out;
+  }
   std::istringstream in{std::string(body)};
   while (true) {
     while (in && std::isspace(in.peek())) in.get();

@@ -1,5 +1,7 @@
 #include "security/jwt.h"
 
+#include "common/json_depth.h"
+
 #include <cmath>
 #include <cstdlib>
 
@@ -11,27 +13,6 @@ namespace {
 
 // Seconds beyond which a NumericDate cannot be a time we can represent in ms.
 constexpr double kMaxNumericDateSeconds = 9.0e12;
-
-bool json_depth_ok(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') {
-      if (++depth > kJwtMaxJsonDepth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
 
 std::optional<nlohmann::json> decode_part(std::string_view part, const char* what, std::string& error) {
   auto bytes = base64url_decode(part);
@@ -81,7 +62,7 @@ std::optional<Bytes> base64url_decode(std::string_view text) {
 }
 
 std::optional<nlohmann::json> parse_json_object(std::string_view text, std::string& error) {
-  if (!json_depth_ok(text)) {
+  if (!json_depth_within(text, kJwtMaxJsonDepth)) {
     error = "JSON nested too deeply";
     return std::nullopt;
   }

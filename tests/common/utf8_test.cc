@@ -49,3 +49,15 @@ TEST(Utf8, EveryOutputIsWellFormed) {
       }
     }
 }
+
+#include "common/json_depth.h"
+
+TEST(JsonDepth, CountsOnlyBracketsOutsideStrings) {
+  EXPECT_TRUE(json_depth_within("{\"a\":[1,[2]]}", 3));
+  EXPECT_FALSE(json_depth_within("{\"a\":[1,[2]]}", 2));
+  EXPECT_TRUE(json_depth_within("\"[[[[[\\\"[[[\"", 1));  // inside a string, escaped quote included
+  EXPECT_TRUE(json_depth_within(std::string(1000, '[') + std::string(1000, ']')));
+  EXPECT_FALSE(json_depth_within(std::string(1001, '[')));
+  EXPECT_TRUE(json_depth_within("]]]][", 1));  // stray closers do not buy depth
+  EXPECT_FALSE(json_depth_within("]]]][[", 1));
+}

@@ -37,6 +37,21 @@ TEST(RestRecordsInput, ANumberTooLargeEndsTheListLikeAnyBadValue) {
   EXPECT_NE(v[1].error.find("number overflow"), std::string::npos);
 }
 
+// A value nested 100,000 deep parses (iteratively) but its dump() recursed
+// per level and killed the HTTP thread's stack: refused before parsing.
+TEST(RestRecordsInput, AValueNestedDeeperThanJacksonsLimitEndsTheList) {
+  const std::string deep = "{\"value\":{\"type\":\"JSON\",\"data\":" + std::string(100000, '[') + std::string(100000, ']') + "}}";
+  auto values = split_records(deep);
+  ASSERT_EQ(values.size(), 1u);
+  EXPECT_FALSE(values[0].value);
+  EXPECT_NE(values[0].error.find("nested deeper than 1000"), std::string::npos) << values[0].error;
+  const std::string ok = "{\"value\":{\"type\":\"JSON\",\"data\":" + std::string(997, '[') + std::string(997, ']') + "}}";
+  values = split_records(ok);  // 997 + the two objects around it = 999 levels
+  ASSERT_EQ(values.size(), 1u);
+  ASSERT_TRUE(values[0].value) << values[0].error;
+  EXPECT_EQ(parse_record(*values[0].value).value->bytes->size(), 1994u);
+}
+
 TEST(RestRecordsInput, ParsesFormatsHeadersAndPartition) {
   auto in = parse_record(json::parse(R"({"partition_id": 2,
       "headers": [{"name": "h", "value": "AAE="}, {"name": "n", "value": null}],
