@@ -143,7 +143,7 @@ clean:
 # then copy the input into tests/fuzz/corpus/<target>/ (make test replays it for good).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS := request records metadata_records startup_files sasl config http
+FUZZ_TARGETS := request records metadata_records startup_files sasl config http tls
 fuzz-build: fuzz-deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DFLOTILLA_FUZZ=ON -DFLOTILLA_TESTS=OFF -DFLOTILLA_BENCH=OFF >/dev/null

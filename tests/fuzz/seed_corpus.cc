@@ -6,6 +6,8 @@
 // and each start-up file as a clean run writes it.
 //
 //   seed_corpus <corpus dir>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -164,6 +166,37 @@ std::vector<uint8_t> request_frame(int16_t key, int16_t version, const std::vect
   return std::move(w).take();
 }
 
+// tls: a real ClientHello (OpenSSL's defaults, as librdkafka sends one), and
+// request frames as the plaintext of an established connection, whole and
+// with a byte of their ciphertext to flip.
+void tls_seeds() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl, in, out);
+  SSL_set_tlsext_host_name(ssl, "localhost");
+  SSL_set_connect_state(ssl);
+  SSL_do_handshake(ssl);
+  std::vector<uint8_t> hello{0, 0};
+  std::vector<uint8_t> flight(static_cast<size_t>(BIO_ctrl_pending(out)));
+  BIO_read(out, flight.data(), static_cast<int>(flight.size()));
+  hello.insert(hello.end(), flight.begin(), flight.end());
+  seed("tls", 0, hello, false);
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  for (auto [key, version] : {std::pair<int16_t, int16_t>{18, 3}, {3, 12}, {1, 13}, {0, 9}}) {
+    auto frame = request_frame(key, version, protocol::encode_default_request(key, version));
+    for (uint8_t mode : {1, 2}) {
+      std::vector<uint8_t> bytes{mode, static_cast<uint8_t>(7 * key + 3)};
+      const uint32_t n = static_cast<uint32_t>(frame.size());
+      for (int shift : {24, 16, 8, 0}) bytes.push_back(static_cast<uint8_t>(n >> shift));
+      bytes.insert(bytes.end(), frame.begin(), frame.end());
+      seed("tls", mode, bytes, false);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -284,6 +317,7 @@ int main(int argc, char** argv) {
     seed("startup_files", 8, log);
   }
   sasl_seeds();
+  tls_seeds();
   std::printf("wrote %d seed(s) under %s\n", written, out_dir.c_str());
   return 0;
 }
