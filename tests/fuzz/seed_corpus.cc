@@ -224,6 +224,71 @@ int main(int argc, char** argv) {
     seed("request", 0, request_frame(0, v, std::move(w).take()), false);
   }
 
+  // request: a Produce of a transaction's COMMIT marker batch (as the log
+  // writes one), a JoinGroup with a consumer's subscription and a SyncGroup
+  // with its assignment (ConsumerProtocol v3 and v0).
+  {
+    records::BatchBuilder b(records::Compression::NONE, 0);
+    b.set_producer(4000, 1, -1);
+    b.set_control(true);
+    b.set_transactional(true);
+    const auto key = storage::end_txn_marker_key(true), value = storage::end_txn_marker_value(5);
+    b.add(1700000000000, std::span<const uint8_t>(key), std::span<const uint8_t>(value));
+    auto marker = std::make_shared<std::vector<uint8_t>>(b.build());
+    msg::ProduceRequest req;
+    req.acks = -1;
+    req.timeout_ms = 30000;
+    auto& p = req.topic_data.emplace_back().partition_data.emplace_back();
+    req.topic_data[0].name = "t";
+    p.records = Records::of_view(*marker);
+    ByteWriter w;
+    req.encode(w, 9);
+    seed("request", 0, request_frame(0, 9, std::move(w).take()), false);
+  }
+  for (int16_t cp : {0, 3}) {
+    msg::ConsumerProtocolSubscription sub;
+    sub.topics = {"orders", "payments"};
+    auto& owned = sub.owned_partitions.emplace_back();
+    owned.topic = "orders";
+    owned.partitions = {0, 2};
+    sub.generation_id = 4;
+    sub.rack_id = std::string("rack-a");
+    ByteWriter sw;
+    sw.put_i16(cp);
+    sub.encode(sw, cp);
+    msg::JoinGroupRequest join;
+    join.group_id = "g";
+    join.session_timeout_ms = 45000;
+    join.rebalance_timeout_ms = 300000;
+    join.member_id = "";
+    join.protocol_type = "consumer";
+    auto& proto = join.protocols.emplace_back();
+    proto.name = "range";
+    proto.metadata = std::move(sw).take();
+    ByteWriter jw;
+    join.encode(jw, 9);
+    seed("request", 0, request_frame(11, 9, std::move(jw).take()), false);
+    msg::ConsumerProtocolAssignment a;
+    auto& ap = a.assigned_partitions.emplace_back();
+    ap.topic = "orders";
+    ap.partitions = {0, 1};
+    ByteWriter aw;
+    aw.put_i16(cp);
+    a.encode(aw, cp);
+    msg::SyncGroupRequest sync;
+    sync.group_id = "g";
+    sync.generation_id = 1;
+    sync.member_id = "m-1";
+    sync.protocol_type = std::string("consumer");
+    sync.protocol_name = std::string("range");
+    auto& sa = sync.assignments.emplace_back();
+    sa.member_id = "m-1";
+    sa.assignment = std::move(aw).take();
+    ByteWriter yw;
+    sync.encode(yw, 5);
+    seed("request", 0, request_frame(14, 5, std::move(yw).take()), false);
+  }
+
   // records: batches with every codec, legacy message sets, compressed payloads.
   for (auto c : {records::Compression::NONE, records::Compression::GZIP, records::Compression::SNAPPY, records::Compression::LZ4,
                  records::Compression::ZSTD}) {
