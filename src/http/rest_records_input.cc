@@ -188,19 +188,33 @@ std::optional<int64_t> iso8601_ms(std::string_view s) {
 }
 
 std::string format_iso8601(int64_t ms) {
-  using namespace std::chrono;
-  auto tp = sys_time<milliseconds>{milliseconds{ms}};
-  auto dp = floor<days>(tp);
-  year_month_day ymd{dp};
-  hh_mm_ss<milliseconds> t{tp - dp};
-  char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
-                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                        static_cast<int>(t.hours().count()), static_cast<int>(t.minutes().count()),
-                        static_cast<int>(t.seconds().count()));
+  // Any int64 (a record's CreateTime is whatever its producer sent): days and
+  // the civil date are computed in int64 — std::chrono's floor<days> overflows
+  // converting back to ms near the ends, and its year is a short.
+  int64_t days = ms / 86400000, in_day = ms % 86400000;
+  if (in_day < 0) in_day += 86400000, --days;
+  // The proleptic Gregorian date of a day number (eras of 400 years).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  char buf[64];
+  // Java's Instant.toString: four digits, a sign beyond them ("+10000", "-0001").
+  int n = year > 9999 ? std::snprintf(buf, sizeof buf, "+%lld", static_cast<long long>(year))
+          : year < 0  ? std::snprintf(buf, sizeof buf, "-%04lld", -static_cast<long long>(year))
+                      : std::snprintf(buf, sizeof buf, "%04lld", static_cast<long long>(year));
   std::string out(buf, static_cast<size_t>(n));
-  if (auto frac = t.subseconds().count(); frac != 0) {
-    std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(frac));
+  const int64_t secs = in_day / 1000, frac = in_day % 1000;
+  n = std::snprintf(buf, sizeof buf, "-%02lld-%02lldT%02lld:%02lld:%02lld", static_cast<long long>(month), static_cast<long long>(day),
+                    static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
+  out.append(buf, static_cast<size_t>(n));
+  if (frac != 0) {
+    std::snprintf(buf, sizeof buf, ".%03lld", static_cast<long long>(frac));
     out += buf;
   }
   return out + "Z";

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace flotilla::http::rest {
 namespace {
 
@@ -118,6 +120,13 @@ TEST(RestRecordsInput, Iso8601AsJavaInstant) {
   EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999Z");
   for (int64_t ms : {int64_t{0}, int64_t{951782400000}, int64_t{4102444799999}})
     EXPECT_EQ(iso8601_ms(format_iso8601(ms)), ms);
+  // A record's CreateTime may be any int64: Java's Instant.ofEpochMilli(...).toString()
+  // (the http fuzzer found std::chrono overflowing at INT64_MIN).
+  EXPECT_EQ(format_iso8601(std::numeric_limits<int64_t>::min()), "-292275055-05-16T16:47:04.192Z");
+  EXPECT_EQ(format_iso8601(std::numeric_limits<int64_t>::max()), "+292278994-08-17T07:12:55.807Z");
+  EXPECT_EQ(format_iso8601(253402300800000), "+10000-01-01T00:00:00Z");
+  EXPECT_EQ(format_iso8601(-62167219200001), "-0001-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_iso8601(-62135596800000), "0001-01-01T00:00:00Z");
 }
 
 }  // namespace
