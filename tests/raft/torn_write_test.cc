@@ -30,6 +30,7 @@
 
 #include "common/bytes.h"
 #include "protocol/record_batch.h"
+#include "../storage/torn_file.h"
 #include "raft/driver.h"
 #include "raft/snapshot.h"
 #include "test_io.h"
@@ -37,6 +38,10 @@
 using namespace flotilla;
 using namespace flotilla::raft;
 namespace fs = std::filesystem;
+using flotilla::testing::Tear;
+using flotilla::testing::file_bytes;
+using flotilla::testing::name_of;
+using flotilla::testing::tear;
 using flotilla::raft::testing::run_until;
 using flotilla::raft::testing::temp_dir;
 
@@ -63,27 +68,6 @@ struct RemovedAfter {
   }
 };
 
-enum class Tear { kCut, kZeroTail };
-const char* name_of(Tear t) { return t == Tear::kCut ? "cut" : "zeroed tail"; }
-
-std::vector<uint8_t> file_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-void tear(const fs::path& p, int64_t at, Tear how) {
-  const auto size = static_cast<int64_t>(fs::file_size(p));
-  ASSERT_LT(at, size);
-  if (how == Tear::kCut) {
-    fs::resize_file(p, static_cast<uintmax_t>(at));
-    return;
-  }
-  std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekp(at);
-  const std::string zeros(static_cast<size_t>(size - at), '\0');
-  f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
-  ASSERT_TRUE(f.good());
-}
 
 // Whether zeroing [from, to) changes nothing (a batch's last bytes may be
 // zeros already: a record ends with its header count, 0).

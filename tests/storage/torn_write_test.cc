@@ -33,6 +33,7 @@
 #include "common/clock.h"
 #include "log_helpers.h"
 #include "protocol/record_batch.h"
+#include "torn_file.h"
 #include "read_all.h"
 #include "storage/clean_shutdown_summary.h"
 #include "storage/log_manager.h"
@@ -42,6 +43,10 @@ using namespace flotilla;
 using namespace flotilla::storage;
 using namespace flotilla::storage::testing;
 namespace fs = std::filesystem;
+using flotilla::testing::Tear;
+using flotilla::testing::file_bytes;
+using flotilla::testing::name_of;
+using flotilla::testing::tear;
 
 namespace {
 
@@ -55,28 +60,6 @@ std::string scratch(const std::string& name) {
   return fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0 ? "/dev/shm/" + name : name;
 }
 
-enum class Tear { kCut, kZeroTail };
-const char* name_of(Tear t) { return t == Tear::kCut ? "cut" : "zeroed tail"; }
-
-std::vector<uint8_t> file_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-// The file as a crash at byte `at` of its last write leaves it.
-void tear(const fs::path& p, int64_t at, Tear how) {
-  const auto size = static_cast<int64_t>(fs::file_size(p));
-  ASSERT_LT(at, size);
-  if (how == Tear::kCut) {
-    fs::resize_file(p, static_cast<uintmax_t>(at));
-    return;
-  }
-  std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekp(at);
-  const std::string zeros(static_cast<size_t>(size - at), '\0');
-  f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
-  ASSERT_TRUE(f.good());
-}
 
 struct Span {
   int64_t pos = 0, size = 0, base = 0, last = 0;
