@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 
@@ -314,8 +315,21 @@ void ForwardingControllerChannel::attempt(std::shared_ptr<Call<Req, Resp>> call)
   net::Client* client = target >= 0 && target != node_id_ ? client_for(target) : nullptr;
   if (!client) return retry_later(call);
   auto alive = alive_;
-  client->send(broker::api::client_request(call->request, call->version), [this, alive, call, target](net::ClientResponse r) {
-    if (!*alive) return;
+  // No attempt outlives its call's deadline: a controller that went silent
+  // (a black hole: no reset, so the connection's own timeout is 30 s) must
+  // not hold the call, and with it a broker's heartbeats, past the deadline.
+  auto settled = std::make_shared<bool>(false);
+  auto give_up = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(std::max<int64_t>(0, call->deadline_ms - now_ms())));
+  give_up->async_wait([this, alive, call, settled, target](const asio::error_code& ec) {
+    if (ec || !*alive || *settled) return;
+    *settled = true;
+    spdlog::debug("[ForwardingChannel id={}] {} to controller {}: no answer by the deadline", node_id_, Req::kApiKey, target);
+    retry_later(call);
+  });
+  client->send(broker::api::client_request(call->request, call->version), [this, alive, call, target, settled, give_up](net::ClientResponse r) {
+    if (!*alive || *settled) return;  // given up: the call was answered or retried already
+    *settled = true;
+    give_up->cancel();
     if (r.error) {
       spdlog::debug("[ForwardingChannel id={}] {} to controller {} failed: {}", node_id_, Req::kApiKey, target, r.error.message());
       return retry_later(call);
@@ -389,10 +403,13 @@ void ForwardingControllerChannel::create_partitions(msg::CreatePartitionsRequest
                                                                        &controller::QuorumController::create_partitions);
 }
 
-// The lifecycle retries registrations and heartbeats on its own: give up quickly.
+// The lifecycle retries registrations and heartbeats on its own: each gets
+// half a broker session (lifecycle_timeout_ms_), so that one sent to a leader
+// that went silent is given up, and the next sent to its successor, before a
+// new active controller's first session of this broker ends.
 void ForwardingControllerChannel::register_broker(msg::BrokerRegistrationRequest req, int16_t v,
                                                   std::function<void(msg::BrokerRegistrationResponse)> done) {
-  forward<msg::BrokerRegistrationRequest, msg::BrokerRegistrationResponse>(std::move(req), v, now_ms() + 200, std::move(done),
+  forward<msg::BrokerRegistrationRequest, msg::BrokerRegistrationResponse>(std::move(req), v, now_ms() + lifecycle_timeout_ms_, std::move(done),
                                                                            &controller::QuorumController::register_broker);
 }
 
@@ -404,7 +421,7 @@ void ForwardingControllerChannel::register_controller(msg::ControllerRegistratio
 
 void ForwardingControllerChannel::broker_heartbeat(msg::BrokerHeartbeatRequest req, int16_t v,
                                                    std::function<void(msg::BrokerHeartbeatResponse)> done) {
-  forward<msg::BrokerHeartbeatRequest, msg::BrokerHeartbeatResponse>(std::move(req), v, now_ms() + 200, std::move(done),
+  forward<msg::BrokerHeartbeatRequest, msg::BrokerHeartbeatResponse>(std::move(req), v, now_ms() + lifecycle_timeout_ms_, std::move(done),
                                                                      &controller::QuorumController::broker_heartbeat);
 }
 

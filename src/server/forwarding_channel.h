@@ -5,6 +5,8 @@
 // connection or an unknown leader is retried every few milliseconds, after
 // the next leader change, until the request's deadline; then the caller gets
 // NOT_CONTROLLER (or REQUEST_TIMED_OUT), as Kafka's forwarding manager does.
+// An attempt still unanswered at the deadline is given up (its late answer
+// ignored): a silent controller holds no call beyond its deadline.
 //
 // Threading: the node's io_context thread.
 #pragma once
@@ -78,6 +80,10 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   int32_t active_controller_id() const override;
 
   void close();
+  // How long a registration or heartbeat is tried (answered, forwarded or
+  // retried) before the broker's lifecycle gets an error and tries again:
+  // half of broker.session.timeout.ms, as Kafka's heartbeat channel (KAFKA-14392).
+  void set_lifecycle_timeout_ms(int64_t ms) { lifecycle_timeout_ms_ = ms; }
   // How to authenticate to the controller listener (SASL_*).
   void set_client_security(std::shared_ptr<const net::ClientSecurity> security) { security_ = std::move(security); }
 
@@ -114,6 +120,7 @@ class ForwardingControllerChannel : public broker::ControllerChannel {
   std::map<int32_t, raft::PeerAddress> controllers_;
   int32_t node_id_;
   int64_t timeout_ms_;
+  int64_t lifecycle_timeout_ms_ = 4500;  // Kafka's default session (9 s) / 2
   raft::RaftNetwork* addresses_;  // the Raft address book (dynamic quorums), if any
   std::map<int32_t, std::shared_ptr<net::Client>> clients_;
   std::shared_ptr<const net::ClientSecurity> security_;

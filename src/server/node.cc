@@ -482,6 +482,7 @@ void NodeImpl::start() {
   channel = std::make_unique<ForwardingControllerChannel>(io, *raft, controller.get(), config.broker_role ? replicas.get() : nullptr,
                                                           voter_endpoints, config.node_id, config.request_timeout_ms, raft_network.get());
   channel->set_client_security(controller_client_security);
+  channel->set_lifecycle_timeout_ms(std::max(1, config.broker_session_timeout_ms / 2));
   // Leaders send their ISR changes to the controller with this broker's epoch.
   replicas->set_controller(channel.get(), [this] { return lifecycle ? lifecycle->broker_epoch() : int64_t{-1}; });
   if (config.broker_role) {

@@ -211,3 +211,27 @@ def test_an_isolated_leader_is_replaced_and_cannot_commit(cluster):
         time.sleep(0.05)
     assert leo.get(old, -1) >= q3["high_watermark"]
     assert {"before", "after"} <= topics(c)
+
+
+def test_a_broker_keeps_its_session_when_the_controller_it_heartbeats_goes_silent(cluster):
+    """A new active controller gives every broker one session from its
+    activation. A heartbeat already on its way to the old leader, which went
+    silent (a black hole, not a reset), must not hold the broker's lifecycle
+    for the connection's 30 s request timeout: it is given up after half a
+    session (Kafka: KAFKA-14392) and sent to the new leader in time.
+    Chaos seed 2010 saw all three brokers fenced this way."""
+    c = cluster(proxied=True, extra={"broker.session.timeout.ms": "3000", "broker.heartbeat.interval.ms": "500"})
+    create_topic(c, "before")
+    q = wait_leader(c)
+    old = q["leader_id"]
+    c.isolate(old)
+    q2 = wait_leader(c, exclude={old}, min_epoch=q["leader_epoch"] + 1, timeout=20)
+    new = c.controller(q2["leader_id"])
+    # Two sessions from the new leader's activation: a broker whose heartbeats
+    # never arrive is fenced within one.
+    time.sleep(6.0)
+    log = new.log_text()
+    assert "Becoming the active controller" in log
+    assert "Fencing broker 100" not in log, log[-3000:]
+    create_topic(c, "after")
+    assert {"before", "after"} <= topics(c)
