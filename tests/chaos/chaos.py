@@ -32,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import checkers  # noqa: E402
+from confluent_kafka import libversion  # noqa: E402
 from cluster import BIN, ChaosCluster, tool  # noqa: E402
 from net import Network  # noqa: E402
 import workloads as wl  # noqa: E402
@@ -283,6 +284,8 @@ def run_one(seed, duration, keep=False, log=print):
         # ---- checkers
         v = checkers.check_idempotent_producer(producer.acked, idem_log)
         v += checkers.check_idempotent_producer(feeder.acked, in_log)
+        for w in (producer, feeder):
+            v += [f"{w.name}: fatal error {e}" for e in checkers.unexplained_fatal_errors(w.fatal_errors, libversion()[0])]
         violations += [f"idempotent producer: {x}" for x in v]
         final = group.final_committed()
         v = checkers.check_committed_offsets(group.observations, group.acked_commits)

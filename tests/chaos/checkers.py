@@ -61,6 +61,24 @@ def check_idempotent_producer(acked, log):
     return v
 
 
+def librdkafka_desync_bug(error, libversion):
+    """Whether an idempotent producer's fatal error is librdkafka's own bug
+    #4438 (fixed in 2.3.0; Debian 12 ships 2.0.2): after a possibly persisted
+    failure (a timeout, a broken connection) the client counted the batch as
+    acknowledged; when its retry then failed as not persisted (e.g.
+    NOT_ENOUGH_REPLICAS) the next batch in flight got
+    OUT_OF_ORDER_SEQUENCE_NUMBER, as Kafka answers, and the client called it
+    a "sequence desynchronization". Chaos seed 2004."""
+    major, minor = (int(x) for x in libversion.split(".")[:2])
+    return (major, minor) < (2, 3) and "OUT_OF_ORDER_SEQUENCE_NUMBER" in error \
+        and "sequence desynchronization" in error
+
+
+def unexplained_fatal_errors(errors, libversion):
+    """The fatal producer errors that no known client bug explains."""
+    return [e for e in errors if not librdkafka_desync_bug(e, libversion)]
+
+
 def check_transactions(txns, committed_read, inputs=None, processed_all=False):
     """Transactional read-process-write.
 

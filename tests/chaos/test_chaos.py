@@ -56,6 +56,117 @@ def test_idempotent_checker_catches_an_ack_at_the_wrong_offset():
     assert any("not at their acked offset" in x for x in v), v
 
 
+# Chaos seed 2004, word for word: librdkafka 2.0.2's bug #4438 (see checkers.librdkafka_desync_bug).
+SEED_2004_FATAL = (
+    'KafkaError{FATAL,code=OUT_OF_ORDER_SEQUENCE_NUMBER,val=45,str="ProduceRequest for chaos-idem [2] with 174 '
+    'message(s) failed due to sequence desynchronization with broker 101 (PID{Id:0,Epoch:0}, base seq 1786, idemp '
+    'state change 25329ms ago, last partition error NOT_ENOUGH_REPLICAS (actions Retry,MsgNotPersisted, base seq '
+    '1785..1785, base msgid 1786, 107ms ago)"}')
+
+
+def test_only_librdkafkas_own_desync_bug_explains_a_fatal_producer_error():
+    assert checkers.unexplained_fatal_errors([SEED_2004_FATAL], "2.0.2") == []
+    # Fixed in 2.3.0: there it would be the broker's doing.
+    assert checkers.unexplained_fatal_errors([SEED_2004_FATAL], "2.3.0") == [SEED_2004_FATAL]
+    other = ('KafkaError{FATAL,code=UNKNOWN_PRODUCER_ID,val=59,str="ProduceRequest for chaos-idem [0] with 3 message(s) '
+             'failed due to unknown producer id (broker 101 PID{Id:0,Epoch:0}, base seq 7, 1 retries): unable to retry '
+             'without risking duplication/reordering"}')
+    assert checkers.unexplained_fatal_errors([other, SEED_2004_FATAL], "2.0.2") == [other]
+
+
+class FakeProducer:
+    """produce() raises a fatal KafkaException on the first instance's third
+    record (as confluent-kafka does once the client is fatally failed, possibly
+    before error_cb ran); later instances work."""
+    instances = 0
+
+    def __init__(self, conf):
+        FakeProducer.instances += 1
+        self.n = FakeProducer.instances
+        self.count = 0
+        self.pending = []
+
+    def produce(self, topic, value, partition, on_delivery):
+        from confluent_kafka import KafkaError, KafkaException
+        if self.n == 1 and self.count == 2:
+            raise KafkaException(KafkaError(KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER, "desync", fatal=True))
+        self.count += 1
+        self.pending.append((value, partition, on_delivery))
+
+    def poll(self, timeout):
+        for value, partition, cb in self.pending:
+            cb(None, FakeMessage(value, partition, self.count))
+        self.pending = []
+
+    def flush(self, timeout):
+        self.poll(0)
+        return 0
+
+
+class FakeMessage:
+    def __init__(self, value, partition, offset):
+        self._v, self._p, self._o = value, partition, offset
+
+    def value(self):
+        return self._v
+
+    def partition(self):
+        return self._p
+
+    def offset(self):
+        return self._o
+
+
+def test_a_fatal_error_raised_by_produce_starts_a_new_producer_instance(monkeypatch):
+    import threading
+    import workloads
+    FakeProducer.instances = 0
+    monkeypatch.setattr(workloads, "Producer", FakeProducer)
+    events = []
+    w = workloads.IdempotentProducer("unused:1", events.append, 1, "t", partitions=2, rate=1000)
+    w.start()
+    deadline = threading.Event()
+    while FakeProducer.instances < 2 and not deadline.wait(0.01):
+        pass
+    deadline.wait(0.05)
+    w.stopping.set()
+    w.join(10)
+    assert w.error is None, w.error
+    assert w.instances >= 2
+    assert w.fatal_errors and "desync" in w.fatal_errors[0]
+    assert b"0:0" in w.acked and b"0:1" in w.acked and b"1:0" in w.acked
+    assert any("instance 0 fatal error" in e for e in events), events
+
+
+class FakeConsumer:
+    """The first client keeps answering _UNKNOWN_PARTITION (librdkafka's cached
+    leader -1); a new one knows the leader."""
+    made = 0
+
+    def __init__(self, conf):
+        FakeConsumer.made += 1
+        self.n = FakeConsumer.made
+
+    def get_watermark_offsets(self, tp, timeout, cached):
+        from confluent_kafka import KafkaError, KafkaException
+        if self.n == 1:
+            raise KafkaException(KafkaError(KafkaError._UNKNOWN_PARTITION))
+        return 0, 40 + tp.partition
+
+    def close(self):
+        pass
+
+
+def test_end_offsets_asks_a_new_client_after_a_failure(monkeypatch):
+    import time
+    import workloads
+    FakeConsumer.made = 0
+    monkeypatch.setattr(workloads, "Consumer", FakeConsumer)
+    monkeypatch.setattr(workloads.time, "sleep", lambda s: None)
+    assert workloads.end_offsets("unused:1", "t", range(3), time.time() + 5) == {0: 40, 1: 41, 2: 42}
+    assert FakeConsumer.made == 2
+
+
 # ---------------------------------------------------------------------------- transactions
 
 

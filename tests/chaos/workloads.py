@@ -43,22 +43,12 @@ def create_topics(bootstrap, topics, timeout=60):
 def read_partitions(bootstrap, topic, partitions, isolation="read_uncommitted", timeout=60):
     """{partition: [(offset, value)]} up to the high watermark (last stable
     offset for read_committed) of each partition, read from the beginning."""
+    deadline = time.time() + timeout
+    ends = end_offsets(bootstrap, topic, partitions, deadline)
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-reader-{random.random()}",
                   "enable.auto.commit": False, "isolation.level": isolation, "auto.offset.reset": "earliest",
                   **QUIET})
     try:
-        deadline = time.time() + timeout
-        ends = {}
-        for p in partitions:
-            while True:
-                try:
-                    lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=5, cached=False)
-                    ends[p] = hi
-                    break
-                except KafkaException:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.5)
         out = {p: [] for p in partitions}
         c.assign([TopicPartition(topic, p, 0) for p in partitions])
         done = {p for p in partitions if ends[p] == 0}
@@ -83,6 +73,23 @@ def read_partitions(bootstrap, topic, partitions, isolation="read_uncommitted", 
         return out, ends
     finally:
         c.close()
+
+
+def end_offsets(bootstrap, topic, partitions, deadline):
+    """{partition: high watermark}, asked until the deadline, by a new client
+    after each failure: librdkafka takes a partition it saw without a leader
+    (leader -1, as during an election) for a permanent _UNKNOWN_PARTITION and
+    never asks the cluster again for that client's life (chaos seed 2010)."""
+    while True:
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-reader-{random.random()}", **QUIET})
+        try:
+            return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=5, cached=False)[1] for p in partitions}
+        except KafkaException:
+            if time.time() > deadline:
+                raise
+        finally:
+            c.close()
+        time.sleep(0.5)
 
 
 class Workload(threading.Thread):
@@ -114,6 +121,7 @@ class IdempotentProducer(Workload):
         self.failed = {}
         self.sent = 0
         self.instances = 0
+        self.fatal_errors = []  # each ended an instance; checkers.unexplained_fatal_errors judges them
 
     def body(self):
         inst = 0
@@ -138,9 +146,17 @@ class IdempotentProducer(Workload):
                     self.sent += 1
                 except BufferError:
                     pass
+                except KafkaException as e:
+                    # A fatal error refuses every produce() from then on, and
+                    # may be raised here before error_cb has run.
+                    if not e.args[0].fatal():
+                        raise
+                    fatal.append(e.args[0])
+                    break
                 p.poll(1.0 / self.rate)
             left = p.flush(60)
             if fatal:
+                self.fatal_errors.append(str(fatal[0]))
                 self.timeline(f"{self.name}: instance {inst} fatal error {fatal[0]}; new instance")
             if left:
                 self.timeline(f"{self.name}: instance {inst}: {left} records undelivered after flush(60)")
