@@ -221,10 +221,11 @@ def image_topics(node):
     return [x for x in out.split() if x]
 
 
-def run_one(seed, duration, keep=False, log=print):
+def run_one(seed, duration, keep=False, log=print, client_debug=False):
     timeline = Timeline()
     schedule = make_schedule(seed, duration)
     workdir = tempfile.mkdtemp(prefix=f"flotilla-chaos-{seed}-")
+    wl.CLIENT_LOG_DIR = workdir if client_debug else None
     net = Network(len(NODE_NAMES), log=timeline)
     cluster = None
     violations = []
@@ -322,7 +323,7 @@ def run_one(seed, duration, keep=False, log=print):
         report.append(f"fault timeline (seed {seed}):")
         report.append(timeline.text())
         report.append(f"replay: FLOTILLA_BIN={BIN} /usr/bin/python3 {os.path.join(HERE, 'chaos.py')} "
-                      f"--runs 1 --seed {seed} --duration {duration:g}")
+                      f"--runs 1 --seed {seed} --duration {duration:g} --client-debug")
         report.append(f"node logs kept in {workdir}")
     with open(os.path.join(workdir, "timeline.txt"), "w") as f:
         f.write(timeline.text() + "\n")
@@ -342,6 +343,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=None, help="first seed (default: random)")
     ap.add_argument("--duration", type=float, default=None, help="seconds of faults (default: 30-60 from the seed)")
     ap.add_argument("--keep", action="store_true", help="keep every run's logs")
+    ap.add_argument("--client-debug", action="store_true",
+                    help="the producers' librdkafka debug logs in the run's directory (client-<name>.log)")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("chaos: needs root (ip netns, nft, iptables)", file=sys.stderr)
@@ -352,7 +355,7 @@ def main(argv=None):
     results = []
     for r in range(args.runs):
         s = seed + r
-        ok, _, _, elapsed = run_one(s, duration_for(s, args.duration), keep=args.keep)
+        ok, _, _, elapsed = run_one(s, duration_for(s, args.duration), keep=args.keep, client_debug=args.client_debug)
         results.append((s, ok, elapsed))
     failed = [s for s, ok, _ in results if not ok]
     print(f"chaos: {len(results) - len(failed)} passed, {len(failed)} failed"

@@ -167,6 +167,102 @@ def test_end_offsets_asks_a_new_client_after_a_failure(monkeypatch):
     assert FakeConsumer.made == 2
 
 
+class FakeTxnProducer:
+    """The first instance's commits always time out (abortable), as a
+    librdkafka 2.0.2 client whose partition sits on a non-leader; later
+    instances commit."""
+    instances = 0
+
+    def __init__(self, conf):
+        FakeTxnProducer.instances += 1
+        self.n = FakeTxnProducer.instances
+
+    def init_transactions(self, timeout):
+        pass
+
+    def begin_transaction(self):
+        pass
+
+    def produce(self, topic, value, partition):
+        pass
+
+    def abort_transaction(self, timeout):
+        pass
+
+    def send_offsets_to_transaction(self, positions, metadata, timeout):
+        pass
+
+    def commit_transaction(self, timeout):
+        from confluent_kafka import KafkaError, KafkaException
+        if self.n == 1:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "timed out", txn_requires_abort=True))
+
+    def flush(self, timeout):
+        return 0
+
+
+class FakeInputConsumer:
+    def __init__(self, conf):
+        self.next = 0
+
+    def subscribe(self, topics):
+        pass
+
+    def consume(self, n, timeout):
+        msgs = [FakeInput(self.next + i) for i in range(n)]
+        self.next += n
+        return msgs
+
+    def assignment(self):
+        return []  # a rewind then waits for the next assignment
+
+    def position(self, assignment):
+        return []
+
+    def consumer_group_metadata(self):
+        return None
+
+    def close(self):
+        pass
+
+
+class FakeInput:
+    def __init__(self, offset):
+        self._o = offset
+
+    def error(self):
+        return None
+
+    def partition(self):
+        return 0
+
+    def offset(self):
+        return self._o
+
+    def value(self):
+        return b"%d" % self._o
+
+
+def test_a_transaction_that_timed_out_gets_a_new_producer(monkeypatch):
+    import threading
+    import workloads
+    FakeTxnProducer.instances = 0
+    monkeypatch.setattr(workloads, "Producer", FakeTxnProducer)
+    monkeypatch.setattr(workloads, "Consumer", FakeInputConsumer)
+    w = workloads.TxnProcessor("unused:1", lambda line: None, 1, "in", "out")
+    w.start()
+    waited = threading.Event()
+    for _ in range(300):
+        if w.outcomes["committed"]:
+            break
+        waited.wait(0.01)
+    w.stopping.set()
+    w.join(10)
+    assert w.error is None, w.error
+    assert w.outcomes["error _TIMED_OUT"] >= 1
+    assert FakeTxnProducer.instances >= 2 and w.outcomes["committed"] >= 1, (FakeTxnProducer.instances, w.outcomes)
+
+
 # ---------------------------------------------------------------------------- transactions
 
 

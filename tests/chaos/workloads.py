@@ -8,10 +8,30 @@ import threading
 import time
 from collections import Counter
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 QUIET = {"log_level": 0}  # librdkafka's connection-failure chatter under faults is expected
+
+# chaos.py --client-debug: the producers' librdkafka debug logs (eos, topic,
+# broker, msg) go to client-<name>.log in this directory (the run's).
+CLIENT_LOG_DIR = None
+
+
+def producer_log_conf(name):
+    """QUIET, or with --client-debug, librdkafka's debug log of this client to a file."""
+    if not CLIENT_LOG_DIR:
+        return dict(QUIET)
+    import logging
+    import os
+    logger = logging.getLogger(f"chaos.{os.path.basename(CLIENT_LOG_DIR)}.{name}")
+    if not logger.handlers:
+        h = logging.FileHandler(os.path.join(CLIENT_LOG_DIR, f"client-{name}.log"))
+        h.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger.addHandler(h)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+    return {"debug": "eos,topic,broker,msg", "log_level": 7, "logger": logger}
 
 
 def now():
@@ -129,7 +149,8 @@ class IdempotentProducer(Workload):
             fatal = []
             p = Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "enable.idempotence": True,
                           "linger.ms": 5, "message.timeout.ms": 45000, "request.timeout.ms": 10000,
-                          "error_cb": lambda e: fatal.append(e) if e.fatal() else None, **QUIET})
+                          "error_cb": lambda e: fatal.append(e) if e.fatal() else None,
+                          **producer_log_conf(self.topic)})
             self.instances += 1
 
             def cb(err, m):
@@ -313,7 +334,8 @@ class TxnProcessor(Workload):
     def producer(self):
         while True:
             p = Producer({"bootstrap.servers": self.bootstrap, "transactional.id": self.txn_id,
-                          "transaction.timeout.ms": 30000, "message.timeout.ms": 30000, "linger.ms": 5, **QUIET})
+                          "transaction.timeout.ms": 30000, "message.timeout.ms": 30000, "linger.ms": 5,
+                          **producer_log_conf(self.txn_id)})
             try:
                 p.init_transactions(30)
                 return p
@@ -401,9 +423,14 @@ class TxnProcessor(Workload):
                             txn["status"] = "aborted"
                         except KafkaException:
                             pass
-                    if err.fatal() or txn["status"] == "unknown":
+                    if err.fatal() or txn["status"] == "unknown" or err.code() == KafkaError._TIMED_OUT:
                         # Outcome unknown: a new producer (init_transactions fences and
-                        # completes or aborts the old one's transaction).
+                        # completes or aborts the old one's transaction). After a
+                        # timeout too: librdkafka 2.0.2 can leave a partition on a
+                        # broker that is not its leader for the client's life, when a
+                        # stale Metadata answer (a broker cut off from the controllers)
+                        # crossed a fresh one (rdkafka_topic.c, "not migrating away from
+                        # preferred replica"; #4976): chaos seed 2011 lost 90 s to it.
                         try:
                             p.flush(5)
                         except Exception:  # noqa: BLE001
