@@ -446,8 +446,13 @@ void TxnCoordinator::send_markers(const std::string& id, int32_t coordinator_epo
     TransactionMetadata* mm = find(id);
     if (!mm || mm->pending_state != target.state) return;
     if (e != ErrorCode::NONE) {
-      spdlog::info("[TxnCoordinator] Writing the markers of {} gave up with {}", id, error_name(e));
-      mm->pending_state.reset();
+      // As Kafka's TransactionMarkerRequestCompletionHandler (abortSending):
+      // the completion stays pending until the partition is loaded again, so
+      // every request meanwhile is answered CONCURRENT_TRANSACTIONS (retriable)
+      // rather than judged against a bare Prepare* state (an EndTxn asking the
+      // other result would get INVALID_TXN_STATE, fatal to clients).
+      spdlog::warn("[TxnCoordinator] Writing the markers of {} gave up with {}; its completion waits for the next load", id,
+                   error_name(e));
       return;
     }
     write_complete(id, coordinator_epoch, std::move(target));

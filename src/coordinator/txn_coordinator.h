@@ -160,8 +160,10 @@ struct TxnMarkers {
 // TransactionMarkerChannelManager): retries each partition until its marker
 // is written or the partition no longer exists, then runs done(NONE). Any
 // other answer means "give up" (e.g. NOT_COORDINATOR: the coordinator epoch
-// was fenced): the transaction stays in Prepare* and the next coordinator
-// resends the markers after loading.
+// was fenced; INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED): the
+// transaction stays in Prepare* with its completion pending (requests get
+// CONCURRENT_TRANSACTIONS, as Kafka) and the next coordinator resends the
+// markers after loading.
 class TxnMarkerWriter {
  public:
   virtual ~TxnMarkerWriter() = default;
@@ -267,7 +269,9 @@ class TxnCoordinator {
                std::function<void(EndTxnResult)> done);
   // AddPartitionsToTxn v4+ VerifyOnly (KIP-890 part 1): whether each
   // partition is in the ongoing transaction of this producer id and epoch
-  // (NONE, else INVALID_TXN_STATE), without adding any; or one error for all.
+  // (NONE, else TRANSACTION_ABORTABLE as Kafka 3.8+, KAFKA-16314), without
+  // adding any; or one error for all. A pending transition is not checked
+  // (Kafka: the append that follows validates).
   TxnVerifyResult verify_partitions_in_txn(const std::string& transactional_id, int64_t producer_id, int16_t producer_epoch,
                                            const std::vector<TopicPartitionKey>& partitions) const;
 

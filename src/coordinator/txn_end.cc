@@ -71,10 +71,13 @@ TxnVerifyResult TxnCoordinator::verify_partitions_in_txn(const std::string& id, 
   const TransactionMetadata* m = metadata_of(id);
   if (!m || m->producer_id != producer_id) out.error = ErrorCode::INVALID_PRODUCER_ID_MAPPING;
   else if (m->producer_epoch != producer_epoch) out.error = ErrorCode::PRODUCER_FENCED;
-  else if (m->pending_state && *m->pending_state != TxnState::PrepareEpochFence) out.error = ErrorCode::CONCURRENT_TRANSACTIONS;
+  // Kafka's handleVerifyPartitionsInTransaction: the state only, not a
+  // pending transition (partitions count once their addition is written).
   else if (ends_in_prepare(m->state)) out.error = ErrorCode::CONCURRENT_TRANSACTIONS;
   if (out.error != ErrorCode::NONE) return out;
-  for (const auto& tp : partitions) out.partitions[tp] = m->partitions.count(tp) ? ErrorCode::NONE : ErrorCode::INVALID_TXN_STATE;
+  // A partition outside the transaction: TRANSACTION_ABORTABLE (Kafka 3.8+,
+  // KAFKA-16314; the partition leader maps it for older producers).
+  for (const auto& tp : partitions) out.partitions[tp] = m->partitions.count(tp) ? ErrorCode::NONE : ErrorCode::TRANSACTION_ABORTABLE;
   return out;
 }
 

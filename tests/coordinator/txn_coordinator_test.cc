@@ -523,5 +523,46 @@ TEST(TxnCoordinator, CompleteWriteRetriedWhenCoordinatorNotAvailable) {
   EXPECT_FALSE(h.md("tx").pending_state);
 }
 
+// Markers a partition leader fences (INVALID_PRODUCER_EPOCH,
+// TRANSACTION_COORDINATOR_FENCED) give the transaction up to the next
+// coordinator; as Kafka (TransactionMarkerRequestCompletionHandler's
+// abortSending), its completion stays pending, so every request is answered
+// CONCURRENT_TRANSACTIONS (retriable) — not judged against a bare PrepareCommit,
+// where an EndTxn asking to abort got INVALID_TXN_STATE (fatal to librdkafka).
+TEST(TxnCoordinator, MarkersGivenUpKeepTheCompletionPendingUntilTheNextLoad) {
+  for (ErrorCode fenced : {ErrorCode::INVALID_PRODUCER_EPOCH, ErrorCode::TRANSACTION_COORDINATOR_FENCED}) {
+    SCOPED_TRACE(error_name(fenced));
+    Harness h;
+    auto r = h.begin("tx");
+    ASSERT_EQ(h.end("tx", r.producer_id, 0, TxnResult::Commit), ErrorCode::NONE);
+    h.markers.finish_all(fenced);
+    EXPECT_TRUE(h.store.pending.empty());  // no CompleteCommit written
+    EXPECT_EQ(h.md("tx").state, TxnState::PrepareCommit);
+    EXPECT_EQ(h.md("tx").pending_state, TxnState::CompleteCommit);
+    EXPECT_EQ(h.end("tx", r.producer_id, 0, TxnResult::Abort), ErrorCode::CONCURRENT_TRANSACTIONS);
+    EXPECT_EQ(h.end("tx", r.producer_id, 0, TxnResult::Commit), ErrorCode::CONCURRENT_TRANSACTIONS);
+    EXPECT_EQ(h.add("tx", r.producer_id, 0, {{"t", 1}}), ErrorCode::CONCURRENT_TRANSACTIONS);
+    EXPECT_EQ(h.add_offsets("tx", r.producer_id, 0, "g"), ErrorCode::CONCURRENT_TRANSACTIONS);
+    EXPECT_EQ(h.init("tx").error, ErrorCode::CONCURRENT_TRANSACTIONS);
+    EXPECT_EQ(h.tc->verify_partitions_in_txn("tx", r.producer_id, 0, {{"t", 0}}).error, ErrorCode::CONCURRENT_TRANSACTIONS);
+    // Neither the timeout nor the expiry touches it.
+    h.now += 10'000'000'000;
+    h.tc->abort_timed_out_transactions();
+    h.tc->remove_expired_transactional_ids();
+    EXPECT_TRUE(h.store.pending.empty());
+    EXPECT_TRUE(h.markers.pending.empty());
+
+    // The next load (a new coordinator epoch) resends the markers and completes.
+    h.tc->on_leadership(0, 2, true);
+    h.store.finish_loads();
+    ASSERT_EQ(h.markers.pending.size(), 1u);
+    EXPECT_EQ(h.markers.pending.front().first.coordinator_epoch, 2);
+    h.markers.finish_all();
+    h.store.commit_all();
+    EXPECT_EQ(h.md("tx").state, TxnState::CompleteCommit);
+    EXPECT_EQ(h.end("tx", r.producer_id, 0, TxnResult::Commit), ErrorCode::NONE);  // the client's retry
+  }
+}
+
 }  // namespace
 }  // namespace flotilla::coordinator

@@ -33,6 +33,7 @@ NOT_SERVED = {
 }
 
 UNKNOWN_TOPIC_ID, INVALID_REQUEST, GROUP_ID_NOT_FOUND, INVALID_TXN_STATE = 100, 42, 69, 48
+TRANSACTION_ABORTABLE = 120
 UNSUPPORTED_VERSION, INVALID_REGULAR_EXPRESSION = 35, 128
 RETRIABLE = {14, 15, 16}  # COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR
 
@@ -385,11 +386,11 @@ def test_add_partitions_to_txn_v5_verifies_and_adds(server):
     until(lambda: find_coordinator_v6(server.bootstrap, 1, ["tx-v5"]), lambda r: r[0][1] == 0)
     err, pid, epoch = until(lambda: init_producer_id_v4(server.bootstrap, "tx-v5"), lambda r: r[0] not in RETRIABLE | {51})
     assert err == 0
-    # Verification (KIP-890 part 1): not in the transaction yet, nothing added.
-    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "apt41", [0], True) == (0, {0: INVALID_TXN_STATE})
+    # Verification (KIP-890 part 1): not in the transaction yet (TRANSACTION_ABORTABLE, as Kafka 3.8+), nothing added.
+    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "apt41", [0], True) == (0, {0: TRANSACTION_ABORTABLE})
     # Not VerifyOnly: added (what a TV2 partition leader asks for a Produce v12).
     assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "apt41", [0], False) == (0, {0: 0})
-    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "apt41", [0, 1], True) == (0, {0: 0, 1: INVALID_TXN_STATE})
+    assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "apt41", [0, 1], True) == (0, {0: 0, 1: TRANSACTION_ABORTABLE})
     # A stale epoch is fenced; an unknown partition fails alone, the others are not attempted.
     assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch + 1, "apt41", [0], True) == (0, {0: 90})
     assert add_partitions_v5(server.bootstrap, "tx-v5", pid, epoch, "nope41", [0], False) == (0, {0: 3})
