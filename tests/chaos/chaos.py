@@ -289,7 +289,11 @@ def run_one(seed, duration, keep=False, log=print, client_debug=False):
             v += [f"{w.name}: fatal error {e}" for e in checkers.unexplained_fatal_errors(w.fatal_errors, libversion()[0])]
         violations += [f"idempotent producer: {x}" for x in v]
         final = group.final_committed()
-        v = checkers.check_committed_offsets(group.observations, group.acked_commits)
+        v = checkers.check_committed_offsets(group.acked_commits, wl.read_group_commits(boot, group.group, "chaos-idem"))
+        stale = checkers.stale_offset_reads(group.observations, group.acked_commits)
+        if stale:
+            timeline(f"group: {stale} committed-offset reads older than an acknowledged commit (a coordinator cut "
+                     f"off from the controllers answers from its cache until it learns otherwise, as Kafka's)")
         v += checkers.check_consumed_at_least_once(group.consumed, idem_ends, final)
         violations += [f"consumer group: {x}" for x in v]
         out_log, _ = wl.read_partitions(boot, "chaos-txn-out", range(PARTS), isolation="read_committed")

@@ -4,6 +4,7 @@ addresses. Each records a history for its checker (checkers.py).
 Every wait is bounded.
 """
 import random
+import struct
 import threading
 import time
 from collections import Counter
@@ -60,9 +61,10 @@ def create_topics(bootstrap, topics, timeout=60):
             time.sleep(0.5)
 
 
-def read_partitions(bootstrap, topic, partitions, isolation="read_uncommitted", timeout=60):
-    """{partition: [(offset, value)]} up to the high watermark (last stable
-    offset for read_committed) of each partition, read from the beginning."""
+def read_partitions(bootstrap, topic, partitions, isolation="read_uncommitted", timeout=60, keys=False):
+    """{partition: [(offset, value)]} ([(offset, key, value)] with `keys`) up
+    to the high watermark (last stable offset for read_committed) of each
+    partition, read from the beginning."""
     deadline = time.time() + timeout
     ends = end_offsets(bootstrap, topic, partitions, deadline)
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-reader-{random.random()}",
@@ -77,16 +79,15 @@ def read_partitions(bootstrap, topic, partitions, isolation="read_uncommitted", 
                 if m.error():
                     continue
                 p = m.partition()
-                out[p].append((m.offset(), m.value()))
+                out[p].append((m.offset(), m.key(), m.value()) if keys else (m.offset(), m.value()))
                 if m.offset() >= ends[p] - 1:
                     done.add(p)
-            if isolation == "read_committed":
-                # Control records take offsets: the last data record may be below the end.
-                for p in partitions:
-                    if p not in done:
-                        pos = c.position([TopicPartition(topic, p)])[0].offset
-                        if pos >= ends[p]:
-                            done.add(p)
+            # Control records (transaction markers) take offsets: the last data record may be below the end.
+            for p in partitions:
+                if p not in done:
+                    pos = c.position([TopicPartition(topic, p)])[0].offset
+                    if pos >= ends[p]:
+                        done.add(p)
         if len(done) < len(partitions):
             raise RuntimeError(f"reading {topic}: partitions {sorted(set(partitions) - done)} not read to their end "
                                f"{ends} in {timeout}s")
@@ -110,6 +111,39 @@ def end_offsets(bootstrap, topic, partitions, deadline):
         finally:
             c.close()
         time.sleep(0.5)
+
+
+def decode_offset_commit(key, value):
+    """A __consumer_offsets record as (group, topic, partition, offset) when it
+    is an offset commit (key version 0 or 1, not a tombstone), else None."""
+    if key is None or value is None or len(key) < 2 or struct.unpack(">h", key[:2])[0] not in (0, 1):
+        return None
+    i = 2
+    fields = []
+    for _ in range(2):
+        n = struct.unpack(">h", key[i:i + 2])[0]
+        fields.append(key[i + 2:i + 2 + n].decode())
+        i += 2 + n
+    partition = struct.unpack(">i", key[i:i + 4])[0]
+    return fields[0], fields[1], partition, struct.unpack(">q", value[2:10])[0]
+
+
+def read_group_commits(bootstrap, group, topic, timeout=60):
+    """{partition: [committed offset, ...]}: the group's commits for `topic`
+    in __consumer_offsets, in log order, up to each partition's high watermark."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"chaos-reader-{random.random()}", **QUIET})
+    try:
+        parts = sorted(c.list_topics("__consumer_offsets", timeout=10).topics["__consumer_offsets"].partitions)
+    finally:
+        c.close()
+    log, _ = read_partitions(bootstrap, "__consumer_offsets", parts, timeout=timeout, keys=True)
+    out = {}
+    for records in log.values():
+        for _, key, value in records:
+            commit = decode_offset_commit(key, value)
+            if commit and commit[:2] == (group, topic):
+                out.setdefault(commit[2], []).append(commit[3])
+    return out
 
 
 class Workload(threading.Thread):
