@@ -240,8 +240,8 @@ def run_one(seed, duration, keep=False, log=print, client_debug=False):
         wl.create_topics(boot, [("chaos-idem", PARTS, {"min.insync.replicas": "2"}),
                                 ("chaos-txn-in", PARTS, {"min.insync.replicas": "2"}),
                                 ("chaos-txn-out", PARTS, {"min.insync.replicas": "2"})])
-        producer = wl.IdempotentProducer(boot, timeline, seed * 10 + 1, "chaos-idem", PARTS, rate=150)
-        feeder = wl.IdempotentProducer(boot, timeline, seed * 10 + 2, "chaos-txn-in", PARTS, rate=25)
+        producer = wl.IdempotentProducer(boot, timeline, seed * 10 + 1, "chaos-idem", PARTS, rate=225)
+        feeder = wl.IdempotentProducer(boot, timeline, seed * 10 + 2, "chaos-txn-in", PARTS, rate=80)
         group = wl.GroupConsumers(boot, timeline, seed * 10 + 3, "chaos-idem", PARTS)
         txn = wl.TxnProcessor(boot, timeline, seed * 10 + 4, "chaos-txn-in", "chaos-txn-out", PARTS)
         meta = wl.MetadataChurn(boot, timeline, seed * 10 + 5)
@@ -327,7 +327,7 @@ def run_one(seed, duration, keep=False, log=print, client_debug=False):
         report.append(f"fault timeline (seed {seed}):")
         report.append(timeline.text())
         report.append(f"replay: FLOTILLA_BIN={BIN} /usr/bin/python3 {os.path.join(HERE, 'chaos.py')} "
-                      f"--runs 1 --seed {seed} --duration {duration:g} --client-debug")
+                      f"--runs 1 --seed {seed} --duration {duration:g}")
         report.append(f"node logs kept in {workdir}")
     with open(os.path.join(workdir, "timeline.txt"), "w") as f:
         f.write(timeline.text() + "\n")
@@ -348,7 +348,8 @@ def main(argv=None):
     ap.add_argument("--duration", type=float, default=None, help="seconds of faults (default: 30-60 from the seed)")
     ap.add_argument("--keep", action="store_true", help="keep every run's logs")
     ap.add_argument("--client-debug", action="store_true",
-                    help="the producers' librdkafka debug logs in the run's directory (client-<name>.log)")
+                    help="the producers' librdkafka debug logs in the run's directory (client-<name>.log); "
+                         "logging slows the clients, so a replay with it is not the same run")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("chaos: needs root (ip netns, nft, iptables)", file=sys.stderr)

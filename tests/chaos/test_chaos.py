@@ -94,6 +94,7 @@ class FakeProducer:
         self.pending.append((value, partition, on_delivery))
 
     def poll(self, timeout):
+        assert timeout >= 0, "poll(negative) waits without end"
         for value, partition, cb in self.pending:
             cb(None, FakeMessage(value, partition, self.count))
         self.pending = []
@@ -115,6 +116,23 @@ class FakeMessage:
 
     def offset(self):
         return self._o
+
+
+def test_the_producer_is_paced_by_the_clock_not_by_polls_returning_early(monkeypatch):
+    # FakeProducer.poll returns at once, as librdkafka's does when it serves an
+    # event: the workload must still not send faster than its rate.
+    import time
+    import workloads
+    FakeProducer.instances = 1  # no fatal error
+    monkeypatch.setattr(workloads, "Producer", FakeProducer)
+    w = workloads.IdempotentProducer("unused:1", lambda line: None, 1, "t", partitions=2, rate=200)
+    t0 = time.monotonic()
+    w.start()
+    time.sleep(0.5)
+    w.stopping.set()
+    w.join(10)
+    assert w.error is None, w.error
+    assert 0 < w.sent <= 200 * (time.monotonic() - t0) + 2, w.sent
 
 
 def test_a_fatal_error_raised_by_produce_starts_a_new_producer_instance(monkeypatch):

@@ -15,7 +15,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 QUIET = {"log_level": 0}  # librdkafka's connection-failure chatter under faults is expected
 
 # chaos.py --client-debug: the producers' librdkafka debug logs (eos, topic,
-# broker, msg) go to client-<name>.log in this directory (the run's).
+# broker: not msg, whose volume slows the workloads) go to client-<name>.log in
+# this directory (the run's).
 CLIENT_LOG_DIR = None
 
 
@@ -32,7 +33,7 @@ def producer_log_conf(name):
         logger.addHandler(h)
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
-    return {"debug": "eos,topic,broker,msg", "log_level": 7, "logger": logger}
+    return {"debug": "eos,topic,broker", "log_level": 7, "logger": logger}
 
 
 def now():
@@ -193,6 +194,7 @@ class IdempotentProducer(Workload):
                 else:
                     self.failed[m.value()] = str(err)
             seq = 0
+            next_send = now()
             while not self.stopping.is_set() and not fatal:
                 try:
                     p.produce(self.topic, value=b"%d:%d" % (inst, seq), partition=seq % self.partitions,
@@ -208,7 +210,11 @@ class IdempotentProducer(Workload):
                         raise
                     fatal.append(e.args[0])
                     break
-                p.poll(1.0 / self.rate)
+                # Paced by the clock: poll() returns at each event served (a
+                # delivery report, a --client-debug log line), not after its timeout.
+                next_send = max(next_send + 1.0 / self.rate, now() - 1.0)
+                while not self.stopping.is_set() and (left := next_send - now()) > 0:
+                    p.poll(left)  # never negative: poll(-x) waits without end
             left = p.flush(60)
             if fatal:
                 self.fatal_errors.append(str(fatal[0]))
