@@ -281,6 +281,54 @@ def test_a_transaction_that_timed_out_gets_a_new_producer(monkeypatch):
     assert FakeTxnProducer.instances >= 2 and w.outcomes["committed"] >= 1, (FakeTxnProducer.instances, w.outcomes)
 
 
+class HangingTxnProducer(FakeTxnProducer):
+    """The first instance's send_offsets_to_transaction never returns, as
+    librdkafka 2.0.2's after FindCoordinator kept failing (#5456, chaos seed 2303)."""
+    forever = None
+
+    def send_offsets_to_transaction(self, positions, metadata, timeout):
+        if self.n == 1:
+            HangingTxnProducer.forever.wait()
+
+
+class CountingInputConsumer(FakeInputConsumer):
+    made = 0
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        CountingInputConsumer.made += 1
+
+
+def test_a_client_call_that_outlives_its_timeout_gets_new_clients(monkeypatch):
+    import threading
+    import workloads
+    HangingTxnProducer.instances = 0
+    FakeTxnProducer.instances = 0
+    HangingTxnProducer.forever = threading.Event()
+    CountingInputConsumer.made = 0
+    monkeypatch.setattr(workloads, "Producer", HangingTxnProducer)
+    monkeypatch.setattr(workloads, "Consumer", CountingInputConsumer)
+    monkeypatch.setattr(workloads, "CALL_GRACE_S", 0.2)
+    events = []
+    w = workloads.TxnProcessor("unused:1", events.append, 1, "in", "out")
+    w.call_timeout = 0.1
+    w.rng.seed(7)  # any seed: a purposeful abort only delays the first commit
+    w.start()
+    waited = threading.Event()
+    for _ in range(500):
+        if w.outcomes["committed"]:
+            break
+        waited.wait(0.01)
+    w.stopping.set()
+    w.join(10)
+    HangingTxnProducer.forever.set()
+    assert not w.is_alive() and w.error is None, w.error
+    assert w.outcomes["client hang (librdkafka #5456)"] == 1, w.outcomes
+    assert FakeTxnProducer.instances >= 2 and CountingInputConsumer.made >= 2
+    assert w.outcomes["committed"] >= 1, w.outcomes
+    assert any("new producer and consumer" in e for e in events), events
+
+
 # ---------------------------------------------------------------------------- transactions
 
 

@@ -147,6 +147,35 @@ def read_group_commits(bootstrap, group, topic, timeout=60):
     return out
 
 
+class ClientHang(Exception):
+    """A client call that outlived its own timeout by CALL_GRACE_S."""
+
+
+CALL_GRACE_S = 15
+
+
+def bounded_call(fn, timeout, *args):
+    """fn(*args) on a daemon thread, waited for at most `timeout` seconds
+    (ClientHang after that; the call is abandoned). librdkafka 2.0.2's
+    send_offsets_to_transaction ignores its timeout when FindCoordinator
+    keeps failing (#5456): chaos seed 2303 waited 140 s in it."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
+            out["error"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise ClientHang(f"{getattr(fn, '__name__', fn)} still running after {timeout:g} s")
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
 class Workload(threading.Thread):
     def __init__(self, bootstrap, timeline, seed):
         super().__init__(daemon=True)
@@ -370,6 +399,8 @@ class TxnProcessor(Workload):
         self.outcomes = Counter()
         self.expected = {}  # partition -> the next input offset this processor should see
         self.gaps = 0
+        self.call_timeout = 30  # seconds, every client call's own timeout
+        self.abandoned = []  # clients left inside a hung call: never closed (that could hang too), kept referenced
 
     def producer(self):
         while True:
@@ -377,7 +408,7 @@ class TxnProcessor(Workload):
                           "transaction.timeout.ms": 30000, "message.timeout.ms": 30000, "linger.ms": 5,
                           **producer_log_conf(self.txn_id)})
             try:
-                p.init_transactions(30)
+                p.init_transactions(self.call_timeout)
                 return p
             except KafkaException as e:
                 self.outcomes[f"init {e.args[0].name()}"] += 1
@@ -441,15 +472,27 @@ class TxnProcessor(Workload):
                         txn["values"].append(v)
                         p.produce(self.dst, value=v, partition=m.partition())
                     if self.rng.random() < 0.15:
-                        p.abort_transaction(30)
+                        p.abort_transaction(self.call_timeout)
                         txn["status"] = "aborted"
                         self.outcomes["aborted on purpose"] += 1
                         c = self.rewind(c, "abort")
                         continue
-                    p.send_offsets_to_transaction(c.position(c.assignment()), c.consumer_group_metadata(), 30)
-                    p.commit_transaction(30)
+                    limit = self.call_timeout + CALL_GRACE_S
+                    bounded_call(p.send_offsets_to_transaction, limit, c.position(c.assignment()),
+                                 c.consumer_group_metadata(), self.call_timeout)
+                    bounded_call(p.commit_transaction, limit, self.call_timeout)
                     txn["status"] = "committed"
                     self.outcomes["committed"] += 1
+                except ClientHang as e:
+                    # Outcome unknown; a new producer's init_transactions fences
+                    # the old one and aborts its transaction, and a new consumer
+                    # rejoins (the old one cannot: its thread is the hung call's).
+                    self.outcomes["client hang (librdkafka #5456)"] += 1
+                    self.timeline(f"{self.name}: txn {n}: {e}: new producer and consumer")
+                    self.abandoned.append((p, c))
+                    p = self.producer()
+                    c = self.consumer()
+                    self.expected.clear()
                 except KafkaException as e:
                     err = e.args[0]
                     self.outcomes[f"error {err.name()}"] += 1
@@ -459,7 +502,7 @@ class TxnProcessor(Workload):
                                   f"retriable {err.retriable()})")
                     if err.txn_requires_abort():
                         try:
-                            p.abort_transaction(30)
+                            p.abort_transaction(self.call_timeout)
                             txn["status"] = "aborted"
                         except KafkaException:
                             pass
