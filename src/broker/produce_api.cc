@@ -7,8 +7,10 @@
 // cache (a kill -9 loses nothing acknowledged); a partition whose own write,
 // or an earlier one to its log, failed is answered KAFKA_STORAGE_ERROR;
 // acks=all is refused before appending (NOT_ENOUGH_REPLICAS) when the ISR is
-// below min.insync.replicas, and NOT_ENOUGH_REPLICAS_AFTER_APPEND if it
-// shrank below it by the time the high watermark got there; acks=0 sends
+// below min.insync.replicas (capped at the replication factor), and waits
+// while it is (the high watermark stands still, as Kafka >= 3.7);
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND if the maximal ISR is below it when the
+// high watermark gets there; acks=0 sends
 // nothing (and closes the connection on an error, as Kafka does). Produce
 // v0-2's legacy message sets (magic 0/1) are converted to one v2 batch first
 // (protocol/legacy_records.h), so LogAppendTime and everything after treat
@@ -107,11 +109,11 @@ void RequestHandler::handle_produce(std::shared_ptr<net::Request> req, net::Resp
       } else if (pd.records.is_null || pd.records.view.empty()) {
         pr.error_code = code(ErrorCode::CORRUPT_MESSAGE);
         pr.error_message = "Produce request contained no record batches";
-      } else if (request.acks == -1 && static_cast<int32_t>(p->isr.size()) < p->min_insync_replicas) {
+      } else if (request.acks == -1 && p->under_min_isr()) {
         // Kafka refuses before appending: the write could not become durable as asked.
         pr.error_code = code(ErrorCode::NOT_ENOUGH_REPLICAS);
         pr.error_message = "The size of the current ISR " + std::to_string(p->isr.size()) + " is insufficient to satisfy the min.isr requirement of " +
-                           std::to_string(p->min_insync_replicas) + " for partition " + td.name + "-" + std::to_string(pd.index);
+                           std::to_string(p->effective_min_isr()) + " for partition " + td.name + "-" + std::to_string(pd.index);
       } else {
         // The records view points into this request's own frame, which we own:
         // offsets are assigned in place, nothing is copied.
@@ -228,7 +230,8 @@ void RequestHandler::finish_produce(std::shared_ptr<net::Request> req, net::Resp
         }
         w.done = true;
       } else if (p->high_watermark() >= w.required_offset) {
-        if (static_cast<int32_t>(p->isr.size()) < p->min_insync_replicas) {
+        // Kafka's checkEnoughReplicasReachOffset: the maximal ISR, against the effective min ISR.
+        if (static_cast<int32_t>(p->maximal_isr().size()) < p->effective_min_isr()) {
           pr.error_code = code(ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND);
           pr.base_offset = -1;
         }

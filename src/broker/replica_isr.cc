@@ -5,9 +5,10 @@
 // lag longer than replica.lag.time.max.ms, through AlterPartition to the
 // controller — one request in flight per broker, carrying every queued change.
 //
-// Invariants: a leader's high watermark never goes back and never passes the
+// Invariants: a leader's high watermark never goes back, never passes the
 // log end offset of an ISR member as far as the leader knows it (a member not
-// heard from since this node became leader holds it back); a follower joins
+// heard from since this node became leader holds it back), and does not move
+// while the committed ISR is below the effective min ISR; a follower joins
 // the ISR only once it has everything committed, including this leader's
 // epoch start; at most one ISR change per partition is in flight.
 //
@@ -34,6 +35,14 @@ std::vector<int32_t> Partition::maximal_isr() const {
 
 bool ReplicaManager::maybe_advance_hw(Partition& p) {
   if (!p.is_leader(config_.node_id)) return false;
+  // Under min ISR the high watermark waits for the ISR to grow back (Kafka
+  // >= 3.7, KAFKA-15583): records appended before the shrink stay
+  // uncommitted rather than committed by fewer replicas than the topic asks,
+  // and an acks=all write waiting on them is answered when the ISR recovers
+  // (or it times out) instead of NOT_ENOUGH_REPLICAS_AFTER_APPEND at once
+  // (chaos seed 2501: those answers, retried into NOT_ENOUGH_REPLICAS, led
+  // librdkafka to write the records again under a new producer epoch).
+  if (p.under_min_isr()) return false;
   int64_t hw = p.log->log_end_offset();
   for (int32_t r : p.maximal_isr()) {
     if (r == config_.node_id) continue;

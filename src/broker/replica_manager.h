@@ -27,6 +27,7 @@
 
 #include <spdlog/common.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <atomic>
 #include <functional>
@@ -120,6 +121,13 @@ struct Partition {
 
   bool is_leader(int32_t self) const { return leader_id == self; }
   int64_t high_watermark() const { return hw; }
+  // min.insync.replicas, capped at the replication factor (Kafka's effectiveMinIsr).
+  int32_t effective_min_isr() const {
+    return std::min<int32_t>(min_insync_replicas, std::max<int32_t>(1, static_cast<int32_t>(replicas.size())));
+  }
+  // The committed ISR is below it: acks=all appends are refused and the high
+  // watermark stands still (Kafka >= 3.7, KAFKA-15583).
+  bool under_min_isr() const { return static_cast<int32_t>(isr.size()) < effective_min_isr(); }
   // The ISR as far as the high watermark goes: while an expansion is in flight
   // the new member counts already (it has caught up), while a shrink is in
   // flight the leaving member still counts (Kafka's "maximal ISR").

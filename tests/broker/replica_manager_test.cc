@@ -142,6 +142,41 @@ TEST_F(ReplicaManagerFixture, ShrunkIsrLetsTheHighWatermarkMoveAndWakesTheWaiter
   EXPECT_EQ(p->high_watermark(), 5);
 }
 
+// Kafka >= 3.7 (KAFKA-15583): under min ISR the high watermark stands
+// still, so an acks=all write appended before the shrink waits for the ISR to
+// grow back instead of being answered NOT_ENOUGH_REPLICAS_AFTER_APPEND at
+// once (chaos seed 2501). The cap is the replication factor.
+TEST_F(ReplicaManagerFixture, UnderMinIsrTheHighWatermarkWaitsForTheIsrToGrowBack) {
+  publish({1, 2, 3}, 1, {1, 2, 3}, true);
+  metadata::MetadataDelta d(image);
+  msg::ConfigRecord c;
+  c.resource_type = static_cast<int8_t>(metadata::ConfigResourceType::TOPIC);
+  c.resource_name = "t";
+  c.name = "min.insync.replicas";
+  c.value = "2";
+  d.replay(c);
+  image = d.apply();
+  rm->publish(d, image);
+  Partition* p = rm->find("t", 0);
+  ASSERT_EQ(p->effective_min_isr(), 2);
+  append(5);
+  rm->on_follower_fetch(*p, 2, 12, 5);  // 2 has everything; 3 nothing
+  bool completed = false;
+  rm->delay(INT64_MAX / 2, {ReplicaManager::key("t", 0)}, [&] { return completed = rm->find("t", 0)->high_watermark() >= 5; },
+            [] {});
+  publish({1, 2, 3}, 1, {1}, false);  // the controller took 2 and 3 out: under min ISR
+  EXPECT_TRUE(p->under_min_isr());
+  EXPECT_LT(p->high_watermark(), 5);
+  EXPECT_FALSE(completed);
+  publish({1, 2, 3}, 1, {1, 2}, false);  // 2 is back: the high watermark moves to what 1 and 2 have
+  EXPECT_FALSE(p->under_min_isr());
+  EXPECT_EQ(p->high_watermark(), 5);
+  EXPECT_TRUE(completed);
+  // min.insync.replicas above the replication factor is capped by it.
+  p->min_insync_replicas = 5;
+  EXPECT_EQ(p->effective_min_isr(), 3);
+}
+
 TEST_F(ReplicaManagerFixture, LosingLeadershipWakesWaitersAndFollowerAppendsKeepEpochs) {
   publish({1, 2, 3}, 1, {1, 2, 3}, true);
   append(2);
