@@ -72,10 +72,11 @@ def librdkafka_desync_bug(error, libversion):
     acknowledged; when its retry then failed as not persisted (e.g.
     NOT_ENOUGH_REPLICAS) the next batch in flight got
     OUT_OF_ORDER_SEQUENCE_NUMBER, as Kafka answers, and the client called it
-    a "sequence desynchronization". Chaos seed 2004."""
+    a "sequence desynchronization" (chaos seed 2004), or with several such
+    failures a "rewound sequence number" (seed 2510)."""
     major, minor = (int(x) for x in libversion.split(".")[:2])
     return (major, minor) < (2, 3) and "OUT_OF_ORDER_SEQUENCE_NUMBER" in error \
-        and "sequence desynchronization" in error
+        and ("sequence desynchronization" in error or "rewound sequence number" in error)
 
 
 def unexplained_fatal_errors(errors, libversion):

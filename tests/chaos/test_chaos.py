@@ -64,8 +64,14 @@ SEED_2004_FATAL = (
     '1785..1785, base msgid 1786, 107ms ago)"}')
 
 
+SEED_2510_FATAL = (
+    'KafkaError{FATAL,code=OUT_OF_ORDER_SEQUENCE_NUMBER,val=45,str="ProduceRequest for chaos-idem [2] with 1 message(s) '
+    'failed with rewound sequence number on broker 101 (PID{Id:0,Epoch:0}, base seq 1823 < next seq 1826): last error '
+    'NOT_ENOUGH_REPLICAS (actions Retry,MsgNotPersisted, base seq 1822..1822, base msgid 1823, 0ms ago)"}')
+
+
 def test_only_librdkafkas_own_desync_bug_explains_a_fatal_producer_error():
-    assert checkers.unexplained_fatal_errors([SEED_2004_FATAL], "2.0.2") == []
+    assert checkers.unexplained_fatal_errors([SEED_2004_FATAL, SEED_2510_FATAL], "2.0.2") == []
     # Fixed in 2.3.0: there it would be the broker's doing.
     assert checkers.unexplained_fatal_errors([SEED_2004_FATAL], "2.3.0") == [SEED_2004_FATAL]
     other = ('KafkaError{FATAL,code=UNKNOWN_PRODUCER_ID,val=59,str="ProduceRequest for chaos-idem [0] with 3 message(s) '
@@ -103,6 +109,9 @@ class FakeProducer:
         self.poll(0)
         return 0
 
+    def __len__(self):
+        return len(self.pending)
+
 
 class FakeMessage:
     def __init__(self, value, partition, offset):
@@ -135,6 +144,38 @@ def test_the_producer_is_paced_by_the_clock_not_by_polls_returning_early(monkeyp
     assert 0 < w.sent <= 200 * (time.monotonic() - t0) + 2, w.sent
 
 
+class FakeProducerFatalInPoll(FakeProducer):
+    """poll() of the first instance raises the fatal error (seed 2510)."""
+
+    def produce(self, topic, value, partition, on_delivery):
+        self.count += 1
+        self.pending.append((value, partition, on_delivery))
+
+    def poll(self, timeout):
+        from confluent_kafka import KafkaError, KafkaException
+        if self.n == 1 and self.count >= 2:
+            raise KafkaException(KafkaError(KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER, "rewound", fatal=True))
+        super().poll(timeout)
+
+
+def test_a_fatal_error_raised_by_poll_starts_a_new_producer_instance(monkeypatch):
+    import threading
+    import workloads
+    FakeProducer.instances = 0
+    monkeypatch.setattr(workloads, "Producer", FakeProducerFatalInPoll)
+    w = workloads.IdempotentProducer("unused:1", lambda line: None, 1, "t", partitions=2, rate=1000)
+    w.start()
+    waited = threading.Event()
+    for _ in range(500):  # bounded: 5 s
+        if FakeProducer.instances >= 2 or waited.wait(0.01):
+            break
+    waited.wait(0.05)
+    w.stopping.set()
+    w.join(10)
+    assert w.error is None, w.error
+    assert w.instances >= 2 and "rewound" in w.fatal_errors[0]
+
+
 def test_a_fatal_error_raised_by_produce_starts_a_new_producer_instance(monkeypatch):
     import threading
     import workloads
@@ -144,8 +185,9 @@ def test_a_fatal_error_raised_by_produce_starts_a_new_producer_instance(monkeypa
     w = workloads.IdempotentProducer("unused:1", events.append, 1, "t", partitions=2, rate=1000)
     w.start()
     deadline = threading.Event()
-    while FakeProducer.instances < 2 and not deadline.wait(0.01):
-        pass
+    for _ in range(500):  # bounded: 5 s
+        if FakeProducer.instances >= 2 or deadline.wait(0.01):
+            break
     deadline.wait(0.05)
     w.stopping.set()
     w.join(10)

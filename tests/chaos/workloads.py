@@ -242,9 +242,20 @@ class IdempotentProducer(Workload):
                 # Paced by the clock: poll() returns at each event served (a
                 # delivery report, a --client-debug log line), not after its timeout.
                 next_send = max(next_send + 1.0 / self.rate, now() - 1.0)
-                while not self.stopping.is_set() and (left := next_send - now()) > 0:
-                    p.poll(left)  # never negative: poll(-x) waits without end
-            left = p.flush(60)
+                try:
+                    while not self.stopping.is_set() and (left := next_send - now()) > 0:
+                        p.poll(left)  # never negative: poll(-x) waits without end
+                except KafkaException as e:  # poll() raises a fatal error too (seed 2510)
+                    if not e.args[0].fatal():
+                        raise
+                    fatal.append(e.args[0])
+            try:
+                left = p.flush(60)
+            except KafkaException as e:
+                if not e.args[0].fatal():
+                    raise
+                fatal.append(e.args[0])
+                left = len(p)
             if fatal:
                 self.fatal_errors.append(str(fatal[0]))
                 self.timeline(f"{self.name}: instance {inst} fatal error {fatal[0]}; new instance")
