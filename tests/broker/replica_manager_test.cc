@@ -96,6 +96,18 @@ struct ReplicaManagerFixture : ::testing::Test {
     image = d.apply();
     rm->publish(d, image);
   }
+  // A config record (BROKER or TOPIC resource) through the image, as the controller writes it.
+  void set_config(metadata::ConfigResourceType type, const std::string& resource, const std::string& name, const std::string& value) {
+    metadata::MetadataDelta d(image);
+    msg::ConfigRecord c;
+    c.resource_type = static_cast<int8_t>(type);
+    c.resource_name = resource;
+    c.name = name;
+    c.value = value;
+    d.replay(c);
+    image = d.apply();
+    rm->publish(d, image);
+  }
   void append(int n) {
     Partition* p = rm->find("t", 0);
     records::BatchBuilder b;
@@ -148,15 +160,7 @@ TEST_F(ReplicaManagerFixture, ShrunkIsrLetsTheHighWatermarkMoveAndWakesTheWaiter
 // once (chaos seed 2501). The cap is the replication factor.
 TEST_F(ReplicaManagerFixture, UnderMinIsrTheHighWatermarkWaitsForTheIsrToGrowBack) {
   publish({1, 2, 3}, 1, {1, 2, 3}, true);
-  metadata::MetadataDelta d(image);
-  msg::ConfigRecord c;
-  c.resource_type = static_cast<int8_t>(metadata::ConfigResourceType::TOPIC);
-  c.resource_name = "t";
-  c.name = "min.insync.replicas";
-  c.value = "2";
-  d.replay(c);
-  image = d.apply();
-  rm->publish(d, image);
+  set_config(metadata::ConfigResourceType::TOPIC, "t", "min.insync.replicas", "2");
   Partition* p = rm->find("t", 0);
   ASSERT_EQ(p->effective_min_isr(), 2);
   append(5);
@@ -222,22 +226,11 @@ TEST_F(ReplicaManagerFixture, DeleteRecordsWaitsForTheInSyncFollowersLogStart) {
 TEST_F(ReplicaManagerFixture, DynamicBrokerDefaultsApplyUnderTopicOverrides) {
   publish({1, 2, 3}, 1, {1, 2, 3}, true);
   EXPECT_EQ(rm->find("t", 0)->min_insync_replicas, 1);
-  auto config = [&](int8_t type, const std::string& resource, const std::string& name, const std::string& value) {
-    metadata::MetadataDelta d(image);
-    msg::ConfigRecord c;
-    c.resource_type = type;
-    c.resource_name = resource;
-    c.name = name;
-    c.value = value;
-    d.replay(c);
-    image = d.apply();
-    rm->publish(d, image);
-  };
-  config(static_cast<int8_t>(metadata::ConfigResourceType::BROKER), "", "min.insync.replicas", "2");
+  set_config(metadata::ConfigResourceType::BROKER, "", "min.insync.replicas", "2");
   EXPECT_EQ(rm->find("t", 0)->min_insync_replicas, 2);
-  config(static_cast<int8_t>(metadata::ConfigResourceType::BROKER), "1", "log.retention.ms", "1234");
+  set_config(metadata::ConfigResourceType::BROKER, "1", "log.retention.ms", "1234");
   EXPECT_EQ(rm->find("t", 0)->log->config().retention_ms, 1234);
-  config(static_cast<int8_t>(metadata::ConfigResourceType::TOPIC), "t", "min.insync.replicas", "3");
+  set_config(metadata::ConfigResourceType::TOPIC, "t", "min.insync.replicas", "3");
   EXPECT_EQ(rm->find("t", 0)->min_insync_replicas, 3);
 }
 
@@ -245,15 +238,7 @@ TEST_F(ReplicaManagerFixture, DynamicBrokerDefaultsApplyUnderTopicOverrides) {
 // naming each of them by its index in the batch.
 TEST_F(ReplicaManagerFixture, CompactedTopicRefusesKeylessRecordsWithRecordErrors) {
   publish({1}, 1, {1}, true);
-  metadata::MetadataDelta d(image);
-  msg::ConfigRecord c;
-  c.resource_type = static_cast<int8_t>(metadata::ConfigResourceType::TOPIC);
-  c.resource_name = "t";
-  c.name = "cleanup.policy";
-  c.value = "compact";
-  d.replay(c);
-  image = d.apply();
-  rm->publish(d, image);
+  set_config(metadata::ConfigResourceType::TOPIC, "t", "cleanup.policy", "compact");
   Partition* p = rm->find("t", 0);
   ASSERT_TRUE(p->log->config().cleanup_compact);
   std::string k = "k", v = "v";
@@ -288,15 +273,7 @@ TEST(RecordErrors, MessageShowsAtMostThree) {
 // message.timestamp.type=LogAppendTime: the batch gets the broker's clock.
 TEST_F(ReplicaManagerFixture, LogAppendTimeTopicStampsTheBatch) {
   publish({1}, 1, {1}, true);
-  metadata::MetadataDelta d(image);
-  msg::ConfigRecord c;
-  c.resource_type = static_cast<int8_t>(metadata::ConfigResourceType::TOPIC);
-  c.resource_name = "t";
-  c.name = "message.timestamp.type";
-  c.value = "LogAppendTime";
-  d.replay(c);
-  image = d.apply();
-  rm->publish(d, image);
+  set_config(metadata::ConfigResourceType::TOPIC, "t", "message.timestamp.type", "LogAppendTime");
   Partition* p = rm->find("t", 0);
   std::string v = "v";
   records::BatchBuilder b;

@@ -12,6 +12,15 @@ import pytest
 import chaos
 import checkers
 
+
+def wait_until(pred, seconds=5.0):
+    """Polls pred every 10 ms for at most `seconds`; returns its last value."""
+    import time
+    deadline = time.monotonic() + seconds
+    while not pred() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return pred()
+
 # ---------------------------------------------------------------------------- idempotent producer
 
 
@@ -159,17 +168,13 @@ class FakeProducerFatalInPoll(FakeProducer):
 
 
 def test_a_fatal_error_raised_by_poll_starts_a_new_producer_instance(monkeypatch):
-    import threading
     import workloads
     FakeProducer.instances = 0
     monkeypatch.setattr(workloads, "Producer", FakeProducerFatalInPoll)
     w = workloads.IdempotentProducer("unused:1", lambda line: None, 1, "t", partitions=2, rate=1000)
     w.start()
-    waited = threading.Event()
-    for _ in range(500):  # bounded: 5 s
-        if FakeProducer.instances >= 2 or waited.wait(0.01):
-            break
-    waited.wait(0.05)
+    wait_until(lambda: FakeProducer.instances >= 2)
+    wait_until(lambda: False, 0.05)
     w.stopping.set()
     w.join(10)
     assert w.error is None, w.error
@@ -177,18 +182,14 @@ def test_a_fatal_error_raised_by_poll_starts_a_new_producer_instance(monkeypatch
 
 
 def test_a_fatal_error_raised_by_produce_starts_a_new_producer_instance(monkeypatch):
-    import threading
     import workloads
     FakeProducer.instances = 0
     monkeypatch.setattr(workloads, "Producer", FakeProducer)
     events = []
     w = workloads.IdempotentProducer("unused:1", events.append, 1, "t", partitions=2, rate=1000)
     w.start()
-    deadline = threading.Event()
-    for _ in range(500):  # bounded: 5 s
-        if FakeProducer.instances >= 2 or deadline.wait(0.01):
-            break
-    deadline.wait(0.05)
+    wait_until(lambda: FakeProducer.instances >= 2)
+    wait_until(lambda: False, 0.05)
     w.stopping.set()
     w.join(10)
     assert w.error is None, w.error
@@ -304,18 +305,13 @@ class FakeInput:
 
 
 def test_a_transaction_that_timed_out_gets_a_new_producer(monkeypatch):
-    import threading
     import workloads
     FakeTxnProducer.instances = 0
     monkeypatch.setattr(workloads, "Producer", FakeTxnProducer)
     monkeypatch.setattr(workloads, "Consumer", FakeInputConsumer)
     w = workloads.TxnProcessor("unused:1", lambda line: None, 1, "in", "out")
     w.start()
-    waited = threading.Event()
-    for _ in range(300):
-        if w.outcomes["committed"]:
-            break
-        waited.wait(0.01)
+    wait_until(lambda: w.outcomes["committed"], 3)
     w.stopping.set()
     w.join(10)
     assert w.error is None, w.error
@@ -356,11 +352,7 @@ def test_a_client_call_that_outlives_its_timeout_gets_new_clients(monkeypatch):
     w.call_timeout = 0.1
     w.rng.seed(7)  # any seed: a purposeful abort only delays the first commit
     w.start()
-    waited = threading.Event()
-    for _ in range(500):
-        if w.outcomes["committed"]:
-            break
-        waited.wait(0.01)
+    wait_until(lambda: w.outcomes["committed"])
     w.stopping.set()
     w.join(10)
     HangingTxnProducer.forever.set()

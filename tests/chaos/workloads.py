@@ -97,6 +97,13 @@ def read_partitions(bootstrap, topic, partitions, isolation="read_uncommitted", 
         c.close()
 
 
+def keep_fatal(e, fatal):
+    """A fatal KafkaException goes to `fatal` (the instance ends); any other is raised again."""
+    if not e.args[0].fatal():
+        raise e
+    fatal.append(e.args[0])
+
+
 def end_offsets(bootstrap, topic, partitions, deadline):
     """{partition: high watermark}, asked until the deadline, by a new client
     after each failure: librdkafka takes a partition it saw without a leader
@@ -235,9 +242,7 @@ class IdempotentProducer(Workload):
                 except KafkaException as e:
                     # A fatal error refuses every produce() from then on, and
                     # may be raised here before error_cb has run.
-                    if not e.args[0].fatal():
-                        raise
-                    fatal.append(e.args[0])
+                    keep_fatal(e, fatal)
                     break
                 # Paced by the clock: poll() returns at each event served (a
                 # delivery report, a --client-debug log line), not after its timeout.
@@ -246,15 +251,11 @@ class IdempotentProducer(Workload):
                     while not self.stopping.is_set() and (left := next_send - now()) > 0:
                         p.poll(left)  # never negative: poll(-x) waits without end
                 except KafkaException as e:  # poll() raises a fatal error too (seed 2510)
-                    if not e.args[0].fatal():
-                        raise
-                    fatal.append(e.args[0])
+                    keep_fatal(e, fatal)
             try:
                 left = p.flush(60)
             except KafkaException as e:
-                if not e.args[0].fatal():
-                    raise
-                fatal.append(e.args[0])
+                keep_fatal(e, fatal)
                 left = len(p)
             if fatal:
                 self.fatal_errors.append(str(fatal[0]))
